@@ -1,0 +1,39 @@
+# Two commands a new user types: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAMPLE := data/sample
+REPORT := report
+
+.PHONY: demo test lint bench sample clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when pyproject.toml changes.
+$(VENV)/.installed-base: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(VENV)/bin/agreement report $(SAMPLE)/batch1 --out $(REPORT)
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check agreement tests benchmarks scripts
+
+bench: $(VENV)/.installed-base
+	$(PY) benchmarks/bench_pq.py
+
+sample: $(VENV)/.installed-base
+	$(PY) scripts/make_sample.py --out $(SAMPLE)
+
+clean:
+	rm -rf $(VENV) $(REPORT) .pytest_cache build *.egg-info

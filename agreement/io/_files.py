@@ -1,0 +1,112 @@
+"""File helpers shared by every reader and writer: safe paths, JSON, PNG, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import FormatError, PathEscapeError
+
+__all__ = ["atomic_write", "inside", "read_json", "read_png_rgb", "write_png_rgb"]
+
+
+def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLike[str],
+           image: str | None = None) -> Path:
+    """Resolve ``relative`` (a path written in a dataset file) under ``base``, refusing escapes.
+
+    Parameters
+    ----------
+    base
+        The dataset folder the path must stay in.
+    relative
+        The path as written in the file (absolute paths and ``..`` that leave ``base`` are refused).
+    file, image
+        For the error message.
+
+    Raises
+    ------
+    PathEscapeError
+        The path leaves ``base``.
+    """
+    base_path = Path(base).resolve()
+    if not isinstance(relative, str) or not relative or "\x00" in relative:
+        raise PathEscapeError(f"file name must be a non-empty string, got {relative!r}",
+                              file=file, image=image)
+    candidate = (base_path / relative).resolve()
+    if Path(relative).is_absolute() or not candidate.is_relative_to(base_path):
+        raise PathEscapeError(
+            f"file name must stay inside the dataset folder {str(base_path)!r}, got {relative!r}",
+            file=file, image=image,
+        )
+    return candidate
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file, raising :class:`FormatError` naming the file and position."""
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read().decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise FormatError("file must exist, got no such file", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            file=path,
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"file must be UTF-8 text, got {exc.reason}", file=path) from None
+
+
+def read_png_rgb(path: str | os.PathLike[str], *, image: str | None = None) -> npt.NDArray[np.uint8]:
+    """Read a PNG as an ``(H, W, 3)`` uint8 RGB array (alpha is ignored, as panopticapi does).
+
+    Raises
+    ------
+    FormatError
+        Missing, unreadable, not a PNG, or not RGB / RGBA.
+    """
+    try:
+        with Image.open(path) as img:
+            if img.format != "PNG":
+                raise FormatError(f"file must be a PNG, got {img.format}", file=path, image=image)
+            if img.mode not in ("RGB", "RGBA"):
+                raise FormatError(
+                    f"panoptic PNG must be RGB or RGBA, got mode {img.mode!r}", file=path, image=image
+                )
+            img.load()
+            arr = np.asarray(img)
+    except FileNotFoundError:
+        raise FormatError("PNG must exist, got no such file", file=path, image=image) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise FormatError(f"PNG must be readable, got {exc}", file=path, image=image) from None
+    return arr[:, :, :3]
+
+
+def write_png_rgb(path: str | os.PathLike[str], rgb: npt.NDArray[np.uint8]) -> None:
+    """Write an ``(H, W, 3)`` uint8 array as PNG, atomically."""
+    with atomic_write(path) as tmp:
+        Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(tmp, format="PNG", optimize=False)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only when the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

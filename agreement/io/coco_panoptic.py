@@ -1,0 +1,319 @@
+"""COCO panoptic format: one JSON file plus a folder of PNGs (id = R + 256 G + 256^2 B).
+
+As in panopticapi, the PNG folder defaults to the JSON path without ``.json``; a ``png/`` folder
+beside the JSON is accepted too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import AnnotationError, FormatError
+from ..labels import compact_ids
+from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
+from ._files import atomic_write, inside, read_json, read_png_rgb, write_png_rgb
+
+__all__ = ["CocoPanopticSource", "id2rgb", "read_coco_panoptic", "rgb2id", "write_coco_panoptic"]
+
+
+def rgb2id(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+    """Segment ids of an ``(H, W, 3)`` RGB array: ``R + 256 G + 256^2 B`` (panopticapi ``rgb2id``).
+
+    Examples
+    --------
+    >>> rgb2id(np.array([[[1, 2, 3]]], dtype=np.uint8)).tolist()
+    [[197121]]
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        raise ValueError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
+    rgb = rgb[:, :, :3].astype(np.int32)
+    return rgb[:, :, 0] + (rgb[:, :, 1] << 8) + (rgb[:, :, 2] << 16)
+
+
+def id2rgb(ids: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:
+    """Inverse of :func:`rgb2id`: an ``(H, W, 3)`` uint8 array.
+
+    Raises
+    ------
+    ValueError
+        An id is negative or does not fit in 24 bits.
+
+    Examples
+    --------
+    >>> id2rgb(np.array([[197121]])).tolist()
+    [[[1, 2, 3]]]
+    """
+    ids = np.asarray(ids)
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= 1 << 24):
+        raise ValueError(f"segment ids must be in [0, 2**24), got range [{ids.min()}, {ids.max()}]")
+    ids = ids.astype(np.uint32)
+    out = np.empty(ids.shape + (3,), dtype=np.uint8)
+    out[..., 0] = ids & 0xFF
+    out[..., 1] = (ids >> 8) & 0xFF
+    out[..., 2] = (ids >> 16) & 0xFF
+    return out
+
+
+def _png_dir_for(json_path: Path) -> Path:
+    """panopticapi's default (JSON path without .json), else ``png/`` beside the JSON."""
+    default = json_path.with_suffix("")
+    if default.is_dir():
+        return default
+    beside = json_path.parent / "png"
+    if beside.is_dir():
+        return beside
+    raise FormatError(
+        f"PNG folder must exist at {str(default)!r} (the JSON path without .json) or "
+        f"{str(beside)!r}, got neither; pass the folder explicitly",
+        file=json_path,
+    )
+
+
+def _need(entry: Any, key: str, kind: type | tuple[type, ...], *, file: Path, what: str,
+          image: str | None = None, segment: int | None = None) -> Any:
+    if not isinstance(entry, dict) or key not in entry:
+        raise FormatError(f"{what} must have a {key!r} field, got {_short(entry)}", file=file,
+                          image=image, segment=segment)
+    value = entry[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise FormatError(f"{what} field {key!r} must be {_kind_name(kind)}, got {value!r}",
+                          file=file, image=image, segment=segment)
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class CocoPanopticSource:
+    """One annotator's COCO panoptic export: parsed JSON, lazily decoded PNGs.
+
+    Use :func:`read_coco_panoptic` to make one. Implements :class:`agreement.model.AnnotationSource`.
+
+    Attributes
+    ----------
+    name : str
+        The JSON path.
+    categories : Categories
+    images : tuple of ImageInfo
+        Images that have an annotation entry, in the JSON's annotation order.
+    png_dir : Path
+    check_area : bool
+        Whether :meth:`load` requires each JSON ``area`` to equal the PNG's pixel count.
+    """
+
+    def __init__(self, json_path: str | os.PathLike[str], png_dir: str | os.PathLike[str] | None = None,
+                 *, check_area: bool = True) -> None:
+        path = Path(json_path)
+        data = read_json(path)
+        self.name = str(path)
+        self.path = path
+        self.check_area = check_area
+        if not isinstance(data, dict):
+            raise FormatError(f"COCO panoptic JSON must be an object, got {type(data).__name__}", file=path)
+        for key in ("images", "annotations", "categories"):
+            _need(data, key, list, file=path, what="COCO panoptic JSON")
+        self.png_dir = Path(png_dir) if png_dir is not None else _png_dir_for(path)
+        self.categories = Categories.from_coco(data["categories"], file=self.name)
+        self.info = data.get("info")
+        infos: dict[int, ImageInfo] = {}
+        for i, entry in enumerate(data["images"]):
+            what = f"images[{i}]"
+            iid = _need(entry, "id", int, file=path, what=what)
+            name = _need(entry, "file_name", str, file=path, what=what)
+            h = _need(entry, "height", int, file=path, what=what, image=name)
+            w = _need(entry, "width", int, file=path, what=what, image=name)
+            if h <= 0 or w <= 0:
+                raise FormatError(f"image size must be positive, got {w}x{h}", file=path, image=name)
+            if iid in infos:
+                raise FormatError(f"image ids must be unique, got id {iid} twice", file=path, image=name)
+            infos[iid] = ImageInfo(name, h, w, iid)
+        self._entries: dict[str, tuple[ImageInfo, str, tuple[Segment, ...]]] = {}
+        images = []
+        for i, entry in enumerate(data["annotations"]):
+            what = f"annotations[{i}]"
+            iid = _need(entry, "image_id", int, file=path, what=what)
+            if iid not in infos:
+                raise FormatError(f"{what} image_id must be listed in 'images', got {iid}", file=path)
+            info = infos[iid]
+            png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
+            inside(self.png_dir, png, file=path, image=info.file_name)
+            segs = self._segments(entry, info, what)
+            if info.file_name in self._entries:
+                raise FormatError("image must have one annotation entry, got two", file=path,
+                                  image=info.file_name)
+            self._entries[info.file_name] = (info, png, segs)
+            images.append(info)
+        self.images = tuple(images)
+
+    def _segments(self, entry: dict, info: ImageInfo, what: str) -> tuple[Segment, ...]:
+        path, image = self.path, info.file_name
+        segs = []
+        seen: set[int] = set()
+        for j, s in enumerate(_need(entry, "segments_info", list, file=path, what=what, image=image)):
+            swhat = f"{what}.segments_info[{j}]"
+            sid = _need(s, "id", int, file=path, what=swhat, image=image)
+            cid = _need(s, "category_id", int, file=path, what=swhat, image=image, segment=sid)
+            if sid <= 0 or sid >= 1 << 24:
+                raise AnnotationError(f"segment id must be in [1, 2**24), got {sid}", file=path,
+                                      image=image, segment=sid)
+            if sid in seen:
+                raise AnnotationError("segment ids must be unique within an image, got this id twice",
+                                      file=path, image=image, segment=sid)
+            seen.add(sid)
+            if cid not in self.categories:
+                raise AnnotationError(f"category id must be one of the file's categories, got {cid}",
+                                      file=path, image=image, segment=sid)
+            area = s.get("area", 0)
+            if not isinstance(area, (int, float)) or isinstance(area, bool):
+                raise FormatError(f"'area' must be a number, got {area!r}", file=path, image=image,
+                                  segment=sid)
+            bbox = s.get("bbox", (0, 0, 0, 0))
+            if not (isinstance(bbox, list | tuple) and len(bbox) == 4):
+                raise FormatError(f"'bbox' must be [x, y, w, h], got {bbox!r}", file=path, image=image,
+                                  segment=sid)
+            iscrowd = s.get("iscrowd", 0)
+            segs.append(Segment(sid, cid, bool(iscrowd), int(area), tuple(int(v) for v in bbox)))  # type: ignore[arg-type]
+        return tuple(segs)
+
+    def segment_count(self, file_name: str) -> int:
+        """Number of segments of an image, from the JSON alone."""
+        return len(self._entry(file_name)[2])
+
+    def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
+        try:
+            return self._entries[file_name]
+        except KeyError:
+            raise AnnotationError("image must have an annotation in this file", file=self.path,
+                                  image=file_name) from None
+
+    def load(self, file_name: str) -> PanopticAnnotation:
+        """Decode and validate the annotation of image ``file_name``.
+
+        Raises
+        ------
+        AnnotationError
+            PNG missing or not RGB, PNG size differs from the JSON's image size, a segment of the
+            JSON absent from the PNG or the reverse, an ``area`` that differs from the pixel count
+            (with ``check_area``).
+        """
+        info, png, segs = self._entry(file_name)
+        png_path = inside(self.png_dir, png, file=self.path, image=info.file_name)
+        rgb = read_png_rgb(png_path, image=info.file_name)
+        if rgb.shape[:2] != (info.height, info.width):
+            raise AnnotationError(
+                f"PNG size must equal the JSON's image size {info.width}x{info.height} (width x "
+                f"height), got {rgb.shape[1]}x{rgb.shape[0]}", file=png_path, image=info.file_name)
+        ids = rgb2id(rgb)
+        compact, areas, unknown = compact_ids(ids, [s.id for s in segs])
+        if unknown.size:
+            raise AnnotationError(
+                f"segment is in the PNG but not in the JSON ({unknown.size} such id(s): "
+                f"{unknown[:5].tolist()})", file=self.path, image=info.file_name, segment=int(unknown[0]))
+        for seg, area in zip(segs, areas.tolist()):
+            if area == 0:
+                raise AnnotationError("segment is in the JSON but not in the PNG", file=self.path,
+                                      image=info.file_name, segment=seg.id)
+            if self.check_area and seg.area != area:
+                raise AnnotationError(f"segment 'area' must equal its pixel count {area}, got {seg.area}",
+                                      file=self.path, image=info.file_name, segment=seg.id)
+        ann = PanopticAnnotation(info, ids, segs)
+        compact.flags.writeable = False
+        ann.__dict__["compact"] = compact  # already computed: spare the metrics a second pass
+        return ann
+
+    def __repr__(self) -> str:
+        return f"CocoPanopticSource({self.name!r}, {len(self.images)} images)"
+
+
+def read_coco_panoptic(json_path: str | os.PathLike[str], png_dir: str | os.PathLike[str] | None = None,
+                       *, check_area: bool = True) -> CocoPanopticSource:
+    """Open a COCO panoptic export (JSON + PNG folder); PNGs are decoded on demand.
+
+    Parameters
+    ----------
+    json_path
+        The panoptic JSON file.
+    png_dir
+        The PNG folder; by default the JSON path without ``.json`` (as panopticapi), else a
+        ``png/`` folder beside the JSON.
+    check_area : bool
+        Require each segment's ``area`` to equal its pixel count (the reference PQ uses the
+        ``area`` as written, so a wrong one silently changes results).
+
+    Returns
+    -------
+    CocoPanopticSource
+
+    Raises
+    ------
+    FormatError
+        Invalid JSON, missing fields, missing PNG folder.
+    AnnotationError
+        Unknown category, duplicate segment id, a file name escaping the PNG folder.
+    """
+    return CocoPanopticSource(json_path, png_dir, check_area=check_area)
+
+
+def write_coco_panoptic(
+    annotations: Iterable[PanopticAnnotation],
+    categories: Categories,
+    json_path: str | os.PathLike[str],
+    png_dir: str | os.PathLike[str] | None = None,
+    *,
+    info: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write annotations as COCO panoptic: PNGs first, then the JSON, each atomically.
+
+    Parameters
+    ----------
+    annotations : iterable of PanopticAnnotation
+        Image ids are kept when set, else numbered from 1 in order.
+    categories : Categories
+    json_path
+        Output JSON.
+    png_dir
+        Output PNG folder; by default the JSON path without ``.json``. PNG names are the image
+        file names with a ``.png`` suffix.
+    info : mapping, optional
+        The JSON's ``info`` block.
+
+    Returns
+    -------
+    Path
+        The JSON path.
+    """
+    json_path = Path(json_path)
+    png_root = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
+    images, anns = [], []
+    used_ids: set[int] = set()
+    for n, ann in enumerate(annotations, start=1):
+        iid = ann.image.id if ann.image.id is not None else n
+        if iid in used_ids:
+            raise AnnotationError(f"image ids must be unique, got {iid} twice", image=ann.image.file_name)
+        used_ids.add(iid)
+        png_name = Path(image_key(ann.image)).with_suffix(".png").name
+        write_png_rgb(inside(png_root, png_name, file=json_path, image=ann.image.file_name), id2rgb(ann.ids))
+        images.append({"id": iid, "file_name": ann.image.file_name, "height": ann.image.height,
+                       "width": ann.image.width})
+        anns.append({"image_id": iid, "file_name": png_name,
+                     "segments_info": [s.to_coco() for s in ann.segments]})
+    doc = {"info": dict(info or {}), "licenses": [], "images": images, "annotations": anns,
+           "categories": categories.to_coco()}
+    with atomic_write(json_path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    return json_path

@@ -1,0 +1,128 @@
+"""Pure label-map operations: compact relabelling, pair encoding, overlap (contingency) tables.
+
+These are the kernels every metric stands on. They work on whole maps at once (``bincount`` over
+paired compact ids) and never build one mask per segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes"]
+
+#: Largest segment id for which :func:`compact_ids` uses a lookup table instead of a search.
+LUT_MAX_ID = 1 << 22
+
+
+def compact_ids(
+    ids: npt.NDArray[np.integer], segment_ids: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Relabel an id map to compact ids: 0 = void, ``i + 1`` = ``segment_ids[i]``.
+
+    Parameters
+    ----------
+    ids : ndarray of int, shape (H, W)
+        Segment-id map, 0 = void.
+    segment_ids : array_like of int, shape (K,)
+        The segment table's ids (unique, > 0), in table order.
+
+    Returns
+    -------
+    compact : ndarray of int32, shape (H, W)
+        ``i + 1`` where ``ids == segment_ids[i]``, 0 on void and on unknown ids.
+    areas : ndarray of int64, shape (K,)
+        Pixel count of each segment.
+    unknown : ndarray of int64
+        Sorted ids present in the map but not in ``segment_ids`` (empty when the map is clean).
+
+    Examples
+    --------
+    >>> c, areas, unknown = compact_ids(np.array([[0, 40], [7, 40]]), [40, 7])
+    >>> c.tolist(), areas.tolist(), unknown.tolist()
+    ([[0, 1], [2, 1]], [2, 1], [])
+    """
+    ids = np.asarray(ids)
+    seg = np.asarray(segment_ids, dtype=np.int64).ravel()
+    k = seg.size
+    unknown_code = k + 1
+    if ids.size == 0:
+        return np.zeros(ids.shape, np.int32), np.zeros(k, np.int64), np.zeros(0, np.int64)
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo >= 0 and hi <= LUT_MAX_ID and (k == 0 or int(seg.max()) <= LUT_MAX_ID):
+        size = max(hi, int(seg.max()) if k else 0) + 1
+        lut = np.full(size, unknown_code, dtype=np.int32)
+        lut[0] = 0
+        lut[seg] = np.arange(1, k + 1, dtype=np.int32)
+        compact = lut[ids]
+    else:
+        order = np.argsort(seg, kind="stable")
+        sorted_ids = seg[order]
+        flat = ids.ravel()
+        pos = np.searchsorted(sorted_ids, flat)
+        np.minimum(pos, max(k - 1, 0), out=pos)
+        hit = sorted_ids[pos] == flat if k else np.zeros(flat.shape, bool)
+        compact = np.where(hit, order[pos] + 1, unknown_code).astype(np.int32)
+        compact[flat == 0] = 0
+        compact = compact.reshape(ids.shape)
+    counts = np.bincount(compact.ravel(), minlength=k + 2)
+    unknown = np.zeros(0, np.int64)
+    if counts[unknown_code]:
+        bad = compact == unknown_code
+        unknown = np.unique(ids[bad]).astype(np.int64)
+        compact[bad] = 0
+    return compact, counts[1 : k + 1].astype(np.int64), unknown
+
+
+def pair_codes(
+    a: npt.NDArray[np.integer], b: npt.NDArray[np.integer], nb: int
+) -> npt.NDArray[np.int64]:
+    """Encode two compact maps into one code per pixel: ``a * nb + b``.
+
+    Parameters
+    ----------
+    a, b : ndarray of int, same shape
+        Compact id maps with values in ``[0, na)`` and ``[0, nb)``.
+    nb : int
+        Number of distinct values of ``b`` (its maximum + 1 at least).
+
+    Raises
+    ------
+    OverflowError
+        When ``max(a) * nb + nb`` does not fit in int64.
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    na = int(a.max(initial=0)) + 1
+    if na * nb >= np.iinfo(np.int64).max:
+        raise OverflowError(f"pair code range must fit int64, got {na} x {nb}")
+    return a.astype(np.int64).ravel() * nb + b.ravel()
+
+
+def overlap_table(
+    a: npt.NDArray[np.integer], b: npt.NDArray[np.integer], na: int, nb: int
+) -> npt.NDArray[np.int64]:
+    """Contingency table of two compact maps: pixels per (value of ``a``, value of ``b``).
+
+    Parameters
+    ----------
+    a, b : ndarray of int, same shape
+        Compact id maps (0 = void, 1..K = segments).
+    na, nb : int
+        Number of rows / columns: one more than the largest value of ``a`` / ``b``.
+
+    Returns
+    -------
+    ndarray of int64, shape (na, nb)
+        ``table[i, j]`` = number of pixels with ``a == i`` and ``b == j``; row and column 0 are
+        void.
+
+    Examples
+    --------
+    >>> overlap_table(np.array([[1, 1], [0, 2]]), np.array([[1, 0], [0, 1]]), 3, 2).tolist()
+    [[1, 0], [1, 1], [0, 1]]
+    """
+    if np.shape(a) != np.shape(b):
+        raise ValueError(f"maps must have the same shape, got {np.shape(a)} and {np.shape(b)}")
+    codes = pair_codes(a, b, nb)
+    return np.bincount(codes, minlength=na * nb)[: na * nb].reshape(na, nb).astype(np.int64)
