@@ -1,4 +1,5 @@
-"""``agreement pq REF.json OTHER.json``: PQ, Boundary PQ and boundary IoU of two COCO panoptic files.
+"""``agreement pq REF.json OTHER.json``: PQ, Boundary PQ and boundary IoU of two COCO panoptic
+exports.
 
 REF plays the reference role of the COCO panoptic evaluation (its void and crowd regions are
 special, its categories are used); images are paired by ``image_id`` as in panopticapi. Prints a
