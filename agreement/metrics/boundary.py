@@ -64,7 +64,8 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
                 axis: int) -> npt.NDArray[np.bool_]:
     """``y[i] = any(x[i - left : i + right + 1])`` along ``axis`` (outside the map is False).
 
-    Log-step doubling: ``ceil(log2(left + right + 1))`` shifted ORs over whole arrays.
+    Log-step doubling: ``ceil(log2(left + right + 1))`` shifted ORs over whole arrays. Along
+    axis 0 whole rows are OR-ed, 8 pixels per 64-bit word.
     """
     n = x.shape[axis]
     length = left + right + 1
@@ -74,15 +75,18 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
 
     shape = list(x.shape)
     shape[axis] = n + length - 1
+    if axis == 0 and x.ndim == 2:
+        shape[1] = -(-x.shape[1] // 8) * 8  # whole 64-bit words per row
     pad = np.zeros(shape, dtype=bool)
-    pad[sl(left, left + n)] = x
+    pad[sl(left, left + n)][..., : x.shape[-1]] = x
+    work = pad.view(np.uint64) if axis == 0 and x.ndim == 2 else pad
     m = 1
     while 2 * m <= length:
-        pad[sl(None, -m)] |= pad[sl(m, None)]  # pad[i] = any over [i, i + 2m - 1]
+        work[sl(None, -m)] |= work[sl(m, None)]  # pad[i] = any over [i, i + 2m - 1]
         m *= 2
     if length > m:
-        pad[sl(None, -(length - m))] |= pad[sl(length - m, None)]
-    return pad[sl(None, n)]
+        work[sl(None, -(length - m))] |= work[sl(length - m, None)]
+    return pad[sl(None, n)][..., : x.shape[-1]]
 
 
 def _changes(labels: npt.NDArray[np.integer], axis: int) -> npt.NDArray[np.bool_]:
