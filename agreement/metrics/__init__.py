@@ -1,1 +1,0 @@
-"""Agreement metrics: one family per module (pq, boundary, pixel, ...)."""
