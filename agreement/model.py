@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .errors import AnnotationError, StudyError
-from .labels import compact_ids
+from .labels import compact_ids, segment_boxes
 
 __all__ = [
     "AnnotationSource",
@@ -270,6 +270,13 @@ class PanopticAnnotation:
                 image=self.image.file_name,
             )
         if ids.dtype != np.int32:
+            if not np.issubdtype(ids.dtype, np.integer):
+                raise AnnotationError(f"segment-id map must hold integers, got dtype {ids.dtype}",
+                                      image=self.image.file_name)
+            if ids.size and (int(ids.min()) < 0 or int(ids.max()) > np.iinfo(np.int32).max):
+                raise AnnotationError(
+                    f"segment ids must be in [0, 2**31), got range [{ids.min()}, {ids.max()}]",
+                    image=self.image.file_name)
             ids = ids.astype(np.int32)
         else:
             ids = ids.view()
@@ -303,16 +310,32 @@ class PanopticAnnotation:
     ) -> PanopticAnnotation:
         """Build an annotation from an id map and ``{segment id: category id}``.
 
-        Areas and boxes are computed from the map; segments listed but absent get area 0.
+        Areas and boxes are computed from the map (in one pass); segments listed but absent get
+        area 0.
+
+        Raises
+        ------
+        AnnotationError
+            The map is not 2-D, or holds a non-zero id that ``categories`` does not list.
         """
         ids = np.asarray(ids)
-        crowd = set(iscrowd)
-        segs = []
-        for sid, cid in categories.items():
-            area, bbox = segment_area_bbox(ids, int(sid))
-            segs.append(Segment(int(sid), int(cid), int(sid) in crowd, area, bbox))
+        if ids.ndim != 2:
+            raise AnnotationError(f"segment-id map must be 2-D, got shape {ids.shape}",
+                                  image=file_name)
+        crowd = {int(i) for i in iscrowd}
+        sids = [int(s) for s in categories]
+        compact, _, unknown = compact_ids(ids, sids)
+        if unknown.size:
+            raise AnnotationError(
+                f"every id of the map must be listed in categories, got {unknown.size} unlisted "
+                f"id(s) {unknown[:5].tolist()}", image=file_name, segment=int(unknown[0]))
+        areas, boxes = segment_boxes(compact, len(sids))
+        segs = tuple(
+            Segment(sid, int(categories[sid]), sid in crowd, int(area), tuple(box))  # type: ignore[arg-type]
+            for sid, area, box in zip(sids, areas.tolist(), boxes.tolist(), strict=True)
+        )
         info = ImageInfo(file_name, int(ids.shape[0]), int(ids.shape[1]), image_id)
-        return cls(info, ids.astype(np.int32, copy=True), tuple(segs))
+        return cls(info, ids.astype(np.int32, copy=True), segs)
 
     @cached_property
     def compact(self) -> npt.NDArray[np.int32]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from _sample_scene import CAT_ID, THINGS, H, Layer, Scene, W, road_polygon
 from PIL import Image, ImageDraw
 from scipy import ndimage
-
-from _sample_scene import BASE_ORDER, CAT_ID, H, THINGS, W, Layer, Scene, road_polygon
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,9 @@ Only there so overlays have something underneath; nothing is measured on it.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
-
-from _sample_scene import CAT_ID, H, W, Scene, road_polygon
-
 from _sample_annotate import rasterize
+from _sample_scene import CAT_ID, H, Scene, W, road_polygon
+from scipy import ndimage
 
 BASE_COLOR = {
     "road": (88, 86, 92), "sidewalk": (150, 142, 136), "building": (160, 140, 118),

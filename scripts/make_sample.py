@@ -26,12 +26,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sample_annotate import PROFILES, Profile, draw_scene, to_panoptic, true_drawing  # noqa: E402
-from _sample_photo import photo  # noqa: E402
-from _sample_scene import CATEGORIES, H, THINGS, W, make_scene  # noqa: E402
+from _sample_annotate import PROFILES, Profile, draw_scene, to_panoptic, true_drawing
+from _sample_photo import photo
+from _sample_scene import CATEGORIES, H, W, make_scene
 
-from agreement.io import write_coco_panoptic  # noqa: E402
-from agreement.model import Categories, PanopticAnnotation  # noqa: E402
+from agreement.io import write_coco_panoptic
+from agreement.model import Categories, PanopticAnnotation
 
 SEED = 20_261_125
 BATCHES = (

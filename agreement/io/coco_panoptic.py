@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import AnnotationError, FormatError
-from ..labels import compact_ids
+from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
 from ._files import atomic_write, inside, read_json, read_png_rgb, write_png_rgb
 
@@ -83,7 +83,7 @@ def _need(entry: Any, key: str, kind: type | tuple[type, ...], *, file: Path, wh
         raise FormatError(f"{what} must have a {key!r} field, got {_short(entry)}", file=file,
                           image=image, segment=segment)
     value = entry[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise FormatError(f"{what} field {key!r} must be {_kind_name(kind)}, got {value!r}",
                           file=file, image=image, segment=segment)
     return value
@@ -279,16 +279,20 @@ def write_coco_panoptic(
 ) -> Path:
     """Write annotations as COCO panoptic: PNGs first, then the JSON, each atomically.
 
+    Every ``area`` and ``bbox`` is computed from the map, so the file is always consistent (and
+    equal to the annotation's table when that was exact).
+
     Parameters
     ----------
     annotations : iterable of PanopticAnnotation
         Image ids are kept when set, else numbered from 1 in order.
     categories : Categories
+        Written as the ``categories`` list; every segment's category must be in it.
     json_path
         Output JSON.
     png_dir
-        Output PNG folder; by default the JSON path without ``.json``. PNG names are the image
-        file names with a ``.png`` suffix.
+        Output PNG folder; by default the JSON path without ``.json``. PNG names are the images'
+        base file names with a ``.png`` suffix.
     info : mapping, optional
         The JSON's ``info`` block.
 
@@ -296,24 +300,62 @@ def write_coco_panoptic(
     -------
     Path
         The JSON path.
+
+    Raises
+    ------
+    AnnotationError
+        Two images with the same id or PNG name, a segment of the table absent from the map or
+        the reverse, a category not in ``categories``. Nothing is written for the JSON then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ann = PanopticAnnotation.from_map(np.array([[0, 7], [7, 7]]), {7: 1}, file_name="a.jpg")
+    >>> cats = Categories.from_coco([{"id": 1, "name": "road", "isthing": 0}])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_coco_panoptic([ann], cats, Path(tmp) / "pan.json")
+    ...     read_coco_panoptic(path).load("a.jpg").to_frame()[["segment_id", "area"]].values.tolist()
+    [[7, 3]]
     """
     json_path = Path(json_path)
     png_root = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
     images, anns = [], []
     used_ids: set[int] = set()
+    used_png: set[str] = set()
     for n, ann in enumerate(annotations, start=1):
+        name = ann.image.file_name
         iid = ann.image.id if ann.image.id is not None else n
-        if iid in used_ids:
-            raise AnnotationError(f"image ids must be unique, got {iid} twice", image=ann.image.file_name)
-        used_ids.add(iid)
         png_name = Path(image_key(ann.image)).with_suffix(".png").name
-        write_png_rgb(inside(png_root, png_name, file=json_path, image=ann.image.file_name), id2rgb(ann.ids))
-        images.append({"id": iid, "file_name": ann.image.file_name, "height": ann.image.height,
+        if iid in used_ids or png_name in used_png:
+            raise AnnotationError(f"image ids and PNG names must be unique, got id {iid} / "
+                                  f"{png_name!r} twice", file=json_path, image=name)
+        used_ids.add(iid)
+        used_png.add(png_name)
+        segments = _table_from_map(ann, categories, json_path)
+        png_path = inside(png_root, png_name, file=json_path, image=name)
+        write_png_rgb(png_path, id2rgb(ann.ids))
+        images.append({"id": iid, "file_name": name, "height": ann.image.height,
                        "width": ann.image.width})
-        anns.append({"image_id": iid, "file_name": png_name,
-                     "segments_info": [s.to_coco() for s in ann.segments]})
+        anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
     doc = {"info": dict(info or {}), "licenses": [], "images": images, "annotations": anns,
            "categories": categories.to_coco()}
     with atomic_write(json_path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return json_path
+
+
+def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: Path) -> list[dict]:
+    """The ``segments_info`` of one annotation with ``area`` and ``bbox`` measured on its map."""
+    name = ann.image.file_name
+    areas, boxes = segment_boxes(ann.compact, len(ann.segments))  # compact raises on unknown ids
+    out = []
+    for seg, area, box in zip(ann.segments, areas.tolist(), boxes.tolist(), strict=True):
+        if area == 0:
+            raise AnnotationError("segment is in the segment table but not in the map",
+                                  file=json_path, image=name, segment=seg.id)
+        if seg.category_id not in categories:
+            raise AnnotationError(f"category id must be one of the categories written, got "
+                                  f"{seg.category_id}", file=json_path, image=name, segment=seg.id)
+        out.append({"id": seg.id, "category_id": seg.category_id, "iscrowd": int(seg.iscrowd),
+                    "area": int(area), "bbox": [int(v) for v in box]})
+    return out
