@@ -46,18 +46,34 @@ def ids_to_png(ids: np.ndarray, path: Path, mode: str = "RGB") -> None:
     Image.fromarray(rgb, mode="RGB").convert(mode).save(path)
 
 
-def write_export(folder: Path, images: dict[str, tuple[np.ndarray, list[dict]]], *,
-                 categories: list[dict] | None = None, first_id: int = 1,
-                 name: str = "panoptic") -> Path:
-    """Write ``{file_name: (id map, segments_info)}`` as ``folder/<name>.json`` + ``folder/<name>/``."""
+def write_export(
+    folder: Path,
+    images: dict[str, tuple[np.ndarray, list[dict]]],
+    *,
+    categories: list[dict] | None = None,
+    first_id: int = 1,
+    name: str = "panoptic",
+) -> Path:
+    """Write ``{file_name: (id map, segments_info)}`` as ``<name>.json`` + ``<name>/`` in folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    doc: dict = {"info": {}, "licenses": [], "images": [], "annotations": [],
-                 "categories": categories if categories is not None else CATEGORIES}
+    doc: dict = {
+        "info": {},
+        "licenses": [],
+        "images": [],
+        "annotations": [],
+        "categories": categories if categories is not None else CATEGORIES,
+    }
     for n, (file_name, (ids, table)) in enumerate(images.items(), start=first_id):
         png = Path(file_name).with_suffix(".png").name
         ids_to_png(ids, folder / name / png)
-        doc["images"].append({"id": n, "file_name": file_name, "height": int(ids.shape[0]),
-                              "width": int(ids.shape[1])})
+        doc["images"].append(
+            {
+                "id": n,
+                "file_name": file_name,
+                "height": int(ids.shape[0]),
+                "width": int(ids.shape[1]),
+            }
+        )
         doc["annotations"].append({"image_id": n, "file_name": png, "segments_info": table})
     path = folder / f"{name}.json"
     path.write_text(json.dumps(doc))
@@ -72,5 +88,8 @@ def tiny_json(tmp_path: Path) -> Path:
 
 def tree_hashes(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (to prove inputs are never modified)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

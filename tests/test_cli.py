@@ -71,8 +71,13 @@ def test_every_command_has_help(capsys):
 
 
 def test_python_dash_m_runs_the_cli_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "agreement", "summary", str(tmp_path / "nope")],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agreement", "summary", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -32,8 +32,10 @@ PANOPTICAPI = DATA / "panopticapi" / "panoptic_examples.json"
 
 
 def test_rgb2id_matches_the_formula():
-    rgb = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 0, 1], [255, 255, 255], [92, 20, 60]]],
-                   dtype=np.uint8)
+    rgb = np.array(
+        [[[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 0, 1], [255, 255, 255], [92, 20, 60]]],
+        dtype=np.uint8,
+    )
     assert rgb2id(rgb).tolist() == [[0, 1, 256], [65536, 16777215, 92 + 20 * 256 + 60 * 65536]]
     assert rgb2id(rgb).dtype == np.int32
 
@@ -60,11 +62,16 @@ def test_rgb2id_refuses_a_2d_array():
 
 
 @settings(max_examples=60, deadline=None)
-@given(hnp.arrays(np.int64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=8),
-                  elements=st.integers(0, (1 << 24) - 1)))
+@given(
+    hnp.arrays(
+        np.int64,
+        hnp.array_shapes(min_dims=2, max_dims=2, max_side=8),
+        elements=st.integers(0, (1 << 24) - 1),
+    )
+)
 def test_id_rgb_round_trip(ids):
     rgb = id2rgb(ids)
-    assert rgb.dtype == np.uint8 and rgb.shape == ids.shape + (3,)
+    assert rgb.dtype == np.uint8 and rgb.shape == (*ids.shape, 3)
     np.testing.assert_array_equal(rgb2id(rgb), ids)
 
 
@@ -96,7 +103,7 @@ def test_png_folder_beside_the_json(tmp_path):
 def test_missing_png_folder_names_both_candidates(tmp_path):
     path = write_export(tmp_path, {"a.jpg": (TINY, TINY_TABLE)})
     shutil.rmtree(tmp_path / "panoptic")
-    with pytest.raises(FormatError, match="PNG folder must exist at .*panoptic.* or .*png"):
+    with pytest.raises(FormatError, match=r"PNG folder must exist at .*panoptic.* or .*png"):
         read_coco_panoptic(path)
 
 
@@ -119,7 +126,10 @@ def _assert_same(a: PanopticAnnotation, b: PanopticAnnotation) -> None:
     np.testing.assert_array_equal(a.ids, b.ids)
     assert a.segments == b.segments
     assert (a.image.file_name, a.image.height, a.image.width) == (
-        b.image.file_name, b.image.height, b.image.width)
+        b.image.file_name,
+        b.image.height,
+        b.image.width,
+    )
 
 
 def test_round_trip_tiny(tiny_json, tmp_path):
@@ -141,21 +151,31 @@ def test_round_trip_panopticapi_examples(tmp_path):
     for ann in anns:
         _assert_same(ann, back.load(ann.image.file_name))
     # and a second round trip writes the same bytes
-    again = write_coco_panoptic([back.load(i.file_name) for i in back.images], back.categories,
-                                tmp_path / "rt2.json", tmp_path / "pngs2")
+    again = write_coco_panoptic(
+        [back.load(i.file_name) for i in back.images],
+        back.categories,
+        tmp_path / "rt2.json",
+        tmp_path / "pngs2",
+    )
     assert again.read_bytes() == out.read_bytes()
     for png in (tmp_path / "pngs").iterdir():
         assert (tmp_path / "pngs2" / png.name).read_bytes() == png.read_bytes()
 
 
 @settings(max_examples=25, deadline=None)
-@given(hnp.arrays(np.int32, st.tuples(st.integers(1, 9), st.integers(1, 9)),
-                  elements=st.sampled_from([0, 7, 9, 1001, 1002, 70000, 16777215])))
+@given(
+    hnp.arrays(
+        np.int32,
+        st.tuples(st.integers(1, 9), st.integers(1, 9)),
+        elements=st.sampled_from([0, 7, 9, 1001, 1002, 70000, 16777215]),
+    )
+)
 def test_round_trip_random_maps(tmp_path_factory, ids):
     present = sorted(set(np.unique(ids).tolist()) - {0})
     cats = Categories.from_coco([{"id": 1, "name": "car"}, {"id": 2, "name": "road", "isthing": 0}])
-    ann = PanopticAnnotation.from_map(ids, {s: 1 if s > 1000 else 2 for s in present},
-                                      file_name="x.png", image_id=5)
+    ann = PanopticAnnotation.from_map(
+        ids, {s: 1 if s > 1000 else 2 for s in present}, file_name="x.png", image_id=5
+    )
     folder = tmp_path_factory.mktemp("rt")
     back = read_coco_panoptic(write_coco_panoptic([ann], cats, folder / "p.json")).load("x.png")
     _assert_same(ann, back)
@@ -163,8 +183,9 @@ def test_round_trip_random_maps(tmp_path_factory, ids):
 
 def test_writer_computes_area_and_bbox_from_the_map(tmp_path):
     ann = PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7}, file_name="a.jpg")
-    stale = PanopticAnnotation(ann.image, ann.ids, tuple(
-        type(s)(s.id, s.category_id) for s in ann.segments))  # area 0, bbox 0 everywhere
+    stale = PanopticAnnotation(
+        ann.image, ann.ids, tuple(type(s)(s.id, s.category_id) for s in ann.segments)
+    )  # area 0, bbox 0 everywhere
     out = write_coco_panoptic([stale], Categories.from_coco(_cats()), tmp_path / "p.json")
     info = json.loads(out.read_text())["annotations"][0]["segments_info"]
     assert info == TINY_TABLE
@@ -172,22 +193,28 @@ def test_writer_computes_area_and_bbox_from_the_map(tmp_path):
 
 def test_writer_refuses_a_segment_absent_from_the_map(tmp_path):
     ann = PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7, 55: 1}, file_name="a")
-    with pytest.raises(AnnotationError, match="segment 55: segment is in the segment table but not"):
+    with pytest.raises(
+        AnnotationError, match="segment 55: segment is in the segment table but not"
+    ):
         write_coco_panoptic([ann], Categories.from_coco(_cats()), tmp_path / "p.json")
     assert not (tmp_path / "p.json").exists()
 
 
 def test_writer_refuses_a_category_it_does_not_write(tmp_path):
     ann = PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 4, 7: 7}, file_name="a")
-    with pytest.raises(AnnotationError, match="segment 1002: category id must be one of the "
-                                              "categories written, got 4"):
+    with pytest.raises(
+        AnnotationError,
+        match="segment 1002: category id must be one of the categories written, got 4",
+    ):
         write_coco_panoptic([ann], Categories.from_coco(_cats()), tmp_path / "p.json")
 
 
 def test_writer_refuses_two_images_with_one_png_name(tmp_path):
     a = PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7}, file_name="x/a.jpg")
     b = PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7}, file_name="y/a.jpg")
-    with pytest.raises(AnnotationError, match="PNG names must be unique, got id 2 / 'a.png' twice"):
+    with pytest.raises(
+        AnnotationError, match=r"PNG names must be unique, got id 2 / 'a.png' twice"
+    ):
         write_coco_panoptic([a, b], Categories.from_coco(_cats()), tmp_path / "p.json")
 
 
@@ -209,37 +236,55 @@ def _edit(json_path: Path, fn) -> None:
 def test_error_png_size_differs_from_json(tiny_json):
     ids_to_png(TINY[:, :5], tiny_json.with_suffix("") / "a.png")
     src = read_coco_panoptic(tiny_json)
-    with pytest.raises(AnnotationError, match=r"a\.png', image 'a\.jpg': PNG size must equal the "
-                                              r"JSON's image size 6x4 \(width x height\), got 5x4"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"a\.png', image 'a\.jpg': PNG size must equal the "
+        r"JSON's image size 6x4 \(width x height\), got 5x4",
+    ):
         src.load("a.jpg")
 
 
 def test_error_segment_in_json_absent_from_png(tiny_json):
-    _edit(tiny_json, lambda d: d["annotations"][0]["segments_info"].append(
-        {"id": 1003, "category_id": 1, "iscrowd": 0, "area": 5, "bbox": [0, 0, 1, 1]}))
-    with pytest.raises(AnnotationError, match="file '.*panoptic.json', image 'a.jpg', segment 1003: "
-                                              "segment is in the JSON but not in the PNG"):
+    _edit(
+        tiny_json,
+        lambda d: d["annotations"][0]["segments_info"].append(
+            {"id": 1003, "category_id": 1, "iscrowd": 0, "area": 5, "bbox": [0, 0, 1, 1]}
+        ),
+    )
+    with pytest.raises(
+        AnnotationError,
+        match=r"file '.*panoptic.json', image 'a.jpg', segment 1003: "
+        "segment is in the JSON but not in the PNG",
+    ):
         read_coco_panoptic(tiny_json).load("a.jpg")
 
 
 def test_error_segment_in_png_absent_from_json(tiny_json):
     _edit(tiny_json, lambda d: d["annotations"][0]["segments_info"].pop(2))  # drop 1002
-    with pytest.raises(AnnotationError, match=r"image 'a.jpg', segment 1002: segment is in the PNG "
-                                              r"but not in the JSON \(1 such id\(s\): \[1002\]\)"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"image 'a.jpg', segment 1002: segment is in the PNG "
+        r"but not in the JSON \(1 such id\(s\): \[1002\]\)",
+    ):
         read_coco_panoptic(tiny_json).load("a.jpg")
 
 
 def test_error_unknown_category(tiny_json):
     _edit(tiny_json, lambda d: d["annotations"][0]["segments_info"][1].update(category_id=42))
-    with pytest.raises(AnnotationError, match="image 'a.jpg', segment 1001: category id must be one "
-                                              "of the file's categories, got 42"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"image 'a.jpg', segment 1001: category id must be one "
+        "of the file's categories, got 42",
+    ):
         read_coco_panoptic(tiny_json)
 
 
 def test_error_duplicate_segment_ids(tiny_json):
     _edit(tiny_json, lambda d: d["annotations"][0]["segments_info"][2].update(id=1001))
-    with pytest.raises(AnnotationError, match="segment 1001: segment ids must be unique within an "
-                                              "image, got this id twice"):
+    with pytest.raises(
+        AnnotationError,
+        match="segment 1001: segment ids must be unique within an image, got this id twice",
+    ):
         read_coco_panoptic(tiny_json)
 
 
@@ -276,8 +321,10 @@ def test_rgba_png_is_read_as_rgb(tiny_json):
 @pytest.mark.parametrize("name", ["../a.png", "../../etc/passwd", "sub/../../a.png"])
 def test_error_png_path_escapes_with_dotdot(tiny_json, name):
     _edit(tiny_json, lambda d: d["annotations"][0].update(file_name=name))
-    with pytest.raises(PathEscapeError, match="image 'a.jpg': file name must stay inside the "
-                                              f"dataset folder .*, got '{name}'"):
+    with pytest.raises(
+        PathEscapeError,
+        match=f"image 'a.jpg': file name must stay inside the dataset folder .*, got '{name}'",
+    ):
         read_coco_panoptic(tiny_json)
 
 
@@ -290,8 +337,11 @@ def test_error_png_path_absolute(tiny_json):
 
 def test_error_invalid_json(tiny_json):
     tiny_json.write_text('{"images": [], "annotations": [,]}')
-    with pytest.raises(FormatError, match=r"panoptic.json': file must be valid JSON, got an error at "
-                                          r"line 1 column 32: Expecting value"):
+    with pytest.raises(
+        FormatError,
+        match=r"panoptic.json': file must be valid JSON, got an error at "
+        r"line 1 column 32: Expecting value",
+    ):
         read_coco_panoptic(tiny_json)
 
 
@@ -308,23 +358,28 @@ def test_error_json_missing_field(tiny_json):
 
 
 def test_error_missing_json(tmp_path):
-    with pytest.raises(FormatError, match="nope.json': file must exist, got no such file"):
+    with pytest.raises(FormatError, match=r"nope.json': file must exist, got no such file"):
         read_coco_panoptic(tmp_path / "nope.json")
 
 
 def test_error_wrong_area(tiny_json):
     _edit(tiny_json, lambda d: d["annotations"][0]["segments_info"][3].update(area=10))
     src = read_coco_panoptic(tiny_json)
-    with pytest.raises(AnnotationError, match="image 'a.jpg', segment 7: segment 'area' must equal its "
-                                              "pixel count 9, got 10"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"image 'a.jpg', segment 7: segment 'area' must equal its pixel count 9, got 10",
+    ):
         src.load("a.jpg")
     assert read_coco_panoptic(tiny_json, check_area=False).load("a.jpg").segment(7).area == 10
 
 
 def test_error_annotation_of_an_unlisted_image(tiny_json):
     _edit(tiny_json, lambda d: d["annotations"][0].update(image_id=99))
-    with pytest.raises(FormatError, match=r"annotations\[0\] image_id must be listed in 'images', "
-                                          "got 99"):
+    with pytest.raises(
+        FormatError,
+        match=r"annotations\[0\] image_id must be listed in 'images', "
+        "got 99",
+    ):
         read_coco_panoptic(tiny_json)
 
 
@@ -335,7 +390,7 @@ def test_error_segment_id_is_not_an_integer(tiny_json):
 
 
 def test_error_load_of_an_unknown_image(tiny_json):
-    with pytest.raises(AnnotationError, match="image 'b.jpg': image must have an annotation"):
+    with pytest.raises(AnnotationError, match=r"image 'b.jpg': image must have an annotation"):
         read_coco_panoptic(tiny_json).load("b.jpg")
 
 

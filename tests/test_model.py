@@ -54,8 +54,10 @@ def _source(name: str, files: list[str], **kw) -> MemorySource:
 
 
 def test_categories_from_coco_and_back():
-    entries = [{"id": 7, "name": "road", "isthing": 0, "color": [128, 64, 128], "supercategory": "flat"},
-               {"id": 1, "name": "car"}]
+    entries = [
+        {"id": 7, "name": "road", "isthing": 0, "color": [128, 64, 128], "supercategory": "flat"},
+        {"id": 1, "name": "car"},
+    ]
     cats = Categories.from_coco(entries)
     assert list(cats) == [1, 7]
     assert cats[1].isthing and not cats[7].isthing  # a missing isthing reads as thing
@@ -69,13 +71,18 @@ def test_categories_from_coco_and_back():
 def test_categories_refuse_duplicates():
     with pytest.raises(AnnotationError, match="category ids must be unique, got 1 twice"):
         Categories([Category(1, "car", True), Category(1, "bus", True)])
-    with pytest.raises(AnnotationError, match=r"category names must be unique, got \['car'\] twice"):
+    with pytest.raises(
+        AnnotationError, match=r"category names must be unique, got \['car'\] twice"
+    ):
         Categories([Category(1, "car", True), Category(2, "car", True)])
 
 
 def test_categories_from_coco_names_the_file():
-    with pytest.raises(AnnotationError, match=r"file 'x.json': categories\[0\] must have an integer "
-                                              r"'id' and a 'name'"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"file 'x.json': categories\[0\] must have an integer "
+        r"'id' and a 'name'",
+    ):
         Categories.from_coco([{"name": "car"}], file="x.json")
 
 
@@ -93,8 +100,11 @@ def test_from_map_measures_areas_and_boxes():
 
 
 def test_from_map_refuses_unlisted_ids():
-    with pytest.raises(AnnotationError, match=r"image 'a', segment 1002: every id of the map must "
-                                              r"be listed in categories, got 1 unlisted id\(s\) \[1002\]"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"image 'a', segment 1002: every id of the map must "
+        r"be listed in categories, got 1 unlisted id\(s\) \[1002\]",
+    ):
         PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 7: 7}, file_name="a")
 
 
@@ -103,7 +113,11 @@ def test_annotation_is_immutable_and_validated():
     with pytest.raises(ValueError):
         ann.ids[0, 0] = 5
     info = ImageInfo("a.jpg", 4, 6)
-    with pytest.raises(AnnotationError, match=r"image 'a.jpg': segment-id map must be 5x6 \(height x width\) as the image info says, got 4x6"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"image 'a.jpg': segment-id map must be 5x6 \(height x width\) as the image info "
+        r"says, got 4x6",
+    ):
         PanopticAnnotation(ImageInfo("a.jpg", 5, 6), TINY, ())
     with pytest.raises(AnnotationError, match="segment 0: segment ids must be > 0"):
         PanopticAnnotation(info, TINY, (Segment(0, 1),))
@@ -124,14 +138,21 @@ def _boxes_oracle(compact: np.ndarray, k: int):
     for i in range(1, k + 1):
         ys, xs = np.nonzero(compact == i)
         areas.append(len(ys))
-        boxes.append([0, 0, 0, 0] if not len(ys) else
-                     [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+        boxes.append(
+            [0, 0, 0, 0]
+            if not len(ys)
+            else [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        )
     return areas, boxes
 
 
 @settings(max_examples=60, deadline=None)
-@given(hnp.arrays(np.int32, st.tuples(st.integers(1, 12), st.integers(1, 12)),
-                  elements=st.integers(0, 5)), st.integers(5, 7))
+@given(
+    hnp.arrays(
+        np.int32, st.tuples(st.integers(1, 12), st.integers(1, 12)), elements=st.integers(0, 5)
+    ),
+    st.integers(5, 7),
+)
 def test_segment_boxes_matches_a_per_segment_oracle(compact, k):
     areas, boxes = segment_boxes(compact, k)
     want_areas, want_boxes = _boxes_oracle(compact, k)
@@ -196,15 +217,15 @@ def test_study_errors():
         Study({})
     with pytest.raises(StudyError, match="align must be 'file_name' or 'image_id', got 'x'"):
         Study({"a": _source("a", ["1.jpg"])}, align="x")
-    with pytest.raises(StudyError, match="image '1.jpg' must appear once, got it twice"):
+    with pytest.raises(StudyError, match=r"image '1.jpg' must appear once, got it twice"):
         Study({"a": _source("a", ["x/1.jpg", "y/1.jpg"])})
     other = Categories([Category(1, "bus", True)])
-    with pytest.raises(StudyError, match="category 1 must be 'car' .* got 'bus'"):
+    with pytest.raises(StudyError, match=r"category 1 must be 'car' .* got 'bus'"):
         Study({"a": _source("a", ["1.jpg"]), "b": _source("b", ["1.jpg"], cats=other)})
     study = Study({"a": _source("a", ["1.jpg"]), "b": _source("b", ["2.jpg"])})
-    with pytest.raises(StudyError, match="annotator 'b' has no annotation of image '1.jpg'"):
+    with pytest.raises(StudyError, match=r"annotator 'b' has no annotation of image '1.jpg'"):
         study.annotation("b", "1.jpg")
-    with pytest.raises(StudyError, match="image '9.jpg' must be in the study"):
+    with pytest.raises(StudyError, match=r"image '9.jpg' must be in the study"):
         study.annotations("9.jpg")
     with pytest.raises(StudyError, match=r"annotator must be one of \['a', 'b'\], got 'c'"):
         study.source("c")
@@ -223,8 +244,9 @@ def test_load_study_from_folder_and_mapping(tmp_path):
     assert study.annotators == ("ann", "bob")
     assert study.missing().values.tolist() == [["1.jpg", "bob"]]
     np.testing.assert_array_equal(study.annotation("bob", "2.jpg").ids, TINY)
-    same = load_study({"x": tmp_path / "study" / "ann" / "panoptic.json",
-                       "y": tmp_path / "study" / "bob"})
+    same = load_study(
+        {"x": tmp_path / "study" / "ann" / "panoptic.json", "y": tmp_path / "study" / "bob"}
+    )
     assert same.annotators == ("x", "y") and same.images == ("1.jpg", "2.jpg")
 
 
@@ -237,7 +259,9 @@ def test_load_study_errors(tmp_path):
     (tmp_path / "two" / "ann").mkdir(parents=True)
     for name in ("a.json", "b.json"):
         (tmp_path / "two" / "ann" / name).write_text("{}")
-    with pytest.raises(StudyError, match=r"must hold exactly one export file .* got \['a.json', 'b.json'\]"):
+    with pytest.raises(
+        StudyError, match=r"must hold exactly one export file .* got \['a.json', 'b.json'\]"
+    ):
         load_study(tmp_path / "two")
 
 

@@ -18,7 +18,9 @@ ANNOTATORS = ("alice", "bruno", "chen", "dana")
 PLANTED = json.loads((SAMPLE / "planted.json").read_text())
 
 
-@pytest.mark.parametrize(("batch", "first", "n_annotations"), [("batch1", 1, 51), ("batch2", 101, 52)])
+@pytest.mark.parametrize(
+    ("batch", "first", "n_annotations"), [("batch1", 1, 51), ("batch2", 101, 52)]
+)
 def test_sample_loads_with_documented_counts(batch, first, n_annotations):
     study = load_study(SAMPLE / batch)
     assert study.annotators == ANNOTATORS
@@ -27,7 +29,9 @@ def test_sample_loads_with_documented_counts(batch, first, n_annotations):
     assert int(study.summary()["images"].sum()) == n_annotations
     missing = study.missing().values.tolist()
     assert missing == ([["street_013.jpg", "dana"]] if batch == "batch1" else [])
-    assert PLANTED["batches"][batch]["missing"] == [{"image": i, "annotator": a} for i, a in missing]
+    assert PLANTED["batches"][batch]["missing"] == [
+        {"image": i, "annotator": a} for i, a in missing
+    ]
     assert {i.height for i in map(study.image_info, study.images)} == {512}
     assert {i.width for i in map(study.image_info, study.images)} == {1024}
     for image in study.images:
@@ -57,8 +61,10 @@ def test_truth_is_not_in_the_study_folders():
 def _tables(batch: str, annotator: str) -> dict[str, dict[int, int]]:
     doc = json.loads((SAMPLE / batch / annotator / "panoptic.json").read_text())
     names = {i["id"]: i["file_name"] for i in doc["images"]}
-    return {names[a["image_id"]]: {s["id"]: s["category_id"] for s in a["segments_info"]}
-            for a in doc["annotations"]}
+    return {
+        names[a["image_id"]]: {s["id"]: s["category_id"] for s in a["segments_info"]}
+        for a in doc["annotations"]
+    }
 
 
 def test_planted_instances_and_events_match_the_files():
@@ -82,8 +88,11 @@ def test_planted_instances_and_events_match_the_files():
 
 def test_planted_merge_is_one_segment_over_two_true_instances():
     """A merge event's segment covers most of both true instances (checked on the maps)."""
-    record = next(r for r in PLANTED["batches"]["batch1"]["per_image"].values()
-                  if any(e["kind"] == "merge" for e in r["events"]))
+    record = next(
+        r
+        for r in PLANTED["batches"]["batch1"]["per_image"].values()
+        if any(e["kind"] == "merge" for e in r["events"])
+    )
     image = next(i for i, r in PLANTED["batches"]["batch1"]["per_image"].items() if r is record)
     event = next(e for e in record["events"] if e["kind"] == "merge")
     ann = load_study(SAMPLE / "batch1").annotation(event["annotator"], image)
@@ -108,9 +117,20 @@ def test_planted_facts_are_documented_and_measured():
 
 
 def _generate(out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "make_sample.py"), "--out",
-                             str(out), "--limit", "1", "--no-check"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "make_sample.py"),
+            "--out",
+            str(out),
+            "--limit",
+            "1",
+            "--no-check",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.slow
