@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, SAMPLE, tree_hashes
+from PIL import Image
 
 from agreement import load_study, read_coco_panoptic
 
@@ -142,7 +143,13 @@ def test_generator_is_deterministic_and_matches_the_committed_sample(tmp_path):
     one, two = tree_hashes(tmp_path / "one"), tree_hashes(tmp_path / "two")
     assert one == two
     assert "batch1/alice/png/street_001.png" in one and "images/street_101.jpg" in one
-    committed = tree_hashes(SAMPLE)
-    for name, digest in one.items():  # maps and photos of the first images equal the committed
+    # the maps and photos of the first images equal the committed ones (compared decoded: PNG and
+    # JPEG encoders of other Pillow versions may write other bytes for the same pixels)
+    for name in one:
         if name.endswith((".png", ".jpg")):
-            assert committed[name] == digest, name
+            fresh = np.asarray(Image.open(tmp_path / "one" / name), dtype=np.int16)
+            kept = np.asarray(Image.open(SAMPLE / name), dtype=np.int16)
+            if name.endswith(".png"):
+                np.testing.assert_array_equal(fresh, kept, err_msg=name)
+            else:
+                assert np.abs(fresh - kept).mean() < 1.0, name
