@@ -26,7 +26,14 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sample_annotate import PROFILES, Profile, draw_scene, to_panoptic, true_drawing
+from _sample_annotate import (
+    PROFILES,
+    Profile,
+    draw_scene,
+    rasterize,
+    to_panoptic,
+    true_drawing,
+)
 from _sample_photo import photo
 from _sample_scene import CATEGORIES, H, W, make_scene
 
@@ -100,8 +107,39 @@ def _image_result(
                 "category_ids": [d["categories"][s] for s in sids],
             }
         record["instances"][layer.key] = entry
-    record["events"] = _events(record["instances"], drawn)
+    record["events"] = _events(record["instances"], drawn) + _occlusion_events(scene, drawn)
     return record, anns, {"scene": scene}
+
+
+def _occlusion_events(scene, drawn: dict) -> list[dict]:
+    """Overlapping objects an annotator drew near-first, so the far one covers the near one."""
+    objects = [lay for lay in scene.layers if not lay.base]
+    masks = {lay.key: rasterize(lay.parts) > 0 for lay in objects}
+    near = {lay.key: lay.near for lay in objects}
+    pairs = []
+    for i, a in enumerate(objects):
+        for b in objects[i + 1 :]:
+            px = int(np.count_nonzero(masks[a.key] & masks[b.key]))
+            if px >= 50:
+                front, behind = (a.key, b.key) if near[a.key] > near[b.key] else (b.key, a.key)
+                pairs.append((front, behind, px))
+    events = []
+    for annotator, d in drawn.items():
+        first = {}
+        for pos, key in enumerate(d["drawing"].piece_layer):
+            first.setdefault(key, pos)
+        for front, behind, px in pairs:
+            if front in first and behind in first and first[front] < first[behind]:
+                events.append(
+                    {
+                        "annotator": annotator,
+                        "kind": "occlusion_order",
+                        "front": front,
+                        "behind": behind,
+                        "overlap_px": px,
+                    }
+                )
+    return events
 
 
 def _events(instances: dict, drawn: dict) -> list[dict]:

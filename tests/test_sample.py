@@ -69,7 +69,7 @@ def _tables(batch: str, annotator: str) -> dict[str, dict[int, int]]:
 
 
 def test_planted_instances_and_events_match_the_files():
-    kinds = set()
+    kinds: dict[tuple[str, str], int] = {}
     for batch, bdoc in PLANTED["batches"].items():
         tables = {a: _tables(batch, a) for a in ANNOTATORS}
         for image, record in bdoc["per_image"].items():
@@ -78,13 +78,19 @@ def test_planted_instances_and_events_match_the_files():
                     for sid, cid in zip(mine["segment_ids"], mine["category_ids"], strict=True):
                         assert tables[a][image][sid] == cid, (batch, image, a, sid)
             for event in record["events"]:
-                kinds.add(event["kind"])
+                kinds[event["kind"], event["annotator"]] = (
+                    kinds.get((event["kind"], event["annotator"]), 0) + 1
+                )
                 table = tables[event["annotator"]][image]
                 if event["kind"] == "merge":
                     assert event["segment_id"] in table and len(event["instances"]) >= 2
                 elif event["kind"] in ("split", "class_swap"):
                     assert all(s in table for s in event["segment_ids"])
-    assert kinds == {"missed", "merge", "split", "class_swap"}
+    assert {k for k, _ in kinds} == {"missed", "merge", "split", "class_swap", "occlusion_order"}
+    assert {a for k, a in kinds if k == "merge"} == {"bruno"}  # the habits of the README
+    assert {a for k, a in kinds if k == "split"} == {"dana"}
+    assert ("occlusion_order", "alice") not in kinds
+    assert kinds["occlusion_order", "dana"] > kinds["occlusion_order", "chen"]
 
 
 def test_planted_merge_is_one_segment_over_two_true_instances():
