@@ -34,29 +34,21 @@ def detect_format(path: Path) -> str:
     if path.suffix.lower() == ".json":
         with open(path, "rb") as fh:
             head = fh.read(1 << 16)
-        if b'"segments_info"' in head or (
-            b'"annotations"' in head and b'"segments_info"' in path.read_bytes()
-        ):
+        if b'"segments_info"' in head or (b'"annotations"' in head and b'"segments_info"' in path.read_bytes()):
             return "coco_panoptic"
-    raise FormatError(
-        "file must be a known annotation export (COCO panoptic JSON), got an unrecognised file",
-        file=path,
-    )
+    raise FormatError("file must be a known annotation export (COCO panoptic JSON), got an "
+                      "unrecognised file", file=path)
 
 
 def load_source(path: str | os.PathLike[str], *, format: str | None = None) -> AnnotationSource:
     """Open one annotator's export, auto-detecting the format unless ``format`` is given."""
     path = Path(path)
     if path.is_dir():
-        candidates = sorted(
-            p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".xml")
-        )
+        candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".xml"))
         if len(candidates) != 1:
             raise StudyError(
-                f"annotator folder {str(path)!r} must hold exactly one export file "
-                "(.json or .xml), "
-                f"got {[p.name for p in candidates]}"
-            )
+                f"annotator folder {str(path)!r} must hold exactly one export file (.json or .xml), "
+                f"got {[p.name for p in candidates]}")
         path = candidates[0]
     fmt = format or detect_format(path)
     try:
