@@ -109,12 +109,17 @@ class Categories(Mapping[int, Category]):
                     f"categories[{i}] must have an integer 'id' and a 'name', got {entry!r}",
                     file=file,
                 ) from exc
+            isthing = entry.get("isthing", 1)
+            if isthing not in (0, 1, "0", "1"):  # True/False compare equal to 1/0
+                raise AnnotationError(
+                    f"categories[{i}] 'isthing' must be 0 or 1, got {isthing!r}", file=file
+                )
             color = entry.get("color")
             cats.append(
                 Category(
                     id=cid,
                     name=name,
-                    isthing=bool(entry.get("isthing", 1)),
+                    isthing=int(isthing) == 1,
                     color=tuple(int(c) for c in color[:3]) if color else None,  # type: ignore[arg-type]
                     supercategory=entry.get("supercategory"),
                 )
@@ -498,6 +503,11 @@ class Study:
         self._info: dict[str, ImageInfo] = {}
         for annotator, source in self._sources.items():
             for info in source.images:
+                if align == "image_id" and info.id is None:
+                    raise StudyError(
+                        f"annotator {annotator!r}, file {source.name!r}: image {info.file_name!r} "
+                        "must have an image id to align by image_id, got none"
+                    )
                 key = image_key(info) if align == "file_name" else str(info.id)
                 per = self._index.setdefault(key, {})
                 if annotator in per:
