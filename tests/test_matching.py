@@ -192,3 +192,19 @@ def test_compact_ids_many_segments(table):
     expect[(m == 0) | (m == alias)] = 0
     np.testing.assert_array_equal(compact, expect)
     np.testing.assert_array_equal(areas, np.bincount(expect.ravel(), minlength=301)[1:])
+
+
+def test_thing_absorbed_into_stuff_is_missed_not_merged():
+    # b painted a's pole (thing) as building (stuff), which also covers a's building
+    a = ann([[1, 1, 1, 2, 2, 1, 1, 1]], {1: 7, 2: 2})
+    b = ann([[5, 5, 5, 5, 5, 5, 5, 5]], {5: 7})
+    ov = segment_overlap(a, b)
+    m = match_segments(ov)
+    assert diagnose(ov, m).status.tolist() == ["matched", "merged"]
+    assert diagnose(ov, m, things=CATS.thing_ids).status.tolist() == ["matched", "missed"]
+    # two cars merged into one car stay "merged" with things given
+    a2 = ann([[1, 1, 1, 2, 2]], {1: 2, 2: 2})
+    b2 = ann([[5, 5, 5, 5, 5]], {5: 2})
+    ov2 = segment_overlap(a2, b2)
+    assert diagnose(ov2, match_segments(ov2), things=CATS.thing_ids).status.tolist() == [
+        "matched", "merged"]
