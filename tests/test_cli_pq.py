@@ -41,7 +41,8 @@ def test_json_shape_and_values(tmp_path, capsys):
 
 def test_png_folder_beside_json_is_the_default(tmp_path, capsys):
     out = tmp_path / "out.json"
-    assert main(["pq", str(B), str(A), "--json", str(out), "--no-boundary"]) == 0
+    assert main(["pq", str(B), str(A), "--json", str(out), "--no-boundary", "--per-class"]) == 0
+    assert "person" in capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert "boundary" not in doc
     ref = json.loads((REF / "ref_ba.json").read_text())

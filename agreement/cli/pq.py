@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(pq))
     if args.per_class:
         print()
-        print(pq.per_class.to_string(index=False, float_format=lambda v: f"{100 * v:.1f}"))
+        print(format_per_class(pq))
     if args.json is not None:
         with atomic_write(args.json) as tmp:
             tmp.write_text(json.dumps(pq.to_dict(), indent=1) + "\n", encoding="utf-8")
@@ -97,4 +97,19 @@ def format_table(result: PQResult) -> str:
             line += (f" |{_pct(row['boundary_pq']):>6}{_pct(row['boundary_sq']):>6}"
                      f"{_pct(row['boundary_rq']):>6}{_pct(row['mean_boundary_iou']):>7}")
         lines.append(line)
+    return "\n".join(lines)
+
+
+def format_per_class(result: PQResult) -> str:
+    """The classes that occur, one line each: percentages and counts."""
+    pc = result.per_class[result.per_class["counted"]]
+    titles = {"pq": "PQ", "sq": "SQ", "rq": "RQ", "boundary_pq": "BPQ",
+              "mean_boundary_iou": "mBIoU"}
+    cols = list(titles) if result.has_boundary else ["pq", "sq", "rq"]
+    head = f"{'id':>5} {'name':20}" + "".join(f"{titles[c]:>7}" for c in cols)
+    lines = [head + f"{'TP':>6}{'FP':>6}{'FN':>6}"]
+    for row in pc.itertuples(index=False):
+        line = f"{row.category_id:>5} {row.name[:20]:20}"
+        line += "".join(f"{_pct(getattr(row, c)):>7}" for c in cols)
+        lines.append(line + f"{row.tp:>6}{row.fp:>6}{row.fn:>6}")
     return "\n".join(lines)
