@@ -165,8 +165,14 @@ def overlap_table(
     """
     if np.shape(a) != np.shape(b):
         raise ValueError(f"maps must have the same shape, got {np.shape(a)} and {np.shape(b)}")
-    codes = pair_codes(a, b, nb)
-    return np.bincount(codes, minlength=na * nb)[: na * nb].reshape(na, nb).astype(np.int64)
+    if na * nb >= 1 << 62:
+        raise OverflowError(f"pair code range must fit int64, got {na} x {nb}")
+    codes = np.multiply(a, nb, dtype=np.int64)  # one int64 pass; bincount needs int64 anyway
+    codes += b
+    counts = np.bincount(codes.ravel(), minlength=na * nb)
+    if counts.size > na * nb:
+        raise ValueError(f"compact ids must be below ({na}, {nb}), got larger ones")
+    return counts.reshape(na, nb).astype(np.int64, copy=False)
 
 
 def segment_boxes(
