@@ -163,8 +163,8 @@ def decode_brush(rle: Any, width: int, height: int, *, threshold: int = 128,
 
     Examples
     --------
-    >>> v = [0, 0, 0, 4, 57, 27, 252, 96]  # header for 1 RGBA pixel, then a run of 4 x 96
-    >>> decode_brush(v, 1, 1, threshold=1).tolist()
+    >>> v = [0, 0, 0, 4, 57, 27, 252, 127, 224]  # 1 RGBA pixel: a run of 4 words of 255
+    >>> decode_brush(v, 1, 1).tolist()
     [[True]]
     """
     words = decode_rle_words(rle, expected=4 * width * height, where=where)
