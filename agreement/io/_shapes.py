@@ -9,6 +9,7 @@ decode COCO RLE counts to validate them, and resolve label names to a :class:`Ca
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..findings import Finding
 from ..model import Categories, Category
 from ._files import read_json
 
-__all__ = ["BoxMask", "CocoRle", "Geometry", "Polygons", "Shape", "check_polygon",
+__all__ = ["BoxMask", "CocoRle", "coco_decode", "Geometry", "Polygons", "Shape", "check_polygon",
            "coco_string_counts", "load_categories", "resolve_categories"]
 
 Mask = tuple[npt.NDArray[np.bool_], int, int]  # (mask crop, top, left)
@@ -49,8 +50,7 @@ class Polygons:
 
     def raster(self, height: int, width: int) -> Mask:
         rles = coco_mask.frPyObjects([p.ravel().tolist() for p in self.parts], height, width)
-        full = coco_mask.decode(coco_mask.merge(rles)).astype(bool)
-        return full, 0, 0
+        return coco_decode(coco_mask.merge(rles)), 0, 0
 
     @property
     def area(self) -> float:
@@ -68,7 +68,19 @@ class CocoRle:
         rle = dict(self.rle)
         if isinstance(rle["counts"], list):
             rle = coco_mask.frPyObjects(rle, height, width)
-        return coco_mask.decode(rle).astype(bool), 0, 0
+        return coco_decode(rle), 0, 0
+
+
+def coco_decode(rle: Mapping[str, Any]) -> npt.NDArray[np.bool_]:
+    """pycocotools ``decode`` of one RLE as a C-ordered bool array.
+
+    pycocotools 2.0.x triggers numpy 2's ``__array__(copy=...)`` DeprecationWarning inside its
+    own Cython code; it is silenced here, where we cannot fix it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        out = coco_mask.decode([rle])[:, :, 0]
+    return np.ascontiguousarray(out, dtype=bool)
 
 
 @dataclass(frozen=True, eq=False)
