@@ -221,9 +221,10 @@ def check_polygon(
     if len(arr) < 3:
         return None, [Finding.of("degenerate_polygon", f"{len(arr)} point(s), fewer than 3; left "
                                  "out", **where)]
-    if _shoelace(arr) == 0.0:
+    crossing = self_intersects(arr)
+    if _shoelace(arr) == 0.0 and not crossing:
         return None, [Finding.of("degenerate_polygon", "zero area; left out", **where)]
-    if self_intersects(arr):
+    if crossing:
         found.append(Finding.of("degenerate_polygon", "self-intersecting outline (kept; "
                                 "pycocotools fills it even-odd)", **where))
     out = (arr[:, 0] < 0) | (arr[:, 1] < 0) | (arr[:, 0] > width) | (arr[:, 1] > height)
