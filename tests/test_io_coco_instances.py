@@ -8,9 +8,9 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from agreement.errors import AnnotationError, FormatError
+from agreement.io._shapes import coco_decode
 from agreement.io.coco_instances import read_coco_instances
 from agreement.io.coco_panoptic import read_coco_panoptic
-from agreement.io._shapes import coco_decode
 
 FIX = Path(__file__).parent / "data" / "fixtures"
 PAN = FIX / "coco_panoptic" / "panopticapi"
@@ -89,7 +89,8 @@ def test_real_detection_file_equals_the_panoptic_png():
     for info in inst.images:
         a = inst.load(info.file_name)
         b = pan.load(next(i.file_name for i in pan.images if i.id == info.id))
-        pairs = np.unique(np.stack([a.ids.ravel(), b.ids.ravel()]), axis=1)
+        codes = np.unique(a.ids.astype(np.int64).ravel() << 32 | b.ids.ravel())
+        pairs = np.stack([codes >> 32, codes & 0xFFFFFFFF])
         # a bijection between segment ids: the same partition of the pixels
         assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
         cat_a = {s.id: (s.category_id, s.iscrowd) for s in a.segments}
@@ -148,7 +149,7 @@ def test_polygon_with_nan(tmp_path):
 
 def test_duplicate_image_names_as_label_studio_coco_writes_them(tmp_path):
     imgs = [{"id": i, "file_name": "x.jpg", "height": 4, "width": 4} for i in (0, 1)]
-    with pytest.raises(AnnotationError, match="image file name must appear once.*Label Studio"):
+    with pytest.raises(AnnotationError, match=r"image file name must appear once.*Label Studio"):
         read_coco_instances(write(tmp_path, [], images=imgs))
 
 

@@ -27,7 +27,7 @@ def encode_cvat(box: np.ndarray) -> list[int]:
     change = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
     bounds = np.concatenate([[0], change, [flat.size]])
     runs = np.diff(bounds).tolist()
-    return ([0] + runs) if flat[0] else runs
+    return [0, *runs] if flat[0] else runs
 
 
 def mask_xml(box, left, top, label="car", z=0, extra=""):

@@ -82,7 +82,7 @@ def test_broken_fixture_is_refused_clearly(rel):
     "label_studio/sdk_tests/test_export_coco/label_config.xml",
 ])
 def test_non_exports_are_refused_clearly(rel):
-    with pytest.raises(FormatError, match="file must be a known annotation export|list of tasks"):
+    with pytest.raises(FormatError, match=r"file must be a known annotation export|list of tasks"):
         expand_sources(FIX / rel)
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _lsenc import encode_mask, encode_words
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pycocotools import mask as coco_mask
 
-from _lsenc import encode_mask, encode_words
 from agreement.errors import AnnotationError, FormatError
 from agreement.io._shapes import coco_decode
 from agreement.io.labelstudio import (

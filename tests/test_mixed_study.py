@@ -5,13 +5,13 @@ import json
 
 import numpy as np
 import pytest
-from pycocotools import mask as coco_mask
-
 from _lsenc import encode_mask
+from pycocotools import mask as coco_mask
+from test_io_cvat import document, encode_cvat, poly_xml
+
 from agreement.io import write_coco_panoptic
 from agreement.io.study_loader import load_study
 from agreement.model import Categories, PanopticAnnotation
-from test_io_cvat import document, encode_cvat, poly_xml
 
 pq = pytest.importorskip("agreement.metrics.pq")
 
@@ -69,7 +69,7 @@ def write_labelstudio(path, gt):
     for t, (name, (h, w)) in enumerate(IMAGES.items()):
         g = gt[name]
 
-        def pct(r):
+        def pct(r, w=w, h=h):
             return [[x / w * 100, y / h * 100] for x, y in rect_pts(r)]
 
         common = {"original_width": w, "original_height": h, "image_rotation": 0}
@@ -79,7 +79,8 @@ def write_labelstudio(path, gt):
             {"id": "road", "type": "polygonlabels", **common,
              "value": {"points": pct(g["road"]), "polygonlabels": ["road"], "closed": True}},
             {"id": "person", "type": "brushlabels", **common,
-             "value": {"format": "rle", "rle": encode_mask(g["person"]), "brushlabels": ["person"]}},
+             "value": {"format": "rle", "rle": encode_mask(g["person"]),
+                       "brushlabels": ["person"]}},
         ]
         tasks.append({"id": t + 1, "data": {"image": f"/data/upload/1/89abcdef-{name}"},
                       "annotations": [{"id": t + 1, "completed_by": 5, "result": results}]})

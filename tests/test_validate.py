@@ -4,14 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from test_io_cvat import document, poly_xml
 
 from agreement.cli import main
 from agreement.findings import KINDS, Finding, findings_frame
 from agreement.io.study_loader import load_study
 from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation
 from agreement.validate import validate
-
-from test_io_cvat import document, poly_xml
 
 CATS = [{"id": 1, "name": "car", "isthing": 1}, {"id": 2, "name": "person", "isthing": 1},
         {"id": 3, "name": "road", "isthing": 0}]

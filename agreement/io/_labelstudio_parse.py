@@ -172,10 +172,10 @@ def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
     where = {"annotator": acc.name, "file": acc.file, "image": image}
     ann, dropped = _latest(anns)
     if dropped:
+        left_out = [a.get("id") for a in dropped]
         acc.findings.append(Finding.of("duplicate_annotation", f"{len(anns)} annotations of "
                                        f"task {task.get('id')}; kept the latest (id "
-                                       f"{ann.get('id')}), left out {[a.get('id') for a in dropped]}",
-                                       **where))
+                                       f"{ann.get('id')}), left out {left_out}", **where))
     if ann.get("parent_annotation") is not None or ann.get("parent_prediction") is not None:
         src = ("annotation " + str(ann["parent_annotation"]) if ann.get("parent_annotation")
                is not None else "prediction " + str(ann["parent_prediction"]))

@@ -24,8 +24,18 @@ from ..findings import Finding
 from ..model import Categories, Category
 from ._files import read_json
 
-__all__ = ["BoxMask", "CocoRle", "coco_decode", "Geometry", "Polygons", "Shape", "check_polygon",
-           "coco_string_counts", "load_categories", "resolve_categories"]
+__all__ = [
+    "BoxMask",
+    "CocoRle",
+    "Geometry",
+    "Polygons",
+    "Shape",
+    "check_polygon",
+    "coco_decode",
+    "coco_string_counts",
+    "load_categories",
+    "resolve_categories",
+]
 
 Mask = tuple[npt.NDArray[np.bool_], int, int]  # (mask crop, top, left)
 

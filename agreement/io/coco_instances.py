@@ -102,16 +102,34 @@ def read_coco_instances(
     cats = resolve_categories(names, categories=categories, stuff=stuff,
                               ids={n: cid for cid, (n, _) in file_cats.items()}, isthing=flags,
                               file=file)
-    by_name = {c.name: c for c in cats.values()}
     images = _images(data["images"], file)
     by_id = {info.id: info for info in images}
     cvat_like = iscrowd == "auto" and any(isinstance(a, dict) and isinstance(
         a.get("attributes"), dict) for a in data["annotations"])
+    shapes, findings, skipped, n_crowd_obj = _read_annotations(
+        data["annotations"], file=file, file_cats=file_cats, by_name={c.name: c for c in
+        cats.values()}, by_id=by_id, crowd_mode="never" if iscrowd == "never" else (
+            "object" if cvat_like else "file"), annotator=annotator)
+    if skipped:
+        findings.append(Finding.of("skipped_shape", f"{sum(skipped.values())} annotation(s) "
+                                   f"without a polygon or RLE (boxes) in {len(skipped)} image(s)",
+                                   annotator=annotator, file=file))
+    if n_crowd_obj:
+        findings.append(Finding.of("crowd_as_object", f"{n_crowd_obj} iscrowd=1 RLE(s) of a "
+                                   "CVAT/Datumaro export read as single objects",
+                                   annotator=annotator, file=file))
+    return ShapeSource(file, cats, images, shapes, annotator=annotator, findings=findings,
+                       order=order, format="coco_instances")
+
+
+def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, by_id: dict,
+                      crowd_mode: str, annotator: str | None
+                      ) -> tuple[dict[str, list[Shape]], list[Finding], Counter[str], int]:
     findings: list[Finding] = []
     shapes: dict[str, list[Shape]] = {}
     skipped: Counter[str] = Counter()
     n_crowd_obj = 0
-    for k, ann in enumerate(data["annotations"]):
+    for k, ann in enumerate(anns):
         what = f"annotations[{k}]"
         aid = _field(ann, "id", int, what, file=file)
         iid = _field(ann, "image_id", int, what, file=file)
@@ -131,23 +149,14 @@ def read_coco_instances(
         if geom is None:
             skipped[info.file_name] += 1
             continue
-        crowd = bool(ann.get("iscrowd", 0)) and iscrowd != "never"
-        if crowd and cvat_like and isinstance(geom, CocoRle):
+        crowd = bool(ann.get("iscrowd", 0)) and crowd_mode != "never"
+        if crowd and crowd_mode == "object" and isinstance(geom, CocoRle):
             crowd, n_crowd_obj = False, n_crowd_obj + 1
         cat = by_name[name]
         shapes.setdefault(info.file_name, []).append(Shape(
             f"annotation {aid}", name, cat.id, cat.isthing, geom, order=k, iscrowd=crowd,
             segment_id=aid))
-    if skipped:
-        findings.append(Finding.of("skipped_shape", f"{sum(skipped.values())} annotation(s) "
-                                   f"without a polygon or RLE (boxes) in {len(skipped)} image(s)",
-                                   annotator=annotator, file=file))
-    if n_crowd_obj:
-        findings.append(Finding.of("crowd_as_object", f"{n_crowd_obj} iscrowd=1 RLE(s) of a "
-                                   "CVAT/Datumaro export read as single objects",
-                                   annotator=annotator, file=file))
-    return ShapeSource(file, cats, images, shapes, annotator=annotator, findings=findings,
-                       order=order, format="coco_instances")
+    return shapes, findings, skipped, n_crowd_obj
 
 
 def _images(entries: list, file: str) -> list[ImageInfo]:
@@ -159,7 +168,8 @@ def _images(entries: list, file: str) -> list[ImageInfo]:
         h = _field(e, "height", int, what, file=file, image=name)
         w = _field(e, "width", int, what, file=file, image=name)
         if h <= 0 or w <= 0:
-            raise AnnotationError(f"image size must be positive, got {w}x{h}", file=file, image=name)
+            raise AnnotationError(f"image size must be positive, got {w}x{h}", file=file,
+                                  image=name)
         if name in seen:
             raise AnnotationError(
                 "image file name must appear once, got it twice (Label Studio's COCO export "

@@ -219,35 +219,41 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
                                   "split='task' to split a project export by task)", **loc)
         seen.add(iname)
         infos.append(info)
-        counters: Counter[str] = Counter()
-        for n, sh in enumerate(el):
-            counters[sh.tag] += 1
-            if sh.tag in _SKIPPED:
-                skipped[sh.tag] += 1
-                continue
-            if sh.tag not in ("polygon", "mask"):
-                continue
-            label = sh.get("label", "")
-            where = {**loc, "shape": f"{sh.tag} #{counters[sh.tag]}"}
-            if label not in by_name:
-                findings.append(Finding.of("unknown_label", f"label {label!r} is not in the "
-                                           "category set; shape left out", **where))
-                continue
-            geom = _polygon(sh, info, where, findings) if sh.tag == "polygon" else _mask(
-                sh, info, where, findings)
-            if geom is None:
-                continue
-            cat = by_name[label]
-            group = _int(sh, "group_id", 0, **where)
-            shapes.setdefault(iname, []).append(Shape(
-                where["shape"], label, cat.id, cat.isthing, geom, order=n,
-                z_order=_int(sh, "z_order", 0, **where), group=group or None,
-                occluded=sh.get("occluded", "0") in ("1", "true", "True")))
+        shapes[iname] = _image_shapes(el, info, by_name, loc, findings, skipped)
     for tag, count in sorted(skipped.items()):
         findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no area; "
                                    "skipped", annotator=annotator, file=file))
     return ShapeSource(name, cats, infos, shapes, annotator=annotator, findings=findings,
                        order=order, format="cvat", file=file)
+
+
+def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
+                  findings: list[Finding], skipped: Counter[str]) -> list[Shape]:
+    out: list[Shape] = []
+    counters: Counter[str] = Counter()
+    for n, sh in enumerate(el):
+        counters[sh.tag] += 1
+        if sh.tag in _SKIPPED:
+            skipped[sh.tag] += 1
+            continue
+        if sh.tag not in ("polygon", "mask"):
+            continue
+        label = sh.get("label", "")
+        where = {**loc, "shape": f"{sh.tag} #{counters[sh.tag]}"}
+        if label not in by_name:
+            findings.append(Finding.of("unknown_label", f"label {label!r} is not in the "
+                                       "category set; shape left out", **where))
+            continue
+        geom = _polygon(sh, info, where, findings) if sh.tag == "polygon" else _mask(
+            sh, info, where, findings)
+        if geom is None:
+            continue
+        cat = by_name[label]
+        group = _int(sh, "group_id", 0, **where)
+        out.append(Shape(where["shape"], label, cat.id, cat.isthing, geom, order=n,
+                         z_order=_int(sh, "z_order", 0, **where), group=group or None,
+                         occluded=sh.get("occluded", "0") in ("1", "true", "True")))
+    return out
 
 
 def _polygon(sh: Element, info: ImageInfo, where: dict, findings: list) -> Polygons | None:

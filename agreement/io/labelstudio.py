@@ -212,7 +212,8 @@ def _task_image(task: dict, index: int, strip: bool, rename: Any) -> str:
         value = data.get("image")
         if not isinstance(value, str):
             value = next((v for v in data.values() if isinstance(v, str)), None)
-    name = image_name(value, strip_upload_prefix=strip) if value else f"task-{task.get('id', index)}"
+    name = (image_name(value, strip_upload_prefix=strip) if value
+            else f"task-{task.get('id', index)}")
     if rename is None:
         return name
     return rename(name) if callable(rename) else rename.get(name, name)
