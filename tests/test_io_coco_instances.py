@@ -167,3 +167,8 @@ def test_unknown_category_and_degenerate_polygons_are_findings(tmp_path):
     a = src.load("img.png")
     assert sorted(s.id for s in a.segments) == [4, 5]
     assert a.segment(5).area == 4  # clipped to columns 8-9, rows 6-7
+
+
+def test_rename_maps_image_names(tmp_path):
+    src = read_coco_instances(write(tmp_path, []), rename={"img.png": "frame.png"})
+    assert [i.file_name for i in src.images] == ["frame.png"]

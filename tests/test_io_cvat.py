@@ -209,3 +209,9 @@ def test_polygon_with_nan_and_mask_outside_image(tmp_path):
     src = read_cvat(write(tmp_path, [("x.png", 5, 5, [mask_xml(box, 3, 3)])], name="b.xml"))
     assert [f.kind for f in src.findings] == ["outside_image"]
     assert src.load("x.png").segments[0].area == 4
+
+
+def test_rename_maps_image_names(tmp_path):
+    path = write(tmp_path, [("sub/x.png", 5, 5, [])])
+    assert [i.file_name for i in read_cvat(path, rename=lambda n: n.upper()).images] == \
+        ["SUB/X.PNG"]

@@ -114,3 +114,19 @@ def test_bad_order_is_refused():
 
     with pytest.raises(AnnotationError, match="order must be 'file' or 'smaller_on_top', got 'z'"):
         ShapeSource("x", Categories([]), [], {}, order="z")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-3, 15, allow_nan=False), st.floats(-3, 12, allow_nan=False)),
+                min_size=3, max_size=8))
+def test_polygon_raster_on_its_box_equals_the_full_image_raster(points):
+    from pycocotools import mask as coco_mask
+
+    from agreement.io._shapes import Polygons, coco_decode
+
+    pts = np.array(points)
+    crop, top, left = Polygons((pts,)).raster(9, 12)
+    full = np.zeros((9, 12), bool)
+    full[top : top + crop.shape[0], left : left + crop.shape[1]] = crop
+    want = coco_decode(coco_mask.merge(coco_mask.frPyObjects([pts.ravel().tolist()], 9, 12)))
+    np.testing.assert_array_equal(full, want)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +30,7 @@ __all__ = [
     "Geometry",
     "Polygons",
     "Shape",
+    "apply_rename",
     "check_polygon",
     "coco_decode",
     "coco_string_counts",
@@ -59,8 +60,19 @@ class Polygons:
     parts: tuple[npt.NDArray[np.float64], ...]
 
     def raster(self, height: int, width: int) -> Mask:
-        rles = coco_mask.frPyObjects([p.ravel().tolist() for p in self.parts], height, width)
-        return coco_decode(coco_mask.merge(rles)), 0, 0
+        """Rasterise on the parts' bounding box only (pycocotools scales coordinates by 5 and
+        rounds, so an integer shift of the origin shifts its result exactly)."""
+        pts = np.concatenate(self.parts)
+        left = int(min(max(np.floor(pts[:, 0].min()), 0), width))
+        top = int(min(max(np.floor(pts[:, 1].min()), 0), height))
+        right = int(min(max(np.ceil(pts[:, 0].max()) + 1, 0), width))
+        bottom = int(min(max(np.ceil(pts[:, 1].max()) + 1, 0), height))
+        if right <= left or bottom <= top:
+            return np.zeros((0, 0), bool), top, left
+        shift = np.array([left, top], dtype=np.float64)
+        rles = coco_mask.frPyObjects([(p - shift).ravel().tolist() for p in self.parts],
+                                     bottom - top, right - left)
+        return coco_decode(coco_mask.merge(rles)), top, left
 
     @property
     def area(self) -> float:
@@ -274,6 +286,22 @@ def coco_string_counts(counts: str | bytes) -> npt.NDArray[np.int64]:
             x += out[-2]
         out.append(x)
     return np.asarray(out, dtype=np.int64)
+
+
+Rename = Mapping[str, str] | Callable[[str], str] | None
+
+
+def apply_rename(name: str, rename: Rename) -> str:
+    """Map an image name with ``rename`` (a mapping, missing names unchanged, or a function).
+
+    Examples
+    --------
+    >>> apply_rename("a.jpg", {"a.jpg": "b.jpg"}), apply_rename("a.jpg", str.upper)
+    ('b.jpg', 'A.JPG')
+    """
+    if rename is None:
+        return name
+    return rename(name) if callable(rename) else rename.get(name, name)
 
 
 def _short(value: Any) -> str:

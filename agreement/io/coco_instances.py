@@ -26,7 +26,16 @@ from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
 from ._files import read_json
-from ._shapes import CocoRle, Polygons, Shape, check_polygon, coco_string_counts, resolve_categories
+from ._shapes import (
+    CocoRle,
+    Polygons,
+    Rename,
+    Shape,
+    apply_rename,
+    check_polygon,
+    coco_string_counts,
+    resolve_categories,
+)
 from .layers import Order, ShapeSource
 
 __all__ = ["read_coco_instances"]
@@ -49,6 +58,7 @@ def read_coco_instances(
     iscrowd: Literal["auto", "file", "never"] = "auto",
     order: Order = "file",
     annotator: str | None = None,
+    rename: Rename = None,
 ) -> ShapeSource:
     """Read a COCO instances JSON as one annotator's panoptic source.
 
@@ -67,6 +77,8 @@ def read_coco_instances(
         Layer tie-break (see :mod:`agreement.io.layers`).
     annotator
         The annotator's name, for findings.
+    rename : mapping or callable, optional
+        Maps the file's image names to the names the study aligns on.
 
     Returns
     -------
@@ -102,7 +114,7 @@ def read_coco_instances(
     cats = resolve_categories(names, categories=categories, stuff=stuff,
                               ids={n: cid for cid, (n, _) in file_cats.items()}, isthing=flags,
                               file=file)
-    images = _images(data["images"], file)
+    images = _images(data["images"], file, rename)
     by_id = {info.id: info for info in images}
     cvat_like = iscrowd == "auto" and any(isinstance(a, dict) and isinstance(
         a.get("attributes"), dict) for a in data["annotations"])
@@ -159,12 +171,12 @@ def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, 
     return shapes, findings, skipped, n_crowd_obj
 
 
-def _images(entries: list, file: str) -> list[ImageInfo]:
+def _images(entries: list, file: str, rename: Rename) -> list[ImageInfo]:
     out, seen = [], set()
     for i, e in enumerate(entries):
         what = f"images[{i}]"
         iid = _field(e, "id", int, what, file=file)
-        name = _field(e, "file_name", str, what, file=file)
+        name = apply_rename(_field(e, "file_name", str, what, file=file), rename)
         h = _field(e, "height", int, what, file=file, image=name)
         w = _field(e, "width", int, what, file=file, image=name)
         if h <= 0 or w <= 0:

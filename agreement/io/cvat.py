@@ -32,7 +32,15 @@ import numpy as np
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
-from ._shapes import BoxMask, Polygons, Shape, check_polygon, resolve_categories
+from ._shapes import (
+    BoxMask,
+    Polygons,
+    Rename,
+    Shape,
+    apply_rename,
+    check_polygon,
+    resolve_categories,
+)
 from .layers import Order, ShapeSource
 
 __all__ = ["parse_cvat_xml", "read_cvat", "read_cvat_sources"]
@@ -114,6 +122,7 @@ def read_cvat_sources(
     stuff: tuple[str, ...] | list[str] = (),
     split: Literal["auto", "none", "task"] = "auto",
     order: Order = "file",
+    rename: Rename = None,
 ) -> dict[str, ShapeSource]:
     """Read a CVAT for images 1.1 XML: one source per annotator it holds.
 
@@ -130,6 +139,8 @@ def read_cvat_sources(
         ``task`` always splits by task; ``none`` never (a repeated image name is then an error).
     order : {"file", "smaller_on_top"}
         Layer tie-break after z_order.
+    rename : mapping or callable, optional
+        Maps the XML's image names to the names the study aligns on.
 
     Returns
     -------
@@ -156,7 +167,7 @@ def read_cvat_sources(
     out: dict[str, ShapeSource] = {}
     for name, (annotator, image_els) in groups.items():
         out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
-                            name=file if len(groups) == 1 else f"{file}#{name}")
+                            name=file if len(groups) == 1 else f"{file}#{name}", rename=rename)
     tracks = len(root.findall("track"))
     if tracks:
         for src in out.values():
@@ -194,7 +205,7 @@ def _annotators(root: Element, kind: str, top: Element | None, split: str,
 
 
 def _source(image_els: list[Element], cats: Categories, *, annotator: str | None, file: str,
-            order: Order, name: str) -> ShapeSource:
+            order: Order, name: str, rename: Rename) -> ShapeSource:
     by_name = {c.name: c for c in cats.values()}
     infos: list[ImageInfo] = []
     shapes: dict[str, list[Shape]] = {}
@@ -208,6 +219,7 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
             raise FormatError("<image> must have a name attribute, got none", file=file)
         if iname in repeated and el.get("subset"):
             iname = f"{el.get('subset')}/{iname}"  # project exports: ids and names per subset
+        iname = apply_rename(iname, rename)
         loc = {"file": file, "image": iname, "annotator": annotator}
         info = ImageInfo(iname, _int(el, "height", None, **loc), _int(el, "width", None, **loc),
                          _int(el, "id", -1, **loc))

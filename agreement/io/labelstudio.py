@@ -31,7 +31,7 @@ import numpy.typing as npt
 from ..errors import AnnotationError, FormatError
 from ..model import Categories
 from ._files import read_json
-from ._shapes import Mask, resolve_categories
+from ._shapes import Mask, apply_rename, resolve_categories
 from .layers import Order, ShapeSource
 
 __all__ = ["Brush", "decode_brush", "decode_rle_words", "image_name", "read_labelstudio",
@@ -214,9 +214,7 @@ def _task_image(task: dict, index: int, strip: bool, rename: Any) -> str:
             value = next((v for v in data.values() if isinstance(v, str)), None)
     name = (image_name(value, strip_upload_prefix=strip) if value
             else f"task-{task.get('id', index)}")
-    if rename is None:
-        return name
-    return rename(name) if callable(rename) else rename.get(name, name)
+    return apply_rename(name, rename)
 
 
 def read_labelstudio_sources(
