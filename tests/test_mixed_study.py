@@ -128,14 +128,18 @@ def test_mixed_formats_equal_coco_panoptic(tmp_path):
     cats = Categories.from_coco(CATS)
     for a, gt in gts.items():
         write_coco_panoptic([gt[n]["ann"] for n in IMAGES], cats, panoptic / f"{a}.json")
+    # a fourth annotator in COCO panoptic itself (a copy of A) joins the mixed study
+    write_coco_panoptic([gts["A"][n]["ann"] for n in IMAGES], cats, mixed / "D.json")
     s_mixed, s_pan = load_study(mixed), load_study(panoptic)
-    assert s_mixed.annotators == s_pan.annotators == ("A", "B", "C")
+    assert s_mixed.annotators == ("A", "B", "C", "D")
+    assert s_pan.annotators == ("A", "B", "C")
     assert s_mixed.images == s_pan.images == tuple(sorted(IMAGES))
     values = []
     for image in IMAGES:
         got, want = s_mixed.annotations(image), s_pan.annotations(image)
         for a in "ABC":
             assert same_partition(got[a], want[a]), (a, image)
+        assert same_partition(got["D"], want["A"])
         for ref in "ABC":
             for other in "ABC":
                 p_mixed = pq.panoptic_quality(got[ref], got[other], categories=cats).pq

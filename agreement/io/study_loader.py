@@ -44,7 +44,7 @@ def _single(fn: Callable[..., dict]) -> Callable[..., AnnotationSource]:
 
 #: Format name -> function(path, **options) -> AnnotationSource (one annotator).
 READERS: dict[str, Callable[..., AnnotationSource]] = {
-    "coco_panoptic": lambda path, **options: read_coco_panoptic(path, **options),
+    "coco_panoptic": read_coco_panoptic,
     "coco_instances": read_coco_instances,
     "cvat": _single(read_cvat_sources),
     "labelstudio": _single(read_labelstudio_sources),
