@@ -6,6 +6,9 @@ annotator's map once per image (layer conflicts, hidden shapes) and adds the che
 the maps or several annotators: unlabeled share, tiny segments, crowd candidates, images some
 annotators lack, images whose size annotators disagree on, label sets that differ.
 
+An image whose annotation cannot be decoded (a PNG of the wrong size, a brush whose header does
+not match) becomes an ``unreadable_image`` error finding instead of stopping the validation.
+
 Crowd-candidate heuristic (a thing annotated as one blob covering several instances):
 
 * **across annotators** (warning): a non-crowd thing segment ``s`` of annotator A is a candidate
@@ -26,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from .errors import AnnotationError
 from .findings import Finding, findings_frame
 from .labels import overlap_table
 from .model import AnnotationSource, PanopticAnnotation, Study, image_key
@@ -109,11 +113,16 @@ def validate(
             file = getattr(src, "file", src.name)
             name = names[a][image]
             loader = getattr(src, "load_with_findings", None)
-            if loader is not None:
-                ann, layer = loader(name)
-                found += [dataclasses.replace(f, annotator=a) for f in layer]
-            else:
-                ann = src.load(name)
+            try:
+                if loader is not None:
+                    ann, layer = loader(name)
+                    found += [dataclasses.replace(f, annotator=a) for f in layer]
+                else:
+                    ann = src.load(name)
+            except AnnotationError as exc:
+                found.append(Finding.of("unreadable_image", exc.reason, annotator=a,
+                                        file=exc.file or file, image=image, shape=exc.shape))
+                continue
             anns[a] = ann
             used[a].update(s.category_id for s in ann.segments)
             found += _map_findings(ann, study, a, file, image, min_area, max_unlabeled)

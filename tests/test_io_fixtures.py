@@ -7,6 +7,7 @@ import pytest
 
 from agreement.errors import AnnotationError, FormatError
 from agreement.io.study_loader import detect_format, expand_sources, load_study
+from agreement.model import AnnotationSource
 
 FIX = Path(__file__).parent / "data" / "fixtures"
 
@@ -51,6 +52,7 @@ def test_fixture_loads_and_paints(rel):
     assert len(sources) == n_annotators
     images = set()
     for src in sources.values():
+        assert isinstance(src, AnnotationSource)
         for info in src.images:
             images.add(info.file_name)
             if info.height * info.width > 4_000_000:

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from _lsenc import encode_mask
 from test_io_cvat import document, poly_xml
 
 from agreement.cli import main
@@ -57,7 +58,10 @@ def build(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps([
         {"id": 1, "data": {"image": "/data/upload/1/0123abcd-z.png"},
          "annotations": [ann, dup, cancel]}]))
-    pred = [{"model_version": "m", "score": 1.0, "result": [res("p", tri)]}]
+    cut = encode_mask(np.ones((10, 12), bool))[:-1]  # a truncated brush: fails when decoded
+    brush = {"id": "b", "type": "brushlabels", "original_width": 12, "original_height": 10,
+             "value": {"format": "rle", "rle": cut, "brushlabels": ["car"]}}
+    pred = [{"model_version": "m", "score": 1.0, "result": [res("p", tri), brush]}]
     (tmp_path / "e.json").write_text(json.dumps(pred))
     inst = {"images": [{"id": 1, "file_name": "x.png", "height": 20, "width": 20}],
             "categories": CATS,
@@ -94,6 +98,8 @@ def test_every_kind_is_found(tmp_path):
     assert one("tiny_segment", annotator="a", image="x.png")["shape"].startswith("segment")
     assert one("unlabeled", annotator="b", image="z.png").severity == "warning"
     assert one("hidden_shape", annotator="a", image="y.png")["shape"] == "polygon #1"
+    bad = one("unreadable_image", annotator="e", image="task-0")
+    assert bad["shape"] == "region b" and "(truncated)" in bad.detail
 
 
 def test_crowd_candidate_from_separate_blobs():

@@ -205,7 +205,14 @@ def load_study(
     if categories is not None:
         options["categories"] = categories
     expanded = {name: expand_sources(p, format=format, **options) for name, p in entries.items()}
-    return Study(_name_sources(expanded), align=align)
+    try:
+        return Study(_name_sources(expanded), align=align)
+    except StudyError as exc:
+        if categories is None and "category" in str(exc):
+            raise StudyError(f"{exc} (exports of different tools number labels differently: "
+                             "put a categories.json in the study folder or pass "
+                             "categories=)") from None
+        raise
 
 
 def _name_sources(expanded: Mapping[str, Mapping[str | None, AnnotationSource]]
