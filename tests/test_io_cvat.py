@@ -215,3 +215,13 @@ def test_rename_maps_image_names(tmp_path):
     path = write(tmp_path, [("sub/x.png", 5, 5, [])])
     assert [i.file_name for i in read_cvat(path, rename=lambda n: n.upper()).images] == \
         ["SUB/X.PNG"]
+
+
+def test_old_export_without_meta_labels_uses_shape_labels(tmp_path):
+    path = tmp_path / "old.xml"
+    path.write_text('<annotations><version>1.1</version><image id="0" name="x.png" width="4" '
+                    'height="4"><polygon label="tree" points="0,0;4,0;4,4"/></image>'
+                    "</annotations>")
+    src = read_cvat(path)
+    assert [c.name for c in src.categories.values()] == ["tree"]
+    assert src.load("x.png").segments[0].area > 0

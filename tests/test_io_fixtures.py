@@ -88,6 +88,12 @@ def test_non_exports_are_refused_clearly(rel):
         expand_sources(FIX / rel)
 
 
+def test_cvat_project_with_subsets_loads_as_a_study():
+    study = load_study({"p": FIX / "cvat" / "datumaro_export_project" / "annotations.xml"})
+    assert study.images == ("Test:img0.jpg", "Test:img1.jpg", "Train:img0.jpg",
+                            "Train:img1.jpg", "Validation:img0.jpg", "Validation:img1.jpg")
+
+
 def test_cross_tool_study_matches_names_across_cvat_and_labelstudio(tmp_path):
     base = FIX / "cross_tool_cats_MaxKuklaVod"
     study = load_study({"cvat": base / "cvat_job_export" / "annotations.xml",

@@ -185,3 +185,11 @@ def test_polygon_with_nan(tmp_path):
     with pytest.raises(AnnotationError, match=r"annotator 'user-1', file '.*ls\.json', image "
                        r"'img\.png', shape region p9: polygon coordinates must be finite"):
         read_labelstudio(path)
+
+
+def test_region_without_label_is_unknown(tmp_path):
+    res = polygon("p", [[0, 0], [50, 0], [50, 50]])
+    res["value"]["polygonlabels"] = []
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [res])])]))
+    assert len(src.categories) == 0
+    assert [(f.kind, f.shape) for f in src.findings] == [("unknown_label", "region p")]

@@ -10,7 +10,7 @@ and tag labels excluded). Boxes, points, polylines, tags, skeletons, ellipses, c
 tracks have no area: they are skipped and counted in one ``skipped_shape`` finding per kind.
 
 Image names repeated within one task in different subsets (project exports restart frame ids
-per subset) are read as ``<subset>/<name>``.
+per subset) are read as ``<subset>:<name>`` (not a path, so a study keeps them apart).
 
 Annotators: a job export names its assignee (used as the annotator). A project export whose
 images appear in several tasks (the same images annotated by several people) is split by task:
@@ -162,7 +162,10 @@ def read_cvat_sources(
     if root.tag != "annotations":
         raise FormatError(f"CVAT XML root must be <annotations>, got <{root.tag}>", file=file)
     kind, top = _meta(root)
-    cats = resolve_categories(_labels(top), categories=categories, stuff=stuff, file=file)
+    labels = _labels(top) or [  # old exports without meta labels: the labels shapes use
+        sh.get("label", "") for im in root.iterfind("image") for sh in im
+        if sh.tag in ("polygon", "mask") and sh.get("label")]
+    cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
     groups = _annotators(root, kind, top, split, path)
     out: dict[str, ShapeSource] = {}
     for name, (annotator, image_els) in groups.items():
@@ -218,7 +221,7 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
         if not iname:
             raise FormatError("<image> must have a name attribute, got none", file=file)
         if iname in repeated and el.get("subset"):
-            iname = f"{el.get('subset')}/{iname}"  # project exports: ids and names per subset
+            iname = f"{el.get('subset')}:{iname}"  # project exports: ids and names per subset
         iname = apply_rename(iname, rename)
         loc = {"file": file, "image": iname, "annotator": annotator}
         info = ImageInfo(iname, _int(el, "height", None, **loc), _int(el, "width", None, **loc),

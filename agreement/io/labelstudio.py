@@ -284,7 +284,7 @@ def read_labelstudio_sources(
         t, i, strip_upload_prefix, rename), annotator_of=lambda cb: _annotator(cb, emails),
         include_predictions=include_predictions)
     labels = sorted({r.label for it in items.values() for regs in it.regions.values()
-                     for r in regs})
+                     for r in regs} - {""})  # a region without a label is an unknown_label
     cats = resolve_categories(labels, categories=categories, stuff=stuff, file=str(path))
     return {who: it.to_source(cats, brush_threshold=brush_threshold, order=order,
                               name=str(path) if len(items) == 1 else f"{path}#{who}")
