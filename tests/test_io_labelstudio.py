@@ -193,3 +193,33 @@ def test_region_without_label_is_unknown(tmp_path):
     src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [res])])]))
     assert len(src.categories) == 0
     assert [(f.kind, f.shape) for f in src.findings] == [("unknown_label", "region p")]
+
+
+def _png_url(alpha):
+    import base64
+    import io
+
+    from PIL import Image
+
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[:, :, 3] = alpha
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def bitmask(rid, alpha, w=10, h=8):
+    return {"id": rid, "type": "bitmasklabels", "original_width": w, "original_height": h,
+            "value": {"imageDataURL": _png_url(alpha), "bitmasklabels": ["car"]}}
+
+
+def test_bitmask_alpha_is_the_mask_and_size_is_checked(tmp_path):
+    alpha = np.zeros((8, 10), np.uint8)
+    alpha[2:5, 3:9] = 255
+    alpha[6, 0] = 1
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [bitmask("m", alpha)])])]))
+    np.testing.assert_array_equal(src.load("img.png").ids == 1, alpha > 0)
+    wrong = bitmask("m", np.zeros((4, 10), np.uint8))
+    with pytest.raises(AnnotationError, match=r"shape region m: bitmask PNG must be 10x8 \(width "
+                       r"x height\) as original_width/original_height say, got 10x4"):
+        read_labelstudio(write(tmp_path, [task(1, [annotation(1, [wrong])])], name="w.json"))

@@ -17,7 +17,8 @@ __all__ = ["parse_export"]
 
 _POLY = ("polygonlabels", "polygon")
 _BRUSH = ("brushlabels", "brush")
-_LABELS = ("polygonlabels", "brushlabels", "labels")
+_BITMASK = ("bitmasklabels", "bitmask")
+_LABELS = ("polygonlabels", "brushlabels", "bitmasklabels", "labels")
 
 
 @dataclass
@@ -42,7 +43,7 @@ class _Annotator:
 
     def to_source(self, cats: Categories, *, brush_threshold: int, order: Order,
                   name: str) -> ShapeSource:
-        from .labelstudio import Brush, _header  # local: avoid an import cycle
+        from .labelstudio import Bitmask, Brush, _header, bitmask_png  # avoid an import cycle
 
         by_name = {c.name: c for c in cats.values()}
         findings = list(self.findings)
@@ -60,6 +61,8 @@ class _Annotator:
                     geom = _polygon(r, info, where, findings)
                     if geom is None:
                         continue
+                elif r.kind == "bitmask":
+                    geom = Bitmask(bitmask_png(r.value, info, where))
                 else:
                     rle = r.value.get("rle")
                     if not isinstance(rle, list) or r.value.get("format", "rle") != "rle":
@@ -207,7 +210,7 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
         for key in _LABELS:
             if value.get(key):
                 labels.setdefault(rid, list(value[key]))
-        if kind in _POLY or kind in _BRUSH:
+        if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
             geo[rid] = r
             if r.get("image_rotation"):
                 acc.findings.append(Finding.of("rotated_image", f"image_rotation = "
@@ -218,7 +221,8 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
     out = []
     for rid, r in geo.items():
         lab = labels.get(rid) or [""]
-        kind = "polygon" if r.get("type") in _POLY else "brush"
+        kind = ("polygon" if r.get("type") in _POLY else
+                "bitmask" if r.get("type") in _BITMASK else "brush")
         out.append(_Region(f"region {rid}", str(lab[0]), kind, r["value"], order[rid],
                            bool(r["value"].get("closed", True))))
     return sorted(out, key=lambda reg: reg.order)

@@ -3,7 +3,8 @@
 One annotator per ``completed_by`` (its email when the export has it, else ``user-<id>``,
 ``unknown`` when absent). Read: ``polygonlabels`` (points in percent of ``original_width`` /
 ``original_height``) and ``brushlabels`` (Label Studio's bit-packed RLE of the RGBA canvas; the
-alpha channel is the mask, foreground where ``alpha >= brush_threshold``). Results sharing a
+alpha channel is the mask, foreground where ``alpha >= brush_threshold``) and
+``bitmasklabels`` (a full-size PNG data URL; ``alpha > 0`` is the mask). Results sharing a
 region ``id`` are merged (a ``polygon`` result plus a ``labels`` result). Skipped / cancelled
 annotations are left out and counted; ``parent_annotation`` / ``parent_prediction`` (copies) are
 flagged; several annotations of one task by one annotator keep the latest ``updated_at``.
@@ -17,6 +18,8 @@ base name kept, and Label Studio's upload prefix of 8 hex digits and a dash is s
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -27,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import AnnotationError, FormatError
 from ..model import Categories
@@ -34,8 +38,8 @@ from ._files import read_json
 from ._shapes import Mask, apply_rename, resolve_categories
 from .layers import Order, ShapeSource
 
-__all__ = ["Brush", "decode_brush", "decode_rle_words", "image_name", "read_labelstudio",
-           "read_labelstudio_sources"]
+__all__ = ["Bitmask", "Brush", "bitmask_png", "decode_brush", "decode_rle_words", "image_name",
+           "read_labelstudio", "read_labelstudio_sources"]
 
 _PREFIX = re.compile(r"^[0-9a-fA-F]{8}-")
 _AREA_TYPES = ("polygonlabels", "polygon", "brushlabels", "brush")
@@ -182,6 +186,41 @@ class Brush:
     def raster(self, height: int, width: int) -> Mask:
         return decode_brush(self.rle, width, height, threshold=self.threshold,
                             where=dict(self.where)), 0, 0
+
+
+@dataclass(frozen=True, eq=False)
+class Bitmask:
+    """A ``bitmasklabels`` region: a full-size PNG whose alpha > 0 is the mask."""
+
+    png: bytes
+
+    def raster(self, height: int, width: int) -> Mask:
+        with Image.open(io.BytesIO(self.png)) as img:
+            alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
+        return alpha > 0, 0, 0
+
+
+def bitmask_png(value: Mapping[str, Any], info: Any, where: Mapping[str, Any]) -> bytes:
+    """The PNG bytes of a ``bitmasklabels`` value, checked to be ``original`` size.
+
+    The PNG header is read (not the pixels) and a size other than the image's is refused before
+    anything is decoded.
+    """
+    url = value.get("imageDataURL")
+    if not isinstance(url, str) or not url.startswith("data:image/png;base64,"):
+        raise FormatError("bitmask value must have an 'imageDataURL' PNG data URL, got "
+                          f"{str(url)[:40]!r}", **where)
+    try:
+        png = base64.b64decode(url.split(",", 1)[1], validate=True)
+        with Image.open(io.BytesIO(png)) as img:
+            size = img.size
+    except (ValueError, UnidentifiedImageError, OSError) as exc:
+        raise FormatError(f"bitmask must be a base64 PNG, got {exc}", **where) from None
+    if size != (info.width, info.height):
+        raise AnnotationError(f"bitmask PNG must be {info.width}x{info.height} (width x height) "
+                              f"as original_width/original_height say, got {size[0]}x{size[1]}",
+                              **where)
+    return png
 
 
 def image_name(value: str, *, strip_upload_prefix: bool = True) -> str:

@@ -248,10 +248,6 @@ class ShapeSource:
         self._image(file_name)
         return self._shapes.get(file_name, ())
 
-    def segment_count(self, file_name: str) -> int:
-        """Number of shapes of an image (an upper bound on its segments), without painting."""
-        return len(self.shapes(file_name))
-
     def _image(self, file_name: str) -> ImageInfo:
         try:
             return self._info[file_name]
