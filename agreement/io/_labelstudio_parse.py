@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
+from ._lsrle import Bitmask, bitmask_png, brush_geometry
 from ._shapes import Polygons, Shape, check_polygon
 from .layers import Order, ShapeSource
 
@@ -43,8 +44,6 @@ class _Annotator:
 
     def to_source(self, cats: Categories, *, brush_threshold: int, order: Order,
                   name: str) -> ShapeSource:
-        from .labelstudio import Bitmask, Brush, _header, bitmask_png  # avoid an import cycle
-
         by_name = {c.name: c for c in cats.values()}
         findings = list(self.findings)
         shapes: dict[str, list[Shape]] = {}
@@ -64,24 +63,8 @@ class _Annotator:
                 elif r.kind == "bitmask":
                     geom = Bitmask(bitmask_png(r.value, info, where))
                 else:
-                    rle = r.value.get("rle")
-                    if not isinstance(rle, list) or r.value.get("format", "rle") != "rle":
-                        raise FormatError("brush value must have format 'rle' and an 'rle' list "
-                                          f"of bytes, got keys {sorted(r.value)}", **where)
-                    try:
-                        raw = bytes(rle)
-                    except (TypeError, ValueError):
-                        raise FormatError("brush rle must be a list of integers 0..255",
-                                          **where) from None
-                    import numpy as np
-
-                    _, num = _header(np.frombuffer(raw, np.uint8), where)
-                    if num != 4 * info.width * info.height:
-                        raise AnnotationError(
-                            f"brush RLE header must claim {4 * info.width * info.height} words "
-                            f"(4 x {info.width} x {info.height}), got {num}; refused before "
-                            "decoding", **where)
-                    geom = Brush(raw, brush_threshold, tuple(where.items()))
+                    geom = brush_geometry(r.value, info, threshold=brush_threshold,
+                                          where=where)
                 cat = by_name[r.label]
                 shapes.setdefault(image, []).append(Shape(
                     r.name, r.label, cat.id, cat.isthing, geom, order=r.order))
