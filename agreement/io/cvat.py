@@ -155,6 +155,12 @@ def read_cvat_sources(
     AnnotationError
         A coordinate that is not a finite number, a mask whose runs do not cover its box, an
         image name repeated within one annotator.
+
+    Examples
+    --------
+    >>> sources = read_cvat_sources("project_export.xml", stuff=["road"])  # doctest: +SKIP
+    >>> {name: len(src.images) for name, src in sources.items()}  # doctest: +SKIP
+    {'alice': 120, 'bob': 120}
     """
     path = Path(xml_path)
     file = str(path)
@@ -315,8 +321,13 @@ def read_cvat(xml_path: str | os.PathLike[str], **options: Any) -> ShapeSource:
 
     Raises
     ------
-    StudyError-like AnnotationError
+    AnnotationError
         The file holds several annotators: use :func:`read_cvat_sources` or ``load_study``.
+
+    Examples
+    --------
+    >>> src = read_cvat("job_12/annotations.xml")  # doctest: +SKIP
+    >>> src.annotator, src.findings_frame()["kind"].value_counts()  # doctest: +SKIP
     """
     sources = read_cvat_sources(xml_path, **options)
     if len(sources) != 1:

@@ -116,6 +116,12 @@ def read_labelstudio_sources(
         Missing ``original_width``/``original_height``, sizes that disagree within an image,
         non-finite points, a brush whose header claims another size than the image, two tasks
         mapping to one image name for one annotator.
+
+    Examples
+    --------
+    >>> sources = read_labelstudio_sources("project-1-at-2025.json")  # doctest: +SKIP
+    >>> sorted(sources)  # doctest: +SKIP
+    ['ann@example.org', 'user-2']
     """
     path = Path(json_path)
     data = read_json(path)
@@ -149,6 +155,10 @@ def read_labelstudio(json_path: str | os.PathLike[str], *, annotator: str | None
     """One annotator of a Label Studio export (options as :func:`read_labelstudio_sources`).
 
     ``annotator`` may be omitted when the export holds one annotator.
+
+    Examples
+    --------
+    >>> src = read_labelstudio("export.json", annotator="user-2")  # doctest: +SKIP
     """
     sources = read_labelstudio_sources(json_path, **options)
     if annotator is None and len(sources) == 1:

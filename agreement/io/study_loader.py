@@ -119,6 +119,10 @@ def load_source(path: str | os.PathLike[str], *, format: str | None = None,
     """Open one annotator's export, auto-detecting the format unless ``format`` is given.
 
     ``options`` (``categories``, ``stuff``, ``order``, ...) go to the readers that take them.
+
+    Examples
+    --------
+    >>> src = load_source("anna.xml", categories="categories.json")  # doctest: +SKIP
     """
     path = _export_file(Path(path))
     fmt = format or detect_format(path)
