@@ -83,7 +83,7 @@ def _need(entry: Any, key: str, kind: type | tuple[type, ...], *, file: Path, wh
         raise FormatError(f"{what} must have a {key!r} field, got {_short(entry)}", file=file,
                           image=image, segment=segment)
     value = entry[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise FormatError(f"{what} field {key!r} must be {_kind_name(kind)}, got {value!r}",
                           file=file, image=image, segment=segment)
     return value
