@@ -41,7 +41,8 @@ from scipy import ndimage
 from .disagreement import Heatmaps
 from .model import Categories
 
-__all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary", "class_pair_summary"]
+__all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
+           "class_pair_summary"]
 
 KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
 

@@ -52,7 +52,8 @@ def test_boundary_heatmap_counts_annotators_near_a_boundary():
     h = heatmaps({"a": split(4), "b": split(4), "c": split(8)}, CATS, d=1)
     # a, b: boundary between columns 3|4 -> near at columns 3..4; c: columns 7..8
     assert h.boundary_count[0].tolist() == [0, 0, 0, 2, 2, 0, 0, 1, 1, 0, 0, 0]
-    np.testing.assert_allclose(h.boundary[0], np.minimum(h.boundary_count[0], 3 - h.boundary_count[0]) / 3)
+    count = h.boundary_count[0]
+    np.testing.assert_allclose(h.boundary[0], np.minimum(count, 3 - count) / 3)
     assert boundary_near(np.array([[5, 5, 5]]), 1).sum() == 0  # the image border is no boundary
 
 
