@@ -53,23 +53,24 @@ def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) 
 
 
 def boundary_near(ids: npt.NDArray[np.integer], d: int) -> npt.NDArray[np.bool_]:
-    """Pixels within Chebyshev distance ``d`` of a boundary between two segments (void included).
+    """Pixels within Chebyshev distance ``d`` of a boundary pixel of a segment map.
 
-    A pixel is marked when its ``(2d+1) x (2d+1)`` window holds two different ids; the image
-    border is not a boundary.
+    Boundary pixels are those whose right or lower neighbour has another id (void included),
+    one pixel-wide line per border; the mask is their dilation by a ``(2d+1)`` square, done as
+    two separable 1-D maximum filters. The image border is not a boundary.
 
     Examples
     --------
     >>> boundary_near(np.array([[1, 1, 1, 2, 2, 2]]), 1).astype(int).tolist()
-    [[0, 0, 1, 1, 0, 0]]
+    [[0, 1, 1, 1, 0, 0]]
     """
     ids = np.asarray(ids)
-    if ids.size and int(ids.max(initial=0)) < 65536 and int(ids.min(initial=0)) >= 0:
-        ids = ids.astype(np.uint16)
+    edge = np.zeros(ids.shape, np.uint8)
+    edge[:, :-1] |= ids[:, :-1] != ids[:, 1:]
+    edge[:-1, :] |= ids[:-1, :] != ids[1:, :]
     size = 2 * int(d) + 1
-    hi = ndimage.maximum_filter(ids, size=size, mode="nearest")
-    lo = ndimage.minimum_filter(ids, size=size, mode="nearest")
-    return hi != lo
+    near = ndimage.maximum_filter1d(edge, size, axis=0, mode="constant")
+    return ndimage.maximum_filter1d(near, size, axis=1, mode="constant").astype(bool)
 
 
 def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.int64]:
@@ -204,15 +205,23 @@ def _votes(labels: npt.NDArray, valid: npt.NDArray | None):
 
 def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
                   thing: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
-    same = np.zeros(labels.shape[1:], np.uint8)
-    diff = np.zeros(labels.shape[1:], np.uint8)
+    shape = labels.shape[1:]
+    any_thing = np.zeros(shape, bool)
+    for lab in labels:
+        any_thing |= thing[lab]
+    idx = np.flatnonzero(any_thing)
+    lab = [x.ravel()[idx] for x in labels]
+    comp = [a.compact.ravel()[idx] for a in anns]
+    same = np.zeros(idx.size, np.uint8)
+    diff = np.zeros(idx.size, np.uint8)
     for i, j in combinations(range(len(anns)), 2):
-        both = (labels[i] == labels[j]) & thing[labels[i]]
-        other = match_lut(anns[i], anns[j])[anns[i].compact] != anns[j].compact
+        both = (lab[i] == lab[j]) & thing[lab[i]]
         same += both
-        diff += both & other
-    out = diff.astype(np.float32)
-    return np.divide(out, same, out=np.zeros_like(out), where=same > 0)
+        diff += both & (match_lut(anns[i], anns[j])[comp[i]] != comp[j])
+    out = np.zeros(shape, np.float32)
+    flat = out.reshape(-1)
+    flat[idx] = np.divide(diff, same, out=np.zeros(idx.size, np.float32), where=same > 0)
+    return out
 
 
 def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,

@@ -50,8 +50,8 @@ def test_boundary_heatmap_counts_annotators_near_a_boundary():
         ids[:, col:] = 2
         return ann(ids, {1: 1, 2: 2})
     h = heatmaps({"a": split(4), "b": split(4), "c": split(8)}, CATS, d=1)
-    # a, b: boundary between columns 3|4 -> near at columns 3..4; c: columns 7..8
-    assert h.boundary_count[0].tolist() == [0, 0, 0, 2, 2, 0, 0, 1, 1, 0, 0, 0]
+    # a, b: boundary pixel at column 3 -> near at columns 2..4; c: column 7 -> 6..8
+    assert h.boundary_count[0].tolist() == [0, 0, 2, 2, 2, 0, 1, 1, 1, 0, 0, 0]
     count = h.boundary_count[0]
     np.testing.assert_allclose(h.boundary[0], np.minimum(count, 3 - count) / 3)
     assert boundary_near(np.array([[5, 5, 5]]), 1).sum() == 0  # the image border is no boundary
