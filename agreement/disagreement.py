@@ -13,8 +13,10 @@ boundary
     Share of annotators on the minority side of "draws a segment boundary within ``d`` pixels"
     (``boundary_count`` holds how many do).
 instance
-    Among the annotator pairs that give the pixel the same *thing* category, the share whose
-    segments there are not matched to each other (IoU > 0.5, same category): merges and splits.
+    Where the majority category is a *thing*: among the ``m`` annotators giving it, the share
+    ``1 - g / m`` outside the largest group ``g`` of annotators whose segments there are matched
+    to each other (same category, IoU > 0.5): merges and splits. Same scale as ``semantic``: one
+    dissenter of ``n`` gives ``1 / n`` in both.
 class ambiguity (:meth:`Heatmaps.class_ambiguity`)
     For one category X, the share of annotators on the minority side of "X or not X".
 
@@ -124,6 +126,12 @@ class Heatmaps:
     disputed : ndarray of bool, shape (N, H, W)
         ``disputed[i]``: annotator ``i`` is not with the majority at the pixel (not voting
         counts as not disputed).
+    instance_disputed : ndarray of bool, shape (N, H, W)
+        ``instance_disputed[i]``: annotator ``i`` gives the pixel the majority (thing) category
+        but its segment there is not in the largest group of matched segments.
+    first : ndarray of bool, shape (N, H, W)
+        ``first[i]``: no earlier annotator gives the pixel the same label (to count each label
+        once per pixel).
     d : int
         Boundary tolerance used, in pixels.
     void : {"label", "exclude"}
@@ -144,6 +152,7 @@ class Heatmaps:
     boundary_count: npt.NDArray[np.uint8]
     instance: npt.NDArray[np.float32]
     disputed: npt.NDArray[np.bool_]
+    instance_disputed: npt.NDArray[np.bool_]
     first: npt.NDArray[np.bool_]
     d: int
     void: VoidMode
@@ -204,24 +213,26 @@ def _votes(labels: npt.NDArray, valid: npt.NDArray | None):
 
 
 def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
-                  thing: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+                  thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray
+                  ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Instance disagreement among the annotators of the majority thing class, and who dissents."""
     shape = labels.shape[1:]
-    any_thing = np.zeros(shape, bool)
-    for lab in labels:
-        any_thing |= thing[lab]
-    idx = np.flatnonzero(any_thing)
-    lab = [x.ravel()[idx] for x in labels]
+    idx = np.flatnonzero(thing[majority] & (votes > 1))
+    maj = majority.ravel()[idx]
+    member = [lab.ravel()[idx] == maj for lab in labels]
     comp = [a.compact.ravel()[idx] for a in anns]
-    same = np.zeros(idx.size, np.uint8)
-    diff = np.zeros(idx.size, np.uint8)
+    agree = [m.astype(np.uint8) for m in member]
     for i, j in combinations(range(len(anns)), 2):
-        both = (lab[i] == lab[j]) & thing[lab[i]]
-        same += both
-        diff += both & (match_lut(anns[i], anns[j])[comp[i]] != comp[j])
+        eq = member[i] & member[j] & (match_lut(anns[i], anns[j])[comp[i]] == comp[j])
+        agree[i] += eq
+        agree[j] += eq
+    best = np.max(agree, axis=0) if agree else np.zeros(0, np.uint8)
     out = np.zeros(shape, np.float32)
-    flat = out.reshape(-1)
-    flat[idx] = np.divide(diff, same, out=np.zeros(idx.size, np.float32), where=same > 0)
-    return out
+    out.reshape(-1)[idx] = 1.0 - best / votes.ravel()[idx].astype(np.float32)
+    dissent = np.zeros(labels.shape, bool)
+    for i, (m, a) in enumerate(zip(member, agree, strict=True)):
+        dissent[i].reshape(-1)[idx] = m & (a < best)
+    return out, dissent
 
 
 def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
@@ -295,8 +306,8 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         count += boundary_near(a.compact, dist)
     bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
     thing = np.array([False] + [categories[c].isthing for c in ids])
-    instance = _instance_map(anns, labels, thing)
+    instance, instance_disputed = _instance_map(anns, labels, thing, majority, votes)
     compact = np.stack([a.compact for a in anns])
     return Heatmaps(name, tuple(annotations), ids, labels, compact, n, majority, votes, tie,
-                    semantic, entropy.astype(np.float32), bnd, count, instance, disputed, first,
-                    dist, void)
+                    semantic, entropy.astype(np.float32), bnd, count, instance, disputed,
+                    instance_disputed, first, dist, void)

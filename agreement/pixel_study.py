@@ -23,7 +23,13 @@ from .metrics.pixel import (
     pixel_counts,
 )
 from .model import PanopticAnnotation, Study
-from .regions import REGION_COLUMNS, ambiguous_regions, annotator_summary, class_pair_summary
+from .regions import (
+    REGION_COLUMNS,
+    ambiguous_regions,
+    annotator_summary,
+    class_pair_summary,
+    pair_annotators,
+)
 
 __all__ = ["AggregateHeatmap", "StudyDisagreement", "disagreement", "pixel_agreement"]
 
@@ -94,7 +100,10 @@ class StudyDisagreement:
         :data:`agreement.regions.REGION_COLUMNS` plus ``rank``), most severe first.
     class_pairs : DataFrame
         Per class pair: ``regions``, ``pixels``, ``images``, ``annotators`` (distinct
-        dissenters), ``dissenters``, ``severity``, ``kind`` (most frequent); most severe first.
+        dissenters), ``dissenters``, ``top_dissenter``, ``severity``, ``kind`` (most frequent);
+        most severe first.
+    pair_annotators : DataFrame
+        Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
     annotators : DataFrame
         Per annotator: regions / pixels / severity where it dissents, ``dissent_share``, plus
         its mean Cohen's kappa with the others (``mean_kappa``).
@@ -111,6 +120,7 @@ class StudyDisagreement:
 
     regions: pd.DataFrame
     class_pairs: pd.DataFrame
+    pair_annotators: pd.DataFrame
     annotators: pd.DataFrame
     per_class: pd.DataFrame
     per_image: pd.DataFrame
@@ -207,5 +217,5 @@ def _assemble(study: Study, counts: PixelCounts, claimed, disputed, sums, region
         (a / acc[0]).astype(np.float32) for a in acc[1:])) for shape, acc in sums.items()}
     cols = ["image", "annotators", "height", "width", *(f"{m}_mean" for m in MAPS), "disputed",
             "regions"]
-    return StudyDisagreement(reg, class_pair_summary(reg), per_ann, per_class,
+    return StudyDisagreement(reg, class_pair_summary(reg), pair_annotators(reg), per_ann, per_class,
                              pd.DataFrame(rows, columns=cols), pixel, aggregate)

@@ -10,8 +10,9 @@ Kinds, decided in this order:
 
 merge-split
     The region's instance disagreement outweighs its semantic disagreement: annotators agree on
-    the class but not on the instances (``merged_by`` lists the annotators whose segment there is
-    at least 1.5 times larger than the smallest annotator's).
+    the class but not on the instances. Side *b* are the annotators outside the majority instance
+    group on most of the region; ``merged_by`` lists the annotators whose segment there is at
+    least 1.5 times larger than the smallest annotator's (they merged what others split).
 unlabeled gap (thin)
     A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
     some annotators left unlabelled along a boundary.
@@ -45,7 +46,7 @@ from .disagreement import Heatmaps
 from .model import Categories
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
-           "class_pair_summary"]
+           "class_pair_summary", "pair_annotators"]
 
 KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
 
@@ -84,8 +85,8 @@ def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
 
 
 def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
-               areas: list[npt.NDArray[np.int64]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Annotators whose segment in the region is >= 1.5x the smallest one, and the others."""
+               areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
+    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
     size = {}
     for i, name in enumerate(h.annotators):
         segs = h.compact[i][sl][inside]
@@ -93,10 +94,21 @@ def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool
         if segs.size:
             size[name] = areas[i][np.bincount(segs).argmax()]
     if not size:
-        return (), ()
+        return ()
     small = min(size.values())
-    merged = tuple(n for n, s in size.items() if s >= 1.5 * small)
-    return merged, tuple(n for n in size if n not in merged)
+    return tuple(n for n, s in size.items() if s >= 1.5 * small)
+
+
+def _instance_sides(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
+                    members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    a, b = [], []
+    for i, name in enumerate(h.annotators):
+        if members[i] == 0:
+            continue
+        dissent = int(np.count_nonzero(h.instance_disputed[i][sl][inside]))
+        (b if 2 * dissent > members[i] else a).append(name)
+    return tuple(a), tuple(b)
 
 
 def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
@@ -167,8 +179,9 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
         merged: tuple[str, ...] = ()
         if kind == "merge-split":
             areas = areas or [np.bincount(c.ravel()) for c in h.compact]
-            merged, rest = _merged_by(h, sl, regions[sl] == label, areas)
-            side_a, side_b, c2 = merged, rest, c1
+            merged = _merged_by(h, sl, regions[sl] == label, areas)
+            side_a, side_b = _instance_sides(h, sl, regions[sl] == label, hist[:, r, c1])
+            c2 = c1
         else:
             side_a, side_b = _sides(hist[:, r], c1, c2, h.annotators)
         if len(side_b) > len(side_a):
@@ -193,18 +206,24 @@ def class_pair_summary(regions: pd.DataFrame) -> pd.DataFrame:
     """Per class pair across a study: ``regions``, ``pixels``, ``images``, ``annotators``.
 
     ``annotators`` counts the distinct dissenting (side *b*) annotators; ``dissenters`` lists
-    them; ``severity`` is summed; ``kind`` is the most frequent kind. Sorted by severity.
+    them; ``top_dissenter`` is the one with the largest dissent severity on this pair (see
+    :func:`pair_annotators`); ``severity`` is summed; ``kind`` is the most frequent kind. Sorted
+    by severity.
     """
-    cols = ["class_pair", "regions", "pixels", "images", "annotators", "dissenters", "severity",
-            "kind"]
+    cols = ["class_pair", "regions", "pixels", "images", "annotators", "dissenters",
+            "top_dissenter", "severity", "kind"]
     if regions.empty:
         return pd.DataFrame(columns=cols)
+    per = pair_annotators(regions)
     rows = []
     for pair, g in regions.groupby("class_pair", sort=False):
         dissent = sorted({a for side in g["annotators_b"] for a in side})
+        mine = per[per["class_pair"] == pair]
         rows.append({"class_pair": pair, "regions": len(g), "pixels": int(g["area"].sum()),
                      "images": g["image"].nunique(), "annotators": len(dissent),
-                     "dissenters": tuple(dissent), "severity": float(g["severity"].sum()),
+                     "dissenters": tuple(dissent),
+                     "top_dissenter": mine["annotator"].iloc[0] if len(mine) else None,
+                     "severity": float(g["severity"].sum()),
                      "kind": g["kind"].value_counts().index[0]})
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
@@ -230,3 +249,21 @@ def annotator_summary(regions: pd.DataFrame, annotators: tuple[str, ...]) -> pd.
                                       "dissent_severity", "regions", "dissent_share"])
     return out.sort_values("dissent_severity", ascending=False, kind="stable").reset_index(
         drop=True)
+
+
+def pair_annotators(regions: pd.DataFrame) -> pd.DataFrame:
+    """Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
+
+    Sorted by class pair, then severity descending: who is behind each ambiguity.
+    """
+    cols = ["class_pair", "annotator", "regions", "pixels", "severity"]
+    rows = [(pair, a, area, sev) for pair, side, area, sev in zip(
+        regions["class_pair"], regions["annotators_b"], regions["area"], regions["severity"],
+        strict=True) for a in side]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    flat = pd.DataFrame(rows, columns=["class_pair", "annotator", "pixels", "severity"])
+    out = flat.groupby(["class_pair", "annotator"], as_index=False).agg(
+        regions=("pixels", "size"), pixels=("pixels", "sum"), severity=("severity", "sum"))
+    out = out.sort_values(["class_pair", "severity"], ascending=[True, False], kind="stable")
+    return out[cols].reset_index(drop=True)

@@ -70,8 +70,9 @@ def test_instance_heatmap_and_match():
     assert match_lut(anns["a"], anns["c"]).tolist() == [-1, 1, -1, -1]  # IoU 0.5 is no match
     h = heatmaps(anns, CATS, d=1)
     assert h.semantic.max() == 0
-    np.testing.assert_allclose(h.instance[5:13, 5:17], 2 / 3, rtol=1e-6)
-    assert h.instance.sum() == pytest.approx(96 * 2 / 3, rel=1e-5)
+    np.testing.assert_allclose(h.instance[5:13, 5:17], 1 / 3, rtol=1e-6)  # c of a, b, c
+    assert h.instance.sum() == pytest.approx(96 / 3, rel=1e-5)
+    assert h.instance_disputed.sum(axis=(1, 2)).tolist() == [0, 0, 96]
 
 
 def test_class_ambiguity_and_class_counts():
