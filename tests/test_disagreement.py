@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
 from agreement.disagreement import boundary_near, heatmaps, match_lut
@@ -168,3 +170,44 @@ def test_no_regions_and_errors():
 def pd_concat(frames):
     import pandas as pd
     return pd.concat(frames, ignore_index=True)
+
+
+def _slow_maps(maps, d):
+    """Per-pixel loops: majority share, entropy, tie, boundary count (the obvious way)."""
+    from collections import Counter
+
+    n, (hh, ww) = len(maps), maps[0].shape
+    sem = np.zeros((hh, ww))
+    ent = np.zeros((hh, ww))
+    tie = np.zeros((hh, ww), bool)
+    count = np.zeros((hh, ww), int)
+    for y in range(hh):
+        for x in range(ww):
+            c = Counter(int(m[y, x]) for m in maps)
+            top = c.most_common()
+            sem[y, x] = 1 - top[0][1] / n
+            ent[y, x] = -sum(v / n * np.log2(v / n) for _, v in top)
+            tie[y, x] = len(top) > 1 and top[0][1] == top[1][1]
+            for m in maps:
+                edge = [(yy, xx) for yy in range(max(0, y - d), min(hh, y + d + 1))
+                        for xx in range(max(0, x - d), min(ww, x + d + 1))
+                        if (xx + 1 < ww and m[yy, xx] != m[yy, xx + 1])
+                        or (yy + 1 < hh and m[yy, xx] != m[yy + 1, xx])]
+                count[y, x] += bool(edge)
+    return sem, ent, tie, count
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(1, 2))
+def test_heatmaps_equal_per_pixel_loops(seed, n, d):
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(0, 4, size=(5, 6)) for _ in range(n)]  # segment id = category id
+    anns = {f"r{i}": ann(m, {s: s for s in range(1, 4) if (m == s).any()})
+            for i, m in enumerate(maps)}
+    h = heatmaps(anns, CATS, d=d)
+    sem, ent, tie, count = _slow_maps(maps, d)
+    np.testing.assert_allclose(h.semantic, sem, atol=1e-6)
+    np.testing.assert_allclose(h.entropy, ent, atol=1e-5)
+    np.testing.assert_array_equal(h.tie, tie)
+    np.testing.assert_array_equal(h.boundary_count, count)
+    assert ((h.semantic >= 0) & (h.semantic < 1) & (h.entropy <= np.log2(n) + 1e-6)).all()
