@@ -33,10 +33,10 @@ from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from .errors import AnnotationError
 from .matching import candidate_pairs, match_segments, segment_overlap
+from .metrics.boundary import boundary_near as _near
 from .metrics.pixel import VoidMode, _check_void, label_map
 from .model import Categories, PanopticAnnotation
 
@@ -55,24 +55,17 @@ def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) 
 
 
 def boundary_near(ids: npt.NDArray[np.integer], d: int) -> npt.NDArray[np.bool_]:
-    """Pixels within Chebyshev distance ``d`` of a boundary pixel of a segment map.
+    """Pixels within ``d`` of a border between two segments (void included, image border not).
 
-    Boundary pixels are those whose right or lower neighbour has another id (void included),
-    one pixel-wide line per border; the mask is their dilation by a ``(2d+1)`` square, done as
-    two separable 1-D maximum filters. The image border is not a boundary.
+    A pixel is marked when its ``(2d+1) x (2d+1)`` window holds two different ids; this is
+    :func:`agreement.metrics.boundary.boundary_near` (label changes + 1-D windows).
 
     Examples
     --------
     >>> boundary_near(np.array([[1, 1, 1, 2, 2, 2]]), 1).astype(int).tolist()
-    [[0, 1, 1, 1, 0, 0]]
+    [[0, 0, 1, 1, 0, 0]]
     """
-    ids = np.asarray(ids)
-    edge = np.zeros(ids.shape, np.uint8)
-    edge[:, :-1] |= ids[:, :-1] != ids[:, 1:]
-    edge[:-1, :] |= ids[:-1, :] != ids[1:, :]
-    size = 2 * int(d) + 1
-    near = ndimage.maximum_filter1d(edge, size, axis=0, mode="constant")
-    return ndimage.maximum_filter1d(near, size, axis=1, mode="constant").astype(bool)
+    return _near(ids, d=int(d))
 
 
 def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.int64]:
