@@ -206,7 +206,8 @@ def _votes(labels: npt.NDArray, valid: npt.NDArray | None):
 
 
 def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
-                  thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray
+                  thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray,
+                  luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
                   ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Instance disagreement among the annotators of the majority thing class, and who dissents."""
     shape = labels.shape[1:]
@@ -216,7 +217,8 @@ def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
     comp = [a.compact.ravel()[idx] for a in anns]
     agree = [m.astype(np.uint8) for m in member]
     for i, j in combinations(range(len(anns)), 2):
-        eq = member[i] & member[j] & (match_lut(anns[i], anns[j])[comp[i]] == comp[j])
+        lut = luts[(i, j)] if (i, j) in luts else match_lut(anns[i], anns[j])
+        eq = member[i] & member[j] & (lut[comp[i]] == comp[j])
         agree[i] += eq
         agree[j] += eq
     best = np.max(agree, axis=0) if agree else np.zeros(0, np.uint8)
@@ -229,7 +231,9 @@ def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
 
 
 def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
-             d: int | None = None, void: VoidMode = "label", image: str | None = None) -> Heatmaps:
+             d: int | None = None, void: VoidMode = "label", image: str | None = None,
+             matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None
+             ) -> Heatmaps:
     """Compute every disagreement heatmap of one image.
 
     Parameters
@@ -244,6 +248,9 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         Whether leaving a pixel void is a vote (see the module notes).
     image : str, optional
         Image name for messages and results; default the first annotation's file name.
+    matches : mapping of (str, str) to ndarray, optional
+        Precomputed :func:`match_lut` per annotator pair ``(a, b)``, ``a`` before ``b`` in
+        ``annotations`` (lets a caller share the matching with other per-image work).
 
     Returns
     -------
@@ -299,7 +306,11 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         count += boundary_near(a.compact, dist)
     bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
     thing = np.array([False] + [categories[c].isthing for c in ids])
-    instance, instance_disputed = _instance_map(anns, labels, thing, majority, votes)
+    names = list(annotations)
+    luts = {} if matches is None else {
+        (i, j): matches[(names[i], names[j])] for i, j in combinations(range(len(names)), 2)
+        if (names[i], names[j]) in matches}
+    instance, instance_disputed = _instance_map(anns, labels, thing, majority, votes, luts)
     compact = np.stack([a.compact for a in anns])
     return Heatmaps(name, tuple(annotations), ids, labels, compact, n, majority, votes, tie,
                     semantic, entropy.astype(np.float32), bnd, count, instance, disputed,
