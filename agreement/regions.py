@@ -16,9 +16,12 @@ merge-split
 unlabeled gap (thin)
     A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
     some annotators left unlabelled along a boundary.
+missed object (thin)
+    Another thin region where, on at least half of its pixels, some annotator draws no segment
+    border within ``2w`` pixels: a thin structure (a pole, a sign) some annotators did not draw.
 boundary placement
-    Another thin region: annotators put the boundary between ``class_a`` and ``class_b`` at
-    different places, less than about ``2w`` pixels apart.
+    Any other thin region: every annotator draws a border there, between ``class_a`` and
+    ``class_b``, at places less than about ``2w`` pixels apart.
 missed object
     One of the two classes is a thing, the other is stuff or void: some annotators drew an object
     the others did not.
@@ -42,7 +45,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import ndimage
 
-from .disagreement import Heatmaps
+from .disagreement import Heatmaps, boundary_near
 from .model import Categories
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
@@ -111,12 +114,24 @@ def _instance_sides(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np
     return tuple(a), tuple(b)
 
 
+def _borderless(h: Heatmaps, reg: npt.NDArray[np.int64], idx: npt.NDArray[np.int64], n: int,
+                tolerance: int) -> npt.NDArray[np.float64]:
+    """Per region, pixels where some annotator draws no border within ``tolerance`` pixels."""
+    count = np.zeros(h.shape, np.uint8)
+    for comp in h.compact:
+        count += boundary_near(comp, max(1, tolerance))
+    lacking = count.ravel()[idx] < len(h.annotators)
+    return np.bincount(reg, weights=lacking, minlength=n)
+
+
 def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
-          thing: npt.NDArray[np.bool_]) -> str:
+          thing: npt.NDArray[np.bool_], borderless: float) -> str:
     if instance > semantic:
         return "merge-split"
+    if thin and 0 in (c1, c2):
+        return "unlabeled gap"
     if thin:
-        return "unlabeled gap" if 0 in (c1, c2) else "boundary placement"
+        return "missed object" if borderless >= 0.5 else "boundary placement"
     if thing[c1] != thing[c2]:
         return "missed object"
     if 0 in (c1, c2):
@@ -166,6 +181,7 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
                      .reshape(keep.size, k) for lab in h.labels])
     sem = np.bincount(reg, weights=h.semantic.ravel()[idx], minlength=keep.size)
     inst = np.bincount(reg, weights=h.instance.ravel()[idx], minlength=keep.size)
+    borderless = _borderless(h, reg, idx, keep.size, 2 * (h.d if width is None else width))
     thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
     boxes = ndimage.find_objects(regions)
     areas: list[npt.NDArray[np.int64]] = []
@@ -174,7 +190,8 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
         votes = hist[:, r].sum(0)
         c1, c2 = (int(x) for x in np.argsort(-votes, kind="stable")[:2])
         c2 = c2 if votes[c2] > 0 else c1
-        kind = _kind(bool(thin[label]), inst[r], sem[r], c1, c2, thing)
+        kind = _kind(bool(thin[label]), inst[r], sem[r], c1, c2, thing,
+                     borderless[r] / area[label])
         sl = boxes[label - 1]
         merged: tuple[str, ...] = ()
         if kind == "merge-split":

@@ -123,6 +123,14 @@ def test_region_boundary_placement():
         "boundary placement", "road <-> sidewalk", 2 * H, ("c",))
 
 
+def test_region_thin_missed_structure():
+    pole = road(s2=(slice(3, 27), slice(18, 21)))  # a 3 px wide pole (as sidewalk) on the road
+    out = regions_of({"a": ann(pole, {1: 1, 2: 2}), "b": ann(pole, {1: 1, 2: 2}),
+                      "c": ann(road(), {1: 1})})
+    assert out[["kind", "class_pair", "annotators_b", "area"]].values.tolist() == [
+        ["missed object", "road <-> sidewalk", ("c",), 72]]
+
+
 def test_region_unlabeled_gap_and_missed_object():
     block = (slice(10, 20), slice(10, 20))
     gap = road(s0=block)
