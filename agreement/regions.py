@@ -3,8 +3,9 @@
 A pixel is *disputed* when its semantic or instance disagreement (see :mod:`agreement.disagreement`)
 exceeds ``min_disagreement``. The disputed mask is split into a *thick* part (what survives a
 morphological opening with a ``(2w+1)`` square, ``w`` = the boundary tolerance) and a *thin* rest;
-connected components (8-connectivity, ``scipy.ndimage.label``) of each part are regions. Per
-region, every annotator's label histogram comes from one ``bincount`` over the region pixels.
+connected components (8-connectivity, ``scipy.ndimage.label``) of each part are regions, the thin
+ones also split where the pair (majority class, dissenting class) changes. Per region, every
+annotator's label histogram comes from one ``bincount`` over the region pixels.
 
 Kinds, decided in this order:
 
@@ -44,6 +45,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .disagreement import Heatmaps, boundary_near
 from .model import Categories
@@ -67,12 +70,49 @@ def _opening(mask: npt.NDArray[np.bool_], w: int) -> npt.NDArray[np.bool_]:
     return ndimage.maximum_filter(eroded, size=size, mode="nearest").astype(bool) & mask
 
 
-def _components(mask: npt.NDArray[np.bool_], w: int):
-    """Region id map (thick components first, then thin ones) and the thin flags."""
+def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
+    """Per pixel, the unordered pair (majority label, first dissenting annotator's label)."""
+    k = len(h.category_ids) + 1
+    first = np.argmax(h.disputed, axis=0)
+    other = np.take_along_axis(h.labels, first[None], 0)[0].astype(np.int64)
+    other = np.where(h.disputed.any(0), other, h.majority)
+    lo, hi = np.minimum(h.majority, other), np.maximum(h.majority, other)
+    return lo.astype(np.int64) * k + hi
+
+
+def _label_by_code(mask: npt.NDArray[np.bool_], code: npt.NDArray[np.int64]
+                   ) -> tuple[npt.NDArray[np.int32], int]:
+    """8-connected components of ``mask`` whose pixels also share ``code``."""
+    mp = np.pad(mask, 1)
+    cp = np.pad(code, 1)
+    wp = mp.shape[1]
+    idx = np.flatnonzero(mp)
+    pos = np.full(mp.size, -1, np.int64)
+    pos[idx] = np.arange(idx.size)
+    flat_m, flat_c = mp.ravel(), cp.ravel()
+    rows, cols = [], []
+    for off in (1, wp - 1, wp, wp + 1):
+        q = idx + off
+        ok = flat_m[q] & (flat_c[q] == flat_c[idx])
+        rows.append(pos[idx[ok]])
+        cols.append(pos[q[ok]])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(idx.size, idx.size))
+    n, comp = connected_components(graph, directed=False)
+    out = np.zeros(mp.shape, np.int32)
+    out.ravel()[idx] = comp + 1
+    return out[1:-1, 1:-1], int(n)
+
+
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.int64]):
+    """Region id map (thick components first, then thin ones) and the thin flags.
+
+    Thin components are also split where the class pair changes, so that border slivers of
+    different class pairs that touch stay separate regions.
+    """
     thick = _opening(mask, w)
-    eight = np.ones((3, 3), bool)
-    regions, n_thick = ndimage.label(thick, structure=eight)
-    thin_lab, n_thin = ndimage.label(mask & ~thick, structure=eight)
+    regions, n_thick = ndimage.label(thick, structure=np.ones((3, 3), bool))
+    thin_lab, n_thin = _label_by_code(mask & ~thick, code)
     regions[thin_lab > 0] = thin_lab[thin_lab > 0] + n_thick
     return regions, np.arange(n_thick + n_thin + 1) > n_thick
 
@@ -165,7 +205,7 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     shape = h.shape
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
     mask = (h.semantic > min_disagreement) | (h.instance > min_disagreement)
-    regions, thin = _components(mask, h.d if width is None else width)
+    regions, thin = _components(mask, h.d if width is None else width, _pair_code(h))
     area = np.bincount(regions.ravel(), minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
