@@ -201,6 +201,20 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     DataFrame
         Columns :data:`REGION_COLUMNS` (documented in the module notes), sorted by ``severity``
         descending.
+
+    Examples
+    --------
+    >>> from agreement import Categories, Category, PanopticAnnotation
+    >>> from agreement.disagreement import heatmaps
+    >>> cats = Categories([Category(7, "road", False), Category(8, "sidewalk", False)])
+    >>> road = np.full((20, 20), 7)
+    >>> walk = road.copy(); walk[5:15, 5:15] = 8
+    >>> anns = {"a": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "b": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "c": PanopticAnnotation.from_map(walk, {7: 7, 8: 8})}
+    >>> r = ambiguous_regions(heatmaps(anns, cats, d=1), cats).iloc[0]
+    >>> r.kind, r.class_pair, r.annotators_b, int(r.area)
+    ('class confusion', 'road <-> sidewalk', ('c',), 100)
     """
     shape = h.shape
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
