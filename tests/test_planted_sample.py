@@ -20,8 +20,8 @@ from agreement.consensus import leave_one_out
 from agreement.pixel_study import disagreement
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-pytestmark = pytest.mark.skipif(not (SAMPLE / "planted.json").exists(),
-                                reason="data/sample is not there")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SAMPLE / "planted.json").exists(),
+                                                reason="data/sample is not there")]
 
 
 @pytest.fixture(scope="module")
