@@ -92,5 +92,7 @@ def test_other_planted_habits(batch1):
     assert pairs.loc["person <-> person", "top_dissenter"] == "bruno"  # merges pedestrian pairs
     assert pairs.loc["person <-> person", "kind"] == "merge-split"
     assert pairs.loc["car <-> truck", "top_dissenter"] == "dana"  # vans as trucks
+    assert pairs.loc["person <-> rider", "top_dissenter"] == "bruno"  # riders as persons
+    assert pairs.loc["building <-> void", "top_dissenter"] == "bruno"  # unlabelled bands
     assert pairs.loc["car <-> car", "top_dissenter"] == "dana"  # split occluded cars
     assert batch1.per_image.annotators.tolist().count(3) == 1  # dana misses street_013
