@@ -13,13 +13,16 @@ from pathlib import Path
 
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Study
+from .bsds import is_bsds_folder, load_bsds_study
 from .coco_panoptic import read_coco_panoptic
+from .label_maps import is_label_map_folder, read_label_maps
 
 __all__ = ["READERS", "load_source", "load_study"]
 
 #: Format name -> function(path) -> AnnotationSource. Other readers register themselves here.
 READERS: dict[str, Callable[[Path], AnnotationSource]] = {
     "coco_panoptic": lambda path: read_coco_panoptic(path),
+    "label_maps": read_label_maps,
 }
 
 
@@ -43,7 +46,9 @@ def detect_format(path: Path) -> str:
 def load_source(path: str | os.PathLike[str], *, format: str | None = None) -> AnnotationSource:
     """Open one annotator's export, auto-detecting the format unless ``format`` is given."""
     path = Path(path)
-    if path.is_dir():
+    if format is None and is_label_map_folder(path):
+        return read_label_maps(path)
+    if path.is_dir() and format != "label_maps":
         candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".xml"))
         if len(candidates) != 1:
             raise StudyError(
@@ -69,7 +74,9 @@ def load_study(
     Parameters
     ----------
     path
-        A study folder (one sub-folder or export file per annotator) or a mapping.
+        A study folder (one sub-folder or export file per annotator; a sub-folder of PNG / ``.npy``
+        label maps is a class-agnostic annotator), a BSDS ground-truth folder of ``.mat`` files
+        (annotators ``person_k``, see :mod:`agreement.io.bsds`), or a mapping.
     format
         Force one format for every annotator (default: detect each).
     align : {"file_name", "image_id"}
@@ -89,6 +96,8 @@ def load_study(
         root = Path(path)
         if not root.is_dir():
             raise StudyError(f"study path must be a folder of annotator exports, got {str(root)!r}")
+        if format == "bsds" or (format is None and is_bsds_folder(root)):
+            return load_bsds_study(root)
         entries = {}
         for child in sorted(root.iterdir()):
             if child.name.startswith("."):
