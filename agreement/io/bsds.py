@@ -34,7 +34,8 @@ def _load_segmentations(path: Path) -> list[np.ndarray]:
     """Every person's ``Segmentation`` of one BSDS ``.mat`` file."""
     try:
         mat = scipy.io.loadmat(path, variable_names=["groundTruth"])
-    except (ValueError, OSError, TypeError, NotImplementedError) as exc:
+    except (ValueError, OSError, TypeError, NotImplementedError,
+            scipy.io.matlab.MatReadError) as exc:
         raise FormatError(f"file must be a MATLAB .mat file, got {exc}", file=path) from None
     gt = mat.get("groundTruth")
     if not isinstance(gt, np.ndarray) or gt.dtype != object or gt.size == 0:
