@@ -137,6 +137,16 @@ class ConsistencyResult:
         """The per-image table (a copy)."""
         return self.per_image.copy()
 
+    def least_consistent(self, n: int = 10, *, by: str = "covering") -> pd.DataFrame:
+        """The ``n`` images on which annotators disagree most, by one per-image measure.
+
+        ``by`` is a column of :attr:`per_image`; low values are worst except for ``vi``.
+        """
+        if by not in self.per_image.columns:
+            raise ValueError(f"by must be a per-image column {list(self.per_image.columns)}, "
+                             f"got {by!r}")
+        return self.per_image.sort_values(by, ascending=by != "vi").head(n).reset_index(drop=True)
+
     def to_dict(self) -> dict:
         """The study-level figures, JSON-ready (NaN becomes None)."""
         out = {"n_images": self.n_images, "n_pairs": len(self.pairs)}

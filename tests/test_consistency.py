@@ -129,3 +129,19 @@ def test_cli(study_dir, tmp_path, capsys):
 def test_cli_bad_study(tmp_path, capsys):
     assert main(["consistency", str(tmp_path / "missing")]) == 2
     assert "must be a folder" in capsys.readouterr().err
+
+
+def test_least_consistent(study_dir):
+    r = human_consistency(load_study(study_dir))
+    assert r.least_consistent(1).image.tolist() == ["y"]
+    assert r.least_consistent(2, by="vi").image.tolist() == ["y", "x"]
+    with pytest.raises(ValueError, match="per-image column"):
+        r.least_consistent(by="nope")
+
+
+def test_cli_by_class(study_dir, tmp_path, capsys):
+    out = tmp_path / "classes.csv"
+    assert main(["consistency", str(study_dir), "--by-class", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert frame.category.tolist() == ["region"]
+    assert "parsing covering" in capsys.readouterr().out

@@ -3,7 +3,8 @@
 STUDY is a study folder (one export or label-map folder per annotator) or a BSDS ground-truth
 folder of ``.mat`` files. Prints the study figures; ``--json`` writes them (keys ``n_images``,
 ``covering``, ``pri``, ``vi``, ``pq``, ``sq``, ``rq``, ``tp``, ``fp``, ``fn``, plus ``n_pairs``,
-``iou_sum``, ``skipped_images``), ``--csv`` the per-image table, ``--pairs-csv`` the per-pair one.
+``iou_sum``, ``skipped_images``), ``--csv`` the per-image table, ``--pairs-csv`` the per-pair one,
+``--by-class`` parsing covering per class (for panoptic studies).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..consistency import human_consistency
+from ..consistency import human_consistency, parsing_covering_by_class
 from ..io import load_study
 from ..io._files import atomic_write
 
@@ -29,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="PER_IMAGE.csv", help="write the per-image table as CSV")
     p.add_argument("--pairs-csv", metavar="PAIRS.csv",
                    help="write one row per (image, ref, other) as CSV")
+    p.add_argument("--by-class", metavar="CLASSES.csv",
+                   help="write parsing covering per class (panoptic studies) as CSV")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.set_defaults(run=run)
 
@@ -47,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     if args.pairs_csv:
         with atomic_write(args.pairs_csv) as tmp:
             result.pairs.to_csv(tmp, index=False)
+    if args.by_class:
+        by_class = parsing_covering_by_class(study, progress=args.progress)
+        with atomic_write(args.by_class) as tmp:
+            by_class.to_csv(tmp, index=False)
+        print(f"parsing covering {_fmt(float(by_class.covering.mean()))} "
+              f"(mean over {len(by_class)} classes)")
     print(f"{result.n_images} images, {summary['n_pairs']} ordered annotator pairs")
     print(f"covering {_fmt(result.covering)}  PRI {_fmt(result.pri)}  VI {_fmt(result.vi)} bits")
     print(f"class-agnostic PQ {_fmt(result.pq)}  SQ {_fmt(result.sq)}  RQ {_fmt(result.rq)}  "
