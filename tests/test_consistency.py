@@ -145,3 +145,23 @@ def test_cli_by_class(study_dir, tmp_path, capsys):
     frame = pd.read_csv(out)
     assert frame.category.tolist() == ["region"]
     assert "parsing covering" in capsys.readouterr().out
+
+
+def test_class_agnostic_pq_equals_the_study_pq(tmp_path):
+    """Label maps flow through the study machinery: its PQ (one thing class) equals region_pq."""
+    study_module = pytest.importorskip("agreement.study")
+    rng = np.random.default_rng(3)
+    for annotator in ("a", "b", "c"):
+        (tmp_path / annotator).mkdir()
+        for image in ("i1", "i2"):
+            base = np.repeat(np.repeat(rng.integers(0, 4, (4, 5)), 3, axis=0), 3, axis=1)
+            np.save(tmp_path / annotator / f"{image}.npy", base)
+    study = load_study(tmp_path)
+    mine = human_consistency(study).pairs.set_index(["image", "ref", "other"]).sort_index()
+    result = study_module.evaluate(study, boundary=False)
+    theirs = (result.per_image.groupby(["image", "ref", "other"])[["tp", "fp", "fn", "iou_sum"]]
+              .sum().sort_index())
+    assert len(theirs) == len(mine) == 12
+    for column in ("tp", "fp", "fn"):
+        assert theirs[column].tolist() == mine[column].tolist()
+    assert theirs.iou_sum.tolist() == pytest.approx(mine.iou_sum.tolist(), abs=1e-12)
