@@ -18,6 +18,7 @@ from agreement.consistency import (
     human_consistency,
     parsing_covering_by_class,
 )
+from agreement.errors import AnnotationError
 from agreement.io import load_study
 from agreement.model import Categories, Category, PanopticAnnotation, Study
 
@@ -165,3 +166,20 @@ def test_class_agnostic_pq_equals_the_study_pq(tmp_path):
     for column in ("tp", "fp", "fn"):
         assert theirs[column].tolist() == mine[column].tolist()
     assert theirs.iou_sum.tolist() == pytest.approx(mine.iou_sum.tolist(), abs=1e-12)
+
+
+def test_identical_annotators_agree_perfectly(tmp_path):
+    labels = np.array([[1, 1, 2], [0, 3, 3]])
+    for annotator in ("a", "b", "c"):
+        (tmp_path / annotator).mkdir()
+        np.save(tmp_path / annotator / "img.npy", labels)
+    r = human_consistency(load_study(tmp_path))
+    assert (r.covering, r.pri, r.vi, r.pq, r.tp, r.fp, r.fn) == (1.0, 1.0, 0.0, 1.0, 18, 0, 0)
+
+
+def test_annotations_of_different_sizes(tmp_path):
+    for annotator, shape in (("a", (2, 3)), ("b", (3, 2))):
+        (tmp_path / annotator).mkdir()
+        np.save(tmp_path / annotator / "img.npy", np.ones(shape, int))
+    with pytest.raises(AnnotationError, match=r"image 'img': annotations must have the same size"):
+        human_consistency(load_study(tmp_path))
