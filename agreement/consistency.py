@@ -72,6 +72,16 @@ def image_pairs(image: str, annotations: Mapping[str, PanopticAnnotation]) -> pd
     ------
     AnnotationError
         Two annotations of the image differ in size.
+
+    Examples
+    --------
+    >>> from agreement.io.label_maps import annotation_from_labels
+    >>> anns = {"a": annotation_from_labels(np.array([[1, 1, 2, 2]])),
+    ...         "b": annotation_from_labels(np.array([[1, 1, 1, 2]]))}
+    >>> image_pairs("img", anns)[["ref", "other", "rand_index", "covering_weighted", "tp"]]
+      ref other  rand_index  covering_weighted  tp
+    0   a     b         0.5           2.333333   1
+    1   b     a         0.5           2.500000   1
     """
     names = list(annotations)
     maps = {a: annotations[a].compact for a in names}

@@ -104,6 +104,12 @@ def parsing_covering_table(
     Returns
     -------
     ParsingCovering
+
+    Examples
+    --------
+    >>> pc = parsing_covering_table([[0, 0, 0], [0, 2, 0], [0, 2, 2]], [7, 7], [9, 7])
+    >>> pc.category_ids, pc.weighted_iou, pc.gt_area  # only the class-7 column may cover
+    ((7,), (2.0,), (6.0,))
     """
     t = np.asarray(table, dtype=np.int64)
     ref_cat = np.asarray(ref_categories, dtype=np.int64)
