@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,10 @@ from .metrics.region import (
 )
 from .model import PanopticAnnotation, Study
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 __all__ = [
     "PAIR_COLUMNS",
     "ConsistencyResult",
@@ -44,6 +49,7 @@ __all__ = [
     "human_consistency",
     "image_pairs",
     "parsing_covering_by_class",
+    "plot_per_image",
 ]
 
 #: Columns of :attr:`ConsistencyResult.pairs`, one row per (image, ref, other).
@@ -299,3 +305,49 @@ def parsing_covering_by_class(study: Study, *, images: Iterable[str] | None = No
     frame.insert(2, "isthing", [cats[int(c)].isthing if int(c) in cats else pd.NA
                                 for c in frame.category_id])
     return frame
+
+
+def plot_per_image(result: ConsistencyResult, *, measure: str = "covering", label: int = 5,
+                   ax: Axes | None = None) -> Figure:
+    """Per-image distribution of one measure, images sorted from least to most consistent.
+
+    Parameters
+    ----------
+    result : ConsistencyResult
+    measure : str
+        A per-image column: ``covering``, ``pri``, ``vi``, ``pq``, ``sq`` or ``rq``.
+    label : int
+        Name this many least consistent images on the plot.
+    ax : matplotlib Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    Figure
+        The figure holding the axes (never shown).
+    """
+    import matplotlib.pyplot as plt
+
+    worst = result.least_consistent(len(result.per_image), by=measure)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    else:
+        fig = ax.figure
+    values = worst[measure].to_numpy(dtype=float)
+    ax.plot(np.arange(1, values.size + 1), values, "o", ms=3, color="tab:blue")
+    study_value = getattr(result, measure, None)
+    if isinstance(study_value, float) and not np.isnan(study_value):
+        ax.axhline(study_value, color="tab:gray", lw=1, ls="--",
+                   label=f"study {measure} {study_value:.3f}")
+        ax.legend(loc="lower right" if measure != "vi" else "upper right", frameon=False)
+    # the worst images sit at the lower left (upper left for VI): list their names in the empty
+    # corner above (below) the curve, one line each, with a leader to the point
+    for rank, (image, value) in enumerate(zip(worst.image[:label], values[:label], strict=False)):
+        y = 0.06 + 0.08 * rank if measure == "vi" else 0.94 - 0.08 * rank
+        ax.annotate(str(image), (rank + 1, value), xytext=(0.18, y), textcoords="axes fraction",
+                    fontsize=7, va="center",
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.6"})
+    ax.set_xlabel("image, least consistent first")
+    ax.set_ylabel(measure + (" (bits)" if measure == "vi" else ""))
+    ax.set_title(f"Human consistency per image ({result.n_images} images)")
+    return fig

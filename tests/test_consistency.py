@@ -183,3 +183,23 @@ def test_annotations_of_different_sizes(tmp_path):
         np.save(tmp_path / annotator / "img.npy", np.ones(shape, int))
     with pytest.raises(AnnotationError, match=r"image 'img': annotations must have the same size"):
         human_consistency(load_study(tmp_path))
+
+
+def test_plot_per_image(study_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from agreement.consistency import plot_per_image
+
+    r = human_consistency(load_study(study_dir))
+    fig = plot_per_image(r)
+    ax = fig.axes[0]
+    assert ax.lines[0].get_ydata().tolist() == pytest.approx([4 / 9, 15.45 / 22])
+    assert [t.get_text() for t in ax.texts] == ["y", "x"]
+    plt.close(fig)
+    fig2, ax2 = plt.subplots()
+    assert plot_per_image(r, measure="vi", ax=ax2) is fig2
+    assert ax2.get_ylabel() == "vi (bits)"
+    plt.close(fig2)
