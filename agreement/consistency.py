@@ -326,11 +326,12 @@ def plot_per_image(result: ConsistencyResult, *, measure: str = "covering", labe
     Figure
         The figure holding the axes (never shown).
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     worst = result.least_consistent(len(result.per_image), by=measure)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    if ax is None:  # a bare Figure: no pyplot state, nothing to close
+        fig = Figure(figsize=(7, 3.2), layout="constrained")
+        ax = fig.subplots()
     else:
         fig = ax.figure
     values = worst[measure].to_numpy(dtype=float)

@@ -115,8 +115,9 @@ def test_bsds_human_figures(split, n_images, covering, pri, vi):
 
 def test_cli(study_dir, tmp_path, capsys):
     out, csv, pairs = tmp_path / "out.json", tmp_path / "per_image.csv", tmp_path / "pairs.csv"
+    png = tmp_path / "per_image.png"
     code = main(["consistency", str(study_dir), "--json", str(out), "--csv", str(csv),
-                 "--pairs-csv", str(pairs)])
+                 "--pairs-csv", str(pairs), "--plot", str(png)])
     assert code == 0
     data = json.loads(out.read_text())
     assert {"n_images", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp", "fn"} <= set(data)
@@ -124,6 +125,7 @@ def test_cli(study_dir, tmp_path, capsys):
     per = pd.read_csv(csv)
     assert per.image.tolist() == ["x", "y"] and "covering" in per.columns
     assert len(pd.read_csv(pairs)) == 8
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "covering" in capsys.readouterr().out
 
 
@@ -198,7 +200,6 @@ def test_plot_per_image(study_dir):
     ax = fig.axes[0]
     assert ax.lines[0].get_ydata().tolist() == pytest.approx([4 / 9, 15.45 / 22])
     assert [t.get_text() for t in ax.texts] == ["y", "x"]
-    plt.close(fig)
     fig2, ax2 = plt.subplots()
     assert plot_per_image(r, measure="vi", ax=ax2) is fig2
     assert ax2.get_ylabel() == "vi (bits)"

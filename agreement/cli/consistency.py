@@ -4,7 +4,8 @@ STUDY is a study folder (one export or label-map folder per annotator) or a BSDS
 folder of ``.mat`` files. Prints the study figures; ``--json`` writes them (keys ``n_images``,
 ``covering``, ``pri``, ``vi``, ``pq``, ``sq``, ``rq``, ``tp``, ``fp``, ``fn``, plus ``n_pairs``,
 ``iou_sum``, ``skipped_images``), ``--csv`` the per-image table, ``--pairs-csv`` the per-pair one,
-``--by-class`` parsing covering per class (for panoptic studies).
+``--by-class`` parsing covering per class (for panoptic studies), ``--plot`` the per-image
+covering.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..consistency import human_consistency, parsing_covering_by_class
+from ..consistency import (
+    ConsistencyResult,
+    human_consistency,
+    parsing_covering_by_class,
+    plot_per_image,
+)
 from ..io import load_study
 from ..io._files import atomic_write
 
@@ -32,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write one row per (image, ref, other) as CSV")
     p.add_argument("--by-class", metavar="CLASSES.csv",
                    help="write parsing covering per class (panoptic studies) as CSV")
+    p.add_argument("--plot", metavar="OUT.png",
+                   help="plot the per-image covering, least consistent images first")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.set_defaults(run=run)
 
@@ -50,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pairs_csv:
         with atomic_write(args.pairs_csv) as tmp:
             result.pairs.to_csv(tmp, index=False)
+    if args.plot:
+        _plot(result, args.plot)
     if args.by_class:
         by_class = parsing_covering_by_class(study, progress=args.progress)
         with atomic_write(args.by_class) as tmp:
@@ -63,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
     if result.skipped:
         print(f"{len(result.skipped)} images with fewer than two annotators were skipped")
     return 0
+
+
+def _plot(result: ConsistencyResult, path: str) -> None:
+    fig = plot_per_image(result)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
 
 
 def _fmt(value: float) -> str:
