@@ -138,3 +138,21 @@ def test_bsds_errors(tmp_path):
     scipy.io.savemat(tmp_path / "c.mat", {"groundTruth": gt})
     with pytest.raises(FormatError, match="must have a 'Segmentation' field"):
         read_bsds(tmp_path)
+
+
+def test_bsds_and_label_maps_through_the_loader(tmp_path):
+    from agreement.io import expand_sources, load_source
+
+    bsds = tmp_path / "bsds"
+    bsds.mkdir()
+    write_mat(bsds / "1.mat", [[[1, 1, 2]], [[1, 2, 3]]])
+    assert sorted(expand_sources(bsds)) == ["person_1", "person_2"]
+    study = load_study({"set": bsds})
+    assert study.annotators == ("person_1", "person_2")
+    with pytest.raises(StudyError, match="must hold one annotator"):
+        load_source(bsds)
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    np.save(maps / "1.npy", np.array([[1, 1, 2]]))
+    assert load_source(maps).load("1").segment_ids.tolist() == [1, 2]
+    assert load_source(maps, format="label_maps").images[0].file_name == "1"
