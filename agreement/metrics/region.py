@@ -19,7 +19,8 @@ Void handling follows the reference implementations (the BSDS benchmark, panopti
   reference's void leave the union; an unmatched segment of ``other`` lying more than half on the
   reference's void is not a false positive.
 
-Parsing covering (per class, for panoptic annotations) lives in :mod:`agreement.metrics.covering`.
+Parsing covering (per class, for panoptic annotations) lives in :mod:`agreement.metrics.covering`
+and is re-exported here.
 """
 
 from __future__ import annotations
@@ -32,15 +33,18 @@ import pandas as pd
 
 from ..labels import compact_ids, overlap_table
 from ..model import PanopticAnnotation
+from .covering import ParsingCovering, parsing_covering
 
 __all__ = [
     "PairCounts",
+    "ParsingCovering",
     "RegionPQ",
     "adjusted_rand_index",
     "as_compact",
     "contingency",
     "covering_sums",
     "pair_counts",
+    "parsing_covering",
     "probabilistic_rand_index",
     "rand_index",
     "region_pq",
