@@ -19,7 +19,9 @@ region and classes are ignored (see :func:`parsing_covering_by_class` for the pe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import concurrent.futures as cf
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -212,15 +214,40 @@ def consistency_from_pairs(pairs: pd.DataFrame, *,
     )
 
 
-def _progress(items: list[str], progress: bool, desc: str) -> Iterable[str]:
+def _progress(items: Iterable, progress: bool, desc: str, total: int | None = None) -> Iterable:
     if not progress:
         return items
     from tqdm.auto import tqdm
 
-    return tqdm(items, desc=desc, unit="image")
+    return tqdm(items, desc=desc, unit="image", total=total)
 
 
-def human_consistency(study: Study, *, images: Iterable[str] | None = None,
+_WORKER: dict[str, Study] = {}
+
+
+def _init_worker(study: Study) -> None:
+    _WORKER["study"] = study
+
+
+def _pairs_of(image: str, study: Study | None = None) -> pd.DataFrame:
+    study = _WORKER["study"] if study is None else study
+    return image_pairs(image, study.annotations(image))
+
+
+def _map_images(study: Study, images: list[str], n_jobs: int,
+                progress: bool) -> Iterator[pd.DataFrame]:
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    if workers == 1 or len(images) < 2:
+        for image in _progress(images, progress, "consistency"):
+            yield _pairs_of(image, study)
+        return
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(images)),
+                                initializer=_init_worker, initargs=(study,)) as pool:
+        parts = pool.map(_pairs_of, images, chunksize=4)
+        yield from _progress(parts, progress, "consistency", total=len(images))
+
+
+def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jobs: int = 1,
                       progress: bool = False) -> ConsistencyResult:
     """Score every annotator against every other annotator, image by image (BSDS "Human" row).
 
@@ -230,6 +257,8 @@ def human_consistency(study: Study, *, images: Iterable[str] | None = None,
         Any study; class-agnostic (label maps, BSDS) or panoptic (segments used as regions).
     images : iterable of str, optional
         Restrict to these images (default: all).
+    n_jobs : int
+        Worker processes over images (1: this process; -1: one per CPU); the result is the same.
     progress : bool
         Show a progress bar.
 
@@ -253,14 +282,10 @@ def human_consistency(study: Study, *, images: Iterable[str] | None = None,
     >>> (r.n_images, round(r.covering, 4), r.pri, r.tp, r.fp, r.fn)
     (1, 0.6042, 0.5, 2, 2, 2)
     """
-    frames = []
-    skipped = []
     todo = list(study.images if images is None else images)
-    for image in _progress(todo, progress, "consistency"):
-        if len(study.annotators_of(image)) < 2:
-            skipped.append(image)
-            continue
-        frames.append(image_pairs(image, study.annotations(image)))
+    skipped = [i for i in todo if len(study.annotators_of(i)) < 2]
+    todo = [i for i in todo if len(study.annotators_of(i)) >= 2]
+    frames = list(_map_images(study, todo, n_jobs, progress))
     pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=list(PAIR_COLUMNS))
     return consistency_from_pairs(pairs, skipped=skipped)

@@ -204,3 +204,10 @@ def test_plot_per_image(study_dir):
     assert plot_per_image(r, measure="vi", ax=ax2) is fig2
     assert ax2.get_ylabel() == "vi (bits)"
     plt.close(fig2)
+
+
+def test_process_pool_gives_the_same_result(study_dir):
+    study = load_study(study_dir)
+    serial, parallel = human_consistency(study), human_consistency(study, n_jobs=2)
+    pd.testing.assert_frame_equal(serial.pairs, parallel.pairs)
+    assert serial.to_dict() == parallel.to_dict()
