@@ -21,9 +21,11 @@ from typing import Any
 
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Categories, Study
+from .bsds import is_bsds_folder, load_bsds_study, read_bsds
 from .coco_instances import read_coco_instances
 from .coco_panoptic import read_coco_panoptic
 from .cvat import read_cvat_sources
+from .label_maps import is_label_map_folder, read_label_maps
 from .labelstudio import read_labelstudio_sources
 
 __all__ = ["MULTI_READERS", "READERS", "detect_format", "expand_sources", "load_source",
@@ -48,10 +50,13 @@ READERS: dict[str, Callable[..., AnnotationSource]] = {
     "coco_instances": read_coco_instances,
     "cvat": _single(read_cvat_sources),
     "labelstudio": _single(read_labelstudio_sources),
+    "label_maps": read_label_maps,
+    "bsds": _single(read_bsds),
 }
 
 #: Format name -> function(path, **options) -> {annotator: source}, for multi-annotator exports.
 MULTI_READERS: dict[str, Callable[..., dict[str, AnnotationSource]]] = {
+    "bsds": read_bsds,
     "cvat": read_cvat_sources,
     "labelstudio": read_labelstudio_sources,
 }
@@ -102,8 +107,17 @@ def _options_for(fn: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in params and v is not None}
 
 
+def _folder_format(path: Path, format: str | None) -> str | None:
+    """``'label_maps'`` / ``'bsds'`` when ``path`` is such a folder (and ``format`` allows it)."""
+    if format in (None, "label_maps") and is_label_map_folder(path):
+        return "label_maps"
+    if format in (None, "bsds") and is_bsds_folder(path):
+        return "bsds"
+    return None
+
+
 def _export_file(path: Path) -> Path:
-    if not path.is_dir():
+    if not path.is_dir() or _folder_format(path, None):
         return path
     candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in
                         (".json", ".xml") and p.name != "categories.json")
@@ -124,7 +138,9 @@ def load_source(path: str | os.PathLike[str], *, format: str | None = None,
     --------
     >>> src = load_source("anna.xml", categories="categories.json")  # doctest: +SKIP
     """
-    path = _export_file(Path(path))
+    path = Path(path)
+    format = _folder_format(path, format) or format
+    path = _export_file(path)
     fmt = format or detect_format(path)
     try:
         reader = READERS[fmt]
@@ -144,7 +160,9 @@ def expand_sources(path: str | os.PathLike[str], *, format: str | None = None,
     >>> expand_sources("labelstudio_export.json")  # doctest: +SKIP
     {'user-1': ShapeSource(...), 'user-2': ShapeSource(...)}
     """
-    path = _export_file(Path(path))
+    path = Path(path)
+    format = _folder_format(path, format) or format
+    path = _export_file(path)
     fmt = format or detect_format(path)
     multi = MULTI_READERS.get(fmt)
     if multi is None:
@@ -168,7 +186,9 @@ def load_study(
     Parameters
     ----------
     path
-        A study folder (one sub-folder or export file per annotator) or a mapping.
+        A study folder (one sub-folder or export file per annotator; a sub-folder of PNG / ``.npy``
+        label maps is a class-agnostic annotator), a BSDS ground-truth folder of ``.mat`` files
+        (annotators ``person_k``, see :mod:`agreement.io.bsds`), or a mapping.
     format
         Force one format for every annotator (default: detect each).
     align : {"file_name", "image_id"}
@@ -194,6 +214,8 @@ def load_study(
         root = Path(path)
         if not root.is_dir():
             raise StudyError(f"study path must be a folder of annotator exports, got {str(root)!r}")
+        if format == "bsds" or (format is None and is_bsds_folder(root)):
+            return load_bsds_study(root)
         if categories is None and (root / "categories.json").is_file():
             categories = root / "categories.json"
         entries = {}

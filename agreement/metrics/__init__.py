@@ -1,1 +1,2 @@
-"""Agreement metrics: one family per module (pq, boundary, pixel, ...)."""
+"""Metric families, one module each (pq, boundary, pixel, region, covering); every metric is a
+small function of a counts table."""
