@@ -214,3 +214,11 @@ def test_permutation_pvalues_in_range(rows, paired):
     b = _table(den - num, den, prefix="img" if paired else "q")
     p = permutation_test(a, b, _ratio_stat, n_resamples=200)
     assert np.isnan(p[0]) or 0.0 < p[0] <= 1.0
+
+
+def test_from_frame_several_group_columns():
+    frame = pd.DataFrame({"image": ["a", "a", "b"], "annotator": ["x", "y", "x"],
+                          "category_id": [1, 1, 2], "tp": [1, 2, 3]})
+    t = CountTable.from_frame(frame, fields=("tp",), group=("annotator", "category_id"))
+    assert t.groups == (("x", 1), ("x", 2), ("y", 1))
+    assert t.values[:, :, 0].tolist() == [[1, 0, 2], [0, 3, 0]]

@@ -75,22 +75,28 @@ class CountTable:
         *,
         fields: Sequence[str],
         image: str = "image",
-        group: str = "category_id",
+        group: str | Sequence[str] = "category_id",
         images: Sequence[str] | None = None,
         groups: Sequence[Hashable] | None = None,
     ) -> CountTable:
         """Sum ``fields`` of a tidy frame per (image, group); absent combinations count 0.
 
-        ``images`` / ``groups`` fix the rows / columns (e.g. to keep images without any count, or
-        classes no annotator used); by default the sorted values present in the frame.
+        ``group`` is a column, or several columns whose value tuples are the groups. ``images`` /
+        ``groups`` fix the rows / columns (e.g. to keep images without any count, or classes no
+        annotator used); by default the sorted values present in the frame.
         """
-        missing = [c for c in (image, group, *fields) if c not in frame.columns]
+        keys = [group] if isinstance(group, str) else list(group)
+        missing = [c for c in (image, *keys, *fields) if c not in frame.columns]
         if missing:
             raise ValueError(f"frame must have columns {missing}, got {list(frame.columns)}")
-        sums = frame.groupby([image, group], sort=True)[list(fields)].sum()
+        sums = frame.groupby([image, *keys], sort=True)[list(fields)].sum()
         images = tuple(sorted(frame[image].unique())) if images is None else tuple(images)
-        groups = tuple(sorted(frame[group].unique())) if groups is None else tuple(groups)
-        full = pd.MultiIndex.from_product([images, groups], names=[image, group])
+        if groups is None:
+            found = frame[keys].drop_duplicates().itertuples(index=False, name=None)
+            groups = sorted(g[0] for g in found) if len(keys) == 1 else sorted(found)
+        groups = tuple(groups)
+        rows = [(i, g) if len(keys) == 1 else (i, *g) for i in images for g in groups]
+        full = pd.MultiIndex.from_tuples(rows, names=[image, *keys])
         values = sums.reindex(full, fill_value=0).to_numpy(dtype=np.float64)
         return cls(images, groups, tuple(fields), values.reshape(len(images), len(groups), -1))
 
