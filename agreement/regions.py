@@ -12,9 +12,12 @@ merge-split
     The region's instance disagreement outweighs its semantic disagreement: annotators agree on
     the class but not on the instances (``merged_by`` lists the annotators whose segment there is
     at least 1.5 times larger than the smallest annotator's).
+unlabeled gap (thin)
+    A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
+    some annotators left unlabelled along a boundary.
 boundary placement
-    A thin region: annotators put the boundary between ``class_a`` and ``class_b`` at different
-    places, less than about ``2w`` pixels apart.
+    Another thin region: annotators put the boundary between ``class_a`` and ``class_b`` at
+    different places, less than about ``2w`` pixels apart.
 missed object
     One of the two classes is a thing, the other is stuff or void: some annotators drew an object
     the others did not.
@@ -101,7 +104,7 @@ def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
     if instance > semantic:
         return "merge-split"
     if thin:
-        return "boundary placement"
+        return "unlabeled gap" if 0 in (c1, c2) else "boundary placement"
     if thing[c1] != thing[c2]:
         return "missed object"
     if 0 in (c1, c2):
