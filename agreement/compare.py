@@ -33,31 +33,45 @@ import pandas as pd
 
 from .batch import Batch
 from .errors import StudyError
+from .metrics.pq import pq_from_counts
 from .stats import CountTable, adjust_pvalues, bootstrap_difference, permutation_test, ratio
 
 __all__ = ["CLASS_METRICS", "BatchComparison", "compare_batches"]
 
 
-def _pq(s):
-    return ratio(s["iou_sum"], s["tp"] + 0.5 * s["fp"] + 0.5 * s["fn"])
+def _pq_family(column: str, prefix: str = ""):
+    """PQ / SQ / RQ through :func:`agreement.metrics.pq.pq_from_counts` on arrays of any shape."""
+
+    def statistic(s):
+        shape = np.shape(s[prefix + "tp"])
+        flat = {prefix + k: np.ravel(s[prefix + k]) for k in ("tp", "fp", "fn", "iou_sum")}
+        return pq_from_counts(flat, prefix=prefix)[prefix + column].to_numpy(float).reshape(shape)
+
+    return statistic
 
 
 def _alpha(s):
-    """Krippendorff's alpha (nominal) of the class against the rest, from coincidence sums."""
+    """Krippendorff's alpha (nominal) of the class against the rest, from coincidence sums.
+
+    Binary coincidences of class c: o_cc, o_c - o_cc twice off the diagonal, so
+    ``alpha = 1 - (n - 1) (o_c - o_cc) / (o_c (n - o_c))``.
+    """
     n, oc, occ = s["o_n"], s["o_c"], s["o_cc"]
     return 1.0 - ratio((n - 1.0) * (oc - occ), oc * (n - oc))
 
 
+_PQ = ("tp", "fp", "fn", "iou_sum")
+_BPQ = ("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_sum")
+_pq = _pq_family("pq")
+
 #: Per-class metrics: name -> (needed fields, statistic of summed counts).
 CLASS_METRICS = {
-    "pq": (("tp", "fp", "fn", "iou_sum"), _pq),
-    "sq": (("tp", "iou_sum"), lambda s: ratio(s["iou_sum"], s["tp"])),
-    "rq": (("tp", "fp", "fn"), lambda s: ratio(s["tp"], s["tp"] + 0.5 * (s["fp"] + s["fn"]))),
+    "pq": (_PQ, _pq),
+    "sq": (_PQ, _pq_family("sq")),
+    "rq": (_PQ, _pq_family("rq")),
     "boundary_iou": (("tp", "boundary_iou_sum_plain"),
                      lambda s: ratio(s["boundary_iou_sum_plain"], s["tp"])),
-    "boundary_pq": (("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_sum"),
-                    lambda s: ratio(s["boundary_iou_sum"], s["boundary_tp"]
-                                    + 0.5 * (s["boundary_fp"] + s["boundary_fn"]))),
+    "boundary_pq": (_BPQ, _pq_family("pq", "boundary_")),
     "alpha": (("o_cc", "o_c", "o_n"), _alpha),
 }
 DEFAULT_METRICS = ("pq", "sq", "rq", "boundary_iou", "alpha")

@@ -98,7 +98,8 @@ class CountTable:
         rows = [(i, g) if len(keys) == 1 else (i, *g) for i in images for g in groups]
         full = pd.MultiIndex.from_tuples(rows, names=[image, *keys])
         values = sums.reindex(full, fill_value=0).to_numpy(dtype=np.float64)
-        return cls(images, groups, tuple(fields), values.reshape(len(images), len(groups), len(fields)))
+        shape = (len(images), len(groups), len(fields))
+        return cls(images, groups, tuple(fields), values.reshape(shape))
 
     @property
     def n_images(self) -> int:
