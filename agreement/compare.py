@@ -34,7 +34,14 @@ import pandas as pd
 from .batch import Batch
 from .errors import StudyError
 from .metrics.pq import pq_from_counts
-from .stats import CountTable, adjust_pvalues, bootstrap_difference, permutation_test, ratio
+from .stats import (
+    CountTable,
+    adjust_pvalues,
+    bootstrap,
+    bootstrap_difference,
+    permutation_test,
+    ratio,
+)
 
 __all__ = ["CLASS_METRICS", "BatchComparison", "compare_batches"]
 
@@ -75,8 +82,8 @@ CLASS_METRICS = {
     "alpha": (("o_cc", "o_c", "o_n"), _alpha),
 }
 DEFAULT_METRICS = ("pq", "sq", "rq", "boundary_iou", "alpha")
-_COLUMNS = ["a", "b", "difference", "ci_low", "ci_high", "p_value", "p_adjusted", "significant",
-            "change"]
+_COLUMNS = ["a", "a_low", "a_high", "b", "b_low", "b_high", "difference", "ci_low", "ci_high",
+            "p_value", "p_adjusted", "significant", "change"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,8 @@ class BatchComparison:
         Whether the batches share their images (paired resampling and tests).
     classes : DataFrame
         One row per (class, metric): ``category_id``, ``category``, ``isthing``, ``metric``,
-        ``a``, ``b``, ``difference``, ``ci_low``, ``ci_high``, ``p_value``, ``p_adjusted``,
+        ``a``, ``b`` (each with its interval ``a_low``, ``a_high``, ``b_low``, ``b_high``),
+        ``difference`` (``b - a``) with ``ci_low``, ``ci_high``, ``p_value``, ``p_adjusted``,
         ``significant``, ``change`` (``improved`` / ``worsened`` / ``unchanged`` / ``untested``).
     annotators : DataFrame
         Leaderboard: ``annotator``, ``a``, ``b`` (mean PQ over classes of the annotator against
@@ -187,14 +195,16 @@ class BatchComparison:
 
 def _test(ta: CountTable, tb: CountTable, statistic, *, paired: bool, n_boot: int, n_perm: int,
           confidence: float, rngs: list[np.random.Generator]) -> pd.DataFrame:
-    """Estimates of both batches, bootstrap interval and permutation p of the difference."""
-    est_a = np.asarray(statistic(ta.sums()), float)
-    est_b = np.asarray(statistic(tb.sums()), float)
-    boot = bootstrap_difference(ta, tb, statistic, paired=paired, n_resamples=n_boot,
+    """Each batch's estimate and interval; interval and permutation p of the difference."""
+    ba, bb = (bootstrap(t, statistic, n_resamples=n_boot, confidence=confidence, seed=rngs[0])
+              for t in (ta, tb))
+    diff = bootstrap_difference(ta, tb, statistic, paired=paired, n_resamples=n_boot,
                                 confidence=confidence, seed=rngs[0])
     p = permutation_test(ta, tb, statistic, paired=paired, n_resamples=n_perm, seed=rngs[1])
-    return pd.DataFrame({"a": est_a, "b": est_b, "difference": est_b - est_a,
-                         "ci_low": boot.low, "ci_high": boot.high, "p_value": p})
+    return pd.DataFrame({"a": ba.estimate, "a_low": ba.low, "a_high": ba.high,
+                         "b": bb.estimate, "b_low": bb.low, "b_high": bb.high,
+                         "difference": diff.estimate, "ci_low": diff.low, "ci_high": diff.high,
+                         "p_value": p})
 
 
 def _decide(frame: pd.DataFrame, *, family: list[str] | None, level: float, correction: str,
@@ -262,7 +272,7 @@ def _candidate_pairs(a: Batch, b: Batch, *, top: int, min_rate: float) -> list[t
 
 
 def _pair_rows(a: Batch, b: Batch, *, top: int, min_rate: float, **kw) -> pd.DataFrame:
-    columns = ["category_a", "category_b", "name", *_COLUMNS[:6]]
+    columns = ["category_a", "category_b", "name", *_COLUMNS[:10]]
     if a.coincidence is None or b.coincidence is None:
         return pd.DataFrame(columns=columns)
     pairs = _candidate_pairs(a, b, top=top, min_rate=min_rate)

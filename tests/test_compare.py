@@ -154,3 +154,29 @@ def test_bh_correction_and_errors():
         c.metric("alpha")
     with pytest.raises(StudyError, match="per_image must have columns"):
         Batch.from_tables(pd.DataFrame({"image": []}), name="x", categories=CATS)
+
+
+def test_plots_return_figures_and_use_given_axes(tmp_path):
+    from matplotlib.figure import Figure
+
+    from agreement.plot_compare import (
+        plot_annotators,
+        plot_class_pairs,
+        plot_classes,
+        plot_differences,
+    )
+
+    c = compare_batches(_batch("a", seed=3, confusion=0.2),
+                        _batch("b", seed=4, confusion=0.05, quality={2: 0.95}), **FAST)
+    for fn in (plot_classes, plot_differences):
+        fig = fn(c, metric="pq")
+        assert isinstance(fig, Figure)
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert len(labels) == 4
+    assert "sidewalk *" in [t.get_text() for t in plot_classes(c).axes[0].get_yticklabels()]
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_annotators(c, ax=ax) is fig and len(ax.lines) == 3
+    assert len(plot_class_pairs(c).axes[0].lines) == 1
+    c.plot_classes().savefig(tmp_path / "classes.png")
+    assert c.plot_annotators().axes[0].get_title() == "Annotator trajectories"
