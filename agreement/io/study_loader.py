@@ -15,7 +15,7 @@ from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Study
 from .coco_panoptic import read_coco_panoptic
 
-__all__ = ["READERS", "load_source", "load_study"]
+__all__ = ["READERS", "load_source", "load_sources", "load_study"]
 
 #: Format name -> function(path) -> AnnotationSource. Other readers register themselves here.
 READERS: dict[str, Callable[[Path], AnnotationSource]] = {
@@ -58,6 +58,19 @@ def load_source(path: str | os.PathLike[str], *, format: str | None = None) -> A
     return reader(path)
 
 
+def load_sources(path: str | os.PathLike[str], *, format: str | None = None,
+                 name: str | None = None) -> dict[str, AnnotationSource]:
+    """Open one export as ``{annotator: source}``: one entry, or several for a multi-annotator export.
+
+    A reader may return a mapping of annotator name -> source (e.g. a Label Studio export whose
+    tasks hold several people's annotations); ``name`` then prefixes nothing and is ignored.
+    """
+    source = load_source(path, format=format)
+    if isinstance(source, Mapping):
+        return {str(k): v for k, v in source.items()}
+    return {name if name is not None else Path(path).stem: source}
+
+
 def load_study(
     path: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
     *,
@@ -69,7 +82,9 @@ def load_study(
     Parameters
     ----------
     path
-        A study folder (one sub-folder or export file per annotator) or a mapping.
+        A study folder (one sub-folder or export file per annotator, or a ``study.toml`` /
+        ``study.json`` inside it), a study file (see :mod:`agreement.io.study_file`), an export
+        holding several annotators, or a mapping ``{annotator: export path}``.
     format
         Force one format for every annotator (default: detect each).
     align : {"file_name", "image_id"}
@@ -83,10 +98,21 @@ def load_study(
     --------
     >>> study = load_study("data/sample/batch1")  # doctest: +SKIP
     """
+    from .study_file import STUDY_FILE_NAMES, is_study_file, read_study_file
+
     if isinstance(path, Mapping):
         entries = {str(k): Path(v) for k, v in path.items()}
     else:
         root = Path(path)
+        own = [root / n for n in STUDY_FILE_NAMES if (root / n).is_file()] if root.is_dir() else []
+        if is_study_file(root) or own:
+            return read_study_file(own[0] if own else root).load()
+        if root.is_file():  # one export holding several annotators
+            sources = load_sources(root, format=format)
+            if len(sources) < 2:
+                raise StudyError(f"a study file or multi-annotator export must name several "
+                                 f"annotators, got {list(sources)} in {str(root)!r}")
+            return Study(sources, align=align)
         if not root.is_dir():
             raise StudyError(f"study path must be a folder of annotator exports, got {str(root)!r}")
         entries = {}
