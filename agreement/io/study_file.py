@@ -43,7 +43,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["AnnotatorSpec", "StudySpec", "is_study_file", "read_study_file"]
+__all__ = ["AnnotatorSpec", "StudyInput", "StudySpec", "is_study_file", "open_study", "read_study_file"]
 
 _KEYS = {"name", "annotators", "exports", "images", "images_dir", "categories", "align"}
 #: Names tried, in order, when a study folder holds its own study file.
@@ -292,3 +292,58 @@ def _categories(value: Any, base: Path, path: Path) -> Categories | None:
         raise FormatError(f"'categories' must be a COCO categories list, got {json.dumps(value)[:80]}",
                           file=path)
     return Categories.from_coco(value, file=str(path))
+
+
+@dataclass(frozen=True)
+class StudyInput:
+    """A study opened from a path, with what a report needs to know about where it came from.
+
+    Attributes
+    ----------
+    study : Study
+    name : str
+        The study file's ``name``, else the folder or file name.
+    images_dir : Path or None
+        The photos: the study file's ``images_dir``, else an ``images/`` folder in or beside the
+        study folder, else None.
+    files : tuple of Path
+        The study file, when there is one (exports are listed by the study's sources).
+    """
+
+    study: Study
+    name: str
+    images_dir: Path | None
+    files: tuple[Path, ...] = ()
+
+
+def open_study(path: str | os.PathLike[str], *, images_dir: str | os.PathLike[str] | None = None
+               ) -> StudyInput:
+    """Open a study folder, study file or multi-annotator export for a report.
+
+    Parameters
+    ----------
+    path
+        Anything :func:`agreement.io.load_study` accepts as a path.
+    images_dir
+        Override the photos folder.
+
+    Returns
+    -------
+    StudyInput
+    """
+    from .study_loader import load_study
+
+    root = Path(path)
+    own = [root / n for n in STUDY_FILE_NAMES if (root / n).is_file()] if root.is_dir() else []
+    spec_path = own[0] if own else (root if is_study_file(root) else None)
+    if spec_path is not None:
+        spec = read_study_file(spec_path)
+        study, name, found, files = spec.load(), spec.name, spec.images_dir, (spec_path,)
+    else:
+        study, name, files = load_study(root), root.stem if root.is_file() else root.name, ()
+        folder = root if root.is_dir() else root.parent
+        found = next((p for p in (folder / "images", folder.parent / "images") if p.is_dir()), None)
+    chosen = Path(images_dir) if images_dir is not None else found
+    if chosen is not None and not chosen.is_dir():
+        raise StudyError(f"images folder must exist, got {str(chosen)!r}")
+    return StudyInput(study, name, chosen, files)

@@ -31,6 +31,8 @@ class Table:
     digits : int
     max_rows : int or None
         Rows shown in HTML / Markdown (the CSV always has every row).
+    show : bool
+        False writes the CSV only.
     """
 
     name: str
@@ -39,6 +41,7 @@ class Table:
     caption: str = ""
     digits: int = 3
     max_rows: int | None = 30
+    show: bool = True
 
 
 @dataclass(frozen=True)

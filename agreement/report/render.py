@@ -55,6 +55,8 @@ def _shown(table: Table) -> pd.DataFrame:
 
 
 def _html_table(table: Table) -> str:
+    if not table.show:
+        return ""
     frame = _shown(table)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
@@ -134,6 +136,8 @@ def _md_escape(text: str) -> str:
 
 
 def _md_table(table: Table) -> str:
+    if not table.show:
+        return ""
     frame = _shown(table)
     cols = [str(c) for c in frame.columns]
     lines = [f"**{table.title}**", "", "| " + " | ".join(map(_md_escape, cols)) + " |",
