@@ -20,16 +20,26 @@ __all__ = ["add_jobs_flag", "add_output_flags", "emit_json", "note", "show_progr
 
 def add_output_flags(parser: argparse.ArgumentParser, *, json_help: str | None = None) -> None:
     """Add ``--quiet`` / ``-q`` and ``--json`` to a sub-command's parser."""
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress bar and no notes on stderr")
-    parser.add_argument("--json", action="store_true",
-                        help=json_help or "print one JSON document on stdout instead of text")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no notes on stderr"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help=json_help or "print one JSON document on stdout instead of text",
+    )
 
 
 def add_jobs_flag(parser: argparse.ArgumentParser) -> None:
     """Add ``--n-jobs`` / ``-j`` (processes over images; default 1)."""
-    parser.add_argument("-j", "--n-jobs", type=int, default=1, metavar="N",
-                        help="worker processes over images (default 1; -1 = every core)")
+    parser.add_argument(
+        "-j",
+        "--n-jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes over images (default 1; -1 = every core)",
+    )
 
 
 def show_progress(args: argparse.Namespace) -> bool:

@@ -43,7 +43,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["AnnotatorSpec", "StudyInput", "StudySpec", "is_study_file", "open_study", "read_study_file"]
+__all__ = [
+    "AnnotatorSpec",
+    "StudyInput",
+    "StudySpec",
+    "is_study_file",
+    "open_study",
+    "read_study_file",
+]
 
 _KEYS = {"name", "annotators", "exports", "images", "images_dir", "categories", "align"}
 #: Names tried, in order, when a study folder holds its own study file.
@@ -114,8 +121,10 @@ class StudySpec:
         for spec in self.annotators:
             for name, source in load_sources(spec.path, format=spec.format, name=spec.name).items():
                 if name in sources:
-                    raise StudyError(f"file {str(self.path)!r}: annotator names must be unique, "
-                                     f"got {name!r} twice")
+                    raise StudyError(
+                        f"file {str(self.path)!r}: annotator names must be unique, "
+                        f"got {name!r} twice"
+                    )
                 sources[name] = source
         if self.categories is not None:
             for name, source in sources.items():
@@ -125,8 +134,10 @@ class StudySpec:
             known = {image_key(i) for s in sources.values() for i in s.images}
             unknown = [i for i in self.images if i not in known]
             if unknown:
-                raise StudyError(f"file {str(self.path)!r}: listed images must be annotated by at "
-                                 f"least one annotator, got {unknown[:5]} annotated by none")
+                raise StudyError(
+                    f"file {str(self.path)!r}: listed images must be annotated by at "
+                    f"least one annotator, got {unknown[:5]} annotated by none"
+                )
         return Study(sources, align=self.align, categories=self.categories)
 
 
@@ -148,14 +159,18 @@ class ImageSubset:
         return getattr(self._source, attr)
 
 
-def _check_categories(cats: Categories, source: AnnotationSource, annotator: str, path: Path) -> None:
+def _check_categories(
+    cats: Categories, source: AnnotationSource, annotator: str, path: Path
+) -> None:
     for cid, cat in source.categories.items():
         known = cats.get(cid)
         if known is None or (known.name, known.isthing) != (cat.name, cat.isthing):
             want = "absent" if known is None else f"{known.name!r} (isthing={known.isthing})"
             raise StudyError(
-                f"file {str(path)!r}, annotator {annotator!r}: category {cid} must match the study's "
-                f"category set ({want}), got {cat.name!r} (isthing={cat.isthing}) in {source.name!r}")
+                f"file {str(path)!r}, annotator {annotator!r}: category {cid} must match the "
+                f"study's category set ({want}), got {cat.name!r} (isthing={cat.isthing}) in "
+                f"{source.name!r}"
+            )
 
 
 def is_study_file(path: str | os.PathLike[str]) -> bool:
@@ -207,28 +222,41 @@ def read_study_file(path: str | os.PathLike[str]) -> StudySpec:
     data = _parse(path)
     unknown = sorted(set(data) - _KEYS)
     if unknown:
-        raise FormatError(f"study file keys must be among {sorted(_KEYS)}, got {unknown}", file=path)
+        raise FormatError(
+            f"study file keys must be among {sorted(_KEYS)}, got {unknown}", file=path
+        )
     base = path.parent
     annotators = _annotators(data.get("annotators", {}), base, path)
     exports = data.get("exports", [])
     if not isinstance(exports, list):
         raise FormatError(f"'exports' must be a list of tables, got {exports!r}", file=path)
-    annotators += tuple(_one(None, e, base, path, what=f"exports[{i}]") for i, e in enumerate(exports))
+    annotators += tuple(
+        _one(None, e, base, path, what=f"exports[{i}]") for i, e in enumerate(exports)
+    )
     if not annotators:
-        raise FormatError("study file must name at least one export under 'annotators' or "
-                          "'exports', got none", file=path)
+        raise FormatError(
+            "study file must name at least one export under 'annotators' or 'exports', got none",
+            file=path,
+        )
     images = data.get("images")
-    if images is not None and not (isinstance(images, list) and all(isinstance(i, str) for i in images)):
+    if images is not None and not (
+        isinstance(images, list) and all(isinstance(i, str) for i in images)
+    ):
         raise FormatError(f"'images' must be a list of file names, got {images!r}", file=path)
     images_dir = data.get("images_dir")
     if images_dir is not None:
         images_dir = inside(base, _string(images_dir, "images_dir", path), file=path)
     align = _string(data.get("align", "file_name"), "align", path)
     name = _string(data.get("name", path.stem), "name", path)
-    return StudySpec(path=path, name=name, annotators=annotators,
-                     images=None if images is None else tuple(image_key(ImageInfo(i, 1, 1)) for i in images),
-                     categories=_categories(data.get("categories"), base, path),
-                     images_dir=images_dir, align=align)
+    return StudySpec(
+        path=path,
+        name=name,
+        annotators=annotators,
+        images=None if images is None else tuple(image_key(ImageInfo(i, 1, 1)) for i in images),
+        categories=_categories(data.get("categories"), base, path),
+        images_dir=images_dir,
+        align=align,
+    )
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -260,8 +288,15 @@ def _annotators(value: Any, base: Path, path: Path) -> tuple[AnnotatorSpec, ...]
         out = []
         for i, entry in enumerate(value):
             name = entry.get("name") if isinstance(entry, dict) else None
-            out.append(_one(_string(name, f"annotators[{i}].name", path), entry, base, path,
-                            what=f"annotators[{i}]"))
+            out.append(
+                _one(
+                    _string(name, f"annotators[{i}].name", path),
+                    entry,
+                    base,
+                    path,
+                    what=f"annotators[{i}]",
+                )
+            )
         return tuple(out)
     raise FormatError(f"'annotators' must be a table of name -> export, got {value!r}", file=path)
 
@@ -270,14 +305,20 @@ def _one(name: str | None, entry: Any, base: Path, path: Path, *, what: str) -> 
     if isinstance(entry, str):
         entry = {"path": entry}
     if not isinstance(entry, dict) or "path" not in entry:
-        raise FormatError(f"{what} must be a path or a table with a 'path', got {entry!r}", file=path)
+        raise FormatError(
+            f"{what} must be a path or a table with a 'path', got {entry!r}", file=path
+        )
     extra = sorted(set(entry) - {"path", "format", "name"})
     if extra:
-        raise FormatError(f"{what} keys must be among ['format', 'name', 'path'], got {extra}", file=path)
+        raise FormatError(
+            f"{what} keys must be among ['format', 'name', 'path'], got {extra}", file=path
+        )
     fmt = entry.get("format")
     if fmt is not None:
         fmt = _string(fmt, f"{what}.format", path)
-    return AnnotatorSpec(name, inside(base, _string(entry["path"], f"{what}.path", path), file=path), fmt)
+    return AnnotatorSpec(
+        name, inside(base, _string(entry["path"], f"{what}.path", path), file=path), fmt
+    )
 
 
 def _categories(value: Any, base: Path, path: Path) -> Categories | None:
@@ -289,8 +330,9 @@ def _categories(value: Any, base: Path, path: Path) -> Categories | None:
         value = doc.get("categories") if isinstance(doc, dict) else doc
         path = target
     if not isinstance(value, list):
-        raise FormatError(f"'categories' must be a COCO categories list, got {json.dumps(value)[:80]}",
-                          file=path)
+        raise FormatError(
+            f"'categories' must be a COCO categories list, got {json.dumps(value)[:80]}", file=path
+        )
     return Categories.from_coco(value, file=str(path))
 
 
@@ -316,8 +358,9 @@ class StudyInput:
     files: tuple[Path, ...] = ()
 
 
-def open_study(path: str | os.PathLike[str], *, images_dir: str | os.PathLike[str] | None = None
-               ) -> StudyInput:
+def open_study(
+    path: str | os.PathLike[str], *, images_dir: str | os.PathLike[str] | None = None
+) -> StudyInput:
     """Open a study folder, study file or multi-annotator export for a report.
 
     Parameters

@@ -58,9 +58,10 @@ def load_source(path: str | os.PathLike[str], *, format: str | None = None) -> A
     return reader(path)
 
 
-def load_sources(path: str | os.PathLike[str], *, format: str | None = None,
-                 name: str | None = None) -> dict[str, AnnotationSource]:
-    """Open one export as ``{annotator: source}``: one entry, or several for a multi-annotator export.
+def load_sources(
+    path: str | os.PathLike[str], *, format: str | None = None, name: str | None = None
+) -> dict[str, AnnotationSource]:
+    """Open one export as ``{annotator: source}`` (several entries for a multi-annotator export).
 
     A reader may return a mapping of annotator name -> source (e.g. a Label Studio export whose
     tasks hold several people's annotations); ``name`` then prefixes nothing and is ignored.

@@ -95,11 +95,18 @@ def _instances(row: Mapping[str, Any], t: Thresholds) -> Diagnosis | None:
     share = (split + merged) / n
     if not share >= t.split_merge_share:
         return None
-    text = (f"annotators disagree whether and how many instances: RQ {rq:.2f}; "
-            f"{int(split)} split and {int(merged)} merged segment matches ({share:.0%} of {int(n)})")
-    return Diagnosis(int(row["category_id"]), str(row["category"]), "instances", text,
-                     min(1.0, t.rq_low - rq + share), evidence={"rq": rq, "split": split,
-                                                                "merged": merged, "share": share})
+    text = (
+        f"annotators disagree whether and how many instances: RQ {rq:.2f}; "
+        f"{int(split)} split and {int(merged)} merged segment matches ({share:.0%} of {int(n)})"
+    )
+    return Diagnosis(
+        int(row["category_id"]),
+        str(row["category"]),
+        "instances",
+        text,
+        min(1.0, t.rq_low - rq + share),
+        evidence={"rq": rq, "split": split, "merged": merged, "share": share},
+    )
 
 
 def _boundaries(row: Mapping[str, Any], t: Thresholds) -> Diagnosis | None:
@@ -107,11 +114,21 @@ def _boundaries(row: Mapping[str, Any], t: Thresholds) -> Diagnosis | None:
     if not rq >= t.rq_low or not (sq < t.sq_low or biou < t.boundary_iou_low):
         return None
     parts = [f"SQ {sq:.2f}"] + ([f"boundary IoU {biou:.2f}"] if not math.isnan(biou) else [])
-    text = f"boundaries differ: annotators find the same segments (RQ {rq:.2f}) but " + \
-        " and ".join(parts)
-    severity = max(t.sq_low - sq if sq == sq else 0.0, t.boundary_iou_low - biou if biou == biou else 0.0)
-    return Diagnosis(int(row["category_id"]), str(row["category"]), "boundaries", text,
-                     min(1.0, severity), evidence={"rq": rq, "sq": sq, "boundary_iou": biou})
+    text = (
+        f"boundaries differ: annotators find the same segments (RQ {rq:.2f}) but "
+        + " and ".join(parts)
+    )
+    severity = max(
+        t.sq_low - sq if sq == sq else 0.0, t.boundary_iou_low - biou if biou == biou else 0.0
+    )
+    return Diagnosis(
+        int(row["category_id"]),
+        str(row["category"]),
+        "boundaries",
+        text,
+        min(1.0, severity),
+        evidence={"rq": rq, "sq": sq, "boundary_iou": biou},
+    )
 
 
 def _small(row: Mapping[str, Any], t: Thresholds) -> Diagnosis | None:
@@ -122,11 +139,23 @@ def _small(row: Mapping[str, Any], t: Thresholds) -> Diagnosis | None:
     if not (math.isnan(large) or small >= t.small_ratio * large):
         return None
     large_txt = "" if math.isnan(large) else f" vs {large:.0%} of larger ones"
-    text = (f"often missed when small: {small:.0%} of the {int(n_small)} segment matches under "
-            f"{t.small_area} px find no partner{large_txt}")
-    return Diagnosis(int(row["category_id"]), str(row["category"]), "small_misses", text,
-                     min(1.0, small), evidence={"small_area": t.small_area, "missed_small_share": small,
-                                                "missed_large_share": large, "small_segments": n_small})
+    text = (
+        f"often missed when small: {small:.0%} of the {int(n_small)} segment matches under "
+        f"{t.small_area} px find no partner{large_txt}"
+    )
+    return Diagnosis(
+        int(row["category_id"]),
+        str(row["category"]),
+        "small_misses",
+        text,
+        min(1.0, small),
+        evidence={
+            "small_area": t.small_area,
+            "missed_small_share": small,
+            "missed_large_share": large,
+            "small_segments": n_small,
+        },
+    )
 
 
 def _confusions(row: Mapping[str, Any], confusion: pd.DataFrame, t: Thresholds) -> list[Diagnosis]:
@@ -134,16 +163,31 @@ def _confusions(row: Mapping[str, Any], confusion: pd.DataFrame, t: Thresholds) 
     mine = confusion[(confusion["category_id"] == cid) & (confusion["share"] >= t.confusion_share)]
     out = []
     for c in mine.sort_values("share", ascending=False).itertuples(index=False):
-        text = (f"confused with {c.other}: {c.share:.0%} of the pixels one annotator labels "
-                f"{row['category']} another labels {c.other}")
-        out.append(Diagnosis(cid, str(row["category"]), "confusion", text, min(1.0, float(c.share)),
-                             other_id=int(c.other_id), other=str(c.other),
-                             evidence={"share": float(c.share), "pixels": int(c.pixels)}))
+        text = (
+            f"confused with {c.other}: {c.share:.0%} of the pixels one annotator labels "
+            f"{row['category']} another labels {c.other}"
+        )
+        out.append(
+            Diagnosis(
+                cid,
+                str(row["category"]),
+                "confusion",
+                text,
+                min(1.0, float(c.share)),
+                other_id=int(c.other_id),
+                other=str(c.other),
+                evidence={"share": float(c.share), "pixels": int(c.pixels)},
+            )
+        )
     return out
 
 
-def diagnose_classes(classes: pd.DataFrame, confusion: pd.DataFrame | None = None, *,
-                     thresholds: Thresholds | None = None) -> list[Diagnosis]:
+def diagnose_classes(
+    classes: pd.DataFrame,
+    confusion: pd.DataFrame | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+) -> list[Diagnosis]:
     """Apply every rule to every class.
 
     Parameters
@@ -185,8 +229,21 @@ def diagnose_classes(classes: pd.DataFrame, confusion: pd.DataFrame | None = Non
 
 
 def diagnoses_frame(diagnoses: list[Diagnosis]) -> pd.DataFrame:
-    """Diagnoses as a table: ``category_id``, ``category``, ``kind``, ``other``, ``severity``, ``text``."""
+    """Diagnoses as a table.
+
+    Columns: ``category_id``, ``category``, ``kind``, ``other``, ``severity``, ``text``.
+    """
     return pd.DataFrame(
-        [{"category_id": d.category_id, "category": d.category, "kind": d.kind, "other": d.other,
-          "severity": d.severity, "text": d.text} for d in diagnoses],
-        columns=["category_id", "category", "kind", "other", "severity", "text"])
+        [
+            {
+                "category_id": d.category_id,
+                "category": d.category,
+                "kind": d.kind,
+                "other": d.other,
+                "severity": d.severity,
+                "text": d.text,
+            }
+            for d in diagnoses
+        ],
+        columns=["category_id", "category", "kind", "other", "severity", "text"],
+    )

@@ -56,34 +56,48 @@ def _rule(kind: str, names: Sequence[str], things: Sequence[bool], d: Diagnosis)
     if kind == "confusion":
         b = names[1]
         if not any(things):
-            return (f"Define the border between {a} and {b}",
-                    f"State which visible feature separates {a} from {b} (for example a curb, a "
-                    f"kerb line or a change of surface), that the border is drawn exactly on it, "
-                    f"and which class owns the transition strip; show two or three annotated "
-                    f"example crops of the ambiguous cases.")
-        return (f"Tell {a} from {b}",
-                f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
-                f"default for the doubtful cases, and add example crops of borderline {a} / {b}.")
+            return (
+                f"Define the border between {a} and {b}",
+                f"State which visible feature separates {a} from {b} (for example a curb, a "
+                f"kerb line or a change of surface), that the border is drawn exactly on it, "
+                f"and which class owns the transition strip; show two or three annotated "
+                f"example crops of the ambiguous cases.",
+            )
+        return (
+            f"Tell {a} from {b}",
+            f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
+            f"default for the doubtful cases, and add example crops of borderline {a} / {b}.",
+        )
     if kind == "instances":
-        return (f"Say what counts as one {a}",
-                f"Annotate every {a} as its own segment, also when instances touch or occlude "
-                f"each other; state when a group may be one crowd region instead, and show "
-                f"examples of adjacent {a} instances drawn separately.")
+        return (
+            f"Say what counts as one {a}",
+            f"Annotate every {a} as its own segment, also when instances touch or occlude "
+            f"each other; state when a group may be one crowd region instead, and show "
+            f"examples of adjacent {a} instances drawn separately.",
+        )
     if kind == "boundaries":
-        return (f"Specify how to trace {a} boundaries",
-                f"State where the {a} outline goes (on the visible edge, including or excluding "
-                f"thin attached parts and shadows), how closely to follow it (a tolerance in "
-                f"pixels), and what to do at occlusions.")
+        return (
+            f"Specify how to trace {a} boundaries",
+            f"State where the {a} outline goes (on the visible edge, including or excluding "
+            f"thin attached parts and shadows), how closely to follow it (a tolerance in "
+            f"pixels), and what to do at occlusions.",
+        )
     area = int(d.evidence.get("small_area", 0)) or None
     size = f" (at least {area} px)" if area else ""
-    return (f"Set a minimum size for {a}",
-            f"State the smallest {a} that must be annotated{size} and that every {a} above it is "
-            f"labelled, also far away or partly hidden; say how to mark those below it.")
+    return (
+        f"Set a minimum size for {a}",
+        f"State the smallest {a} that must be annotated{size} and that every {a} above it is "
+        f"labelled, also far away or partly hidden; say how to mark those below it.",
+    )
 
 
-def propose(diagnoses: Sequence[Diagnosis], *, names: Mapping[int, str],
-            isthing: Mapping[int, bool],
-            gain: Callable[[str, tuple[int, ...]], tuple[float, str]] | None = None) -> list[Proposal]:
+def propose(
+    diagnoses: Sequence[Diagnosis],
+    *,
+    names: Mapping[int, str],
+    isthing: Mapping[int, bool],
+    gain: Callable[[str, tuple[int, ...]], tuple[float, str]] | None = None,
+) -> list[Proposal]:
     """Turn diagnoses into proposals, one per class-and-kind or confused pair, best gain first.
 
     Parameters
@@ -116,20 +130,54 @@ def propose(diagnoses: Sequence[Diagnosis], *, names: Mapping[int, str],
     for key, ds in groups.items():
         first = ds[0]
         cats = tuple(int(c) for c in key.split(":", 1)[1].split("-"))
-        title, rule = _rule(first.kind, [names.get(c, str(c)) for c in cats],
-                            [bool(isthing.get(c, False)) for c in cats], first)
+        title, rule = _rule(
+            first.kind,
+            [names.get(c, str(c)) for c in cats],
+            [bool(isthing.get(c, False)) for c in cats],
+            first,
+        )
         value, method = gain(first.kind, cats) if gain is not None else (math.nan, "")
-        out.append((max(d.severity for d in ds), Proposal(
-            key, first.kind, cats, title, rule, tuple(d.text for d in ds), value, method)))
-    out.sort(key=lambda sp: (-(sp[1].expected_gain if sp[1].expected_gain == sp[1].expected_gain
-                                else -1.0), -sp[0]))
+        out.append(
+            (
+                max(d.severity for d in ds),
+                Proposal(
+                    key, first.kind, cats, title, rule, tuple(d.text for d in ds), value, method
+                ),
+            )
+        )
+    out.sort(
+        key=lambda sp: (
+            -(sp[1].expected_gain if sp[1].expected_gain == sp[1].expected_gain else -1.0),
+            -sp[0],
+        )
+    )
     return [p for _, p in out]
 
 
 def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> pd.DataFrame:
     """Proposals as a table: ``rank``, ``title``, ``classes``, ``kind``, ``expected_gain``, ..."""
     return pd.DataFrame(
-        [{"rank": i, "title": p.title, "classes": " / ".join(names.get(c, str(c)) for c in p.categories),
-          "kind": p.kind, "expected_gain": p.expected_gain, "gain_method": p.gain_method,
-          "rule": p.rule, "evidence": "; ".join(p.evidence)} for i, p in enumerate(proposals, 1)],
-        columns=["rank", "title", "classes", "kind", "expected_gain", "gain_method", "rule", "evidence"])
+        [
+            {
+                "rank": i,
+                "title": p.title,
+                "classes": " / ".join(names.get(c, str(c)) for c in p.categories),
+                "kind": p.kind,
+                "expected_gain": p.expected_gain,
+                "gain_method": p.gain_method,
+                "rule": p.rule,
+                "evidence": "; ".join(p.evidence),
+            }
+            for i, p in enumerate(proposals, 1)
+        ],
+        columns=[
+            "rank",
+            "title",
+            "classes",
+            "kind",
+            "expected_gain",
+            "gain_method",
+            "rule",
+            "evidence",
+        ],
+    )

@@ -70,16 +70,20 @@ def _html_table(table: Table) -> str:
     if len(frame) < len(table.frame):
         more = f" Showing {len(frame)} of {len(table.frame)} rows; all in {table.name}.csv."
     note = html.escape(table.caption + more).strip()
-    return (f'<table id="table-{html.escape(table.name)}"><caption>{html.escape(table.title)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            + (f'<p class="table-note">{note}</p>' if note else ""))
+    return (
+        f'<table id="table-{html.escape(table.name)}"><caption>{html.escape(table.title)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + (f'<p class="table-note">{note}</p>' if note else "")
+    )
 
 
 def _html_figure(fig: Figure) -> str:
     data = base64.b64encode(fig.png).decode("ascii")
     cap = html.escape(fig.title + (": " + fig.caption if fig.caption else ""))
-    return (f'<figure id="figure-{html.escape(fig.name)}"><img src="data:image/png;base64,{data}" '
-            f'alt="{html.escape(fig.title)}"><figcaption>{cap}</figcaption></figure>')
+    return (
+        f'<figure id="figure-{html.escape(fig.name)}"><img src="data:image/png;base64,{data}" '
+        f'alt="{html.escape(fig.title)}"><figcaption>{cap}</figcaption></figure>'
+    )
 
 
 def _html_block(block: Any) -> str:
@@ -91,19 +95,24 @@ def _html_block(block: Any) -> str:
         return _html_figure(block)
     if isinstance(block, Group):
         inner = "\n".join(_html_block(b) for b in block.blocks)
-        return f'<div class="{html.escape(block.kind)}"><h3>{html.escape(block.title)}</h3>\n{inner}</div>'
+        title = html.escape(block.title)
+        return f'<div class="{html.escape(block.kind)}"><h3>{title}</h3>\n{inner}</div>'
     items = "".join(f"<li>{html.escape(str(i))}</li>" for i in block)
     return f"<ul>{items}</ul>"
 
 
 def _html_section(section: Section) -> str:
     return Template(_template("section.html")).substitute(
-        key=html.escape(section.key), title=html.escape(section.title),
-        blocks="\n".join(_html_block(b) for b in section.blocks))
+        key=html.escape(section.key),
+        title=html.escape(section.title),
+        blocks="\n".join(_html_block(b) for b in section.blocks),
+    )
 
 
 def _footer_lines(report: Report) -> tuple[list[str], list[tuple[str, str, str, int]], list[str]]:
-    head = [f"agreement {report.version}"] + ([f"created {report.created}"] if report.created else [])
+    head = [f"agreement {report.version}"] + (
+        [f"created {report.created}"] if report.created else []
+    )
     inputs = [(i.role, i.path, i.sha256, i.files) for i in report.inputs]
     params = [f"{k} = {v}" for k, v in sorted(report.parameters.items())]
     return head, inputs, params
@@ -113,22 +122,33 @@ def render_html(report: Report) -> str:
     """The report as one self-contained HTML document (str)."""
     head, inputs, params = _footer_lines(report)
     rows = "".join(
-        f"<tr><td>{html.escape(r)}</td><td class=\"text\"><code>{html.escape(p)}</code></td>"
-        f"<td>{n}</td><td class=\"text\"><code>{h}</code></td></tr>" for r, p, h, n in inputs)
+        f'<tr><td>{html.escape(r)}</td><td class="text"><code>{html.escape(p)}</code></td>'
+        f'<td>{n}</td><td class="text"><code>{h}</code></td></tr>'
+        for r, p, h, n in inputs
+    )
     footer = (
         "<h2>Reproducibility</h2>"
         f"<p>{html.escape('; '.join(head))}</p>"
         '<table id="table-inputs"><caption>Inputs (SHA-256 over the file, or over every file of '
         "a folder in sorted order)</caption><thead><tr><th>role</th><th>path</th><th>files</th>"
         f"<th>sha256</th></tr></thead><tbody>{rows}</tbody></table>"
-        "<p>Parameters:</p><ul>" + "".join(f"<li><code>{html.escape(p)}</code></li>" for p in params)
-        + "</ul>")
-    toc = "\n".join(f'<li><a href="#{html.escape(s.key)}">{html.escape(s.title)}</a></li>'
-                    for s in report.sections)
+        "<p>Parameters:</p><ul>"
+        + "".join(f"<li><code>{html.escape(p)}</code></li>" for p in params)
+        + "</ul>"
+    )
+    toc = "\n".join(
+        f'<li><a href="#{html.escape(s.key)}">{html.escape(s.title)}</a></li>'
+        for s in report.sections
+    )
     return Template(_template("report.html")).substitute(
-        title=html.escape(report.title), version=html.escape(report.version),
-        subtitle=html.escape(str(report.summary.get("subtitle", ""))), style=_template("style.css"),
-        toc=toc, body="\n".join(_html_section(s) for s in report.sections), footer=footer)
+        title=html.escape(report.title),
+        version=html.escape(report.version),
+        subtitle=html.escape(str(report.summary.get("subtitle", ""))),
+        style=_template("style.css"),
+        toc=toc,
+        body="\n".join(_html_section(s) for s in report.sections),
+        footer=footer,
+    )
 
 
 def _md_escape(text: str) -> str:
@@ -140,14 +160,30 @@ def _md_table(table: Table) -> str:
         return ""
     frame = _shown(table)
     cols = [str(c) for c in frame.columns]
-    lines = [f"**{table.title}**", "", "| " + " | ".join(map(_md_escape, cols)) + " |",
-             "|" + "|".join("---" for _ in cols) + "|"]
+    lines = [
+        f"**{table.title}**",
+        "",
+        "| " + " | ".join(map(_md_escape, cols)) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
     for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(_md_escape(format_value(v, table.digits)) for v in row) + " |")
-    more = f" Showing {len(frame)} of {len(table.frame)} rows." if len(frame) < len(table.frame) else ""
+        lines.append(
+            "| " + " | ".join(_md_escape(format_value(v, table.digits)) for v in row) + " |"
+        )
+    more = (
+        f" Showing {len(frame)} of {len(table.frame)} rows."
+        if len(frame) < len(table.frame)
+        else ""
+    )
     note = (table.caption + more).strip()
-    return "\n".join(lines + ([f"\n_{note}_ (all rows: `{table.name}.csv`)"] if note else
-                              [f"\n(all rows: `{table.name}.csv`)"]))
+    return "\n".join(
+        lines
+        + (
+            [f"\n_{note}_ (all rows: `{table.name}.csv`)"]
+            if note
+            else [f"\n(all rows: `{table.name}.csv`)"]
+        )
+    )
 
 
 def _md_block(block: Any) -> str:
@@ -157,7 +193,8 @@ def _md_block(block: Any) -> str:
         return _md_table(block)
     if isinstance(block, Figure):
         return f"![{block.title}](figures/{block.name}.png)\n\n_{block.title}_" + (
-            f": {block.caption}" if block.caption else "")
+            f": {block.caption}" if block.caption else ""
+        )
     if isinstance(block, Group):
         return f"### {block.title}\n\n" + "\n\n".join(_md_block(b) for b in block.blocks)
     return "\n".join(f"- {i}" for i in block)
@@ -165,13 +202,26 @@ def _md_block(block: Any) -> str:
 
 def render_markdown(report: Report) -> str:
     """The report as Markdown (figures referenced as ``figures/<name>.png``)."""
-    body = "\n\n".join(f"## {s.title}\n\n" + "\n\n".join(_md_block(b) for b in s.blocks)
-                       for s in report.sections)
+    body = "\n\n".join(
+        f"## {s.title}\n\n" + "\n\n".join(_md_block(b) for b in s.blocks) for s in report.sections
+    )
     head, inputs, params = _footer_lines(report)
     footer = "\n".join(
-        ["## Reproducibility", "", "; ".join(head), "", "| role | path | files | sha256 |",
-         "|---|---|---|---|"]
+        [
+            "## Reproducibility",
+            "",
+            "; ".join(head),
+            "",
+            "| role | path | files | sha256 |",
+            "|---|---|---|---|",
+        ]
         + [f"| {r} | `{_md_escape(p)}` | {n} | `{h}` |" for r, p, h, n in inputs]
-        + ["", "Parameters:", ""] + [f"- `{p}`" for p in params])
+        + ["", "Parameters:", ""]
+        + [f"- `{p}`" for p in params]
+    )
     return Template(_template("report.md")).substitute(
-        title=report.title, subtitle=str(report.summary.get("subtitle", "")), body=body, footer=footer)
+        title=report.title,
+        subtitle=str(report.summary.get("subtitle", "")),
+        body=body,
+        footer=footer,
+    )

@@ -39,9 +39,15 @@ def checksum(path: str | os.PathLike[str]) -> tuple[str, int]:
     return digest.hexdigest(), len(files)
 
 
-def study_inputs(study, *, images_dir: Path | None = None, extra: Iterable[Path] = (),
-                 relative_to: Path | None = None) -> tuple[Input, ...]:
+def study_inputs(
+    study,
+    *,
+    images_dir: Path | None = None,
+    extra: Iterable[Path] = (),
+    relative_to: Path | None = None,
+) -> tuple[Input, ...]:
     """Checksums of every file a study reads: each export, its PNG folder, the images folder."""
+
     def shown(p: Path) -> str:
         if relative_to is not None:
             try:
@@ -55,8 +61,10 @@ def study_inputs(study, *, images_dir: Path | None = None, extra: Iterable[Path]
         out.append(Input("study file", shown(Path(p)), *checksum(p)))
     for annotator in study.annotators:
         source = study.source(annotator)
-        for role, p in ((f"{annotator}: export", getattr(source, "path", None) or Path(source.name)),
-                        (f"{annotator}: PNG folder", getattr(source, "png_dir", None))):
+        for role, p in (
+            (f"{annotator}: export", getattr(source, "path", None) or Path(source.name)),
+            (f"{annotator}: PNG folder", getattr(source, "png_dir", None)),
+        ):
             if p is not None and Path(p).exists():
                 out.append(Input(role, shown(Path(p)), *checksum(p)))
     if images_dir is not None and Path(images_dir).is_dir():
@@ -88,8 +96,10 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     """
     out = Path(out)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).exists())):
-        raise AgreementError(f"output folder must be empty or hold a previous report, got "
-                             f"{str(out)!r} with other files (not replaced)")
+        raise AgreementError(
+            f"output folder must be empty or hold a previous report, got "
+            f"{str(out)!r} with other files (not replaced)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
