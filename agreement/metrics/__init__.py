@@ -1,0 +1,1 @@
+"""Agreement metrics: one family per module (pq, boundary, pixel, ...)."""

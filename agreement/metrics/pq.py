@@ -1,0 +1,386 @@
+"""Panoptic quality (PQ = SQ x RQ) from additive per-class counts.
+
+The counts (TP, FP, FN and the sum of matched IoUs per category) add up across images and
+annotator pairs; PQ is a pure function of them (:func:`pq_from_counts`), so aggregation,
+bootstrap resampling and batch comparison all recompute PQ from sums with the same function.
+Semantics are those of the COCO panoptic reference (panopticapi ``pq_compute``), see
+``docs/metrics.md``.
+
+Roles: the *reference* annotation's void and crowd regions are special (see
+:mod:`agreement.matching`), so PQ(a as reference, b) differs from PQ(b as reference, a) when
+either has void or crowd. The symmetric form between peers sums the counts of both directions
+(:func:`symmetric_counts`) before computing PQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..matching import Matches, Overlap, match_segments, segment_overlap
+from ..model import Categories, PanopticAnnotation
+
+__all__ = [
+    "COUNT_COLUMNS",
+    "GROUPS",
+    "PQCounts",
+    "PQResult",
+    "panoptic_quality",
+    "pq_counts",
+    "pq_from_counts",
+    "pq_result",
+    "summarize",
+    "symmetric_counts",
+]
+
+#: The additive columns of a PQ count table.
+COUNT_COLUMNS: Final = ("tp", "fp", "fn", "iou_sum")
+#: Summary groups, in report order.
+GROUPS: Final = ("All", "Things", "Stuff")
+
+
+@dataclass(frozen=True, eq=False)
+class PQCounts:
+    """Additive per-class panoptic counts (one image, or summed).
+
+    Attributes
+    ----------
+    category_id : ndarray of int64, shape (k,)
+        Sorted category ids (only those with a count).
+    tp, fp, fn : ndarray of int64, shape (k,)
+    iou_sum : ndarray of float64, shape (k,)
+        Sum of the matching score over true positives, added in the reference's order.
+    """
+
+    category_id: npt.NDArray[np.int64]
+    tp: npt.NDArray[np.int64]
+    fp: npt.NDArray[np.int64]
+    fn: npt.NDArray[np.int64]
+    iou_sum: npt.NDArray[np.float64]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum``."""
+        return pd.DataFrame({"category_id": self.category_id, "tp": self.tp, "fp": self.fp,
+                             "fn": self.fn, "iou_sum": self.iou_sum})
+
+
+def pq_counts(overlap: Overlap, matches: Matches) -> PQCounts:
+    """Per-class TP / FP / FN / score sum of one matched image.
+
+    Parameters
+    ----------
+    overlap : Overlap
+    matches : Matches
+        From :func:`agreement.matching.match_segments` on ``overlap``.
+
+    Returns
+    -------
+    PQCounts
+        Categories with a non-zero count only. Scores are summed per class in the order of the
+        matches (reference segment id), as panopticapi does.
+
+    Examples
+    --------
+    >>> a = PanopticAnnotation.from_map(np.array([[1, 1, 2, 0]]), {1: 7, 2: 8})
+    >>> b = PanopticAnnotation.from_map(np.array([[5, 5, 5, 6]]), {5: 7, 6: 8})
+    >>> ov = segment_overlap(a, b)
+    >>> c = pq_counts(ov, match_segments(ov))
+    >>> c.tp.tolist(), c.fp.tolist(), c.fn.tolist(), c.iou_sum.round(4).tolist()
+    ([1, 0], [0, 0], [0, 1], [0.6667, 0.0])
+    """
+    tp_cat = overlap.ref_categories[matches.ref_index]
+    fn_cat = overlap.ref_categories[matches.fn]
+    fp_cat = overlap.other_categories[matches.fp]
+    cats = np.unique(np.concatenate([tp_cat, fn_cat, fp_cat]))
+    k = cats.size
+    iou_sum = np.zeros(k)
+    np.add.at(iou_sum, np.searchsorted(cats, tp_cat), matches.score)  # sequential, in order
+    return PQCounts(
+        cats.astype(np.int64),
+        np.bincount(np.searchsorted(cats, tp_cat), minlength=k).astype(np.int64),
+        np.bincount(np.searchsorted(cats, fp_cat), minlength=k).astype(np.int64),
+        np.bincount(np.searchsorted(cats, fn_cat), minlength=k).astype(np.int64),
+        iou_sum,
+    )
+
+
+def _column(counts: Any, name: str) -> npt.NDArray[Any]:
+    if isinstance(counts, PQCounts):
+        return np.asarray(getattr(counts, name))
+    return np.asarray(counts[name])
+
+
+def pq_from_counts(counts: PQCounts | pd.DataFrame | Mapping[str, npt.ArrayLike], *,
+                   prefix: str = "") -> pd.DataFrame:
+    """Per-class PQ, SQ and RQ from TP / FP / FN / IoU sums.
+
+    Parameters
+    ----------
+    counts : PQCounts, DataFrame or mapping of arrays
+        Columns ``tp``, ``fp``, ``fn``, ``iou_sum`` (each with ``prefix`` prepended).
+    prefix : str
+        Column prefix, e.g. ``"boundary_"`` for Boundary PQ sums.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``pq``, ``sq``, ``rq`` (prefixed) and ``counted`` (TP + FP + FN > 0), one row
+        per input row (same index for a DataFrame input).
+
+    Notes
+    -----
+    ``PQ = ΣIoU / (TP + FP/2 + FN/2)``, ``SQ = ΣIoU / TP``, ``RQ = TP / (TP + FP/2 + FN/2)``.
+    A class with TP + FP + FN = 0 has no PQ (NaN). As in the reference, SQ is 0 when TP = 0 but
+    FP + FN > 0 (so PQ = SQ x RQ = 0).
+
+    Examples
+    --------
+    >>> r = pq_from_counts({"tp": [2, 0, 0], "fp": [1, 1, 0], "fn": [1, 0, 0],
+    ...                     "iou_sum": [1.5, 0.0, 0.0]}).round(4)
+    >>> r.pq.tolist(), r.sq.tolist(), r.rq.tolist(), r.counted.tolist()
+    ([0.5, 0.0, nan], [0.75, 0.0, nan], [0.6667, 0.0, nan], [True, True, False])
+    """
+    tp = _column(counts, prefix + "tp").astype(np.float64)
+    fp = _column(counts, prefix + "fp").astype(np.float64)
+    fn = _column(counts, prefix + "fn").astype(np.float64)
+    iou = _column(counts, prefix + "iou_sum").astype(np.float64)
+    counted = (tp + fp + fn) > 0
+    denom = tp + 0.5 * fp + 0.5 * fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pq = np.where(counted, iou / denom, np.nan)
+        sq = np.where(counted, np.where(tp > 0, iou / tp, 0.0), np.nan)
+        rq = np.where(counted, tp / denom, np.nan)
+    index = counts.index if isinstance(counts, pd.DataFrame) else None
+    return pd.DataFrame({prefix + "pq": pq, prefix + "sq": sq, prefix + "rq": rq,
+                         "counted": counted}, index=index)
+
+
+def summarize(per_class: pd.DataFrame, *, prefix: str = "") -> pd.DataFrame:
+    """All / Things / Stuff means of per-class PQ, SQ, RQ over the classes that occur.
+
+    Parameters
+    ----------
+    per_class : DataFrame
+        Columns ``isthing``, ``tp``, ``fp``, ``fn`` and ``pq``, ``sq``, ``rq`` (prefixed), in
+        category order.
+    prefix : str
+
+    Returns
+    -------
+    DataFrame
+        Index ``group`` (All, Things, Stuff); columns ``pq``, ``sq``, ``rq``, ``n`` (prefixed):
+        unweighted means over the ``n`` classes with TP + FP + FN > 0; NaN when ``n`` = 0.
+    """
+    p = prefix
+    counted = (per_class[p + "tp"] + per_class[p + "fp"] + per_class[p + "fn"]).to_numpy() > 0
+    isthing = per_class["isthing"].to_numpy(bool)
+    rows = {}
+    for group, member in zip(GROUPS, (np.ones_like(isthing), isthing, ~isthing), strict=True):
+        use = counted & member
+        n = int(use.sum())
+        row: dict[str, float | int] = {}
+        for m in ("pq", "sq", "rq"):
+            values = per_class[p + m].to_numpy(np.float64)[use]
+            row[p + m] = float(np.cumsum(values)[-1] / n) if n else float("nan")  # sequential
+        row[p + "n"] = n
+        rows[group] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "group"
+    return out
+
+
+def symmetric_counts(ab: pd.DataFrame, ba: pd.DataFrame) -> pd.DataFrame:
+    """Sum the count tables of both directions (a as reference, then b) per category.
+
+    Without void and crowd the two directions mirror each other (TP and ΣIoU equal, FP and FN
+    swapped), so PQ of the sum equals PQ of either direction; with void or crowd it lies
+    between them.
+    """
+    both = pd.concat([ab, ba], ignore_index=True)
+    cols = [c for c in both.columns
+            if c != "category_id" and pd.api.types.is_numeric_dtype(both[c])]
+    return both.groupby("category_id", as_index=False, sort=True)[cols].sum()
+
+
+@dataclass(frozen=True, eq=False)
+class PQResult:
+    """Panoptic quality of one ordered annotator pair (or the symmetric form, or a whole set).
+
+    Attributes
+    ----------
+    per_class : DataFrame
+        One row per category: ``category_id``, ``name``, ``isthing``, ``tp``, ``fp``, ``fn``,
+        ``iou_sum``, ``pq``, ``sq``, ``rq``, ``counted``; with boundary metrics also
+        ``boundary_tp`` ... ``boundary_iou_sum``, ``boundary_pq``, ``boundary_sq``,
+        ``boundary_rq``, ``boundary_counted`` and ``mean_boundary_iou`` (mean plain boundary IoU
+        over the PQ matches, NaN without matches).
+    groups : DataFrame
+        Index All / Things / Stuff: ``pq``, ``sq``, ``rq``, ``n`` (+ ``boundary_*`` and
+        ``mean_boundary_iou`` with boundary metrics).
+    ref, other : str or None
+        The annotators in the reference and other roles (None when not applicable).
+    symmetric : bool
+        True when the counts of both directions were summed.
+    """
+
+    per_class: pd.DataFrame
+    groups: pd.DataFrame
+    ref: str | None = None
+    other: str | None = None
+    symmetric: bool = False
+
+    @property
+    def pq(self) -> float:
+        """PQ over all counted classes (NaN when none)."""
+        return float(self.groups.loc["All", "pq"])
+
+    @property
+    def sq(self) -> float:
+        """SQ over all counted classes."""
+        return float(self.groups.loc["All", "sq"])
+
+    @property
+    def rq(self) -> float:
+        """RQ over all counted classes."""
+        return float(self.groups.loc["All", "rq"])
+
+    @property
+    def has_boundary(self) -> bool:
+        """Whether boundary metrics were computed."""
+        return "boundary_pq" in self.groups.columns
+
+    @property
+    def boundary_pq(self) -> float:
+        """Boundary PQ over all counted classes (NaN when not computed)."""
+        return float(self.groups.loc["All", "boundary_pq"]) if self.has_boundary else float("nan")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-class table."""
+        return self.per_class.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``agreement pq --json`` (NaN as None, category ids as strings)."""
+        return _to_dict(self)
+
+    def __repr__(self) -> str:
+        who = f"{self.ref} vs {self.other}" if self.ref else "counts"
+        return (f"PQResult({who}{', symmetric' if self.symmetric else ''}: PQ {self.pq:.4f}, "
+                f"SQ {self.sq:.4f}, RQ {self.rq:.4f})")
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _to_dict(result: PQResult) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    g = result.groups
+    for group in GROUPS:
+        out[group] = {k: _num(g.loc[group, k]) for k in ("pq", "sq", "rq", "n")}
+    pc = result.per_class
+    out["per_class"] = {
+        str(int(row.category_id)): {
+            "name": row.name, "isthing": bool(row.isthing),
+            **{k: _num(getattr(row, k)) for k in ("pq", "sq", "rq", "tp", "fp", "fn", "iou_sum")},
+        }
+        for row in pc.itertuples(index=False)
+    }
+    if not result.has_boundary:
+        return out
+    b: dict[str, Any] = {}
+    for group in GROUPS:
+        b[group] = {k: _num(g.loc[group, "boundary_" + k]) for k in ("pq", "sq", "rq", "n")}
+        b[group]["mean_boundary_iou"] = _num(g.loc[group, "mean_boundary_iou"])
+    b["per_class"] = {
+        str(int(row.category_id)): {
+            **{k: _num(getattr(row, "boundary_" + k))
+               for k in ("pq", "sq", "rq", "tp", "fp", "fn", "iou_sum")},
+            "mean_boundary_iou": _num(row.mean_boundary_iou),
+        }
+        for row in pc.itertuples(index=False)
+    }
+    out["boundary"] = b
+    return out
+
+
+BOUNDARY_COLUMNS: Final = ("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_sum",
+                           "boundary_iou_sum_plain")
+
+
+def pq_result(counts: pd.DataFrame | PQCounts, categories: Categories, *, ref: str | None = None,
+              other: str | None = None, symmetric: bool = False) -> PQResult:
+    """Build a :class:`PQResult` from summed per-class counts.
+
+    Parameters
+    ----------
+    counts : DataFrame or PQCounts
+        ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum``, optionally the boundary columns
+        ``boundary_tp``, ``boundary_fp``, ``boundary_fn``, ``boundary_iou_sum``,
+        ``boundary_iou_sum_plain``; one row per category at most.
+    categories : Categories
+        Every category gets a row (zeros when absent from ``counts``), in id order.
+
+    Examples
+    --------
+    >>> from agreement.model import Category
+    >>> cats = Categories([Category(1, "car", True), Category(7, "road", False)])
+    >>> r = pq_result(pd.DataFrame({"category_id": [1], "tp": [1], "fp": [1], "fn": [0],
+    ...                             "iou_sum": [0.9]}), cats)
+    >>> round(r.pq, 4), int(r.groups.loc["Stuff", "n"])
+    (0.6, 0)
+    """
+    frame = counts.to_frame() if isinstance(counts, PQCounts) else counts
+    value_cols = [c for c in (*COUNT_COLUMNS, *BOUNDARY_COLUMNS) if c in frame.columns]
+    base = categories.to_frame()[["category_id", "name", "isthing"]]
+    per = base.merge(frame[["category_id", *value_cols]], on="category_id", how="left")
+    for c in value_cols:
+        per[c] = per[c].fillna(0).astype(np.float64 if "iou" in c else np.int64)
+    per = pd.concat([per, pq_from_counts(per)], axis=1)
+    groups = summarize(per)
+    if "boundary_tp" in per.columns:
+        bq = pq_from_counts(per, prefix="boundary_").rename(columns={"counted": "boundary_counted"})
+        per = pd.concat([per, bq], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tp = per["tp"].where(per["tp"] > 0)
+            per["mean_boundary_iou"] = per["boundary_iou_sum_plain"] / tp
+        groups = groups.join(summarize(per, prefix="boundary_"))
+        groups["mean_boundary_iou"] = _group_means(per, "boundary_iou_sum_plain", "tp")
+    return PQResult(per, groups, ref=ref, other=other, symmetric=symmetric)
+
+
+def _group_means(per: pd.DataFrame, num: str, den: str) -> list[float]:
+    isthing = per["isthing"].to_numpy(bool)
+    out = []
+    for member in (np.ones_like(isthing), isthing, ~isthing):
+        total = float(per[den].to_numpy()[member].sum())
+        out.append(float(per[num].to_numpy()[member].sum()) / total if total else float("nan"))
+    return out
+
+
+def panoptic_quality(ref: PanopticAnnotation, other: PanopticAnnotation, *,
+                     categories: Categories) -> PQResult:
+    """PQ of one image pair, ``ref`` in the reference role (convenience for small checks).
+
+    For a study use :func:`agreement.study.evaluate`, which sums counts over images.
+
+    Examples
+    --------
+    >>> from agreement.model import Category
+    >>> cats = Categories([Category(7, "road", False)])
+    >>> a = PanopticAnnotation.from_map(np.array([[1, 1, 1, 0]]), {1: 7})
+    >>> b = PanopticAnnotation.from_map(np.array([[5, 5, 5, 5]]), {5: 7})
+    >>> panoptic_quality(a, b, categories=cats).pq
+    1.0
+    """
+    ov = segment_overlap(ref, other)
+    return pq_result(pq_counts(ov, match_segments(ov)), categories)
