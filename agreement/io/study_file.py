@@ -115,11 +115,20 @@ class StudySpec:
             Duplicate annotator names, images listed but annotated by nobody, categories that
             contradict the study's category set.
         """
-        from .study_loader import load_sources
+        from .study_loader import _export_file, detect_format, expand_sources
 
         sources: dict[str, AnnotationSource] = {}
         for spec in self.annotators:
-            for name, source in load_sources(spec.path, format=spec.format, name=spec.name).items():
+            fmt = spec.format or detect_format(_export_file(spec.path))
+            # COCO panoptic carries its categories (and its reader takes no such option)
+            options = {} if self.categories is None or fmt == "coco_panoptic" else {
+                "categories": self.categories}
+            found = expand_sources(spec.path, format=fmt, **options)
+            for who, source in found.items():
+                if who is None:
+                    name = spec.name or spec.path.stem
+                else:
+                    name = f"{spec.name}/{who}" if spec.name else str(who)
                 if name in sources:
                     raise StudyError(
                         f"file {str(self.path)!r}: annotator names must be unique, "
