@@ -34,7 +34,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from .errors import AnnotationError
-from .labels import overlap_table
+from .matching import candidate_pairs, match_segments, segment_overlap
 from .metrics.pixel import VoidMode, _check_void, label_map
 from .model import Categories, PanopticAnnotation
 
@@ -75,8 +75,10 @@ def boundary_near(ids: npt.NDArray[np.integer], d: int) -> npt.NDArray[np.bool_]
 def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.int64]:
     """For each compact id of ``a``, the compact id of its match in ``b`` (-1 when none).
 
-    Peer matching: same category and plain IoU > 0.5 (unique by construction); void plays no
-    role and neither annotator is the reference.
+    Peer matching: the panoptic rule of :func:`agreement.matching.match_segments` (same category,
+    score > 0.5) with the *plain* IoU ``|A ∩ B| / |A ∪ B|`` as score, so that void plays no role
+    and the result does not depend on which annotator comes first (except that crowd segments of
+    ``a`` are never matched, as in the panoptic rule).
 
     Examples
     --------
@@ -85,14 +87,13 @@ def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.in
     >>> match_lut(a, b).tolist()
     [-1, 1, -1]
     """
-    na, nb = len(a.segments) + 1, len(b.segments) + 1
-    table = overlap_table(a.compact, b.compact, na, nb)
-    inter = table[1:, 1:]
-    union = table[1:, :].sum(1)[:, None] + table[:, 1:].sum(0)[None, :] - inter
-    ok = (a.category_ids[:, None] == b.category_ids[None, :]) & (2 * inter > union)
-    lut = np.full(na, -1, np.int64)
-    i, j = np.nonzero(ok)
-    lut[i + 1] = j + 1
+    ov = segment_overlap(a, b)
+    r, o = candidate_pairs(ov)
+    inter = ov.table[r + 1, o + 1]
+    iou = inter / (ov.ref_area[r] + ov.other_area[o] - inter)
+    matches = match_segments(ov, score=iou)
+    lut = np.full(len(a.segments) + 1, -1, np.int64)
+    lut[matches.ref_index + 1] = matches.other_index + 1
     return lut
 
 

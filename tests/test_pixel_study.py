@@ -37,6 +37,7 @@ def scene(name, shape, curb, car=None, gap=None):
         cats[3] = 26
     if gap is not None:
         ids[gap] = 0
+    cats = {sid: cid for sid, cid in cats.items() if (ids == sid).any()}
     return PanopticAnnotation(ImageInfo(name, *shape), ids, PanopticAnnotation.from_map(
         ids, cats, file_name=name).segments)
 

@@ -1,0 +1,183 @@
+"""Guideline revision proposals, derived from diagnoses and ranked by expected gain.
+
+A proposal targets one class (instances, boundaries, small misses) or one confused class pair
+(both directions of the confusion become one proposal). Its rule text is a template filled with
+the classes and numbers of the diagnosis; its expected gain (how much PQ All would rise if the
+disagreement were resolved) comes from :mod:`agreement.report.gains`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .diagnose import Diagnosis
+
+__all__ = ["Proposal", "proposals_frame", "propose"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One proposed guideline change.
+
+    Attributes
+    ----------
+    key : str
+        ``"pair:<id>-<id>"`` for a confused pair (smaller id first), ``"<kind>:<id>"`` otherwise.
+    kind : str
+        The diagnosis kind that triggered it.
+    categories : tuple of int
+    title : str
+    rule : str
+        The proposed rule or clarification.
+    evidence : tuple of str
+        The diagnoses' texts.
+    expected_gain : float
+        Rise of PQ All (fraction, not percent) if the disagreement were resolved; NaN if unknown.
+    gain_method : str
+        How the gain was computed.
+    """
+
+    key: str
+    kind: str
+    categories: tuple[int, ...]
+    title: str
+    rule: str
+    evidence: tuple[str, ...]
+    expected_gain: float = math.nan
+    gain_method: str = ""
+
+
+def _rule(kind: str, names: Sequence[str], things: Sequence[bool], d: Diagnosis) -> tuple[str, str]:
+    a = names[0]
+    if kind == "confusion":
+        b = names[1]
+        if not any(things):
+            return (
+                f"Define the border between {a} and {b}",
+                f"State which visible feature separates {a} from {b} (for example a curb, a "
+                f"kerb line or a change of surface), that the border is drawn exactly on it, "
+                f"and which class owns the transition strip; show two or three annotated "
+                f"example crops of the ambiguous cases.",
+            )
+        return (
+            f"Tell {a} from {b}",
+            f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
+            f"default for the doubtful cases, and add example crops of borderline {a} / {b}.",
+        )
+    if kind == "instances":
+        return (
+            f"Say what counts as one {a}",
+            f"Annotate every {a} as its own segment, also when instances touch or occlude "
+            f"each other; state when a group may be one crowd region instead, and show "
+            f"examples of adjacent {a} instances drawn separately.",
+        )
+    if kind == "boundaries":
+        return (
+            f"Specify how to trace {a} boundaries",
+            f"State where the {a} outline goes (on the visible edge, including or excluding "
+            f"thin attached parts and shadows), how closely to follow it (a tolerance in "
+            f"pixels), and what to do at occlusions.",
+        )
+    area = int(d.evidence.get("small_area", 0)) or None
+    size = f" (at least {area} px)" if area else ""
+    return (
+        f"Set a minimum size for {a}",
+        f"State the smallest {a} that must be annotated{size} and that every {a} above it is "
+        f"labelled, also far away or partly hidden; say how to mark those below it.",
+    )
+
+
+def propose(
+    diagnoses: Sequence[Diagnosis],
+    *,
+    names: Mapping[int, str],
+    isthing: Mapping[int, bool],
+    gain: Callable[[str, tuple[int, ...]], tuple[float, str]] | None = None,
+) -> list[Proposal]:
+    """Turn diagnoses into proposals, one per class-and-kind or confused pair, best gain first.
+
+    Parameters
+    ----------
+    diagnoses : sequence of Diagnosis
+    names, isthing : mapping of category id
+    gain : callable, optional
+        ``gain(kind, categories) -> (expected PQ gain, method)``; without it gains are NaN.
+
+    Returns
+    -------
+    list of Proposal
+        Sorted by expected gain (descending; unknown last), then by the diagnoses' severity.
+
+    Examples
+    --------
+    >>> d = Diagnosis(7, "road", "confusion", "confused with sidewalk", 0.2, 8, "sidewalk")
+    >>> [p.title for p in propose([d], names={7: "road", 8: "sidewalk"}, isthing={7: 0, 8: 0})]
+    ['Define the border between road and sidewalk']
+    """
+    groups: dict[str, list[Diagnosis]] = {}
+    for d in diagnoses:
+        if d.kind == "confusion" and d.other_id is not None:
+            ids = tuple(sorted((d.category_id, d.other_id)))
+            key = f"pair:{ids[0]}-{ids[1]}"
+        else:
+            key = f"{d.kind}:{d.category_id}"
+        groups.setdefault(key, []).append(d)
+    out = []
+    for key, ds in groups.items():
+        first = ds[0]
+        cats = tuple(int(c) for c in key.split(":", 1)[1].split("-"))
+        title, rule = _rule(
+            first.kind,
+            [names.get(c, str(c)) for c in cats],
+            [bool(isthing.get(c, False)) for c in cats],
+            first,
+        )
+        value, method = gain(first.kind, cats) if gain is not None else (math.nan, "")
+        out.append(
+            (
+                max(d.severity for d in ds),
+                Proposal(
+                    key, first.kind, cats, title, rule, tuple(d.text for d in ds), value, method
+                ),
+            )
+        )
+    out.sort(
+        key=lambda sp: (
+            -(sp[1].expected_gain if sp[1].expected_gain == sp[1].expected_gain else -1.0),
+            -sp[0],
+        )
+    )
+    return [p for _, p in out]
+
+
+def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> pd.DataFrame:
+    """Proposals as a table: ``rank``, ``title``, ``classes``, ``kind``, ``expected_gain``, ..."""
+    return pd.DataFrame(
+        [
+            {
+                "rank": i,
+                "title": p.title,
+                "classes": " / ".join(names.get(c, str(c)) for c in p.categories),
+                "kind": p.kind,
+                "expected_gain": p.expected_gain,
+                "gain_method": p.gain_method,
+                "rule": p.rule,
+                "evidence": "; ".join(p.evidence),
+            }
+            for i, p in enumerate(proposals, 1)
+        ],
+        columns=[
+            "rank",
+            "title",
+            "classes",
+            "kind",
+            "expected_gain",
+            "gain_method",
+            "rule",
+            "evidence",
+        ],
+    )
