@@ -10,22 +10,25 @@ votes gives the consensus segment (ties: the first annotator's cluster, in study
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .disagreement import _votes, match_lut
 from .errors import AnnotationError
+from .matching import match_segments, segment_overlap
 from .metrics.pixel import VoidMode, _check_void, label_map
-from .model import Categories, ImageInfo, PanopticAnnotation, Segment
+from .metrics.pq import pq_counts, pq_result
+from .model import Categories, ImageInfo, PanopticAnnotation, Segment, Study
 
-__all__ = ["Consensus", "consensus"]
+__all__ = ["Consensus", "LeaveOneOut", "consensus", "leave_one_out"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,15 +65,19 @@ class Consensus:
                 "weak_pixels": self.weak_pixels}
 
 
-def _clusters(anns: list[PanopticAnnotation], categories: Categories
+def _clusters(anns: list[PanopticAnnotation], categories: Categories,
+              luts: Mapping[tuple[int, int], npt.NDArray[np.int64]] | None = None
               ) -> tuple[list[npt.NDArray[np.int64]], npt.NDArray[np.int64]]:
-    """Per annotator a LUT compact id -> cluster (0 = void), and each cluster's category."""
+    """Per annotator a LUT compact id -> cluster (0 = void), and each cluster's category.
+
+    ``luts[(i, j)]`` may hold precomputed :func:`match_lut` results.
+    """
     offsets = np.cumsum([0] + [len(a.segments) for a in anns])
     total = int(offsets[-1])
     cats = np.concatenate([a.category_ids for a in anns]) if total else np.zeros(0, np.int64)
     rows, cols = [], []
     for i, j in combinations(range(len(anns)), 2):
-        lut = match_lut(anns[i], anns[j])
+        lut = luts[(i, j)] if luts is not None else match_lut(anns[i], anns[j])
         src = np.flatnonzero(lut > 0)
         rows.append(src - 1 + offsets[i])
         cols.append(lut[src] - 1 + offsets[j])
@@ -87,12 +94,13 @@ def _clusters(anns: list[PanopticAnnotation], categories: Categories
     comp = comp.astype(np.int64) + 1
     cluster_cat = np.zeros(int(comp.max(initial=0)) + 1, np.int64)
     cluster_cat[comp] = cats
-    luts = [np.concatenate([[0], comp[offsets[i]:offsets[i + 1]]]) for i in range(len(anns))]
-    return luts, cluster_cat
+    out = [np.concatenate([[0], comp[offsets[i]:offsets[i + 1]]]) for i in range(len(anns))]
+    return out, cluster_cat
 
 
 def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
-              min_share: float = 0.5, void: VoidMode = "label", image: str | None = None
+              min_share: float = 0.5, void: VoidMode = "label", image: str | None = None,
+              matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None
               ) -> Consensus:
     """Majority-vote consensus panoptic map of one image.
 
@@ -109,6 +117,9 @@ def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categor
         label the pixel vote.
     image : str, optional
         File name of the consensus annotation; default the first annotation's.
+    matches : mapping of (str, str) to ndarray, optional
+        Precomputed :func:`~agreement.disagreement.match_lut` of each annotator pair ``(a, b)``
+        with ``a`` before ``b`` in ``annotations`` (to share the matching between calls).
 
     Returns
     -------
@@ -146,7 +157,10 @@ def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categor
     cons = np.take_along_axis(labels, best[None], 0)[0]
     weak = ~tie & (cons > 0) & (votes <= min_share * n)
     cons[tie | weak] = 0
-    luts, cluster_cat = _clusters(anns, categories)
+    names = list(annotations)
+    pair_luts = None if matches is None else {
+        (i, j): matches[(names[i], names[j])] for i, j in combinations(range(len(names)), 2)}
+    luts, cluster_cat = _clusters(anns, categories, pair_luts)
     g = np.stack([lut[a.compact] for lut, a in zip(luts, anns, strict=True)])
     gvotes, _ = _votes(g, (labels == cons) & (cons > 0))
     chosen = np.take_along_axis(g, gvotes.argmax(0)[None], 0)[0]
@@ -166,3 +180,87 @@ def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categor
     support = np.divide(votes.astype(np.float32), nf, out=np.zeros_like(nf), where=cons > 0)
     return Consensus(PanopticAnnotation(info, seg_map, segments), tuple(annotations),
                      int(tie.sum()), int(weak.sum()), support)
+
+
+@dataclass(frozen=True, eq=False)
+class LeaveOneOut:
+    """Each annotator's panoptic quality against the consensus of the others.
+
+    Attributes
+    ----------
+    counts : DataFrame
+        Additive: ``image``, ``annotator``, ``others`` (annotators in the consensus),
+        ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum``; the consensus is the reference.
+    per_annotator : DataFrame
+        ``annotator``, ``images``, ``pq``, ``sq``, ``rq`` (All), ``pq_things``, ``pq_stuff``,
+        sorted by ``pq`` ascending (the annotator furthest from the others first).
+    per_class : DataFrame
+        ``annotator``, ``category_id``, ``category``, ``tp``, ``fp``, ``fn``, ``pq``, ``sq``,
+        ``rq``.
+    """
+
+    counts: pd.DataFrame
+    per_annotator: pd.DataFrame
+    per_class: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-annotator table."""
+        return self.per_annotator
+
+
+def leave_one_out(study: Study, *, min_share: float = 0.5, void: VoidMode = "label",
+                  progress: bool = False, images: Iterable[str] | None = None) -> LeaveOneOut:
+    """PQ of every annotator against the consensus of the other annotators (one pass).
+
+    For each image with at least two annotators and each of them, the consensus of the others
+    (:func:`consensus`) is the reference and the annotator the other side of
+    :func:`agreement.metrics.pq.pq_counts`; counts are summed over images per annotator and PQ
+    computed from the sums (:func:`agreement.metrics.pq.pq_result`). Consensus pixels left void
+    (ties, weak majorities) are void in the reference and so ignored, as PQ ignores void.
+    With two annotators on an image, each is scored against the other.
+    """
+    cats = study.categories
+    rows: list[pd.DataFrame] = []
+    it = study.iter_images(images)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, total=len(study.images), desc="leave-one-out", unit="image")
+    for image, anns in it:
+        names = list(anns)
+        if len(names) < 2:
+            continue
+        luts = {(a, b): match_lut(anns[a], anns[b]) for a, b in combinations(names, 2)}
+        for a in names:
+            rest = {b: anns[b] for b in names if b != a}
+            cons = consensus(rest, cats, min_share=min_share, void=void, image=image,
+                             matches=luts)
+            ov = segment_overlap(cons.annotation, anns[a])
+            frame = pq_counts(ov, match_segments(ov)).to_frame()
+            frame.insert(0, "others", len(rest))
+            frame.insert(0, "annotator", a)
+            frame.insert(0, "image", image)
+            rows.append(frame)
+    cols = ["image", "annotator", "others", "category_id", "tp", "fp", "fn", "iou_sum"]
+    counts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+    return _loo_tables(counts, study)
+
+
+def _loo_tables(counts: pd.DataFrame, study: Study) -> LeaveOneOut:
+    per_ann, per_class = [], []
+    for a in study.annotators:
+        mine = counts[counts["annotator"] == a]
+        summed = mine.groupby("category_id", as_index=False)[["tp", "fp", "fn", "iou_sum"]].sum()
+        res = pq_result(summed, study.categories, ref="consensus", other=a)
+        g = res.groups
+        per_ann.append({"annotator": a, "images": mine["image"].nunique(),
+                        "pq": g.loc["All", "pq"], "sq": g.loc["All", "sq"],
+                        "rq": g.loc["All", "rq"], "pq_things": g.loc["Things", "pq"],
+                        "pq_stuff": g.loc["Stuff", "pq"]})
+        pc = res.per_class[["category_id", "name", "tp", "fp", "fn", "pq", "sq", "rq"]]
+        per_class.append(pc.rename(columns={"name": "category"}).assign(annotator=a))
+    table = pd.DataFrame(per_ann, columns=["annotator", "images", "pq", "sq", "rq", "pq_things",
+                                           "pq_stuff"])
+    table = table.sort_values("pq", kind="stable").reset_index(drop=True)
+    pcl = pd.concat(per_class, ignore_index=True)
+    return LeaveOneOut(counts, table, pcl[["annotator", *pcl.columns[:-1]]])

@@ -106,3 +106,22 @@ def test_pixel_agreement_of_a_study_equals_krippendorff_on_all_pixels():
     assert same.alpha == res.alpha
     kappa = res.kappa_matrix()
     assert kappa.loc["ann1", "ann2"] == 1.0 and kappa.loc["ann1", "sys"] < 0.5
+
+
+def test_leave_one_out_scores_against_the_consensus_of_the_others():
+    from agreement.consensus import leave_one_out
+
+    res = leave_one_out(make_study())
+    table = res.per_annotator.set_index("annotator")
+    assert res.per_annotator.annotator[0] == "sys"
+    for a in ("ann1", "ann2", "ann3"):  # ties on img1 (ann_x vs sys) are void, so excused
+        assert table.loc[a, "pq"] == pytest.approx(1.0, abs=1e-12)
+    road = (800 / 1140 + 820 / 1140 + 288 / 480) / 3  # sys's road against the consensus road
+    assert table.loc["sys", "pq"] == pytest.approx((road + 0.0 + 1.0) / 3, abs=1e-12)
+    assert table.loc["sys", "pq_things"] == 1.0
+    assert table.loc["sys", "images"] == 3 and table.loc["ann3", "images"] == 2
+    pc = res.per_class
+    side = pc[(pc.annotator == "sys") & (pc.category == "sidewalk")]
+    assert side[["tp", "fn", "pq"]].values.tolist() == [[0, 3, 0.0]]
+    assert set(res.counts.columns) >= {"image", "annotator", "others", "tp", "fp", "fn", "iou_sum"}
+    assert res.to_frame() is res.per_annotator
