@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
-	$(VENV)/bin/agreement report $(SAMPLE)/batch1 --out $(REPORT)
+	$(VENV)/bin/agreement summary $(SAMPLE)/batch1
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
