@@ -55,6 +55,8 @@ class ReportData:
         Validation findings (None: validation not available).
     consistency : DataFrame or None
         Human-consistency table of class-agnostic studies (rendered only when given).
+    traits : DataFrame or None
+        Systematic habits: ``annotator``, ``kind``, ``text``, ``rate``, ``others``.
     notes : tuple of str
         Caveats (e.g. a metric not available).
     """
@@ -76,6 +78,7 @@ class ReportData:
     figures: Mapping[str, Figure] = field(default_factory=dict)
     validation: pd.DataFrame | None = None
     consistency: pd.DataFrame | None = None
+    traits: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -233,10 +236,22 @@ def _annotators(d: ReportData) -> Section:
             "annotators",
             "Annotators",
             d.annotators_table,
-            "loo_pq = PQ of the annotator against the consensus of the others.",
+            "loo_pq / loo_sq / loo_rq = the annotator against the consensus of the others; "
+            "mean_pq_with_others = mean PQ of the annotator's pairs; mean_kappa = mean pixel "
+            "Cohen's kappa with the others; dissent_* = ambiguous regions where the annotator "
+            "is in the minority.",
             max_rows=None,
         )
     )
+    if d.traits is not None and len(d.traits):
+        blocks.append(
+            Paragraph(
+                "What is systematic, per annotator (rate of the annotator vs "
+                "the mean rate of the others):"
+            )
+        )
+        blocks.append(tuple(f"{r.annotator}: {r.text}" for r in d.traits.itertuples(index=False)))
+        blocks.append(Table("annotator_habits", "Systematic habits", d.traits, show=False))
     if d.pq_matrix is not None:
         blocks.append(
             Table(

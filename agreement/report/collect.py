@@ -1,0 +1,308 @@
+"""Run the library over a study and gather what the report shows (:class:`ReportData`).
+
+The only module of :mod:`agreement.report` that calls the metric code: the study result
+(:func:`agreement.study.evaluate`), the disagreement pass (:func:`agreement.pixel_study.
+disagreement`: regions, class pairs, pixel kappa / alpha), leave-one-out scores
+(:func:`agreement.consensus.leave_one_out`), validation (:func:`agreement.validate.validate`),
+bootstrap intervals (:mod:`agreement.stats`) and the plots (:mod:`agreement.plot`). Tables are
+selected, joined and counted here; metrics are never recomputed another way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..metrics.pq import pq_result
+from ..model import Study
+from .diagnose import Thresholds, diagnose_classes
+from .figures import overview_figures, pair_galleries
+from .gains import (
+    gain,
+    merge_categories,
+    merged_pair_counts,
+    pooled_counts,
+    pq_all,
+    resolve_counts,
+    status_counts,
+)
+from .proposals import propose
+from .sections import ReportData
+from .traits import annotator_traits
+
+__all__ = ["ReportOptions", "collect"]
+
+BOUNDARY_SUMS = (
+    "boundary_tp",
+    "boundary_fp",
+    "boundary_fn",
+    "boundary_iou_sum",
+    "boundary_iou_sum_plain",
+)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Parameters of a report (all of them are printed in its reproducibility footer)."""
+
+    n_jobs: int = 1
+    progress: bool = False
+    boundary: bool = True
+    n_bootstrap: int = 1000
+    seed: int = 0
+    confidence: float = 0.95
+    max_examples: int = 4
+    max_pairs: int = 3
+    max_merge_gains: int = 3
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def parameters(self) -> dict:
+        """Flat dict of the parameters the numbers depend on (``n_jobs`` and progress do not)."""
+        out = {
+            k: getattr(self, k)
+            for k in (
+                "boundary",
+                "n_bootstrap",
+                "seed",
+                "confidence",
+                "max_examples",
+                "max_pairs",
+                "max_merge_gains",
+            )
+        }
+        out.update({f"threshold.{k}": v for k, v in self.thresholds.as_dict().items()})
+        return out
+
+
+def _pooled(result) -> pd.DataFrame:
+    cols = ["tp", "fp", "fn", "iou_sum", *(c for c in BOUNDARY_SUMS if c in result.per_pair_class)]
+    return result.per_pair_class.groupby("category_id", as_index=False, sort=True)[cols].sum()
+
+
+def _pq_all_statistic(isthing: np.ndarray):
+    """Statistic for :func:`agreement.stats.bootstrap`: PQ All / Things / Stuff from sums."""
+    from ..compare import CLASS_METRICS
+
+    per_class = CLASS_METRICS["pq"][1]
+
+    def statistic(s):
+        pq = per_class(s)
+        counted = (s["tp"] + s["fp"] + s["fn"]) > 0
+        out = []
+        for member in (np.ones_like(isthing), isthing, ~isthing):
+            use = counted & member
+            n = use.sum(axis=-1)
+            total = np.where(use, np.nan_to_num(pq), 0.0).sum(axis=-1)
+            out.append(np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0))
+        return np.stack(out, axis=-1)
+
+    return statistic
+
+
+def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
+    """All / Things / Stuff PQ, SQ, RQ (and Boundary PQ) with a bootstrap interval over images."""
+    res = pq_result(_pooled(result), study.categories)
+    cols = [
+        c
+        for c in ("pq", "sq", "rq", "n", "boundary_pq", "mean_boundary_iou")
+        if c in res.groups.columns
+    ]
+    table = res.groups[cols].reset_index()
+    if options.n_bootstrap > 0 and len(result.per_image):
+        from ..stats import CountTable, bootstrap
+
+        ids = list(study.categories)
+        ct = CountTable.from_frame(
+            result.per_image, fields=["tp", "fp", "fn", "iou_sum"], group="category_id", groups=ids
+        )
+        isthing = np.array([study.categories[c].isthing for c in ids])
+        boot = bootstrap(
+            ct,
+            _pq_all_statistic(isthing),
+            n_resamples=options.n_bootstrap,
+            confidence=options.confidence,
+            seed=options.seed,
+        ).to_frame()
+        table.insert(2, "pq_ci_low", boot["ci_low"].to_numpy())
+        table.insert(3, "pq_ci_high", boot["ci_high"].to_numpy())
+    return table
+
+
+def class_table(result, dis, study: Study, t: Thresholds) -> pd.DataFrame:
+    """One row per category: PQ / SQ / RQ / boundary IoU, pixel alpha, segment status counts."""
+    res = pq_result(_pooled(result), study.categories)
+    keep = ["category_id", "name", "isthing", "pq", "sq", "rq", "tp", "fp", "fn"]
+    per = res.per_class[
+        keep + (["mean_boundary_iou"] if "mean_boundary_iou" in res.per_class else [])
+    ]
+    per = per.rename(columns={"name": "category", "mean_boundary_iou": "boundary_iou"})
+    alpha = dis.pixel.per_class.set_index("category_id")["alpha"]
+    per["alpha"] = per["category_id"].map(alpha).astype(float)
+    counts = status_counts(result.segments, small_area=t.small_area)
+    per = per.merge(counts, on="category_id", how="left")
+    used = per["pq"].notna()
+    return per[used].reset_index(drop=True)
+
+
+def confusion_table(dis, study: Study) -> pd.DataFrame:
+    """Per (class, other class): pixels the first annotator labels ``category_id`` and another
+    labels ``other_id``, pooled over ordered pairs, and their share of the class's labelled
+    pixels (void excluded)."""
+    conf = dis.pixel.confusion()
+    ids = [0, *study.categories]
+    m = conf.to_numpy(np.float64)[1:, 1:]
+    rows = m.sum(axis=1)
+    out = []
+    for i, cid in enumerate(ids[1:]):
+        for j, oid in enumerate(ids[1:]):
+            if i != j and m[i, j] > 0:
+                out.append(
+                    {
+                        "category_id": cid,
+                        "other_id": oid,
+                        "other": study.categories.name(oid),
+                        "pixels": int(m[i, j]),
+                        "share": float(m[i, j] / rows[i]),
+                    }
+                )
+    return pd.DataFrame(out, columns=["category_id", "other_id", "other", "pixels", "share"])
+
+
+def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Per annotator: leave-one-out PQ, mean PQ with the others, dissent, pixel kappa, habits."""
+    table = pd.DataFrame({"annotator": list(study.annotators)})
+    if loo is not None:
+        lo = loo.per_annotator.set_index("annotator")
+        for src, dst in (("pq", "loo_pq"), ("sq", "loo_sq"), ("rq", "loo_rq")):
+            table[dst] = table["annotator"].map(lo[src]).astype(float)
+    agree = result.annotator_agreement()
+    agree = agree.set_index("annotator") if "annotator" in agree.columns else agree
+    if "pq" in agree.columns:
+        table["mean_pq_with_others"] = table["annotator"].map(agree["pq"]).astype(float)
+    d = dis.annotators.set_index("annotator")
+    for c in ("mean_kappa", "dissent_regions", "dissent_share"):
+        if c in d.columns:
+            table[c] = table["annotator"].map(d[c])
+    text = (
+        traits.groupby("annotator")["text"].agg("; ".join) if len(traits) else pd.Series(dtype=str)
+    )
+    table["systematic"] = table["annotator"].map(text).fillna("")
+    return table
+
+
+def _validation(study: Study) -> pd.DataFrame | None:
+    try:
+        from ..validate import validate
+    except ImportError:  # the validation module is not part of this installation
+        return None
+    return validate(study)
+
+
+class Gains:
+    """Expected gains of resolving one diagnosis (see :mod:`agreement.report.gains`)."""
+
+    def __init__(self, result, classes: pd.DataFrame, study: Study, options: ReportOptions) -> None:
+        self.study, self.options = study, options
+        self.counts = pooled_counts(result.per_pair_class)
+        self.base = pq_all(self.counts, study.categories)
+        self.classes = classes.set_index("category_id")
+        self.merges_done = 0
+
+    def __call__(self, kind: str, cats: tuple[int, ...]) -> tuple[float, str]:
+        """``(expected gain of PQ All, method)``."""
+        cats_ = self.study.categories
+        if kind == "confusion":
+            return self._merged(*cats)
+        row = self.classes.loc[cats[0]] if cats[0] in self.classes.index else None
+        if row is None:
+            return math.nan, ""
+        name = cats_.name(cats[0])
+        if kind == "boundaries":
+            counts = resolve_counts(self.counts, cats[0], perfect_iou=True)
+            how = f"recomputed with every matched {name} segment at IoU 1"
+        elif kind == "instances":
+            rows = int(row.get("split", 0) + row.get("merged", 0))
+            events = int(min(row.get("split", 0), row.get("merged", 0)))
+            counts = resolve_counts(self.counts, cats[0], unmatched=rows, events=events)
+            how = f"estimate: {rows} split / merged {name} segments matched at the mean IoU"
+        else:
+            n = int(row.get("missed_small", 0))
+            counts = resolve_counts(self.counts, cats[0], unmatched=n, events=n)
+            how = f"estimate: {n} missed small {name} segments matched at the mean IoU"
+        return gain(self.base, pq_all(counts, cats_)), how
+
+    def _merged(self, a: int, b: int) -> tuple[float, str]:
+        if self.merges_done >= self.options.max_merge_gains:
+            return math.nan, "not computed (only the first pairs are recomputed)"
+        from ..study import evaluate
+
+        self.merges_done += 1
+        merged = evaluate(
+            merge_categories(self.study, a, b), n_jobs=self.options.n_jobs, boundary=False
+        )
+        counts = merged_pair_counts(self.counts, pooled_counts(merged.per_pair_class), a, b)
+        names = self.study.categories
+        return gain(self.base, pq_all(counts, names)), (
+            f"recomputed: every annotation relabelled with {names.name(b)} as {names.name(a)}, "
+            f"both classes given the merged class's PQ"
+        )
+
+
+def collect(
+    study: Study,
+    *,
+    name: str,
+    images_dir=None,
+    options: ReportOptions | None = None,
+    consistency: pd.DataFrame | None = None,
+) -> ReportData:
+    """Evaluate ``study`` with the library and gather every table the report shows."""
+    from ..consensus import leave_one_out
+    from ..pixel_study import disagreement
+    from ..study import evaluate
+
+    o = options or ReportOptions()
+    result = evaluate(study, n_jobs=o.n_jobs, progress=o.progress, boundary=o.boundary)
+    dis = disagreement(study, progress=o.progress)
+    loo = leave_one_out(study, progress=o.progress) if len(study.annotators) > 2 else None
+    classes = class_table(result, dis, study, o.thresholds)
+    diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
+    names = {c: study.categories.name(c) for c in study.categories}
+    isthing = {c: study.categories[c].isthing for c in study.categories}
+    proposals = propose(
+        diagnoses, names=names, isthing=isthing, gain=Gains(result, classes, study, o)
+    )
+    traits = annotator_traits(dis.pixel, result.segments, study.annotators)
+    pairs = dis.class_pairs.copy()
+    pairs["dissenters"] = pairs["dissenters"].map(", ".join)
+    galleries = pair_galleries(
+        study,
+        dis.regions,
+        proposals,
+        images_dir=images_dir,
+        max_pairs=o.max_pairs,
+        max_examples=o.max_examples,
+    )
+    return ReportData(
+        name=name,
+        annotators=study.annotators,
+        images=len(study.images),
+        shared_images=len(study.shared_images()),
+        categories=study.categories.to_frame(),
+        overall=overall_table(result, study, o),
+        classes=classes,
+        diagnoses=diagnoses,
+        proposals=proposals,
+        pairs=pairs,
+        annotators_table=annotator_table(result, dis, loo, traits, study),
+        alpha=float(dis.pixel.alpha),
+        pq_matrix=result.pq_matrix(),
+        pair_figures=galleries,
+        figures=overview_figures(result.pq_matrix(), classes),
+        validation=_validation(study),
+        consistency=consistency,
+        traits=traits,
+    )
