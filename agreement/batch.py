@@ -13,8 +13,9 @@ re-summing gives intervals and tests (:mod:`agreement.stats`) without touching a
     ``1 / (m - 1)`` per ordered pair of its values; symmetric, void excluded.
 ``agreement``
     Per (``image``, ``annotator``, ``category_id``) PQ counts of the annotator against the others
-    (``tp``, ``fp``, ``fn``, ``iou_sum``): the rows of ``per_image`` where the annotator is one
-    side, or a leave-one-out consensus table when one is supplied.
+    (``tp``, ``fp``, ``fn``, ``iou_sum``): by default (:meth:`Batch.from_study`) against the
+    consensus of the other annotators (:func:`agreement.consensus.leave_one_out`, the consensus
+    is the reference); ``"pairwise"``: the rows of ``per_image`` where the annotator is one side.
 """
 
 from __future__ import annotations
@@ -139,17 +140,40 @@ class Batch:
     @classmethod
     def from_study(
         cls, study: Study, *, name: str | None = None, result: object | None = None,
-        n_jobs: int = 1, progress: bool = False, pixel: bool = True,
+        n_jobs: int = 1, progress: bool = False, pixel: bool = True, consensus: bool = True,
     ) -> Batch:
-        """Evaluate a study (unless its ``result`` is given) and collect the batch's tables."""
+        """Evaluate a study (unless its ``result`` is given) and collect the batch's tables.
+
+        Parameters
+        ----------
+        study : Study
+        name : str, optional
+            Batch name used in tables and plots (default ``"batch"``).
+        result : StudyResult, optional
+            :func:`agreement.study.evaluate` of the study, when already computed.
+        n_jobs, progress
+            Passed to :func:`agreement.study.evaluate`.
+        pixel : bool
+            Collect pixel coincidences (per-class alpha, confused class pairs).
+        consensus : bool
+            Score each annotator against the consensus of the others
+            (:func:`agreement.consensus.leave_one_out`, the slowest pass); otherwise against
+            the other annotators pairwise.
+        """
         if result is None:
             from .study import evaluate
 
             result = evaluate(study, n_jobs=n_jobs, progress=progress)
         coincidence = coincidence_frame(study, progress=progress) if pixel else None
+        agreement = None
+        if consensus:
+            from .consensus import leave_one_out
+
+            agreement = leave_one_out(study, progress=progress).counts
         return cls.from_tables(result.per_image, name=name or "batch",
                                categories=study.categories, images=study.images,
-                               coincidence=coincidence)
+                               coincidence=coincidence, agreement=agreement,
+                               agreement_kind="consensus" if consensus else "pairwise")
 
     @property
     def has_boundary(self) -> bool:

@@ -102,9 +102,10 @@ class BatchComparison:
         ``difference`` (``b - a``) with ``ci_low``, ``ci_high``, ``p_value``, ``p_adjusted``,
         ``significant``, ``change`` (``improved`` / ``worsened`` / ``unchanged`` / ``untested``).
     annotators : DataFrame
-        Leaderboard: ``annotator``, ``a``, ``b`` (mean PQ over classes of the annotator against
-        the others), ``rank_a``, ``rank_b``, the test columns, ``change`` (``improved`` /
-        ``drifted`` / ``unchanged`` / ``untested``).
+        Leaderboard: ``annotator``, ``a``, ``b`` (the annotator's PQ, mean over the classes that
+        occur, against the consensus of the others or, for ``"pairwise"`` batches, against the
+        others pairwise: ``settings["agreement"]``), ``rank_a``, ``rank_b`` (1 = best), the test
+        columns, ``change`` (``improved`` / ``drifted`` / ``unchanged`` / ``untested``).
     class_pairs : DataFrame
         Confused class pairs: ``category_a``, ``category_b``, ``name``, ``a``, ``b`` (share of
         the two classes' pixel values paired with the other class), the test columns,
@@ -361,6 +362,9 @@ def compare_batches(
     unknown = [m for m in metrics if m not in CLASS_METRICS]
     if unknown:
         raise StudyError(f"metrics must be among {sorted(CLASS_METRICS)}, got {unknown}")
+    if a.agreement_kind != b.agreement_kind:
+        raise StudyError(f"both batches must score annotators the same way, got "
+                         f"{a.agreement_kind!r} and {b.agreement_kind!r}")
     if paired is None:
         paired = set(a.images) == set(b.images)
     if paired:

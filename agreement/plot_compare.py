@@ -102,7 +102,9 @@ def plot_annotators(comparison: BatchComparison, *, ax: Axes | None = None) -> F
     """Annotator trajectories: each annotator's agreement with the others in ``a`` and ``b``."""
     fig, ax = _axes(ax, (5.0, 4.0))
     _slopes(comparison.annotators, "annotator", comparison, ax)
-    ax.set_ylabel("mean PQ against the other annotators")
+    against = ("the consensus of the others" if comparison.settings.get("agreement") == "consensus"
+               else "the other annotators")
+    ax.set_ylabel(f"PQ against {against}")
     ax.set_title("Annotator trajectories")
     return fig
 
