@@ -151,7 +151,7 @@ def confusion_table(dis, study: Study) -> pd.DataFrame:
     """Per (class, other class): pixels the first annotator labels ``category_id`` and another
     labels ``other_id``, pooled over ordered pairs, and their share of the class's labelled
     pixels (void excluded)."""
-    conf = dis.pixel.confusion()
+    conf = dis.pixel.confusion(categories=study.categories)
     ids = [0, *study.categories]
     m = conf.to_numpy(np.float64)[1:, 1:]
     rows = m.sum(axis=1)
@@ -275,7 +275,8 @@ def collect(
     proposals = propose(
         diagnoses, names=names, isthing=isthing, gain=Gains(result, classes, study, o)
     )
-    traits = annotator_traits(dis.pixel, result.segments, study.annotators)
+    traits = annotator_traits(dis.pixel, result.segments, study.annotators,
+                              categories=study.categories)
     pairs = dis.class_pairs.copy()
     pairs["dissenters"] = pairs["dissenters"].map(", ".join)
     galleries = pair_galleries(
