@@ -175,7 +175,11 @@ def annotator_traits(
         ``annotator``, ``kind``, ``text``, ``rate``, ``others``; sorted by annotator then by
         ``rate - others`` descending.
     """
-    names = list(pixel.confusion(annotators[0], annotators[1], categories=categories).index) if len(annotators) > 1 else []
+    names = (
+        list(pixel.confusion(annotators[0], annotators[1], categories=categories).index)
+        if len(annotators) > 1
+        else []
+    )
     traits = (
         _pixel_traits(pixel, annotators, names, min_rate=min_rate, ratio=ratio) if names else []
     )
