@@ -20,8 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-base
 
+# The report prints the path of report.html on stdout (progress and timing go to stderr).
 demo: $(VENV)/.installed-base
-	$(VENV)/bin/agreement summary $(SAMPLE)/batch1
+	$(VENV)/bin/agreement report $(SAMPLE)/batch1 --out $(REPORT) --n-jobs 2
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest

@@ -11,7 +11,7 @@ selected, joined and counted here; metrics are never recomputed another way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -151,7 +151,7 @@ def confusion_table(dis, study: Study) -> pd.DataFrame:
     """Per (class, other class): pixels the first annotator labels ``category_id`` and another
     labels ``other_id``, pooled over ordered pairs, and their share of the class's labelled
     pixels (void excluded)."""
-    conf = dis.pixel.confusion()
+    conf = dis.pixel.confusion(categories=study.categories)
     ids = [0, *study.categories]
     m = conf.to_numpy(np.float64)[1:, 1:]
     rows = m.sum(axis=1)
@@ -275,7 +275,10 @@ def collect(
     proposals = propose(
         diagnoses, names=names, isthing=isthing, gain=Gains(result, classes, study, o)
     )
-    traits = annotator_traits(dis.pixel, result.segments, study.annotators)
+    traits = annotator_traits(
+        dis.pixel, result.segments, study.annotators, categories=study.categories
+    )
+    proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
     pairs = dis.class_pairs.copy()
     pairs["dissenters"] = pairs["dissenters"].map(", ".join)
     galleries = pair_galleries(
@@ -306,3 +309,48 @@ def collect(
         consistency=consistency,
         traits=traits,
     )
+
+
+def _pair_names(names: dict[int, str], cats: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(names.get(c, str(c)) for c in cats)
+
+
+def attach_evidence(
+    proposals: list,
+    traits: pd.DataFrame,
+    class_pairs: pd.DataFrame,
+    names: dict[int, str],
+    n_images: int,
+) -> list:
+    """Add to each proposal the ambiguous-region summary of its pair and the annotators whose
+    habits (:func:`~agreement.report.traits.annotator_traits`) concern its classes."""
+    out = []
+    for p in proposals:
+        cls = _pair_names(names, p.categories)
+        extra, who = [], []
+        if p.kind == "confusion" and len(cls) == 2:
+            a, b = cls
+            row = class_pairs[class_pairs["class_pair"].isin([f"{a} <-> {b}", f"{b} <-> {a}"])]
+            if len(row):
+                r = row.iloc[0]
+                extra.append(
+                    f"{int(r['regions'])} ambiguous regions ({int(r['pixels'])} px) in "
+                    f"{int(r['images'])} of {n_images} images; in the minority: "
+                    f"{', '.join(r['dissenters']) or 'nobody'}"
+                )
+            wanted = [f"labels {a} as {b}", f"labels {b} as {a}"]
+        else:
+            c = cls[0]
+            wanted = {
+                "instances": [f"merges adjacent {c} ", f"splits {c} "],
+                "small_misses": [f"misses {c} "],
+                "boundaries": [],
+            }.get(p.kind, [])
+        for t in traits.itertuples(index=False):
+            if any(t.text.startswith(w) for w in wanted):
+                extra.append(f"annotator {t.annotator} {t.text}")
+                who.append(t.annotator)
+        out.append(
+            replace(p, evidence=p.evidence + tuple(extra), annotators=tuple(dict.fromkeys(who)))
+        )
+    return out

@@ -39,6 +39,9 @@ class Proposal:
         Rise of PQ All (fraction, not percent) if the disagreement were resolved; NaN if unknown.
     gain_method : str
         How the gain was computed.
+    annotators : tuple of str
+        Annotators whose systematic habits drive the problem (see
+        :mod:`agreement.report.traits`).
     """
 
     key: str
@@ -49,6 +52,7 @@ class Proposal:
     evidence: tuple[str, ...]
     expected_gain: float = math.nan
     gain_method: str = ""
+    annotators: tuple[str, ...] = ()
 
 
 def _rule(kind: str, names: Sequence[str], things: Sequence[bool], d: Diagnosis) -> tuple[str, str]:
@@ -165,6 +169,7 @@ def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> 
                 "kind": p.kind,
                 "expected_gain": p.expected_gain,
                 "gain_method": p.gain_method,
+                "annotators": ", ".join(p.annotators),
                 "rule": p.rule,
                 "evidence": "; ".join(p.evidence),
             }
@@ -177,6 +182,7 @@ def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> 
             "kind",
             "expected_gain",
             "gain_method",
+            "annotators",
             "rule",
             "evidence",
         ],

@@ -3,7 +3,7 @@
 Read from the library's tables only: the per-pair pixel confusion of
 :class:`agreement.metrics.pixel.PixelAgreement` and the per-segment status table of the study
 result. A habit is flagged when the annotator's rate is at least ``min_rate`` and at least
-``ratio`` times the mean rate of the other annotators.
+``ratio`` times the mean rate of the other annotators (defaults 5% and 3x).
 
 - ``labels Y as X``: of the pixels the others label Y, the share this annotator labels X (e.g.
   "labels sidewalk as road": draws road over the curb); X = void reads "leaves Y unlabelled".
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ..model import Categories
 
 __all__ = ["Trait", "annotator_traits"]
 
@@ -142,8 +144,9 @@ def annotator_traits(
     segments: pd.DataFrame | None,
     annotators: Sequence[str],
     *,
+    categories: Categories | None = None,
     min_rate: float = 0.05,
-    ratio: float = 2.0,
+    ratio: float = 3.0,
     min_rows: int = 10,
     top: int = 3,
 ) -> pd.DataFrame:
@@ -157,6 +160,8 @@ def annotator_traits(
         The study result's segment table (``annotator``, ``other``, ``category``, ``isthing``,
         ``status``).
     annotators : sequence of str
+    categories : Categories, optional
+        For class names (ids otherwise).
     min_rate, ratio : float
         A habit needs a rate >= ``min_rate`` and >= ``ratio`` x the others' mean rate.
     min_rows : int
@@ -170,7 +175,11 @@ def annotator_traits(
         ``annotator``, ``kind``, ``text``, ``rate``, ``others``; sorted by annotator then by
         ``rate - others`` descending.
     """
-    names = list(pixel.confusion(annotators[0], annotators[1]).index) if len(annotators) > 1 else []
+    names = (
+        list(pixel.confusion(annotators[0], annotators[1], categories=categories).index)
+        if len(annotators) > 1
+        else []
+    )
     traits = (
         _pixel_traits(pixel, annotators, names, min_rate=min_rate, ratio=ratio) if names else []
     )
