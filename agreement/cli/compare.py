@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          help="treat the batches as independent samples of images")
     p.add_argument("--no-pixel", action="store_true",
                    help="skip pixel alpha and class-pair confusion (faster)")
+    p.add_argument("--pairwise", action="store_true",
+                   help="score annotators against the others pairwise instead of against the "
+                   "consensus of the others (faster)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes")
     add_jobs_flag(p)
     p.set_defaults(run=run)
@@ -59,7 +62,7 @@ def _load(path: str, *, args: argparse.Namespace):
     note(args, f"{Path(path).name}: {opened.study!r}")
     return Batch.from_study(opened.study, name=opened.name or Path(path).name,
                             n_jobs=args.n_jobs, progress=show_progress(args) and not args.json,
-                            pixel=not args.no_pixel)
+                            pixel=not args.no_pixel, consensus=not args.pairwise)
 
 
 def _write_csv(comparison, folder: str) -> None:
