@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..matching import (
+    Matches,
     Overlap,
     candidate_pairs,
     match_segments,
@@ -35,9 +36,11 @@ from .pq import PQResult, pq_counts, pq_result
 
 __all__ = [
     "BoundaryOverlap",
+    "PairEvaluation",
     "boundary_band",
     "boundary_panoptic_quality",
     "boundary_width",
+    "evaluate_pair",
     "image_counts",
     "joint_overlap",
 ]
@@ -236,36 +239,74 @@ def joint_overlap(ref_compact: npt.NDArray[np.integer], ref_band: npt.NDArray[np
                                                    other_band_area.astype(np.int64))
 
 
-def image_counts(overlap: Overlap, boundary: BoundaryOverlap | None) -> dict[str, np.ndarray]:
-    """All additive counts of one image pair, per category (PQ, Boundary PQ, plain boundary IoU).
+@dataclass(frozen=True, eq=False)
+class PairEvaluation:
+    """PQ and Boundary PQ of one image, one ordered pair: matches and additive counts.
+
+    Attributes
+    ----------
+    matches : Matches
+        The panoptic (mask IoU) matching.
+    boundary_matches : Matches or None
+        The Boundary PQ matching (score ``min(mask IoU, void-adjusted boundary IoU)``).
+    boundary_iou : ndarray of float64 or None, shape (k,)
+        The paper's plain boundary IoU of each panoptic match.
+    boundary_score : ndarray of float64 or None, shape (k,)
+        The Boundary PQ score of each panoptic match.
+    counts : dict of str to ndarray
+        ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum`` and, with boundary metrics,
+        ``boundary_tp``, ``boundary_fp``, ``boundary_fn``, ``boundary_iou_sum``,
+        ``boundary_iou_sum_plain`` (sum of the plain boundary IoU over the panoptic matches).
+    """
+
+    matches: Matches
+    boundary_matches: Matches | None
+    boundary_iou: FloatArray | None
+    boundary_score: FloatArray | None
+    counts: dict[str, np.ndarray]
+
+
+def evaluate_pair(overlap: Overlap, boundary: BoundaryOverlap | None = None) -> PairEvaluation:
+    """Match one image pair and count PQ (and Boundary PQ when ``boundary`` is given).
+
+    Parameters
+    ----------
+    overlap : Overlap
+    boundary : BoundaryOverlap, optional
+        Boundary overlap of the same pair, same roles.
 
     Returns
     -------
-    dict of str to ndarray
-        ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum`` and, with ``boundary``,
-        ``boundary_tp``, ``boundary_fp``, ``boundary_fn``, ``boundary_iou_sum``,
-        ``boundary_iou_sum_plain`` (sum of the paper's boundary IoU over the PQ matches).
+    PairEvaluation
     """
     matches = match_segments(overlap)
     pq = pq_counts(overlap, matches)
-    out: dict[str, np.ndarray] = {"category_id": pq.category_id, "tp": pq.tp, "fp": pq.fp,
-                                  "fn": pq.fn, "iou_sum": pq.iou_sum}
+    counts: dict[str, np.ndarray] = {"category_id": pq.category_id, "tp": pq.tp, "fp": pq.fp,
+                                     "fn": pq.fn, "iou_sum": pq.iou_sum}
     if boundary is None:
-        return out
+        return PairEvaluation(matches, None, None, None, counts)
     r, o = candidate_pairs(overlap)
-    score = np.minimum(overlap.iou(r, o), boundary.iou(r, o, void_adjusted=True))
-    bq = pq_counts(overlap, match_segments(overlap, score=score))
+    bmatches = match_segments(overlap, score=np.minimum(
+        overlap.iou(r, o), boundary.iou(r, o, void_adjusted=True)))
+    bq = pq_counts(overlap, bmatches)
     plain = boundary.iou(matches.ref_index, matches.other_index)
-    cats = pq.category_id  # boundary counts only ever concern categories PQ counts too
+    mscore = np.minimum(matches.score, boundary.iou(matches.ref_index, matches.other_index,
+                                                    void_adjusted=True))
+    cats = pq.category_id  # Boundary PQ only ever counts categories that PQ counts too
     pos = np.searchsorted(cats, bq.category_id)
     for name in ("tp", "fp", "fn", "iou_sum"):
         col = np.zeros(cats.size, dtype=getattr(bq, name).dtype)
         col[pos] = getattr(bq, name)
-        out["boundary_" + name] = col
+        counts["boundary_" + name] = col
     plain_sum = np.zeros(cats.size)
     np.add.at(plain_sum, np.searchsorted(cats, overlap.ref_categories[matches.ref_index]), plain)
-    out["boundary_iou_sum_plain"] = plain_sum
-    return out
+    counts["boundary_iou_sum_plain"] = plain_sum
+    return PairEvaluation(matches, bmatches, plain, mscore, counts)
+
+
+def image_counts(overlap: Overlap, boundary: BoundaryOverlap | None) -> dict[str, np.ndarray]:
+    """The additive counts of :func:`evaluate_pair`."""
+    return evaluate_pair(overlap, boundary).counts
 
 
 def boundary_panoptic_quality(ref: PanopticAnnotation, other: PanopticAnnotation, *,
