@@ -9,7 +9,9 @@ from ..io import load_study
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
-    p = sub.add_parser("summary", help="describe a study: annotators, images, categories, segments")
+    p = sub.add_parser("summary", help="describe a study: annotators, images, categories, segments",
+                       description="Describe a study without decoding any map: annotators, "
+                                   "images, categories, segments per annotator, missing images.")
     p.add_argument("study", help="study folder (one export per annotator)")
     p.set_defaults(run=run)
 
@@ -17,10 +19,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the study's summary."""
     study = load_study(args.study)
+    cats = study.categories
     print(repr(study))
+    for label, ids in (("things", cats.thing_ids), ("stuff", cats.stuff_ids)):
+        print(f"{label} ({len(ids)}): {', '.join(cats.name(i) for i in ids) or '-'}")
+    print()
     print(study.summary().to_string(index=False))
     missing = study.missing()
     if len(missing):
-        print(f"\n{len(missing)} (image, annotator) pairs are missing:")
+        pairs = "pair is" if len(missing) == 1 else "pairs are"
+        print(f"\n{len(missing)} (image, annotator) {pairs} missing:")
         print(missing.to_string(index=False))
     return 0
