@@ -201,6 +201,37 @@ def _validation(study: Study) -> pd.DataFrame | None:
     return validate(study)
 
 
+def region_impact(regions: pd.DataFrame):
+    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
+
+    Confused pair: regions between the two classes; instances: merge-split regions of the
+    class; boundaries: boundary-placement regions touching the class; small misses:
+    missed-object regions touching the class.
+    """
+    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
+    kinds = regions["kind"].to_numpy()
+
+    def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
+        c = cats[0]
+        if kind == "confusion":
+            d = cats[1]
+            mask = ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
+        else:
+            touches = (a_ == c) | (b_ == c)
+            want = {
+                "instances": "merge-split",
+                "boundaries": "boundary placement",
+                "small_misses": "missed object",
+            }[kind]
+            mask = touches & (kinds == want)
+            if kind == "instances":
+                mask &= a_ == b_
+        sel = regions[mask]
+        return int(sel["area"].sum()), int(sel["image"].nunique())
+
+    return impact
+
+
 class Gains:
     """Expected gains of resolving one diagnosis (see :mod:`agreement.report.gains`)."""
 
