@@ -12,7 +12,7 @@ import numpy.typing as npt
 __all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes"]
 
 #: Largest segment id for which :func:`compact_ids` uses a lookup table instead of a search.
-LUT_MAX_ID = 1 << 22
+LUT_MAX_ID = 1 << 26
 
 
 def compact_ids(
@@ -45,14 +45,12 @@ def compact_ids(
     ids = np.asarray(ids)
     seg = np.asarray(segment_ids, dtype=np.int64).ravel()
     k = seg.size
-    unknown_code = k + 1
     if ids.size == 0:
         return np.zeros(ids.shape, np.int32), np.zeros(k, np.int64), np.zeros(0, np.int64)
     lo, hi = int(ids.min()), int(ids.max())
-    if lo >= 0 and hi <= LUT_MAX_ID and (k == 0 or int(seg.max()) <= LUT_MAX_ID):
-        size = max(hi, int(seg.max()) if k else 0) + 1
-        lut = np.full(size, unknown_code, dtype=np.int32)
-        lut[0] = 0
+    if lo >= 0 and hi <= LUT_MAX_ID:
+        # np.zeros is lazily backed by zero pages: only the pages of used ids are touched
+        lut = np.zeros(max(hi, int(seg.max()) if k else 0) + 1, dtype=np.int32)
         lut[seg] = np.arange(1, k + 1, dtype=np.int32)
         compact = lut[ids]
     else:
@@ -62,15 +60,11 @@ def compact_ids(
         pos = np.searchsorted(sorted_ids, flat)
         np.minimum(pos, max(k - 1, 0), out=pos)
         hit = sorted_ids[pos] == flat if k else np.zeros(flat.shape, bool)
-        compact = np.where(hit, order[pos] + 1, unknown_code).astype(np.int32)
-        compact[flat == 0] = 0
-        compact = compact.reshape(ids.shape)
-    counts = np.bincount(compact.ravel(), minlength=k + 2)
+        compact = np.where(hit, order[pos] + 1, 0).astype(np.int32).reshape(ids.shape)
+    counts = np.bincount(compact.ravel(), minlength=k + 1)
     unknown = np.zeros(0, np.int64)
-    if counts[unknown_code]:
-        bad = compact == unknown_code
-        unknown = np.unique(ids[bad]).astype(np.int64)
-        compact[bad] = 0
+    if counts[0] != ids.size - np.count_nonzero(ids):  # ids other than 0 that mapped to 0
+        unknown = np.unique(ids[(compact == 0) & (ids != 0)]).astype(np.int64)
     return compact, counts[1 : k + 1].astype(np.int64), unknown
 
 

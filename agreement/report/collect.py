@@ -132,19 +132,17 @@ def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
 
 
 def class_table(result, dis, study: Study, t: Thresholds) -> pd.DataFrame:
-    """One row per category: PQ / SQ / RQ / boundary IoU, pixel alpha, segment status counts."""
-    res = pq_result(_pooled(result), study.categories)
+    """One row per used category: the study result's :meth:`class_agreement` (PQ, SQ, RQ,
+    mean boundary IoU), pixel alpha of the class, segment status counts."""
     keep = ["category_id", "name", "isthing", "pq", "sq", "rq", "tp", "fp", "fn"]
-    per = res.per_class[
-        keep + (["mean_boundary_iou"] if "mean_boundary_iou" in res.per_class else [])
-    ]
+    ca = result.class_agreement()
+    per = ca[keep + (["mean_boundary_iou"] if "mean_boundary_iou" in ca else [])]
     per = per.rename(columns={"name": "category", "mean_boundary_iou": "boundary_iou"})
     alpha = dis.pixel.per_class.set_index("category_id")["alpha"]
     per["alpha"] = per["category_id"].map(alpha).astype(float)
     counts = status_counts(result.segments, small_area=t.small_area)
     per = per.merge(counts, on="category_id", how="left")
-    used = per["pq"].notna()
-    return per[used].reset_index(drop=True)
+    return per[per["pq"].notna()].reset_index(drop=True)
 
 
 def confusion_table(dis, study: Study) -> pd.DataFrame:

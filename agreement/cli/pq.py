@@ -1,0 +1,100 @@
+"""``agreement pq REF.json OTHER.json``: PQ, Boundary PQ and boundary IoU of two COCO panoptic
+exports.
+
+REF plays the reference role of the COCO panoptic evaluation (its void and crowd regions are
+special, its categories are used); images are paired by ``image_id`` as in panopticapi. Prints a
+table and, with ``--json``, writes::
+
+    {"All": {"pq", "sq", "rq", "n"}, "Things": {...}, "Stuff": {...},
+     "per_class": {"<id>": {"name", "isthing", "pq", "sq", "rq", "tp", "fp", "fn", "iou_sum"}},
+     "boundary": {"All": {"pq", "sq", "rq", "n", "mean_boundary_iou"}, "Things", "Stuff",
+                  "per_class": {"<id>": {"pq", ..., "iou_sum", "mean_boundary_iou"}}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from ..errors import AnnotationError, StudyError
+from ..io import read_coco_panoptic
+from ..io._files import atomic_write
+from ..metrics.pq import GROUPS, PQResult
+from ..model import Study
+from ..study import evaluate
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the sub-command."""
+    p = sub.add_parser(
+        "pq", help="panoptic quality, Boundary PQ and boundary IoU of OTHER against REF",
+        description="Panoptic quality of OTHER with REF in the reference role (COCO panoptic "
+                    "semantics: REF's void and crowd are special). Images are paired by "
+                    "image_id. PNG folders default to the JSON path without .json, else a png/ "
+                    "folder beside the JSON.")
+    p.add_argument("ref", type=Path, help="reference COCO panoptic JSON")
+    p.add_argument("other", type=Path, help="other annotator's COCO panoptic JSON")
+    p.add_argument("--ref-png-dir", type=Path, default=None, help="PNG folder of REF")
+    p.add_argument("--other-png-dir", type=Path, default=None, help="PNG folder of OTHER")
+    p.add_argument("--json", type=Path, default=None, metavar="OUT.json",
+                   help="write the results as JSON (fractions; undefined values as null)")
+    p.add_argument("--no-boundary", action="store_true",
+                   help="skip boundary IoU and Boundary PQ (no 'boundary' section)")
+    p.add_argument("--per-class", action="store_true", help="also print the per-class table")
+    p.add_argument("-j", "--n-jobs", type=int, default=1, help="worker processes (-1: all CPUs)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, print the table, write the JSON."""
+    ref = read_coco_panoptic(args.ref, args.ref_png_dir)
+    other = read_coco_panoptic(args.other, args.other_png_dir)
+    Study({"ref": ref, "other": other}, align="image_id")  # checks category agreement
+    study = Study({"ref": ref, "other": other}, align="image_id", categories=ref.categories)
+    other_ids = {i.id for i in other.images}
+    missing = [i.file_name for i in ref.images if i.id not in other_ids]
+    if missing:
+        raise StudyError(f"OTHER must annotate every image of REF, got {len(missing)} missing "
+                         f"(by image_id), e.g. {missing[:3]}")
+    order = [str(i.id) for i in ref.images]  # the reference's summation order
+    result = evaluate(study, images=order, n_jobs=args.n_jobs, progress=args.progress,
+                      boundary=not args.no_boundary)
+    unknown = sorted(set(result.per_image["category_id"]) - set(ref.categories))
+    if unknown:
+        raise AnnotationError(f"categories used by OTHER must be among REF's categories, got "
+                              f"{unknown}", file=args.other)
+    pq = result.pq("ref", "other")
+    print(f"{args.other} against {args.ref} (reference), {len(order)} images")
+    print(format_table(pq))
+    if args.per_class:
+        print()
+        print(pq.per_class.to_string(index=False, float_format=lambda v: f"{100 * v:.1f}"))
+    if args.json is not None:
+        with atomic_write(args.json) as tmp:
+            tmp.write_text(json.dumps(pq.to_dict(), indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def _pct(value: float) -> str:
+    return "   -" if value is None or math.isnan(value) else f"{100 * value:5.1f}"
+
+
+def format_table(result: PQResult) -> str:
+    """The summary as a fixed-width table (percent), panopticapi style plus boundary columns."""
+    head = f"{'':8}|{'PQ':>6}{'SQ':>6}{'RQ':>6}{'N':>5}"
+    if result.has_boundary:
+        head += f" |{'BPQ':>6}{'BSQ':>6}{'BRQ':>6}{'mBIoU':>7}"
+    lines = [head, "-" * len(head)]
+    g = result.groups
+    for group in GROUPS:
+        row = g.loc[group]
+        line = (f"{group:8}|{_pct(row['pq']):>6}{_pct(row['sq']):>6}{_pct(row['rq']):>6}"
+                f"{int(row['n']):5d}")
+        if result.has_boundary:
+            line += (f" |{_pct(row['boundary_pq']):>6}{_pct(row['boundary_sq']):>6}"
+                     f"{_pct(row['boundary_rq']):>6}{_pct(row['mean_boundary_iou']):>7}")
+        lines.append(line)
+    return "\n".join(lines)
