@@ -1,0 +1,50 @@
+"""On data/sample: batch 2 (guideline v2) improves road/sidewalk agreement, nothing else changes.
+
+``data/sample/planted.json`` fact c: batch 2 has less than half of batch 1's road/sidewalk
+disagreement, and every other annotator habit keeps the same parameters in both batches.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agreement import load_study
+from agreement.batch import Batch
+from agreement.compare import compare_batches
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+CHANGED = {"road", "sidewalk"}
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    batches = [Batch.from_study(load_study(SAMPLE / name), name=name, consensus=False)
+               for name in ("batch1", "batch2")]
+    return compare_batches(*batches, n_boot=1000, n_permutations=1000, seed=0)
+
+
+def test_road_sidewalk_improvement_is_significant(comparison):
+    assert not comparison.paired  # different images in the two batches
+    for metric in ("pq", "alpha"):
+        rows = comparison.metric(metric)
+        for name in CHANGED:
+            assert rows.loc[name, "significant"], (metric, name)
+            assert rows.loc[name, "change"] == "improved"
+            assert rows.loc[name, "ci_low"] > 0
+
+
+def test_unchanged_classes_are_not_significant(comparison):
+    others = comparison.classes[~comparison.classes["category"].isin(CHANGED)]
+    assert len(others) > 0
+    assert not others["significant"].any(), others[others["significant"]]
+
+
+def test_road_sidewalk_confusion_shrank_by_more_than_half(comparison):
+    planted = json.loads((SAMPLE / "planted.json").read_text())
+    assert "less than half" in planted["facts"]["c"]
+    pairs = comparison.class_pairs.set_index("name")
+    row = pairs.loc["road / sidewalk"]
+    assert row["change"] == "shrank" and row["b"] < 0.5 * row["a"]
+    assert pairs.index[0] == "road / sidewalk"  # the most confused pair (fact a)
+    assert not pairs.drop("road / sidewalk")["significant"].any()
