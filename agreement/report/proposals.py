@@ -21,7 +21,7 @@ import pandas as pd
 
 from .diagnose import Diagnosis
 
-__all__ = ["Proposal", "proposals_frame", "propose"]
+__all__ = ["Proposal", "apply_gains", "proposals_frame", "propose"]
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,8 @@ def propose(
         out.append((max(d.severity for d in ds), proposal))
     if impact is not None:
         out.sort(key=lambda sp: (-sp[1].pixels, -sp[0]))
-        return [_with_gain(p, gain) for _, p in out]
-    ranked = [_with_gain(p, gain) for _, p in out]
+        return apply_gains([p for _, p in out], gain)
+    ranked = apply_gains([p for _, p in out], gain)
     severity = {p.key: s for s, p in out}
     return sorted(
         ranked,
@@ -181,11 +181,15 @@ def propose(
     )
 
 
-def _with_gain(p: Proposal, gain: Callable | None) -> Proposal:
+def apply_gains(proposals: Sequence[Proposal], gain: Callable | None) -> list[Proposal]:
+    """The proposals with ``gain(kind, categories) -> (value, method)`` filled in, in order."""
     if gain is None:
-        return p
-    value, method = gain(p.kind, p.categories)
-    return replace(p, expected_gain=value, gain_method=method)
+        return list(proposals)
+    out = []
+    for p in proposals:
+        value, method = gain(p.kind, p.categories)
+        out.append(replace(p, expected_gain=value, gain_method=method))
+    return out
 
 
 def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> pd.DataFrame:
