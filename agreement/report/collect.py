@@ -333,7 +333,21 @@ def attach_evidence(
             if any(t.text.startswith(w) for w in wanted):
                 extra.append(f"annotator {t.annotator} {t.text}")
                 who.append(t.annotator)
+        rule = p.rule
+        if p.kind == "confusion" and who:
+            habit = traits[
+                traits["annotator"].isin(who) & traits["text"].str.startswith(tuple(wanted))
+            ].iloc[0]
+            rule += (
+                f" In this batch {habit['annotator']} {habit['text'].split(' (')[0]} where "
+                f"the others do not: the rule must say explicitly which class that strip is."
+            )
         out.append(
-            replace(p, evidence=p.evidence + tuple(extra), annotators=tuple(dict.fromkeys(who)))
+            replace(
+                p,
+                evidence=p.evidence + tuple(extra),
+                rule=rule,
+                annotators=tuple(dict.fromkeys(who)),
+            )
         )
     return out

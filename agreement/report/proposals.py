@@ -71,15 +71,22 @@ def _rule(kind: str, names: Sequence[str], things: Sequence[bool], d: Diagnosis)
         if not any(things):
             return (
                 f"Define the border between {a} and {b}",
-                f"State which visible feature separates {a} from {b} (for example a curb, a "
-                f"kerb line or a change of surface), that the border is drawn exactly on it, "
-                f"and which class owns the transition strip; show two or three annotated "
-                f"example crops of the ambiguous cases.",
+                f"State which visible feature separates {a} from {b} (an edge, a change of "
+                f"surface or material), that the border is drawn exactly on it, and which class "
+                f"owns the transition strip; show two or three annotated example crops of the "
+                f"ambiguous cases.",
+            )
+        if all(things):
+            return (
+                f"Tell {a} from {b}",
+                f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
+                f"default for the doubtful cases, and add example crops of borderline {a} / {b}.",
             )
         return (
-            f"Tell {a} from {b}",
-            f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
-            f"default for the doubtful cases, and add example crops of borderline {a} / {b}.",
+            f"Say where {a} ends and {b} begins",
+            f"State which pixels belong to the {a if things[0] else b} object and which to the "
+            f"{b if things[0] else a} around it (thin parts, shadows, reflections), and show "
+            f"example crops of the ambiguous cases.",
         )
     if kind == "instances":
         return (
