@@ -55,9 +55,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-examples",
         type=int,
-        default=4,
+        default=3,
         metavar="N",
-        help="example crops per confused class pair and proposal (default 4)",
+        help="example crops per confused class pair (default 3)",
     )
     add_jobs_flag(p)
     add_output_flags(p, json_help="print a JSON summary on stdout instead of the report path")

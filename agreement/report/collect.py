@@ -10,26 +10,19 @@ selected, joined and counted here; metrics are never recomputed another way.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from ..metrics.pq import pq_result
 from ..model import Study
 from .diagnose import Thresholds, diagnose_classes
 from .figures import overview_figures, pair_galleries
-from .gains import (
-    gain,
-    merge_categories,
-    merged_pair_counts,
-    pooled_counts,
-    pq_all,
-    resolve_counts,
-    status_counts,
-)
-from .proposals import propose
+from .gains import Gains, status_counts
+from .passes import merged_counts, run_passes
+from .proposals import apply_gains, propose
 from .sections import ReportData
 from .traits import annotator_traits
 
@@ -54,7 +47,7 @@ class ReportOptions:
     n_bootstrap: int = 1000
     seed: int = 0
     confidence: float = 0.95
-    max_examples: int = 4
+    max_examples: int = 3
     max_pairs: int = 3
     max_merge_gains: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -132,19 +125,17 @@ def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
 
 
 def class_table(result, dis, study: Study, t: Thresholds) -> pd.DataFrame:
-    """One row per category: PQ / SQ / RQ / boundary IoU, pixel alpha, segment status counts."""
-    res = pq_result(_pooled(result), study.categories)
+    """One row per used category: the study result's :meth:`class_agreement` (PQ, SQ, RQ,
+    mean boundary IoU), pixel alpha of the class, segment status counts."""
     keep = ["category_id", "name", "isthing", "pq", "sq", "rq", "tp", "fp", "fn"]
-    per = res.per_class[
-        keep + (["mean_boundary_iou"] if "mean_boundary_iou" in res.per_class else [])
-    ]
+    ca = result.class_agreement()
+    per = ca[keep + (["mean_boundary_iou"] if "mean_boundary_iou" in ca else [])]
     per = per.rename(columns={"name": "category", "mean_boundary_iou": "boundary_iou"})
     alpha = dis.pixel.per_class.set_index("category_id")["alpha"]
     per["alpha"] = per["category_id"].map(alpha).astype(float)
     counts = status_counts(result.segments, small_area=t.small_area)
     per = per.merge(counts, on="category_id", how="left")
-    used = per["pq"].notna()
-    return per[used].reset_index(drop=True)
+    return per[per["pq"].notna()].reset_index(drop=True)
 
 
 def confusion_table(dis, study: Study) -> pd.DataFrame:
@@ -201,54 +192,35 @@ def _validation(study: Study) -> pd.DataFrame | None:
     return validate(study)
 
 
-class Gains:
-    """Expected gains of resolving one diagnosis (see :mod:`agreement.report.gains`)."""
+def region_impact(regions: pd.DataFrame):
+    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
 
-    def __init__(self, result, classes: pd.DataFrame, study: Study, options: ReportOptions) -> None:
-        self.study, self.options = study, options
-        self.counts = pooled_counts(result.per_pair_class)
-        self.base = pq_all(self.counts, study.categories)
-        self.classes = classes.set_index("category_id")
-        self.merges_done = 0
+    Confused pair: regions between the two classes; instances: merge-split regions of the
+    class; boundaries: boundary-placement regions touching the class; small misses:
+    missed-object regions touching the class.
+    """
+    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
+    kinds = regions["kind"].to_numpy()
 
-    def __call__(self, kind: str, cats: tuple[int, ...]) -> tuple[float, str]:
-        """``(expected gain of PQ All, method)``."""
-        cats_ = self.study.categories
+    def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
+        c = cats[0]
         if kind == "confusion":
-            return self._merged(*cats)
-        row = self.classes.loc[cats[0]] if cats[0] in self.classes.index else None
-        if row is None:
-            return math.nan, ""
-        name = cats_.name(cats[0])
-        if kind == "boundaries":
-            counts = resolve_counts(self.counts, cats[0], perfect_iou=True)
-            how = f"recomputed with every matched {name} segment at IoU 1"
-        elif kind == "instances":
-            rows = int(row.get("split", 0) + row.get("merged", 0))
-            events = int(min(row.get("split", 0), row.get("merged", 0)))
-            counts = resolve_counts(self.counts, cats[0], unmatched=rows, events=events)
-            how = f"estimate: {rows} split / merged {name} segments matched at the mean IoU"
+            d = cats[1]
+            mask = ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
         else:
-            n = int(row.get("missed_small", 0))
-            counts = resolve_counts(self.counts, cats[0], unmatched=n, events=n)
-            how = f"estimate: {n} missed small {name} segments matched at the mean IoU"
-        return gain(self.base, pq_all(counts, cats_)), how
+            touches = (a_ == c) | (b_ == c)
+            want = {
+                "instances": "merge-split",
+                "boundaries": "boundary placement",
+                "small_misses": "missed object",
+            }[kind]
+            mask = touches & (kinds == want)
+            if kind == "instances":
+                mask &= a_ == b_
+        sel = regions[mask]
+        return int(sel["area"].sum()), int(sel["image"].nunique())
 
-    def _merged(self, a: int, b: int) -> tuple[float, str]:
-        if self.merges_done >= self.options.max_merge_gains:
-            return math.nan, "not computed (only the first pairs are recomputed)"
-        from ..study import evaluate
-
-        self.merges_done += 1
-        merged = evaluate(
-            merge_categories(self.study, a, b), n_jobs=self.options.n_jobs, boundary=False
-        )
-        counts = merged_pair_counts(self.counts, pooled_counts(merged.per_pair_class), a, b)
-        names = self.study.categories
-        return gain(self.base, pq_all(counts, names)), (
-            f"recomputed: every annotation relabelled with {names.name(b)} as {names.name(a)}, "
-            f"both classes given the merged class's PQ"
-        )
+    return impact
 
 
 def collect(
@@ -260,55 +232,66 @@ def collect(
     consistency: pd.DataFrame | None = None,
 ) -> ReportData:
     """Evaluate ``study`` with the library and gather every table the report shows."""
-    from ..consensus import leave_one_out
-    from ..pixel_study import disagreement
-    from ..study import evaluate
-
     o = options or ReportOptions()
-    result = evaluate(study, n_jobs=o.n_jobs, progress=o.progress, boundary=o.boundary)
-    dis = disagreement(study, progress=o.progress)
-    loo = leave_one_out(study, progress=o.progress) if len(study.annotators) > 2 else None
-    classes = class_table(result, dis, study, o.thresholds)
-    diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
-    names = {c: study.categories.name(c) for c in study.categories}
-    isthing = {c: study.categories[c].isthing for c in study.categories}
-    proposals = propose(
-        diagnoses, names=names, isthing=isthing, gain=Gains(result, classes, study, o)
-    )
-    traits = annotator_traits(
-        dis.pixel, result.segments, study.annotators, categories=study.categories
-    )
-    proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
-    pairs = dis.class_pairs.copy()
-    pairs["dissenters"] = pairs["dissenters"].map(", ".join)
-    galleries = pair_galleries(
-        study,
-        dis.regions,
-        proposals,
-        images_dir=images_dir,
-        max_pairs=o.max_pairs,
-        max_examples=o.max_examples,
-    )
-    return ReportData(
-        name=name,
-        annotators=study.annotators,
-        images=len(study.images),
-        shared_images=len(study.shared_images()),
-        categories=study.categories.to_frame(),
-        overall=overall_table(result, study, o),
-        classes=classes,
-        diagnoses=diagnoses,
-        proposals=proposals,
-        pairs=pairs,
-        annotators_table=annotator_table(result, dis, loo, traits, study),
-        alpha=float(dis.pixel.alpha),
-        pq_matrix=result.pq_matrix(),
-        pair_figures=galleries,
-        figures=overview_figures(result.pq_matrix(), classes),
-        validation=_validation(study),
-        consistency=consistency,
-        traits=traits,
-    )
+    steps = 4 + o.max_merge_gains
+    with tqdm(total=steps, desc="report", unit="step", disable=not o.progress) as bar:
+
+        def step(what: str) -> None:
+            bar.set_postfix_str(what)
+            bar.update()
+
+        p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress, step=step)
+        result, dis = p.result, p.disagreement
+        classes = class_table(result, dis, study, o.thresholds)
+        diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
+        names = {c: study.categories.name(c) for c in study.categories}
+        isthing = {c: study.categories[c].isthing for c in study.categories}
+        proposals = propose(
+            diagnoses, names=names, isthing=isthing, impact=region_impact(dis.regions)
+        )
+        pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
+        join = merged_counts(study, pairs_wanted[: o.max_merge_gains], n_jobs=o.n_jobs, step=step)
+        traits = annotator_traits(
+            dis.pixel, result.segments, study.annotators, categories=study.categories
+        )
+        proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
+        # crops are drawn while the merged pairs are evaluated (n_jobs > 1)
+        galleries = pair_galleries(
+            study,
+            dis.regions,
+            proposals,
+            images_dir=images_dir,
+            max_pairs=o.max_pairs,
+            max_examples=o.max_examples,
+        )
+        proposals = apply_gains(
+            proposals, Gains(result.per_pair_class, classes, study.categories, join())
+        )
+        pairs = dis.class_pairs.copy()
+        pairs["dissenters"] = pairs["dissenters"].map(", ".join)
+        pq_matrix = result.pq_matrix()
+        out = ReportData(
+            name=name,
+            annotators=study.annotators,
+            images=len(study.images),
+            shared_images=len(study.shared_images()),
+            categories=study.categories.to_frame(),
+            overall=overall_table(result, study, o),
+            classes=classes,
+            diagnoses=diagnoses,
+            proposals=proposals,
+            pairs=pairs,
+            annotators_table=annotator_table(result, dis, p.loo, traits, study),
+            alpha=float(dis.pixel.alpha),
+            pq_matrix=pq_matrix,
+            pair_figures=galleries,
+            figures=overview_figures(pq_matrix, classes),
+            validation=_validation(study),
+            consistency=consistency,
+            traits=traits,
+        )
+        step("figures")
+    return out
 
 
 def _pair_names(names: dict[int, str], cats: tuple[int, ...]) -> tuple[str, ...]:
@@ -350,7 +333,21 @@ def attach_evidence(
             if any(t.text.startswith(w) for w in wanted):
                 extra.append(f"annotator {t.annotator} {t.text}")
                 who.append(t.annotator)
+        rule = p.rule
+        if p.kind == "confusion" and who:
+            habit = traits[
+                traits["annotator"].isin(who) & traits["text"].str.startswith(tuple(wanted))
+            ].iloc[0]
+            rule += (
+                f" In this batch {habit['annotator']} {habit['text'].split(' (')[0]} where "
+                f"the others do not: the rule must say explicitly which class that strip is."
+            )
         out.append(
-            replace(p, evidence=p.evidence + tuple(extra), annotators=tuple(dict.fromkeys(who)))
+            replace(
+                p,
+                evidence=p.evidence + tuple(extra),
+                rule=rule,
+                annotators=tuple(dict.fromkeys(who)),
+            )
         )
     return out

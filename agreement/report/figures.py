@@ -119,7 +119,8 @@ def pair_galleries(
             anns = study.annotations(region["image"])
             shape = next(iter(anns.values())).shape
             photo = _photo(find_photo(images_dir, region["image"]), shape)
-            fig = MplFigure(figsize=(4.2, 3.2), layout="constrained")
+            fig = MplFigure(figsize=(4.2, 3.0))  # no layout engine: 2x faster to draw
+            fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.9)
             plot_region(region, anns, image=photo, ax=fig.add_subplot())
             caption = (
                 f"image {region['image']}, {region['area']} px, {region['kind']}; "

@@ -37,7 +37,7 @@ from ..model import (
     Study,
 )
 
-__all__ = ["MergedSource", "merge_categories", "pooled_counts", "pq_all", "resolve_counts"]
+__all__ = ["Gains", "MergedSource", "merge_categories", "pooled_counts", "pq_all", "resolve_counts"]
 
 
 def pooled_counts(per_pair_class: pd.DataFrame) -> pd.DataFrame:
@@ -210,3 +210,59 @@ def status_counts(segments: pd.DataFrame, *, small_area: int) -> pd.DataFrame:
 def describe_counts(mapping: Mapping[str, float]) -> str:
     """``"a 1, b 2"`` for a gain's method text."""
     return ", ".join(f"{k} {v:g}" for k, v in mapping.items())
+
+
+class Gains:
+    """``gains(kind, categories) -> (expected gain of PQ All, method)`` for proposals.
+
+    Parameters
+    ----------
+    per_pair_class : DataFrame
+        The study result's per (pair, class) counts.
+    classes : DataFrame
+        The report's class table (``category_id``, ``split``, ``merged``, ``missed_small``).
+    categories : Categories
+    merged : mapping of (a, b) to DataFrame
+        Pooled counts of the study with ``b`` relabelled ``a`` (pairs without an entry get NaN).
+    """
+
+    def __init__(
+        self,
+        per_pair_class: pd.DataFrame,
+        classes: pd.DataFrame,
+        categories: Categories,
+        merged: Mapping[tuple[int, int], pd.DataFrame],
+    ) -> None:
+        self.counts = pooled_counts(per_pair_class)
+        self.categories = categories
+        self.base = pq_all(self.counts, categories)
+        self.classes = classes.set_index("category_id")
+        self.merged = merged
+
+    def __call__(self, kind: str, cats: tuple[int, ...]) -> tuple[float, str]:
+        names = self.categories
+        if kind == "confusion":
+            a, b = cats
+            if (a, b) not in self.merged:
+                return math.nan, "not computed (only the first pairs are recomputed)"
+            counts = merged_pair_counts(self.counts, self.merged[(a, b)], a, b)
+            return gain(self.base, pq_all(counts, names)), (
+                f"recomputed: every annotation relabelled with {names.name(b)} as "
+                f"{names.name(a)}, both classes given the merged class's PQ"
+            )
+        if cats[0] not in self.classes.index:
+            return math.nan, ""
+        row, name = self.classes.loc[cats[0]], names.name(cats[0])
+        if kind == "boundaries":
+            counts = resolve_counts(self.counts, cats[0], perfect_iou=True)
+            how = f"recomputed with every matched {name} segment at IoU 1"
+        elif kind == "instances":
+            rows = int(row.get("split", 0) + row.get("merged", 0))
+            events = int(min(row.get("split", 0), row.get("merged", 0)))
+            counts = resolve_counts(self.counts, cats[0], unmatched=rows, events=events)
+            how = f"estimate: {rows} split / merged {name} segment rows matched at the mean IoU"
+        else:
+            n = int(row.get("missed_small", 0))
+            counts = resolve_counts(self.counts, cats[0], unmatched=n, events=n)
+            how = f"estimate: {n} missed small {name} segment rows matched at the mean IoU"
+        return gain(self.base, pq_all(counts, names)), how

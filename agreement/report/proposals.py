@@ -4,19 +4,24 @@ A proposal targets one class (instances, boundaries, small misses) or one confus
 (both directions of the confusion become one proposal). Its rule text is a template filled with
 the classes and numbers of the diagnosis; its expected gain (how much PQ All would rise if the
 disagreement were resolved) comes from :mod:`agreement.report.gains`.
+
+Ranking: by the pixels of the ambiguous regions (:mod:`agreement.regions`) the problem explains,
+i.e. how much of the annotation work it touches. PQ All weighs every class equally, so ranking by
+expected PQ gain would put a rare class's confusion (a few hundred pixels) above a border drawn
+differently in every image; the gain is shown beside each proposal instead.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from .diagnose import Diagnosis
 
-__all__ = ["Proposal", "proposals_frame", "propose"]
+__all__ = ["Proposal", "apply_gains", "proposals_frame", "propose"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class Proposal:
     annotators : tuple of str
         Annotators whose systematic habits drive the problem (see
         :mod:`agreement.report.traits`).
+    pixels, images : int
+        Pixels of the ambiguous regions the problem explains, and the images they are in.
     """
 
     key: str
@@ -53,6 +60,8 @@ class Proposal:
     expected_gain: float = math.nan
     gain_method: str = ""
     annotators: tuple[str, ...] = ()
+    pixels: int = 0
+    images: int = 0
 
 
 def _rule(kind: str, names: Sequence[str], things: Sequence[bool], d: Diagnosis) -> tuple[str, str]:
@@ -62,15 +71,22 @@ def _rule(kind: str, names: Sequence[str], things: Sequence[bool], d: Diagnosis)
         if not any(things):
             return (
                 f"Define the border between {a} and {b}",
-                f"State which visible feature separates {a} from {b} (for example a curb, a "
-                f"kerb line or a change of surface), that the border is drawn exactly on it, "
-                f"and which class owns the transition strip; show two or three annotated "
-                f"example crops of the ambiguous cases.",
+                f"State which visible feature separates {a} from {b} (an edge, a change of "
+                f"surface or material), that the border is drawn exactly on it, and which class "
+                f"owns the transition strip; show two or three annotated example crops of the "
+                f"ambiguous cases.",
+            )
+        if all(things):
+            return (
+                f"Tell {a} from {b}",
+                f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
+                f"default for the doubtful cases, and add example crops of borderline {a} / {b}.",
             )
         return (
-            f"Tell {a} from {b}",
-            f"List the criteria that decide between {a} and {b} (shape, size, use), give a "
-            f"default for the doubtful cases, and add example crops of borderline {a} / {b}.",
+            f"Say where {a} ends and {b} begins",
+            f"State which pixels belong to the {a if things[0] else b} object and which to the "
+            f"{b if things[0] else a} around it (thin parts, shadows, reflections), and show "
+            f"example crops of the ambiguous cases.",
         )
     if kind == "instances":
         return (
@@ -100,21 +116,27 @@ def propose(
     *,
     names: Mapping[int, str],
     isthing: Mapping[int, bool],
+    impact: Callable[[str, tuple[int, ...]], tuple[int, int]] | None = None,
     gain: Callable[[str, tuple[int, ...]], tuple[float, str]] | None = None,
 ) -> list[Proposal]:
-    """Turn diagnoses into proposals, one per class-and-kind or confused pair, best gain first.
+    """Turn diagnoses into proposals, one per class-and-kind or confused pair, ranked.
 
     Parameters
     ----------
     diagnoses : sequence of Diagnosis
     names, isthing : mapping of category id
+    impact : callable, optional
+        ``impact(kind, categories) -> (disputed pixels, images)``: how much annotation the
+        problem touches (the ranking key).
     gain : callable, optional
-        ``gain(kind, categories) -> (expected PQ gain, method)``; without it gains are NaN.
+        ``gain(kind, categories) -> (expected PQ gain, method)``, called in rank order; without
+        it gains are NaN.
 
     Returns
     -------
     list of Proposal
-        Sorted by expected gain (descending; unknown last), then by the diagnoses' severity.
+        Ranked by disputed pixels (with ``impact``), else by expected gain; ties by the
+        diagnoses' severity.
 
     Examples
     --------
@@ -140,22 +162,41 @@ def propose(
             [bool(isthing.get(c, False)) for c in cats],
             first,
         )
-        value, method = gain(first.kind, cats) if gain is not None else (math.nan, "")
-        out.append(
-            (
-                max(d.severity for d in ds),
-                Proposal(
-                    key, first.kind, cats, title, rule, tuple(d.text for d in ds), value, method
-                ),
-            )
+        pixels, images = impact(first.kind, cats) if impact is not None else (0, 0)
+        proposal = Proposal(
+            key,
+            first.kind,
+            cats,
+            title,
+            rule,
+            tuple(d.text for d in ds),
+            pixels=int(pixels),
+            images=int(images),
         )
-    out.sort(
-        key=lambda sp: (
-            -(sp[1].expected_gain if sp[1].expected_gain == sp[1].expected_gain else -1.0),
-            -sp[0],
-        )
+        out.append((max(d.severity for d in ds), proposal))
+    if impact is not None:
+        out.sort(key=lambda sp: (-sp[1].pixels, -sp[0]))
+        return apply_gains([p for _, p in out], gain)
+    ranked = apply_gains([p for _, p in out], gain)
+    severity = {p.key: s for s, p in out}
+    return sorted(
+        ranked,
+        key=lambda p: (
+            -(p.expected_gain if p.expected_gain == p.expected_gain else -1.0),
+            -severity[p.key],
+        ),
     )
-    return [p for _, p in out]
+
+
+def apply_gains(proposals: Sequence[Proposal], gain: Callable | None) -> list[Proposal]:
+    """The proposals with ``gain(kind, categories) -> (value, method)`` filled in, in order."""
+    if gain is None:
+        return list(proposals)
+    out = []
+    for p in proposals:
+        value, method = gain(p.kind, p.categories)
+        out.append(replace(p, expected_gain=value, gain_method=method))
+    return out
 
 
 def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> pd.DataFrame:
@@ -167,6 +208,8 @@ def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> 
                 "title": p.title,
                 "classes": " / ".join(names.get(c, str(c)) for c in p.categories),
                 "kind": p.kind,
+                "disputed_pixels": p.pixels,
+                "images": p.images,
                 "expected_gain": p.expected_gain,
                 "gain_method": p.gain_method,
                 "annotators": ", ".join(p.annotators),
@@ -180,6 +223,8 @@ def proposals_frame(proposals: Sequence[Proposal], names: Mapping[int, str]) -> 
             "title",
             "classes",
             "kind",
+            "disputed_pixels",
+            "images",
             "expected_gain",
             "gain_method",
             "annotators",

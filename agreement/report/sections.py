@@ -125,14 +125,8 @@ def _summary(d: ReportData) -> Section:
         )
     )
     if d.proposals:
-        blocks.append(Paragraph("Main problems, largest expected gain first:"))
-        blocks.append(
-            tuple(
-                f"{p.title} ({' / '.join(d.names.get(c, str(c)) for c in p.categories)}): "
-                f"{p.evidence[0]}" + _gain_text(p)
-                for p in d.proposals[:5]
-            )
-        )
+        blocks.append(Paragraph("Main problems, most disputed pixels first:"))
+        blocks.append(tuple(_problem_text(p, d) for p in d.proposals[:5]))
     at = d.annotators_table
     flagged = (
         at[at["systematic"].fillna("").astype(str) != ""] if "systematic" in at else at.head(0)
@@ -141,11 +135,17 @@ def _summary(d: ReportData) -> Section:
         blocks.append(
             Paragraph(f"Annotator {row.annotator} stands out: {row.systematic}.", "finding")
         )
-    for key in ("pq_matrix", "class_bars"):
-        if key in d.figures:
-            blocks.append(d.figures[key])
+    if "pq_matrix" in d.figures:
+        blocks.append(d.figures["pq_matrix"])
     blocks += [Paragraph(n, "note") for n in d.notes]
     return Section("summary", "Summary", tuple(blocks))
+
+
+def _problem_text(p: Proposal, d: ReportData) -> str:
+    where = f"; {p.pixels} px in {p.images} of {d.images} images" if p.pixels else ""
+    who = f"; driven by {', '.join(p.annotators)}" if p.annotators else ""
+    classes = " / ".join(d.names.get(c, str(c)) for c in p.categories)
+    return f"{p.title} ({classes}): {p.evidence[0]}{where}{who}{_gain_text(p)}"
 
 
 def _gain_text(p: Proposal) -> str:
@@ -296,12 +296,13 @@ def _proposals(d: ReportData) -> Section:
     blocks: list = [
         Table(
             "proposals",
-            "Proposals, largest expected gain first",
+            "Proposals, most disputed pixels first",
             proposals_frame(d.proposals, d.names)[
-                ["rank", "title", "classes", "kind", "expected_gain"]
+                ["rank", "title", "classes", "kind", "disputed_pixels", "images", "expected_gain"]
             ],
-            "expected_gain = rise of PQ All (fraction) if resolved; the method is "
-            "given with each proposal; the full text is in proposals.csv.",
+            "disputed_pixels / images = ambiguous regions the problem explains; expected_gain = "
+            "rise of PQ All (fraction) if resolved, method given with each proposal; full text "
+            "in proposals_full.csv.",
         )
     ]
     full = proposals_frame(d.proposals, d.names)
@@ -310,6 +311,13 @@ def _proposals(d: ReportData) -> Section:
             Paragraph(f"Proposed rule: {p.rule}"),
             tuple(f"Evidence: {e}" for e in p.evidence),
         ]
+        if p.pixels:
+            inner.append(
+                Paragraph(
+                    f"Touches {p.pixels} px of ambiguous regions in {p.images} of "
+                    f"{d.images} images."
+                )
+            )
         if p.expected_gain == p.expected_gain:
             inner.append(
                 Paragraph(
