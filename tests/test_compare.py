@@ -182,3 +182,19 @@ def test_plots_return_figures_and_use_given_axes(tmp_path):
     assert len(plot_class_pairs(c).axes[0].lines) == 1
     c.plot_classes().savefig(tmp_path / "classes.png")
     assert c.plot_annotators().axes[0].get_title() == "Annotator trajectories"
+
+
+def test_coincidence_parallel_equals_serial(tmp_path):
+    from test_cli_compare import _write_study
+
+    from agreement import load_study
+    from agreement.batch import coincidence_frame
+
+    study = load_study(_write_study(tmp_path / "s", spread=3, seed=4))
+    serial = coincidence_frame(study)
+    pd.testing.assert_frame_equal(serial, coincidence_frame(study, n_jobs=2))
+    assert serial["count"].sum() > 0
+    one = serial[serial["image"] == serial["image"].iloc[0]]
+    pivot = one.pivot_table(index="category_a", columns="category_b", values="count",
+                            fill_value=0)
+    assert np.allclose(pivot.to_numpy(), pivot.to_numpy().T)  # coincidences are symmetric
