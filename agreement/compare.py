@@ -9,16 +9,17 @@ images (:mod:`agreement.stats`).
 Statistics, precisely
 ---------------------
 - Difference = batch ``b`` minus batch ``a`` of the metric computed on summed counts.
-- Interval: percentile bootstrap over images (``n_boot`` resamples). Batches holding the same
-  images are *paired* (one resample of the images applies to both); otherwise each batch is
-  resampled independently.
+- Interval: percentile (or BCa) bootstrap over images (``n_boot`` resamples). Batches holding
+  the same images are *paired* (one resample of the images applies to both); otherwise each
+  batch is resampled independently.
 - p-value: two-sided permutation test (paired: each image's counts swapped between the batches;
   unpaired: images reshuffled between the batches), ``n_permutations`` arrangements, exact when
   there are fewer.
 - Multiple comparisons: within each family (one metric across classes; the annotators; one
-  annotator across classes; the class pairs) p-values are adjusted with Holm's procedure by default (family-wise error control under
-  any dependence: the classes are measured on the same images), or Benjamini-Hochberg
-  (``correction="bh"``). ``significant`` is ``p_adjusted < level``. Intervals are not adjusted.
+  annotator across classes; the class pairs) p-values are adjusted with Holm's procedure by
+  default (family-wise error control under any dependence: the classes are measured on the same
+  images), or Benjamini-Hochberg (``correction="bh"``). ``significant`` is
+  ``p_adjusted < level``. Intervals are not adjusted.
 - A class absent from a batch has no metric there (NaN) and no test.
 """
 
@@ -205,12 +206,11 @@ class BatchComparison:
 
 
 def _test(ta: CountTable, tb: CountTable, statistic, *, paired: bool, n_boot: int, n_perm: int,
-          confidence: float, rngs: list[np.random.Generator]) -> pd.DataFrame:
+          confidence: float, interval: str, rngs: list[np.random.Generator]) -> pd.DataFrame:
     """Each batch's estimate and interval; interval and permutation p of the difference."""
-    ba, bb = (bootstrap(t, statistic, n_resamples=n_boot, confidence=confidence, seed=rngs[0])
-              for t in (ta, tb))
-    diff = bootstrap_difference(ta, tb, statistic, paired=paired, n_resamples=n_boot,
-                                confidence=confidence, seed=rngs[0])
+    opts = {"n_resamples": n_boot, "confidence": confidence, "method": interval, "seed": rngs[0]}
+    ba, bb = (bootstrap(t, statistic, **opts) for t in (ta, tb))
+    diff = bootstrap_difference(ta, tb, statistic, paired=paired, **opts)
     p = permutation_test(ta, tb, statistic, paired=paired, n_resamples=n_perm, seed=rngs[1])
     return pd.DataFrame({"a": ba.estimate, "a_low": ba.low, "a_high": ba.high,
                          "b": bb.estimate, "b_low": bb.low, "b_high": bb.high,
@@ -329,6 +329,7 @@ def compare_batches(
     n_boot: int = 2000,
     n_permutations: int = 2000,
     confidence: float = 0.95,
+    interval: Literal["percentile", "bca"] = "percentile",
     level: float = 0.05,
     correction: Literal["holm", "bh"] = "holm",
     paired: bool | None = None,
@@ -349,6 +350,8 @@ def compare_batches(
         Bootstrap resamples (intervals) and permutation arrangements (p-values).
     confidence : float
         Level of the (unadjusted) bootstrap intervals.
+    interval : {"percentile", "bca"}
+        Percentile or bias-corrected and accelerated bootstrap intervals.
     level : float
         Significance level of the adjusted p-values.
     correction : {"holm", "bh"}
@@ -400,7 +403,8 @@ def compare_batches(
                     if set(CLASS_METRICS[m][0]) <= set(fields_a) & set(fields_b))
     ids = sorted(_used_classes(a) | _used_classes(b))
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
-    kw = {"paired": paired, "n_boot": n_boot, "n_perm": n_permutations, "confidence": confidence}
+    kw = {"paired": paired, "n_boot": n_boot, "n_perm": n_permutations, "confidence": confidence,
+          "interval": interval}
     decide = {"level": level, "correction": correction}
     classes = _decide(_class_rows(a, b, metrics, ids, rngs=rngs[0:2], **kw), family=["metric"],
                       up="improved", down="worsened", **decide)
@@ -409,6 +413,7 @@ def compare_batches(
     pairs = _decide(_pair_rows(a, b, top=top_pairs, min_rate=min_pair_rate, rngs=rngs[4:6], **kw),
                     family=None, up="grew", down="shrank", **decide)
     settings = {"n_boot": n_boot, "n_permutations": n_permutations, "confidence": confidence,
+                "interval": interval,
                 "level": level, "correction": correction, "seed": seed,
                 "n_images_a": len(a.images), "n_images_b": len(b.images),
                 "agreement": a.agreement_kind, "metrics": list(metrics)}

@@ -138,6 +138,15 @@ def test_outputs_render_and_serialise():
     assert repr(c).startswith("BatchComparison('b' vs 'a')")
 
 
+def test_bca_intervals():
+    a, b = _batch("a", seed=1), _batch("b", seed=2, quality={2: 0.95}, prefix="q")
+    c = compare_batches(a, b, interval="bca", metrics=("pq",), **FAST)
+    pq = c.metric("pq")
+    assert c.settings["interval"] == "bca"
+    assert (pq["ci_low"] < pq["difference"]).all() and (pq["difference"] < pq["ci_high"]).all()
+    assert (pq["a_low"] < pq["a"]).all() and (pq["b"] < pq["b_high"]).all()
+
+
 def test_deterministic_with_seed():
     a, b = _batch("a", seed=1), _batch("b", seed=2, prefix="q")
     c1, c2 = compare_batches(a, b, **FAST, seed=3), compare_batches(a, b, **FAST, seed=3)
