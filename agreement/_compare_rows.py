@@ -94,6 +94,8 @@ def _decide(frame: pd.DataFrame, *, family: list[str] | None, level: float, corr
 
 def _class_rows(a: Batch, b: Batch, metrics: tuple[str, ...], ids: list[int], **kw) -> pd.DataFrame:
     ta, tb = a.class_table(ids), b.class_table(ids)
+    common = [f for f in ta.fields if f in set(tb.fields)]
+    ta, tb = ta.select(common), tb.select(common)
 
     def statistic(s):
         return np.concatenate([CLASS_METRICS[m][1](s) for m in metrics], axis=-1)

@@ -207,3 +207,17 @@ def test_coincidence_parallel_equals_serial(tmp_path):
     pivot = one.pivot_table(index="category_a", columns="category_b", values="count",
                             fill_value=0)
     assert np.allclose(pivot.to_numpy(), pivot.to_numpy().T)  # coincidences are symmetric
+
+
+def test_class_absent_from_one_batch_is_untested():
+    a = _batch("a", seed=1)
+    pi = _per_image(30, seed=2, prefix="q")
+    b = Batch.from_tables(pi[pi["category_id"] != 4], name="b", categories=CATS)
+    c = compare_batches(a, b, metrics=("pq", "rq"), **FAST)
+    person = c.metric("pq").loc["person"]
+    assert np.isnan(person["b"]) and np.isnan(person["p_value"]) and np.isnan(person["ci_low"])
+    assert person["change"] == "untested" and not person["significant"]
+    assert len(c.class_pairs) == 0  # b has no pixel coincidences
+    assert "alpha" not in set(c.classes["metric"])
+    c.plot_classes("pq")  # NaN rows are drawn without error
+    json.dumps(c.to_dict())

@@ -229,3 +229,10 @@ def test_html_reprs():
     assert "2 images x 1 groups" in t._repr_html_()
     html = bootstrap(t, _ratio_stat, n_resamples=20)._repr_html_()
     assert "percentile, 95%, 20 resamples" in html and "<table" in html
+
+
+def test_select_fields():
+    t = _table([1, 2], [2, 2])
+    assert t.select(["den"]).values[:, 0, 0].tolist() == [2.0, 2.0]
+    with pytest.raises(ValueError, match="fields must be among"):
+        t.select(["tp"])

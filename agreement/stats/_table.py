@@ -124,6 +124,14 @@ class CountTable:
         out[np.ix_(keep_i, keep_g)] = self.values[np.ix_(take_i, take_g)]
         return CountTable(images, groups, self.fields, out)
 
+    def select(self, fields: Sequence[str]) -> CountTable:
+        """The table restricted to some fields, in the given order."""
+        missing = [f for f in fields if f not in self.fields]
+        if missing:
+            raise ValueError(f"fields must be among {list(self.fields)}, got {missing}")
+        idx = [self.fields.index(f) for f in fields]
+        return CountTable(self.images, self.groups, tuple(fields), self.values[:, :, idx])
+
     def sums(self, weights: npt.ArrayLike | None = None) -> dict[str, FloatArray]:
         """Counts summed over images, per field: arrays of shape ``(..., n_groups)``.
 
