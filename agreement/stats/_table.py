@@ -184,6 +184,16 @@ def resample_weights(
     return counts.reshape(n_resamples, n_images)
 
 
+#: Most (resample x image) weights drawn at once: resamples are processed in chunks of
+#: ``CHUNK // n_images`` so memory stays bounded on large studies (one chunk below that size).
+CHUNK = 1 << 22
+
+
+def _chunks(n_resamples: int, n_images: int) -> list[int]:
+    step = max(1, CHUNK // max(n_images, 1))
+    return [min(step, n_resamples - s) for s in range(0, n_resamples, step)]
+
+
 def _evaluate(statistic: Statistic, sums: Counts) -> FloatArray:
     out = np.asarray(statistic(sums), dtype=np.float64)
     return out.reshape(1) if out.ndim == 0 else out
