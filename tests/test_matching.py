@@ -158,3 +158,37 @@ def test_score_length_is_checked():
     ov = segment_overlap(ann([[1, 1]], {1: 1}), ann([[1, 1]], {1: 1}))
     with pytest.raises(ValueError, match="score must have one value per candidate pair"):
         match_segments(ov, score=np.zeros(3))
+
+
+@pytest.mark.parametrize("ids", [[3, 7, 259],  # unknown 259 has the low bits of 3
+                                 [5, 1 << 20, (1 << 20) + 5, 16777215],  # no small hash
+                                 [3, 7, 11], [2**31 - 1, 1]])
+def test_compact_ids_large_and_aliasing_ids(ids):
+    from agreement.labels import compact_ids
+
+    rng = np.random.default_rng(0)
+    table = np.array(ids[:-1], dtype=np.int64)  # the last id is unknown
+    m = rng.choice(np.array([0, *ids], dtype=np.int64), size=(7, 9)).astype(np.int32)
+    m[0, :len(ids) + 1] = [0, *ids]
+    compact, areas, unknown = compact_ids(m, table)
+    for i, s in enumerate(table):
+        assert (compact == i + 1).sum() == (m == s).sum() == areas[i]
+    assert unknown.tolist() == [ids[-1]]
+    assert (compact[m == ids[-1]] == 0).all() and (compact[m == 0] == 0).all()
+
+
+@pytest.mark.parametrize("table", [np.arange(1, 301),            # hashed lookup (11 low bits)
+                                   np.arange(1, 301) << 21])     # no small hash: binary search
+def test_compact_ids_many_segments(table):
+    from agreement.labels import compact_ids
+
+    rng = np.random.default_rng(1)
+    alias = int(table[4]) + (1 << 11)  # same low 11 bits as table[4], unknown
+    m = rng.choice(np.concatenate([[0], table]), size=(40, 50)).astype(np.int32)
+    m[0, :3] = [alias, alias, 0]
+    compact, areas, unknown = compact_ids(m, table)
+    assert unknown.tolist() == [alias]
+    expect = np.searchsorted(table, m) + 1
+    expect[(m == 0) | (m == alias)] = 0
+    np.testing.assert_array_equal(compact, expect)
+    np.testing.assert_array_equal(areas, np.bincount(expect.ravel(), minlength=301)[1:])
