@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes"]
+__all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "segment_boxes"]
 
 #: Largest segment id for which :func:`compact_ids` uses a lookup table instead of a search.
 LUT_MAX_ID = 1 << 26
@@ -120,3 +120,59 @@ def overlap_table(
         raise ValueError(f"maps must have the same shape, got {np.shape(a)} and {np.shape(b)}")
     codes = pair_codes(a, b, nb)
     return np.bincount(codes, minlength=na * nb)[: na * nb].reshape(na, nb).astype(np.int64)
+
+
+def segment_boxes(
+    compact: npt.NDArray[np.integer], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Pixel count and bounding box of every segment of a compact map, in one pass per axis.
+
+    Parameters
+    ----------
+    compact : ndarray of int, shape (H, W)
+        Compact map: 0 = void, ``1..k`` = segments.
+    k : int
+        Number of segments.
+
+    Returns
+    -------
+    areas : ndarray of int64, shape (k,)
+        Pixel count of segment ``i + 1``.
+    boxes : ndarray of int64, shape (k, 4)
+        COCO ``(x, y, w, h)`` of segment ``i + 1``; ``(0, 0, 0, 0)`` when it has no pixel.
+
+    Examples
+    --------
+    >>> areas, boxes = segment_boxes(np.array([[0, 1, 1], [2, 0, 1]]), 3)
+    >>> areas.tolist(), boxes.tolist()
+    ([3, 1, 0], [[1, 0, 2, 2], [0, 1, 1, 1], [0, 0, 0, 0]])
+    """
+    c = np.asarray(compact)
+    if c.ndim != 2:
+        raise ValueError(f"compact map must be 2-D, got shape {c.shape}")
+    areas = np.bincount(c.ravel(), minlength=k + 1)[1 : k + 1].astype(np.int64)
+    boxes = np.zeros((k, 4), np.int64)
+    if (k + 1) * max(c.shape) > 1 << 25:  # many segments: avoid the large presence table
+        ys, xs = np.nonzero(c)
+        lab = c[ys, xs].astype(np.int64) - 1
+        lo = np.full((k, 2), np.iinfo(np.int64).max)
+        hi = np.full((k, 2), -1)
+        for col, v in ((0, xs), (1, ys)):
+            np.minimum.at(lo[:, col], lab, v)
+            np.maximum.at(hi[:, col], lab, v)
+        boxes[:, :2] = lo
+        boxes[:, 2:] = hi - lo + 1
+        boxes[areas == 0] = 0
+        return areas, boxes
+    for axis, (lo_col, len_col) in ((0, (1, 3)), (1, (0, 2))):
+        # which segments occur in each row (axis=0) / column (axis=1): (k + 1) x n presence table
+        n = c.shape[axis]
+        index = np.arange(n).reshape((-1, 1) if axis == 0 else (1, -1))
+        codes = (c.astype(np.int64) * n + index).ravel()
+        present = np.bincount(codes, minlength=(k + 1) * n)[: (k + 1) * n].reshape(k + 1, n)[1:] > 0
+        first = np.argmax(present, axis=1)
+        last = n - 1 - np.argmax(present[:, ::-1], axis=1)
+        boxes[:, lo_col] = first
+        boxes[:, len_col] = last - first + 1
+    boxes[areas == 0] = 0
+    return areas, boxes

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .errors import AnnotationError, StudyError
-from .labels import compact_ids
+from .labels import compact_ids, segment_boxes
 
 __all__ = [
     "AnnotationSource",
@@ -95,7 +95,7 @@ class Categories(Mapping[int, Category]):
 
     @classmethod
     def from_coco(cls, entries: Sequence[Mapping], *, file: str | None = None) -> Categories:
-        """Build from a COCO ``categories`` list (``id``, ``name``, optional ``isthing``, ``color``).
+        """Build from a COCO ``categories`` list (``id``, ``name``, optional ``isthing``/``color``).
 
         A missing ``isthing`` is read as thing (1), as COCO instances files are about objects.
         """
@@ -143,7 +143,8 @@ class Categories(Mapping[int, Category]):
         return hash(tuple(self._items.values()))
 
     def __repr__(self) -> str:
-        return f"Categories({len(self)} categories: {len(self.thing_ids)} things, {len(self.stuff_ids)} stuff)"
+        things, stuff = len(self.thing_ids), len(self.stuff_ids)
+        return f"Categories({len(self)} categories: {things} things, {stuff} stuff)"
 
     @property
     def thing_ids(self) -> tuple[int, ...]:
@@ -270,6 +271,16 @@ class PanopticAnnotation:
                 image=self.image.file_name,
             )
         if ids.dtype != np.int32:
+            if not np.issubdtype(ids.dtype, np.integer):
+                raise AnnotationError(
+                    f"segment-id map must hold integers, got dtype {ids.dtype}",
+                    image=self.image.file_name,
+                )
+            if ids.size and (int(ids.min()) < 0 or int(ids.max()) > np.iinfo(np.int32).max):
+                raise AnnotationError(
+                    f"segment ids must be in [0, 2**31), got range [{ids.min()}, {ids.max()}]",
+                    image=self.image.file_name,
+                )
             ids = ids.astype(np.int32)
         else:
             ids = ids.view()
@@ -279,7 +290,9 @@ class PanopticAnnotation:
         for seg in self.segments:
             if seg.id <= 0:
                 raise AnnotationError(
-                    "segment ids must be > 0 (0 is void)", image=self.image.file_name, segment=seg.id
+                    "segment ids must be > 0 (0 is void)",
+                    image=self.image.file_name,
+                    segment=seg.id,
                 )
             if seg.id in by_id:
                 raise AnnotationError(
@@ -303,16 +316,36 @@ class PanopticAnnotation:
     ) -> PanopticAnnotation:
         """Build an annotation from an id map and ``{segment id: category id}``.
 
-        Areas and boxes are computed from the map; segments listed but absent get area 0.
+        Areas and boxes are computed from the map (in one pass); segments listed but absent get
+        area 0.
+
+        Raises
+        ------
+        AnnotationError
+            The map is not 2-D, or holds a non-zero id that ``categories`` does not list.
         """
         ids = np.asarray(ids)
-        crowd = set(iscrowd)
-        segs = []
-        for sid, cid in categories.items():
-            area, bbox = segment_area_bbox(ids, int(sid))
-            segs.append(Segment(int(sid), int(cid), int(sid) in crowd, area, bbox))
+        if ids.ndim != 2:
+            raise AnnotationError(
+                f"segment-id map must be 2-D, got shape {ids.shape}", image=file_name
+            )
+        crowd = {int(i) for i in iscrowd}
+        sids = [int(s) for s in categories]
+        compact, _, unknown = compact_ids(ids, sids)
+        if unknown.size:
+            raise AnnotationError(
+                f"every id of the map must be listed in categories, got {unknown.size} unlisted "
+                f"id(s) {unknown[:5].tolist()}",
+                image=file_name,
+                segment=int(unknown[0]),
+            )
+        areas, boxes = segment_boxes(compact, len(sids))
+        segs = tuple(
+            Segment(sid, int(categories[sid]), sid in crowd, int(area), tuple(box))  # type: ignore[arg-type]
+            for sid, area, box in zip(sids, areas.tolist(), boxes.tolist(), strict=True)
+        )
         info = ImageInfo(file_name, int(ids.shape[0]), int(ids.shape[1]), image_id)
-        return cls(info, ids.astype(np.int32, copy=True), tuple(segs))
+        return cls(info, ids.astype(np.int32, copy=True), segs)
 
     @cached_property
     def compact(self) -> npt.NDArray[np.int32]:
@@ -325,8 +358,11 @@ class PanopticAnnotation:
         """
         compact, _, unknown = compact_ids(self.ids, self.segment_ids)
         if unknown.size:
-            raise AnnotationError("segment is in the map but not in the segment table",
-                                  image=self.image.file_name, segment=int(unknown[0]))
+            raise AnnotationError(
+                "segment is in the map but not in the segment table",
+                image=self.image.file_name,
+                segment=int(unknown[0]),
+            )
         compact.flags.writeable = False
         return compact
 
@@ -341,7 +377,9 @@ class PanopticAnnotation:
             return self._by_id[segment_id]
         except KeyError:
             raise AnnotationError(
-                "segment id must be in the segment table", image=self.image.file_name, segment=segment_id
+                "segment id must be in the segment table",
+                image=self.image.file_name,
+                segment=segment_id,
             ) from None
 
     @property
@@ -382,7 +420,12 @@ def segment_area_bbox(ids: np.ndarray, segment_id: int) -> tuple[int, tuple[int,
         return 0, (0, 0, 0, 0)
     cols = np.flatnonzero((ids == segment_id).any(axis=0))
     area = int(np.count_nonzero(ids == segment_id))
-    return area, (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
+    return area, (
+        int(cols[0]),
+        int(rows[0]),
+        int(cols[-1] - cols[0] + 1),
+        int(rows[-1] - rows[0] + 1),
+    )
 
 
 @runtime_checkable
@@ -480,7 +523,9 @@ class Study:
         try:
             return self._sources[annotator]
         except KeyError:
-            raise StudyError(f"annotator must be one of {list(self._sources)}, got {annotator!r}") from None
+            raise StudyError(
+                f"annotator must be one of {list(self._sources)}, got {annotator!r}"
+            ) from None
 
     def image_info(self, image: str) -> ImageInfo:
         """The :class:`ImageInfo` of ``image`` (from the first annotator that has it)."""
@@ -535,7 +580,9 @@ class Study:
 
     def subset(self, annotators: Sequence[str]) -> Study:
         """A study of some annotators only."""
-        return Study({a: self.source(a) for a in annotators}, align=self.align, categories=self.categories)
+        return Study(
+            {a: self.source(a) for a in annotators}, align=self.align, categories=self.categories
+        )
 
     def summary(self) -> pd.DataFrame:
         """Per annotator: ``images``, ``missing_images``, ``segments``, ``source``.

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from _sample_scene import CAT_ID, THINGS, H, Layer, Scene, W, road_polygon
 from PIL import Image, ImageDraw
 from scipy import ndimage
-
-from _sample_scene import BASE_ORDER, CAT_ID, H, THINGS, W, Layer, Scene, road_polygon
 
 
 @dataclass(frozen=True)
@@ -43,24 +42,58 @@ class Profile:
 # "mid" = the middle of the curb, "top" = the sidewalk side of the curb, "kerbside" = the curb plus
 # the paved strip beside it (read as "everything vehicles may drive or park on is road").
 PROFILES = (
-    Profile("alice", tolerance=0.7, jitter=0.5, order_noise=0.0, miss_below=350, miss_rate=0.5,
-            curb={"v1": ("face", 0.0, 1.5), "v2": ("face", 0.0, 2.0)},
-            notes="careful and slow: dense outlines, correct occlusion order, misses only tiny objects"),
-    Profile("bruno", tolerance=3.5, jitter=1.5, order_noise=2.0, miss_below=1500, miss_rate=0.7,
-            curb={"v1": ("mid", 0.0, 3.0), "v2": ("face", 0.0, 4.0)},
-            merge_groups=0.9, rider_as_person=0.6, skip_thin=0.5, gaps=0.5, skip_far=0.8,
-            notes="fast: coarse outlines, merges touching people, misses small objects, "
-                  "leaves unlabeled gaps"),
-    Profile("chen", tolerance=1.5, jitter=0.8, order_noise=0.5, miss_below=800, miss_rate=0.3,
-            curb={"v1": ("kerbside", 0.0, 6.0), "v2": ("face", 2.0, 4.0)},
-            notes="systematic: in batch 1 labels the curb and the kerbside strip of the "
-                  "sidewalk as road; complies after the guideline revision"),
-    Profile("dana", tolerance=2.0, jitter=1.0, order_noise=40.0, miss_below=800, miss_rate=0.3,
-            curb={"v1": ("top", 0.0, 2.5), "v2": ("face", -3.0, 3.0)},
-            split_occluded=True, split_trucks=True, van_as_truck=0.7,
-            notes="often draws nearby objects in the wrong order (occlusions resolved wrongly), "
-                  "draws each visible part of an occluded object as its own object, splits trucks "
-                  "into cab and box, calls vans trucks"),
+    Profile(
+        "alice",
+        tolerance=0.7,
+        jitter=0.5,
+        order_noise=0.0,
+        miss_below=350,
+        miss_rate=0.5,
+        curb={"v1": ("face", 0.0, 1.5), "v2": ("face", 0.0, 2.0)},
+        notes="careful and slow: dense outlines, correct occlusion order, misses only tiny objects",
+    ),
+    Profile(
+        "bruno",
+        tolerance=3.5,
+        jitter=1.5,
+        order_noise=2.0,
+        miss_below=1500,
+        miss_rate=0.7,
+        curb={"v1": ("mid", 0.0, 3.0), "v2": ("face", 0.0, 4.0)},
+        merge_groups=0.9,
+        rider_as_person=0.6,
+        skip_thin=0.5,
+        gaps=0.5,
+        skip_far=0.8,
+        notes="fast: coarse outlines, merges touching people, misses small objects, "
+        "leaves unlabeled gaps",
+    ),
+    Profile(
+        "chen",
+        tolerance=1.5,
+        jitter=0.8,
+        order_noise=0.5,
+        miss_below=800,
+        miss_rate=0.3,
+        curb={"v1": ("kerbside", 0.0, 6.0), "v2": ("face", 2.0, 4.0)},
+        notes="systematic: in batch 1 labels the curb and the kerbside strip of the "
+        "sidewalk as road; complies after the guideline revision",
+    ),
+    Profile(
+        "dana",
+        tolerance=2.0,
+        jitter=1.0,
+        order_noise=40.0,
+        miss_below=800,
+        miss_rate=0.3,
+        curb={"v1": ("top", 0.0, 2.5), "v2": ("face", -3.0, 3.0)},
+        split_occluded=True,
+        split_trucks=True,
+        van_as_truck=0.7,
+        notes="often draws nearby objects in the wrong order (occlusions resolved wrongly), "
+        "draws each visible part of an occluded object as its own object, splits trucks "
+        "into cab and box, calls vans trucks",
+    ),
 )
 
 
@@ -106,7 +139,7 @@ def redraw(poly: np.ndarray, prof: Profile, rng: np.random.Generator) -> np.ndar
 
 
 def rasterize(pieces: list[np.ndarray]) -> np.ndarray:
-    """Paint polygons in order into an int32 map: pixel = 1 + index of the last polygon covering it."""
+    """Paint polygons in order into an int32 map: 1 + index of the last polygon covering a pixel."""
     img = Image.new("I", (W, H), 0)
     draw = ImageDraw.Draw(img)
     for value, poly in enumerate(pieces, start=1):
@@ -127,8 +160,12 @@ class Drawing:
 
 def _border_offset(scene: Scene, prof: Profile, guideline: str, rng: np.random.Generator) -> float:
     anchor, mean, sd = prof.curb[guideline]
-    base = {"face": 0.0, "mid": scene.curb / 2, "top": scene.curb,
-            "kerbside": scene.curb + rng.uniform(60, 90)}[anchor]
+    base = {
+        "face": 0.0,
+        "mid": scene.curb / 2,
+        "top": scene.curb,
+        "kerbside": scene.curb + rng.uniform(60, 90),
+    }[anchor]
     return base + mean + rng.normal(0.0, sd)
 
 
@@ -139,12 +176,15 @@ def _order(scene: Scene, prof: Profile, rng: np.random.Generator) -> list[Layer]
     return base + [rest[i] for i in np.argsort(keys, kind="stable")]
 
 
-def draw_scene(scene: Scene, prof: Profile, guideline: str, true_area: dict[str, int],
-               rng: np.random.Generator) -> Drawing:
+def draw_scene(
+    scene: Scene, prof: Profile, guideline: str, true_area: dict[str, int], rng: np.random.Generator
+) -> Drawing:
     """Simulate one annotator on one scene: their polygons, in their painting order."""
     dr = Drawing()
     offsets = {side: _border_offset(scene, prof, guideline, rng) for side in ("left", "right")}
-    dr.events.append({"kind": "curb_border", "offset_px": {k: round(v, 1) for k, v in offsets.items()}})
+    dr.events.append(
+        {"kind": "curb_border", "offset_px": {k: round(v, 1) for k, v in offsets.items()}}
+    )
     groups: dict[str, str] = {}
     for lay in _order(scene, prof, rng):
         cat = lay.category
@@ -159,7 +199,9 @@ def draw_scene(scene: Scene, prof: Profile, guideline: str, true_area: dict[str,
             dr.events.append({"kind": "class_swap", "layer": lay.key, "true": "car", "drawn": cat})
         if lay.category == "rider" and rng.random() < prof.rider_as_person:
             cat = "person"
-            dr.events.append({"kind": "class_swap", "layer": lay.key, "true": "rider", "drawn": cat})
+            dr.events.append(
+                {"kind": "class_swap", "layer": lay.key, "true": "rider", "drawn": cat}
+            )
         group = next((t for t in lay.tags if t.startswith("group:")), None)
         if group is not None and cat == "person":
             if group in groups:
@@ -174,8 +216,14 @@ def draw_scene(scene: Scene, prof: Profile, guideline: str, true_area: dict[str,
             pobj = obj
             if lay.category == "truck" and prof.split_trucks and k == 1:
                 pobj = f"{obj}.cab"
-                dr.events.append({"kind": "split", "layer": lay.key, "category": cat,
-                                  "reason": "cab and box drawn as two trucks"})
+                dr.events.append(
+                    {
+                        "kind": "split",
+                        "layer": lay.key,
+                        "category": cat,
+                        "reason": "cab and box drawn as two trucks",
+                    }
+                )
             dr.pieces.append(redraw(part, prof, rng))
             dr.piece_layer.append(lay.key)
             dr.piece_object.append(pobj)
@@ -197,9 +245,15 @@ def true_drawing(scene: Scene) -> Drawing:
     return dr
 
 
-def to_panoptic(dr: Drawing, *, split_occluded: bool = False, gaps: float = 0.0,
-                skip_far: bool = False, scene: Scene | None = None,
-                rng: np.random.Generator | None = None) -> tuple[np.ndarray, dict[int, int], dict]:
+def to_panoptic(
+    dr: Drawing,
+    *,
+    split_occluded: bool = False,
+    gaps: float = 0.0,
+    skip_far: bool = False,
+    scene: Scene | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, dict[int, int], dict]:
     """Paint a drawing into a panoptic id map.
 
     Returns the id map, ``{segment id: category id}`` and ``{object key: [segment ids]}``.
@@ -247,8 +301,13 @@ def to_panoptic(dr: Drawing, *, split_occluded: bool = False, gaps: float = 0.0,
     return ids, dict(sorted(cat_of_seg.items())), segments_of
 
 
-def _leave_gaps(ids: np.ndarray, gaps: float, skip_far: bool, scene: Scene | None,
-                rng: np.random.Generator | None) -> np.ndarray:
+def _leave_gaps(
+    ids: np.ndarray,
+    gaps: float,
+    skip_far: bool,
+    scene: Scene | None,
+    rng: np.random.Generator | None,
+) -> np.ndarray:
     """Void bands along some stuff borders, and the far end of the street."""
     assert rng is not None and scene is not None
     ids = ids.copy()

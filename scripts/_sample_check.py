@@ -40,7 +40,7 @@ def measure(folder: Path, names: dict[int, str]) -> dict:
             both = table[1:, 1:].copy()
             np.fill_diagonal(both, 0)
             sym = both + both.T
-            for i, j in zip(*np.nonzero(np.triu(sym))):
+            for i, j in zip(*np.nonzero(np.triu(sym)), strict=True):
                 key = " / ".join(sorted([names[i + 1], names[j + 1]]))
                 pair_px[key] = pair_px.get(key, 0) + int(sym[i, j])
                 here[key] = here.get(key, 0) + int(sym[i, j])
@@ -80,7 +80,7 @@ def measure(folder: Path, names: dict[int, str]) -> dict:
 
 
 def check(out: Path, planted: dict) -> dict:
-    """Measure both batches and assert facts (a)-(c); returns ``{"measured": ..., "facts": ...}``."""
+    """Measure both batches and check facts (a)-(c); returns ``measured``, ``facts``, ratio."""
     names = {c_id: name for c_id, name in _names(out).items()}
     m = {b: measure(out / b, names) for b in ("batch1", "batch2")}
     b1, b2 = m["batch1"], m["batch2"]
@@ -93,7 +93,9 @@ def check(out: Path, planted: dict) -> dict:
         worst = min(b1["class_iou_with_others"], key=lambda a: b1["class_iou_with_others"][a][cls])
         best_without = max(b1["class_iou_without"], key=lambda a: b1["class_iou_without"][a][cls])
         if worst != "chen" or best_without != "chen":
-            failures.append(f"(b) {cls}: lowest agreement {worst!r}, best left out {best_without!r}")
+            failures.append(
+                f"(b) {cls}: lowest agreement {worst!r}, best left out {best_without!r}"
+            )
     ratio = b2["road_sidewalk_pixels_per_image_pair"] / b1["road_sidewalk_pixels_per_image_pair"]
     if ratio >= 0.5:
         failures.append(f"(c) batch2/batch1 road-sidewalk ratio {ratio:.3f}")
@@ -110,12 +112,13 @@ def _names(out: Path) -> dict[int, str]:
 
 FACTS = {
     "a": "road / sidewalk is the class pair annotators confuse most in batch1, by pixels and by "
-         "images (pixel confusion between annotator pairs, both sides labelled)",
+    "images (pixel confusion between annotator pairs, both sides labelled)",
     "b": "chen (the systematic annotator) has the lowest agreement with the others on road and on "
-         "sidewalk in batch1; leaving chen out raises road/sidewalk agreement the most",
+    "sidewalk in batch1; leaving chen out raises road/sidewalk agreement the most",
     "c": "batch2 (guideline v2: the curb belongs to the sidewalk) has less than half of batch1's "
-         "road/sidewalk disagreement; every other habit has the same parameters in both batches",
-    "d": "per image and annotator, 'events' lists each merge, split, miss and class swap of a thing "
-         "instance, with the segment ids in that annotator's map ('instances' maps every true "
-         "instance to each annotator's segment ids)",
+    "road/sidewalk disagreement; every other habit has the same parameters in both batches",
+    "d": "per image and annotator, 'events' lists each merge, split, miss and class swap of a "
+    "thing "
+    "instance, with the segment ids in that annotator's map ('instances' maps every true "
+    "instance to each annotator's segment ids)",
 }

@@ -6,24 +6,43 @@ Only there so overlays have something underneath; nothing is measured on it.
 from __future__ import annotations
 
 import numpy as np
+from _sample_annotate import rasterize
+from _sample_scene import CAT_ID, H, Scene, W, road_polygon
 from scipy import ndimage
 
-from _sample_scene import CAT_ID, H, W, Scene, road_polygon
-
-from _sample_annotate import rasterize
-
 BASE_COLOR = {
-    "road": (88, 86, 92), "sidewalk": (150, 142, 136), "building": (160, 140, 118),
-    "pole": (110, 112, 116), "traffic sign": (30, 80, 170), "vegetation": (70, 110, 45),
-    "sky": (150, 190, 230), "person": (60, 50, 70), "rider": (150, 40, 40), "car": (40, 60, 120),
-    "truck": (200, 200, 205), "bicycle": (30, 30, 30),
+    "road": (88, 86, 92),
+    "sidewalk": (150, 142, 136),
+    "building": (160, 140, 118),
+    "pole": (110, 112, 116),
+    "traffic sign": (30, 80, 170),
+    "vegetation": (70, 110, 45),
+    "sky": (150, 190, 230),
+    "person": (60, 50, 70),
+    "rider": (150, 40, 40),
+    "car": (40, 60, 120),
+    "truck": (200, 200, 205),
+    "bicycle": (30, 30, 30),
 }
-TEXTURE = {"road": 7, "sidewalk": 10, "building": 9, "vegetation": 28, "sky": 2, "pole": 4,
-           "traffic sign": 4, "person": 10, "rider": 10, "car": 6, "truck": 6, "bicycle": 5}
+TEXTURE = {
+    "road": 7,
+    "sidewalk": 10,
+    "building": 9,
+    "vegetation": 28,
+    "sky": 2,
+    "pole": 4,
+    "traffic sign": 4,
+    "person": 10,
+    "rider": 10,
+    "car": 6,
+    "truck": 6,
+    "bicycle": 5,
+}
 
 
-def photo(scene: Scene, true_ids: np.ndarray, layer_of_seg: dict[int, str],
-          rng: np.random.Generator) -> np.ndarray:
+def photo(
+    scene: Scene, true_ids: np.ndarray, layer_of_seg: dict[int, str], rng: np.random.Generator
+) -> np.ndarray:
     """Render an (H, W, 3) uint8 image of the scene from its true id map."""
     cat_of_layer = {lay.key: lay.category for lay in scene.layers}
     segs = np.unique(true_ids)

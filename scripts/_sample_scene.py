@@ -9,6 +9,7 @@ function of its seed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -19,10 +20,28 @@ PAD = 6.0  # polygons touching the frame extend this far beyond it
 CATEGORIES = [
     {"id": 7, "name": "road", "isthing": 0, "color": [128, 64, 128], "supercategory": "flat"},
     {"id": 8, "name": "sidewalk", "isthing": 0, "color": [244, 35, 232], "supercategory": "flat"},
-    {"id": 11, "name": "building", "isthing": 0, "color": [70, 70, 70], "supercategory": "construction"},
+    {
+        "id": 11,
+        "name": "building",
+        "isthing": 0,
+        "color": [70, 70, 70],
+        "supercategory": "construction",
+    },
     {"id": 17, "name": "pole", "isthing": 0, "color": [153, 153, 153], "supercategory": "object"},
-    {"id": 20, "name": "traffic sign", "isthing": 0, "color": [220, 220, 0], "supercategory": "object"},
-    {"id": 21, "name": "vegetation", "isthing": 0, "color": [107, 142, 35], "supercategory": "nature"},
+    {
+        "id": 20,
+        "name": "traffic sign",
+        "isthing": 0,
+        "color": [220, 220, 0],
+        "supercategory": "object",
+    },
+    {
+        "id": 21,
+        "name": "vegetation",
+        "isthing": 0,
+        "color": [107, 142, 35],
+        "supercategory": "nature",
+    },
     {"id": 23, "name": "sky", "isthing": 0, "color": [70, 130, 180], "supercategory": "sky"},
     {"id": 24, "name": "person", "isthing": 1, "color": [220, 20, 60], "supercategory": "human"},
     {"id": 25, "name": "rider", "isthing": 1, "color": [255, 0, 0], "supercategory": "human"},
@@ -80,23 +99,37 @@ def densify(poly: np.ndarray, step: float) -> np.ndarray:
     """Insert vertices along each edge of a closed polygon so no edge is longer than ``step``."""
     p = np.asarray(poly, float)
     out = []
-    for a, b in zip(p, np.roll(p, -1, axis=0)):
+    for a, b in zip(p, np.roll(p, -1, axis=0), strict=True):
         n = max(1, int(np.ceil(np.hypot(*(b - a)) / step)))
         t = np.arange(n)[:, None] / n
         out.append(a + t * (b - a))
     return np.concatenate(out)
 
 
-def shape(unit: list[tuple[float, float]], x0: float, y_bottom: float, width: float,
-          height: float, *, smooth: int = 2) -> np.ndarray:
+def shape(
+    unit: list[tuple[float, float]],
+    x0: float,
+    y_bottom: float,
+    width: float,
+    height: float,
+    *,
+    smooth: int = 2,
+) -> np.ndarray:
     """Place a unit silhouette (x in [0, 1] left to right, y in [0, 1] bottom to top)."""
     u = np.asarray(unit, float)
     pts = np.column_stack([x0 + u[:, 0] * width, y_bottom - u[:, 1] * height])
     return chaikin(pts, smooth) if smooth else pts
 
 
-def blob(cx: float, cy: float, rx: float, ry: float, rng: np.random.Generator,
-         n: int = 64, rough: float = 0.18) -> np.ndarray:
+def blob(
+    cx: float,
+    cy: float,
+    rx: float,
+    ry: float,
+    rng: np.random.Generator,
+    n: int = 64,
+    rough: float = 0.18,
+) -> np.ndarray:
     """A closed irregular blob (tree crown): a circle with a few random harmonics."""
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     r = np.ones(n)
@@ -105,21 +138,85 @@ def blob(cx: float, cy: float, rx: float, ry: float, rng: np.random.Generator,
     return np.column_stack([cx + rx * r * np.cos(t), cy + ry * r * np.sin(t)])
 
 
-CAR = [(0.0, 0.08), (0.0, 0.42), (0.06, 0.54), (0.24, 0.58), (0.34, 0.93), (0.68, 0.96),
-       (0.82, 0.6), (0.96, 0.54), (1.0, 0.4), (1.0, 0.08), (0.94, 0.0), (0.06, 0.0)]
-VAN = [(0.0, 0.05), (0.0, 0.78), (0.05, 0.97), (0.68, 1.0), (0.86, 0.62), (1.0, 0.52),
-       (1.0, 0.05), (0.95, 0.0), (0.05, 0.0)]
+CAR = [
+    (0.0, 0.08),
+    (0.0, 0.42),
+    (0.06, 0.54),
+    (0.24, 0.58),
+    (0.34, 0.93),
+    (0.68, 0.96),
+    (0.82, 0.6),
+    (0.96, 0.54),
+    (1.0, 0.4),
+    (1.0, 0.08),
+    (0.94, 0.0),
+    (0.06, 0.0),
+]
+VAN = [
+    (0.0, 0.05),
+    (0.0, 0.78),
+    (0.05, 0.97),
+    (0.68, 1.0),
+    (0.86, 0.62),
+    (1.0, 0.52),
+    (1.0, 0.05),
+    (0.95, 0.0),
+    (0.05, 0.0),
+]
 TRUCK_BOX = [(0.0, 0.06), (0.0, 1.0), (0.7, 1.0), (0.7, 0.06)]
 TRUCK_CAB = [(0.71, 0.0), (0.71, 0.74), (0.86, 0.76), (0.97, 0.5), (1.0, 0.44), (1.0, 0.04)]
-PERSON = [(0.30, 0.0), (0.42, 0.0), (0.48, 0.42), (0.52, 0.42), (0.58, 0.0), (0.70, 0.0),
-          (0.68, 0.45), (0.75, 0.50), (0.85, 0.78), (0.70, 0.83), (0.60, 0.84), (0.62, 0.90),
-          (0.58, 0.98), (0.50, 1.0), (0.42, 0.98), (0.38, 0.90), (0.40, 0.84), (0.30, 0.83),
-          (0.15, 0.78), (0.25, 0.50), (0.32, 0.45)]
-RIDER = [(0.25, 0.0), (0.40, 0.0), (0.45, 0.30), (0.62, 0.35), (0.80, 0.70), (0.66, 0.80),
-         (0.62, 0.88), (0.55, 0.99), (0.45, 1.0), (0.38, 0.92), (0.40, 0.80), (0.25, 0.72),
-         (0.20, 0.40)]
-BICYCLE = [(0.0, 0.0), (0.0, 0.5), (0.2, 0.56), (0.42, 0.95), (0.58, 0.95), (0.8, 0.6),
-           (1.0, 0.52), (1.0, 0.0), (0.76, 0.0), (0.6, 0.32), (0.4, 0.32), (0.24, 0.0)]
+PERSON = [
+    (0.30, 0.0),
+    (0.42, 0.0),
+    (0.48, 0.42),
+    (0.52, 0.42),
+    (0.58, 0.0),
+    (0.70, 0.0),
+    (0.68, 0.45),
+    (0.75, 0.50),
+    (0.85, 0.78),
+    (0.70, 0.83),
+    (0.60, 0.84),
+    (0.62, 0.90),
+    (0.58, 0.98),
+    (0.50, 1.0),
+    (0.42, 0.98),
+    (0.38, 0.90),
+    (0.40, 0.84),
+    (0.30, 0.83),
+    (0.15, 0.78),
+    (0.25, 0.50),
+    (0.32, 0.45),
+]
+RIDER = [
+    (0.25, 0.0),
+    (0.40, 0.0),
+    (0.45, 0.30),
+    (0.62, 0.35),
+    (0.80, 0.70),
+    (0.66, 0.80),
+    (0.62, 0.88),
+    (0.55, 0.99),
+    (0.45, 1.0),
+    (0.38, 0.92),
+    (0.40, 0.80),
+    (0.25, 0.72),
+    (0.20, 0.40),
+]
+BICYCLE = [
+    (0.0, 0.0),
+    (0.0, 0.5),
+    (0.2, 0.56),
+    (0.42, 0.95),
+    (0.58, 0.95),
+    (0.8, 0.6),
+    (1.0, 0.52),
+    (1.0, 0.0),
+    (0.76, 0.0),
+    (0.6, 0.32),
+    (0.4, 0.32),
+    (0.24, 0.0),
+]
 
 
 # ----------------------------------------------------------------------------- the street
@@ -166,28 +263,51 @@ def road_polygon(st: Street, off_left: float, off_right: float) -> np.ndarray:
     return np.concatenate([left, right])
 
 
+def _roof(st: Street, x: float, top_frac: float) -> float:
+    """Roof line of a building block: lower towards the vanishing point (perspective)."""
+    d = abs(x - st.vx) / max(st.vx, W - st.vx)
+    return st.vy - (st.vy + 30) * (1 - top_frac) * d
+
+
 def _ground(st: Street, rng: np.random.Generator) -> list[Layer]:
-    layers = [Layer("sky", "sky", [np.array([[-PAD, -PAD], [W + PAD, -PAD], [W + PAD, st.vy + 40],
-                                              [-PAD, st.vy + 40]])], 0, base=True)]
+    layers = [
+        Layer(
+            "sky",
+            "sky",
+            [np.array([[-PAD, -PAD], [W + PAD, -PAD], [W + PAD, st.vy + 40], [-PAD, st.vy + 40]])],
+            0,
+            base=True,
+        )
+    ]
     parts = []
     for side in ("left", "right"):
         x_end = st.vx - 60 if side == "left" else st.vx + 60
-        xs = np.sort(rng.uniform(0, 1, rng.integers(2, 5))) * abs(x_end - (0 if side == "left" else W))
+        xs = np.sort(rng.uniform(0, 1, rng.integers(2, 5))) * abs(
+            x_end - (0 if side == "left" else W)
+        )
         edges = [0.0, *xs.tolist(), abs(x_end - (0 if side == "left" else W))]
-        for a, b in zip(edges[:-1], edges[1:]):
+        for a, b in pairwise(edges):
             x0, x1 = (a, b) if side == "left" else (W - a, W - b)
-            top_frac = rng.uniform(0.15, 0.75)  # roof height relative to the frame top
-            def roof(x: float) -> float:
-                d = abs(x - st.vx) / max(st.vx, W - st.vx)
-                return st.vy - (st.vy + 30) * (1 - top_frac) * d
+            top_frac = float(rng.uniform(0.15, 0.75))  # roof height relative to the frame top
             xa, xb = (x0 - PAD, x1) if side == "left" and a == 0 else (x0, x1)
             if side == "right" and a == 0:
                 xa, xb = x0 + PAD, x1
-            parts.append(np.array([[xa, roof(xa)], [xb, roof(xb)], [xb, H], [xa, H]]))
+            parts.append(
+                np.array(
+                    [[xa, _roof(st, xa, top_frac)], [xb, _roof(st, xb, top_frac)], [xb, H], [xa, H]]
+                )
+            )
     # the far end of the street: a low row of buildings across the vanishing point
-    parts.append(np.array([[st.vx - 90, st.vy - rng.uniform(25, 45)],
-                           [st.vx + 90, st.vy - rng.uniform(25, 45)],
-                           [st.vx + 90, st.vy + 30], [st.vx - 90, st.vy + 30]]))
+    parts.append(
+        np.array(
+            [
+                [st.vx - 90, st.vy - rng.uniform(25, 45)],
+                [st.vx + 90, st.vy - rng.uniform(25, 45)],
+                [st.vx + 90, st.vy + 30],
+                [st.vx - 90, st.vy + 30],
+            ]
+        )
+    )
     layers.append(Layer("building", "building", [densify(p, 40) for p in parts], 1, base=True))
     trees = []
     for _ in range(rng.integers(1, 4)):
@@ -230,7 +350,11 @@ def _vehicles(st: Street, rng: np.random.Generator, n: list[int]) -> list[Layer]
         s = st.s(y)
         w = 300 * s
         lane = rng.uniform(0.3, 0.7)
-        x0 = float(st.edge(y, "left")) + lane * float(st.edge(y, "right") - st.edge(y, "left")) - w / 2
+        x0 = (
+            float(st.edge(y, "left"))
+            + lane * float(st.edge(y, "right") - st.edge(y, "left"))
+            - w / 2
+        )
         n[0] += 1
         out.append(Layer(f"car{n[0]}", "car", [shape(CAR, x0, y, w, 0.42 * w)], y, tags={"lane"}))
     if rng.random() < 0.65:
@@ -238,10 +362,20 @@ def _vehicles(st: Street, rng: np.random.Generator, n: list[int]) -> list[Layer]
         y = st.vy + t * (H - st.vy)
         w = 430 * st.s(y)
         x0 = float(st.edge(y, "left")) + rng.uniform(0.15, 0.4) * float(
-            st.edge(y, "right") - st.edge(y, "left"))
+            st.edge(y, "right") - st.edge(y, "left")
+        )
         hh = 0.75 * w
-        out.append(Layer("truck1", "truck", [shape(TRUCK_BOX, x0, y, w, hh, smooth=0),
-                                             shape(TRUCK_CAB, x0, y, w, hh, smooth=1)], y))
+        out.append(
+            Layer(
+                "truck1",
+                "truck",
+                [
+                    shape(TRUCK_BOX, x0, y, w, hh, smooth=0),
+                    shape(TRUCK_CAB, x0, y, w, hh, smooth=1),
+                ],
+                y,
+            )
+        )
     return out
 
 
@@ -253,8 +387,13 @@ def _people(st: Street, rng: np.random.Generator, cars: list[Layer]) -> list[Lay
         nonlocal n
         n += 1
         h = 250 * st.s(y) * rng.uniform(0.9, 1.1)
-        return Layer(f"person{n}", "person", [shape(PERSON, x - 0.2 * h, y, 0.4 * h, h)], y,
-                     tags=set(key_tags))
+        return Layer(
+            f"person{n}",
+            "person",
+            [shape(PERSON, x - 0.2 * h, y, 0.4 * h, h)],
+            y,
+            tags=set(key_tags),
+        )
 
     for i in range(rng.integers(2, 5)):
         side = rng.choice(["left", "right"])
@@ -281,8 +420,14 @@ def _people(st: Street, rng: np.random.Generator, cars: list[Layer]) -> list[Lay
         h = 170 * st.s(y)
         x = float(st.edge(y, "right")) - 40 * st.s(y) - 1.4 * h
         out.append(Layer("bicycle1", "bicycle", [shape(BICYCLE, x, y, 1.4 * h, 0.75 * h)], y))
-        out.append(Layer("rider1", "rider", [shape(RIDER, x + 0.25 * h, y - 0.45 * h, 0.8 * h, 1.2 * h)],
-                         y + 0.5))
+        out.append(
+            Layer(
+                "rider1",
+                "rider",
+                [shape(RIDER, x + 0.25 * h, y - 0.45 * h, 0.8 * h, 1.2 * h)],
+                y + 0.5,
+            )
+        )
     return out
 
 

@@ -26,12 +26,19 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _sample_annotate import PROFILES, Profile, draw_scene, to_panoptic, true_drawing  # noqa: E402
-from _sample_photo import photo  # noqa: E402
-from _sample_scene import CATEGORIES, H, THINGS, W, make_scene  # noqa: E402
+from _sample_annotate import (
+    PROFILES,
+    Profile,
+    draw_scene,
+    rasterize,
+    to_panoptic,
+    true_drawing,
+)
+from _sample_photo import photo
+from _sample_scene import CATEGORIES, H, W, make_scene
 
-from agreement.io import write_coco_panoptic  # noqa: E402
-from agreement.model import Categories, PanopticAnnotation  # noqa: E402
+from agreement.io import write_coco_panoptic
+from agreement.model import Categories, PanopticAnnotation
 
 SEED = 20_261_125
 BATCHES = (
@@ -41,15 +48,16 @@ BATCHES = (
 )
 
 
-def _image_result(batch_no: int, idx: int, name: str, guideline: str, missing: set,
-                  out: Path) -> tuple[dict, dict, dict]:
+def _image_result(
+    batch_no: int, idx: int, name: str, guideline: str, missing: set, out: Path
+) -> tuple[dict, dict, dict]:
     """Simulate one image: the truth, the photo and every annotator's annotation."""
     scene = make_scene(np.random.default_rng([SEED, batch_no, idx]))
     truth = true_drawing(scene)
     t_ids, t_cats, t_segs = to_panoptic(truth)
     layer_of_seg = {s: layer for layer, sids in t_segs.items() for s in sids}
     areas = np.bincount(np.searchsorted(sorted(t_cats), t_ids[t_ids > 0]), minlength=len(t_cats))
-    area_of_seg = dict(zip(sorted(t_cats), areas.tolist()))
+    area_of_seg = dict(zip(sorted(t_cats), areas.tolist(), strict=True))
     true_area = {layer: sum(area_of_seg[s] for s in sids) for layer, sids in t_segs.items()}
     img = photo(scene, t_ids, layer_of_seg, np.random.default_rng([SEED, batch_no, idx, 99]))
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -62,9 +70,14 @@ def _image_result(batch_no: int, idx: int, name: str, guideline: str, missing: s
             continue
         rng = np.random.default_rng([SEED, batch_no, idx, 100 + a_no])
         dr = draw_scene(scene, prof, guideline, true_area, rng)
-        ids, cats, segs = to_panoptic(dr, split_occluded=prof.split_occluded, gaps=prof.gaps,
-                                      skip_far=bool(rng.random() < prof.skip_far), scene=scene,
-                                      rng=rng)
+        ids, cats, segs = to_panoptic(
+            dr,
+            split_occluded=prof.split_occluded,
+            gaps=prof.gaps,
+            skip_far=bool(rng.random() < prof.skip_far),
+            scene=scene,
+            rng=rng,
+        )
         image_id = idx + (500 if prof.name == "dana" else 0)  # dana's tool numbers differently
         anns[prof.name] = PanopticAnnotation.from_map(ids, cats, file_name=name, image_id=image_id)
         drawn[prof.name] = {"drawing": dr, "segments": segs, "categories": cats}
@@ -72,17 +85,61 @@ def _image_result(batch_no: int, idx: int, name: str, guideline: str, missing: s
     for layer in scene.layers:
         if not layer.is_thing or true_area.get(layer.key, 0) == 0:
             continue
-        entry = {"category": layer.category, "true_area": true_area[layer.key],
-                 "true_segment_id": t_segs[layer.key][0], "annotators": {}}
+        entry = {
+            "category": layer.category,
+            "true_area": true_area[layer.key],
+            "true_segment_id": t_segs[layer.key][0],
+            "annotators": {},
+        }
         for a, d in drawn.items():
-            objs = sorted({o for lk, o in zip(d["drawing"].piece_layer, d["drawing"].piece_object)
-                           if lk == layer.key})
+            objs = sorted(
+                {
+                    o
+                    for lk, o in zip(
+                        d["drawing"].piece_layer, d["drawing"].piece_object, strict=True
+                    )
+                    if lk == layer.key
+                }
+            )
             sids = sorted({s for o in objs for s in d["segments"].get(o, [])})
-            entry["annotators"][a] = {"segment_ids": sids,
-                                      "category_ids": [d["categories"][s] for s in sids]}
+            entry["annotators"][a] = {
+                "segment_ids": sids,
+                "category_ids": [d["categories"][s] for s in sids],
+            }
         record["instances"][layer.key] = entry
-    record["events"] = _events(record["instances"], drawn)
+    record["events"] = _events(record["instances"], drawn) + _occlusion_events(scene, drawn)
     return record, anns, {"scene": scene}
+
+
+def _occlusion_events(scene, drawn: dict) -> list[dict]:
+    """Overlapping objects an annotator drew near-first, so the far one covers the near one."""
+    objects = [lay for lay in scene.layers if not lay.base]
+    masks = {lay.key: rasterize(lay.parts) > 0 for lay in objects}
+    near = {lay.key: lay.near for lay in objects}
+    pairs = []
+    for i, a in enumerate(objects):
+        for b in objects[i + 1 :]:
+            px = int(np.count_nonzero(masks[a.key] & masks[b.key]))
+            if px >= 50:
+                front, behind = (a.key, b.key) if near[a.key] > near[b.key] else (b.key, a.key)
+                pairs.append((front, behind, px))
+    events = []
+    for annotator, d in drawn.items():
+        first = {}
+        for pos, key in enumerate(d["drawing"].piece_layer):
+            first.setdefault(key, pos)
+        for front, behind, px in pairs:
+            if front in first and behind in first and first[front] < first[behind]:
+                events.append(
+                    {
+                        "annotator": annotator,
+                        "kind": "occlusion_order",
+                        "front": front,
+                        "behind": behind,
+                        "overlap_px": px,
+                    }
+                )
+    return events
 
 
 def _events(instances: dict, drawn: dict) -> list[dict]:
@@ -95,8 +152,12 @@ def _events(instances: dict, drawn: dict) -> list[dict]:
                 seg_to_layers.setdefault(s, []).append(key)
         for key, inst in instances.items():
             mine = inst["annotators"][a]
-            base = {"annotator": a, "instance": key, "category": inst["category"],
-                    "true_area": inst["true_area"]}
+            base = {
+                "annotator": a,
+                "instance": key,
+                "category": inst["category"],
+                "true_area": inst["true_area"],
+            }
             if not mine["segment_ids"]:
                 events.append({**base, "kind": "missed"})
                 continue
@@ -105,12 +166,25 @@ def _events(instances: dict, drawn: dict) -> list[dict]:
             cid = next(c["id"] for c in CATEGORIES if c["name"] == inst["category"])
             if any(c != cid for c in mine["category_ids"]):
                 drawn_as = next(c["name"] for c in CATEGORIES if c["id"] == mine["category_ids"][0])
-                events.append({**base, "kind": "class_swap", "drawn_as": drawn_as,
-                               "segment_ids": mine["segment_ids"]})
+                events.append(
+                    {
+                        **base,
+                        "kind": "class_swap",
+                        "drawn_as": drawn_as,
+                        "segment_ids": mine["segment_ids"],
+                    }
+                )
         for sid, keys in seg_to_layers.items():
             if len(keys) > 1:
-                events.append({"annotator": a, "kind": "merge", "segment_id": sid,
-                               "instances": keys, "category": instances[keys[0]]["category"]})
+                events.append(
+                    {
+                        "annotator": a,
+                        "kind": "merge",
+                        "segment_id": sid,
+                        "instances": keys,
+                        "category": instances[keys[0]]["category"],
+                    }
+                )
     return events
 
 
@@ -122,24 +196,37 @@ def generate(out: Path, *, limit: int | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     cats = Categories.from_coco(CATEGORIES)
     (out / "categories.json").write_text(json.dumps(CATEGORIES, indent=1) + "\n")
-    planted: dict = {"seed": SEED, "image_size": {"height": H, "width": W},
-                     "annotators": {p.name: _profile_doc(p) for p in PROFILES}, "batches": {}}
+    planted: dict = {
+        "seed": SEED,
+        "image_size": {"height": H, "width": W},
+        "annotators": {p.name: _profile_doc(p) for p in PROFILES},
+        "batches": {},
+    }
     for batch_no, (batch, guideline, numbers, missing) in enumerate(BATCHES, start=1):
         names = [f"street_{n:03d}.jpg" for n in numbers][:limit]
         per_annotator: dict[str, list] = {}
         images = {}
-        for idx, name in zip(numbers, names):
+        for idx, name in zip(numbers, names, strict=False):  # names may be cut by --limit
             record, anns, _ = _image_result(batch_no, idx, name, guideline, missing, out)
             images[name] = record
             for a, ann in anns.items():
                 per_annotator.setdefault(a, []).append(ann)
         for a, anns in per_annotator.items():
             folder = out / "truth" / batch if a == "truth" else out / batch / a
-            write_coco_panoptic(anns, cats, folder / "panoptic.json", folder / "png",
-                                info={"description": f"agreement sample study, {batch}, {a}",
-                                      "guideline": guideline, "generator": "scripts/make_sample.py"})
+            write_coco_panoptic(
+                anns,
+                cats,
+                folder / "panoptic.json",
+                folder / "png",
+                info={
+                    "description": f"agreement sample study, {batch}, {a}",
+                    "guideline": guideline,
+                    "generator": "scripts/make_sample.py",
+                },
+            )
         planted["batches"][batch] = {
-            "guideline": guideline, "images": names,
+            "guideline": guideline,
+            "images": names,
             "missing": [{"image": i, "annotator": a} for i, a in sorted(missing) if i in names],
             "per_image": images,
         }
@@ -148,7 +235,9 @@ def generate(out: Path, *, limit: int | None = None) -> dict:
 
 def _profile_doc(p: Profile) -> dict:
     doc = {k: v for k, v in p.__dict__.items() if k not in ("name", "notes", "curb")}
-    doc["curb_border"] = {g: {"anchor": a, "mean_px": m, "sd_px": s} for g, (a, m, s) in p.curb.items()}
+    doc["curb_border"] = {
+        g: {"anchor": a, "mean_px": m, "sd_px": s} for g, (a, m, s) in p.curb.items()
+    }
     doc["behaviour"] = p.notes
     return doc
 

@@ -10,7 +10,9 @@ from ._common import add_output_flags, emit_json, json_to_stdout
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
-    p = sub.add_parser("summary", help="describe a study: annotators, images, categories, segments")
+    p = sub.add_parser("summary", help="describe a study: annotators, images, categories, segments",
+                       description="Describe a study without decoding any map: annotators, "
+                                   "images, categories, segments per annotator, missing images.")
     p.add_argument(
         "study",
         help="study folder (one export per annotator), study file or multi-annotator export",
@@ -36,9 +38,14 @@ def run(args: argparse.Namespace) -> int:
         )
         if json_to_stdout(args):
             return 0
+    cats = study.categories
     print(repr(study))
+    for label, ids in (("things", cats.thing_ids), ("stuff", cats.stuff_ids)):
+        print(f"{label} ({len(ids)}): {', '.join(cats.name(i) for i in ids) or '-'}")
+    print()
     print(study.summary().to_string(index=False))
     if len(missing):
-        print(f"\n{len(missing)} (image, annotator) pairs are missing:")
+        pairs = "pair is" if len(missing) == 1 else "pairs are"
+        print(f"\n{len(missing)} (image, annotator) {pairs} missing:")
         print(missing.to_string(index=False))
     return 0

@@ -59,14 +59,17 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise FormatError("file must exist, got no such file", file=path) from None
     except json.JSONDecodeError as exc:
         raise FormatError(
-            f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: "
+            f"{exc.msg}",
             file=path,
         ) from None
     except UnicodeDecodeError as exc:
         raise FormatError(f"file must be UTF-8 text, got {exc.reason}", file=path) from None
 
 
-def read_png_rgb(path: str | os.PathLike[str], *, image: str | None = None) -> npt.NDArray[np.uint8]:
+def read_png_rgb(
+    path: str | os.PathLike[str], *, image: str | None = None
+) -> npt.NDArray[np.uint8]:
     """Read a PNG as an ``(H, W, 3)`` uint8 RGB array (alpha is ignored, as panopticapi does).
 
     Raises
@@ -80,7 +83,9 @@ def read_png_rgb(path: str | os.PathLike[str], *, image: str | None = None) -> n
                 raise FormatError(f"file must be a PNG, got {img.format}", file=path, image=image)
             if img.mode not in ("RGB", "RGBA"):
                 raise FormatError(
-                    f"panoptic PNG must be RGB or RGBA, got mode {img.mode!r}", file=path, image=image
+                    f"panoptic PNG must be RGB or RGBA, got mode {img.mode!r}",
+                    file=path,
+                    image=image,
                 )
             img.load()
             arr = np.asarray(img)
@@ -94,7 +99,9 @@ def read_png_rgb(path: str | os.PathLike[str], *, image: str | None = None) -> n
 def write_png_rgb(path: str | os.PathLike[str], rgb: npt.NDArray[np.uint8]) -> None:
     """Write an ``(H, W, 3)`` uint8 array as PNG, atomically."""
     with atomic_write(path) as tmp:
-        Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(tmp, format="PNG", optimize=False)
+        Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(
+            tmp, format="PNG", optimize=False
+        )
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import AnnotationError, FormatError
-from ..labels import compact_ids
+from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
 from ._files import atomic_write, inside, read_json, read_png_rgb, write_png_rgb
 
@@ -55,7 +55,7 @@ def id2rgb(ids: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:
     if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= 1 << 24):
         raise ValueError(f"segment ids must be in [0, 2**24), got range [{ids.min()}, {ids.max()}]")
     ids = ids.astype(np.uint32)
-    out = np.empty(ids.shape + (3,), dtype=np.uint8)
+    out = np.empty((*ids.shape, 3), dtype=np.uint8)
     out[..., 0] = ids & 0xFF
     out[..., 1] = (ids >> 8) & 0xFF
     out[..., 2] = (ids >> 16) & 0xFF
@@ -83,7 +83,7 @@ def _need(entry: Any, key: str, kind: type | tuple[type, ...], *, file: Path, wh
         raise FormatError(f"{what} must have a {key!r} field, got {_short(entry)}", file=file,
                           image=image, segment=segment)
     value = entry[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise FormatError(f"{what} field {key!r} must be {_kind_name(kind)}, got {value!r}",
                           file=file, image=image, segment=segment)
     return value
@@ -102,7 +102,8 @@ def _short(value: Any) -> str:
 class CocoPanopticSource:
     """One annotator's COCO panoptic export: parsed JSON, lazily decoded PNGs.
 
-    Use :func:`read_coco_panoptic` to make one. Implements :class:`agreement.model.AnnotationSource`.
+    Use :func:`read_coco_panoptic` to make one. Implements
+    :class:`agreement.model.AnnotationSource`.
 
     Attributes
     ----------
@@ -116,15 +117,22 @@ class CocoPanopticSource:
         Whether :meth:`load` requires each JSON ``area`` to equal the PNG's pixel count.
     """
 
-    def __init__(self, json_path: str | os.PathLike[str], png_dir: str | os.PathLike[str] | None = None,
-                 *, check_area: bool = True) -> None:
+    def __init__(
+        self,
+        json_path: str | os.PathLike[str],
+        png_dir: str | os.PathLike[str] | None = None,
+        *,
+        check_area: bool = True,
+    ) -> None:
         path = Path(json_path)
         data = read_json(path)
         self.name = str(path)
         self.path = path
         self.check_area = check_area
         if not isinstance(data, dict):
-            raise FormatError(f"COCO panoptic JSON must be an object, got {type(data).__name__}", file=path)
+            raise FormatError(
+                f"COCO panoptic JSON must be an object, got {type(data).__name__}", file=path
+            )
         for key in ("images", "annotations", "categories"):
             _need(data, key, list, file=path, what="COCO panoptic JSON")
         self.png_dir = Path(png_dir) if png_dir is not None else _png_dir_for(path)
@@ -138,9 +146,13 @@ class CocoPanopticSource:
             h = _need(entry, "height", int, file=path, what=what, image=name)
             w = _need(entry, "width", int, file=path, what=what, image=name)
             if h <= 0 or w <= 0:
-                raise FormatError(f"image size must be positive, got {w}x{h}", file=path, image=name)
+                raise FormatError(
+                    f"image size must be positive, got {w}x{h}", file=path, image=name
+                )
             if iid in infos:
-                raise FormatError(f"image ids must be unique, got id {iid} twice", file=path, image=name)
+                raise FormatError(
+                    f"image ids must be unique, got id {iid} twice", file=path, image=name
+                )
             infos[iid] = ImageInfo(name, h, w, iid)
         self._entries: dict[str, tuple[ImageInfo, str, tuple[Segment, ...]]] = {}
         images = []
@@ -148,14 +160,17 @@ class CocoPanopticSource:
             what = f"annotations[{i}]"
             iid = _need(entry, "image_id", int, file=path, what=what)
             if iid not in infos:
-                raise FormatError(f"{what} image_id must be listed in 'images', got {iid}", file=path)
+                raise FormatError(
+                    f"{what} image_id must be listed in 'images', got {iid}", file=path
+                )
             info = infos[iid]
             png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
             inside(self.png_dir, png, file=path, image=info.file_name)
             segs = self._segments(entry, info, what)
             if info.file_name in self._entries:
-                raise FormatError("image must have one annotation entry, got two", file=path,
-                                  image=info.file_name)
+                raise FormatError(
+                    "image must have one annotation entry, got two", file=path, image=info.file_name
+                )
             self._entries[info.file_name] = (info, png, segs)
             images.append(info)
         self.images = tuple(images)
@@ -164,28 +179,47 @@ class CocoPanopticSource:
         path, image = self.path, info.file_name
         segs = []
         seen: set[int] = set()
-        for j, s in enumerate(_need(entry, "segments_info", list, file=path, what=what, image=image)):
+        for j, s in enumerate(
+            _need(entry, "segments_info", list, file=path, what=what, image=image)
+        ):
             swhat = f"{what}.segments_info[{j}]"
             sid = _need(s, "id", int, file=path, what=swhat, image=image)
             cid = _need(s, "category_id", int, file=path, what=swhat, image=image, segment=sid)
             if sid <= 0 or sid >= 1 << 24:
-                raise AnnotationError(f"segment id must be in [1, 2**24), got {sid}", file=path,
-                                      image=image, segment=sid)
+                raise AnnotationError(
+                    f"segment id must be in [1, 2**24), got {sid}",
+                    file=path,
+                    image=image,
+                    segment=sid,
+                )
             if sid in seen:
-                raise AnnotationError("segment ids must be unique within an image, got this id twice",
-                                      file=path, image=image, segment=sid)
+                raise AnnotationError(
+                    "segment ids must be unique within an image, got this id twice",
+                    file=path,
+                    image=image,
+                    segment=sid,
+                )
             seen.add(sid)
             if cid not in self.categories:
-                raise AnnotationError(f"category id must be one of the file's categories, got {cid}",
-                                      file=path, image=image, segment=sid)
+                raise AnnotationError(
+                    f"category id must be one of the file's categories, got {cid}",
+                    file=path,
+                    image=image,
+                    segment=sid,
+                )
             area = s.get("area", 0)
             if not isinstance(area, (int, float)) or isinstance(area, bool):
-                raise FormatError(f"'area' must be a number, got {area!r}", file=path, image=image,
-                                  segment=sid)
+                raise FormatError(
+                    f"'area' must be a number, got {area!r}", file=path, image=image, segment=sid
+                )
             bbox = s.get("bbox", (0, 0, 0, 0))
             if not (isinstance(bbox, list | tuple) and len(bbox) == 4):
-                raise FormatError(f"'bbox' must be [x, y, w, h], got {bbox!r}", file=path, image=image,
-                                  segment=sid)
+                raise FormatError(
+                    f"'bbox' must be [x, y, w, h], got {bbox!r}",
+                    file=path,
+                    image=image,
+                    segment=sid,
+                )
             iscrowd = s.get("iscrowd", 0)
             segs.append(Segment(sid, cid, bool(iscrowd), int(area), tuple(int(v) for v in bbox)))  # type: ignore[arg-type]
         return tuple(segs)
@@ -198,8 +232,9 @@ class CocoPanopticSource:
         try:
             return self._entries[file_name]
         except KeyError:
-            raise AnnotationError("image must have an annotation in this file", file=self.path,
-                                  image=file_name) from None
+            raise AnnotationError(
+                "image must have an annotation in this file", file=self.path, image=file_name
+            ) from None
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode and validate the annotation of image ``file_name``.
@@ -217,20 +252,35 @@ class CocoPanopticSource:
         if rgb.shape[:2] != (info.height, info.width):
             raise AnnotationError(
                 f"PNG size must equal the JSON's image size {info.width}x{info.height} (width x "
-                f"height), got {rgb.shape[1]}x{rgb.shape[0]}", file=png_path, image=info.file_name)
+                f"height), got {rgb.shape[1]}x{rgb.shape[0]}",
+                file=png_path,
+                image=info.file_name,
+            )
         ids = rgb2id(rgb)
         compact, areas, unknown = compact_ids(ids, [s.id for s in segs])
         if unknown.size:
             raise AnnotationError(
                 f"segment is in the PNG but not in the JSON ({unknown.size} such id(s): "
-                f"{unknown[:5].tolist()})", file=self.path, image=info.file_name, segment=int(unknown[0]))
-        for seg, area in zip(segs, areas.tolist()):
+                f"{unknown[:5].tolist()})",
+                file=self.path,
+                image=info.file_name,
+                segment=int(unknown[0]),
+            )
+        for seg, area in zip(segs, areas.tolist(), strict=True):
             if area == 0:
-                raise AnnotationError("segment is in the JSON but not in the PNG", file=self.path,
-                                      image=info.file_name, segment=seg.id)
+                raise AnnotationError(
+                    "segment is in the JSON but not in the PNG",
+                    file=self.path,
+                    image=info.file_name,
+                    segment=seg.id,
+                )
             if self.check_area and seg.area != area:
-                raise AnnotationError(f"segment 'area' must equal its pixel count {area}, got {seg.area}",
-                                      file=self.path, image=info.file_name, segment=seg.id)
+                raise AnnotationError(
+                    f"segment 'area' must equal its pixel count {area}, got {seg.area}",
+                    file=self.path,
+                    image=info.file_name,
+                    segment=seg.id,
+                )
         ann = PanopticAnnotation(info, ids, segs)
         compact.flags.writeable = False
         ann.__dict__["compact"] = compact  # already computed: spare the metrics a second pass
@@ -240,8 +290,12 @@ class CocoPanopticSource:
         return f"CocoPanopticSource({self.name!r}, {len(self.images)} images)"
 
 
-def read_coco_panoptic(json_path: str | os.PathLike[str], png_dir: str | os.PathLike[str] | None = None,
-                       *, check_area: bool = True) -> CocoPanopticSource:
+def read_coco_panoptic(
+    json_path: str | os.PathLike[str],
+    png_dir: str | os.PathLike[str] | None = None,
+    *,
+    check_area: bool = True,
+) -> CocoPanopticSource:
     """Open a COCO panoptic export (JSON + PNG folder); PNGs are decoded on demand.
 
     Parameters
@@ -279,16 +333,20 @@ def write_coco_panoptic(
 ) -> Path:
     """Write annotations as COCO panoptic: PNGs first, then the JSON, each atomically.
 
+    Every ``area`` and ``bbox`` is computed from the map, so the file is always consistent (and
+    equal to the annotation's table when that was exact).
+
     Parameters
     ----------
     annotations : iterable of PanopticAnnotation
         Image ids are kept when set, else numbered from 1 in order.
     categories : Categories
+        Written as the ``categories`` list; every segment's category must be in it.
     json_path
         Output JSON.
     png_dir
-        Output PNG folder; by default the JSON path without ``.json``. PNG names are the image
-        file names with a ``.png`` suffix.
+        Output PNG folder; by default the JSON path without ``.json``. PNG names are the images'
+        base file names with a ``.png`` suffix.
     info : mapping, optional
         The JSON's ``info`` block.
 
@@ -296,24 +354,87 @@ def write_coco_panoptic(
     -------
     Path
         The JSON path.
+
+    Raises
+    ------
+    AnnotationError
+        Two images with the same id or PNG name, a segment of the table absent from the map or
+        the reverse, a category not in ``categories``. Nothing is written for the JSON then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ann = PanopticAnnotation.from_map(np.array([[0, 7], [7, 7]]), {7: 1}, file_name="a.jpg")
+    >>> cats = Categories.from_coco([{"id": 1, "name": "road", "isthing": 0}])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_coco_panoptic([ann], cats, Path(tmp) / "pan.json")
+    ...     frame = read_coco_panoptic(path).load("a.jpg").to_frame()
+    >>> frame[["segment_id", "area"]].values.tolist()
+    [[7, 3]]
     """
     json_path = Path(json_path)
     png_root = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
     images, anns = [], []
     used_ids: set[int] = set()
+    used_png: set[str] = set()
     for n, ann in enumerate(annotations, start=1):
+        name = ann.image.file_name
         iid = ann.image.id if ann.image.id is not None else n
-        if iid in used_ids:
-            raise AnnotationError(f"image ids must be unique, got {iid} twice", image=ann.image.file_name)
-        used_ids.add(iid)
         png_name = Path(image_key(ann.image)).with_suffix(".png").name
-        write_png_rgb(inside(png_root, png_name, file=json_path, image=ann.image.file_name), id2rgb(ann.ids))
-        images.append({"id": iid, "file_name": ann.image.file_name, "height": ann.image.height,
-                       "width": ann.image.width})
-        anns.append({"image_id": iid, "file_name": png_name,
-                     "segments_info": [s.to_coco() for s in ann.segments]})
-    doc = {"info": dict(info or {}), "licenses": [], "images": images, "annotations": anns,
-           "categories": categories.to_coco()}
+        if iid in used_ids or png_name in used_png:
+            raise AnnotationError(
+                f"image ids and PNG names must be unique, got id {iid} / {png_name!r} twice",
+                file=json_path,
+                image=name,
+            )
+        used_ids.add(iid)
+        used_png.add(png_name)
+        segments = _table_from_map(ann, categories, json_path)
+        png_path = inside(png_root, png_name, file=json_path, image=name)
+        write_png_rgb(png_path, id2rgb(ann.ids))
+        images.append(
+            {"id": iid, "file_name": name, "height": ann.image.height, "width": ann.image.width}
+        )
+        anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
+    doc = {
+        "info": dict(info or {}),
+        "licenses": [],
+        "images": images,
+        "annotations": anns,
+        "categories": categories.to_coco(),
+    }
     with atomic_write(json_path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return json_path
+
+
+def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: Path) -> list[dict]:
+    """The ``segments_info`` of one annotation with ``area`` and ``bbox`` measured on its map."""
+    name = ann.image.file_name
+    areas, boxes = segment_boxes(ann.compact, len(ann.segments))  # compact raises on unknown ids
+    out = []
+    for seg, area, box in zip(ann.segments, areas.tolist(), boxes.tolist(), strict=True):
+        if area == 0:
+            raise AnnotationError(
+                "segment is in the segment table but not in the map",
+                file=json_path,
+                image=name,
+                segment=seg.id,
+            )
+        if seg.category_id not in categories:
+            raise AnnotationError(
+                f"category id must be one of the categories written, got {seg.category_id}",
+                file=json_path,
+                image=name,
+                segment=seg.id,
+            )
+        out.append(
+            {
+                "id": seg.id,
+                "category_id": seg.category_id,
+                "iscrowd": int(seg.iscrowd),
+                "area": int(area),
+                "bbox": [int(v) for v in box],
+            }
+        )
+    return out

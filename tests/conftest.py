@@ -1,0 +1,95 @@
+"""Shared fixtures: tiny hand-made COCO panoptic exports written without the package's writer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE = ROOT / "data" / "sample"
+
+CATEGORIES = [
+    {"id": 1, "name": "car", "isthing": 1, "color": [0, 0, 142]},
+    {"id": 7, "name": "road", "isthing": 0, "color": [128, 64, 128]},
+    {"id": 9, "name": "sky", "isthing": 0},
+]
+
+# 4 x 6 map: road (7) at the bottom, sky (9) on top, two cars (id 1001 and 1002), one void pixel.
+TINY = np.array(
+    [
+        [9, 9, 9, 9, 9, 0],
+        [9, 1001, 1001, 9, 1002, 9],
+        [7, 1001, 1001, 7, 1002, 7],
+        [7, 7, 7, 7, 7, 7],
+    ],
+    dtype=np.int32,
+)
+TINY_TABLE = [
+    {"id": 9, "category_id": 9, "iscrowd": 0, "area": 8, "bbox": [0, 0, 6, 2]},
+    {"id": 1001, "category_id": 1, "iscrowd": 0, "area": 4, "bbox": [1, 1, 2, 2]},
+    {"id": 1002, "category_id": 1, "iscrowd": 0, "area": 2, "bbox": [4, 1, 1, 2]},
+    {"id": 7, "category_id": 7, "iscrowd": 0, "area": 9, "bbox": [0, 2, 6, 2]},
+]
+
+
+def ids_to_png(ids: np.ndarray, path: Path, mode: str = "RGB") -> None:
+    """Write an id map as a COCO panoptic PNG, by hand (R + 256 G + 256^2 B)."""
+    ids = np.asarray(ids, dtype=np.uint32)
+    rgb = np.stack([ids & 255, (ids >> 8) & 255, (ids >> 16) & 255], axis=-1).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb, mode="RGB").convert(mode).save(path)
+
+
+def write_export(
+    folder: Path,
+    images: dict[str, tuple[np.ndarray, list[dict]]],
+    *,
+    categories: list[dict] | None = None,
+    first_id: int = 1,
+    name: str = "panoptic",
+) -> Path:
+    """Write ``{file_name: (id map, segments_info)}`` as ``<name>.json`` + ``<name>/`` in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    doc: dict = {
+        "info": {},
+        "licenses": [],
+        "images": [],
+        "annotations": [],
+        "categories": categories if categories is not None else CATEGORIES,
+    }
+    for n, (file_name, (ids, table)) in enumerate(images.items(), start=first_id):
+        png = Path(file_name).with_suffix(".png").name
+        ids_to_png(ids, folder / name / png)
+        doc["images"].append(
+            {
+                "id": n,
+                "file_name": file_name,
+                "height": int(ids.shape[0]),
+                "width": int(ids.shape[1]),
+            }
+        )
+        doc["annotations"].append({"image_id": n, "file_name": png, "segments_info": table})
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.fixture
+def tiny_json(tmp_path: Path) -> Path:
+    """One annotator, one image (``a.jpg``): the TINY map."""
+    return write_export(tmp_path / "ann", {"a.jpg": (TINY, [dict(s) for s in TINY_TABLE])})
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (to prove inputs are never modified)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
