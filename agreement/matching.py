@@ -370,8 +370,10 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2) -> D
     n_covered = np.bincount(o[covers], minlength=overlap.other_ids.size)
     merged = np.zeros(nr, bool)
     merged[r[covers & (n_covered[o] >= 2)]] = True
-    confused = (diag_partner >= 0) & (
-        overlap.other_categories[np.maximum(diag_partner, 0)] != overlap.ref_categories)
+    confused = np.zeros(nr, bool)
+    if overlap.other_ids.size:
+        confused = (diag_partner >= 0) & (
+            overlap.other_categories[np.maximum(diag_partner, 0)] != overlap.ref_categories)
     ignored = 2 * _ref_ignored_pixels(overlap) > ref_area
     for mask, name in ((ignored, "ignored"), (confused, "class_confused"), (merged, "merged"),
                        (split, "split")):

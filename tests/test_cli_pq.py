@@ -1,0 +1,79 @@
+"""``agreement pq``: the JSON contract, the table, and errors as exit 2 with one line."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agreement.cli import main
+
+REF = Path(__file__).parent / "data" / "reference" / "coco_real"
+A = REF / "annotator_a" / "panoptic.json"
+B = REF / "annotator_b" / "panoptic.json"
+CLASS_KEYS = {"name", "isthing", "pq", "sq", "rq", "tp", "fp", "fn", "iou_sum"}
+BOUNDARY_CLASS_KEYS = {"pq", "sq", "rq", "tp", "fp", "fn", "iou_sum", "mean_boundary_iou"}
+
+
+def test_json_shape_and_values(tmp_path, capsys):
+    out = tmp_path / "out.json"
+    code = main(["pq", str(A), str(B), "--ref-png-dir", str(A.parent / "png"),
+                 "--other-png-dir", str(B.parent / "png"), "--json", str(out)])
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"All", "Things", "Stuff", "per_class", "boundary"}
+    for group in ("All", "Things", "Stuff"):
+        assert set(doc[group]) == {"pq", "sq", "rq", "n"}
+        assert set(doc["boundary"][group]) == {"pq", "sq", "rq", "n", "mean_boundary_iou"}
+    assert len(doc["per_class"]) == 133
+    assert all(set(v) == CLASS_KEYS for v in doc["per_class"].values())
+    assert all(set(v) == BOUNDARY_CLASS_KEYS for v in doc["boundary"]["per_class"].values())
+    ref = json.loads((REF / "ref_ab.json").read_text())
+    assert doc["All"]["pq"] == pytest.approx(ref["pq"]["All"]["pq"], abs=1e-12)
+    assert doc["boundary"]["All"]["pq"] == pytest.approx(ref["boundary_pq"]["All"]["pq"],
+                                                         abs=1e-12)
+    assert doc["per_class"]["2"]["pq"] is None  # bicycle never occurs: undefined, not 0
+    assert (doc["per_class"]["1"]["tp"], doc["per_class"]["1"]["fn"]) == (23, 3)
+    assert doc["per_class"]["1"]["name"] == "person" and doc["per_class"]["1"]["isthing"] is True
+    table = capsys.readouterr().out
+    assert "All" in table and "66.5" in table and "BPQ" in table
+
+
+def test_png_folder_beside_json_is_the_default(tmp_path, capsys):
+    out = tmp_path / "out.json"
+    assert main(["pq", str(B), str(A), "--json", str(out), "--no-boundary"]) == 0
+    doc = json.loads(out.read_text())
+    assert "boundary" not in doc
+    ref = json.loads((REF / "ref_ba.json").read_text())
+    assert doc["All"]["pq"] == pytest.approx(ref["pq"]["All"]["pq"], abs=1e-12)
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("agreement pq: error:")
+    return err[0]
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    assert main(["pq", str(tmp_path / "nope.json"), str(B)]) == 2
+    assert "nope.json" in one_error_line(capsys)
+
+
+def test_other_missing_an_image_exits_2(tmp_path, capsys):
+    doc = json.loads(B.read_text())
+    doc["annotations"] = doc["annotations"][:1]
+    other = tmp_path / "b.json"
+    other.write_text(json.dumps(doc))
+    shutil.copytree(B.parent / "png", tmp_path / "png")
+    assert main(["pq", str(A), str(other)]) == 2
+    assert "OTHER must annotate every image of REF" in one_error_line(capsys)
+
+
+def test_wrong_area_in_ref_exits_2(tmp_path, capsys):
+    doc = json.loads(A.read_text())
+    doc["annotations"][0]["segments_info"][0]["area"] += 1
+    ref = tmp_path / "a.json"
+    ref.write_text(json.dumps(doc))
+    shutil.copytree(A.parent / "png", tmp_path / "png")
+    assert main(["pq", str(ref), str(B), "--other-png-dir", str(B.parent / "png")]) == 2
+    assert "'area' must equal its pixel count" in one_error_line(capsys)
