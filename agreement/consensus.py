@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -21,6 +22,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ._pool import map_images
 from .disagreement import _votes, match_lut
 from .errors import AnnotationError
 from .matching import match_segments, segment_overlap
@@ -208,8 +210,28 @@ class LeaveOneOut:
         return self.per_annotator
 
 
+def _loo_part(image: str, anns: dict[str, PanopticAnnotation], *, cats: Categories,
+              min_share: float, void: VoidMode) -> list[pd.DataFrame]:
+    names = list(anns)
+    if len(names) < 2:
+        return []
+    luts = {(a, b): match_lut(anns[a], anns[b]) for a, b in combinations(names, 2)}
+    rows = []
+    for a in names:
+        rest = {b: anns[b] for b in names if b != a}
+        cons = consensus(rest, cats, min_share=min_share, void=void, image=image, matches=luts)
+        ov = segment_overlap(cons.annotation, anns[a])
+        frame = pq_counts(ov, match_segments(ov)).to_frame()
+        frame.insert(0, "others", len(rest))
+        frame.insert(0, "annotator", a)
+        frame.insert(0, "image", image)
+        rows.append(frame)
+    return rows
+
+
 def leave_one_out(study: Study, *, min_share: float = 0.5, void: VoidMode = "label",
-                  progress: bool = False, images: Iterable[str] | None = None) -> LeaveOneOut:
+                  n_jobs: int = 1, progress: bool = False, images: Iterable[str] | None = None
+                  ) -> LeaveOneOut:
     """PQ of every annotator against the consensus of the other annotators (one pass).
 
     For each image with at least two annotators and each of them, the consensus of the others
@@ -217,30 +239,13 @@ def leave_one_out(study: Study, *, min_share: float = 0.5, void: VoidMode = "lab
     :func:`agreement.metrics.pq.pq_counts`; counts are summed over images per annotator and PQ
     computed from the sums (:func:`agreement.metrics.pq.pq_result`). Consensus pixels left void
     (ties, weak majorities) are void in the reference and so ignored, as PQ ignores void.
-    With two annotators on an image, each is scored against the other.
+    With two annotators on an image, each is scored against the other. The pairwise matching
+    of an image is computed once and shared by its consensus maps. ``n_jobs`` worker processes
+    give the same result as one.
     """
-    cats = study.categories
-    rows: list[pd.DataFrame] = []
-    it = study.iter_images(images)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, total=len(study.images), desc="leave-one-out", unit="image")
-    for image, anns in it:
-        names = list(anns)
-        if len(names) < 2:
-            continue
-        luts = {(a, b): match_lut(anns[a], anns[b]) for a, b in combinations(names, 2)}
-        for a in names:
-            rest = {b: anns[b] for b in names if b != a}
-            cons = consensus(rest, cats, min_share=min_share, void=void, image=image,
-                             matches=luts)
-            ov = segment_overlap(cons.annotation, anns[a])
-            frame = pq_counts(ov, match_segments(ov)).to_frame()
-            frame.insert(0, "others", len(rest))
-            frame.insert(0, "annotator", a)
-            frame.insert(0, "image", image)
-            rows.append(frame)
+    work = partial(_loo_part, cats=study.categories, min_share=min_share, void=void)
+    rows = [f for part in map_images(study, work, images=images, n_jobs=n_jobs,
+                                     progress=progress, desc="leave-one-out") for f in part]
     cols = ["image", "annotator", "others", "category_id", "tp", "fp", "fn", "iou_sum"]
     counts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
     return _loo_tables(counts, study)

@@ -13,8 +13,10 @@ boundary
     Share of annotators on the minority side of "draws a segment boundary within ``d`` pixels"
     (``boundary_count`` holds how many do).
 instance
-    Among the annotator pairs that give the pixel the same *thing* category, the share whose
-    segments there are not matched to each other (IoU > 0.5, same category): merges and splits.
+    Where the majority category is a *thing*: among the ``m`` annotators giving it, the share
+    ``1 - g / m`` outside the largest group ``g`` of annotators whose segments there are matched
+    to each other (same category, IoU > 0.5): merges and splits. Same scale as ``semantic``: one
+    dissenter of ``n`` gives ``1 / n`` in both.
 class ambiguity (:meth:`Heatmaps.class_ambiguity`)
     For one category X, the share of annotators on the minority side of "X or not X".
 
@@ -31,10 +33,10 @@ from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from .errors import AnnotationError
 from .matching import candidate_pairs, match_segments, segment_overlap
+from .metrics.boundary import boundary_near as _near
 from .metrics.pixel import VoidMode, _check_void, label_map
 from .model import Categories, PanopticAnnotation
 
@@ -53,23 +55,17 @@ def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) 
 
 
 def boundary_near(ids: npt.NDArray[np.integer], d: int) -> npt.NDArray[np.bool_]:
-    """Pixels within Chebyshev distance ``d`` of a boundary between two segments (void included).
+    """Pixels within ``d`` of a border between two segments (void included, image border not).
 
-    A pixel is marked when its ``(2d+1) x (2d+1)`` window holds two different ids; the image
-    border is not a boundary.
+    A pixel is marked when its ``(2d+1) x (2d+1)`` window holds two different ids; this is
+    :func:`agreement.metrics.boundary.boundary_near` (label changes + 1-D windows).
 
     Examples
     --------
     >>> boundary_near(np.array([[1, 1, 1, 2, 2, 2]]), 1).astype(int).tolist()
     [[0, 0, 1, 1, 0, 0]]
     """
-    ids = np.asarray(ids)
-    if ids.size and int(ids.max(initial=0)) < 65536 and int(ids.min(initial=0)) >= 0:
-        ids = ids.astype(np.uint16)
-    size = 2 * int(d) + 1
-    hi = ndimage.maximum_filter(ids, size=size, mode="nearest")
-    lo = ndimage.minimum_filter(ids, size=size, mode="nearest")
-    return hi != lo
+    return _near(ids, d=int(d))
 
 
 def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.int64]:
@@ -123,6 +119,12 @@ class Heatmaps:
     disputed : ndarray of bool, shape (N, H, W)
         ``disputed[i]``: annotator ``i`` is not with the majority at the pixel (not voting
         counts as not disputed).
+    instance_disputed : ndarray of bool, shape (N, H, W)
+        ``instance_disputed[i]``: annotator ``i`` gives the pixel the majority (thing) category
+        but its segment there is not in the largest group of matched segments.
+    first : ndarray of bool, shape (N, H, W)
+        ``first[i]``: no earlier annotator gives the pixel the same label (to count each label
+        once per pixel).
     d : int
         Boundary tolerance used, in pixels.
     void : {"label", "exclude"}
@@ -143,6 +145,7 @@ class Heatmaps:
     boundary_count: npt.NDArray[np.uint8]
     instance: npt.NDArray[np.float32]
     disputed: npt.NDArray[np.bool_]
+    instance_disputed: npt.NDArray[np.bool_]
     first: npt.NDArray[np.bool_]
     d: int
     void: VoidMode
@@ -203,20 +206,34 @@ def _votes(labels: npt.NDArray, valid: npt.NDArray | None):
 
 
 def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
-                  thing: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
-    same = np.zeros(labels.shape[1:], np.uint8)
-    diff = np.zeros(labels.shape[1:], np.uint8)
+                  thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray,
+                  luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
+                  ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Instance disagreement among the annotators of the majority thing class, and who dissents."""
+    shape = labels.shape[1:]
+    idx = np.flatnonzero(thing[majority] & (votes > 1))
+    maj = majority.ravel()[idx]
+    member = [lab.ravel()[idx] == maj for lab in labels]
+    comp = [a.compact.ravel()[idx] for a in anns]
+    agree = [m.astype(np.uint8) for m in member]
     for i, j in combinations(range(len(anns)), 2):
-        both = (labels[i] == labels[j]) & thing[labels[i]]
-        other = match_lut(anns[i], anns[j])[anns[i].compact] != anns[j].compact
-        same += both
-        diff += both & other
-    out = diff.astype(np.float32)
-    return np.divide(out, same, out=np.zeros_like(out), where=same > 0)
+        lut = luts[(i, j)] if (i, j) in luts else match_lut(anns[i], anns[j])
+        eq = member[i] & member[j] & (lut[comp[i]] == comp[j])
+        agree[i] += eq
+        agree[j] += eq
+    best = np.max(agree, axis=0) if agree else np.zeros(0, np.uint8)
+    out = np.zeros(shape, np.float32)
+    out.reshape(-1)[idx] = 1.0 - best / votes.ravel()[idx].astype(np.float32)
+    dissent = np.zeros(labels.shape, bool)
+    for i, (m, a) in enumerate(zip(member, agree, strict=True)):
+        dissent[i].reshape(-1)[idx] = m & (a < best)
+    return out, dissent
 
 
 def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
-             d: int | None = None, void: VoidMode = "label", image: str | None = None) -> Heatmaps:
+             d: int | None = None, void: VoidMode = "label", image: str | None = None,
+             matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None
+             ) -> Heatmaps:
     """Compute every disagreement heatmap of one image.
 
     Parameters
@@ -231,6 +248,9 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         Whether leaving a pixel void is a vote (see the module notes).
     image : str, optional
         Image name for messages and results; default the first annotation's file name.
+    matches : mapping of (str, str) to ndarray, optional
+        Precomputed :func:`match_lut` per annotator pair ``(a, b)``, ``a`` before ``b`` in
+        ``annotations`` (lets a caller share the matching with other per-image work).
 
     Returns
     -------
@@ -286,8 +306,12 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         count += boundary_near(a.compact, dist)
     bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
     thing = np.array([False] + [categories[c].isthing for c in ids])
-    instance = _instance_map(anns, labels, thing)
+    names = list(annotations)
+    luts = {} if matches is None else {
+        (i, j): matches[(names[i], names[j])] for i, j in combinations(range(len(names)), 2)
+        if (names[i], names[j]) in matches}
+    instance, instance_disputed = _instance_map(anns, labels, thing, majority, votes, luts)
     compact = np.stack([a.compact for a in anns])
     return Heatmaps(name, tuple(annotations), ids, labels, compact, n, majority, votes, tie,
-                    semantic, entropy.astype(np.float32), bnd, count, instance, disputed, first,
-                    dist, void)
+                    semantic, entropy.astype(np.float32), bnd, count, instance, disputed,
+                    instance_disputed, first, dist, void)

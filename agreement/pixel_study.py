@@ -6,13 +6,15 @@ Each entry point decodes every image's maps once and keeps only small additive r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ._pool import map_images
 from .disagreement import Heatmaps, heatmaps
 from .metrics.pixel import (
     PixelAgreement,
@@ -23,30 +25,34 @@ from .metrics.pixel import (
     pixel_counts,
 )
 from .model import PanopticAnnotation, Study
-from .regions import REGION_COLUMNS, ambiguous_regions, annotator_summary, class_pair_summary
+from .regions import (
+    REGION_COLUMNS,
+    ambiguous_regions,
+    annotator_summary,
+    class_pair_summary,
+    pair_annotators,
+)
 
 __all__ = ["AggregateHeatmap", "StudyDisagreement", "disagreement", "pixel_agreement"]
 
 MAPS = ("semantic", "entropy", "boundary", "instance")
 
 
-def _images(study: Study, progress: bool, images: Iterable[str] | None
-            ) -> Iterator[tuple[str, dict[str, PanopticAnnotation]]]:
-    it = study.iter_images(images)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, total=len(study.images), desc="images", unit="image")
-    return it
+def _pixel_part(image: str, anns: dict[str, PanopticAnnotation], *, annotators: tuple[str, ...],
+                ids: tuple[int, ...], void: VoidMode) -> PixelCounts:
+    labels = {a: label_map(ann, ids) for a, ann in anns.items()}
+    return pixel_counts(labels, annotators=annotators, category_ids=ids, void=void)
 
 
-def pixel_agreement(study: Study, *, void: VoidMode = "exclude", progress: bool = False,
-                    images: Iterable[str] | None = None) -> PixelAgreement:
+def pixel_agreement(study: Study, *, void: VoidMode = "exclude", n_jobs: int = 1,
+                    progress: bool = False, images: Iterable[str] | None = None
+                    ) -> PixelAgreement:
     """Cohen's kappa per pair, Fleiss' kappa and Krippendorff's alpha of a whole study.
 
-    One pass over the images; each image adds one :class:`~agreement.metrics.pixel.PixelCounts`
-    table, the metrics are computed from the sum. Annotators missing on an image are missing
-    values there. See :mod:`agreement.metrics.pixel` for ``void``.
+    One pass over the images (``n_jobs`` worker processes; the same result as serial); each
+    image adds one :class:`~agreement.metrics.pixel.PixelCounts` table, the metrics are computed
+    from the sum. Annotators missing on an image are missing values there. See
+    :mod:`agreement.metrics.pixel` for ``void``.
 
     Examples
     --------
@@ -55,10 +61,10 @@ def pixel_agreement(study: Study, *, void: VoidMode = "exclude", progress: bool 
     """
     ids = tuple(study.categories)
     total = PixelCounts.zeros(study.annotators, ids, void=void)
-    for _, anns in _images(study, progress, images):
-        labels = {a: label_map(ann, ids) for a, ann in anns.items()}
-        total = total + pixel_counts(labels, annotators=study.annotators, category_ids=ids,
-                                     void=void)
+    work = partial(_pixel_part, annotators=study.annotators, ids=ids, void=void)
+    for part in map_images(study, work, images=images, n_jobs=n_jobs, progress=progress,
+                           desc="pixel agreement"):
+        total = total + part
     return agreement_from_counts(total, categories=study.categories)
 
 
@@ -94,7 +100,10 @@ class StudyDisagreement:
         :data:`agreement.regions.REGION_COLUMNS` plus ``rank``), most severe first.
     class_pairs : DataFrame
         Per class pair: ``regions``, ``pixels``, ``images``, ``annotators`` (distinct
-        dissenters), ``dissenters``, ``severity``, ``kind`` (most frequent); most severe first.
+        dissenters), ``dissenters``, ``top_dissenter``, ``severity``, ``kind`` (most frequent);
+        most severe first.
+    pair_annotators : DataFrame
+        Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
     annotators : DataFrame
         Per annotator: regions / pixels / severity where it dissents, ``dissent_share``, plus
         its mean Cohen's kappa with the others (``mean_kappa``).
@@ -111,6 +120,7 @@ class StudyDisagreement:
 
     regions: pd.DataFrame
     class_pairs: pd.DataFrame
+    pair_annotators: pd.DataFrame
     annotators: pd.DataFrame
     per_class: pd.DataFrame
     per_image: pd.DataFrame
@@ -130,9 +140,40 @@ def _image_row(image: str, h: Heatmaps, n_regions: int) -> dict:
     return row
 
 
+@dataclass(frozen=True, eq=False)
+class _Part:
+    """What one image contributes to :func:`disagreement` (small, picklable)."""
+
+    counts: PixelCounts
+    claimed: npt.NDArray[np.int64]
+    disputed: npt.NDArray[np.int64]
+    maps: tuple[npt.NDArray[np.float32], ...] | None
+    regions: pd.DataFrame | None
+    row: dict | None
+
+
+def _disagreement_part(image: str, anns: dict[str, PanopticAnnotation], *, study_annotators:
+                       tuple[str, ...], cats, d: int | None, void: VoidMode,
+                       pixel_void: VoidMode, min_disagreement: float, min_area: int | None
+                       ) -> _Part:
+    ids = tuple(cats)
+    k = len(ids) + 1
+    if len(anns) < 2:
+        empty = PixelCounts.zeros(study_annotators, ids, void=pixel_void)
+        return _Part(empty, np.zeros(k, np.int64), np.zeros(k, np.int64), None, None, None)
+    h = heatmaps(anns, cats, d=d, void=void, image=image)
+    labels = dict(zip(h.annotators, h.labels, strict=True))
+    counts = pixel_counts(labels, annotators=study_annotators, category_ids=ids,
+                          void=pixel_void)
+    claimed, disputed = h.class_counts()
+    reg = ambiguous_regions(h, cats, min_disagreement=min_disagreement, min_area=min_area)
+    return _Part(counts, claimed, disputed, tuple(getattr(h, m) for m in MAPS), reg,
+                 _image_row(image, h, len(reg)))
+
+
 def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label",
                  pixel_void: VoidMode = "exclude", min_disagreement: float = 0.0,
-                 min_area: int | None = None, progress: bool = False,
+                 min_area: int | None = None, n_jobs: int = 1, progress: bool = False,
                  images: Iterable[str] | None = None) -> StudyDisagreement:
     """Heatmaps, ambiguous regions and pixel agreement of a study in one pass over the images.
 
@@ -149,6 +190,8 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
         Void handling of the kappas and alpha (default: void is a missing value).
     min_disagreement, min_area
         Passed to :func:`agreement.regions.ambiguous_regions`.
+    n_jobs : int
+        Worker processes (1: this process; -1: one per CPU); results are identical.
     progress : bool
         Show a progress bar.
     images : iterable of str, optional
@@ -160,29 +203,28 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
         Images with fewer than two annotators add nothing.
     """
     cats = study.categories
-    ids = tuple(cats)
-    counts = PixelCounts.zeros(study.annotators, ids, void=pixel_void)
-    k = len(ids) + 1
+    k = len(cats) + 1
+    counts = PixelCounts.zeros(study.annotators, tuple(cats), void=pixel_void)
     claimed, disputed = np.zeros(k, np.int64), np.zeros(k, np.int64)
     sums: dict[tuple[int, int], list] = {}
     regions, rows = [], []
-    for image, anns in _images(study, progress, images):
-        if len(anns) < 2:
+    work = partial(_disagreement_part, study_annotators=study.annotators, cats=cats, d=d,
+                   void=void, pixel_void=pixel_void, min_disagreement=min_disagreement,
+                   min_area=min_area)
+    for part in map_images(study, work, images=images, n_jobs=n_jobs, progress=progress,
+                           desc="disagreement"):
+        counts = counts + part.counts
+        claimed += part.claimed
+        disputed += part.disputed
+        if part.maps is None:
             continue
-        h = heatmaps(anns, cats, d=d, void=void, image=image)
-        labels = dict(zip(h.annotators, h.labels, strict=True))
-        counts = counts + pixel_counts(labels, annotators=study.annotators, category_ids=ids,
-                                       void=pixel_void)
-        c, dsp = h.class_counts()
-        claimed += c
-        disputed += dsp
-        acc = sums.setdefault(h.shape, [0] + [np.zeros(h.shape, np.float64) for _ in MAPS])
+        shape = part.maps[0].shape
+        acc = sums.setdefault(shape, [0] + [np.zeros(shape, np.float64) for _ in MAPS])
         acc[0] += 1
-        for i, m in enumerate(MAPS, start=1):
-            acc[i] += getattr(h, m)
-        reg = ambiguous_regions(h, cats, min_disagreement=min_disagreement, min_area=min_area)
-        regions.append(reg)
-        rows.append(_image_row(image, h, len(reg)))
+        for i, m in enumerate(part.maps, start=1):
+            acc[i] += m
+        regions.append(part.regions)
+        rows.append(part.row)
     return _assemble(study, counts, claimed, disputed, sums, regions, rows)
 
 
@@ -207,5 +249,5 @@ def _assemble(study: Study, counts: PixelCounts, claimed, disputed, sums, region
         (a / acc[0]).astype(np.float32) for a in acc[1:])) for shape, acc in sums.items()}
     cols = ["image", "annotators", "height", "width", *(f"{m}_mean" for m in MAPS), "disputed",
             "regions"]
-    return StudyDisagreement(reg, class_pair_summary(reg), per_ann, per_class,
+    return StudyDisagreement(reg, class_pair_summary(reg), pair_annotators(reg), per_ann, per_class,
                              pd.DataFrame(rows, columns=cols), pixel, aggregate)

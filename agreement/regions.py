@@ -3,21 +3,26 @@
 A pixel is *disputed* when its semantic or instance disagreement (see :mod:`agreement.disagreement`)
 exceeds ``min_disagreement``. The disputed mask is split into a *thick* part (what survives a
 morphological opening with a ``(2w+1)`` square, ``w`` = the boundary tolerance) and a *thin* rest;
-connected components (8-connectivity, ``scipy.ndimage.label``) of each part are regions. Per
-region, every annotator's label histogram comes from one ``bincount`` over the region pixels.
+connected components (8-connectivity, ``scipy.ndimage.label``) of each part are regions, the thin
+ones also split where the pair (majority class, dissenting class) changes. Per region, every
+annotator's label histogram comes from one ``bincount`` over the region pixels.
 
 Kinds, decided in this order:
 
 merge-split
     The region's instance disagreement outweighs its semantic disagreement: annotators agree on
-    the class but not on the instances (``merged_by`` lists the annotators whose segment there is
-    at least 1.5 times larger than the smallest annotator's).
+    the class but not on the instances. Side *b* are the annotators outside the majority instance
+    group on most of the region; ``merged_by`` lists the annotators whose segment there is at
+    least 1.5 times larger than the smallest annotator's (they merged what others split).
 unlabeled gap (thin)
     A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
     some annotators left unlabelled along a boundary.
+missed object (thin)
+    Another thin region where, on at least half of its pixels, some annotator draws no segment
+    border within ``2w`` pixels: a thin structure (a pole, a sign) some annotators did not draw.
 boundary placement
-    Another thin region: annotators put the boundary between ``class_a`` and ``class_b`` at
-    different places, less than about ``2w`` pixels apart.
+    Any other thin region: every annotator draws a border there, between ``class_a`` and
+    ``class_b``, at places less than about ``2w`` pixels apart.
 missed object
     One of the two classes is a thing, the other is stuff or void: some annotators drew an object
     the others did not.
@@ -40,12 +45,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from .disagreement import Heatmaps
+from .disagreement import Heatmaps, boundary_near
 from .model import Categories
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
-           "class_pair_summary"]
+           "class_pair_summary", "pair_annotators"]
 
 KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
 
@@ -63,12 +70,49 @@ def _opening(mask: npt.NDArray[np.bool_], w: int) -> npt.NDArray[np.bool_]:
     return ndimage.maximum_filter(eroded, size=size, mode="nearest").astype(bool) & mask
 
 
-def _components(mask: npt.NDArray[np.bool_], w: int):
-    """Region id map (thick components first, then thin ones) and the thin flags."""
+def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
+    """Per pixel, the unordered pair (majority label, first dissenting annotator's label)."""
+    k = len(h.category_ids) + 1
+    first = np.argmax(h.disputed, axis=0)
+    other = np.take_along_axis(h.labels, first[None], 0)[0].astype(np.int64)
+    other = np.where(h.disputed.any(0), other, h.majority)
+    lo, hi = np.minimum(h.majority, other), np.maximum(h.majority, other)
+    return lo.astype(np.int64) * k + hi
+
+
+def _label_by_code(mask: npt.NDArray[np.bool_], code: npt.NDArray[np.int64]
+                   ) -> tuple[npt.NDArray[np.int32], int]:
+    """8-connected components of ``mask`` whose pixels also share ``code``."""
+    mp = np.pad(mask, 1)
+    cp = np.pad(code, 1)
+    wp = mp.shape[1]
+    idx = np.flatnonzero(mp)
+    pos = np.full(mp.size, -1, np.int64)
+    pos[idx] = np.arange(idx.size)
+    flat_m, flat_c = mp.ravel(), cp.ravel()
+    rows, cols = [], []
+    for off in (1, wp - 1, wp, wp + 1):
+        q = idx + off
+        ok = flat_m[q] & (flat_c[q] == flat_c[idx])
+        rows.append(pos[idx[ok]])
+        cols.append(pos[q[ok]])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(idx.size, idx.size))
+    n, comp = connected_components(graph, directed=False)
+    out = np.zeros(mp.shape, np.int32)
+    out.ravel()[idx] = comp + 1
+    return out[1:-1, 1:-1], int(n)
+
+
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.int64]):
+    """Region id map (thick components first, then thin ones) and the thin flags.
+
+    Thin components are also split where the class pair changes, so that border slivers of
+    different class pairs that touch stay separate regions.
+    """
     thick = _opening(mask, w)
-    eight = np.ones((3, 3), bool)
-    regions, n_thick = ndimage.label(thick, structure=eight)
-    thin_lab, n_thin = ndimage.label(mask & ~thick, structure=eight)
+    regions, n_thick = ndimage.label(thick, structure=np.ones((3, 3), bool))
+    thin_lab, n_thin = _label_by_code(mask & ~thick, code)
     regions[thin_lab > 0] = thin_lab[thin_lab > 0] + n_thick
     return regions, np.arange(n_thick + n_thin + 1) > n_thick
 
@@ -84,8 +128,8 @@ def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
 
 
 def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
-               areas: list[npt.NDArray[np.int64]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Annotators whose segment in the region is >= 1.5x the smallest one, and the others."""
+               areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
+    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
     size = {}
     for i, name in enumerate(h.annotators):
         segs = h.compact[i][sl][inside]
@@ -93,18 +137,41 @@ def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool
         if segs.size:
             size[name] = areas[i][np.bincount(segs).argmax()]
     if not size:
-        return (), ()
+        return ()
     small = min(size.values())
-    merged = tuple(n for n, s in size.items() if s >= 1.5 * small)
-    return merged, tuple(n for n in size if n not in merged)
+    return tuple(n for n, s in size.items() if s >= 1.5 * small)
+
+
+def _instance_sides(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
+                    members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    a, b = [], []
+    for i, name in enumerate(h.annotators):
+        if members[i] == 0:
+            continue
+        dissent = int(np.count_nonzero(h.instance_disputed[i][sl][inside]))
+        (b if 2 * dissent > members[i] else a).append(name)
+    return tuple(a), tuple(b)
+
+
+def _borderless(h: Heatmaps, reg: npt.NDArray[np.int64], idx: npt.NDArray[np.int64], n: int,
+                tolerance: int) -> npt.NDArray[np.float64]:
+    """Per region, pixels where some annotator draws no border within ``tolerance`` pixels."""
+    count = np.zeros(h.shape, np.uint8)
+    for comp in h.compact:
+        count += boundary_near(comp, max(1, tolerance))
+    lacking = count.ravel()[idx] < len(h.annotators)
+    return np.bincount(reg, weights=lacking, minlength=n)
 
 
 def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
-          thing: npt.NDArray[np.bool_]) -> str:
+          thing: npt.NDArray[np.bool_], borderless: float) -> str:
     if instance > semantic:
         return "merge-split"
+    if thin and 0 in (c1, c2):
+        return "unlabeled gap"
     if thin:
-        return "unlabeled gap" if 0 in (c1, c2) else "boundary placement"
+        return "missed object" if borderless >= 0.5 else "boundary placement"
     if thing[c1] != thing[c2]:
         return "missed object"
     if 0 in (c1, c2):
@@ -134,11 +201,25 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     DataFrame
         Columns :data:`REGION_COLUMNS` (documented in the module notes), sorted by ``severity``
         descending.
+
+    Examples
+    --------
+    >>> from agreement import Categories, Category, PanopticAnnotation
+    >>> from agreement.disagreement import heatmaps
+    >>> cats = Categories([Category(7, "road", False), Category(8, "sidewalk", False)])
+    >>> road = np.full((20, 20), 7)
+    >>> walk = road.copy(); walk[5:15, 5:15] = 8
+    >>> anns = {"a": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "b": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "c": PanopticAnnotation.from_map(walk, {7: 7, 8: 8})}
+    >>> r = ambiguous_regions(heatmaps(anns, cats, d=1), cats).iloc[0]
+    >>> r.kind, r.class_pair, r.annotators_b, int(r.area)
+    ('class confusion', 'road <-> sidewalk', ('c',), 100)
     """
     shape = h.shape
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
     mask = (h.semantic > min_disagreement) | (h.instance > min_disagreement)
-    regions, thin = _components(mask, h.d if width is None else width)
+    regions, thin = _components(mask, h.d if width is None else width, _pair_code(h))
     area = np.bincount(regions.ravel(), minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
@@ -154,6 +235,7 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
                      .reshape(keep.size, k) for lab in h.labels])
     sem = np.bincount(reg, weights=h.semantic.ravel()[idx], minlength=keep.size)
     inst = np.bincount(reg, weights=h.instance.ravel()[idx], minlength=keep.size)
+    borderless = _borderless(h, reg, idx, keep.size, 2 * (h.d if width is None else width))
     thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
     boxes = ndimage.find_objects(regions)
     areas: list[npt.NDArray[np.int64]] = []
@@ -162,13 +244,15 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
         votes = hist[:, r].sum(0)
         c1, c2 = (int(x) for x in np.argsort(-votes, kind="stable")[:2])
         c2 = c2 if votes[c2] > 0 else c1
-        kind = _kind(bool(thin[label]), inst[r], sem[r], c1, c2, thing)
+        kind = _kind(bool(thin[label]), inst[r], sem[r], c1, c2, thing,
+                     borderless[r] / area[label])
         sl = boxes[label - 1]
         merged: tuple[str, ...] = ()
         if kind == "merge-split":
             areas = areas or [np.bincount(c.ravel()) for c in h.compact]
-            merged, rest = _merged_by(h, sl, regions[sl] == label, areas)
-            side_a, side_b, c2 = merged, rest, c1
+            merged = _merged_by(h, sl, regions[sl] == label, areas)
+            side_a, side_b = _instance_sides(h, sl, regions[sl] == label, hist[:, r, c1])
+            c2 = c1
         else:
             side_a, side_b = _sides(hist[:, r], c1, c2, h.annotators)
         if len(side_b) > len(side_a):
@@ -193,18 +277,24 @@ def class_pair_summary(regions: pd.DataFrame) -> pd.DataFrame:
     """Per class pair across a study: ``regions``, ``pixels``, ``images``, ``annotators``.
 
     ``annotators`` counts the distinct dissenting (side *b*) annotators; ``dissenters`` lists
-    them; ``severity`` is summed; ``kind`` is the most frequent kind. Sorted by severity.
+    them; ``top_dissenter`` is the one with the largest dissent severity on this pair (see
+    :func:`pair_annotators`); ``severity`` is summed; ``kind`` is the most frequent kind. Sorted
+    by severity.
     """
-    cols = ["class_pair", "regions", "pixels", "images", "annotators", "dissenters", "severity",
-            "kind"]
+    cols = ["class_pair", "regions", "pixels", "images", "annotators", "dissenters",
+            "top_dissenter", "severity", "kind"]
     if regions.empty:
         return pd.DataFrame(columns=cols)
+    per = pair_annotators(regions)
     rows = []
     for pair, g in regions.groupby("class_pair", sort=False):
         dissent = sorted({a for side in g["annotators_b"] for a in side})
+        mine = per[per["class_pair"] == pair]
         rows.append({"class_pair": pair, "regions": len(g), "pixels": int(g["area"].sum()),
                      "images": g["image"].nunique(), "annotators": len(dissent),
-                     "dissenters": tuple(dissent), "severity": float(g["severity"].sum()),
+                     "dissenters": tuple(dissent),
+                     "top_dissenter": mine["annotator"].iloc[0] if len(mine) else None,
+                     "severity": float(g["severity"].sum()),
                      "kind": g["kind"].value_counts().index[0]})
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
@@ -230,3 +320,21 @@ def annotator_summary(regions: pd.DataFrame, annotators: tuple[str, ...]) -> pd.
                                       "dissent_severity", "regions", "dissent_share"])
     return out.sort_values("dissent_severity", ascending=False, kind="stable").reset_index(
         drop=True)
+
+
+def pair_annotators(regions: pd.DataFrame) -> pd.DataFrame:
+    """Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
+
+    Sorted by class pair, then severity descending: who is behind each ambiguity.
+    """
+    cols = ["class_pair", "annotator", "regions", "pixels", "severity"]
+    rows = [(pair, a, area, sev) for pair, side, area, sev in zip(
+        regions["class_pair"], regions["annotators_b"], regions["area"], regions["severity"],
+        strict=True) for a in side]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    flat = pd.DataFrame(rows, columns=["class_pair", "annotator", "pixels", "severity"])
+    out = flat.groupby(["class_pair", "annotator"], as_index=False).agg(
+        regions=("pixels", "size"), pixels=("pixels", "sum"), severity=("severity", "sum"))
+    out = out.sort_values(["class_pair", "severity"], ascending=[True, False], kind="stable")
+    return out[cols].reset_index(drop=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agreement import (
     AnnotationError,
@@ -89,3 +91,28 @@ def test_consensus_errors():
         consensus({"a": a, "b": ann([[1, 1]], {1: 1})}, CATS)
     single = consensus({"a": ann([[0, 5]], {5: 3})}, CATS)
     assert single.annotation.ids.tolist() == [[0, 1]]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.sampled_from([0.0, 0.5]))
+def test_consensus_category_equals_per_pixel_majority(seed, n, min_share):
+    from collections import Counter
+
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(0, 3, size=(4, 5)) for _ in range(n)]
+    anns = {f"r{i}": ann(m, {s: s for s in (1, 2) if (m == s).any()}) for i, m in enumerate(maps)}
+    res = consensus(anns, CATS, min_share=min_share)
+    cat_of = {0: 0, **{s.id: s.category_id for s in res.annotation.segments}}
+    got = np.vectorize(cat_of.get)(res.annotation.ids)
+    ties = weak = 0
+    for y in range(4):
+        for x in range(5):
+            top = Counter(int(m[y, x]) for m in maps).most_common()
+            if len(top) > 1 and top[0][1] == top[1][1]:
+                expected, ties = 0, ties + 1
+            elif top[0][0] != 0 and top[0][1] <= min_share * n:
+                expected, weak = 0, weak + 1
+            else:
+                expected = top[0][0]
+            assert got[y, x] == expected
+    assert (res.tie_pixels, res.weak_pixels) == (ties, weak)

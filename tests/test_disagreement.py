@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
 from agreement.disagreement import boundary_near, heatmaps, match_lut
@@ -50,7 +52,7 @@ def test_boundary_heatmap_counts_annotators_near_a_boundary():
         ids[:, col:] = 2
         return ann(ids, {1: 1, 2: 2})
     h = heatmaps({"a": split(4), "b": split(4), "c": split(8)}, CATS, d=1)
-    # a, b: boundary between columns 3|4 -> near at columns 3..4; c: columns 7..8
+    # a, b: border between columns 3|4 -> near at columns 3..4; c: 7|8 -> 7..8
     assert h.boundary_count[0].tolist() == [0, 0, 0, 2, 2, 0, 0, 1, 1, 0, 0, 0]
     count = h.boundary_count[0]
     np.testing.assert_allclose(h.boundary[0], np.minimum(count, 3 - count) / 3)
@@ -70,8 +72,9 @@ def test_instance_heatmap_and_match():
     assert match_lut(anns["a"], anns["c"]).tolist() == [-1, 1, -1, -1]  # IoU 0.5 is no match
     h = heatmaps(anns, CATS, d=1)
     assert h.semantic.max() == 0
-    np.testing.assert_allclose(h.instance[5:13, 5:17], 2 / 3, rtol=1e-6)
-    assert h.instance.sum() == pytest.approx(96 * 2 / 3, rel=1e-5)
+    np.testing.assert_allclose(h.instance[5:13, 5:17], 1 / 3, rtol=1e-6)  # c of a, b, c
+    assert h.instance.sum() == pytest.approx(96 / 3, rel=1e-5)
+    assert h.instance_disputed.sum(axis=(1, 2)).tolist() == [0, 0, 96]
 
 
 def test_class_ambiguity_and_class_counts():
@@ -118,6 +121,14 @@ def test_region_boundary_placement():
     r = out.iloc[0]
     assert (r.kind, r.class_pair, r.area, r.annotators_b) == (
         "boundary placement", "road <-> sidewalk", 2 * H, ("c",))
+
+
+def test_region_thin_missed_structure():
+    pole = road(s2=(slice(3, 27), slice(18, 21)))  # a 3 px wide pole (as sidewalk) on the road
+    out = regions_of({"a": ann(pole, {1: 1, 2: 2}), "b": ann(pole, {1: 1, 2: 2}),
+                      "c": ann(road(), {1: 1})})
+    assert out[["kind", "class_pair", "annotators_b", "area"]].values.tolist() == [
+        ["missed object", "road <-> sidewalk", ("c",), 72]]
 
 
 def test_region_unlabeled_gap_and_missed_object():
@@ -167,3 +178,41 @@ def test_no_regions_and_errors():
 def pd_concat(frames):
     import pandas as pd
     return pd.concat(frames, ignore_index=True)
+
+
+def _slow_maps(maps, d):
+    """Per-pixel loops: majority share, entropy, tie, boundary count (the obvious way)."""
+    from collections import Counter
+
+    n, (hh, ww) = len(maps), maps[0].shape
+    sem = np.zeros((hh, ww))
+    ent = np.zeros((hh, ww))
+    tie = np.zeros((hh, ww), bool)
+    count = np.zeros((hh, ww), int)
+    for y in range(hh):
+        for x in range(ww):
+            c = Counter(int(m[y, x]) for m in maps)
+            top = c.most_common()
+            sem[y, x] = 1 - top[0][1] / n
+            ent[y, x] = -sum(v / n * np.log2(v / n) for _, v in top)
+            tie[y, x] = len(top) > 1 and top[0][1] == top[1][1]
+            for m in maps:
+                window = m[max(0, y - d):y + d + 1, max(0, x - d):x + d + 1]
+                count[y, x] += len(np.unique(window)) > 1
+    return sem, ent, tie, count
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(1, 2))
+def test_heatmaps_equal_per_pixel_loops(seed, n, d):
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(0, 4, size=(5, 6)) for _ in range(n)]  # segment id = category id
+    anns = {f"r{i}": ann(m, {s: s for s in range(1, 4) if (m == s).any()})
+            for i, m in enumerate(maps)}
+    h = heatmaps(anns, CATS, d=d)
+    sem, ent, tie, count = _slow_maps(maps, d)
+    np.testing.assert_allclose(h.semantic, sem, atol=1e-6)
+    np.testing.assert_allclose(h.entropy, ent, atol=1e-5)
+    np.testing.assert_array_equal(h.tie, tie)
+    np.testing.assert_array_equal(h.boundary_count, count)
+    assert ((h.semantic >= 0) & (h.semantic < 1) & (h.entropy <= np.log2(n) + 1e-6)).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import krippendorff
 import numpy as np
 import pytest
+from pandas import testing as pd_testing
 
 from agreement import Categories, Category, ImageInfo, PanopticAnnotation, Study
 from agreement.metrics.pixel import label_map
@@ -125,3 +126,18 @@ def test_leave_one_out_scores_against_the_consensus_of_the_others():
     assert side[["tp", "fn", "pq"]].values.tolist() == [[0, 3, 0.0]]
     assert set(res.counts.columns) >= {"image", "annotator", "others", "tp", "fp", "fn", "iou_sum"}
     assert res.to_frame() is res.per_annotator
+
+
+def test_parallel_equals_serial():
+    from agreement.consensus import leave_one_out
+
+    study = make_study()
+    one, two = disagreement(study, d=1), disagreement(study, d=1, n_jobs=2)
+    pd_testing.assert_frame_equal(one.regions, two.regions)
+    pd_testing.assert_frame_equal(one.per_class, two.per_class)
+    np.testing.assert_array_equal(one.pixel.counts.tables, two.pixel.counts.tables)
+    np.testing.assert_array_equal(one.aggregate[(30, 40)].entropy, two.aggregate[(30, 40)].entropy)
+    a, b = pixel_agreement(study), pixel_agreement(study, n_jobs=2)
+    assert a.alpha == b.alpha and a.fleiss_kappa == b.fleiss_kappa
+    pd_testing.assert_frame_equal(leave_one_out(study).counts,
+                                  leave_one_out(study, n_jobs=2).counts)
