@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SAMPLE := data/sample
 REPORT := report
 
-.PHONY: demo test lint bench sample clean
+.PHONY: demo test lint bench sample clean notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ sample: $(VENV)/.installed-base
 
 clean:
 	rm -rf $(VENV) $(REPORT) .pytest_cache build *.egg-info
+
+# Regenerate notebooks/*.ipynb (outputs stripped) from scripts/make_notebooks.py.
+notebooks: $(VENV)/.installed-test
+	$(PY) scripts/make_notebooks.py

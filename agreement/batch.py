@@ -171,7 +171,8 @@ class Batch:
 
             agreement = leave_one_out(study, progress=progress).counts
         return cls.from_tables(result.per_image, name=name or "batch",
-                               categories=study.categories, images=study.images,
+                               categories=study.categories,
+                               images=getattr(result, "images", study.images),
                                coincidence=coincidence, agreement=agreement,
                                agreement_kind="consensus" if consensus else "pairwise")
 

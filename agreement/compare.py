@@ -15,8 +15,8 @@ Statistics, precisely
 - p-value: two-sided permutation test (paired: each image's counts swapped between the batches;
   unpaired: images reshuffled between the batches), ``n_permutations`` arrangements, exact when
   there are fewer.
-- Multiple comparisons: within each family (one metric across classes; the annotators; the class
-  pairs) p-values are adjusted with Holm's procedure by default (family-wise error control under
+- Multiple comparisons: within each family (one metric across classes; the annotators; one
+  annotator across classes; the class pairs) p-values are adjusted with Holm's procedure by default (family-wise error control under
   any dependence: the classes are measured on the same images), or Benjamini-Hochberg
   (``correction="bh"``). ``significant`` is ``p_adjusted < level``. Intervals are not adjusted.
 - A class absent from a batch has no metric there (NaN) and no test.
@@ -110,6 +110,10 @@ class BatchComparison:
         Confused class pairs: ``category_a``, ``category_b``, ``name``, ``a``, ``b`` (share of
         the two classes' pixel values paired with the other class), the test columns,
         ``change`` (``shrank`` / ``grew`` / ``unchanged`` / ``untested``).
+    annotator_classes : DataFrame
+        Per (``annotator``, ``category_id``, ``category``): the annotator's PQ of the class
+        against the others in both batches, with the test columns (adjusted per annotator) and
+        ``change`` (``improved`` / ``drifted`` / ...): *where* an annotator moved.
     settings : dict
         ``n_boot``, ``n_permutations``, ``confidence``, ``level``, ``correction``, ``seed``,
         ``n_images_a``, ``n_images_b``, ``agreement``.
@@ -122,6 +126,7 @@ class BatchComparison:
     annotators: pd.DataFrame = field(repr=False)
     class_pairs: pd.DataFrame = field(repr=False)
     settings: dict = field(repr=False)
+    annotator_classes: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """The per-class table."""
@@ -152,6 +157,10 @@ class BatchComparison:
             lines.append("  no class changed significantly.")
         for r in self.annotators[self.annotators["significant"]].itertuples():
             lines.append(f"  annotator {r.annotator}: {r.change} ({r.difference:+.3f})")
+        ac = self.annotator_classes
+        for r in (ac[ac["significant"]].itertuples() if len(ac) else ()):
+            lines.append(f"  annotator {r.annotator} on {r.category}: {r.change} "
+                         f"({r.a:.3f} -> {r.b:.3f})")
         for r in self.class_pairs[self.class_pairs["significant"]].itertuples():
             lines.append(f"  confusion {r.name}: {r.change} ({r.a:.3f} -> {r.b:.3f})")
         return "\n".join(lines)
@@ -165,6 +174,7 @@ class BatchComparison:
 
         return {"a": self.a, "b": self.b, "paired": self.paired, "settings": dict(self.settings),
                 "classes": records(self.classes), "annotators": records(self.annotators),
+                "annotator_classes": records(self.annotator_classes),
                 "class_pairs": records(self.class_pairs)}
 
     def plot_classes(self, metric: str = "pq", *, ax=None):
@@ -255,6 +265,18 @@ def _annotator_rows(a: Batch, b: Batch, ids: list[int], **kw) -> pd.DataFrame:
     frame["rank_a"] = frame["a"].rank(ascending=False, method="min").astype("Int64")
     frame["rank_b"] = frame["b"].rank(ascending=False, method="min").astype("Int64")
     return frame
+
+
+def _annotator_class_rows(a: Batch, b: Batch, ids: list[int], cats, **kw) -> pd.DataFrame:
+    """Per (annotator, class): the annotator's PQ of the class against the others."""
+    names = [n for n in a.annotators if n in set(b.annotators)]
+    groups = [(n, c) for n in names for c in ids]
+    frame = pd.concat([pd.DataFrame(groups, columns=["annotator", "category_id"]),
+                       _test(a.annotator_table(names, ids), b.annotator_table(names, ids), _pq,
+                             **kw) if groups else pd.DataFrame()], axis=1)
+    frame.insert(2, "category", [cats[c].name if c in cats else str(c)
+                                 for c in frame["category_id"]])
+    return frame[frame["a"].notna() | frame["b"].notna()].reset_index(drop=True)
 
 
 def _candidate_pairs(a: Batch, b: Batch, *, top: int, min_rate: float) -> list[tuple[int, int]]:
@@ -377,7 +399,7 @@ def compare_batches(
     metrics = tuple(m for m in metrics
                     if set(CLASS_METRICS[m][0]) <= set(fields_a) & set(fields_b))
     ids = sorted(_used_classes(a) | _used_classes(b))
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     kw = {"paired": paired, "n_boot": n_boot, "n_perm": n_permutations, "confidence": confidence}
     decide = {"level": level, "correction": correction}
     classes = _decide(_class_rows(a, b, metrics, ids, rngs=rngs[0:2], **kw), family=["metric"],
@@ -390,7 +412,11 @@ def compare_batches(
                 "level": level, "correction": correction, "seed": seed,
                 "n_images_a": len(a.images), "n_images_b": len(b.images),
                 "agreement": a.agreement_kind, "metrics": list(metrics)}
-    return BatchComparison(a.name, b.name, paired, classes, annotators, pairs, settings)
+    cats = a.categories if len(a.categories) >= len(b.categories) else b.categories
+    per_class = _decide(_annotator_class_rows(a, b, ids, cats, rngs=rngs[6:8], **kw),
+                        family=["annotator"], up="improved", down="drifted", **decide)
+    return BatchComparison(a.name, b.name, paired, classes, annotators, pairs, settings,
+                           per_class)
 
 
 def _restrict(batch: Batch, images: list[str]) -> Batch:

@@ -94,6 +94,8 @@ def test_annotator_drift_and_pair_shrink_found():
     c = compare_batches(a, b, **FAST)
     ann = c.annotators.set_index("annotator")
     assert ann.loc["z", "change"] == "drifted" and ann.loc["z", "rank_b"] == 3
+    z = c.annotator_classes[c.annotator_classes["annotator"] == "z"].set_index("category")
+    assert (z["difference"] < 0).all() and z["significant"].any()
     pairs = c.class_pairs.set_index("name")
     assert pairs.loc["road / sidewalk", "change"] == "shrank"
     assert pairs.loc["road / sidewalk", "a"] == pytest.approx(0.2 * 400 * 2 / 2000, rel=0.15)

@@ -48,3 +48,13 @@ def test_road_sidewalk_confusion_shrank_by_more_than_half(comparison):
     assert row["change"] == "shrank" and row["b"] < 0.5 * row["a"]
     assert pairs.index[0] == "road / sidewalk"  # the most confused pair (fact a)
     assert not pairs.drop("road / sidewalk")["significant"].any()
+
+
+def test_chen_moved_most_on_road(comparison):
+    """Fact b: chen (the systematic annotator) disagreed most on road/sidewalk in batch 1."""
+    ac = comparison.annotator_classes
+    road = ac[ac["category"] == "road"].set_index("annotator")
+    assert road["a"].idxmin() == "chen"
+    assert road["difference"].idxmax() == "chen"
+    assert road.loc["chen", "change"] == "improved"
+    assert not ac[~ac["category"].isin(CHANGED)]["significant"].any()

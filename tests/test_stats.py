@@ -222,3 +222,10 @@ def test_from_frame_several_group_columns():
     t = CountTable.from_frame(frame, fields=("tp",), group=("annotator", "category_id"))
     assert t.groups == (("x", 1), ("x", 2), ("y", 1))
     assert t.values[:, :, 0].tolist() == [[1, 0, 2], [0, 3, 0]]
+
+
+def test_html_reprs():
+    t = _table([1, 2], [2, 2])
+    assert "2 images x 1 groups" in t._repr_html_()
+    html = bootstrap(t, _ratio_stat, n_resamples=20)._repr_html_()
+    assert "percentile, 95%, 20 resamples" in html and "<table" in html

@@ -66,6 +66,11 @@ class BootstrapResult:
             index=None if index is None else pd.Index(list(index)),
         )
 
+    def _repr_html_(self) -> str:
+        return (f"<p><b>Bootstrap</b> ({self.method}, {self.confidence:.0%}, "
+                f"{self.replicates.shape[0]} resamples)</p>"
+                + self.to_frame().to_html(float_format="{:.4f}".format))
+
 
 def _interval(
     replicates: FloatArray,

@@ -145,6 +145,12 @@ class CountTable:
             self.values.reshape(-1, len(self.fields)), index=index, columns=list(self.fields)
         ).reset_index()
 
+    def _repr_html_(self) -> str:
+        totals = pd.DataFrame(self.values.sum(axis=0), index=pd.Index(self.groups, name="group"),
+                              columns=list(self.fields))
+        return (f"<p><b>CountTable</b>: {self.n_images} images x {len(self.groups)} groups, "
+                f"totals</p>" + totals.to_html())
+
 
 def _rng(seed: Seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
