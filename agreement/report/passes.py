@@ -26,11 +26,13 @@ __all__ = ["Passes", "merged_counts", "run_passes"]
 
 @dataclass(frozen=True, eq=False)
 class Passes:
-    """The results of the study-level passes: ``result``, ``disagreement``, ``loo`` (or None)."""
+    """The results of the study-level passes: ``result``, ``disagreement``, ``loo`` (None with
+    fewer than three annotators), ``validation`` (None without the validation module)."""
 
     result: Any
     disagreement: Any
     loo: Any
+    validation: pd.DataFrame | None = None
 
 
 def _evaluate(study: Study, boundary: bool, progress: bool = False):
@@ -49,6 +51,14 @@ def _loo(study: Study, progress: bool = False):
     from ..consensus import leave_one_out
 
     return leave_one_out(study, progress=progress) if len(study.annotators) > 2 else None
+
+
+def _validate(study: Study, progress: bool = False) -> pd.DataFrame | None:
+    try:
+        from ..validate import validate
+    except ImportError:  # pragma: no cover - validation is an optional part of the toolkit
+        return None
+    return validate(study, progress=progress)
 
 
 def _merged_pooled(study: Study, a: int, b: int) -> pd.DataFrame:
@@ -83,18 +93,17 @@ def run_passes(
     progress: bool = False,
     step: Callable[[str], None] = lambda _: None,
 ) -> Passes:
-    """Evaluate, find disagreement and score leave-one-out; per-image progress bars when serial."""
+    """Evaluate, find disagreement, score leave-one-out and validate (per-image progress bars
+    when serial)."""
     per_image = progress and _workers(n_jobs) <= 1
-    result, dis, loo = _run(
-        [
-            (_evaluate, (study, boundary, per_image)),
-            (_disagreement, (study, per_image)),
-            (_loo, (study, per_image)),
-        ],
-        n_jobs,
-        step,
-    )
-    return Passes(result, dis, loo)
+    tasks = [
+        (_loo, (study, per_image)),  # longest first
+        (_disagreement, (study, per_image)),
+        (_evaluate, (study, boundary, per_image)),
+        (_validate, (study, per_image)),
+    ]
+    loo, dis, result, validation = _run(tasks, n_jobs, step)
+    return Passes(result, dis, loo, validation)
 
 
 def merged_counts(
