@@ -66,7 +66,7 @@ def _merged_pooled(study: Study, a: int, b: int) -> pd.DataFrame:
 
 
 def _workers(n_jobs: int) -> int:
-    return os.cpu_count() or 1 if n_jobs < 0 else n_jobs
+    return (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
 
 
 def _run(tasks: Sequence[tuple[Callable, tuple]], n_jobs: int, step: Callable[[str], None]) -> list:
