@@ -394,7 +394,16 @@ def make_summary(d: ReportData) -> dict:
         "subtitle": f"{len(d.annotators)} annotators x {d.images} images, "
         f"{len(d.categories)} classes",
         "problems": proposals_frame(d.proposals, d.names)[
-            ["rank", "title", "classes", "kind", "expected_gain"]
+            [
+                "rank",
+                "title",
+                "classes",
+                "kind",
+                "disputed_pixels",
+                "images",
+                "expected_gain",
+                "annotators",
+            ]
         ].to_dict("records"),
         "systematic_annotators": systematic,
         "worst_classes": d.classes.sort_values("pq", na_position="last")["category"]
