@@ -242,7 +242,13 @@ def collect(
             diagnoses, names=names, isthing=isthing, impact=region_impact(dis.regions)
         )
         pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
-        join = merged_counts(study, pairs_wanted[: o.max_merge_gains], n_jobs=o.n_jobs, step=step)
+        join = merged_counts(
+            study,
+            pairs_wanted[: o.max_merge_gains],
+            segments=result.segments,
+            n_jobs=o.n_jobs,
+            step=step,
+        )
         traits = annotator_traits(
             dis.pixel, result.segments, study.annotators, categories=study.categories
         )

@@ -35,10 +35,12 @@ class Passes:
     validation: pd.DataFrame | None = None
 
 
-def _evaluate(study: Study, boundary: bool, progress: bool = False):
+def _evaluate(
+    study: Study, boundary: bool, progress: bool = False, images: Sequence[str] | None = None
+):
     from ..study import evaluate
 
-    return evaluate(study, n_jobs=1, boundary=boundary, progress=progress)
+    return evaluate(study, n_jobs=1, boundary=boundary, progress=progress, images=images)
 
 
 def _disagreement(study: Study, progress: bool = False):
@@ -61,8 +63,9 @@ def _validate(study: Study, progress: bool = False) -> pd.DataFrame | None:
     return validate(study, progress=progress)
 
 
-def _merged_pooled(study: Study, a: int, b: int) -> pd.DataFrame:
-    return pooled_counts(_evaluate(merge_categories(study, a, b), False).per_pair_class)
+def _merged_pooled(study: Study, a: int, b: int, images: Sequence[str] | None) -> pd.DataFrame:
+    merged = merge_categories(study, a, b)
+    return pooled_counts(_evaluate(merged, False, images=images).per_pair_class)
 
 
 def _workers(n_jobs: int) -> int:
@@ -110,6 +113,7 @@ def merged_counts(
     study: Study,
     pairs: Sequence[tuple[int, int]],
     *,
+    segments: pd.DataFrame | None = None,
     n_jobs: int = 1,
     step: Callable[[str], None] = lambda _: None,
 ) -> Callable[[], dict[tuple[int, int], pd.DataFrame]]:
@@ -117,15 +121,25 @@ def merged_counts(
     as the first; returns a function that waits for them (so the caller can draw figures
     meanwhile when ``n_jobs > 1``)."""
     pairs = list(pairs)
+    # only images where a or b occurs change: elsewhere the merged class has no count
+    used = (
+        {}
+        if segments is None
+        else {
+            (a, b): sorted(segments.loc[segments["category_id"].isin((a, b)), "image"].unique())
+            for a, b in pairs
+        }
+    )
+    tasks = [(_merged_pooled, (study, a, b, used.get((a, b)) or None)) for a, b in pairs]
     if _workers(n_jobs) <= 1 or not pairs:
 
         def serial() -> dict[tuple[int, int], pd.DataFrame]:
-            out = _run([(_merged_pooled, (study, a, b)) for a, b in pairs], 1, step)
+            out = _run(tasks, 1, step)
             return dict(zip(pairs, out, strict=True))
 
         return serial
     pool = cf.ProcessPoolExecutor(max_workers=min(_workers(n_jobs), len(pairs)))
-    futures = [pool.submit(_merged_pooled, study, a, b) for a, b in pairs]
+    futures = [pool.submit(fn, *args) for fn, args in tasks]
 
     def join() -> dict[tuple[int, int], pd.DataFrame]:
         try:
