@@ -4,21 +4,22 @@ Everything a reader produces and every metric consumes is one of these small, im
 A :class:`PanopticAnnotation` is an ``H x W`` integer segment-id map (0 = void / unlabeled) with
 its segment table; a :class:`Study` aligns several annotators' annotations of the same images and
 decodes maps lazily through each annotator's :class:`AnnotationSource`.
+
+The categories live in :mod:`agreement.categories`, the per-image annotation in
+:mod:`agreement.annotation`; this module defines the study and re-exports them all, so
+``from agreement.model import ...`` is the one import to use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from .errors import AnnotationError, StudyError
-from .labels import compact_ids, segment_boxes
+from .annotation import ImageInfo, PanopticAnnotation, Segment, segment_area_bbox
+from .categories import Categories, Category
+from .errors import StudyError
 
 __all__ = [
     "AnnotationSource",
@@ -28,404 +29,9 @@ __all__ = [
     "PanopticAnnotation",
     "Segment",
     "Study",
+    "image_key",
+    "segment_area_bbox",
 ]
-
-
-@dataclass(frozen=True)
-class Category:
-    """One class of the label set.
-
-    Attributes
-    ----------
-    id : int
-        The category id used in the annotation files.
-    name : str
-        Human-readable name.
-    isthing : bool
-        True for countable objects with instances (car, person), False for amorphous stuff
-        (road, sky) that forms one region per class.
-    color : tuple of 3 int or None
-        Display color (RGB), when the file gives one.
-    supercategory : str or None
-        Parent group name, when given.
-    """
-
-    id: int
-    name: str
-    isthing: bool
-    color: tuple[int, int, int] | None = None
-    supercategory: str | None = None
-
-    def to_coco(self) -> dict:
-        """Return the COCO ``categories`` entry of this category."""
-        out: dict = {"id": self.id, "name": self.name, "isthing": int(self.isthing)}
-        if self.supercategory is not None:
-            out["supercategory"] = self.supercategory
-        if self.color is not None:
-            out["color"] = list(self.color)
-        return out
-
-
-class Categories(Mapping[int, Category]):
-    """An immutable set of categories keyed by id.
-
-    Parameters
-    ----------
-    categories : iterable of Category
-        Ids and names must be unique.
-
-    Examples
-    --------
-    >>> cats = Categories([Category(1, "car", True), Category(7, "road", False)])
-    >>> cats.thing_ids, cats.stuff_ids, cats.by_name("road").id
-    ((1,), (7,), 7)
-    """
-
-    def __init__(self, categories: Iterable[Category]) -> None:
-        items: dict[int, Category] = {}
-        for cat in categories:
-            if cat.id in items:
-                raise AnnotationError(f"category ids must be unique, got {cat.id} twice")
-            items[cat.id] = cat
-        names = [c.name for c in items.values()]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise AnnotationError(f"category names must be unique, got {sorted(dup)} twice")
-        self._items = dict(sorted(items.items()))
-
-    @classmethod
-    def from_coco(cls, entries: Sequence[Mapping], *, file: str | None = None) -> Categories:
-        """Build from a COCO ``categories`` list (``id``, ``name``, optional ``isthing``/``color``).
-
-        A missing ``isthing`` is read as thing (1), as COCO instances files are about objects.
-        """
-        cats = []
-        for i, entry in enumerate(entries):
-            try:
-                cid = int(entry["id"])
-                name = str(entry["name"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise AnnotationError(
-                    f"categories[{i}] must have an integer 'id' and a 'name', got {entry!r}",
-                    file=file,
-                ) from exc
-            color = entry.get("color")
-            cats.append(
-                Category(
-                    id=cid,
-                    name=name,
-                    isthing=bool(entry.get("isthing", 1)),
-                    color=tuple(int(c) for c in color[:3]) if color else None,  # type: ignore[arg-type]
-                    supercategory=entry.get("supercategory"),
-                )
-            )
-        return cls(cats)
-
-    def to_coco(self) -> list[dict]:
-        """Return the COCO ``categories`` list."""
-        return [c.to_coco() for c in self._items.values()]
-
-    def __getitem__(self, key: int) -> Category:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Categories):
-            return NotImplemented
-        return self._items == other._items
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._items.values()))
-
-    def __repr__(self) -> str:
-        things, stuff = len(self.thing_ids), len(self.stuff_ids)
-        return f"Categories({len(self)} categories: {things} things, {stuff} stuff)"
-
-    @property
-    def thing_ids(self) -> tuple[int, ...]:
-        """Ids of the thing categories, sorted."""
-        return tuple(i for i, c in self._items.items() if c.isthing)
-
-    @property
-    def stuff_ids(self) -> tuple[int, ...]:
-        """Ids of the stuff categories, sorted."""
-        return tuple(i for i, c in self._items.items() if not c.isthing)
-
-    def by_name(self, name: str) -> Category:
-        """Return the category called ``name``."""
-        for cat in self._items.values():
-            if cat.name == name:
-                return cat
-        raise KeyError(name)
-
-    def name(self, category_id: int) -> str:
-        """Name of ``category_id``, or ``'<id>'`` when unknown."""
-        cat = self._items.get(category_id)
-        return cat.name if cat is not None else f"<{category_id}>"
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per category: ``category_id``, ``name``, ``isthing``, ``supercategory``."""
-        return pd.DataFrame(
-            {
-                "category_id": [c.id for c in self._items.values()],
-                "name": [c.name for c in self._items.values()],
-                "isthing": [c.isthing for c in self._items.values()],
-                "supercategory": [c.supercategory for c in self._items.values()],
-            }
-        )
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One entry of a segment table (COCO ``segments_info``).
-
-    Attributes
-    ----------
-    id : int
-        Segment id, > 0, unique within the image; the id map holds it at the segment's pixels.
-    category_id : int
-    iscrowd : bool
-        True when the segment covers a group of objects rather than one instance.
-    area : int
-        Pixel count as written in the file (readers check it against the map).
-    bbox : tuple of 4 int
-        ``(x, y, w, h)`` of the segment's pixels.
-    """
-
-    id: int
-    category_id: int
-    iscrowd: bool = False
-    area: int = 0
-    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
-
-    def to_coco(self) -> dict:
-        """Return the COCO ``segments_info`` entry."""
-        return {
-            "id": self.id,
-            "category_id": self.category_id,
-            "iscrowd": int(self.iscrowd),
-            "area": self.area,
-            "bbox": list(self.bbox),
-        }
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """An image as a study knows it.
-
-    Attributes
-    ----------
-    file_name : str
-        The image's file name; studies align annotators on it.
-    height, width : int
-    id : int or None
-        The image id of the annotator's file (ids may differ between annotators).
-    """
-
-    file_name: str
-    height: int
-    width: int
-    id: int | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class PanopticAnnotation:
-    """One annotator's panoptic annotation of one image.
-
-    Attributes
-    ----------
-    image : ImageInfo
-    ids : ndarray of int32, shape (H, W)
-        Segment id per pixel; 0 is void / unlabeled. Read-only.
-    segments : tuple of Segment
-        The segment table, in file order.
-
-    Examples
-    --------
-    >>> ids = np.array([[0, 5], [5, 9]], dtype=np.int32)
-    >>> ann = PanopticAnnotation.from_map(ids, {5: 1, 9: 2}, file_name="x.png")
-    >>> [s.area for s in ann.segments], ann.void_pixels
-    ([2, 1], 1)
-    """
-
-    image: ImageInfo
-    ids: npt.NDArray[np.int32]
-    segments: tuple[Segment, ...]
-    _by_id: dict[int, Segment] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        ids = np.asarray(self.ids)
-        if ids.ndim != 2:
-            raise AnnotationError(
-                f"segment-id map must be 2-D, got shape {ids.shape}", image=self.image.file_name
-            )
-        if ids.shape != (self.image.height, self.image.width):
-            raise AnnotationError(
-                f"segment-id map must be {self.image.height}x{self.image.width} (height x width) "
-                f"as the image info says, got {ids.shape[0]}x{ids.shape[1]}",
-                image=self.image.file_name,
-            )
-        if ids.dtype != np.int32:
-            if not np.issubdtype(ids.dtype, np.integer):
-                raise AnnotationError(
-                    f"segment-id map must hold integers, got dtype {ids.dtype}",
-                    image=self.image.file_name,
-                )
-            if ids.size and (int(ids.min()) < 0 or int(ids.max()) > np.iinfo(np.int32).max):
-                raise AnnotationError(
-                    f"segment ids must be in [0, 2**31), got range [{ids.min()}, {ids.max()}]",
-                    image=self.image.file_name,
-                )
-            ids = ids.astype(np.int32)
-        else:
-            ids = ids.view()
-        ids.flags.writeable = False
-        object.__setattr__(self, "ids", ids)
-        by_id: dict[int, Segment] = {}
-        for seg in self.segments:
-            if seg.id <= 0:
-                raise AnnotationError(
-                    "segment ids must be > 0 (0 is void)",
-                    image=self.image.file_name,
-                    segment=seg.id,
-                )
-            if seg.id in by_id:
-                raise AnnotationError(
-                    "segment ids must be unique within an image, got this id twice",
-                    image=self.image.file_name,
-                    segment=seg.id,
-                )
-            by_id[seg.id] = seg
-        object.__setattr__(self, "segments", tuple(self.segments))
-        object.__setattr__(self, "_by_id", by_id)
-
-    @classmethod
-    def from_map(
-        cls,
-        ids: npt.ArrayLike,
-        categories: Mapping[int, int],
-        *,
-        file_name: str = "image",
-        image_id: int | None = None,
-        iscrowd: Iterable[int] = (),
-    ) -> PanopticAnnotation:
-        """Build an annotation from an id map and ``{segment id: category id}``.
-
-        Areas and boxes are computed from the map (in one pass); segments listed but absent get
-        area 0.
-
-        Raises
-        ------
-        AnnotationError
-            The map is not 2-D, or holds a non-zero id that ``categories`` does not list.
-        """
-        ids = np.asarray(ids)
-        if ids.ndim != 2:
-            raise AnnotationError(
-                f"segment-id map must be 2-D, got shape {ids.shape}", image=file_name
-            )
-        crowd = {int(i) for i in iscrowd}
-        sids = [int(s) for s in categories]
-        compact, _, unknown = compact_ids(ids, sids)
-        if unknown.size:
-            raise AnnotationError(
-                f"every id of the map must be listed in categories, got {unknown.size} unlisted "
-                f"id(s) {unknown[:5].tolist()}",
-                image=file_name,
-                segment=int(unknown[0]),
-            )
-        areas, boxes = segment_boxes(compact, len(sids))
-        segs = tuple(
-            Segment(sid, int(categories[sid]), sid in crowd, int(area), tuple(box))  # type: ignore[arg-type]
-            for sid, area, box in zip(sids, areas.tolist(), boxes.tolist(), strict=True)
-        )
-        info = ImageInfo(file_name, int(ids.shape[0]), int(ids.shape[1]), image_id)
-        return cls(info, ids.astype(np.int32, copy=True), segs)
-
-    @cached_property
-    def compact(self) -> npt.NDArray[np.int32]:
-        """Compact map: ``i + 1`` on the pixels of ``segments[i]``, 0 on void (computed once).
-
-        Raises
-        ------
-        AnnotationError
-            The map holds an id that is not in the segment table.
-        """
-        compact, _, unknown = compact_ids(self.ids, self.segment_ids)
-        if unknown.size:
-            raise AnnotationError(
-                "segment is in the map but not in the segment table",
-                image=self.image.file_name,
-                segment=int(unknown[0]),
-            )
-        compact.flags.writeable = False
-        return compact
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(height, width)``."""
-        return (self.image.height, self.image.width)
-
-    def segment(self, segment_id: int) -> Segment:
-        """The segment with this id."""
-        try:
-            return self._by_id[segment_id]
-        except KeyError:
-            raise AnnotationError(
-                "segment id must be in the segment table",
-                image=self.image.file_name,
-                segment=segment_id,
-            ) from None
-
-    @property
-    def segment_ids(self) -> npt.NDArray[np.int64]:
-        """Segment ids in table order."""
-        return np.array([s.id for s in self.segments], dtype=np.int64)
-
-    @property
-    def category_ids(self) -> npt.NDArray[np.int64]:
-        """Category id of each segment, in table order."""
-        return np.array([s.category_id for s in self.segments], dtype=np.int64)
-
-    @property
-    def void_pixels(self) -> int:
-        """Number of void (id 0) pixels."""
-        return int(np.count_nonzero(self.ids == 0))
-
-    def to_frame(self) -> pd.DataFrame:
-        """The segment table: ``segment_id``, ``category_id``, ``iscrowd``, ``area``, ``bbox_*``."""
-        return pd.DataFrame(
-            {
-                "segment_id": [s.id for s in self.segments],
-                "category_id": [s.category_id for s in self.segments],
-                "iscrowd": [s.iscrowd for s in self.segments],
-                "area": [s.area for s in self.segments],
-                "bbox_x": [s.bbox[0] for s in self.segments],
-                "bbox_y": [s.bbox[1] for s in self.segments],
-                "bbox_w": [s.bbox[2] for s in self.segments],
-                "bbox_h": [s.bbox[3] for s in self.segments],
-            }
-        )
-
-
-def segment_area_bbox(ids: np.ndarray, segment_id: int) -> tuple[int, tuple[int, int, int, int]]:
-    """Area and ``(x, y, w, h)`` box of one segment of an id map (for building small tables)."""
-    rows = np.flatnonzero((ids == segment_id).any(axis=1))
-    if rows.size == 0:
-        return 0, (0, 0, 0, 0)
-    cols = np.flatnonzero((ids == segment_id).any(axis=0))
-    area = int(np.count_nonzero(ids == segment_id))
-    return area, (
-        int(cols[0]),
-        int(rows[0]),
-        int(cols[-1] - cols[0] + 1),
-        int(rows[-1] - rows[0] + 1),
-    )
 
 
 @runtime_checkable
@@ -498,6 +104,11 @@ class Study:
         self._info: dict[str, ImageInfo] = {}
         for annotator, source in self._sources.items():
             for info in source.images:
+                if align == "image_id" and info.id is None:
+                    raise StudyError(
+                        f"annotator {annotator!r}, file {source.name!r}: image {info.file_name!r} "
+                        "must have an image id to align by image_id, got none"
+                    )
                 key = image_key(info) if align == "file_name" else str(info.id)
                 per = self._index.setdefault(key, {})
                 if annotator in per:

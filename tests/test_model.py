@@ -77,6 +77,18 @@ def test_categories_refuse_duplicates():
         Categories([Category(1, "car", True), Category(2, "car", True)])
 
 
+@pytest.mark.parametrize(("value", "isthing"), [(0, False), (1, True), ("0", False), (True, True)])
+def test_categories_isthing_values(value, isthing):
+    assert Categories.from_coco([{"id": 1, "name": "car", "isthing": value}])[1].isthing is isthing
+
+
+def test_categories_refuse_a_strange_isthing():
+    with pytest.raises(
+        AnnotationError, match=r"categories\[0\] 'isthing' must be 0 or 1, got 'no'"
+    ):
+        Categories.from_coco([{"id": 1, "name": "car", "isthing": "no"}])
+
+
 def test_categories_from_coco_names_the_file():
     with pytest.raises(
         AnnotationError,
@@ -210,6 +222,11 @@ def test_study_align_by_image_id():
     study = Study({"a": a, "b": b}, align="image_id")
     assert study.images == ("5",)
     assert study.annotation("b", "5").image.file_name == "renamed.jpg"
+    no_id = MemorySource("c", {"y.jpg": _ann("y.jpg")})
+    with pytest.raises(
+        StudyError, match=r"image 'y.jpg' must have an image id to align by image_id"
+    ):
+        Study({"a": a, "c": no_id}, align="image_id")
 
 
 def test_study_errors():

@@ -1,0 +1,264 @@
+"""One annotator's panoptic annotation of one image: a segment-id map and its segment table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .errors import AnnotationError
+from .labels import compact_ids, segment_boxes
+
+__all__ = ["ImageInfo", "PanopticAnnotation", "Segment", "segment_area_bbox"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One entry of a segment table (COCO ``segments_info``).
+
+    Attributes
+    ----------
+    id : int
+        Segment id, > 0, unique within the image; the id map holds it at the segment's pixels.
+    category_id : int
+    iscrowd : bool
+        True when the segment covers a group of objects rather than one instance.
+    area : int
+        Pixel count as written in the file (readers check it against the map).
+    bbox : tuple of 4 int
+        ``(x, y, w, h)`` of the segment's pixels.
+    """
+
+    id: int
+    category_id: int
+    iscrowd: bool = False
+    area: int = 0
+    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def to_coco(self) -> dict:
+        """Return the COCO ``segments_info`` entry."""
+        return {
+            "id": self.id,
+            "category_id": self.category_id,
+            "iscrowd": int(self.iscrowd),
+            "area": self.area,
+            "bbox": list(self.bbox),
+        }
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image as a study knows it.
+
+    Attributes
+    ----------
+    file_name : str
+        The image's file name; studies align annotators on it.
+    height, width : int
+    id : int or None
+        The image id of the annotator's file (ids may differ between annotators).
+    """
+
+    file_name: str
+    height: int
+    width: int
+    id: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PanopticAnnotation:
+    """One annotator's panoptic annotation of one image.
+
+    Attributes
+    ----------
+    image : ImageInfo
+    ids : ndarray of int32, shape (H, W)
+        Segment id per pixel; 0 is void / unlabeled. Read-only.
+    segments : tuple of Segment
+        The segment table, in file order.
+
+    Examples
+    --------
+    >>> ids = np.array([[0, 5], [5, 9]], dtype=np.int32)
+    >>> ann = PanopticAnnotation.from_map(ids, {5: 1, 9: 2}, file_name="x.png")
+    >>> [s.area for s in ann.segments], ann.void_pixels
+    ([2, 1], 1)
+    """
+
+    image: ImageInfo
+    ids: npt.NDArray[np.int32]
+    segments: tuple[Segment, ...]
+    _by_id: dict[int, Segment] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ids = np.asarray(self.ids)
+        if ids.ndim != 2:
+            raise AnnotationError(
+                f"segment-id map must be 2-D, got shape {ids.shape}", image=self.image.file_name
+            )
+        if ids.shape != (self.image.height, self.image.width):
+            raise AnnotationError(
+                f"segment-id map must be {self.image.height}x{self.image.width} (height x width) "
+                f"as the image info says, got {ids.shape[0]}x{ids.shape[1]}",
+                image=self.image.file_name,
+            )
+        if ids.dtype != np.int32:
+            if not np.issubdtype(ids.dtype, np.integer):
+                raise AnnotationError(
+                    f"segment-id map must hold integers, got dtype {ids.dtype}",
+                    image=self.image.file_name,
+                )
+            if ids.size and (int(ids.min()) < 0 or int(ids.max()) > np.iinfo(np.int32).max):
+                raise AnnotationError(
+                    f"segment ids must be in [0, 2**31), got range [{ids.min()}, {ids.max()}]",
+                    image=self.image.file_name,
+                )
+            ids = ids.astype(np.int32)
+        else:
+            ids = ids.view()
+        ids.flags.writeable = False
+        object.__setattr__(self, "ids", ids)
+        by_id: dict[int, Segment] = {}
+        for seg in self.segments:
+            if seg.id <= 0:
+                raise AnnotationError(
+                    "segment ids must be > 0 (0 is void)",
+                    image=self.image.file_name,
+                    segment=seg.id,
+                )
+            if seg.id in by_id:
+                raise AnnotationError(
+                    "segment ids must be unique within an image, got this id twice",
+                    image=self.image.file_name,
+                    segment=seg.id,
+                )
+            by_id[seg.id] = seg
+        object.__setattr__(self, "segments", tuple(self.segments))
+        object.__setattr__(self, "_by_id", by_id)
+
+    @classmethod
+    def from_map(
+        cls,
+        ids: npt.ArrayLike,
+        categories: Mapping[int, int],
+        *,
+        file_name: str = "image",
+        image_id: int | None = None,
+        iscrowd: Iterable[int] = (),
+    ) -> PanopticAnnotation:
+        """Build an annotation from an id map and ``{segment id: category id}``.
+
+        Areas and boxes are computed from the map (in one pass); segments listed but absent get
+        area 0.
+
+        Raises
+        ------
+        AnnotationError
+            The map is not 2-D, or holds a non-zero id that ``categories`` does not list.
+        """
+        ids = np.asarray(ids)
+        if ids.ndim != 2:
+            raise AnnotationError(
+                f"segment-id map must be 2-D, got shape {ids.shape}", image=file_name
+            )
+        crowd = {int(i) for i in iscrowd}
+        sids = [int(s) for s in categories]
+        compact, _, unknown = compact_ids(ids, sids)
+        if unknown.size:
+            raise AnnotationError(
+                f"every id of the map must be listed in categories, got {unknown.size} unlisted "
+                f"id(s) {unknown[:5].tolist()}",
+                image=file_name,
+                segment=int(unknown[0]),
+            )
+        areas, boxes = segment_boxes(compact, len(sids))
+        segs = tuple(
+            Segment(sid, int(categories[sid]), sid in crowd, int(area), tuple(box))  # type: ignore[arg-type]
+            for sid, area, box in zip(sids, areas.tolist(), boxes.tolist(), strict=True)
+        )
+        info = ImageInfo(file_name, int(ids.shape[0]), int(ids.shape[1]), image_id)
+        return cls(info, ids.astype(np.int32, copy=True), segs)
+
+    @cached_property
+    def compact(self) -> npt.NDArray[np.int32]:
+        """Compact map: ``i + 1`` on the pixels of ``segments[i]``, 0 on void (computed once).
+
+        Raises
+        ------
+        AnnotationError
+            The map holds an id that is not in the segment table.
+        """
+        compact, _, unknown = compact_ids(self.ids, self.segment_ids)
+        if unknown.size:
+            raise AnnotationError(
+                "segment is in the map but not in the segment table",
+                image=self.image.file_name,
+                segment=int(unknown[0]),
+            )
+        compact.flags.writeable = False
+        return compact
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return (self.image.height, self.image.width)
+
+    def segment(self, segment_id: int) -> Segment:
+        """The segment with this id."""
+        try:
+            return self._by_id[segment_id]
+        except KeyError:
+            raise AnnotationError(
+                "segment id must be in the segment table",
+                image=self.image.file_name,
+                segment=segment_id,
+            ) from None
+
+    @property
+    def segment_ids(self) -> npt.NDArray[np.int64]:
+        """Segment ids in table order."""
+        return np.array([s.id for s in self.segments], dtype=np.int64)
+
+    @property
+    def category_ids(self) -> npt.NDArray[np.int64]:
+        """Category id of each segment, in table order."""
+        return np.array([s.category_id for s in self.segments], dtype=np.int64)
+
+    @property
+    def void_pixels(self) -> int:
+        """Number of void (id 0) pixels."""
+        return int(np.count_nonzero(self.ids == 0))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The segment table: ``segment_id``, ``category_id``, ``iscrowd``, ``area``, ``bbox_*``."""
+        return pd.DataFrame(
+            {
+                "segment_id": [s.id for s in self.segments],
+                "category_id": [s.category_id for s in self.segments],
+                "iscrowd": [s.iscrowd for s in self.segments],
+                "area": [s.area for s in self.segments],
+                "bbox_x": [s.bbox[0] for s in self.segments],
+                "bbox_y": [s.bbox[1] for s in self.segments],
+                "bbox_w": [s.bbox[2] for s in self.segments],
+                "bbox_h": [s.bbox[3] for s in self.segments],
+            }
+        )
+
+
+def segment_area_bbox(ids: np.ndarray, segment_id: int) -> tuple[int, tuple[int, int, int, int]]:
+    """Area and ``(x, y, w, h)`` box of one segment of an id map (for building small tables)."""
+    rows = np.flatnonzero((ids == segment_id).any(axis=1))
+    if rows.size == 0:
+        return 0, (0, 0, 0, 0)
+    cols = np.flatnonzero((ids == segment_id).any(axis=0))
+    area = int(np.count_nonzero(ids == segment_id))
+    return area, (
+        int(cols[0]),
+        int(rows[0]),
+        int(cols[-1] - cols[0] + 1),
+        int(rows[-1] - rows[0] + 1),
+    )
