@@ -22,8 +22,19 @@ __all__ = [
     "Segment",
     "Study",
     "StudyError",
+    "StudyResult",
     "__version__",
+    "evaluate",
     "load_study",
     "read_coco_panoptic",
     "write_coco_panoptic",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``evaluate`` and ``StudyResult`` load the metric stack (scipy) on first use only."""
+    if name in ("evaluate", "StudyResult"):
+        from . import study
+
+        return getattr(study, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

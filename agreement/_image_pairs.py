@@ -18,10 +18,11 @@ from .labels import overlap_table
 from .matching import Overlap, diagnose, overlap_from_table
 from .metrics.boundary import (
     BoundaryOverlap,
+    banded,
     boundary_band,
     boundary_width,
     evaluate_pair,
-    joint_overlap,
+    joint_overlap_banded,
 )
 from .model import PanopticAnnotation
 
@@ -81,7 +82,7 @@ def evaluate_image(image: str, anns: Mapping[str, PanopticAnnotation],
     bands = {}
     if options.boundary and names:
         d = boundary_width(*shapes[names[0]], ratio=options.dilation_ratio)
-        bands = {a: boundary_band(anns[a].compact, d=d) for a in names}
+        bands = {a: banded(anns[a].compact, boundary_band(anns[a].compact, d=d)) for a in names}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             ov, bo = _overlaps(image, anns[a], anns[b], bands.get(a), bands.get(b))
@@ -98,7 +99,7 @@ def _overlaps(image: str, a: PanopticAnnotation, b: PanopticAnnotation,
     if band_a is None or band_b is None:
         table, bo = overlap_table(a.compact, b.compact, na + 1, nb + 1), None
     else:
-        table, bo = joint_overlap(a.compact, band_a, b.compact, band_b, na, nb)
+        table, bo = joint_overlap_banded(band_a, band_b, na, nb)
     return overlap_from_table(table, a.segments, b.segments, image=image), bo
 
 

@@ -12,7 +12,9 @@ import numpy.typing as npt
 __all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "segment_boxes"]
 
 #: Largest segment id for which :func:`compact_ids` uses a lookup table instead of a search.
-LUT_MAX_ID = 1 << 26
+LUT_MAX_ID = 1 << 22
+#: Largest lookup table :func:`compact_ids` builds (2**LUT_BITS entries, indexed by low id bits).
+LUT_BITS = 20
 
 
 def compact_ids(
@@ -47,25 +49,58 @@ def compact_ids(
     k = seg.size
     if ids.size == 0:
         return np.zeros(ids.shape, np.int32), np.zeros(k, np.int64), np.zeros(0, np.int64)
-    lo, hi = int(ids.min()), int(ids.max())
-    if lo >= 0 and hi <= LUT_MAX_ID:
-        # np.zeros is lazily backed by zero pages: only the pages of used ids are touched
-        lut = np.zeros(max(hi, int(seg.max()) if k else 0) + 1, dtype=np.int32)
-        lut[seg] = np.arange(1, k + 1, dtype=np.int32)
-        compact = lut[ids]
+    bits = _hash_bits(seg) if ids.dtype.kind in "iu" and ids.dtype.itemsize <= 4 else None
+    if bits is not None:
+        compact, bad = _compact_hashed(ids, seg, bits)
     else:
-        order = np.argsort(seg, kind="stable")
-        sorted_ids = seg[order]
-        flat = ids.ravel()
-        pos = np.searchsorted(sorted_ids, flat)
-        np.minimum(pos, max(k - 1, 0), out=pos)
-        hit = sorted_ids[pos] == flat if k else np.zeros(flat.shape, bool)
-        compact = np.where(hit, order[pos] + 1, 0).astype(np.int32).reshape(ids.shape)
-    counts = np.bincount(compact.ravel(), minlength=k + 1)
+        compact, bad = _compact_sorted(ids, seg)
     unknown = np.zeros(0, np.int64)
-    if counts[0] != ids.size - np.count_nonzero(ids):  # ids other than 0 that mapped to 0
-        unknown = np.unique(ids[(compact == 0) & (ids != 0)]).astype(np.int64)
+    if bad.any():
+        unknown = np.unique(ids[bad]).astype(np.int64)
+        compact[bad] = 0
+    # bincount over int64 (or uint8) input: several times faster than over int32
+    flat = compact.ravel().astype(np.uint8 if k < 255 else np.int64)
+    counts = np.bincount(flat, minlength=k + 1)
     return compact, counts[1 : k + 1].astype(np.int64), unknown
+
+
+def _hash_bits(seg: npt.NDArray[np.int64]) -> int | None:
+    """Smallest ``m`` such that ``id & (2**m - 1)`` differs between ids and is never 0."""
+    if seg.size and (int(seg.min()) <= 0 or int(seg.max()) >= 1 << 31):
+        return None
+    m = max(8, int(np.ceil(np.log2(4 * (seg.size + 1)))))
+    while m <= LUT_BITS:
+        residue = seg & ((1 << m) - 1)
+        if np.unique(residue).size == seg.size and not (residue == 0).any():
+            return m
+        m += 1
+    return None
+
+
+def _compact_hashed(ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64],
+                    bits: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    """Look ids up by their low ``bits`` bits (a small table), then verify the hit."""
+    mask = (1 << bits) - 1
+    lut = np.zeros(1 << bits, dtype=np.int32)
+    lut[seg & mask] = np.arange(1, seg.size + 1, dtype=np.int32)
+    compact = np.take(lut, ids & ids.dtype.type(mask))
+    back = np.concatenate([[0], seg]).astype(ids.dtype)
+    return compact, np.take(back, compact) != ids  # unknown ids (incl. residue aliases)
+
+
+def _compact_sorted(
+    ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    """Look ids up by binary search (ids outside int32 or <= 0 in the table)."""
+    k = seg.size
+    order = np.argsort(seg, kind="stable")
+    sorted_ids = seg[order]
+    flat = ids.ravel()
+    pos = np.searchsorted(sorted_ids, flat)
+    np.minimum(pos, max(k - 1, 0), out=pos)
+    hit = sorted_ids[pos] == flat if k else np.zeros(flat.shape, bool)
+    compact = np.where(hit, order[pos] + 1 if k else 0, 0).astype(np.int32).reshape(ids.shape)
+    return compact, (~hit & (flat != 0)).reshape(ids.shape)
 
 
 def pair_codes(

@@ -158,3 +158,20 @@ def test_score_length_is_checked():
     ov = segment_overlap(ann([[1, 1]], {1: 1}), ann([[1, 1]], {1: 1}))
     with pytest.raises(ValueError, match="score must have one value per candidate pair"):
         match_segments(ov, score=np.zeros(3))
+
+
+@pytest.mark.parametrize("ids", [[3, 7, 259],  # unknown 259 has the low bits of 3
+                                 [5, 1 << 20, (1 << 20) + 5, 16777215],  # no small hash
+                                 [3, 7, 11], [2**31 - 1, 1]])
+def test_compact_ids_large_and_aliasing_ids(ids):
+    from agreement.labels import compact_ids
+
+    rng = np.random.default_rng(0)
+    table = np.array(ids[:-1], dtype=np.int64)  # the last id is unknown
+    m = rng.choice(np.array([0, *ids], dtype=np.int64), size=(7, 9)).astype(np.int32)
+    m[0, :len(ids) + 1] = [0, *ids]
+    compact, areas, unknown = compact_ids(m, table)
+    for i, s in enumerate(table):
+        assert (compact == i + 1).sum() == (m == s).sum() == areas[i]
+    assert unknown.tolist() == [ids[-1]]
+    assert (compact[m == ids[-1]] == 0).all() and (compact[m == 0] == 0).all()

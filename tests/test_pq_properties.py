@@ -156,3 +156,36 @@ def test_three_annotators_give_six_ordered_pairs():
     assert (m.fillna(1.0).to_numpy() == 1.0).all()
     assert "boundary_pq" not in res.per_pair_class.columns
     assert list(res.annotator_agreement()["pq"]) == [1.0, 1.0, 1.0]
+
+
+def test_progress_bar_and_all_cpus_give_the_same_result(capsys):
+    base = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 3, 0]])
+    anns = {n: [PanopticAnnotation.from_map(np.roll(base, k * (n == "b"), axis=1),
+                                            {1: 1, 2: 2, 3: 3}, file_name=f"{k}.png")
+                for k in range(3)] for n in "ab"}
+    study = Study({n: MemorySource(n, a) for n, a in anns.items()})
+    serial = evaluate(study)
+    parallel = evaluate(study, n_jobs=-1, progress=True)
+    assert "3/3" in capsys.readouterr().err
+    assert serial.per_pair_class.equals(parallel.per_pair_class)
+    assert serial.segments.equals(parallel.segments)
+
+
+def test_study_errors():
+    from agreement.errors import AnnotationError, StudyError
+
+    a = PanopticAnnotation.from_map(np.ones((2, 3), int), {1: 1}, file_name="x.png")
+    b = PanopticAnnotation.from_map(np.ones((3, 2), int), {1: 1}, file_name="x.png")
+    study = Study({"a": MemorySource("a", [a]), "b": MemorySource("b", [b])})
+    with pytest.raises(StudyError, match="annotators must be at least two of"):
+        evaluate(study, annotators=["a"])
+    with pytest.raises(StudyError, match="images must be in the study, got 1 unknown"):
+        evaluate(study, images=["nope.png"])
+    with pytest.raises(AnnotationError, match=r"image 'x\.png': annotations must all"):
+        evaluate(study)
+    ok = Study({"a": MemorySource("a", [a]), "b": MemorySource("b", [a])})
+    res = evaluate(ok)
+    with pytest.raises(StudyError, match="annotator must be one of"):
+        res.pq("a", "zed")
+    with pytest.raises(StudyError, match="metric must be one of"):
+        res.pq_matrix(metric="accuracy")

@@ -34,8 +34,10 @@ def rgb2id(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] < 3:
         raise ValueError(f"rgb must have shape (H, W, 3), got {rgb.shape}")
-    rgb = rgb[:, :, :3].astype(np.int32)
-    return rgb[:, :, 0] + (rgb[:, :, 1] << 8) + (rgb[:, :, 2] << 16)
+    ids = rgb[:, :, 0].astype(np.int32)  # channel by channel: no (H, W, 3) int32 temporary
+    ids += rgb[:, :, 1].astype(np.int32) << 8
+    ids += rgb[:, :, 2].astype(np.int32) << 16
+    return ids
 
 
 def id2rgb(ids: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:

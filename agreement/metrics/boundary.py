@@ -37,6 +37,7 @@ from .pq import PQResult, pq_counts, pq_result
 __all__ = [
     "BoundaryOverlap",
     "PairEvaluation",
+    "banded",
     "boundary_band",
     "boundary_near",
     "boundary_panoptic_quality",
@@ -44,6 +45,7 @@ __all__ = [
     "evaluate_pair",
     "image_counts",
     "joint_overlap",
+    "joint_overlap_banded",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -65,7 +67,8 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
                 axis: int) -> npt.NDArray[np.bool_]:
     """``y[i] = any(x[i - left : i + right + 1])`` along ``axis`` (outside the map is False).
 
-    Log-step doubling: ``ceil(log2(left + right + 1))`` shifted ORs over whole arrays.
+    Log-step doubling: ``ceil(log2(left + right + 1))`` shifted ORs over whole arrays. Along
+    axis 0 whole rows are OR-ed, 8 pixels per 64-bit word.
     """
     n = x.shape[axis]
     length = left + right + 1
@@ -75,15 +78,18 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
 
     shape = list(x.shape)
     shape[axis] = n + length - 1
+    if axis == 0 and x.ndim == 2:
+        shape[1] = -(-x.shape[1] // 8) * 8  # whole 64-bit words per row
     pad = np.zeros(shape, dtype=bool)
-    pad[sl(left, left + n)] = x
+    pad[sl(left, left + n)][..., : x.shape[-1]] = x
+    work = pad.view(np.uint64) if axis == 0 and x.ndim == 2 else pad
     m = 1
     while 2 * m <= length:
-        pad[sl(None, -m)] |= pad[sl(m, None)]  # pad[i] = any over [i, i + 2m - 1]
+        work[sl(None, -m)] |= work[sl(m, None)]  # pad[i] = any over [i, i + 2m - 1]
         m *= 2
     if length > m:
-        pad[sl(None, -(length - m))] |= pad[sl(length - m, None)]
-    return pad[sl(None, n)]
+        work[sl(None, -(length - m))] |= work[sl(length - m, None)]
+    return pad[sl(None, n)][..., : x.shape[-1]]
 
 
 def _changes(labels: npt.NDArray[np.integer], axis: int) -> npt.NDArray[np.bool_]:
@@ -239,17 +245,35 @@ def joint_overlap(ref_compact: npt.NDArray[np.integer], ref_band: npt.NDArray[np
     >>> t.tolist(), bo.table.tolist(), bo.ref_band_area.tolist(), bo.other_band_area.tolist()
     ([[0, 0], [6, 6]], [[0, 0], [5, 5]], [10], [6])
     """
-    if np.shape(ref_compact) != np.shape(other_compact):
-        raise ValueError(f"maps must have the same shape, got {np.shape(ref_compact)} and "
-                         f"{np.shape(other_compact)}")
-    n_cells = (nr + 1) * (no + 1) * 4
+    return joint_overlap_banded(banded(ref_compact, ref_band), banded(other_compact, other_band),
+                                nr, no)
+
+
+def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> IntArray:
+    """``2 x compact + band``: a map's compact ids and band flag in one int32 map.
+
+    Compute it once per map; :func:`joint_overlap_banded` then needs two passes per pair.
+    """
+    out = np.multiply(compact, 2, dtype=np.int32)
+    out += band
+    return out
+
+
+def joint_overlap_banded(ref_banded: npt.NDArray[np.integer],
+                         other_banded: npt.NDArray[np.integer], nr: int,
+                         no: int) -> tuple[IntArray, BoundaryOverlap]:
+    """:func:`joint_overlap` from :func:`banded` maps (the per-pair work of a study)."""
+    if np.shape(ref_banded) != np.shape(other_banded):
+        raise ValueError(f"maps must have the same shape, got {np.shape(ref_banded)} and "
+                         f"{np.shape(other_banded)}")
+    width = 2 * (no + 1)
+    n_cells = 2 * (nr + 1) * width
     if n_cells >= np.iinfo(np.int64).max:  # pragma: no cover - needs billions of segments
         raise OverflowError(f"joint table must fit int64, got {nr} x {no} segments")
-    code = np.multiply(ref_compact, no + 1, dtype=np.int64)
-    code += other_compact
-    code <<= 2
-    code += ref_band.view(np.uint8) * np.uint8(2) + other_band.view(np.uint8)
-    full = np.bincount(code.ravel(), minlength=n_cells)[:n_cells].reshape(nr + 1, no + 1, 2, 2)
+    code = np.multiply(ref_banded, width, dtype=np.int64)
+    code += other_banded
+    full = np.bincount(code.ravel(), minlength=n_cells)[:n_cells].reshape(nr + 1, 2, no + 1, 2)
+    full = full.transpose(0, 2, 1, 3)  # (ref, other, ref band, other band)
     table = full.sum(axis=(2, 3))
     btable = np.empty((nr + 1, no + 1), dtype=np.int64)
     btable[1:, 1:] = full[1:, 1:, 1, 1]
