@@ -6,6 +6,7 @@ counted. Instances come from matched segments: segments of different annotators 
 other (same category, IoU > 0.5) form one *cluster*; all segments of a stuff category form one
 cluster. Among the annotators voting for the consensus category at a pixel, the cluster with most
 votes gives the consensus segment (ties: the first annotator's cluster, in study order).
+Consensus segments are never crowd.
 """
 
 from __future__ import annotations

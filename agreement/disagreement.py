@@ -117,8 +117,8 @@ class Heatmaps:
     semantic, entropy, boundary, instance : ndarray of float32, shape (H, W)
     boundary_count : ndarray of uint8, shape (H, W)
     disputed : ndarray of bool, shape (N, H, W)
-        ``disputed[i]``: annotator ``i`` is not with the majority at the pixel (not voting
-        counts as not disputed).
+        ``disputed[i]``: annotator ``i`` gives the pixel another label than ``majority`` (not
+        voting counts as not disputed; at ties the other tied labels are disputed).
     instance_disputed : ndarray of bool, shape (N, H, W)
         ``instance_disputed[i]``: annotator ``i`` gives the pixel the majority (thing) category
         but its segment there is not in the largest group of matched segments.
@@ -297,7 +297,7 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
     entropy = np.log2(np.maximum(nf, 1)) - np.divide(
         log2[agree].sum(0), nf, out=np.zeros_like(nf), where=has)
     np.maximum(entropy, 0, out=entropy)
-    disputed = agree < votes
+    disputed = labels != majority[None]  # ties: the other tied labels are the dissent
     if valid is not None:
         disputed &= valid
     dist = boundary_distance(labels.shape[1:]) if d is None else int(d)

@@ -32,9 +32,11 @@ class confusion
     Both classes are labels (stuff or thing, not one of each): the area is given different
     classes.
 
-``class_a`` / ``class_b`` are the two labels with the most annotator-pixels in the region;
-``annotators_a`` / ``annotators_b`` the annotators using more of one than the other, ordered so
-that side *a* has at least as many annotators (side *b* is the minority, the dissenters).
+``class_pair`` is the most frequent pair (majority class, a dissenting annotator's class) over the
+region's pixels; ``class_pairs`` lists every pair covering at least 10 % of the region with its
+share. ``class_a`` / ``class_b`` are its two classes and ``annotators_a`` / ``annotators_b`` the
+annotators using more of one than the other in the region, ordered so that side *a* has at least
+as many annotators (side *b* is the minority, the dissenters).
 ``severity`` is the sum over the region of semantic plus instance disagreement (a pixel count
 weighted by the share of dissenting annotators).
 """
@@ -57,7 +59,8 @@ __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
 KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
 
 REGION_COLUMNS = [
-    "image", "region", "kind", "class_pair", "class_a", "class_b", "category_a", "category_b",
+    "image", "region", "kind", "class_pair", "class_pairs", "class_a", "class_b", "category_a",
+    "category_b",
     "annotators_a", "annotators_b", "merged_by", "area", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
     "mean_disagreement", "severity",
 ]
@@ -218,59 +221,101 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     """
     shape = h.shape
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
+    w = h.d if width is None else int(width)
     mask = (h.semantic > min_disagreement) | (h.instance > min_disagreement)
-    regions, thin = _components(mask, h.d if width is None else width, _pair_code(h))
+    code = _pair_code(h)
+    regions, thin = _components(mask, w, code)
     area = np.bincount(regions.ravel(), minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
     if keep.size == 0:
         return pd.DataFrame(columns=REGION_COLUMNS)
-    remap = np.full(thin.size, -1, np.int64)
-    remap[keep] = np.arange(keep.size)
-    flat = remap[regions.ravel()]
-    idx = np.flatnonzero(flat >= 0)
-    reg = flat[idx]
-    k = len(h.category_ids) + 1
-    hist = np.stack([np.bincount(reg * k + lab.ravel()[idx], minlength=keep.size * k)
-                     .reshape(keep.size, k) for lab in h.labels])
-    sem = np.bincount(reg, weights=h.semantic.ravel()[idx], minlength=keep.size)
-    inst = np.bincount(reg, weights=h.instance.ravel()[idx], minlength=keep.size)
-    borderless = _borderless(h, reg, idx, keep.size, 2 * (h.d if width is None else width))
+    t = _Tables(h, regions, keep, code, w)
     thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
     boxes = ndimage.find_objects(regions)
-    areas: list[npt.NDArray[np.int64]] = []
-    rows = []
-    for r, label in enumerate(keep):
-        votes = hist[:, r].sum(0)
-        c1, c2 = (int(x) for x in np.argsort(-votes, kind="stable")[:2])
-        c2 = c2 if votes[c2] > 0 else c1
-        kind = _kind(bool(thin[label]), inst[r], sem[r], c1, c2, thing,
-                     borderless[r] / area[label])
-        sl = boxes[label - 1]
-        merged: tuple[str, ...] = ()
-        if kind == "merge-split":
-            areas = areas or [np.bincount(c.ravel()) for c in h.compact]
-            merged = _merged_by(h, sl, regions[sl] == label, areas)
-            side_a, side_b = _instance_sides(h, sl, regions[sl] == label, hist[:, r, c1])
-            c2 = c1
-        else:
-            side_a, side_b = _sides(hist[:, r], c1, c2, h.annotators)
-        if len(side_b) > len(side_a):
-            side_a, side_b, c1, c2 = side_b, side_a, c2, c1
-        na, nb = _name(c1, h, categories), _name(c2, h, categories)
-        rows.append({
-            "image": h.image, "region": int(label), "kind": kind,
-            "class_pair": " <-> ".join(sorted((na, nb))), "class_a": na, "class_b": nb,
-            "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
-            "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
-            "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged,
-            "area": int(area[label]), "bbox_x": sl[1].start, "bbox_y": sl[0].start,
-            "bbox_w": sl[1].stop - sl[1].start, "bbox_h": sl[0].stop - sl[0].start,
-            "mean_disagreement": float((sem[r] + inst[r]) / area[label]),
-            "severity": float(sem[r] + inst[r]),
-        })
+    rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
+                      boxes[label - 1], regions, thing) for r, label in enumerate(keep)]
     out = pd.DataFrame(rows, columns=REGION_COLUMNS)
     return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
+
+
+class _Tables:
+    """Per kept region: label histograms per annotator, disagreement sums, class-pair counts."""
+
+    def __init__(self, h: Heatmaps, regions: npt.NDArray, keep: npt.NDArray[np.int64],
+                 code: npt.NDArray[np.int64], w: int) -> None:
+        n = keep.size
+        remap = np.full(int(regions.max()) + 1, -1, np.int64)
+        remap[keep] = np.arange(n)
+        flat = remap[regions.ravel()]
+        idx = np.flatnonzero(flat >= 0)
+        reg = flat[idx]
+        k = len(h.category_ids) + 1
+        self.k = k
+        self.hist = np.stack([np.bincount(reg * k + lab.ravel()[idx], minlength=n * k)
+                              .reshape(n, k) for lab in h.labels])
+        self.sem = np.bincount(reg, weights=h.semantic.ravel()[idx], minlength=n)
+        self.inst = np.bincount(reg, weights=h.instance.ravel()[idx], minlength=n)
+        self.inst_label = np.bincount(reg * k + h.majority.ravel()[idx],
+                                      weights=h.instance.ravel()[idx],
+                                      minlength=n * k).reshape(n, k).argmax(1)
+        self.borderless = _borderless(h, reg, idx, n, 2 * w)
+        keys, counts = np.unique(reg * (k * k) + code.ravel()[idx], return_counts=True)
+        order = np.lexsort((-counts, keys // (k * k)))
+        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
+        self.pair_count = counts[order]
+        self.areas: list[npt.NDArray[np.int64]] = []
+
+    def pairs(self, r: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
+        lo, hi = np.searchsorted(self.pair_region, [r, r + 1])
+        return self.pair_code[lo:hi], self.pair_count[lo:hi]
+
+
+def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k: int) -> str:
+    """``"road <-> sidewalk (62%); ..."`` for the pairs covering >= 10 % of the region."""
+    out = []
+    for c, n in zip(codes, counts, strict=True):
+        if n >= 0.1 * area:
+            names = sorted((_name(int(c) // k, h, categories), _name(int(c) % k, h, categories)))
+            out.append(f"{names[0]} <-> {names[1]} ({100 * n / area:.0f}%)")
+    return "; ".join(out)
+
+
+def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
+              area: int, sl: tuple[slice, slice], regions: npt.NDArray,
+              thing: npt.NDArray[np.bool_]) -> dict:
+    votes = t.hist[:, r].sum(0)
+    codes, counts = t.pairs(r)
+    c1, c2 = divmod(int(codes[0]), t.k)  # the most frequent (majority, dissent) class pair
+    if votes[c2] > votes[c1]:
+        c1, c2 = c2, c1
+    kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing, t.borderless[r] / area)
+    merged: tuple[str, ...] = ()
+    inside = regions[sl] == label
+    if kind == "merge-split":  # the thing class whose instances are disputed
+        c1 = c2 = int(t.inst_label[r])
+        t.areas = t.areas or [np.bincount(c.ravel()) for c in h.compact]
+        merged = _merged_by(h, sl, inside, t.areas)
+        side_a, side_b = _instance_sides(h, sl, inside, t.hist[:, r, c1])
+    else:
+        side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
+    if len(side_b) > len(side_a):
+        side_a, side_b, c1, c2 = side_b, side_a, c2, c1
+    na, nb = _name(c1, h, categories), _name(c2, h, categories)
+    return {
+        "image": h.image, "region": label, "kind": kind,
+        "class_pair": " <-> ".join(sorted((na, nb))),
+        "class_pairs": _pair_names(h, categories, codes, counts, area, t.k),
+        "class_a": na, "class_b": nb,
+        "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
+        "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
+        "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
+        "bbox_x": sl[1].start, "bbox_y": sl[0].start, "bbox_w": sl[1].stop - sl[1].start,
+        "bbox_h": sl[0].stop - sl[0].start,
+        "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
+        "severity": float(t.sem[r] + t.inst[r]),
+    }
 
 
 def class_pair_summary(regions: pd.DataFrame) -> pd.DataFrame:

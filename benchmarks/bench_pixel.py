@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     t_fast, counts = timed(fast_counts, args.repeat)
     labels = [label_map(a, ids) for a in anns.values()]
     t_ref, ref = timed(lambda: reference_counts(labels, k), 1)
-    assert np.array_equal(counts.tables.sum(1), ref), "pixel counts disagree with the reference"
+    assert np.array_equal(counts.pair_tables, ref), "pixel counts disagree with the reference"
     res = agreement_from_counts(counts, categories=CATS)
     print(f"pixel agreement  {H}x{W}, {N} annotators ({len(ref)} pairs, {k} labels)")
     print(f"  vectorised  {t_fast * 1e3:8.1f} ms  {mpx / t_fast:7.1f} Mpx/s (image pixels)")

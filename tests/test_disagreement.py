@@ -106,6 +106,7 @@ def test_region_class_confusion():
     assert (r.kind, r.class_pair, r.class_a, r.class_b) == (
         "class confusion", "road <-> sidewalk", "road", "sidewalk")
     assert (r.annotators_a, r.annotators_b, r.area) == (("a", "b"), ("c",), 100)
+    assert r.class_pairs == "road <-> sidewalk (100%)"
     assert (r.bbox_x, r.bbox_y, r.bbox_w, r.bbox_h) == (10, 10, 10, 10)
     assert r.severity == pytest.approx(100 / 3, rel=1e-5)
     assert r.mean_disagreement == pytest.approx(1 / 3, rel=1e-5)
@@ -216,3 +217,14 @@ def test_heatmaps_equal_per_pixel_loops(seed, n, d):
     np.testing.assert_array_equal(h.tie, tie)
     np.testing.assert_array_equal(h.boundary_count, count)
     assert ((h.semantic >= 0) & (h.semantic < 1) & (h.entropy <= np.log2(n) + 1e-6)).all()
+
+
+def test_region_of_a_tie_names_both_tied_classes():
+    block = (slice(10, 20), slice(10, 20))
+    walk = ann(road(s2=block), {1: 1, 2: 2})
+    out = regions_of({"a": ann(road(), {1: 1}), "b": walk, "c": ann(road(), {1: 1}),
+                      "d": walk})
+    r = out.iloc[0]
+    assert (r.kind, r.class_pair, r.area, r.mean_disagreement) == (
+        "class confusion", "road <-> sidewalk", 100, 0.5)
+    assert {r.annotators_a, r.annotators_b} == {("a", "c"), ("b", "d")}

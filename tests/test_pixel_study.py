@@ -135,7 +135,7 @@ def test_parallel_equals_serial():
     one, two = disagreement(study, d=1), disagreement(study, d=1, n_jobs=2)
     pd_testing.assert_frame_equal(one.regions, two.regions)
     pd_testing.assert_frame_equal(one.per_class, two.per_class)
-    np.testing.assert_array_equal(one.pixel.counts.tables, two.pixel.counts.tables)
+    np.testing.assert_array_equal(one.pixel.counts.pair_tables, two.pixel.counts.pair_tables)
     np.testing.assert_array_equal(one.aggregate[(30, 40)].entropy, two.aggregate[(30, 40)].entropy)
     a, b = pixel_agreement(study), pixel_agreement(study, n_jobs=2)
     assert a.alpha == b.alpha and a.fleiss_kappa == b.fleiss_kappa

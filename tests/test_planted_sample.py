@@ -20,8 +20,8 @@ from agreement.consensus import leave_one_out
 from agreement.pixel_study import disagreement
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-pytestmark = pytest.mark.skipif(not (SAMPLE / "planted.json").exists(),
-                                reason="data/sample is not there")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SAMPLE / "planted.json").exists(),
+                                                reason="data/sample is not there")]
 
 
 @pytest.fixture(scope="module")
@@ -92,5 +92,7 @@ def test_other_planted_habits(batch1):
     assert pairs.loc["person <-> person", "top_dissenter"] == "bruno"  # merges pedestrian pairs
     assert pairs.loc["person <-> person", "kind"] == "merge-split"
     assert pairs.loc["car <-> truck", "top_dissenter"] == "dana"  # vans as trucks
+    assert pairs.loc["person <-> rider", "top_dissenter"] == "bruno"  # riders as persons
+    assert pairs.loc["building <-> void", "top_dissenter"] == "bruno"  # unlabelled bands
     assert pairs.loc["car <-> car", "top_dissenter"] == "dana"  # split occluded cars
     assert batch1.per_image.annotators.tolist().count(3) == 1  # dana misses street_013

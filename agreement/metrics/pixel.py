@@ -1,11 +1,11 @@
 """Pixel-level agreement: confusion matrices, Cohen's and Fleiss' kappa, Krippendorff's alpha.
 
 Every pixel is a *unit* rated by the annotators who annotated its image; the *value* is the
-category of the segment covering it. Everything here is computed from one additive table per
-image, :class:`PixelCounts`: for each unordered annotator pair and each *stratum* (how many
-annotators give the pixel a value), the label x label confusion counts from one ``bincount``
-over paired label maps. Tables of several images add up; the metrics are pure functions of the
-summed table, so a study is processed image by image in bounded memory.
+category of the segment covering it. Everything here is computed from additive tables per image,
+:class:`PixelCounts`: label x label confusion counts per unordered annotator pair, and summed
+over pairs per *stratum* (how many annotators give the pixel a value), from one ``bincount``
+per pair over paired label maps. Tables of several images add up; the metrics are pure
+functions of the summed tables, so a study is processed image by image in bounded memory.
 
 Void handling (keyword ``void``):
 
@@ -102,10 +102,13 @@ class PixelCounts:
     category_ids : tuple of int
         The label space: label ``i + 1`` is ``category_ids[i]``; label 0 is void.
     void : {"exclude", "label"}
-    tables : ndarray of int64, shape (P, A + 1, K, K)
-        ``tables[p, s, i, j]``: pixels where annotator ``a`` of pair ``p`` says label ``i``,
-        ``b`` says ``j``, and ``s`` annotators give the pixel a value. Pairs ``p`` are
-        ``itertools.combinations(range(A), 2)``; ``K = len(category_ids) + 1``.
+    pair_tables : ndarray of int64, shape (P, K, K)
+        ``pair_tables[p, i, j]``: pixels where annotator ``a`` of pair ``p`` says label ``i``
+        and ``b`` says ``j``. Pairs ``p`` are ``itertools.combinations(range(A), 2)``;
+        ``K = len(category_ids) + 1``.
+    stratum_tables : ndarray of int64, shape (A + 1, K, K)
+        ``stratum_tables[s, i, j]``: the same counts summed over all pairs, on the pixels that
+        ``s`` annotators give a value (what Fleiss' kappa and alpha need).
     strata : ndarray of int64, shape (A + 1,)
         Pixels per stratum ``s`` (images with at least two annotators).
     images : int
@@ -115,13 +118,14 @@ class PixelCounts:
     annotators: tuple[str, ...]
     category_ids: tuple[int, ...]
     void: VoidMode
-    tables: npt.NDArray[np.int64]
+    pair_tables: npt.NDArray[np.int64]
+    stratum_tables: npt.NDArray[np.int64]
     strata: npt.NDArray[np.int64]
     images: int = 1
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
-        """Annotator index pairs, in the order of ``tables``."""
+        """Annotator index pairs, in the order of ``pair_tables``."""
         return list(combinations(range(len(self.annotators)), 2))
 
     def __add__(self, other: PixelCounts) -> PixelCounts:
@@ -130,8 +134,9 @@ class PixelCounts:
             raise AnnotationError("pixel counts must share annotators, categories and void mode "
                                   "to be added, got different ones")
         return PixelCounts(self.annotators, self.category_ids, self.void,
-                           self.tables + other.tables, self.strata + other.strata,
-                           self.images + other.images)
+                           self.pair_tables + other.pair_tables,
+                           self.stratum_tables + other.stratum_tables,
+                           self.strata + other.strata, self.images + other.images)
 
     @classmethod
     def zeros(cls, annotators: Sequence[str], category_ids: Sequence[int], *,
@@ -140,8 +145,8 @@ class PixelCounts:
         _check_void(void)
         a, k = len(annotators), len(category_ids) + 1
         return cls(tuple(annotators), tuple(int(c) for c in category_ids), void,
-                   np.zeros((a * (a - 1) // 2, a + 1, k, k), np.int64),
-                   np.zeros(a + 1, np.int64), 0)
+                   np.zeros((a * (a - 1) // 2, k, k), np.int64),
+                   np.zeros((a + 1, k, k), np.int64), np.zeros(a + 1, np.int64), 0)
 
 
 def pixel_counts(labels: Mapping[str, npt.NDArray[np.integer]], *, annotators: Sequence[str],
@@ -167,13 +172,14 @@ def pixel_counts(labels: Mapping[str, npt.NDArray[np.integer]], *, annotators: S
     --------
     >>> a = np.array([[1, 1, 2, 0]]); b = np.array([[1, 2, 2, 2]])
     >>> c = pixel_counts({"a": a, "b": b}, annotators=["a", "b"], category_ids=[7, 8])
-    >>> c.strata.tolist(), c.tables[0, 2].tolist()
-    ([0, 1, 3], [[0, 0, 0], [0, 1, 1], [0, 0, 1]])
+    >>> c.strata.tolist(), c.pair_tables[0].tolist(), c.stratum_tables[2].tolist()
+    ([0, 1, 3], [[0, 0, 1], [0, 1, 1], [0, 0, 1]], [[0, 0, 0], [0, 1, 1], [0, 0, 1]])
     """
     out = PixelCounts.zeros(annotators, category_ids, void=void)
     present = [i for i, a in enumerate(out.annotators) if a in labels]
     if len(present) < 2:
-        return PixelCounts(out.annotators, out.category_ids, void, out.tables, out.strata, 1)
+        return PixelCounts(out.annotators, out.category_ids, void, out.pair_tables,
+                           out.stratum_tables, out.strata, 1)
     k, s_max = len(out.category_ids) + 1, len(out.annotators) + 1
     maps = [np.asarray(labels[out.annotators[i]]) for i in present]
     shapes = {m.shape for m in maps}
@@ -190,13 +196,15 @@ def pixel_counts(labels: Mapping[str, npt.NDArray[np.integer]], *, annotators: S
         strata[len(present)] = maps[0].size
         base = np.int64(len(present) * k * k)
     scaled = [m.astype(np.int64) * k for m in maps]
-    tables = out.tables
+    pair_tables, stratum_tables = out.pair_tables, out.stratum_tables
     index = {p: n for n, p in enumerate(out.pairs)}
     for x, y in combinations(range(len(present)), 2):
         codes = (base + scaled[x] + maps[y]).ravel()
-        counts = np.bincount(codes, minlength=s_max * k * k)
-        tables[index[(present[x], present[y])]] = counts.reshape(s_max, k, k)
-    return PixelCounts(out.annotators, out.category_ids, void, tables, strata.astype(np.int64), 1)
+        counts = np.bincount(codes, minlength=s_max * k * k).reshape(s_max, k, k)
+        pair_tables[index[(present[x], present[y])]] = counts.sum(0)
+        stratum_tables += counts
+    return PixelCounts(out.annotators, out.category_ids, void, pair_tables, stratum_tables,
+                       strata.astype(np.int64), 1)
 
 
 def _valid(void: str, k: int) -> slice:
@@ -313,7 +321,7 @@ class PixelAgreement:
         With ``a`` and ``b``: rows are ``a``'s labels, columns ``b``'s. Without: pooled over
         all ordered pairs (so the matrix is symmetric and each pixel of a pair counts twice).
         """
-        t = self.counts.tables.sum(1)
+        t = self.counts.pair_tables
         if a is None and b is None:
             table = (t + t.swapaxes(1, 2)).sum(0)
         else:
@@ -347,13 +355,16 @@ class PixelAgreement:
 
 def _multi_rater(tables: npt.NDArray[np.int64], strata: npt.NDArray[np.int64]
                  ) -> tuple[npt.NDArray[np.float64], float, int]:
-    """Coincidence matrix, summed Fleiss per-pixel agreement and unit count from pair tables."""
-    s = np.arange(tables.shape[1], dtype=np.float64)
+    """Coincidence matrix, summed Fleiss per-pixel agreement and unit count.
+
+    ``tables[s]``: label pair counts over all annotator pairs on the pixels of stratum ``s``.
+    """
+    s = np.arange(tables.shape[0], dtype=np.float64)
     w = np.divide(1.0, s - 1.0, out=np.zeros_like(s), where=s >= 2)
     sym = (tables + tables.swapaxes(-1, -2)).astype(np.float64)
-    o = np.einsum("psij,s->ij", sym, w)
+    o = np.einsum("sij,s->ij", sym, w)
     pairs_w = np.divide(2.0, s * (s - 1.0), out=np.zeros_like(s), where=s >= 2)
-    trace = np.trace(tables, axis1=-2, axis2=-1).sum(0)
+    trace = np.trace(tables, axis1=-2, axis2=-1)
     return o, float(np.dot(trace, pairs_w)), int(strata[2:].sum())
 
 
@@ -382,13 +393,13 @@ def agreement_from_counts(counts: PixelCounts, *, categories: Categories | None 
     """
     k = len(counts.category_ids) + 1
     v = _valid(counts.void, k)
-    t = counts.tables[:, :, v, v]
+    t = counts.stratum_tables[:, v, v]
     o, agree, items = _multi_rater(t, counts.strata)
     ids = ([0] if counts.void == "label" else []) + list(counts.category_ids)
     names = (["void"] if counts.void == "label" else []) + _names(counts.category_ids, categories)
     share = o.sum(1) / o.sum() if o.sum() > 0 else np.full(len(ids), np.nan)
     rows, pair_rows = [], []
-    pooled = t.sum(1)
+    pooled = counts.pair_tables[:, v, v]
     for c, (cid, name) in enumerate(zip(ids, names, strict=True)):
         tb = _binary(t, c)
         ob, agree_b, _ = _multi_rater(tb, counts.strata)
