@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -58,31 +59,32 @@ def coincidence_matrix(tables: npt.NDArray[np.integer]) -> npt.NDArray[np.float6
     return np.einsum("psij,s->ij", sym, w)
 
 
-def coincidence_frame(study: Study, *, progress: bool = False) -> pd.DataFrame:
+def _image_coincidence(image: str, anns: dict, *, ids: list[int]) -> pd.DataFrame | None:
+    """Non-zero coincidence counts of one image (None with fewer than two annotators)."""
+    from .metrics.pixel import label_map, pixel_counts
+
+    if len(anns) < 2:
+        return None
+    labels = {a: label_map(ann, ids) for a, ann in anns.items()}
+    counts = pixel_counts(labels, annotators=list(labels), category_ids=ids)
+    o = coincidence_matrix(counts.tables[:, :, 1:, 1:])
+    i, j = np.nonzero(o)
+    return pd.DataFrame({"image": image, "category_a": np.asarray(ids)[i],
+                         "category_b": np.asarray(ids)[j], "count": o[i, j]})
+
+
+def coincidence_frame(study: Study, *, n_jobs: int = 1, progress: bool = False) -> pd.DataFrame:
     """Per-image pixel coincidence counts of a study (void excluded), as a tidy frame.
 
     Columns ``image``, ``category_a``, ``category_b``, ``count`` (only non-zero entries). Decodes
-    each image's maps once; images with fewer than two annotators contribute nothing.
+    each image's maps once; images with fewer than two annotators contribute nothing. ``n_jobs``
+    worker processes give the same result as one.
     """
-    from .metrics.pixel import label_map, pixel_counts
+    from ._pool import map_images
 
-    ids = sorted(study.categories)
-    frames = []
-    images = study.images
-    if progress:
-        from tqdm.auto import tqdm
-
-        images = tqdm(images, desc="pixel coincidences", unit="image")
-    for image in images:
-        anns = study.annotations(image)
-        if len(anns) < 2:
-            continue
-        labels = {a: label_map(ann, ids) for a, ann in anns.items()}
-        counts = pixel_counts(labels, annotators=list(labels), category_ids=ids)
-        o = coincidence_matrix(counts.tables[:, :, 1:, 1:])
-        i, j = np.nonzero(o)
-        frames.append(pd.DataFrame({"image": image, "category_a": np.asarray(ids)[i],
-                                    "category_b": np.asarray(ids)[j], "count": o[i, j]}))
+    work = partial(_image_coincidence, ids=sorted(study.categories))
+    frames = [f for f in map_images(study, work, n_jobs=n_jobs, progress=progress,
+                                    desc="pixel coincidences") if f is not None]
     columns = ["image", "category_a", "category_b", "count"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
@@ -152,7 +154,7 @@ class Batch:
         result : StudyResult, optional
             :func:`agreement.study.evaluate` of the study, when already computed.
         n_jobs, progress
-            Passed to :func:`agreement.study.evaluate`.
+            Worker processes over images and a progress bar, for every pass.
         pixel : bool
             Collect pixel coincidences (per-class alpha, confused class pairs).
         consensus : bool
@@ -164,12 +166,13 @@ class Batch:
             from .study import evaluate
 
             result = evaluate(study, n_jobs=n_jobs, progress=progress)
-        coincidence = coincidence_frame(study, progress=progress) if pixel else None
+        coincidence = (coincidence_frame(study, n_jobs=n_jobs, progress=progress) if pixel
+                       else None)
         agreement = None
         if consensus:
             from .consensus import leave_one_out
 
-            agreement = leave_one_out(study, progress=progress).counts
+            agreement = leave_one_out(study, n_jobs=n_jobs, progress=progress).counts
         return cls.from_tables(result.per_image, name=name or "batch",
                                categories=study.categories,
                                images=getattr(result, "images", study.images),

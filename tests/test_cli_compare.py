@@ -70,3 +70,11 @@ def test_cli_compare_missing_batch(tmp_path, capsys):
     code = main(["compare", str(tmp_path / "nope"), str(tmp_path / "nope2"), "-q"])
     assert code == 2
     assert capsys.readouterr().err.startswith("agreement compare: error:")
+
+
+def test_cli_compare_paired_without_shared_images(tmp_path, capsys):
+    a = _write_study(tmp_path / "a", spread=1, seed=1)
+    b = _write_study(tmp_path / "b", spread=1, seed=2)
+    code = main(["compare", str(a), str(b), "--paired", "--no-pixel", "--pairwise", "-q"])
+    assert code == 2
+    assert "share none" in capsys.readouterr().err

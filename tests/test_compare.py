@@ -138,6 +138,15 @@ def test_outputs_render_and_serialise():
     assert repr(c).startswith("BatchComparison('b' vs 'a')")
 
 
+def test_bca_intervals():
+    a, b = _batch("a", seed=1), _batch("b", seed=2, quality={2: 0.95}, prefix="q")
+    c = compare_batches(a, b, interval="bca", metrics=("pq",), **FAST)
+    pq = c.metric("pq")
+    assert c.settings["interval"] == "bca"
+    assert (pq["ci_low"] < pq["difference"]).all() and (pq["difference"] < pq["ci_high"]).all()
+    assert (pq["a_low"] < pq["a"]).all() and (pq["b"] < pq["b_high"]).all()
+
+
 def test_deterministic_with_seed():
     a, b = _batch("a", seed=1), _batch("b", seed=2, prefix="q")
     c1, c2 = compare_batches(a, b, **FAST, seed=3), compare_batches(a, b, **FAST, seed=3)
@@ -182,3 +191,33 @@ def test_plots_return_figures_and_use_given_axes(tmp_path):
     assert len(plot_class_pairs(c).axes[0].lines) == 1
     c.plot_classes().savefig(tmp_path / "classes.png")
     assert c.plot_annotators().axes[0].get_title() == "Annotator trajectories"
+
+
+def test_coincidence_parallel_equals_serial(tmp_path):
+    from test_cli_compare import _write_study
+
+    from agreement import load_study
+    from agreement.batch import coincidence_frame
+
+    study = load_study(_write_study(tmp_path / "s", spread=3, seed=4))
+    serial = coincidence_frame(study)
+    pd.testing.assert_frame_equal(serial, coincidence_frame(study, n_jobs=2))
+    assert serial["count"].sum() > 0
+    one = serial[serial["image"] == serial["image"].iloc[0]]
+    pivot = one.pivot_table(index="category_a", columns="category_b", values="count",
+                            fill_value=0)
+    assert np.allclose(pivot.to_numpy(), pivot.to_numpy().T)  # coincidences are symmetric
+
+
+def test_class_absent_from_one_batch_is_untested():
+    a = _batch("a", seed=1)
+    pi = _per_image(30, seed=2, prefix="q")
+    b = Batch.from_tables(pi[pi["category_id"] != 4], name="b", categories=CATS)
+    c = compare_batches(a, b, metrics=("pq", "rq"), **FAST)
+    person = c.metric("pq").loc["person"]
+    assert np.isnan(person["b"]) and np.isnan(person["p_value"]) and np.isnan(person["ci_low"])
+    assert person["change"] == "untested" and not person["significant"]
+    assert len(c.class_pairs) == 0  # b has no pixel coincidences
+    assert "alpha" not in set(c.classes["metric"])
+    c.plot_classes("pq")  # NaN rows are drawn without error
+    json.dumps(c.to_dict())

@@ -18,10 +18,22 @@ CHANGED = {"road", "sidewalk"}
 
 
 @pytest.fixture(scope="module")
-def comparison():
-    batches = [Batch.from_study(load_study(SAMPLE / name), name=name, consensus=False)
-               for name in ("batch1", "batch2")]
+def batches():
+    return [Batch.from_study(load_study(SAMPLE / name), name=name, consensus=False)
+            for name in ("batch1", "batch2")]
+
+
+@pytest.fixture(scope="module")
+def comparison(batches):
     return compare_batches(*batches, n_boot=1000, n_permutations=1000, seed=0)
+
+
+def test_batch_against_itself_changes_nothing(batches):
+    same = compare_batches(batches[0], batches[0], n_boot=200, n_permutations=200)
+    assert same.paired
+    for table in (same.classes, same.annotators, same.annotator_classes, same.class_pairs):
+        assert not table["significant"].any()
+        assert (table["difference"].abs() < 1e-12).all()
 
 
 def test_road_sidewalk_improvement_is_significant(comparison):

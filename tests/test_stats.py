@@ -229,3 +229,29 @@ def test_html_reprs():
     assert "2 images x 1 groups" in t._repr_html_()
     html = bootstrap(t, _ratio_stat, n_resamples=20)._repr_html_()
     assert "percentile, 95%, 20 resamples" in html and "<table" in html
+
+
+def test_select_fields():
+    t = _table([1, 2], [2, 2])
+    assert t.select(["den"]).values[:, 0, 0].tolist() == [2.0, 2.0]
+    with pytest.raises(ValueError, match="fields must be among"):
+        t.select(["tp"])
+
+
+def test_chunked_resampling_gives_valid_results(monkeypatch, data):
+    """Small chunks (as on a large study) change nothing but the draw order."""
+    import agreement.stats._table as table_module
+
+    num, den, num2, den2 = data
+    a, b = _table(num, den), _table(num2, den2, prefix="z")
+    whole = bootstrap_difference(a, b, _ratio_stat, n_resamples=500)
+    p_whole = permutation_test(a, b, _ratio_stat, n_resamples=500)
+    monkeypatch.setattr(table_module, "CHUNK", 60)  # chunks of 60 // 50 = 1 resample
+    chunked = bootstrap_difference(a, b, _ratio_stat, n_resamples=500)
+    p_chunked = permutation_test(a, b, _ratio_stat, n_resamples=500)
+    assert chunked.replicates.shape == (500, 1) and chunked.n_valid[0] == 500
+    assert chunked.estimate[0] == whole.estimate[0]
+    assert abs(chunked.standard_error[0] - whole.standard_error[0]) < 0.3 * whole.standard_error[0]
+    assert abs(p_chunked[0] - p_whole[0]) < 0.05
+    again = bootstrap_difference(a, b, _ratio_stat, n_resamples=500)
+    assert np.array_equal(again.replicates, chunked.replicates)  # still deterministic

@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="bootstrap resamples over images (default 2000)")
     p.add_argument("--n-permutations", type=int, default=2000, metavar="P",
                    help="permutation arrangements per test (default 2000)")
+    p.add_argument("--interval", choices=("percentile", "bca"), default="percentile",
+                   help="bootstrap interval method (default percentile)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--level", type=float, default=0.05,
                    help="significance level of the adjusted p-values (default 0.05)")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     a, b = _load(args.batch_a, args=args), _load(args.batch_b, args=args)
     comparison = compare_batches(a, b, n_boot=args.n_boot, n_permutations=args.n_permutations,
                                  seed=args.seed, level=args.level, correction=args.correction,
-                                 paired=args.paired)
+                                 paired=args.paired, interval=args.interval)
     if args.csv:
         _write_csv(comparison, args.csv)
         note(args, f"tables written to {args.csv}")

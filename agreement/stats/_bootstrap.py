@@ -16,6 +16,7 @@ from ._table import (
     FloatArray,
     Seed,
     Statistic,
+    _chunks,
     _evaluate,
     _pairing,
     _rng,
@@ -190,9 +191,11 @@ def bootstrap(
     """
     if method not in ("percentile", "bca"):
         raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
-    weights = resample_weights(table.n_images, n_resamples, _rng(seed))
+    rng = _rng(seed)
     estimate = _evaluate(statistic, table.sums())
-    replicates = _evaluate(statistic, table.sums(weights))
+    replicates = np.concatenate([
+        _evaluate(statistic, table.sums(resample_weights(table.n_images, k, rng)))
+        for k in _chunks(n_resamples, table.n_images)])
     jack = [_jackknife(table, statistic)] if method == "bca" else None
     return _finish(estimate, replicates, jack, confidence)
 
@@ -225,10 +228,13 @@ def bootstrap_difference(
         raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
     a, b, paired = _pairing(a, b, paired)
     rng = _rng(seed)
-    wa = resample_weights(a.n_images, n_resamples, rng)
-    wb = wa if paired else resample_weights(b.n_images, n_resamples, rng)
     estimate = _evaluate(statistic, b.sums()) - _evaluate(statistic, a.sums())
-    replicates = _evaluate(statistic, b.sums(wb)) - _evaluate(statistic, a.sums(wa))
+    parts = []
+    for k in _chunks(n_resamples, a.n_images + (0 if paired else b.n_images)):
+        wa = resample_weights(a.n_images, k, rng)
+        wb = wa if paired else resample_weights(b.n_images, k, rng)
+        parts.append(_evaluate(statistic, b.sums(wb)) - _evaluate(statistic, a.sums(wa)))
+    replicates = np.concatenate(parts)
     jack = None
     if method == "bca":
         ja, jb = _jackknife(a, statistic), _jackknife(b, statistic)

@@ -4,30 +4,65 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from ._table import CountTable, FloatArray, Seed, Statistic, _evaluate, _pairing, _rng, ratio
+from ._table import (
+    CountTable,
+    FloatArray,
+    Seed,
+    Statistic,
+    _chunks,
+    _evaluate,
+    _pairing,
+    _rng,
+    ratio,
+)
 
 
 def _arrangements(n_a: int, n_b: int, paired: bool, n_resamples: int,
-                  rng: np.random.Generator) -> tuple[npt.NDArray[np.float64], bool]:
-    """Membership matrix ``m[r, i]`` (image ``i`` goes to batch a / is swapped) and exactness."""
-    if paired:
-        if 2**n_a <= n_resamples:
-            codes = np.arange(2**n_a)[:, None] >> np.arange(n_a)[None, :]
-            return (codes & 1).astype(np.float64), True
-        return rng.integers(0, 2, (n_resamples, n_a)).astype(np.float64), False
-    n = n_a + n_b
-    if math.comb(n, n_a) <= n_resamples:
+                  rng: np.random.Generator) -> tuple[Iterator[npt.NDArray[np.float64]], bool]:
+    """Chunks of membership rows ``m[r, i]`` (image ``i`` swapped / sent to batch a), exactness.
+
+    Exact enumeration when the arrangements are at most ``n_resamples`` (then they are few).
+    """
+    n = n_a if paired else n_a + n_b
+    if paired and 2**n_a <= n_resamples:
+        codes = np.arange(2**n_a)[:, None] >> np.arange(n_a)[None, :]
+        return iter([(codes & 1).astype(np.float64)]), True
+    if not paired and math.comb(n, n_a) <= n_resamples:
         m = np.zeros((math.comb(n, n_a), n))
         for r, chosen in enumerate(itertools.combinations(range(n), n_a)):
             m[r, list(chosen)] = 1.0
-        return m, True
-    order = rng.permuted(np.tile(np.arange(n), (n_resamples, 1)), axis=1)
-    return (order < n_a).astype(np.float64), False
+        return iter([m]), True
+
+    def draw() -> Iterator[npt.NDArray[np.float64]]:
+        for k in _chunks(n_resamples, n):
+            if paired:
+                yield rng.integers(0, 2, (k, n)).astype(np.float64)
+            else:
+                order = rng.permuted(np.tile(np.arange(n), (k, 1)), axis=1)
+                yield (order < n_a).astype(np.float64)
+
+    return draw(), False
+
+
+def _null(a: CountTable, b: CountTable, m: npt.NDArray[np.float64], paired: bool,
+          statistic: Statistic) -> FloatArray:
+    """The statistic's difference under each arrangement (rows of ``m``)."""
+    if paired:
+        sa, sb = a.sums(1.0 - m), b.sums(m)  # swapped images give b's counts to a ...
+        ta = {f: sa[f] + sb[f] for f in a.fields}
+        sa, sb = a.sums(m), b.sums(1.0 - m)  # ... and a's counts to b
+        tb = {f: sa[f] + sb[f] for f in a.fields}
+    else:
+        pooled = CountTable((*a.images, *b.images), a.groups, a.fields,
+                            np.concatenate([a.values, b.values]))
+        ta, tb = pooled.sums(m), pooled.sums(1.0 - m)
+    return _evaluate(statistic, tb) - _evaluate(statistic, ta)
 
 
 def permutation_test(
@@ -77,18 +112,9 @@ def permutation_test(
     0.125
     """
     a, b, paired = _pairing(a, b, paired)
-    m, exact = _arrangements(a.n_images, b.n_images, paired, n_resamples, _rng(seed))
+    chunks, exact = _arrangements(a.n_images, b.n_images, paired, n_resamples, _rng(seed))
     observed = _evaluate(statistic, b.sums()) - _evaluate(statistic, a.sums())
-    if paired:
-        sa, sb = a.sums(1.0 - m), b.sums(m)  # swapped images contribute b's counts to a ...
-        ta = {f: sa[f] + sb[f] for f in a.fields}
-        sa, sb = a.sums(m), b.sums(1.0 - m)  # ... and a's counts to b
-        tb = {f: sa[f] + sb[f] for f in a.fields}
-    else:
-        pooled = CountTable((*a.images, *b.images), a.groups, a.fields,
-                            np.concatenate([a.values, b.values]))
-        ta, tb = pooled.sums(m), pooled.sums(1.0 - m)
-    null = _evaluate(statistic, tb) - _evaluate(statistic, ta)
+    null = np.concatenate([_null(a, b, m, paired, statistic) for m in chunks])
     gamma = np.abs(np.finfo(np.float64).eps * 100 * observed)
     valid = np.isfinite(null)
     n = valid.sum(axis=0)

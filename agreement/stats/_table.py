@@ -124,6 +124,14 @@ class CountTable:
         out[np.ix_(keep_i, keep_g)] = self.values[np.ix_(take_i, take_g)]
         return CountTable(images, groups, self.fields, out)
 
+    def select(self, fields: Sequence[str]) -> CountTable:
+        """The table restricted to some fields, in the given order."""
+        missing = [f for f in fields if f not in self.fields]
+        if missing:
+            raise ValueError(f"fields must be among {list(self.fields)}, got {missing}")
+        idx = [self.fields.index(f) for f in fields]
+        return CountTable(self.images, self.groups, tuple(fields), self.values[:, :, idx])
+
     def sums(self, weights: npt.ArrayLike | None = None) -> dict[str, FloatArray]:
         """Counts summed over images, per field: arrays of shape ``(..., n_groups)``.
 
@@ -174,6 +182,16 @@ def resample_weights(
     flat = draws + n_images * np.arange(n_resamples)[:, None]
     counts = np.bincount(flat.ravel(), minlength=n_resamples * n_images)
     return counts.reshape(n_resamples, n_images)
+
+
+#: Most (resample x image) weights drawn at once: resamples are processed in chunks of
+#: ``CHUNK // n_images`` so memory stays bounded on large studies (one chunk below that size).
+CHUNK = 1 << 22
+
+
+def _chunks(n_resamples: int, n_images: int) -> list[int]:
+    step = max(1, CHUNK // max(n_images, 1))
+    return [min(step, n_resamples - s) for s in range(0, n_resamples, step)]
 
 
 def _evaluate(statistic: Statistic, sums: Counts) -> FloatArray:
