@@ -36,6 +36,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "missing_image": ("warning", "an image that some annotators lack"),
     "label_set_differs": ("warning", "categories used by some annotators but never by others"),
     "image_size_differs": ("error", "annotators disagree on an image's size"),
+    "unreadable_image": ("error", "an image's annotation cannot be decoded (the reason given)"),
     "crowd_candidate": ("warning", "a thing segment that looks like several instances"),
     "skipped_shape": ("info", "shapes of a kind that has no area (box, points, tag, ...)"),
     "cancelled_annotation": ("info", "a Label Studio annotation marked skipped / cancelled"),

@@ -229,3 +229,13 @@ def test_text_is_escaped():
     data = _data(categories=cats, classes=CLASSES.assign(category=cats["name"]))
     html = render_html(_report(data))
     assert "<b>person</b>" not in html and "&lt;b&gt;person&lt;/b&gt;" in html
+
+
+def test_consistency_result_object():
+    class Result:
+        n_images, covering, pri, vi, pq = 2, 0.7, 0.85, 1.2, 0.4
+        per_image = pd.DataFrame({"image": ["a", "b"], "covering": [0.9, 0.5]})
+
+    parsed = parse_report(render_html(_report(_data(consistency=Result()))))
+    assert {"table-consistency", "table-consistency_per_image"} <= set(parsed.tables)
+    assert parsed.body.index("b 0.500") < parsed.body.index("a 0.900")  # least consistent first

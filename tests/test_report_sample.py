@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     opened = open_study(SAMPLE / "batch1")
-    report = build_report(opened, options=ReportOptions(n_jobs=2, n_bootstrap=200))
+    report = build_report(
+        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
+    )
     out = tmp_path_factory.mktemp("report") / "out"
     html = write_report(report, out)
     return opened, report, out, html.read_text("utf-8")
@@ -38,16 +40,29 @@ def result(built):
 
 
 def test_html_self_contained(built):
-    _, report, _, html = built
+    _, _report, _, html = built
     parsed = parse_report(html)
     assert len(parsed.images) >= 3
     assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
     assert not re.search(r"https?://", html)
     assert all(u.startswith(("data:", "#")) for u in parsed.urls)
-    assert {"table-overall", "table-classes", "table-proposals", "table-confused_pairs",
-            "table-annotators", "table-pq_matrix", "table-inputs"} <= set(parsed.tables)
-    assert parsed.sections[:6] == ["summary", "proposals", "classes", "pairs", "annotators",
-                                   "validation"]
+    assert {
+        "table-overall",
+        "table-classes",
+        "table-proposals",
+        "table-confused_pairs",
+        "table-annotators",
+        "table-pq_matrix",
+        "table-inputs",
+    } <= set(parsed.tables)
+    assert parsed.sections[:6] == [
+        "summary",
+        "proposals",
+        "classes",
+        "pairs",
+        "annotators",
+        "validation",
+    ]
 
 
 def test_planted_road_sidewalk_first_with_a_rule(built):
@@ -60,12 +75,13 @@ def test_planted_road_sidewalk_first_with_a_rule(built):
     assert proposal["expected_gain"] > 0
     body = parse_report(html).body
     assert body.index("Define the border between road and sidewalk") < body.index(
-        "Say what counts as one")
+        "Say what counts as one"
+    )
     assert "Proposed rule: State which visible feature separates road from sidewalk" in body
 
 
 def test_planted_systematic_annotator_named(built):
-    _, report, out, html = built
+    _, _report, out, html = built
     proposal = pd.read_csv(out / "proposals_full.csv").iloc[0]
     assert proposal["annotators"] == "chen"
     assert "chen labels sidewalk as road" in proposal["rule"]
@@ -77,7 +93,7 @@ def test_planted_systematic_annotator_named(built):
 
 
 def test_numbers_equal_the_python_api(built, result):
-    opened, report, out, _ = built
+    _opened, report, out, _ = built
     per_class = result.class_agreement()
     overall = summarize(per_class)
     for group in ("All", "Things", "Stuff"):
@@ -91,16 +107,19 @@ def test_numbers_equal_the_python_api(built, result):
         assert math.isclose(row["rq"], expected.loc[name, "rq"], rel_tol=1e-12)
     matrix = pd.read_csv(out / "pq_matrix.csv").set_index("ref")
     assert math.isclose(matrix.loc["alice", "chen"], result.pq("alice", "chen").pq, rel_tol=1e-12)
-    lo, hi = report.summary["overall"]["All"]["pq_ci_low"], report.summary["overall"]["All"][
-        "pq_ci_high"]
+    lo, hi = (
+        report.summary["overall"]["All"]["pq_ci_low"],
+        report.summary["overall"]["All"]["pq_ci_high"],
+    )
     assert lo < overall.loc["All", "pq"] < hi
 
 
 def test_alpha_equals_pixel_agreement(built):
     from agreement.pixel_study import pixel_agreement
 
-    assert built[1].summary["alpha"] == pytest.approx(pixel_agreement(built[0].study).alpha,
-                                                      abs=1e-12)
+    assert built[1].summary["alpha"] == pytest.approx(
+        pixel_agreement(built[0].study).alpha, abs=1e-12
+    )
 
 
 def test_footer_has_checksums_and_parameters(built):

@@ -55,8 +55,12 @@ def test_toml_study_file(tree):
 
 
 def test_json_study_file_list_form(tree):
-    doc = {"annotators": [{"name": "x", "path": "exports/alice.json"},
-                          {"name": "y", "path": "exports/bob"}]}
+    doc = {
+        "annotators": [
+            {"name": "x", "path": "exports/alice.json"},
+            {"name": "y", "path": "exports/bob"},
+        ]
+    }
     (tree / "s.json").write_text(json.dumps(doc))
     assert is_study_file(tree / "s.json")
     assert not is_study_file(tree / "exports" / "alice.json")
@@ -86,15 +90,24 @@ def test_images_dir_must_stay_inside(tree):
         read_study_file(tree / "s.toml")
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("annotators = 3\n", "'annotators' must be a table"),
-    ("colour = 1\n[annotators]\na = 'exports/alice.json'\n", "keys must be among"),
-    ("name = 'x'\n", "must name at least one export"),
-    ("[annotators.a]\nfile = 'exports/alice.json'\n", "must be a path or a table with a 'path'"),
-    ("[annotators.a]\npath = 'exports/alice.json'\nformat = 3\n", "'annotators.a.format' must be"),
-    ("images = 'a.png'\n[annotators]\na = 'exports/alice.json'\n", "'images' must be a list"),
-    ("[annotators\n", "file must be valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("annotators = 3\n", "'annotators' must be a table"),
+        ("colour = 1\n[annotators]\na = 'exports/alice.json'\n", "keys must be among"),
+        ("name = 'x'\n", "must name at least one export"),
+        (
+            "[annotators.a]\nfile = 'exports/alice.json'\n",
+            "must be a path or a table with a 'path'",
+        ),
+        (
+            "[annotators.a]\npath = 'exports/alice.json'\nformat = 3\n",
+            "'annotators.a.format' must be",
+        ),
+        ("images = 'a.png'\n[annotators]\na = 'exports/alice.json'\n", "'images' must be a list"),
+        ("[annotators\n", "file must be valid TOML"),
+    ],
+)
 def test_malformed_study_files(tree, text, match):
     (tree / "s.toml").write_text(text)
     with pytest.raises(FormatError, match=match):
@@ -113,7 +126,15 @@ def test_unknown_images_and_conflicting_categories(tree):
 
 
 def test_duplicate_annotator_names(tree):
-    (tree / "s.json").write_text(json.dumps({"annotators": [
-        {"name": "a", "path": "exports/alice.json"}, {"name": "a", "path": "exports/bob"}]}))
+    (tree / "s.json").write_text(
+        json.dumps(
+            {
+                "annotators": [
+                    {"name": "a", "path": "exports/alice.json"},
+                    {"name": "a", "path": "exports/bob"},
+                ]
+            }
+        )
+    )
     with pytest.raises(StudyError, match="annotator names must be unique, got 'a' twice"):
         read_study_file(tree / "s.json").load()

@@ -2,7 +2,8 @@
 
 - stdout carries the result (a human-readable table, or one JSON document with ``--json``);
 - stderr carries progress bars and notes, silenced by ``--quiet``;
-- ``--json`` implies no progress bar, so stdout and stderr stay machine-friendly.
+- ``--json`` alone writes the JSON document to stdout and implies ``--quiet`` (only errors reach
+  stderr); ``--json OUT`` writes it to the file OUT (atomically) instead.
 """
 
 from __future__ import annotations
@@ -15,19 +16,37 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["add_jobs_flag", "add_output_flags", "emit_json", "note", "show_progress", "to_jsonable"]
+__all__ = [
+    "add_jobs_flag",
+    "add_output_flags",
+    "emit_json",
+    "json_to_stdout",
+    "note",
+    "show_progress",
+    "to_jsonable",
+]
 
 
 def add_output_flags(parser: argparse.ArgumentParser, *, json_help: str | None = None) -> None:
-    """Add ``--quiet`` / ``-q`` and ``--json`` to a sub-command's parser."""
+    """Add ``--quiet`` / ``-q`` and ``--json [OUT]`` (``"-"`` = stdout) to a parser."""
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no notes on stderr"
     )
     parser.add_argument(
         "--json",
-        action="store_true",
-        help=json_help or "print one JSON document on stdout instead of text",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="OUT",
+        help=json_help
+        or "write the result as JSON to OUT (stdout when OUT is omitted; then nothing else is "
+        "printed)",
     )
+
+
+def json_to_stdout(args: argparse.Namespace) -> bool:
+    """Whether the JSON document goes to stdout (``--json`` without a file)."""
+    return getattr(args, "json", None) == "-"
 
 
 def add_jobs_flag(parser: argparse.ArgumentParser) -> None:
@@ -43,14 +62,13 @@ def add_jobs_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def show_progress(args: argparse.Namespace) -> bool:
-    """Whether to draw a progress bar: not with ``--quiet`` or ``--json``, and only on a terminal
-    or when stderr is redirected to a file the user asked for (tqdm decides the rest)."""
-    return not (getattr(args, "quiet", False) or getattr(args, "json", False))
+    """Whether to draw a progress bar: not with ``--quiet`` nor with JSON on stdout."""
+    return not (getattr(args, "quiet", False) or json_to_stdout(args))
 
 
 def note(args: argparse.Namespace, message: str) -> None:
-    """Print a note on stderr unless ``--quiet``."""
-    if not getattr(args, "quiet", False):
+    """Print a note on stderr unless ``--quiet`` or JSON goes to stdout."""
+    if not (getattr(args, "quiet", False) or json_to_stdout(args)):
         print(message, file=sys.stderr)
 
 
@@ -77,7 +95,13 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def emit_json(value: Any) -> None:
-    """Print ``value`` as one JSON document on stdout (NaN as null)."""
-    json.dump(to_jsonable(value), sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
+def emit_json(value: Any, dest: str | None = "-") -> None:
+    """Write ``value`` as one JSON document (NaN as null) to stdout (``"-"``) or a file."""
+    text = json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n"
+    if dest in (None, "-"):
+        sys.stdout.write(text)
+        return
+    from ..io._files import atomic_write
+
+    with atomic_write(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")

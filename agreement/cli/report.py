@@ -11,7 +11,14 @@ import argparse
 import time
 from pathlib import Path
 
-from ._common import add_jobs_flag, add_output_flags, emit_json, note, show_progress
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    emit_json,
+    json_to_stdout,
+    note,
+    show_progress,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +67,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="example crops per confused class pair (default 3)",
     )
     add_jobs_flag(p)
-    add_output_flags(p, json_help="print a JSON summary on stdout instead of the report path")
+    add_output_flags(
+        p,
+        json_help="write a JSON summary (headline numbers, ranked problems, paths) to OUT, "
+        "or to stdout instead of the report path when OUT is omitted",
+    )
     p.set_defaults(run=run)
 
 
@@ -92,9 +103,10 @@ def run(args: argparse.Namespace) -> int:
                 "report_html": str(html),
                 "report_md": str(html.with_name("report.md")),
                 "seconds": round(elapsed, 2),
-            }
+            },
+            args.json,
         )
-    else:
+    if not json_to_stdout(args):
         note(args, f"report written in {elapsed:.1f} s")
         print(html)
     return 0

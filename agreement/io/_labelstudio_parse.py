@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
+from ._lsrle import Bitmask, bitmask_png, brush_geometry
 from ._shapes import Polygons, Shape, check_polygon
 from .layers import Order, ShapeSource
 
@@ -17,7 +18,8 @@ __all__ = ["parse_export"]
 
 _POLY = ("polygonlabels", "polygon")
 _BRUSH = ("brushlabels", "brush")
-_LABELS = ("polygonlabels", "brushlabels", "labels")
+_BITMASK = ("bitmasklabels", "bitmask")
+_LABELS = ("polygonlabels", "brushlabels", "bitmasklabels", "labels")
 
 
 @dataclass
@@ -42,8 +44,6 @@ class _Annotator:
 
     def to_source(self, cats: Categories, *, brush_threshold: int, order: Order,
                   name: str) -> ShapeSource:
-        from .labelstudio import Brush, _header  # local: avoid an import cycle
-
         by_name = {c.name: c for c in cats.values()}
         findings = list(self.findings)
         shapes: dict[str, list[Shape]] = {}
@@ -60,25 +60,11 @@ class _Annotator:
                     geom = _polygon(r, info, where, findings)
                     if geom is None:
                         continue
+                elif r.kind == "bitmask":
+                    geom = Bitmask(bitmask_png(r.value, info, where))
                 else:
-                    rle = r.value.get("rle")
-                    if not isinstance(rle, list) or r.value.get("format", "rle") != "rle":
-                        raise FormatError("brush value must have format 'rle' and an 'rle' list "
-                                          f"of bytes, got keys {sorted(r.value)}", **where)
-                    try:
-                        raw = bytes(rle)
-                    except (TypeError, ValueError):
-                        raise FormatError("brush rle must be a list of integers 0..255",
-                                          **where) from None
-                    import numpy as np
-
-                    _, num = _header(np.frombuffer(raw, np.uint8), where)
-                    if num != 4 * info.width * info.height:
-                        raise AnnotationError(
-                            f"brush RLE header must claim {4 * info.width * info.height} words "
-                            f"(4 x {info.width} x {info.height}), got {num}; refused before "
-                            "decoding", **where)
-                    geom = Brush(raw, brush_threshold, tuple(where.items()))
+                    geom = brush_geometry(r.value, info, threshold=brush_threshold,
+                                          where=where)
                 cat = by_name[r.label]
                 shapes.setdefault(image, []).append(Shape(
                     r.name, r.label, cat.id, cat.isthing, geom, order=r.order))
@@ -172,10 +158,10 @@ def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
     where = {"annotator": acc.name, "file": acc.file, "image": image}
     ann, dropped = _latest(anns)
     if dropped:
+        left_out = [a.get("id") for a in dropped]
         acc.findings.append(Finding.of("duplicate_annotation", f"{len(anns)} annotations of "
                                        f"task {task.get('id')}; kept the latest (id "
-                                       f"{ann.get('id')}), left out {[a.get('id') for a in dropped]}",
-                                       **where))
+                                       f"{ann.get('id')}), left out {left_out}", **where))
     if ann.get("parent_annotation") is not None or ann.get("parent_prediction") is not None:
         src = ("annotation " + str(ann["parent_annotation"]) if ann.get("parent_annotation")
                is not None else "prediction " + str(ann["parent_prediction"]))
@@ -207,7 +193,7 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
         for key in _LABELS:
             if value.get(key):
                 labels.setdefault(rid, list(value[key]))
-        if kind in _POLY or kind in _BRUSH:
+        if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
             geo[rid] = r
             if r.get("image_rotation"):
                 acc.findings.append(Finding.of("rotated_image", f"image_rotation = "
@@ -218,7 +204,8 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
     out = []
     for rid, r in geo.items():
         lab = labels.get(rid) or [""]
-        kind = "polygon" if r.get("type") in _POLY else "brush"
+        kind = ("polygon" if r.get("type") in _POLY else
+                "bitmask" if r.get("type") in _BITMASK else "brush")
         out.append(_Region(f"region {rid}", str(lab[0]), kind, r["value"], order[rid],
                            bool(r["value"].get("closed", True))))
     return sorted(out, key=lambda reg: reg.order)

@@ -9,7 +9,8 @@ decode COCO RLE counts to validate them, and resolve label names to a :class:`Ca
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,8 +24,19 @@ from ..findings import Finding
 from ..model import Categories, Category
 from ._files import read_json
 
-__all__ = ["BoxMask", "CocoRle", "Geometry", "Polygons", "Shape", "check_polygon",
-           "coco_string_counts", "load_categories", "resolve_categories"]
+__all__ = [
+    "BoxMask",
+    "CocoRle",
+    "Geometry",
+    "Polygons",
+    "Shape",
+    "apply_rename",
+    "check_polygon",
+    "coco_decode",
+    "coco_string_counts",
+    "load_categories",
+    "resolve_categories",
+]
 
 Mask = tuple[npt.NDArray[np.bool_], int, int]  # (mask crop, top, left)
 
@@ -48,9 +60,19 @@ class Polygons:
     parts: tuple[npt.NDArray[np.float64], ...]
 
     def raster(self, height: int, width: int) -> Mask:
-        rles = coco_mask.frPyObjects([p.ravel().tolist() for p in self.parts], height, width)
-        full = coco_mask.decode(coco_mask.merge(rles)).astype(bool)
-        return full, 0, 0
+        """Rasterise on the parts' bounding box only (pycocotools scales coordinates by 5 and
+        rounds, so an integer shift of the origin shifts its result exactly)."""
+        pts = np.concatenate(self.parts)
+        left = int(min(max(np.floor(pts[:, 0].min()), 0), width))
+        top = int(min(max(np.floor(pts[:, 1].min()), 0), height))
+        right = int(min(max(np.ceil(pts[:, 0].max()) + 1, 0), width))
+        bottom = int(min(max(np.ceil(pts[:, 1].max()) + 1, 0), height))
+        if right <= left or bottom <= top:
+            return np.zeros((0, 0), bool), top, left
+        shift = np.array([left, top], dtype=np.float64)
+        rles = coco_mask.frPyObjects([(p - shift).ravel().tolist() for p in self.parts],
+                                     bottom - top, right - left)
+        return coco_decode(coco_mask.merge(rles)), top, left
 
     @property
     def area(self) -> float:
@@ -68,7 +90,19 @@ class CocoRle:
         rle = dict(self.rle)
         if isinstance(rle["counts"], list):
             rle = coco_mask.frPyObjects(rle, height, width)
-        return coco_mask.decode(rle).astype(bool), 0, 0
+        return coco_decode(rle), 0, 0
+
+
+def coco_decode(rle: Mapping[str, Any]) -> npt.NDArray[np.bool_]:
+    """pycocotools ``decode`` of one RLE as a C-ordered bool array.
+
+    pycocotools 2.0.x triggers numpy 2's ``__array__(copy=...)`` DeprecationWarning inside its
+    own Cython code; it is silenced here, where we cannot fix it.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        out = coco_mask.decode([rle])[:, :, 0]
+    return np.ascontiguousarray(out, dtype=bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,9 +243,10 @@ def check_polygon(
     if len(arr) < 3:
         return None, [Finding.of("degenerate_polygon", f"{len(arr)} point(s), fewer than 3; left "
                                  "out", **where)]
-    if _shoelace(arr) == 0.0:
+    crossing = self_intersects(arr)
+    if _shoelace(arr) == 0.0 and not crossing:
         return None, [Finding.of("degenerate_polygon", "zero area; left out", **where)]
-    if self_intersects(arr):
+    if crossing:
         found.append(Finding.of("degenerate_polygon", "self-intersecting outline (kept; "
                                 "pycocotools fills it even-odd)", **where))
     out = (arr[:, 0] < 0) | (arr[:, 1] < 0) | (arr[:, 0] > width) | (arr[:, 1] > height)
@@ -251,6 +286,22 @@ def coco_string_counts(counts: str | bytes) -> npt.NDArray[np.int64]:
             x += out[-2]
         out.append(x)
     return np.asarray(out, dtype=np.int64)
+
+
+Rename = Mapping[str, str] | Callable[[str], str] | None
+
+
+def apply_rename(name: str, rename: Rename) -> str:
+    """Map an image name with ``rename`` (a mapping, missing names unchanged, or a function).
+
+    Examples
+    --------
+    >>> apply_rename("a.jpg", {"a.jpg": "b.jpg"}), apply_rename("a.jpg", str.upper)
+    ('b.jpg', 'A.JPG')
+    """
+    if rename is None:
+        return name
+    return rename(name) if callable(rename) else rename.get(name, name)
 
 
 def _short(value: Any) -> str:

@@ -26,7 +26,16 @@ from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
 from ._files import read_json
-from ._shapes import CocoRle, Polygons, Shape, check_polygon, coco_string_counts, resolve_categories
+from ._shapes import (
+    CocoRle,
+    Polygons,
+    Rename,
+    Shape,
+    apply_rename,
+    check_polygon,
+    coco_string_counts,
+    resolve_categories,
+)
 from .layers import Order, ShapeSource
 
 __all__ = ["read_coco_instances"]
@@ -49,6 +58,7 @@ def read_coco_instances(
     iscrowd: Literal["auto", "file", "never"] = "auto",
     order: Order = "file",
     annotator: str | None = None,
+    rename: Rename = None,
 ) -> ShapeSource:
     """Read a COCO instances JSON as one annotator's panoptic source.
 
@@ -67,6 +77,8 @@ def read_coco_instances(
         Layer tie-break (see :mod:`agreement.io.layers`).
     annotator
         The annotator's name, for findings.
+    rename : mapping or callable, optional
+        Maps the file's image names to the names the study aligns on.
 
     Returns
     -------
@@ -102,16 +114,34 @@ def read_coco_instances(
     cats = resolve_categories(names, categories=categories, stuff=stuff,
                               ids={n: cid for cid, (n, _) in file_cats.items()}, isthing=flags,
                               file=file)
-    by_name = {c.name: c for c in cats.values()}
-    images = _images(data["images"], file)
+    images = _images(data["images"], file, rename)
     by_id = {info.id: info for info in images}
     cvat_like = iscrowd == "auto" and any(isinstance(a, dict) and isinstance(
         a.get("attributes"), dict) for a in data["annotations"])
+    shapes, findings, skipped, n_crowd_obj = _read_annotations(
+        data["annotations"], file=file, file_cats=file_cats, by_name={c.name: c for c in
+        cats.values()}, by_id=by_id, crowd_mode="never" if iscrowd == "never" else (
+            "object" if cvat_like else "file"), annotator=annotator)
+    if skipped:
+        findings.append(Finding.of("skipped_shape", f"{sum(skipped.values())} annotation(s) "
+                                   f"without a polygon or RLE (boxes) in {len(skipped)} image(s)",
+                                   annotator=annotator, file=file))
+    if n_crowd_obj:
+        findings.append(Finding.of("crowd_as_object", f"{n_crowd_obj} iscrowd=1 RLE(s) of a "
+                                   "CVAT/Datumaro export read as single objects",
+                                   annotator=annotator, file=file))
+    return ShapeSource(file, cats, images, shapes, annotator=annotator, findings=findings,
+                       order=order, format="coco_instances")
+
+
+def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, by_id: dict,
+                      crowd_mode: str, annotator: str | None
+                      ) -> tuple[dict[str, list[Shape]], list[Finding], Counter[str], int]:
     findings: list[Finding] = []
     shapes: dict[str, list[Shape]] = {}
     skipped: Counter[str] = Counter()
     n_crowd_obj = 0
-    for k, ann in enumerate(data["annotations"]):
+    for k, ann in enumerate(anns):
         what = f"annotations[{k}]"
         aid = _field(ann, "id", int, what, file=file)
         iid = _field(ann, "image_id", int, what, file=file)
@@ -131,35 +161,27 @@ def read_coco_instances(
         if geom is None:
             skipped[info.file_name] += 1
             continue
-        crowd = bool(ann.get("iscrowd", 0)) and iscrowd != "never"
-        if crowd and cvat_like and isinstance(geom, CocoRle):
+        crowd = bool(ann.get("iscrowd", 0)) and crowd_mode != "never"
+        if crowd and crowd_mode == "object" and isinstance(geom, CocoRle):
             crowd, n_crowd_obj = False, n_crowd_obj + 1
         cat = by_name[name]
         shapes.setdefault(info.file_name, []).append(Shape(
             f"annotation {aid}", name, cat.id, cat.isthing, geom, order=k, iscrowd=crowd,
             segment_id=aid))
-    if skipped:
-        findings.append(Finding.of("skipped_shape", f"{sum(skipped.values())} annotation(s) "
-                                   f"without a polygon or RLE (boxes) in {len(skipped)} image(s)",
-                                   annotator=annotator, file=file))
-    if n_crowd_obj:
-        findings.append(Finding.of("crowd_as_object", f"{n_crowd_obj} iscrowd=1 RLE(s) of a "
-                                   "CVAT/Datumaro export read as single objects",
-                                   annotator=annotator, file=file))
-    return ShapeSource(file, cats, images, shapes, annotator=annotator, findings=findings,
-                       order=order, format="coco_instances")
+    return shapes, findings, skipped, n_crowd_obj
 
 
-def _images(entries: list, file: str) -> list[ImageInfo]:
+def _images(entries: list, file: str, rename: Rename) -> list[ImageInfo]:
     out, seen = [], set()
     for i, e in enumerate(entries):
         what = f"images[{i}]"
         iid = _field(e, "id", int, what, file=file)
-        name = _field(e, "file_name", str, what, file=file)
+        name = apply_rename(_field(e, "file_name", str, what, file=file), rename)
         h = _field(e, "height", int, what, file=file, image=name)
         w = _field(e, "width", int, what, file=file, image=name)
         if h <= 0 or w <= 0:
-            raise AnnotationError(f"image size must be positive, got {w}x{h}", file=file, image=name)
+            raise AnnotationError(f"image size must be positive, got {w}x{h}", file=file,
+                                  image=name)
         if name in seen:
             raise AnnotationError(
                 "image file name must appear once, got it twice (Label Studio's COCO export "

@@ -10,7 +10,7 @@ and tag labels excluded). Boxes, points, polylines, tags, skeletons, ellipses, c
 tracks have no area: they are skipped and counted in one ``skipped_shape`` finding per kind.
 
 Image names repeated within one task in different subsets (project exports restart frame ids
-per subset) are read as ``<subset>/<name>``.
+per subset) are read as ``<subset>:<name>`` (not a path, so a study keeps them apart).
 
 Annotators: a job export names its assignee (used as the annotator). A project export whose
 images appear in several tasks (the same images annotated by several people) is split by task:
@@ -32,7 +32,15 @@ import numpy as np
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
-from ._shapes import BoxMask, Polygons, Shape, check_polygon, resolve_categories
+from ._shapes import (
+    BoxMask,
+    Polygons,
+    Rename,
+    Shape,
+    apply_rename,
+    check_polygon,
+    resolve_categories,
+)
 from .layers import Order, ShapeSource
 
 __all__ = ["parse_cvat_xml", "read_cvat", "read_cvat_sources"]
@@ -114,6 +122,7 @@ def read_cvat_sources(
     stuff: tuple[str, ...] | list[str] = (),
     split: Literal["auto", "none", "task"] = "auto",
     order: Order = "file",
+    rename: Rename = None,
 ) -> dict[str, ShapeSource]:
     """Read a CVAT for images 1.1 XML: one source per annotator it holds.
 
@@ -130,6 +139,8 @@ def read_cvat_sources(
         ``task`` always splits by task; ``none`` never (a repeated image name is then an error).
     order : {"file", "smaller_on_top"}
         Layer tie-break after z_order.
+    rename : mapping or callable, optional
+        Maps the XML's image names to the names the study aligns on.
 
     Returns
     -------
@@ -144,6 +155,12 @@ def read_cvat_sources(
     AnnotationError
         A coordinate that is not a finite number, a mask whose runs do not cover its box, an
         image name repeated within one annotator.
+
+    Examples
+    --------
+    >>> sources = read_cvat_sources("project_export.xml", stuff=["road"])  # doctest: +SKIP
+    >>> {name: len(src.images) for name, src in sources.items()}  # doctest: +SKIP
+    {'alice': 120, 'bob': 120}
     """
     path = Path(xml_path)
     file = str(path)
@@ -151,12 +168,15 @@ def read_cvat_sources(
     if root.tag != "annotations":
         raise FormatError(f"CVAT XML root must be <annotations>, got <{root.tag}>", file=file)
     kind, top = _meta(root)
-    cats = resolve_categories(_labels(top), categories=categories, stuff=stuff, file=file)
+    labels = _labels(top) or [  # old exports without meta labels: the labels shapes use
+        sh.get("label", "") for im in root.iterfind("image") for sh in im
+        if sh.tag in ("polygon", "mask") and sh.get("label")]
+    cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
     groups = _annotators(root, kind, top, split, path)
     out: dict[str, ShapeSource] = {}
     for name, (annotator, image_els) in groups.items():
         out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
-                            name=file if len(groups) == 1 else f"{file}#{name}")
+                            name=file if len(groups) == 1 else f"{file}#{name}", rename=rename)
     tracks = len(root.findall("track"))
     if tracks:
         for src in out.values():
@@ -194,7 +214,7 @@ def _annotators(root: Element, kind: str, top: Element | None, split: str,
 
 
 def _source(image_els: list[Element], cats: Categories, *, annotator: str | None, file: str,
-            order: Order, name: str) -> ShapeSource:
+            order: Order, name: str, rename: Rename) -> ShapeSource:
     by_name = {c.name: c for c in cats.values()}
     infos: list[ImageInfo] = []
     shapes: dict[str, list[Shape]] = {}
@@ -207,7 +227,8 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
         if not iname:
             raise FormatError("<image> must have a name attribute, got none", file=file)
         if iname in repeated and el.get("subset"):
-            iname = f"{el.get('subset')}/{iname}"  # project exports: ids and names per subset
+            iname = f"{el.get('subset')}:{iname}"  # project exports: ids and names per subset
+        iname = apply_rename(iname, rename)
         loc = {"file": file, "image": iname, "annotator": annotator}
         info = ImageInfo(iname, _int(el, "height", None, **loc), _int(el, "width", None, **loc),
                          _int(el, "id", -1, **loc))
@@ -219,35 +240,41 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
                                   "split='task' to split a project export by task)", **loc)
         seen.add(iname)
         infos.append(info)
-        counters: Counter[str] = Counter()
-        for n, sh in enumerate(el):
-            counters[sh.tag] += 1
-            if sh.tag in _SKIPPED:
-                skipped[sh.tag] += 1
-                continue
-            if sh.tag not in ("polygon", "mask"):
-                continue
-            label = sh.get("label", "")
-            where = {**loc, "shape": f"{sh.tag} #{counters[sh.tag]}"}
-            if label not in by_name:
-                findings.append(Finding.of("unknown_label", f"label {label!r} is not in the "
-                                           "category set; shape left out", **where))
-                continue
-            geom = _polygon(sh, info, where, findings) if sh.tag == "polygon" else _mask(
-                sh, info, where, findings)
-            if geom is None:
-                continue
-            cat = by_name[label]
-            group = _int(sh, "group_id", 0, **where)
-            shapes.setdefault(iname, []).append(Shape(
-                where["shape"], label, cat.id, cat.isthing, geom, order=n,
-                z_order=_int(sh, "z_order", 0, **where), group=group or None,
-                occluded=sh.get("occluded", "0") in ("1", "true", "True")))
+        shapes[iname] = _image_shapes(el, info, by_name, loc, findings, skipped)
     for tag, count in sorted(skipped.items()):
         findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no area; "
                                    "skipped", annotator=annotator, file=file))
     return ShapeSource(name, cats, infos, shapes, annotator=annotator, findings=findings,
                        order=order, format="cvat", file=file)
+
+
+def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
+                  findings: list[Finding], skipped: Counter[str]) -> list[Shape]:
+    out: list[Shape] = []
+    counters: Counter[str] = Counter()
+    for n, sh in enumerate(el):
+        counters[sh.tag] += 1
+        if sh.tag in _SKIPPED:
+            skipped[sh.tag] += 1
+            continue
+        if sh.tag not in ("polygon", "mask"):
+            continue
+        label = sh.get("label", "")
+        where = {**loc, "shape": f"{sh.tag} #{counters[sh.tag]}"}
+        if label not in by_name:
+            findings.append(Finding.of("unknown_label", f"label {label!r} is not in the "
+                                       "category set; shape left out", **where))
+            continue
+        geom = _polygon(sh, info, where, findings) if sh.tag == "polygon" else _mask(
+            sh, info, where, findings)
+        if geom is None:
+            continue
+        cat = by_name[label]
+        group = _int(sh, "group_id", 0, **where)
+        out.append(Shape(where["shape"], label, cat.id, cat.isthing, geom, order=n,
+                         z_order=_int(sh, "z_order", 0, **where), group=group or None,
+                         occluded=sh.get("occluded", "0") in ("1", "true", "True")))
+    return out
 
 
 def _polygon(sh: Element, info: ImageInfo, where: dict, findings: list) -> Polygons | None:
@@ -294,8 +321,13 @@ def read_cvat(xml_path: str | os.PathLike[str], **options: Any) -> ShapeSource:
 
     Raises
     ------
-    StudyError-like AnnotationError
+    AnnotationError
         The file holds several annotators: use :func:`read_cvat_sources` or ``load_study``.
+
+    Examples
+    --------
+    >>> src = read_cvat("job_12/annotations.xml")  # doctest: +SKIP
+    >>> src.annotator, src.findings_frame()["kind"].value_counts()  # doctest: +SKIP
     """
     sources = read_cvat_sources(xml_path, **options)
     if len(sources) != 1:

@@ -141,7 +141,7 @@ def paint(shapes: Sequence[Shape], image: ImageInfo, *, order: Order = "file",
     keys = _segment_keys(kept, merge_stuff)
     seg_index: dict[tuple, int] = {}
     first: list[Shape] = []
-    for s, key in zip(kept, keys):
+    for s, key in zip(kept, keys, strict=True):
         if key not in seg_index:
             seg_index[key] = len(first)
             first.append(s)
@@ -158,7 +158,7 @@ def paint(shapes: Sequence[Shape], image: ImageInfo, *, order: Order = "file",
         taken = prev[prev > 0]
         if taken.size:
             losers, counts = np.unique(taken, return_counts=True)
-            for j, px in zip((losers - 1).tolist(), counts.tolist()):
+            for j, px in zip((losers - 1).tolist(), counts.tolist(), strict=True):
                 if seg_of[j] != seg_of[i]:
                     rows.append((j, i, px))
         crop[m] = i + 1
@@ -247,10 +247,6 @@ class ShapeSource:
         """The shapes of one image, in file order."""
         self._image(file_name)
         return self._shapes.get(file_name, ())
-
-    def segment_count(self, file_name: str) -> int:
-        """Number of shapes of an image (an upper bound on its segments), without painting."""
-        return len(self.shapes(file_name))
 
     def _image(self, file_name: str) -> ImageInfo:
         try:

@@ -44,7 +44,7 @@ def _single(fn: Callable[..., dict]) -> Callable[..., AnnotationSource]:
 
 #: Format name -> function(path, **options) -> AnnotationSource (one annotator).
 READERS: dict[str, Callable[..., AnnotationSource]] = {
-    "coco_panoptic": lambda path, **options: read_coco_panoptic(path, **options),
+    "coco_panoptic": read_coco_panoptic,
     "coco_instances": read_coco_instances,
     "cvat": _single(read_cvat_sources),
     "labelstudio": _single(read_labelstudio_sources),
@@ -119,6 +119,10 @@ def load_source(path: str | os.PathLike[str], *, format: str | None = None,
     """Open one annotator's export, auto-detecting the format unless ``format`` is given.
 
     ``options`` (``categories``, ``stuff``, ``order``, ...) go to the readers that take them.
+
+    Examples
+    --------
+    >>> src = load_source("anna.xml", categories="categories.json")  # doctest: +SKIP
     """
     path = _export_file(Path(path))
     fmt = format or detect_format(path)
@@ -218,7 +222,14 @@ def load_study(
     if categories is not None:
         options["categories"] = categories
     expanded = {name: expand_sources(p, format=format, **options) for name, p in entries.items()}
-    return Study(_name_sources(expanded), align=align)
+    try:
+        return Study(_name_sources(expanded), align=align)
+    except StudyError as exc:
+        if categories is None and "category" in str(exc):
+            raise StudyError(f"{exc} (exports of different tools number labels differently: "
+                             "put a categories.json in the study folder or pass "
+                             "categories=)") from None
+        raise
 
 
 def _name_sources(expanded: Mapping[str, Mapping[str | None, AnnotationSource]]

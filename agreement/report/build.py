@@ -17,6 +17,22 @@ from .write import study_inputs
 __all__ = ["ReportOptions", "build_report"]
 
 
+def _environment() -> dict[str, str]:
+    import platform
+
+    import matplotlib
+    import numpy
+    import scipy
+
+    return {
+        "env.python": platform.python_version(),
+        "env.numpy": numpy.__version__,
+        "env.pandas": pd.__version__,
+        "env.scipy": scipy.__version__,
+        "env.matplotlib": matplotlib.__version__,
+    }
+
+
 def build_report(
     study: Study | StudyInput,
     *,
@@ -75,7 +91,7 @@ def build_report(
         make_sections(data),
         make_summary(data),
         inputs,
-        o.parameters(),
+        {**o.parameters(), **_environment()},
         __version__,
         created,
     )

@@ -184,14 +184,6 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     return table
 
 
-def _validation(study: Study) -> pd.DataFrame | None:
-    try:
-        from ..validate import validate
-    except ImportError:  # the validation module is not part of this installation
-        return None
-    return validate(study)
-
-
 def region_impact(regions: pd.DataFrame):
     """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
 
@@ -233,7 +225,7 @@ def collect(
 ) -> ReportData:
     """Evaluate ``study`` with the library and gather every table the report shows."""
     o = options or ReportOptions()
-    steps = 4 + o.max_merge_gains
+    steps = 5 + o.max_merge_gains
     with tqdm(total=steps, desc="report", unit="step", disable=not o.progress) as bar:
 
         def step(what: str) -> None:
@@ -250,7 +242,13 @@ def collect(
             diagnoses, names=names, isthing=isthing, impact=region_impact(dis.regions)
         )
         pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
-        join = merged_counts(study, pairs_wanted[: o.max_merge_gains], n_jobs=o.n_jobs, step=step)
+        join = merged_counts(
+            study,
+            pairs_wanted[: o.max_merge_gains],
+            segments=result.segments,
+            n_jobs=o.n_jobs,
+            step=step,
+        )
         traits = annotator_traits(
             dis.pixel, result.segments, study.annotators, categories=study.categories
         )
@@ -286,7 +284,7 @@ def collect(
             pq_matrix=pq_matrix,
             pair_figures=galleries,
             figures=overview_figures(pq_matrix, classes),
-            validation=_validation(study),
+            validation=p.validation,
             consistency=consistency,
             traits=traits,
         )

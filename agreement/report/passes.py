@@ -26,17 +26,21 @@ __all__ = ["Passes", "merged_counts", "run_passes"]
 
 @dataclass(frozen=True, eq=False)
 class Passes:
-    """The results of the study-level passes: ``result``, ``disagreement``, ``loo`` (or None)."""
+    """The results of the study-level passes: ``result``, ``disagreement``, ``loo`` (None with
+    fewer than three annotators), ``validation`` (None without the validation module)."""
 
     result: Any
     disagreement: Any
     loo: Any
+    validation: pd.DataFrame | None = None
 
 
-def _evaluate(study: Study, boundary: bool, progress: bool = False):
+def _evaluate(
+    study: Study, boundary: bool, progress: bool = False, images: Sequence[str] | None = None
+):
     from ..study import evaluate
 
-    return evaluate(study, n_jobs=1, boundary=boundary, progress=progress)
+    return evaluate(study, n_jobs=1, boundary=boundary, progress=progress, images=images)
 
 
 def _disagreement(study: Study, progress: bool = False):
@@ -51,12 +55,21 @@ def _loo(study: Study, progress: bool = False):
     return leave_one_out(study, progress=progress) if len(study.annotators) > 2 else None
 
 
-def _merged_pooled(study: Study, a: int, b: int) -> pd.DataFrame:
-    return pooled_counts(_evaluate(merge_categories(study, a, b), False).per_pair_class)
+def _validate(study: Study, progress: bool = False) -> pd.DataFrame | None:
+    try:
+        from ..validate import validate
+    except ImportError:  # pragma: no cover - validation is an optional part of the toolkit
+        return None
+    return validate(study, progress=progress)
+
+
+def _merged_pooled(study: Study, a: int, b: int, images: Sequence[str] | None) -> pd.DataFrame:
+    merged = merge_categories(study, a, b)
+    return pooled_counts(_evaluate(merged, False, images=images).per_pair_class)
 
 
 def _workers(n_jobs: int) -> int:
-    return os.cpu_count() or 1 if n_jobs < 0 else n_jobs
+    return (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
 
 
 def _run(tasks: Sequence[tuple[Callable, tuple]], n_jobs: int, step: Callable[[str], None]) -> list:
@@ -83,24 +96,24 @@ def run_passes(
     progress: bool = False,
     step: Callable[[str], None] = lambda _: None,
 ) -> Passes:
-    """Evaluate, find disagreement and score leave-one-out; per-image progress bars when serial."""
+    """Evaluate, find disagreement, score leave-one-out and validate (per-image progress bars
+    when serial)."""
     per_image = progress and _workers(n_jobs) <= 1
-    result, dis, loo = _run(
-        [
-            (_evaluate, (study, boundary, per_image)),
-            (_disagreement, (study, per_image)),
-            (_loo, (study, per_image)),
-        ],
-        n_jobs,
-        step,
-    )
-    return Passes(result, dis, loo)
+    tasks = [
+        (_loo, (study, per_image)),  # longest first
+        (_disagreement, (study, per_image)),
+        (_evaluate, (study, boundary, per_image)),
+        (_validate, (study, per_image)),
+    ]
+    loo, dis, result, validation = _run(tasks, n_jobs, step)
+    return Passes(result, dis, loo, validation)
 
 
 def merged_counts(
     study: Study,
     pairs: Sequence[tuple[int, int]],
     *,
+    segments: pd.DataFrame | None = None,
     n_jobs: int = 1,
     step: Callable[[str], None] = lambda _: None,
 ) -> Callable[[], dict[tuple[int, int], pd.DataFrame]]:
@@ -108,15 +121,25 @@ def merged_counts(
     as the first; returns a function that waits for them (so the caller can draw figures
     meanwhile when ``n_jobs > 1``)."""
     pairs = list(pairs)
+    # only images where a or b occurs change: elsewhere the merged class has no count
+    used = (
+        {}
+        if segments is None
+        else {
+            (a, b): sorted(segments.loc[segments["category_id"].isin((a, b)), "image"].unique())
+            for a, b in pairs
+        }
+    )
+    tasks = [(_merged_pooled, (study, a, b, used.get((a, b)) or None)) for a, b in pairs]
     if _workers(n_jobs) <= 1 or not pairs:
 
         def serial() -> dict[tuple[int, int], pd.DataFrame]:
-            out = _run([(_merged_pooled, (study, a, b)) for a, b in pairs], 1, step)
+            out = _run(tasks, 1, step)
             return dict(zip(pairs, out, strict=True))
 
         return serial
     pool = cf.ProcessPoolExecutor(max_workers=min(_workers(n_jobs), len(pairs)))
-    futures = [pool.submit(_merged_pooled, study, a, b) for a, b in pairs]
+    futures = [pool.submit(fn, *args) for fn, args in tasks]
 
     def join() -> dict[tuple[int, int], pd.DataFrame]:
         try:

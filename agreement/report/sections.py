@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -53,8 +54,10 @@ class ReportData:
         Overview figures: ``"pq_matrix"``, ``"class_bars"``, ...
     validation : DataFrame or None
         Validation findings (None: validation not available).
-    consistency : DataFrame or None
-        Human-consistency table of class-agnostic studies (rendered only when given).
+    consistency : DataFrame, ConsistencyResult or None
+        Human consistency of a class-agnostic study (rendered only when given): a table, or
+        an object with ``n_images``, ``covering``, ``pri``, ``vi``, ``pq`` ... attributes and a
+        ``per_image`` table.
     traits : DataFrame or None
         Systematic habits: ``annotator``, ``kind``, ``text``, ``rate``, ``others``.
     notes : tuple of str
@@ -77,7 +80,7 @@ class ReportData:
     pair_figures: Mapping[str, Sequence[Figure]] = field(default_factory=dict)
     figures: Mapping[str, Figure] = field(default_factory=dict)
     validation: pd.DataFrame | None = None
-    consistency: pd.DataFrame | None = None
+    consistency: Any = None
     traits: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
 
@@ -330,25 +333,43 @@ def _proposals(d: ReportData) -> Section:
     return Section("proposals", "Guideline revision proposals", tuple(blocks))
 
 
+CONSISTENCY_FIELDS = ("n_images", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp", "fn")
+
+
+def _consistency(c) -> Section:
+    """Human consistency of a class-agnostic study: a table, or a result object with the
+    pooled measures as attributes and a ``per_image`` table (shown worst covering first)."""
+    note = (
+        "Each annotator scored against every other annotator (covering, probabilistic Rand "
+        "index, variation of information, class-agnostic PQ)."
+    )
+    if isinstance(c, pd.DataFrame):
+        return Section(
+            "consistency",
+            "Human consistency (region measures)",
+            (Table("consistency", "Human consistency", c, note),),
+        )
+    pooled = pd.DataFrame([{k: getattr(c, k) for k in CONSISTENCY_FIELDS if hasattr(c, k)}])
+    blocks: list = [Table("consistency", "Human consistency, pooled", pooled, note)]
+    per_image = getattr(c, "per_image", None)
+    if per_image is not None and len(per_image):
+        order = "covering" if "covering" in per_image else per_image.columns[0]
+        blocks.append(
+            Table(
+                "consistency_per_image",
+                "Per image, least consistent first",
+                per_image.sort_values(order, kind="stable"),
+                max_rows=15,
+            )
+        )
+    return Section("consistency", "Human consistency (region measures)", tuple(blocks))
+
+
 def make_sections(d: ReportData) -> tuple[Section, ...]:
     """The report's sections, in reading order (consistency only for class-agnostic studies)."""
     out = [_summary(d), _proposals(d), _classes(d), _pairs(d), _annotators(d), _validation(d)]
     if d.consistency is not None:
-        out.append(
-            Section(
-                "consistency",
-                "Human consistency (region measures)",
-                (
-                    Table(
-                        "consistency",
-                        "Human consistency",
-                        d.consistency,
-                        "Each annotator scored against every other (covering, PRI, VI, "
-                        "class-agnostic PQ).",
-                    ),
-                ),
-            )
-        )
+        out.append(_consistency(d.consistency))
     return tuple(out)
 
 
@@ -373,7 +394,16 @@ def make_summary(d: ReportData) -> dict:
         "subtitle": f"{len(d.annotators)} annotators x {d.images} images, "
         f"{len(d.categories)} classes",
         "problems": proposals_frame(d.proposals, d.names)[
-            ["rank", "title", "classes", "kind", "expected_gain"]
+            [
+                "rank",
+                "title",
+                "classes",
+                "kind",
+                "disputed_pixels",
+                "images",
+                "expected_gain",
+                "annotators",
+            ]
         ].to_dict("records"),
         "systematic_annotators": systematic,
         "worst_classes": d.classes.sort_values("pq", na_position="last")["category"]
