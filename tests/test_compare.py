@@ -110,7 +110,7 @@ def test_alpha_statistic_equals_pixel_module():
     labels = {k: np.where(rng.random((12, 12)) < 0.2, rng.integers(0, 4, (12, 12)), truth)
               for k in "abc"}
     counts = pixel_counts(labels, annotators=list("abc"), category_ids=[1, 2, 3])
-    o = coincidence_matrix(counts.tables[:, :, 1:, 1:])
+    o = coincidence_matrix(counts.stratum_tables[:, 1:, 1:])
     sums = {"o_cc": np.diag(o), "o_c": o.sum(1), "o_n": np.full(3, o.sum())}
     expected = agreement_from_counts(counts).per_class["alpha"].to_numpy()
     assert np.allclose(CLASS_METRICS["alpha"][1](sums), expected)
