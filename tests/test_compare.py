@@ -159,6 +159,12 @@ def test_bh_correction_and_errors():
     assert c.settings["correction"] == "bh" and set(c.classes["metric"]) == {"pq"}
     with pytest.raises(StudyError, match="metrics must be among"):
         compare_batches(a, b, metrics=("kappa",))
+    with pytest.raises(StudyError, match="level must be in"):
+        compare_batches(a, b, level=5)
+    with pytest.raises(StudyError, match="correction must be"):
+        compare_batches(a, b, correction="bonferroni")
+    with pytest.raises(StudyError, match="interval must be"):
+        compare_batches(a, b, interval="basic")
     with pytest.raises(StudyError, match="share none"):
         compare_batches(a, b, paired=True)
     with pytest.raises(StudyError, match="metric must be one of"):
