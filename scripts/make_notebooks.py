@@ -77,6 +77,16 @@ per_class = result.class_agreement()
 columns = ["name", "isthing", "pq", "sq", "rq", "mean_boundary_iou", "n_pairs"]
 per_class[columns].sort_values("pq").round(3)"""),
     ("code", """plot_class_scores(per_class, categories=study.categories).figure"""),
+    ("md", """How sure are these numbers, with 13 images? `agreement.stats` resamples the images
+(with replacement), re-sums their counts and recomputes PQ with the same function: a bootstrap
+interval per class. Rare classes (bicycle, rider) get wide intervals."""),
+    ("code", """from agreement.compare import CLASS_METRICS
+from agreement.stats import CountTable, bootstrap
+
+counts = CountTable.from_frame(result.per_image, fields=["tp", "fp", "fn", "iou_sum"],
+                               groups=per_class["category_id"])
+pq_ci = bootstrap(counts, CLASS_METRICS["pq"][1], seed=0)
+pq_ci.to_frame(index=per_class["name"]).sort_values("estimate").round(3)"""),
     ("md", """Classes low in that table are where the guideline is least clear. **SQ** (segmentation
 quality: the mean IoU of matched segments) says how well matched segments overlap; **RQ**
 (recognition quality) says how often a segment of one annotator has a partner in the other's
