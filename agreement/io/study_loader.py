@@ -186,9 +186,11 @@ def load_study(
     Parameters
     ----------
     path
-        A study folder (one sub-folder or export file per annotator; a sub-folder of PNG / ``.npy``
-        label maps is a class-agnostic annotator), a BSDS ground-truth folder of ``.mat`` files
-        (annotators ``person_k``, see :mod:`agreement.io.bsds`), or a mapping.
+        A study folder (one sub-folder or export file per annotator, or a ``study.toml`` /
+        ``study.json`` inside it; a sub-folder of PNG / ``.npy`` label maps is a class-agnostic
+        annotator), a study file (see :mod:`agreement.io.study_file`), an export holding several
+        annotators, a BSDS ground-truth folder of ``.mat`` files (annotators ``person_k``, see
+        :mod:`agreement.io.bsds`), or a mapping ``{annotator: export path}``.
     format
         Force one format for every annotator (default: detect each).
     align : {"file_name", "image_id"}
@@ -208,10 +210,21 @@ def load_study(
     --------
     >>> study = load_study("data/sample/batch1")  # doctest: +SKIP
     """
+    from .study_file import STUDY_FILE_NAMES, is_study_file, read_study_file
+
     if isinstance(path, Mapping):
         entries = {str(k): Path(v) for k, v in path.items()}
     else:
         root = Path(path)
+        own = [root / n for n in STUDY_FILE_NAMES if (root / n).is_file()] if root.is_dir() else []
+        if is_study_file(root) or own:  # a study file, or a folder holding one
+            return read_study_file(own[0] if own else root).load()
+        if root.is_file():  # one export holding several annotators
+            found = expand_sources(root, format=format, **options)
+            if list(found) == [None]:
+                raise StudyError(f"a study file or export must name several annotators, got one "
+                                 f"annotator in {str(root)!r}")
+            return Study({str(k): v for k, v in found.items()}, align=align)
         if not root.is_dir():
             raise StudyError(f"study path must be a folder of annotator exports, got {str(root)!r}")
         if format == "bsds" or (format is None and is_bsds_folder(root)):
