@@ -148,7 +148,7 @@ def annotator_traits(
     min_rate: float = 0.05,
     ratio: float = 3.0,
     min_rows: int = 10,
-    top: int = 3,
+    top: int = 6,
 ) -> pd.DataFrame:
     """The systematic habits of each annotator, strongest first.
 
