@@ -122,3 +122,14 @@ def test_study_file_with_photos(study, tmp_path, capsys):
     html = (out / "report.html").read_text("utf-8")
     assert "photos" in parse_report(html).body  # the photos folder is checksummed
     assert "study file" in parse_report(html).body
+
+
+def test_one_annotator_is_refused(study, tmp_path, capsys):
+    import shutil
+
+    one = tmp_path / "one"
+    shutil.copytree(study / "ann_a", one / "ann_a")
+    assert main(["report", str(one), "--out", str(tmp_path / "r"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "a report needs at least two annotators on at least one image, got 1" in err
+    assert not (tmp_path / "r").exists()
