@@ -6,13 +6,15 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLE, TINY, TINY_TABLE, write_export
+from conftest import ROOT, SAMPLE, TINY, TINY_TABLE, tree_hashes, write_export
 
 from agreement.cli import COMMANDS, main
 
 
 def test_summary_of_the_sample(capsys):
+    before = tree_hashes(SAMPLE / "batch1")
     assert main(["summary", str(SAMPLE / "batch1")]) == 0
+    assert tree_hashes(SAMPLE / "batch1") == before  # inputs are never modified
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0] == "Study(4 annotators x 13 images, 12 categories)"
