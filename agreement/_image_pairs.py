@@ -36,6 +36,7 @@ class Options:
     boundary: bool = True
     dilation_ratio: float = 0.02
     diagnostic_threshold: float = 0.2
+    things: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -106,7 +107,8 @@ def _overlaps(image: str, a: PanopticAnnotation, b: PanopticAnnotation,
 def _direction(out: Columns, image: str, ref: str, other: str, ov: Overlap,
                bo: BoundaryOverlap | None, options: Options) -> None:
     ev = evaluate_pair(ov, bo)
-    diag = diagnose(ov, ev.matches, threshold=options.diagnostic_threshold)
+    diag = diagnose(ov, ev.matches, threshold=options.diagnostic_threshold,
+                    things=options.things)
     nr = ov.ref_ids.size
     k = ev.counts["category_id"].size
     out.add("counts", image=np.full(k, image, dtype=object), ref=np.full(k, ref, dtype=object),

@@ -11,8 +11,9 @@ import numpy.typing as npt
 
 __all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "segment_boxes"]
 
-#: Largest segment id for which :func:`compact_ids` uses a lookup table instead of a search.
-LUT_MAX_ID = 1 << 22
+#: Largest segment id for which :func:`compact_ids` uses a direct uint8 lookup table (tables of
+#: fewer than 255 segments; COCO ids are < 2**24). Otherwise a small hashed table, or a search.
+LUT_MAX_ID = 1 << 24
 #: Largest lookup table :func:`compact_ids` builds (2**LUT_BITS entries, indexed by low id bits).
 LUT_BITS = 20
 
@@ -49,6 +50,18 @@ def compact_ids(
     k = seg.size
     if ids.size == 0:
         return np.zeros(ids.shape, np.int32), np.zeros(k, np.int64), np.zeros(0, np.int64)
+    if k < 255 and ids.dtype.kind in "iu" and 0 <= int(ids.min()) and (
+            hi := max(int(ids.max()), int(seg.max()) if k else 0)) <= LUT_MAX_ID:
+        # a uint8 lookup table, lazily zeroed (only the pages of used ids are touched)
+        lut = np.zeros(hi + 1, dtype=np.uint8)
+        lut[seg] = np.arange(1, k + 1, dtype=np.uint8)
+        small = np.take(lut, ids)
+        counts = np.bincount(small.ravel(), minlength=k + 1)
+        compact = small.astype(np.int32)
+        unknown = np.zeros(0, np.int64)
+        if counts[0] != ids.size - np.count_nonzero(ids):  # ids other than 0 mapped to 0
+            unknown = np.unique(ids[(compact == 0) & (ids != 0)]).astype(np.int64)
+        return compact, counts[1 : k + 1].astype(np.int64), unknown
     bits = _hash_bits(seg) if ids.dtype.kind in "iu" and ids.dtype.itemsize <= 4 else None
     if bits is not None:
         compact, bad = _compact_hashed(ids, seg, bits)
@@ -58,9 +71,8 @@ def compact_ids(
     if bad.any():
         unknown = np.unique(ids[bad]).astype(np.int64)
         compact[bad] = 0
-    # bincount over int64 (or uint8) input: several times faster than over int32
-    flat = compact.ravel().astype(np.uint8 if k < 255 else np.int64)
-    counts = np.bincount(flat, minlength=k + 1)
+    # bincount over int64 input: several times faster than over int32
+    counts = np.bincount(compact.ravel().astype(np.int64), minlength=k + 1)
     return compact, counts[1 : k + 1].astype(np.int64), unknown
 
 

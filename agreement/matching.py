@@ -12,7 +12,7 @@ Swap the roles with :meth:`Overlap.transpose`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -309,7 +309,8 @@ class Diagnosis:
     best_iou_any: FloatArray
 
 
-def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2) -> Diagnosis:
+def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2,
+             things: Collection[int] | None = None) -> Diagnosis:
     """Label each reference segment: matched, split, merged, class confusion, ignored, missed.
 
     Parameters
@@ -319,6 +320,9 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2) -> D
         The panoptic matching of ``overlap`` (:func:`match_segments`).
     threshold : float
         Lowest IoU of a diagnostic (Hungarian) match.
+    things : collection of int, optional
+        Thing category ids. When given, a thing covered by a *stuff* segment that also covers
+        other segments is ``missed`` (absorbed into the background), not ``merged``.
 
     Returns
     -------
@@ -334,7 +338,7 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2) -> D
     - ``split``: at least two other segments lie mostly (> 1/2 of their pixels) inside ``R`` and
       together cover more than half of ``R``;
     - ``merged``: one other segment covers more than half of ``R`` and more than half of another
-      reference segment;
+      reference segment (with ``things``: unless ``R`` is a thing and that segment stuff);
     - ``class_confused``: its diagnostic partner has another category;
     - ``ignored``: more than half of ``R`` lies on the other's void (or on the other's crowd
       segment of its category): the other annotator left it unlabeled;
@@ -368,8 +372,12 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2) -> D
     # merged: an other segment covers > 1/2 of R and > 1/2 of another reference segment
     covers = 2 * inter > ref_area[r]
     n_covered = np.bincount(o[covers], minlength=overlap.other_ids.size)
+    merged_pair = covers & (n_covered[o] >= 2)
+    if things is not None:
+        thing = np.isin(overlap.ref_categories[r], list(things))
+        merged_pair &= ~thing | np.isin(overlap.other_categories[o], list(things))
     merged = np.zeros(nr, bool)
-    merged[r[covers & (n_covered[o] >= 2)]] = True
+    merged[r[merged_pair]] = True
     confused = np.zeros(nr, bool)
     if overlap.other_ids.size:
         confused = (diag_partner >= 0) & (

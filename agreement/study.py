@@ -264,7 +264,8 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
         raise StudyError(f"annotators must be at least two of {list(study.annotators)}, "
                          f"got {list(names)}")
     todo = _images(study, names, images)
-    options = Options(boundary, dilation_ratio, diagnostic_threshold)
+    options = Options(boundary, dilation_ratio, diagnostic_threshold,
+                      things=study.categories.thing_ids)
     parts = list(_map(study, names, todo, options, n_jobs, progress))
     return _assemble(parts, study, names, tuple(todo), options)
 

@@ -10,7 +10,7 @@ it prints image pairs per second and peak memory (tracemalloc) of
 - ``ours``: compact ids, one ``bincount`` (joint mask + boundary table), all-segment bands;
 
 and, end to end, ``agreement pq``'s work (decode two PNGs + everything) against decoding the two
-PNGs alone, the floor for anything that reads the files.
+PNGs to id maps alone (``read_png_ids``), the floor for anything that reads the files.
 
 Usage: ``python benchmarks/bench_pq.py [--repeat 3]``. No assertion: numbers are printed.
 """
@@ -29,8 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from agreement.io import read_coco_panoptic, write_coco_panoptic
-from agreement.io._files import read_png_rgb
-from agreement.io.coco_panoptic import rgb2id
+from agreement.io._files import read_png_ids
 from agreement.labels import compact_ids, overlap_table
 from agreement.matching import overlap_from_table
 from agreement.metrics.boundary import (
@@ -151,7 +150,7 @@ def end_to_end(a: PanopticAnnotation, b: PanopticAnnotation, repeat: int,
                       for i in range(n_images)]
             paths.append(write_coco_panoptic(copies, CATS, Path(tmp) / f"{name}.json"))
         pngs = [p.with_suffix("") / f"x{i}.png" for p in paths for i in range(n_images)]
-        decode, _ = timed(lambda: [rgb2id(read_png_rgb(p)) for p in pngs], repeat)
+        decode, _ = timed(lambda: [read_png_ids(p) for p in pngs], repeat)
         study = Study({"a": read_coco_panoptic(paths[0]), "b": read_coco_panoptic(paths[1])})
         full, peak = timed(lambda: evaluate(study), repeat)
         per_decode, per_full = 1000 / decode / n_images, 1000 / full / n_images

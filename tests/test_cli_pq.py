@@ -77,3 +77,20 @@ def test_wrong_area_in_ref_exits_2(tmp_path, capsys):
     shutil.copytree(A.parent / "png", tmp_path / "png")
     assert main(["pq", str(ref), str(B), "--other-png-dir", str(B.parent / "png")]) == 2
     assert "'area' must equal its pixel count" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_read_png_ids_equals_rgb2id(tmp_path, mode):
+    import numpy as np
+    from PIL import Image
+
+    from agreement.io._files import read_png_ids, read_png_rgb
+    from agreement.io.coco_panoptic import rgb2id
+
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, size=(5, 7, len(mode)), dtype=np.uint8)
+    Image.fromarray(arr, mode=mode).save(tmp_path / "x.png")
+    ids = read_png_ids(tmp_path / "x.png")
+    assert ids.dtype == np.int32 and ids.shape == (5, 7)
+    np.testing.assert_array_equal(ids, rgb2id(read_png_rgb(tmp_path / "x.png")))
+    np.testing.assert_array_equal(ids, rgb2id(arr))

@@ -175,3 +175,36 @@ def test_compact_ids_large_and_aliasing_ids(ids):
         assert (compact == i + 1).sum() == (m == s).sum() == areas[i]
     assert unknown.tolist() == [ids[-1]]
     assert (compact[m == ids[-1]] == 0).all() and (compact[m == 0] == 0).all()
+
+
+@pytest.mark.parametrize("table", [np.arange(1, 301),            # hashed lookup (11 low bits)
+                                   np.arange(1, 301) << 21])     # no small hash: binary search
+def test_compact_ids_many_segments(table):
+    from agreement.labels import compact_ids
+
+    rng = np.random.default_rng(1)
+    alias = int(table[4]) + (1 << 11)  # same low 11 bits as table[4], unknown
+    m = rng.choice(np.concatenate([[0], table]), size=(40, 50)).astype(np.int32)
+    m[0, :3] = [alias, alias, 0]
+    compact, areas, unknown = compact_ids(m, table)
+    assert unknown.tolist() == [alias]
+    expect = np.searchsorted(table, m) + 1
+    expect[(m == 0) | (m == alias)] = 0
+    np.testing.assert_array_equal(compact, expect)
+    np.testing.assert_array_equal(areas, np.bincount(expect.ravel(), minlength=301)[1:])
+
+
+def test_thing_absorbed_into_stuff_is_missed_not_merged():
+    # b painted a's pole (thing) as building (stuff), which also covers a's building
+    a = ann([[1, 1, 1, 2, 2, 1, 1, 1]], {1: 7, 2: 2})
+    b = ann([[5, 5, 5, 5, 5, 5, 5, 5]], {5: 7})
+    ov = segment_overlap(a, b)
+    m = match_segments(ov)
+    assert diagnose(ov, m).status.tolist() == ["matched", "merged"]
+    assert diagnose(ov, m, things=CATS.thing_ids).status.tolist() == ["matched", "missed"]
+    # two cars merged into one car stay "merged" with things given
+    a2 = ann([[1, 1, 1, 2, 2]], {1: 2, 2: 2})
+    b2 = ann([[5, 5, 5, 5, 5]], {5: 2})
+    ov2 = segment_overlap(a2, b2)
+    assert diagnose(ov2, match_segments(ov2), things=CATS.thing_ids).status.tolist() == [
+        "matched", "merged"]

@@ -189,3 +189,16 @@ def test_study_errors():
         res.pq("a", "zed")
     with pytest.raises(StudyError, match="metric must be one of"):
         res.pq_matrix(metric="accuracy")
+
+
+def test_an_all_void_annotation():
+    a = PanopticAnnotation.from_map(np.zeros((4, 4), int), {}, file_name="x.png")
+    b = PanopticAnnotation.from_map(np.ones((4, 4), int), {1: 1}, file_name="x.png")
+    res = evaluate(Study({"a": MemorySource("a", [a]), "b": MemorySource("b", [b])}))
+    # a as reference: b's person lies entirely on a's void -> excused, nothing counted
+    assert math.isnan(res.pq("a", "b").pq)
+    ba = res.pq("b", "a").per_class.set_index("category_id").loc[1]
+    assert (ba.tp, ba.fp, ba.fn) == (0, 0, 1) and res.pq("b", "a").pq == 0.0
+    seg = res.segments
+    assert seg[seg.annotator == "b"].status.tolist() == ["ignored"]
+    assert len(seg[seg.annotator == "a"]) == 0
