@@ -56,8 +56,19 @@ def pixel_agreement(study: Study, *, void: VoidMode = "exclude", n_jobs: int = 1
 
     Examples
     --------
-    >>> res = pixel_agreement(load_study("data/sample/batch1"))  # doctest: +SKIP
-    >>> res.alpha, res.pairs  # doctest: +SKIP
+    >>> from agreement.model import Categories, Category, PanopticAnnotation
+    >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
+    >>> class Src:
+    ...     def __init__(self, name, ids):
+    ...         self.name, self.categories = name, cats
+    ...         self.ann = PanopticAnnotation.from_map(ids, {1: 1, 2: 2}, file_name="x.png")
+    ...         self.images = (self.ann.image,)
+    ...     def load(self, file_name):
+    ...         return self.ann
+    >>> study = Study({"a": Src("a", [[1, 1, 2, 2]]), "b": Src("b", [[1, 2, 2, 2]])})
+    >>> res = pixel_agreement(study)
+    >>> res.pairs.kappa.tolist(), round(res.alpha, 4)
+    ([0.5], 0.5333)
     """
     ids = tuple(study.categories)
     total = PixelCounts.zeros(study.annotators, ids, void=void)
