@@ -42,21 +42,22 @@ BOUNDARY_FIELDS = ("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_su
 ALPHA_FIELDS = ("o_cc", "o_c", "o_n")
 
 
-def coincidence_matrix(tables: npt.NDArray[np.integer]) -> npt.NDArray[np.float64]:
-    """Krippendorff coincidence matrix from per-pair, per-stratum confusion tables.
+def coincidence_matrix(stratum_tables: npt.NDArray[np.integer]) -> npt.NDArray[np.float64]:
+    """Krippendorff coincidence matrix from per-stratum label-pair tables.
 
-    ``tables[p, s, i, j]`` counts pixels labelled ``i`` by the first and ``j`` by the second
-    annotator of pair ``p`` that ``s`` annotators labelled (:class:`agreement.metrics.pixel.
-    PixelCounts`); ``o = sum_p sum_{s >= 2} (t + t.T) / (s - 1)``.
+    ``stratum_tables[s, i, j]`` counts label pairs (``i`` by the first, ``j`` by the second
+    annotator of a pair, summed over pairs) on the pixels that ``s`` annotators labelled
+    (:attr:`agreement.metrics.pixel.PixelCounts.stratum_tables`);
+    ``o = sum_{s >= 2} (t_s + t_s.T) / (s - 1)``.
 
-    >>> t = np.zeros((1, 3, 2, 2), int); t[0, 2] = [[3, 1], [0, 2]]
+    >>> t = np.zeros((3, 2, 2), int); t[2] = [[3, 1], [0, 2]]
     >>> coincidence_matrix(t).tolist()
     [[6.0, 1.0], [1.0, 4.0]]
     """
-    s = np.arange(tables.shape[1], dtype=np.float64)
+    s = np.arange(stratum_tables.shape[0], dtype=np.float64)
     w = np.divide(1.0, s - 1.0, out=np.zeros_like(s), where=s >= 2)
-    sym = (tables + tables.swapaxes(-1, -2)).astype(np.float64)
-    return np.einsum("psij,s->ij", sym, w)
+    sym = (stratum_tables + stratum_tables.swapaxes(-1, -2)).astype(np.float64)
+    return np.einsum("sij,s->ij", sym, w)
 
 
 def _image_coincidence(image: str, anns: dict, *, ids: list[int]) -> pd.DataFrame | None:
@@ -67,7 +68,7 @@ def _image_coincidence(image: str, anns: dict, *, ids: list[int]) -> pd.DataFram
         return None
     labels = {a: label_map(ann, ids) for a, ann in anns.items()}
     counts = pixel_counts(labels, annotators=list(labels), category_ids=ids)
-    o = coincidence_matrix(counts.tables[:, :, 1:, 1:])
+    o = coincidence_matrix(counts.stratum_tables[:, 1:, 1:])
     i, j = np.nonzero(o)
     return pd.DataFrame({"image": image, "category_a": np.asarray(ids)[i],
                          "category_b": np.asarray(ids)[j], "count": o[i, j]})

@@ -159,12 +159,29 @@ class BatchComparison:
         ann = self.annotators[["annotator", "a", "b", "difference", "p_adjusted", "change"]]
         pairs = self.class_pairs[["name", "a", "b", "difference", "p_adjusted", "change"]]
         fmt = {"float_format": "{:.3f}".format, "index": False, "na_rep": "–"}
+        ac = self.annotator_classes
+        moved = ac[ac["significant"]] if len(ac) else ac
+        extra = ("" if moved.empty else "<p>Annotators per class (significant moves)</p>"
+                 + moved[["annotator", "category", "a", "b", "difference", "p_adjusted",
+                          "change"]].to_html(**fmt))
         return (f"<div><p><b>Batch comparison</b>: {head}</p><p>PQ per class</p>"
-                f"{pq.to_html(**fmt)}<p>Annotators</p>{ann.to_html(**fmt)}"
+                f"{pq.to_html(**fmt)}<p>Annotators</p>{ann.to_html(**fmt)}{extra}"
                 f"<p>Confused class pairs</p>{pairs.to_html(**fmt)}</div>")
 
     def __repr__(self) -> str:
         return f"BatchComparison({self.b!r} vs {self.a!r})\n{self.summary()}"
+
+
+def _check(*, metrics: tuple[str, ...], level: float, correction: str, interval: str) -> None:
+    unknown = [m for m in metrics if m not in CLASS_METRICS]
+    if unknown:
+        raise StudyError(f"metrics must be among {sorted(CLASS_METRICS)}, got {unknown}")
+    if not 0.0 < level < 1.0:
+        raise StudyError(f"level must be in (0, 1), got {level}")
+    if correction not in ("holm", "bh"):
+        raise StudyError(f"correction must be 'holm' or 'bh', got {correction!r}")
+    if interval not in ("percentile", "bca"):
+        raise StudyError(f"interval must be 'percentile' or 'bca', got {interval!r}")
 
 
 def compare_batches(
@@ -230,9 +247,7 @@ def compare_batches(
     >>> round(float(r.difference), 3), r.change, c.paired
     (0.3, 'improved', True)
     """
-    unknown = [m for m in metrics if m not in CLASS_METRICS]
-    if unknown:
-        raise StudyError(f"metrics must be among {sorted(CLASS_METRICS)}, got {unknown}")
+    _check(metrics=metrics, level=level, correction=correction, interval=interval)
     if a.agreement_kind != b.agreement_kind:
         raise StudyError(f"both batches must score annotators the same way, got "
                          f"{a.agreement_kind!r} and {b.agreement_kind!r}")

@@ -87,21 +87,48 @@ def plot_differences(comparison: BatchComparison, *, metric: str = "pq",
     return fig
 
 
-def _slopes(frame: pd.DataFrame, label: str, comparison: BatchComparison, ax: Axes) -> None:
-    for _, r in frame.iterrows():
-        color = CHANGE_COLORS[r["change"]]
-        ax.plot([0, 1], [r["a"], r["b"]], "-o", color=color)
-        ax.annotate(f"{r[label]} ({r['change']})", (1, r["b"]), xytext=(6, 0),
-                    textcoords="offset points", va="center", fontsize="small", color=color)
+def _spread(values: np.ndarray, gap: float) -> np.ndarray:
+    """Label positions near ``values`` at least ``gap`` apart (same order as the values)."""
+    order = np.argsort(values, kind="stable")
+    pos = values[order].astype(float)
+    for i in range(1, pos.size):  # a loop over a handful of labels
+        pos[i] = max(pos[i], pos[i - 1] + gap)
+    out = np.empty_like(pos)
+    out[order] = pos - (pos.mean() - values.mean()) * (pos.size > 1)
+    return out
+
+
+def _slopes(frame: pd.DataFrame, label: str, comparison: BatchComparison, ax: Axes,
+            colors: list[str] | None = None) -> None:
+    """One line per row from ``a`` to ``b``; significant changes bold, labels kept apart."""
+    frame = frame[frame["a"].notna() | frame["b"].notna()]
+    values = frame[["a", "b"]].to_numpy(float)
+    span = np.nanmax(values) - np.nanmin(values) if np.isfinite(values).any() else 1.0
+    height = ax.get_position().height * ax.get_figure().get_figheight() * 72.0  # points
+    gap = (span or 1.0) * 11.0 / max(height, 1.0)  # one line of small text
+    ends = _spread(np.nan_to_num(values[:, 1], nan=np.nanmean(values)), gap)
+    for k, (_, r) in enumerate(frame.iterrows()):
+        color = colors[k % len(colors)] if colors else CHANGE_COLORS[r["change"]]
+        bold = bool(r["significant"])
+        ax.plot([0, 1], [r["a"], r["b"]], "-o", color=color, lw=2.5 if bold else 1.2,
+                alpha=1.0 if bold else 0.75)
+        ax.annotate(f"{r[label]} ({r['change']})", (1, r["b"]), xytext=(1.06, ends[k]),
+                    textcoords="data", va="center", fontsize="small", color=color,
+                    fontweight="bold" if bold else "normal")
     ax.set_xticks([0, 1], [comparison.a, comparison.b])
-    ax.set_xlim(-0.2, 1.8)
+    ax.set_xlim(-0.2, 1.9)
     ax.grid(axis="y", alpha=0.3)
 
 
 def plot_annotators(comparison: BatchComparison, *, ax: Axes | None = None) -> Figure:
-    """Annotator trajectories: each annotator's agreement with the others in ``a`` and ``b``."""
+    """Annotator trajectories: each annotator's agreement with the others in ``a`` and ``b``.
+
+    One colour per annotator (as in :mod:`agreement.plot`); significant changes are bold.
+    """
+    from .plot import ANNOTATOR_COLORS
+
     fig, ax = _axes(ax, (5.0, 4.0))
-    _slopes(comparison.annotators, "annotator", comparison, ax)
+    _slopes(comparison.annotators, "annotator", comparison, ax, colors=list(ANNOTATOR_COLORS))
     against = ("the consensus of the others" if comparison.settings.get("agreement") == "consensus"
                else "the other annotators")
     ax.set_ylabel(f"PQ against {against}")
@@ -110,8 +137,11 @@ def plot_annotators(comparison: BatchComparison, *, ax: Axes | None = None) -> F
 
 
 def plot_class_pairs(comparison: BatchComparison, *, ax: Axes | None = None) -> Figure:
-    """Confused class pairs: pixel confusion rate in ``a`` and ``b`` (lower is better)."""
-    fig, ax = _axes(ax, (5.0, 4.0))
+    """Confused class pairs: pixel confusion rate in ``a`` and ``b`` (lower is better).
+
+    Coloured by the verdict (shrank: blue, grew: orange, unchanged: grey).
+    """
+    fig, ax = _axes(ax, (6.0, max(4.0, 0.3 * len(comparison.class_pairs) + 1.5)))
     _slopes(comparison.class_pairs, "name", comparison, ax)
     ax.set_ylabel("confusion rate (share of the pair's pixel values)")
     ax.set_title("Confused class pairs")

@@ -110,7 +110,7 @@ def test_alpha_statistic_equals_pixel_module():
     labels = {k: np.where(rng.random((12, 12)) < 0.2, rng.integers(0, 4, (12, 12)), truth)
               for k in "abc"}
     counts = pixel_counts(labels, annotators=list("abc"), category_ids=[1, 2, 3])
-    o = coincidence_matrix(counts.tables[:, :, 1:, 1:])
+    o = coincidence_matrix(counts.stratum_tables[:, 1:, 1:])
     sums = {"o_cc": np.diag(o), "o_c": o.sum(1), "o_n": np.full(3, o.sum())}
     expected = agreement_from_counts(counts).per_class["alpha"].to_numpy()
     assert np.allclose(CLASS_METRICS["alpha"][1](sums), expected)
@@ -159,6 +159,12 @@ def test_bh_correction_and_errors():
     assert c.settings["correction"] == "bh" and set(c.classes["metric"]) == {"pq"}
     with pytest.raises(StudyError, match="metrics must be among"):
         compare_batches(a, b, metrics=("kappa",))
+    with pytest.raises(StudyError, match="level must be in"):
+        compare_batches(a, b, level=5)
+    with pytest.raises(StudyError, match="correction must be"):
+        compare_batches(a, b, correction="bonferroni")
+    with pytest.raises(StudyError, match="interval must be"):
+        compare_batches(a, b, interval="basic")
     with pytest.raises(StudyError, match="share none"):
         compare_batches(a, b, paired=True)
     with pytest.raises(StudyError, match="metric must be one of"):

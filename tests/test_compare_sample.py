@@ -70,3 +70,22 @@ def test_chen_moved_most_on_road(comparison):
     assert road["difference"].idxmax() == "chen"
     assert road.loc["chen", "change"] == "improved"
     assert not ac[~ac["category"].isin(CHANGED)]["significant"].any()
+
+
+def test_paired_planted_change_on_the_sample(batches):
+    """The same images with road's matched IoUs lowered by 10%: only road worsens (paired)."""
+    before = batches[0]
+    per_image = before.per_image.copy()
+    road = per_image["category_id"] == 7
+    per_image.loc[road, "iou_sum"] *= 0.9
+    after = Batch.from_tables(per_image, name="lowered", categories=before.categories,
+                              images=before.images, coincidence=before.coincidence)
+    c = compare_batches(before, after, metrics=("pq", "sq", "rq"), n_boot=500,
+                        n_permutations=500)
+    assert c.paired
+    pq = c.metric("pq")
+    assert pq.loc["road", "change"] == "worsened"
+    assert pq.loc["road", "difference"] == pytest.approx(-0.1 * pq.loc["road", "a"])
+    assert pq.loc["road", "ci_high"] < 0
+    assert not pq.drop("road")["significant"].any()
+    assert c.metric("rq").loc["road", "change"] == "unchanged"  # matching is untouched

@@ -255,3 +255,16 @@ def test_chunked_resampling_gives_valid_results(monkeypatch, data):
     assert abs(p_chunked[0] - p_whole[0]) < 0.05
     again = bootstrap_difference(a, b, _ratio_stat, n_resamples=500)
     assert np.array_equal(again.replicates, chunked.replicates)  # still deterministic
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.floats(0.0, 1.0), st.just(np.nan)), min_size=1, max_size=12),
+       st.sampled_from(["holm", "bh"]))
+def test_adjusted_pvalues_properties(p, method):
+    p = np.array(p)
+    adj = adjust_pvalues(p, method=method)
+    ok = np.isfinite(p)
+    assert np.array_equal(np.isnan(adj), ~ok)
+    assert np.all(adj[ok] >= p[ok] - 1e-15) and np.all(adj[ok] <= 1.0)
+    order = np.argsort(p[ok], kind="stable")
+    assert np.all(np.diff(adj[ok][order]) >= -1e-15)  # adjustment keeps the order

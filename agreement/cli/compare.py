@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from ..compare import compare_batches
     from ..io._files import atomic_write
 
+    if args.json == "-":
+        args.quiet = True  # stdout carries the JSON document; only errors reach stderr
     a, b = _load(args.batch_a, args=args), _load(args.batch_b, args=args)
     comparison = compare_batches(a, b, n_boot=args.n_boot, n_permutations=args.n_permutations,
                                  seed=args.seed, level=args.level, correction=args.correction,
