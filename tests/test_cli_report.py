@@ -98,3 +98,38 @@ def test_json_to_a_file_and_summary_json(study, tmp_path, capsys):
     assert main(["summary", str(study), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["annotators"] == ["ann_a", "ann_b", "ann_c"] and doc["missing"] == []
+
+
+def test_study_file_with_photos(study, tmp_path, capsys):
+    from PIL import Image
+
+    (study / "photos").mkdir(exist_ok=True)
+    for k in range(3):
+        Image.new("RGB", (32, 24), (90, 90, 90)).save(study / "photos" / f"img_{k}.jpg")
+    (study / "s.toml").write_text(
+        'name = "tiny"\nimages_dir = "photos"\nimages = ["img_0.png", "img_1.png"]\n'
+        '[annotators]\nA = "ann_a/panoptic.json"\nB = "ann_b/panoptic.json"\n'
+        'C = "ann_c/panoptic.json"\n'
+    )
+    out = tmp_path / "rep"
+    assert (
+        main(["report", str(study / "s.toml"), "--out", str(out), "--json", "--bootstrap", "0"])
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["study"] == "tiny" and summary["annotators"] == ["A", "B", "C"]
+    assert summary["images"] == 2
+    html = (out / "report.html").read_text("utf-8")
+    assert "photos" in parse_report(html).body  # the photos folder is checksummed
+    assert "study file" in parse_report(html).body
+
+
+def test_one_annotator_is_refused(study, tmp_path, capsys):
+    import shutil
+
+    one = tmp_path / "one"
+    shutil.copytree(study / "ann_a", one / "ann_a")
+    assert main(["report", str(one), "--out", str(tmp_path / "r"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "a report needs at least two annotators on at least one image, got 1" in err
+    assert not (tmp_path / "r").exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import StudyError
 from ..io.study_file import StudyInput
 from ..model import Study
 from .collect import ReportOptions, collect
@@ -31,6 +32,16 @@ def _environment() -> dict[str, str]:
         "env.scipy": scipy.__version__,
         "env.matplotlib": matplotlib.__version__,
     }
+
+
+def _check_study(study: Study) -> None:
+    shared = [i for i in study.images if len(study.annotators_of(i)) >= 2]
+    if len(study.annotators) < 2 or not shared:
+        raise StudyError(
+            f"a report needs at least two annotators on at least one image, got "
+            f"{len(study.annotators)} annotator(s) ({', '.join(study.annotators)}) and "
+            f"{len(shared)} image(s) annotated by two or more"
+        )
 
 
 def build_report(
@@ -64,6 +75,11 @@ def build_report(
     Report
         Write it with :func:`agreement.report.write_report`.
 
+    Raises
+    ------
+    StudyError
+        Fewer than two annotators, or no image annotated by two of them.
+
     Examples
     --------
     >>> from agreement.io.study_file import open_study
@@ -77,6 +93,7 @@ def build_report(
         opened = study
     else:
         opened = StudyInput(study, "study", None)
+    _check_study(opened.study)
     photos = Path(images_dir) if images_dir is not None else opened.images_dir
     o = options or ReportOptions()
     data = collect(

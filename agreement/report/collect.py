@@ -162,6 +162,12 @@ def confusion_table(dis, study: Study) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["category_id", "other_id", "other", "pixels", "share"])
 
 
+def _first_habits(texts: pd.Series, n: int = 2) -> str:
+    items = list(texts)
+    more = f"; and {len(items) - n} more habit(s), see below" if len(items) > n else ""
+    return "; ".join(items[:n]) + more
+
+
 def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.DataFrame:
     """Per annotator: leave-one-out PQ, mean PQ with the others, dissent, pixel kappa, habits."""
     table = pd.DataFrame({"annotator": list(study.annotators)})
@@ -178,7 +184,9 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
         if c in d.columns:
             table[c] = table["annotator"].map(d[c])
     text = (
-        traits.groupby("annotator")["text"].agg("; ".join) if len(traits) else pd.Series(dtype=str)
+        traits.groupby("annotator")["text"].agg(_first_habits)
+        if len(traits)
+        else pd.Series(dtype=str)
     )
     table["systematic"] = table["annotator"].map(text).fillna("")
     return table

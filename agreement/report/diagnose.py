@@ -15,6 +15,8 @@ confusion       >= ``confusion_share`` of the pixels some annotator labels as th
                 labelled as class X by another: "confused with class X"
 small_misses    missed share of segments smaller than ``small_area`` >= ``small_missed_share``
                 and >= ``small_ratio`` x the missed share of larger ones: "often missed when small"
+                (shares are of segment rows, one per other annotator, so one annotator of N
+                missing every small object gives 1 / (N - 1))
 ==============  =============================================================================
 """
 
@@ -42,7 +44,7 @@ class Thresholds:
     boundary_iou_low: float = 0.6
     confusion_share: float = 0.05
     small_area: int = 32 * 32
-    small_missed_share: float = 0.2
+    small_missed_share: float = 0.15
     small_ratio: float = 2.0
 
     def as_dict(self) -> dict[str, float]:

@@ -33,6 +33,8 @@ class Table:
         Rows shown in HTML / Markdown (the CSV always has every row).
     show : bool
         False writes the CSV only.
+    columns : tuple of str or None
+        Columns shown in HTML / Markdown (the CSV has them all); None shows every column.
     """
 
     name: str
@@ -42,6 +44,7 @@ class Table:
     digits: int = 3
     max_rows: int | None = 30
     show: bool = True
+    columns: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

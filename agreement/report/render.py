@@ -48,7 +48,7 @@ def format_value(value: Any, digits: int = 3) -> str:
 
 
 def _shown(table: Table) -> pd.DataFrame:
-    frame = table.frame
+    frame = table.frame if table.columns is None else table.frame[list(table.columns)]
     if table.max_rows is not None and len(frame) > table.max_rows:
         frame = frame.head(table.max_rows)
     return frame

@@ -188,11 +188,13 @@ def _classes(d: ReportData) -> Section:
         Table(
             "classes",
             "Per-class agreement and diagnosis",
-            frame[cols],
+            frame,
             "PQ / SQ / RQ pooled over annotator pairs; boundary_iou = mean boundary IoU of "
             "matched segments; alpha = pixel Krippendorff's alpha of the class against the "
-            "rest; split / merged / missed = segment rows of that status.",
+            "rest; split / merged / missed = segment rows of that status (classes.csv has "
+            "every count).",
             max_rows=None,
+            columns=tuple(cols),
         ),
     ]
     if "classes_figure" in d.figures:

@@ -148,7 +148,7 @@ def annotator_traits(
     min_rate: float = 0.05,
     ratio: float = 3.0,
     min_rows: int = 10,
-    top: int = 3,
+    top: int = 6,
 ) -> pd.DataFrame:
     """The systematic habits of each annotator, strongest first.
 
@@ -173,8 +173,11 @@ def annotator_traits(
     -------
     DataFrame
         ``annotator``, ``kind``, ``text``, ``rate``, ``others``; sorted by annotator then by
-        ``rate - others`` descending.
+        ``rate - others`` descending. Empty with fewer than three annotators: with two, either
+        one's habit is the mirror of the other's, and nothing says which is systematic.
     """
+    if len(annotators) < 3:  # with two annotators, either one's habit is the other's mirror
+        return pd.DataFrame(columns=["annotator", "kind", "text", "rate", "others"])
     names = (
         list(pixel.confusion(annotators[0], annotators[1], categories=categories).index)
         if len(annotators) > 1
