@@ -353,7 +353,7 @@ def annotator_summary(regions: pd.DataFrame, annotators: tuple[str, ...]) -> pd.
     """
     rows = []
     for name in annotators:
-        minority = regions[[name in s for s in regions["annotators_b"]]]
+        minority = regions[np.array([name in s for s in regions["annotators_b"]], dtype=bool)]
         involved = sum(name in a or name in b for a, b in zip(
             regions["annotators_a"], regions["annotators_b"], strict=True))
         rows.append({"annotator": name, "dissent_regions": len(minority),

@@ -141,3 +141,15 @@ def test_parallel_equals_serial():
     assert a.alpha == b.alpha and a.fleiss_kappa == b.fleiss_kappa
     pd_testing.assert_frame_equal(leave_one_out(study).counts,
                                   leave_one_out(study, n_jobs=2).counts)
+
+
+def test_disagreement_of_a_study_where_no_image_is_shared_is_empty_not_an_error():
+    # each annotator has a different image: no pair to compare anywhere
+    a = MemorySource("a", [scene("img_a.png", (10, 12), 4)])
+    b = MemorySource("b", [scene("img_b.png", (10, 12), 4)])
+    result = disagreement(Study({"a": a, "b": b}))
+    summary = result.annotators
+    assert summary["annotator"].tolist() == ["a", "b"]
+    assert summary["dissent_regions"].tolist() == [0, 0]
+    assert summary["dissent_pixels"].tolist() == [0, 0]
+    assert summary["dissent_share"].isna().all()
