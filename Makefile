@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SAMPLE := data/sample
 REPORT := report
 
-.PHONY: demo test lint bench sample clean
+.PHONY: demo test lint bench sample clean notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,9 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-base
 
+# The report prints the path of report.html on stdout (progress and timing go to stderr).
 demo: $(VENV)/.installed-base
-	$(VENV)/bin/agreement summary $(SAMPLE)/batch1
+	$(VENV)/bin/agreement report $(SAMPLE)/batch1 --out $(REPORT) --n-jobs 2
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
@@ -37,3 +38,7 @@ sample: $(VENV)/.installed-base
 
 clean:
 	rm -rf $(VENV) $(REPORT) .pytest_cache build *.egg-info
+
+# Regenerate notebooks/*.ipynb (outputs stripped) from scripts/make_notebooks.py.
+notebooks: $(VENV)/.installed-test
+	$(PY) scripts/make_notebooks.py

@@ -19,7 +19,7 @@ from ..errors import AgreementError
 __all__ = ["COMMANDS", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("summary", "pq")
+COMMANDS = ("summary", "validate", "pq", "disagreement", "consistency", "report", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,13 +1,39 @@
 """Readers and writers: the only part of ``agreement`` that opens files."""
 
-from .coco_panoptic import CocoPanopticSource, id2rgb, read_coco_panoptic, rgb2id, write_coco_panoptic
-from .study_loader import load_study
+from .bsds import load_bsds_study, read_bsds
+from .coco_instances import read_coco_instances
+from .coco_panoptic import (
+    CocoPanopticSource,
+    id2rgb,
+    read_coco_panoptic,
+    rgb2id,
+    write_coco_panoptic,
+)
+from .cvat import read_cvat, read_cvat_sources
+from .label_maps import annotation_from_labels, read_label_maps
+from .labelstudio import read_labelstudio, read_labelstudio_sources
+from .layers import ShapeSource, paint
+from .study_loader import detect_format, expand_sources, load_source, load_study
 
 __all__ = [
     "CocoPanopticSource",
+    "ShapeSource",
+    "annotation_from_labels",
+    "detect_format",
+    "expand_sources",
     "id2rgb",
+    "load_bsds_study",
+    "load_source",
     "load_study",
+    "paint",
+    "read_bsds",
+    "read_coco_instances",
     "read_coco_panoptic",
+    "read_cvat",
+    "read_cvat_sources",
+    "read_label_maps",
+    "read_labelstudio",
+    "read_labelstudio_sources",
     "rgb2id",
     "write_coco_panoptic",
 ]

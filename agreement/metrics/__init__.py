@@ -1,0 +1,2 @@
+"""Metric families, one module each (pq, boundary, pixel, region, covering); every metric is a
+small function of a counts table."""

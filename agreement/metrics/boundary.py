@@ -39,6 +39,7 @@ __all__ = [
     "PairEvaluation",
     "banded",
     "boundary_band",
+    "boundary_near",
     "boundary_panoptic_quality",
     "boundary_width",
     "evaluate_pair",
@@ -150,6 +151,28 @@ def boundary_band(labels: npt.ArrayLike, *, d: int) -> npt.NDArray[np.bool_]:
     band[max(h - d, 0):] = True
     band &= lab != 0
     return band
+
+
+def boundary_near(labels: npt.ArrayLike, *, d: int) -> npt.NDArray[np.bool_]:
+    """Pixels near a border between two labels: their ``(2d+1) x (2d+1)`` window holds two.
+
+    Unlike :func:`boundary_band`, void counts as a label like any other and the image border
+    is not a border (used by the boundary disagreement heatmap: "does this annotator draw a
+    boundary within ``d`` pixels of here?"). Same kernel: label changes, then 1-D windows.
+
+    Examples
+    --------
+    >>> boundary_near(np.array([[1, 1, 1, 2, 2, 2]]), d=1).astype(int).tolist()
+    [[0, 0, 1, 1, 0, 0]]
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 2:
+        raise ValueError(f"labels must be 2-D, got shape {lab.shape}")
+    if d < 1:
+        raise ValueError(f"d must be >= 1, got {d}")
+    near = _window_any(_window_any(_changes(lab, 1), d, d - 1, axis=1), d, d, axis=0)
+    near |= _window_any(_window_any(_changes(lab, 0), d, d - 1, axis=0), d, d, axis=1)
+    return near
 
 
 @dataclass(frozen=True, eq=False)

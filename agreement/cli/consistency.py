@@ -1,0 +1,87 @@
+"""``agreement consistency STUDY``: every annotator scored against every other (human consistency).
+
+STUDY is a study folder (one export or label-map folder per annotator) or a BSDS ground-truth
+folder of ``.mat`` files. Prints the study figures; ``--json`` writes them (keys ``n_images``,
+``covering``, ``pri``, ``vi``, ``pq``, ``sq``, ``rq``, ``tp``, ``fp``, ``fn``, plus ``n_pairs``,
+``iou_sum``, ``skipped_images``), ``--csv`` the per-image table, ``--pairs-csv`` the per-pair one,
+``--by-class`` parsing covering per class (for panoptic studies), ``--plot`` the per-image
+covering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..consistency import (
+    ConsistencyResult,
+    human_consistency,
+    parsing_covering_by_class,
+    plot_per_image,
+)
+from ..io import load_study
+from ..io._files import atomic_write
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the sub-command."""
+    p = sub.add_parser(
+        "consistency",
+        help="human consistency: covering, PRI, VI and class-agnostic PQ between annotators",
+        description="Score every annotator's segmentation against every other annotator's, as "
+                    "the BSDS region benchmark's 'Human' row (see docs/region_measures.md).",
+    )
+    p.add_argument("study", help="study folder, or a BSDS folder of .mat files")
+    p.add_argument("--json", metavar="OUT.json", help="write the study figures as JSON")
+    p.add_argument("--csv", metavar="PER_IMAGE.csv", help="write the per-image table as CSV")
+    p.add_argument("--pairs-csv", metavar="PAIRS.csv",
+                   help="write one row per (image, ref, other) as CSV")
+    p.add_argument("--by-class", metavar="CLASSES.csv",
+                   help="write parsing covering per class (panoptic studies) as CSV")
+    p.add_argument("--plot", metavar="OUT.png",
+                   help="plot the per-image covering, least consistent images first")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes over images (-1: one per CPU; default 1)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the study, compute its consistency, print and write the results."""
+    study = load_study(args.study)
+    result = human_consistency(study, n_jobs=args.jobs, progress=args.progress)
+    summary = result.to_dict()
+    if args.json:
+        with atomic_write(args.json) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if args.csv:
+        with atomic_write(args.csv) as tmp:
+            result.to_frame().to_csv(tmp, index=False)
+    if args.pairs_csv:
+        with atomic_write(args.pairs_csv) as tmp:
+            result.pairs.to_csv(tmp, index=False)
+    if args.plot:
+        _plot(result, args.plot)
+    if args.by_class:
+        by_class = parsing_covering_by_class(study, progress=args.progress)
+        with atomic_write(args.by_class) as tmp:
+            by_class.to_csv(tmp, index=False)
+        print(f"parsing covering {_fmt(float(by_class.covering.mean()))} "
+              f"(mean over {len(by_class)} classes)")
+    print(f"{result.n_images} images, {summary['n_pairs']} ordered annotator pairs")
+    print(f"covering {_fmt(result.covering)}  PRI {_fmt(result.pri)}  VI {_fmt(result.vi)} bits")
+    print(f"class-agnostic PQ {_fmt(result.pq)}  SQ {_fmt(result.sq)}  RQ {_fmt(result.rq)}  "
+          f"(TP {result.tp}, FP {result.fp}, FN {result.fn})")
+    if result.skipped:
+        print(f"{len(result.skipped)} images with fewer than two annotators were skipped")
+    return 0
+
+
+def _plot(result: ConsistencyResult, path: str) -> None:
+    fig = plot_per_image(result)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value != value else f"{value:.4f}"

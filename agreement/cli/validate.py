@@ -1,0 +1,62 @@
+"""``agreement validate STUDY``: a readable table of findings; exit 1 when an error exists."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from ..findings import SEVERITIES
+from ..io import load_study
+from ..validate import validate
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register the sub-command."""
+    p = sub.add_parser(
+        "validate", help="check a study's exports: overlaps, unknown labels, degenerate polygons, "
+        "unlabeled pixels, tiny segments, missing images, crowd candidates",
+        description="Exit status: 0 no error-level finding, 1 at least one, 2 bad input.")
+    p.add_argument("study", help="study folder (one export per annotator, any supported format)")
+    p.add_argument("--format", help="force the export format (default: detect each file)")
+    p.add_argument("--categories", help="shared categories file (COCO JSON or a list)")
+    p.add_argument("--stuff", default="", help="comma-separated names of stuff categories")
+    p.add_argument("--min-area", type=int, default=10, help="tiny-segment threshold in pixels")
+    p.add_argument("--max-unlabeled", type=float, default=0.5,
+                   help="unlabeled share above which it is a warning")
+    p.add_argument("--all", action="store_true", help="list info-level findings one by one too")
+    p.add_argument("--csv", help="also write every finding to this CSV file")
+    p.set_defaults(run=run)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    shown = frame.fillna("").copy()
+    shown["detail"] = shown["detail"].str.slice(0, 110)
+    return shown[["severity", "kind", "annotator", "image", "shape", "detail"]].to_string(
+        index=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate and print; 1 when an error-level finding exists."""
+    stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
+    study = load_study(args.study, format=args.format, categories=args.categories,
+                       stuff=stuff or None)
+    frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled)
+    print(repr(study))
+    if frame.empty:
+        print("no findings")
+        return 0
+    counts = frame.groupby(["severity", "kind"]).size().rename("count").reset_index()
+    counts["order"] = counts["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    print("\nfindings by kind:")
+    print(counts.sort_values(["order", "kind"]).drop(columns="order").to_string(index=False))
+    listed = frame if args.all else frame[frame["severity"] != "info"]
+    if len(listed):
+        print(f"\n{len(listed)} finding(s){'' if args.all else ' (errors and warnings)'}:")
+        print(_table(listed))
+    if args.csv:
+        frame.to_csv(args.csv, index=False)
+        print(f"\nwrote {len(frame)} findings to {args.csv}")
+    errors = int((frame["severity"] == "error").sum())
+    print(f"\n{errors} error(s), {int((frame['severity'] == 'warning').sum())} warning(s)")
+    return 1 if errors else 0

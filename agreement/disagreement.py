@@ -1,0 +1,317 @@
+"""Disagreement heatmaps: where N >= 2 annotators of one image disagree, per pixel.
+
+All maps come from the N decoded maps of an image in a few whole-map passes (pairwise label
+comparisons, separable min/max filters); nothing loops over pixels or builds one mask per segment.
+
+Heatmaps (float32, ``H x W``, 0 where all annotators agree):
+
+semantic
+    Share of annotators not agreeing with the majority category of the pixel, ``1 - m / n``.
+entropy
+    Entropy (bits) of the annotators' categories at the pixel.
+boundary
+    Share of annotators on the minority side of "draws a segment boundary within ``d`` pixels"
+    (``boundary_count`` holds how many do).
+instance
+    Where the majority category is a *thing*: among the ``m`` annotators giving it, the share
+    ``1 - g / m`` outside the largest group ``g`` of annotators whose segments there are matched
+    to each other (same category, IoU > 0.5): merges and splits. Same scale as ``semantic``: one
+    dissenter of ``n`` gives ``1 / n`` in both.
+class ambiguity (:meth:`Heatmaps.class_ambiguity`)
+    For one category X, the share of annotators on the minority side of "X or not X".
+
+Void (keyword ``void``): ``"label"`` (default here) counts leaving a pixel unlabelled as a vote
+for "void", so unlabelled gaps show up; ``"exclude"`` ignores void votes (``n`` is then the number
+of annotators labelling the pixel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import AnnotationError
+from .matching import candidate_pairs, match_segments, segment_overlap
+from .metrics.boundary import boundary_near as _near
+from .metrics.pixel import VoidMode, _check_void, label_map
+from .model import Categories, PanopticAnnotation
+
+__all__ = ["Heatmaps", "boundary_distance", "boundary_near", "heatmaps", "match_lut"]
+
+
+def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) -> int:
+    """Boundary tolerance in pixels: ``max(1, round(dilation_ratio * diagonal))``.
+
+    Examples
+    --------
+    >>> boundary_distance((1024, 2048))
+    11
+    """
+    return max(1, round(dilation_ratio * float(np.hypot(*shape))))
+
+
+def boundary_near(ids: npt.NDArray[np.integer], d: int) -> npt.NDArray[np.bool_]:
+    """Pixels within ``d`` of a border between two segments (void included, image border not).
+
+    A pixel is marked when its ``(2d+1) x (2d+1)`` window holds two different ids; this is
+    :func:`agreement.metrics.boundary.boundary_near` (label changes + 1-D windows).
+
+    Examples
+    --------
+    >>> boundary_near(np.array([[1, 1, 1, 2, 2, 2]]), 1).astype(int).tolist()
+    [[0, 0, 1, 1, 0, 0]]
+    """
+    return _near(ids, d=int(d))
+
+
+def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.int64]:
+    """For each compact id of ``a``, the compact id of its match in ``b`` (-1 when none).
+
+    Peer matching: the panoptic rule of :func:`agreement.matching.match_segments` (same category,
+    score > 0.5) with the *plain* IoU ``|A ∩ B| / |A ∪ B|`` as score, so that void plays no role
+    and the result does not depend on which annotator comes first (except that crowd segments of
+    ``a`` are never matched, as in the panoptic rule).
+
+    Examples
+    --------
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 5, 2: 5})
+    >>> b = PanopticAnnotation.from_map([[3, 3, 3, 4]], {3: 5, 4: 5})
+    >>> match_lut(a, b).tolist()
+    [-1, 1, -1]
+    """
+    ov = segment_overlap(a, b)
+    r, o = candidate_pairs(ov)
+    inter = ov.table[r + 1, o + 1]
+    iou = inter / (ov.ref_area[r] + ov.other_area[o] - inter)
+    matches = match_segments(ov, score=iou)
+    lut = np.full(len(a.segments) + 1, -1, np.int64)
+    lut[matches.ref_index + 1] = matches.other_index + 1
+    return lut
+
+
+@dataclass(frozen=True, eq=False)
+class Heatmaps:
+    """The disagreement maps of one image (see the module notes for the definitions).
+
+    Attributes
+    ----------
+    image : str
+    annotators : tuple of str
+        The annotators of the image, in the order of ``labels``.
+    category_ids : tuple of int
+        Label ``i + 1`` of ``labels`` is ``category_ids[i]``; 0 is void.
+    labels, compact : ndarray of int32, shape (N, H, W)
+        Each annotator's label map and compact segment map.
+    n : ndarray of uint8, shape (H, W)
+        Annotators voting at each pixel (all of them with ``void="label"``).
+    majority : ndarray of int32, shape (H, W)
+        Majority label (ties: the label of the first annotator among the tied ones).
+    votes : ndarray of uint8, shape (H, W)
+        Annotators voting for the majority label.
+    tie : ndarray of bool, shape (H, W)
+        Two or more labels share the largest vote.
+    semantic, entropy, boundary, instance : ndarray of float32, shape (H, W)
+    boundary_count : ndarray of uint8, shape (H, W)
+    disputed : ndarray of bool, shape (N, H, W)
+        ``disputed[i]``: annotator ``i`` gives the pixel another label than ``majority`` (not
+        voting counts as not disputed; at ties the other tied labels are disputed).
+    instance_disputed : ndarray of bool, shape (N, H, W)
+        ``instance_disputed[i]``: annotator ``i`` gives the pixel the majority (thing) category
+        but its segment there is not in the largest group of matched segments.
+    first : ndarray of bool, shape (N, H, W)
+        ``first[i]``: no earlier annotator gives the pixel the same label (to count each label
+        once per pixel).
+    d : int
+        Boundary tolerance used, in pixels.
+    void : {"label", "exclude"}
+    """
+
+    image: str
+    annotators: tuple[str, ...]
+    category_ids: tuple[int, ...]
+    labels: npt.NDArray[np.int32]
+    compact: npt.NDArray[np.int32]
+    n: npt.NDArray[np.uint8]
+    majority: npt.NDArray[np.int32]
+    votes: npt.NDArray[np.uint8]
+    tie: npt.NDArray[np.bool_]
+    semantic: npt.NDArray[np.float32]
+    entropy: npt.NDArray[np.float32]
+    boundary: npt.NDArray[np.float32]
+    boundary_count: npt.NDArray[np.uint8]
+    instance: npt.NDArray[np.float32]
+    disputed: npt.NDArray[np.bool_]
+    instance_disputed: npt.NDArray[np.bool_]
+    first: npt.NDArray[np.bool_]
+    d: int
+    void: VoidMode
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(H, W)``."""
+        return self.semantic.shape  # type: ignore[return-value]
+
+    def label_of(self, category_id: int) -> int:
+        """Label index of a category id (0 for void)."""
+        if category_id == 0:
+            return 0
+        if category_id not in self.category_ids:
+            raise AnnotationError(f"category must be one of {list(self.category_ids)}, "
+                                  f"got {category_id}", image=self.image)
+        return self.category_ids.index(category_id) + 1
+
+    def class_ambiguity(self, category_id: int) -> npt.NDArray[np.float32]:
+        """Share of annotators on the minority side of "``category_id`` or not" per pixel."""
+        label = self.label_of(category_id)
+        m = np.zeros(self.shape, np.uint8)
+        for lab in self.labels:
+            m += lab == label
+        n = self.n.astype(np.float32)
+        out = np.minimum(m, self.n - np.minimum(m, self.n)).astype(np.float32)
+        return np.divide(out, n, out=np.zeros_like(out), where=n > 0)
+
+    def class_counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Per label: pixels some annotator gives it, and of those the pixels not unanimous.
+
+        Returns two arrays of length ``len(category_ids) + 1`` (index 0 = void); additive over
+        images.
+        """
+        k = len(self.category_ids) + 1
+        split = self.semantic > 0
+        claimed = np.zeros(k, np.int64)
+        disputed = np.zeros(k, np.int64)
+        for lab, first in zip(self.labels, self.first, strict=True):
+            claimed += np.bincount(lab[first], minlength=k)
+            disputed += np.bincount(lab[first & split], minlength=k)
+        return claimed, disputed
+
+
+def _votes(labels: npt.NDArray, valid: npt.NDArray | None):
+    """Per annotator: how many annotators (itself included) share its label at each pixel."""
+    n_ann = labels.shape[0]
+    agree = np.ones(labels.shape, np.uint8) if valid is None else valid.astype(np.uint8)
+    first = np.ones(labels.shape, bool) if valid is None else valid.copy()
+    for i, j in combinations(range(n_ann), 2):
+        eq = labels[i] == labels[j]
+        if valid is not None:
+            eq &= valid[i] & valid[j]
+        agree[i] += eq
+        agree[j] += eq
+        first[j] &= ~eq
+    return agree, first
+
+
+def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
+                  thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray,
+                  luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
+                  ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Instance disagreement among the annotators of the majority thing class, and who dissents."""
+    shape = labels.shape[1:]
+    idx = np.flatnonzero(thing[majority] & (votes > 1))
+    maj = majority.ravel()[idx]
+    member = [lab.ravel()[idx] == maj for lab in labels]
+    comp = [a.compact.ravel()[idx] for a in anns]
+    agree = [m.astype(np.uint8) for m in member]
+    for i, j in combinations(range(len(anns)), 2):
+        lut = luts[(i, j)] if (i, j) in luts else match_lut(anns[i], anns[j])
+        eq = member[i] & member[j] & (lut[comp[i]] == comp[j])
+        agree[i] += eq
+        agree[j] += eq
+    best = np.max(agree, axis=0) if agree else np.zeros(0, np.uint8)
+    out = np.zeros(shape, np.float32)
+    out.reshape(-1)[idx] = 1.0 - best / votes.ravel()[idx].astype(np.float32)
+    dissent = np.zeros(labels.shape, bool)
+    for i, (m, a) in enumerate(zip(member, agree, strict=True)):
+        dissent[i].reshape(-1)[idx] = m & (a < best)
+    return out, dissent
+
+
+def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
+             d: int | None = None, void: VoidMode = "label", image: str | None = None,
+             matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None
+             ) -> Heatmaps:
+    """Compute every disagreement heatmap of one image.
+
+    Parameters
+    ----------
+    annotations : mapping of str to PanopticAnnotation
+        The annotators' annotations of the image (at least two, same shape).
+    categories : Categories
+        The label space (a study's categories).
+    d : int, optional
+        Boundary tolerance in pixels; default :func:`boundary_distance` of the image shape.
+    void : {"label", "exclude"}
+        Whether leaving a pixel void is a vote (see the module notes).
+    image : str, optional
+        Image name for messages and results; default the first annotation's file name.
+    matches : mapping of (str, str) to ndarray, optional
+        Precomputed :func:`match_lut` per annotator pair ``(a, b)``, ``a`` before ``b`` in
+        ``annotations`` (lets a caller share the matching with other per-image work).
+
+    Returns
+    -------
+    Heatmaps
+
+    Raises
+    ------
+    AnnotationError
+        Fewer than two annotations, different shapes, or an unknown category.
+
+    Examples
+    --------
+    >>> from agreement import Category
+    >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 1, 2: 2})
+    >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]], {1: 1, 2: 2})
+    >>> c = PanopticAnnotation.from_map([[1, 1, 1, 2]], {1: 1, 2: 2})
+    >>> h = heatmaps({"a": a, "b": b, "c": c}, cats, d=1)
+    >>> h.votes.tolist(), h.majority.tolist(), bool(h.semantic[0, 1] == np.float32(1 / 3))
+    ([[3, 2, 2, 3]], [[1, 1, 2, 2]], True)
+    """
+    _check_void(void)
+    anns = list(annotations.values())
+    name = image if image is not None else (anns[0].image.file_name if anns else "?")
+    if len(anns) < 2:
+        raise AnnotationError(f"heatmaps need at least 2 annotators, got {len(anns)}", image=name)
+    shapes = sorted({a.shape for a in anns})
+    if len(shapes) > 1:
+        raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
+                              image=name)
+    ids = tuple(categories)
+    labels = np.stack([label_map(a, ids) for a in anns])
+    valid = None if void == "label" else labels != 0
+    agree, first = _votes(labels, valid)
+    n = np.full(labels.shape[1:], len(anns), np.uint8) if valid is None else valid.sum(0, np.uint8)
+    votes = agree.max(0)
+    best = agree.argmax(0)
+    majority = np.take_along_axis(labels, best[None], 0)[0]
+    tie = ((agree == votes) & (votes > 0)).sum(0) > votes
+    nf = n.astype(np.float32)
+    has = n > 0
+    semantic = np.divide(nf - votes, nf, out=np.zeros_like(nf), where=has)
+    log2 = np.log2(np.maximum(np.arange(len(anns) + 1), 1)).astype(np.float32)
+    entropy = np.log2(np.maximum(nf, 1)) - np.divide(
+        log2[agree].sum(0), nf, out=np.zeros_like(nf), where=has)
+    np.maximum(entropy, 0, out=entropy)
+    disputed = labels != majority[None]  # ties: the other tied labels are the dissent
+    if valid is not None:
+        disputed &= valid
+    dist = boundary_distance(labels.shape[1:]) if d is None else int(d)
+    count = np.zeros(labels.shape[1:], np.uint8)
+    for a in anns:
+        count += boundary_near(a.compact, dist)
+    bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
+    thing = np.array([False] + [categories[c].isthing for c in ids])
+    names = list(annotations)
+    luts = {} if matches is None else {
+        (i, j): matches[(names[i], names[j])] for i, j in combinations(range(len(names)), 2)
+        if (names[i], names[j]) in matches}
+    instance, instance_disputed = _instance_map(anns, labels, thing, majority, votes, luts)
+    compact = np.stack([a.compact for a in anns])
+    return Heatmaps(name, tuple(annotations), ids, labels, compact, n, majority, votes, tie,
+                    semantic, entropy.astype(np.float32), bnd, count, instance, disputed,
+                    instance_disputed, first, dist, void)

@@ -1,0 +1,109 @@
+"""Findings: what readers and the validator noticed about an export (a small, tidy record).
+
+Readers attach a list of :class:`Finding` to each source (skipped shapes, unknown labels,
+degenerate polygons, copied annotations, ...); painting shapes into one map adds layer conflicts;
+:func:`agreement.validate.validate` adds the study-level ones. All of them end up in one
+DataFrame with the columns of :data:`FINDING_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import pandas as pd
+
+__all__ = ["FINDING_COLUMNS", "KINDS", "SEVERITIES", "Finding", "findings_frame"]
+
+Severity = Literal["error", "warning", "info"]
+
+#: Severities, most severe first. ``error`` means results computed from the study are wrong
+#: or incomplete until it is fixed; ``warning`` deserves a look; ``info`` is context.
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+
+#: Every finding kind with its default severity and meaning (documented in docs/formats.md).
+KINDS: dict[str, tuple[str, str]] = {
+    "overlap": ("warning", "two shapes of different segments overlap; the later one won"),
+    "thing_over_stuff": ("info", "a thing shape covers part of a stuff shape (things win)"),
+    "hidden_shape": ("warning", "a shape is entirely covered by later shapes"),
+    "unlabeled": ("info", "share of pixels no shape covers (warning above the threshold)"),
+    "unknown_label": ("error", "a shape's label is not in the category set; shape left out"),
+    "degenerate_polygon": ("warning", "fewer than 3 points, zero area or self-intersection"),
+    "empty_shape": ("warning", "a shape covers no pixel once rasterised; left out"),
+    "outside_image": ("warning", "coordinates outside the image; clipped"),
+    "tiny_segment": ("warning", "a segment smaller than the size threshold"),
+    "missing_image": ("warning", "an image that some annotators lack"),
+    "label_set_differs": ("warning", "categories used by some annotators but never by others"),
+    "image_size_differs": ("error", "annotators disagree on an image's size"),
+    "unreadable_image": ("error", "an image's annotation cannot be decoded (the reason given)"),
+    "crowd_candidate": ("warning", "a thing segment that looks like several instances"),
+    "skipped_shape": ("info", "shapes of a kind that has no area (box, points, tag, ...)"),
+    "cancelled_annotation": ("info", "a Label Studio annotation marked skipped / cancelled"),
+    "copied_annotation": ("warning", "an annotation copied from another one or a prediction"),
+    "duplicate_annotation": ("warning", "one annotator has several annotations of one image"),
+    "open_polygon": ("warning", "a polygon marked as not closed (closed anyway)"),
+    "rotated_image": ("warning", "image_rotation is not 0; coordinates read as if it were"),
+    "crowd_as_object": ("info", "iscrowd=1 RLE from a CVAT/Datumaro export read as one object"),
+    "prediction": ("info", "model predictions read as an annotator"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a reader or the validator noticed.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    severity : {"error", "warning", "info"}
+    annotator, file, image, shape : str or None
+        Where (``shape`` names the shape(s) as the file does, e.g. ``"polygon #3 (car)"``).
+    detail : str
+        A readable sentence with the numbers (pixels, classes, counts).
+
+    Examples
+    --------
+    >>> Finding("skipped_shape", "info", detail="3 box shapes").severity
+    'info'
+    """
+
+    kind: str
+    severity: Severity
+    annotator: str | None = None
+    file: str | None = None
+    image: str | None = None
+    shape: str | None = None
+    detail: str = ""
+
+    @classmethod
+    def of(cls, kind: str, detail: str = "", *, severity: Severity | None = None,
+           annotator: str | None = None, file: str | None = None, image: str | None = None,
+           shape: str | None = None) -> Finding:
+        """A finding of ``kind`` with its default severity unless ``severity`` is given."""
+        if kind not in KINDS:
+            raise ValueError(f"finding kind must be one of {sorted(KINDS)}, got {kind!r}")
+        sev = severity if severity is not None else KINDS[kind][0]
+        return cls(kind, sev, annotator, file, image, shape, detail)  # type: ignore[arg-type]
+
+
+#: Columns of every findings DataFrame, in order.
+FINDING_COLUMNS: tuple[str, ...] = ("kind", "severity", "annotator", "file", "image", "shape",
+                                    "detail")
+
+
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    """Findings as a DataFrame with :data:`FINDING_COLUMNS`, errors first.
+
+    Examples
+    --------
+    >>> findings_frame([Finding.of("tiny_segment"), Finding.of("unknown_label")])["kind"].tolist()
+    ['unknown_label', 'tiny_segment']
+    """
+    rows = [asdict(f) for f in findings]
+    frame = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    if frame.empty:
+        return frame
+    rank = frame["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    return frame.iloc[rank.argsort(kind="stable")].reset_index(drop=True)

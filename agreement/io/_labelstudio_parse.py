@@ -1,0 +1,211 @@
+"""Label Studio tasks -> per-annotator regions (the parsing half of :mod:`.labelstudio`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import AnnotationError, FormatError
+from ..findings import Finding
+from ..model import Categories, ImageInfo
+from ._lsrle import Bitmask, bitmask_png, brush_geometry
+from ._shapes import Polygons, Shape, check_polygon
+from .layers import Order, ShapeSource
+
+__all__ = ["parse_export"]
+
+_POLY = ("polygonlabels", "polygon")
+_BRUSH = ("brushlabels", "brush")
+_BITMASK = ("bitmasklabels", "bitmask")
+_LABELS = ("polygonlabels", "brushlabels", "bitmasklabels", "labels")
+
+
+@dataclass
+class _Region:
+    name: str
+    label: str
+    kind: str  # "polygon" | "brush"
+    value: dict
+    order: int
+    closed: bool = True
+
+
+@dataclass
+class _Annotator:
+    name: str
+    file: str
+    images: dict[str, ImageInfo] = field(default_factory=dict)
+    regions: dict[str, list[_Region]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    cancelled: int = 0
+
+    def to_source(self, cats: Categories, *, brush_threshold: int, order: Order,
+                  name: str) -> ShapeSource:
+        by_name = {c.name: c for c in cats.values()}
+        findings = list(self.findings)
+        shapes: dict[str, list[Shape]] = {}
+        for image, regions in self.regions.items():
+            info = self.images[image]
+            for r in regions:
+                where = {"annotator": self.name, "file": self.file, "image": image,
+                         "shape": r.name}
+                if r.label not in by_name:
+                    findings.append(Finding.of("unknown_label", f"label {r.label!r} is not in the "
+                                               "category set; shape left out", **where))
+                    continue
+                if r.kind == "polygon":
+                    geom = _polygon(r, info, where, findings)
+                    if geom is None:
+                        continue
+                elif r.kind == "bitmask":
+                    geom = Bitmask(bitmask_png(r.value, info, where))
+                else:
+                    geom = brush_geometry(r.value, info, threshold=brush_threshold,
+                                          where=where)
+                cat = by_name[r.label]
+                shapes.setdefault(image, []).append(Shape(
+                    r.name, r.label, cat.id, cat.isthing, geom, order=r.order))
+        for kind, n in sorted(self.skipped.items()):
+            findings.append(Finding.of("skipped_shape", f"{n} '{kind}' result(s) have no area; "
+                                       "skipped", annotator=self.name, file=self.file))
+        if self.cancelled:
+            findings.append(Finding.of("cancelled_annotation", f"{self.cancelled} skipped / "
+                                       "cancelled annotation(s) left out", annotator=self.name,
+                                       file=self.file))
+        return ShapeSource(name, cats, list(self.images.values()), shapes, annotator=self.name,
+                           findings=findings, order=order, format="labelstudio", file=self.file)
+
+
+def _polygon(r: _Region, info: ImageInfo, where: dict, findings: list) -> Polygons | None:
+    pts = r.value.get("points")
+    if not isinstance(pts, list):
+        raise FormatError(f"polygon value must have a 'points' list, got {str(pts)[:60]}", **where)
+    try:
+        px = [(float(x) * info.width / 100.0, float(y) * info.height / 100.0) for x, y in pts]
+    except (TypeError, ValueError):
+        raise AnnotationError(f"polygon points must be [x%, y%] pairs, got {str(pts)[:60]}",
+                              **where) from None
+    if not r.closed:
+        findings.append(Finding.of("open_polygon", "polygon has closed=false; read as closed",
+                                   **where))
+    arr, found = check_polygon(px, width=info.width, height=info.height, where=where)
+    findings += found
+    return Polygons((arr,)) if arr is not None else None
+
+
+def _latest(anns: list[dict]) -> tuple[dict, list[dict]]:
+    ranked = sorted(anns, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""),
+                                         a.get("id") or 0))
+    return ranked[-1], ranked[:-1]
+
+
+def parse_export(data: list[dict], *, file: str, name_of: Callable[[dict, int], str],
+                 annotator_of: Callable[[Any], str],
+                 include_predictions: bool) -> dict[str, _Annotator]:
+    """Group a task list's annotations by annotator and collect their area regions."""
+    out: dict[str, _Annotator] = {}
+    for t, task in enumerate(data):
+        per: dict[str, list[dict]] = {}
+        if "annotations" not in task and "result" in task:  # an ML backend's bare prediction
+            per[f"prediction-{task.get('model_version') or 'model'}"] = [task]
+        for ann in task.get("annotations") or []:
+            if not isinstance(ann, dict):
+                raise FormatError(f"task {t} annotations must be objects, got {str(ann)[:60]}",
+                                  file=file)
+            who = annotator_of(ann.get("completed_by"))
+            if ann.get("was_cancelled"):
+                out.setdefault(who, _Annotator(who, file)).cancelled += 1
+                continue
+            per.setdefault(who, []).append(ann)
+        if include_predictions:
+            for pred in task.get("predictions") or []:
+                if isinstance(pred, dict):
+                    per.setdefault(f"prediction-{pred.get('model_version') or 'model'}",
+                                   []).append(pred)
+        if not per:
+            continue
+        image = name_of(task, t)
+        size = _task_size(per, file, image)
+        for who, anns in per.items():
+            _add(out.setdefault(who, _Annotator(who, file)), task, anns, image, size)
+    return out
+
+
+def _task_size(per: dict[str, list[dict]], file: str, image: str) -> tuple[int, int] | None:
+    sizes = set()
+    for anns in per.values():
+        for ann in anns:
+            for r in ann.get("result") or []:
+                if isinstance(r, dict) and "original_width" in r:
+                    try:
+                        sizes.add((int(r["original_width"]), int(r["original_height"])))
+                    except (KeyError, TypeError, ValueError):
+                        raise AnnotationError(
+                            "result original_width / original_height must be integers, got "
+                            f"{r.get('original_width')!r} x {r.get('original_height')!r}",
+                            file=file, image=image, shape=f"region {r.get('id')}") from None
+    if len(sizes) > 1:
+        raise AnnotationError(f"image size must be the same in every result of a task, got "
+                              f"{sorted(sizes)} (width, height)", file=file, image=image)
+    return sizes.pop() if sizes else None
+
+
+def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
+         size: tuple[int, int] | None) -> None:
+    where = {"annotator": acc.name, "file": acc.file, "image": image}
+    ann, dropped = _latest(anns)
+    if dropped:
+        left_out = [a.get("id") for a in dropped]
+        acc.findings.append(Finding.of("duplicate_annotation", f"{len(anns)} annotations of "
+                                       f"task {task.get('id')}; kept the latest (id "
+                                       f"{ann.get('id')}), left out {left_out}", **where))
+    if ann.get("parent_annotation") is not None or ann.get("parent_prediction") is not None:
+        src = ("annotation " + str(ann["parent_annotation"]) if ann.get("parent_annotation")
+               is not None else "prediction " + str(ann["parent_prediction"]))
+        acc.findings.append(Finding.of("copied_annotation", f"annotation {ann.get('id')} was "
+                                       f"copied from {src}: not independent", **where))
+    if "annotations" not in task and "result" in task:
+        acc.findings.append(Finding.of("prediction", "a model's prediction (no task, no "
+                                       "annotator) read as an annotation", **where))
+    if size is None:
+        acc.skipped["image without original_width/original_height"] += 1
+        return
+    if image in acc.images:
+        raise AnnotationError("image name must map to one task per annotator, got two tasks "
+                              f"(second: task {task.get('id')}); pass rename= to tell them apart",
+                              **where)
+    acc.images[image] = ImageInfo(image, size[1], size[0], task.get("id"))
+    acc.regions[image] = _regions(ann.get("result") or [], acc, where)
+
+
+def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
+    geo: dict[Any, dict] = {}
+    labels: dict[Any, list] = {}
+    order: dict[Any, int] = {}
+    for n, r in enumerate(results):
+        if not isinstance(r, dict) or not isinstance(r.get("value"), dict):
+            continue
+        rid, kind, value = r.get("id", f"#{n}"), r.get("type", ""), r["value"]
+        order.setdefault(rid, n)
+        for key in _LABELS:
+            if value.get(key):
+                labels.setdefault(rid, list(value[key]))
+        if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
+            geo[rid] = r
+            if r.get("image_rotation"):
+                acc.findings.append(Finding.of("rotated_image", f"image_rotation = "
+                                               f"{r['image_rotation']}", shape=f"region {rid}",
+                                               **where))
+        elif kind != "labels":
+            acc.skipped[kind or "untyped"] += 1
+    out = []
+    for rid, r in geo.items():
+        lab = labels.get(rid) or [""]
+        kind = ("polygon" if r.get("type") in _POLY else
+                "bitmask" if r.get("type") in _BITMASK else "brush")
+        out.append(_Region(f"region {rid}", str(lab[0]), kind, r["value"], order[rid],
+                           bool(r["value"].get("closed", True))))
+    return sorted(out, key=lambda reg: reg.order)

@@ -1,0 +1,162 @@
+"""The Berkeley Segmentation Data Set (BSDS300 / BSDS500) ground-truth format.
+
+A BSDS folder holds one MATLAB file per image, ``<image id>.mat``, whose ``groundTruth`` variable is
+a 1 x K cell of structs, one per person who segmented the image (K = 4..8); each struct has a
+``Segmentation`` (uint16 label image, labels 1..n, no 0) and ``Boundaries`` (0/1, derived from the
+segmentation; not used here). Regions have no classes.
+
+How it becomes a :class:`~agreement.model.Study`: the k-th segmentation of every file is annotator
+``person_k`` (1-based), so an image with 5 segmentations has ``person_1`` .. ``person_5`` and the
+study's ``annotators_of(image)`` lists exactly those. The files do not say *who* segmented, so
+``person_k`` is a position, not the same human across images: per-image comparisons (the human
+consistency protocol) are meaningful, per-annotator tables across images are not. Labels are used
+as they are (each label one ``region`` segment); there is no void.
+
+Each file is read once per image however many persons ask for it (a one-file cache).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+
+from ..errors import AnnotationError, FormatError, StudyError
+from ..model import ImageInfo, PanopticAnnotation, Study
+from .label_maps import REGION_CATEGORIES, annotation_from_labels
+
+__all__ = ["BsdsFolder", "BsdsPersonSource", "is_bsds_folder", "load_bsds_study", "read_bsds"]
+
+
+def _load_segmentations(path: Path) -> list[np.ndarray]:
+    """Every person's ``Segmentation`` of one BSDS ``.mat`` file."""
+    try:
+        mat = scipy.io.loadmat(path, variable_names=["groundTruth"])
+    except (ValueError, OSError, TypeError, NotImplementedError,
+            scipy.io.matlab.MatReadError) as exc:
+        raise FormatError(f"file must be a MATLAB .mat file, got {exc}", file=path) from None
+    gt = mat.get("groundTruth")
+    if not isinstance(gt, np.ndarray) or gt.dtype != object or gt.size == 0:
+        raise FormatError("file must hold a non-empty 'groundTruth' cell array, got "
+                          f"{'none' if gt is None else type(gt).__name__}", file=path)
+    segs = []
+    for k, entry in enumerate(gt.ravel()):
+        try:
+            seg = np.asarray(entry["Segmentation"][0, 0])
+        except (ValueError, IndexError, KeyError, TypeError):
+            got = getattr(entry, "dtype", type(entry).__name__)
+            raise FormatError(f"groundTruth{{{k + 1}}} must have a 'Segmentation' field, got {got}",
+                              file=path) from None
+        if seg.ndim != 2 or not np.issubdtype(seg.dtype, np.integer):
+            raise AnnotationError(f"groundTruth{{{k + 1}}}.Segmentation must be a 2-D integer "
+                                  f"image, got {seg.ndim}-D {seg.dtype}", file=path)
+        if segs and seg.shape != segs[0].shape:
+            raise AnnotationError(f"groundTruth{{{k + 1}}}.Segmentation must be {segs[0].shape} "
+                                  f"like the first person's, got {seg.shape}", file=path)
+        segs.append(seg)
+    return segs
+
+
+class BsdsFolder:
+    """A folder of BSDS ``.mat`` files, indexed on opening (persons and size of every image).
+
+    Parameters
+    ----------
+    folder : path
+        Holds ``<image>.mat`` files (e.g. ``BSDS500/data/groundTruth/test``).
+
+    Raises
+    ------
+    StudyError
+        No ``.mat`` file in the folder.
+    FormatError, AnnotationError
+        A file is not a BSDS ground-truth file.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        root = Path(folder)
+        self.name = str(root)
+        paths = sorted(p for p in root.glob("*.mat") if p.is_file()) if root.is_dir() else []
+        if not paths:
+            raise StudyError(f"BSDS folder {self.name!r} must hold .mat files, got none")
+        self._paths = {p.stem: p for p in paths}
+        self._cached: tuple[str, list[np.ndarray]] | None = None
+        self.persons: dict[str, int] = {}
+        self.infos: dict[str, ImageInfo] = {}
+        for stem in self._paths:
+            segs = self.segmentations(stem)
+            self.persons[stem] = len(segs)
+            self.infos[stem] = ImageInfo(stem, int(segs[0].shape[0]), int(segs[0].shape[1]))
+        self._cached = None
+
+    def segmentations(self, image: str) -> list[np.ndarray]:
+        """Every person's label image of ``image`` (the last file read is kept)."""
+        if self._cached is not None and self._cached[0] == image:
+            return self._cached[1]
+        try:
+            path = self._paths[image]
+        except KeyError:
+            raise StudyError(f"BSDS folder {self.name!r} has no image {image!r}") from None
+        segs = _load_segmentations(path)
+        self._cached = (image, segs)
+        return segs
+
+    def sources(self) -> dict[str, BsdsPersonSource]:
+        """``{'person_1': source, ...}`` up to the largest number of persons of any image."""
+        most = max(self.persons.values())
+        return {f"person_{k}": BsdsPersonSource(self, k) for k in range(1, most + 1)}
+
+    def __repr__(self) -> str:
+        return (f"BsdsFolder({self.name!r}, {len(self._paths)} images, "
+                f"{sum(self.persons.values())} segmentations)")
+
+
+class BsdsPersonSource:
+    """The k-th segmentation of every image of a :class:`BsdsFolder` (an ``AnnotationSource``)."""
+
+    def __init__(self, folder: BsdsFolder, k: int) -> None:
+        self.folder = folder
+        self.k = k
+        self.name = f"{folder.name} (person {k})"
+        self.categories = REGION_CATEGORIES
+        self.images = tuple(folder.infos[s] for s, n in folder.persons.items() if n >= k)
+
+    def load(self, file_name: str) -> PanopticAnnotation:
+        """The k-th person's segmentation of ``file_name`` (the image stem)."""
+        segs = self.folder.segmentations(file_name)
+        if self.k > len(segs):
+            raise StudyError(f"image {file_name!r} has {len(segs)} segmentations, "
+                             f"not a person {self.k}")
+        return annotation_from_labels(segs[self.k - 1], file_name=file_name,
+                                      file=self.folder._paths[file_name])
+
+    def segment_count(self, file_name: str) -> int:
+        """Number of regions of the k-th person's segmentation of ``file_name``."""
+        return int(np.unique(self.folder.segmentations(file_name)[self.k - 1]).size)
+
+    def __repr__(self) -> str:
+        return f"BsdsPersonSource({self.folder.name!r}, person {self.k}, {len(self.images)} images)"
+
+
+def read_bsds(folder: str | os.PathLike[str]) -> dict[str, BsdsPersonSource]:
+    """Open a BSDS ground-truth folder as ``{'person_k': source}`` (see the module notes)."""
+    return BsdsFolder(folder).sources()
+
+
+def load_bsds_study(folder: str | os.PathLike[str]) -> Study:
+    """A class-agnostic :class:`Study` of a BSDS ground-truth folder (annotators ``person_k``).
+
+    Examples
+    --------
+    >>> study = load_bsds_study("../shared/datasets/bsds500/val")  # doctest: +SKIP
+    >>> study.annotators_of("100007")  # doctest: +SKIP
+    ('person_1', 'person_2', 'person_3', 'person_4', 'person_5')
+    """
+    return Study(read_bsds(folder), categories=REGION_CATEGORIES)
+
+
+def is_bsds_folder(path: Path) -> bool:
+    """True when ``path`` is a folder holding ``.mat`` files."""
+    return path.is_dir() and any(p.suffix.lower() == ".mat" for p in path.iterdir())

@@ -1,0 +1,337 @@
+"""CVAT for images 1.1 XML as panoptic maps.
+
+Parsed with ``defusedxml`` (DTDs, entity declarations and external references are refused, so a
+"billion laughs" or external-entity file is never expanded). Read: ``<polygon>`` (pixel
+coordinates, implicitly closed, rasterised by pycocotools) and ``<mask>`` (CVAT's run-length code:
+runs alternate background / foreground, row-major over the ``left, top, width, height`` box);
+``z_order`` (may be negative; higher on top), ``occluded`` (kept as a flag), ``group_id`` (shapes
+of one group and label form one segment). Labels come from the meta section (skeleton sub-labels
+and tag labels excluded). Boxes, points, polylines, tags, skeletons, ellipses, cuboids and video
+tracks have no area: they are skipped and counted in one ``skipped_shape`` finding per kind.
+
+Image names repeated within one task in different subsets (project exports restart frame ids
+per subset) are read as ``<subset>:<name>`` (not a path, so a study keeps them apart).
+
+Annotators: a job export names its assignee (used as the annotator). A project export whose
+images appear in several tasks (the same images annotated by several people) is split by task:
+the annotator is the task's assignee (``task-<id>`` when empty), tasks of one assignee merge.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+import numpy as np
+
+from ..errors import AnnotationError, FormatError
+from ..findings import Finding
+from ..model import Categories, ImageInfo
+from ._shapes import (
+    BoxMask,
+    Polygons,
+    Rename,
+    Shape,
+    apply_rename,
+    check_polygon,
+    resolve_categories,
+)
+from .layers import Order, ShapeSource
+
+__all__ = ["parse_cvat_xml", "read_cvat", "read_cvat_sources"]
+
+_SKIPPED = ("box", "polyline", "points", "tag", "skeleton", "ellipse", "cuboid")
+_NOT_CLASSES = ("skeleton", "tag")
+
+
+def parse_cvat_xml(path: str | os.PathLike[str]) -> Element:
+    """Parse a CVAT XML safely; refuse DTDs / entities / external references.
+
+    Raises
+    ------
+    FormatError
+        Not well-formed XML (e.g. truncated), or a DTD / entity declaration (refused unexpanded).
+    """
+    try:
+        return SafeET.parse(os.fspath(path), forbid_dtd=True, forbid_entities=True,
+                            forbid_external=True).getroot()
+    except defusedxml.DefusedXmlException as exc:
+        raise FormatError(f"XML must not declare a DTD or entities (refused, not expanded: "
+                          f"possible entity-expansion or external-entity attack), got {exc!r}",
+                          file=str(path)) from None
+    except ParseError as exc:
+        raise FormatError(f"file must be well-formed XML, got {exc}", file=str(path)) from None
+    except FileNotFoundError:
+        raise FormatError("file must exist, got no such file", file=str(path)) from None
+
+
+def _text(el: Element | None, path: str) -> str:
+    if el is None:
+        return ""
+    found = el.find(path)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _person(el: Element | None) -> str:
+    """username, else email, of an ``<owner>`` / ``<assignee>`` element ('' when empty)."""
+    return _text(el, "username") or _text(el, "email") if el is not None else ""
+
+
+def _meta(root: Element) -> tuple[str, Element | None]:
+    meta = root.find("meta")
+    for kind in ("job", "task", "project"):
+        el = meta.find(kind) if meta is not None else None
+        if el is not None:
+            return kind, el
+    return "none", None
+
+
+def _labels(top: Element | None) -> list[str]:
+    if top is None:
+        return []
+    names = []
+    for lab in top.iterfind("labels/label"):
+        if lab.find("parent") is not None or _text(lab, "type") in _NOT_CLASSES:
+            continue
+        names.append(_text(lab, "name"))
+    return names
+
+
+def _int(el: Element, key: str, default: int | None, **where: Any) -> int:
+    raw = el.get(key)
+    if raw is None:
+        if default is None:
+            raise FormatError(f"<{el.tag}> must have a {key!r} attribute, got none", **where)
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise FormatError(f"<{el.tag}> attribute {key!r} must be an integer, got {raw!r}",
+                          **where) from None
+
+
+def read_cvat_sources(
+    xml_path: str | os.PathLike[str],
+    *,
+    categories: Categories | str | os.PathLike[str] | None = None,
+    stuff: tuple[str, ...] | list[str] = (),
+    split: Literal["auto", "none", "task"] = "auto",
+    order: Order = "file",
+    rename: Rename = None,
+) -> dict[str, ShapeSource]:
+    """Read a CVAT for images 1.1 XML: one source per annotator it holds.
+
+    Parameters
+    ----------
+    xml_path
+    categories
+        Authoritative categories (matched by label name); default: the meta labels, ids 1, 2, ...
+        in meta order (as CVAT's COCO export numbers them).
+    stuff
+        Label names that are stuff.
+    split : {"auto", "none", "task"}
+        ``auto`` splits a project export by task when an image name appears in several tasks;
+        ``task`` always splits by task; ``none`` never (a repeated image name is then an error).
+    order : {"file", "smaller_on_top"}
+        Layer tie-break after z_order.
+    rename : mapping or callable, optional
+        Maps the XML's image names to the names the study aligns on.
+
+    Returns
+    -------
+    dict of str to ShapeSource
+        Annotator -> source. One entry, keyed by the job assignee or else the file stem, when
+        the file holds one annotator.
+
+    Raises
+    ------
+    FormatError
+        Unsafe or malformed XML, missing attributes.
+    AnnotationError
+        A coordinate that is not a finite number, a mask whose runs do not cover its box, an
+        image name repeated within one annotator.
+
+    Examples
+    --------
+    >>> sources = read_cvat_sources("project_export.xml", stuff=["road"])  # doctest: +SKIP
+    >>> {name: len(src.images) for name, src in sources.items()}  # doctest: +SKIP
+    {'alice': 120, 'bob': 120}
+    """
+    path = Path(xml_path)
+    file = str(path)
+    root = parse_cvat_xml(path)
+    if root.tag != "annotations":
+        raise FormatError(f"CVAT XML root must be <annotations>, got <{root.tag}>", file=file)
+    kind, top = _meta(root)
+    labels = _labels(top) or [  # old exports without meta labels: the labels shapes use
+        sh.get("label", "") for im in root.iterfind("image") for sh in im
+        if sh.tag in ("polygon", "mask") and sh.get("label")]
+    cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
+    groups = _annotators(root, kind, top, split, path)
+    out: dict[str, ShapeSource] = {}
+    for name, (annotator, image_els) in groups.items():
+        out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
+                            name=file if len(groups) == 1 else f"{file}#{name}", rename=rename)
+    tracks = len(root.findall("track"))
+    if tracks:
+        for src in out.values():
+            src.findings.append(Finding.of("skipped_shape", f"{tracks} <track> element(s) (CVAT "
+                                           "for video) skipped", annotator=src.annotator,
+                                           file=file))
+    return out
+
+
+def _annotators(root: Element, kind: str, top: Element | None, split: str,
+                path: Path) -> dict[str, tuple[str | None, list[Element]]]:
+    images = root.findall("image")
+    tasks_of: dict[str | None, set[str | None]] = {}
+    for el in images:
+        tasks_of.setdefault(el.get("name"), set()).add(el.get("task_id"))
+    repeated = any(len(t) > 1 for t in tasks_of.values())  # one image in several tasks
+    by_task = split == "task" or (split == "auto" and repeated and kind == "project")
+    if not by_task:
+        who = _person(top.find("assignee")) if kind == "job" and top is not None else ""
+        return {who or path.stem: (who or None, images)}
+    assignees = {}
+    if top is not None:
+        for t in top.iterfind("tasks/task"):
+            assignees[_text(t, "id")] = _person(t.find("assignee"))
+    out: dict[str, tuple[str | None, list[Element]]] = {}
+    for el in images:
+        tid = el.get("task_id")
+        if tid is None:
+            raise FormatError("<image> must have a task_id attribute to split by task, got none",
+                              file=str(path), image=el.get("name"))
+        who = assignees.get(tid) or ""
+        key = who or f"task-{tid}"
+        out.setdefault(key, (who or None, []))[1].append(el)
+    return out
+
+
+def _source(image_els: list[Element], cats: Categories, *, annotator: str | None, file: str,
+            order: Order, name: str, rename: Rename) -> ShapeSource:
+    by_name = {c.name: c for c in cats.values()}
+    infos: list[ImageInfo] = []
+    shapes: dict[str, list[Shape]] = {}
+    findings: list[Finding] = []
+    skipped: Counter[str] = Counter()
+    seen: set[str] = set()
+    repeated = {n for n, c in Counter(el.get("name") for el in image_els).items() if c > 1}
+    for el in image_els:
+        iname = el.get("name")
+        if not iname:
+            raise FormatError("<image> must have a name attribute, got none", file=file)
+        if iname in repeated and el.get("subset"):
+            iname = f"{el.get('subset')}:{iname}"  # project exports: ids and names per subset
+        iname = apply_rename(iname, rename)
+        loc = {"file": file, "image": iname, "annotator": annotator}
+        info = ImageInfo(iname, _int(el, "height", None, **loc), _int(el, "width", None, **loc),
+                         _int(el, "id", -1, **loc))
+        if info.height <= 0 or info.width <= 0:
+            raise AnnotationError(f"image size must be positive, got {info.width}x{info.height}",
+                                  **loc)
+        if iname in seen:
+            raise AnnotationError("image name must appear once per annotator, got it twice (pass "
+                                  "split='task' to split a project export by task)", **loc)
+        seen.add(iname)
+        infos.append(info)
+        shapes[iname] = _image_shapes(el, info, by_name, loc, findings, skipped)
+    for tag, count in sorted(skipped.items()):
+        findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no area; "
+                                   "skipped", annotator=annotator, file=file))
+    return ShapeSource(name, cats, infos, shapes, annotator=annotator, findings=findings,
+                       order=order, format="cvat", file=file)
+
+
+def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
+                  findings: list[Finding], skipped: Counter[str]) -> list[Shape]:
+    out: list[Shape] = []
+    counters: Counter[str] = Counter()
+    for n, sh in enumerate(el):
+        counters[sh.tag] += 1
+        if sh.tag in _SKIPPED:
+            skipped[sh.tag] += 1
+            continue
+        if sh.tag not in ("polygon", "mask"):
+            continue
+        label = sh.get("label", "")
+        where = {**loc, "shape": f"{sh.tag} #{counters[sh.tag]}"}
+        if label not in by_name:
+            findings.append(Finding.of("unknown_label", f"label {label!r} is not in the "
+                                       "category set; shape left out", **where))
+            continue
+        geom = _polygon(sh, info, where, findings) if sh.tag == "polygon" else _mask(
+            sh, info, where, findings)
+        if geom is None:
+            continue
+        cat = by_name[label]
+        group = _int(sh, "group_id", 0, **where)
+        out.append(Shape(where["shape"], label, cat.id, cat.isthing, geom, order=n,
+                         z_order=_int(sh, "z_order", 0, **where), group=group or None,
+                         occluded=sh.get("occluded", "0") in ("1", "true", "True")))
+    return out
+
+
+def _polygon(sh: Element, info: ImageInfo, where: dict, findings: list) -> Polygons | None:
+    raw = sh.get("points", "")
+    try:
+        coords = [float(v) for pair in raw.split(";") if pair.strip() for v in pair.split(",")]
+    except ValueError:
+        raise AnnotationError(f"polygon points must be 'x,y;x,y;...' numbers, got {raw[:60]!r}",
+                              **where) from None
+    if len(coords) % 2:
+        raise AnnotationError(f"polygon points must be (x, y) pairs, got {len(coords)} numbers",
+                              **where)
+    pts, found = check_polygon(coords, width=info.width, height=info.height, where=where)
+    findings += found
+    return Polygons((pts,)) if pts is not None else None
+
+
+def _mask(sh: Element, info: ImageInfo, where: dict, findings: list) -> BoxMask:
+    raw = sh.get("rle", "")
+    try:
+        counts = np.array([int(v) for v in raw.split(",") if v.strip()], dtype=np.int64)
+    except ValueError:
+        raise AnnotationError(f"mask rle must be comma-separated integers, got {raw[:60]!r}",
+                              **where) from None
+    left, top = _int(sh, "left", None, **where), _int(sh, "top", None, **where)
+    width, height = _int(sh, "width", None, **where), _int(sh, "height", None, **where)
+    if width <= 0 or height <= 0 or (counts.size and counts.min() < 0):
+        raise AnnotationError(f"mask box must be non-empty and runs >= 0, got {width}x{height}",
+                              **where)
+    if int(counts.sum()) != width * height:
+        longer = "longer" if counts.sum() > width * height else "shorter"
+        raise AnnotationError(f"mask rle runs must cover its {width}x{height} box exactly "
+                              f"({width * height} px), got {int(counts.sum())} px ({longer})",
+                              **where)
+    if left < 0 or top < 0 or left + width > info.width or top + height > info.height:
+        findings.append(Finding.of("outside_image", f"mask box {left},{top} {width}x{height} "
+                                   f"leaves the {info.width}x{info.height} image; clipped",
+                                   **where))
+    return BoxMask(counts, left, top, width, height)
+
+
+def read_cvat(xml_path: str | os.PathLike[str], **options: Any) -> ShapeSource:
+    """Read a CVAT XML holding one annotator (options as :func:`read_cvat_sources`).
+
+    Raises
+    ------
+    AnnotationError
+        The file holds several annotators: use :func:`read_cvat_sources` or ``load_study``.
+
+    Examples
+    --------
+    >>> src = read_cvat("job_12/annotations.xml")  # doctest: +SKIP
+    >>> src.annotator, src.findings_frame()["kind"].value_counts()  # doctest: +SKIP
+    """
+    sources = read_cvat_sources(xml_path, **options)
+    if len(sources) != 1:
+        raise AnnotationError(f"export must hold one annotator, got {len(sources)} "
+                              f"({sorted(sources)}); use read_cvat_sources or load_study",
+                              file=str(xml_path))
+    return next(iter(sources.values()))

@@ -1,0 +1,169 @@
+"""Label Studio JSON export (export type "JSON": a list of tasks) as panoptic maps.
+
+One annotator per ``completed_by`` (its email when the export has it, else ``user-<id>``,
+``unknown`` when absent). Read: ``polygonlabels`` (points in percent of ``original_width`` /
+``original_height``) and ``brushlabels`` (Label Studio's bit-packed RLE of the RGBA canvas; the
+alpha channel is the mask, foreground where ``alpha >= brush_threshold``) and
+``bitmasklabels`` (a full-size PNG data URL; ``alpha > 0`` is the mask). Results sharing a
+region ``id`` are merged (a ``polygon`` result plus a ``labels`` result). Skipped / cancelled
+annotations are left out and counted; ``parent_annotation`` / ``parent_prediction`` (copies) are
+flagged; several annotations of one task by one annotator keep the latest ``updated_at``.
+
+Image names (the documented mapping): the task's ``data`` value (``data["image"]``, else the
+first text value) is read as a URL or path; the query string is dropped, %-escapes decoded, the
+base name kept, and Label Studio's upload prefix of 8 hex digits and a dash is stripped
+(``/data/upload/1/48c220e9-cat.jpg`` -> ``cat.jpg``; ``strip_upload_prefix=False`` keeps it).
+``rename`` (a mapping or a function) is applied last.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..errors import AnnotationError, FormatError
+from ..model import Categories
+from ._files import read_json
+from ._labelstudio_parse import parse_export
+from ._lsrle import Bitmask, Brush, bitmask_png, decode_brush, decode_rle_words
+from ._shapes import apply_rename, resolve_categories
+from .layers import Order, ShapeSource
+
+__all__ = ["Bitmask", "Brush", "bitmask_png", "decode_brush", "decode_rle_words", "image_name",
+           "read_labelstudio", "read_labelstudio_sources"]
+
+_PREFIX = re.compile(r"^[0-9a-fA-F]{8}-")
+
+
+def image_name(value: str, *, strip_upload_prefix: bool = True) -> str:
+    """The image name of a task's data value (URL or path), by the documented mapping.
+
+    Examples
+    --------
+    >>> image_name("/data/upload/1/48c220e9-pexels-fox%201.jpg?x=1")
+    'pexels-fox 1.jpg'
+    """
+    base = unquote(urlsplit(value).path).replace("\\", "/").rsplit("/", 1)[-1]
+    return _PREFIX.sub("", base, count=1) if strip_upload_prefix else base
+
+
+def _annotator(completed_by: Any, emails: Mapping[int, str]) -> str:
+    if isinstance(completed_by, dict):
+        cid = completed_by.get("id")
+        return completed_by.get("email") or emails.get(cid) or f"user-{cid}"
+    if isinstance(completed_by, int) and not isinstance(completed_by, bool):
+        return emails.get(completed_by, f"user-{completed_by}")
+    return "unknown"
+
+
+def _task_image(task: dict, index: int, strip: bool, rename: Any) -> str:
+    data = task.get("data")
+    value = None
+    if isinstance(data, dict):
+        value = data.get("image")
+        if not isinstance(value, str):
+            value = next((v for v in data.values() if isinstance(v, str)), None)
+    name = (image_name(value, strip_upload_prefix=strip) if value
+            else f"task-{task.get('id', index)}")
+    return apply_rename(name, rename)
+
+
+def read_labelstudio_sources(
+    json_path: str | os.PathLike[str],
+    *,
+    categories: Categories | str | os.PathLike[str] | None = None,
+    stuff: tuple[str, ...] | list[str] = (),
+    strip_upload_prefix: bool = True,
+    rename: Mapping[str, str] | Callable[[str], str] | None = None,
+    brush_threshold: int = 128,
+    include_predictions: bool = False,
+    order: Order = "file",
+) -> dict[str, ShapeSource]:
+    """Read a Label Studio JSON export: one source per annotator (``completed_by``).
+
+    Parameters
+    ----------
+    json_path
+    categories
+        Authoritative categories (matched by label name); default: every label used in the
+        file, sorted by name, ids 1, 2, ...
+    stuff
+        Label names that are stuff.
+    strip_upload_prefix, rename
+        Image-name mapping (see the module notes).
+    brush_threshold : int
+        Brush pixels are foreground where ``alpha >= brush_threshold`` (1 = Label Studio's own
+        ``alpha > 0``; the default 128 is half coverage of anti-aliased edges).
+    include_predictions : bool
+        Also read each task's ``predictions`` as annotators ``prediction-<model_version>``.
+        Items that are bare predictions (an ML backend's output: ``result`` without a task) are
+        always read that way.
+    order : {"file", "smaller_on_top"}
+
+    Returns
+    -------
+    dict of str to ShapeSource
+
+    Raises
+    ------
+    FormatError
+        Not JSON, not a list of tasks.
+    AnnotationError
+        Missing ``original_width``/``original_height``, sizes that disagree within an image,
+        non-finite points, a brush whose header claims another size than the image, two tasks
+        mapping to one image name for one annotator.
+
+    Examples
+    --------
+    >>> sources = read_labelstudio_sources("project-1-at-2025.json")  # doctest: +SKIP
+    >>> sorted(sources)  # doctest: +SKIP
+    ['ann@example.org', 'user-2']
+    """
+    path = Path(json_path)
+    data = read_json(path)
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+        raise FormatError("Label Studio JSON export must be a list of tasks, got "
+                          f"{type(data).__name__}", file=str(path))
+    if not any(("annotations" in t or "result" in t) for t in data):
+        raise FormatError("Label Studio JSON export must be a list of tasks with 'annotations', "
+                          "got none (is this the export's -info.json?)", file=str(path))
+    emails = {}
+    for task in data:
+        for ann in task.get("annotations") or []:
+            cb = ann.get("completed_by") if isinstance(ann, dict) else None
+            if isinstance(cb, dict) and cb.get("email"):
+                emails[cb.get("id")] = cb["email"]
+    items = parse_export(data, file=str(path), name_of=lambda t, i: _task_image(
+        t, i, strip_upload_prefix, rename), annotator_of=lambda cb: _annotator(cb, emails),
+        include_predictions=include_predictions)
+    labels = sorted({r.label for it in items.values() for regs in it.regions.values()
+                     for r in regs} - {""})  # a region without a label is an unknown_label
+    cats = resolve_categories(labels, categories=categories, stuff=stuff, file=str(path))
+    return {who: it.to_source(cats, brush_threshold=brush_threshold, order=order,
+                              name=str(path) if len(items) == 1 else f"{path}#{who}")
+            for who, it in items.items()}
+
+
+def read_labelstudio(json_path: str | os.PathLike[str], *, annotator: str | None = None,
+                     **options: Any) -> ShapeSource:
+    """One annotator of a Label Studio export (options as :func:`read_labelstudio_sources`).
+
+    ``annotator`` may be omitted when the export holds one annotator.
+
+    Examples
+    --------
+    >>> src = read_labelstudio("export.json", annotator="user-2")  # doctest: +SKIP
+    """
+    sources = read_labelstudio_sources(json_path, **options)
+    if annotator is None and len(sources) == 1:
+        return next(iter(sources.values()))
+    if annotator not in sources:
+        raise AnnotationError(f"annotator must be one of {sorted(sources)}, got {annotator!r}",
+                              file=str(json_path))
+    return sources[annotator]

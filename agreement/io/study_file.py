@@ -1,0 +1,401 @@
+"""Study files: a small JSON or TOML file naming each annotator's export.
+
+A study file lets a study mix formats, keep exports anywhere under one folder, restrict the
+images and fix the category set. Every path in it is relative to the study file's folder and must
+stay inside that folder (no ``..`` escapes, no absolute paths)::
+
+    # study.toml
+    name = "street scenes, batch 1"
+    images_dir = "images"            # optional: photos shown under the report's crops
+    images = ["frame_0001.jpg"]      # optional: use only these images (base file names)
+    categories = "categories.json"   # optional: COCO categories list (file or inline)
+    align = "file_name"              # optional: or "image_id"
+
+    [annotators.alice]
+    path = "batch1/alice/panoptic.json"
+    format = "coco_panoptic"         # optional: detected from the content otherwise
+
+    [annotators.bob]
+    path = "batch1/bob.json"
+
+    [[exports]]                      # optional: one export holding several annotators
+    path = "label_studio_export.json"
+
+The JSON form has the same keys (``{"annotators": {"alice": {"path": ...}}, ...}``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError, StudyError
+from ..model import AnnotationSource, Categories, ImageInfo, PanopticAnnotation, Study, image_key
+from ._files import inside, read_json
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "AnnotatorSpec",
+    "StudyInput",
+    "StudySpec",
+    "is_study_file",
+    "open_study",
+    "read_study_file",
+]
+
+_KEYS = {"name", "annotators", "exports", "images", "images_dir", "categories", "align"}
+#: Names tried, in order, when a study folder holds its own study file.
+STUDY_FILE_NAMES = ("study.toml", "study.json")
+
+
+@dataclass(frozen=True)
+class AnnotatorSpec:
+    """One export named by a study file.
+
+    Attributes
+    ----------
+    name : str or None
+        The annotator's name; None for an export holding several annotators.
+    path : Path
+        The export, resolved inside the study file's folder.
+    format : str or None
+        Reader name (see ``agreement.io.study_loader.READERS``); None to detect it.
+    """
+
+    name: str | None
+    path: Path
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A parsed study file. Use :meth:`load` to open the exports as a :class:`Study`.
+
+    Attributes
+    ----------
+    path : Path
+        The study file.
+    name : str
+        A title for reports (default: the file's stem).
+    annotators : tuple of AnnotatorSpec
+        Exports in file order (single-annotator ones first, then multi-annotator exports).
+    images : tuple of str or None
+        Image base names to keep; None keeps every image.
+    categories : Categories or None
+        The study's category set; None takes the union of the exports' sets.
+    images_dir : Path or None
+        Folder of the photos (for report crops).
+    align : str
+    """
+
+    path: Path
+    name: str
+    annotators: tuple[AnnotatorSpec, ...]
+    images: tuple[str, ...] | None = None
+    categories: Categories | None = None
+    images_dir: Path | None = None
+    align: str = "file_name"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Study:
+        """Open every export and assemble the study.
+
+        Raises
+        ------
+        StudyError
+            Duplicate annotator names, images listed but annotated by nobody, categories that
+            contradict the study's category set.
+        """
+        from .study_loader import _export_file, detect_format, expand_sources
+
+        sources: dict[str, AnnotationSource] = {}
+        for spec in self.annotators:
+            fmt = spec.format or detect_format(_export_file(spec.path))
+            # COCO panoptic carries its categories (and its reader takes no such option)
+            options = {} if self.categories is None or fmt == "coco_panoptic" else {
+                "categories": self.categories}
+            found = expand_sources(spec.path, format=fmt, **options)
+            for who, source in found.items():
+                if who is None:
+                    name = spec.name or spec.path.stem
+                else:
+                    name = f"{spec.name}/{who}" if spec.name else str(who)
+                if name in sources:
+                    raise StudyError(
+                        f"file {str(self.path)!r}: annotator names must be unique, "
+                        f"got {name!r} twice"
+                    )
+                sources[name] = source
+        if self.categories is not None:
+            for name, source in sources.items():
+                _check_categories(self.categories, source, name, self.path)
+        if self.images is not None:
+            sources = {n: ImageSubset(s, self.images) for n, s in sources.items()}
+            known = {image_key(i) for s in sources.values() for i in s.images}
+            unknown = [i for i in self.images if i not in known]
+            if unknown:
+                raise StudyError(
+                    f"file {str(self.path)!r}: listed images must be annotated by at "
+                    f"least one annotator, got {unknown[:5]} annotated by none"
+                )
+        return Study(sources, align=self.align, categories=self.categories)
+
+
+class ImageSubset:
+    """An :class:`AnnotationSource` restricted to some images (by base file name)."""
+
+    def __init__(self, source: AnnotationSource, images: tuple[str, ...]) -> None:
+        keep = set(images)
+        self._source = source
+        self.name = source.name
+        self.categories = source.categories
+        self.images: tuple[ImageInfo, ...] = tuple(i for i in source.images if image_key(i) in keep)
+
+    def load(self, file_name: str) -> PanopticAnnotation:
+        """Decode one image through the wrapped source."""
+        return self._source.load(file_name)
+
+    def __getattr__(self, attr: str) -> Any:  # segment_count and reader extras
+        return getattr(self._source, attr)
+
+
+def _check_categories(
+    cats: Categories, source: AnnotationSource, annotator: str, path: Path
+) -> None:
+    for cid, cat in source.categories.items():
+        known = cats.get(cid)
+        if known is None or (known.name, known.isthing) != (cat.name, cat.isthing):
+            want = "absent" if known is None else f"{known.name!r} (isthing={known.isthing})"
+            raise StudyError(
+                f"file {str(path)!r}, annotator {annotator!r}: category {cid} must match the "
+                f"study's category set ({want}), got {cat.name!r} (isthing={cat.isthing}) in "
+                f"{source.name!r}"
+            )
+
+
+def is_study_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a study file: a ``.toml`` file, or a JSON object with ``annotators``.
+
+    Examples
+    --------
+    >>> is_study_file("no/such/file.json")
+    False
+    """
+    p = Path(path)
+    if not p.is_file():
+        return False
+    if p.suffix.lower() == ".toml":
+        return True
+    if p.suffix.lower() != ".json":
+        return False
+    with open(p, "rb") as fh:
+        head = fh.read(4096).lstrip()
+    # Exports are large; a study file is small and names its annotators near the top.
+    return head.startswith(b"{") and b'"annotators"' in head and b'"segments_info"' not in head
+
+
+def read_study_file(path: str | os.PathLike[str]) -> StudySpec:
+    """Parse a JSON or TOML study file (see the module docstring for its keys).
+
+    Parameters
+    ----------
+    path
+        The study file; every path inside is relative to its folder and must stay inside it.
+
+    Returns
+    -------
+    StudySpec
+
+    Raises
+    ------
+    FormatError
+        Invalid TOML / JSON, unknown keys, wrong value types.
+    PathEscapeError
+        A path leaves the study file's folder.
+
+    Examples
+    --------
+    >>> spec = read_study_file("study.toml")  # doctest: +SKIP
+    >>> study = spec.load()  # doctest: +SKIP
+    """
+    path = Path(path)
+    data = _parse(path)
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise FormatError(
+            f"study file keys must be among {sorted(_KEYS)}, got {unknown}", file=path
+        )
+    base = path.parent
+    annotators = _annotators(data.get("annotators", {}), base, path)
+    exports = data.get("exports", [])
+    if not isinstance(exports, list):
+        raise FormatError(f"'exports' must be a list of tables, got {exports!r}", file=path)
+    annotators += tuple(
+        _one(None, e, base, path, what=f"exports[{i}]") for i, e in enumerate(exports)
+    )
+    if not annotators:
+        raise FormatError(
+            "study file must name at least one export under 'annotators' or 'exports', got none",
+            file=path,
+        )
+    images = data.get("images")
+    if images is not None and not (
+        isinstance(images, list) and all(isinstance(i, str) for i in images)
+    ):
+        raise FormatError(f"'images' must be a list of file names, got {images!r}", file=path)
+    images_dir = data.get("images_dir")
+    if images_dir is not None:
+        images_dir = inside(base, _string(images_dir, "images_dir", path), file=path)
+    align = _string(data.get("align", "file_name"), "align", path)
+    name = _string(data.get("name", path.stem), "name", path)
+    return StudySpec(
+        path=path,
+        name=name,
+        annotators=annotators,
+        images=None if images is None else tuple(image_key(ImageInfo(i, 1, 1)) for i in images),
+        categories=_categories(data.get("categories"), base, path),
+        images_dir=images_dir,
+        align=align,
+    )
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    if path.suffix.lower() == ".toml":
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise FormatError("file must exist, got no such file", file=path) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise FormatError(f"file must be valid TOML, got {exc}", file=path) from None
+    else:
+        data = read_json(path)
+    if not isinstance(data, dict):
+        raise FormatError(f"study file must hold an object, got {type(data).__name__}", file=path)
+    return data
+
+
+def _string(value: Any, key: str, path: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise FormatError(f"{key!r} must be a non-empty string, got {value!r}", file=path)
+    return value
+
+
+def _annotators(value: Any, base: Path, path: Path) -> tuple[AnnotatorSpec, ...]:
+    if isinstance(value, dict):
+        return tuple(_one(str(k), v, base, path, what=f"annotators.{k}") for k, v in value.items())
+    if isinstance(value, list):
+        out = []
+        for i, entry in enumerate(value):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            out.append(
+                _one(
+                    _string(name, f"annotators[{i}].name", path),
+                    entry,
+                    base,
+                    path,
+                    what=f"annotators[{i}]",
+                )
+            )
+        return tuple(out)
+    raise FormatError(f"'annotators' must be a table of name -> export, got {value!r}", file=path)
+
+
+def _one(name: str | None, entry: Any, base: Path, path: Path, *, what: str) -> AnnotatorSpec:
+    if isinstance(entry, str):
+        entry = {"path": entry}
+    if not isinstance(entry, dict) or "path" not in entry:
+        raise FormatError(
+            f"{what} must be a path or a table with a 'path', got {entry!r}", file=path
+        )
+    extra = sorted(set(entry) - {"path", "format", "name"})
+    if extra:
+        raise FormatError(
+            f"{what} keys must be among ['format', 'name', 'path'], got {extra}", file=path
+        )
+    fmt = entry.get("format")
+    if fmt is not None:
+        fmt = _string(fmt, f"{what}.format", path)
+    return AnnotatorSpec(
+        name, inside(base, _string(entry["path"], f"{what}.path", path), file=path), fmt
+    )
+
+
+def _categories(value: Any, base: Path, path: Path) -> Categories | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        target = inside(base, value, file=path)
+        doc = read_json(target)
+        value = doc.get("categories") if isinstance(doc, dict) else doc
+        path = target
+    if not isinstance(value, list):
+        raise FormatError(
+            f"'categories' must be a COCO categories list, got {json.dumps(value)[:80]}", file=path
+        )
+    return Categories.from_coco(value, file=str(path))
+
+
+@dataclass(frozen=True)
+class StudyInput:
+    """A study opened from a path, with what a report needs to know about where it came from.
+
+    Attributes
+    ----------
+    study : Study
+    name : str
+        The study file's ``name``, else the folder or file name.
+    images_dir : Path or None
+        The photos: the study file's ``images_dir``, else an ``images/`` folder in or beside the
+        study folder, else None.
+    files : tuple of Path
+        The study file, when there is one (exports are listed by the study's sources).
+    """
+
+    study: Study
+    name: str
+    images_dir: Path | None
+    files: tuple[Path, ...] = ()
+
+
+def open_study(
+    path: str | os.PathLike[str], *, images_dir: str | os.PathLike[str] | None = None
+) -> StudyInput:
+    """Open a study folder, study file or multi-annotator export for a report.
+
+    Parameters
+    ----------
+    path
+        Anything :func:`agreement.io.load_study` accepts as a path.
+    images_dir
+        Override the photos folder.
+
+    Returns
+    -------
+    StudyInput
+    """
+    from .study_loader import load_study
+
+    root = Path(path)
+    own = [root / n for n in STUDY_FILE_NAMES if (root / n).is_file()] if root.is_dir() else []
+    spec_path = own[0] if own else (root if is_study_file(root) else None)
+    if spec_path is not None:
+        spec = read_study_file(spec_path)
+        study, name, found, files = spec.load(), spec.name, spec.images_dir, (spec_path,)
+    else:
+        study, name, files = load_study(root), root.stem if root.is_file() else root.name, ()
+        folder = root if root.is_dir() else root.parent
+        found = next((p for p in (folder / "images", folder.parent / "images") if p.is_dir()), None)
+    chosen = Path(images_dir) if images_dir is not None else found
+    if chosen is not None and not chosen.is_dir():
+        raise StudyError(f"images folder must exist, got {str(chosen)!r}")
+    return StudyInput(study, name, chosen, files)

@@ -1,0 +1,385 @@
+"""Ambiguous regions: connected areas of disagreement, described and ranked.
+
+A pixel is *disputed* when its semantic or instance disagreement (see :mod:`agreement.disagreement`)
+exceeds ``min_disagreement``. The disputed mask is split into a *thick* part (what survives a
+morphological opening with a ``(2w+1)`` square, ``w`` = the boundary tolerance) and a *thin* rest;
+connected components (8-connectivity, ``scipy.ndimage.label``) of each part are regions, the thin
+ones also split where the pair (majority class, dissenting class) changes. Per region, every
+annotator's label histogram comes from one ``bincount`` over the region pixels.
+
+Kinds, decided in this order:
+
+merge-split
+    The region's instance disagreement outweighs its semantic disagreement: annotators agree on
+    the class but not on the instances. Side *b* are the annotators outside the majority instance
+    group on most of the region; ``merged_by`` lists the annotators whose segment there is at
+    least 1.5 times larger than the smallest annotator's (they merged what others split).
+unlabeled gap (thin)
+    A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
+    some annotators left unlabelled along a boundary.
+missed object (thin)
+    Another thin region where, on at least half of its pixels, some annotator draws no segment
+    border within ``2w`` pixels: a thin structure (a pole, a sign) some annotators did not draw.
+boundary placement
+    Any other thin region: every annotator draws a border there, between ``class_a`` and
+    ``class_b``, at places less than about ``2w`` pixels apart.
+missed object
+    One of the two classes is a thing, the other is stuff or void: some annotators drew an object
+    the others did not.
+unlabeled gap
+    One of the two classes is void: some annotators left the area unlabelled.
+class confusion
+    Both classes are labels (stuff or thing, not one of each): the area is given different
+    classes.
+
+``class_pair`` is the most frequent pair (majority class, a dissenting annotator's class) over the
+region's pixels; ``class_pairs`` lists every pair covering at least 10 % of the region with its
+share. ``class_a`` / ``class_b`` are its two classes and ``annotators_a`` / ``annotators_b`` the
+annotators using more of one than the other in the region, ordered so that side *a* has at least
+as many annotators (side *b* is the minority, the dissenters).
+``severity`` is the sum over the region of semantic plus instance disagreement (a pixel count
+weighted by the share of dissenting annotators).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .disagreement import Heatmaps, boundary_near
+from .model import Categories
+
+__all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
+           "class_pair_summary", "pair_annotators"]
+
+KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
+
+REGION_COLUMNS = [
+    "image", "region", "kind", "class_pair", "class_pairs", "class_a", "class_b", "category_a",
+    "category_b",
+    "annotators_a", "annotators_b", "merged_by", "area", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
+    "mean_disagreement", "severity",
+]
+
+
+def _opening(mask: npt.NDArray[np.bool_], w: int) -> npt.NDArray[np.bool_]:
+    size = 2 * int(w) + 1
+    m = mask.view(np.uint8)
+    eroded = ndimage.minimum_filter(m, size=size, mode="nearest")
+    return ndimage.maximum_filter(eroded, size=size, mode="nearest").astype(bool) & mask
+
+
+def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
+    """Per pixel, the unordered pair (majority label, first dissenting annotator's label)."""
+    k = len(h.category_ids) + 1
+    first = np.argmax(h.disputed, axis=0)
+    other = np.take_along_axis(h.labels, first[None], 0)[0].astype(np.int64)
+    other = np.where(h.disputed.any(0), other, h.majority)
+    lo, hi = np.minimum(h.majority, other), np.maximum(h.majority, other)
+    return lo.astype(np.int64) * k + hi
+
+
+def _label_by_code(mask: npt.NDArray[np.bool_], code: npt.NDArray[np.int64]
+                   ) -> tuple[npt.NDArray[np.int32], int]:
+    """8-connected components of ``mask`` whose pixels also share ``code``."""
+    mp = np.pad(mask, 1)
+    cp = np.pad(code, 1)
+    wp = mp.shape[1]
+    idx = np.flatnonzero(mp)
+    pos = np.full(mp.size, -1, np.int64)
+    pos[idx] = np.arange(idx.size)
+    flat_m, flat_c = mp.ravel(), cp.ravel()
+    rows, cols = [], []
+    for off in (1, wp - 1, wp, wp + 1):
+        q = idx + off
+        ok = flat_m[q] & (flat_c[q] == flat_c[idx])
+        rows.append(pos[idx[ok]])
+        cols.append(pos[q[ok]])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(idx.size, idx.size))
+    n, comp = connected_components(graph, directed=False)
+    out = np.zeros(mp.shape, np.int32)
+    out.ravel()[idx] = comp + 1
+    return out[1:-1, 1:-1], int(n)
+
+
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.int64]):
+    """Region id map (thick components first, then thin ones) and the thin flags.
+
+    Thin components are also split where the class pair changes, so that border slivers of
+    different class pairs that touch stay separate regions.
+    """
+    thick = _opening(mask, w)
+    regions, n_thick = ndimage.label(thick, structure=np.ones((3, 3), bool))
+    thin_lab, n_thin = _label_by_code(mask & ~thick, code)
+    regions[thin_lab > 0] = thin_lab[thin_lab > 0] + n_thick
+    return regions, np.arange(n_thick + n_thin + 1) > n_thick
+
+
+def _name(label: int, h: Heatmaps, categories: Categories) -> str:
+    return "void" if label == 0 else categories.name(h.category_ids[label - 1])
+
+
+def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
+    a = tuple(n for n, row in zip(names, hist, strict=True) if row[c1] and row[c1] >= row[c2])
+    b = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] > row[c1])
+    return a, b
+
+
+def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
+               areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
+    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
+    size = {}
+    for i, name in enumerate(h.annotators):
+        segs = h.compact[i][sl][inside]
+        segs = segs[segs > 0]
+        if segs.size:
+            size[name] = areas[i][np.bincount(segs).argmax()]
+    if not size:
+        return ()
+    small = min(size.values())
+    return tuple(n for n, s in size.items() if s >= 1.5 * small)
+
+
+def _instance_sides(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
+                    members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    a, b = [], []
+    for i, name in enumerate(h.annotators):
+        if members[i] == 0:
+            continue
+        dissent = int(np.count_nonzero(h.instance_disputed[i][sl][inside]))
+        (b if 2 * dissent > members[i] else a).append(name)
+    return tuple(a), tuple(b)
+
+
+def _borderless(h: Heatmaps, reg: npt.NDArray[np.int64], idx: npt.NDArray[np.int64], n: int,
+                tolerance: int) -> npt.NDArray[np.float64]:
+    """Per region, pixels where some annotator draws no border within ``tolerance`` pixels."""
+    count = np.zeros(h.shape, np.uint8)
+    for comp in h.compact:
+        count += boundary_near(comp, max(1, tolerance))
+    lacking = count.ravel()[idx] < len(h.annotators)
+    return np.bincount(reg, weights=lacking, minlength=n)
+
+
+def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
+          thing: npt.NDArray[np.bool_], borderless: float) -> str:
+    if instance > semantic:
+        return "merge-split"
+    if thin and 0 in (c1, c2):
+        return "unlabeled gap"
+    if thin:
+        return "missed object" if borderless >= 0.5 else "boundary placement"
+    if thing[c1] != thing[c2]:
+        return "missed object"
+    if 0 in (c1, c2):
+        return "unlabeled gap"
+    return "class confusion"
+
+
+def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
+                      min_area: int | None = None, width: int | None = None) -> pd.DataFrame:
+    """Connected regions of disagreement of one image, ranked by severity.
+
+    Parameters
+    ----------
+    h : Heatmaps
+        The image's heatmaps (:func:`agreement.disagreement.heatmaps`).
+    categories : Categories
+        For names and thing/stuff.
+    min_disagreement : float
+        A pixel is disputed when its semantic or instance disagreement is above this.
+    min_area : int, optional
+        Smallest region kept, in pixels; default ``max(16, H * W / 10_000)``.
+    width : int, optional
+        Half-width of the opening separating thin from thick regions; default ``h.d``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`REGION_COLUMNS` (documented in the module notes), sorted by ``severity``
+        descending.
+
+    Examples
+    --------
+    >>> from agreement import Categories, Category, PanopticAnnotation
+    >>> from agreement.disagreement import heatmaps
+    >>> cats = Categories([Category(7, "road", False), Category(8, "sidewalk", False)])
+    >>> road = np.full((20, 20), 7)
+    >>> walk = road.copy(); walk[5:15, 5:15] = 8
+    >>> anns = {"a": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "b": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "c": PanopticAnnotation.from_map(walk, {7: 7, 8: 8})}
+    >>> r = ambiguous_regions(heatmaps(anns, cats, d=1), cats).iloc[0]
+    >>> r.kind, r.class_pair, r.annotators_b, int(r.area)
+    ('class confusion', 'road <-> sidewalk', ('c',), 100)
+    """
+    shape = h.shape
+    min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
+    w = h.d if width is None else int(width)
+    mask = (h.semantic > min_disagreement) | (h.instance > min_disagreement)
+    code = _pair_code(h)
+    regions, thin = _components(mask, w, code)
+    area = np.bincount(regions.ravel(), minlength=thin.size)
+    keep = np.flatnonzero(area >= min_area)
+    keep = keep[keep > 0]
+    if keep.size == 0:
+        return pd.DataFrame(columns=REGION_COLUMNS)
+    t = _Tables(h, regions, keep, code, w)
+    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
+    boxes = ndimage.find_objects(regions)
+    rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
+                      boxes[label - 1], regions, thing) for r, label in enumerate(keep)]
+    out = pd.DataFrame(rows, columns=REGION_COLUMNS)
+    return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
+
+
+class _Tables:
+    """Per kept region: label histograms per annotator, disagreement sums, class-pair counts."""
+
+    def __init__(self, h: Heatmaps, regions: npt.NDArray, keep: npt.NDArray[np.int64],
+                 code: npt.NDArray[np.int64], w: int) -> None:
+        n = keep.size
+        remap = np.full(int(regions.max()) + 1, -1, np.int64)
+        remap[keep] = np.arange(n)
+        flat = remap[regions.ravel()]
+        idx = np.flatnonzero(flat >= 0)
+        reg = flat[idx]
+        k = len(h.category_ids) + 1
+        self.k = k
+        self.hist = np.stack([np.bincount(reg * k + lab.ravel()[idx], minlength=n * k)
+                              .reshape(n, k) for lab in h.labels])
+        self.sem = np.bincount(reg, weights=h.semantic.ravel()[idx], minlength=n)
+        self.inst = np.bincount(reg, weights=h.instance.ravel()[idx], minlength=n)
+        self.inst_label = np.bincount(reg * k + h.majority.ravel()[idx],
+                                      weights=h.instance.ravel()[idx],
+                                      minlength=n * k).reshape(n, k).argmax(1)
+        self.borderless = _borderless(h, reg, idx, n, 2 * w)
+        keys, counts = np.unique(reg * (k * k) + code.ravel()[idx], return_counts=True)
+        order = np.lexsort((-counts, keys // (k * k)))
+        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
+        self.pair_count = counts[order]
+        self.areas: list[npt.NDArray[np.int64]] = []
+
+    def pairs(self, r: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
+        lo, hi = np.searchsorted(self.pair_region, [r, r + 1])
+        return self.pair_code[lo:hi], self.pair_count[lo:hi]
+
+
+def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k: int) -> str:
+    """``"road <-> sidewalk (62%); ..."`` for the pairs covering >= 10 % of the region."""
+    out = []
+    for c, n in zip(codes, counts, strict=True):
+        if n >= 0.1 * area:
+            names = sorted((_name(int(c) // k, h, categories), _name(int(c) % k, h, categories)))
+            out.append(f"{names[0]} <-> {names[1]} ({100 * n / area:.0f}%)")
+    return "; ".join(out)
+
+
+def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
+              area: int, sl: tuple[slice, slice], regions: npt.NDArray,
+              thing: npt.NDArray[np.bool_]) -> dict:
+    votes = t.hist[:, r].sum(0)
+    codes, counts = t.pairs(r)
+    c1, c2 = divmod(int(codes[0]), t.k)  # the most frequent (majority, dissent) class pair
+    if votes[c2] > votes[c1]:
+        c1, c2 = c2, c1
+    kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing, t.borderless[r] / area)
+    merged: tuple[str, ...] = ()
+    inside = regions[sl] == label
+    if kind == "merge-split":  # the thing class whose instances are disputed
+        c1 = c2 = int(t.inst_label[r])
+        t.areas = t.areas or [np.bincount(c.ravel()) for c in h.compact]
+        merged = _merged_by(h, sl, inside, t.areas)
+        side_a, side_b = _instance_sides(h, sl, inside, t.hist[:, r, c1])
+    else:
+        side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
+    if len(side_b) > len(side_a):
+        side_a, side_b, c1, c2 = side_b, side_a, c2, c1
+    na, nb = _name(c1, h, categories), _name(c2, h, categories)
+    return {
+        "image": h.image, "region": label, "kind": kind,
+        "class_pair": " <-> ".join(sorted((na, nb))),
+        "class_pairs": _pair_names(h, categories, codes, counts, area, t.k),
+        "class_a": na, "class_b": nb,
+        "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
+        "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
+        "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
+        "bbox_x": sl[1].start, "bbox_y": sl[0].start, "bbox_w": sl[1].stop - sl[1].start,
+        "bbox_h": sl[0].stop - sl[0].start,
+        "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
+        "severity": float(t.sem[r] + t.inst[r]),
+    }
+
+
+def class_pair_summary(regions: pd.DataFrame) -> pd.DataFrame:
+    """Per class pair across a study: ``regions``, ``pixels``, ``images``, ``annotators``.
+
+    ``annotators`` counts the distinct dissenting (side *b*) annotators; ``dissenters`` lists
+    them; ``top_dissenter`` is the one with the largest dissent severity on this pair (see
+    :func:`pair_annotators`); ``severity`` is summed; ``kind`` is the most frequent kind. Sorted
+    by severity.
+    """
+    cols = ["class_pair", "regions", "pixels", "images", "annotators", "dissenters",
+            "top_dissenter", "severity", "kind"]
+    if regions.empty:
+        return pd.DataFrame(columns=cols)
+    per = pair_annotators(regions)
+    rows = []
+    for pair, g in regions.groupby("class_pair", sort=False):
+        dissent = sorted({a for side in g["annotators_b"] for a in side})
+        mine = per[per["class_pair"] == pair]
+        rows.append({"class_pair": pair, "regions": len(g), "pixels": int(g["area"].sum()),
+                     "images": g["image"].nunique(), "annotators": len(dissent),
+                     "dissenters": tuple(dissent),
+                     "top_dissenter": mine["annotator"].iloc[0] if len(mine) else None,
+                     "severity": float(g["severity"].sum()),
+                     "kind": g["kind"].value_counts().index[0]})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def annotator_summary(regions: pd.DataFrame, annotators: tuple[str, ...]) -> pd.DataFrame:
+    """Per annotator: regions and pixels where it dissents (side *b*) and their severity.
+
+    ``dissent_share`` is the share of the regions the annotator takes part in (either side)
+    where it is in the minority. Sorted by dissent severity.
+    """
+    rows = []
+    for name in annotators:
+        minority = regions[np.array([name in s for s in regions["annotators_b"]], dtype=bool)]
+        involved = sum(name in a or name in b for a, b in zip(
+            regions["annotators_a"], regions["annotators_b"], strict=True))
+        rows.append({"annotator": name, "dissent_regions": len(minority),
+                     "dissent_pixels": int(minority["area"].sum()),
+                     "dissent_severity": float(minority["severity"].sum()),
+                     "regions": involved,
+                     "dissent_share": len(minority) / involved if involved else float("nan")})
+    out = pd.DataFrame(rows, columns=["annotator", "dissent_regions", "dissent_pixels",
+                                      "dissent_severity", "regions", "dissent_share"])
+    return out.sort_values("dissent_severity", ascending=False, kind="stable").reset_index(
+        drop=True)
+
+
+def pair_annotators(regions: pd.DataFrame) -> pd.DataFrame:
+    """Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
+
+    Sorted by class pair, then severity descending: who is behind each ambiguity.
+    """
+    cols = ["class_pair", "annotator", "regions", "pixels", "severity"]
+    rows = [(pair, a, area, sev) for pair, side, area, sev in zip(
+        regions["class_pair"], regions["annotators_b"], regions["area"], regions["severity"],
+        strict=True) for a in side]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    flat = pd.DataFrame(rows, columns=["class_pair", "annotator", "pixels", "severity"])
+    out = flat.groupby(["class_pair", "annotator"], as_index=False).agg(
+        regions=("pixels", "size"), pixels=("pixels", "sum"), severity=("severity", "sum"))
+    out = out.sort_values(["class_pair", "severity"], ascending=[True, False], kind="stable")
+    return out[cols].reset_index(drop=True)

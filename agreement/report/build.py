@@ -1,0 +1,114 @@
+"""Build a report: collect the results of a study, lay them out, add the reproducibility footer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import StudyError
+from ..io.study_file import StudyInput
+from ..model import Study
+from .collect import ReportOptions, collect
+from .model import Report
+from .sections import make_sections, make_summary
+from .write import study_inputs
+
+__all__ = ["ReportOptions", "build_report"]
+
+
+def _environment() -> dict[str, str]:
+    import platform
+
+    import matplotlib
+    import numpy
+    import scipy
+
+    return {
+        "env.python": platform.python_version(),
+        "env.numpy": numpy.__version__,
+        "env.pandas": pd.__version__,
+        "env.scipy": scipy.__version__,
+        "env.matplotlib": matplotlib.__version__,
+    }
+
+
+def _check_study(study: Study) -> None:
+    shared = [i for i in study.images if len(study.annotators_of(i)) >= 2]
+    if len(study.annotators) < 2 or not shared:
+        raise StudyError(
+            f"a report needs at least two annotators on at least one image, got "
+            f"{len(study.annotators)} annotator(s) ({', '.join(study.annotators)}) and "
+            f"{len(shared)} image(s) annotated by two or more"
+        )
+
+
+def build_report(
+    study: Study | StudyInput,
+    *,
+    title: str | None = None,
+    options: ReportOptions | None = None,
+    images_dir: str | Path | None = None,
+    consistency: pd.DataFrame | None = None,
+    timestamp: bool = False,
+) -> Report:
+    """Evaluate a study and build its guideline-revision report.
+
+    Parameters
+    ----------
+    study : Study or StudyInput
+        A study, or one opened by :func:`agreement.io.study_file.open_study` (which also knows
+        the study's name, photos folder and study file).
+    title : str, optional
+    options : ReportOptions, optional
+        Parallelism, progress, bootstrap, thresholds.
+    images_dir : path, optional
+        Photos for the crops (overrides the one of a ``StudyInput``).
+    consistency : DataFrame, optional
+        A human-consistency table (class-agnostic studies) to show in its own section.
+    timestamp : bool
+        Put the creation time in the footer (off by default: same inputs, same bytes).
+
+    Returns
+    -------
+    Report
+        Write it with :func:`agreement.report.write_report`.
+
+    Raises
+    ------
+    StudyError
+        Fewer than two annotators, or no image annotated by two of them.
+
+    Examples
+    --------
+    >>> from agreement.io.study_file import open_study
+    >>> report = build_report(open_study("data/sample/batch1"))  # doctest: +SKIP
+    >>> report.summary["problems"][0]["title"]  # doctest: +SKIP
+    'Define the border between road and sidewalk'
+    """
+    from .. import __version__
+
+    if isinstance(study, StudyInput):
+        opened = study
+    else:
+        opened = StudyInput(study, "study", None)
+    _check_study(opened.study)
+    photos = Path(images_dir) if images_dir is not None else opened.images_dir
+    o = options or ReportOptions()
+    data = collect(
+        opened.study, name=opened.name, images_dir=photos, options=o, consistency=consistency
+    )
+    inputs = study_inputs(
+        opened.study, images_dir=photos, extra=opened.files, relative_to=Path.cwd()
+    )
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds") if timestamp else ""
+    return Report(
+        title or f"Annotator agreement: {opened.name}",
+        make_sections(data),
+        make_summary(data),
+        inputs,
+        {**o.parameters(), **_environment()},
+        __version__,
+        created,
+    )

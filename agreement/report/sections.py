@@ -1,0 +1,414 @@
+"""Turn the collected results (:class:`ReportData`) into the report's sections.
+
+Every number shown comes from a table of :class:`ReportData`, which
+:func:`agreement.report.collect.collect` fills from the library's result objects; this module
+only selects, orders, words and lays out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .diagnose import Diagnosis, diagnoses_frame
+from .model import Figure, Group, Paragraph, Section, Table
+from .proposals import Proposal, proposals_frame
+
+__all__ = ["ReportData", "make_sections", "make_summary"]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, as tables from the library's results.
+
+    Attributes
+    ----------
+    name : str
+    annotators : tuple of str
+    images : int
+    shared_images : int
+    categories : DataFrame
+        ``category_id``, ``name``, ``isthing``.
+    overall : DataFrame
+        One row per group (All, Things, Stuff): ``group``, ``pq``, ``sq``, ``rq``, ``n``, and
+        ``pq_ci_low`` / ``pq_ci_high`` when intervals were computed.
+    classes : DataFrame
+        One row per category, the columns :func:`~agreement.report.diagnose.diagnose_classes`
+        reads plus ``pq``, ``alpha``, ``missed``.
+    diagnoses : list of Diagnosis
+    proposals : list of Proposal
+    pairs : DataFrame
+        Confused class pairs ranked: ``a``, ``b``, ``regions``, ``pixels``, ``images``, ...
+    annotators_table : DataFrame
+        One row per annotator: ``annotator``, ``loo_pq`` (vs consensus of the others), ...,
+        ``systematic`` (text, empty when nothing stands out).
+    alpha : float
+        Krippendorff's alpha over pixels (nominal).
+    pair_figures : mapping of str to list of Figure
+        Example crops per proposal / pair key (``"pair:<id>-<id>"``).
+    figures : mapping of str to Figure
+        Overview figures: ``"pq_matrix"``, ``"class_bars"``, ...
+    validation : DataFrame or None
+        Validation findings (None: validation not available).
+    consistency : DataFrame, ConsistencyResult or None
+        Human consistency of a class-agnostic study (rendered only when given): a table, or
+        an object with ``n_images``, ``covering``, ``pri``, ``vi``, ``pq`` ... attributes and a
+        ``per_image`` table.
+    traits : DataFrame or None
+        Systematic habits: ``annotator``, ``kind``, ``text``, ``rate``, ``others``.
+    notes : tuple of str
+        Caveats (e.g. a metric not available).
+    """
+
+    name: str
+    annotators: tuple[str, ...]
+    images: int
+    shared_images: int
+    categories: pd.DataFrame
+    overall: pd.DataFrame
+    classes: pd.DataFrame
+    diagnoses: list[Diagnosis]
+    proposals: list[Proposal]
+    pairs: pd.DataFrame
+    annotators_table: pd.DataFrame
+    alpha: float = math.nan
+    pq_matrix: pd.DataFrame | None = None
+    pair_figures: Mapping[str, Sequence[Figure]] = field(default_factory=dict)
+    figures: Mapping[str, Figure] = field(default_factory=dict)
+    validation: pd.DataFrame | None = None
+    consistency: Any = None
+    traits: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> dict[int, str]:
+        """Category id -> name."""
+        ids = self.categories["category_id"].astype(int)
+        return dict(zip(ids, self.categories["name"], strict=True))
+
+
+def _pct(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.1f}"
+
+
+def _summary(d: ReportData) -> Section:
+    cats = d.categories
+    n_things = int(cats["isthing"].sum())
+    blocks: list = [
+        Paragraph(
+            f"{len(d.annotators)} annotators ({', '.join(d.annotators)}) x {d.images} images "
+            f"({d.shared_images} annotated by all); {len(cats)} classes ({n_things} things, "
+            f"{len(cats) - n_things} stuff)."
+        )
+    ]
+    all_row = d.overall[d.overall["group"] == "All"]
+    if len(all_row):
+        r = all_row.iloc[0]
+        ci = ""
+        if "pq_ci_low" in r and r["pq_ci_low"] == r["pq_ci_low"]:
+            ci = f" (95% CI over images {_pct(r['pq_ci_low'])}–{_pct(r['pq_ci_high'])})"
+        blocks.append(
+            Paragraph(
+                f"Panoptic quality between annotators, all classes: PQ "
+                f"{_pct(r['pq'])}{ci}, SQ {_pct(r['sq'])}, RQ {_pct(r['rq'])} (percent); "
+                f"pixel Krippendorff's alpha {d.alpha:.3f}."
+            )
+        )
+    blocks.append(
+        Table(
+            "overall",
+            "Agreement between annotators",
+            d.overall,
+            "PQ / SQ / RQ as fractions, pooled over every ordered annotator pair and "
+            "image; n = classes averaged; CI = bootstrap over images.",
+        )
+    )
+    if d.proposals:
+        blocks.append(Paragraph("Main problems, most disputed pixels first:"))
+        blocks.append(tuple(_problem_text(p, d) for p in d.proposals[:5]))
+    at = d.annotators_table
+    flagged = (
+        at[at["systematic"].fillna("").astype(str) != ""] if "systematic" in at else at.head(0)
+    )
+    for row in flagged.itertuples(index=False):
+        blocks.append(
+            Paragraph(f"Annotator {row.annotator} stands out: {row.systematic}.", "finding")
+        )
+    if "pq_matrix" in d.figures:
+        blocks.append(d.figures["pq_matrix"])
+    blocks += [Paragraph(n, "note") for n in d.notes]
+    return Section("summary", "Summary", tuple(blocks))
+
+
+def _problem_text(p: Proposal, d: ReportData) -> str:
+    where = f"; {p.pixels} px in {p.images} of {d.images} images" if p.pixels else ""
+    who = f"; driven by {', '.join(p.annotators)}" if p.annotators else ""
+    classes = " / ".join(d.names.get(c, str(c)) for c in p.categories)
+    return f"{p.title} ({classes}): {p.evidence[0]}{where}{who}{_gain_text(p)}"
+
+
+def _gain_text(p: Proposal) -> str:
+    if p.expected_gain != p.expected_gain:
+        return ""
+    return f"; expected gain +{100 * p.expected_gain:.1f} PQ points"
+
+
+def _classes(d: ReportData) -> Section:
+    frame = d.classes.copy()
+    text = diagnoses_frame(d.diagnoses).groupby("category_id")["text"].agg("; ".join)
+    frame["diagnosis"] = frame["category_id"].map(text).fillna("")
+    frame = frame.sort_values("pq", na_position="last", kind="stable")
+    cols = [
+        c
+        for c in (
+            "category",
+            "isthing",
+            "pq",
+            "sq",
+            "rq",
+            "boundary_iou",
+            "alpha",
+            "segments",
+            "split",
+            "merged",
+            "missed",
+            "diagnosis",
+        )
+        if c in frame.columns
+    ]
+    blocks = [
+        Paragraph(
+            "Per class, worst PQ first. Diagnoses are derived from the numbers by the "
+            "rules listed in the parameters below."
+        ),
+        Table(
+            "classes",
+            "Per-class agreement and diagnosis",
+            frame,
+            "PQ / SQ / RQ pooled over annotator pairs; boundary_iou = mean boundary IoU of "
+            "matched segments; alpha = pixel Krippendorff's alpha of the class against the "
+            "rest; split / merged / missed = segment rows of that status (classes.csv has "
+            "every count).",
+            max_rows=None,
+            columns=tuple(cols),
+        ),
+    ]
+    if "classes_figure" in d.figures:
+        blocks.append(d.figures["classes_figure"])
+    return Section("classes", "Classes", tuple(blocks))
+
+
+def _pairs(d: ReportData) -> Section:
+    if not len(d.pairs):
+        return Section(
+            "pairs", "Confused class pairs", (Paragraph("No confused class pair found."),)
+        )
+    blocks: list = [
+        Table(
+            "confused_pairs",
+            "Confused class pairs, most disagreement first",
+            d.pairs,
+            "Ambiguous regions where annotators gave the two classes to the same "
+            "pixels, summed over the study.",
+        )
+    ]
+    for key, figs in d.pair_figures.items():
+        if key.startswith("pair:") and figs:
+            a, b = (int(x) for x in key[5:].split("-"))
+            blocks.append(
+                Group(
+                    f"{d.names.get(a, a)} / {d.names.get(b, b)}: most severe regions",
+                    tuple(figs),
+                    "gallery",
+                )
+            )
+    return Section("pairs", "Confused class pairs", tuple(blocks))
+
+
+def _annotators(d: ReportData) -> Section:
+    blocks: list = [
+        Paragraph(
+            "Each annotator against the consensus of the others (leave-one-out), "
+            "and what is systematic about their annotations."
+        )
+    ]
+    blocks.append(
+        Table(
+            "annotators",
+            "Annotators",
+            d.annotators_table,
+            "loo_pq / loo_sq / loo_rq = the annotator against the consensus of the others; "
+            "mean_pq_with_others = mean PQ of the annotator's pairs; mean_kappa = mean pixel "
+            "Cohen's kappa with the others; dissent_* = ambiguous regions where the annotator "
+            "is in the minority.",
+            max_rows=None,
+        )
+    )
+    if d.traits is not None and len(d.traits):
+        blocks.append(
+            Paragraph(
+                "What is systematic, per annotator (rate of the annotator vs "
+                "the mean rate of the others):"
+            )
+        )
+        blocks.append(tuple(f"{r.annotator}: {r.text}" for r in d.traits.itertuples(index=False)))
+        blocks.append(Table("annotator_habits", "Systematic habits", d.traits, show=False))
+    if d.pq_matrix is not None:
+        blocks.append(
+            Table(
+                "pq_matrix",
+                "Annotator x annotator PQ (row = reference)",
+                d.pq_matrix.reset_index(),
+                max_rows=None,
+            )
+        )
+    return Section("annotators", "Annotators", tuple(blocks))
+
+
+def _validation(d: ReportData) -> Section:
+    if d.validation is None:
+        return Section(
+            "validation",
+            "Validation findings",
+            (Paragraph("Validation was not available for this study.", "note"),),
+        )
+    if not len(d.validation):
+        return Section("validation", "Validation findings", (Paragraph("No validation finding."),))
+    v = d.validation
+    blocks: list = []
+    if {"severity", "kind"} <= set(v.columns):
+        counts = v.groupby(["severity", "kind"]).size().rename("findings").reset_index()
+        blocks.append(
+            Table("validation_summary", "Validation findings by kind", counts, max_rows=None)
+        )
+    blocks.append(
+        Table("validation", "Validation findings", v, "Every finding is in validation.csv.")
+    )
+    return Section("validation", "Validation findings", tuple(blocks))
+
+
+def _proposals(d: ReportData) -> Section:
+    if not d.proposals:
+        return Section(
+            "proposals",
+            "Guideline revision proposals",
+            (Paragraph("No diagnosis crossed its threshold: no revision proposed."),),
+        )
+    blocks: list = [
+        Table(
+            "proposals",
+            "Proposals, most disputed pixels first",
+            proposals_frame(d.proposals, d.names)[
+                ["rank", "title", "classes", "kind", "disputed_pixels", "images", "expected_gain"]
+            ],
+            "disputed_pixels / images = ambiguous regions the problem explains; expected_gain = "
+            "rise of PQ All (fraction) if resolved, method given with each proposal; full text "
+            "in proposals_full.csv.",
+        )
+    ]
+    full = proposals_frame(d.proposals, d.names)
+    for i, p in enumerate(d.proposals, 1):
+        inner: list = [
+            Paragraph(f"Proposed rule: {p.rule}"),
+            tuple(f"Evidence: {e}" for e in p.evidence),
+        ]
+        if p.pixels:
+            inner.append(
+                Paragraph(
+                    f"Touches {p.pixels} px of ambiguous regions in {p.images} of "
+                    f"{d.images} images."
+                )
+            )
+        if p.expected_gain == p.expected_gain:
+            inner.append(
+                Paragraph(
+                    f"Expected gain: PQ All +{100 * p.expected_gain:.1f} points ({p.gain_method})."
+                )
+            )
+        inner.extend(list(d.pair_figures.get(p.key, ()))[:2])
+        blocks.append(Group(f"{i}. {p.title}", tuple(inner), "proposal"))
+    blocks.append(Table("proposals_full", "Proposals (full text)", full, show=False))
+    return Section("proposals", "Guideline revision proposals", tuple(blocks))
+
+
+CONSISTENCY_FIELDS = ("n_images", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp", "fn")
+
+
+def _consistency(c) -> Section:
+    """Human consistency of a class-agnostic study: a table, or a result object with the
+    pooled measures as attributes and a ``per_image`` table (shown worst covering first)."""
+    note = (
+        "Each annotator scored against every other annotator (covering, probabilistic Rand "
+        "index, variation of information, class-agnostic PQ)."
+    )
+    if isinstance(c, pd.DataFrame):
+        return Section(
+            "consistency",
+            "Human consistency (region measures)",
+            (Table("consistency", "Human consistency", c, note),),
+        )
+    pooled = pd.DataFrame([{k: getattr(c, k) for k in CONSISTENCY_FIELDS if hasattr(c, k)}])
+    blocks: list = [Table("consistency", "Human consistency, pooled", pooled, note)]
+    per_image = getattr(c, "per_image", None)
+    if per_image is not None and len(per_image):
+        order = "covering" if "covering" in per_image else per_image.columns[0]
+        blocks.append(
+            Table(
+                "consistency_per_image",
+                "Per image, least consistent first",
+                per_image.sort_values(order, kind="stable"),
+                max_rows=15,
+            )
+        )
+    return Section("consistency", "Human consistency (region measures)", tuple(blocks))
+
+
+def make_sections(d: ReportData) -> tuple[Section, ...]:
+    """The report's sections, in reading order (consistency only for class-agnostic studies)."""
+    out = [_summary(d), _proposals(d), _classes(d), _pairs(d), _annotators(d), _validation(d)]
+    if d.consistency is not None:
+        out.append(_consistency(d.consistency))
+    return tuple(out)
+
+
+def make_summary(d: ReportData) -> dict:
+    """The JSON-serialisable headline: numbers, ranked problems, systematic annotators."""
+    overall = {
+        r["group"]: {k: r[k] for k in d.overall.columns if k != "group"}
+        for r in d.overall.to_dict("records")
+    }
+    systematic = [
+        {"annotator": r["annotator"], "systematic": r["systematic"]}
+        for r in d.annotators_table.to_dict("records")
+        if r.get("systematic")
+    ]
+    return {
+        "study": d.name,
+        "annotators": list(d.annotators),
+        "images": d.images,
+        "classes": len(d.categories),
+        "overall": overall,
+        "alpha": d.alpha,
+        "subtitle": f"{len(d.annotators)} annotators x {d.images} images, "
+        f"{len(d.categories)} classes",
+        "problems": proposals_frame(d.proposals, d.names)[
+            [
+                "rank",
+                "title",
+                "classes",
+                "kind",
+                "disputed_pixels",
+                "images",
+                "expected_gain",
+                "annotators",
+            ]
+        ].to_dict("records"),
+        "systematic_annotators": systematic,
+        "worst_classes": d.classes.sort_values("pq", na_position="last")["category"]
+        .head(5)
+        .tolist(),
+    }

@@ -1,0 +1,217 @@
+"""Additive per-image count tables and the helpers shared by the resampling procedures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import StudyError
+
+FloatArray = npt.NDArray[np.float64]
+Counts = Mapping[str, FloatArray]
+Statistic = Callable[[Counts], FloatArray]
+Seed = int | np.random.Generator | None
+
+
+def ratio(num: npt.ArrayLike, den: npt.ArrayLike) -> FloatArray:
+    """``num / den`` with 0/0 (any x/0) undefined: NaN, never 0 and never a warning.
+
+    >>> ratio([1.0, 0.0], [2.0, 0.0]).tolist()
+    [0.5, nan]
+    """
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """Additive per-image counts: ``values[i, g, f]`` is field ``f`` of group ``g`` in image ``i``.
+
+    Attributes
+    ----------
+    images : tuple of str
+        Image keys, one per row of ``values``.
+    groups : tuple
+        Group keys (category ids, annotators, ...), one per column.
+    fields : tuple of str
+        Count names (``tp``, ``fp``, ``fn``, ``iou_sum``, ...).
+    values : ndarray, shape (n_images, n_groups, n_fields)
+        The counts (float64, read-only).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"image": ["a", "a", "b"], "category_id": [1, 2, 1],
+    ...                       "tp": [1, 0, 2], "fp": [0, 1, 0]})
+    >>> t = CountTable.from_frame(frame, fields=("tp", "fp"))
+    >>> t.values.shape, {k: v.tolist() for k, v in t.sums().items()}
+    ((2, 2, 2), {'tp': [3.0, 0.0], 'fp': [0.0, 1.0]})
+    """
+
+    images: tuple[str, ...]
+    groups: tuple[Hashable, ...]
+    fields: tuple[str, ...]
+    values: FloatArray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        values = np.array(self.values, dtype=np.float64)
+        expected = (len(self.images), len(self.groups), len(self.fields))
+        if values.shape != expected:
+            raise ValueError(
+                f"values must have shape (images, groups, fields) = {expected}, got {values.shape}"
+            )
+        values.flags.writeable = False
+        object.__setattr__(self, "values", values)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        fields: Sequence[str],
+        image: str = "image",
+        group: str | Sequence[str] = "category_id",
+        images: Sequence[str] | None = None,
+        groups: Sequence[Hashable] | None = None,
+    ) -> CountTable:
+        """Sum ``fields`` of a tidy frame per (image, group); absent combinations count 0.
+
+        ``group`` is a column, or several columns whose value tuples are the groups. ``images`` /
+        ``groups`` fix the rows / columns (e.g. to keep images without any count, or classes no
+        annotator used); by default the sorted values present in the frame.
+        """
+        keys = [group] if isinstance(group, str) else list(group)
+        missing = [c for c in (image, *keys, *fields) if c not in frame.columns]
+        if missing:
+            raise ValueError(f"frame must have columns {missing}, got {list(frame.columns)}")
+        sums = frame.groupby([image, *keys], sort=True)[list(fields)].sum()
+        images = tuple(sorted(frame[image].unique())) if images is None else tuple(images)
+        if groups is None:
+            found = frame[keys].drop_duplicates().itertuples(index=False, name=None)
+            groups = sorted(g[0] for g in found) if len(keys) == 1 else sorted(found)
+        groups = tuple(groups)
+        rows = [(i, g) if len(keys) == 1 else (i, *g) for i in images for g in groups]
+        full = pd.MultiIndex.from_tuples(rows, names=[image, *keys])
+        values = sums.reindex(full, fill_value=0).to_numpy(dtype=np.float64)
+        shape = (len(images), len(groups), len(fields))
+        return cls(images, groups, tuple(fields), values.reshape(shape))
+
+    @property
+    def n_images(self) -> int:
+        """Number of images (rows)."""
+        return len(self.images)
+
+    def reindex(
+        self, *, images: Sequence[str] | None = None, groups: Sequence[Hashable] | None = None
+    ) -> CountTable:
+        """The same table on other images / groups; new ones count 0, dropped ones are removed."""
+        images = self.images if images is None else tuple(images)
+        groups = self.groups if groups is None else tuple(groups)
+        out = np.zeros((len(images), len(groups), len(self.fields)))
+        ri = {k: i for i, k in enumerate(self.images)}
+        rg = {k: i for i, k in enumerate(self.groups)}
+        src_i = [ri.get(k, -1) for k in images]
+        src_g = [rg.get(k, -1) for k in groups]
+        keep_i = np.flatnonzero(np.asarray(src_i) >= 0)
+        keep_g = np.flatnonzero(np.asarray(src_g) >= 0)
+        take_i = np.asarray(src_i, dtype=np.intp)[keep_i]
+        take_g = np.asarray(src_g, dtype=np.intp)[keep_g]
+        out[np.ix_(keep_i, keep_g)] = self.values[np.ix_(take_i, take_g)]
+        return CountTable(images, groups, self.fields, out)
+
+    def select(self, fields: Sequence[str]) -> CountTable:
+        """The table restricted to some fields, in the given order."""
+        missing = [f for f in fields if f not in self.fields]
+        if missing:
+            raise ValueError(f"fields must be among {list(self.fields)}, got {missing}")
+        idx = [self.fields.index(f) for f in fields]
+        return CountTable(self.images, self.groups, tuple(fields), self.values[:, :, idx])
+
+    def sums(self, weights: npt.ArrayLike | None = None) -> dict[str, FloatArray]:
+        """Counts summed over images, per field: arrays of shape ``(..., n_groups)``.
+
+        ``weights`` of shape ``(..., n_images)`` (e.g. bootstrap resampling counts) weight each
+        image; ``None`` sums every image once.
+        """
+        flat = self.values.reshape(self.n_images, -1)
+        if weights is None:
+            total = flat.sum(axis=0)
+        else:
+            total = np.asarray(weights, dtype=np.float64) @ flat
+        total = total.reshape(*total.shape[:-1], len(self.groups), len(self.fields))
+        return {name: total[..., k] for k, name in enumerate(self.fields)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per (image, group), one column per field."""
+        index = pd.MultiIndex.from_product([self.images, self.groups], names=["image", "group"])
+        return pd.DataFrame(
+            self.values.reshape(-1, len(self.fields)), index=index, columns=list(self.fields)
+        ).reset_index()
+
+    def _repr_html_(self) -> str:
+        totals = pd.DataFrame(self.values.sum(axis=0), index=pd.Index(self.groups, name="group"),
+                              columns=list(self.fields))
+        return (f"<p><b>CountTable</b>: {self.n_images} images x {len(self.groups)} groups, "
+                f"totals</p>" + totals.to_html())
+
+
+def _rng(seed: Seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def resample_weights(
+    n_images: int, n_resamples: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """Bootstrap resamples as counts: ``w[b, i]`` = times image ``i`` is drawn in resample ``b``.
+
+    Draws ``rng.integers(0, n, (n_resamples, n))`` like :func:`scipy.stats.bootstrap`, so the same
+    generator gives the same resamples; counted with one ``bincount``.
+
+    >>> w = resample_weights(4, 3, np.random.default_rng(0))
+    >>> w.shape, w.sum(axis=1).tolist()
+    ((3, 4), [4, 4, 4])
+    """
+    if n_images < 1:
+        raise StudyError(f"a bootstrap needs at least 1 image, got {n_images}")
+    draws = rng.integers(0, n_images, (n_resamples, n_images))
+    flat = draws + n_images * np.arange(n_resamples)[:, None]
+    counts = np.bincount(flat.ravel(), minlength=n_resamples * n_images)
+    return counts.reshape(n_resamples, n_images)
+
+
+#: Most (resample x image) weights drawn at once: resamples are processed in chunks of
+#: ``CHUNK // n_images`` so memory stays bounded on large studies (one chunk below that size).
+CHUNK = 1 << 22
+
+
+def _chunks(n_resamples: int, n_images: int) -> list[int]:
+    step = max(1, CHUNK // max(n_images, 1))
+    return [min(step, n_resamples - s) for s in range(0, n_resamples, step)]
+
+
+def _evaluate(statistic: Statistic, sums: Counts) -> FloatArray:
+    out = np.asarray(statistic(sums), dtype=np.float64)
+    return out.reshape(1) if out.ndim == 0 else out
+
+
+def _pairing(a: CountTable, b: CountTable, paired: bool | None) -> tuple[CountTable, CountTable,
+                                                                           bool]:
+    """Align groups; decide (and, for ``paired=True``, restrict to) the shared images."""
+    if a.fields != b.fields:
+        raise ValueError(f"both tables must have the same fields, got {a.fields} and {b.fields}")
+    groups = a.groups if a.groups == b.groups else tuple(dict.fromkeys((*a.groups, *b.groups)))
+    a, b = a.reindex(groups=groups), b.reindex(groups=groups)
+    same = set(a.images) == set(b.images)
+    if paired is None:
+        paired = same
+    if paired:
+        shared = tuple(i for i in a.images if i in set(b.images))
+        if not shared:
+            raise StudyError("a paired comparison needs shared images, the batches share none")
+        a, b = a.reindex(images=shared), b.reindex(images=shared)
+    return a, b, paired

@@ -1,0 +1,38 @@
+"""``agreement disagreement``: runs on a small study written to disk, prints, writes tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+from test_pixel_study import CATS, make_study
+
+from agreement import read_coco_panoptic, write_coco_panoptic
+from agreement.cli import main
+
+
+def test_cli_disagreement_writes_tables_and_consensus(tmp_path, capsys):
+    study = make_study()
+    for a in study.annotators:
+        anns = [study.annotation(a, i) for i in study.images if a in study.annotators_of(i)]
+        write_coco_panoptic(anns, CATS, tmp_path / "study" / a / "panoptic.json")
+    code = main(["disagreement", str(tmp_path / "study"), "--top", "3", "--out",
+                 str(tmp_path / "out"), "--consensus", str(tmp_path / "cons"), "--leave-one-out"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Krippendorff's alpha" in out and "road <-> sidewalk" in out
+    pairs = pd.read_csv(tmp_path / "out" / "class_pairs.csv")
+    assert pairs.class_pair[0] == "road <-> sidewalk" and pairs.top_dissenter[0] == "sys"
+    loo = pd.read_csv(tmp_path / "out" / "leave_one_out.csv")
+    assert loo.annotator[0] == "sys"
+    for name in ("regions", "annotators", "per_class", "pixel_per_class", "pixel_pairs",
+                 "pair_annotators"):
+        assert (tmp_path / "out" / f"{name}.csv").is_file()
+    cons = read_coco_panoptic(tmp_path / "cons" / "consensus.json")
+    assert sorted(i.file_name for i in cons.images) == ["img0.png", "img1.png", "img2.png"]
+    counts = pd.read_csv(tmp_path / "cons" / "consensus_counts.csv")
+    assert counts.tie_pixels.tolist() == [0, 0, 0]  # sys is outvoted everywhere
+    assert counts.segments.tolist() == [3, 3, 2]  # road, sidewalk (+ car)
+
+
+def test_cli_disagreement_bad_study(tmp_path, capsys):
+    assert main(["disagreement", str(tmp_path / "nope")]) == 2
+    assert "study path must be a folder" in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""On data/sample: batch 2 (guideline v2) improves road/sidewalk agreement, nothing else changes.
+
+``data/sample/planted.json`` fact c: batch 2 has less than half of batch 1's road/sidewalk
+disagreement, and every other annotator habit keeps the same parameters in both batches.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agreement import load_study
+from agreement.batch import Batch
+from agreement.compare import compare_batches
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+CHANGED = {"road", "sidewalk"}
+
+
+@pytest.fixture(scope="module")
+def batches():
+    return [Batch.from_study(load_study(SAMPLE / name), name=name, consensus=False)
+            for name in ("batch1", "batch2")]
+
+
+@pytest.fixture(scope="module")
+def comparison(batches):
+    return compare_batches(*batches, n_boot=1000, n_permutations=1000, seed=0)
+
+
+def test_batch_against_itself_changes_nothing(batches):
+    same = compare_batches(batches[0], batches[0], n_boot=200, n_permutations=200)
+    assert same.paired
+    for table in (same.classes, same.annotators, same.annotator_classes, same.class_pairs):
+        assert not table["significant"].any()
+        assert (table["difference"].abs() < 1e-12).all()
+
+
+def test_road_sidewalk_improvement_is_significant(comparison):
+    assert not comparison.paired  # different images in the two batches
+    for metric in ("pq", "alpha"):
+        rows = comparison.metric(metric)
+        for name in CHANGED:
+            assert rows.loc[name, "significant"], (metric, name)
+            assert rows.loc[name, "change"] == "improved"
+            assert rows.loc[name, "ci_low"] > 0
+
+
+def test_unchanged_classes_are_not_significant(comparison):
+    others = comparison.classes[~comparison.classes["category"].isin(CHANGED)]
+    assert len(others) > 0
+    assert not others["significant"].any(), others[others["significant"]]
+
+
+def test_road_sidewalk_confusion_shrank_by_more_than_half(comparison):
+    planted = json.loads((SAMPLE / "planted.json").read_text())
+    assert "less than half" in planted["facts"]["c"]
+    pairs = comparison.class_pairs.set_index("name")
+    row = pairs.loc["road / sidewalk"]
+    assert row["change"] == "shrank" and row["b"] < 0.5 * row["a"]
+    assert pairs.index[0] == "road / sidewalk"  # the most confused pair (fact a)
+    assert not pairs.drop("road / sidewalk")["significant"].any()
+
+
+def test_chen_moved_most_on_road(comparison):
+    """Fact b: chen (the systematic annotator) disagreed most on road/sidewalk in batch 1."""
+    ac = comparison.annotator_classes
+    road = ac[ac["category"] == "road"].set_index("annotator")
+    assert road["a"].idxmin() == "chen"
+    assert road["difference"].idxmax() == "chen"
+    assert road.loc["chen", "change"] == "improved"
+    assert not ac[~ac["category"].isin(CHANGED)]["significant"].any()
+
+
+def test_paired_planted_change_on_the_sample(batches):
+    """The same images with road's matched IoUs lowered by 10%: only road worsens (paired)."""
+    before = batches[0]
+    per_image = before.per_image.copy()
+    road = per_image["category_id"] == 7
+    per_image.loc[road, "iou_sum"] *= 0.9
+    after = Batch.from_tables(per_image, name="lowered", categories=before.categories,
+                              images=before.images, coincidence=before.coincidence)
+    c = compare_batches(before, after, metrics=("pq", "sq", "rq"), n_boot=500,
+                        n_permutations=500)
+    assert c.paired
+    pq = c.metric("pq")
+    assert pq.loc["road", "change"] == "worsened"
+    assert pq.loc["road", "difference"] == pytest.approx(-0.1 * pq.loc["road", "a"])
+    assert pq.loc["road", "ci_high"] < 0
+    assert not pq.drop("road")["significant"].any()
+    assert c.metric("rq").loc["road", "change"] == "unchanged"  # matching is untouched

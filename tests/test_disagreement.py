@@ -1,0 +1,230 @@
+"""Heatmaps and ambiguous regions on hand-made maps with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agreement import AnnotationError, Categories, Category, PanopticAnnotation
+from agreement.disagreement import boundary_near, heatmaps, match_lut
+from agreement.regions import ambiguous_regions, annotator_summary, class_pair_summary
+
+CATS = Categories([Category(1, "road", False), Category(2, "sidewalk", False),
+                   Category(3, "car", True), Category(4, "truck", True)])
+H, W = 30, 40
+
+
+def ann(ids, cats, name="img.png"):
+    return PanopticAnnotation.from_map(np.asarray(ids), cats, file_name=name)
+
+
+def road(**blocks):
+    """A road image (segment 1); blocks: segment id -> (slice y, slice x)."""
+    ids = np.ones((H, W), np.int32)
+    for sid, (ys, xs) in blocks.items():
+        ids[ys, xs] = int(sid[1:])
+    return ids
+
+
+def test_semantic_entropy_tie_and_void_modes():
+    a = ann([[1, 1, 1, 0]], {1: 1})
+    b = ann([[1, 2, 2, 0]], {1: 1, 2: 2})
+    c = ann([[1, 1, 3, 1]], {1: 1, 3: 3})
+    h = heatmaps({"a": a, "b": b, "c": c}, CATS, d=1)
+    np.testing.assert_allclose(h.semantic[0], [0, 1 / 3, 2 / 3, 1 / 3], rtol=1e-6)
+    p = np.array([2 / 3, 1 / 3])
+    np.testing.assert_allclose(h.entropy[0], [0, -(p * np.log2(p)).sum(), np.log2(3),
+                                              -(p * np.log2(p)).sum()], rtol=1e-6)
+    assert h.tie[0].tolist() == [False, False, True, False]
+    assert h.majority[0].tolist() == [1, 1, 1, 0]  # last pixel: void is the majority vote
+    x = heatmaps({"a": a, "b": b, "c": c}, CATS, d=1, void="exclude")
+    assert x.n[0].tolist() == [3, 3, 3, 1]
+    np.testing.assert_allclose(x.semantic[0], [0, 1 / 3, 2 / 3, 0], rtol=1e-6)
+    assert x.majority[0, 3] == 1 and x.entropy[0, 3] == 0
+    assert x.disputed[:, 0, 3].tolist() == [False, False, False]
+
+
+def test_boundary_heatmap_counts_annotators_near_a_boundary():
+    def split(col):
+        ids = np.ones((3, 12), np.int32)
+        ids[:, col:] = 2
+        return ann(ids, {1: 1, 2: 2})
+    h = heatmaps({"a": split(4), "b": split(4), "c": split(8)}, CATS, d=1)
+    # a, b: border between columns 3|4 -> near at columns 3..4; c: 7|8 -> 7..8
+    assert h.boundary_count[0].tolist() == [0, 0, 0, 2, 2, 0, 0, 1, 1, 0, 0, 0]
+    count = h.boundary_count[0]
+    np.testing.assert_allclose(h.boundary[0], np.minimum(count, 3 - count) / 3)
+    assert boundary_near(np.array([[5, 5, 5]]), 1).sum() == 0  # the image border is no boundary
+
+
+def merge_case():
+    two = road(s10=(slice(5, 13), slice(5, 11)), s11=(slice(5, 13), slice(11, 17)))
+    one = road(s10=(slice(5, 13), slice(5, 17)))
+    return {"a": ann(two, {1: 1, 10: 3, 11: 3}), "b": ann(two, {1: 1, 10: 3, 11: 3}),
+            "c": ann(one, {1: 1, 10: 3})}
+
+
+def test_instance_heatmap_and_match():
+    anns = merge_case()
+    assert match_lut(anns["a"], anns["b"]).tolist() == [-1, 1, 2, 3]
+    assert match_lut(anns["a"], anns["c"]).tolist() == [-1, 1, -1, -1]  # IoU 0.5 is no match
+    h = heatmaps(anns, CATS, d=1)
+    assert h.semantic.max() == 0
+    np.testing.assert_allclose(h.instance[5:13, 5:17], 1 / 3, rtol=1e-6)  # c of a, b, c
+    assert h.instance.sum() == pytest.approx(96 / 3, rel=1e-5)
+    assert h.instance_disputed.sum(axis=(1, 2)).tolist() == [0, 0, 96]
+
+
+def test_class_ambiguity_and_class_counts():
+    block = (slice(10, 20), slice(10, 20))
+    anns = {"a": ann(road(), {1: 1}), "b": ann(road(), {1: 1}),
+            "c": ann(road(s2=block), {1: 1, 2: 2})}
+    h = heatmaps(anns, CATS, d=1)
+    amb = h.class_ambiguity(2)
+    np.testing.assert_allclose(amb[block], 1 / 3, rtol=1e-6)
+    assert amb.sum() == pytest.approx(100 / 3, rel=1e-5)
+    claimed, disputed = h.class_counts()
+    assert claimed.tolist() == [0, H * W, 100, 0, 0]
+    assert disputed.tolist() == [0, 100, 100, 0, 0]
+    with pytest.raises(AnnotationError, match="category must be one of"):
+        h.class_ambiguity(99)
+
+
+def regions_of(anns, **kw):
+    h = heatmaps(anns, CATS, d=1)
+    return ambiguous_regions(h, CATS, min_area=kw.pop("min_area", 10), width=2, **kw)
+
+
+def test_region_class_confusion():
+    block = (slice(10, 20), slice(10, 20))
+    out = regions_of({"a": ann(road(), {1: 1}), "b": ann(road(), {1: 1}),
+                      "c": ann(road(s2=block), {1: 1, 2: 2})})
+    assert len(out) == 1
+    r = out.iloc[0]
+    assert (r.kind, r.class_pair, r.class_a, r.class_b) == (
+        "class confusion", "road <-> sidewalk", "road", "sidewalk")
+    assert (r.annotators_a, r.annotators_b, r.area) == (("a", "b"), ("c",), 100)
+    assert r.class_pairs == "road <-> sidewalk (100%)"
+    assert (r.bbox_x, r.bbox_y, r.bbox_w, r.bbox_h) == (10, 10, 10, 10)
+    assert r.severity == pytest.approx(100 / 3, rel=1e-5)
+    assert r.mean_disagreement == pytest.approx(1 / 3, rel=1e-5)
+
+
+def test_region_boundary_placement():
+    def split(col):
+        ids = np.ones((H, W), np.int32)
+        ids[:, col:] = 2
+        return ann(ids, {1: 1, 2: 2})
+    out = regions_of({"a": split(20), "b": split(20), "c": split(22)})
+    assert len(out) == 1
+    r = out.iloc[0]
+    assert (r.kind, r.class_pair, r.area, r.annotators_b) == (
+        "boundary placement", "road <-> sidewalk", 2 * H, ("c",))
+
+
+def test_region_thin_missed_structure():
+    pole = road(s2=(slice(3, 27), slice(18, 21)))  # a 3 px wide pole (as sidewalk) on the road
+    out = regions_of({"a": ann(pole, {1: 1, 2: 2}), "b": ann(pole, {1: 1, 2: 2}),
+                      "c": ann(road(), {1: 1})})
+    assert out[["kind", "class_pair", "annotators_b", "area"]].values.tolist() == [
+        ["missed object", "road <-> sidewalk", ("c",), 72]]
+
+
+def test_region_unlabeled_gap_and_missed_object():
+    block = (slice(10, 20), slice(10, 20))
+    gap = road(s0=block)
+    out = regions_of({"a": ann(road(), {1: 1}), "b": ann(road(), {1: 1}),
+                      "c": ann(gap, {1: 1})})
+    assert out[["kind", "class_pair", "class_b"]].values.tolist() == [
+        ["unlabeled gap", "road <-> void", "void"]]
+    car = road(s7=(slice(2, 10), slice(25, 33)))
+    out = regions_of({"a": ann(car, {1: 1, 7: 3}), "b": ann(car, {1: 1, 7: 3}),
+                      "c": ann(road(), {1: 1})})
+    r = out.iloc[0]
+    assert (r.kind, r.class_pair, r.annotators_a, r.annotators_b, r.area) == (
+        "missed object", "car <-> road", ("a", "b"), ("c",), 64)
+
+
+def test_region_merge_split_and_summaries():
+    out = regions_of(merge_case())
+    assert len(out) == 1
+    r = out.iloc[0]
+    assert (r.kind, r.class_pair, r.annotators_a, r.annotators_b, r.merged_by) == (
+        "merge-split", "car <-> car", ("a", "b"), ("c",), ("c",))
+    assert r.area == 96
+    both = pd_concat([out, regions_of(merge_case())])
+    pairs = class_pair_summary(both)
+    assert pairs[["class_pair", "regions", "pixels", "images", "annotators"]].values.tolist() == [
+        ["car <-> car", 2, 192, 1, 1]]
+    per = annotator_summary(both, ("a", "b", "c"))
+    assert per.annotator[0] == "c" and per.dissent_regions.tolist() == [2, 0, 0]
+    assert per.dissent_share.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_no_regions_and_errors():
+    same = {"a": ann(road(), {1: 1}), "b": ann(road(), {1: 1})}
+    assert regions_of(same).empty
+    assert class_pair_summary(regions_of(same)).empty
+    with pytest.raises(AnnotationError, match="heatmaps need at least 2 annotators, got 1"):
+        heatmaps({"a": same["a"]}, CATS)
+    small = ann(np.ones((2, 2), np.int32), {1: 1})
+    with pytest.raises(AnnotationError, match="must have one shape"):
+        heatmaps({"a": same["a"], "b": small}, CATS)
+    with pytest.raises(AnnotationError, match="void must be 'exclude' or 'label'"):
+        heatmaps(same, CATS, void="none")  # type: ignore[arg-type]
+
+
+def pd_concat(frames):
+    import pandas as pd
+    return pd.concat(frames, ignore_index=True)
+
+
+def _slow_maps(maps, d):
+    """Per-pixel loops: majority share, entropy, tie, boundary count (the obvious way)."""
+    from collections import Counter
+
+    n, (hh, ww) = len(maps), maps[0].shape
+    sem = np.zeros((hh, ww))
+    ent = np.zeros((hh, ww))
+    tie = np.zeros((hh, ww), bool)
+    count = np.zeros((hh, ww), int)
+    for y in range(hh):
+        for x in range(ww):
+            c = Counter(int(m[y, x]) for m in maps)
+            top = c.most_common()
+            sem[y, x] = 1 - top[0][1] / n
+            ent[y, x] = -sum(v / n * np.log2(v / n) for _, v in top)
+            tie[y, x] = len(top) > 1 and top[0][1] == top[1][1]
+            for m in maps:
+                window = m[max(0, y - d):y + d + 1, max(0, x - d):x + d + 1]
+                count[y, x] += len(np.unique(window)) > 1
+    return sem, ent, tie, count
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5), st.integers(1, 2))
+def test_heatmaps_equal_per_pixel_loops(seed, n, d):
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(0, 4, size=(5, 6)) for _ in range(n)]  # segment id = category id
+    anns = {f"r{i}": ann(m, {s: s for s in range(1, 4) if (m == s).any()})
+            for i, m in enumerate(maps)}
+    h = heatmaps(anns, CATS, d=d)
+    sem, ent, tie, count = _slow_maps(maps, d)
+    np.testing.assert_allclose(h.semantic, sem, atol=1e-6)
+    np.testing.assert_allclose(h.entropy, ent, atol=1e-5)
+    np.testing.assert_array_equal(h.tie, tie)
+    np.testing.assert_array_equal(h.boundary_count, count)
+    assert ((h.semantic >= 0) & (h.semantic < 1) & (h.entropy <= np.log2(n) + 1e-6)).all()
+
+
+def test_region_of_a_tie_names_both_tied_classes():
+    block = (slice(10, 20), slice(10, 20))
+    walk = ann(road(s2=block), {1: 1, 2: 2})
+    out = regions_of({"a": ann(road(), {1: 1}), "b": walk, "c": ann(road(), {1: 1}),
+                      "d": walk})
+    r = out.iloc[0]
+    assert (r.kind, r.class_pair, r.area, r.mean_disagreement) == (
+        "class confusion", "road <-> sidewalk", 100, 0.5)
+    assert {r.annotators_a, r.annotators_b} == {("a", "c"), ("b", "d")}

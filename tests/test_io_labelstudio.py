@@ -1,0 +1,225 @@
+"""Label Studio JSON reader: brush RLE (hand-encoded, test vector, real file), polygons in
+percent, annotators, name mapping, and every error path."""
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _lsenc import encode_mask, encode_words
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from pycocotools import mask as coco_mask
+
+from agreement.errors import AnnotationError, FormatError
+from agreement.io._shapes import coco_decode
+from agreement.io.labelstudio import (
+    decode_brush,
+    decode_rle_words,
+    image_name,
+    read_labelstudio,
+    read_labelstudio_sources,
+)
+from agreement.io.study_loader import load_study
+
+FIX = Path(__file__).parent / "data" / "fixtures" / "label_studio"
+
+
+def polygon(rid, points, label="car", w=10, h=8, **value):
+    return {"id": rid, "type": "polygonlabels", "from_name": "label", "to_name": "image",
+            "original_width": w, "original_height": h, "image_rotation": 0,
+            "value": {"points": points, "polygonlabels": [label], **value}}
+
+
+def brush(rid, rle, label="car", w=10, h=8):
+    return {"id": rid, "type": "brushlabels", "from_name": "label", "to_name": "image",
+            "original_width": w, "original_height": h,
+            "value": {"format": "rle", "rle": rle, "brushlabels": [label]}}
+
+
+def annotation(aid, results, who=1, **extra):
+    return {"id": aid, "completed_by": who, "result": results, "was_cancelled": False,
+            "parent_annotation": None, "updated_at": f"2025-01-0{aid % 9 + 1}T00:00:00Z", **extra}
+
+
+def task(tid, anns, image="/data/upload/3/0a1b2c3d-img.png"):
+    return {"id": tid, "data": {"image": image}, "annotations": anns, "predictions": []}
+
+
+def write(tmp_path, tasks, name="ls.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(tasks))
+    return path
+
+
+def test_converter_test_vector():
+    v = [0, 0, 0, 18, 57, 27, 252, 96, 32, 1, 0, 6, 0, 40, 0, 192, 3, 128, 17, 56, 32]
+    assert decode_rle_words(v).tolist() == [1, 1, 1, 1, 2, 3, 5, 6, 7, 8, 4, 4, 4, 4, 4, 4, 4, 4]
+
+
+def test_real_ml_backend_brushes_have_the_documented_areas():
+    src = read_labelstudio(FIX / "brush_ml_backend" / "test_brush_labels.json")
+    ann = src.load(src.images[0].file_name)
+    assert [s.area for s in ann.segments] == [12104, 5716, 11709]
+    assert [f.kind for f in src.findings] == ["prediction"]
+    raw = json.loads((FIX / "brush_ml_backend" / "test_brush_labels.json").read_text())
+    rle = raw[0]["result"][0]["value"]["rle"]
+    assert decode_brush(rle, 768, 576, threshold=1).sum() == 12104
+
+
+@settings(max_examples=30, deadline=None)
+@given(mask=arrays(bool, st.tuples(st.integers(1, 9), st.integers(1, 9))))
+def test_hand_encoded_brush_decodes_exactly(mask):
+    h, w = mask.shape
+    np.testing.assert_array_equal(decode_brush(encode_mask(mask), w, h), mask)
+
+
+def test_anti_aliased_alpha_and_threshold():
+    alpha = np.array([[0, 40, 127], [128, 200, 255]], np.uint8)
+    words = np.stack([alpha] * 4, axis=-1).ravel()  # R=G=B=A, as the new editor exporter writes
+    rle = encode_words(words)
+    np.testing.assert_array_equal(decode_brush(rle, 3, 2), alpha >= 128)
+    np.testing.assert_array_equal(decode_brush(rle, 3, 2, threshold=1), alpha > 0)
+
+
+def test_oversize_header_refused_before_any_large_allocation(tmp_path):
+    huge = [255, 255, 255, 252, 57, 27, 252, 127, 224]  # claims 2**32 - 4 words
+    tracemalloc.start()
+    with pytest.raises(AnnotationError, match=r"brush RLE header must claim 320 words \(4 x "
+                       r"width x height of the image\), got 4294967292; refused before decoding"):
+        decode_brush(huge, 10, 8)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20
+    path = write(tmp_path, [task(1, [annotation(1, [brush("b1", huge)])])])
+    with pytest.raises(AnnotationError, match=r"image 'img\.png', shape region b1: brush RLE "
+                       r"header must claim 320 words \(4 x 10 x 8\), got 4294967292"):
+        read_labelstudio(path)
+
+
+def test_runs_longer_than_the_header_and_truncated_streams():
+    longer = encode_words([7] * 8)
+    longer[3] = 4  # the header now claims 4 words; the first run has 8
+    with pytest.raises(AnnotationError, match=r"runs must end at the 4 words the header claims, "
+                       r"got a run to word 8 \(longer\)"):
+        decode_rle_words(longer)
+    with pytest.raises(AnnotationError, match="ends after 0 \\(truncated\\)"):
+        decode_rle_words(encode_words([1, 2, 3, 4, 5, 6])[:7])
+    with pytest.raises(AnnotationError, match="word size 8, run sizes"):
+        decode_rle_words([0, 0, 0, 4, 0, 0, 0])
+
+
+def test_polygon_percent_of_original_size_matches_pycocotools(tmp_path):
+    pts_px = [(2, 1), (7, 1), (7, 6), (2, 6)]
+    pct = [[x / 10 * 100, y / 8 * 100] for x, y in pts_px]
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [polygon("p", pct)])])]))
+    got = src.load("img.png").ids == 1
+    want = coco_decode(coco_mask.merge(coco_mask.frPyObjects([np.ravel(pts_px).tolist()], 8, 10)))
+    np.testing.assert_array_equal(got, want)
+    assert want.sum() == 25
+
+
+def test_annotators_cancelled_copied_duplicates_and_names(tmp_path):
+    sq = [[0, 0], [50, 0], [50, 50], [0, 50]]
+    emailed = {"id": 7, "email": "eve@example.org", "first_name": "", "last_name": ""}
+    tasks = [
+        task(1, [annotation(1, [polygon("a", sq)], who=2),
+                 annotation(2, [polygon("b", sq, label="road")], who=emailed),
+                 annotation(3, [], who=3, was_cancelled=True),
+                 annotation(4, [polygon("c", sq)], who=2),   # user 2 again, later: kept
+                 annotation(5, [polygon("d", sq)], who=None, parent_annotation=1)]),
+        task(2, [annotation(6, [polygon("e", sq)], who=7)], image="s3://bucket/dir/other%20x.png"),
+    ]
+    sources = read_labelstudio_sources(write(tmp_path, tasks), stuff=["road"])
+    assert sorted(sources) == ["eve@example.org", "unknown", "user-2", "user-3"]
+    assert [i.file_name for i in sources["eve@example.org"].images] == ["img.png", "other x.png"]
+    kinds = {who: sorted(f.kind for f in s.findings) for who, s in sources.items()}
+    assert kinds == {"user-2": ["duplicate_annotation"], "eve@example.org": [],
+                     "user-3": ["cancelled_annotation"], "unknown": ["copied_annotation"]}
+    assert sources["user-2"].shapes("img.png")[0].name == "region c"
+    assert sources["eve@example.org"].categories.stuff_ids == (2,)
+    study = load_study(tmp_path)
+    assert set(study.annotators) == {"eve@example.org", "unknown", "user-2", "user-3"}
+    assert study.missing().shape[0] == 4  # other x.png: only eve (2); user-3 has nothing (2)
+
+
+def test_name_mapping():
+    assert image_name("/data/upload/1/48c220e9-pexels-fox-58267-762986.jpg") == \
+        "pexels-fox-58267-762986.jpg"
+    assert image_name("/data/upload/1/48c220e9-a.jpg", strip_upload_prefix=False) == \
+        "48c220e9-a.jpg"
+    assert image_name("https://host/x/deadbeef.jpg?token=1") == "deadbeef.jpg"
+
+
+def test_rename_and_open_polygon_and_rotation(tmp_path):
+    tri = [[0, 0], [50, 0], [50, 50]]
+    res = polygon("p", tri, closed=False)
+    res["image_rotation"] = 90
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [res])])]),
+                           rename={"img.png": "frame_1.png"})
+    assert [i.file_name for i in src.images] == ["frame_1.png"]
+    assert sorted(f.kind for f in src.findings) == ["open_polygon", "rotated_image"]
+
+
+def test_truncated_json(tmp_path):
+    path = write(tmp_path, [task(1, [annotation(1, [])])])
+    path.write_text(path.read_text()[:-5])
+    with pytest.raises(FormatError, match=r"ls\.json'.*must be valid JSON"):
+        read_labelstudio_sources(path)
+
+
+def test_sizes_that_disagree_within_a_task(tmp_path):
+    sq = [[0, 0], [50, 0], [50, 50]]
+    path = write(tmp_path, [task(1, [annotation(1, [polygon("p", sq)]),
+                                     annotation(2, [polygon("q", sq, w=11)], who=2)])])
+    with pytest.raises(AnnotationError, match=r"image 'img\.png': image size must be the same in "
+                       r"every result of a task, got \[\(10, 8\), \(11, 8\)\]"):
+        read_labelstudio_sources(path)
+
+
+def test_polygon_with_nan(tmp_path):
+    path = write(tmp_path, [task(1, [annotation(1, [polygon("p9", [[0, 0], [float("nan"), 1],
+                                                                   [5, 5]])])])])
+    with pytest.raises(AnnotationError, match=r"annotator 'user-1', file '.*ls\.json', image "
+                       r"'img\.png', shape region p9: polygon coordinates must be finite"):
+        read_labelstudio(path)
+
+
+def test_region_without_label_is_unknown(tmp_path):
+    res = polygon("p", [[0, 0], [50, 0], [50, 50]])
+    res["value"]["polygonlabels"] = []
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [res])])]))
+    assert len(src.categories) == 0
+    assert [(f.kind, f.shape) for f in src.findings] == [("unknown_label", "region p")]
+
+
+def _png_url(alpha):
+    import base64
+    import io
+
+    from PIL import Image
+
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[:, :, 3] = alpha
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def bitmask(rid, alpha, w=10, h=8):
+    return {"id": rid, "type": "bitmasklabels", "original_width": w, "original_height": h,
+            "value": {"imageDataURL": _png_url(alpha), "bitmasklabels": ["car"]}}
+
+
+def test_bitmask_alpha_is_the_mask_and_size_is_checked(tmp_path):
+    alpha = np.zeros((8, 10), np.uint8)
+    alpha[2:5, 3:9] = 255
+    alpha[6, 0] = 1
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [bitmask("m", alpha)])])]))
+    np.testing.assert_array_equal(src.load("img.png").ids == 1, alpha > 0)
+    wrong = bitmask("m", np.zeros((4, 10), np.uint8))
+    with pytest.raises(AnnotationError, match=r"shape region m: bitmask PNG must be 10x8 \(width "
+                       r"x height\) as original_width/original_height say, got 10x4"):
+        read_labelstudio(write(tmp_path, [task(1, [annotation(1, [wrong])])], name="w.json"))

@@ -1,0 +1,132 @@
+"""The report on the sample study: planted findings named, numbers equal the library's, HTML
+self-contained (parsed with html.parser)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_html import parse_report
+
+from agreement.io.study_file import open_study
+from agreement.metrics.pq import summarize
+from agreement.report import write_report
+from agreement.report.build import ReportOptions, build_report
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    opened = open_study(SAMPLE / "batch1")
+    report = build_report(
+        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
+    )
+    out = tmp_path_factory.mktemp("report") / "out"
+    html = write_report(report, out)
+    return opened, report, out, html.read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def result(built):
+    from agreement.study import evaluate
+
+    return evaluate(built[0].study)
+
+
+def test_html_self_contained(built):
+    _, _report, _, html = built
+    parsed = parse_report(html)
+    assert len(parsed.images) >= 3
+    assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
+    assert not re.search(r"https?://", html)
+    assert all(u.startswith(("data:", "#")) for u in parsed.urls)
+    assert {
+        "table-overall",
+        "table-classes",
+        "table-proposals",
+        "table-confused_pairs",
+        "table-annotators",
+        "table-pq_matrix",
+        "table-inputs",
+    } <= set(parsed.tables)
+    assert parsed.sections[:6] == [
+        "summary",
+        "proposals",
+        "classes",
+        "pairs",
+        "annotators",
+        "validation",
+    ]
+
+
+def test_planted_road_sidewalk_first_with_a_rule(built):
+    _, report, out, html = built
+    first = report.summary["problems"][0]
+    assert first["classes"] == "road / sidewalk" and first["kind"] == "confusion"
+    proposal = pd.read_csv(out / "proposals_full.csv").iloc[0]
+    assert proposal["title"] == "Define the border between road and sidewalk"
+    assert "road" in proposal["rule"] and "sidewalk" in proposal["rule"]
+    assert proposal["expected_gain"] > 0
+    body = parse_report(html).body
+    assert body.index("Define the border between road and sidewalk") < body.index(
+        "Say what counts as one"
+    )
+    assert "Proposed rule: State which visible feature separates road from sidewalk" in body
+
+
+def test_planted_systematic_annotator_named(built):
+    _, _report, out, html = built
+    proposal = pd.read_csv(out / "proposals_full.csv").iloc[0]
+    assert proposal["annotators"] == "chen"
+    assert "chen labels sidewalk as road" in proposal["rule"]
+    body = parse_report(html).body
+    assert "Annotator chen stands out: labels sidewalk as road" in body
+    habits = pd.read_csv(out / "annotator_habits.csv")
+    chen = habits[habits["annotator"] == "chen"]
+    assert chen["text"].str.startswith("labels sidewalk as road").any()
+
+
+def test_numbers_equal_the_python_api(built, result):
+    _opened, report, out, _ = built
+    per_class = result.class_agreement()
+    overall = summarize(per_class)
+    for group in ("All", "Things", "Stuff"):
+        got = report.summary["overall"][group]
+        for m in ("pq", "sq", "rq"):
+            assert got[m] == overall.loc[group, m]
+    classes = pd.read_csv(out / "classes.csv").set_index("category")
+    expected = per_class.set_index("name")
+    for name, row in classes.iterrows():
+        assert math.isclose(row["pq"], expected.loc[name, "pq"], rel_tol=1e-12)
+        assert math.isclose(row["rq"], expected.loc[name, "rq"], rel_tol=1e-12)
+    matrix = pd.read_csv(out / "pq_matrix.csv").set_index("ref")
+    assert math.isclose(matrix.loc["alice", "chen"], result.pq("alice", "chen").pq, rel_tol=1e-12)
+    lo, hi = (
+        report.summary["overall"]["All"]["pq_ci_low"],
+        report.summary["overall"]["All"]["pq_ci_high"],
+    )
+    assert lo < overall.loc["All", "pq"] < hi
+
+
+def test_alpha_equals_pixel_agreement(built):
+    from agreement.pixel_study import pixel_agreement
+
+    assert built[1].summary["alpha"] == pytest.approx(
+        pixel_agreement(built[0].study).alpha, abs=1e-12
+    )
+
+
+def test_footer_has_checksums_and_parameters(built):
+    _, report, _, html = built
+    roles = [i.role for i in report.inputs]
+    assert "alice: export" in roles and "images" in roles
+    assert all(re.fullmatch(r"[0-9a-f]{64}", i.sha256) for i in report.inputs)
+    body = parse_report(html).body
+    assert report.inputs[0].sha256 in body and "n_bootstrap = 200" in body
+    assert json.loads(json.dumps(report.parameters))["threshold.rq_low"] == 0.75
