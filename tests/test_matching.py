@@ -208,3 +208,12 @@ def test_thing_absorbed_into_stuff_is_missed_not_merged():
     ov2 = segment_overlap(a2, b2)
     assert diagnose(ov2, match_segments(ov2), things=CATS.thing_ids).status.tolist() == [
         "matched", "merged"]
+
+
+@pytest.mark.parametrize("shape", [(0,), (1,), (3,), (5, 7), (4, 6)])
+def test_count_bytes_equals_bincount(shape):
+    from agreement.labels import _count_bytes
+
+    v = np.random.default_rng(2).integers(0, 256, size=shape).astype(np.uint8)
+    for arr in (v, v[..., ::2] if v.ndim == 2 else v):
+        np.testing.assert_array_equal(_count_bytes(arr), np.bincount(arr.ravel(), minlength=256))
