@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ._image_pairs import Columns, Options, evaluate_image
 from .errors import StudyError
@@ -284,7 +284,7 @@ def _images(study: Study, names: tuple[str, ...], images: Sequence[str] | None) 
 def _map(study: Study, names: tuple[str, ...], images: list[str], options: Options,
          n_jobs: int, progress: bool) -> Iterator[Columns]:
     workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-    bar = tqdm(total=len(images), disable=not progress, unit="image", desc="agreement")
+    bar = _progress_bar(len(images)) if progress else _NoBar()
     try:
         if workers == 1 or len(images) < 2:
             for image in images:
@@ -299,6 +299,27 @@ def _map(study: Study, names: tuple[str, ...], images: list[str], options: Optio
                 bar.update()
     finally:
         bar.close()
+
+
+class _NoBar:
+    def update(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int) -> Any:
+    """A tqdm bar (a notebook widget when ipywidgets is installed, else text on stderr).
+
+    tqdm.auto is imported here, not at module level: inside Jupyter without ipywidgets its
+    import warns (TqdmWarning) and falls back to the text bar, which is what we want silently.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="image", desc="agreement")
 
 
 _SEGMENT_DTYPES = {
