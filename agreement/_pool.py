@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
-
-from tqdm.auto import tqdm
 
 from .model import PanopticAnnotation, Study
 
@@ -39,7 +38,7 @@ def map_images(study: Study, work: Work, *, images: Iterable[str] | None = None,
     """
     todo = list(study.images if images is None else images)
     workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
-    bar = tqdm(total=len(todo), disable=not progress, unit="image", desc=desc)
+    bar = _progress_bar(len(todo), desc) if progress else _NoBar()
     try:
         if workers == 1 or len(todo) < 2:
             for image in todo:
@@ -53,3 +52,24 @@ def map_images(study: Study, work: Work, *, images: Iterable[str] | None = None,
                 bar.update()
     finally:
         bar.close()
+
+
+class _NoBar:
+    def update(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, desc: str) -> Any:
+    """A tqdm bar (a notebook widget when ipywidgets is installed, else text on stderr).
+
+    tqdm.auto is imported here, not at module level: inside Jupyter without ipywidgets its
+    import warns (TqdmWarning) and falls back to the text bar, which is what we want silently.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="image", desc=desc)

@@ -19,15 +19,15 @@ region and classes are ignored (see :func:`parsing_covering_by_class` for the pe
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import os
-from collections.abc import Iterable, Iterator, Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ._pool import map_images
 from .errors import AnnotationError
 from .labels import overlap_table
 from .metrics.covering import ParsingCovering, parsing_covering_table
@@ -214,39 +214,6 @@ def consistency_from_pairs(pairs: pd.DataFrame, *,
     )
 
 
-def _progress(items: Iterable, progress: bool, desc: str, total: int | None = None) -> Iterable:
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="image", total=total)
-
-
-_WORKER: dict[str, Study] = {}
-
-
-def _init_worker(study: Study) -> None:
-    _WORKER["study"] = study
-
-
-def _pairs_of(image: str, study: Study | None = None) -> pd.DataFrame:
-    study = _WORKER["study"] if study is None else study
-    return image_pairs(image, study.annotations(image))
-
-
-def _map_images(study: Study, images: list[str], n_jobs: int,
-                progress: bool) -> Iterator[pd.DataFrame]:
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-    if workers == 1 or len(images) < 2:
-        for image in _progress(images, progress, "consistency"):
-            yield _pairs_of(image, study)
-        return
-    with cf.ProcessPoolExecutor(max_workers=min(workers, len(images)),
-                                initializer=_init_worker, initargs=(study,)) as pool:
-        parts = pool.map(_pairs_of, images, chunksize=4)
-        yield from _progress(parts, progress, "consistency", total=len(images))
-
-
 def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jobs: int = 1,
                       progress: bool = False) -> ConsistencyResult:
     """Score every annotator against every other annotator, image by image (BSDS "Human" row).
@@ -285,7 +252,8 @@ def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jo
     todo = list(study.images if images is None else images)
     skipped = [i for i in todo if len(study.annotators_of(i)) < 2]
     todo = [i for i in todo if len(study.annotators_of(i)) >= 2]
-    frames = list(_map_images(study, todo, n_jobs, progress))
+    frames = list(map_images(study, image_pairs, images=todo, n_jobs=n_jobs, progress=progress,
+                             desc="consistency"))
     pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=list(PAIR_COLUMNS))
     return consistency_from_pairs(pairs, skipped=skipped)
@@ -307,23 +275,11 @@ def parsing_covering_by_class(study: Study, *, images: Iterable[str] | None = No
         ``weighted_iou``, ``gt_area``, ``covering``.
     """
     total = ParsingCovering((), (), ())
-    todo = list(study.images if images is None else images)
-    for image in _progress(todo, progress, "parsing covering"):
-        anns = study.annotations(image)
-        names = list(anns)
-        for i, a in enumerate(names):
-            for b in names[i + 1:]:
-                ra, rb = anns[a], anns[b]
-                if ra.shape != rb.shape:
-                    raise AnnotationError(f"annotations must have the same size, got {ra.shape} "
-                                          f"for {a!r} and {rb.shape} for {b!r}", image=image)
-                table = overlap_table(ra.compact, rb.compact, len(ra.segments) + 1,
-                                      len(rb.segments) + 1)
-                scale = 1.0 / table.sum() if normalize_by_image_size and table.sum() else 1.0
-                total = total + parsing_covering_table(table, ra.category_ids, rb.category_ids,
-                                                       scale=scale)
-                total = total + parsing_covering_table(table.T, rb.category_ids, ra.category_ids,
-                                                       scale=scale)
+    work = functools.partial(_image_parsing_covering,
+                             normalize_by_image_size=normalize_by_image_size)
+    for part in map_images(study, work, images=images, progress=progress,
+                           desc="parsing covering"):
+        total = total + part
     frame = total.to_frame()
     cats = study.categories
     frame.insert(1, "category", [cats.name(int(c)) for c in frame.category_id])
@@ -377,3 +333,24 @@ def plot_per_image(result: ConsistencyResult, *, measure: str = "covering", labe
     ax.set_ylabel(measure + (" (bits)" if measure == "vi" else ""))
     ax.set_title(f"Human consistency per image ({result.n_images} images)")
     return fig
+
+
+def _image_parsing_covering(image: str, anns: Mapping[str, PanopticAnnotation], *,
+                            normalize_by_image_size: bool) -> ParsingCovering:
+    """Parsing-covering sums of every ordered annotator pair of one image."""
+    total = ParsingCovering((), (), ())
+    names = list(anns)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ra, rb = anns[a], anns[b]
+            if ra.shape != rb.shape:
+                raise AnnotationError(f"annotations must have the same size, got {ra.shape} "
+                                      f"for {a!r} and {rb.shape} for {b!r}", image=image)
+            table = overlap_table(ra.compact, rb.compact, len(ra.segments) + 1,
+                                  len(rb.segments) + 1)
+            scale = 1.0 / table.sum() if normalize_by_image_size and table.sum() else 1.0
+            total = total + parsing_covering_table(table, ra.category_ids, rb.category_ids,
+                                                   scale=scale)
+            total = total + parsing_covering_table(table.T, rb.category_ids, ra.category_ids,
+                                                   scale=scale)
+    return total

@@ -9,9 +9,7 @@ comparison and the CLI read.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import os
-import warnings
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._image_pairs import Columns, Options, evaluate_image
+from ._pool import map_images
 from .errors import StudyError
 from .metrics.pq import PQResult, pq_from_counts, pq_result, symmetric_counts
 from .model import Categories, Study
@@ -190,24 +189,6 @@ def _nanmean(values: Sequence[float]) -> float:
     return float(np.nanmean(arr)) if np.isfinite(arr).any() else float("nan")
 
 
-_WORKER_STUDY: dict[str, Any] = {}
-
-
-def _init_worker(study: Study, annotators: tuple[str, ...], options: Options) -> None:
-    _WORKER_STUDY.update(study=study, annotators=annotators, options=options)
-
-
-def _run_image(image: str, study: Study | None = None, annotators: tuple[str, ...] = (),
-               options: Options | None = None) -> Columns:
-    if study is None:
-        study, annotators, options = (_WORKER_STUDY["study"], _WORKER_STUDY["annotators"],
-                                      _WORKER_STUDY["options"])
-    assert options is not None
-    have = [a for a in study.annotators_of(image) if a in annotators]
-    anns = {a: study.annotation(a, image) for a in have}
-    return evaluate_image(image, anns, options)
-
-
 def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary: bool = True,
              annotators: Sequence[str] | None = None, images: Sequence[str] | None = None,
              dilation_ratio: float = 0.02, diagnostic_threshold: float = 0.2) -> StudyResult:
@@ -266,7 +247,11 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     todo = _images(study, names, images)
     options = Options(boundary, dilation_ratio, diagnostic_threshold,
                       things=study.categories.thing_ids)
-    parts = list(_map(study, names, todo, options, n_jobs, progress))
+    # the annotators asked for, in study order (pair order follows the study, as serial runs do)
+    sub = study.subset([a for a in study.annotators if a in names])
+    work = functools.partial(evaluate_image, options=options)
+    parts = list(map_images(sub, work, images=todo, n_jobs=n_jobs, progress=progress,
+                            desc="agreement"))
     return _assemble(parts, study, names, tuple(todo), options)
 
 
@@ -279,47 +264,6 @@ def _images(study: Study, names: tuple[str, ...], images: Sequence[str] | None) 
         raise StudyError(f"images must be in the study, got {len(missing)} unknown: "
                          f"{missing[:5]}")
     return list(images)
-
-
-def _map(study: Study, names: tuple[str, ...], images: list[str], options: Options,
-         n_jobs: int, progress: bool) -> Iterator[Columns]:
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-    bar = _progress_bar(len(images)) if progress else _NoBar()
-    try:
-        if workers == 1 or len(images) < 2:
-            for image in images:
-                yield _run_image(image, study, names, options)
-                bar.update()
-            return
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(images)),
-                                    initializer=_init_worker,
-                                    initargs=(study, names, options)) as pool:
-            for part in pool.map(_run_image, images, chunksize=1):
-                yield part
-                bar.update()
-    finally:
-        bar.close()
-
-
-class _NoBar:
-    def update(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int) -> Any:
-    """A tqdm bar (a notebook widget when ipywidgets is installed, else text on stderr).
-
-    tqdm.auto is imported here, not at module level: inside Jupyter without ipywidgets its
-    import warns (TqdmWarning) and falls back to the text bar, which is what we want silently.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="image", desc="agreement")
 
 
 _SEGMENT_DTYPES = {

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..metrics.pq import pq_result
 from ..model import Study
@@ -234,6 +233,8 @@ def collect(
     """Evaluate ``study`` with the library and gather every table the report shows."""
     o = options or ReportOptions()
     steps = 5 + o.max_merge_gains
+    from tqdm.auto import tqdm  # here, not at import: tqdm.auto warns in Jupyter without ipywidgets
+
     with tqdm(total=steps, desc="report", unit="step", disable=not o.progress) as bar:
 
         def step(what: str) -> None:
