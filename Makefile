@@ -31,7 +31,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check agreement tests benchmarks scripts
 
 bench: $(VENV)/.installed-base
-	$(PY) benchmarks/bench_pq.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 sample: $(VENV)/.installed-base
 	$(PY) scripts/make_sample.py --out $(SAMPLE)

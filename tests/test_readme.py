@@ -19,10 +19,13 @@ def test_python_example_runs(monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks
     out = io.StringIO()
+    namespace: dict = {}  # the blocks build on each other, as a reader types them
     with contextlib.redirect_stdout(out):
         for block in blocks:
-            exec(compile(block, "README.md", "exec"), {})
-    assert out.getvalue().startswith("Study(4 annotators x 13 images, 12 categories)\n")
+            exec(compile(block, "README.md", "exec"), namespace)
+    text = out.getvalue()
+    assert text.startswith("Study(4 annotators x 13 images, 12 categories)\n")
+    assert "road <-> sidewalk" in text  # the planted top class pair comes out first
 
 
 def test_cli_example_output_is_current(monkeypatch, capsys):

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write parsing covering per class (panoptic studies) as CSV")
     p.add_argument("--plot", metavar="OUT.png",
                    help="plot the per-image covering, least consistent images first")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
+    p.add_argument("-j", "--n-jobs", "--jobs", dest="n_jobs", type=int, default=1, metavar="N",
                    help="worker processes over images (-1: one per CPU; default 1)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.set_defaults(run=run)
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
     study = load_study(args.study)
-    result = human_consistency(study, n_jobs=args.jobs, progress=args.progress)
+    result = human_consistency(study, n_jobs=args.n_jobs, progress=args.progress)
     summary = result.to_dict()
     if args.json:
         with atomic_write(args.json) as tmp:
