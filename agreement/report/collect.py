@@ -347,7 +347,7 @@ def attach_evidence(
             ].iloc[0]
             rule += (
                 f" In this batch {habit['annotator']} {habit['text'].split(' (')[0]} where "
-                f"the others do not: the rule must say explicitly which class that strip is."
+                f"the others do not: the rule must say explicitly which class these cases are."
             )
         out.append(
             replace(
