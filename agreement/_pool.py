@@ -20,21 +20,26 @@ Work = Callable[[str, dict[str, PanopticAnnotation]], Any]
 _STATE: dict[str, Any] = {}
 
 
-def _init(study: Study, work: Work) -> None:
-    _STATE.update(study=study, work=work)
+def _annotations(study: Study, image: str) -> dict[str, PanopticAnnotation]:
+    return study.annotations(image)
+
+
+def _init(study: Study, work: Work, load: Callable[[Study, str], Any]) -> None:
+    _STATE.update(study=study, work=work, load=load)
 
 
 def _one(image: str) -> Any:
-    study: Study = _STATE["study"]
-    return _STATE["work"](image, study.annotations(image))
+    return _STATE["work"](image, _STATE["load"](_STATE["study"], image))
 
 
 def map_images(study: Study, work: Work, *, images: Iterable[str] | None = None,
-               n_jobs: int = 1, progress: bool = False, desc: str = "images") -> Iterator[Any]:
-    """Yield ``work(image, annotations)`` for every image (of ``images``), in order.
+               n_jobs: int = 1, progress: bool = False, desc: str = "images",
+               load: Callable[[Study, str], Any] = _annotations) -> Iterator[Any]:
+    """Yield ``work(image, load(study, image))`` for every image (of ``images``), in order.
 
-    ``n_jobs``: worker processes (1: this process; -1: one per CPU). ``work`` must be picklable
-    (a module-level function or a :func:`functools.partial` of one) when ``n_jobs != 1``.
+    ``n_jobs``: worker processes (1: this process; -1: one per CPU). ``work`` and ``load`` must
+    be picklable (module-level functions or :func:`functools.partial` of them) when
+    ``n_jobs != 1``. ``load`` defaults to :meth:`Study.annotations` (annotator -> annotation).
     """
     todo = list(study.images if images is None else images)
     workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
@@ -42,11 +47,11 @@ def map_images(study: Study, work: Work, *, images: Iterable[str] | None = None,
     try:
         if workers == 1 or len(todo) < 2:
             for image in todo:
-                yield work(image, study.annotations(image))
+                yield work(image, load(study, image))
                 bar.update()
             return
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_init,
-                                    initargs=(study, work)) as pool:
+                                    initargs=(study, work, load)) as pool:
             for part in pool.map(_one, todo, chunksize=1):
                 yield part
                 bar.update()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -60,13 +59,15 @@ def coincidence_matrix(stratum_tables: npt.NDArray[np.integer]) -> npt.NDArray[n
     return np.einsum("sij,s->ij", sym, w)
 
 
-def _image_coincidence(image: str, anns: dict, *, ids: list[int]) -> pd.DataFrame | None:
+def _image_coincidence(image: str, anns: dict, *, ids: list[int],
+                       labels: dict | None = None) -> pd.DataFrame | None:
     """Non-zero coincidence counts of one image (None with fewer than two annotators)."""
     from .metrics.pixel import label_map, pixel_counts
 
     if len(anns) < 2:
         return None
-    labels = {a: label_map(ann, ids) for a, ann in anns.items()}
+    if labels is None:
+        labels = {a: label_map(ann, ids) for a, ann in anns.items()}
     counts = pixel_counts(labels, annotators=list(labels), category_ids=ids)
     o = coincidence_matrix(counts.stratum_tables[:, 1:, 1:])
     i, j = np.nonzero(o)
@@ -81,11 +82,13 @@ def coincidence_frame(study: Study, *, n_jobs: int = 1, progress: bool = False) 
     each image's maps once; images with fewer than two annotators contribute nothing. ``n_jobs``
     worker processes give the same result as one.
     """
-    from ._pool import map_images
+    from .analysis import analyse
 
-    work = partial(_image_coincidence, ids=sorted(study.categories))
-    frames = [f for f in map_images(study, work, n_jobs=n_jobs, progress=progress,
-                                    desc="pixel coincidences") if f is not None]
+    return analyse(study, parts=("coincidence",), n_jobs=n_jobs, progress=progress).coincidence
+
+
+def _coincidence_fold(parts: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
+    frames = [f for f in parts if f is not None]
     columns = ["image", "category_a", "category_b", "count"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 

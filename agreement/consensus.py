@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -23,7 +22,6 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ._pool import map_images
 from .disagreement import _votes, match_lut
 from .errors import AnnotationError
 from .matching import match_segments, segment_overlap
@@ -211,12 +209,23 @@ class LeaveOneOut:
         return self.per_annotator
 
 
+def pair_luts(anns: Mapping[str, PanopticAnnotation]
+              ) -> dict[tuple[str, str], npt.NDArray[np.int64]]:
+    """:func:`~agreement.disagreement.match_lut` of every annotator pair ``(a, b)``, ``a``
+    before ``b`` in ``anns`` (what :func:`consensus` and heatmaps take as ``matches``)."""
+    names = list(anns)
+    return {(a, b): match_lut(anns[a], anns[b]) for a, b in combinations(names, 2)}
+
+
 def _loo_part(image: str, anns: dict[str, PanopticAnnotation], *, cats: Categories,
-              min_share: float, void: VoidMode) -> list[pd.DataFrame]:
+              min_share: float, void: VoidMode,
+              luts: dict[tuple[str, str], npt.NDArray[np.int64]] | None = None
+              ) -> list[pd.DataFrame]:
     names = list(anns)
     if len(names) < 2:
         return []
-    luts = {(a, b): match_lut(anns[a], anns[b]) for a, b in combinations(names, 2)}
+    if luts is None:
+        luts = pair_luts(anns)
     rows = []
     for a in names:
         rest = {b: anns[b] for b in names if b != a}
@@ -244,9 +253,15 @@ def leave_one_out(study: Study, *, min_share: float = 0.5, void: VoidMode = "lab
     of an image is computed once and shared by its consensus maps. ``n_jobs`` worker processes
     give the same result as one.
     """
-    work = partial(_loo_part, cats=study.categories, min_share=min_share, void=void)
-    rows = [f for part in map_images(study, work, images=images, n_jobs=n_jobs,
-                                     progress=progress, desc="leave-one-out") for f in part]
+    from .analysis import analyse
+
+    return analyse(study, parts=("loo",), options={"loo": {"min_share": min_share, "void": void}},
+                   images=images, n_jobs=n_jobs, progress=progress).loo
+
+
+def _loo_fold(parts: Iterable[list[pd.DataFrame]], study: Study) -> LeaveOneOut:
+    """Concatenate the per-image rows of :func:`leave_one_out` and compute the tables."""
+    rows = [f for part in parts for f in part]
     cols = ["image", "annotator", "others", "category_id", "tp", "fp", "fn", "iou_sum"]
     counts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
     return _loo_tables(counts, study)

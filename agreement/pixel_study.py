@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._pool import map_images
 from .disagreement import Heatmaps, heatmaps
 from .metrics.pixel import (
     PixelAgreement,
@@ -39,8 +37,10 @@ MAPS = ("semantic", "entropy", "boundary", "instance")
 
 
 def _pixel_part(image: str, anns: dict[str, PanopticAnnotation], *, annotators: tuple[str, ...],
-                ids: tuple[int, ...], void: VoidMode) -> PixelCounts:
-    labels = {a: label_map(ann, ids) for a, ann in anns.items()}
+                ids: tuple[int, ...], void: VoidMode,
+                labels: dict[str, npt.NDArray[np.int32]] | None = None) -> PixelCounts:
+    if labels is None:
+        labels = {a: label_map(ann, ids) for a, ann in anns.items()}
     return pixel_counts(labels, annotators=annotators, category_ids=ids, void=void)
 
 
@@ -70,11 +70,17 @@ def pixel_agreement(study: Study, *, void: VoidMode = "exclude", n_jobs: int = 1
     >>> res.pairs.kappa.tolist(), round(res.alpha, 4)
     ([0.5], 0.5333)
     """
-    ids = tuple(study.categories)
-    total = PixelCounts.zeros(study.annotators, ids, void=void)
-    work = partial(_pixel_part, annotators=study.annotators, ids=ids, void=void)
-    for part in map_images(study, work, images=images, n_jobs=n_jobs, progress=progress,
-                           desc="pixel agreement"):
+    from .analysis import analyse
+
+    return analyse(study, parts=("pixel",), options={"pixel": {"void": void}}, images=images,
+                   n_jobs=n_jobs, progress=progress).pixel
+
+
+def _pixel_total(parts: Iterable[PixelCounts], study: Study, *, void: VoidMode
+                 ) -> PixelAgreement:
+    """Sum the per-image tables of :func:`pixel_agreement` and compute the metrics."""
+    total = PixelCounts.zeros(study.annotators, tuple(study.categories), void=void)
+    for part in parts:
         total = total + part
     return agreement_from_counts(total, categories=study.categories)
 
@@ -165,14 +171,15 @@ class _Part:
 
 def _disagreement_part(image: str, anns: dict[str, PanopticAnnotation], *, study_annotators:
                        tuple[str, ...], cats, d: int | None, void: VoidMode,
-                       pixel_void: VoidMode, min_disagreement: float, min_area: int | None
+                       pixel_void: VoidMode, min_disagreement: float, min_area: int | None,
+                       matches: dict[tuple[str, str], npt.NDArray[np.int64]] | None = None
                        ) -> _Part:
     ids = tuple(cats)
     k = len(ids) + 1
     if len(anns) < 2:
         empty = PixelCounts.zeros(study_annotators, ids, void=pixel_void)
         return _Part(empty, np.zeros(k, np.int64), np.zeros(k, np.int64), None, None, None)
-    h = heatmaps(anns, cats, d=d, void=void, image=image)
+    h = heatmaps(anns, cats, d=d, void=void, image=image, matches=matches)
     labels = dict(zip(h.annotators, h.labels, strict=True))
     counts = pixel_counts(labels, annotators=study_annotators, category_ids=ids,
                           void=pixel_void)
@@ -213,17 +220,22 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
     StudyDisagreement
         Images with fewer than two annotators add nothing.
     """
-    cats = study.categories
-    k = len(cats) + 1
-    counts = PixelCounts.zeros(study.annotators, tuple(cats), void=pixel_void)
+    from .analysis import analyse
+
+    opts = {"d": d, "void": void, "pixel_void": pixel_void, "min_disagreement": min_disagreement,
+            "min_area": min_area}
+    return analyse(study, parts=("disagreement",), options={"disagreement": opts}, images=images,
+                   n_jobs=n_jobs, progress=progress).disagreement
+
+
+def _fold(parts: Iterable[_Part], study: Study, *, pixel_void: VoidMode) -> StudyDisagreement:
+    """Reduce the per-image parts of :func:`disagreement` (in image order)."""
+    k = len(study.categories) + 1
+    counts = PixelCounts.zeros(study.annotators, tuple(study.categories), void=pixel_void)
     claimed, disputed = np.zeros(k, np.int64), np.zeros(k, np.int64)
     sums: dict[tuple[int, int], list] = {}
     regions, rows = [], []
-    work = partial(_disagreement_part, study_annotators=study.annotators, cats=cats, d=d,
-                   void=void, pixel_void=pixel_void, min_disagreement=min_disagreement,
-                   min_area=min_area)
-    for part in map_images(study, work, images=images, n_jobs=n_jobs, progress=progress,
-                           desc="disagreement"):
+    for part in parts:
         counts = counts + part.counts
         claimed += part.claimed
         disputed += part.disputed

@@ -9,7 +9,6 @@ comparison and the CLI read.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ._image_pairs import Columns, Options, evaluate_image
-from ._pool import map_images
 from .errors import StudyError
 from .metrics.pq import PQResult, pq_from_counts, pq_result, symmetric_counts
-from .model import Categories, Study
+from .model import Categories, PanopticAnnotation, Study
 
 __all__ = ["StudyResult", "evaluate"]
 
@@ -239,6 +237,19 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     >>> res.pq("a", "b").pq, float(res.pq_matrix().loc["a", "b"])
     (1.0, 1.0)
     """
+    from .analysis import analyse
+
+    opts = {"annotators": annotators, "boundary": boundary, "dilation_ratio": dilation_ratio,
+            "diagnostic_threshold": diagnostic_threshold}
+    return analyse(study, parts=("pq",), options={"pq": opts}, images=images, n_jobs=n_jobs,
+                   progress=progress).pq
+
+
+def _plan(study: Study, *, annotators: Sequence[str] | None = None,
+          images: Sequence[str] | None = None, boundary: bool = True,
+          dilation_ratio: float = 0.02, diagnostic_threshold: float = 0.2
+          ) -> tuple[tuple[str, ...], list[str], Options]:
+    """Check :func:`evaluate`'s arguments: (annotators, images to evaluate, options)."""
     names = tuple(study.annotators if annotators is None else annotators)
     unknown = [a for a in names if a not in study.annotators]
     if unknown or len(names) < 2:
@@ -247,12 +258,13 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     todo = _images(study, names, images)
     options = Options(boundary, dilation_ratio, diagnostic_threshold,
                       things=study.categories.thing_ids)
-    # the annotators asked for, in study order (pair order follows the study, as serial runs do)
-    sub = study.subset([a for a in study.annotators if a in names])
-    work = functools.partial(evaluate_image, options=options)
-    parts = list(map_images(sub, work, images=todo, n_jobs=n_jobs, progress=progress,
-                            desc="agreement"))
-    return _assemble(parts, study, names, tuple(todo), options)
+    return names, todo, options
+
+
+def _kernel(image: str, anns: dict[str, PanopticAnnotation], *, names: tuple[str, ...],
+            options: Options) -> Columns:
+    """:func:`evaluate_image` on the annotators asked for (pair order follows the study)."""
+    return evaluate_image(image, {a: ann for a, ann in anns.items() if a in names}, options)
 
 
 def _images(study: Study, names: tuple[str, ...], images: Sequence[str] | None) -> list[str]:

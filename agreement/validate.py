@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -90,7 +92,79 @@ def validate(
     >>> validate(One())[["kind", "severity"]].values.tolist()
     [['unlabeled', 'warning'], ['tiny_segment', 'warning']]
     """
-    study = _as_study(study)
+    from .analysis import analyse
+
+    opts = {"min_area": min_area, "max_unlabeled": max_unlabeled,
+            "crowd_min_instances": crowd_min_instances, "crowd_cover": crowd_cover}
+    return analyse(_as_study(study), parts=("validation",), options={"validation": opts},
+                   progress=progress).validation
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One image read for validation: per annotator (in study order) its annotation (None when
+    unreadable), the reader's layer findings, and the error that made it unreadable."""
+
+    image: str
+    items: tuple[tuple[str, PanopticAnnotation | None, tuple[Finding, ...],
+                       AnnotationError | None], ...]
+
+    @property
+    def annotations(self) -> dict[str, PanopticAnnotation]:
+        """The readable annotations."""
+        return {a: ann for a, ann, _, _ in self.items if ann is not None}
+
+    @property
+    def error(self) -> AnnotationError | None:
+        """The first annotation that could not be read."""
+        return next((e for *_, e in self.items if e is not None), None)
+
+
+def _load(study: Study, image: str, *, names: dict[str, dict[str, str]]) -> Loaded:
+    """Read every annotation of ``image``, with the readers' layer findings and errors."""
+    items = []
+    for a in study.annotators_of(image):
+        src = study.source(a)
+        loader = getattr(src, "load_with_findings", None)
+        try:
+            if loader is not None:
+                ann, layer = loader(names[a][image])
+            else:
+                ann, layer = src.load(names[a][image]), ()
+        except AnnotationError as exc:
+            items.append((a, None, (), exc))
+            continue
+        items.append((a, ann, tuple(dataclasses.replace(f, annotator=a) for f in layer), None))
+    return Loaded(image, tuple(items))
+
+
+def _loader(study: Study) -> partial:
+    """The per-image loader of :func:`validate` (picklable)."""
+    return partial(_load, names={a: _file_names(study, a) for a in study.annotators})
+
+
+def _image_findings(loaded: Loaded, study: Study, *, min_area: int, max_unlabeled: float,
+                    crowd_min_instances: int, crowd_cover: float
+                    ) -> tuple[list[Finding], dict[str, set[int]]]:
+    """Findings of one image, and the category ids each annotator used on it."""
+    found: list[Finding] = []
+    used: dict[str, set[int]] = {}
+    image = loaded.image
+    for a, ann, layer, exc in loaded.items:
+        src = study.source(a)
+        file = getattr(src, "file", src.name)
+        if exc is not None:
+            found.append(Finding.of("unreadable_image", exc.reason, annotator=a,
+                                    file=exc.file or file, image=image, shape=exc.shape))
+            continue
+        used[a] = {s.category_id for s in ann.segments}
+        found += [*layer, *_map_findings(ann, study, a, file, image, min_area, max_unlabeled)]
+    found += _cross_findings(loaded.annotations, study, image, crowd_min_instances, crowd_cover)
+    return found, used
+
+
+def _study_findings(study: Study) -> list[Finding]:
+    """What the readers noticed, and the images some annotators lack."""
     found: list[Finding] = []
     for a in study.annotators:
         src = study.source(a)
@@ -99,36 +173,19 @@ def validate(
         others = ", ".join(study.annotators_of(row.image))
         found.append(Finding.of("missing_image", f"annotated by {others} only",
                                 annotator=row.annotator, image=row.image))
-    used: dict[str, set[int]] = {a: set() for a in study.annotators}
-    names = {a: _file_names(study, a) for a in study.annotators}
-    images = study.images
-    if progress:
-        from tqdm.auto import tqdm
+    return found
 
-        images = tqdm(images, desc="validate", unit="image")
-    for image in images:
-        anns = {}
-        for a in study.annotators_of(image):
-            src = study.source(a)
-            file = getattr(src, "file", src.name)
-            name = names[a][image]
-            loader = getattr(src, "load_with_findings", None)
-            try:
-                if loader is not None:
-                    ann, layer = loader(name)
-                    found += [dataclasses.replace(f, annotator=a) for f in layer]
-                else:
-                    ann = src.load(name)
-            except AnnotationError as exc:
-                found.append(Finding.of("unreadable_image", exc.reason, annotator=a,
-                                        file=exc.file or file, image=image, shape=exc.shape))
-                continue
-            anns[a] = ann
-            used[a].update(s.category_id for s in ann.segments)
-            found += _map_findings(ann, study, a, file, image, min_area, max_unlabeled)
-        found += _cross_findings(anns, study, image, crowd_min_instances, crowd_cover)
-    found += _label_sets(study, used)
-    return findings_frame(found)
+
+def _validation_fold(parts: Iterable[tuple[list[Finding], dict[str, set[int]]]],
+                     study: Study) -> pd.DataFrame:
+    """All findings: the study's, each image's (in order), the label sets."""
+    found = _study_findings(study)
+    used: dict[str, set[int]] = {a: set() for a in study.annotators}
+    for image_found, image_used in parts:
+        found += image_found
+        for a, ids in image_used.items():
+            used[a].update(ids)
+    return findings_frame(found + _label_sets(study, used))
 
 
 def _file_names(study: Study, annotator: str) -> dict[str, str]:
