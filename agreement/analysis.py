@@ -162,10 +162,14 @@ def _coincidence(study: Study, images: Sequence[str] | None) -> _Plan:
     return _Plan(partial(_with_labels, work=work, ids=tuple(ids)), None, _coincidence_fold)
 
 
-def _validation(study: Study, images: Sequence[str] | None, **options: Any) -> _Plan:
+def _validation(study: Study, images: Sequence[str] | None, *, min_area: int = 10,
+                max_unlabeled: float = 0.5, crowd_min_instances: int = 2,
+                crowd_cover: float = 0.5) -> _Plan:
     from .validate import _image_findings, _validation_fold
 
-    return _Plan(partial(_on_loaded, work=partial(_image_findings, study=study, **options)),
+    work = partial(_image_findings, study=study, min_area=min_area, max_unlabeled=max_unlabeled,
+                   crowd_min_instances=crowd_min_instances, crowd_cover=crowd_cover)
+    return _Plan(partial(_on_loaded, work=work),
                  None, lambda parts: _validation_fold(parts, study))
 
 

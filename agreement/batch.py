@@ -150,6 +150,8 @@ class Batch:
     ) -> Batch:
         """Evaluate a study (unless its ``result`` is given) and collect the batch's tables.
 
+        One pass over the images (:func:`agreement.analysis.analyse`) computes every table.
+
         Parameters
         ----------
         study : Study
@@ -166,21 +168,17 @@ class Batch:
             (:func:`agreement.consensus.leave_one_out`, the slowest pass); otherwise against
             the other annotators pairwise.
         """
-        if result is None:
-            from .study import evaluate
+        from .analysis import Analysis, analyse
 
-            result = evaluate(study, n_jobs=n_jobs, progress=progress)
-        coincidence = (coincidence_frame(study, n_jobs=n_jobs, progress=progress) if pixel
-                       else None)
-        agreement = None
-        if consensus:
-            from .consensus import leave_one_out
-
-            agreement = leave_one_out(study, n_jobs=n_jobs, progress=progress).counts
+        parts = [p for p, wanted in (("pq", result is None), ("coincidence", pixel),
+                                     ("loo", consensus)) if wanted]
+        res = analyse(study, parts=parts, n_jobs=n_jobs, progress=progress) if parts else Analysis()
+        result = res.pq if result is None else result
+        agreement = res.loo.counts if consensus else None
         return cls.from_tables(result.per_image, name=name or "batch",
                                categories=study.categories,
                                images=getattr(result, "images", study.images),
-                               coincidence=coincidence, agreement=agreement,
+                               coincidence=res.coincidence, agreement=agreement,
                                agreement_kind="consensus" if consensus else "pairwise")
 
     @property

@@ -1,6 +1,7 @@
 """Run the library over a study and gather what the report shows (:class:`ReportData`).
 
-The only module of :mod:`agreement.report` that calls the metric code: the study result
+The only module of :mod:`agreement.report` that calls the metric code: in one pass over the
+images (:func:`agreement.analysis.analyse`, via :func:`.passes.run_passes`) the study result
 (:func:`agreement.study.evaluate`), the disagreement pass (:func:`agreement.pixel_study.
 disagreement`: regions, class pairs, pixel kappa / alpha), leave-one-out scores
 (:func:`agreement.consensus.leave_one_out`), validation (:func:`agreement.validate.validate`),
@@ -232,7 +233,7 @@ def collect(
 ) -> ReportData:
     """Evaluate ``study`` with the library and gather every table the report shows."""
     o = options or ReportOptions()
-    steps = 5 + o.max_merge_gains
+    steps = 2 + o.max_merge_gains
     from tqdm.auto import tqdm  # here, not at import: tqdm.auto warns in Jupyter without ipywidgets
 
     with tqdm(total=steps, desc="report", unit="step", disable=not o.progress) as bar:

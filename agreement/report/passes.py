@@ -1,11 +1,12 @@
-"""Run the library's study-level passes for a report, in parallel when ``n_jobs > 1``.
+"""Run the library's study-level analyses for a report, in parallel when ``n_jobs > 1``.
 
-The passes are independent (each decodes the maps it needs): the study result
-(:func:`agreement.study.evaluate`), the disagreement pass (:func:`agreement.pixel_study.
-disagreement`) and leave-one-out scores (:func:`agreement.consensus.leave_one_out`); then one
-evaluation per confused class pair whose merge gain is wanted. With ``n_jobs > 1`` they run side
-by side in a process pool (each pass serial inside), which is what makes the whole report fast on
-a small study; the results are the same objects as the serial run's.
+One pass over the images (:func:`agreement.analysis.analyse`, a process pool over images with
+``n_jobs > 1``) gives the study result (:func:`agreement.study.evaluate`), the disagreement
+(:func:`agreement.pixel_study.disagreement`), leave-one-out scores
+(:func:`agreement.consensus.leave_one_out`) and the validation findings, each image decoded once.
+Then one evaluation per confused class pair whose merge gain is wanted (it depends on the first
+pass's results); with ``n_jobs > 1`` those run side by side in a process pool. The results are
+the same objects as the serial run's.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ __all__ = ["Passes", "merged_counts", "run_passes"]
 
 @dataclass(frozen=True, eq=False)
 class Passes:
-    """The results of the study-level passes: ``result``, ``disagreement``, ``loo`` (None with
-    fewer than three annotators), ``validation`` (None without the validation module)."""
+    """The results of the study-level pass: ``result``, ``disagreement``, ``loo`` (None with
+    fewer than three annotators), ``validation``."""
 
     result: Any
     disagreement: Any
@@ -41,26 +42,6 @@ def _evaluate(
     from ..study import evaluate
 
     return evaluate(study, n_jobs=1, boundary=boundary, progress=progress, images=images)
-
-
-def _disagreement(study: Study, progress: bool = False):
-    from ..pixel_study import disagreement
-
-    return disagreement(study, progress=progress)
-
-
-def _loo(study: Study, progress: bool = False):
-    from ..consensus import leave_one_out
-
-    return leave_one_out(study, progress=progress) if len(study.annotators) > 2 else None
-
-
-def _validate(study: Study, progress: bool = False) -> pd.DataFrame | None:
-    try:
-        from ..validate import validate
-    except ImportError:  # pragma: no cover - validation is an optional part of the toolkit
-        return None
-    return validate(study, progress=progress)
 
 
 def _merged_pooled(study: Study, a: int, b: int, images: Sequence[str] | None) -> pd.DataFrame:
@@ -96,17 +77,17 @@ def run_passes(
     progress: bool = False,
     step: Callable[[str], None] = lambda _: None,
 ) -> Passes:
-    """Evaluate, find disagreement, score leave-one-out and validate (per-image progress bars
-    when serial)."""
-    per_image = progress and _workers(n_jobs) <= 1
-    tasks = [
-        (_loo, (study, per_image)),  # longest first
-        (_disagreement, (study, per_image)),
-        (_evaluate, (study, boundary, per_image)),
-        (_validate, (study, per_image)),
-    ]
-    loo, dis, result, validation = _run(tasks, n_jobs, step)
-    return Passes(result, dis, loo, validation)
+    """Evaluate, find disagreement, score leave-one-out and validate, in one pass over the
+    images (``n_jobs`` worker processes; a per-image progress bar with ``progress``)."""
+    from ..analysis import analyse
+
+    parts = ["pq", "disagreement", "validation"]
+    if len(study.annotators) > 2:
+        parts.append("loo")
+    res = analyse(study, parts=parts, options={"pq": {"boundary": boundary}}, n_jobs=n_jobs,
+                  progress=progress)
+    step("analyse")
+    return Passes(res.pq, res.disagreement, res.loo, res.validation)
 
 
 def merged_counts(

@@ -1,0 +1,231 @@
+"""The one-pass study analysis: equal to each part's own function and to an independent per-image
+reference, serial == parallel, and each (annotator, image) decoded exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import fields
+from functools import partial
+
+import numpy as np
+import pytest
+from pandas import testing as pd_testing
+
+from agreement import Categories, Category, ImageInfo, PanopticAnnotation, Study
+from agreement.analysis import PARTS, Analysis, analyse
+from agreement.batch import Batch, coincidence_frame
+from agreement.consensus import leave_one_out
+from agreement.errors import AnnotationError, StudyError
+from agreement.pixel_study import disagreement, pixel_agreement
+from agreement.study import evaluate
+from agreement.validate import validate
+
+CATS = Categories([Category(1, "car", True), Category(2, "person", True),
+                   Category(7, "road", False), Category(9, "sky", False)])
+
+
+class MemorySource:
+    """An AnnotationSource over annotations held in memory (optionally failing on some files)."""
+
+    def __init__(self, name, anns, broken=()):
+        self.name = name
+        self.categories = CATS
+        self._anns = {a.image.file_name: a for a in anns}
+        self.images = tuple(a.image for a in anns)
+        self.broken = set(broken)
+
+    def load(self, file_name):
+        if file_name in self.broken:
+            raise AnnotationError("PNG must decode, got garbage", file=file_name)
+        return self._anns[file_name]
+
+
+class CountingSource:
+    """Wraps a source and counts its ``load`` calls per file (in this process)."""
+
+    def __init__(self, inner, counter):
+        self.inner, self.counter = inner, counter
+        self.name, self.categories, self.images = inner.name, inner.categories, inner.images
+
+    def load(self, file_name):
+        self.counter[(self.name, file_name)] += 1
+        return self.inner.load(file_name)
+
+
+def _annotation(name, shape, rng, shift):
+    """Sky above a horizon, road below, a few car / person boxes, a void corner; jittered."""
+    h, w = shape
+    ids = np.full(shape, 1, np.int32)
+    ids[: h // 3 + shift] = 2
+    cats = {1: 7, 2: 9}
+    for k, cat in enumerate((1, 1, 2), start=3):
+        y, x = rng.integers(h // 3, h - 5), rng.integers(0, w - 6)
+        ids[y: y + 4 + shift, x: x + 5 + k % 2] = k
+        cats[k] = cat
+    if shift:
+        ids[:2, :3] = 0
+    cats = {s: c for s, c in cats.items() if (ids == s).any()}
+    return PanopticAnnotation(ImageInfo(name, h, w), ids,
+                              PanopticAnnotation.from_map(ids, cats, file_name=name).segments)
+
+
+def _sources(broken=()):
+    out = {}
+    for j, a in enumerate(("a", "b", "c", "d")):
+        anns = []
+        for i, shape in enumerate([(24, 32), (24, 32), (18, 20), (24, 32)]):
+            if a == "c" and i == 1:
+                continue  # c lacks img1
+            anns.append(_annotation(f"img{i}.png", shape, np.random.default_rng(10 * i + j % 2),
+                                    j % 3))
+        out[a] = MemorySource(a, anns, broken=broken if a == "b" else ())
+    return out
+
+
+@pytest.fixture(scope="module")
+def study():
+    return Study(_sources())
+
+
+@pytest.fixture(scope="module")
+def everything(study):
+    return analyse(study)
+
+
+def _same_pq(x, y):
+    for t in ("segments", "per_image", "per_pair_class"):
+        pd_testing.assert_frame_equal(getattr(x, t), getattr(y, t))
+    assert (x.annotators, x.images, x.boundary) == (y.annotators, y.images, y.boundary)
+
+
+def _same_pixel(x, y):
+    for f in ("pair_tables", "stratum_tables", "strata"):
+        np.testing.assert_array_equal(getattr(x.counts, f), getattr(y.counts, f))
+    for t in ("pairs", "per_class", "pair_class"):
+        pd_testing.assert_frame_equal(getattr(x, t), getattr(y, t))
+    assert (x.alpha, x.fleiss_kappa, x.pixels) == pytest.approx((y.alpha, y.fleiss_kappa, y.pixels),
+                                                               nan_ok=True, rel=0, abs=0)
+
+
+def _same_disagreement(x, y):
+    for t in ("regions", "class_pairs", "pair_annotators", "annotators", "per_class", "per_image"):
+        pd_testing.assert_frame_equal(getattr(x, t), getattr(y, t))
+    _same_pixel(x.pixel, y.pixel)
+    assert x.aggregate.keys() == y.aggregate.keys()
+    for shape, agg in x.aggregate.items():
+        for m in ("semantic", "entropy", "boundary", "instance"):
+            np.testing.assert_array_equal(getattr(agg, m), getattr(y.aggregate[shape], m))
+
+
+def _same_loo(x, y):
+    for t in ("counts", "per_annotator", "per_class"):
+        pd_testing.assert_frame_equal(getattr(x, t), getattr(y, t))
+
+
+def _same(x, y):
+    _same_pq(x.pq, y.pq)
+    _same_disagreement(x.disagreement, y.disagreement)
+    _same_pixel(x.pixel, y.pixel)
+    _same_loo(x.loo, y.loo)
+    pd_testing.assert_frame_equal(x.coincidence, y.coincidence)
+    pd_testing.assert_frame_equal(x.validation, y.validation)
+
+
+def test_analyse_equals_each_function(study, everything):
+    res = everything
+    assert res.pq.segments.shape[0] > 50 and len(res.disagreement.regions) > 0
+    _same_pq(res.pq, evaluate(study))
+    _same_disagreement(res.disagreement, disagreement(study))
+    _same_pixel(res.pixel, pixel_agreement(study))
+    _same_loo(res.loo, leave_one_out(study))
+    pd_testing.assert_frame_equal(res.coincidence, coincidence_frame(study))
+    pd_testing.assert_frame_equal(res.validation, validate(study))
+
+
+def test_analyse_equals_an_independent_per_image_reference(study, everything):
+    """Each part's per-image function run on freshly decoded maps, nothing shared."""
+    from agreement._image_pairs import Options, evaluate_image
+    from agreement.batch import _coincidence_fold, _image_coincidence
+    from agreement.consensus import _loo_fold, _loo_part
+    from agreement.pixel_study import _disagreement_part, _fold, _pixel_part, _pixel_total
+    from agreement.study import _assemble
+
+    images = list(study.images)
+    fresh = {i: study.annotations(i) for i in images}
+    shared = [i for i in images if len(fresh[i]) >= 2]
+    opts = Options(things=CATS.thing_ids)
+    pq = _assemble([evaluate_image(i, study.annotations(i), opts) for i in shared], study,
+                   study.annotators, tuple(shared), opts)
+    _same_pq(everything.pq, pq)
+    part = partial(_disagreement_part, study_annotators=study.annotators, cats=CATS, d=None,
+                   void="label", pixel_void="exclude", min_disagreement=0.0, min_area=None)
+    _same_disagreement(everything.disagreement,
+                       _fold([part(i, study.annotations(i)) for i in images], study,
+                             pixel_void="exclude"))
+    pix = partial(_pixel_part, annotators=study.annotators, ids=tuple(CATS), void="exclude")
+    _same_pixel(everything.pixel, _pixel_total([pix(i, study.annotations(i)) for i in images],
+                                               study, void="exclude"))
+    loo = partial(_loo_part, cats=CATS, min_share=0.5, void="label")
+    _same_loo(everything.loo, _loo_fold([loo(i, study.annotations(i)) for i in images], study))
+    coin = partial(_image_coincidence, ids=sorted(CATS))
+    pd_testing.assert_frame_equal(everything.coincidence, _coincidence_fold(
+        [coin(i, study.annotations(i)) for i in images]))
+
+
+def test_parallel_equals_serial(study, everything):
+    _same(everything, analyse(study, n_jobs=2))
+
+
+def test_each_annotation_is_decoded_once_per_analyse_call():
+    counter: Counter = Counter()
+    study = Study({a: CountingSource(s, counter) for a, s in _sources().items()})
+    expected = {(a, i) for a in study.annotators for i in study.images
+                if a in study.annotators_of(i)}
+    res = analyse(study)
+    assert set(counter) == expected and set(counter.values()) == {1}
+    assert len(expected) == 15 and res.validation is not None
+    counter.clear()
+    analyse(study, parts=("pq", "loo", "coincidence"))
+    assert set(counter) == expected and set(counter.values()) == {1}
+    counter.clear()
+    Batch.from_study(study)  # evaluate + coincidences + leave-one-out: one pass
+    assert set(counter) == expected and set(counter.values()) == {1}
+
+
+def test_options_and_subsets_reach_their_part(study):
+    res = analyse(study, parts=("pq", "loo"), options={
+        "pq": {"boundary": False, "annotators": ["a", "b"]}, "loo": {"min_share": 0.0}},
+        images=["img0.png", "img2.png"])
+    _same_pq(res.pq, evaluate(study, boundary=False, annotators=["a", "b"],
+                              images=["img0.png", "img2.png"]))
+    _same_loo(res.loo, leave_one_out(study, min_share=0.0, images=["img0.png", "img2.png"]))
+    assert res.disagreement is None and res.validation is None
+    assert res.pq.annotators == ("a", "b") and "boundary_tp" not in res.pq.per_image
+    assert set(res.loo.counts["image"]) == {"img0.png", "img2.png"}
+
+
+def test_unknown_parts_and_options_are_errors(study):
+    with pytest.raises(StudyError, match=r"parts must be some of .*got \['kappa'\]"):
+        analyse(study, parts=("pq", "kappa"))
+    with pytest.raises(StudyError, match="parts must be some of"):
+        analyse(study, parts=())
+    with pytest.raises(StudyError, match=r"options of part 'loo' must be .*got \['share'\]"):
+        analyse(study, parts=("loo",), options={"loo": {"share": 0.5}})
+    with pytest.raises(StudyError, match="annotators must be at least two"):
+        analyse(study, parts=("pq",), options={"pq": {"annotators": ["a"]}})
+
+
+def test_an_unreadable_annotation_is_a_finding_when_validating_only():
+    study = Study(_sources(broken={"img2.png"}))
+    found = analyse(study, parts=("validation",)).validation
+    row = found[found["kind"] == "unreadable_image"]
+    assert row[["annotator", "image"]].values.tolist() == [["b", "img2.png"]]
+    pd_testing.assert_frame_equal(found, validate(study))
+    with pytest.raises(AnnotationError, match="PNG must decode"):
+        analyse(study, parts=("pq", "validation"))
+    with pytest.raises(AnnotationError, match="PNG must decode"):
+        evaluate(study)
+
+
+def test_part_names_are_the_analysis_fields():
+    assert [f.name for f in fields(Analysis)] == list(PARTS)
