@@ -132,8 +132,8 @@ def _disagreement(study: Study, images: Sequence[str] | None, *, d: int | None =
     work = partial(_disagreement_part, study_annotators=study.annotators,
                    cats=study.categories, d=d, void=void, pixel_void=pixel_void,
                    min_disagreement=min_disagreement, min_area=min_area)
-    return _Plan(partial(_with_matches, work=work), None,
-                 lambda parts: _fold(parts, study, pixel_void=pixel_void))
+    return _Plan(partial(_shared, work=work, matches="matches", ids=tuple(study.categories)),
+                 None, lambda parts: _fold(parts, study, pixel_void=pixel_void))
 
 
 def _pixel(study: Study, images: Sequence[str] | None, *, void: str = "exclude") -> _Plan:
@@ -141,7 +141,7 @@ def _pixel(study: Study, images: Sequence[str] | None, *, void: str = "exclude")
 
     ids = tuple(study.categories)
     work = partial(_pixel_part, annotators=study.annotators, ids=ids, void=void)
-    return _Plan(partial(_with_labels, work=work, ids=ids), None,
+    return _Plan(partial(_shared, work=work, ids=ids), None,
                  lambda parts: _pixel_total(parts, study, void=void))
 
 
@@ -150,16 +150,16 @@ def _loo(study: Study, images: Sequence[str] | None, *, min_share: float = 0.5,
     from .consensus import _loo_fold, _loo_part
 
     work = partial(_loo_part, cats=study.categories, min_share=min_share, void=void)
-    return _Plan(partial(_with_matches, work=work, key="luts"), None,
+    return _Plan(partial(_shared, work=work, matches="luts", ids=tuple(study.categories)), None,
                  lambda parts: _loo_fold(parts, study))
 
 
 def _coincidence(study: Study, images: Sequence[str] | None) -> _Plan:
     from .batch import _coincidence_fold, _image_coincidence
 
-    ids = sorted(study.categories)
-    work = partial(_image_coincidence, ids=ids)
-    return _Plan(partial(_with_labels, work=work, ids=tuple(ids)), None, _coincidence_fold)
+    ids = tuple(sorted(study.categories))
+    work = partial(_image_coincidence, ids=list(ids))
+    return _Plan(partial(_shared, work=work, ids=ids), None, _coincidence_fold)
 
 
 def _validation(study: Study, images: Sequence[str] | None, *, min_area: int = 10,
@@ -169,8 +169,8 @@ def _validation(study: Study, images: Sequence[str] | None, *, min_area: int = 1
 
     work = partial(_image_findings, study=study, min_area=min_area, max_unlabeled=max_unlabeled,
                    crowd_min_instances=crowd_min_instances, crowd_cover=crowd_cover)
-    return _Plan(partial(_on_loaded, work=work),
-                 None, lambda parts: _validation_fold(parts, study))
+    return _Plan(partial(_on_loaded, work=work), None,
+                 lambda parts: _validation_fold(parts, study))
 
 
 _PLANS: dict[str, Callable[..., _Plan]] = {
@@ -188,14 +188,15 @@ def _call_anns(ctx: ImageMaps, *, work: Callable) -> Any:
     return work(ctx.image, ctx.annotations)
 
 
-def _with_matches(ctx: ImageMaps, *, work: Callable, key: str = "matches") -> Any:
+def _shared(ctx: ImageMaps, *, work: Callable, ids: tuple[int, ...],
+            matches: str | None = None) -> Any:
+    """``work(image, annotations, labels=..., [matches=...])`` with the image's shared category
+    maps over ``ids`` and, as keyword ``matches``, its pairwise matching; an image with fewer
+    than two annotations has nothing to share (the kernels mostly return early there)."""
     if len(ctx.annotations) < 2:
         return work(ctx.image, ctx.annotations)
-    return work(ctx.image, ctx.annotations, **{key: ctx.matches})
-
-
-def _with_labels(ctx: ImageMaps, *, work: Callable, ids: tuple[int, ...]) -> Any:
-    return work(ctx.image, ctx.annotations, labels=ctx.labels(ids))
+    extra = {} if matches is None else {matches: ctx.matches}
+    return work(ctx.image, ctx.annotations, labels=ctx.labels(ids), **extra)
 
 
 def _on_loaded(ctx: ImageMaps, *, work: Callable) -> Any:

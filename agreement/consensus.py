@@ -101,8 +101,8 @@ def _clusters(anns: list[PanopticAnnotation], categories: Categories,
 
 def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
               min_share: float = 0.5, void: VoidMode = "label", image: str | None = None,
-              matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None
-              ) -> Consensus:
+              matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None,
+              labels: Mapping[str, npt.NDArray[np.int32]] | None = None) -> Consensus:
     """Majority-vote consensus panoptic map of one image.
 
     Parameters
@@ -121,6 +121,9 @@ def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categor
     matches : mapping of (str, str) to ndarray, optional
         Precomputed :func:`~agreement.disagreement.match_lut` of each annotator pair ``(a, b)``
         with ``a`` before ``b`` in ``annotations`` (to share the matching between calls).
+    labels : mapping of str to ndarray, optional
+        Precomputed :func:`~agreement.metrics.pixel.label_map` of each annotation over
+        ``tuple(categories)`` (to share the category maps between calls).
 
     Returns
     -------
@@ -148,7 +151,8 @@ def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categor
         raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
                               image=image or anns[0].image.file_name)
     ids = tuple(categories)
-    labels = np.stack([label_map(a, ids) for a in anns])
+    labels = np.stack([label_map(a, ids) if labels is None else labels[who]
+                       for who, a in annotations.items()])
     valid = None if void == "label" else labels != 0
     agree, _ = _votes(labels, valid)
     n = np.full(labels.shape[1:], len(anns)) if valid is None else valid.sum(0)
@@ -166,9 +170,11 @@ def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categor
     gvotes, _ = _votes(g, (labels == cons) & (cons > 0))
     chosen = np.take_along_axis(g, gvotes.argmax(0)[None], 0)[0]
     chosen[cons == 0] = 0
-    uniq, inverse = np.unique(chosen, return_inverse=True)
-    seg_map = inverse.reshape(chosen.shape).astype(np.int32) + (0 if uniq[0] == 0 else 1)
-    seg_cats = cluster_cat[uniq[uniq > 0]]
+    # clusters present, renumbered 1..K in id order (void stays 0): a bincount, not a sort
+    present = np.bincount(chosen.ravel(), minlength=cluster_cat.size) > 0
+    present[0] = False
+    seg_map = np.cumsum(present, dtype=np.int32)[chosen]
+    seg_cats = cluster_cat[np.flatnonzero(present)]
     areas = np.bincount(seg_map.ravel(), minlength=seg_cats.size + 1)
     boxes = ndimage.find_objects(seg_map)
     segments = tuple(
@@ -219,8 +225,8 @@ def pair_luts(anns: Mapping[str, PanopticAnnotation]
 
 def _loo_part(image: str, anns: dict[str, PanopticAnnotation], *, cats: Categories,
               min_share: float, void: VoidMode,
-              luts: dict[tuple[str, str], npt.NDArray[np.int64]] | None = None
-              ) -> list[pd.DataFrame]:
+              luts: dict[tuple[str, str], npt.NDArray[np.int64]] | None = None,
+              labels: dict[str, npt.NDArray[np.int32]] | None = None) -> list[pd.DataFrame]:
     names = list(anns)
     if len(names) < 2:
         return []
@@ -229,7 +235,8 @@ def _loo_part(image: str, anns: dict[str, PanopticAnnotation], *, cats: Categori
     rows = []
     for a in names:
         rest = {b: anns[b] for b in names if b != a}
-        cons = consensus(rest, cats, min_share=min_share, void=void, image=image, matches=luts)
+        cons = consensus(rest, cats, min_share=min_share, void=void, image=image, matches=luts,
+                         labels=labels)
         ov = segment_overlap(cons.annotation, anns[a])
         frame = pq_counts(ov, match_segments(ov)).to_frame()
         frame.insert(0, "others", len(rest))

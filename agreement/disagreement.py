@@ -232,8 +232,8 @@ def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
 
 def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
              d: int | None = None, void: VoidMode = "label", image: str | None = None,
-             matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None
-             ) -> Heatmaps:
+             matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None,
+             labels: Mapping[str, npt.NDArray[np.int32]] | None = None) -> Heatmaps:
     """Compute every disagreement heatmap of one image.
 
     Parameters
@@ -251,6 +251,9 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
     matches : mapping of (str, str) to ndarray, optional
         Precomputed :func:`match_lut` per annotator pair ``(a, b)``, ``a`` before ``b`` in
         ``annotations`` (lets a caller share the matching with other per-image work).
+    labels : mapping of str to ndarray, optional
+        Precomputed :func:`~agreement.metrics.pixel.label_map` of each annotation over
+        ``tuple(categories)`` (shared the same way).
 
     Returns
     -------
@@ -282,7 +285,8 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
                               image=name)
     ids = tuple(categories)
-    labels = np.stack([label_map(a, ids) for a in anns])
+    labels = np.stack([label_map(a, ids) if labels is None else labels[who]
+                       for who, a in annotations.items()])
     valid = None if void == "label" else labels != 0
     agree, first = _votes(labels, valid)
     n = np.full(labels.shape[1:], len(anns), np.uint8) if valid is None else valid.sum(0, np.uint8)

@@ -172,14 +172,14 @@ class _Part:
 def _disagreement_part(image: str, anns: dict[str, PanopticAnnotation], *, study_annotators:
                        tuple[str, ...], cats, d: int | None, void: VoidMode,
                        pixel_void: VoidMode, min_disagreement: float, min_area: int | None,
-                       matches: dict[tuple[str, str], npt.NDArray[np.int64]] | None = None
-                       ) -> _Part:
+                       matches: dict[tuple[str, str], npt.NDArray[np.int64]] | None = None,
+                       labels: dict[str, npt.NDArray[np.int32]] | None = None) -> _Part:
     ids = tuple(cats)
     k = len(ids) + 1
     if len(anns) < 2:
         empty = PixelCounts.zeros(study_annotators, ids, void=pixel_void)
         return _Part(empty, np.zeros(k, np.int64), np.zeros(k, np.int64), None, None, None)
-    h = heatmaps(anns, cats, d=d, void=void, image=image, matches=matches)
+    h = heatmaps(anns, cats, d=d, void=void, image=image, matches=matches, labels=labels)
     labels = dict(zip(h.annotators, h.labels, strict=True))
     counts = pixel_counts(labels, annotators=study_annotators, category_ids=ids,
                           void=pixel_void)
