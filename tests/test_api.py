@@ -26,7 +26,7 @@ def test_function_names_survive_submodule_imports():
     # the submodules agreement.consensus / .validate / .disagreement share a function's name
     import agreement.consensus
     import agreement.disagreement
-    import agreement.validate  # noqa: F401
+    import agreement.validate
     from agreement.consensus import consensus
     from agreement.pixel_study import disagreement
     from agreement.validate import validate

@@ -119,7 +119,8 @@ def test_disagreement_and_pixel(study):
 
 def test_consensus_and_leave_one_out(study):
     c = agreement.consensus(study.annotations("img0.png"), study.categories)
-    assert repr(c) == "Consensus('img0.png': 3 annotators, 3 segments, 0 void pixels (0 ties, 0 weak))"
+    assert repr(c) == ("Consensus('img0.png': 3 annotators, 3 segments, 0 void pixels "
+                       "(0 ties, 0 weak))")
     check_html(c._repr_html_())
     loo = agreement.leave_one_out(study)
     assert repr(loo).startswith("LeaveOneOut(3 annotators, 2 images, lowest PQ sys ")
