@@ -204,7 +204,7 @@ class StudyResult:
                 if c in self.class_agreement().columns]
         per = self.class_agreement().sort_values("pq")[cols]
         return block(f"StudyResult: {len(self.annotators)} annotators, {len(self.images)} images",
-                     [figures({k: head.loc["All", k] for k in ("pq", "sq", "rq")}),
+                     [figures({k.upper(): head.loc["All", k] for k in ("pq", "sq", "rq")}),
                       table(head, index=True),
                       table(per[per["pq"].notna()], caption="Per class, least agreement first"),
                       table(self.pq_matrix(), index=True, caption="PQ, row = reference")])
