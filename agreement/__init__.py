@@ -4,15 +4,38 @@ Read each annotator's export into one canonical panoptic map per image, match se
 annotators, and measure where and about what they disagree.
 """
 
+import sys
+import types
+
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
 from .io import load_study, read_coco_panoptic, write_coco_panoptic
 from .model import Categories, Category, ImageInfo, PanopticAnnotation, Segment, Study
 
 __version__ = "0.1.0"
 
+#: Names loaded on first use (module, attribute): they pull in scipy, matplotlib or the report
+#: templates, so ``import agreement`` stays light.
+_LAZY = {
+    "evaluate": ("study", "evaluate"),
+    "StudyResult": ("study", "StudyResult"),
+    "disagreement": ("pixel_study", "disagreement"),
+    "pixel_agreement": ("pixel_study", "pixel_agreement"),
+    "StudyDisagreement": ("pixel_study", "StudyDisagreement"),
+    "consensus": ("consensus", "consensus"),
+    "leave_one_out": ("consensus", "leave_one_out"),
+    "human_consistency": ("consistency", "human_consistency"),
+    "validate": ("validate", "validate"),
+    "Batch": ("batch", "Batch"),
+    "compare_batches": ("compare", "compare_batches"),
+    "build_report": ("report.build", "build_report"),
+    "write_report": ("report.write", "write_report"),
+    "read_photo": ("io.photos", "read_photo"),
+}
+
 __all__ = [
     "AgreementError",
     "AnnotationError",
+    "Batch",
     "Categories",
     "Category",
     "FormatError",
@@ -21,20 +44,53 @@ __all__ = [
     "PathEscapeError",
     "Segment",
     "Study",
+    "StudyDisagreement",
     "StudyError",
     "StudyResult",
     "__version__",
+    "build_report",
+    "compare_batches",
+    "consensus",
+    "disagreement",
     "evaluate",
+    "human_consistency",
+    "leave_one_out",
     "load_study",
+    "pixel_agreement",
     "read_coco_panoptic",
+    "read_photo",
+    "validate",
     "write_coco_panoptic",
+    "write_report",
 ]
 
 
 def __getattr__(name: str) -> object:
-    """``evaluate`` and ``StudyResult`` load the metric stack (scipy) on first use only."""
-    if name in ("evaluate", "StudyResult"):
-        from . import study
+    """Load the names of ``_LAZY`` (the metric stack, plots, the report) on first use only."""
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(study, name)
+        module, attr = _LAZY[name]
+        value = getattr(import_module(f"{__name__}.{module}"), attr)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The package module: the functions ``consensus``, ``disagreement`` and ``validate`` keep
+    their names when the submodules of the same name are imported (the import system would
+    otherwise set ``agreement.consensus`` to the module). Import those modules' contents with
+    ``from agreement.consensus import ...``."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

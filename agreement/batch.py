@@ -251,6 +251,10 @@ class Batch:
                               "agreement": self.agreement_kind,
                               "pixel": self.coincidence is not None}])
 
+    def __repr__(self) -> str:
+        return (f"Batch({self.name!r}: {len(self.images)} images, {len(self.annotators)} "
+                f"annotators, agreement={self.agreement_kind!r})")
+
     def _repr_html_(self) -> str:
         return (f"<p><b>Batch {html.escape(self.name)}</b></p>"
                 + self.summary().to_html(index=False))

@@ -141,13 +141,19 @@ class BatchComparison:
                 "class_pairs": records(self.class_pairs)}
 
     def plot_classes(self, metric: str = "pq", *, ax=None):
-        """Per-class before/after with intervals (:func:`agreement.plot_compare.plot_classes`)."""
+        """Per-class before/after with intervals (:func:`agreement.plot_compare.plot_classes`).
+
+        Returns the matplotlib Figure (a new one unless ``ax`` is given), never shown.
+        """
         from .plot_compare import plot_classes
 
         return plot_classes(self, metric=metric, ax=ax)
 
     def plot_annotators(self, *, ax=None):
-        """Annotator trajectories (:func:`agreement.plot_compare.plot_annotators`)."""
+        """Annotator trajectories (:func:`agreement.plot_compare.plot_annotators`).
+
+        Returns the matplotlib Figure (a new one unless ``ax`` is given), never shown.
+        """
         from .plot_compare import plot_annotators
 
         return plot_annotators(self, ax=ax)

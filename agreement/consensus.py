@@ -65,6 +65,22 @@ class Consensus:
                 "void_pixels": self.annotation.void_pixels, "tie_pixels": self.tie_pixels,
                 "weak_pixels": self.weak_pixels}
 
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        return (f"Consensus({d['image']!r}: {d['annotators']} annotators, {d['segments']} "
+                f"segments, {d['void_pixels']} void pixels ({d['tie_pixels']} ties, "
+                f"{d['weak_pixels']} weak))")
+
+    def _repr_html_(self) -> str:
+        from ._html import block, figures
+
+        d = self.to_dict()
+        support = self.support[self.support > 0]
+        return block(f"Consensus of {d['image']}", [
+            figures({k: v for k, v in d.items() if k != "image"}),
+            figures({"mean support": float(support.mean()) if support.size else np.nan,
+                     "annotators": ", ".join(self.annotators)})])
+
 
 def _clusters(anns: list[PanopticAnnotation], categories: Categories,
               luts: Mapping[tuple[int, int], npt.NDArray[np.int64]] | None = None
@@ -213,6 +229,20 @@ class LeaveOneOut:
     def to_frame(self) -> pd.DataFrame:
         """The per-annotator table."""
         return self.per_annotator
+
+    def __repr__(self) -> str:
+        worst = (f", lowest PQ {self.per_annotator['annotator'].iloc[0]} "
+                 f"{self.per_annotator['pq'].iloc[0]:.4f}" if len(self.per_annotator) else "")
+        return (f"LeaveOneOut({len(self.per_annotator)} annotators, "
+                f"{self.counts['image'].nunique()} images{worst})")
+
+    def _repr_html_(self) -> str:
+        from ._html import block, table
+
+        per = self.per_class[self.per_class["pq"].notna()].sort_values("pq")
+        return block("Leave-one-out: each annotator against the consensus of the others", [
+            table(self.per_annotator, caption="Per annotator, furthest from the others first"),
+            table(per, caption="Per annotator and class, lowest PQ first")])
 
 
 def pair_luts(anns: Mapping[str, PanopticAnnotation]

@@ -165,6 +165,15 @@ class ConsistencyResult:
                              f"got {by!r}")
         return self.per_image.sort_values(by, ascending=by != "vi").head(n).reset_index(drop=True)
 
+    def _repr_html_(self) -> str:
+        from ._html import block, figures, table
+
+        return block(f"Human consistency: {self.n_images} images", [
+            figures({"covering": self.covering, "PRI": self.pri, "VI (bits)": self.vi,
+                     "PQ": self.pq, "SQ": self.sq, "RQ": self.rq}),
+            table(self.least_consistent(5)[["image", "n_annotators", "covering", "pri", "vi",
+                                            "pq"]], caption="Least consistent images")])
+
     def to_dict(self) -> dict:
         """The study-level figures, JSON-ready (NaN becomes None)."""
         out = {"n_images": self.n_images, "n_pairs": len(self.pairs)}

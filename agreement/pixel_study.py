@@ -148,6 +148,23 @@ class StudyDisagreement:
         """The ranked regions."""
         return self.regions
 
+    def __repr__(self) -> str:
+        return (f"StudyDisagreement({len(self.per_image)} images, {len(self.regions)} regions, "
+                f"{len(self.class_pairs)} class pairs, alpha {self.pixel.alpha:.4f})")
+
+    def _repr_html_(self) -> str:
+        from ._html import block, figures, table
+
+        disputed = float(self.per_image["disputed"].mean()) if len(self.per_image) else np.nan
+        return block("Study disagreement", [
+            figures({"images": len(self.per_image), "regions": len(self.regions),
+                     "mean disputed share": disputed, "Fleiss kappa": self.pixel.fleiss_kappa,
+                     "Krippendorff alpha": self.pixel.alpha}),
+            table(self.class_pairs, caption="Disputed class pairs, most severe first"),
+            table(self.annotators, caption="Annotators"),
+            table(self.per_class.sort_values("ambiguity", ascending=False),
+                  caption="Classes, most ambiguous first")])
+
 
 def _image_row(image: str, h: Heatmaps, n_regions: int) -> dict:
     row = {"image": image, "annotators": len(h.annotators), "height": h.shape[0],

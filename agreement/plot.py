@@ -1,8 +1,9 @@
 """Matplotlib figures of agreement results (separate from the computations).
 
 Every function takes ``ax=None`` (a new :class:`~matplotlib.figure.Figure` is made when omitted,
-without pyplot, so nothing global changes), draws on it and returns the Axes; nothing calls
-``show()`` or touches ``rcParams``.
+without pyplot, so nothing global changes), draws on it and returns the Figure holding the Axes
+(``fig.axes[0]`` is the drawing when the function made the figure; a Jupyter cell displays the
+returned Figure); nothing calls ``show()`` or touches ``rcParams``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def label_colors(ids: npt.NDArray[np.integer], *, seed: int = 0) -> npt.NDArray[
 def plot_heatmap(heat: npt.ArrayLike, *, background: npt.ArrayLike | None = None,
                  ax: Axes | None = None, cmap: str = "magma", alpha: float = 0.65,
                  vmin: float = 0.0, vmax: float | None = None, title: str | None = None,
-                 colorbar: bool = True) -> Axes:
+                 colorbar: bool = True) -> Figure:
     """A heatmap over the image or, without one, over a colored label map.
 
     Parameters
@@ -72,6 +73,11 @@ def plot_heatmap(heat: npt.ArrayLike, *, background: npt.ArrayLike | None = None
         :func:`label_colors`).
     ax, cmap, alpha, vmin, vmax, title, colorbar
         Drawing options; ``vmax`` defaults to the map's maximum (1 when it is 0).
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     heat = np.asarray(heat, dtype=np.float64)
     if heat.ndim != 2:
@@ -92,7 +98,7 @@ def plot_heatmap(heat: npt.ArrayLike, *, background: npt.ArrayLike | None = None
     ax.set_axis_off()
     if title:
         ax.set_title(title)
-    return ax
+    return ax.figure
 
 
 def _outline(ids: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
@@ -105,7 +111,7 @@ def _outline(ids: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
 
 def plot_region(region: pd.Series | Mapping, annotations: Mapping[str, PanopticAnnotation], *,
                 image: npt.ArrayLike | None = None, pad: int = 10, ax: Axes | None = None,
-                colors: Sequence[str] = ANNOTATOR_COLORS) -> Axes:
+                colors: Sequence[str] = ANNOTATOR_COLORS) -> Figure:
     """Crop of an ambiguous region with every annotator's segment outlines in its own color.
 
     Parameters
@@ -119,6 +125,13 @@ def plot_region(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
         The photo; without it the first annotation's segments are shown in grey shades.
     pad : int
         Margin around the bounding box, in pixels.
+    ax : matplotlib Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     if not annotations:
         raise AnnotationError("plot_region needs at least one annotation, got none")
@@ -146,7 +159,7 @@ def plot_region(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     ax.set_ylim(y1 - 0.5, y0 - 0.5)
     if "kind" in region and "class_pair" in region:
         ax.set_title(f"{region['kind']}: {region['class_pair']}")
-    return ax
+    return ax.figure
 
 
 def _cycle(colors: Sequence[str], n: int) -> list[str]:
@@ -154,11 +167,16 @@ def _cycle(colors: Sequence[str], n: int) -> list[str]:
 
 
 def plot_confusion(confusion: pd.DataFrame, *, normalize: bool = False, ax: Axes | None = None,
-                   cmap: str = "Blues", annotate: bool = True) -> Axes:
+                   cmap: str = "Blues", annotate: bool = True) -> Figure:
     """The label confusion matrix (e.g. ``PixelAgreement.confusion()``).
 
     ``normalize=True`` shows each row as shares of its total. Cells carry their value as text
     when ``annotate`` and the matrix is at most 20 x 20.
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     values = confusion.to_numpy(dtype=np.float64)
     if normalize:
@@ -173,7 +191,7 @@ def plot_confusion(confusion: pd.DataFrame, *, normalize: bool = False, ax: Axes
         fmt = "{:.2f}" if normalize else "{:.0f}"
         for (i, j), v in np.ndenumerate(values):
             ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize="x-small")
-    return ax
+    return ax.figure
 
 
 def _ticks(ax: Axes, xlabels: Sequence[str], ylabels: Sequence[str]) -> None:
@@ -183,8 +201,14 @@ def _ticks(ax: Axes, xlabels: Sequence[str], ylabels: Sequence[str]) -> None:
 
 def plot_annotator_matrix(matrix: pd.DataFrame, *, ax: Axes | None = None, cmap: str = "viridis",
                           vmin: float | None = None, vmax: float | None = None,
-                          title: str | None = None) -> Axes:
-    """Annotator x annotator agreement (kappa matrix, PQ matrix); NaN cells stay blank."""
+                          title: str | None = None) -> Figure:
+    """Annotator x annotator agreement (kappa matrix, PQ matrix); NaN cells stay blank.
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
+    """
     values = matrix.to_numpy(dtype=np.float64)
     ax = _axes(ax)
     im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax,
@@ -196,13 +220,13 @@ def plot_annotator_matrix(matrix: pd.DataFrame, *, ax: Axes | None = None, cmap:
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
     if title:
         ax.set_title(title)
-    return ax
+    return ax.figure
 
 
 def plot_class_scores(per_class: pd.DataFrame, *,
                       metrics: Sequence[str] = ("pq", "sq", "rq", "mean_boundary_iou"),
                       label: str | None = None, ax: Axes | None = None,
-                      categories: Categories | None = None) -> Axes:
+                      categories: Categories | None = None) -> Figure:
     """Grouped horizontal bars of per-class scores (PQ / SQ / RQ / boundary IoU).
 
     Parameters
@@ -211,6 +235,13 @@ def plot_class_scores(per_class: pd.DataFrame, *,
         One row per class with the metric columns (those of ``metrics`` that are present are
         drawn; NaN rows, e.g. classes nobody used, are left out) and a name column: ``label``,
         else ``category``, ``name`` or ``category_id`` (named through ``categories``).
+    ax : matplotlib Axes, optional
+        Draw here (default: a new figure sized to the number of classes).
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     cols = [m for m in metrics if m in per_class.columns]
     if not cols:
@@ -235,4 +266,4 @@ def plot_class_scores(per_class: pd.DataFrame, *,
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.legend(loc="lower right", fontsize="small")
-    return ax
+    return ax.figure

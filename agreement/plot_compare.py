@@ -47,6 +47,11 @@ def plot_classes(comparison: BatchComparison, *, metric: str = "pq",
 
     Classes are sorted by the value in batch ``a``; significant changes are starred and the
     ``b`` marker takes the colour of the change.
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     rows = comparison.metric(metric).sort_values("a", na_position="first")
     fig, ax = _axes(ax, (6.0, 0.35 * len(rows) + 1.5))
@@ -70,7 +75,13 @@ def plot_classes(comparison: BatchComparison, *, metric: str = "pq",
 
 def plot_differences(comparison: BatchComparison, *, metric: str = "pq",
                      ax: Axes | None = None) -> Figure:
-    """Forest plot: per class ``b - a`` with its interval, coloured by the (adjusted) verdict."""
+    """Forest plot: per class ``b - a`` with its interval, coloured by the (adjusted) verdict.
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
+    """
     rows = comparison.metric(metric).sort_values("difference", na_position="first")
     fig, ax = _axes(ax, (6.0, 0.35 * len(rows) + 1.5))
     y = np.arange(len(rows))
@@ -124,6 +135,11 @@ def plot_annotators(comparison: BatchComparison, *, ax: Axes | None = None) -> F
     """Annotator trajectories: each annotator's agreement with the others in ``a`` and ``b``.
 
     One colour per annotator (as in :mod:`agreement.plot`); significant changes are bold.
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     from .plot import ANNOTATOR_COLORS
 
@@ -140,6 +156,11 @@ def plot_class_pairs(comparison: BatchComparison, *, ax: Axes | None = None) -> 
     """Confused class pairs: pixel confusion rate in ``a`` and ``b`` (lower is better).
 
     Coloured by the verdict (shrank: blue, grew: orange, unchanged: grey).
+
+    Returns
+    -------
+    Figure
+        The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
     fig, ax = _axes(ax, (6.0, max(4.0, 0.3 * len(comparison.class_pairs) + 1.5)))
     _slopes(comparison.class_pairs, "name", comparison, ax)

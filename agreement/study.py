@@ -181,6 +181,32 @@ class StudyResult:
         return (f"StudyResult({len(self.annotators)} annotators, {len(self.images)} images, "
                 f"{len(self.segments)} segment rows, boundary={self.boundary})")
 
+    def summary(self) -> pd.DataFrame:
+        """PQ / SQ / RQ (and boundary metrics) with the counts of all ordered pairs summed.
+
+        Returns
+        -------
+        DataFrame
+            Index All / Things / Stuff, the columns of :attr:`PQResult.groups`.
+        """
+        t = self.per_pair_class
+        cols = [c for c in (*_INT_SUMS, *_FLOAT_SUMS) if c in t.columns]
+        return pq_result(t.groupby("category_id", as_index=False)[cols].sum(),
+                         self.categories).groups
+
+    def _repr_html_(self) -> str:
+        from ._html import block, figures, table
+
+        head = self.summary()
+        cols = [c for c in ("name", "isthing", "pq", "sq", "rq", "mean_boundary_iou", "n_pairs")
+                if c in self.class_agreement().columns]
+        per = self.class_agreement().sort_values("pq")[cols]
+        return block(f"StudyResult: {len(self.annotators)} annotators, {len(self.images)} images",
+                     [figures({k.upper(): head.loc["All", k] for k in ("pq", "sq", "rq")}),
+                      table(head, index=True),
+                      table(per[per["pq"].notna()], caption="Per class, least agreement first"),
+                      table(self.pq_matrix(), index=True, caption="PQ, row = reference")])
+
 
 def _nanmean(values: Sequence[float]) -> float:
     arr = np.asarray(values, dtype=np.float64)

@@ -40,24 +40,19 @@ This notebook walks through one annotation batch, `data/sample/batch1`:
 5. disagreement heatmaps, and the worst ambiguous regions with crops."""),
     ("code", ROOT_CELL + """
 
-import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image
 
 import agreement
+from agreement import disagreement, evaluate, read_photo
 from agreement.disagreement import heatmaps
-from agreement.pixel_study import disagreement
 from agreement.plot import (
     plot_annotator_matrix,
     plot_class_scores,
     plot_heatmap,
     plot_region,
 )
-from agreement.study import evaluate
 
-
-def photo(image):
-    return np.asarray(Image.open(SAMPLE / "images" / image).convert("RGB"))"""),
+PHOTOS = SAMPLE / "images"  # the photos the annotators labelled"""),
     ("md", """## Load the study
 
 A study folder holds one export per annotator; images are aligned by file name. Nothing is decoded
@@ -73,10 +68,14 @@ sums, boundary sums) leave the image. PQ = SQ x RQ is computed from the sums at 
 
 `class_agreement()` pools all annotator pairs: one row per class."""),
     ("code", """result = evaluate(study)
-per_class = result.class_agreement()
+result"""),
+    ("md", """The result shows PQ / SQ / RQ with the counts of every annotator pair summed (All,
+Things, Stuff), the head of the per-class table and the PQ matrix; its tables are DataFrames.
+`class_agreement()` is the full per-class table:"""),
+    ("code", """per_class = result.class_agreement()
 columns = ["name", "isthing", "pq", "sq", "rq", "mean_boundary_iou", "n_pairs"]
 per_class[columns].sort_values("pq").round(3)"""),
-    ("code", """plot_class_scores(per_class, categories=study.categories).figure"""),
+    ("code", """plot_class_scores(per_class, categories=study.categories)"""),
     ("md", """How sure are these numbers, with 13 images? `agreement.stats` resamples the images
 (with replacement), re-sums their counts and recomputes PQ with the same function: a bootstrap
 interval per class. Rare classes (bicycle, rider) get wide intervals."""),
@@ -98,7 +97,7 @@ sensitive to outline placement than the mask IoU behind SQ."""),
 Rows are the reference annotator, columns the other one (PQ is not symmetric: void and crowd
 regions of the reference are ignored)."""),
     ("code", """matrix = result.pq_matrix()
-plot_annotator_matrix(matrix, title="PQ (row = reference)").figure"""),
+plot_annotator_matrix(matrix, title="PQ (row = reference)")"""),
     ("code", """result.annotator_agreement().round(3)"""),
     ("md", """## Pixel agreement
 
@@ -117,13 +116,13 @@ outlines passing nearby. The image with the most disputed pixels:"""),
 maps = heatmaps(study.annotations(worst), study.categories, image=worst)
 fig = Figure(figsize=(12, 3.2), layout="constrained")
 for ax, name in zip(fig.subplots(1, 3), ["semantic", "instance", "boundary"]):
-    plot_heatmap(getattr(maps, name), background=photo(worst), ax=ax,
+    plot_heatmap(getattr(maps, name), background=read_photo(PHOTOS, worst), ax=ax,
                  title=f"{worst}: {name}", colorbar=False)
 fig"""),
     ("md", """Averaged over all images of the batch, the same maps show the *systematic* trouble
 spots (here: the curb between road and sidewalk, at the bottom of every image)."""),
     ("code", """mean = dis.aggregate[(512, 1024)]
-plot_heatmap(mean.semantic, title=f"mean semantic disagreement, {mean.images} images").figure"""),
+plot_heatmap(mean.semantic, title=f"mean semantic disagreement, {mean.images} images")"""),
     ("md", """## The worst ambiguous regions
 
 Ambiguous *regions* are connected areas of disagreement, each described by the two classes
@@ -134,7 +133,8 @@ dis.regions[columns].head(6)"""),
     ("md", """Crops of the three most severe regions, every annotator's outline in its own colour:"""),
     ("code", """fig = Figure(figsize=(12, 3.6), layout="constrained")
 for ax, (_, region) in zip(fig.subplots(1, 3), dis.regions.head(3).iterrows()):
-    plot_region(region, study.annotations(region["image"]), image=photo(region["image"]), ax=ax)
+    image = region["image"]
+    plot_region(region, study.annotations(image), image=read_photo(PHOTOS, image), ax=ax)
 fig"""),
     ("md", """## What to take away
 
@@ -168,8 +168,7 @@ produce?
 import json
 
 import agreement
-from agreement.batch import Batch
-from agreement.compare import compare_batches
+from agreement import Batch, compare_batches
 from agreement.plot_compare import plot_class_pairs, plot_differences"""),
     ("md", """## Reduce each batch to per-image counts
 
@@ -270,14 +269,13 @@ import tempfile
 
 import pandas as pd
 
+from agreement import build_report, disagreement, evaluate, write_report
 from agreement.io.study_file import open_study
-from agreement.pixel_study import disagreement
-from agreement.report import Thresholds, diagnose_classes, propose, write_report
-from agreement.report.build import ReportOptions, build_report
+from agreement.report import Thresholds, diagnose_classes, propose
+from agreement.report.build import ReportOptions
 from agreement.report.collect import class_table, confusion_table
 from agreement.report.diagnose import diagnoses_frame
-from agreement.report.proposals import proposals_frame
-from agreement.study import evaluate"""),
+from agreement.report.proposals import proposals_frame"""),
     ("md", """## 1. The two passes
 
 `open_study` also finds the photos (`data/sample/images/`) used for the example crops."""),

@@ -423,3 +423,19 @@ def test_failed_load_leaves_inputs_untouched(tiny_json):
     with pytest.raises(AnnotationError):
         read_coco_panoptic(tiny_json).load("a.jpg")
     assert tree_hashes(tiny_json.parent) == before
+
+
+def test_a_truncated_export_in_a_study_is_reported_as_invalid_json_not_as_unknown(tmp_path):
+    from agreement.errors import FormatError
+    from agreement.io.study_loader import detect_format
+
+    whole = '{"images": [{"id": 1, "file_name": "x.jpg", "height": 2, "width": 2}], ' \
+            '"annotations": [{"image_id": 1, "file_name": "x.png", "segments_info": []}]}'
+    truncated = tmp_path / "a.json"
+    truncated.write_text(whole[:40])
+    with pytest.raises(FormatError, match=r"a\.json'.*must be valid JSON, got an error at line 1"):
+        detect_format(truncated)
+    unknown = tmp_path / "b.json"
+    unknown.write_text('{"hello": 1}')
+    with pytest.raises(FormatError, match="must be a known annotation export"):
+        detect_format(unknown)

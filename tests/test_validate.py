@@ -138,3 +138,19 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert main(["validate", str(clean)]) == 0
     assert main(["validate", str(tmp_path / "nope")]) == 2
     assert "study path must be a folder" in capsys.readouterr().err
+
+
+def test_cli_json_to_stdout_is_one_document_and_keeps_the_exit_status(tmp_path, capsys):
+    import json
+
+    build(tmp_path)
+    assert main(["validate", str(tmp_path), "--json"]) == 1
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # nothing but the JSON document on stdout
+    assert doc["errors"] >= 1 and doc["errors"] == sum(
+        f["severity"] == "error" for f in doc["findings"])
+    assert "unknown_label" in {f["kind"] for f in doc["findings"]}
+    assert captured.err == ""
+    out = tmp_path / "findings.json"
+    assert main(["validate", str(tmp_path), "--json", str(out), "-q"]) == 1
+    assert json.loads(out.read_text())["findings"] == doc["findings"]

@@ -8,7 +8,9 @@ import pandas as pd
 
 from ..findings import SEVERITIES
 from ..io import load_study
+from ..io._files import atomic_write
 from ..validate import validate
+from ._common import add_output_flags, emit_json, json_to_stdout, note, show_progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="unlabeled share above which it is a warning")
     p.add_argument("--all", action="store_true", help="list info-level findings one by one too")
     p.add_argument("--csv", help="also write every finding to this CSV file")
+    add_output_flags(p, json_help="write the findings as JSON to OUT (stdout when OUT is "
+                     "omitted; then nothing else is printed); the exit status is unchanged")
     p.set_defaults(run=run)
 
 
@@ -41,7 +45,20 @@ def run(args: argparse.Namespace) -> int:
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
     study = load_study(args.study, format=args.format, categories=args.categories,
                        stuff=stuff or None)
-    frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled)
+    frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
+                     progress=show_progress(args))
+    errors = int((frame["severity"] == "error").sum())
+    warnings_ = int((frame["severity"] == "warning").sum())
+    if args.csv:
+        with atomic_write(args.csv) as tmp:
+            frame.to_csv(tmp, index=False)
+        note(args, f"wrote {len(frame)} findings to {args.csv}")
+    if args.json is not None:
+        emit_json({"study": repr(study), "annotators": list(study.annotators),
+                   "images": len(study.images), "errors": errors, "warnings": warnings_,
+                   "findings": frame.to_dict(orient="records")}, args.json)
+    if json_to_stdout(args):
+        return 1 if errors else 0
     print(repr(study))
     if frame.empty:
         print("no findings")
@@ -54,9 +71,5 @@ def run(args: argparse.Namespace) -> int:
     if len(listed):
         print(f"\n{len(listed)} finding(s){'' if args.all else ' (errors and warnings)'}:")
         print(_table(listed))
-    if args.csv:
-        frame.to_csv(args.csv, index=False)
-        print(f"\nwrote {len(frame)} findings to {args.csv}")
-    errors = int((frame["severity"] == "error").sum())
-    print(f"\n{errors} error(s), {int((frame['severity'] == 'warning').sum())} warning(s)")
+    print(f"\n{errors} error(s), {warnings_} warning(s)")
     return 1 if errors else 0

@@ -13,6 +13,7 @@ from .cvat import read_cvat, read_cvat_sources
 from .label_maps import annotation_from_labels, read_label_maps
 from .labelstudio import read_labelstudio, read_labelstudio_sources
 from .layers import ShapeSource, paint
+from .photos import find_photo, read_photo
 from .study_loader import detect_format, expand_sources, load_source, load_study
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "annotation_from_labels",
     "detect_format",
     "expand_sources",
+    "find_photo",
     "id2rgb",
     "load_bsds_study",
     "load_source",
@@ -34,6 +36,7 @@ __all__ = [
     "read_label_maps",
     "read_labelstudio",
     "read_labelstudio_sources",
+    "read_photo",
     "rgb2id",
     "write_coco_panoptic",
 ]

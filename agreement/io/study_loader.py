@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Categories, Study
+from ._files import read_json
 from .bsds import is_bsds_folder, load_bsds_study, read_bsds
 from .coco_instances import read_coco_instances
 from .coco_panoptic import read_coco_panoptic
@@ -94,6 +95,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
             return "coco_instances"
         if b'"annotations"' in body and b'"data"' in body:
             return "labelstudio"
+        read_json(path)  # an unrecognised object: say so, unless the JSON itself is broken
     raise FormatError("file must be a known annotation export (COCO panoptic or instances JSON, "
                       "CVAT for images XML, Label Studio JSON), got an unrecognised file",
                       file=path)

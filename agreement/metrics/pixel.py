@@ -352,6 +352,19 @@ class PixelAgreement:
         body = self.per_class.astype({"category_id": "Int64"})
         return pd.concat([head.astype({"category_id": "Int64"}), body], ignore_index=True)
 
+    def __repr__(self) -> str:
+        return (f"PixelAgreement({len(self.counts.annotators)} annotators, {self.pixels} pixels: "
+                f"Fleiss kappa {self.fleiss_kappa:.4f}, alpha {self.alpha:.4f})")
+
+    def _repr_html_(self) -> str:
+        from .._html import block, figures, table
+
+        return block("Pixel agreement", [
+            figures({"Fleiss kappa": self.fleiss_kappa, "Krippendorff alpha": self.alpha,
+                     "pixels": self.pixels}),
+            table(self.to_frame(), caption="Per class (class against the rest)"),
+            table(self.kappa_matrix(), index=True, caption="Cohen's kappa per annotator pair")])
+
 
 def _multi_rater(tables: npt.NDArray[np.int64], strata: npt.NDArray[np.int64]
                  ) -> tuple[npt.NDArray[np.float64], float, int]:

@@ -272,6 +272,18 @@ class PQResult:
         return (f"PQResult({who}{', symmetric' if self.symmetric else ''}: PQ {self.pq:.4f}, "
                 f"SQ {self.sq:.4f}, RQ {self.rq:.4f})")
 
+    def _repr_html_(self) -> str:
+        from .._html import block, figures, table
+
+        who = f"{self.ref} vs {self.other}" if self.ref else "counts"
+        cols = [c for c in ("name", "isthing", "tp", "fp", "fn", "pq", "sq", "rq",
+                            "boundary_pq") if c in self.per_class.columns]
+        per = self.per_class.loc[self.per_class["pq"].notna(), cols].sort_values("pq")
+        return block(f"PQResult {who}{', symmetric' if self.symmetric else ''}",
+                     [figures({"PQ": self.pq, "SQ": self.sq, "RQ": self.rq}),
+                      table(self.groups, index=True),
+                      table(per, caption="Per class, least agreement first")])
+
 
 def _num(value: Any) -> Any:
     if isinstance(value, (bool, np.bool_)):

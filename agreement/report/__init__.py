@@ -21,9 +21,19 @@ __all__ = [
     "Section",
     "Table",
     "Thresholds",
+    "build_report",
     "diagnose_classes",
     "propose",
     "render_html",
     "render_markdown",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``build_report`` loads the whole metric stack: import it on first use only."""
+    if name == "build_report":
+        from .build import build_report
+
+        return build_report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
