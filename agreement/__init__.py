@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 #: Names loaded on first use (module, attribute): they pull in scipy, matplotlib or the report
 #: templates, so ``import agreement`` stays light.
 _LAZY = {
+    "analyse": ("analysis", "analyse"),
+    "Analysis": ("analysis", "Analysis"),
     "evaluate": ("study", "evaluate"),
     "StudyResult": ("study", "StudyResult"),
     "disagreement": ("pixel_study", "disagreement"),
@@ -34,6 +36,7 @@ _LAZY = {
 
 __all__ = [
     "AgreementError",
+    "Analysis",
     "AnnotationError",
     "Batch",
     "Categories",
@@ -48,6 +51,7 @@ __all__ = [
     "StudyError",
     "StudyResult",
     "__version__",
+    "analyse",
     "build_report",
     "compare_batches",
     "consensus",

@@ -64,6 +64,12 @@ class Analysis:
     coincidence: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
 
+    def __repr__(self) -> str:
+        done = [(p, getattr(self, p)) for p in PARTS if getattr(self, p) is not None]
+        text = ", ".join(f"{p}=<{len(v)} rows>" if isinstance(v, pd.DataFrame) else f"{p}={v!r}"
+                         for p, v in done)
+        return f"Analysis({text})"
+
 
 class ImageMaps:
     """One image's decoded maps and what several kernels derive from them (computed once).

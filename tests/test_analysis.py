@@ -227,5 +227,11 @@ def test_an_unreadable_annotation_is_a_finding_when_validating_only():
         evaluate(study)
 
 
-def test_part_names_are_the_analysis_fields():
+def test_part_names_are_the_analysis_fields_and_the_repr_is_short(study):
+    import agreement
+
     assert [f.name for f in fields(Analysis)] == list(PARTS)
+    assert agreement.analyse is analyse and agreement.Analysis is Analysis
+    text = repr(analyse(study, parts=("pq", "coincidence")))
+    assert text.startswith("Analysis(pq=StudyResult(4 annotators") and text.endswith(" rows>)")
+    assert "coincidence=<" in text and "loo" not in text

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..consensus import consensus, leave_one_out
+from ..analysis import analyse
+from ..consensus import consensus
 from ..io import load_study, write_coco_panoptic
 from ..io._files import atomic_write
-from ..pixel_study import disagreement
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,8 +50,13 @@ def _show(title: str, frame: pd.DataFrame, top: int) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
     study = load_study(args.study)
-    res = disagreement(study, void=args.void, pixel_void=args.pixel_void, n_jobs=args.n_jobs,
-                       progress=args.progress)
+    # one pass over the images for the disagreement and (if asked) the leave-one-out scores
+    opts = {"disagreement": {"void": args.void, "pixel_void": args.pixel_void},
+            "loo": {"void": args.void}}
+    parts = ("disagreement", "loo") if args.leave_one_out else ("disagreement",)
+    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=args.n_jobs,
+                   progress=args.progress)
+    res = both.disagreement
     px = res.pixel
     print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa {px.fleiss_kappa:.4f} "
           f"over {px.pixels} pixels (void: {args.pixel_void})")
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
               "per_class": res.per_class, "pixel_per_class": px.to_frame(),
               "pixel_pairs": px.pairs}
     if args.leave_one_out:
-        loo = leave_one_out(study, void=args.void, n_jobs=args.n_jobs, progress=args.progress)
+        loo = both.loo
         _show("Leave-one-out PQ (each annotator vs the consensus of the others)",
               loo.per_annotator, args.top)
         tables["leave_one_out"] = loo.per_annotator
