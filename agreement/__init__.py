@@ -9,7 +9,7 @@ import types
 
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
 from .io import load_study, read_coco_panoptic, write_coco_panoptic
-from .model import Categories, Category, ImageInfo, PanopticAnnotation, Segment, Study
+from .model import Categories, Category, ImageInfo, MemorySource, PanopticAnnotation, Segment, Study
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ __all__ = [
     "Category",
     "FormatError",
     "ImageInfo",
+    "MemorySource",
     "PanopticAnnotation",
     "PathEscapeError",
     "Segment",

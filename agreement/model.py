@@ -26,6 +26,7 @@ __all__ = [
     "Categories",
     "Category",
     "ImageInfo",
+    "MemorySource",
     "PanopticAnnotation",
     "Segment",
     "Study",
@@ -56,6 +57,49 @@ class AnnotationSource(Protocol):
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode the annotation of the image called ``file_name``."""
         ...
+
+
+class MemorySource:
+    """An :class:`AnnotationSource` over annotations already in memory (arrays, tests, notebooks).
+
+    Parameters
+    ----------
+    name : str
+        Shown in messages (e.g. the annotator's name).
+    annotations : iterable of PanopticAnnotation
+        One per image; image file names must be unique.
+    categories : Categories
+
+    Examples
+    --------
+    >>> cats = Categories([Category(1, "road", False)])
+    >>> src = MemorySource("a", [PanopticAnnotation.from_map([[1, 1]], {1: 1}, file_name="x.png")],
+    ...                    cats)
+    >>> [i.file_name for i in src.images], src.load("x.png").segments[0].area
+    (['x.png'], 2)
+    """
+
+    def __init__(self, name: str, annotations: Iterable[PanopticAnnotation],
+                 categories: Categories) -> None:
+        self.name = name
+        self.categories = categories
+        self._annotations: dict[str, PanopticAnnotation] = {}
+        for ann in annotations:
+            if ann.image.file_name in self._annotations:
+                raise StudyError(f"source {name!r}: image {ann.image.file_name!r} must appear "
+                                 "once, got it twice")
+            self._annotations[ann.image.file_name] = ann
+        self.images = tuple(a.image for a in self._annotations.values())
+
+    def load(self, file_name: str) -> PanopticAnnotation:
+        """The annotation of image ``file_name``."""
+        try:
+            return self._annotations[file_name]
+        except KeyError:
+            raise StudyError(f"source {self.name!r} has no image {file_name!r}") from None
+
+    def __repr__(self) -> str:
+        return f"MemorySource({self.name!r}, {len(self.images)} images)"
 
 
 def image_key(info: ImageInfo) -> str:
@@ -188,6 +232,26 @@ class Study:
         """Yield ``(image, {annotator: annotation})``, decoding one image at a time."""
         for image in self.images if images is None else images:
             yield image, self.annotations(image)
+
+    @classmethod
+    def from_annotations(
+        cls,
+        annotations: Mapping[str, Iterable[PanopticAnnotation]],
+        categories: Categories,
+        *,
+        align: str = "file_name",
+    ) -> Study:
+        """A study of annotations held in memory: ``{annotator: [annotation, ...]}``.
+
+        Examples
+        --------
+        >>> cats = Categories([Category(1, "road", False)])
+        >>> a = PanopticAnnotation.from_map([[1, 1]], {1: 1}, file_name="x.png")
+        >>> Study.from_annotations({"ann1": [a], "ann2": [a]}, cats)
+        Study(2 annotators x 1 images, 1 categories)
+        """
+        return cls({name: MemorySource(name, anns, categories)
+                    for name, anns in annotations.items()}, align=align, categories=categories)
 
     def subset(self, annotators: Sequence[str]) -> Study:
         """A study of some annotators only."""

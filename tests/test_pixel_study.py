@@ -9,23 +9,13 @@ from pandas import testing as pd_testing
 
 from agreement import Categories, Category, ImageInfo, PanopticAnnotation, Study
 from agreement.metrics.pixel import label_map
+from agreement.model import MemorySource
 from agreement.pixel_study import disagreement, pixel_agreement
 
 CATS = Categories([Category(7, "road", False), Category(8, "sidewalk", False),
                    Category(26, "car", True)])
 
 
-class MemorySource:
-    """An AnnotationSource over annotations held in memory."""
-
-    def __init__(self, name, anns):
-        self.name = name
-        self.categories = CATS
-        self._anns = {a.image.file_name: a for a in anns}
-        self.images = tuple(a.image for a in anns)
-
-    def load(self, file_name):
-        return self._anns[file_name]
 
 
 def scene(name, shape, curb, car=None, gap=None):
@@ -55,7 +45,7 @@ def make_study():
         # the systematic annotator calls the sidewalk strip rows 0..7 road in every image
         anns["sys"].append(scene(name, shape, 0, car if shape[0] == 30 else None,
                                  gap=(slice(12, 14), slice(30, 40)) if i == 0 else None))
-    return Study({a: MemorySource(a, v) for a, v in anns.items()})
+    return Study.from_annotations(anns, CATS)
 
 
 def test_disagreement_finds_the_planted_pair_and_annotator():
@@ -145,8 +135,8 @@ def test_parallel_equals_serial():
 
 def test_disagreement_of_a_study_where_no_image_is_shared_is_empty_not_an_error():
     # each annotator has a different image: no pair to compare anywhere
-    a = MemorySource("a", [scene("img_a.png", (10, 12), 4)])
-    b = MemorySource("b", [scene("img_b.png", (10, 12), 4)])
+    a = MemorySource("a", [scene("img_a.png", (10, 12), 4)], CATS)
+    b = MemorySource("b", [scene("img_b.png", (10, 12), 4)], CATS)
     result = disagreement(Study({"a": a, "b": b}))
     summary = result.annotators
     assert summary["annotator"].tolist() == ["a", "b"]

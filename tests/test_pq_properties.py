@@ -12,19 +12,15 @@ from agreement.matching import match_segments, segment_overlap
 from agreement.metrics.boundary import boundary_panoptic_quality
 from agreement.metrics.pq import pq_counts
 from agreement.model import Categories, Category, PanopticAnnotation, Study
+from agreement.model import MemorySource
 from agreement.study import evaluate
 
 
-class MemorySource:
-    """An AnnotationSource over annotations held in memory."""
+def memory_source(name, anns, categories=CATS):
+    """An in-memory source (default: this file's categories)."""
+    return MemorySource(name, anns, categories)
 
-    def __init__(self, name, anns, categories=CATS):
-        self.name, self.categories = name, categories
-        self._anns = {a.image.file_name: a for a in anns}
-        self.images = tuple(a.image for a in anns)
 
-    def load(self, file_name):
-        return self._anns[file_name]
 
 
 def named(ann, file_name):
@@ -130,8 +126,8 @@ def test_symmetric_without_void_and_crowd(p):
 @settings(max_examples=15, deadline=None)
 @given(p=two(), q=two())
 def test_study_sums_images_like_single_pairs(p, q):
-    a = MemorySource("a", [named(p[0], "x.png"), named(q[0], "y.png")])
-    b = MemorySource("b", [named(p[1], "x.png"), named(q[1], "y.png")])
+    a = memory_source("a", [named(p[0], "x.png"), named(q[0], "y.png")])
+    b = memory_source("b", [named(p[1], "x.png"), named(q[1], "y.png")])
     res = evaluate(Study({"a": a, "b": b}), dilation_ratio=0.2)
     pc = res.pq("a", "b").per_class.set_index("category_id")
     for c in ("tp", "fp", "fn"):
@@ -148,7 +144,7 @@ def test_three_annotators_give_six_ordered_pairs():
     base = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 3, 3]])
     anns = [PanopticAnnotation.from_map(base + k * (base == 3), {1: 1, 2: 2, 3 + k: 3},
                                         file_name="x.png") for k in range(3)]
-    study = Study({n: MemorySource(n, [a]) for n, a in zip("abc", anns, strict=True)})
+    study = Study({n: memory_source(n, [a]) for n, a in zip("abc", anns, strict=True)})
     res = evaluate(study, boundary=False)
     assert len(res.per_pair_class) == 6 * len(CATS)
     m = res.pq_matrix()
@@ -163,7 +159,7 @@ def test_progress_bar_and_all_cpus_give_the_same_result(capsys):
     anns = {n: [PanopticAnnotation.from_map(np.roll(base, k * (n == "b"), axis=1),
                                             {1: 1, 2: 2, 3: 3}, file_name=f"{k}.png")
                 for k in range(3)] for n in "ab"}
-    study = Study({n: MemorySource(n, a) for n, a in anns.items()})
+    study = Study({n: memory_source(n, a) for n, a in anns.items()})
     serial = evaluate(study)
     parallel = evaluate(study, n_jobs=-1, progress=True)
     assert "3/3" in capsys.readouterr().err
@@ -176,14 +172,14 @@ def test_study_errors():
 
     a = PanopticAnnotation.from_map(np.ones((2, 3), int), {1: 1}, file_name="x.png")
     b = PanopticAnnotation.from_map(np.ones((3, 2), int), {1: 1}, file_name="x.png")
-    study = Study({"a": MemorySource("a", [a]), "b": MemorySource("b", [b])})
+    study = Study({"a": memory_source("a", [a]), "b": memory_source("b", [b])})
     with pytest.raises(StudyError, match="annotators must be at least two of"):
         evaluate(study, annotators=["a"])
     with pytest.raises(StudyError, match="images must be in the study, got 1 unknown"):
         evaluate(study, images=["nope.png"])
     with pytest.raises(AnnotationError, match=r"image 'x\.png': annotations must all"):
         evaluate(study)
-    ok = Study({"a": MemorySource("a", [a]), "b": MemorySource("b", [a])})
+    ok = Study({"a": memory_source("a", [a]), "b": memory_source("b", [a])})
     res = evaluate(ok)
     with pytest.raises(StudyError, match="annotator must be one of"):
         res.pq("a", "zed")
@@ -194,7 +190,7 @@ def test_study_errors():
 def test_an_all_void_annotation():
     a = PanopticAnnotation.from_map(np.zeros((4, 4), int), {}, file_name="x.png")
     b = PanopticAnnotation.from_map(np.ones((4, 4), int), {1: 1}, file_name="x.png")
-    res = evaluate(Study({"a": MemorySource("a", [a]), "b": MemorySource("b", [b])}))
+    res = evaluate(Study({"a": memory_source("a", [a]), "b": memory_source("b", [b])}))
     # a as reference: b's person lies entirely on a's void -> excused, nothing counted
     assert math.isnan(res.pq("a", "b").pq)
     ba = res.pq("b", "a").per_class.set_index("category_id").loc[1]

@@ -25,15 +25,6 @@ CATS = Categories(
 )
 
 
-class _Source:
-    def __init__(self, name, anns):
-        self.name = name
-        self.categories = CATS
-        self._anns = {a.image.file_name: a for a in anns}
-        self.images = tuple(a.image for a in anns)
-
-    def load(self, file_name):
-        return self._anns[file_name]
 
 
 def _ann(border: int) -> PanopticAnnotation:
@@ -45,7 +36,7 @@ def _ann(border: int) -> PanopticAnnotation:
 
 @pytest.fixture
 def study():
-    return Study({"a": _Source("a", [_ann(4)]), "b": _Source("b", [_ann(8)])})
+    return Study.from_annotations({"a": [_ann(4)], "b": [_ann(8)]}, CATS)
 
 
 def test_merged_source_joins_stuff_segments(study):

@@ -16,15 +16,6 @@ CATS = Categories([Category(7, "road", False), Category(8, "side<walk>", False),
 VOID_ELEMENTS = {"br", "hr", "img", "meta", "input", "col", "wbr"}
 
 
-class MemorySource:
-    def __init__(self, name, anns):
-        self.name = name
-        self.categories = CATS
-        self._anns = {a.image.file_name: a for a in anns}
-        self.images = tuple(a.image for a in anns)
-
-    def load(self, file_name):
-        return self._anns[file_name]
 
 
 def scene(name, curb, car=True, shape=(20, 24)):
@@ -45,7 +36,7 @@ def make_study(names=("ann1", "<i>x</i>", "sys")):
         for n in names:
             planted = n == "sys"
             anns[n].append(scene(f"img{i}.png", 2 if planted else 6, car=not (planted and i)))
-    return Study({a: MemorySource(a, v) for a, v in anns.items()})
+    return Study.from_annotations(anns, CATS)
 
 
 class _Checker(HTMLParser):
