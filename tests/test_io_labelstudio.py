@@ -223,3 +223,18 @@ def test_bitmask_alpha_is_the_mask_and_size_is_checked(tmp_path):
     with pytest.raises(AnnotationError, match=r"shape region m: bitmask PNG must be 10x8 \(width "
                        r"x height\) as original_width/original_height say, got 10x4"):
         read_labelstudio(write(tmp_path, [task(1, [annotation(1, [wrong])])], name="w.json"))
+
+
+def test_region_without_value_is_refused_and_relation_is_counted(tmp_path):
+    res = polygon("p4", [[0, 0], [50, 0], [50, 50]])
+    del res["value"]
+    path = write(tmp_path, [task(1, [annotation(1, [res])])])
+    with pytest.raises(AnnotationError, match=r"annotator 'user-1', file '.*ls\.json', image "
+                       r"'img\.png', shape region p4: polygonlabels result must have a 'value' "
+                       r"object, got None"):
+        read_labelstudio(path)
+    rel = {"from_id": "p", "to_id": "q", "type": "relation", "direction": "right"}
+    ok = polygon("p", [[0, 0], [50, 0], [50, 50]])
+    src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [ok, rel])])], "r.json"))
+    assert [(f.kind, f.detail) for f in src.findings if f.kind == "skipped_shape"] == [
+        ("skipped_shape", "1 'relation' result(s) have no area; skipped")]

@@ -186,9 +186,15 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
     labels: dict[Any, list] = {}
     order: dict[Any, int] = {}
     for n, r in enumerate(results):
-        if not isinstance(r, dict) or not isinstance(r.get("value"), dict):
+        if not isinstance(r, dict):
             continue
-        rid, kind, value = r.get("id", f"#{n}"), r.get("type", ""), r["value"]
+        rid, kind, value = r.get("id", f"#{n}"), r.get("type", ""), r.get("value")
+        if not isinstance(value, dict):
+            if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
+                raise AnnotationError(f"{kind} result must have a 'value' object, got "
+                                      f"{value!r}", shape=f"region {rid}", **where)
+            acc.skipped[kind or "untyped"] += 1
+            continue
         order.setdefault(rid, n)
         for key in _LABELS:
             if value.get(key):
