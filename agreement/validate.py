@@ -169,9 +169,16 @@ def _study_findings(study: Study) -> list[Finding]:
     for a in study.annotators:
         src = study.source(a)
         found += [dataclasses.replace(f, annotator=a) for f in getattr(src, "findings", ())]
+    folded: dict[tuple[str, str], list[str]] = {}
+    for image in study.images:
+        for a in study.annotators_of(image):
+            folded.setdefault((a, image.casefold()), []).append(image)
     for row in study.missing().itertuples(index=False):
         others = ", ".join(study.annotators_of(row.image))
-        found.append(Finding.of("missing_image", f"annotated by {others} only",
+        near = folded.get((row.annotator, row.image.casefold()), [])
+        hint = (f"; it has {near[0]!r}, a name differing only in case (names are "
+                "case-sensitive: pass rename= to map them)" if near else "")
+        found.append(Finding.of("missing_image", f"annotated by {others} only{hint}",
                                 annotator=row.annotator, image=row.image))
     return found
 

@@ -211,3 +211,16 @@ def test_process_pool_gives_the_same_result(study_dir):
     serial, parallel = human_consistency(study), human_consistency(study, n_jobs=2)
     pd.testing.assert_frame_equal(serial.pairs, parallel.pairs)
     assert serial.to_dict() == parallel.to_dict()
+
+
+def test_cli_no_shared_image_is_refused_and_writes_nothing(tmp_path, capsys):
+    m = np.array([[1, 1, 2], [1, 2, 2]], np.int32)
+    for who, name in [("a", "img1"), ("b", "IMG1")]:
+        (tmp_path / "study" / who).mkdir(parents=True)
+        np.save(tmp_path / "study" / who / f"{name}.npy", m)
+    out = tmp_path / "out.json"
+    assert main(["consistency", str(tmp_path / "study"), "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "study must have an image that two annotators share, got none of 2 image(s)" in err
+    assert not out.exists()

@@ -10,7 +10,7 @@ from test_io_cvat import document, poly_xml
 from agreement.cli import main
 from agreement.findings import KINDS, Finding, findings_frame
 from agreement.io.study_loader import load_study
-from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation
+from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation, Study
 from agreement.validate import validate
 
 CATS = [{"id": 1, "name": "car", "isthing": 1}, {"id": 2, "name": "person", "isthing": 1},
@@ -154,3 +154,20 @@ def test_cli_json_to_stdout_is_one_document_and_keeps_the_exit_status(tmp_path, 
     out = tmp_path / "findings.json"
     assert main(["validate", str(tmp_path), "--json", str(out), "-q"]) == 1
     assert json.loads(out.read_text())["findings"] == doc["findings"]
+
+
+def test_missing_image_names_a_case_only_difference():
+    cats = Categories([Category(1, "road", False)])
+
+    def ann(name):
+        return PanopticAnnotation.from_map([[1, 1]], {1: 1}, file_name=name)
+
+    study = Study.from_annotations({"a": [ann("B.jpg"), ann("c.jpg")],
+                                    "b": [ann("b.jpg"), ann("c.jpg")]}, cats)
+    found = validate(study)
+    miss = found[found.kind == "missing_image"].set_index(["annotator", "image"]).detail
+    assert miss[("a", "b.jpg")] == (
+        "annotated by b only; it has 'B.jpg', a name differing only in case (names are "
+        "case-sensitive: pass rename= to map them)")
+    assert miss[("b", "B.jpg")].endswith("it has 'b.jpg', a name differing only in case (names "
+                                        "are case-sensitive: pass rename= to map them)")

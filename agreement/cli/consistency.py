@@ -19,6 +19,7 @@ from ..consistency import (
     parsing_covering_by_class,
     plot_per_image,
 )
+from ..errors import StudyError
 from ..io import load_study
 from ..io._files import atomic_write
 
@@ -50,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
     study = load_study(args.study)
     result = human_consistency(study, n_jobs=args.n_jobs, progress=args.progress)
+    if result.n_images == 0:
+        raise StudyError(f"study must have an image that two annotators share, got none of "
+                         f"{len(study.images)} image(s) (names are matched case-sensitively; "
+                         f"'agreement validate' lists the missing ones)")
     summary = result.to_dict()
     if args.json:
         with atomic_write(args.json) as tmp:
