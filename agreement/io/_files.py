@@ -16,6 +16,10 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import FormatError, PathEscapeError
 
+#: The process umask, read once at import (reading it means setting it; not thread-safe later).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 __all__ = ["atomic_write", "inside", "read_json", "read_png_ids", "read_png_rgb", "write_png_rgb"]
 
 
@@ -57,6 +61,8 @@ def read_json(path: str | os.PathLike[str]) -> Any:
             return json.loads(fh.read().decode("utf-8-sig"))
     except FileNotFoundError:
         raise FormatError("file must exist, got no such file", file=path) from None
+    except IsADirectoryError:
+        raise FormatError("path must be a JSON file, got a folder", file=path) from None
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: "
@@ -134,13 +140,20 @@ def write_png_rgb(path: str | os.PathLike[str], rgb: npt.NDArray[np.uint8]) -> N
 
 @contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only when the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place only when the block succeeds.
+
+    The file gets the permissions of an ordinary new file (``0o666`` minus the umask), not the
+    owner-only mode of the temporary file. An existing folder at ``path`` is refused.
+    """
     target = Path(path)
+    if target.is_dir():
+        raise FormatError("output path must be a file, got an existing folder", file=target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

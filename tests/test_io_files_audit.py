@@ -1,0 +1,54 @@
+"""Audit of the shared file helpers through the CLI: output permissions, folders given where a
+file is expected, atomicity of a failed write."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from agreement.cli import main
+from agreement.errors import FormatError
+from agreement.io._files import atomic_write, read_json
+
+REF = Path(__file__).parent / "data" / "reference" / "coco_real"
+A = REF / "annotator_a" / "panoptic.json"
+B = REF / "annotator_b" / "panoptic.json"
+
+
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def test_output_has_ordinary_file_permissions(tmp_path, capsys):
+    out = tmp_path / "out.json"
+    assert main(["pq", str(A), str(B), "--no-boundary", "--json", str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~_umask()
+
+
+def test_output_path_that_is_a_folder_is_refused(tmp_path, capsys):
+    assert main(["pq", str(A), str(B), "--no-boundary", "--json", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"agreement pq: error: file '{tmp_path}': output path must be a file, got an "
+                   "existing folder\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_input_folder_instead_of_json_is_named(capsys):
+    assert main(["pq", str(A.parent), str(B), "--no-boundary"]) == 2
+    assert capsys.readouterr().err == (f"agreement pq: error: file '{A.parent}': path must be a "
+                                       "JSON file, got a folder\n")
+    with pytest.raises(FormatError, match=r"path must be a JSON file, got a folder"):
+        read_json(A.parent)
+
+
+def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
+    target = tmp_path / "x.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
