@@ -52,3 +52,33 @@ def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
         raise RuntimeError("boom")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("bbox", ["a", 0, 1, 1], r"'bbox' must be \[x, y, w, h\] of finite numbers, got "
+                             r"\['a', 0, 1, 1\]"),
+    ("bbox", [0, 0, 1, float("inf")], r"'bbox' must be \[x, y, w, h\] of finite numbers, got "
+                                      r"\[0, 0, 1, inf\]"),
+    ("area", float("nan"), r"'area' must be a finite number, got nan"),
+    ("iscrowd", "0", r"'iscrowd' must be 0 or 1, got '0'"),
+    ("iscrowd", None, r"'iscrowd' must be 0 or 1, got None"),
+])
+def test_bad_segment_fields_are_named_not_tracebacks(tmp_path, capsys, field, value, message):
+    import json
+    import shutil
+
+    other = tmp_path / "b"
+    shutil.copytree(B.parent, other)
+    data = json.loads((other / "panoptic.json").read_text())
+    seg = data["annotations"][0]["segments_info"][0]
+    seg[field] = value
+    (other / "panoptic.json").write_text(json.dumps(data))
+    from agreement.io.coco_panoptic import read_coco_panoptic
+
+    with pytest.raises(FormatError, match=rf"file '.*panoptic\.json', image "
+                       rf"'{data['annotations'][0]['file_name'][:-4]}\.jpg', segment {seg['id']}: "
+                       rf"{message}$"):
+        read_coco_panoptic(other / "panoptic.json")
+    assert main(["pq", str(A), str(other / "panoptic.json"), "--no-boundary"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err

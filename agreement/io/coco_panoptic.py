@@ -7,6 +7,7 @@ beside the JSON is accepted too.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -210,19 +211,26 @@ class CocoPanopticSource:
                     segment=sid,
                 )
             area = s.get("area", 0)
-            if not isinstance(area, (int, float)) or isinstance(area, bool):
+            if not _finite(area):
                 raise FormatError(
-                    f"'area' must be a number, got {area!r}", file=path, image=image, segment=sid
+                    f"'area' must be a finite number, got {area!r}",
+                    file=path, image=image, segment=sid,
                 )
             bbox = s.get("bbox", (0, 0, 0, 0))
-            if not (isinstance(bbox, list | tuple) and len(bbox) == 4):
+            if not (isinstance(bbox, list | tuple) and len(bbox) == 4
+                    and all(_finite(v) for v in bbox)):
                 raise FormatError(
-                    f"'bbox' must be [x, y, w, h], got {bbox!r}",
+                    f"'bbox' must be [x, y, w, h] of finite numbers, got {bbox!r}",
                     file=path,
                     image=image,
                     segment=sid,
                 )
             iscrowd = s.get("iscrowd", 0)
+            if iscrowd not in (0, 1) or not isinstance(iscrowd, int):
+                raise FormatError(
+                    f"'iscrowd' must be 0 or 1, got {iscrowd!r}",
+                    file=path, image=image, segment=sid,
+                )
             segs.append(Segment(sid, cid, bool(iscrowd), int(area), tuple(int(v) for v in bbox)))  # type: ignore[arg-type]
         return tuple(segs)
 
@@ -439,3 +447,9 @@ def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: 
             }
         )
     return out
+
+
+def _finite(value: Any) -> bool:
+    """Whether ``value`` is a JSON number (not a bool) and finite."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
