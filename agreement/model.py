@@ -213,12 +213,20 @@ class Study:
         names = self.annotators if annotators is None else tuple(annotators)
         return tuple(i for i in self.images if all(a in self._index[i] for a in names))
 
+    def _near(self, image: str) -> str:
+        """A hint naming the study's image whose name differs from ``image`` only in case."""
+        near = [i for i in self._index if i.casefold() == image.casefold()]
+        return f" (names are case-sensitive: the study has {near[0]!r})" if near else ""
+
     def annotation(self, annotator: str, image: str) -> PanopticAnnotation:
         """Decode ``annotator``'s annotation of ``image``."""
         per = self._index.get(image)
         if per is None:
-            raise StudyError(f"image {image!r} must be in the study")
+            raise StudyError(f"image {image!r} must be in the study{self._near(image)}")
         if annotator not in per:
+            if annotator not in self._sources:
+                raise StudyError(f"annotator must be one of {list(self._sources)}, got "
+                                 f"{annotator!r}")
             raise StudyError(f"annotator {annotator!r} has no annotation of image {image!r}")
         return self.source(annotator).load(per[annotator])
 

@@ -82,3 +82,17 @@ def test_bad_segment_fields_are_named_not_tracebacks(tmp_path, capsys, field, va
     assert main(["pq", str(A), str(other / "panoptic.json"), "--no-boundary"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_study_names_unknown_annotator_and_case_only_image_difference():
+    from agreement.errors import StudyError
+    from agreement.model import Categories, Category, PanopticAnnotation, Study
+
+    cats = Categories([Category(1, "road", False)])
+    ann = PanopticAnnotation.from_map([[1, 1]], {1: 1}, file_name="Street_01.jpg")
+    study = Study.from_annotations({"a": [ann], "b": [ann]}, cats)
+    with pytest.raises(StudyError, match=r"^annotator must be one of \['a', 'b'\], got 'c'$"):
+        study.annotation("c", "Street_01.jpg")
+    with pytest.raises(StudyError, match=r"^image 'street_01\.jpg' must be in the study \(names "
+                       r"are case-sensitive: the study has 'Street_01\.jpg'\)$"):
+        study.annotation("a", "street_01.jpg")
