@@ -238,3 +238,12 @@ def test_region_without_value_is_refused_and_relation_is_counted(tmp_path):
     src = read_labelstudio(write(tmp_path, [task(1, [annotation(1, [ok, rel])])], "r.json"))
     assert [(f.kind, f.detail) for f in src.findings if f.kind == "skipped_shape"] == [
         ("skipped_shape", "1 'relation' result(s) have no area; skipped")]
+
+
+def test_labels_given_as_a_string_are_refused_not_read_letter_by_letter(tmp_path):
+    res = polygon("p5", [[0, 0], [50, 0], [50, 50]])
+    res["value"]["polygonlabels"] = "car"
+    path = write(tmp_path, [task(1, [annotation(1, [res])])])
+    with pytest.raises(AnnotationError, match=r"image 'img\.png', shape region p5: polygonlabels "
+                       r"must be a list of label names, got 'car'"):
+        read_labelstudio(path)

@@ -198,7 +198,11 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
         order.setdefault(rid, n)
         for key in _LABELS:
             if value.get(key):
-                labels.setdefault(rid, list(value[key]))
+                names = value[key]
+                if not (isinstance(names, list) and all(isinstance(x, str) for x in names)):
+                    raise AnnotationError(f"{key} must be a list of label names, got {names!r}",
+                                          shape=f"region {rid}", **where)
+                labels.setdefault(rid, names)
         if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
             geo[rid] = r
             if r.get("image_rotation"):
