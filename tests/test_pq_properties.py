@@ -11,8 +11,7 @@ from test_oracle import CATS, annotation
 from agreement.matching import match_segments, segment_overlap
 from agreement.metrics.boundary import boundary_panoptic_quality
 from agreement.metrics.pq import pq_counts
-from agreement.model import Categories, Category, PanopticAnnotation, Study
-from agreement.model import MemorySource
+from agreement.model import Categories, Category, MemorySource, PanopticAnnotation, Study
 from agreement.study import evaluate
 
 

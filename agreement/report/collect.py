@@ -186,9 +186,9 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     text = (
         traits.groupby("annotator")["text"].agg(_first_habits)
         if len(traits)
-        else pd.Series(dtype=str)
+        else pd.Series(dtype=object)
     )
-    table["systematic"] = table["annotator"].map(text).fillna("")
+    table["systematic"] = [str(text.get(a, "")) for a in table["annotator"]]
     return table
 
 

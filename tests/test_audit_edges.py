@@ -1,0 +1,71 @@
+"""End-to-end edge cases of the report on tiny in-memory studies (issue 4/6/7 audit)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from agreement import (
+    Categories,
+    Category,
+    PanopticAnnotation,
+    Study,
+    analyse,
+    build_report,
+    write_report,
+)
+
+CATS = Categories(
+    [
+        Category(1, "road", False),
+        Category(2, "sidewalk", False),
+        Category(3, "car", True),
+        Category(4, "unused", False),
+    ]
+)
+
+
+def _ann(file_name: str, *, car_shift: int = 0, sidewalk_row: int = 4) -> PanopticAnnotation:
+    m = np.zeros((8, 12), np.int32)
+    m[:sidewalk_row] = 1
+    m[sidewalk_row:] = 2
+    m[1:3, 2 + car_shift : 5 + car_shift] = 3001
+    return PanopticAnnotation.from_map(m, {1: 1, 2: 2, 3001: 3}, file_name=file_name)
+
+
+def test_report_of_identical_annotators(tmp_path):
+    # regression: an empty habits table made the annotator and class tables fill a float
+    # column with "" (a pandas warning, an error under filterwarnings=error)
+    study = Study.from_annotations({n: [_ann("a.png"), _ann("b.png")] for n in "xyz"}, CATS)
+    out = tmp_path / "r"
+    write_report(build_report(study), out)
+    classes = pd.read_csv(out / "classes.csv")
+    assert classes["pq"].tolist() == [1.0, 1.0, 1.0]
+    assert classes["diagnosis"].isna().all()
+    annotators = pd.read_csv(out / "annotators.csv")
+    assert annotators["loo_pq"].tolist() == [1.0, 1.0, 1.0]
+    assert annotators["systematic"].isna().all()
+    assert pd.read_csv(out / "overall.csv").set_index("group").loc["All", "pq"] == 1.0
+    md = (out / "report.md").read_text()
+    assert "unused" not in md  # a class nobody used gets no row (and no 0)
+
+
+def test_unused_class_is_nan_in_every_api_table():
+    study = Study.from_annotations(
+        {
+            "x": [_ann("a.png"), _ann("b.png")],
+            "y": [_ann("a.png", car_shift=1, sidewalk_row=5), _ann("b.png")],
+            "z": [_ann("a.png", car_shift=2)],  # z did not annotate b.png
+        },
+        CATS,
+    )
+    a = analyse(study)
+    ca = a.pq.class_agreement().set_index("category_id")
+    assert ca.loc[4, ["pq", "sq", "rq"]].isna().all()
+    assert ca.loc[2, "pq"] == 0.875  # pooled over the ordered pairs and both images
+    assert a.pixel.per_class.set_index("category_id").loc[4, ["fleiss_kappa", "alpha"]].isna().all()
+    assert a.pixel.pair_class.query("category_id == 4")["kappa"].isna().all()
+    loo = a.loo.per_class.query("category_id == 4")
+    assert len(loo) == 3 and loo[["pq", "sq", "rq"]].isna().all().all()
+    assert a.pixel.pairs.set_index(["a", "b"]).loc[("x", "z"), "pixels"] == 96
+    assert not math.isnan(a.pq.pq_matrix().loc["x", "z"])
