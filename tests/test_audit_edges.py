@@ -69,3 +69,30 @@ def test_unused_class_is_nan_in_every_api_table():
     assert len(loo) == 3 and loo[["pq", "sq", "rq"]].isna().all().all()
     assert a.pixel.pairs.set_index(["a", "b"]).loc[("x", "z"), "pixels"] == 96
     assert not math.isnan(a.pq.pq_matrix().loc["x", "z"])
+
+
+def test_region_crop_marks_the_disputed_pixels():
+    from matplotlib.patches import Rectangle
+
+    from agreement.plot import _disputed_mask, plot_region
+
+    anns = {
+        "x": _ann("a.png"),
+        "y": _ann("a.png", sidewalk_row=5),  # row 4 is road for y, sidewalk for x
+        "z": _ann("a.png", sidewalk_row=6),  # rows 4-5 road for z
+    }
+    region = {"bbox_x": 0, "bbox_y": 4, "bbox_w": 12, "bbox_h": 2, "category_a": 1,
+              "category_b": 2, "kind": "boundary placement", "class_pair": "road <-> sidewalk"}
+    mask = _disputed_mask(region, anns, (0, 2, 12, 8))
+    expected = np.zeros((6, 12), bool)
+    expected[2:4] = True  # image rows 4 and 5
+    np.testing.assert_array_equal(mask, expected)
+    ax = plot_region(region, anns, pad=2).axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert [(b.get_x(), b.get_y(), b.get_width(), b.get_height()) for b in boxes] == [
+        (-0.5, 3.5, 12, 2)
+    ]
+    assert len(ax.collections) == 1  # the shaded disputed pixels
+    assert len(ax.get_images()) == 4  # background + one outline layer per annotator
+    same = dict(region, category_b=1)
+    assert _disputed_mask(same, anns, (0, 2, 12, 8)) is None
