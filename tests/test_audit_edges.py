@@ -96,3 +96,38 @@ def test_region_crop_marks_the_disputed_pixels():
     assert len(ax.get_images()) == 4  # background + one outline layer per annotator
     same = dict(region, category_b=1)
     assert _disputed_mask(same, anns, (0, 2, 12, 8)) is None
+
+
+def test_merging_annotator_is_named_from_the_others_segments():
+    from agreement.report.traits import annotator_traits
+
+    rows = []
+    for ann in "abc":
+        for other in "abc":
+            if ann == other:
+                continue
+            merged = 4 if other == "b" else 0  # one segment of b covers two of a's / c's
+            rows += [("merged" if k < merged else "matched") for k in range(12)]
+    pairs = [(x, y) for x in "abc" for y in "abc" if x != y]
+    seg = pd.DataFrame(
+        {
+            "annotator": [p[0] for p in pairs for _ in range(12)],
+            "other": [p[1] for p in pairs for _ in range(12)],
+            "category": "person",
+            "isthing": True,
+            "status": rows,
+        }
+    )
+
+    class NoPixels:  # pixel habits are not under test
+        def confusion(self, a, b, categories=None):
+            return pd.DataFrame([[1]], index=["person"], columns=["person"])
+
+    traits = annotator_traits(NoPixels(), seg, ["a", "b", "c"])
+    assert traits["annotator"].tolist() == ["b"]
+    assert traits["kind"].tolist() == ["split"]
+    assert traits["rate"].tolist() == [1 / 3]
+    assert traits["text"].iloc[0] == (
+        "merges adjacent person instances (33% of the others' person segments share one of "
+        "their segments with a neighbour; the others 0%)"
+    )
