@@ -131,3 +131,19 @@ def test_merging_annotator_is_named_from_the_others_segments():
         "merges adjacent person instances (33% of the others' person segments share one of "
         "their segments with a neighbour; the others 0%)"
     )
+
+
+def test_small_misses_need_enough_missed_segments():
+    from agreement.report.diagnose import Thresholds, diagnose_classes
+
+    row = {"category_id": 33, "category": "bicycle", "isthing": True, "pq": 0.66, "sq": 0.85,
+           "rq": 0.9, "boundary_iou": 0.85, "alpha": 0.86, "segments": 69, "split": 0,
+           "merged": 0, "missed": 4, "small_segments": 3, "missed_small_share": 1 / 3,
+           "missed_large_share": 0.05}
+    confusion = pd.DataFrame(columns=["category_id", "other_id", "other", "pixels", "share"])
+    few = diagnose_classes(pd.DataFrame([row]), confusion)
+    assert [d.kind for d in few] == []  # 1 missed small bicycle of 3: no proposal
+    many = dict(row, small_segments=15, missed_small_share=1 / 3)  # 5 of 15
+    assert [d.kind for d in diagnose_classes(pd.DataFrame([many]), confusion)] == ["small_misses"]
+    strict = Thresholds(small_missed_min=6)
+    assert diagnose_classes(pd.DataFrame([many]), confusion, thresholds=strict) == []
