@@ -331,6 +331,8 @@ def _proposals(d: ReportData) -> Section:
                     f"Expected gain: PQ All +{100 * p.expected_gain:.1f} points ({p.gain_method})."
                 )
             )
+        elif p.gain_method:
+            inner.append(Paragraph(f"Expected gain: {p.gain_method}."))
         inner.extend(list(d.pair_figures.get(p.key, ()))[:2])
         blocks.append(Group(f"{i}. {p.title}", tuple(inner), "proposal"))
     blocks.append(Table("proposals_full", "Proposals (full text)", full, show=False))
