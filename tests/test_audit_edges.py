@@ -147,3 +147,36 @@ def test_small_misses_need_enough_missed_segments():
     assert [d.kind for d in diagnose_classes(pd.DataFrame([many]), confusion)] == ["small_misses"]
     strict = Thresholds(small_missed_min=6)
     assert diagnose_classes(pd.DataFrame([many]), confusion, thresholds=strict) == []
+
+
+def test_instance_rule_names_who_splits_and_who_merges():
+    from agreement.report.collect import attach_evidence
+    from agreement.report.proposals import Proposal
+
+    p = Proposal("instances:27", "instances", (27,), "Say what counts as one truck",
+                 "Annotate every truck as its own segment.", ("RQ 0.65",))
+    traits = pd.DataFrame(
+        {
+            "annotator": ["bruno", "dana", "dana"],
+            "kind": ["split", "merged", "confusion"],
+            "text": [
+                "merges adjacent truck instances (20% ...)",
+                "splits truck instances (39% ...)",
+                "labels car as truck (8% ...)",
+            ],
+        }
+    )
+    pairs = pd.DataFrame(columns=["class_pair", "regions", "pixels", "images", "dissenters"])
+    (out,) = attach_evidence([p], traits, pairs, {27: "truck", 26: "car"}, 13)
+    assert out.annotators == ("bruno", "dana")
+    assert out.rule == (
+        "Annotate every truck as its own segment. In this batch dana splits truck instances "
+        "where the others do not: the rule must say that one truck cut into visible parts by "
+        "an occluder, or built of parts, is one segment. In this batch bruno merges adjacent "
+        "truck instances where the others do not: the rule must say that touching truck "
+        "instances are separate segments."
+    )
+    assert out.evidence[1:] == (
+        "annotator bruno merges adjacent truck instances (20% ...)",
+        "annotator dana splits truck instances (39% ...)",
+    )
