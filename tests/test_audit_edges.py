@@ -180,3 +180,23 @@ def test_instance_rule_names_who_splits_and_who_merges():
         "annotator bruno merges adjacent truck instances (20% ...)",
         "annotator dana splits truck instances (39% ...)",
     )
+
+
+def test_report_cli_refuses_a_foreign_out_before_the_long_work(tmp_path, monkeypatch, capsys):
+    import agreement.report.build as build
+    from agreement.cli import main
+
+    def never(*args, **kwargs):
+        raise AssertionError("the report was built before --out was checked")
+
+    monkeypatch.setattr(build, "build_report", never)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    study = tmp_path / "study"
+    for name in ("x", "y"):
+        (study / name).mkdir(parents=True)
+    assert main(["report", str(study), "--out", str(foreign), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agreement report: error: output folder must be empty or hold a previous")
+    assert (foreign / "notes.txt").read_text() == "keep"
