@@ -119,11 +119,12 @@ class BatchComparison:
         if len(lines) == 1:
             lines.append("  no class changed significantly.")
         for r in self.annotators[self.annotators["significant"]].itertuples():
-            lines.append(f"  annotator {r.annotator}: {r.change} ({r.difference:+.3f})")
+            lines.append(f"  annotator {r.annotator}'s agreement with the others: {r.change} "
+                         f"({r.difference:+.3f})")
         ac = self.annotator_classes
         for r in (ac[ac["significant"]].itertuples() if len(ac) else ()):
-            lines.append(f"  annotator {r.annotator} on {r.category}: {r.change} "
-                         f"({r.a:.3f} -> {r.b:.3f})")
+            lines.append(f"  annotator {r.annotator}'s agreement with the others on "
+                         f"{r.category}: {r.change} ({r.a:.3f} -> {r.b:.3f})")
         for r in self.class_pairs[self.class_pairs["significant"]].itertuples():
             lines.append(f"  confusion {r.name}: {r.change} ({r.a:.3f} -> {r.b:.3f})")
         return "\n".join(lines)

@@ -154,12 +154,48 @@ def plot_region(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
         overlay[_outline(ann.ids[y0:y1, x0:x1])] = to_rgba(color)
         ax.imshow(overlay, extent=extent, interpolation="nearest")
         handles.append(Line2D([], [], color=color, label=name))
+    _mark_region(ax, region, annotations, (x0, y0, x1, y1))
     ax.legend(handles=handles, loc="upper right", fontsize="small", title="annotator")
     ax.set_xlim(x0 - 0.5, x1 - 0.5)
     ax.set_ylim(y1 - 0.5, y0 - 0.5)
     if "kind" in region and "class_pair" in region:
         ax.set_title(f"{region['kind']}: {region['class_pair']}")
     return ax.figure
+
+
+def _disputed_mask(region: pd.Series | Mapping, annotations: Mapping[str, PanopticAnnotation],
+                  crop: tuple[int, int, int, int]) -> npt.NDArray[np.bool_] | None:
+    """Pixels of ``crop`` (x0, y0, x1, y1) one annotator labels ``category_a`` and another
+    ``category_b`` (0 = void); None when the region has no two different classes."""
+    a, b = region.get("category_a"), region.get("category_b")
+    if a is None or b is None or a == b:
+        return None
+    x0, y0, x1, y1 = crop
+    has_a = np.zeros((y1 - y0, x1 - x0), bool)
+    has_b = np.zeros_like(has_a)
+    for ann in annotations.values():
+        lut = np.concatenate([[0], np.asarray(ann.category_ids, np.int64)])
+        cat = lut[ann.compact[y0:y1, x0:x1]]
+        has_a |= cat == int(a)
+        has_b |= cat == int(b)
+    return has_a & has_b
+
+
+def _mark_region(ax: Axes, region: pd.Series | Mapping,
+                 annotations: Mapping[str, PanopticAnnotation],
+                 crop: tuple[int, int, int, int]) -> None:
+    """Dashed box around the region; its disputed pixels shaded (when it names two classes)."""
+    from matplotlib.patches import Rectangle
+
+    if all(k in region for k in ("bbox_x", "bbox_y", "bbox_w", "bbox_h")):
+        ax.add_patch(Rectangle((int(region["bbox_x"]) - 0.5, int(region["bbox_y"]) - 0.5),
+                               int(region["bbox_w"]), int(region["bbox_h"]), fill=False,
+                               edgecolor="white", linestyle="--", linewidth=1.0))
+    mask = _disputed_mask(region, annotations, crop)
+    if mask is not None and mask.any():
+        x0, y0, x1, y1 = crop
+        ax.contourf(np.arange(x0, x1), np.arange(y0, y1), mask.astype(float), levels=[0.5, 1.5],
+                    colors=["yellow"], alpha=0.35)
 
 
 def _cycle(colors: Sequence[str], n: int) -> list[str]:

@@ -101,6 +101,8 @@ def test_annotator_drift_and_pair_shrink_found():
     assert pairs.loc["road / sidewalk", "a"] == pytest.approx(0.2 * 400 * 2 / 2000, rel=0.15)
     alpha = c.metric("alpha")
     assert alpha.loc["road", "change"] == "improved" and alpha.loc["car", "change"] == "unchanged"
+    # the summary says what was measured: agreement with the others, not the annotator's skill
+    assert "  annotator z's agreement with the others: drifted (" in c.summary()
 
 
 def test_alpha_statistic_equals_pixel_module():

@@ -130,3 +130,17 @@ def test_footer_has_checksums_and_parameters(built):
     body = parse_report(html).body
     assert report.inputs[0].sha256 in body and "n_bootstrap = 200" in body
     assert json.loads(json.dumps(report.parameters))["threshold.rq_low"] == 0.75
+
+
+def test_planted_instance_habits_and_uncomputed_gains_named(built):
+    _, _report, out, html = built
+    habits = pd.read_csv(out / "annotator_habits.csv")
+    texts = {a: " | ".join(g["text"]) for a, g in habits.groupby("annotator")}
+    assert "merges adjacent person instances" in texts["bruno"]  # planted: merges pairs
+    assert "splits truck instances" in texts["dana"]  # planted: cab and box as two trucks
+    assert "merges adjacent" not in texts["dana"]
+    body = parse_report(html).body
+    # max_merge_gains=1: the car / truck pair's gain is not recomputed, and the report says so
+    assert "Expected gain: not computed: only the first confusion pairs are recomputed" in body
+    titles = pd.read_csv(out / "proposals.csv")["title"].tolist()
+    assert "Set a minimum size for bicycle" not in titles  # 1 missed small bicycle of 3

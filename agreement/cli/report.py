@@ -80,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from ..io.study_file import open_study
     from ..report import write_report
     from ..report.build import ReportOptions, build_report
+    from ..report.write import check_out
 
     start = time.perf_counter()
+    check_out(args.out)  # fail before the long work
     opened = open_study(args.study, images_dir=args.images)
     note(args, f"{opened.study!r}")
     options = ReportOptions(

@@ -186,9 +186,9 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     text = (
         traits.groupby("annotator")["text"].agg(_first_habits)
         if len(traits)
-        else pd.Series(dtype=str)
+        else pd.Series(dtype=object)
     )
-    table["systematic"] = table["annotator"].map(text).fillna("")
+    table["systematic"] = [str(text.get(a, "")) for a in table["annotator"]]
     return table
 
 
@@ -306,6 +306,22 @@ def _pair_names(names: dict[int, str], cats: tuple[int, ...]) -> tuple[str, ...]
     return tuple(names.get(c, str(c)) for c in cats)
 
 
+def _instance_habit_rule(traits: pd.DataFrame, who: list, c: str) -> str:
+    """The rule's sentence for the annotators who split or merge ``c`` instances."""
+    out = ""
+    for verb, say in (
+        ("splits", f"one {c} cut into visible parts by an occluder, or built of parts, is one "
+                   f"segment"),
+        ("merges adjacent", f"touching {c} instances are separate segments"),
+    ):
+        names = sorted({t.annotator for t in traits.itertuples(index=False)
+                        if t.annotator in who and t.text.startswith(f"{verb} {c} ")})
+        if names:
+            out += (f" In this batch {', '.join(names)} {verb} {c} instances where the others "
+                    f"do not: the rule must say that {say}.")
+    return out
+
+
 def attach_evidence(
     proposals: list,
     traits: pd.DataFrame,
@@ -350,6 +366,8 @@ def attach_evidence(
                 f" In this batch {habit['annotator']} {habit['text'].split(' (')[0]} where "
                 f"the others do not: the rule must say explicitly which class these cases are."
             )
+        if p.kind == "instances" and who:
+            rule += _instance_habit_rule(traits, who, cls[0])
         out.append(
             replace(
                 p,

@@ -14,7 +14,8 @@ boundaries      RQ >= ``rq_low`` and (SQ < ``sq_low`` or boundary IoU < ``bounda
 confusion       >= ``confusion_share`` of the pixels some annotator labels as the class are
                 labelled as class X by another: "confused with class X"
 small_misses    missed share of segments smaller than ``small_area`` >= ``small_missed_share``
-                and >= ``small_ratio`` x the missed share of larger ones: "often missed when small"
+                and >= ``small_ratio`` x the missed share of larger ones, with at least
+                ``small_missed_min`` missed small segment rows: "often missed when small"
                 (shares are of segment rows, one per other annotator, so one annotator of N
                 missing every small object gives 1 / (N - 1))
 ==============  =============================================================================
@@ -46,6 +47,7 @@ class Thresholds:
     small_area: int = 32 * 32
     small_missed_share: float = 0.15
     small_ratio: float = 2.0
+    small_missed_min: int = 5
 
     def as_dict(self) -> dict[str, float]:
         """The thresholds as a plain dict (for the report's parameters)."""
@@ -137,6 +139,8 @@ def _small(row: Mapping[str, Any], t: Thresholds) -> Diagnosis | None:
     small, large = _num(row, "missed_small_share"), _num(row, "missed_large_share")
     n_small = _num(row, "small_segments")
     if not small >= t.small_missed_share or not n_small > 0:
+        return None
+    if round(small * n_small) < t.small_missed_min:  # 1 of 3 is no rule to write
         return None
     if not (math.isnan(large) or small >= t.small_ratio * large):
         return None

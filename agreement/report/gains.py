@@ -244,7 +244,8 @@ class Gains:
         if kind == "confusion":
             a, b = cats
             if (a, b) not in self.merged:
-                return math.nan, "not computed (only the first pairs are recomputed)"
+                return math.nan, ("not computed: only the first confusion pairs are recomputed "
+                                    "(ReportOptions.max_merge_gains)")
             counts = merged_pair_counts(self.counts, self.merged[(a, b)], a, b)
             return gain(self.base, pq_all(counts, names)), (
                 f"recomputed: every annotation relabelled with {names.name(b)} as "

@@ -132,7 +132,9 @@ def _summary(d: ReportData) -> Section:
         blocks.append(tuple(_problem_text(p, d) for p in d.proposals[:5]))
     at = d.annotators_table
     flagged = (
-        at[at["systematic"].fillna("").astype(str) != ""] if "systematic" in at else at.head(0)
+        at[at["systematic"].astype(object).fillna("").astype(str) != ""]
+        if "systematic" in at
+        else at.head(0)
     )
     for row in flagged.itertuples(index=False):
         blocks.append(
@@ -160,7 +162,7 @@ def _gain_text(p: Proposal) -> str:
 def _classes(d: ReportData) -> Section:
     frame = d.classes.copy()
     text = diagnoses_frame(d.diagnoses).groupby("category_id")["text"].agg("; ".join)
-    frame["diagnosis"] = frame["category_id"].map(text).fillna("")
+    frame["diagnosis"] = [str(text.get(c, "")) for c in frame["category_id"]]
     frame = frame.sort_values("pq", na_position="last", kind="stable")
     cols = [
         c
@@ -329,6 +331,8 @@ def _proposals(d: ReportData) -> Section:
                     f"Expected gain: PQ All +{100 * p.expected_gain:.1f} points ({p.gain_method})."
                 )
             )
+        elif p.gain_method:
+            inner.append(Paragraph(f"Expected gain: {p.gain_method}."))
         inner.extend(list(d.pair_figures.get(p.key, ()))[:2])
         blocks.append(Group(f"{i}. {p.title}", tuple(inner), "proposal"))
     blocks.append(Table("proposals_full", "Proposals (full text)", full, show=False))

@@ -7,8 +7,8 @@ result. A habit is flagged when the annotator's rate is at least ``min_rate`` an
 
 - ``labels Y as X``: of the pixels the others label Y, the share this annotator labels X (e.g.
   "labels sidewalk as road": draws road over the curb); X = void reads "leaves Y unlabelled".
-- ``merges adjacent C``: share of the annotator's C segments that another annotator splits into
-  several (segment status ``split`` on the annotator's side).
+- ``merges adjacent C``: share of the other annotators' C segments that share one segment of
+  this annotator with a neighbour (their status ``merged`` against this annotator).
 - ``splits C``: share of the annotator's C segments covered, with a neighbour, by one segment
   of another annotator (status ``merged``).
 - ``misses C``: share of the other annotators' C segments this annotator has no partner for.
@@ -93,21 +93,25 @@ def _segment_traits(
         segments["isthing"].astype(bool) & ~segments["status"].isin(["crowd", "ignored"])
     ]
     out = []
+    # (status, grouped by, head, detail): a row (annotator X, other Y, "merged") means one
+    # segment of Y covers X's segment and a neighbour: X splits, Y merges.
     specs = (
         (
-            "split",
+            "merged",
+            "other",
             "merges adjacent {c} instances",
-            "{r:.0%} of their {c} segments are split by another annotator",
+            "{r:.0%} of the others' {c} segments share one of their segments with a neighbour",
         ),
         (
             "merged",
+            "annotator",
             "splits {c} instances",
             "{r:.0%} of their {c} segments share one segment of another annotator with a neighbour",
         ),
     )
     for cat, g in seg.groupby("category", sort=True):
-        own = g.groupby("annotator")["status"]
-        for status, head, detail in specs:
+        for status, key, head, detail in specs:
+            own = g.groupby(key)["status"]
             rate = own.apply(lambda s, st=status: float((s == st).mean()))
             count = own.size()
             for a in annotators:
@@ -117,7 +121,8 @@ def _segment_traits(
                 r = float(rate[a])
                 if _flag(r, o, min_rate=min_rate, ratio=ratio):
                     text = f"{head.format(c=cat)} ({detail.format(r=r, c=cat)}; the others {o:.0%})"
-                    out.append(Trait(a, status, text, r, o))
+                    kind = "split" if key == "other" else status
+                    out.append(Trait(a, kind, text, r, o))
         missed = g.assign(m=g["status"] == "missed").groupby("other")["m"]
         miss_rate, n = missed.mean(), missed.size()
         for a in annotators:

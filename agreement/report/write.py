@@ -72,6 +72,18 @@ def study_inputs(
     return tuple(out)
 
 
+def check_out(out: str | os.PathLike[str]) -> Path:
+    """Raise AgreementError unless ``out`` is absent, empty or a previous report (call it before
+    the long work, so a wrong ``--out`` fails at once)."""
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).exists())):
+        raise AgreementError(
+            f"output folder must be empty or hold a previous report, got "
+            f"{str(out)!r} with other files (not replaced)"
+        )
+    return out
+
+
 def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     """Write ``report.html``, ``report.md``, ``figures/*.png`` and one CSV per table into ``out``.
 
@@ -94,12 +106,7 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     AgreementError
         ``out`` exists and holds something other than a report (never deleted).
     """
-    out = Path(out)
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).exists())):
-        raise AgreementError(
-            f"output folder must be empty or hold a previous report, got "
-            f"{str(out)!r} with other files (not replaced)"
-        )
+    out = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
