@@ -239,3 +239,15 @@ def test_consistency_result_object():
     parsed = parse_report(render_html(_report(_data(consistency=Result()))))
     assert {"table-consistency", "table-consistency_per_image"} <= set(parsed.tables)
     assert parsed.body.index("b 0.500") < parsed.body.index("a 0.900")  # least consistent first
+
+
+def test_report_folder_gets_ordinary_permissions_not_owner_only(tmp_path):
+    import os
+    import stat
+
+    from agreement.io._files import _UMASK
+
+    out = tmp_path / "out"
+    write_report(_report(_data()), out)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o777 & ~_UMASK
+    assert stat.S_IMODE(os.stat(out / "report.html").st_mode) == 0o666 & ~_UMASK

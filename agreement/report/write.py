@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import AgreementError
+from ..io._files import _UMASK
 from .model import Input, Report
 from .render import render_html, render_markdown
 
@@ -110,6 +111,7 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
+        os.chmod(tmp, 0o777 & ~_UMASK)  # an ordinary folder, not mkdtemp's owner-only 0700
         (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
         (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8")
         if report.figures:
