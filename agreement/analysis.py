@@ -264,14 +264,9 @@ def analyse(study: Study, *, parts: Iterable[str] = PARTS,
     --------
     >>> from agreement.model import Categories, Category
     >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
-    >>> class Src:
-    ...     def __init__(self, name, ids):
-    ...         self.name, self.categories = name, cats
-    ...         self.ann = PanopticAnnotation.from_map(ids, {1: 1, 2: 2}, file_name="x.png")
-    ...         self.images = (self.ann.image,)
-    ...     def load(self, file_name):
-    ...         return self.ann
-    >>> study = Study({"a": Src("a", [[1, 1, 2, 2]]), "b": Src("b", [[1, 2, 2, 2]])})
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 1, 2: 2}, file_name="x.png")
+    >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]], {1: 1, 2: 2}, file_name="x.png")
+    >>> study = Study.from_annotations({"a": [a], "b": [b]}, cats)
     >>> res = analyse(study, parts=("pq", "pixel"))
     >>> round(res.pq.pq("a", "b").pq, 4), res.pixel.pairs.kappa.tolist(), res.loo is None
     (0.3333, [0.5], True)

@@ -245,15 +245,11 @@ def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jo
     Examples
     --------
     >>> from agreement.io.label_maps import annotation_from_labels
-    >>> class Src:
-    ...     def __init__(self, name, labels):
-    ...         self.name, self.categories = name, Categories([Category(1, "region", True)])
-    ...         self.ann = annotation_from_labels(np.array(labels), file_name="img")
-    ...         self.images = (self.ann.image,)
-    ...     def load(self, file_name):
-    ...         return self.ann
     >>> from agreement.model import Categories, Category
-    >>> study = Study({"a": Src("a", [[1, 1, 2, 2]]), "b": Src("b", [[1, 1, 1, 2]])})
+    >>> cats = Categories([Category(1, "region", True)])
+    >>> a = annotation_from_labels(np.array([[1, 1, 2, 2]]), file_name="img")
+    >>> b = annotation_from_labels(np.array([[1, 1, 1, 2]]), file_name="img")
+    >>> study = Study.from_annotations({"a": [a], "b": [b]}, cats)
     >>> r = human_consistency(study)
     >>> (r.n_images, round(r.covering, 4), r.pri, r.tp, r.fp, r.fn)
     (1, 0.6042, 0.5, 2, 2, 2)

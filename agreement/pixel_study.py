@@ -58,14 +58,9 @@ def pixel_agreement(study: Study, *, void: VoidMode = "exclude", n_jobs: int = 1
     --------
     >>> from agreement.model import Categories, Category, PanopticAnnotation
     >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
-    >>> class Src:
-    ...     def __init__(self, name, ids):
-    ...         self.name, self.categories = name, cats
-    ...         self.ann = PanopticAnnotation.from_map(ids, {1: 1, 2: 2}, file_name="x.png")
-    ...         self.images = (self.ann.image,)
-    ...     def load(self, file_name):
-    ...         return self.ann
-    >>> study = Study({"a": Src("a", [[1, 1, 2, 2]]), "b": Src("b", [[1, 2, 2, 2]])})
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 1, 2: 2}, file_name="x.png")
+    >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]], {1: 1, 2: 2}, file_name="x.png")
+    >>> study = Study.from_annotations({"a": [a], "b": [b]}, cats)
     >>> res = pixel_agreement(study)
     >>> res.pairs.kappa.tolist(), round(res.alpha, 4)
     ([0.5], 0.5333)

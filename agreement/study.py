@@ -251,14 +251,8 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     --------
     >>> from agreement.model import Categories, Category, PanopticAnnotation
     >>> cats = Categories([Category(1, "car", True)])
-    >>> class Src:
-    ...     def __init__(self, name, ids):
-    ...         self.name, self.categories = name, cats
-    ...         self.ann = PanopticAnnotation.from_map(ids, {1: 1}, file_name="x.png")
-    ...         self.images = (self.ann.image,)
-    ...     def load(self, file_name):
-    ...         return self.ann
-    >>> study = Study({"a": Src("a", np.ones((4, 4), int)), "b": Src("b", np.ones((4, 4), int))})
+    >>> ann = PanopticAnnotation.from_map(np.ones((4, 4), int), {1: 1}, file_name="x.png")
+    >>> study = Study.from_annotations({"a": [ann], "b": [ann]}, cats)
     >>> res = evaluate(study)
     >>> res.pq("a", "b").pq, float(res.pq_matrix().loc["a", "b"])
     (1.0, 1.0)
