@@ -9,6 +9,7 @@ from .coco_panoptic import (
     rgb2id,
     write_coco_panoptic,
 )
+from .consensus_export import ConsensusExport, write_consensus
 from .cvat import read_cvat, read_cvat_sources
 from .cvat_write import cvat_labels, write_cvat
 from .label_maps import annotation_from_labels, read_label_maps
@@ -20,6 +21,7 @@ from .study_loader import detect_format, expand_sources, load_source, load_study
 
 __all__ = [
     "CocoPanopticSource",
+    "ConsensusExport",
     "ShapeSource",
     "annotation_from_labels",
     "cvat_labels",
@@ -43,6 +45,7 @@ __all__ = [
     "read_photo",
     "rgb2id",
     "write_coco_panoptic",
+    "write_consensus",
     "write_cvat",
     "write_labelstudio",
 ]
