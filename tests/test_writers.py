@@ -53,7 +53,7 @@ def panoptic_maps(draw, max_side=12):
     ids = np.where(labels == 0, 0, labels * 10 + 1).astype(np.int32)
     table = {11: 1, 21: 1, 31: 1, 41: 2, 51: 7, 61: 9}
     present = {int(i): table[int(i)] for i in np.unique(ids) if i}
-    name = draw(st.sampled_from(["a.jpg", "frame 0001.png", "x_y.jpeg"]))
+    name = draw(st.sampled_from(["a.jpg", "frame 0001.png", "x#1 100%?.jpeg", "été.png"]))
     return PanopticAnnotation.from_map(ids, present, file_name=name)
 
 

@@ -202,7 +202,8 @@ def write_cvat(
             frame = ref.frame if own and ref.frame is not None else n
             if name in seen_names or frame in seen_frames:
                 raise AnnotationError(f"image names and frames must be unique, got {name!r} / "
-                                      f"frame {frame} twice", file=path, image=name)
+                                      f"frame {frame} twice (images of several CVAT tasks go "
+                                      "into one XML per task)", file=path, image=name)
             seen_names.add(name)
             seen_frames.add(frame)
             _write_image(body, ann, categories, frame=frame, name=name, source=source, file=path)

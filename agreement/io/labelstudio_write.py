@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
 from ..model import Categories, PanopticAnnotation
@@ -63,10 +64,10 @@ def _url(ann: PanopticAnnotation, image_url: ImageUrl, file: Path) -> str:
     if callable(image_url):
         return image_url(name)
     if image_url is not None:
-        return image_url + name
+        return image_url + quote(name)
     if ref is not None and ref.tool == "labelstudio" and ref.image:
         return ref.image
-    return name
+    return quote(name)  # a URL path: '#', '?', '%' and spaces escaped (readers unescape them)
 
 
 def labelstudio_task(ann: PanopticAnnotation, categories: Categories, *,
@@ -120,11 +121,11 @@ def write_labelstudio(
         The labeling config's ``<BrushLabels name>``, ``<Image name>`` and ``<Image value>``
         (``$image``): they must match the project's config (:func:`labeling_config`).
     image_url : str or callable, optional
-        The task's ``data`` value: a prefix put before the image's file name
-        (``"/data/local-files/?d=images/"``), or a function of the file name. By default the
-        value Label Studio had when the annotation was read from a Label Studio export
-        (``image.tool_ref``: the uploaded file, so the tasks point at it again), else the file
-        name.
+        The task's ``data`` value: a prefix put before the image's file name (%-escaped as a
+        URL path: ``"/data/local-files/?d=images/"``), or a function of the file name. By
+        default the value Label Studio had when the annotation was read from a Label Studio
+        export (``image.tool_ref``: the uploaded file, so the tasks point at it again), else
+        the %-escaped file name.
     as_predictions : bool
         Write the regions as a prediction (``predictions``, ``model_version``) instead of an
         annotation, to review them in Label Studio before accepting them.
