@@ -89,8 +89,8 @@ def test_written_cvat_masks_decode_with_cvat_sdk(tmp_path):
     for el in image.iterfind("mask"):
         left, top = int(el.get("left")), int(el.get("top"))
         w, h = int(el.get("width")), int(el.get("height"))
-        points = [int(v) for v in el.get("rle").split(", ")] + [left, top, left + w - 1,
-                                                                top + h - 1]
+        # parsed as CVAT's importer (load_anno) does: int() of each comma-separated part
+        points = [*map(int, el.get("rle").split(",")), left, top, left + w - 1, top + h - 1]
         got[el.get("label")] = cvat_masks.decode_mask(points, image_width=5, image_height=3)
         assert (el.get("source"), el.get("occluded"), el.get("z_order")) == ("file", "0", "0")
     assert sorted(got) == ["car", "person", "road", "sky"]
