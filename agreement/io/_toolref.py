@@ -26,7 +26,7 @@ from xml.etree.ElementTree import Element
 
 from ..model import ToolRef
 
-__all__ = ["cvat_refs", "labelstudio_ref"]
+__all__ = ["cvat_refs", "labelstudio_ref", "task_data_value"]
 
 _JOB_URL = re.compile(r"/api/jobs/(\d+)\s*$")
 _STEP = re.compile(r"step\s*=\s*(\d+)")
@@ -120,16 +120,21 @@ def cvat_refs(kind: str, top: Element | None) -> Callable[[Element], ToolRef]:
     return ref
 
 
+def task_data_value(task: dict) -> str | None:
+    """A Label Studio task's image: ``data["image"]``, else its first text value, else None."""
+    data = task.get("data")
+    if not isinstance(data, dict):
+        return None
+    value = data.get("image")
+    if isinstance(value, str):
+        return value
+    return next((v for v in data.values() if isinstance(v, str)), None)
+
+
 def labelstudio_ref(task: dict, annotation: dict) -> ToolRef:
     """The :class:`ToolRef` of one Label Studio annotation (or prediction) of a task."""
-    data = task.get("data")
-    value = None
-    if isinstance(data, dict):
-        value = data.get("image")
-        if not isinstance(value, str):
-            value = next((v for v in data.values() if isinstance(v, str)), None)
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         who = who.get("id")
-    return ToolRef("labelstudio", image=value, task_id=_int(task.get("id")),
+    return ToolRef("labelstudio", image=task_data_value(task), task_id=_int(task.get("id")),
                    annotation_id=_int(annotation.get("id")), completed_by=_int(who))
