@@ -38,7 +38,7 @@ import pandas as pd
 from ..errors import AgreementError, AnnotationError
 from ..model import Categories, PanopticAnnotation, image_key
 from ..votes import VoteLayer
-from ._files import _UMASK, inside, write_png_rgb
+from ._files import _UMASK, inside, replace_dir, write_png_rgb
 from .coco_panoptic import write_coco_panoptic
 from .cvat_write import cvat_labels, write_cvat
 from .labelstudio_write import labeling_config, write_labelstudio
@@ -94,21 +94,6 @@ def _check_out(out: Path) -> None:
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).exists())):
         raise AgreementError(f"output folder must be absent, empty or hold a previous consensus "
                              f"export, got {str(out)!r} with other files (not replaced)")
-
-
-def _replace_dir(new: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-        old.rmdir()
-        os.replace(out, old)
-        try:
-            os.replace(new, out)
-        except BaseException:
-            os.replace(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, out)
 
 
 def _stream(items: Iterable[tuple[str, PanopticAnnotation, VoteLayer]], votes_dir: Path,
@@ -285,7 +270,7 @@ def write_consensus(
         (tmp / "README.md").write_text(_readme(format, export_name, method, counts),
                                        encoding="utf-8")
         (tmp / MARKER).write_text(f"agreement {_version()}\n", encoding="utf-8")
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
