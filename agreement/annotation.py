@@ -13,7 +13,7 @@ import pandas as pd
 from .errors import AnnotationError
 from .labels import compact_ids, segment_boxes
 
-__all__ = ["ImageInfo", "PanopticAnnotation", "Segment", "segment_area_bbox"]
+__all__ = ["ImageInfo", "PanopticAnnotation", "Segment", "ToolRef", "segment_area_bbox"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,52 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class ToolRef:
+    """Where an annotation lives in the annotation tool it was exported from.
+
+    Readers of tool exports fill it so that a review queue can send an item back in the tool's
+    own terms (CVAT task / job / frame, Label Studio task / annotation); nothing else in the
+    package uses it. Fields the export does not give are None.
+
+    Attributes
+    ----------
+    tool : {"cvat", "labelstudio"}
+    image : str or None
+        The image as the tool names it: CVAT's ``<image name>``, Label Studio's task data value
+        (``/data/upload/1/48c220e9-cat.jpg``), before any renaming by the reader.
+    task_id : int or None
+        CVAT task id (task and project exports; a job export does not name its task) or Label
+        Studio task id.
+    job_id : int or None
+        CVAT job id: the job export's own, or, in task and project exports, the job whose
+        segment holds the frame (from the segment ``url`` ``.../api/jobs/<id>``).
+    frame : int or None
+        CVAT frame number within the task, as CVAT's UI shows it (``?frame=<n>``).
+    annotation_id : int or None
+        Label Studio annotation id (or prediction id).
+    completed_by : int or None
+        Label Studio user id of the annotation's author.
+
+    Examples
+    --------
+    >>> ToolRef("cvat", image="a.jpg", task_id=3, job_id=7, frame=12).to_dict()
+    {'tool': 'cvat', 'image': 'a.jpg', 'task_id': 3, 'job_id': 7, 'frame': 12}
+    """
+
+    tool: str
+    image: str | None = None
+    task_id: int | None = None
+    job_id: int | None = None
+    frame: int | None = None
+    annotation_id: int | None = None
+    completed_by: int | None = None
+
+    def to_dict(self) -> dict:
+        """The fields that are set, as a flat record (``tool`` first)."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     """An image as a study knows it.
 
@@ -61,12 +107,17 @@ class ImageInfo:
     height, width : int
     id : int or None
         The image id of the annotator's file (ids may differ between annotators).
+    tool_ref : ToolRef or None
+        Where this annotator's annotation of the image lives in the annotation tool (CVAT and
+        Label Studio readers fill it; None elsewhere). Not part of equality: two annotators'
+        infos of one image compare equal.
     """
 
     file_name: str
     height: int
     width: int
     id: int | None = None
+    tool_ref: ToolRef | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from .annotation import ImageInfo, PanopticAnnotation, Segment, segment_area_bbox
+from .annotation import ImageInfo, PanopticAnnotation, Segment, ToolRef, segment_area_bbox
 from .categories import Categories, Category
 from .errors import StudyError
 
@@ -30,6 +30,7 @@ __all__ = [
     "PanopticAnnotation",
     "Segment",
     "Study",
+    "ToolRef",
     "image_key",
     "segment_area_bbox",
 ]

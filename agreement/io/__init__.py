@@ -9,21 +9,27 @@ from .coco_panoptic import (
     rgb2id,
     write_coco_panoptic,
 )
+from .consensus_export import ConsensusExport, write_consensus
 from .cvat import read_cvat, read_cvat_sources
+from .cvat_write import cvat_labels, write_cvat
 from .label_maps import annotation_from_labels, read_label_maps
 from .labelstudio import read_labelstudio, read_labelstudio_sources
+from .labelstudio_write import labeling_config, write_labelstudio
 from .layers import ShapeSource, paint
 from .photos import find_photo, read_photo
 from .study_loader import detect_format, expand_sources, load_source, load_study
 
 __all__ = [
     "CocoPanopticSource",
+    "ConsensusExport",
     "ShapeSource",
     "annotation_from_labels",
+    "cvat_labels",
     "detect_format",
     "expand_sources",
     "find_photo",
     "id2rgb",
+    "labeling_config",
     "load_bsds_study",
     "load_source",
     "load_study",
@@ -39,4 +45,7 @@ __all__ = [
     "read_photo",
     "rgb2id",
     "write_coco_panoptic",
+    "write_consensus",
+    "write_cvat",
+    "write_labelstudio",
 ]

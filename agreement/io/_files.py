@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,8 @@ from ..errors import FormatError, PathEscapeError
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
-__all__ = ["atomic_write", "inside", "read_json", "read_png_ids", "read_png_rgb", "write_png_rgb"]
+__all__ = ["atomic_write", "inside", "read_json", "read_png_ids", "read_png_rgb", "replace_dir",
+           "write_png_rgb"]
 
 
 def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLike[str],
@@ -158,3 +160,24 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_dir(new: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
+    """Move the finished folder ``new`` to ``out`` (a sibling), replacing ``out`` if it exists.
+
+    The old folder is moved aside first and deleted only once ``new`` is in place; if the
+    second move fails, it is put back.
+    """
+    new, out = Path(new), Path(out)
+    if not out.exists():
+        os.replace(new, out)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+    old.rmdir()
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

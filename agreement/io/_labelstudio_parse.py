@@ -12,6 +12,7 @@ from ..findings import Finding
 from ..model import Categories, ImageInfo
 from ._lsrle import Bitmask, bitmask_png, brush_geometry
 from ._shapes import Polygons, Shape, check_polygon
+from ._toolref import labelstudio_ref
 from .layers import Order, ShapeSource
 
 __all__ = ["parse_export"]
@@ -177,7 +178,8 @@ def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
         raise AnnotationError("image name must map to one task per annotator, got two tasks "
                               f"(second: task {task.get('id')}); pass rename= to tell them apart",
                               **where)
-    acc.images[image] = ImageInfo(image, size[1], size[0], task.get("id"))
+    acc.images[image] = ImageInfo(image, size[1], size[0], task.get("id"),
+                                  labelstudio_ref(task, ann))
     acc.regions[image] = _regions(ann.get("result") or [], acc, where)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import Element, ParseError
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
-from ..model import Categories, ImageInfo
+from ..model import Categories, ImageInfo, ToolRef
 from ._shapes import (
     BoxMask,
     Polygons,
@@ -41,6 +42,7 @@ from ._shapes import (
     check_polygon,
     resolve_categories,
 )
+from ._toolref import cvat_refs
 from .layers import Order, ShapeSource
 
 __all__ = ["parse_cvat_xml", "read_cvat", "read_cvat_sources"]
@@ -173,10 +175,12 @@ def read_cvat_sources(
         if sh.tag in ("polygon", "mask") and sh.get("label")]
     cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
     groups = _annotators(root, kind, top, split, path)
+    refs = cvat_refs(kind, top)
     out: dict[str, ShapeSource] = {}
     for name, (annotator, image_els) in groups.items():
         out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
-                            name=file if len(groups) == 1 else f"{file}#{name}", rename=rename)
+                            name=file if len(groups) == 1 else f"{file}#{name}", rename=rename,
+                            ref=refs)
     tracks = len(root.findall("track"))
     if tracks:
         for src in out.values():
@@ -214,7 +218,8 @@ def _annotators(root: Element, kind: str, top: Element | None, split: str,
 
 
 def _source(image_els: list[Element], cats: Categories, *, annotator: str | None, file: str,
-            order: Order, name: str, rename: Rename) -> ShapeSource:
+            order: Order, name: str, rename: Rename,
+            ref: Callable[[Element], ToolRef] | None = None) -> ShapeSource:
     by_name = {c.name: c for c in cats.values()}
     infos: list[ImageInfo] = []
     shapes: dict[str, list[Shape]] = {}
@@ -231,7 +236,7 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
         iname = apply_rename(iname, rename)
         loc = {"file": file, "image": iname, "annotator": annotator}
         info = ImageInfo(iname, _int(el, "height", None, **loc), _int(el, "width", None, **loc),
-                         _int(el, "id", -1, **loc))
+                         _int(el, "id", -1, **loc), ref(el) if ref is not None else None)
         if info.height <= 0 or info.width <= 0:
             raise AnnotationError(f"image size must be positive, got {info.width}x{info.height}",
                                   **loc)

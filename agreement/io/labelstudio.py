@@ -31,6 +31,7 @@ from ._files import read_json
 from ._labelstudio_parse import parse_export
 from ._lsrle import Bitmask, Brush, bitmask_png, decode_brush, decode_rle_words
 from ._shapes import apply_rename, resolve_categories
+from ._toolref import task_data_value
 from .layers import Order, ShapeSource
 
 __all__ = ["Bitmask", "Brush", "bitmask_png", "decode_brush", "decode_rle_words", "image_name",
@@ -61,12 +62,7 @@ def _annotator(completed_by: Any, emails: Mapping[int, str]) -> str:
 
 
 def _task_image(task: dict, index: int, strip: bool, rename: Any) -> str:
-    data = task.get("data")
-    value = None
-    if isinstance(data, dict):
-        value = data.get("image")
-        if not isinstance(value, str):
-            value = next((v for v in data.values() if isinstance(v, str)), None)
+    value = task_data_value(task)
     name = (image_name(value, strip_upload_prefix=strip) if value
             else f"task-{task.get('id', index)}")
     return apply_rename(name, rename)

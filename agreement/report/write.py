@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import AgreementError
-from ..io._files import _UMASK
+from ..io._files import _UMASK, replace_dir
 from .model import Input, Report
 from .render import render_html, render_markdown
 
@@ -121,23 +121,8 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
         for table in report.tables:
             table.frame.to_csv(tmp / f"{table.name}.csv", index=False, lineterminator="\n")
         (tmp / MARKER).write_text(f"agreement {report.version}\n", encoding="utf-8")
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out / "report.html"
-
-
-def _replace_dir(new: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(new, out)
-        return
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-    old.rmdir()
-    os.replace(out, old)
-    try:
-        os.replace(new, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
