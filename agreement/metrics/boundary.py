@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .. import _native
+from ..labels import pair_counts
 from ..matching import (
     Matches,
     Overlap,
@@ -142,6 +144,11 @@ def boundary_band(labels: npt.ArrayLike, *, d: int) -> npt.NDArray[np.bool_]:
     if d < 1:
         raise ValueError(f"d must be >= 1, got {d}")
     h, w = lab.shape
+    kern = _native.kernels
+    if kern is not None and lab.dtype == np.int32:
+        band = np.empty((h, w), dtype=bool)
+        kern.band(np.ascontiguousarray(lab), h, w, d, band)
+        return band
     rows = _window_any(_changes(lab, 1), d, d - 1, axis=1)  # change pairs in [j - d, j + d - 1]
     rows[:, :d] = True  # the window leaves the image
     rows[:, max(w - d, 0):] = True
@@ -270,9 +277,12 @@ def joint_overlap_banded(ref_banded: npt.NDArray[np.integer],
     n_cells = 2 * (nr + 1) * width
     if n_cells >= np.iinfo(np.int64).max:  # pragma: no cover - needs billions of segments
         raise OverflowError(f"joint table must fit int64, got {nr} x {no} segments")
-    code = np.multiply(ref_banded, width, dtype=np.int64)
-    code += other_banded
-    full = np.bincount(code.ravel(), minlength=n_cells)[:n_cells].reshape(nr + 1, 2, no + 1, 2)
+    full = pair_counts(ref_banded, other_banded, 2 * (nr + 1), width)
+    if full is None:
+        code = np.multiply(ref_banded, width, dtype=np.int64)
+        code += other_banded
+        full = np.bincount(code.ravel(), minlength=n_cells)[:n_cells]
+    full = full.reshape(nr + 1, 2, no + 1, 2)
     full = full.transpose(0, 2, 1, 3)  # (ref, other, ref band, other band)
     table = full.sum(axis=(2, 3))
     btable = np.empty((nr + 1, no + 1), dtype=np.int64)

@@ -1,0 +1,293 @@
+/* The few pixel loops of agreement that numpy needs several passes for, in one pass each.
+ *
+ * Optional: setup.py builds this module when a C compiler is there; agreement._native falls back
+ * to numpy otherwise, with identical results (tests/test_native.py compares both). Arrays come in
+ * through the buffer protocol (C-contiguous, dtype checked by the Python callers), so the build
+ * needs no numpy headers. Every loop runs without the GIL.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_size(Py_buffer *buf, Py_ssize_t items, Py_ssize_t itemsize, const char *what) {
+    if (buf->len != items * itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s must hold %zd items of %zd bytes, got %zd bytes", what,
+                     items, itemsize, buf->len);
+        return -1;
+    }
+    return 0;
+}
+
+/* pair_counts(a, b, nb, out) -> bad
+ * out[a[i] * nb + b[i]] += 1 over int32 maps a and b; out is int64 of size na * nb. Runs of
+ * equal pairs (long in label maps) are counted once. Returns the number of pixels whose pair is
+ * outside the table (negative or too large); those are not counted. */
+static PyObject *pair_counts(PyObject *self, PyObject *args) {
+    Py_buffer a, b, out;
+    Py_ssize_t nb;
+    if (!PyArg_ParseTuple(args, "y*y*nw*", &a, &b, &nb, &out)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = a.len / 4, cells = out.len / 8, bad = 0;
+    if (check_size(&a, n, 4, "a") || check_size(&b, n, 4, "b") ||
+        check_size(&out, cells, 8, "out"))
+        goto done;
+    if (nb <= 0 || cells % nb) {
+        PyErr_SetString(PyExc_ValueError, "nb must divide the table size");
+        goto done;
+    }
+    {
+        const int32_t *pa = a.buf, *pb = b.buf;
+        int64_t *table = out.buf;
+        int64_t na = cells / nb;
+        Py_BEGIN_ALLOW_THREADS
+        Py_ssize_t i = 0;
+        while (i < n) {
+            int32_t va = pa[i], vb = pb[i];
+            Py_ssize_t j = i + 1;
+            while (j < n && pa[j] == va && pb[j] == vb) j++;
+            if (va < 0 || vb < 0 || va >= na || vb >= nb)
+                bad += j - i;
+            else
+                table[(int64_t)va * nb + vb] += j - i;
+            i = j;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    result = PyLong_FromSsize_t(bad);
+done:
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* compact(ids, keys, out, counts) -> unknown
+ * out[i] = j + 1 where ids[i] == keys[j], 0 on void (0) and on ids not among the keys;
+ * counts[j] = pixels of keys[j - 1] (counts[0]: void and unknown). ids int32, keys int64
+ * (unique, > 0: the caller checks), out int32, counts int64 of size k + 1. An open-addressing
+ * hash of the keys; the previous pixel's id is remembered (label maps come in runs). Returns the
+ * number of pixels with an unknown id. */
+static PyObject *compact(PyObject *self, PyObject *args) {
+    Py_buffer ids, keys, out, counts;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*", &ids, &keys, &out, &counts)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = ids.len / 4, k = keys.len / 8, unknown = 0;
+    int32_t *hkey = NULL, *hval = NULL;
+    if (check_size(&ids, n, 4, "ids") || check_size(&keys, k, 8, "keys") ||
+        check_size(&out, n, 4, "out") || check_size(&counts, k + 1, 8, "counts"))
+        goto done;
+    if (k > (1 << 28)) {
+        PyErr_SetString(PyExc_ValueError, "keys must be at most 2**28");
+        goto done;
+    }
+    int bits = 4;
+    while (((Py_ssize_t)1 << bits) < 2 * k) bits++;
+    uint32_t mask = ((uint32_t)1 << bits) - 1;
+    hkey = PyMem_Calloc((size_t)mask + 1, sizeof(int32_t));
+    hval = PyMem_Calloc((size_t)mask + 1, sizeof(int32_t));
+    if (!hkey || !hval) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int64_t *pk = keys.buf;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        if (pk[j] <= 0 || pk[j] > INT32_MAX) continue; /* can never be in an int32 map */
+        uint32_t h = ((uint32_t)pk[j] * 2654435761u) >> (32 - bits);
+        while (hkey[h]) h = (h + 1) & mask;
+        hkey[h] = (int32_t)pk[j];
+        hval[h] = (int32_t)(j + 1);
+    }
+    {
+        const int32_t *pi = ids.buf;
+        int32_t *po = out.buf;
+        int64_t *pc = counts.buf;
+        Py_BEGIN_ALLOW_THREADS
+        Py_ssize_t i = 0;
+        while (i < n) { /* one run of equal ids at a time */
+            int32_t id = pi[i], value = 0;
+            Py_ssize_t j = i + 1;
+            while (j < n && pi[j] == id) j++;
+            if (id > 0) {
+                uint32_t h = ((uint32_t)id * 2654435761u) >> (32 - bits);
+                while (hkey[h] && hkey[h] != id) h = (h + 1) & mask;
+                value = hkey[h] ? hval[h] : 0;
+                if (!hkey[h]) unknown += j - i;
+            }
+            for (Py_ssize_t t = i; t < j; t++) po[t] = value;
+            pc[value] += j - i;
+            i = j;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    result = PyLong_FromSsize_t(unknown);
+done:
+    PyMem_Free(hkey);
+    PyMem_Free(hval);
+    PyBuffer_Release(&ids);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&counts);
+    return result;
+}
+
+/* band(labels, h, w, d, out)
+ * out[y, x] = 1 where labels[y, x] != 0 and the (2d+1)^2 window around (y, x) leaves the image
+ * or holds two labels (agreement.metrics.boundary.boundary_band). A window holds two labels iff
+ * one of its rows does or its centre column does. One pass down the rows: for row r, "a label
+ * change within d columns" (rows_ok), then per column the last row r' <= r where that held and
+ * the last vertical change; row y = r - d of the band reads them. */
+static PyObject *band(PyObject *self, PyObject *args) {
+    Py_buffer lab, out;
+    Py_ssize_t h, w, d;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &lab, &h, &w, &d, &out)) return NULL;
+    PyObject *result = NULL;
+    int32_t *last_row = NULL, *last_col = NULL;
+    if (h < 0 || w < 0 || d < 1 || h > INT32_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be >= 0 and d >= 1");
+        goto done;
+    }
+    if (check_size(&lab, h * w, 4, "labels") || check_size(&out, h * w, 1, "out")) goto done;
+    last_row = PyMem_Malloc(sizeof(int32_t) * (size_t)(w + 1));
+    last_col = PyMem_Malloc(sizeof(int32_t) * (size_t)(w + 1));
+    if (!last_row || !last_col) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const int32_t *L = lab.buf;
+        uint8_t *B = out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        const int32_t never = -(int32_t)(4 * d + 4);
+        for (Py_ssize_t x = 0; x < w; x++) last_row[x] = last_col[x] = never;
+        /* the window leaves the image sideways: columns x < d and x >= w - d of every row */
+        Py_ssize_t lo = d < w ? d : w, hi = w - d > lo ? w - d : lo;
+        for (Py_ssize_t r = 0; r < h + d; r++) {
+            if (r < h) {
+                const int32_t *l = L + r * w;
+                for (Py_ssize_t x = 0; x < lo; x++) last_row[x] = (int32_t)r;
+                for (Py_ssize_t x = hi; x < w; x++) last_row[x] = (int32_t)r;
+                /* middle columns: a change l[j] != l[j + 1] with j in [x - d, x + d - 1] */
+                Py_ssize_t last = -(Py_ssize_t)(2 * d + 2);
+                for (Py_ssize_t j = lo - d; j < lo + d - 1 && j < w - 1; j++)
+                    if (j >= 0 && l[j] != l[j + 1]) last = j;
+                for (Py_ssize_t x = lo; x < hi; x++) {
+                    Py_ssize_t j = x + d - 1; /* <= w - 2 */
+                    if (l[j] != l[j + 1]) last = j;
+                    if (last >= x - d) last_row[x] = (int32_t)r;
+                }
+                if (r > 0) {
+                    const int32_t *u = l - w;
+                    for (Py_ssize_t x = 0; x < w; x++)
+                        last_col[x] = u[x] != l[x] ? (int32_t)(r - 1) : last_col[x];
+                }
+            }
+            Py_ssize_t y = r - d;
+            if (y < 0) continue;
+            const int32_t *l = L + y * w;
+            uint8_t *b = B + y * w;
+            if (y < d || y >= h - d) { /* the window leaves the image vertically */
+                for (Py_ssize_t x = 0; x < w; x++) b[x] = l[x] != 0;
+                continue;
+            }
+            /* rows [y - d, y + d] and vertical changes [y - d, y + d - 1] */
+            int32_t first = (int32_t)(y - d);
+            for (Py_ssize_t x = 0; x < w; x++)
+                b[x] = (l[x] != 0) & ((last_row[x] >= first) | (last_col[x] >= first));
+        }
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(last_row);
+    PyMem_Free(last_col);
+    PyBuffer_Release(&lab);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+static inline uint8_t paeth(int a, int b, int c) {
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return (uint8_t)((pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c));
+}
+
+/* png_ids(raw, h, w, bpp, out) -> bad_row
+ * Undo the PNG row filters of 8-bit RGB (bpp 3) or RGBA (bpp 4) image data in place (raw: the
+ * inflated IDAT stream, h rows of one filter byte + w * bpp bytes) and write each pixel's
+ * segment id R + 256 G + 256^2 B into out (int32, h * w). Returns -1, or the first row whose
+ * filter type is not 0-4 (the data is corrupt). */
+static PyObject *png_ids(PyObject *self, PyObject *args) {
+    Py_buffer raw, out;
+    Py_ssize_t h, w, bpp;
+    if (!PyArg_ParseTuple(args, "w*nnnw*", &raw, &h, &w, &bpp, &out)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t bad = -1;
+    if ((bpp != 3 && bpp != 4) || h < 0 || w < 0) {
+        PyErr_SetString(PyExc_ValueError, "bpp must be 3 or 4, h and w >= 0");
+        goto done;
+    }
+    Py_ssize_t stride = 1 + w * bpp;
+    if (check_size(&raw, h * stride, 1, "raw") || check_size(&out, h * w, 4, "out")) goto done;
+    {
+        uint8_t *R = raw.buf;
+        int32_t *O = out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t y = 0; y < h && bad < 0; y++) {
+            uint8_t *row = R + y * stride + 1;
+            const uint8_t *up = y ? R + (y - 1) * stride + 1 : NULL;
+            Py_ssize_t n = w * bpp;
+            switch (row[-1]) {
+            case 0:
+                break;
+            case 1:
+                for (Py_ssize_t i = bpp; i < n; i++) row[i] += row[i - bpp];
+                break;
+            case 2:
+                if (up)
+                    for (Py_ssize_t i = 0; i < n; i++) row[i] += up[i];
+                break;
+            case 3:
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    int left = i >= bpp ? row[i - bpp] : 0, above = up ? up[i] : 0;
+                    row[i] += (uint8_t)((left + above) >> 1);
+                }
+                break;
+            case 4:
+                for (Py_ssize_t i = 0; i < n; i++) {
+                    int left = i >= bpp ? row[i - bpp] : 0, above = up ? up[i] : 0;
+                    int diag = (up && i >= bpp) ? up[i - bpp] : 0;
+                    row[i] += paeth(left, above, diag);
+                }
+                break;
+            default:
+                bad = y;
+                continue;
+            }
+            int32_t *o = O + y * w;
+            for (Py_ssize_t x = 0; x < w; x++) {
+                const uint8_t *p = row + x * bpp;
+                o[x] = (int32_t)p[0] | ((int32_t)p[1] << 8) | ((int32_t)p[2] << 16);
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    result = PyLong_FromSsize_t(bad);
+done:
+    PyBuffer_Release(&raw);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
+    {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
+    {"band", band, METH_VARARGS, "Boundary band of every segment of an int32 label map."},
+    {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels",
+                                    "Compiled pixel loops of agreement (optional).", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
