@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from agreement import _native
 from agreement.io import write_coco_panoptic
-from agreement.io._files import read_png_ids
+from agreement.io._png import read_png_ids
 from agreement.labels import compact_ids, overlap_table
 from agreement.matching import overlap_from_table
 from agreement.metrics.boundary import (
@@ -193,7 +193,7 @@ def kernels(png_a: Path, png_b: Path, seg_a: np.ndarray, seg_b: np.ndarray) -> N
     band_a, band_b = boundary_band(ca, d=d), boundary_band(cb, d=d)
     ba, bb = banded(ca, band_a), banded(cb, band_b)
     steps: dict[str, Callable[[], object]] = {
-        "decode PNG -> ids (per map)": lambda: read_png_ids(png_a),
+        "decode PNG -> ids (per map; numpy: Pillow)": lambda: read_png_ids(png_a),
         "compact_ids (per map)": lambda: compact_ids(ids_a, seg_a),
         "boundary_band (per map)": lambda: boundary_band(ca, d=d),
         "banded (per map)": lambda: banded(ca, band_a),
