@@ -140,22 +140,25 @@ done:
  * the last vertical change; row y = r - d of the band reads them. */
 static PyObject *band(PyObject *self, PyObject *args) {
     Py_buffer lab, out;
-    Py_ssize_t h, w, d;
-    if (!PyArg_ParseTuple(args, "y*nnnw*", &lab, &h, &w, &d, &out)) return NULL;
+    Py_ssize_t h_arg, w_arg, d_arg;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &lab, &h_arg, &w_arg, &d_arg, &out)) return NULL;
     PyObject *result = NULL;
     int32_t *last_row = NULL, *last_col = NULL;
-    if (h < 0 || w < 0 || d < 1 || h > INT32_MAX / 4) {
+    if (h_arg < 0 || w_arg < 0 || d_arg < 1 || h_arg > INT32_MAX / 4 || d_arg > INT32_MAX / 8) {
         PyErr_SetString(PyExc_ValueError, "h and w must be >= 0 and d >= 1");
         goto done;
     }
-    if (check_size(&lab, h * w, 4, "labels") || check_size(&out, h * w, 1, "out")) goto done;
-    last_row = PyMem_Malloc(sizeof(int32_t) * (size_t)(w + 1));
-    last_col = PyMem_Malloc(sizeof(int32_t) * (size_t)(w + 1));
+    if (check_size(&lab, h_arg * w_arg, 4, "labels") || check_size(&out, h_arg * w_arg, 1, "out"))
+        goto done;
+    last_row = PyMem_Malloc(sizeof(int32_t) * (size_t)(w_arg + 1));
+    last_col = PyMem_Malloc(sizeof(int32_t) * (size_t)(w_arg + 1));
     if (!last_row || !last_col) {
         PyErr_NoMemory();
         goto done;
     }
     {
+        /* copies whose address was never taken: byte stores cannot alias them (vectorisation) */
+        const Py_ssize_t h = h_arg, w = w_arg, d = d_arg;
         const int32_t *L = lab.buf;
         uint8_t *B = out.buf;
         Py_BEGIN_ALLOW_THREADS
@@ -168,19 +171,21 @@ static PyObject *band(PyObject *self, PyObject *args) {
                 const int32_t *l = L + r * w;
                 for (Py_ssize_t x = 0; x < lo; x++) last_row[x] = (int32_t)r;
                 for (Py_ssize_t x = hi; x < w; x++) last_row[x] = (int32_t)r;
-                /* middle columns: a change l[j] != l[j + 1] with j in [x - d, x + d - 1] */
-                Py_ssize_t last = -(Py_ssize_t)(2 * d + 2);
-                for (Py_ssize_t j = lo - d; j < lo + d - 1 && j < w - 1; j++)
-                    if (j >= 0 && l[j] != l[j + 1]) last = j;
-                for (Py_ssize_t x = lo; x < hi; x++) {
-                    Py_ssize_t j = x + d - 1; /* <= w - 2 */
-                    if (l[j] != l[j + 1]) last = j;
-                    if (last >= x - d) last_row[x] = (int32_t)r;
+                /* middle columns x in [lo, hi): a change l[j] != l[j + 1] with j in
+                 * [x - d, x + d - 1], i.e. x in [j - d + 1, j + d] for each change j */
+                Py_ssize_t done_to = lo; /* columns below are marked already */
+                for (Py_ssize_t j = lo - d > 0 ? lo - d : 0; j < w - 1 && j < hi + d - 1; j++) {
+                    if (l[j] == l[j + 1]) continue;
+                    Py_ssize_t from = j - d + 1 > done_to ? j - d + 1 : done_to;
+                    Py_ssize_t to = j + d + 1 < hi ? j + d + 1 : hi;
+                    for (Py_ssize_t x = from; x < to; x++) last_row[x] = (int32_t)r;
+                    if (to > done_to) done_to = to;
                 }
                 if (r > 0) {
-                    const int32_t *u = l - w;
-                    for (Py_ssize_t x = 0; x < w; x++)
-                        last_col[x] = u[x] != l[x] ? (int32_t)(r - 1) : last_col[x];
+                    const int32_t *restrict u = l - w, *restrict lv = l;
+                    int32_t *restrict lc = last_col;
+                    const int32_t prev = (int32_t)(r - 1);
+                    for (Py_ssize_t x = 0; x < w; x++) lc[x] = u[x] != lv[x] ? prev : lc[x];
                 }
             }
             Py_ssize_t y = r - d;
@@ -192,9 +197,11 @@ static PyObject *band(PyObject *self, PyObject *args) {
                 continue;
             }
             /* rows [y - d, y + d] and vertical changes [y - d, y + d - 1] */
-            int32_t first = (int32_t)(y - d);
+            const int32_t first = (int32_t)(y - d);
+            const int32_t *restrict lr = last_row, *restrict lc = last_col, *restrict lv = l;
+            uint8_t *restrict bo = b;
             for (Py_ssize_t x = 0; x < w; x++)
-                b[x] = (l[x] != 0) & ((last_row[x] >= first) | (last_col[x] >= first));
+                bo[x] = (uint8_t)((lv[x] != 0) & ((lr[x] >= first) | (lc[x] >= first)));
         }
         Py_END_ALLOW_THREADS
     }
@@ -203,6 +210,31 @@ done:
     PyMem_Free(last_row);
     PyMem_Free(last_col);
     PyBuffer_Release(&lab);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* banded(compact, band, out): out = 2 * compact + band (int32, uint8/bool -> int32), one pass */
+static PyObject *banded(PyObject *self, PyObject *args) {
+    Py_buffer c, b, out;
+    if (!PyArg_ParseTuple(args, "y*y*w*", &c, &b, &out)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = c.len / 4;
+    if (check_size(&c, n, 4, "compact") || check_size(&b, n, 1, "band") ||
+        check_size(&out, n, 4, "out"))
+        goto done;
+    {
+        const int32_t *pc = c.buf;
+        const uint8_t *pb = b.buf;
+        int32_t *po = out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) po[i] = (int32_t)((uint32_t)pc[i] << 1) + (pb[i] != 0);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&c);
+    PyBuffer_Release(&b);
     PyBuffer_Release(&out);
     return result;
 }
@@ -219,8 +251,9 @@ static inline uint8_t paeth(int a, int b, int c) {
  * filter type is not 0-4 (the data is corrupt). */
 static PyObject *png_ids(PyObject *self, PyObject *args) {
     Py_buffer raw, out;
-    Py_ssize_t h, w, bpp;
-    if (!PyArg_ParseTuple(args, "w*nnnw*", &raw, &h, &w, &bpp, &out)) return NULL;
+    Py_ssize_t h_arg, w_arg, bpp_arg;
+    if (!PyArg_ParseTuple(args, "w*nnnw*", &raw, &h_arg, &w_arg, &bpp_arg, &out)) return NULL;
+    const Py_ssize_t h = h_arg, w = w_arg, bpp = bpp_arg; /* never address-taken: see band */
     PyObject *result = NULL;
     Py_ssize_t bad = -1;
     if ((bpp != 3 && bpp != 4) || h < 0 || w < 0) {
@@ -283,6 +316,7 @@ static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
     {"band", band, METH_VARARGS, "Boundary band of every segment of an int32 label map."},
+    {"banded", banded, METH_VARARGS, "2 x compact + band in one pass."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {NULL, NULL, 0, NULL},
 };

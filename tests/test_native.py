@@ -108,6 +108,7 @@ def test_tables_compiled_equal_numpy(a, data):
     assert_same(*both(overlap_table, a, b, 5, 4))
     band_a = data.draw(arrays(bool, a.shape))
     band_b = data.draw(arrays(bool, a.shape))
+    assert_same(*both(banded, a, band_a))
     assert_same(*both(joint_overlap_banded, banded(a, band_a), banded(b, band_b), 4, 3))
 
 

@@ -261,6 +261,12 @@ def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> Int
 
     Compute it once per map; :func:`joint_overlap_banded` then needs two passes per pair.
     """
+    kern = _native.kernels
+    c, b = np.asarray(compact), np.asarray(band)
+    if kern is not None and c.dtype == np.int32 and b.dtype == np.bool_ and c.shape == b.shape:
+        out = np.empty(c.shape, np.int32)
+        kern.banded(np.ascontiguousarray(c), np.ascontiguousarray(b), out)
+        return out
     out = np.multiply(compact, 2, dtype=np.int32)
     out += band
     return out
