@@ -128,3 +128,12 @@ def test_pure_environment_forces_numpy():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "True"
+
+
+def test_retain_freed_memory_applies_on_glibc_only():
+    code = ("import os, sys; from agreement import _native; "
+            "print(_native.retain_freed_memory(), sys.platform, "
+            "bool(sys.platform.startswith('linux') and os.confstr('CS_GNU_LIBC_VERSION')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == str(out[2] == "True")
