@@ -86,7 +86,7 @@ def test_compact_ids_compiled_equals_numpy(lab, data):
     # label v -> id; some listed ids absent from the map, some map ids unlisted (unknown)
     ids_of = data.draw(st.lists(st.integers(1, 2**31 - 1), min_size=7, max_size=7, unique=True))
     ids = np.where(lab > 0, np.asarray(ids_of, np.int64)[lab], 0).astype(np.int32)
-    listed = data.draw(st.lists(st.sampled_from(ids_of[1:] + [5, 2**40]), unique=True))
+    listed = data.draw(st.lists(st.sampled_from([*ids_of[1:], 5, 2**40]), unique=True))
     assert_same(*both(compact_ids, ids, listed))
 
 
