@@ -239,9 +239,20 @@ done:
     return result;
 }
 
+/* A little-endian 32-bit value as the host reads it (PNG bytes are R, G, B in that order). */
+static inline uint32_t le32(uint32_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap32(v);
+#else
+    return v;
+#endif
+}
+
+/* The PNG Paeth predictor, without branches (the selects compile to conditional moves). */
 static inline uint8_t paeth(int a, int b, int c) {
-    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    return (uint8_t)((pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c));
+    int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
+    int bc = pb <= pc ? b : c;
+    return (uint8_t)(pa <= pb && pa <= pc ? a : bc);
 }
 
 /* png_ids(raw, h, w, bpp, out) -> bad_row
@@ -287,20 +298,29 @@ static PyObject *png_ids(PyObject *self, PyObject *args) {
                 }
                 break;
             case 4:
-                for (Py_ssize_t i = 0; i < n; i++) {
-                    int left = i >= bpp ? row[i - bpp] : 0, above = up ? up[i] : 0;
-                    int diag = (up && i >= bpp) ? up[i - bpp] : 0;
-                    row[i] += paeth(left, above, diag);
+                if (!up) { /* first row: Paeth = Sub */
+                    for (Py_ssize_t i = bpp; i < n; i++) row[i] += row[i - bpp];
+                    break;
                 }
+                for (Py_ssize_t i = 0; i < bpp; i++) row[i] += up[i]; /* left = diag = 0 */
+                for (Py_ssize_t i = bpp; i < n; i++)
+                    row[i] += paeth(row[i - bpp], up[i], up[i - bpp]);
                 break;
             default:
                 bad = y;
                 continue;
             }
             int32_t *o = O + y * w;
-            for (Py_ssize_t x = 0; x < w; x++) {
-                const uint8_t *p = row + x * bpp;
-                o[x] = (int32_t)p[0] | ((int32_t)p[1] << 8) | ((int32_t)p[2] << 16);
+            /* 4-byte loads masked to 24 bits; the row's last pixel byte by byte (with bpp 3 its
+             * fourth byte would lie past the end of the data) */
+            for (Py_ssize_t x = 0; x + 1 < w; x++) {
+                uint32_t v;
+                memcpy(&v, row + x * bpp, 4);
+                o[x] = (int32_t)(le32(v) & 0xFFFFFFu);
+            }
+            if (w) {
+                const uint8_t *p = row + (w - 1) * bpp;
+                o[w - 1] = (int32_t)p[0] | ((int32_t)p[1] << 8) | ((int32_t)p[2] << 16);
             }
         }
         Py_END_ALLOW_THREADS
