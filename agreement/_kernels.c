@@ -20,6 +20,19 @@ static int check_size(Py_buffer *buf, Py_ssize_t items, Py_ssize_t itemsize, con
     return 0;
 }
 
+/* The end of the run of v that starts at i (p[i] == v): blocks of 16 compared at once. */
+static inline Py_ssize_t run_end(const int32_t *p, Py_ssize_t i, Py_ssize_t n, int32_t v) {
+    Py_ssize_t j = i + 1;
+    while (j + 16 <= n) {
+        uint32_t acc = 0;
+        for (int k = 0; k < 16; k++) acc |= (uint32_t)(p[j + k] ^ v);
+        if (acc) break;
+        j += 16;
+    }
+    while (j < n && p[j] == v) j++;
+    return j;
+}
+
 /* pair_counts(a, b, nb, out) -> bad
  * out[a[i] * nb + b[i]] += 1 over int32 maps a and b; out is int64 of size na * nb. Runs of
  * equal pairs (long in label maps) are counted once. Returns the number of pixels whose pair is
@@ -45,8 +58,8 @@ static PyObject *pair_counts(PyObject *self, PyObject *args) {
         Py_ssize_t i = 0;
         while (i < n) {
             int32_t va = pa[i], vb = pb[i];
-            Py_ssize_t j = i + 1;
-            while (j < n && pa[j] == va && pb[j] == vb) j++;
+            Py_ssize_t j = run_end(pa, i, n, va), jb = run_end(pb, i, j, vb);
+            j = jb < j ? jb : j;
             if (va < 0 || vb < 0 || va >= na || vb >= nb)
                 bad += j - i;
             else
@@ -107,8 +120,7 @@ static PyObject *compact(PyObject *self, PyObject *args) {
         Py_ssize_t i = 0;
         while (i < n) { /* one run of equal ids at a time */
             int32_t id = pi[i], value = 0;
-            Py_ssize_t j = i + 1;
-            while (j < n && pi[j] == id) j++;
+            Py_ssize_t j = run_end(pi, i, n, id);
             if (id > 0) {
                 uint32_t h = ((uint32_t)id * 2654435761u) >> (32 - bits);
                 while (hkey[h] && hkey[h] != id) h = (h + 1) & mask;
@@ -130,6 +142,13 @@ done:
     PyBuffer_Release(&out);
     PyBuffer_Release(&counts);
     return result;
+}
+
+/* Whether l[k] != l[k + 1] for some k in [0, 16) (reads l[0..16]); vectorises. */
+static inline int any_change16(const int32_t *l) {
+    uint32_t acc = 0;
+    for (int k = 0; k < 16; k++) acc |= (uint32_t)(l[k] ^ l[k + 1]);
+    return acc != 0;
 }
 
 /* band(labels, h, w, d, out)
@@ -174,7 +193,10 @@ static PyObject *band(PyObject *self, PyObject *args) {
                 /* middle columns x in [lo, hi): a change l[j] != l[j + 1] with j in
                  * [x - d, x + d - 1], i.e. x in [j - d + 1, j + d] for each change j */
                 Py_ssize_t done_to = lo; /* columns below are marked already */
-                for (Py_ssize_t j = lo - d > 0 ? lo - d : 0; j < w - 1 && j < hi + d - 1; j++) {
+                Py_ssize_t jend = w - 1 < hi + d - 1 ? w - 1 : hi + d - 1;
+                for (Py_ssize_t j = lo - d > 0 ? lo - d : 0; j < jend; j++) {
+                    while (j + 16 <= jend && !any_change16(l + j)) j += 16; /* runs: skip */
+                    if (j >= jend) break;
                     if (l[j] == l[j + 1]) continue;
                     Py_ssize_t from = j - d + 1 > done_to ? j - d + 1 : done_to;
                     Py_ssize_t to = j + d + 1 < hi ? j + d + 1 : hi;
