@@ -150,11 +150,15 @@ def commands(a: Path, b: Path, rounds: int, out: Path) -> None:
     for _ in range(rounds):
         for name, (argv, env) in variants.items():
             times[name].append(run_once(argv, env))
-    base = statistics.median(t[0] for t in times.get("hotcoco pq_compute", [(float("nan"),)]))
-    print(f"  {'command':40} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9} {'x hotcoco':>10}")
+    nan = [(float("nan"),) * 3]
+    base_wall, base_cpu = (statistics.median(t[k] for t in times.get("hotcoco pq_compute", nan))
+                           for k in (0, 1))
+    print(f"  {'command':40} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9} {'wall x':>7} "
+          f"{'CPU x':>6} hotcoco")
     for name, rows in times.items():
         wall, cpu, rss = (statistics.median(col) for col in zip(*rows, strict=True))
-        print(f"  {name:40} {wall:7.2f} {cpu:6.2f} {rss:9.0f} {wall / base:10.2f}")
+        print(f"  {name:40} {wall:7.2f} {cpu:6.2f} {rss:9.0f} {wall / base_wall:7.2f} "
+              f"{cpu / base_cpu:6.2f}")
     if (out / "hotcoco.json").exists():
         theirs = json.loads((out / "hotcoco.json").read_text())["pq"]
         mine = json.loads((out / "pq.json").read_text())["All"]["pq"]
