@@ -11,8 +11,7 @@ import numpy.typing as npt
 
 from . import _native
 
-__all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "pair_counts",
-           "segment_boxes"]
+__all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "segment_boxes"]
 
 #: Largest segment id for which :func:`compact_ids` uses a direct uint8 lookup table (tables of
 #: fewer than 255 segments; COCO ids are < 2**24). Otherwise a small hashed table, or a search.
@@ -212,7 +211,7 @@ def overlap_table(
         raise ValueError(f"maps must have the same shape, got {np.shape(a)} and {np.shape(b)}")
     if na * nb >= 1 << 62:
         raise OverflowError(f"pair code range must fit int64, got {na} x {nb}")
-    counts = pair_counts(a, b, na, nb)
+    counts = _pair_counts(a, b, na, nb)
     if counts is not None:
         return counts
     codes = np.multiply(a, nb, dtype=np.int64)  # one int64 pass; bincount needs int64 anyway
@@ -223,7 +222,7 @@ def overlap_table(
     return counts.reshape(na, nb).astype(np.int64, copy=False)
 
 
-def pair_counts(a: npt.ArrayLike, b: npt.ArrayLike, na: int,
+def _pair_counts(a: npt.ArrayLike, b: npt.ArrayLike, na: int,
                 nb: int) -> npt.NDArray[np.int64] | None:
     """:func:`overlap_table` in one compiled pass, or None (not built, not int32-sized maps, or a
     value outside the table: the numpy path then raises its error).

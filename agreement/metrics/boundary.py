@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .. import _native
-from ..labels import pair_counts
+from ..labels import overlap_table
 from ..matching import (
     Matches,
     Overlap,
@@ -275,19 +275,18 @@ def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> Int
 def joint_overlap_banded(ref_banded: npt.NDArray[np.integer],
                          other_banded: npt.NDArray[np.integer], nr: int,
                          no: int) -> tuple[IntArray, BoundaryOverlap]:
-    """:func:`joint_overlap` from :func:`banded` maps (the per-pair work of a study)."""
-    if np.shape(ref_banded) != np.shape(other_banded):
-        raise ValueError(f"maps must have the same shape, got {np.shape(ref_banded)} and "
-                         f"{np.shape(other_banded)}")
-    width = 2 * (no + 1)
-    n_cells = 2 * (nr + 1) * width
-    if n_cells >= np.iinfo(np.int64).max:  # pragma: no cover - needs billions of segments
-        raise OverflowError(f"joint table must fit int64, got {nr} x {no} segments")
-    full = pair_counts(ref_banded, other_banded, 2 * (nr + 1), width)
-    if full is None:
-        code = np.multiply(ref_banded, width, dtype=np.int64)
-        code += other_banded
-        full = np.bincount(code.ravel(), minlength=n_cells)[:n_cells]
+    """:func:`joint_overlap` from :func:`banded` maps (the per-pair work of a study).
+
+    One :func:`agreement.labels.overlap_table` of the banded maps (compact id and band flag of
+    each side), read as the mask table and the boundary table.
+
+    Raises
+    ------
+    ValueError
+        The maps differ in shape, or hold a value outside ``[0, 2 (nr + 1))`` /
+        ``[0, 2 (no + 1))``.
+    """
+    full = overlap_table(ref_banded, other_banded, 2 * (nr + 1), 2 * (no + 1))
     full = full.reshape(nr + 1, 2, no + 1, 2)
     full = full.transpose(0, 2, 1, 3)  # (ref, other, ref band, other band)
     table = full.sum(axis=(2, 3))
