@@ -259,7 +259,7 @@ def joint_overlap(ref_compact: npt.NDArray[np.integer], ref_band: npt.NDArray[np
 def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> IntArray:
     """``2 x compact + band``: a map's compact ids and band flag in one int32 map.
 
-    Compute it once per map; :func:`joint_overlap_banded` then needs two passes per pair.
+    Compute it once per map; :func:`joint_overlap_banded` then needs one pass per pair.
     """
     kern = _native.kernels
     c, b = np.asarray(compact), np.asarray(band)
