@@ -128,8 +128,10 @@ def _header(data: bytes, path: str | os.PathLike[str],
     return fields
 
 
-def _image_data(data: bytes, path: str | os.PathLike[str], image: str | None) -> bytes:
-    """The concatenated IDAT chunks; every chunk's CRC is checked."""
+def _image_data(data: bytes, path: str | os.PathLike[str],
+                image: str | None) -> bytes | memoryview:
+    """The concatenated IDAT chunks (no copy when there is one); every chunk's CRC is checked."""
+    view = memoryview(data)
     parts = []
     pos, end = 8, len(data)
     while pos < end:
@@ -141,21 +143,21 @@ def _image_data(data: bytes, path: str | os.PathLike[str], image: str | None) ->
         if stop + 4 > end:
             raise FormatError(f"PNG must be readable, got truncated data ({kind!r} chunk)",
                               file=path, image=image)
-        if zlib.crc32(data[pos + 4:stop]) != int.from_bytes(data[stop:stop + 4], "big"):
+        if zlib.crc32(view[pos + 4:stop]) != int.from_bytes(data[stop:stop + 4], "big"):
             raise FormatError(f"PNG must be readable, got corrupt data ({kind!r} chunk CRC)",
                               file=path, image=image)
         if kind == b"IDAT":
-            parts.append(data[pos + 8:stop])
+            parts.append(view[pos + 8:stop])
         elif kind == b"IEND":
             break
         pos = stop + 4
     if not parts:
         raise FormatError("PNG must be readable, got no image data (IDAT)", file=path,
                           image=image)
-    return b"".join(parts)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _inflate(compressed: bytes, size: int, path: str | os.PathLike[str],
+def _inflate(compressed: bytes | memoryview, size: int, path: str | os.PathLike[str],
              image: str | None) -> bytearray:
     """The filtered rows: exactly ``size`` bytes, or the data is truncated or corrupt."""
     try:
