@@ -217,3 +217,34 @@ def test_missing_and_foreign_files_are_named(tmp_path, path_kind):
     Image.new("RGB", (4, 4)).save(tmp_path / "j.png", format="JPEG")
     with pytest.raises(FormatError, match=r"j\.png.*must be a PNG, got JPEG"):
         read_png_ids(tmp_path / "j.png")
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_mutated_files_give_our_errors_only(tmp_path_factory, compiled, data):
+    """Any damage (bytes changed, cut, inserted) ends in a decoded map or one of our errors."""
+    png = bytearray(good_png())
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(png) - 1))
+        action = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if action == "flip":
+            png[at] ^= data.draw(st.integers(1, 255))
+        elif action == "cut":
+            del png[at:at + data.draw(st.integers(1, 40))]
+        else:
+            png[at:at] = data.draw(st.binary(min_size=1, max_size=16))
+        if not png:
+            png = bytearray(b"x")
+    path = tmp_path_factory.mktemp("fuzz") / "m.png"
+    path.write_bytes(bytes(png))
+    saved = _native.kernels
+    _native.kernels = saved if compiled else None  # False: the Pillow path
+    try:
+        ids = read_png_ids(path, image="x.jpg", shape=(20, 30))
+    except (FormatError, AnnotationError) as exc:
+        assert "m.png" in str(exc)
+    else:
+        assert ids.shape == (20, 30) and ids.dtype == np.int32
+    finally:
+        _native.kernels = saved
