@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from . import _native
+
 __all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "segment_boxes"]
 
 #: Largest segment id for which :func:`compact_ids` uses a direct uint8 lookup table (tables of
@@ -50,6 +52,9 @@ def compact_ids(
     k = seg.size
     if ids.size == 0:
         return np.zeros(ids.shape, np.int32), np.zeros(k, np.int64), np.zeros(0, np.int64)
+    native = _compact_native(ids, seg)
+    if native is not None:
+        return native
     if k < 255 and ids.dtype.kind in "iu" and 0 <= int(ids.min()) and (
             hi := max(int(ids.max()), int(seg.max()) if k else 0)) <= LUT_MAX_ID:
         # a uint8 lookup table, lazily zeroed (only the pages of used ids are touched)
@@ -74,6 +79,34 @@ def compact_ids(
     # bincount over int64 input: several times faster than over int32
     counts = np.bincount(compact.ravel().astype(np.int64), minlength=k + 1)
     return compact, counts[1 : k + 1].astype(np.int64), unknown
+
+
+def _as_int32(x: npt.NDArray[np.integer]) -> npt.NDArray[np.int32] | None:
+    """``x`` as a C-contiguous int32 array when that is exact and cheap, else None."""
+    if x.dtype == np.int32:
+        return np.ascontiguousarray(x)
+    if x.dtype.kind in "iu" and x.dtype.itemsize < 4:
+        return x.astype(np.int32)
+    return None
+
+
+def _compact_native(
+    ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """:func:`compact_ids` by the compiled kernel (one pass, a hash of the table's ids), or None
+    when it is not built or the input is not its case (int32 map, unique ids > 0)."""
+    kern = _native.kernels
+    flat = _as_int32(ids)
+    if kern is None or flat is None or seg.size > 1 << 20 or (seg.size and (
+            int(seg.min()) <= 0 or np.unique(seg).size != seg.size)):
+        return None
+    compact = np.empty(ids.shape, np.int32)
+    counts = np.zeros(seg.size + 1, np.int64)
+    n_unknown = kern.compact(flat, np.ascontiguousarray(seg), compact, counts)
+    unknown = np.zeros(0, np.int64)
+    if n_unknown:
+        unknown = np.unique(ids[(compact == 0) & (ids != 0)]).astype(np.int64)
+    return compact, counts[1:], unknown
 
 
 def _count_bytes(values: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
@@ -178,12 +211,34 @@ def overlap_table(
         raise ValueError(f"maps must have the same shape, got {np.shape(a)} and {np.shape(b)}")
     if na * nb >= 1 << 62:
         raise OverflowError(f"pair code range must fit int64, got {na} x {nb}")
+    counts = _pair_counts(a, b, na, nb)
+    if counts is not None:
+        return counts
     codes = np.multiply(a, nb, dtype=np.int64)  # one int64 pass; bincount needs int64 anyway
     codes += b
     counts = np.bincount(codes.ravel(), minlength=na * nb)
     if counts.size > na * nb:
         raise ValueError(f"compact ids must be below ({na}, {nb}), got larger ones")
     return counts.reshape(na, nb).astype(np.int64, copy=False)
+
+
+def _pair_counts(a: npt.ArrayLike, b: npt.ArrayLike, na: int,
+                nb: int) -> npt.NDArray[np.int64] | None:
+    """:func:`overlap_table` in one compiled pass, or None (not built, not int32-sized maps, or a
+    value outside the table: the numpy path then raises its error).
+
+    ``a`` and ``b`` have the same shape (checked by the callers).
+    """
+    kern = _native.kernels
+    if kern is None or na * nb > 1 << 28:
+        return None
+    a32, b32 = _as_int32(np.asarray(a)), _as_int32(np.asarray(b))
+    if a32 is None or b32 is None:
+        return None
+    counts = np.zeros((na, nb), np.int64)
+    if kern.pair_counts(a32, b32, nb, counts):
+        return None
+    return counts
 
 
 def segment_boxes(

@@ -1,23 +1,35 @@
-"""Throughput of PQ and Boundary PQ per image pair: straightforward implementation vs ours.
+"""`agreement pq` against hotcoco, whole commands and kernel by kernel.
 
-Synthetic 1024 x 2048 panoptic maps with ~25 and ~150 segments (Voronoi cells with COCO-size
-RGB ids; the second annotator's map is shifted, has merged cells and a void band). For each size
-it prints image pairs per second and peak memory (tracemalloc) of
+The setting of issue 12: ``--pairs`` (20) image pairs of 1024 x 2048 synthetic panoptic maps with
+~25 segments each (Voronoi cells with COCO-size RGB ids, 20 categories half things; the second
+annotator's map is shifted, has merged cells and a void band), written as two COCO panoptic
+exports. Three parts, each printing ratios (nothing is asserted):
 
-- ``naive``: what the reference implementations do: ``np.unique`` over combined uint64 ids for
-  the overlap, a dict loop for matching, and one erosion (a (2d+1)-square minimum filter) per
-  mask for the boundary bands;
-- ``ours``: compact ids, one ``bincount`` (joint mask + boundary table), all-segment bands;
+1. ``commands``: whole processes, interleaved round by round, median wall time, CPU time (user +
+   system, children included) and peak RSS of the largest process: hotcoco's
+   ``panoptic.pq_compute`` (when hotcoco is installed: ``pip install -e '.[bench]'``),
+   ``agreement pq --no-boundary -j 2`` and ``agreement pq -j 2``; the ratios are against
+   hotcoco's time (PQ only for both of ours). The PQ of the two tools is printed side by side.
+2. ``kernels``: per-step medians on one pair (PNG decode, id compaction, boundary band, banded
+   map, joint mask + boundary table, mask table), compiled kernels against the numpy fallback
+   when the compiled module is built.
+3. ``naive`` (``--naive``): one pair, PQ and Boundary PQ against a straightforward implementation
+   (``np.unique`` over combined ids, one erosion per mask), with tracemalloc peaks.
 
-and, end to end, ``agreement pq``'s work (decode two PNGs + everything) against decoding the two
-PNGs to id maps alone (``read_png_ids``), the floor for anything that reads the files.
-
-Usage: ``python benchmarks/bench_pq.py [--repeat 3]``. No assertion: numbers are printed.
+Usage: ``python benchmarks/bench_pq.py [--pairs 20] [--rounds 5] [--data DIR] [--naive]
+[--skip-commands] [--skip-kernels]``; ``--data`` keeps the generated exports for reuse.
+Peak memory and CPU time come from ``os.wait4`` (Unix).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -28,8 +40,9 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from agreement.io import read_coco_panoptic, write_coco_panoptic
-from agreement.io._files import read_png_ids
+from agreement import _native
+from agreement.io import write_coco_panoptic
+from agreement.io._png import read_png_ids
 from agreement.labels import compact_ids, overlap_table
 from agreement.matching import overlap_from_table
 from agreement.metrics.boundary import (
@@ -40,11 +53,14 @@ from agreement.metrics.boundary import (
     joint_overlap,
     joint_overlap_banded,
 )
-from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation, Study
-from agreement.study import evaluate
+from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation
 
 H, W = 1024, 2048
 CATS = Categories([Category(c, f"c{c}", c <= 10) for c in range(1, 21)])
+AGREEMENT = Path(sys.executable).with_name("agreement")
+HOTCOCO = ("import sys; from hotcoco.panoptic import pq_compute; "
+           "import json; r = pq_compute(sys.argv[1], sys.argv[2]); "
+           "open(sys.argv[3], 'w').write(json.dumps(r['All']))")
 
 
 def synthetic_pair(n_segments: int, seed: int = 0) -> tuple[PanopticAnnotation, PanopticAnnotation]:
@@ -64,16 +80,139 @@ def synthetic_pair(n_segments: int, seed: int = 0) -> tuple[PanopticAnnotation, 
     other[np.isin(other, merge)] = merge[0]
     b_ids = ids[other]
     b_ids[:, W // 2 : W // 2 + 40] = 0  # a void band
-    used_b = np.unique(b_ids)
+    used_b = set(np.unique(b_ids).tolist())
     a = PanopticAnnotation.from_map(a_ids, dict(zip(ids.tolist(), cats.tolist(), strict=True)),
                                     file_name="x.png")
     b = PanopticAnnotation.from_map(
-        b_ids, {int(i): int(c) for i, c in zip(ids, cats, strict=True) if i in set(used_b)},
+        b_ids, {int(i): int(c) for i, c in zip(ids, cats, strict=True) if i in used_b},
         file_name="x.png")
     return a, b
 
 
-# ---- the straightforward implementation -------------------------------------------------
+def write_study(folder: Path, pairs: int, n_segments: int = 25) -> tuple[Path, Path]:
+    """The two exports ``a.json`` (reference) and ``b.json``, reused when already there."""
+    paths = folder / "a.json", folder / "b.json"
+    if all(p.exists() for p in paths):
+        return paths
+    anns: tuple[list, list] = ([], [])
+    for i in range(pairs):
+        for side, ann in zip(anns, synthetic_pair(n_segments, seed=i), strict=True):
+            side.append(PanopticAnnotation(ImageInfo(f"img{i:03d}.png", H, W, i + 1), ann.ids,
+                                           ann.segments))
+    for side, path in zip(anns, paths, strict=True):
+        write_coco_panoptic(side, CATS, path)
+    return paths
+
+
+# ---- 1. whole commands --------------------------------------------------------------------
+LAUNCHER = """
+import json, os, subprocess, sys, time
+t = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+                  os.waitstatus_to_exitcode(status)]))
+"""
+
+
+def run_once(argv: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """(wall s, CPU s of the process and its children, peak RSS MiB of the largest process).
+
+    A small launcher process starts the command: a child forked from this (large) process would
+    report this process's peak RSS as its own.
+    """
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    wall, cpu, rss, code = json.loads(out)
+    if code:
+        raise SystemExit(f"{argv[:3]} failed with exit code {code}")
+    return wall, cpu, rss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def commands(a: Path, b: Path, rounds: int, out: Path) -> None:
+    """Interleaved rounds of whole commands; medians and ratios against hotcoco."""
+    ours = [str(AGREEMENT), "pq", str(a), str(b), "-j", "2"]
+    cmds: dict[str, list[str]] = {}
+    try:
+        import hotcoco  # noqa: F401
+        cmds["hotcoco pq_compute"] = [sys.executable, "-c", HOTCOCO, str(a), str(b),
+                                      str(out / "hotcoco.json")]
+    except ImportError:
+        print("  hotcoco is not installed (pip install -e '.[bench]'): ours only")
+    cmds["agreement pq --no-boundary -j 2"] = [*ours, "--no-boundary", "--json",
+                                               str(out / "pq.json")]
+    cmds["agreement pq -j 2 (+ Boundary PQ)"] = [*ours, "--json", str(out / "bpq.json")]
+    variants = {name: (argv, None) for name, argv in cmds.items()}
+    if _native.kernels is not None:  # the same command on the numpy fallback
+        variants["agreement pq --no-boundary -j 2, numpy"] = (
+            cmds["agreement pq --no-boundary -j 2"], {**os.environ, "AGREEMENT_PURE": "1"})
+    times: dict[str, list[tuple[float, float, float]]] = {n: [] for n in variants}
+    for _ in range(rounds):
+        for name, (argv, env) in variants.items():
+            times[name].append(run_once(argv, env))
+    nan = [(float("nan"),) * 3]
+    base_wall, base_cpu = (statistics.median(t[k] for t in times.get("hotcoco pq_compute", nan))
+                           for k in (0, 1))
+    print(f"  {'command':40} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9} {'wall x':>7} "
+          f"{'CPU x':>6} hotcoco")
+    for name, rows in times.items():
+        wall, cpu, rss = (statistics.median(col) for col in zip(*rows, strict=True))
+        print(f"  {name:40} {wall:7.2f} {cpu:6.2f} {rss:9.0f} {wall / base_wall:7.2f} "
+              f"{cpu / base_cpu:6.2f}")
+    if (out / "hotcoco.json").exists():
+        theirs = json.loads((out / "hotcoco.json").read_text())["pq"]
+        mine = json.loads((out / "pq.json").read_text())["All"]["pq"]
+        print(f"  PQ (All): hotcoco {theirs!r}, agreement {mine!r}")
+
+
+# ---- 2. kernels -----------------------------------------------------------------------------
+def median_ms(fns: list[Callable[[], object]], repeat: int = 9) -> list[float]:
+    """Median ms of each function, the functions interleaved sample by sample."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for k in range(repeat + 1):
+        for fn, out in zip(fns, samples, strict=True):
+            t = time.perf_counter()
+            fn()
+            if k:  # the first round warms up
+                out.append(time.perf_counter() - t)
+    return [1000 * statistics.median(s) for s in samples]
+
+
+def with_kernels(kern: object, fn: Callable[[], object]) -> Callable[[], object]:
+    def call() -> object:
+        saved, _native.kernels = _native.kernels, kern
+        try:
+            return fn()
+        finally:
+            _native.kernels = saved
+    return call
+
+
+def kernels(png_a: Path, png_b: Path, seg_a: np.ndarray, seg_b: np.ndarray) -> None:
+    """Per-step medians of one pair, compiled kernels and numpy fallback."""
+    ids_a, ids_b = read_png_ids(png_a), read_png_ids(png_b)
+    ca, cb = compact_ids(ids_a, seg_a)[0], compact_ids(ids_b, seg_b)[0]
+    na, nb = seg_a.size, seg_b.size
+    d = boundary_width(H, W)
+    band_a, band_b = boundary_band(ca, d=d), boundary_band(cb, d=d)
+    ba, bb = banded(ca, band_a), banded(cb, band_b)
+    steps: dict[str, Callable[[], object]] = {
+        "decode PNG -> ids (per map; numpy: Pillow)": lambda: read_png_ids(png_a),
+        "compact_ids (per map)": lambda: compact_ids(ids_a, seg_a),
+        "boundary_band (per map)": lambda: boundary_band(ca, d=d),
+        "banded (per map)": lambda: banded(ca, band_a),
+        "joint mask + boundary table (per pair)": lambda: joint_overlap_banded(ba, bb, na, nb),
+        "mask table alone (per pair)": lambda: overlap_table(ca, cb, na + 1, nb + 1),
+    }
+    compiled = _native.kernels
+    modes = {"compiled": compiled, "numpy": None} if compiled is not None else {"numpy": None}
+    print(f"  {'step':40}" + "".join(f"{m + ' ms':>13}" for m in modes))
+    for name, fn in steps.items():
+        row = median_ms([with_kernels(kern, fn) for kern in modes.values()], repeat=15)
+        print(f"  {name:40}" + "".join(f"{v:13.2f}" for v in row))
+
+
+# ---- 3. the straightforward implementation --------------------------------------------------
 def naive_pq(ref_ids: np.ndarray, ref_cat: dict, other_ids: np.ndarray, other_cat: dict,
              d: int | None = None) -> dict:
     offset = np.uint64(1 << 24)
@@ -106,10 +245,9 @@ def naive_pq(ref_ids: np.ndarray, ref_cat: dict, other_ids: np.ndarray, other_ca
 def naive_band(ids: np.ndarray, segment_id: int, d: int) -> np.ndarray:
     mask = (ids == segment_id).view(np.uint8)
     eroded = ndimage.minimum_filter(mask, size=2 * d + 1, mode="constant", cval=0)
-    return (mask > eroded)
+    return mask > eroded
 
 
-# ---- ours ---------------------------------------------------------------------------------
 def ours(ref: PanopticAnnotation, other: PanopticAnnotation, boundary: bool) -> dict:
     cr, _, _ = compact_ids(ref.ids, ref.segment_ids)
     co, _, _ = compact_ids(other.ids, other.segment_ids)
@@ -122,89 +260,61 @@ def ours(ref: PanopticAnnotation, other: PanopticAnnotation, boundary: bool) -> 
     return evaluate_pair(overlap_from_table(table, ref.segments, other.segments), bo).counts
 
 
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """(calls per second from the best of ``repeat`` runs, peak MiB under tracemalloc).
-
-    Best-of-N filters out the noise of a shared machine; tracemalloc sees numpy's buffers.
-    """
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
+def traced_peak(fn: Callable[[], object]) -> float:
+    """Peak MiB that tracemalloc sees during one call (numpy's buffers included)."""
     tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return 1.0 / best, peak
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
 
 
-def end_to_end(a: PanopticAnnotation, b: PanopticAnnotation, repeat: int,
-               n_images: int = 4) -> None:
-    """Decode + evaluate (both directions, boundary, diagnostics) vs decoding the PNGs only."""
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for name, ann in (("a", a), ("b", b)):
-            copies = [PanopticAnnotation(ImageInfo(f"x{i}.png", H, W, i), ann.ids, ann.segments)
-                      for i in range(n_images)]
-            paths.append(write_coco_panoptic(copies, CATS, Path(tmp) / f"{name}.json"))
-        pngs = [p.with_suffix("") / f"x{i}.png" for p in paths for i in range(n_images)]
-        decode, _ = timed(lambda: [read_png_ids(p) for p in pngs], repeat)
-        study = Study({"a": read_coco_panoptic(paths[0]), "b": read_coco_panoptic(paths[1])})
-        full, peak = timed(lambda: evaluate(study), repeat)
-        per_decode, per_full = 1000 / decode / n_images, 1000 / full / n_images
-        print(f"  end to end, per image pair ({n_images} pairs): decode 2 PNGs {per_decode:6.1f} "
-              f"ms | evaluate (decode + PQ + Boundary PQ, both roles, diagnostics) "
-              f"{per_full:6.1f} ms = {per_full / per_decode:.2f}x decode | peak {peak:.0f} MiB")
-
-
-def compare(a: PanopticAnnotation, b: PanopticAnnotation, repeat: int) -> None:
-    """Naive vs ours for one pair, PQ alone and with Boundary PQ."""
+def naive(a: PanopticAnnotation, b: PanopticAnnotation) -> None:
+    """Naive vs ours for one pair, PQ alone and with Boundary PQ (tracemalloc peaks)."""
     ra = {s.id: s.category_id for s in a.segments}
     rb = {s.id: s.category_id for s in b.segments}
     d = boundary_width(H, W)
-    ca, cb = compact_ids(a.ids, a.segment_ids)[0], compact_ids(b.ids, b.segment_ids)[0]
-    ba, bb = banded(ca, boundary_band(ca, d=d)), banded(cb, boundary_band(cb, d=d))
-    nr = len(a.segments)
     for label, boundary in (("PQ", False), ("Boundary PQ", True)):
-        reps = repeat if (not boundary or nr <= 25) else 1
-        nv, nv_mem = timed(partial(naive_pq, np.asarray(a.ids), ra, np.asarray(b.ids), rb,
-                                   d if boundary else None), reps)
-        us, us_mem = timed(partial(ours, a, b, boundary), repeat)
-        print(f"  {label:12} naive {nv:7.2f} pairs/s ({nv_mem:4.0f} MiB peak) | ours "
-              f"{us:7.2f} pairs/s ({us_mem:4.0f} MiB peak) | {us / nv:5.1f}x")
-        if boundary:  # in a study, compact maps and bands exist once per map
-            per_pair = partial(per_extra_pair, a, b, ba, bb)
-        else:
-            per_pair = partial(per_extra_pair, a, b, ca, cb, plain=True)
-        pp, pp_mem = timed(per_pair, repeat)
-        print(f"  {'':12} ours, each further pair of an image (maps prepared once): {pp:7.2f} "
-              f"pairs/s ({pp_mem:4.0f} MiB peak) | {pp / nv:5.1f}x")
-
-
-def per_extra_pair(a: PanopticAnnotation, b: PanopticAnnotation, ma: np.ndarray,
-                   mb: np.ndarray, *, plain: bool = False) -> dict:
-    nr, no = len(a.segments), len(b.segments)
-    if plain:
-        table, bo = overlap_table(ma, mb, nr + 1, no + 1), None
-    else:
-        table, bo = joint_overlap_banded(ma, mb, nr, no)
-    return evaluate_pair(overlap_from_table(table, a.segments, b.segments), bo).counts
+        fns = [partial(naive_pq, np.asarray(a.ids), ra, np.asarray(b.ids), rb,
+                       d if boundary else None),
+               partial(ours, a, b, boundary)]
+        nv, us = median_ms(fns, repeat=1 if boundary else 3)
+        nv_mem, us_mem = (traced_peak(fn) for fn in fns)
+        print(f"  {label:12} naive {nv:8.1f} ms ({nv_mem:4.0f} MiB peak) | ours {us:6.1f} ms "
+              f"({us_mem:4.0f} MiB peak) | {nv / us:5.1f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=None, help="keep the exports here")
+    parser.add_argument("--naive", action="store_true", help="also time the naive version")
+    parser.add_argument("--skip-commands", action="store_true")
+    parser.add_argument("--skip-kernels", action="store_true")
     args = parser.parse_args()
-    map_mib = H * W * 4 / 2**20
-    print(f"{H}x{W} maps (one int32 map = {map_mib:.0f} MiB), best of {args.repeat}")
-    for n in (25, 150):
-        a, b = synthetic_pair(n)
-        print(f"~{n} segments ({len(a.segments)} / {len(b.segments)}), "
-              f"d = {boundary_width(H, W)}")
-        compare(a, b, args.repeat)
-        end_to_end(a, b, args.repeat)
+    _native.retain_freed_memory()  # as the CLI does: kernel times without fresh-page faults
+    tmp = Path(tempfile.mkdtemp(prefix="bench_pq_"))
+    try:
+        data = args.data or tmp / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        a, b = write_study(data, args.pairs)
+        print(f"{args.pairs} pairs of {H}x{W} maps, ~25 segments; compiled kernels: "
+              f"{'yes' if _native.kernels is not None else 'no (numpy)'}")
+        if not args.skip_commands:
+            print(f"whole commands, median of {args.rounds} interleaved rounds:")
+            commands(a, b, args.rounds, tmp)
+        ann_a, ann_b = synthetic_pair(25, seed=0)
+        if not args.skip_kernels:
+            print("kernels, one pair (median of 15, compiled and numpy interleaved):")
+            kernels(a.with_suffix("") / "img000.png", b.with_suffix("") / "img000.png",
+                    ann_a.segment_ids, ann_b.segment_ids)
+        if args.naive:
+            print("one pair against a straightforward implementation:")
+            naive(ann_a, ann_b)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

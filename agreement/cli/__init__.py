@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (errors on input give 2 and one line on stderr)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .._native import retain_freed_memory
+
+    retain_freed_memory()  # maps read one after another reuse memory (no page faults each)
     try:
         return int(args.run(args))
     except AgreementError as exc:

@@ -19,7 +19,8 @@ import numpy.typing as npt
 from ..errors import AnnotationError, FormatError
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
-from ._files import atomic_write, inside, read_json, read_png_ids, write_png_rgb
+from ._files import atomic_write, inside, read_json, write_png_rgb
+from ._png import read_png_ids
 
 __all__ = ["CocoPanopticSource", "id2rgb", "read_coco_panoptic", "rgb2id", "write_coco_panoptic"]
 
@@ -258,14 +259,7 @@ class CocoPanopticSource:
         """
         info, png, segs = self._entry(file_name)
         png_path = inside(self.png_dir, png, file=self.path, image=info.file_name)
-        ids = read_png_ids(png_path, image=info.file_name)
-        if ids.shape != (info.height, info.width):
-            raise AnnotationError(
-                f"PNG size must equal the JSON's image size {info.width}x{info.height} (width x "
-                f"height), got {ids.shape[1]}x{ids.shape[0]}",
-                file=png_path,
-                image=info.file_name,
-            )
+        ids = read_png_ids(png_path, image=info.file_name, shape=(info.height, info.width))
         compact, areas, unknown = compact_ids(ids, [s.id for s in segs])
         if unknown.size:
             raise AnnotationError(

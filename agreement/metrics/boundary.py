@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .. import _native
+from ..labels import overlap_table
 from ..matching import (
     Matches,
     Overlap,
@@ -142,6 +144,11 @@ def boundary_band(labels: npt.ArrayLike, *, d: int) -> npt.NDArray[np.bool_]:
     if d < 1:
         raise ValueError(f"d must be >= 1, got {d}")
     h, w = lab.shape
+    kern = _native.kernels
+    if kern is not None and lab.dtype == np.int32:
+        band = np.empty((h, w), dtype=bool)
+        kern.band(np.ascontiguousarray(lab), h, w, d, band)
+        return band
     rows = _window_any(_changes(lab, 1), d, d - 1, axis=1)  # change pairs in [j - d, j + d - 1]
     rows[:, :d] = True  # the window leaves the image
     rows[:, max(w - d, 0):] = True
@@ -252,8 +259,14 @@ def joint_overlap(ref_compact: npt.NDArray[np.integer], ref_band: npt.NDArray[np
 def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> IntArray:
     """``2 x compact + band``: a map's compact ids and band flag in one int32 map.
 
-    Compute it once per map; :func:`joint_overlap_banded` then needs two passes per pair.
+    Compute it once per map; :func:`joint_overlap_banded` then needs one pass per pair.
     """
+    kern = _native.kernels
+    c, b = np.asarray(compact), np.asarray(band)
+    if kern is not None and c.dtype == np.int32 and b.dtype == np.bool_ and c.shape == b.shape:
+        out = np.empty(c.shape, np.int32)
+        kern.banded(np.ascontiguousarray(c), np.ascontiguousarray(b), out)
+        return out
     out = np.multiply(compact, 2, dtype=np.int32)
     out += band
     return out
@@ -262,17 +275,19 @@ def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> Int
 def joint_overlap_banded(ref_banded: npt.NDArray[np.integer],
                          other_banded: npt.NDArray[np.integer], nr: int,
                          no: int) -> tuple[IntArray, BoundaryOverlap]:
-    """:func:`joint_overlap` from :func:`banded` maps (the per-pair work of a study)."""
-    if np.shape(ref_banded) != np.shape(other_banded):
-        raise ValueError(f"maps must have the same shape, got {np.shape(ref_banded)} and "
-                         f"{np.shape(other_banded)}")
-    width = 2 * (no + 1)
-    n_cells = 2 * (nr + 1) * width
-    if n_cells >= np.iinfo(np.int64).max:  # pragma: no cover - needs billions of segments
-        raise OverflowError(f"joint table must fit int64, got {nr} x {no} segments")
-    code = np.multiply(ref_banded, width, dtype=np.int64)
-    code += other_banded
-    full = np.bincount(code.ravel(), minlength=n_cells)[:n_cells].reshape(nr + 1, 2, no + 1, 2)
+    """:func:`joint_overlap` from :func:`banded` maps (the per-pair work of a study).
+
+    One :func:`agreement.labels.overlap_table` of the banded maps (compact id and band flag of
+    each side), read as the mask table and the boundary table.
+
+    Raises
+    ------
+    ValueError
+        The maps differ in shape, or hold a value outside ``[0, 2 (nr + 1))`` /
+        ``[0, 2 (no + 1))``.
+    """
+    full = overlap_table(ref_banded, other_banded, 2 * (nr + 1), 2 * (no + 1))
+    full = full.reshape(nr + 1, 2, no + 1, 2)
     full = full.transpose(0, 2, 1, 3)  # (ref, other, ref band, other band)
     table = full.sum(axis=(2, 3))
     btable = np.empty((nr + 1, no + 1), dtype=np.int64)

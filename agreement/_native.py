@@ -1,0 +1,54 @@
+"""The compiled kernels (``agreement/_kernels.c``) when they were built, else None.
+
+Callers look ``kernels`` up at call time and fall back to numpy when it is None; both paths give
+identical results (tested). ``AGREEMENT_PURE=1`` in the environment forces the numpy path.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+kernels: ModuleType | None = None
+if os.environ.get("AGREEMENT_PURE", "") in ("", "0"):
+    try:
+        from . import _kernels as kernels  # type: ignore[no-redef]
+    except ImportError:  # not built (no compiler at install): numpy fallbacks
+        kernels = None
+
+
+#: glibc ``mallopt`` parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def retain_freed_memory(*, keep: int = 256 << 20, mmap_above: int = 32 << 20) -> bool:
+    """Let glibc's malloc reuse freed map-sized blocks instead of returning them to the system.
+
+    By default glibc serves each 8 MiB array (one 1024 x 2048 int32 map) with a fresh ``mmap``
+    and gives it back on free, so every decoded map pays page faults and the kernel's zeroing
+    again (about half of the CPU time of reading a map). A command that reads map after map
+    calls this once: blocks up to ``mmap_above`` bytes come from the heap and up to ``keep``
+    freed bytes stay there for the next map. Peak memory is unchanged; memory is returned at
+    exit. A process-wide setting, so the library never calls it (the CLI does); elsewhere than
+    glibc it does nothing.
+
+    Returns
+    -------
+    bool
+        Whether the setting was applied.
+    """
+    import sys
+
+    try:
+        glibc = sys.platform.startswith("linux") and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):  # pragma: no cover - a libc without the name
+        glibc = False
+    if not glibc:
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # pragma: no cover - glibc always has it
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_above)) and bool(mallopt(_M_TRIM_THRESHOLD, keep))

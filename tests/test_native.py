@@ -1,0 +1,163 @@
+"""The compiled kernels (agreement/_kernels.c) give exactly the numpy fallbacks' results.
+
+Each kernel is run on hypothesis-generated maps twice, once with ``agreement._native.kernels``
+set to the compiled module and once to None (the path of an install without a C compiler), and
+the outputs must be equal element for element, dtype included. Skipped where the module was not
+built; the numpy path itself is covered by every other test under ``AGREEMENT_PURE=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from agreement import _native
+from agreement.labels import compact_ids, overlap_table
+from agreement.metrics.boundary import banded, boundary_band, joint_overlap_banded
+
+COMPILED = _native.kernels
+needs_compiled = pytest.mark.skipif(COMPILED is None, reason="compiled kernels not built")
+
+
+def both(fn, *args, **kwargs):
+    """``fn`` with the compiled kernels and with the numpy fallback."""
+    out = []
+    for kern in (COMPILED, None):
+        saved, _native.kernels = _native.kernels, kern
+        try:
+            out.append(fn(*args, **kwargs))
+        finally:
+            _native.kernels = saved
+    return out
+
+
+def assert_same(a, b):
+    if isinstance(a, tuple):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same(x, y)
+        return
+    if hasattr(a, "table"):  # BoundaryOverlap
+        for name in ("table", "ref_band_area", "other_band_area"):
+            assert_same(getattr(a, name), getattr(b, name))
+        return
+    assert a.dtype == b.dtype
+    np.testing.assert_array_equal(a, b)
+
+
+@st.composite
+def blocky(draw, max_side=24, max_label=5):
+    """Label maps with runs and blocks (as real maps) or noise, int32."""
+    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    cell = draw(st.integers(1, 4))
+    coarse = draw(arrays(np.int32, (-(-h // cell), -(-w // cell)),
+                         elements=st.integers(0, max_label)))
+    return np.ascontiguousarray(np.repeat(np.repeat(coarse, cell, 0), cell, 1)[:h, :w])
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(lab=blocky(), d=st.integers(1, 9))
+def test_band_compiled_equals_numpy(lab, d):
+    assert_same(*both(boundary_band, lab, d=d))
+
+
+@needs_compiled
+def test_band_compiled_equals_numpy_at_full_size():
+    rng = np.random.default_rng(3)
+    coarse = rng.integers(0, 30, (128, 256)).astype(np.int32)
+    lab = np.repeat(np.repeat(coarse, 8, 0), 8, 1)
+    lab[:, 1000:1040] = 0
+    for d in (1, 23, 46):
+        assert_same(*both(boundary_band, lab, d=d))
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(lab=blocky(max_label=6), data=st.data())
+def test_compact_ids_compiled_equals_numpy(lab, data):
+    # label v -> id; some listed ids absent from the map, some map ids unlisted (unknown)
+    ids_of = data.draw(st.lists(st.integers(1, 2**31 - 1), min_size=7, max_size=7, unique=True))
+    ids = np.where(lab > 0, np.asarray(ids_of, np.int64)[lab], 0).astype(np.int32)
+    listed = data.draw(st.lists(st.sampled_from([*ids_of[1:], 5, 2**40]), unique=True))
+    assert_same(*both(compact_ids, ids, listed))
+
+
+@needs_compiled
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32])
+def test_compact_ids_narrow_maps(dtype):
+    ids = np.array([[0, 3, 3, 9], [9, 9, 200, 0]], dtype=dtype)
+    assert_same(*both(compact_ids, ids, [9, 3]))
+    c, areas, unknown = compact_ids(ids, [9, 3])
+    assert c.tolist() == [[0, 2, 2, 1], [1, 1, 0, 0]]
+    assert areas.tolist() == [3, 2] and unknown.tolist() == [200]
+
+
+@needs_compiled
+@settings(max_examples=200, deadline=None)
+@given(a=blocky(max_label=4), data=st.data())
+def test_tables_compiled_equal_numpy(a, data):
+    b = data.draw(arrays(np.int32, a.shape, elements=st.integers(0, 3)))
+    assert_same(*both(overlap_table, a, b, 5, 4))
+    band_a = data.draw(arrays(bool, a.shape))
+    band_b = data.draw(arrays(bool, a.shape))
+    assert_same(*both(banded, a, band_a))
+    assert_same(*both(joint_overlap_banded, banded(a, band_a), banded(b, band_b), 4, 3))
+
+
+@needs_compiled
+def test_out_of_range_values_take_the_numpy_error():
+    a = np.array([[0, 5]], np.int32)
+    b = np.array([[0, 1]], np.int32)
+    with pytest.raises(ValueError, match="compact ids must be below"):
+        overlap_table(a, b, 2, 2)
+    with pytest.raises(ValueError, match="negative"):
+        overlap_table(-a, b, 2, 2)
+
+
+def test_pure_environment_forces_numpy():
+    code = "from agreement import _native; print(_native.kernels is None)"
+    env = {**os.environ, "AGREEMENT_PURE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "True"
+
+
+def test_retain_freed_memory_applies_on_glibc_only():
+    code = ("import os, sys; from agreement import _native; "
+            "print(_native.retain_freed_memory(), sys.platform, "
+            "bool(sys.platform.startswith('linux') and os.confstr('CS_GNU_LIBC_VERSION')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == str(out[2] == "True")
+
+
+@needs_compiled
+@pytest.mark.parametrize("study", ["coco_real", "synthetic_mixed"])
+def test_whole_evaluation_is_identical_without_compiled_kernels(study):
+    """Decode (libdeflate + kernel vs Pillow), compaction, bands, tables: every output equal."""
+    from pathlib import Path
+
+    from agreement.io import read_coco_panoptic
+    from agreement.model import Study
+    from agreement.study import evaluate
+
+    ref = Path(__file__).parent / "data" / "reference" / study
+
+    def run():
+        a = read_coco_panoptic(ref / "annotator_a" / "panoptic.json")
+        b = read_coco_panoptic(ref / "annotator_b" / "panoptic.json")
+        result = evaluate(Study({"a": a, "b": b}, align="image_id"))
+        return result.per_image, result.segments
+
+    (counts_c, segs_c), (counts_n, segs_n) = both(run)
+    pd.testing.assert_frame_equal(counts_c, counts_n, check_exact=True)
+    pd.testing.assert_frame_equal(segs_c, segs_n, check_exact=True)
