@@ -8,7 +8,6 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -171,6 +170,7 @@ def check_depth(data: Any, limits: Limits, *, file: str | os.PathLike[str] | Non
     Examples
     --------
     >>> check_depth([[1], {"a": [2]}], Limits(max_depth=3))
+    >>> check_depth(None, Limits(max_depth=3))
     >>> check_depth([[[[1]]]], Limits(max_depth=3))
     Traceback (most recent call last):
     ...
@@ -184,7 +184,8 @@ AGREEMENT_MAX_DEPTH=... or limits=Limits(max_depth=...)), got deeper
         if depth > limit:
             raise FormatError(f"data must nest at most {limit} levels deep (max_depth; "
                               f"{limits.hint('max_depth')}), got deeper", file=file)
-        children = node.values() if isinstance(node, dict) else node
+        children = node.values() if isinstance(node, dict) else node if isinstance(
+            node, list) else ()
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
 
 
@@ -374,19 +375,23 @@ def write_png_rgb(path: str | os.PathLike[str], rgb: npt.NDArray[np.uint8]) -> N
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only when the block succeeds.
 
-    The file gets the permissions of an ordinary new file (``0o666`` minus the umask), not the
-    owner-only mode of the temporary file. An existing folder at ``path`` is refused.
+    The file gets the permissions of an ordinary new file (``0o666`` minus the umask). An
+    existing folder at ``path`` is refused. The temporary is named
+    ``.<name>.agreement-tmp-<pid>-<random>``; those of killed runs are deleted by the next write
+    of the same path.
     """
+    from ._outdir import clean_leftovers, temp_name
+
     target = Path(path)
     if target.is_dir():
         raise FormatError("output path must be a file, got an existing folder", file=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    clean_leftovers(target)  # the temporaries of killed runs
+    tmp = temp_name(target)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # 0o666 minus umask
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        yield tmp
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
