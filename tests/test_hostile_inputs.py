@@ -85,6 +85,14 @@ def test_integer_of_5000_digits(tmp_path, suffix):
         reader(path)
 
 
+@pytest.mark.parametrize("text", ["null", "3", '"x"'])
+def test_json_document_that_is_a_scalar(tmp_path, text):
+    # found by the fuzz suite: the depth check iterated over a scalar document
+    path = tmp_path / "export.json"
+    path.write_text(text)
+    refused("labelstudio", path, "must be a list of tasks", FormatError)
+
+
 def test_file_beyond_max_file_bytes(tmp_path, monkeypatch):
     path = write(tmp_path, "coco_instances", coco_instances())
     monkeypatch.setenv("AGREEMENT_MAX_FILE_BYTES", "100")
@@ -374,6 +382,18 @@ def test_npy_declaring_a_huge_shape(tmp_path):
         read_label_maps(tmp_path / "a")
 
 
+@pytest.mark.parametrize("header", [b"{'descr': '<i4', 'shape': (4, ", b"{'descr': '<i4',\x00}"],
+                         ids=["unclosed", "null-byte"])
+def test_npy_with_a_broken_header(tmp_path, header):
+    # found by the fuzz suite: numpy parses the header as a Python literal (TokenError,
+    # SyntaxError escaped)
+    (tmp_path / "a").mkdir()
+    text = header.ljust(118) + b"\n"
+    (tmp_path / "a" / "x.npy").write_bytes(b"\x93NUMPY\x01\x00" + bytes([len(text), 0]) + text)
+    with pytest.raises(FormatError, match="file must be a NumPy .npy array, got a broken header"):
+        read_label_maps(tmp_path / "a")
+
+
 def bsds_file(path: Path, shape: tuple[int, int] = (4, 5)) -> None:
     gt = np.empty((1, 2), dtype=object)
     for k in range(2):
@@ -388,6 +408,15 @@ def test_truncated_bsds_mat(tmp_path, keep):
     raw = (tmp_path / "1.mat").read_bytes()
     (tmp_path / "1.mat").write_bytes(raw[: int(len(raw) * keep)])
     refused("bsds", tmp_path, "file must be a MATLAB .mat file|must hold a non-empty")
+
+
+def test_bsds_mat_with_a_broken_compressed_element(tmp_path):
+    # found by the fuzz suite: the size check's own zlib stream failed (zlib.error escaped)
+    bsds_file(tmp_path / "1.mat")
+    raw = bytearray((tmp_path / "1.mat").read_bytes())
+    raw[136:138] = b"\x00\x00"  # the zlib header of the first compressed element
+    (tmp_path / "1.mat").write_bytes(bytes(raw))
+    refused("bsds", tmp_path, "file must be a MATLAB .mat file", FormatError)
 
 
 def test_bsds_mat_whose_content_inflates_beyond_the_limit(tmp_path, monkeypatch):

@@ -85,7 +85,10 @@ def _inflated_size(fh: BinaryIO, nbytes: int, budget: int) -> int:
         left -= len(chunk)
         data = chunk
         while data and out <= budget:
-            out += len(inflate.decompress(data, 1 << 22))
+            try:
+                out += len(inflate.decompress(data, 1 << 22))
+            except zlib.error:
+                return out  # a broken stream: scipy says what is wrong with it
             data = inflate.unconsumed_tail
     return out
 

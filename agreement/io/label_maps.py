@@ -15,6 +15,7 @@ same image), so :attr:`ImageInfo.file_name` is the stem.
 from __future__ import annotations
 
 import os
+import tokenize
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +139,11 @@ def _npy_header(path: Path, limits: Limits) -> tuple[tuple[int, ...], np.dtype]:
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)
             shape, _, dtype = read(fh)
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
-        raise FormatError(f"file must be a NumPy .npy array, got {exc}", file=path) from None
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, KeyError,
+            tokenize.TokenError) as exc:  # the header is a Python literal numpy parses
+        raise FormatError(f"file must be a NumPy .npy array, got a broken header "
+                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})",
+                          file=path) from None
     if len(shape) != 2:
         raise AnnotationError(f"label map must be 2-D, got shape {tuple(shape)}", file=path)
     if shape[0] < 1 or shape[1] < 1:
