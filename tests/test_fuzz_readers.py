@@ -266,7 +266,7 @@ def test_cvat_attributes(data):
 
 
 def _label_map_png() -> bytes:
-    return png_bytes((np.arange(48, dtype=np.uint8).reshape(6, 8) % 5))
+    return png_bytes(np.arange(48, dtype=np.uint8).reshape(6, 8) % 5)
 
 
 def _mat() -> bytes:
