@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..io._outdir import MARKER as OUTPUT_MARKER
 from ..io._outdir import check_output_folder, output_folder
+from .figures import displayable
 from .model import Input, Report
 from .render import render_html, render_markdown
 
@@ -103,10 +104,9 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     out = Path(out)
     with output_folder(out, marker=MARKER, marker_text=f"agreement {report.version}\n",
                        markers=(MARKER, OUTPUT_MARKER), previous="a previous report") as tmp:
-        (tmp / "report.html").write_text(render_html(report), encoding="utf-8",
-                                         errors="backslashreplace")
-        (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8",
-                                       errors="backslashreplace")
+        # undecodable bytes of non-UTF-8 file names are shown as U+FFFD (valid UTF-8 pages)
+        (tmp / "report.html").write_text(displayable(render_html(report)), encoding="utf-8")
+        (tmp / "report.md").write_text(displayable(render_markdown(report)), encoding="utf-8")
         if report.figures:
             (tmp / "figures").mkdir()
         for fig in report.figures:
