@@ -9,8 +9,9 @@ non-UTF-8 bytes. The property: reading (and decoding every image) either succeed
 :class:`~agreement.errors.UnexpectedInputError` (the readers' safety net: hitting it means a check
 is missing). Nothing else may escape.
 
-Budgets (``HYPOTHESIS_PROFILE``): ``fuzz-ci`` (the default, inside ``make test``: 30 examples
-per case), ``soak`` (``make fuzz``: 2,000 examples per case, no deadline). The limits are lowered
+Budgets (``HYPOTHESIS_PROFILE``): ``fuzz-ci`` (the default, inside ``make test``: 100 examples
+per case, derandomised, about 20 s), ``soak`` (``make fuzz``: 2,000 examples per case, random,
+about 5 minutes). The limits are lowered
 (1 MP images, 1 MB files) so that a mutated size is refused fast instead of painting a large
 canvas; the limits themselves are tested in ``test_hostile_inputs.py``.
 """
@@ -34,7 +35,7 @@ from hypothesis import strategies as st
 from agreement.errors import AgreementError, UnexpectedInputError
 
 settings.register_profile(
-    "fuzz-ci", max_examples=30, deadline=None, derandomize=True, database=None,
+    "fuzz-ci", max_examples=100, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
     "soak", max_examples=2000, deadline=None,
@@ -335,3 +336,37 @@ def test_label_map_file_names(folder, stem):
         except (OSError, UnicodeEncodeError, ValueError):
             return  # a name this file system refuses: nothing to read
         check("label_maps", path)
+
+
+# -- study files (JSON and TOML) ------------------------------------------------------------------
+
+STUDY_JSON = {"name": "s", "annotators": {"a": {"path": "a.json"}, "b": {"path": "b.json",
+              "format": "coco_instances"}}, "images": ["a.png"], "align": "file_name"}
+STUDY_TOML = (b'name = "s"\nimages = ["a.png"]\n[annotators.a]\npath = "a.json"\n'
+              b'[annotators.b]\npath = "b.json"\nformat = "coco_instances"\n')
+
+
+def check_study(path: Path) -> None:
+    from agreement.io.study_file import read_study_file
+    try:
+        read_study_file(path)
+    except UnexpectedInputError as exc:
+        raise AssertionError(f"unforeseen failure: {exc}") from exc
+    except AgreementError as exc:
+        assert "\n" not in str(exc), str(exc)
+
+
+@FUZZ
+@given(data=st.data(), toml=st.booleans())
+def test_study_files(data, toml):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in ("a", "b"):
+            (folder / f"{name}.json").write_text(json.dumps(coco_instances()))
+        if toml:
+            path = folder / "study.toml"
+            path.write_bytes(data.draw(damaged(STUDY_TOML)))
+        else:
+            path = folder / "study.json"
+            path.write_text(_dump(data.draw(mutated(STUDY_JSON))), errors="surrogatepass")
+        check_study(path)
