@@ -27,13 +27,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-#: The process umask, read once at import (reading it means setting it; not thread-safe later).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 __all__ = [
     "atomic_write",
     "check_depth",
+    "check_file_size",
     "image_size",
     "inside",
     "load_image",
@@ -77,6 +75,15 @@ def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLi
     return candidate
 
 
+def check_file_size(size: int, limits: Limits, *, what: str,
+                    file: str | os.PathLike[str]) -> None:
+    """Refuse a file (or decompressed content) of ``size`` bytes beyond ``max_file_bytes``."""
+    if size > limits.max_file_bytes:
+        raise FormatError(f"{what} must be at most {limits.max_file_bytes:,} bytes "
+                          f"(max_file_bytes; {limits.hint('max_file_bytes')}), got {size:,} "
+                          "bytes", file=file)
+
+
 def read_bytes(path: str | os.PathLike[str], *, what: str = "file",
                limits: Limits | None = None) -> bytes:
     """The bytes of a file no larger than :attr:`Limits.max_file_bytes`.
@@ -89,11 +96,7 @@ def read_bytes(path: str | os.PathLike[str], *, what: str = "file",
     limits = resolve_limits(limits)
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limits.max_file_bytes:
-                raise FormatError(f"{what} must be at most {limits.max_file_bytes:,} bytes "
-                                  f"(max_file_bytes; {limits.hint('max_file_bytes')}), got "
-                                  f"{size:,} bytes", file=path)
+            check_file_size(os.fstat(fh.fileno()).st_size, limits, what=what, file=path)
             return fh.read(limits.max_file_bytes + 1)
     except FileNotFoundError:
         raise FormatError("file must exist, got no such file", file=path) from None
@@ -112,44 +115,38 @@ def read_json(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
     digits by default) are refused. ``NaN`` and ``Infinity`` are read as floats (every id and
     size is checked to be an exact integer where it is used).
     """
+    return _read_document(path, "JSON", lambda raw: json.loads(raw.decode("utf-8-sig")),
+                          limits)
+
+
+def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
+    """Parse a TOML file with the same guarantees as :func:`read_json`."""
+    return _read_document(path, "TOML", lambda raw: tomllib.loads(raw.decode("utf-8")), limits)
+
+
+def _read_document(path: str | os.PathLike[str], kind: str, parse: Any,
+                   limits: Limits | None) -> Any:
+    """Read, parse and depth-check a JSON or TOML file, every failure a FormatError."""
     limits = resolve_limits(limits)
-    raw = read_bytes(path, what="JSON file", limits=limits)
+    raw = read_bytes(path, what=f"{kind} file", limits=limits)
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = parse(raw)
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: "
             f"{exc.msg}",
             file=path,
         ) from None
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"file must be UTF-8 text, got {exc.reason}", file=path) from None
-    except RecursionError:
-        raise FormatError(f"JSON must nest at most {limits.max_depth} levels deep (max_depth), "
-                          "got a far deeper nesting", file=path) from None
-    except ValueError as exc:  # an integer beyond Python's int-string limit
-        raise FormatError(f"JSON numbers must be at most {sys.get_int_max_str_digits()} digits "
-                          f"long, got {_long_number(raw)}", file=path) from exc
-    check_depth(data, limits, file=path)
-    return data
-
-
-def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
-    """Parse a TOML file with the same guarantees as :func:`read_json`."""
-    limits = resolve_limits(limits)
-    raw = read_bytes(path, what="TOML file", limits=limits)
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise FormatError(f"file must be valid TOML, got {exc}", file=path) from None
     except UnicodeDecodeError as exc:
         raise FormatError(f"file must be UTF-8 text, got {exc.reason}", file=path) from None
     except RecursionError:
-        raise FormatError(f"TOML must nest at most {limits.max_depth} levels deep (max_depth), "
-                          "got a far deeper nesting", file=path) from None
+        raise FormatError(f"{kind} must nest at most {limits.max_depth} levels deep "
+                          "(max_depth), got a far deeper nesting", file=path) from None
     except ValueError as exc:  # an integer beyond Python's int-string limit
-        raise FormatError(f"TOML numbers must be at most {sys.get_int_max_str_digits()} digits "
-                          f"long, got {_long_number(raw)}", file=path) from exc
+        raise FormatError(f"{kind} numbers must be at most {sys.get_int_max_str_digits()} "
+                          f"digits long, got {_long_number(raw)}", file=path) from exc
     check_depth(data, limits, file=path)
     return data
 

@@ -28,6 +28,7 @@ import scipy.io
 
 from ..errors import AnnotationError, FormatError, StudyError
 from ..model import ImageInfo, PanopticAnnotation, Study
+from ._files import check_file_size
 from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 from .label_maps import REGION_CATEGORIES, annotation_from_labels
@@ -49,12 +50,9 @@ def _check_mat_size(path: Path, limits: Limits) -> None:
     """
     limit = limits.max_file_bytes
     with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+        check_file_size(os.fstat(fh.fileno()).st_size, limits, what=".mat file", file=path)
         head = fh.read(128)
-        if size > limit or len(head) < 128 or not head.startswith(b"MATLAB"):
-            if size > limit:
-                raise FormatError(f".mat file must be at most {limit:,} bytes (max_file_bytes; "
-                                  f"{limits.hint('max_file_bytes')}), got {size:,}", file=path)
+        if len(head) < 128 or not head.startswith(b"MATLAB"):
             return  # not a v5 file: scipy says what it is
         order = "<" if head[126:128] == b"IM" else ">"
         total = 0

@@ -25,7 +25,7 @@ from scipy import ndimage
 from ..errors import AnnotationError, FormatError, StudyError
 from ..labels import compact_ids
 from ..model import Categories, Category, ImageInfo, PanopticAnnotation, Segment
-from ._files import image_size, load_image
+from ._files import check_file_size, image_size, load_image
 from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 
@@ -130,11 +130,7 @@ def _npy_header(path: Path, limits: Limits) -> tuple[tuple[int, ...], np.dtype]:
     byte of data is read."""
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > limits.max_file_bytes:
-                raise FormatError(f".npy file must be at most {limits.max_file_bytes:,} bytes "
-                                  f"(max_file_bytes; {limits.hint('max_file_bytes')}), got "
-                                  f"{size:,} bytes", file=path)
+            check_file_size(os.fstat(fh.fileno()).st_size, limits, what=".npy file", file=path)
             version = np.lib.format.read_magic(fh)
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)
