@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SAMPLE := data/sample
 REPORT := report
 
-.PHONY: demo test lint bench sample clean notebooks
+.PHONY: demo test fuzz lint bench sample clean notebooks
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(VENV)/.installed-base
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
+
+# A longer soak of the reader fuzz suite (2,000 examples per case instead of 30; ~5-10 min).
+# Every failure it finds becomes a regression test in tests/test_hostile_inputs.py.
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=soak $(PY) -m pytest tests/test_fuzz_readers.py -p no:cacheprovider -q
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check agreement tests benchmarks scripts

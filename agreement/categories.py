@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ._checks import exact_int, short
 from .errors import AnnotationError
 
 __all__ = ["Categories", "Category"]
+
+#: Category ids are integers in [0, 2**31).
+_MAX_CATEGORY_ID = (1 << 31) - 1
 
 
 @dataclass(frozen=True)
@@ -79,33 +85,18 @@ class Categories(Mapping[int, Category]):
         """Build from a COCO ``categories`` list (``id``, ``name``, optional ``isthing``/``color``).
 
         A missing ``isthing`` is read as thing (1), as COCO instances files are about objects.
+        Nothing is coerced: ``id`` must be an integer in ``[0, 2**31)`` (``1.5``, ``"2"`` and
+        ``Infinity`` are refused), ``name`` and ``supercategory`` strings, ``color`` three (or
+        four) integers in ``[0, 255]``.
+
+        Raises
+        ------
+        AnnotationError
+            An entry that breaks one of these rules, naming the file and the entry.
         """
-        cats = []
-        for i, entry in enumerate(entries):
-            try:
-                cid = int(entry["id"])
-                name = str(entry["name"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise AnnotationError(
-                    f"categories[{i}] must have an integer 'id' and a 'name', got {entry!r}",
-                    file=file,
-                ) from exc
-            isthing = entry.get("isthing", 1)
-            if isthing not in (0, 1, "0", "1"):  # True/False compare equal to 1/0
-                raise AnnotationError(
-                    f"categories[{i}] 'isthing' must be 0 or 1, got {isthing!r}", file=file
-                )
-            color = entry.get("color")
-            cats.append(
-                Category(
-                    id=cid,
-                    name=name,
-                    isthing=int(isthing) == 1,
-                    color=tuple(int(c) for c in color[:3]) if color else None,  # type: ignore[arg-type]
-                    supercategory=entry.get("supercategory"),
-                )
-            )
-        return cls(cats)
+        if not isinstance(entries, Sequence) or isinstance(entries, str | bytes):
+            raise AnnotationError(f"categories must be a list, got {short(entries)}", file=file)
+        return cls(_category(i, entry, file) for i, entry in enumerate(entries))
 
     def to_coco(self) -> list[dict]:
         """Return the COCO ``categories`` list."""
@@ -156,11 +147,41 @@ class Categories(Mapping[int, Category]):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per category: ``category_id``, ``name``, ``isthing``, ``supercategory``."""
-        return pd.DataFrame(
+        items = self._items.values()
+        return pd.DataFrame(  # explicit dtypes: an empty set still merges on integer ids
             {
-                "category_id": [c.id for c in self._items.values()],
-                "name": [c.name for c in self._items.values()],
-                "isthing": [c.isthing for c in self._items.values()],
-                "supercategory": [c.supercategory for c in self._items.values()],
+                "category_id": pd.Series([c.id for c in items], dtype=np.int64),
+                "name": pd.Series([c.name for c in items], dtype=object),
+                "isthing": pd.Series([c.isthing for c in items], dtype=bool),
+                "supercategory": pd.Series([c.supercategory for c in items], dtype=object),
             }
         )
+
+
+def _category(i: int, entry: Any, file: str | None) -> Category:
+    what = f"categories[{i}]"
+    if not isinstance(entry, Mapping) or "id" not in entry or "name" not in entry:
+        raise AnnotationError(f"{what} must have an integer 'id' and a 'name', got "
+                              f"{short(entry)}", file=file)
+    cid = exact_int(entry["id"], f"{what} 'id'", lo=0, hi=_MAX_CATEGORY_ID,
+                    error=AnnotationError, file=file)
+    name = entry["name"]
+    if not isinstance(name, str):
+        raise AnnotationError(f"{what} 'name' must be a string, got {short(name)}", file=file)
+    isthing = entry.get("isthing", 1)
+    if isinstance(isthing, float) or isthing not in (0, 1, "0", "1"):  # True/False equal 1/0
+        raise AnnotationError(f"{what} 'isthing' must be 0 or 1, got {short(isthing)}", file=file)
+    color = entry.get("color")
+    if color is not None and not (
+            isinstance(color, list | tuple) and len(color) in (3, 4)
+            and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255
+                    for c in color)):
+        raise AnnotationError(f"{what} 'color' must be [r, g, b] integers in [0, 255], got "
+                              f"{short(color)}", file=file)
+    sup = entry.get("supercategory")
+    if sup is not None and not isinstance(sup, str):
+        raise AnnotationError(f"{what} 'supercategory' must be a string, got {short(sup)}",
+                              file=file)
+    return Category(id=cid, name=name, isthing=int(isthing) == 1,
+                    color=tuple(color[:3]) if color else None,  # type: ignore[arg-type]
+                    supercategory=sup)

@@ -354,8 +354,10 @@ def _image_parsing_covering(image: str, anns: Mapping[str, PanopticAnnotation], 
             table = overlap_table(ra.compact, rb.compact, len(ra.segments) + 1,
                                   len(rb.segments) + 1)
             scale = 1.0 / table.sum() if normalize_by_image_size and table.sum() else 1.0
-            total = total + parsing_covering_table(table, ra.category_ids, rb.category_ids,
-                                                   scale=scale)
-            total = total + parsing_covering_table(table.T, rb.category_ids, ra.category_ids,
-                                                   scale=scale)
+            total = total + parsing_covering_table(  # crowds are void, as in DeepLab
+                table, ra.category_ids, rb.category_ids, scale=scale,
+                ref_void=[s.iscrowd for s in ra.segments])
+            total = total + parsing_covering_table(
+                table.T, rb.category_ids, ra.category_ids, scale=scale,
+                ref_void=[s.iscrowd for s in rb.segments])
     return total

@@ -21,6 +21,7 @@ __all__ = [
     "FormatError",
     "PathEscapeError",
     "StudyError",
+    "UnexpectedInputError",
     "where",
 ]
 
@@ -101,6 +102,15 @@ class AnnotationError(AgreementError, ValueError):
 
 class FormatError(AnnotationError):
     """A file cannot be parsed as the format it claims (invalid JSON, XML, PNG, RLE)."""
+
+
+class UnexpectedInputError(FormatError):
+    """A file made a reader fail in a way none of its checks foresaw.
+
+    The message names the file (and image, segment when known) and the underlying exception,
+    which is kept as ``__cause__``. The input is refused like any other bad input; the reader
+    should have said more precisely what is wrong, so a report of the file is welcome.
+    """
 
 
 class PathEscapeError(AnnotationError):

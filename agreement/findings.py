@@ -46,6 +46,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "rotated_image": ("warning", "image_rotation is not 0; coordinates read as if it were"),
     "crowd_as_object": ("info", "iscrowd=1 RLE from a CVAT/Datumaro export read as one object"),
     "prediction": ("info", "model predictions read as an annotator"),
+    "void_segment": ("warning", "a COCO panoptic segments_info entry with id 0; read as void"),
 }
 
 

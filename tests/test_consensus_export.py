@@ -169,8 +169,8 @@ def test_a_foreign_folder_is_refused_untouched(tmp_path, sample):
     study, made = sample
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(AgreementError, match="output folder must be absent, empty or hold a "
-                       "previous consensus export"):
+    with pytest.raises(AgreementError, match="output folder must be empty or hold a "
+                       "previous consensus"):
         write_consensus(items(made), study.categories, tmp_path / "mine", format="cvat")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 

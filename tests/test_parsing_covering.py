@@ -59,6 +59,22 @@ def test_addition_pools_sums_and_empty_is_nan():
     assert math.isnan(ParsingCovering((), (), ()).value)
 
 
+def test_reference_crowd_is_void_as_in_deeplab():
+    # DeepLab's eval_coco_format gives ground-truth crowd segments the ignored label: their
+    # pixels count nowhere, as the reference's void (issue 16: 0.615 instead of DeepLab's 0.682)
+    ref = PanopticAnnotation.from_map(REF.ids, {1: CAR, 2: CAR, 3: ROAD}, iscrowd=[2])
+    pc = parsing_covering(ref, OTHER, normalize_by_image_size=False)
+    # car: only region 1 (4 px) counts; car 4 loses the 4 px on the crowd: IoU 4/4
+    # road: unchanged, 2/3
+    assert pc.per_class == {CAR: pytest.approx(1.0), ROAD: pytest.approx(2 / 3)}
+    assert pc.gt_area == (4.0, 3.0)
+    old = parsing_covering(ref, OTHER, normalize_by_image_size=False, crowd="region")
+    assert old.per_class == {CAR: pytest.approx(0.5), ROAD: pytest.approx(2 / 3)}
+    assert parsing_covering(OTHER, ref).value == parsing_covering(OTHER, REF).value  # other's
+    with pytest.raises(ValueError, match="crowd must be 'void' or 'region'"):
+        parsing_covering(ref, OTHER, crowd="ignore")
+
+
 def test_shape_mismatch():
     small = PanopticAnnotation.from_map(np.ones((2, 2), int), {1: CAR})
     with pytest.raises(ValueError, match="same shape"):

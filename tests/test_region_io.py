@@ -85,7 +85,7 @@ def test_label_map_folder_errors(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.png").write_bytes(b"not a png")
-    with pytest.raises(FormatError, match="PNG must be readable"):
+    with pytest.raises(FormatError, match=r"label-map PNG must be a readable image \(PNG\)"):
         read_label_maps(broken)
     with pytest.raises(StudyError, match="has no image 'zzz'"):
         read_label_maps(neg).load("zzz")

@@ -232,3 +232,10 @@ def test_bounds_and_identity(name, pair):
     elif not math.isnan(value):
         assert 0 <= value <= 1 + 1e-12
     assert ALL[name](a, a) == pytest.approx(PERFECT[name], abs=1e-12)
+
+
+def test_rand_index_on_fewer_than_two_pixels_is_nan_where_sklearn_says_one():
+    # the documented difference (docs/region_measures.md): no pair of pixels, nothing measured
+    one = np.array([[0, 0, 3]])
+    assert math.isnan(rand_index(one, one)) and math.isnan(adjusted_rand_index(one, one))
+    assert rand_score([3], [3]) == 1.0 and adjusted_rand_score([3], [3]) == 1.0

@@ -245,9 +245,9 @@ def test_report_folder_gets_ordinary_permissions_not_owner_only(tmp_path):
     import os
     import stat
 
-    from agreement.io._files import _UMASK
-
+    umask = os.umask(0o022)  # reading the umask means setting it
+    os.umask(umask)
     out = tmp_path / "out"
     write_report(_report(_data()), out)
-    assert stat.S_IMODE(os.stat(out).st_mode) == 0o777 & ~_UMASK
-    assert stat.S_IMODE(os.stat(out / "report.html").st_mode) == 0o666 & ~_UMASK
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o777 & ~umask
+    assert stat.S_IMODE(os.stat(out / "report.html").st_mode) == 0o666 & ~umask

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from _lsenc import encode_mask
+from conftest import write_export
 from test_io_cvat import document, poly_xml
 
 from agreement.cli import main
@@ -69,6 +70,11 @@ def build(tmp_path):
                              "segmentation": {"size": [20, 20], "counts": [0, 40, 360]},
                              "attributes": {"occluded": False}}]}
     (tmp_path / "d.json").write_text(json.dumps(inst))
+    road = np.full((20, 20), 5, np.int32)
+    road[:2] = 0  # 40 void pixels, listed in segments_info as id 0 (as DeepLab writes them)
+    write_export(tmp_path, {"x.png": (road, [
+        {"id": 5, "category_id": 3, "iscrowd": 0, "area": 360, "bbox": [0, 2, 20, 18]},
+        {"id": 0, "category_id": 3, "iscrowd": 0, "area": 40}])}, categories=CATS, name="f")
     return load_study(tmp_path)
 
 
@@ -100,6 +106,8 @@ def test_every_kind_is_found(tmp_path):
     assert one("hidden_shape", annotator="a", image="y.png")["shape"] == "polygon #1"
     bad = one("unreadable_image", annotator="e", image="task-0")
     assert bad["shape"] == "region b" and "(truncated)" in bad.detail
+    assert one("void_segment", annotator="f", image="x.png").detail.startswith(
+        "segments_info lists id 0 (category 'road', area 40)")
 
 
 def test_crowd_candidate_from_separate_blobs():

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (errors on input give 2 and one line on stderr)."""
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 file name prints as \udcXX escapes
+        if hasattr(stream, "reconfigure") and getattr(stream, "encoding", "").lower() in (
+                "utf-8", "utf8"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     from .._native import retain_freed_memory

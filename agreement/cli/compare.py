@@ -68,21 +68,24 @@ def _load(path: str, *, args: argparse.Namespace):
 
 
 def _write_csv(comparison, folder: str) -> None:
-    from ..io._files import atomic_write
+    from ..io._outdir import output_folder
 
-    for name in ("classes", "annotators", "class_pairs"):
-        frame = getattr(comparison, name)
-        with atomic_write(Path(folder) / f"{name}.csv") as tmp:
-            frame.to_csv(tmp, index=False)
+    with output_folder(folder) as tmp:  # the three tables or none, swapped in at once
+        for name in ("classes", "annotators", "class_pairs"):
+            getattr(comparison, name).to_csv(tmp / f"{name}.csv", index=False,
+                                             errors="backslashreplace")
 
 
 def run(args: argparse.Namespace) -> int:
     """Compare the batches and write what was asked; exit 0."""
     from ..compare import compare_batches
     from ..io._files import atomic_write
+    from ..io._outdir import check_output_folder
 
     if args.json == "-":
         args.quiet = True  # stdout carries the JSON document; only errors reach stderr
+    if args.csv:
+        check_output_folder(args.csv)  # a wrong folder fails before the long work
     a, b = _load(args.batch_a, args=args), _load(args.batch_b, args=args)
     comparison = compare_batches(a, b, n_boot=args.n_boot, n_permutations=args.n_permutations,
                                  seed=args.seed, level=args.level, correction=args.correction,

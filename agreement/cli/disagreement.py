@@ -5,6 +5,8 @@ class pairs ranked by disagreement, the annotators and the worst regions. ``--ou
 tables as CSV (``regions.csv``, ``class_pairs.csv``, ``pair_annotators.csv``, ``annotators.csv``,
 ``per_class.csv``, ``pixel_per_class.csv``, ``pixel_pairs.csv``, and with ``--leave-one-out``
 ``leave_one_out.csv``); ``--consensus DIR`` writes the consensus of every image as COCO panoptic.
+Each folder is written beside its target and swapped in in one step (all tables or none); an
+existing folder must be empty or a previous output of agreement.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 from ..analysis import analyse
 from ..consensus import consensus
 from ..io import load_study, write_coco_panoptic
-from ..io._files import atomic_write
+from ..io._outdir import check_output_folder, output_folder
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +51,9 @@ def _show(title: str, frame: pd.DataFrame, top: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
+    for folder in (args.out, args.consensus):
+        if folder is not None:
+            check_output_folder(folder)  # a wrong folder fails before the long work
     study = load_study(args.study)
     # one pass over the images for the disagreement and (if asked) the leave-one-out scores
     opts = {"disagreement": {"void": args.void, "pixel_void": args.pixel_void},
@@ -76,18 +81,18 @@ def run(args: argparse.Namespace) -> int:
               loo.per_annotator, args.top)
         tables["leave_one_out"] = loo.per_annotator
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for name, frame in tables.items():
-            with atomic_write(args.out / f"{name}.csv") as tmp:
-                frame.to_csv(tmp, index=False)
+        with output_folder(args.out) as folder:  # all tables or none, swapped in at once
+            for name, frame in tables.items():
+                frame.to_csv(folder / f"{name}.csv", index=False, errors="backslashreplace")
     if args.consensus is not None:
         made = [consensus(anns, study.categories, void=args.void, image=image)
                 for image, anns in study.iter_images()]
-        write_coco_panoptic([c.annotation for c in made], study.categories,
-                            args.consensus / "consensus.json")
         voids = pd.DataFrame([c.to_dict() for c in made])
-        with atomic_write(args.consensus / "consensus_counts.csv") as tmp:
-            voids.to_csv(tmp, index=False)
+        with output_folder(args.consensus) as folder:
+            write_coco_panoptic([c.annotation for c in made], study.categories,
+                                folder / "consensus.json")
+            voids.to_csv(folder / "consensus_counts.csv", index=False,
+                         errors="backslashreplace")
         print(f"\nconsensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
               f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
               "left void)")

@@ -1,5 +1,6 @@
 """Readers and writers: the only part of ``agreement`` that opens files."""
 
+from ._limits import Limits
 from .bsds import load_bsds_study, read_bsds
 from .coco_instances import read_coco_instances
 from .coco_panoptic import (
@@ -22,6 +23,7 @@ from .study_loader import detect_format, expand_sources, load_source, load_study
 __all__ = [
     "CocoPanopticSource",
     "ConsensusExport",
+    "Limits",
     "ShapeSource",
     "annotation_from_labels",
     "cvat_labels",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import shutil
-import tempfile
+import re
+import struct
+import sys
+import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,14 +19,29 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import FormatError, PathEscapeError
+from ..errors import AnnotationError, FormatError, PathEscapeError
+from ._limits import Limits, check_image_size, resolve_limits
 
-#: The process umask, read once at import (reading it means setting it; not thread-safe later).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
-__all__ = ["atomic_write", "inside", "read_json", "read_png_ids", "read_png_rgb", "replace_dir",
-           "write_png_rgb"]
+
+__all__ = [
+    "atomic_write",
+    "check_depth",
+    "check_file_size",
+    "image_size",
+    "inside",
+    "load_image",
+    "read_bytes",
+    "read_json",
+    "read_png_ids",
+    "read_png_rgb",
+    "read_toml",
+    "write_png_rgb",
+]
 
 
 def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLike[str],
@@ -56,23 +75,115 @@ def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLi
     return candidate
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file, raising :class:`FormatError` naming the file and position."""
+def check_file_size(size: int, limits: Limits, *, what: str,
+                    file: str | os.PathLike[str]) -> None:
+    """Refuse a file (or decompressed content) of ``size`` bytes beyond ``max_file_bytes``."""
+    if size > limits.max_file_bytes:
+        raise FormatError(f"{what} must be at most {limits.max_file_bytes:,} bytes "
+                          f"(max_file_bytes; {limits.hint('max_file_bytes')}), got {size:,} "
+                          "bytes", file=file)
+
+
+def read_bytes(path: str | os.PathLike[str], *, what: str = "file",
+               limits: Limits | None = None) -> bytes:
+    """The bytes of a file no larger than :attr:`Limits.max_file_bytes`.
+
+    Raises
+    ------
+    FormatError
+        Missing, a folder, unreadable, or larger than the limit (checked before reading).
+    """
+    limits = resolve_limits(limits)
     try:
         with open(path, "rb") as fh:
-            return json.loads(fh.read().decode("utf-8-sig"))
+            check_file_size(os.fstat(fh.fileno()).st_size, limits, what=what, file=path)
+            return fh.read(limits.max_file_bytes + 1)
     except FileNotFoundError:
         raise FormatError("file must exist, got no such file", file=path) from None
     except IsADirectoryError:
-        raise FormatError("path must be a JSON file, got a folder", file=path) from None
+        raise FormatError(f"path must be a {what}, got a folder", file=path) from None
+    except OSError as exc:
+        raise FormatError(f"{what} must be readable, got {exc.strerror or exc}",
+                          file=path) from None
+
+
+def read_json(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
+    """Parse a JSON file, raising :class:`FormatError` naming the file and position.
+
+    The file must be at most :attr:`Limits.max_file_bytes` long and nest at most
+    :attr:`Limits.max_depth` levels; integers longer than Python's int-string limit (4,300
+    digits by default) are refused. ``NaN`` and ``Infinity`` are read as floats (every id and
+    size is checked to be an exact integer where it is used).
+    """
+    return _read_document(path, "JSON", lambda raw: json.loads(raw.decode("utf-8-sig")),
+                          limits)
+
+
+def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
+    """Parse a TOML file with the same guarantees as :func:`read_json`."""
+    return _read_document(path, "TOML", lambda raw: tomllib.loads(raw.decode("utf-8")), limits)
+
+
+def _read_document(path: str | os.PathLike[str], kind: str, parse: Any,
+                   limits: Limits | None) -> Any:
+    """Read, parse and depth-check a JSON or TOML file, every failure a FormatError."""
+    limits = resolve_limits(limits)
+    raw = read_bytes(path, what=f"{kind} file", limits=limits)
+    try:
+        data = parse(raw)
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: "
             f"{exc.msg}",
             file=path,
         ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FormatError(f"file must be valid TOML, got {exc}", file=path) from None
     except UnicodeDecodeError as exc:
         raise FormatError(f"file must be UTF-8 text, got {exc.reason}", file=path) from None
+    except RecursionError:
+        raise FormatError(f"{kind} must nest at most {limits.max_depth} levels deep "
+                          "(max_depth), got a far deeper nesting", file=path) from None
+    except ValueError as exc:  # an integer beyond Python's int-string limit
+        raise FormatError(f"{kind} numbers must be at most {sys.get_int_max_str_digits()} "
+                          f"digits long, got {_long_number(raw)}", file=path) from exc
+    check_depth(data, limits, file=path)
+    return data
+
+
+def _long_number(raw: bytes) -> str:
+    found = re.search(rb"[0-9]{%d,}" % (sys.get_int_max_str_digits() + 1), raw)
+    if found is None:
+        return "a longer one"
+    line = raw.count(b"\n", 0, found.start()) + 1
+    return f"one of {found.end() - found.start():,} digits at line {line}"
+
+
+def check_depth(data: Any, limits: Limits, *, file: str | os.PathLike[str] | None = None) -> None:
+    """Refuse ``data`` (parsed JSON / TOML) nested deeper than :attr:`Limits.max_depth`.
+
+    Iterative, so that no depth makes it fail; only containers are visited.
+
+    Examples
+    --------
+    >>> check_depth([[1], {"a": [2]}], Limits(max_depth=3))
+    >>> check_depth(None, Limits(max_depth=3))
+    >>> check_depth([[[[1]]]], Limits(max_depth=3))
+    Traceback (most recent call last):
+    ...
+    agreement.errors.FormatError: data must nest at most 3 levels deep (max_depth; raise it with \
+AGREEMENT_MAX_DEPTH=... or limits=Limits(max_depth=...)), got deeper
+    """
+    limit = limits.max_depth
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise FormatError(f"data must nest at most {limit} levels deep (max_depth; "
+                              f"{limits.hint('max_depth')}), got deeper", file=file)
+        children = node.values() if isinstance(node, dict) else node if isinstance(
+            node, list) else ()
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
 
 
 def read_png_rgb(
@@ -132,6 +243,123 @@ def _open_png(path: str | os.PathLike[str], *, image: str | None) -> Iterator[Im
         raise FormatError(f"PNG must be readable, got {exc}", file=path, image=image) from None
 
 
+#: Exceptions Pillow raises on a broken or truncated file (zlib and struct ones included).
+_PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
+               zlib.error)
+
+
+def image_size(
+    source: str | os.PathLike[str] | io.BytesIO,
+    *,
+    limits: Limits | None = None,
+    formats: tuple[str, ...] = ("PNG",),
+    what: str = "PNG",
+    **where: Any,
+) -> tuple[int, int]:
+    """``(width, height)`` from an image's header (no pixel decoded), checked against ``limits``.
+
+    Raises
+    ------
+    FormatError
+        Missing, not one of ``formats``, or a broken header.
+    AnnotationError
+        A size beyond ``limits``.
+    """
+    limits = resolve_limits(limits)
+    with _open_image(source, formats=formats, limits=limits, what=what, where=where) as img:
+        size = img.size
+    check_image_size(size[0], size[1], limits, what=f"{what} size", **where)
+    return size
+
+
+@contextmanager
+def _open_image(source: str | os.PathLike[str] | io.BytesIO, *, formats: tuple[str, ...],
+                limits: Limits, what: str, where: dict[str, Any]) -> Iterator[Image.Image]:
+    """Pillow's ``Image.open`` restricted to ``formats``, its failures made ours; a PNG's
+    declared size is checked against ``limits`` from its header before Pillow sees it."""
+    declared = _png_size(source)
+    if declared is not None:
+        check_image_size(*declared, limits, what=f"{what} size", **where)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ours is checked
+            img = Image.open(source, formats=list(formats))
+    except FileNotFoundError:
+        raise FormatError(f"{what} must exist, got no such file", **where) from None
+    except Image.DecompressionBombError as exc:
+        raise AnnotationError(f"{what} size must be at most {limits.max_pixels:,} pixels "
+                              f"(max_pixels), got {_pil_message(exc)}", **where) from None
+    except UnidentifiedImageError:
+        raise FormatError(f"{what} must be a readable image ({', '.join(formats)}), got a file "
+                          "in none of these formats", **where) from None
+    except _PIL_ERRORS as exc:
+        raise FormatError(f"{what} must be a readable image ({', '.join(formats)}), got "
+                          f"{_pil_message(exc)}", **where) from None
+    with img:
+        yield img
+
+
+def load_image(
+    source: str | os.PathLike[str] | io.BytesIO,
+    *,
+    limits: Limits | None = None,
+    formats: tuple[str, ...] = ("PNG",),
+    convert: str | None = None,
+    what: str = "PNG",
+    file: str | os.PathLike[str] | None = None,
+    image: str | None = None,
+    shape: str | None = None,
+) -> tuple[npt.NDArray[Any], str]:
+    """Decode an image with Pillow after checking the size its header declares.
+
+    Only the given ``formats`` are tried (Pillow's other parsers never see the bytes), the
+    header's width and height are checked against ``limits`` before any pixel is decoded, and
+    every Pillow failure (truncated data, a broken chunk, a decompression bomb) is a
+    :class:`FormatError` / :class:`AnnotationError` naming ``file``, ``image`` and ``shape``.
+
+    Returns
+    -------
+    (ndarray, str)
+        The pixels (converted to ``convert`` when given) and the file's own mode.
+    """
+    limits = resolve_limits(limits)
+    where = {"file": file if file is not None else (None if isinstance(source, io.BytesIO)
+                                                    else source),
+             "image": image, "shape": shape}
+    with _open_image(source, formats=formats, limits=limits, what=what, where=where) as img:
+        mode = img.mode
+        check_image_size(img.width, img.height, limits, what=f"{what} size", **where)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                pixels = np.asarray(img.convert(convert) if convert else img)
+        except _PIL_ERRORS as exc:
+            raise FormatError(f"{what} must be complete and readable, got {_pil_message(exc)}",
+                              **where) from None
+    return pixels, mode
+
+
+def _png_size(source: str | os.PathLike[str] | io.BytesIO) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG's IHDR chunk, or None when ``source`` is not a PNG."""
+    try:
+        if isinstance(source, io.BytesIO):
+            head = source.getbuffer()[:24].tobytes()
+        else:
+            with open(source, "rb") as fh:
+                head = fh.read(24)
+    except OSError:
+        return None  # Pillow reports it
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def _pil_message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
 def write_png_rgb(path: str | os.PathLike[str], rgb: npt.NDArray[np.uint8]) -> None:
     """Write an ``(H, W, 3)`` uint8 array as PNG, atomically."""
     with atomic_write(path) as tmp:
@@ -144,40 +372,24 @@ def write_png_rgb(path: str | os.PathLike[str], rgb: npt.NDArray[np.uint8]) -> N
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only when the block succeeds.
 
-    The file gets the permissions of an ordinary new file (``0o666`` minus the umask), not the
-    owner-only mode of the temporary file. An existing folder at ``path`` is refused.
+    The file gets the permissions of an ordinary new file (``0o666`` minus the umask). An
+    existing folder at ``path`` is refused. The temporary is named
+    ``.<name>.agreement-tmp-<pid>-<random>``; those of killed runs are deleted by the next write
+    of the same path.
     """
+    from ._outdir import clean_leftovers, temp_name
+
     target = Path(path)
     if target.is_dir():
         raise FormatError("output path must be a file, got an existing folder", file=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    clean_leftovers(target)  # the temporaries of killed runs
+    tmp = temp_name(target)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # 0o666 minus umask
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        yield tmp
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
-
-def replace_dir(new: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
-    """Move the finished folder ``new`` to ``out`` (a sibling), replacing ``out`` if it exists.
-
-    The old folder is moved aside first and deleted only once ``new`` is in place; if the
-    second move fails, it is put back.
-    """
-    new, out = Path(new), Path(out)
-    if not out.exists():
-        os.replace(new, out)
-        return
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-    old.rmdir()
-    os.replace(out, old)
-    try:
-        os.replace(new, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -7,9 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from .._checks import exact_int, short
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
+from ._limits import Limits, check_image_size
 from ._lsrle import Bitmask, bitmask_png, brush_geometry
 from ._shapes import Polygons, Shape, check_polygon
 from ._toolref import labelstudio_ref
@@ -37,6 +41,7 @@ class _Region:
 class _Annotator:
     name: str
     file: str
+    limits: Limits
     images: dict[str, ImageInfo] = field(default_factory=dict)
     regions: dict[str, list[_Region]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
@@ -58,11 +63,12 @@ class _Annotator:
                                                "category set; shape left out", **where))
                     continue
                 if r.kind == "polygon":
-                    geom = _polygon(r, info, where, findings)
+                    geom = _polygon(r, info, where, findings, self.limits)
                     if geom is None:
                         continue
                 elif r.kind == "bitmask":
-                    geom = Bitmask(bitmask_png(r.value, info, where))
+                    geom = Bitmask(bitmask_png(r.value, info, where, limits=self.limits),
+                                   tuple(where.items()), self.limits)
                 else:
                     geom = brush_geometry(r.value, info, threshold=brush_threshold,
                                           where=where)
@@ -80,74 +86,117 @@ class _Annotator:
                            findings=findings, order=order, format="labelstudio", file=self.file)
 
 
-def _polygon(r: _Region, info: ImageInfo, where: dict, findings: list) -> Polygons | None:
+def _polygon(r: _Region, info: ImageInfo, where: dict, findings: list,
+             limits: Limits) -> Polygons | None:
     pts = r.value.get("points")
     if not isinstance(pts, list):
-        raise FormatError(f"polygon value must have a 'points' list, got {str(pts)[:60]}", **where)
-    try:
-        px = [(float(x) * info.width / 100.0, float(y) * info.height / 100.0) for x, y in pts]
-    except (TypeError, ValueError):
-        raise AnnotationError(f"polygon points must be [x%, y%] pairs, got {str(pts)[:60]}",
-                              **where) from None
+        raise FormatError(f"polygon value must have a 'points' list, got {short(pts)}", **where)
+    if len(pts) > limits.max_vertices:
+        raise AnnotationError(f"polygon must have at most {limits.max_vertices:,} vertices "
+                              f"(max_vertices; {limits.hint('max_vertices')}), got "
+                              f"{len(pts):,}", **where)
+    if not all(isinstance(p, list) and len(p) == 2 and all(
+            type(v) is float or type(v) is int for v in p) for p in pts):
+        bad = next(p for p in pts if not (isinstance(p, list) and len(p) == 2 and all(
+            type(v) is float or type(v) is int for v in p)))
+        raise AnnotationError(f"polygon points must be [x%, y%] number pairs, got {short(bad)}",
+                              **where)
+    with np.errstate(over="ignore", invalid="ignore"):
+        px = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * (
+            np.array([info.width, info.height], dtype=np.float64) / 100.0)
     if not r.closed:
         findings.append(Finding.of("open_polygon", "polygon has closed=false; read as closed",
                                    **where))
-    arr, found = check_polygon(px, width=info.width, height=info.height, where=where)
+    arr, found = check_polygon(px, width=info.width, height=info.height, where=where,
+                               limits=limits)
     findings += found
     return Polygons((arr,)) if arr is not None else None
 
 
+def _id_key(value: Any) -> tuple[int, int, str]:
+    """A sort key for ids of any JSON type (ints before strings, never comparing the two)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
 def _latest(anns: list[dict]) -> tuple[dict, list[dict]]:
     ranked = sorted(anns, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""),
-                                         a.get("id") or 0))
+                                         _id_key(a.get("id"))))
     return ranked[-1], ranked[:-1]
 
 
 def parse_export(data: list[dict], *, file: str, name_of: Callable[[dict, int], str],
-                 annotator_of: Callable[[Any], str],
-                 include_predictions: bool) -> dict[str, _Annotator]:
+                 annotator_of: Callable[[Any], str], include_predictions: bool,
+                 limits: Limits) -> dict[str, _Annotator]:
     """Group a task list's annotations by annotator and collect their area regions."""
     out: dict[str, _Annotator] = {}
     for t, task in enumerate(data):
+        _check_task(task, t, file)
         per: dict[str, list[dict]] = {}
         if "annotations" not in task and "result" in task:  # an ML backend's bare prediction
-            per[f"prediction-{task.get('model_version') or 'model'}"] = [task]
+            per[f"prediction-{_model(task)}"] = [task]
         for ann in task.get("annotations") or []:
             if not isinstance(ann, dict):
-                raise FormatError(f"task {t} annotations must be objects, got {str(ann)[:60]}",
+                raise FormatError(f"task {t} annotations must be objects, got {short(ann)}",
                                   file=file)
             who = annotator_of(ann.get("completed_by"))
-            if ann.get("was_cancelled"):
-                out.setdefault(who, _Annotator(who, file)).cancelled += 1
+            cancelled = ann.get("was_cancelled")
+            if cancelled not in (None, True, False):  # 0 and 1 compare equal to False / True
+                raise FormatError(f"task {t} annotation 'was_cancelled' must be true or false, "
+                                  f"got {short(cancelled)}", file=file)
+            if cancelled:
+                out.setdefault(who, _Annotator(who, file, limits)).cancelled += 1
                 continue
             per.setdefault(who, []).append(ann)
         if include_predictions:
             for pred in task.get("predictions") or []:
                 if isinstance(pred, dict):
-                    per.setdefault(f"prediction-{pred.get('model_version') or 'model'}",
-                                   []).append(pred)
+                    per.setdefault(f"prediction-{_model(pred)}", []).append(pred)
         if not per:
             continue
         image = name_of(task, t)
-        size = _task_size(per, file, image)
+        size = _task_size(per, file, image, limits)
         for who, anns in per.items():
-            _add(out.setdefault(who, _Annotator(who, file)), task, anns, image, size)
+            _add(out.setdefault(who, _Annotator(who, file, limits)), task, anns, image, size)
     return out
 
 
-def _task_size(per: dict[str, list[dict]], file: str, image: str) -> tuple[int, int] | None:
+def _check_task(task: dict, t: int, file: str) -> None:
+    """The container fields of one task: lists where lists belong, ids of a JSON id type."""
+    for key in ("annotations", "predictions", "result"):
+        value = task.get(key)
+        if value is not None and not isinstance(value, list):
+            raise FormatError(f"task {t} {key!r} must be a list, got {short(value)}", file=file)
+    tid = task.get("id")
+    if tid is not None:
+        exact_int(tid, f"task {t} 'id'", lo=-(1 << 63), hi=(1 << 63) - 1, file=file)
+    for ann in task.get("annotations") or []:
+        if isinstance(ann, dict) and ann.get("result") is not None and not isinstance(
+                ann["result"], list):
+            raise FormatError(f"task {t} annotation 'result' must be a list, got "
+                              f"{short(ann['result'])}", file=file)
+
+
+def _model(item: dict) -> str:
+    version = item.get("model_version")
+    return version if isinstance(version, str) and version else "model"
+
+
+def _task_size(per: dict[str, list[dict]], file: str, image: str,
+               limits: Limits) -> tuple[int, int] | None:
     sizes = set()
     for anns in per.values():
         for ann in anns:
             for r in ann.get("result") or []:
                 if isinstance(r, dict) and "original_width" in r:
-                    try:
-                        sizes.add((int(r["original_width"]), int(r["original_height"])))
-                    except (KeyError, TypeError, ValueError):
-                        raise AnnotationError(
-                            "result original_width / original_height must be integers, got "
-                            f"{r.get('original_width')!r} x {r.get('original_height')!r}",
-                            file=file, image=image, shape=f"region {r.get('id')}") from None
+                    where = {"file": file, "image": image, "shape": f"region {short(r.get('id'))}"}
+                    w = exact_int(r["original_width"], "result original_width", lo=1,
+                                  error=AnnotationError, **where)
+                    h = exact_int(r.get("original_height"), "result original_height", lo=1,
+                                  error=AnnotationError, **where)
+                    check_image_size(w, h, limits, **where)
+                    sizes.add((w, h))
     if len(sizes) > 1:
         raise AnnotationError(f"image size must be the same in every result of a task, got "
                               f"{sorted(sizes)} (width, height)", file=file, image=image)
@@ -178,9 +227,12 @@ def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
         raise AnnotationError("image name must map to one task per annotator, got two tasks "
                               f"(second: task {task.get('id')}); pass rename= to tell them apart",
                               **where)
+    results = ann.get("result") or []
+    if not isinstance(results, list):
+        raise FormatError(f"annotation 'result' must be a list, got {short(results)}", **where)
     acc.images[image] = ImageInfo(image, size[1], size[0], task.get("id"),
                                   labelstudio_ref(task, ann))
-    acc.regions[image] = _regions(ann.get("result") or [], acc, where)
+    acc.regions[image] = _regions(results, acc, where)
 
 
 def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
@@ -191,10 +243,16 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
         if not isinstance(r, dict):
             continue
         rid, kind, value = r.get("id", f"#{n}"), r.get("type", ""), r.get("value")
+        if not isinstance(rid, int | str) or isinstance(rid, bool):
+            raise FormatError(f"result 'id' must be a string or an integer, got {short(rid)}",
+                              shape=f"result {n}", **where)
+        if not isinstance(kind, str):
+            raise FormatError(f"result 'type' must be a string, got {short(kind)}",
+                              shape=f"region {rid}", **where)
         if not isinstance(value, dict):
             if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
                 raise AnnotationError(f"{kind} result must have a 'value' object, got "
-                                      f"{value!r}", shape=f"region {rid}", **where)
+                                      f"{short(value)}", shape=f"region {rid}", **where)
             acc.skipped[kind or "untyped"] += 1
             continue
         order.setdefault(rid, n)
@@ -202,15 +260,15 @@ def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:
             if value.get(key):
                 names = value[key]
                 if not (isinstance(names, list) and all(isinstance(x, str) for x in names)):
-                    raise AnnotationError(f"{key} must be a list of label names, got {names!r}",
-                                          shape=f"region {rid}", **where)
+                    raise AnnotationError(f"{key} must be a list of label names, got "
+                                          f"{short(names)}", shape=f"region {rid}", **where)
                 labels.setdefault(rid, names)
         if kind in _POLY or kind in _BRUSH or kind in _BITMASK:
             geo[rid] = r
             if r.get("image_rotation"):
-                acc.findings.append(Finding.of("rotated_image", f"image_rotation = "
-                                               f"{r['image_rotation']}", shape=f"region {rid}",
-                                               **where))
+                acc.findings.append(Finding.of(
+                    "rotated_image", f"image_rotation = {short(r['image_rotation'])}",
+                    shape=f"region {rid}", **where))
         elif kind != "labels":
             acc.skipped[kind or "untyped"] += 1
     out = []

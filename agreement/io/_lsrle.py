@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, UnidentifiedImageError
 
+from .._checks import short
 from ..errors import AnnotationError, FormatError
+from ._files import image_size, load_image
+from ._limits import Limits
 from ._shapes import Mask
 
 __all__ = ["Bitmask", "Brush", "bitmask_png", "brush_geometry", "decode_brush",
@@ -63,14 +65,11 @@ def _header(data: npt.NDArray[np.uint8], where: Mapping[str, Any]) -> tuple[_Bit
 def _as_bytes(rle: Any, where: Mapping[str, Any]) -> npt.NDArray[np.uint8]:
     if isinstance(rle, bytes | bytearray):
         return np.frombuffer(bytes(rle), dtype=np.uint8)
-    try:
-        arr = np.asarray(rle, dtype=np.int64).ravel()
-    except (TypeError, ValueError, OverflowError):
-        arr = None
-    if arr is None or (arr.size and (arr.min() < 0 or arr.max() > 255)):
-        raise FormatError(f"brush rle must be a list of integers 0..255, got {str(rle)[:60]}",
+    if not isinstance(rle, list | tuple) or not all(
+            type(v) is int and 0 <= v <= 255 for v in rle):  # no bools, floats, strings
+        raise FormatError(f"brush rle must be a list of integers 0..255, got {short(rle)}",
                           **where)
-    return arr.astype(np.uint8)
+    return np.asarray(rle, dtype=np.uint8)
 
 
 def decode_rle_words(rle: Any, *, expected: int | None = None,
@@ -169,14 +168,22 @@ class Bitmask:
     """A ``bitmasklabels`` region: a full-size PNG whose alpha > 0 is the mask."""
 
     png: bytes
+    where: tuple[tuple[str, Any], ...] = ()
+    limits: Limits | None = None
 
     def raster(self, height: int, width: int) -> Mask:
-        with Image.open(io.BytesIO(self.png)) as img:
-            alpha = np.asarray(img.convert("RGBA"))[:, :, 3]
-        return alpha > 0, 0, 0
+        where = dict(self.where)
+        rgba, _ = load_image(io.BytesIO(self.png), limits=self.limits, convert="RGBA",
+                             what="bitmask PNG", file=where.get("file"),
+                             image=where.get("image"), shape=where.get("shape"))
+        if rgba.shape[:2] != (height, width):
+            raise AnnotationError(f"bitmask PNG must be {width}x{height} (width x height), got "
+                                  f"{rgba.shape[1]}x{rgba.shape[0]}", **where)
+        return rgba[:, :, 3] > 0, 0, 0
 
 
-def bitmask_png(value: Mapping[str, Any], info: Any, where: Mapping[str, Any]) -> bytes:
+def bitmask_png(value: Mapping[str, Any], info: Any, where: Mapping[str, Any], *,
+                limits: Limits | None = None) -> bytes:
     """The PNG bytes of a ``bitmasklabels`` value, checked to be ``original`` size.
 
     The PNG header is read (not the pixels) and a size other than the image's is refused before
@@ -185,13 +192,12 @@ def bitmask_png(value: Mapping[str, Any], info: Any, where: Mapping[str, Any]) -
     url = value.get("imageDataURL")
     if not isinstance(url, str) or not url.startswith("data:image/png;base64,"):
         raise FormatError("bitmask value must have an 'imageDataURL' PNG data URL, got "
-                          f"{str(url)[:40]!r}", **where)
+                          f"{short(url)}", **where)
     try:
         png = base64.b64decode(url.split(",", 1)[1], validate=True)
-        with Image.open(io.BytesIO(png)) as img:
-            size = img.size
-    except (ValueError, UnidentifiedImageError, OSError) as exc:
+    except ValueError as exc:
         raise FormatError(f"bitmask must be a base64 PNG, got {exc}", **where) from None
+    size = image_size(io.BytesIO(png), limits=limits, what="bitmask PNG", **where)
     if size != (info.width, info.height):
         raise AnnotationError(f"bitmask PNG must be {info.width}x{info.height} (width x height) "
                               f"as original_width/original_height say, got {size[0]}x{size[1]}",

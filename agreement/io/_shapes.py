@@ -3,13 +3,13 @@
 A :class:`Shape` is one polygon / mask / brush region of one annotator on one image, with its
 category, z-order and file order; its geometry rasterises on demand. The helpers here check
 polygons (NaN, fewer than 3 points, zero area, self-intersection, coordinates outside the image),
-decode COCO RLE counts to validate them, and resolve label names to a :class:`Categories` set.
+clip them to the image's neighbourhood (:mod:`._polygon`) and resolve label names to a
+:class:`Categories` set. COCO RLEs live in :mod:`._cocorle` (re-exported here).
 """
 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +19,14 @@ import numpy as np
 import numpy.typing as npt
 from pycocotools import mask as coco_mask
 
+from .._checks import short
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, Category
+from ._cocorle import CocoRle, coco_decode, coco_string_counts
 from ._files import read_json
+from ._limits import Limits, resolve_limits
+from ._polygon import clip_to_box, crosses_itself, outline_length
 
 __all__ = [
     "BoxMask",
@@ -78,31 +82,6 @@ class Polygons:
     def area(self) -> float:
         """Sum of the parts' shoelace areas."""
         return float(sum(abs(_shoelace(p)) for p in self.parts))
-
-
-@dataclass(frozen=True, eq=False)
-class CocoRle:
-    """A COCO RLE (compressed string or uncompressed counts) over the whole image."""
-
-    rle: Mapping[str, Any]
-
-    def raster(self, height: int, width: int) -> Mask:
-        rle = dict(self.rle)
-        if isinstance(rle["counts"], list):
-            rle = coco_mask.frPyObjects(rle, height, width)
-        return coco_decode(rle), 0, 0
-
-
-def coco_decode(rle: Mapping[str, Any]) -> npt.NDArray[np.bool_]:
-    """pycocotools ``decode`` of one RLE as a C-ordered bool array.
-
-    pycocotools 2.0.x triggers numpy 2's ``__array__(copy=...)`` DeprecationWarning inside its
-    own Cython code; it is silenced here, where we cannot fix it.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        out = coco_mask.decode([rle])[:, :, 0]
-    return np.ascontiguousarray(out, dtype=bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,61 +148,33 @@ def _shoelace(p: npt.NDArray[np.float64]) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
-def self_intersects(p: npt.NDArray[np.float64]) -> bool:
-    """Whether a closed polygon's non-adjacent edges cross or touch (vectorised, chunked).
-
-    Examples
-    --------
-    >>> self_intersects(np.array([[0, 0], [4, 0], [0, 4], [4, 4]], float))  # a bow tie
-    True
-    >>> self_intersects(np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float))
-    False
-    """
-    n = len(p)
-    if n < 4:
-        return False
-    a, b = p, np.roll(p, -1, axis=0)
-    idx = np.arange(n)
-    for start in range(0, n, 512):
-        i = idx[start : start + 512, None]
-        j = idx[None, :]
-        ok = (j > i + 1) & ~((i == 0) & (j == n - 1))
-        if not ok.any():
-            continue
-        ai, bi, aj, bj = a[i[:, 0]][:, None], b[i[:, 0]][:, None], a[None], b[None]
-        d1 = _cross(aj, bj, ai)
-        d2 = _cross(aj, bj, bi)
-        d3 = _cross(ai, bi, aj)
-        d4 = _cross(ai, bi, bj)
-        proper = (d1 * d2 < 0) & (d3 * d4 < 0)
-        if (proper & ok).any():
-            return True
-    return False
-
-
-def _cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a[..., 0] - o[..., 0]) * (b[..., 1] - o[..., 1]) - (a[..., 1] - o[..., 1]) * (
-        b[..., 0] - o[..., 0])
-
-
 def check_polygon(
     coords: Sequence[float] | npt.ArrayLike, *, width: int, height: int, where: Mapping[str, Any],
+    limits: Limits | None = None,
 ) -> tuple[npt.NDArray[np.float64] | None, list[Finding]]:
     """Check one polygon part; return its ``(N, 2)`` points (None when unusable) and findings.
+
+    The points returned are clipped to a margin of one image size around the image (the pixels
+    of the image are the same; pycocotools never sees a far-away vertex), see
+    :mod:`agreement.io._polygon`.
 
     Parameters
     ----------
     coords
-        Flat ``[x1, y1, x2, y2, ...]`` or ``(N, 2)`` pixel coordinates.
+        Flat ``[x1, y1, x2, y2, ...]`` or ``(N, 2)`` pixel coordinates; a flat list must hold
+        JSON numbers only (no strings, no booleans).
     width, height
-        The image size, for the outside-image check.
+        The image size, for the outside-image check and the clipping.
     where
         ``annotator``, ``file``, ``image``, ``shape`` for errors and findings.
+    limits : Limits, optional
+        ``max_vertices`` and ``max_outline`` (default: from the environment).
 
     Raises
     ------
     AnnotationError
-        A coordinate is not a finite number (NaN, inf, text).
+        A coordinate is not a finite number (NaN, inf, text), more vertices than
+        ``max_vertices``, an outline longer than ``max_outline`` pixels.
 
     Examples
     --------
@@ -231,61 +182,52 @@ def check_polygon(
     >>> pts is None, found[0].kind
     (True, 'degenerate_polygon')
     """
+    limits = resolve_limits(limits)
+    n_values = len(coords) if isinstance(coords, list | tuple) else np.size(coords)
+    if n_values > 2 * limits.max_vertices:
+        raise AnnotationError(f"polygon must have at most {limits.max_vertices:,} vertices "
+                              f"(max_vertices; {limits.hint('max_vertices')}), got "
+                              f"{n_values // 2:,}", **where)
+    if isinstance(coords, list) and not all(type(v) is float or type(v) is int for v in coords):
+        bad = next(v for v in coords if type(v) is not float and type(v) is not int)
+        raise AnnotationError(f"polygon coordinates must be numbers, got {short(bad)}", **where)
     try:
-        arr = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    except (TypeError, ValueError):
+        with np.errstate(over="ignore"):
+            arr = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    except (TypeError, ValueError, OverflowError):
         raise AnnotationError(f"polygon coordinates must be numbers in (x, y) pairs, got "
-                              f"{_short(coords)}", **where) from None
+                              f"{short(coords)}", **where) from None
     if not np.isfinite(arr).all():
         raise AnnotationError(f"polygon coordinates must be finite numbers, got "
-                              f"{_short(arr[~np.isfinite(arr).all(axis=1)].tolist())}", **where)
-    found: list[Finding] = []
+                              f"{short(arr[~np.isfinite(arr).all(axis=1)].tolist())}", **where)
     if len(arr) < 3:
         return None, [Finding.of("degenerate_polygon", f"{len(arr)} point(s), fewer than 3; left "
                                  "out", **where)]
-    crossing = self_intersects(arr)
-    if _shoelace(arr) == 0.0 and not crossing:
-        return None, [Finding.of("degenerate_polygon", "zero area; left out", **where)]
-    if crossing:
-        found.append(Finding.of("degenerate_polygon", "self-intersecting outline (kept; "
-                                "pycocotools fills it even-odd)", **where))
+    found: list[Finding] = []
     out = (arr[:, 0] < 0) | (arr[:, 1] < 0) | (arr[:, 0] > width) | (arr[:, 1] > height)
     if out.any():
         found.append(Finding.of("outside_image", f"{int(out.sum())} of {len(arr)} point(s) "
                                 f"outside the {width}x{height} image; clipped", **where))
+    arr = clip_to_box(arr, -width, -height, 2 * width, 2 * height)
+    if len(arr) < 3:
+        return None, [*found, Finding.of("empty_shape", "wholly outside the image; left out",
+                                         **where)]
+    crossing = crosses_itself(arr)
+    if _shoelace(arr) == 0.0 and crossing is False:
+        return None, [*found, Finding.of("degenerate_polygon", "zero area; left out", **where)]
+    if crossing:
+        found.append(Finding.of("degenerate_polygon", "self-intersecting outline (kept; "
+                                "pycocotools fills it even-odd)", **where))
+    elif crossing is None:
+        found.append(Finding.of("degenerate_polygon", "outline too entangled to test for "
+                                "self-intersection (kept; pycocotools fills it even-odd)",
+                                **where))
+    length = outline_length(arr)
+    if length > limits.max_outline:
+        raise AnnotationError(f"polygon outline must be at most {limits.max_outline:,} px long "
+                              f"inside the image's margin (max_outline; "
+                              f"{limits.hint('max_outline')}), got {length:,.0f} px", **where)
     return arr, found
-
-
-def coco_string_counts(counts: str | bytes) -> npt.NDArray[np.int64]:
-    """Decode a compressed COCO RLE string to its run lengths (pycocotools' ``rleFrString``).
-
-    Examples
-    --------
-    >>> from pycocotools import mask
-    >>> rle = mask.encode(np.asfortranarray(np.eye(3, dtype=np.uint8)))
-    >>> coco_string_counts(rle["counts"]).tolist()
-    [0, 1, 3, 1, 3, 1]
-    """
-    s = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
-    out: list[int] = []
-    p = 0
-    while p < len(s):
-        x = k = 0
-        more = True
-        while more:
-            if p >= len(s):
-                raise ValueError("compressed RLE string ends inside a number")
-            c = s[p] - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(out) > 2:
-            x += out[-2]
-        out.append(x)
-    return np.asarray(out, dtype=np.int64)
 
 
 Rename = Mapping[str, str] | Callable[[str], str] | None
@@ -302,11 +244,6 @@ def apply_rename(name: str, rename: Rename) -> str:
     if rename is None:
         return name
     return rename(name) if callable(rename) else rename.get(name, name)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def load_categories(source: Categories | str | os.PathLike[str]) -> Categories:

@@ -18,25 +18,87 @@ Each file is read once per image however many persons ask for it (a one-file cac
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import scipy.io
 
 from ..errors import AnnotationError, FormatError, StudyError
 from ..model import ImageInfo, PanopticAnnotation, Study
+from ._files import check_file_size
+from ._guard import reader_errors
+from ._limits import Limits, check_image_size, resolve_limits
 from .label_maps import REGION_CATEGORIES, annotation_from_labels
 
 __all__ = ["BsdsFolder", "BsdsPersonSource", "is_bsds_folder", "load_bsds_study", "read_bsds"]
 
 
-def _load_segmentations(path: Path) -> list[np.ndarray]:
+#: What scipy.io.loadmat raises on a broken or truncated file.
+_MAT_ERRORS = (ValueError, OSError, TypeError, NotImplementedError, EOFError, IndexError,
+               KeyError, AttributeError, UnicodeError, struct.error, zlib.error,
+               scipy.io.matlab.MatReadError)
+
+
+def _check_mat_size(path: Path, limits: Limits) -> None:
+    """Refuse a MATLAB v5 file whose content (decompressed) exceeds ``max_file_bytes``.
+
+    Each top-level element is skipped or, when compressed, decompressed as a stream and only
+    counted, so a zlib bomb is stopped at the limit before scipy allocates anything.
+    """
+    limit = limits.max_file_bytes
+    with open(path, "rb") as fh:
+        check_file_size(os.fstat(fh.fileno()).st_size, limits, what=".mat file", file=path)
+        head = fh.read(128)
+        if len(head) < 128 or not head.startswith(b"MATLAB"):
+            return  # not a v5 file: scipy says what it is
+        order = "<" if head[126:128] == b"IM" else ">"
+        total = 0
+        while total <= limit:
+            tag = fh.read(8)
+            if len(tag) < 8:
+                return
+            kind, nbytes = struct.unpack(order + "II", tag)
+            if kind >> 16:  # small data element: its data sits in the tag
+                continue
+            total += _inflated_size(fh, nbytes, limit - total) if kind == 15 else nbytes
+            if kind != 15:
+                fh.seek(nbytes + (-nbytes % 8), os.SEEK_CUR)
+    raise FormatError(f".mat file content must be at most {limit:,} bytes once decompressed "
+                      f"(max_file_bytes; {limits.hint('max_file_bytes')}), got more", file=path)
+
+
+def _inflated_size(fh: BinaryIO, nbytes: int, budget: int) -> int:
+    """Decompressed size of the next ``nbytes`` of zlib data (counted, not kept; stops past
+    ``budget``)."""
+    inflate = zlib.decompressobj()
+    out = 0
+    left = nbytes
+    while left > 0 and out <= budget:
+        chunk = fh.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        left -= len(chunk)
+        data = chunk
+        while data and out <= budget:
+            try:
+                out += len(inflate.decompress(data, 1 << 22))
+            except zlib.error:
+                return out  # a broken stream: scipy says what is wrong with it
+            data = inflate.unconsumed_tail
+    return out
+
+
+def _load_segmentations(path: Path, limits: Limits) -> list[np.ndarray]:
     """Every person's ``Segmentation`` of one BSDS ``.mat`` file."""
+    _check_mat_size(path, limits)
     try:
         mat = scipy.io.loadmat(path, variable_names=["groundTruth"])
-    except (ValueError, OSError, TypeError, NotImplementedError,
-            scipy.io.matlab.MatReadError) as exc:
-        raise FormatError(f"file must be a MATLAB .mat file, got {exc}", file=path) from None
+    except _MAT_ERRORS as exc:
+        text = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise FormatError(f"file must be a MATLAB .mat file, got {text}", file=path) from None
     gt = mat.get("groundTruth")
     if not isinstance(gt, np.ndarray) or gt.dtype != object or gt.size == 0:
         raise FormatError("file must hold a non-empty 'groundTruth' cell array, got "
@@ -49,9 +111,12 @@ def _load_segmentations(path: Path) -> list[np.ndarray]:
             got = getattr(entry, "dtype", type(entry).__name__)
             raise FormatError(f"groundTruth{{{k + 1}}} must have a 'Segmentation' field, got {got}",
                               file=path) from None
-        if seg.ndim != 2 or not np.issubdtype(seg.dtype, np.integer):
-            raise AnnotationError(f"groundTruth{{{k + 1}}}.Segmentation must be a 2-D integer "
-                                  f"image, got {seg.ndim}-D {seg.dtype}", file=path)
+        if seg.ndim != 2 or not np.issubdtype(seg.dtype, np.integer) or seg.size == 0:
+            raise AnnotationError(f"groundTruth{{{k + 1}}}.Segmentation must be a non-empty 2-D "
+                                  f"integer image, got {seg.ndim}-D {seg.dtype} of shape "
+                                  f"{seg.shape}", file=path)
+        check_image_size(seg.shape[1], seg.shape[0], limits,
+                         what=f"groundTruth{{{k + 1}}}.Segmentation size", file=path)
         if segs and seg.shape != segs[0].shape:
             raise AnnotationError(f"groundTruth{{{k + 1}}}.Segmentation must be {segs[0].shape} "
                                   f"like the first person's, got {seg.shape}", file=path)
@@ -66,6 +131,8 @@ class BsdsFolder:
     ----------
     folder : path
         Holds ``<image>.mat`` files (e.g. ``BSDS500/data/groundTruth/test``).
+    limits : Limits, optional
+        Largest sizes accepted (default: :meth:`Limits.from_env`), kept for the lazy loads.
 
     Raises
     ------
@@ -75,9 +142,10 @@ class BsdsFolder:
         A file is not a BSDS ground-truth file.
     """
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, folder: str | os.PathLike[str], *, limits: Limits | None = None) -> None:
         root = Path(folder)
         self.name = str(root)
+        self.limits = resolve_limits(limits)
         paths = sorted(p for p in root.glob("*.mat") if p.is_file()) if root.is_dir() else []
         if not paths:
             raise StudyError(f"BSDS folder {self.name!r} must hold .mat files, got none")
@@ -99,7 +167,8 @@ class BsdsFolder:
             path = self._paths[image]
         except KeyError:
             raise StudyError(f"BSDS folder {self.name!r} has no image {image!r}") from None
-        segs = _load_segmentations(path)
+        with reader_errors("BSDS .mat file", file=path, image=image):
+            segs = _load_segmentations(path, self.limits)
         self._cached = (image, segs)
         return segs
 
@@ -140,9 +209,10 @@ class BsdsPersonSource:
         return f"BsdsPersonSource({self.folder.name!r}, person {self.k}, {len(self.images)} images)"
 
 
-def read_bsds(folder: str | os.PathLike[str]) -> dict[str, BsdsPersonSource]:
+def read_bsds(folder: str | os.PathLike[str], *,
+              limits: Limits | None = None) -> dict[str, BsdsPersonSource]:
     """Open a BSDS ground-truth folder as ``{'person_k': source}`` (see the module notes)."""
-    return BsdsFolder(folder).sources()
+    return BsdsFolder(folder, limits=limits).sources()
 
 
 def load_bsds_study(folder: str | os.PathLike[str]) -> Study:

@@ -20,20 +20,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
+from .._checks import exact_int, short
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
+from ._cocorle import CocoRle, check_coco_rle
 from ._files import read_json
+from ._guard import reader_errors
+from ._limits import Limits, check_image_size, resolve_limits
+from ._polygon import outline_length
 from ._shapes import (
-    CocoRle,
     Polygons,
     Rename,
     Shape,
     apply_rename,
     check_polygon,
-    coco_string_counts,
     resolve_categories,
 )
 from .layers import Order, ShapeSource
@@ -41,13 +42,25 @@ from .layers import Order, ShapeSource
 __all__ = ["read_coco_instances"]
 
 
+_ID = {"lo": -(1 << 63), "hi": (1 << 63) - 1}  # image and annotation ids: any int64
+
+
 def _field(entry: Any, key: str, kind: type | tuple[type, ...], what: str, **where: Any) -> Any:
     if not isinstance(entry, dict) or key not in entry:
-        raise FormatError(f"{what} must have a {key!r} field, got {str(entry)[:80]}", **where)
+        raise FormatError(f"{what} must have a {key!r} field, got {short(entry)}", **where)
     value = entry[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise FormatError(f"{what} field {key!r} must be {kind}, got {value!r}", **where)
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise FormatError(f"{what} field {key!r} must be {name}, got {short(value)}", **where)
     return value
+
+
+def _flag(entry: dict, key: str, what: str, **where: Any) -> bool:
+    """``iscrowd`` / ``isthing``: 0 or 1 (false / true), nothing else."""
+    value = entry.get(key, 0)
+    if isinstance(value, float) or value not in (0, 1):
+        raise FormatError(f"{what} field {key!r} must be 0 or 1, got {short(value)}", **where)
+    return bool(value)
 
 
 def read_coco_instances(
@@ -59,6 +72,7 @@ def read_coco_instances(
     order: Order = "file",
     annotator: str | None = None,
     rename: Rename = None,
+    limits: Limits | None = None,
 ) -> ShapeSource:
     """Read a COCO instances JSON as one annotator's panoptic source.
 
@@ -79,6 +93,8 @@ def read_coco_instances(
         The annotator's name, for findings.
     rename : mapping or callable, optional
         Maps the file's image names to the names the study aligns on.
+    limits : Limits, optional
+        Largest sizes accepted (default: :meth:`Limits.from_env`).
 
     Returns
     -------
@@ -87,10 +103,13 @@ def read_coco_instances(
     Raises
     ------
     FormatError
-        Not JSON, missing fields, RLE counts that are not a valid run-length code.
+        Not JSON, missing fields, a field of the wrong type (ids and sizes must be exact
+        integers: ``1.5``, ``"2"`` are refused), RLE counts that are not a valid run-length
+        code. Any other failure while reading is an ``UnexpectedInputError`` (a FormatError).
     AnnotationError
-        An RLE whose size differs from the image or whose runs do not cover it exactly, a
-        polygon coordinate that is not a finite number, a duplicated image name.
+        An image size beyond ``limits``, an RLE whose size differs from the image or whose runs
+        do not cover it exactly, a polygon coordinate that is not a finite number, a polygon
+        beyond ``limits``, a duplicated image name.
 
     Examples
     --------
@@ -99,29 +118,29 @@ def read_coco_instances(
     """
     path = Path(json_path)
     file = str(path)
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise FormatError(f"COCO instances JSON must be an object, got {type(data).__name__}",
-                          file=file)
-    for key in ("images", "annotations", "categories"):
-        _field(data, key, list, "COCO instances JSON", file=file)
-    file_cats = {}
-    for i, c in enumerate(data["categories"]):
-        cid = _field(c, "id", int, f"categories[{i}]", file=file)
-        file_cats[cid] = (str(_field(c, "name", str, f"categories[{i}]", file=file)), c)
-    names = [n for n, _ in file_cats.values()]
-    flags = {n: bool(c["isthing"]) for n, c in file_cats.values() if "isthing" in c}
-    cats = resolve_categories(names, categories=categories, stuff=stuff,
-                              ids={n: cid for cid, (n, _) in file_cats.items()}, isthing=flags,
-                              file=file)
-    images = _images(data["images"], file, rename)
-    by_id = {info.id: info for info in images}
-    cvat_like = iscrowd == "auto" and any(isinstance(a, dict) and isinstance(
-        a.get("attributes"), dict) for a in data["annotations"])
-    shapes, findings, skipped, n_crowd_obj = _read_annotations(
-        data["annotations"], file=file, file_cats=file_cats, by_name={c.name: c for c in
-        cats.values()}, by_id=by_id, crowd_mode="never" if iscrowd == "never" else (
-            "object" if cvat_like else "file"), annotator=annotator)
+    limits = resolve_limits(limits)
+    with reader_errors("COCO instances JSON", file=file, annotator=annotator):
+        data = read_json(path, limits=limits)
+        if not isinstance(data, dict):
+            raise FormatError(f"COCO instances JSON must be an object, got "
+                              f"{type(data).__name__}", file=file)
+        for key in ("images", "annotations", "categories"):
+            _field(data, key, list, "COCO instances JSON", file=file)
+        file_cats = _file_categories(data["categories"], file)
+        names = [n for n, _ in file_cats.values()]
+        flags = {n: _flag(c, "isthing", "category", file=file) for n, c in file_cats.values()
+                 if "isthing" in c}
+        cats = resolve_categories(names, categories=categories, stuff=stuff,
+                                  ids={n: cid for cid, (n, _) in file_cats.items()},
+                                  isthing=flags, file=file)
+        images = _images(data["images"], file, rename, limits)
+        by_id = {info.id: info for info in images}
+        cvat_like = iscrowd == "auto" and any(isinstance(a, dict) and isinstance(
+            a.get("attributes"), dict) for a in data["annotations"])
+        shapes, findings, skipped, n_crowd_obj = _read_annotations(
+            data["annotations"], file=file, file_cats=file_cats, by_name={c.name: c for c in
+            cats.values()}, by_id=by_id, crowd_mode="never" if iscrowd == "never" else (
+                "object" if cvat_like else "file"), annotator=annotator, limits=limits)
     if skipped:
         findings.append(Finding.of("skipped_shape", f"{sum(skipped.values())} annotation(s) "
                                    f"without a polygon or RLE (boxes) in {len(skipped)} image(s)",
@@ -134,8 +153,20 @@ def read_coco_instances(
                        order=order, format="coco_instances")
 
 
+def _file_categories(entries: list, file: str) -> dict[int, tuple[str, dict]]:
+    out: dict[int, tuple[str, dict]] = {}
+    for i, c in enumerate(entries):
+        what = f"categories[{i}]"
+        cid = exact_int(_field(c, "id", int, what, file=file), f"{what} 'id'", lo=0,
+                        hi=(1 << 31) - 1, file=file)
+        if cid in out:
+            raise FormatError(f"category ids must be unique, got {cid} twice", file=file)
+        out[cid] = (_field(c, "name", str, what, file=file), c)
+    return out
+
+
 def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, by_id: dict,
-                      crowd_mode: str, annotator: str | None
+                      crowd_mode: str, annotator: str | None, limits: Limits
                       ) -> tuple[dict[str, list[Shape]], list[Finding], Counter[str], int]:
     findings: list[Finding] = []
     shapes: dict[str, list[Shape]] = {}
@@ -143,10 +174,11 @@ def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, 
     n_crowd_obj = 0
     for k, ann in enumerate(anns):
         what = f"annotations[{k}]"
-        aid = _field(ann, "id", int, what, file=file)
+        aid = exact_int(_field(ann, "id", int, what, file=file), f"{what} 'id'", **_ID, file=file)
         iid = _field(ann, "image_id", int, what, file=file)
         if iid not in by_id:
-            raise FormatError(f"{what} image_id must be listed in 'images', got {iid}", file=file)
+            raise FormatError(f"{what} image_id must be listed in 'images', got {short(iid)}",
+                              file=file)
         info = by_id[iid]
         where = {"annotator": annotator, "file": file, "image": info.file_name,
                  "shape": f"annotation {aid}"}
@@ -156,12 +188,12 @@ def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, 
             findings.append(Finding.of("unknown_label", f"category {name or cid!r} is not in the "
                                        "category set; shape left out", **where))
             continue
-        geom, found = _geometry(ann.get("segmentation"), info, where)
+        geom, found = _geometry(ann.get("segmentation"), info, where, limits)
         findings += found
         if geom is None:
             skipped[info.file_name] += 1
             continue
-        crowd = bool(ann.get("iscrowd", 0)) and crowd_mode != "never"
+        crowd = _flag(ann, "iscrowd", what, **where) and crowd_mode != "never"
         if crowd and crowd_mode == "object" and isinstance(geom, CocoRle):
             crowd, n_crowd_obj = False, n_crowd_obj + 1
         cat = by_name[name]
@@ -171,17 +203,18 @@ def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, 
     return shapes, findings, skipped, n_crowd_obj
 
 
-def _images(entries: list, file: str, rename: Rename) -> list[ImageInfo]:
+def _images(entries: list, file: str, rename: Rename, limits: Limits) -> list[ImageInfo]:
     out, seen = [], set()
     for i, e in enumerate(entries):
         what = f"images[{i}]"
-        iid = _field(e, "id", int, what, file=file)
+        iid = exact_int(_field(e, "id", int, what, file=file), f"{what} 'id'", **_ID, file=file)
         name = apply_rename(_field(e, "file_name", str, what, file=file), rename)
         h = _field(e, "height", int, what, file=file, image=name)
         w = _field(e, "width", int, what, file=file, image=name)
         if h <= 0 or w <= 0:
             raise AnnotationError(f"image size must be positive, got {w}x{h}", file=file,
                                   image=name)
+        check_image_size(w, h, limits, file=file, image=name)
         if name in seen:
             raise AnnotationError(
                 "image file name must appear once, got it twice (Label Studio's COCO export "
@@ -193,40 +226,31 @@ def _images(entries: list, file: str, rename: Rename) -> list[ImageInfo]:
     return out
 
 
-def _geometry(seg: Any, info: ImageInfo, where: dict) -> tuple[Any, list[Finding]]:
+def _geometry(seg: Any, info: ImageInfo, where: dict, limits: Limits
+              ) -> tuple[Any, list[Finding]]:
     if isinstance(seg, dict):
-        return _rle(seg, info, where), []
+        return check_coco_rle(seg, height=info.height, width=info.width, where=where), []
     if not isinstance(seg, list) or not seg:
         return None, []
+    if not all(isinstance(p, list) for p in seg):
+        bad = next(p for p in seg if not isinstance(p, list))
+        raise AnnotationError(f"polygon must be a list of numbers, got {short(bad)}", **where)
+    vertices = sum(len(p) for p in seg) // 2
+    if vertices > limits.max_vertices:
+        raise AnnotationError(f"polygon must have at most {limits.max_vertices:,} vertices "
+                              f"(max_vertices; {limits.hint('max_vertices')}), got "
+                              f"{vertices:,} in {len(seg)} part(s)", **where)
     parts, findings = [], []
     for p in seg:
-        if not isinstance(p, list):
-            raise AnnotationError(f"polygon must be a list of numbers, got {str(p)[:60]}", **where)
-        pts, found = check_polygon(p, width=info.width, height=info.height, where=where)
+        pts, found = check_polygon(p, width=info.width, height=info.height, where=where,
+                                   limits=limits)
         findings += found
         if pts is not None:
             parts.append(pts)
+    length = sum(outline_length(p) for p in parts)
+    if length > limits.max_outline:
+        raise AnnotationError(f"polygon outline must be at most {limits.max_outline:,} px long "
+                              f"inside the image's margin (max_outline; "
+                              f"{limits.hint('max_outline')}), got {length:,.0f} px in "
+                              f"{len(parts)} part(s)", **where)
     return (Polygons(tuple(parts)) if parts else None), findings
-
-
-def _rle(seg: dict, info: ImageInfo, where: dict) -> CocoRle:
-    size, counts = seg.get("size"), seg.get("counts")
-    if size is None or counts is None:
-        raise FormatError(f"RLE must have 'size' and 'counts', got keys {sorted(seg)}", **where)
-    if list(size) != [info.height, info.width]:
-        raise AnnotationError(f"RLE size must equal the image size [{info.height}, {info.width}] "
-                              f"(height, width), got {list(size)}", **where)
-    try:
-        runs = (np.asarray(counts, dtype=np.int64) if isinstance(counts, list)
-                else coco_string_counts(counts))
-    except (TypeError, ValueError, UnicodeEncodeError) as exc:
-        raise FormatError(f"RLE counts must be a list of integers or a COCO string, got an error: "
-                          f"{exc}", **where) from None
-    total = info.height * info.width
-    if runs.size and runs.min() < 0:
-        raise FormatError(f"RLE counts must be >= 0, got {int(runs.min())}", **where)
-    if int(runs.sum()) != total:
-        longer = "longer" if runs.sum() > total else "shorter"
-        raise AnnotationError(f"RLE runs must cover the {info.width}x{info.height} image exactly "
-                              f"({total} px), got {int(runs.sum())} px ({longer})", **where)
-    return CocoRle({"size": [info.height, info.width], "counts": counts})

@@ -16,10 +16,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._checks import short
 from ..errors import AnnotationError, FormatError
+from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
 from ._files import atomic_write, inside, read_json, write_png_rgb
+from ._guard import reader_errors
+from ._limits import Limits, check_image_size, resolve_limits
 from ._png import read_png_ids
 
 __all__ = ["CocoPanopticSource", "id2rgb", "read_coco_panoptic", "rgb2id", "write_coco_panoptic"]
@@ -84,11 +88,11 @@ def _png_dir_for(json_path: Path) -> Path:
 def _need(entry: Any, key: str, kind: type | tuple[type, ...], *, file: Path, what: str,
           image: str | None = None, segment: int | None = None) -> Any:
     if not isinstance(entry, dict) or key not in entry:
-        raise FormatError(f"{what} must have a {key!r} field, got {_short(entry)}", file=file,
+        raise FormatError(f"{what} must have a {key!r} field, got {short(entry)}", file=file,
                           image=image, segment=segment)
     value = entry[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise FormatError(f"{what} field {key!r} must be {_kind_name(kind)}, got {value!r}",
+        raise FormatError(f"{what} field {key!r} must be {_kind_name(kind)}, got {short(value)}",
                           file=file, image=image, segment=segment)
     return value
 
@@ -96,11 +100,6 @@ def _need(entry: Any, key: str, kind: type | tuple[type, ...], *, file: Path, wh
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(k.__name__ for k in kinds)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class CocoPanopticSource:
@@ -127,12 +126,21 @@ class CocoPanopticSource:
         png_dir: str | os.PathLike[str] | None = None,
         *,
         check_area: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         path = Path(json_path)
-        data = read_json(path)
         self.name = str(path)
         self.path = path
         self.check_area = check_area
+        self.limits = resolve_limits(limits)
+        self.findings: list[Finding] = []
+        #: image -> (category id, area) of a segments_info entry with id 0 (read as void)
+        self._void_entries: dict[str, tuple[int, int]] = {}
+        with reader_errors("COCO panoptic JSON", file=path):
+            self._parse(path, png_dir)
+
+    def _parse(self, path: Path, png_dir: str | os.PathLike[str] | None) -> None:
+        data = read_json(path, limits=self.limits)
         if not isinstance(data, dict):
             raise FormatError(
                 f"COCO panoptic JSON must be an object, got {type(data).__name__}", file=path
@@ -153,9 +161,10 @@ class CocoPanopticSource:
                 raise FormatError(
                     f"image size must be positive, got {w}x{h}", file=path, image=name
                 )
+            check_image_size(w, h, self.limits, file=path, image=name)
             if iid in infos:
                 raise FormatError(
-                    f"image ids must be unique, got id {iid} twice", file=path, image=name
+                    f"image ids must be unique, got id {short(iid)} twice", file=path, image=name
                 )
             infos[iid] = ImageInfo(name, h, w, iid)
         self._entries: dict[str, tuple[ImageInfo, str, tuple[Segment, ...]]] = {}
@@ -165,7 +174,7 @@ class CocoPanopticSource:
             iid = _need(entry, "image_id", int, file=path, what=what)
             if iid not in infos:
                 raise FormatError(
-                    f"{what} image_id must be listed in 'images', got {iid}", file=path
+                    f"{what} image_id must be listed in 'images', got {short(iid)}", file=path
                 )
             info = infos[iid]
             png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
@@ -188,14 +197,18 @@ class CocoPanopticSource:
         ):
             swhat = f"{what}.segments_info[{j}]"
             sid = _need(s, "id", int, file=path, what=swhat, image=image)
-            cid = _need(s, "category_id", int, file=path, what=swhat, image=image, segment=sid)
-            if sid <= 0 or sid >= 1 << 24:
+            if sid < 0 or sid >= 1 << 24:
                 raise AnnotationError(
-                    f"segment id must be in [1, 2**24), got {sid}",
+                    f"segment id must be in [1, 2**24), got {short(sid)}",
                     file=path,
                     image=image,
-                    segment=sid,
+                    segment=short(sid),
                 )
+            cid = _need(s, "category_id", int, file=path, what=swhat, image=image, segment=sid)
+            if sid == 0:  # DeepLab's prediction files list the void pixels as a segment
+                self._void_entry(s, cid, image, seen)
+                seen.add(0)
+                continue
             if sid in seen:
                 raise AnnotationError(
                     "segment ids must be unique within an image, got this id twice",
@@ -235,6 +248,23 @@ class CocoPanopticSource:
             segs.append(Segment(sid, cid, bool(iscrowd), int(area), tuple(int(v) for v in bbox)))  # type: ignore[arg-type]
         return tuple(segs)
 
+    def _void_entry(self, s: dict, cid: int, image: str, seen: set[int]) -> None:
+        """Record a segments_info entry with id 0: its pixels are void (a finding says so)."""
+        where = {"file": self.path, "image": image, "segment": 0}
+        if 0 in seen:
+            raise AnnotationError("segment ids must be unique within an image, got this id twice",
+                                  **where)
+        area = s.get("area", 0)
+        if not (isinstance(area, int) and not isinstance(area, bool) and area >= 0):
+            raise FormatError(f"'area' must be an integer >= 0, got {short(area)}", **where)
+        name = self.categories.name(cid)
+        self._void_entries[image] = (cid, area)
+        self.findings.append(Finding.of(
+            "void_segment", f"segments_info lists id 0 (category {name!r}, area {area}); id 0 "
+            "is void in COCO panoptic, so its pixels are read as void (DeepLab's and "
+            "panopticapi's evaluations would score them as that category)", file=str(self.path),
+            image=image, shape="segment 0"))
+
     def segment_count(self, file_name: str) -> int:
         """Number of segments of an image, from the JSON alone."""
         return len(self._entry(file_name)[2])
@@ -269,6 +299,13 @@ class CocoPanopticSource:
                 image=info.file_name,
                 segment=int(unknown[0]),
             )
+        void = self._void_entries.get(file_name)
+        if void is not None and self.check_area and ids.size - int(areas.sum()) != void[1]:
+            raise AnnotationError(
+                f"segment 'area' must equal its pixel count {ids.size - int(areas.sum())} (id 0: "
+                f"the PNG's void pixels), got {void[1]}",
+                file=self.path, image=info.file_name, segment=0,
+            )
         for seg, area in zip(segs, areas.tolist(), strict=True):
             if area == 0:
                 raise AnnotationError(
@@ -298,6 +335,7 @@ def read_coco_panoptic(
     png_dir: str | os.PathLike[str] | None = None,
     *,
     check_area: bool = True,
+    limits: Limits | None = None,
 ) -> CocoPanopticSource:
     """Open a COCO panoptic export (JSON + PNG folder); PNGs are decoded on demand.
 
@@ -311,19 +349,27 @@ def read_coco_panoptic(
     check_area : bool
         Require each segment's ``area`` to equal its pixel count (the reference PQ uses the
         ``area`` as written, so a wrong one silently changes results).
+    limits : Limits, optional
+        Largest sizes accepted (default: :meth:`Limits.from_env`).
 
     Returns
     -------
     CocoPanopticSource
+        A ``segments_info`` entry with id 0 (DeepLab writes one for the void pixels) is not a
+        segment: its pixels stay void and a ``void_segment`` finding in ``.findings`` says so;
+        with ``check_area`` its ``area`` must equal the PNG's void pixel count.
 
     Raises
     ------
     FormatError
-        Invalid JSON, missing fields, missing PNG folder.
+        Invalid JSON, missing fields, fields of the wrong type (ids and sizes must be exact
+        integers), missing PNG folder. Any other failure while reading the JSON is an
+        ``UnexpectedInputError`` (a FormatError).
     AnnotationError
-        Unknown category, duplicate segment id, a file name escaping the PNG folder.
+        Unknown category, duplicate segment id, an image size beyond ``limits``, a file name
+        escaping the PNG folder.
     """
-    return CocoPanopticSource(json_path, png_dir, check_area=check_area)
+    return CocoPanopticSource(json_path, png_dir, check_area=check_area, limits=limits)
 
 
 def write_coco_panoptic(

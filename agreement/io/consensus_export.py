@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +36,9 @@ import pandas as pd
 from ..errors import AgreementError, AnnotationError
 from ..model import Categories, PanopticAnnotation, image_key
 from ..votes import VoteLayer
-from ._files import _UMASK, inside, replace_dir, write_png_rgb
+from ._files import inside, write_png_rgb
+from ._outdir import MARKER as OUTPUT_MARKER
+from ._outdir import output_folder
 from .coco_panoptic import write_coco_panoptic
 from .cvat_write import cvat_labels, write_cvat
 from .labelstudio_write import labeling_config, write_labelstudio
@@ -88,12 +88,6 @@ class ConsensusExport:
     def to_frame(self) -> pd.DataFrame:
         """The per-image counts."""
         return self.counts
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).exists())):
-        raise AgreementError(f"output folder must be absent, empty or hold a previous consensus "
-                             f"export, got {str(out)!r} with other files (not replaced)")
 
 
 def _stream(items: Iterable[tuple[str, PanopticAnnotation, VoteLayer]], votes_dir: Path,
@@ -232,13 +226,10 @@ def write_consensus(
         raise AgreementError(f"format must be one of {sorted(CONSENSUS_FORMATS)}, got "
                              f"{format!r}")
     out = Path(out)
-    _check_out(out)
     method = dict(method or {})
     export_name, reader = CONSENSUS_FORMATS[format]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
-        os.chmod(tmp, 0o777 & ~_UMASK)
+    with output_folder(out, marker=MARKER, marker_text=f"agreement {_version()}\n",
+                       markers=(MARKER, OUTPUT_MARKER), previous="a previous consensus") as tmp:
         rows: list[dict] = []
         anns = _stream(items, tmp / "votes", rows)
         (tmp / "votes").mkdir()
@@ -269,11 +260,6 @@ def write_consensus(
             "agreement_version": _version()})
         (tmp / "README.md").write_text(_readme(format, export_name, method, counts),
                                        encoding="utf-8")
-        (tmp / MARKER).write_text(f"agreement {_version()}\n", encoding="utf-8")
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ConsensusExport(out, out / export_name, format, counts)
 
 

@@ -20,6 +20,7 @@ the annotator is the task's assignee (``task-<id>`` when empty), tasks of one as
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -30,9 +31,13 @@ import defusedxml
 import defusedxml.ElementTree as SafeET
 import numpy as np
 
+from .._checks import short
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo, ToolRef
+from ._files import read_bytes
+from ._guard import reader_errors
+from ._limits import Limits, check_image_size, resolve_limits
 from ._shapes import (
     BoxMask,
     Polygons,
@@ -51,25 +56,28 @@ _SKIPPED = ("box", "polyline", "points", "tag", "skeleton", "ellipse", "cuboid")
 _NOT_CLASSES = ("skeleton", "tag")
 
 
-def parse_cvat_xml(path: str | os.PathLike[str]) -> Element:
+def parse_cvat_xml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Element:
     """Parse a CVAT XML safely; refuse DTDs / entities / external references.
 
     Raises
     ------
     FormatError
-        Not well-formed XML (e.g. truncated), or a DTD / entity declaration (refused unexpanded).
+        Not well-formed XML (e.g. truncated), an unknown encoding, a file beyond
+        ``max_file_bytes``, or a DTD / entity declaration (refused unexpanded).
     """
+    raw = read_bytes(path, what="XML file", limits=limits)
     try:
-        return SafeET.parse(os.fspath(path), forbid_dtd=True, forbid_entities=True,
-                            forbid_external=True).getroot()
+        return SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True,
+                                 forbid_external=True)
     except defusedxml.DefusedXmlException as exc:
         raise FormatError(f"XML must not declare a DTD or entities (refused, not expanded: "
                           f"possible entity-expansion or external-entity attack), got {exc!r}",
                           file=str(path)) from None
     except ParseError as exc:
         raise FormatError(f"file must be well-formed XML, got {exc}", file=str(path)) from None
-    except FileNotFoundError:
-        raise FormatError("file must exist, got no such file", file=str(path)) from None
+    except (LookupError, UnicodeError) as exc:  # an encoding declaration Python does not know
+        raise FormatError(f"XML must be in a known encoding, got {exc}",
+                          file=str(path)) from None
 
 
 def _text(el: Element | None, path: str) -> str:
@@ -104,17 +112,25 @@ def _labels(top: Element | None) -> list[str]:
     return names
 
 
+_INT = re.compile(r"-?[0-9]{1,18}")
+# a decimal number (NaN and infinities pass, to be refused as not finite by check_polygon)
+_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?|nan|inf|"
+                    r"infinity)", re.IGNORECASE)
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
 def _int(el: Element, key: str, default: int | None, **where: Any) -> int:
+    """An integer attribute, written as plain ASCII digits (no '+', '_', spaces or other
+    scripts' digits), of at most 18 digits."""
     raw = el.get(key)
     if raw is None:
         if default is None:
             raise FormatError(f"<{el.tag}> must have a {key!r} attribute, got none", **where)
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise FormatError(f"<{el.tag}> attribute {key!r} must be an integer, got {raw!r}",
-                          **where) from None
+    if not _INT.fullmatch(raw):
+        raise FormatError(f"<{el.tag}> attribute {key!r} must be an integer, got {short(raw)}",
+                          **where)
+    return int(raw)
 
 
 def read_cvat_sources(
@@ -125,6 +141,7 @@ def read_cvat_sources(
     split: Literal["auto", "none", "task"] = "auto",
     order: Order = "file",
     rename: Rename = None,
+    limits: Limits | None = None,
 ) -> dict[str, ShapeSource]:
     """Read a CVAT for images 1.1 XML: one source per annotator it holds.
 
@@ -143,6 +160,8 @@ def read_cvat_sources(
         Layer tie-break after z_order.
     rename : mapping or callable, optional
         Maps the XML's image names to the names the study aligns on.
+    limits : Limits, optional
+        Largest sizes accepted (default: :meth:`Limits.from_env`).
 
     Returns
     -------
@@ -153,10 +172,12 @@ def read_cvat_sources(
     Raises
     ------
     FormatError
-        Unsafe or malformed XML, missing attributes.
+        Unsafe or malformed XML, missing attributes, numbers that are not plain ASCII decimals.
+        Any other failure while reading is an ``UnexpectedInputError`` (a FormatError).
     AnnotationError
-        A coordinate that is not a finite number, a mask whose runs do not cover its box, an
-        image name repeated within one annotator.
+        A coordinate that is not a finite number, a size beyond ``limits`` (image, mask box,
+        polygon), a mask whose runs do not cover its box, an image name repeated within one
+        annotator.
 
     Examples
     --------
@@ -166,21 +187,24 @@ def read_cvat_sources(
     """
     path = Path(xml_path)
     file = str(path)
-    root = parse_cvat_xml(path)
-    if root.tag != "annotations":
-        raise FormatError(f"CVAT XML root must be <annotations>, got <{root.tag}>", file=file)
-    kind, top = _meta(root)
-    labels = _labels(top) or [  # old exports without meta labels: the labels shapes use
-        sh.get("label", "") for im in root.iterfind("image") for sh in im
-        if sh.tag in ("polygon", "mask") and sh.get("label")]
-    cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
-    groups = _annotators(root, kind, top, split, path)
-    refs = cvat_refs(kind, top)
-    out: dict[str, ShapeSource] = {}
-    for name, (annotator, image_els) in groups.items():
-        out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
-                            name=file if len(groups) == 1 else f"{file}#{name}", rename=rename,
-                            ref=refs)
+    limits = resolve_limits(limits)
+    with reader_errors("CVAT XML", file=file):
+        root = parse_cvat_xml(path, limits=limits)
+        if root.tag != "annotations":
+            raise FormatError(f"CVAT XML root must be <annotations>, got <{short(root.tag)}>",
+                              file=file)
+        kind, top = _meta(root)
+        labels = _labels(top) or [  # old exports without meta labels: the labels shapes use
+            sh.get("label", "") for im in root.iterfind("image") for sh in im
+            if sh.tag in ("polygon", "mask") and sh.get("label")]
+        cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
+        groups = _annotators(root, kind, top, split, path)
+        refs = cvat_refs(kind, top)
+        out: dict[str, ShapeSource] = {}
+        for name, (annotator, image_els) in groups.items():
+            out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
+                                name=file if len(groups) == 1 else f"{file}#{name}",
+                                rename=rename, limits=limits, ref=refs)
     tracks = len(root.findall("track"))
     if tracks:
         for src in out.values():
@@ -218,7 +242,7 @@ def _annotators(root: Element, kind: str, top: Element | None, split: str,
 
 
 def _source(image_els: list[Element], cats: Categories, *, annotator: str | None, file: str,
-            order: Order, name: str, rename: Rename,
+            order: Order, name: str, rename: Rename, limits: Limits,
             ref: Callable[[Element], ToolRef] | None = None) -> ShapeSource:
     by_name = {c.name: c for c in cats.values()}
     infos: list[ImageInfo] = []
@@ -240,12 +264,13 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
         if info.height <= 0 or info.width <= 0:
             raise AnnotationError(f"image size must be positive, got {info.width}x{info.height}",
                                   **loc)
+        check_image_size(info.width, info.height, limits, **loc)
         if iname in seen:
             raise AnnotationError("image name must appear once per annotator, got it twice (pass "
                                   "split='task' to split a project export by task)", **loc)
         seen.add(iname)
         infos.append(info)
-        shapes[iname] = _image_shapes(el, info, by_name, loc, findings, skipped)
+        shapes[iname] = _image_shapes(el, info, by_name, loc, findings, skipped, limits)
     for tag, count in sorted(skipped.items()):
         findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no area; "
                                    "skipped", annotator=annotator, file=file))
@@ -254,7 +279,7 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
 
 
 def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
-                  findings: list[Finding], skipped: Counter[str]) -> list[Shape]:
+                  findings: list[Finding], skipped: Counter[str], limits: Limits) -> list[Shape]:
     out: list[Shape] = []
     counters: Counter[str] = Counter()
     for n, sh in enumerate(el):
@@ -270,8 +295,8 @@ def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
             findings.append(Finding.of("unknown_label", f"label {label!r} is not in the "
                                        "category set; shape left out", **where))
             continue
-        geom = _polygon(sh, info, where, findings) if sh.tag == "polygon" else _mask(
-            sh, info, where, findings)
+        geom = _polygon(sh, info, where, findings, limits) if sh.tag == "polygon" else _mask(
+            sh, info, where, findings, limits)
         if geom is None:
             continue
         cat = by_name[label]
@@ -282,43 +307,53 @@ def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
     return out
 
 
-def _polygon(sh: Element, info: ImageInfo, where: dict, findings: list) -> Polygons | None:
+def _polygon(sh: Element, info: ImageInfo, where: dict, findings: list,
+             limits: Limits) -> Polygons | None:
     raw = sh.get("points", "")
-    try:
-        coords = [float(v) for pair in raw.split(";") if pair.strip() for v in pair.split(",")]
-    except ValueError:
-        raise AnnotationError(f"polygon points must be 'x,y;x,y;...' numbers, got {raw[:60]!r}",
-                              **where) from None
-    if len(coords) % 2:
-        raise AnnotationError(f"polygon points must be (x, y) pairs, got {len(coords)} numbers",
+    if raw.count(";") >= limits.max_vertices:
+        raise AnnotationError(f"polygon must have at most {limits.max_vertices:,} vertices "
+                              f"(max_vertices; {limits.hint('max_vertices')}), got "
+                              f"{raw.count(';') + 1:,}", **where)
+    values = [v.strip() for pair in raw.split(";") if pair.strip() for v in pair.split(",")]
+    if not all(_FLOAT.fullmatch(v) for v in values):
+        raise AnnotationError(f"polygon points must be 'x,y;x,y;...' numbers, got {short(raw)}",
                               **where)
-    pts, found = check_polygon(coords, width=info.width, height=info.height, where=where)
+    if len(values) % 2:
+        raise AnnotationError(f"polygon points must be (x, y) pairs, got {len(values)} numbers",
+                              **where)
+    pts, found = check_polygon([float(v) for v in values], width=info.width,
+                               height=info.height, where=where, limits=limits)
     findings += found
     return Polygons((pts,)) if pts is not None else None
 
 
-def _mask(sh: Element, info: ImageInfo, where: dict, findings: list) -> BoxMask:
-    raw = sh.get("rle", "")
-    try:
-        counts = np.array([int(v) for v in raw.split(",") if v.strip()], dtype=np.int64)
-    except ValueError:
-        raise AnnotationError(f"mask rle must be comma-separated integers, got {raw[:60]!r}",
-                              **where) from None
+def _mask(sh: Element, info: ImageInfo, where: dict, findings: list, limits: Limits) -> BoxMask:
     left, top = _int(sh, "left", None, **where), _int(sh, "top", None, **where)
     width, height = _int(sh, "width", None, **where), _int(sh, "height", None, **where)
-    if width <= 0 or height <= 0 or (counts.size and counts.min() < 0):
-        raise AnnotationError(f"mask box must be non-empty and runs >= 0, got {width}x{height}",
-                              **where)
-    if int(counts.sum()) != width * height:
-        longer = "longer" if counts.sum() > width * height else "shorter"
+    if width <= 0 or height <= 0:
+        raise AnnotationError(f"mask box must be non-empty, got {width}x{height}", **where)
+    check_image_size(width, height, limits, what="mask box", **where)
+    total = width * height
+    raw = sh.get("rle", "")
+    if raw.count(",") > total:
+        raise AnnotationError(f"mask rle must have at most {total + 1} runs for its {width}x"
+                              f"{height} box, got {raw.count(',') + 1}", **where)
+    parts = [v.strip() for v in raw.split(",") if v.strip()]
+    if not all(_DIGITS.fullmatch(v) for v in parts):
+        bad = next(v for v in parts if not _DIGITS.fullmatch(v))
+        raise AnnotationError(f"mask rle must be comma-separated integers >= 0, got "
+                              f"{short(bad)}", **where)
+    runs = [int(v) for v in parts]
+    covered = sum(runs)  # Python ints: no wrap-around
+    if covered != total:
+        longer = "longer" if covered > total else "shorter"
         raise AnnotationError(f"mask rle runs must cover its {width}x{height} box exactly "
-                              f"({width * height} px), got {int(counts.sum())} px ({longer})",
-                              **where)
+                              f"({total} px), got {covered} px ({longer})", **where)
     if left < 0 or top < 0 or left + width > info.width or top + height > info.height:
         findings.append(Finding.of("outside_image", f"mask box {left},{top} {width}x{height} "
                                    f"leaves the {info.width}x{info.height} image; clipped",
                                    **where))
-    return BoxMask(counts, left, top, width, height)
+    return BoxMask(np.asarray(runs, dtype=np.int64), left, top, width, height)
 
 
 def read_cvat(xml_path: str | os.PathLike[str], **options: Any) -> ShapeSource:

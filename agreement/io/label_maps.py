@@ -15,16 +15,19 @@ same image), so :attr:`ImageInfo.file_name` is the stem.
 from __future__ import annotations
 
 import os
+import tokenize
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 from ..errors import AnnotationError, FormatError, StudyError
 from ..labels import compact_ids
 from ..model import Categories, Category, ImageInfo, PanopticAnnotation, Segment
+from ._files import check_file_size, image_size, load_image
+from ._guard import reader_errors
+from ._limits import Limits, check_image_size, resolve_limits
 
 __all__ = [
     "REGION_CATEGORIES",
@@ -110,25 +113,44 @@ def _present_labels(arr: np.ndarray) -> np.ndarray:
     return present[present > 0]
 
 
-def _read_png_labels(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as img:
-            if img.format != "PNG":
-                raise FormatError(f"file must be a PNG, got {img.format}", file=path)
-            mode = img.mode
-            img.load()
-            arr = np.asarray(img)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise FormatError(f"PNG must be readable, got {exc}", file=path) from None
+def _read_png_labels(path: Path, limits: Limits) -> np.ndarray:
+    arr, mode = load_image(path, limits=limits, what="label-map PNG", file=path)
     if mode in ("RGB", "RGBA"):
-        rgb = arr[:, :, :3].astype(np.int64)
-        return rgb[:, :, 0] + 256 * rgb[:, :, 1] + 65536 * rgb[:, :, 2]
+        ids = arr[:, :, 0].astype(np.int32)  # channel by channel: no (H, W, 3) temporary
+        ids += arr[:, :, 1].astype(np.int32) << 8
+        ids += arr[:, :, 2].astype(np.int32) << 16
+        return ids
     if mode in ("L", "P", "I", "I;16", "I;16B", "I;16L", "1"):
-        return arr.astype(np.int64)
+        return arr
     raise FormatError(f"label PNG must be grey, palette or RGB(A), got mode {mode!r}", file=path)
 
 
-def _read_npy_labels(path: Path) -> np.ndarray:
+def _npy_header(path: Path, limits: Limits) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from a ``.npy`` header, refusing what could not be a label map before a
+    byte of data is read."""
+    try:
+        with open(path, "rb") as fh:
+            check_file_size(os.fstat(fh.fileno()).st_size, limits, what=".npy file", file=path)
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read(fh)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, KeyError,
+            tokenize.TokenError) as exc:  # the header is a Python literal numpy parses
+        raise FormatError(f"file must be a NumPy .npy array, got a broken header "
+                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})",
+                          file=path) from None
+    if len(shape) != 2:
+        raise AnnotationError(f"label map must be 2-D, got shape {tuple(shape)}", file=path)
+    if shape[0] < 1 or shape[1] < 1:
+        raise AnnotationError(f"label map must have at least one pixel, got shape {shape}",
+                              file=path)
+    check_image_size(int(shape[1]), int(shape[0]), limits, what="label map size", file=path)
+    return shape, dtype
+
+
+def _read_npy_labels(path: Path, limits: Limits) -> np.ndarray:
+    _npy_header(path, limits)
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -136,21 +158,12 @@ def _read_npy_labels(path: Path) -> np.ndarray:
     return arr
 
 
-def _shape_of(path: Path) -> tuple[int, int]:
+def _shape_of(path: Path, limits: Limits) -> tuple[int, int]:
     if path.suffix.lower() == ".npy":
-        try:
-            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-        except (ValueError, OSError, EOFError) as exc:
-            raise FormatError(f"file must be a NumPy .npy array, got {exc}", file=path) from None
-    else:
-        try:
-            with Image.open(path) as img:
-                shape = (img.height, img.width)
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise FormatError(f"PNG must be readable, got {exc}", file=path) from None
-    if len(shape) != 2:
-        raise AnnotationError(f"label map must be 2-D, got shape {tuple(shape)}", file=path)
-    return int(shape[0]), int(shape[1])
+        shape, _ = _npy_header(path, limits)
+        return int(shape[0]), int(shape[1])
+    width, height = image_size(path, limits=limits, what="label-map PNG", file=path)
+    return height, width
 
 
 class LabelMapSource:
@@ -160,15 +173,20 @@ class LabelMapSource:
     ----------
     folder : path
         Holds ``<image>.png`` and / or ``<image>.npy`` files (other files are ignored).
+    limits : Limits, optional
+        Largest sizes accepted (default: :meth:`Limits.from_env`), kept for the lazy loads.
 
     Raises
     ------
     StudyError
         The folder is missing, holds no label map, or two files share a stem.
+    FormatError, AnnotationError
+        A file whose header is not a 2-D integer map within ``limits``.
     """
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(self, folder: str | os.PathLike[str], *, limits: Limits | None = None) -> None:
         root = Path(folder)
+        self.limits = resolve_limits(limits)
         if not root.is_dir():
             raise StudyError(f"label-map folder must be a folder, got {str(root)!r}")
         self.name = str(root)
@@ -185,7 +203,11 @@ class LabelMapSource:
         if not self._paths:
             raise StudyError(f"label-map folder {self.name!r} must hold .png or .npy files, "
                              "got none")
-        self.images = tuple(ImageInfo(stem, *_shape_of(p)) for stem, p in self._paths.items())
+        infos = []
+        for stem, p in self._paths.items():
+            with reader_errors("label map", file=p, image=stem):
+                infos.append(ImageInfo(stem, *_shape_of(p, self.limits)))
+        self.images = tuple(infos)
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """Read the label map of image ``file_name`` (a stem)."""
@@ -193,21 +215,24 @@ class LabelMapSource:
             path = self._paths[file_name]
         except KeyError:
             raise StudyError(f"label-map folder {self.name!r} has no image {file_name!r}") from None
-        arr = _read_npy_labels(path) if path.suffix.lower() == ".npy" else _read_png_labels(path)
-        return annotation_from_labels(arr, file_name=file_name, file=path)
+        with reader_errors("label map", file=path, image=file_name):
+            arr = (_read_npy_labels(path, self.limits) if path.suffix.lower() == ".npy"
+                   else _read_png_labels(path, self.limits))
+            return annotation_from_labels(arr, file_name=file_name, file=path)
 
     def __repr__(self) -> str:
         return f"LabelMapSource({self.name!r}, {len(self.images)} images)"
 
 
-def read_label_maps(folder: str | os.PathLike[str]) -> LabelMapSource:
+def read_label_maps(folder: str | os.PathLike[str], *,
+                    limits: Limits | None = None) -> LabelMapSource:
     """Open one annotator's folder of PNG / ``.npy`` label maps (lazy).
 
     Examples
     --------
     >>> source = read_label_maps("study/alice")  # doctest: +SKIP
     """
-    return LabelMapSource(folder)
+    return LabelMapSource(folder, limits=limits)
 
 
 def is_label_map_folder(path: Path) -> bool:

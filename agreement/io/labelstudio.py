@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .._checks import short
 from ..errors import AnnotationError, FormatError
 from ..model import Categories
 from ._files import read_json
+from ._guard import reader_errors
 from ._labelstudio_parse import parse_export
+from ._limits import Limits, resolve_limits
 from ._lsrle import Bitmask, Brush, bitmask_png, decode_brush, decode_rle_words
 from ._shapes import apply_rename, resolve_categories
 from ._toolref import task_data_value
@@ -52,19 +55,23 @@ def image_name(value: str, *, strip_upload_prefix: bool = True) -> str:
     return _PREFIX.sub("", base, count=1) if strip_upload_prefix else base
 
 
-def _annotator(completed_by: Any, emails: Mapping[int, str]) -> str:
+def _annotator(completed_by: Any, emails: Mapping[int | str, str]) -> str:
     if isinstance(completed_by, dict):
-        cid = completed_by.get("id")
+        cid = completed_by.get("id")  # checked by _emails
         return completed_by.get("email") or emails.get(cid) or f"user-{cid}"
     if isinstance(completed_by, int) and not isinstance(completed_by, bool):
         return emails.get(completed_by, f"user-{completed_by}")
     return "unknown"
 
 
-def _task_image(task: dict, index: int, strip: bool, rename: Any) -> str:
+def _task_image(task: dict, index: int, strip: bool, rename: Any, file: str) -> str:
     value = task_data_value(task)
-    name = (image_name(value, strip_upload_prefix=strip) if value
-            else f"task-{task.get('id', index)}")
+    try:
+        name = (image_name(value, strip_upload_prefix=strip) if value
+                else f"task-{task.get('id', index)}")
+    except ValueError as exc:  # urlsplit: an invalid IPv6 literal, ...
+        raise FormatError(f"task {index} image must be a URL or a path, got {short(value)} "
+                          f"({exc})", file=file) from None
     return apply_rename(name, rename)
 
 
@@ -78,6 +85,7 @@ def read_labelstudio_sources(
     brush_threshold: int = 128,
     include_predictions: bool = False,
     order: Order = "file",
+    limits: Limits | None = None,
 ) -> dict[str, ShapeSource]:
     """Read a Label Studio JSON export: one source per annotator (``completed_by``).
 
@@ -99,6 +107,8 @@ def read_labelstudio_sources(
         Items that are bare predictions (an ML backend's output: ``result`` without a task) are
         always read that way.
     order : {"file", "smaller_on_top"}
+    limits : Limits, optional
+        Largest sizes accepted (default: :meth:`Limits.from_env`).
 
     Returns
     -------
@@ -107,11 +117,14 @@ def read_labelstudio_sources(
     Raises
     ------
     FormatError
-        Not JSON, not a list of tasks.
+        Not JSON, not a list of tasks, a field of the wrong type (``annotations`` and
+        ``result`` must be lists, ids integers or strings). Any other failure while reading is
+        an ``UnexpectedInputError`` (a FormatError).
     AnnotationError
-        Missing ``original_width``/``original_height``, sizes that disagree within an image,
-        non-finite points, a brush whose header claims another size than the image, two tasks
-        mapping to one image name for one annotator.
+        Missing ``original_width``/``original_height``, or ones that are not exact positive
+        integers within ``limits`` (``0``, ``10.7``, ``"640"`` are refused), sizes that
+        disagree within an image, non-finite points, a brush whose header claims another size
+        than the image, two tasks mapping to one image name for one annotator.
 
     Examples
     --------
@@ -120,30 +133,57 @@ def read_labelstudio_sources(
     ['ann@example.org', 'user-2']
     """
     path = Path(json_path)
-    data = read_json(path)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-        raise FormatError("Label Studio JSON export must be a list of tasks, got "
-                          f"{type(data).__name__}", file=str(path))
-    if not any(("annotations" in t or "result" in t) for t in data):
-        raise FormatError("Label Studio JSON export must be a list of tasks with 'annotations', "
-                          "got none (is this the export's -info.json?)", file=str(path))
-    emails = {}
-    for task in data:
-        for ann in task.get("annotations") or []:
+    limits = resolve_limits(limits)
+    with reader_errors("Label Studio JSON", file=str(path)):
+        data = read_json(path, limits=limits)
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
+            raise FormatError("Label Studio JSON export must be a list of tasks, got "
+                              f"{type(data).__name__}", file=str(path))
+        if not any(("annotations" in t or "result" in t) for t in data):
+            raise FormatError("Label Studio JSON export must be a list of tasks with "
+                              "'annotations', got none (is this the export's -info.json?)",
+                              file=str(path))
+        emails = _emails(data, str(path))
+        items = parse_export(data, file=str(path), name_of=lambda t, i: _task_image(
+            t, i, strip_upload_prefix, rename, str(path)),
+            annotator_of=lambda cb: _annotator(cb, emails),
+            include_predictions=include_predictions, limits=limits)
+        labels = sorted({r.label for it in items.values() for regs in it.regions.values()
+                         for r in regs} - {""})  # a region without a label is an unknown_label
+        cats = resolve_categories(labels, categories=categories, stuff=stuff, file=str(path))
+        return {who: it.to_source(cats, brush_threshold=brush_threshold, order=order,
+                                  name=str(path) if len(items) == 1 else f"{path}#{who}")
+                for who, it in items.items()}
+
+
+def _emails(data: list[dict], file: str) -> dict[int | str, str]:
+    """User id -> email, from the annotations whose ``completed_by`` is a dict with one."""
+    emails: dict[int | str, str] = {}
+    for t, task in enumerate(data):
+        anns = task.get("annotations")
+        if anns is not None and not isinstance(anns, list):
+            raise FormatError(f"task {t} 'annotations' must be a list, got {short(anns)}",
+                              file=file)
+        for ann in anns or []:
             cb = ann.get("completed_by") if isinstance(ann, dict) else None
-            if isinstance(cb, dict) and cb.get("email"):
-                emails[cb.get("id")] = cb["email"]
-    items = parse_export(data, file=str(path), name_of=lambda t, i: _task_image(
-        t, i, strip_upload_prefix, rename), annotator_of=lambda cb: _annotator(cb, emails),
-        include_predictions=include_predictions)
-    labels = sorted({r.label for it in items.values() for regs in it.regions.values()
-                     for r in regs} - {""})  # a region without a label is an unknown_label
-    cats = resolve_categories(labels, categories=categories, stuff=stuff, file=str(path))
-    return {who: it.to_source(cats, brush_threshold=brush_threshold, order=order,
-                              name=str(path) if len(items) == 1 else f"{path}#{who}")
-            for who, it in items.items()}
+            if isinstance(cb, dict):
+                _user_id(cb, file)
+                if cb.get("email"):
+                    if not isinstance(cb["email"], str):
+                        raise FormatError(f"task {t} completed_by 'email' must be a string, got "
+                                          f"{short(cb['email'])}", file=file)
+                    emails[cb.get("id")] = cb["email"]
+    return emails
+
+
+def _user_id(cb: dict, file: str) -> int | str | None:
+    uid = cb.get("id")
+    if uid is not None and (not isinstance(uid, int | str) or isinstance(uid, bool)):
+        raise FormatError(f"completed_by 'id' must be an integer or a string, got {short(uid)}",
+                          file=file)
+    return uid
 
 
 def read_labelstudio(json_path: str | os.PathLike[str], *, annotator: str | None = None,

@@ -31,6 +31,7 @@ from scipy import ndimage
 from ..errors import AnnotationError
 from ..findings import Finding, findings_frame
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment
+from ._guard import reader_errors
 from ._shapes import Shape
 
 __all__ = ["CONFLICT_COLUMNS", "PaintResult", "ShapeSource", "paint"]
@@ -256,10 +257,16 @@ class ShapeSource:
                                   image=file_name, annotator=self.annotator) from None
 
     def paint(self, file_name: str) -> PaintResult:
-        """Paint one image (the map, its layer findings and the conflict table)."""
+        """Paint one image (the map, its layer findings and the conflict table).
+
+        Shapes are decoded here (brushes, bitmasks, RLEs); any failure is one of our errors
+        naming the file, image and annotator (see :func:`agreement.io._guard.reader_errors`).
+        """
         info = self._image(file_name)
-        return paint(self._shapes.get(file_name, ()), info, order=self.order,
-                     annotator=self.annotator, file=self.file)
+        with reader_errors(f"{self.format} shapes", file=self.file, image=file_name,
+                           annotator=self.annotator):
+            return paint(self._shapes.get(file_name, ()), info, order=self.order,
+                         annotator=self.annotator, file=self.file)
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """The panoptic annotation of ``file_name`` (see :func:`paint` for the layer rule)."""

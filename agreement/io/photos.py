@@ -7,15 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, UnidentifiedImageError
 
-from ..errors import FormatError
-from ._files import inside
+from ._files import inside, load_image
+from ._guard import reader_errors
+from ._limits import Limits
 
-__all__ = ["PHOTO_SUFFIXES", "find_photo", "read_photo"]
+__all__ = ["PHOTO_FORMATS", "PHOTO_SUFFIXES", "find_photo", "read_photo"]
 
 #: Suffixes tried, in order, when the photo has the annotation's stem but another extension.
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
+#: Image formats a photo may be in (Pillow's other parsers never see the file).
+PHOTO_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP")  # JPEG includes MPO (phones)
 
 
 def find_photo(images_dir: str | os.PathLike[str] | None, image: str) -> Path | None:
@@ -36,8 +38,8 @@ def find_photo(images_dir: str | os.PathLike[str] | None, image: str) -> Path | 
     return None
 
 
-def read_photo(path_or_images_dir: str | os.PathLike[str] | None, image: str | None = None
-               ) -> npt.NDArray[np.uint8] | None:
+def read_photo(path_or_images_dir: str | os.PathLike[str] | None, image: str | None = None,
+               *, limits: Limits | None = None) -> npt.NDArray[np.uint8] | None:
     """Read a photo as an ``(H, W, 3)`` RGB uint8 array, or None when there is none.
 
     Parameters
@@ -47,6 +49,8 @@ def read_photo(path_or_images_dir: str | os.PathLike[str] | None, image: str | N
     image : str, optional
         The image's file name as in the study (``street_001.png`` finds ``street_001.jpg``);
         it must stay inside the folder.
+    limits : Limits, optional
+        Largest photo accepted (default: :meth:`Limits.from_env`), checked before decoding.
 
     Returns
     -------
@@ -58,7 +62,9 @@ def read_photo(path_or_images_dir: str | os.PathLike[str] | None, image: str | N
     PathEscapeError
         ``image`` leaves the folder (``../x.jpg``, an absolute path).
     FormatError
-        The file exists but is not a readable image.
+        The file exists but is not a readable image of :data:`PHOTO_FORMATS`.
+    AnnotationError
+        A photo larger than ``limits``.
 
     Examples
     --------
@@ -72,9 +78,7 @@ def read_photo(path_or_images_dir: str | os.PathLike[str] | None, image: str | N
         path = find_photo(path_or_images_dir, image)
     if path is None:
         return None
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise FormatError(f"photo must be a readable image, got {exc}", file=path,
-                          image=image) from None
+    with reader_errors("photo", file=path, image=image):
+        rgb, _ = load_image(path, limits=limits, formats=PHOTO_FORMATS, convert="RGB",
+                            what="photo", file=path, image=image)
+    return np.asarray(rgb, dtype=np.uint8)

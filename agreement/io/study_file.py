@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +35,7 @@ from typing import Any
 
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Categories, ImageInfo, PanopticAnnotation, Study, image_key
-from ._files import inside, read_json
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ._files import inside, read_json, read_toml
 
 __all__ = [
     "AnnotatorSpec",
@@ -269,16 +263,7 @@ def read_study_file(path: str | os.PathLike[str]) -> StudySpec:
 
 
 def _parse(path: Path) -> dict[str, Any]:
-    if path.suffix.lower() == ".toml":
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
-            raise FormatError("file must exist, got no such file", file=path) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise FormatError(f"file must be valid TOML, got {exc}", file=path) from None
-    else:
-        data = read_json(path)
+    data = read_toml(path) if path.suffix.lower() == ".toml" else read_json(path)
     if not isinstance(data, dict):
         raise FormatError(f"study file must hold an object, got {type(data).__name__}", file=path)
     return data

@@ -9,7 +9,10 @@ of ``Cov_c`` over the classes the reference uses. As in the DeeperLab code
 (``deeplab/evaluation/parsing_covering.py``): the reference's void is ignored (its pixels count
 nowhere, so an ``other`` region's area excludes them); a reference region's pixels on ``other``'s
 void stay in its area; over several images each image's areas are divided by its pixel count
-before they are summed (``normalize_by_image_size=True``). Crowd flags play no role.
+before they are summed (``normalize_by_image_size=True``). The reference's **crowd** segments are
+void too, as in DeepLab's COCO evaluation (``eval_coco_format.py`` gives ground-truth crowd
+segments the ignored label; ``crowd="region"`` counts them as ordinary regions instead, as this
+package did before); ``other``'s crowd flags play no role.
 
 Unlike PQ, covering has no 0.5 threshold: a class split differently by two annotators keeps a
 partial score, so comparing it with PQ per class tells "different granularity" (covering high, PQ
@@ -19,6 +22,7 @@ low) from "different objects" (both low).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +91,7 @@ def parsing_covering_table(
     other_categories: npt.ArrayLike,
     *,
     scale: float = 1.0,
+    ref_void: npt.ArrayLike | None = None,
 ) -> ParsingCovering:
     """Parsing covering sums from one contingency table.
 
@@ -100,6 +105,8 @@ def parsing_covering_table(
         Category of each region of ``other``.
     scale : float
         Multiplies every area (``1 / pixels`` to normalise by image size).
+    ref_void : array_like of bool, shape (K,), optional
+        Reference regions to treat as void (their crowd flags, by DeepLab's rule).
 
     Returns
     -------
@@ -110,6 +117,9 @@ def parsing_covering_table(
     >>> pc = parsing_covering_table([[0, 0, 0], [0, 2, 0], [0, 2, 2]], [7, 7], [9, 7])
     >>> pc.category_ids, pc.weighted_iou, pc.gt_area  # only the class-7 column may cover
     ((7,), (2.0,), (6.0,))
+    >>> parsing_covering_table([[0, 0, 0], [0, 2, 0], [0, 2, 2]], [7, 7], [9, 7],
+    ...                        ref_void=[True, False]).weighted_iou  # region 1 is a crowd
+    (2.0,)
     """
     t = np.asarray(table, dtype=np.int64)
     ref_cat = np.asarray(ref_categories, dtype=np.int64)
@@ -117,8 +127,10 @@ def parsing_covering_table(
     if t.shape != (ref_cat.size + 1, oth_cat.size + 1):
         raise ValueError(f"table must be {(ref_cat.size + 1, oth_cat.size + 1)} for these "
                          f"categories, got {t.shape}")
-    ref_area = t[1:].sum(axis=1)
-    inter = t[1:, 1:]
+    keep = np.ones(ref_cat.size, bool) if ref_void is None else ~np.asarray(ref_void, bool)
+    ref_cat = ref_cat[keep]
+    ref_area = t[1:][keep].sum(axis=1)
+    inter = t[1:, 1:][keep]
     other_area = inter.sum(axis=0)  # the reference's void does not count
     union = ref_area[:, None] + other_area[None, :] - inter
     same = ref_cat[:, None] == oth_cat[None, :]
@@ -135,7 +147,8 @@ def parsing_covering_table(
 
 
 def parsing_covering(
-    ref: PanopticAnnotation, other: PanopticAnnotation, *, normalize_by_image_size: bool = True
+    ref: PanopticAnnotation, other: PanopticAnnotation, *, normalize_by_image_size: bool = True,
+    crowd: Literal["void", "region"] = "void",
 ) -> ParsingCovering:
     """Parsing covering of ``ref`` by ``other`` (two panoptic annotations of one image).
 
@@ -146,6 +159,9 @@ def parsing_covering(
     normalize_by_image_size : bool
         Divide areas by the image's pixel count (DeeperLab's default); it only matters when
         results of images of different sizes are added.
+    crowd : {"void", "region"}
+        ``ref``'s crowd segments are void (DeepLab's COCO evaluation, the default) or ordinary
+        regions.
 
     Returns
     -------
@@ -163,5 +179,9 @@ def parsing_covering(
         raise ValueError(f"annotations must have the same shape, got {ref.shape} and {other.shape}")
     table = overlap_table(ref.compact, other.compact, len(ref.segments) + 1,
                           len(other.segments) + 1)
+    if crowd not in ("void", "region"):
+        raise ValueError(f"crowd must be 'void' or 'region', got {crowd!r}")
     scale = 1.0 / (ref.shape[0] * ref.shape[1]) if normalize_by_image_size else 1.0
-    return parsing_covering_table(table, ref.category_ids, other.category_ids, scale=scale)
+    void = [s.iscrowd for s in ref.segments] if crowd == "void" else None
+    return parsing_covering_table(table, ref.category_ids, other.category_ids, scale=scale,
+                                  ref_void=void)

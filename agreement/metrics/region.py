@@ -178,7 +178,8 @@ def rand_index(a: LabelMap | None = None, b: LabelMap | None = None, *,
     Notes
     -----
     Symmetric. Equals ``sklearn.metrics.rand_score`` on the labelled pixels and the BSDS
-    benchmark's ``rand_index``.
+    benchmark's ``rand_index`` when at least two pixels are labelled in both; with fewer there
+    is no pair to count and the result is NaN, where ``rand_score`` returns 1.0.
 
     Examples
     --------

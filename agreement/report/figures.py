@@ -9,20 +9,45 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as MplFigure
+from matplotlib.text import Text
 
 from ..io.photos import find_photo, read_photo
 from ..model import Study
 from .model import Figure
 from .proposals import Proposal
 
-__all__ = ["find_photo", "overview_figures", "pair_galleries", "png_bytes"]
+__all__ = ["displayable", "find_photo", "overview_figures", "pair_galleries", "png_bytes"]
 
 
 def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (no pyplot, nothing global touched)."""
+    """Render a matplotlib Figure to PNG bytes (no pyplot, nothing global touched).
+
+    Texts holding undecodable file-name bytes (a non-UTF-8 folder or image name, read by
+    Python as lone surrogates, which matplotlib cannot draw) are drawn with U+FFFD instead.
+    """
+    for ax in fig.axes:  # tick labels are made by their formatter: replace them as a whole
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t.get_text() for t in axis.get_ticklabels()]
+            if any(label != displayable(label) for label in labels):
+                axis.set_ticks(axis.get_ticklocs(), labels=[displayable(x) for x in labels])
+    for text in fig.findobj(Text):
+        label = text.get_text()
+        if isinstance(label, str) and label != displayable(label):
+            text.set_text(displayable(label))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def displayable(text: str) -> str:
+    """``text`` with the bytes a file name could not decode (lone surrogates) shown as U+FFFD.
+
+    Examples
+    --------
+    >>> displayable("caf\\udce9")
+    'caf\ufffd'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _photo(images_dir: str | os.PathLike[str] | None, image: str,

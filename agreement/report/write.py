@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import AgreementError
-from ..io._files import _UMASK, replace_dir
+from ..io._outdir import MARKER as OUTPUT_MARKER
+from ..io._outdir import check_output_folder, output_folder
+from .figures import displayable
 from .model import Input, Report
 from .render import render_html, render_markdown
 
@@ -33,7 +32,7 @@ def checksum(path: str | os.PathLike[str]) -> tuple[str, int]:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for f in files:
         if path.is_dir():
-            digest.update(f.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(os.fsencode(f.relative_to(path).as_posix()) + b"\0")
         with open(f, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
@@ -76,20 +75,15 @@ def study_inputs(
 def check_out(out: str | os.PathLike[str]) -> Path:
     """Raise AgreementError unless ``out`` is absent, empty or a previous report (call it before
     the long work, so a wrong ``--out`` fails at once)."""
-    out = Path(out)
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).exists())):
-        raise AgreementError(
-            f"output folder must be empty or hold a previous report, got "
-            f"{str(out)!r} with other files (not replaced)"
-        )
-    return out
+    return check_output_folder(out, markers=(MARKER, OUTPUT_MARKER), previous="a previous report")
 
 
 def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     """Write ``report.html``, ``report.md``, ``figures/*.png`` and one CSV per table into ``out``.
 
-    Everything is written into a temporary folder beside ``out`` first, which then replaces
-    ``out``: a reader never sees half a report, and a failure leaves the old report in place.
+    Everything is written into a temporary folder beside ``out``, which then replaces ``out`` in
+    one step (see :mod:`agreement.io._outdir`): after a kill at any moment ``out`` is the
+    previous complete report or the new one, and a failure leaves the old report in place.
 
     Parameters
     ----------
@@ -107,22 +101,17 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
     AgreementError
         ``out`` exists and holds something other than a report (never deleted).
     """
-    out = check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
-        os.chmod(tmp, 0o777 & ~_UMASK)  # an ordinary folder, not mkdtemp's owner-only 0700
-        (tmp / "report.html").write_text(render_html(report), encoding="utf-8")
-        (tmp / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    out = Path(out)
+    with output_folder(out, marker=MARKER, marker_text=f"agreement {report.version}\n",
+                       markers=(MARKER, OUTPUT_MARKER), previous="a previous report") as tmp:
+        # undecodable bytes of non-UTF-8 file names are shown as U+FFFD (valid UTF-8 pages)
+        (tmp / "report.html").write_text(displayable(render_html(report)), encoding="utf-8")
+        (tmp / "report.md").write_text(displayable(render_markdown(report)), encoding="utf-8")
         if report.figures:
             (tmp / "figures").mkdir()
         for fig in report.figures:
             (tmp / "figures" / f"{fig.name}.png").write_bytes(fig.png)
         for table in report.tables:
-            table.frame.to_csv(tmp / f"{table.name}.csv", index=False, lineterminator="\n")
-        (tmp / MARKER).write_text(f"agreement {report.version}\n", encoding="utf-8")
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            table.frame.to_csv(tmp / f"{table.name}.csv", index=False, lineterminator="\n",
+                               errors="backslashreplace")
     return out / "report.html"
