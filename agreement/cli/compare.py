@@ -58,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _load(path: str, *, args: argparse.Namespace):
     from ..batch import Batch
-    from ..io.study_file import open_study
+    from ..io import open_study
 
     opened = open_study(path)
     note(args, f"{Path(path).name}: {opened.study!r}")

@@ -77,7 +77,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the report; exit 0 when written."""
-    from ..io.study_file import open_study
+    from ..io import open_study
     from ..report import write_report
     from ..report.build import ReportOptions, build_report
     from ..report.write import check_out

@@ -14,19 +14,30 @@ from .label_maps import annotation_from_labels, read_label_maps
 from .labelstudio import read_labelstudio, read_labelstudio_sources
 from .layers import ShapeSource, paint
 from .photos import find_photo, read_photo
-from .study_loader import detect_format, expand_sources, load_source, load_study
+from .study_file import StudyInput
+from .study_loader import (
+    detect_format,
+    discover,
+    expand_sources,
+    load_source,
+    load_study,
+    open_study,
+)
 
 __all__ = [
     "CocoPanopticSource",
     "ShapeSource",
+    "StudyInput",
     "annotation_from_labels",
     "detect_format",
+    "discover",
     "expand_sources",
     "find_photo",
     "id2rgb",
     "load_bsds_study",
     "load_source",
     "load_study",
+    "open_study",
     "paint",
     "read_bsds",
     "read_coco_instances",

@@ -58,7 +58,7 @@ def build_report(
     Parameters
     ----------
     study : Study or StudyInput
-        A study, or one opened by :func:`agreement.io.study_file.open_study` (which also knows
+        A study, or one opened by :func:`agreement.io.open_study` (which also knows
         the study's name, photos folder and study file).
     title : str, optional
     options : ReportOptions, optional
@@ -82,7 +82,7 @@ def build_report(
 
     Examples
     --------
-    >>> from agreement.io.study_file import open_study
+    >>> from agreement.io import open_study
     >>> report = build_report(open_study("data/sample/batch1"))  # doctest: +SKIP
     >>> report.summary["problems"][0]["title"]  # doctest: +SKIP
     'Define the border between road and sidewalk'
