@@ -421,7 +421,8 @@ def discover_folder(root: str | os.PathLike[str], *, format: str | None = None) 
         elif _is_companion(p):
             companions.append(p)
         else:
-            skipped.append(Skipped(p, "not an export"))
+            why = _not_export(p) if p.suffix.lower() == ".toml" else "not an export"
+            skipped.append(Skipped(p, why))
     kind, annotators = _choose(root, format, exports, maps, bsds_dirs, mats, skipped)
     _check_unique(annotators)
     if kind != "bsds":
