@@ -1,4 +1,4 @@
-"""What a study folder is: annotators, companions and skipped entries of folders as people keep them."""
+"""What a study folder is: annotators, companions and skipped entries, as people keep them."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_two_exports_in_one_annotator_folder_are_ambiguous(messy):
 
 def test_two_entries_with_one_annotator_name_are_ambiguous(messy):
     _export(messy / "chen", name="own")  # chen/ is no longer only the PNG folder of chen.json
-    with pytest.raises(StudyError, match=r"unique, got 'chen' from both .*chen/own\.json.*chen\.json"):
+    with pytest.raises(StudyError, match=r"got 'chen' from both .*chen/own\.json.*chen\.json"):
         discover(messy)
 
 
