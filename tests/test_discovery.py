@@ -144,7 +144,7 @@ def test_a_folder_without_exports_says_what_it_skipped(tmp_path):
     (tmp_path / "notes.txt").write_text("")
     (tmp_path / "todo.json").write_text("[]")
     (tmp_path / "photos").mkdir()
-    with pytest.raises(StudyError, match=r"must hold annotator exports .*got none; skipped: "
+    with pytest.raises(StudyError, match=r"must hold annotator exports, got none .*; skipped: "
                                          r"photos \(folder without an export\); todo\.json"):
         discover(tmp_path)
 

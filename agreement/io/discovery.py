@@ -457,8 +457,8 @@ def _choose(root: Path, format: str | None, exports: list[Found], maps: list[Fou
     if mats:
         return "bsds", [Found(root.name, root, "bsds")]
     listed = "; ".join(f"{shown(s.path.name)} ({s.reason})" for s in skipped[:8])
-    raise StudyError(f"study folder {shown(root)!r} must hold annotator exports (an export file "
-                     f"or a folder holding one per annotator), got none"
+    raise StudyError(f"study folder {shown(root)!r} must hold annotator exports, got none (an "
+                     "annotator is an export file, or a folder holding one)"
                      + (f"; skipped: {listed}" if listed else ""))
 
 
