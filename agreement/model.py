@@ -309,17 +309,16 @@ annotators, got 1 (ann1)
         """Per annotator: ``images``, ``missing_images``, ``segments``, ``source``.
 
         Counts segments from the segment tables without decoding maps when the source offers
-        ``segment_count`` (COCO panoptic does); otherwise decodes.
+        ``segment_count`` (COCO panoptic does) or has no shape on an image; otherwise decodes.
         """
         rows = []
         for a in self.annotators:
             src = self._sources[a]
             have = [i for i in self.images if a in self._index[i]]
-            counter = getattr(src, "segment_count", None)
-            segs = sum(
-                counter(self._index[i][a]) if counter else len(self.annotation(a, i).segments)
-                for i in have
-            )
+            segs = 0
+            for i in have:
+                known = _known_segment_count(src, self._index[i][a])
+                segs += len(self.annotation(a, i).segments) if known is None else known
             rows.append(
                 {
                     "annotator": a,
@@ -357,13 +356,20 @@ def _merge_categories(sources: Mapping[str, AnnotationSource]) -> Categories:
     return Categories(merged.values())
 
 
-def _has_segments(source: AnnotationSource, file_name: str) -> bool:
-    """Whether an annotation has a segment, from its table (True when unknown without decoding)."""
+def _known_segment_count(source: AnnotationSource, file_name: str) -> int | None:
+    """Segments of an annotation, known without decoding its map (None when not known): from
+    the source's segment table, or 0 for an image without any area shape."""
     counter = getattr(source, "segment_count", None)
     if callable(counter):
-        return counter(file_name) > 0
+        return int(counter(file_name))
     shapes = getattr(source, "shapes", None)
-    return len(shapes(file_name)) > 0 if callable(shapes) else True
+    return 0 if callable(shapes) and not shapes(file_name) else None
+
+
+def _has_segments(source: AnnotationSource, file_name: str) -> bool:
+    """Whether an annotation has a segment (True when that is not known without decoding)."""
+    known = _known_segment_count(source, file_name)
+    return known is None or known > 0
 
 
 def _skipped_shapes(study: Study, names: Sequence[str]) -> str:

@@ -16,8 +16,18 @@ import pandas as pd
 
 from ..analysis import analyse
 from ..consensus import consensus
-from ..io import load_study, write_coco_panoptic
+from ..io import write_coco_panoptic
 from ..io._files import atomic_write
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    emit_json,
+    json_to_stdout,
+    n_jobs,
+    note,
+    open_for,
+    show_progress,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,35 +47,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="void in heatmaps, regions and consensus (default: a vote of its own)")
     p.add_argument("--pixel-void", choices=("exclude", "label"), default="exclude",
                    help="void in the kappas and alpha (default: a missing value)")
-    p.add_argument("-j", "--n-jobs", type=int, default=1, help="worker processes (-1: all CPUs)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_jobs_flag(p)
+    add_output_flags(p, json_help="write what is printed (the headline numbers and the top rows "
+                     "of each table) as JSON to OUT, or to stdout when OUT is omitted")
     p.set_defaults(run=run)
 
 
-def _show(title: str, frame: pd.DataFrame, top: int) -> None:
+def _show(title: str, frame: pd.DataFrame, top: int, doc: dict | None, key: str,
+          args: argparse.Namespace) -> None:
+    if doc is not None:  # --json: the same rows for the JSON document
+        doc[key] = frame.head(top).to_dict("records")
+    if json_to_stdout(args):
+        return
     print(f"\n{title}")
     print(frame.head(top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
-    study = load_study(args.study)
+    study = open_for(args, args.study).study
     # one pass over the images for the disagreement and (if asked) the leave-one-out scores
     opts = {"disagreement": {"void": args.void, "pixel_void": args.pixel_void},
             "loo": {"void": args.void}}
     parts = ("disagreement", "loo") if args.leave_one_out else ("disagreement",)
-    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=args.n_jobs,
-                   progress=args.progress)
+    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=n_jobs(args),
+                   progress=show_progress(args))
     res = both.disagreement
     px = res.pixel
-    print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa {px.fleiss_kappa:.4f} "
-          f"over {px.pixels} pixels (void: {args.pixel_void})")
-    _show("Cohen's kappa per annotator pair", px.kappa_matrix().reset_index(), args.top)
-    _show("Class pairs (most severe first)", res.class_pairs, args.top)
-    _show("Annotators", res.annotators, args.top)
+    doc: dict | None = None
+    if args.json is not None:
+        doc = {"study": repr(study), "annotators": list(study.annotators),
+               "images": len(study.images), "alpha": px.alpha,
+               "fleiss_kappa": px.fleiss_kappa, "pixels": px.pixels, "pixel_void": args.pixel_void}
+    if not json_to_stdout(args):
+        print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa "
+              f"{px.fleiss_kappa:.4f} over {px.pixels} pixels (void: {args.pixel_void})")
+    _show("Cohen's kappa per annotator pair", px.kappa_matrix().reset_index(), args.top, doc,
+          "kappa", args)
+    _show("Class pairs (most severe first)", res.class_pairs, args.top, doc, "class_pairs", args)
+    _show("Annotators", res.annotators, args.top, doc, "annotators_table", args)
     cols = ["rank", "image", "kind", "class_pair", "annotators_b", "area", "bbox_x", "bbox_y",
             "bbox_w", "bbox_h", "severity"]
-    _show("Regions", res.regions[cols], args.top)
+    _show("Regions", res.regions[cols], args.top, doc, "regions", args)
     tables = {"regions": res.regions, "class_pairs": res.class_pairs,
               "pair_annotators": res.pair_annotators, "annotators": res.annotators,
               "per_class": res.per_class, "pixel_per_class": px.to_frame(),
@@ -73,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.leave_one_out:
         loo = both.loo
         _show("Leave-one-out PQ (each annotator vs the consensus of the others)",
-              loo.per_annotator, args.top)
+              loo.per_annotator, args.top, doc, "leave_one_out", args)
         tables["leave_one_out"] = loo.per_annotator
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -88,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
         voids = pd.DataFrame([c.to_dict() for c in made])
         with atomic_write(args.consensus / "consensus_counts.csv") as tmp:
             voids.to_csv(tmp, index=False)
-        print(f"\nconsensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
-              f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
-              "left void)")
+        line = (f"consensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
+                f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
+                "left void)")
+        if json_to_stdout(args):
+            note(args, line)
+        else:
+            print(f"\n{line}")
+    if doc is not None:
+        emit_json(doc, args.json)
     return 0
