@@ -373,10 +373,15 @@ def _has_segments(source: AnnotationSource, file_name: str) -> bool:
 
 
 def _skipped_shapes(study: Study, names: Sequence[str]) -> str:
+    """What the readers left out, for the first annotator they left something out of."""
     for a in names:
-        for f in getattr(study.source(a), "findings", ()):
-            if getattr(f, "kind", None) == "skipped_shape":
-                return f" ({a}: {f.detail})"
+        found = list(getattr(study.source(a), "findings", ()))
+        said = [f.detail for f in found if getattr(f, "kind", None) == "skipped_shape"]
+        unknown = sum(getattr(f, "kind", None) == "unknown_label" for f in found)
+        if unknown:
+            said.append(f"{unknown} shape(s) with a label not in the category set left out")
+        if said:
+            return f" ({a}: {'; '.join(said)})"
     return ""
 
 
