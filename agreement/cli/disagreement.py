@@ -63,6 +63,12 @@ def _show(title: str, frame: pd.DataFrame, top: int, doc: dict | None, key: str,
     print(frame.head(top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
+def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The kappa matrix with its row names as a first column (annotators may be called 'a')."""
+    name = "annotator" if "annotator" not in matrix.columns else "annotator (row)"
+    return matrix.rename_axis(index=None, columns=None).reset_index(names=name)
+
+
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
     study = open_for(args, args.study).study
@@ -82,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if not json_to_stdout(args):
         print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa "
               f"{px.fleiss_kappa:.4f} over {px.pixels} pixels (void: {args.pixel_void})")
-    _show("Cohen's kappa per annotator pair", px.kappa_matrix().reset_index(), args.top, doc,
+    _show("Cohen's kappa per annotator pair", _kappa_table(px.kappa_matrix()), args.top, doc,
           "kappa", args)
     _show("Class pairs (most severe first)", res.class_pairs, args.top, doc, "class_pairs", args)
     _show("Annotators", res.annotators, args.top, doc, "annotators_table", args)
