@@ -31,11 +31,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import FormatError, StudyError
-from ._files import read_json
+from ..errors import StudyError
+from ._sniff import detect_format, sniff
 
 __all__ = [
     "CATEGORIES_FILE",
@@ -68,7 +68,6 @@ _COMPANION_STEMS = {"readme", "notes", "note", "license", "licence", "copying", 
 _DOC_SUFFIXES = {".md", ".txt", ".rst", ".pdf", ".doc", ".docx", ".odt", ".rtf", ".html", ".htm"}
 _EXPORT_SUFFIXES = (".json", ".xml")
 _LABEL_SUFFIXES = (".png", ".npy")
-_HEAD = 1 << 16
 
 
 def shown(path: str | os.PathLike[str]) -> str:
@@ -190,98 +189,6 @@ def _is_companion(path: Path) -> bool:
     return stem in _COMPANION_STEMS or path.suffix.lower() in _DOC_SUFFIXES
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(_HEAD)
-    except OSError as exc:
-        raise FormatError(f"file must be readable, got {exc.strerror}", file=path) from None
-
-
-def _json_kind(path: Path, head: bytes) -> str | None:
-    """The export format of a JSON file, or None for valid JSON that is not an export."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"["):
-        if any(k in head for k in (b'"annotations"', b'"predictions"', b'"data"', b'"result"')):
-            return "labelstudio"
-        if b'"annotation_id"' in head and b'"annotator"' in head:
-            raise FormatError("file must be a Label Studio JSON export, got a JSON-MIN export "
-                              "(it keeps no segmentation): export the project as JSON",
-                              file=path)
-    elif text.startswith(b"{"):
-        body = head if len(head) < _HEAD else path.read_bytes()
-        if b'"segments_info"' in body:
-            return "coco_panoptic"
-        if b'"annotations"' in body and (b'"segmentation"' in body or b'"bbox"' in body):
-            return "coco_instances"
-        if b'"annotations"' in body and b'"data"' in body:
-            return "labelstudio"
-    read_json(path)  # not an export: say so, unless the JSON itself is broken (maybe an export)
-    return None
-
-
-def _xml_is_well_formed(path: Path) -> None:
-    from xml.etree.ElementTree import ParseError
-
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import parse
-
-    try:
-        parse(path)
-    except (ParseError, DefusedXmlException) as exc:
-        raise FormatError(f"file must be well-formed XML, got {exc}", file=path) from None
-
-
-def sniff(path: str | os.PathLike[str]) -> str | None:
-    """The export format of a file from its content, or None when it is not an export.
-
-    CVAT: an XML whose root is ``<annotations>``; Label Studio: a JSON list of tasks (or one
-    task object); COCO panoptic: a JSON object with ``segments_info``; COCO instances: a JSON
-    object with ``annotations`` and ``segmentation`` or ``bbox``.
-
-    Raises
-    ------
-    FormatError
-        The file cannot be read, or it is a ``.json`` / ``.xml`` that cannot be parsed (it may be
-        a broken export), or an export this package cannot use (Label Studio JSON-MIN).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = Path(tmp, "notes.json")
-    ...     _ = p.write_text('{"who": "me"}')
-    ...     sniff(p)
-    """
-    path = Path(path)
-    head = _head(path)
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<"):
-        if b"<annotations" in head:
-            return "cvat"
-        _xml_is_well_formed(path)
-        return None
-    if path.suffix.lower() == ".xml":
-        _xml_is_well_formed(path)
-    return _json_kind(path, head)
-
-
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """The export format of ``path`` from its content (see :func:`sniff`).
-
-    Raises
-    ------
-    FormatError
-        The format is not recognised, or the file cannot be read or parsed.
-    """
-    fmt = sniff(path)
-    if fmt is None:
-        raise FormatError("file must be a known annotation export (COCO panoptic or instances "
-                          "JSON, CVAT for images XML, Label Studio JSON), got an unrecognised file",
-                          file=path)
-    return fmt
-
-
 def _exports_in(folder: Path) -> tuple[list[Found], list[Skipped]]:
     """Export files directly in ``folder`` (not categories.json), and the non-exports among the
     ``.json`` / ``.xml`` files there."""
@@ -377,59 +284,75 @@ def discover_folder(root: str | os.PathLike[str], *, format: str | None = None) 
         A ``.json`` / ``.xml`` entry that cannot be parsed (it may be a broken export).
     """
     root = Path(root)
-    exports: list[Found] = []
-    maps: list[Found] = []
-    mats: list[Path] = []
-    bsds_dirs: list[Found] = []
-    skipped: list[Skipped] = []
-    companions: list[Path] = []
-    categories = images_dir = None
     entries = sorted(root.iterdir())
-    stems = {p.name for p in entries if p.is_file() and p.suffix.lower() in _EXPORT_SUFFIXES}
+    seen = _Sorted({p.name for p in entries if p.is_file() and p.suffix.lower() == ".json"})
     for p in entries:
-        why = _ignored(p.name)
-        if why:
-            skipped.append(Skipped(p, why))
-        elif p.is_dir():
-            if p.name == PHOTOS_DIR:
-                images_dir = p
-                continue
-            found, kind, more = export_file(p)
-            skipped += more
-            if f"{p.name}.json" in stems and found is None:
-                continue  # the PNG folder of the export p.name + ".json"
-            if found is not None:
-                exports.append(Found(p.name, found.path, found.format))
-            elif kind == "label_maps":
-                maps.append(Found(p.name, p, "label_maps"))
-            elif kind == "bsds":
-                bsds_dirs.append(Found(p.name, p, "bsds"))
-            else:
-                skipped.append(Skipped(p, "folder without an export"))
-        elif p.name == CATEGORIES_FILE:
-            categories = p
-        elif p.suffix.lower() in _EXPORT_SUFFIXES:
-            fmt = sniff(p)
-            if fmt is not None:
-                exports.append(Found(p.stem, p, fmt))
-            elif _is_companion(p):
-                companions.append(p)  # notes.json, README.xml: not an export, as expected
-            else:
-                skipped.append(Skipped(p, _not_export(p)))
-        elif p.suffix.lower() == ".mat":
-            mats.append(p)
-        elif _is_companion(p):
-            companions.append(p)
-        else:
-            why = _not_export(p) if p.suffix.lower() == ".toml" else "not an export"
-            skipped.append(Skipped(p, why))
-    kind, annotators = _choose(root, format, exports, maps, bsds_dirs, mats, skipped)
+        seen.add(p)
+    skipped = seen.skipped
+    kind, annotators = _choose(root, format, seen.exports, seen.maps, seen.bsds_dirs, seen.mats,
+                               skipped)
     _check_unique(annotators)
     if kind != "bsds":
         beside = "exports" if kind == "folder" else "label maps"
-        skipped += [Skipped(p, f".mat file beside {beside}") for p in mats]
-    return Discovery(root, kind, tuple(annotators), categories, images_dir, None,
-                     tuple(companions), tuple(sorted(skipped, key=lambda s: s.path)))
+        skipped += [Skipped(p, f".mat file beside {beside}") for p in seen.mats]
+    return Discovery(root, kind, tuple(annotators), seen.categories, seen.images_dir, None,
+                     tuple(seen.companions), tuple(sorted(skipped, key=lambda s: s.path)))
+
+
+@dataclass
+class _Sorted:
+    """The entries of a study folder sorted by kind, as they are read (rules 1-3, 5)."""
+
+    json_files: set[str]
+    exports: list[Found] = field(default_factory=list)
+    maps: list[Found] = field(default_factory=list)
+    bsds_dirs: list[Found] = field(default_factory=list)
+    mats: list[Path] = field(default_factory=list)
+    companions: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    categories: Path | None = None
+    images_dir: Path | None = None
+
+    def add(self, p: Path) -> None:
+        why = _ignored(p.name)
+        if why:
+            self.skipped.append(Skipped(p, why))
+        elif p.is_dir():
+            self._folder(p)
+        elif p.name == CATEGORIES_FILE:
+            self.categories = p
+        elif p.suffix.lower() in _EXPORT_SUFFIXES:
+            fmt = sniff(p)
+            if fmt is not None:
+                self.exports.append(Found(p.stem, p, fmt))
+            elif _is_companion(p):
+                self.companions.append(p)  # notes.json, README.xml: not an export, as expected
+            else:
+                self.skipped.append(Skipped(p, _not_export(p)))
+        elif p.suffix.lower() == ".mat":
+            self.mats.append(p)
+        elif _is_companion(p):
+            self.companions.append(p)
+        else:
+            why = _not_export(p) if p.suffix.lower() == ".toml" else "not an export"
+            self.skipped.append(Skipped(p, why))
+
+    def _folder(self, p: Path) -> None:
+        if p.name == PHOTOS_DIR:
+            self.images_dir = p
+            return
+        found, kind, more = export_file(p)
+        self.skipped += more
+        if found is not None:
+            self.exports.append(Found(p.name, found.path, found.format))
+        elif f"{p.name}.json" in self.json_files:
+            pass  # the PNG folder of the export p.name + ".json"
+        elif kind == "label_maps":
+            self.maps.append(Found(p.name, p, "label_maps"))
+        elif kind == "bsds":
+            self.bsds_dirs.append(Found(p.name, p, "bsds"))
+        else:
+            self.skipped.append(Skipped(p, "folder without an export"))
 
 
 def _choose(root: Path, format: str | None, exports: list[Found], maps: list[Found],
