@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -195,3 +196,23 @@ def test_study_file_naming_a_missing_export(tmp_path):
     (tmp_path / "study.toml").write_text('missing_exports = "sometimes"\n' + text)
     with pytest.raises(FormatError, match="'missing_exports' must be 'error' or 'skip'"):
         load_study(tmp_path)
+
+
+def test_every_command_reads_the_messy_folder_and_notes_once(messy, tmp_path, capsys):
+    from agreement.cli import main
+
+    before = tree_hashes(messy)
+    out = tmp_path / "report"
+    assert main(["report", str(messy), "--out", str(out), "--bootstrap", "0"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    notes = [line for line in err if line.startswith("note: skipped 8 entries of")]
+    assert len(notes) == 1 and "stray.mat (.mat file beside exports)" in notes[0]
+    html = (out / "report.html").read_text(encoding="utf-8")  # the photos folder was found
+    assert re.search(r"<td>images</td><td class=\"text\"><code>[^<]*study/images</code></td>"
+                     r"<td>1</td>", html)  # and its one photo checksummed
+    for argv in (["summary"], ["validate"], ["disagreement"], ["consistency"]):
+        code = main([*argv, str(messy)])
+        captured = capsys.readouterr()
+        assert code in (0, 1), captured.err
+        assert sum(line.startswith("note: skipped 8") for line in captured.err.splitlines()) == 1
+    assert tree_hashes(messy) == before
