@@ -148,15 +148,25 @@ def load_study(
     >>> study.annotators
     ('alice', 'bruno', 'chen', 'dana')
     """
+    return _open(path, format=format, align=align, categories=categories, options=options)[0]
+
+
+def _open(path: StudyPath, *, format: str | None, align: str,
+          categories: Categories | str | os.PathLike[str] | None, options: dict[str, Any]
+          ) -> tuple[Study, Discovery, StudySpec | None]:
+    """The study, what its path held and its study file (parsed once)."""
+    spec_path = None if isinstance(path, Mapping) else _study_file_of(Path(path))
+    if spec_path is not None:
+        spec = read_study_file(spec_path)
+        return spec.load(), _from_spec(spec), spec
     found = discover(path, format=format)
-    return _assemble(found, format=format, align=align, categories=categories, options=options)
+    return _assemble(found, format=format, align=align, categories=categories,
+                     options=options), found, None
 
 
 def _assemble(found: Discovery, *, format: str | None, align: str,
               categories: Categories | str | os.PathLike[str] | None,
               options: dict[str, Any]) -> Study:
-    if found.kind == "study_file":
-        return read_study_file(found.root).load()
     if found.kind == "bsds":
         return load_bsds_study(found.annotators[0].path)
     if categories is None:
@@ -212,12 +222,10 @@ def open_study(
     ('batch1', 'images', True)
     """
     root = Path(path)
-    found = discover(root, format=format)
-    study = _assemble(found, format=format, align="file_name", categories=categories,
-                      options=dict(options))
-    if found.kind == "study_file":
-        spec = read_study_file(found.root)
-        name, photos, files = spec.name, spec.images_dir, (found.root,)
+    study, found, spec = _open(root, format=format, align="file_name", categories=categories,
+                               options=dict(options))
+    if spec is not None:
+        name, photos, files = spec.name, spec.images_dir, (spec.path,)
     else:
         name, files = (root.stem if root.is_file() else root.name), ()
         folder = root if root.is_dir() else root.parent
