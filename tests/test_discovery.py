@@ -169,9 +169,14 @@ def test_undecodable_file_names_are_skipped_and_printable(tmp_path):
     _export(tmp_path / "a")
     _export(tmp_path / "b")
     os.close(os.open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.csv"), os.O_CREAT | os.O_WRONLY))
-    note = discover(tmp_path).note()
+    os.makedirs(os.path.join(os.fsencode(tmp_path), b"\xffb"))
+    write_export(tmp_path / os.fsdecode(b"\xffb"), {"x.jpg": (TINY, [dict(s) for s in TINY_TABLE])})
+    found = discover(tmp_path)
+    note = found.note()
     assert "caf\\xe9.csv (not an export)" in note
     note.encode("utf-8")  # printable as is
+    assert {"entry": "\\xffb/panoptic.json", "role": "annotator", "format": "coco_panoptic",
+            "detail": "\\xffb"} in found.rows()
 
 
 def test_study_file_naming_a_missing_export(tmp_path):
@@ -216,3 +221,12 @@ def test_every_command_reads_the_messy_folder_and_notes_once(messy, tmp_path, ca
         assert code in (0, 1), captured.err
         assert sum(line.startswith("note: skipped 8") for line in captured.err.splitlines()) == 1
     assert tree_hashes(messy) == before
+
+
+def test_the_parent_of_study_folders_points_at_them():
+    from conftest import SAMPLE
+
+    with pytest.raises(StudyError, match=r"got none .*skipped: batch1 \(a study folder itself: "
+                                         r"pass it as the study\); batch2 .*planted\.json \(JSON, "
+                                         r"not an export\)"):
+        discover(SAMPLE)

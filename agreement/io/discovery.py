@@ -34,12 +34,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import StudyError
+from ..errors import FormatError, StudyError
 from ._sniff import detect_format, sniff
 
 __all__ = [
     "CATEGORIES_FILE",
     "PHOTOS_DIR",
+    "STUDY_FILE_KEYS",
     "STUDY_FILE_NAMES",
     "Discovery",
     "Found",
@@ -53,6 +54,9 @@ __all__ = [
 
 #: Names tried, in order, when a study folder holds its own study file.
 STUDY_FILE_NAMES = ("study.toml", "study.json")
+#: The keys a study file may hold (see :mod:`agreement.io.study_file`).
+STUDY_FILE_KEYS = frozenset({"name", "annotators", "exports", "images", "images_dir",
+                             "categories", "align", "missing_exports"})
 #: The study folder's shared category set.
 CATEGORIES_FILE = "categories.json"
 #: The folder of photos (in or beside the study folder).
@@ -159,7 +163,7 @@ class Discovery:
         rows: list[dict[str, str | None]] = []
         for f in self.annotators:
             rows.append({"entry": self._rel(f.path), "role": "annotator", "format": f.format,
-                         "detail": f.name})
+                         "detail": shown(f.name)})
         for path, role in ((self.study_file, "study file"), (self.categories, "categories"),
                            (self.images_dir, "photos")):
             if path is not None:
@@ -214,11 +218,23 @@ def _not_export(path: Path) -> str:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (OSError, ValueError):
         return "JSON, not an export"
-    if isinstance(doc, dict) and "annotators" in doc:
+    if isinstance(doc, dict) and "annotators" in doc and set(doc) <= STUDY_FILE_KEYS:
         return "a study file: pass it as the study to use it"
     if isinstance(doc, dict) and set(doc) == {"categories"}:
         return f"categories: only {CATEGORIES_FILE} is read as the study's category set"
     return "JSON, not an export"
+
+
+def _holds_annotators(folder: Path) -> bool:
+    """Whether a sub-folder of ``folder`` holds an export (``folder`` is a study folder)."""
+    for sub in sorted(folder.iterdir()):
+        if sub.is_dir() and not _ignored(sub.name) and sub.name != PHOTOS_DIR:
+            try:
+                if _exports_in(sub)[0]:
+                    return True
+            except FormatError:  # a broken file down there: not this folder's business
+                continue
+    return False
 
 
 def _has_suffix(folder: Path, suffixes: Iterable[str]) -> bool:
@@ -351,6 +367,8 @@ class _Sorted:
             self.maps.append(Found(p.name, p, "label_maps"))
         elif kind == "bsds":
             self.bsds_dirs.append(Found(p.name, p, "bsds"))
+        elif _holds_annotators(p):
+            self.skipped.append(Skipped(p, "a study folder itself: pass it as the study"))
         else:
             self.skipped.append(Skipped(p, "folder without an export"))
 

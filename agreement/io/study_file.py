@@ -38,7 +38,7 @@ from typing import Any
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Categories, ImageInfo, PanopticAnnotation, Study, image_key
 from ._files import inside, read_json
-from .discovery import STUDY_FILE_NAMES, Discovery, shown
+from .discovery import STUDY_FILE_KEYS, STUDY_FILE_NAMES, Discovery, shown
 from .readers import expand_sources, resolve_export
 
 if sys.version_info >= (3, 11):
@@ -55,8 +55,7 @@ __all__ = [
     "read_study_file",
 ]
 
-_KEYS = {"name", "annotators", "exports", "images", "images_dir", "categories", "align",
-         "missing_exports"}
+_KEYS = STUDY_FILE_KEYS
 
 
 @dataclass(frozen=True)
