@@ -177,7 +177,8 @@ def _assemble(found: Discovery, *, format: str | None, align: str,
                 for f in found.annotators}
     if found.kind == "export" and list(expanded[found.annotators[0].name]) == [None]:
         raise StudyError(f"a study file or export must name several annotators, got one "
-                         f"annotator in {shown(found.root)!r}")
+                         f"annotator in {shown(found.root)!r}; to compare it with others, put "
+                         "each annotator's export in one study folder and pass the folder")
     try:
         if found.kind == "export":
             return Study({str(k): v for k, v in expanded[found.annotators[0].name].items()},
