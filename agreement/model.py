@@ -99,6 +99,10 @@ class MemorySource:
         except KeyError:
             raise StudyError(f"source {self.name!r} has no image {file_name!r}") from None
 
+    def segment_count(self, file_name: str) -> int:
+        """Number of segments of image ``file_name``."""
+        return len(self.load(file_name).segments)
+
     def __repr__(self) -> str:
         return f"MemorySource({self.name!r}, {len(self.images)} images)"
 
@@ -262,6 +266,39 @@ class Study:
         return cls({name: MemorySource(name, anns, categories)
                     for name, anns in annotations.items()}, align=align, categories=categories)
 
+    def check_comparable(self, annotators: Sequence[str] | None = None, *,
+                         require_segments: bool = True) -> None:
+        """Refuse, before any map is decoded, a study in which nothing can be compared.
+
+        Checked from the image lists, the category set and the segment tables only: at least two
+        annotators (of ``annotators``, default all), an image two of them annotated, a category
+        with an area, and (``require_segments``) a segment or an area shape on one of those
+        images. A study of boxes only fails the last two: boxes, key points and tags have no
+        area.
+
+        Raises
+        ------
+        StudyError
+            "nothing to compare" and why, with a hint at the likely cause.
+
+        Examples
+        --------
+        >>> cats = Categories([Category(1, "road", False)])
+        >>> a = PanopticAnnotation.from_map([[1, 1]], {1: 1}, file_name="x.png")
+        >>> Study.from_annotations({"ann1": [a], "ann2": [a]}, cats).check_comparable()
+        >>> Study.from_annotations({"ann1": [a]}, cats).check_comparable()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        agreement.errors.StudyError: study has nothing to compare: it must have two or more ...
+        """
+        names = self.annotators if annotators is None else tuple(annotators)
+        if annotators is not None and (len(names) < 2 or set(names) - set(self.annotators)):
+            raise StudyError(f"annotators must be at least two of {list(self.annotators)}, got "
+                             f"{list(names)}")
+        problem = _comparable_problem(self, names, require_segments)
+        if problem:
+            raise StudyError(f"study has nothing to compare: {problem}")
+
     def subset(self, annotators: Sequence[str]) -> Study:
         """A study of some annotators only."""
         return Study(
@@ -272,17 +309,16 @@ class Study:
         """Per annotator: ``images``, ``missing_images``, ``segments``, ``source``.
 
         Counts segments from the segment tables without decoding maps when the source offers
-        ``segment_count`` (COCO panoptic does); otherwise decodes.
+        ``segment_count`` (COCO panoptic does) or has no shape on an image; otherwise decodes.
         """
         rows = []
         for a in self.annotators:
             src = self._sources[a]
             have = [i for i in self.images if a in self._index[i]]
-            counter = getattr(src, "segment_count", None)
-            segs = sum(
-                counter(self._index[i][a]) if counter else len(self.annotation(a, i).segments)
-                for i in have
-            )
+            segs = 0
+            for i in have:
+                known = _known_segment_count(src, self._index[i][a])
+                segs += len(self.annotation(a, i).segments) if known is None else known
             rows.append(
                 {
                     "annotator": a,
@@ -318,3 +354,70 @@ def _merge_categories(sources: Mapping[str, AnnotationSource]) -> Categories:
                     f"got {cat.name!r} (isthing={cat.isthing})"
                 )
     return Categories(merged.values())
+
+
+def _known_segment_count(source: AnnotationSource, file_name: str) -> int | None:
+    """Segments of an annotation, known without decoding its map (None when not known): from
+    the source's segment table, or 0 for an image without any area shape."""
+    counter = getattr(source, "segment_count", None)
+    if callable(counter):
+        return int(counter(file_name))
+    shapes = getattr(source, "shapes", None)
+    return 0 if callable(shapes) and not shapes(file_name) else None
+
+
+def _has_segments(source: AnnotationSource, file_name: str) -> bool:
+    """Whether an annotation has a segment (True when that is not known without decoding)."""
+    known = _known_segment_count(source, file_name)
+    return known is None or known > 0
+
+
+def _skipped_shapes(study: Study, names: Sequence[str]) -> str:
+    """What the readers left out, for the first annotator they left something out of."""
+    for a in names:
+        found = list(getattr(study.source(a), "findings", ()))
+        said = [f.detail for f in found if getattr(f, "kind", None) == "skipped_shape"]
+        unknown = sum(getattr(f, "kind", None) == "unknown_label" for f in found)
+        if unknown:
+            said.append(f"{unknown} shape(s) with a label not in the category set left out")
+        if said:
+            return f" ({a}: {'; '.join(said)})"
+    return ""
+
+
+def _comparable_problem(study: Study, names: tuple[str, ...], segments: bool) -> str | None:
+    if len(names) < 2:
+        return f"it must have two or more annotators, got {len(names)} ({', '.join(names)})"
+    shared = [i for i in study.images if sum(a in study._index[i] for a in names) >= 2]
+    if not shared:
+        return (f"no image is annotated by two annotators, got {len(study.images)} image(s) "
+                f"each annotated by one{_name_hint(study, names)}")
+    no_area = (f"{_skipped_shapes(study, names)}; boxes, key points and tags are not compared: "
+               "export polygons, masks or brushes")
+    if not len(study.categories):
+        return f"the exports hold no category with an area{no_area}"
+    if not segments:
+        return None
+    for image in shared:
+        for a in names:
+            per = study._index[image]
+            if a in per and _has_segments(study.source(a), per[a]):
+                return None
+    return f"no annotator has a segment on the {len(shared)} image(s) two of them share{no_area}"
+
+
+def _name_hint(study: Study, names: tuple[str, ...]) -> str:
+    """Why images may fail to pair up: names differing in case or extension only."""
+    owners: dict[str, set[str]] = {}
+    for image, per in study._index.items():
+        stem = image.rsplit(".", 1)[0].casefold()
+        owners.setdefault(stem, set()).update(a for a in per if a in names)
+    close = [s for s, who in owners.items() if len(who) >= 2]
+    if close:
+        same = sorted(i for i in study._index if i.rsplit(".", 1)[0].casefold() == close[0])
+        return (f"; names are matched exactly (base file name, case-sensitive) and {same[:2]} "
+                "differ only in case or extension: pass rename= to the readers")
+    a, b = names[0], names[1]
+    ex_a = next((i for i, per in study._index.items() if a in per), None)
+    ex_b = next((i for i, per in study._index.items() if b in per), None)
+    return f" (e.g. {a} has {ex_a!r}, {b} has {ex_b!r}; names are matched by base file name)"

@@ -259,6 +259,8 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     """
     from .analysis import analyse
 
+    # fail fast, before any map is decoded (all-void maps are a valid, empty evaluation)
+    study.check_comparable(annotators, require_segments=False)
     opts = {"annotators": annotators, "boundary": boundary, "dilation_ratio": dilation_ratio,
             "diagnostic_threshold": diagnostic_threshold}
     return analyse(study, parts=("pq",), options={"pq": opts}, images=images, n_jobs=n_jobs,

@@ -59,6 +59,7 @@ def validate(
     crowd_min_instances: int = 2,
     crowd_cover: float = 0.5,
     progress: bool = False,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Every finding about a study, errors first.
 
@@ -73,6 +74,9 @@ def validate(
         The crowd-candidate heuristic (module notes).
     progress : bool
         Show a progress bar over images.
+    n_jobs : int
+        Worker processes over images (1: this process; -1: one per CPU); the findings are
+        identical.
 
     Returns
     -------
@@ -97,7 +101,7 @@ def validate(
     opts = {"min_area": min_area, "max_unlabeled": max_unlabeled,
             "crowd_min_instances": crowd_min_instances, "crowd_cover": crowd_cover}
     return analyse(_as_study(study), parts=("validation",), options={"validation": opts},
-                   progress=progress).validation
+                   progress=progress, n_jobs=n_jobs).validation
 
 
 @dataclass(frozen=True)

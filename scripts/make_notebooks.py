@@ -270,7 +270,7 @@ import tempfile
 import pandas as pd
 
 from agreement import build_report, disagreement, evaluate, write_report
-from agreement.io.study_file import open_study
+from agreement.io import open_study
 from agreement.report import Thresholds, diagnose_classes, propose
 from agreement.report.build import ReportOptions
 from agreement.report.collect import class_table, confusion_table

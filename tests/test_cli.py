@@ -23,7 +23,12 @@ def test_summary_of_the_sample(capsys):
     rows = {line.split()[0]: line.split()[1:4] for line in lines[4:9]}
     assert rows["alice"][:2] == ["13", "0"] and rows["dana"][:2] == ["12", "1"]
     assert "1 (image, annotator) pair is missing:" in out
-    assert lines[-1].split() == ["street_013.jpg", "dana"]
+    assert lines[-3].split() == ["street_013.jpg", "dana"]
+    # what the folder held: every annotator entry with its format, the photos beside it
+    held = out[out.index("holds:"):].splitlines()
+    assert held[1].split() == ["annotator", "alice/panoptic.json", "alice,", "coco_panoptic"]
+    assert held[5].split()[:2] == ["photos", str(SAMPLE / "images")]
+    assert lines[-1].startswith("ready to compare")
 
 
 def test_summary_of_a_complete_study_lists_nothing_missing(tmp_path, capsys):

@@ -131,5 +131,5 @@ def test_one_annotator_is_refused(study, tmp_path, capsys):
     shutil.copytree(study / "ann_a", one / "ann_a")
     assert main(["report", str(one), "--out", str(tmp_path / "r"), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "a report needs at least two annotators on at least one image, got 1" in err
+    assert "study has nothing to compare: it must have two or more annotators, got 1" in err
     assert not (tmp_path / "r").exists()

@@ -222,5 +222,6 @@ def test_cli_no_shared_image_is_refused_and_writes_nothing(tmp_path, capsys):
     assert main(["consistency", str(tmp_path / "study"), "--json", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "study must have an image that two annotators share, got none of 2 image(s)" in err
+    assert "nothing to compare: no image is annotated by two annotators, got 2 image(s)" in err
+    assert "['IMG1', 'img1'] differ only in case or extension" in err
     assert not out.exists()

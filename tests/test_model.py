@@ -274,11 +274,13 @@ def test_load_study_errors(tmp_path):
     with pytest.raises(StudyError, match="must hold annotator exports, got none"):
         load_study(tmp_path / "empty")
     (tmp_path / "two" / "ann").mkdir(parents=True)
-    for name in ("a.json", "b.json"):
+    for name in ("a.json", "b.json"):  # JSON that is not an export: skipped, and said so
         (tmp_path / "two" / "ann" / name).write_text("{}")
-    with pytest.raises(
-        StudyError, match=r"must hold exactly one export file .* got \['a.json', 'b.json'\]"
-    ):
+    with pytest.raises(StudyError, match=r"got none .*skipped: a\.json \(JSON, not an export\)"):
+        load_study(tmp_path / "two")
+    for name in ("a.json", "b.json"):  # two exports in one annotator folder: ambiguous
+        (tmp_path / "two" / "ann" / name).write_text('{"segments_info": []}')
+    with pytest.raises(StudyError, match=r"must hold one export, got 2: a\.json .*, b\.json"):
         load_study(tmp_path / "two")
 
 

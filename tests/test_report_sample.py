@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from report_html import parse_report
 
-from agreement.io.study_file import open_study
+from agreement.io import open_study
 from agreement.metrics.pq import summarize
 from agreement.report import write_report
 from agreement.report.build import ReportOptions, build_report

@@ -9,7 +9,8 @@ import pytest
 
 from agreement import Categories, Category, PanopticAnnotation, load_study, write_coco_panoptic
 from agreement.errors import FormatError, PathEscapeError, StudyError
-from agreement.io.study_file import is_study_file, open_study, read_study_file
+from agreement.io import open_study
+from agreement.io.study_file import is_study_file, read_study_file
 
 CATS = Categories([Category(1, "car", True), Category(7, "road", False)])
 

@@ -4,17 +4,21 @@ Each sub-command lives in its own module of this package with two functions,
 ``add_parser(subparsers)`` and ``run(args) -> int``; :data:`COMMANDS` lists them.
 
 Exit codes: 0 success; 1 the command ran and found an error-level problem (e.g. ``validate``);
-2 bad usage or bad input (a clear message on stderr).
+2 bad usage or bad input (one clear line on stderr); 3 an internal error, a bug (one line naming
+the command and, when known, the file and image; ``--debug`` adds the traceback); 130
+interrupted; 141 stdout closed early (``agreement ... | head``). See :mod:`._failures`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import AgreementError
+from ._failures import describe, print_traceback
 
 __all__ = ["COMMANDS", "main"]
 
@@ -31,14 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inter-annotator agreement for panoptic segmentation.",
     )
     parser.add_argument("--version", action="version", version=f"agreement {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f".{name}", __name__).add_parser(sub)
+        # also after the command (agreement report ... --debug), without overriding the first
+        sub.choices[name].add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                       help=_DEBUG_HELP)
     return parser
 
 
+_DEBUG_HELP = "print the traceback of an error too (for bug reports)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (errors on input give 2 and one line on stderr)."""
+    """Run the CLI; returns the exit code (see the module notes): never a bare traceback."""
     for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 file name prints as \udcXX escapes
         if hasattr(stream, "reconfigure") and getattr(stream, "encoding", "").lower() in (
                 "utf-8", "utf8"):
@@ -50,15 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     retain_freed_memory()  # maps read one after another reuse memory (no page faults each)
     try:
         return int(args.run(args))
-    except AgreementError as exc:
-        print(f"agreement {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, MemoryError) as exc:
-        print(f"agreement {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # the last line of defence: one line, a documented code
+        if args.debug:
+            print_traceback()
+        line, code = describe(args.command, exc, debug=args.debug)
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

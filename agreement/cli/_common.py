@@ -1,9 +1,12 @@
 """Conventions every sub-command shares: ``--quiet``, ``--json``, ``--n-jobs``, progress on stderr.
 
 - stdout carries the result (a human-readable table, or one JSON document with ``--json``);
-- stderr carries progress bars and notes, silenced by ``--quiet``;
+- stderr carries progress bars (when it is a terminal, or with ``--progress``) and notes (what a
+  study folder held but was skipped), both silenced by ``--quiet``;
 - ``--json`` alone writes the JSON document to stdout and implies ``--quiet`` (only errors reach
-  stderr); ``--json OUT`` writes it to the file OUT (atomically) instead.
+  stderr); ``--json OUT`` writes it to the file OUT (atomically) instead;
+- ``-j N`` / ``--n-jobs N``: worker processes over images, resolved by :func:`n_jobs` (the one
+  place a new default would go).
 """
 
 from __future__ import annotations
@@ -11,27 +14,40 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from ..io.study_file import StudyInput
+
 __all__ = [
+    "DEFAULT_JOBS",
     "add_jobs_flag",
     "add_output_flags",
     "emit_json",
     "json_to_stdout",
+    "n_jobs",
     "note",
+    "open_for",
     "show_progress",
     "to_jsonable",
 ]
 
+#: Default of ``-j`` for every command (1: this process; -1: every core).
+DEFAULT_JOBS = 1
+
 
 def add_output_flags(parser: argparse.ArgumentParser, *, json_help: str | None = None) -> None:
-    """Add ``--quiet`` / ``-q`` and ``--json [OUT]`` (``"-"`` = stdout) to a parser."""
+    """Add ``--quiet`` / ``-q``, ``--progress`` and ``--json [OUT]`` (``"-"`` = stdout)."""
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no notes on stderr"
     )
+    parser.add_argument("--progress", action="store_true",
+                        help="draw the progress bar even when stderr is not a terminal (a log "
+                        "file); --quiet wins")
     parser.add_argument(
         "--json",
         nargs="?",
@@ -49,27 +65,75 @@ def json_to_stdout(args: argparse.Namespace) -> bool:
     return getattr(args, "json", None) == "-"
 
 
-def add_jobs_flag(parser: argparse.ArgumentParser) -> None:
-    """Add ``--n-jobs`` / ``-j`` (processes over images; default 1)."""
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 and value != -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of worker processes (1, 2, ...) or -1 for every core, got {text!r}")
+    return value
+
+
+def add_jobs_flag(parser: argparse.ArgumentParser, *aliases: str) -> None:
+    """Add ``--n-jobs`` / ``-j`` (worker processes over images); read it with :func:`n_jobs`.
+
+    ``aliases`` are older spellings still accepted (``--jobs``).
+    """
     parser.add_argument(
         "-j",
         "--n-jobs",
-        type=int,
-        default=1,
+        *aliases,
+        dest="n_jobs",
+        type=_jobs,
+        default=None,
         metavar="N",
-        help="worker processes over images (default 1; -1 = every core)",
+        help=f"worker processes over images (default {DEFAULT_JOBS}; -1 = every core); results "
+        "are identical to a serial run",
     )
 
 
+def n_jobs(args: argparse.Namespace) -> int:
+    """The number of worker processes a command runs with (``-j``, else :data:`DEFAULT_JOBS`)."""
+    value = getattr(args, "n_jobs", None)
+    return DEFAULT_JOBS if value is None else value
+
+
 def show_progress(args: argparse.Namespace) -> bool:
-    """Whether to draw a progress bar: not with ``--quiet`` nor with JSON on stdout."""
-    return not (getattr(args, "quiet", False) or json_to_stdout(args))
+    """Whether to draw a progress bar: on a terminal (or with ``--progress``), never with
+    ``--quiet`` nor with JSON on stdout."""
+    if getattr(args, "quiet", False) or json_to_stdout(args):
+        return False
+    return bool(getattr(args, "progress", False)) or _is_terminal(sys.stderr)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def note(args: argparse.Namespace, message: str) -> None:
     """Print a note on stderr unless ``--quiet`` or JSON goes to stdout."""
     if not (getattr(args, "quiet", False) or json_to_stdout(args)):
         print(message, file=sys.stderr)
+
+
+def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare: bool = True,
+             **options: Any) -> StudyInput:
+    """Open a study for a command: one note naming what was skipped, and (``compare``) the
+    refusal of a study with nothing to compare, both before any map is decoded."""
+    from ..io import open_study
+
+    opened = open_study(path, **options)
+    found = opened.discovery.note() if opened.discovery is not None else None
+    if found:
+        note(args, f"note: {found}")
+    if compare:
+        opened.study.check_comparable()
+    return opened
 
 
 def to_jsonable(value: Any) -> Any:

@@ -12,7 +12,15 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import add_jobs_flag, note, show_progress, to_jsonable
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    n_jobs,
+    note,
+    open_for,
+    show_progress,
+    to_jsonable,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("batch_a", help="the earlier batch (study folder or study file)")
     p.add_argument("batch_b", help="the later batch (study folder or study file)")
-    p.add_argument("--json", nargs="?", const="-", default=None, metavar="OUT",
-                   help="write the comparison as JSON to OUT (stdout when OUT is omitted)")
     p.add_argument("--csv", metavar="DIR", default=None,
                    help="write classes.csv, annotators.csv and class_pairs.csv into DIR")
     p.add_argument("--n-boot", type=int, default=2000, metavar="B",
@@ -51,19 +57,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pairwise", action="store_true",
                    help="score annotators against the others pairwise instead of against the "
                    "consensus of the others (faster)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes")
     add_jobs_flag(p)
+    add_output_flags(p, json_help="write the comparison as JSON to OUT, or to stdout when OUT is "
+                     "omitted (then nothing else is printed)")
     p.set_defaults(run=run)
 
 
 def _load(path: str, *, args: argparse.Namespace):
     from ..batch import Batch
-    from ..io.study_file import open_study
-
-    opened = open_study(path)
+    opened = open_for(args, path)
     note(args, f"{Path(path).name}: {opened.study!r}")
     return Batch.from_study(opened.study, name=opened.name or Path(path).name,
-                            n_jobs=args.n_jobs, progress=show_progress(args) and not args.json,
+                            n_jobs=n_jobs(args), progress=show_progress(args),
                             pixel=not args.no_pixel, consensus=not args.pairwise)
 
 

@@ -11,7 +11,6 @@ covering.
 from __future__ import annotations
 
 import argparse
-import json
 
 from ..consistency import (
     ConsistencyResult,
@@ -20,8 +19,16 @@ from ..consistency import (
     plot_per_image,
 )
 from ..errors import StudyError
-from ..io import load_study
 from ..io._files import atomic_write
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    emit_json,
+    json_to_stdout,
+    n_jobs,
+    open_for,
+    show_progress,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +40,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "the BSDS region benchmark's 'Human' row (see docs/region_measures.md).",
     )
     p.add_argument("study", help="study folder, or a BSDS folder of .mat files")
-    p.add_argument("--json", metavar="OUT.json", help="write the study figures as JSON")
     p.add_argument("--csv", metavar="PER_IMAGE.csv", help="write the per-image table as CSV")
     p.add_argument("--pairs-csv", metavar="PAIRS.csv",
                    help="write one row per (image, ref, other) as CSV")
@@ -41,24 +47,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write parsing covering per class (panoptic studies) as CSV")
     p.add_argument("--plot", metavar="OUT.png",
                    help="plot the per-image covering, least consistent images first")
-    p.add_argument("-j", "--n-jobs", "--jobs", dest="n_jobs", type=int, default=1, metavar="N",
-                   help="worker processes over images (-1: one per CPU; default 1)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_jobs_flag(p, "--jobs")
+    add_output_flags(p, json_help="write the study figures as JSON to OUT, or to stdout instead "
+                     "of the text when OUT is omitted")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
-    study = load_study(args.study)
-    result = human_consistency(study, n_jobs=args.n_jobs, progress=args.progress)
+    study = open_for(args, args.study).study
+    result = human_consistency(study, n_jobs=n_jobs(args), progress=show_progress(args))
     if result.n_images == 0:
         raise StudyError(f"study must have an image that two annotators share, got none of "
                          f"{len(study.images)} image(s) (names are matched case-sensitively; "
                          f"'agreement validate' lists the missing ones)")
     summary = result.to_dict()
-    if args.json:
-        with atomic_write(args.json) as tmp:
-            tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if args.csv:
         with atomic_write(args.csv) as tmp:
             result.to_frame().to_csv(tmp, index=False)
@@ -67,12 +70,19 @@ def run(args: argparse.Namespace) -> int:
             result.pairs.to_csv(tmp, index=False)
     if args.plot:
         _plot(result, args.plot)
+    covering = None
     if args.by_class:
-        by_class = parsing_covering_by_class(study, progress=args.progress)
+        by_class = parsing_covering_by_class(study, progress=show_progress(args))
         with atomic_write(args.by_class) as tmp:
             by_class.to_csv(tmp, index=False)
-        print(f"parsing covering {_fmt(float(by_class.covering.mean()))} "
-              f"(mean over {len(by_class)} classes)")
+        covering = (f"parsing covering {_fmt(float(by_class.covering.mean()))} "
+                    f"(mean over {len(by_class)} classes)")
+    if args.json:  # written last: the figures, once every other output is written
+        emit_json(summary, args.json)
+    if json_to_stdout(args):
+        return 0
+    if covering:
+        print(covering)
     print(f"{result.n_images} images, {summary['n_pairs']} ordered annotator pairs")
     print(f"covering {_fmt(result.covering)}  PRI {_fmt(result.pri)}  VI {_fmt(result.vi)} bits")
     print(f"class-agnostic PQ {_fmt(result.pq)}  SQ {_fmt(result.sq)}  RQ {_fmt(result.rq)}  "

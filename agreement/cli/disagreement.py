@@ -18,8 +18,18 @@ import pandas as pd
 
 from ..analysis import analyse
 from ..consensus import consensus
-from ..io import load_study, write_coco_panoptic
+from ..io import write_coco_panoptic
 from ..io._outdir import check_output_folder, output_folder
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    emit_json,
+    json_to_stdout,
+    n_jobs,
+    note,
+    open_for,
+    show_progress,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,14 +49,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="void in heatmaps, regions and consensus (default: a vote of its own)")
     p.add_argument("--pixel-void", choices=("exclude", "label"), default="exclude",
                    help="void in the kappas and alpha (default: a missing value)")
-    p.add_argument("-j", "--n-jobs", type=int, default=1, help="worker processes (-1: all CPUs)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_jobs_flag(p)
+    add_output_flags(p, json_help="write what is printed (the headline numbers and the top rows "
+                     "of each table) as JSON to OUT, or to stdout when OUT is omitted")
     p.set_defaults(run=run)
 
 
-def _show(title: str, frame: pd.DataFrame, top: int) -> None:
+def _show(title: str, frame: pd.DataFrame, top: int, doc: dict | None, key: str,
+          args: argparse.Namespace) -> None:
+    if doc is not None:  # --json: the same rows for the JSON document
+        doc[key] = frame.head(top).to_dict("records")
+    if json_to_stdout(args):
+        return
     print(f"\n{title}")
     print(frame.head(top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The kappa matrix with its row names as a first column (annotators may be called 'a')."""
+    name = "annotator" if "annotator" not in matrix.columns else "annotator (row)"
+    return matrix.rename_axis(index=None, columns=None).reset_index(names=name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,23 +76,30 @@ def run(args: argparse.Namespace) -> int:
     for folder in (args.out, args.consensus):
         if folder is not None:
             check_output_folder(folder)  # a wrong folder fails before the long work
-    study = load_study(args.study)
+    study = open_for(args, args.study).study
     # one pass over the images for the disagreement and (if asked) the leave-one-out scores
     opts = {"disagreement": {"void": args.void, "pixel_void": args.pixel_void},
             "loo": {"void": args.void}}
     parts = ("disagreement", "loo") if args.leave_one_out else ("disagreement",)
-    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=args.n_jobs,
-                   progress=args.progress)
+    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=n_jobs(args),
+                   progress=show_progress(args))
     res = both.disagreement
     px = res.pixel
-    print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa {px.fleiss_kappa:.4f} "
-          f"over {px.pixels} pixels (void: {args.pixel_void})")
-    _show("Cohen's kappa per annotator pair", px.kappa_matrix().reset_index(), args.top)
-    _show("Class pairs (most severe first)", res.class_pairs, args.top)
-    _show("Annotators", res.annotators, args.top)
+    doc: dict | None = None
+    if args.json is not None:
+        doc = {"study": repr(study), "annotators": list(study.annotators),
+               "images": len(study.images), "alpha": px.alpha,
+               "fleiss_kappa": px.fleiss_kappa, "pixels": px.pixels, "pixel_void": args.pixel_void}
+    if not json_to_stdout(args):
+        print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa "
+              f"{px.fleiss_kappa:.4f} over {px.pixels} pixels (void: {args.pixel_void})")
+    _show("Cohen's kappa per annotator pair", _kappa_table(px.kappa_matrix()), args.top, doc,
+          "kappa", args)
+    _show("Class pairs (most severe first)", res.class_pairs, args.top, doc, "class_pairs", args)
+    _show("Annotators", res.annotators, args.top, doc, "annotators_table", args)
     cols = ["rank", "image", "kind", "class_pair", "annotators_b", "area", "bbox_x", "bbox_y",
             "bbox_w", "bbox_h", "severity"]
-    _show("Regions", res.regions[cols], args.top)
+    _show("Regions", res.regions[cols], args.top, doc, "regions", args)
     tables = {"regions": res.regions, "class_pairs": res.class_pairs,
               "pair_annotators": res.pair_annotators, "annotators": res.annotators,
               "per_class": res.per_class, "pixel_per_class": px.to_frame(),
@@ -78,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.leave_one_out:
         loo = both.loo
         _show("Leave-one-out PQ (each annotator vs the consensus of the others)",
-              loo.per_annotator, args.top)
+              loo.per_annotator, args.top, doc, "leave_one_out", args)
         tables["leave_one_out"] = loo.per_annotator
     if args.out is not None:
         with output_folder(args.out) as folder:  # all tables or none, swapped in at once
@@ -93,7 +122,13 @@ def run(args: argparse.Namespace) -> int:
                                 folder / "consensus.json")
             voids.to_csv(folder / "consensus_counts.csv", index=False,
                          errors="backslashreplace")
-        print(f"\nconsensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
-              f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
-              "left void)")
+        line = (f"consensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
+                f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
+                "left void)")
+        if json_to_stdout(args):
+            note(args, line)
+        else:
+            print(f"\n{line}")
+    if doc is not None:
+        emit_json(doc, args.json)
     return 0

@@ -14,16 +14,22 @@ table and, with ``--json``, writes::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
 from ..errors import AnnotationError, StudyError
 from ..io import read_coco_panoptic
-from ..io._files import atomic_write
 from ..metrics.pq import GROUPS, PQResult
 from ..model import Study
 from ..study import evaluate
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    emit_json,
+    json_to_stdout,
+    n_jobs,
+    show_progress,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,13 +44,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("other", type=Path, help="other annotator's COCO panoptic JSON")
     p.add_argument("--ref-png-dir", type=Path, default=None, help="PNG folder of REF")
     p.add_argument("--other-png-dir", type=Path, default=None, help="PNG folder of OTHER")
-    p.add_argument("--json", type=Path, default=None, metavar="OUT.json",
-                   help="write the results as JSON (fractions; undefined values as null)")
     p.add_argument("--no-boundary", action="store_true",
                    help="skip boundary IoU and Boundary PQ (no 'boundary' section)")
     p.add_argument("--per-class", action="store_true", help="also print the per-class table")
-    p.add_argument("-j", "--n-jobs", type=int, default=1, help="worker processes (-1: all CPUs)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_jobs_flag(p)
+    add_output_flags(p, json_help="write the results as JSON to OUT (fractions; undefined "
+                     "values as null), or to stdout instead of the table when OUT is omitted")
     p.set_defaults(run=run)
 
 
@@ -60,21 +65,22 @@ def run(args: argparse.Namespace) -> int:
         raise StudyError(f"OTHER must annotate every image of REF, got {len(missing)} missing "
                          f"(by image_id), e.g. {missing[:3]}")
     order = [str(i.id) for i in ref.images]  # the reference's summation order
-    result = evaluate(study, images=order, n_jobs=args.n_jobs, progress=args.progress,
+    result = evaluate(study, images=order, n_jobs=n_jobs(args), progress=show_progress(args),
                       boundary=not args.no_boundary)
     unknown = sorted(set(result.per_image["category_id"]) - set(ref.categories))
     if unknown:
         raise AnnotationError(f"categories used by OTHER must be among REF's categories, got "
                               f"{unknown}", file=args.other)
     pq = result.pq("ref", "other")
+    if args.json is not None:
+        emit_json(pq.to_dict(), args.json)
+    if json_to_stdout(args):
+        return 0
     print(f"{args.other} against {args.ref} (reference), {len(order)} images")
     print(format_table(pq))
     if args.per_class:
         print()
         print(format_per_class(pq))
-    if args.json is not None:
-        with atomic_write(args.json) as tmp:
-            tmp.write_text(json.dumps(pq.to_dict(), indent=1) + "\n", encoding="utf-8")
     return 0
 
 

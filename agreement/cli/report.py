@@ -16,7 +16,9 @@ from ._common import (
     add_output_flags,
     emit_json,
     json_to_stdout,
+    n_jobs,
     note,
+    open_for,
     show_progress,
 )
 
@@ -77,17 +79,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the report; exit 0 when written."""
-    from ..io.study_file import open_study
     from ..report import write_report
     from ..report.build import ReportOptions, build_report
     from ..report.write import check_out
 
     start = time.perf_counter()
     check_out(args.out)  # fail before the long work
-    opened = open_study(args.study, images_dir=args.images)
+    opened = open_for(args, args.study, images_dir=args.images)
     note(args, f"{opened.study!r}")
     options = ReportOptions(
-        n_jobs=args.n_jobs,
+        n_jobs=n_jobs(args),
         progress=show_progress(args),
         boundary=not args.no_boundary,
         n_bootstrap=args.bootstrap,

@@ -7,10 +7,18 @@ import argparse
 import pandas as pd
 
 from ..findings import SEVERITIES
-from ..io import load_study
 from ..io._files import atomic_write
 from ..validate import validate
-from ._common import add_output_flags, emit_json, json_to_stdout, note, show_progress
+from ._common import (
+    add_jobs_flag,
+    add_output_flags,
+    emit_json,
+    json_to_stdout,
+    n_jobs,
+    note,
+    open_for,
+    show_progress,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="unlabeled share above which it is a warning")
     p.add_argument("--all", action="store_true", help="list info-level findings one by one too")
     p.add_argument("--csv", help="also write every finding to this CSV file")
+    add_jobs_flag(p)
     add_output_flags(p, json_help="write the findings as JSON to OUT (stdout when OUT is "
                      "omitted; then nothing else is printed); the exit status is unchanged")
     p.set_defaults(run=run)
@@ -43,10 +52,10 @@ def _table(frame: pd.DataFrame) -> str:
 def run(args: argparse.Namespace) -> int:
     """Validate and print; 1 when an error-level finding exists."""
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
-    study = load_study(args.study, format=args.format, categories=args.categories,
-                       stuff=stuff or None)
+    study = open_for(args, args.study, compare=False, format=args.format,
+                     categories=args.categories, stuff=stuff or None).study
     frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
-                     progress=show_progress(args))
+                     progress=show_progress(args), n_jobs=n_jobs(args))
     errors = int((frame["severity"] == "error").sum())
     warnings_ = int((frame["severity"] == "warning").sum())
     if args.csv:

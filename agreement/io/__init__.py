@@ -18,16 +18,26 @@ from .labelstudio import read_labelstudio, read_labelstudio_sources
 from .labelstudio_write import labeling_config, write_labelstudio
 from .layers import ShapeSource, paint
 from .photos import find_photo, read_photo
-from .study_loader import detect_format, expand_sources, load_source, load_study
+from .study_file import StudyInput
+from .study_loader import (
+    detect_format,
+    discover,
+    expand_sources,
+    load_source,
+    load_study,
+    open_study,
+)
 
 __all__ = [
     "CocoPanopticSource",
     "ConsensusExport",
     "Limits",
     "ShapeSource",
+    "StudyInput",
     "annotation_from_labels",
     "cvat_labels",
     "detect_format",
+    "discover",
     "expand_sources",
     "find_photo",
     "id2rgb",
@@ -35,6 +45,7 @@ __all__ = [
     "load_bsds_study",
     "load_source",
     "load_study",
+    "open_study",
     "paint",
     "read_bsds",
     "read_coco_instances",

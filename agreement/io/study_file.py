@@ -10,6 +10,7 @@ stay inside that folder (no ``..`` escapes, no absolute paths)::
     images = ["frame_0001.jpg"]      # optional: use only these images (base file names)
     categories = "categories.json"   # optional: COCO categories list (file or inline)
     align = "file_name"              # optional: or "image_id"
+    missing_exports = "error"        # optional: or "skip" (a partial study; skips are noted)
 
     [annotators.alice]
     path = "batch1/alice/panoptic.json"
@@ -36,19 +37,19 @@ from typing import Any
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Categories, ImageInfo, PanopticAnnotation, Study, image_key
 from ._files import inside, read_json, read_toml
+from .discovery import STUDY_FILE_KEYS, STUDY_FILE_NAMES, Discovery, shown
+from .readers import expand_sources, resolve_export
 
 __all__ = [
+    "STUDY_FILE_NAMES",
     "AnnotatorSpec",
     "StudyInput",
     "StudySpec",
     "is_study_file",
-    "open_study",
     "read_study_file",
 ]
 
-_KEYS = {"name", "annotators", "exports", "images", "images_dir", "categories", "align"}
-#: Names tried, in order, when a study folder holds its own study file.
-STUDY_FILE_NAMES = ("study.toml", "study.json")
+_KEYS = STUDY_FILE_KEYS
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class AnnotatorSpec:
     path : Path
         The export, resolved inside the study file's folder.
     format : str or None
-        Reader name (see ``agreement.io.study_loader.READERS``); None to detect it.
+        Reader name (see ``agreement.io.readers.READERS``); None to detect it.
     """
 
     name: str | None
@@ -89,6 +90,9 @@ class StudySpec:
     images_dir : Path or None
         Folder of the photos (for report crops).
     align : str
+    missing_exports : {"error", "skip"}
+        What an export the file names but that does not exist does: stop the run (default), or
+        leave the annotator out (listed by :meth:`missing`).
     """
 
     path: Path
@@ -99,6 +103,39 @@ class StudySpec:
     images_dir: Path | None = None
     align: str = "file_name"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    missing_exports: str = "error"
+
+    def relative(self, path: Path) -> str:
+        """``path`` as written relative to the study file's folder (for messages)."""
+        try:
+            return shown(path.relative_to(self.path.parent.resolve()))
+        except ValueError:
+            return shown(path)
+
+    def missing(self) -> tuple[AnnotatorSpec, ...]:
+        """The exports named by the file that do not exist."""
+        return tuple(a for a in self.annotators if not a.path.exists())
+
+    def present(self) -> tuple[AnnotatorSpec, ...]:
+        """The exports to open: every one, or (``missing_exports = "skip"``) those that exist.
+
+        Raises
+        ------
+        StudyError
+            An export is missing and ``missing_exports`` is ``"error"``, or every one is.
+        """
+        gone = self.missing()
+        if gone and self.missing_exports != "skip":
+            who = f"annotator {gone[0].name!r}" if gone[0].name else "exports"
+            raise StudyError(
+                f"file {shown(self.path)!r}, {who}: export {self.relative(gone[0].path)!r} must "
+                f"exist, got no such file or folder ({len(gone)} of {len(self.annotators)} "
+                "missing); fix the path, or set missing_exports = \"skip\" for a partial study")
+        kept = tuple(a for a in self.annotators if a not in gone)
+        if not kept:
+            raise StudyError(f"file {shown(self.path)!r}: the exports it names must exist, got "
+                             f"none of {len(self.annotators)}")
+        return kept
 
     def load(self) -> Study:
         """Open every export and assemble the study.
@@ -106,14 +143,12 @@ class StudySpec:
         Raises
         ------
         StudyError
-            Duplicate annotator names, images listed but annotated by nobody, categories that
-            contradict the study's category set.
+            Duplicate annotator names, missing exports, images listed but annotated by nobody,
+            categories that contradict the study's category set.
         """
-        from .study_loader import _export_file, detect_format, expand_sources
-
         sources: dict[str, AnnotationSource] = {}
-        for spec in self.annotators:
-            fmt = spec.format or detect_format(_export_file(spec.path))
+        for spec in self.present():
+            _, fmt = resolve_export(spec.path, spec.format)
             # COCO panoptic carries its categories (and its reader takes no such option)
             options = {} if self.categories is None or fmt == "coco_panoptic" else {
                 "categories": self.categories}
@@ -251,6 +286,10 @@ def read_study_file(path: str | os.PathLike[str]) -> StudySpec:
         images_dir = inside(base, _string(images_dir, "images_dir", path), file=path)
     align = _string(data.get("align", "file_name"), "align", path)
     name = _string(data.get("name", path.stem), "name", path)
+    missing = data.get("missing_exports", "error")
+    if missing not in ("error", "skip"):
+        raise FormatError(f"'missing_exports' must be 'error' or 'skip', got {missing!r}",
+                          file=path)
     return StudySpec(
         path=path,
         name=name,
@@ -259,6 +298,7 @@ def read_study_file(path: str | os.PathLike[str]) -> StudySpec:
         categories=_categories(data.get("categories"), base, path),
         images_dir=images_dir,
         align=align,
+        missing_exports=missing,
     )
 
 
@@ -334,6 +374,8 @@ def _categories(value: Any, base: Path, path: Path) -> Categories | None:
 class StudyInput:
     """A study opened from a path, with what a report needs to know about where it came from.
 
+    Made by :func:`agreement.io.open_study`.
+
     Attributes
     ----------
     study : Study
@@ -344,43 +386,12 @@ class StudyInput:
         study folder, else None.
     files : tuple of Path
         The study file, when there is one (exports are listed by the study's sources).
+    discovery : Discovery or None
+        What the study path held: annotators taken, companions, entries skipped.
     """
 
     study: Study
     name: str
     images_dir: Path | None
     files: tuple[Path, ...] = ()
-
-
-def open_study(
-    path: str | os.PathLike[str], *, images_dir: str | os.PathLike[str] | None = None
-) -> StudyInput:
-    """Open a study folder, study file or multi-annotator export for a report.
-
-    Parameters
-    ----------
-    path
-        Anything :func:`agreement.io.load_study` accepts as a path.
-    images_dir
-        Override the photos folder.
-
-    Returns
-    -------
-    StudyInput
-    """
-    from .study_loader import load_study
-
-    root = Path(path)
-    own = [root / n for n in STUDY_FILE_NAMES if (root / n).is_file()] if root.is_dir() else []
-    spec_path = own[0] if own else (root if is_study_file(root) else None)
-    if spec_path is not None:
-        spec = read_study_file(spec_path)
-        study, name, found, files = spec.load(), spec.name, spec.images_dir, (spec_path,)
-    else:
-        study, name, files = load_study(root), root.stem if root.is_file() else root.name, ()
-        folder = root if root.is_dir() else root.parent
-        found = next((p for p in (folder / "images", folder.parent / "images") if p.is_dir()), None)
-    chosen = Path(images_dir) if images_dir is not None else found
-    if chosen is not None and not chosen.is_dir():
-        raise StudyError(f"images folder must exist, got {str(chosen)!r}")
-    return StudyInput(study, name, chosen, files)
+    discovery: Discovery | None = None

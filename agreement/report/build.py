@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import StudyError
 from ..io.study_file import StudyInput
 from ..model import Study
 from .collect import ReportOptions, collect
@@ -35,13 +34,7 @@ def _environment() -> dict[str, str]:
 
 
 def _check_study(study: Study) -> None:
-    shared = [i for i in study.images if len(study.annotators_of(i)) >= 2]
-    if len(study.annotators) < 2 or not shared:
-        raise StudyError(
-            f"a report needs at least two annotators on at least one image, got "
-            f"{len(study.annotators)} annotator(s) ({', '.join(study.annotators)}) and "
-            f"{len(shared)} image(s) annotated by two or more"
-        )
+    study.check_comparable()  # one clear refusal before any map is decoded
 
 
 def build_report(
@@ -58,7 +51,7 @@ def build_report(
     Parameters
     ----------
     study : Study or StudyInput
-        A study, or one opened by :func:`agreement.io.study_file.open_study` (which also knows
+        A study, or one opened by :func:`agreement.io.open_study` (which also knows
         the study's name, photos folder and study file).
     title : str, optional
     options : ReportOptions, optional
@@ -78,11 +71,11 @@ def build_report(
     Raises
     ------
     StudyError
-        Fewer than two annotators, or no image annotated by two of them.
+        Nothing to compare (see :meth:`agreement.model.Study.check_comparable`).
 
     Examples
     --------
-    >>> from agreement.io.study_file import open_study
+    >>> from agreement.io import open_study
     >>> report = build_report(open_study("data/sample/batch1"))  # doctest: +SKIP
     >>> report.summary["problems"][0]["title"]  # doctest: +SKIP
     'Define the border between road and sidewalk'
