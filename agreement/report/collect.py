@@ -192,32 +192,35 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     return table
 
 
-def region_impact(regions: pd.DataFrame):
-    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
+def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
 
     Confused pair: regions between the two classes; instances: merge-split regions of the
     class; boundaries: boundary-placement regions touching the class; small misses:
     missed-object regions touching the class.
     """
     a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
-    kinds = regions["kind"].to_numpy()
+    c = cats[0]
+    if kind == "confusion":
+        d = cats[1]
+        return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
+    want = {
+        "instances": "merge-split",
+        "boundaries": "boundary placement",
+        "small_misses": "missed object",
+    }[kind]
+    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == want)
+    if kind == "instances":
+        mask &= a_ == b_
+    return mask
+
+
+def region_impact(regions: pd.DataFrame):
+    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem
+    explains (:func:`problem_regions`)."""
 
     def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
-        c = cats[0]
-        if kind == "confusion":
-            d = cats[1]
-            mask = ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
-        else:
-            touches = (a_ == c) | (b_ == c)
-            want = {
-                "instances": "merge-split",
-                "boundaries": "boundary placement",
-                "small_misses": "missed object",
-            }[kind]
-            mask = touches & (kinds == want)
-            if kind == "instances":
-                mask &= a_ == b_
-        sel = regions[mask]
+        sel = regions[problem_regions(regions, kind, cats)]
         return int(sel["area"].sum()), int(sel["image"].nunique())
 
     return impact
