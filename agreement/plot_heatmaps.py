@@ -104,7 +104,7 @@ def plot_image_heatmap(heat: npt.ArrayLike, *, photo: npt.ArrayLike | None = Non
     im = ax.imshow(np.ma.masked_less_equal(heat, 0.0), cmap=HEAT_CMAP, vmin=0.0, vmax=vmax,
                    interpolation="nearest", alpha=0.85)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, shrink=0.8, label=label)
+        ax.figure.colorbar(im, ax=ax, fraction=0.046 * h / w, pad=0.02, label=label)
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
@@ -148,7 +148,7 @@ def plot_frame_heatmap(frame: npt.ArrayLike, *, images: int | None = None,
     im = ax.imshow(frame, cmap=cmap, vmin=0.0, vmax=top if top > 0 else 1.0,
                    interpolation="nearest", extent=(0, 1, 1, 0))
     ax.set_aspect(h / w)
-    ax.figure.colorbar(im, ax=ax, shrink=0.8, label=label)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046 * h / w, pad=0.03, label=label)
     ax.set_xticks([0, 0.5, 1], labels=["left", "", "right"])
     ax.set_yticks([0, 0.5, 1], labels=["top", "", "bottom"])
     ax.tick_params(labelsize=8, length=2)

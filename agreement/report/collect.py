@@ -19,9 +19,10 @@ import pandas as pd
 from ..metrics.pq import pq_result
 from ..model import Study
 from .diagnose import Thresholds, diagnose_classes
-from .figures import overview_figures, pair_galleries
+from .figures import overview_figures
 from .gains import Gains, status_counts
 from .passes import merged_counts, run_passes
+from .pictures import report_pictures
 from .proposals import apply_gains, propose
 from .sections import ReportData
 from .traits import annotator_traits
@@ -50,6 +51,9 @@ class ReportOptions:
     max_examples: int = 3
     max_pairs: int = 3
     max_merge_gains: int = 3
+    max_pictures: int = 40
+    max_region_rows: int = 500
+    top_images: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def parameters(self) -> dict:
@@ -64,6 +68,9 @@ class ReportOptions:
                 "max_examples",
                 "max_pairs",
                 "max_merge_gains",
+                "max_pictures",
+                "max_region_rows",
+                "top_images",
             )
         }
         out.update({f"threshold.{k}": v for k, v in self.thresholds.as_dict().items()})
@@ -266,14 +273,16 @@ def collect(
             dis.pixel, result.segments, study.annotators, categories=study.categories
         )
         proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
-        # crops are drawn while the merged pairs are evaluated (n_jobs > 1)
-        galleries = pair_galleries(
+        # pictures are drawn while the merged pairs are evaluated (n_jobs > 1)
+        pictures = report_pictures(
             study,
-            dis.regions,
+            dis,
             proposals,
             images_dir=images_dir,
-            max_pairs=o.max_pairs,
             max_examples=o.max_examples,
+            max_pairs=o.max_pairs,
+            max_pictures=o.max_pictures,
+            top_images=o.top_images,
         )
         proposals = apply_gains(
             proposals, Gains(result.per_pair_class, classes, study.categories, join())
@@ -295,7 +304,11 @@ def collect(
             annotators_table=annotator_table(result, dis, p.loo, traits, study),
             alpha=float(dis.pixel.alpha),
             pq_matrix=pq_matrix,
-            pair_figures=galleries,
+            pair_figures={k: pictures.figures_of(k) for k in pictures.examples},
+            heatmaps=pictures.heatmaps,
+            regions=dis.regions,
+            region_figures=pictures.regions,
+            max_region_rows=o.max_region_rows,
             figures=overview_figures(pq_matrix, classes),
             validation=p.validation,
             consistency=consistency,

@@ -1,21 +1,25 @@
-"""The report's figures: drawn by :mod:`agreement.plot`, saved as PNG bytes for embedding."""
+"""The report's figures: drawn by :mod:`agreement.plot` and :mod:`agreement.plot_heatmaps`, saved
+as PNG bytes for embedding; which regions each problem and class pair shows as examples."""
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 
-from ..io.photos import find_photo, read_photo
+from ..io.photos import find_photo
 from ..model import Study
 from .model import Figure
 from .proposals import Proposal
 
-__all__ = ["find_photo", "overview_figures", "pair_galleries", "png_bytes"]
+__all__ = ["Drawn", "disagreement_figures", "find_photo", "overview_figures", "pair_examples",
+           "png_bytes", "problem_examples", "write_figures"]
 
 
 def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
@@ -23,12 +27,6 @@ def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
-
-
-def _photo(images_dir: str | os.PathLike[str] | None, image: str,
-           shape: tuple[int, int]) -> np.ndarray | None:
-    arr = read_photo(images_dir, image)
-    return arr if arr is not None and arr.shape[:2] == shape else None
 
 
 def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> dict[str, Figure]:
@@ -59,62 +57,151 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
     return out
 
 
-def _pair_keys(regions: pd.DataFrame, proposals: Sequence[Proposal], max_pairs: int) -> list[str]:
-    keys = [p.key for p in proposals if p.key.startswith("pair:")]
-    if len(regions):
-        labelled = regions[(regions["category_a"] > 0) & (regions["category_b"] > 0)]
-        for a, b in zip(labelled["category_a"], labelled["category_b"], strict=True):
-            key = f"pair:{min(a, b)}-{max(a, b)}"
-            if key not in keys:
-                keys.append(key)
-    return keys[:max_pairs]
+@dataclass(frozen=True, eq=False)
+class Drawn:
+    """A drawn matplotlib figure with its file stem, title and caption."""
+
+    name: str
+    title: str
+    caption: str
+    figure: MplFigure
 
 
-def pair_galleries(
-    study: Study,
-    regions: pd.DataFrame,
-    proposals: Sequence[Proposal],
-    *,
-    images_dir=None,
-    max_pairs: int = 3,
-    max_examples: int = 4,
-) -> dict[str, list[Figure]]:
-    """Crops of the most severe ambiguous regions of each confused class pair.
+def _top_images(dis, n: int) -> list[str]:
+    per = dis.per_image
+    if not len(per) or n <= 0:
+        return []
+    score = per["semantic_mean"].to_numpy() + per["instance_mean"].to_numpy()
+    order = np.argsort(-score, kind="stable")[:n]
+    return [str(per["image"].iloc[i]) for i in order if score[i] > 0]
 
-    Pairs: those of the proposals first, then the most severe pairs of labelled classes; each
-    crop shows every annotator's outline over the photo (or the label map without photos).
+
+def _pair_rows(regions: pd.DataFrame, pair: str) -> pd.DataFrame:
+    a, _, b = pair.partition(" <-> ")
+    flipped = f"{b} <-> {a}"
+    return regions[regions["class_pair"].isin([pair, flipped])]
+
+
+def _stem(text: str) -> str:
+    """A file stem: ``road <-> sidewalk`` -> ``road-vs-sidewalk``, ``a.jpg`` -> ``a-jpg``."""
+    text = text.replace("<->", " vs ")
+    stem = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(p for p in stem.split("-") if p) or "figure"
+
+
+def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int = 3,
+                         top_pairs: int = 3, maps=None,
+                         frame_maps: Mapping[str, tuple[np.ndarray, int]] | None = None
+                         ) -> list[Drawn]:
+    """Heatmap pictures of a study's disagreement (:class:`~agreement.pixel_study.
+    StudyDisagreement`).
+
+    - ``image-<stem>``: the ``top_images`` images with most disagreement (mean semantic plus
+      instance heatmap), the heatmap over the photo (or over the majority labels);
+    - ``mean``: the mean heatmaps per position of the frame (class and instance disagreement),
+      for the image size most images have;
+    - ``pair-<a>-<b>``: for each of the ``top_pairs`` most severe class pairs, where in the frame
+      it is disputed: ``frame_maps[class_pair]`` = ``(map, images)`` when given (per-pixel sums
+      at a fixed resolution), else the boxes of its regions
+      (:func:`agreement.plot_heatmaps.frame_map_from_boxes`).
+
+    ``maps`` is an :class:`~agreement.report.pictures.ImageMaps` to share decoded images with the
+    region pictures. Only the top images are read again.
     """
-    from ..plot import plot_region
+    from ..plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+    from .pictures import ImageMaps
 
-    out: dict[str, list[Figure]] = {}
-    if not len(regions):
-        return out
-    for key in _pair_keys(regions, proposals, max_pairs):
-        a, b = (int(x) for x in key[5:].split("-"))
-        mine = regions[
-            ((regions["category_a"] == a) & (regions["category_b"] == b))
-            | ((regions["category_a"] == b) & (regions["category_b"] == a))
-        ]
-        figs = []
-        for n, region in enumerate(mine.head(max_examples).to_dict("records"), 1):
-            anns = study.annotations(region["image"])
-            shape = next(iter(anns.values())).shape
-            photo = _photo(images_dir, region["image"], shape)
-            fig = MplFigure(figsize=(4.2, 3.0))  # no layout engine: 2x faster to draw
-            fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.9)
-            plot_region(region, anns, image=photo, ax=fig.add_subplot())
-            caption = (
-                f"image {region['image']}, {region['area']} px, {region['kind']}; "
-                f"{region['class_a']}: {', '.join(region['annotators_a'])}; "
-                f"{region['class_b']}: {', '.join(region['annotators_b'])}"
-            )
-            figs.append(
-                Figure(
-                    f"{key.replace(':', '-')}-{n}",
-                    f"{region['class_pair']} #{n}",
-                    png_bytes(fig),
-                    caption,
-                )
-            )
-        out[key] = figs
+    maps = maps or ImageMaps(study, images_dir)
+    out = []
+    for image in _top_images(dis, top_images):
+        _, heat, photo = maps[image]
+        fig = MplFigure(figsize=(6.6, 6.6 * heat.shape[0] / heat.shape[1] * 0.86 + 0.45),
+                        layout="constrained")
+        plot_image_heatmap(np.maximum(heat.semantic, heat.instance), photo=photo,
+                           majority=heat.majority, categories=study.categories,
+                           ax=fig.add_subplot(), title=image)
+        over = "the photo" if photo is not None else "the majority labels"
+        out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
+                         f"annotators disagreeing on the class or the instance, over {over}",
+                         fig))
+    if dis.aggregate:
+        agg = max(dis.aggregate.values(), key=lambda a: a.images)
+        fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
+                        layout="constrained")
+        left, right = fig.subplots(1, 2)
+        plot_frame_heatmap(agg.semantic, ax=left, title="class")
+        plot_frame_heatmap(agg.instance, ax=right, title="instance")
+        out.append(Drawn("mean", "Mean disagreement per position of the frame",
+                         f"mean over the {agg.images} images of {agg.shape[0]} x "
+                         f"{agg.shape[1]} px of the share of annotators disagreeing on the class "
+                         "(left) and on the instance (right)", fig))
+    for pair in list(dis.class_pairs["class_pair"].head(max(0, top_pairs))):
+        if frame_maps is not None and pair in frame_maps:
+            where, n = frame_maps[pair]
+            how = "share of images in which the position is disputed between the two classes"
+        else:
+            where = frame_map_from_boxes(_pair_rows(dis.regions, pair), dis.per_image)
+            n = len(dis.per_image)
+            how = ("boxes of its ambiguous regions, each filled at the region's share of its "
+                   "box, per image")
+        fig = MplFigure(figsize=(5.2, 5.2 * where.shape[0] / where.shape[1] + 0.7),
+                        layout="constrained")
+        plot_frame_heatmap(where, images=n, title=pair, ax=fig.add_subplot(),
+                           label="share of images")
+        out.append(Drawn(f"pair-{_stem(pair)}", f"Where {pair} is disputed",
+                         f"position in the frame: {how}", fig))
+    return out
+
+
+def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: int = 100
+                  ) -> list[Path]:
+    """Write each figure as ``<out>/<name>.png`` (atomically, file by file)."""
+    from ..io._files import atomic_write
+
+    paths = []
+    for d in drawn:
+        path = Path(out) / f"{d.name}.png"
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(png_bytes(d.figure, dpi=dpi))
+        paths.append(path)
+    return paths
+
+
+def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
+    """The report's figures of :func:`disagreement_figures`."""
+    return [Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption) for d in drawn]
+
+
+def problem_examples(regions: pd.DataFrame, proposals: Sequence[Proposal], *,
+                     max_examples: int) -> dict[str, list[int]]:
+    """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
+    from .collect import problem_regions
+
+    out = {}
+    for p in proposals:
+        try:
+            mask = problem_regions(regions, p.kind, p.categories)
+        except (KeyError, IndexError):
+            continue
+        out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
+    return out
+
+
+def pair_examples(regions: pd.DataFrame, *, max_pairs: int, max_examples: int,
+                  skip: Sequence[str] = ()) -> dict[str, list[int]]:
+    """Per labelled class pair (``pair:<id>-<id>``, most severe first): ranks of its regions."""
+    out: dict[str, list[int]] = {}
+    labelled = regions[(regions["category_a"] > 0) & (regions["category_b"] > 0)
+                       & (regions["category_a"] != regions["category_b"])]
+    for a, b, rank in zip(labelled["category_a"], labelled["category_b"], labelled["rank"],
+                          strict=True):
+        key = f"pair:{min(a, b)}-{max(a, b)}"
+        if key in skip:
+            continue
+        if key not in out:
+            if len(out) >= max_pairs:
+                continue
+            out[key] = []
+        if len(out[key]) < max_examples:
+            out[key].append(int(rank))
     return out

@@ -1,0 +1,235 @@
+"""Pictures of ambiguous regions for the report: which regions, and their side-by-side panels.
+
+Every crop of the report is drawn by :func:`agreement.plot_regions.plot_region_panels` (one
+panel per annotator). The figure is drawn once; each panel is then cut out of the rendered
+pixels as its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide
+each annotator, and the panels joined side by side make the Markdown figure. Only the images
+holding a pictured region are read again (decoded annotations, heatmaps and photo, one image at
+a time, in image order).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..model import Study
+from .model import Figure, RegionFigure
+
+__all__ = ["ImageMaps", "ReportPictures", "choose_regions", "region_figures", "report_pictures"]
+
+
+class ImageMaps:
+    """Decoded annotations, heatmaps and photo of the study's images, the last few kept.
+
+    ``maps[image]`` returns ``(annotations, heatmaps, photo or None)``; ask for images in order
+    (all regions of one image together): at most ``keep`` images are held at once.
+    """
+
+    def __init__(self, study: Study, images_dir: str | os.PathLike[str] | None = None, *,
+                 keep: int = 2) -> None:
+        self.study, self.images_dir, self.keep = study, images_dir, keep
+        self._held: OrderedDict[str, tuple] = OrderedDict()
+
+    def __getitem__(self, image: str) -> tuple:
+        if image in self._held:
+            self._held.move_to_end(image)
+            return self._held[image]
+        from ..disagreement import heatmaps
+        from ..io.photos import read_photo
+
+        anns = self.study.annotations(image)
+        maps = heatmaps(anns, self.study.categories, image=image)
+        photo = read_photo(self.images_dir, image)
+        if photo is not None and photo.shape[:2] != maps.shape:
+            photo = None
+        self._held[image] = (anns, maps, photo)
+        while len(self._held) > self.keep:
+            self._held.popitem(last=False)
+        return self._held[image]
+
+
+def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), *,
+                   max_pictures: int = 40, per_kind: int = 2, first_examples: int = 2
+                   ) -> list[int]:
+    """Ranks of the regions to draw: examples, a few of every kind, then the most severe.
+
+    In this order, until ``max_pictures``: the first ``first_examples`` of every group of
+    ``wanted`` (taken in turn: the first of every group, then the second, ...), the most severe
+    ``per_kind`` regions of every kind (so the most severe region of the study always has a
+    picture), the rest of the groups in turn, then the most severe regions.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        A regions table with ``rank`` and ``kind``, most severe first.
+    wanted : iterable of sequences of int
+        Ranks asked for (e.g. each proposal's examples, most important first).
+    max_pictures, per_kind, first_examples : int
+
+    Returns
+    -------
+    list of int
+        Ranks, in the order they were chosen.
+
+    Examples
+    --------
+    >>> regions = pd.DataFrame({"rank": [1, 2, 3, 4, 5, 6],
+    ...                         "kind": ["gap", "gap", "gap", "merge", "merge", "gap"]})
+    >>> choose_regions(regions, [[5, 6], [3, 2, 6]], max_pictures=5, per_kind=1,
+    ...                first_examples=1)
+    [5, 3, 1, 4, 6]
+    """
+    chosen: dict[int, None] = {}
+    groups = [[int(r) for r in g] for g in wanted]
+
+    def in_turn(lo: int, hi: int) -> None:
+        for k in range(lo, hi):
+            for g in groups:
+                if k < len(g):
+                    chosen.setdefault(g[k])
+
+    depth = max((len(g) for g in groups), default=0)
+    in_turn(0, min(first_examples, depth))
+    for rank in regions.groupby("kind", sort=False).head(per_kind)["rank"]:
+        chosen.setdefault(int(rank))
+    in_turn(min(first_examples, depth), depth)
+    for rank in regions["rank"]:
+        chosen.setdefault(int(rank))
+    return list(chosen)[:max_pictures]
+
+
+def _encode(pixels: np.ndarray, *, photo: bool) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    img = Image.fromarray(np.ascontiguousarray(pixels))
+    if photo:  # a photo compresses 2-3x better as JPEG, with no visible loss at this quality
+        img.save(buf, format="JPEG", quality=88)
+    else:
+        img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _panel_pixels(fig) -> list[np.ndarray]:
+    """Draw ``fig`` once and cut out each axes with its title, as RGB arrays."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    height = rgba.shape[0]
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        x0, x1 = max(0, int(np.floor(box.x0))), int(np.ceil(box.x1)) + 1
+        y0, y1 = max(0, height - int(np.ceil(box.y1)) - 1), height - int(np.floor(box.y0))
+        out.append(rgba[y0:y1, x0:x1, :3].copy())
+    return out
+
+
+def _joined(panels: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
+    h = max(p.shape[0] for p in panels)
+    cols = []
+    for p in panels:
+        pad = np.full((h - p.shape[0], p.shape[1], 3), 255, np.uint8)
+        cols += [np.concatenate([p, pad]), np.full((h, gap, 3), 255, np.uint8)]
+    return np.concatenate(cols[:-1], axis=1)
+
+
+def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
+                  ) -> RegionFigure:
+    """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`)."""
+    from ..plot_regions import plot_region_panels, region_crop
+
+    anns, heat, photo = maps
+    crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
+    fig = plot_region_panels(region, anns, study.categories, crop=crop, legend=False)
+    fig.set_dpi(dpi)
+    pixels = _panel_pixels(fig)
+    panels = tuple((name, _encode(p, photo=photo is not None))
+                   for name, p in zip(crop.annotators, pixels, strict=True))
+    rank = int(region["rank"])
+    who = "; ".join(f"{region['class_' + s]}: {', '.join(region['annotators_' + s])}"
+                    for s in ("a", "b") if len(region["annotators_" + s]))
+    caption = (f"image {region['image']}, {int(region['area'])} px, {region['kind']}"
+               + (f"; {who}" if who else ""))
+    legend = crop.classes + ((("void", "#c8c8c8"),) if crop.void else ())
+    return RegionFigure(f"region-{rank}", f"Region #{rank}: {region['class_pair']}",
+                        _encode(_joined(pixels), photo=False), caption, rank, panels, legend,
+                        crop.disputed_label)
+
+
+def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
+                   images_dir: str | os.PathLike[str] | None = None,
+                   maps: ImageMaps | None = None) -> dict[int, RegionFigure]:
+    """The pictures of the regions of the given ranks, keyed by rank (read image by image)."""
+    wanted = regions[regions["rank"].isin(list(ranks))]
+    maps = maps or ImageMaps(study, images_dir)
+    out = {}
+    for _, group in wanted.groupby("image", sort=True):
+        for region in group.to_dict("records"):
+            out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
+    return out
+
+
+@dataclass(frozen=True)
+class ReportPictures:
+    """Every picture of the report drawn from the disagreement, and which region goes where.
+
+    Attributes
+    ----------
+    heatmaps : tuple of Figure
+        :func:`~agreement.report.figures.disagreement_figures` (top images, mean, class pairs).
+    regions : mapping of int to RegionFigure
+        The pictured regions by rank (at most ``max_pictures``).
+    examples : mapping of str to tuple of int
+        Proposal or class-pair key -> ranks of its example regions (most severe first; those
+        with a picture are in ``regions``).
+    """
+
+    heatmaps: tuple[Figure, ...] = ()
+    regions: Mapping[int, RegionFigure] = field(default_factory=dict)
+    examples: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def figures_of(self, key: str) -> list[RegionFigure]:
+        """The pictures of a proposal's or class pair's examples."""
+        return [self.regions[r] for r in self.examples.get(key, ()) if r in self.regions]
+
+
+def report_pictures(study: Study, dis, proposals: Sequence, *,
+                    images_dir: str | os.PathLike[str] | None = None, max_examples: int = 3,
+                    max_pairs: int = 3, max_pictures: int = 40, top_images: int = 3
+                    ) -> ReportPictures:
+    """Choose and draw the report's pictures from a study's disagreement.
+
+    Examples: the most severe ``max_examples`` regions of every proposal (each kind: its
+    regions by :func:`~agreement.report.collect.problem_regions`) and of the ``max_pairs`` most
+    severe labelled class pairs; the pictured regions are those examples, then a few of every
+    kind, then the most severe, up to ``max_pictures``.
+    """
+    from .figures import (
+        disagreement_figures,
+        heatmap_section_figures,
+        pair_examples,
+        problem_examples,
+    )
+
+    regions = dis.regions
+    examples = problem_examples(regions, proposals, max_examples=max_examples)
+    examples.update(pair_examples(regions, max_pairs=max_pairs, max_examples=max_examples,
+                                  skip=tuple(examples)))
+    ranks = choose_regions(regions, examples.values(), max_pictures=max_pictures)
+    maps = ImageMaps(study, images_dir)
+    drawn = disagreement_figures(dis, study, maps=maps, top_images=top_images,
+                                 top_pairs=max_pairs)
+    pictures = region_figures(study, regions, ranks, maps=maps)
+    return ReportPictures(tuple(heatmap_section_figures(drawn)), pictures,
+                          {k: tuple(v) for k, v in examples.items()})
