@@ -12,24 +12,15 @@ import pandas as pd
 import pytest
 from report_html import parse_report
 
-from agreement.io.study_file import open_study
 from agreement.metrics.pq import summarize
-from agreement.report import write_report
-from agreement.report.build import ReportOptions, build_report
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    opened = open_study(SAMPLE / "batch1")
-    report = build_report(
-        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
-    )
-    out = tmp_path_factory.mktemp("report") / "out"
-    html = write_report(report, out)
-    return opened, report, out, html.read_text("utf-8")
+def built(sample_report):
+    return sample_report
 
 
 @pytest.fixture(scope="module")
