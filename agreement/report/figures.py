@@ -117,9 +117,11 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         _, heat, photo = maps[image]
         fig = MplFigure(figsize=(6.6, 6.6 * heat.shape[0] / heat.shape[1] * 0.86 + 0.45),
                         layout="constrained")
-        plot_image_heatmap(np.maximum(heat.semantic, heat.instance), photo=photo,
-                           majority=heat.majority, categories=study.categories,
-                           ax=fig.add_subplot(), title=image)
+        k = _factor(heat.shape[1], 560)  # the picture is about 560 px wide: draw no more
+        plot_image_heatmap(_pool(np.maximum(heat.semantic, heat.instance), k, "max"),
+                           photo=None if photo is None else _pool(photo, k, "mean"),
+                           majority=_pool(heat.majority, k, "first"),
+                           categories=study.categories, ax=fig.add_subplot(), title=image)
         over = "the photo" if photo is not None else "the majority labels"
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
                          f"annotators disagreeing on the class or the instance, over {over}",
@@ -129,8 +131,9 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
                         layout="constrained")
         left, right = fig.subplots(1, 2)
-        plot_frame_heatmap(agg.semantic, ax=left, title="class")
-        plot_frame_heatmap(agg.instance, ax=right, title="instance")
+        k = _factor(agg.shape[1], 400)
+        plot_frame_heatmap(_pool(agg.semantic, k, "mean"), ax=left, title="class")
+        plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, title="instance")
         out.append(Drawn("mean", "Mean disagreement per position of the frame",
                          f"mean over the {agg.images} images of {agg.shape[0]} x "
                          f"{agg.shape[1]} px of the share of annotators disagreeing on the class "
@@ -168,8 +171,30 @@ def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: i
 
 
 def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
-    """The report's figures of :func:`disagreement_figures`."""
-    return [Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption) for d in drawn]
+    """The report's figures of :func:`disagreement_figures` (each matplotlib figure is cleared
+    once saved)."""
+    out = []
+    for d in drawn:
+        out.append(Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption))
+        d.figure.clear()
+    return out
+
+
+def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:
+    """Reduce the first two axes by ``k`` (``max`` keeps 1-px lines visible, ``mean`` keeps
+    averages, ``first`` keeps labels); at most ``k - 1`` edge rows / columns are dropped."""
+    if k <= 1:
+        return a
+    h, w = (a.shape[0] // k) * k, (a.shape[1] // k) * k
+    if how == "first":
+        return a[:h:k, :w:k]
+    blocks = a[:h, :w].reshape(h // k, k, w // k, k, *a.shape[2:])
+    return blocks.max(axis=(1, 3)) if how == "max" else blocks.mean(axis=(1, 3))
+
+
+def _factor(width: int, pixels: int) -> int:
+    """Integer reduction so a ``width``-wide map is drawn at about ``pixels`` columns."""
+    return max(1, int(width // pixels))
 
 
 def problem_examples(regions: pd.DataFrame, proposals: Sequence[Proposal], *,

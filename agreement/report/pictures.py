@@ -10,6 +10,7 @@ a time, in image order).
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 from collections import OrderedDict
@@ -26,14 +27,15 @@ __all__ = ["ImageMaps", "ReportPictures", "choose_regions", "region_figures", "r
 
 
 class ImageMaps:
-    """Decoded annotations, heatmaps and photo of the study's images, the last few kept.
+    """Decoded annotations, heatmaps and photo of the study's images, the last ones kept.
 
     ``maps[image]`` returns ``(annotations, heatmaps, photo or None)``; ask for images in order
-    (all regions of one image together): at most ``keep`` images are held at once.
+    (all regions of one image together): at most ``keep`` images are held at once (about 50 MB
+    each for 4 annotators of 512 x 1024).
     """
 
     def __init__(self, study: Study, images_dir: str | os.PathLike[str] | None = None, *,
-                 keep: int = 2) -> None:
+                 keep: int = 1) -> None:
         self.study, self.images_dir, self.keep = study, images_dir, keep
         self._held: OrderedDict[str, tuple] = OrderedDict()
 
@@ -105,7 +107,7 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     return list(chosen)[:max_pictures]
 
 
-def _encode(pixels: np.ndarray, *, photo: bool) -> bytes:
+def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
@@ -113,7 +115,7 @@ def _encode(pixels: np.ndarray, *, photo: bool) -> bytes:
     if photo:  # a photo compresses 2-3x better as JPEG, with no visible loss at this quality
         img.save(buf, format="JPEG", quality=88)
     else:
-        img.save(buf, format="PNG", optimize=False)
+        img.save(buf, format="PNG", compress_level=level)
     return buf.getvalue()
 
 
@@ -154,6 +156,7 @@ def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
     fig = plot_region_panels(region, anns, study.categories, crop=crop, legend=False)
     fig.set_dpi(dpi)
     pixels = _panel_pixels(fig)
+    fig.clear()  # the figure's artists hold the crop: let them go now
     panels = tuple((name, _encode(p, photo=photo is not None))
                    for name, p in zip(crop.annotators, pixels, strict=True))
     rank = int(region["rank"])
@@ -163,7 +166,8 @@ def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
                + (f"; {who}" if who else ""))
     legend = crop.classes + ((("void", "#c8c8c8"),) if crop.void else ())
     return RegionFigure(f"region-{rank}", f"Region #{rank}: {region['class_pair']}",
-                        _encode(_joined(pixels), photo=False), caption, rank, panels, legend,
+                        _encode(_joined(pixels), photo=False, level=1),  # report.md's file
+                        caption, rank, panels, legend,
                         crop.disputed_label)
 
 
@@ -230,6 +234,9 @@ def report_pictures(study: Study, dis, proposals: Sequence, *,
     maps = ImageMaps(study, images_dir)
     drawn = disagreement_figures(dis, study, maps=maps, top_images=top_images,
                                  top_pairs=max_pairs)
+    heat = tuple(heatmap_section_figures(drawn))
+    del drawn
     pictures = region_figures(study, regions, ranks, maps=maps)
-    return ReportPictures(tuple(heatmap_section_figures(drawn)), pictures,
-                          {k: tuple(v) for k, v in examples.items()})
+    del maps
+    gc.collect()  # matplotlib figures are reference cycles: free them before the report goes on
+    return ReportPictures(heat, pictures, {k: tuple(v) for k, v in examples.items()})
