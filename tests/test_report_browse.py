@@ -98,3 +98,13 @@ def test_markdown_lists_rows_and_gallery():
     assert "| id | image | kind | class_pair | dissenters | area | severity | picture |" in md
     assert "| 1 | img0.png | class confusion | road <-> sidewalk | c | 600 | 300.0 | yes |" in md
     assert "![Region #1: road <-> sidewalk](figures/region-1.png)" in md
+
+
+def test_page_size_bounded_on_a_big_study():
+    """20,000 regions (a few hundred images): the page holds max_rows rows, the CSV has all."""
+    many = _regions(20_000)
+    b = regions_browser(many, {1: _figure(1)}, max_rows=500)
+    assert len(b.frame) == 500 and b.total == 20_000
+    html = render_html(_report(b))
+    assert html.count('<tr data-id="') == 500
+    assert len(html.encode()) < 400_000  # rows + island + script + style, no picture
