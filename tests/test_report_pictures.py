@@ -34,6 +34,10 @@ def test_choose_examples_first_then_kinds_then_severity():
     assert choose_regions(r, [[4, 6, 2], [5]], max_pictures=3, per_kind=1) == [4, 5, 6]
     assert choose_regions(r, (), max_pictures=4, per_kind=2) == [1, 2, 3, 5]
     assert choose_regions(r.head(0), [[]], max_pictures=4) == []
+    # with images and pairs: one region per (image, pair) before the next most severe
+    r = r.assign(image=["x", "x", "x", "y", "x", "y", "y"],
+                 class_pair=["a", "a", "b", "a", "b", "a", "c"])
+    assert choose_regions(r, (), max_pictures=5, per_kind=0) == [1, 3, 4, 7, 2]
 
 
 def test_pair_examples_skip_void_and_same_class():

@@ -65,7 +65,9 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     In this order, until ``max_pictures``: the first ``first_examples`` of every group of
     ``wanted`` (taken in turn: the first of every group, then the second, ...), the most severe
     ``per_kind`` regions of every kind (so the most severe region of the study always has a
-    picture), the rest of the groups in turn, then the most severe regions.
+    picture), the most severe region of every (image, class pair) not pictured yet (with
+    ``image`` and ``class_pair`` columns), most severe first, so that pictures spread over images
+    and pairs; the rest of the groups in turn; then the most severe regions.
 
     Parameters
     ----------
@@ -101,6 +103,16 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     in_turn(0, min(first_examples, depth))
     for rank in regions.groupby("kind", sort=False).head(per_kind)["rank"]:
         chosen.setdefault(int(rank))
+    if {"image", "class_pair"} <= set(regions.columns):
+        ranks = regions["rank"].astype(int)
+        seen = {(i, p) for i, p, r in zip(regions["image"], regions["class_pair"], ranks,
+                                          strict=True) if r in chosen}
+        for i, p, r in zip(regions["image"], regions["class_pair"], ranks, strict=True):
+            if len(chosen) >= max_pictures:
+                break
+            if (i, p) not in seen:
+                seen.add((i, p))
+                chosen.setdefault(r)
     in_turn(min(first_examples, depth), depth)
     for rank in regions["rank"]:
         chosen.setdefault(int(rank))
