@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 
 import pandas as pd
 import pytest
@@ -31,6 +32,17 @@ def _binaries() -> tuple[str, str]:
     if browser is None or driver is None:
         pytest.skip(INSTALL)
     return browser, driver
+
+
+@contextmanager
+def _browser(*, javascript: bool = True):
+    """A headless Chromium with a fresh profile, quit and removed afterwards."""
+    d = _driver(javascript=javascript)
+    try:
+        yield d
+    finally:
+        d.quit()
+        shutil.rmtree(d.profile_dir, ignore_errors=True)
 
 
 def _driver(*, javascript: bool = True):
@@ -70,8 +82,7 @@ def chromium() -> tuple[str, str]:
 def page(chromium, sample_report):
     """The sample report opened in Chromium with JavaScript (one browser for the module)."""
     out = sample_report[2]
-    d = _driver()
-    try:
+    with _browser() as d:
         url = (out / "report.html").resolve().as_uri()
         d.get("about:blank")
         d.get_log("performance")  # drop the browser's own start-up requests (new tab page)
@@ -83,9 +94,6 @@ def page(chromium, sample_report):
                 "return document.querySelector('.browser-viewer figure') !== null"))
         d.page_url = url
         yield d
-    finally:
-        d.quit()
-        shutil.rmtree(d.profile_dir, ignore_errors=True)
 
 
 def _visible_rows(d) -> list[dict]:
@@ -235,16 +243,12 @@ def test_the_checks_see_a_request_and_an_error(chromium, tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_text('<!DOCTYPE html><html><body><img src="http://127.0.0.1:9/x.png">'
                    '<script>throw new Error("planted")</script></body></html>', "utf-8")
-    d = _driver()
-    try:
+    with _browser() as d:
         d.get("about:blank")
         d.get_log("performance")
         d.get(bad.resolve().as_uri())
         assert "http://127.0.0.1:9/x.png" in _requests(d)
         assert any("planted" in e["message"] for e in _errors(d))
-    finally:
-        d.quit()
-        shutil.rmtree(d.profile_dir, ignore_errors=True)
 
 
 def test_print_shows_every_picture_and_no_controls(page):
@@ -265,8 +269,7 @@ def test_readable_without_javascript(chromium, sample_report):
     from selenium.webdriver.common.by import By
 
     _, _, out, _ = sample_report
-    d = _driver(javascript=False)
-    try:
+    with _browser(javascript=False) as d:
         d.get((out / "report.html").resolve().as_uri())
         assert "js" not in (d.find_element(By.TAG_NAME, "html").get_attribute("class") or "")
         assert not d.find_element(By.CSS_SELECTOR, ".browser-controls").is_displayed()
@@ -278,6 +281,3 @@ def test_readable_without_javascript(chromium, sample_report):
         link = d.find_element(By.CSS_SELECTOR, '#browser-regions tr[data-id="1"] a')
         target = d.find_element(By.ID, link.get_attribute("href").split("#")[1])
         assert target.get_attribute("data-region") == "1" and target.is_displayed()
-    finally:
-        d.quit()
-        shutil.rmtree(d.profile_dir, ignore_errors=True)

@@ -14,8 +14,8 @@ from PIL import Image
 from test_repr import make_study
 
 import agreement
-from agreement.report.figures import disagreement_figures, pair_examples, write_figures
-from agreement.report.pictures import ImageMaps, choose_regions, region_figures
+from agreement.report.figures import ImageMaps, disagreement_figures, write_figures
+from agreement.report.pictures import choose_regions, pair_examples, region_figures
 
 
 def _regions() -> pd.DataFrame:

@@ -9,15 +9,11 @@ sorts and shows pictures from. Findings can be added later as another list of th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .model import Browser, Group, Paragraph, RegionFigure, Section, Table
-
-if TYPE_CHECKING:
-    from .sections import ReportData
+from .model import Browser, Figure, Group, Paragraph, RegionFigure, Section, Table
 
 __all__ = ["REGION_BROWSER_COLUMNS", "heatmap_section", "region_section", "regions_browser"]
 
@@ -26,13 +22,13 @@ REGION_BROWSER_COLUMNS = ("id", "image", "kind", "class_pair", "dissenters", "ma
                           "severity", "picture")
 
 
-def heatmap_section(d: ReportData) -> Section:
+def heatmap_section(heatmaps: Sequence[Figure]) -> Section:
     """Heatmaps of the images with most disagreement, the frame mean, the top class pairs."""
-    if not d.heatmaps:
+    if not heatmaps:
         return Section("heatmaps", "Where annotators disagree",
                        (Paragraph("No heatmap: no image has two annotators.", "note"),))
-    images = tuple(f for f in d.heatmaps if f.name.startswith("image-"))
-    frame = tuple(f for f in d.heatmaps if not f.name.startswith("image-"))
+    images = tuple(f for f in heatmaps if f.name.startswith("image-"))
+    frame = tuple(f for f in heatmaps if not f.name.startswith("image-"))
     blocks: list = [Paragraph(
         "Where in the images the annotators disagree: the share of annotators whose class or "
         "instance differs from the majority at each pixel (0 = all agree), for the images "
@@ -99,13 +95,13 @@ def _csv_frame(regions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def region_section(d: ReportData, placed: set[str]) -> Section:
+def region_section(regions: pd.DataFrame | None, pictures: Mapping[int, RegionFigure], *,
+                   max_rows: int, placed: set[str]) -> Section:
     """The region browser (and ``regions.csv`` with every region)."""
-    if d.regions is None or not len(d.regions):
+    if regions is None or not len(regions):
         return Section("regions", "Ambiguous regions", (Paragraph("No ambiguous region."),))
-    browser = regions_browser(d.regions, d.region_figures, max_rows=d.max_region_rows,
-                              placed=placed)
-    shown, pictured = len(browser.frame), len(d.region_figures)
+    browser = regions_browser(regions, pictures, max_rows=max_rows, placed=placed)
+    shown, pictured = len(browser.frame), len(pictures)
     text = (f"{browser.total} ambiguous regions in total (every one in regions.csv); the "
             f"{shown} most severe are listed here, {pictured} with a picture of what each "
             "annotator drew. Filter by class pair, kind, dissenting annotator or image, sort, "
@@ -113,4 +109,4 @@ def region_section(d: ReportData, placed: set[str]) -> Section:
             "each annotator (in every picture of the page).")
     return Section("regions", "Ambiguous regions", (
         Paragraph(text), browser,
-        Table("regions", "Ambiguous regions", _csv_frame(d.regions), show=False)))
+        Table("regions", "Ambiguous regions", _csv_frame(regions), show=False)))

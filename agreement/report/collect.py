@@ -22,7 +22,7 @@ from .diagnose import Thresholds, diagnose_classes
 from .figures import overview_figures
 from .gains import Gains, status_counts
 from .passes import merged_counts, run_passes
-from .pictures import report_pictures
+from .pictures import problem_regions, report_pictures
 from .proposals import apply_gains, propose
 from .sections import ReportData
 from .traits import annotator_traits
@@ -197,29 +197,6 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     )
     table["systematic"] = [str(text.get(a, "")) for a in table["annotator"]]
     return table
-
-
-def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
-    """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
-
-    Confused pair: regions between the two classes; instances: merge-split regions of the
-    class; boundaries: boundary-placement regions touching the class; small misses:
-    missed-object regions touching the class.
-    """
-    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
-    c = cats[0]
-    if kind == "confusion":
-        d = cats[1]
-        return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
-    want = {
-        "instances": "merge-split",
-        "boundaries": "boundary placement",
-        "small_misses": "missed object",
-    }[kind]
-    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == want)
-    if kind == "instances":
-        mask &= a_ == b_
-    return mask
 
 
 def region_impact(regions: pd.DataFrame):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,9 @@ from matplotlib.figure import Figure as MplFigure
 from ..io.photos import find_photo
 from ..model import Study
 from .model import Figure
-from .proposals import Proposal
 
-__all__ = ["Drawn", "disagreement_figures", "find_photo", "overview_figures", "pair_examples",
-           "png_bytes", "problem_examples", "write_figures"]
+__all__ = ["Drawn", "ImageMaps", "disagreement_figures", "find_photo", "overview_figures",
+           "png_bytes", "write_figures"]
 
 
 def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
@@ -55,6 +55,37 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
             "class-scores", "Per-class scores", png_bytes(fig), "worst PQ at the top"
         )
     return out
+
+
+class ImageMaps:
+    """Decoded annotations, heatmaps and photo of the study's images, the last ones kept.
+
+    ``maps[image]`` returns ``(annotations, heatmaps, photo or None)``; ask for images in order
+    (all regions of one image together): at most ``keep`` images are held at once (about 50 MB
+    each for 4 annotators of 512 x 1024).
+    """
+
+    def __init__(self, study: Study, images_dir: str | os.PathLike[str] | None = None, *,
+                 keep: int = 1) -> None:
+        self.study, self.images_dir, self.keep = study, images_dir, keep
+        self._held: OrderedDict[str, tuple] = OrderedDict()
+
+    def __getitem__(self, image: str) -> tuple:
+        if image in self._held:
+            self._held.move_to_end(image)
+            return self._held[image]
+        from ..disagreement import heatmaps
+        from ..io.photos import read_photo
+
+        anns = self.study.annotations(image)
+        maps = heatmaps(anns, self.study.categories, image=image)
+        photo = read_photo(self.images_dir, image)
+        if photo is not None and photo.shape[:2] != maps.shape:
+            photo = None
+        self._held[image] = (anns, maps, photo)
+        while len(self._held) > self.keep:
+            self._held.popitem(last=False)
+        return self._held[image]
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,11 +136,10 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
       at a fixed resolution), else the boxes of its regions
       (:func:`agreement.plot_heatmaps.frame_map_from_boxes`).
 
-    ``maps`` is an :class:`~agreement.report.pictures.ImageMaps` to share decoded images with the
+    ``maps`` is an :class:`ImageMaps` to share decoded images with the
     region pictures. Only the top images are read again.
     """
     from ..plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
-    from .pictures import ImageMaps
 
     maps = maps or ImageMaps(study, images_dir)
     out = []
@@ -195,38 +225,3 @@ def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:
 def _factor(width: int, pixels: int) -> int:
     """Integer reduction so a ``width``-wide map is drawn at about ``pixels`` columns."""
     return max(1, int(width // pixels))
-
-
-def problem_examples(regions: pd.DataFrame, proposals: Sequence[Proposal], *,
-                     max_examples: int) -> dict[str, list[int]]:
-    """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
-    from .collect import problem_regions
-
-    out = {}
-    for p in proposals:
-        try:
-            mask = problem_regions(regions, p.kind, p.categories)
-        except (KeyError, IndexError):
-            continue
-        out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
-    return out
-
-
-def pair_examples(regions: pd.DataFrame, *, max_pairs: int, max_examples: int,
-                  skip: Sequence[str] = ()) -> dict[str, list[int]]:
-    """Per labelled class pair (``pair:<id>-<id>``, most severe first): ranks of its regions."""
-    out: dict[str, list[int]] = {}
-    labelled = regions[(regions["category_a"] > 0) & (regions["category_b"] > 0)
-                       & (regions["category_a"] != regions["category_b"])]
-    for a, b, rank in zip(labelled["category_a"], labelled["category_b"], labelled["rank"],
-                          strict=True):
-        key = f"pair:{min(a, b)}-{max(a, b)}"
-        if key in skip:
-            continue
-        if key not in out:
-            if len(out) >= max_pairs:
-                continue
-            out[key] = []
-        if len(out[key]) < max_examples:
-            out[key].append(int(rank))
-    return out

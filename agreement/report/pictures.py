@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import io
 import os
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,40 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ..model import Study
+from .figures import ImageMaps
 from .model import Figure, RegionFigure
 
-__all__ = ["ImageMaps", "ReportPictures", "choose_regions", "region_figures", "report_pictures"]
-
-
-class ImageMaps:
-    """Decoded annotations, heatmaps and photo of the study's images, the last ones kept.
-
-    ``maps[image]`` returns ``(annotations, heatmaps, photo or None)``; ask for images in order
-    (all regions of one image together): at most ``keep`` images are held at once (about 50 MB
-    each for 4 annotators of 512 x 1024).
-    """
-
-    def __init__(self, study: Study, images_dir: str | os.PathLike[str] | None = None, *,
-                 keep: int = 1) -> None:
-        self.study, self.images_dir, self.keep = study, images_dir, keep
-        self._held: OrderedDict[str, tuple] = OrderedDict()
-
-    def __getitem__(self, image: str) -> tuple:
-        if image in self._held:
-            self._held.move_to_end(image)
-            return self._held[image]
-        from ..disagreement import heatmaps
-        from ..io.photos import read_photo
-
-        anns = self.study.annotations(image)
-        maps = heatmaps(anns, self.study.categories, image=image)
-        photo = read_photo(self.images_dir, image)
-        if photo is not None and photo.shape[:2] != maps.shape:
-            photo = None
-        self._held[image] = (anns, maps, photo)
-        while len(self._held) > self.keep:
-            self._held.popitem(last=False)
-        return self._held[image]
+__all__ = ["ReportPictures", "choose_regions", "pair_examples", "problem_examples",
+           "problem_regions", "region_figures", "report_pictures"]
 
 
 def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), *,
@@ -196,6 +166,62 @@ def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
     return out
 
 
+def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
+
+    Confused pair: regions between the two classes; instances: merge-split regions of the
+    class; boundaries: boundary-placement regions touching the class; small misses:
+    missed-object regions touching the class.
+    """
+    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
+    c = cats[0]
+    if kind == "confusion":
+        d = cats[1]
+        return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
+    want = {
+        "instances": "merge-split",
+        "boundaries": "boundary placement",
+        "small_misses": "missed object",
+    }[kind]
+    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == want)
+    if kind == "instances":
+        mask &= a_ == b_
+    return mask
+
+
+def problem_examples(regions: pd.DataFrame, proposals: Sequence, *,
+                     max_examples: int) -> dict[str, list[int]]:
+    """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
+    out = {}
+    for p in proposals:
+        try:
+            mask = problem_regions(regions, p.kind, p.categories)
+        except (KeyError, IndexError):
+            continue
+        out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
+    return out
+
+
+def pair_examples(regions: pd.DataFrame, *, max_pairs: int, max_examples: int,
+                  skip: Sequence[str] = ()) -> dict[str, list[int]]:
+    """Per labelled class pair (``pair:<id>-<id>``, most severe first): ranks of its regions."""
+    out: dict[str, list[int]] = {}
+    labelled = regions[(regions["category_a"] > 0) & (regions["category_b"] > 0)
+                       & (regions["category_a"] != regions["category_b"])]
+    for a, b, rank in zip(labelled["category_a"], labelled["category_b"], labelled["rank"],
+                          strict=True):
+        key = f"pair:{min(a, b)}-{max(a, b)}"
+        if key in skip:
+            continue
+        if key not in out:
+            if len(out) >= max_pairs:
+                continue
+            out[key] = []
+        if len(out[key]) < max_examples:
+            out[key].append(int(rank))
+    return out
+
+
 @dataclass(frozen=True)
 class ReportPictures:
     """Every picture of the report drawn from the disagreement, and which region goes where.
@@ -227,16 +253,11 @@ def report_pictures(study: Study, dis, proposals: Sequence, *,
     """Choose and draw the report's pictures from a study's disagreement.
 
     Examples: the most severe ``max_examples`` regions of every proposal (each kind: its
-    regions by :func:`~agreement.report.collect.problem_regions`) and of the ``max_pairs`` most
+    regions by :func:`problem_regions`) and of the ``max_pairs`` most
     severe labelled class pairs; the pictured regions are those examples, then a few of every
     kind, then the most severe, up to ``max_pictures``.
     """
-    from .figures import (
-        disagreement_figures,
-        heatmap_section_figures,
-        pair_examples,
-        problem_examples,
-    )
+    from .figures import disagreement_figures, heatmap_section_figures
 
     regions = dis.regions
     examples = problem_examples(regions, proposals, max_examples=max_examples)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from .browse import heatmap_section, region_section
 from .diagnose import Diagnosis, diagnoses_frame
 from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
 from .proposals import Proposal, proposals_frame
@@ -401,11 +402,12 @@ def _consistency(c) -> Section:
 
 def make_sections(d: ReportData) -> tuple[Section, ...]:
     """The report's sections, in reading order (consistency only for class-agnostic studies)."""
-    from .browse import heatmap_section, region_section
-
     placed: set[str] = set()  # each picture once in the page: the first section showing it
-    out = [_summary(d), _proposals(d, placed), heatmap_section(d), _classes(d),
-           _pairs(d, placed), region_section(d, placed), _annotators(d), _validation(d)]
+    out = [_summary(d), _proposals(d, placed), heatmap_section(d.heatmaps), _classes(d),
+           _pairs(d, placed),
+           region_section(d.regions, d.region_figures, max_rows=d.max_region_rows,
+                          placed=placed),
+           _annotators(d), _validation(d)]
     if d.consistency is not None:
         out.append(_consistency(d.consistency))
     return tuple(out)
