@@ -288,7 +288,11 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     palette = class_palette(categories)
     thing = np.array([False, *(categories[c].isthing for c in ids)])
     base = _base(image, box, shape)
-    labels = {n: label_map(a, ids)[y0:y1, x0:x1] for n, a in anns.items()}
+    # the heatmaps hold every annotator's label map already: crop those instead of remaking them
+    shared = getattr(disputed, "annotators", None) == tuple(anns) and getattr(
+        disputed, "category_ids", None) == ids
+    labels = {n: (disputed.labels[i] if shared else label_map(a, ids))[y0:y1, x0:x1]
+              for i, (n, a) in enumerate(anns.items())}
     mask &= _pair_pixels(region, labels, ids)
     focus = np.zeros(mask.shape, bool)
     focus[rbox[1] - y0:rbox[3] - y0, rbox[0] - x0:rbox[2] - x0] = True

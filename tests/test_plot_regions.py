@@ -85,6 +85,9 @@ def test_thing_segments_counted_and_shaded():
     np.testing.assert_array_equal(disputed_pixels(maps, kind="merge-split"), expected)
     x0, y0, x1, y1 = crop.box
     np.testing.assert_array_equal(crop.disputed, expected[y0:y1, x0:x1])
+    # a mask instead of the heatmaps: the label maps are made again, the same panels
+    again = region_crop(car, anns, CATS, disputed=expected, pad=0, min_size=4)
+    np.testing.assert_array_equal(again.rgb, crop.rgb)
     y = crop.rgb[1]
     row = 1 - crop.box[1]
     left, right = y[row, 10 - crop.box[0]], y[row, 13 - crop.box[0]]

@@ -166,24 +166,28 @@ def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
     return out
 
 
+#: The region kind each kind of problem is about (a confused pair: any region between the two).
+PROBLEM_KINDS = {
+    "confusion": None,
+    "instances": "merge-split",
+    "boundaries": "boundary placement",
+    "small_misses": "missed object",
+}
+
+
 def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
     """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
 
     Confused pair: regions between the two classes; instances: merge-split regions of the
     class; boundaries: boundary-placement regions touching the class; small misses:
-    missed-object regions touching the class.
+    missed-object regions touching the class (:data:`PROBLEM_KINDS`).
     """
     a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
     c = cats[0]
     if kind == "confusion":
         d = cats[1]
         return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
-    want = {
-        "instances": "merge-split",
-        "boundaries": "boundary placement",
-        "small_misses": "missed object",
-    }[kind]
-    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == want)
+    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == PROBLEM_KINDS[kind])
     if kind == "instances":
         mask &= a_ == b_
     return mask
@@ -194,11 +198,9 @@ def problem_examples(regions: pd.DataFrame, proposals: Sequence, *,
     """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
     out = {}
     for p in proposals:
-        try:
+        if p.kind in PROBLEM_KINDS:  # a kind without regions of its own has no example
             mask = problem_regions(regions, p.kind, p.categories)
-        except (KeyError, IndexError):
-            continue
-        out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
+            out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
     return out
 
 
