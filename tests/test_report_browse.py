@@ -10,7 +10,7 @@ import re
 import pandas as pd
 from report_html import parse_report
 
-from agreement.report.browse import REGION_BROWSER_COLUMNS, regions_browser
+from agreement.report.browse import REGION_BROWSER_COLUMNS, region_section, regions_browser
 from agreement.report.model import Paragraph, RegionFigure, Report, Section
 from agreement.report.render import data_island, render_html, render_markdown
 
@@ -42,6 +42,10 @@ def test_rows_bounded_but_every_pictured_region_kept():
     placed = {"region-1"}  # already shown with a proposal
     b = regions_browser(_regions(), pictures, max_rows=3, placed=placed)
     assert b.frame["id"].tolist() == [1, 2, 3, 6] and b.total == 6
+    section = region_section(_regions(), pictures, max_rows=3, placed=set())
+    assert section.blocks[0].text.startswith("6 ambiguous regions in total (every one in "
+                                             "regions.csv); the 3 most severe and 1 more with "
+                                             "a picture are listed here, 2 with a picture")
     assert list(b.frame.columns) == list(REGION_BROWSER_COLUMNS)
     assert b.frame["dissenters"].tolist() == [("c",), ("b",), ("c",), ("b",)]
     assert b.frame["picture"].tolist() == ["yes", "", "", "yes"]
@@ -87,7 +91,7 @@ def test_html_is_plain_table_and_pictures_without_script():
     assert html.count('<tr data-id="') == 4
     assert 'class="swatch void" style="background-color:#c8c8c8"' in html
     assert "disputed: road &lt;-&gt; sidewalk" in html
-    assert "Showing the 4 most severe of 6; all in regions.csv." in html
+    assert "Showing 4 of 6; all in regions.csv." in html
     assert all(u.startswith(("data:", "#")) for u in parsed.urls)
     assert not re.search(r"https?://", html)
 

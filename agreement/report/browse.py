@@ -101,12 +101,15 @@ def region_section(regions: pd.DataFrame | None, pictures: Mapping[int, RegionFi
     if regions is None or not len(regions):
         return Section("regions", "Ambiguous regions", (Paragraph("No ambiguous region."),))
     browser = regions_browser(regions, pictures, max_rows=max_rows, placed=placed)
-    shown, pictured = len(browser.frame), len(pictures)
-    text = (f"{browser.total} ambiguous regions in total (every one in regions.csv); the "
-            f"{shown} most severe are listed here, {pictured} with a picture of what each "
-            "annotator drew. Filter by class pair, kind, dissenting annotator or image, sort, "
-            "and click a row to see its pictures; the boxes under the pictures show or hide "
-            "each annotator (in every picture of the page).")
+    pictured = len(pictures)
+    top = min(max_rows, browser.total)
+    extra = len(browser.frame) - top
+    listed = f"the {top} most severe" + (f" and {extra} more with a picture" if extra else "")
+    text = (f"{browser.total} ambiguous regions in total (every one in regions.csv); {listed} "
+            f"are listed here, {pictured} with a picture of what each annotator drew. Filter "
+            "by class pair, kind, dissenting annotator or image, sort, and click a row to see "
+            "its pictures; the boxes under the pictures show or hide each annotator (in every "
+            "picture of the page).")
     return Section("regions", "Ambiguous regions", (
         Paragraph(text), browser,
         Table("regions", "Ambiguous regions", _csv_frame(regions), show=False)))

@@ -151,7 +151,7 @@ def _html_browser(b: Browser) -> str:
             cells.append(f"<td{cls}>{text}</td>")
         rows.append(f'<tr data-id="{html.escape(ident)}">{"".join(cells)}</tr>')
     more = (
-        f" Showing the {len(b.frame)} most severe of {b.total}; all in {b.key}.csv."
+        f" Showing {len(b.frame)} of {b.total}; all in {b.key}.csv."
         if b.total > len(b.frame)
         else ""
     )
