@@ -68,7 +68,7 @@ def test_region_pictures_one_png_panel_per_annotator_without_photo():
         widths.append(Image.open(io.BytesIO(data)).size[0])
     assert min(widths) >= 240
     whole = Image.open(io.BytesIO(fig.png))
-    assert whole.size[0] >= sum(widths)  # the Markdown figure: panels side by side
+    assert whole.size[0] >= sum(widths)  # the Markdown figure: panels side by side, legend
     assert fig.outline == f"disputed: {region['class_pair']}"
     assert fig.caption.startswith(f"image {region['image']}, {int(region['area'])} px, ")
 

@@ -62,7 +62,7 @@ class Figure:
 class RegionFigure(Figure):
     """A region's side-by-side crop: one picture per annotator panel, and a legend by class.
 
-    ``png`` holds the panels joined side by side (the Markdown figure); HTML shows ``panels``
+    ``png`` holds the whole figure with its legend (the Markdown figure); HTML shows ``panels``
     (each PNG or JPEG bytes, titled with the annotator and what they drew) so each annotator
     can be shown or hidden.
 

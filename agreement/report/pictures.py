@@ -3,7 +3,7 @@
 Every crop of the report is drawn by :func:`agreement.plot_regions.plot_region_panels` (one
 panel per annotator). The figure is drawn once; each panel is then cut out of the rendered
 pixels as its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide
-each annotator, and the panels joined side by side make the Markdown figure. Only the images
+each annotator; the whole figure, with its legend, is the Markdown figure. Only the images
 holding a pictured region are read again (decoded annotations, heatmaps and photo, one image at
 a time, in image order).
 """
@@ -101,31 +101,22 @@ def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
     return buf.getvalue()
 
 
-def _panel_pixels(fig) -> list[np.ndarray]:
-    """Draw ``fig`` once and cut out each axes with its title, as RGB arrays."""
+def _panel_pixels(fig) -> tuple[list[np.ndarray], np.ndarray]:
+    """Draw ``fig`` once: each axes cut out with its title, and the whole figure (RGB)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
-    height = rgba.shape[0]
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    height = rgb.shape[0]
     renderer = canvas.get_renderer()
     out = []
     for ax in fig.axes:
         box = ax.get_tightbbox(renderer)
         x0, x1 = max(0, int(np.floor(box.x0))), int(np.ceil(box.x1)) + 1
         y0, y1 = max(0, height - int(np.ceil(box.y1)) - 1), height - int(np.floor(box.y0))
-        out.append(rgba[y0:y1, x0:x1, :3].copy())
-    return out
-
-
-def _joined(panels: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
-    h = max(p.shape[0] for p in panels)
-    cols = []
-    for p in panels:
-        pad = np.full((h - p.shape[0], p.shape[1], 3), 255, np.uint8)
-        cols += [np.concatenate([p, pad]), np.full((h, gap, 3), 255, np.uint8)]
-    return np.concatenate(cols[:-1], axis=1)
+        out.append(rgb[y0:y1, x0:x1].copy())
+    return out, rgb.copy()
 
 
 def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
@@ -135,9 +126,9 @@ def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
 
     anns, heat, photo = maps
     crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
-    fig = plot_region_panels(region, anns, study.categories, crop=crop, legend=False)
+    fig = plot_region_panels(region, anns, study.categories, crop=crop)
     fig.set_dpi(dpi)
-    pixels = _panel_pixels(fig)
+    pixels, whole = _panel_pixels(fig)  # HTML: each panel, legend in HTML; Markdown: whole
     fig.clear()  # the figure's artists hold the crop: let them go now
     panels = tuple((name, _encode(p, photo=photo is not None))
                    for name, p in zip(crop.annotators, pixels, strict=True))
@@ -148,7 +139,7 @@ def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
                + (f"; {who}" if who else ""))
     legend = crop.classes + ((("void", "#c8c8c8"),) if crop.void else ())
     return RegionFigure(f"region-{rank}", f"Region #{rank}: {region['class_pair']}",
-                        _encode(_joined(pixels), photo=False, level=1),  # report.md's file
+                        _encode(whole, photo=False, level=1),  # report.md's file
                         caption, rank, panels, legend,
                         crop.disputed_label)
 
