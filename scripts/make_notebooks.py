@@ -45,12 +45,8 @@ from matplotlib.figure import Figure
 import agreement
 from agreement import disagreement, evaluate, read_photo
 from agreement.disagreement import heatmaps
-from agreement.plot import (
-    plot_annotator_matrix,
-    plot_class_scores,
-    plot_heatmap,
-    plot_region,
-)
+from agreement.plot import plot_annotator_matrix, plot_class_scores, plot_heatmap
+from agreement.plot_regions import plot_region_panels
 
 PHOTOS = SAMPLE / "images"  # the photos the annotators labelled"""),
     ("md", """## Load the study
@@ -130,12 +126,13 @@ involved, what kind of disagreement it is and which annotators dissent. Per clas
     ("code", """dis.class_pairs.head(8)"""),
     ("code", """columns = ["rank", "image", "kind", "class_pair", "annotators_b", "area", "severity"]
 dis.regions[columns].head(6)"""),
-    ("md", """Crops of the three most severe regions, every annotator's outline in its own colour:"""),
-    ("code", """fig = Figure(figsize=(12, 3.6), layout="constrained")
-for ax, (_, region) in zip(fig.subplots(1, 3), dis.regions.head(3).iterrows()):
-    image = region["image"]
-    plot_region(region, study.annotations(image), image=read_photo(PHOTOS, image), ax=ax)
-fig"""),
+    ("md", """What each annotator drew around the most severe region: one panel per annotator, their
+labels in the class colours over the photo, the disputed pixels outlined in every panel, the
+region's box dashed:"""),
+    ("code", """region = dis.regions.iloc[0]
+image = region["image"]
+plot_region_panels(region, study.annotations(image), study.categories,
+                   image=read_photo(PHOTOS, image))"""),
     ("md", """## What to take away
 
 - the per-class PQ table says *which* classes the guideline should clarify;
@@ -262,15 +259,21 @@ customise it:
 2. the class table and its **diagnoses**, with default and with stricter **thresholds**;
 3. **proposals** (guideline rules to rewrite);
 4. **class groups** (e.g. "flat" = road + sidewalk) and which annotator is the **reference**;
-5. the full report, written to disk."""),
+5. the **pictures**: heatmaps over the photos, over the frame, and side-by-side crops;
+6. the full report, written to disk, with its region browser."""),
     ("code", ROOT_CELL + """
 
 import tempfile
 
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from agreement import build_report, disagreement, evaluate, write_report
-from agreement.io import open_study
+from agreement.disagreement import heatmaps
+from agreement.io import open_study, read_photo
+from agreement.plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+from agreement.plot_regions import plot_region_panels
 from agreement.report import Thresholds, diagnose_classes, propose
 from agreement.report.build import ReportOptions
 from agreement.report.collect import class_table, confusion_table
@@ -330,10 +333,38 @@ peers."""),
                 "symmetric": result.pq("alice", other, symmetric=True).pq}
         for other in study.annotators if other != "alice"}
 pd.DataFrame(rows).T.round(4)"""),
-    ("md", """## 5. The full report
+    ("md", """## 5. The pictures
+
+The report's section *Where annotators disagree* starts with the images with most disagreement:
+the share of annotators whose class or instance differs from the majority at each pixel, over
+the photo (in grey, so the heat stands out)."""),
+    ("code", """top = dis.per_image.assign(score=dis.per_image.semantic_mean + dis.per_image.instance_mean)
+worst = top.sort_values("score", ascending=False)["image"].iloc[0]
+maps = heatmaps(study.annotations(worst), study.categories, image=worst)
+plot_image_heatmap(np.maximum(maps.semantic, maps.instance),
+                   photo=read_photo(opened.images_dir, worst), title=worst)"""),
+    ("md", """Then the whole study per position of the frame (the camera is fixed in driving data, so
+trouble spots add up), and where in the frame the most disputed class pair lies (here from the
+boxes of its ambiguous regions)."""),
+    ("code", """mean = max(dis.aggregate.values(), key=lambda a: a.images)
+fig = Figure(figsize=(12, 3.4), layout="constrained")
+left, right = fig.subplots(1, 2)
+plot_frame_heatmap(mean.semantic, images=mean.images, title="mean class disagreement", ax=left)
+pair = dis.class_pairs["class_pair"].iloc[0]
+road_walk = dis.regions[dis.regions["class_pair"] == pair]
+plot_frame_heatmap(frame_map_from_boxes(road_walk, dis.per_image), images=len(dis.per_image),
+                   title=f"where {pair} is disputed", label="share of images", ax=right)
+fig"""),
+    ("md", """Every example crop of the report shows one panel per annotator: what each of them drew,
+in the class colours, with the disputed pixels outlined in every panel. Here the most severe
+road / sidewalk region: chen gives the kerbside strip to the road."""),
+    ("code", """region = road_walk.iloc[0]
+plot_region_panels(region, study.annotations(region["image"]), study.categories,
+                   image=read_photo(opened.images_dir, region["image"]))"""),
+    ("md", """## 6. The full report
 
 `build_report` runs all of the above (plus leave-one-out scores, bootstrap intervals, expected
-gains and example crops) with the options chosen here, and `write_report` writes
+gains and the pictures) with the options chosen here, and `write_report` writes
 `report.html` (self-contained), `report.md` and one CSV per table."""),
     ("code", """options = ReportOptions(thresholds=strict, n_bootstrap=200, seed=0, max_merge_gains=1)
 report = build_report(opened, options=options)
@@ -343,7 +374,16 @@ report = build_report(opened, options=options)
     html = write_report(report, Path(tmp) / "report")
     written = sorted(p.name for p in html.parent.iterdir())
 written"""),
-    ("md", """Open `report.html` in a browser; the same from the command line:
+    ("md", """The pictures in the report: heatmaps, and a picture of every example region (at most
+`ReportOptions.max_pictures`, each embedded once in the page):"""),
+    ("code", """pictures = report.section("regions").blocks[1]
+heat = [f.name for f in report.section("heatmaps").figures]
+heat, len(pictures.frame), len(report.figures)"""),
+    ("md", """Open `report.html` in a browser (it works offline: everything is inside the file). The
+section *Ambiguous regions* is a region browser: filter by class pair, kind, dissenting annotator
+or image, sort, click a row to see what each annotator drew, and show or hide each annotator.
+Without JavaScript, or printed, the same page shows the table and every picture. The same from
+the command line:
 
 ```
 agreement report data/sample/batch1 --out report/

@@ -93,3 +93,20 @@ def tree_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory):
+    """The sample study's report, built and written once per session (shared by the report
+    tests and the browser tests): ``(opened study, Report, output folder, report.html text)``."""
+    from agreement.io.study_file import open_study
+    from agreement.report import write_report
+    from agreement.report.build import ReportOptions, build_report
+
+    opened = open_study(SAMPLE / "batch1")
+    report = build_report(
+        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
+    )
+    out = tmp_path_factory.mktemp("report") / "out"
+    html = write_report(report, out)
+    return opened, report, out, html.read_text("utf-8")

@@ -1,7 +1,8 @@
 """Every public plot function returns a Figure, draws on a given Axes, and leaves pyplot alone.
 
 No ``show()``, no pyplot figure (``plt.figure`` / ``plt.subplots`` / ``plt.gcf`` would register
-one), no change to the global ``rcParams``.
+one), no change to the global ``rcParams``. Functions drawing several panels take ``fig=`` (a
+Figure or SubFigure) instead of ``ax=``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from test_repr import make_study
 
 import agreement
-from agreement import consistency, plot, plot_compare
+from agreement import consistency, plot, plot_compare, plot_heatmaps, plot_regions
 from agreement.disagreement import heatmaps
 
 
@@ -45,12 +46,22 @@ def calls():
         "plot_annotators": lambda ax: plot_compare.plot_annotators(comp, ax=ax),
         "plot_class_pairs": lambda ax: plot_compare.plot_class_pairs(comp, ax=ax),
         "plot_per_image": lambda ax: consistency.plot_per_image(cons, ax=ax),
+        "plot_image_heatmap": lambda ax: plot_heatmaps.plot_image_heatmap(
+            maps.semantic, majority=maps.majority, categories=study.categories, ax=ax),
+        "plot_frame_heatmap": lambda ax: plot_heatmaps.plot_frame_heatmap(
+            maps.entropy, images=1, ax=ax),
+        "plot_region_panels": lambda fig: plot_regions.plot_region_panels(
+            region, study.annotations(region["image"]), study.categories, fig=fig),
     }
 
 
+#: Plot functions taking ``fig=`` (several panels) instead of ``ax=``.
+FIGURE_LEVEL = {"plot_region_panels"}
+MODULES = (plot, plot_compare, consistency, plot_regions, plot_heatmaps)
+
+
 def test_every_public_plot_function_is_covered(calls):
-    public = {n for mod in (plot, plot_compare, consistency) for n in mod.__all__
-              if n.startswith("plot")}
+    public = {n for mod in MODULES for n in mod.__all__ if n.startswith("plot")}
     assert public == set(calls)
 
 
@@ -61,7 +72,8 @@ def _forbid(*_args, **_kwargs):
 @pytest.mark.parametrize("name", ["plot_heatmap", "plot_region", "plot_confusion",
                                   "plot_annotator_matrix", "plot_class_scores", "plot_classes",
                                   "plot_differences", "plot_annotators", "plot_class_pairs",
-                                  "plot_per_image"])
+                                  "plot_per_image", "plot_region_panels", "plot_image_heatmap",
+                                  "plot_frame_heatmap"])
 def test_returns_figure_and_leaves_globals_alone(calls, name, monkeypatch):
     for fn in ("show", "figure", "subplots", "gcf", "gca", "subplot", "rc", "style.use"):
         target = plt.style if fn == "style.use" else plt
@@ -72,7 +84,11 @@ def test_returns_figure_and_leaves_globals_alone(calls, name, monkeypatch):
     fig = calls[name](None)
     assert isinstance(fig, Figure) and fig.axes
     own = Figure()
-    ax = own.add_subplot()
-    assert calls[name](ax) is own and ax.has_data()
+    if name in FIGURE_LEVEL:
+        sub = own.subfigures(1, 2)[1]
+        assert calls[name](sub) is own and sub.axes and all(a.has_data() for a in sub.axes)
+    else:
+        ax = own.add_subplot()
+        assert calls[name](ax) is own and ax.has_data()
     assert dict(matplotlib.rcParams) == before
     assert plt.get_fignums() == open_figures

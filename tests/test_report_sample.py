@@ -12,24 +12,15 @@ import pandas as pd
 import pytest
 from report_html import parse_report
 
-from agreement.io import open_study
 from agreement.metrics.pq import summarize
-from agreement.report import write_report
-from agreement.report.build import ReportOptions, build_report
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    opened = open_study(SAMPLE / "batch1")
-    report = build_report(
-        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
-    )
-    out = tmp_path_factory.mktemp("report") / "out"
-    html = write_report(report, out)
-    return opened, report, out, html.read_text("utf-8")
+def built(sample_report):
+    return sample_report
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,8 @@ def test_html_self_contained(built):
     _, _report, _, html = built
     parsed = parse_report(html)
     assert len(parsed.images) >= 3
-    assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
+    assert all(src.startswith(("data:image/png;base64,", "data:image/jpeg;base64,"))
+               for src in parsed.images)
     assert not re.search(r"https?://", html)
     assert all(u.startswith(("data:", "#")) for u in parsed.urls)
     assert {
@@ -55,11 +47,13 @@ def test_html_self_contained(built):
         "table-pq_matrix",
         "table-inputs",
     } <= set(parsed.tables)
-    assert parsed.sections[:6] == [
+    assert parsed.sections[:8] == [
         "summary",
         "proposals",
+        "heatmaps",
         "classes",
         "pairs",
+        "regions",
         "annotators",
         "validation",
     ]
@@ -144,3 +138,43 @@ def test_planted_instance_habits_and_uncomputed_gains_named(built):
     assert "Expected gain: not computed: only the first confusion pairs are recomputed" in body
     titles = pd.read_csv(out / "proposals.csv")["title"].tolist()
     assert "Set a minimum size for bicycle" not in titles  # 1 missed small bicycle of 3
+
+
+def test_pictures_every_region_once_with_a_panel_per_annotator(built):
+    from agreement.report.model import RegionFigure
+    from agreement.report.render import data_island
+
+    opened, report, out, html = built
+    regions = [f for f in report.figures if isinstance(f, RegionFigure)]
+    names = [f.name for f in regions]
+    assert len(names) == len(set(names)) == 40  # ReportOptions.max_pictures
+    assert "region-1" in names  # the most severe region always has a picture
+    for fig in regions:
+        image = fig.caption.split(",")[0].removeprefix("image ")
+        assert [who for who, _ in fig.panels] == list(opened.study.annotators_of(image))
+        assert html.count(f'id="{fig.name}"') == 1  # placed once in the page
+        assert fig.legend and fig.outline.startswith("disputed")
+    # every kind of region has a picture
+    kinds = {f.caption.split(", ")[2].split(";")[0] for f in regions}
+    assert kinds == {"boundary placement", "class confusion", "merge-split", "missed object",
+                     "unlabeled gap"}
+    # the proposals about instances and small misses have example crops too
+    groups = {g.title: g for g in report.section("proposals").blocks if hasattr(g, "blocks")}
+    for title in ("3. Say what counts as one truck", "6. Set a minimum size for person"):
+        crops = [b for b in groups[title].blocks if isinstance(b, RegionFigure)]
+        assert crops and all(c.title.startswith("Region #") for c in crops)
+    island = data_island(report)["lists"]["regions"]
+    assert island["total"] == len(pd.read_csv(out / "regions.csv"))
+    assert len(island["rows"]) == 500 and island["facets"] == ["class_pair", "kind",
+                                                               "dissenters", "image"]
+    assert set(island["pictures"]) == {n.split("-")[1] for n in names}
+
+
+def test_heatmap_figures_and_report_size(built):
+    _, report, out, _ = built
+    heat = report.section("heatmaps").figures
+    names = [f.name for f in heat]
+    assert len([n for n in names if n.startswith("image-")]) == 3
+    assert "mean" in names and "pair-road-vs-sidewalk" in names
+    assert (out / "figures" / "pair-road-vs-sidewalk.png").is_file()
+    assert (out / "report.html").stat().st_size < 10_000_000

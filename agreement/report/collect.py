@@ -19,9 +19,10 @@ import pandas as pd
 from ..metrics.pq import pq_result
 from ..model import Study
 from .diagnose import Thresholds, diagnose_classes
-from .figures import overview_figures, pair_galleries
+from .figures import overview_figures
 from .gains import Gains, status_counts
 from .passes import merged_counts, run_passes
+from .pictures import problem_regions, report_pictures
 from .proposals import apply_gains, propose
 from .sections import ReportData
 from .traits import annotator_traits
@@ -50,6 +51,9 @@ class ReportOptions:
     max_examples: int = 3
     max_pairs: int = 3
     max_merge_gains: int = 3
+    max_pictures: int = 40
+    max_region_rows: int = 500
+    top_images: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
 
     def parameters(self) -> dict:
@@ -64,6 +68,9 @@ class ReportOptions:
                 "max_examples",
                 "max_pairs",
                 "max_merge_gains",
+                "max_pictures",
+                "max_region_rows",
+                "top_images",
             )
         }
         out.update({f"threshold.{k}": v for k, v in self.thresholds.as_dict().items()})
@@ -193,31 +200,11 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
 
 
 def region_impact(regions: pd.DataFrame):
-    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
-
-    Confused pair: regions between the two classes; instances: merge-split regions of the
-    class; boundaries: boundary-placement regions touching the class; small misses:
-    missed-object regions touching the class.
-    """
-    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
-    kinds = regions["kind"].to_numpy()
+    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem
+    explains (:func:`problem_regions`)."""
 
     def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
-        c = cats[0]
-        if kind == "confusion":
-            d = cats[1]
-            mask = ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
-        else:
-            touches = (a_ == c) | (b_ == c)
-            want = {
-                "instances": "merge-split",
-                "boundaries": "boundary placement",
-                "small_misses": "missed object",
-            }[kind]
-            mask = touches & (kinds == want)
-            if kind == "instances":
-                mask &= a_ == b_
-        sel = regions[mask]
+        sel = regions[problem_regions(regions, kind, cats)]
         return int(sel["area"].sum()), int(sel["image"].nunique())
 
     return impact
@@ -263,14 +250,16 @@ def collect(
             dis.pixel, result.segments, study.annotators, categories=study.categories
         )
         proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
-        # crops are drawn while the merged pairs are evaluated (n_jobs > 1)
-        galleries = pair_galleries(
+        # pictures are drawn while the merged pairs are evaluated (n_jobs > 1)
+        pictures = report_pictures(
             study,
-            dis.regions,
+            dis,
             proposals,
             images_dir=images_dir,
-            max_pairs=o.max_pairs,
             max_examples=o.max_examples,
+            max_pairs=o.max_pairs,
+            max_pictures=o.max_pictures,
+            top_images=o.top_images,
         )
         proposals = apply_gains(
             proposals, Gains(result.per_pair_class, classes, study.categories, join())
@@ -292,7 +281,11 @@ def collect(
             annotators_table=annotator_table(result, dis, p.loo, traits, study),
             alpha=float(dis.pixel.alpha),
             pq_matrix=pq_matrix,
-            pair_figures=galleries,
+            pair_figures={k: pictures.figures_of(k) for k in pictures.examples},
+            heatmaps=pictures.heatmaps,
+            regions=dis.regions,
+            region_figures=pictures.regions,
+            max_region_rows=o.max_region_rows,
             figures=overview_figures(pq_matrix, classes),
             validation=p.validation,
             consistency=consistency,

@@ -1,22 +1,26 @@
-"""The report's figures: drawn by :mod:`agreement.plot`, saved as PNG bytes for embedding."""
+"""The report's figures: drawn by :mod:`agreement.plot` and :mod:`agreement.plot_heatmaps`, saved
+as PNG bytes for embedding; which regions each problem and class pair shows as examples."""
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.text import Text
 
-from ..io.photos import find_photo, read_photo
+from ..io.photos import find_photo
 from ..model import Study
 from .model import Figure
-from .proposals import Proposal
 
-__all__ = ["displayable", "find_photo", "overview_figures", "pair_galleries", "png_bytes"]
+__all__ = ["Drawn", "ImageMaps", "disagreement_figures", "displayable", "find_photo",
+           "overview_figures", "png_bytes", "write_figures"]
 
 
 def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
@@ -50,12 +54,6 @@ def displayable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _photo(images_dir: str | os.PathLike[str] | None, image: str,
-           shape: tuple[int, int]) -> np.ndarray | None:
-    arr = read_photo(images_dir, image)
-    return arr if arr is not None and arr.shape[:2] == shape else None
-
-
 def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> dict[str, Figure]:
     """Annotator x annotator PQ matrix and per-class score bars."""
     from ..plot import plot_annotator_matrix, plot_class_scores
@@ -84,62 +82,171 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
     return out
 
 
-def _pair_keys(regions: pd.DataFrame, proposals: Sequence[Proposal], max_pairs: int) -> list[str]:
-    keys = [p.key for p in proposals if p.key.startswith("pair:")]
-    if len(regions):
-        labelled = regions[(regions["category_a"] > 0) & (regions["category_b"] > 0)]
-        for a, b in zip(labelled["category_a"], labelled["category_b"], strict=True):
-            key = f"pair:{min(a, b)}-{max(a, b)}"
-            if key not in keys:
-                keys.append(key)
-    return keys[:max_pairs]
+class ImageMaps:
+    """Decoded annotations, heatmaps and photo of the study's images, the last ones kept.
 
-
-def pair_galleries(
-    study: Study,
-    regions: pd.DataFrame,
-    proposals: Sequence[Proposal],
-    *,
-    images_dir=None,
-    max_pairs: int = 3,
-    max_examples: int = 4,
-) -> dict[str, list[Figure]]:
-    """Crops of the most severe ambiguous regions of each confused class pair.
-
-    Pairs: those of the proposals first, then the most severe pairs of labelled classes; each
-    crop shows every annotator's outline over the photo (or the label map without photos).
+    ``maps[image]`` returns ``(annotations, heatmaps, photo or None)``; ask for images in order
+    (all regions of one image together): at most ``keep`` images are held at once (about 50 MB
+    each for 4 annotators of 512 x 1024).
     """
-    from ..plot import plot_region
 
-    out: dict[str, list[Figure]] = {}
-    if not len(regions):
-        return out
-    for key in _pair_keys(regions, proposals, max_pairs):
-        a, b = (int(x) for x in key[5:].split("-"))
-        mine = regions[
-            ((regions["category_a"] == a) & (regions["category_b"] == b))
-            | ((regions["category_a"] == b) & (regions["category_b"] == a))
-        ]
-        figs = []
-        for n, region in enumerate(mine.head(max_examples).to_dict("records"), 1):
-            anns = study.annotations(region["image"])
-            shape = next(iter(anns.values())).shape
-            photo = _photo(images_dir, region["image"], shape)
-            fig = MplFigure(figsize=(4.2, 3.0))  # no layout engine: 2x faster to draw
-            fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.9)
-            plot_region(region, anns, image=photo, ax=fig.add_subplot())
-            caption = (
-                f"image {region['image']}, {region['area']} px, {region['kind']}; "
-                f"{region['class_a']}: {', '.join(region['annotators_a'])}; "
-                f"{region['class_b']}: {', '.join(region['annotators_b'])}"
-            )
-            figs.append(
-                Figure(
-                    f"{key.replace(':', '-')}-{n}",
-                    f"{region['class_pair']} #{n}",
-                    png_bytes(fig),
-                    caption,
-                )
-            )
-        out[key] = figs
+    def __init__(self, study: Study, images_dir: str | os.PathLike[str] | None = None, *,
+                 keep: int = 1) -> None:
+        self.study, self.images_dir, self.keep = study, images_dir, keep
+        self._held: OrderedDict[str, tuple] = OrderedDict()
+
+    def __getitem__(self, image: str) -> tuple:
+        if image in self._held:
+            self._held.move_to_end(image)
+            return self._held[image]
+        from ..disagreement import heatmaps
+        from ..io.photos import read_photo
+
+        anns = self.study.annotations(image)
+        maps = heatmaps(anns, self.study.categories, image=image)
+        photo = read_photo(self.images_dir, image)
+        if photo is not None and photo.shape[:2] != maps.shape:
+            photo = None
+        self._held[image] = (anns, maps, photo)
+        while len(self._held) > self.keep:
+            self._held.popitem(last=False)
+        return self._held[image]
+
+
+@dataclass(frozen=True, eq=False)
+class Drawn:
+    """A drawn matplotlib figure with its file stem, title and caption."""
+
+    name: str
+    title: str
+    caption: str
+    figure: MplFigure
+
+
+def _top_images(dis, n: int) -> list[str]:
+    per = dis.per_image
+    if not len(per) or n <= 0:
+        return []
+    score = per["semantic_mean"].to_numpy() + per["instance_mean"].to_numpy()
+    order = np.argsort(-score, kind="stable")[:n]
+    return [str(per["image"].iloc[i]) for i in order if score[i] > 0]
+
+
+def _pair_rows(regions: pd.DataFrame, pair: str) -> pd.DataFrame:
+    a, _, b = pair.partition(" <-> ")
+    flipped = f"{b} <-> {a}"
+    return regions[regions["class_pair"].isin([pair, flipped])]
+
+
+def _stem(text: str) -> str:
+    """A file stem: ``road <-> sidewalk`` -> ``road-vs-sidewalk``, ``a.jpg`` -> ``a-jpg``."""
+    text = text.replace("<->", " vs ")
+    stem = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(p for p in stem.split("-") if p) or "figure"
+
+
+def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int = 3,
+                         top_pairs: int = 3, maps=None,
+                         frame_maps: Mapping[str, tuple[np.ndarray, int]] | None = None
+                         ) -> list[Drawn]:
+    """Heatmap pictures of a study's disagreement (:class:`~agreement.pixel_study.
+    StudyDisagreement`).
+
+    - ``image-<stem>``: the ``top_images`` images with most disagreement (mean semantic plus
+      instance heatmap), the heatmap over the photo (or over the majority labels);
+    - ``mean``: the mean heatmaps per position of the frame (class and instance disagreement),
+      for the image size most images have;
+    - ``pair-<a>-<b>``: for each of the ``top_pairs`` most severe class pairs, where in the frame
+      it is disputed: ``frame_maps[class_pair]`` = ``(map, images)`` when given (per-pixel sums
+      at a fixed resolution), else the boxes of its regions
+      (:func:`agreement.plot_heatmaps.frame_map_from_boxes`).
+
+    ``maps`` is an :class:`ImageMaps` to share decoded images with the
+    region pictures. Only the top images are read again.
+    """
+    from ..plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+
+    maps = maps or ImageMaps(study, images_dir)
+    out = []
+    for image in _top_images(dis, top_images):
+        _, heat, photo = maps[image]
+        fig = MplFigure(figsize=(6.6, 6.6 * heat.shape[0] / heat.shape[1] * 0.86 + 0.45),
+                        layout="constrained")
+        k = _factor(heat.shape[1], 560)  # the picture is about 560 px wide: draw no more
+        plot_image_heatmap(_pool(np.maximum(heat.semantic, heat.instance), k, "max"),
+                           photo=None if photo is None else _pool(photo, k, "mean"),
+                           majority=_pool(heat.majority, k, "first"),
+                           categories=study.categories, ax=fig.add_subplot(), title=image)
+        over = "the photo" if photo is not None else "the majority labels"
+        out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
+                         f"annotators disagreeing on the class or the instance, over {over}",
+                         fig))
+    if dis.aggregate:
+        agg = max(dis.aggregate.values(), key=lambda a: a.images)
+        fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
+                        layout="constrained")
+        left, right = fig.subplots(1, 2)
+        k = _factor(agg.shape[1], 400)
+        plot_frame_heatmap(_pool(agg.semantic, k, "mean"), ax=left, title="class")
+        plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, title="instance")
+        out.append(Drawn("mean", "Mean disagreement per position of the frame",
+                         f"mean over the {agg.images} images of {agg.shape[0]} x "
+                         f"{agg.shape[1]} px of the share of annotators disagreeing on the class "
+                         "(left) and on the instance (right)", fig))
+    for pair in list(dis.class_pairs["class_pair"].head(max(0, top_pairs))):
+        if frame_maps is not None and pair in frame_maps:
+            where, n = frame_maps[pair]
+            how = "share of images in which the position is disputed between the two classes"
+        else:
+            where = frame_map_from_boxes(_pair_rows(dis.regions, pair), dis.per_image)
+            n = len(dis.per_image)
+            how = ("boxes of its ambiguous regions, each filled at the region's share of its "
+                   "box, per image")
+        fig = MplFigure(figsize=(5.2, 5.2 * where.shape[0] / where.shape[1] + 0.7),
+                        layout="constrained")
+        plot_frame_heatmap(where, images=n, title=pair, ax=fig.add_subplot(),
+                           label="share of images")
+        out.append(Drawn(f"pair-{_stem(pair)}", f"Where {pair} is disputed",
+                         f"position in the frame: {how}", fig))
     return out
+
+
+def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: int = 100
+                  ) -> list[Path]:
+    """Write each figure as ``<out>/<name>.png`` (atomically, file by file)."""
+    from ..io._files import atomic_write
+
+    paths = []
+    for d in drawn:
+        path = Path(out) / f"{d.name}.png"
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(png_bytes(d.figure, dpi=dpi))
+        paths.append(path)
+    return paths
+
+
+def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
+    """The report's figures of :func:`disagreement_figures` (each matplotlib figure is cleared
+    once saved)."""
+    out = []
+    for d in drawn:
+        out.append(Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption))
+        d.figure.clear()
+    return out
+
+
+def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:
+    """Reduce the first two axes by ``k`` (``max`` keeps 1-px lines visible, ``mean`` keeps
+    averages, ``first`` keeps labels); at most ``k - 1`` edge rows / columns are dropped."""
+    if k <= 1:
+        return a
+    h, w = (a.shape[0] // k) * k, (a.shape[1] // k) * k
+    if how == "first":
+        return a[:h:k, :w:k]
+    blocks = a[:h, :w].reshape(h // k, k, w // k, k, *a.shape[2:])
+    return blocks.max(axis=(1, 3)) if how == "max" else blocks.mean(axis=(1, 3))
+
+
+def _factor(width: int, pixels: int) -> int:
+    """Integer reduction so a ``width``-wide map is drawn at about ``pixels`` columns."""
+    return max(1, int(width // pixels))

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Figure", "Group", "Input", "Paragraph", "Report", "Section", "Table"]
+__all__ = ["Browser", "Figure", "Group", "Input", "Paragraph", "RegionFigure", "Report", "Section",
+           "Table"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,79 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class RegionFigure(Figure):
+    """A region's side-by-side crop: one picture per annotator panel, and a legend by class.
+
+    ``png`` holds the whole figure with its legend (the Markdown figure); HTML shows ``panels``
+    (each PNG or JPEG bytes, titled with the annotator and what they drew) so each annotator
+    can be shown or hidden.
+
+    Attributes
+    ----------
+    region : int
+        The region's ``rank`` in the regions table (its HTML id is ``region-<rank>``).
+    panels : tuple of (str, bytes)
+        ``(annotator, image bytes)`` in the study's annotator order.
+    legend : tuple of (str, str)
+        ``(label, "#rrggbb")`` of every class shown; ``void`` and the outline are added by the
+        renderer.
+    outline : str
+        What the black outline marks (``"disputed: road <-> sidewalk"``).
+    """
+
+    region: int = 0
+    panels: tuple[tuple[str, bytes], ...] = ()
+    legend: tuple[tuple[str, str], ...] = ()
+    outline: str = "disputed pixels"
+
+
+@dataclass(frozen=True)
+class Browser:
+    """A filterable list in the HTML report (regions now; findings can be another one).
+
+    Rendered as a plain table and the pictures (readable without JavaScript and in print),
+    and as one list of the page's JSON data island (``<script type="application/json"
+    id="report-data">``), which the page's script reads to filter, sort and show pictures.
+
+    Attributes
+    ----------
+    key : str
+        The list's name in the data island (``"regions"``, ``"findings"``).
+    title : str
+    frame : DataFrame
+        One row per item, the rows the page holds (bounded by the caller); values must be
+        JSON-serialisable scalars or tuples of str.
+    id_column : str
+        Unique item id (``region-<id>`` names its picture, when it has one).
+    columns : tuple of str
+        Columns shown in the table.
+    facets : tuple of str
+        Columns offered as filters; tuple values match when any member does.
+    sort : tuple of str
+        Columns the table can be sorted by; the first is the default order (descending).
+    pictures : mapping of str to tuple of str
+        Item id -> HTML ids of its pictures (anywhere in the page).
+    gallery : tuple of RegionFigure
+        Pictures placed in this browser (those not shown elsewhere in the page).
+    caption : str
+    total : int
+        Rows of the full table (in ``<key>.csv``); ``len(frame)`` are in the page.
+    """
+
+    key: str
+    title: str
+    frame: pd.DataFrame
+    id_column: str
+    columns: tuple[str, ...]
+    facets: tuple[str, ...] = ()
+    sort: tuple[str, ...] = ()
+    pictures: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    gallery: tuple[RegionFigure, ...] = ()
+    caption: str = ""
+    total: int = 0
+
+
+@dataclass(frozen=True)
 class Paragraph:
     """A paragraph of text; ``kind`` is ``"text"``, ``"finding"`` (highlighted) or ``"note"``."""
 
@@ -74,15 +148,15 @@ class Group:
     kind: str = "group"
 
 
-Block = Paragraph | Table | Figure | Group | tuple
+Block = Paragraph | Table | Figure | Group | Browser | tuple
 
 
 @dataclass(frozen=True)
 class Section:
     """One section of the report: a sequence of blocks.
 
-    Each block is a :class:`Paragraph`, :class:`Table`, :class:`Figure`, :class:`Group` or a
-    tuple of str (a bullet list).
+    Each block is a :class:`Paragraph`, :class:`Table`, :class:`Figure` (or
+    :class:`RegionFigure`), :class:`Group`, :class:`Browser` or a tuple of str (a bullet list).
     """
 
     key: str
@@ -96,7 +170,7 @@ class Section:
 
     @property
     def figures(self) -> tuple[Figure, ...]:
-        """The section's figures (also those inside groups)."""
+        """The section's figures (also those inside groups and browsers' galleries)."""
         return tuple(b for b in _walk(self.blocks) if isinstance(b, Figure))
 
 
@@ -106,6 +180,8 @@ def _walk(blocks: tuple) -> list:
         out.append(b)
         if isinstance(b, Group):
             out.extend(_walk(b.blocks))
+        if isinstance(b, Browser):
+            out.extend(b.gallery)
     return out
 
 

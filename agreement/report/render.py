@@ -1,14 +1,29 @@
 """Render a :class:`~agreement.report.model.Report` as one self-contained HTML file and Markdown.
 
-HTML: figures are embedded as ``data:image/png;base64`` URIs, the style sheet is inlined, nothing
-refers to the network; the templates are files under ``agreement/report/templates/`` filled with
-:class:`string.Template`. Markdown refers to the figures as files under ``figures/``.
+HTML: figures are embedded as ``data:image/png;base64`` (or ``image/jpeg``) URIs, the style sheet
+and the script are inlined, nothing refers to the network; the templates are files under
+``agreement/report/templates/`` filled with :class:`string.Template`. Markdown refers to the
+figures as files under ``figures/``.
+
+The page works without JavaScript (tables and pictures are plain HTML). Its script
+(``templates/browser.js``) reads the JSON data island ``<script type="application/json"
+id="report-data">``::
+
+    {"schema": 1, "annotators": [...],
+     "lists": {"regions": {"title", "id", "columns", "facets", "sort", "total",
+                           "rows": [[value per column], ...],
+                           "pictures": {"<id>": ["<html id>", ...]}}}}
+
+and, for every list with an element ``.browser[data-list=<key>]``, adds filters (one per facet;
+a list value matches when any member does), sorting, a viewer showing the pictures of the row
+clicked, and checkboxes showing or hiding each annotator's panels in every picture.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 from functools import cache
 from importlib import resources
@@ -18,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import Figure, Group, Paragraph, Report, Section, Table
+from .model import Browser, Figure, Group, Paragraph, RegionFigure, Report, Section, Table
 
 __all__ = ["format_value", "render_html", "render_markdown"]
 
@@ -77,13 +92,118 @@ def _html_table(table: Table) -> str:
     )
 
 
+def _data_uri(data: bytes) -> str:
+    mime = "image/jpeg" if data[:2] == b"\xff\xd8" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
 def _html_figure(fig: Figure) -> str:
-    data = base64.b64encode(fig.png).decode("ascii")
+    if isinstance(fig, RegionFigure) and fig.panels:
+        return _html_region_figure(fig)
     cap = html.escape(fig.title + (": " + fig.caption if fig.caption else ""))
     return (
-        f'<figure id="figure-{html.escape(fig.name)}"><img src="data:image/png;base64,{data}" '
+        f'<figure id="figure-{html.escape(fig.name)}"><img src="{_data_uri(fig.png)}" '
         f'alt="{html.escape(fig.title)}"><figcaption>{cap}</figcaption></figure>'
     )
+
+
+def _html_region_figure(fig: RegionFigure) -> str:
+    panels = "".join(
+        f'<div class="panel" data-annotator="{html.escape(who)}"><img src="{_data_uri(data)}" '
+        f'alt="{html.escape(who)}: labels around region #{fig.region}" loading="lazy"></div>'
+        for who, data in fig.panels
+    )
+    legend = "".join(
+        f'<li><span class="swatch{" void" if name == "void" else ""}" '
+        f'style="background-color:{html.escape(colour)}"></span>{html.escape(name)}</li>'
+        for name, colour in fig.legend
+    )
+    legend += (
+        f'<li><span class="outline"></span>{html.escape(fig.outline)}</li>'
+        '<li><span class="regionbox"></span>region box</li>'
+    )
+    cap = html.escape(fig.title + (": " + fig.caption if fig.caption else ""))
+    return (
+        f'<figure class="region" id="{html.escape(fig.name)}" data-region="{fig.region}">'
+        f'<div class="panels">{panels}</div><ul class="legend">{legend}</ul>'
+        f"<figcaption>{cap}</figcaption></figure>"
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return format_value(value, 1)
+
+
+def _html_browser(b: Browser) -> str:
+    cols = list(b.columns)
+    head = "".join(f'<th data-col="{html.escape(c)}">{html.escape(c)}</th>' for c in cols)
+    rows = []
+    for rec in b.frame.to_dict("records"):
+        ident = str(rec[b.id_column])
+        cells = []
+        for c in cols:
+            text = html.escape(_cell(rec[c]))
+            if c == "picture" and ident in b.pictures:
+                text = f'<a href="#{html.escape(b.pictures[ident][0])}">{text or "yes"}</a>'
+            cls = ' class="text"' if isinstance(rec[c], str | tuple) else ""
+            cells.append(f"<td{cls}>{text}</td>")
+        rows.append(f'<tr data-id="{html.escape(ident)}">{"".join(cells)}</tr>')
+    more = (
+        f" Showing {len(b.frame)} of {b.total}; all in {b.key}.csv."
+        if b.total > len(b.frame)
+        else ""
+    )
+    note = html.escape((b.caption + more).strip())
+    gallery = "\n".join(_html_figure(f) for f in b.gallery)
+    key = html.escape(b.key)
+    return (
+        f'<div class="browser" data-list="{key}">'
+        '<div class="browser-controls" hidden></div>'
+        f'<div class="browser-table"><table id="browser-{key}"><caption>{html.escape(b.title)}'
+        f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        + (f'<p class="table-note">{note}</p>' if note else "")
+        + '<div class="browser-viewer" aria-live="polite" hidden></div>'
+        + f'<div class="browser-gallery">{gallery}</div></div>'
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [str(v) for v in value]
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def data_island(report: Report) -> dict:
+    """The JSON data of the page's browsers (see the module notes), as a dict."""
+    lists = {}
+    for s in report.sections:
+        for b in s.blocks:
+            if isinstance(b, Browser):
+                lists[b.key] = {
+                    "title": b.title,
+                    "id": b.id_column,
+                    "columns": list(b.frame.columns),
+                    "facets": list(b.facets),
+                    "sort": list(b.sort),
+                    "total": int(b.total),
+                    "rows": [[_json_value(v) for v in row]
+                             for row in b.frame.itertuples(index=False)],
+                    "pictures": {k: list(v) for k, v in b.pictures.items()},
+                }
+    return {"schema": 1, "annotators": [str(a) for a in report.summary.get("annotators", [])],
+            "lists": lists}
+
+
+def _script_json(data: dict) -> str:
+    """JSON safe inside <script>: no ``</script>``, no ``<!--`` (every ``<`` escaped)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _html_block(block: Any) -> str:
@@ -97,6 +217,8 @@ def _html_block(block: Any) -> str:
         inner = "\n".join(_html_block(b) for b in block.blocks)
         title = html.escape(block.title)
         return f'<div class="{html.escape(block.kind)}"><h3>{title}</h3>\n{inner}</div>'
+    if isinstance(block, Browser):
+        return _html_browser(block)
     items = "".join(f"<li>{html.escape(str(i))}</li>" for i in block)
     return f"<ul>{items}</ul>"
 
@@ -148,6 +270,8 @@ def render_html(report: Report) -> str:
         toc=toc,
         body="\n".join(_html_section(s) for s in report.sections),
         footer=footer,
+        data=_script_json(data_island(report)),
+        script=_template("browser.js"),
     )
 
 
@@ -197,6 +321,10 @@ def _md_block(block: Any) -> str:
         )
     if isinstance(block, Group):
         return f"### {block.title}\n\n" + "\n\n".join(_md_block(b) for b in block.blocks)
+    if isinstance(block, Browser):
+        frame = block.frame[list(block.columns)].map(_cell)
+        table = _md_table(Table(block.key, block.title, frame, block.caption, max_rows=30))
+        return "\n\n".join([table, *(_md_block(f) for f in block.gallery)])
     return "\n".join(f"- {i}" for i in block)
 
 

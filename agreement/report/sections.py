@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from .browse import heatmap_section, region_section
 from .diagnose import Diagnosis, diagnoses_frame
-from .model import Figure, Group, Paragraph, Section, Table
+from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
 from .proposals import Proposal, proposals_frame
 
 __all__ = ["ReportData", "make_sections", "make_summary"]
@@ -49,7 +50,9 @@ class ReportData:
     alpha : float
         Krippendorff's alpha over pixels (nominal).
     pair_figures : mapping of str to list of Figure
-        Example crops per proposal / pair key (``"pair:<id>-<id>"``).
+        Example crops per proposal key or class pair key (``"pair:<id>-<id>"``), usually
+        :class:`RegionFigure` (each is placed once in the page: the first proposal or pair
+        gallery showing it, else the region browser).
     figures : mapping of str to Figure
         Overview figures: ``"pq_matrix"``, ``"class_bars"``, ...
     validation : DataFrame or None
@@ -62,6 +65,14 @@ class ReportData:
         Systematic habits: ``annotator``, ``kind``, ``text``, ``rate``, ``others``.
     notes : tuple of str
         Caveats (e.g. a metric not available).
+    heatmaps : tuple of Figure
+        Heatmap pictures (images with most disagreement, frame mean, class pairs).
+    regions : DataFrame or None
+        The regions table (``StudyDisagreement.regions``) for the region browser.
+    region_figures : mapping of int to RegionFigure
+        The pictured regions by rank.
+    max_region_rows : int
+        Rows of the region browser (the most severe; every region is in regions.csv).
     """
 
     name: str
@@ -83,6 +94,10 @@ class ReportData:
     consistency: Any = None
     traits: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    heatmaps: tuple[Figure, ...] = ()
+    regions: pd.DataFrame | None = None
+    region_figures: Mapping[int, RegionFigure] = field(default_factory=dict)
+    max_region_rows: int = 500
 
     @property
     def names(self) -> dict[int, str]:
@@ -204,7 +219,15 @@ def _classes(d: ReportData) -> Section:
     return Section("classes", "Classes", tuple(blocks))
 
 
-def _pairs(d: ReportData) -> Section:
+def _place(figs, placed: set[str], n: int | None = None) -> tuple[list, list]:
+    """The figures not yet in the page (at most ``n``), marked placed; and those already in."""
+    new = [f for f in figs if f.name not in placed][:n]
+    names = {f.name for f in new}
+    placed.update(names)
+    return new, [f for f in figs if f.name not in names]
+
+
+def _pairs(d: ReportData, placed: set[str]) -> Section:
     if not len(d.pairs):
         return Section(
             "pairs", "Confused class pairs", (Paragraph("No confused class pair found."),)
@@ -221,10 +244,16 @@ def _pairs(d: ReportData) -> Section:
     for key, figs in d.pair_figures.items():
         if key.startswith("pair:") and figs:
             a, b = (int(x) for x in key[5:].split("-"))
+            new, before = _place(list(figs), placed)
+            seen = (
+                (Paragraph("Also shown above: " + ", ".join(f.title for f in before) + "."),)
+                if before
+                else ()
+            )
             blocks.append(
                 Group(
                     f"{d.names.get(a, a)} / {d.names.get(b, b)}: most severe regions",
-                    tuple(figs),
+                    (*new, *seen),
                     "gallery",
                 )
             )
@@ -293,7 +322,7 @@ def _validation(d: ReportData) -> Section:
     return Section("validation", "Validation findings", tuple(blocks))
 
 
-def _proposals(d: ReportData) -> Section:
+def _proposals(d: ReportData, placed: set[str]) -> Section:
     if not d.proposals:
         return Section(
             "proposals",
@@ -333,7 +362,7 @@ def _proposals(d: ReportData) -> Section:
             )
         elif p.gain_method:
             inner.append(Paragraph(f"Expected gain: {p.gain_method}."))
-        inner.extend(list(d.pair_figures.get(p.key, ()))[:2])
+        inner.extend(_place(list(d.pair_figures.get(p.key, ())), placed, 2)[0])
         blocks.append(Group(f"{i}. {p.title}", tuple(inner), "proposal"))
     blocks.append(Table("proposals_full", "Proposals (full text)", full, show=False))
     return Section("proposals", "Guideline revision proposals", tuple(blocks))
@@ -373,7 +402,12 @@ def _consistency(c) -> Section:
 
 def make_sections(d: ReportData) -> tuple[Section, ...]:
     """The report's sections, in reading order (consistency only for class-agnostic studies)."""
-    out = [_summary(d), _proposals(d), _classes(d), _pairs(d), _annotators(d), _validation(d)]
+    placed: set[str] = set()  # each picture once in the page: the first section showing it
+    out = [_summary(d), _proposals(d, placed), heatmap_section(d.heatmaps), _classes(d),
+           _pairs(d, placed),
+           region_section(d.regions, d.region_figures, max_rows=d.max_region_rows,
+                          placed=placed),
+           _annotators(d), _validation(d)]
     if d.consistency is not None:
         out.append(_consistency(d.consistency))
     return tuple(out)

@@ -1,0 +1,419 @@
+"""Side-by-side crops of an ambiguous region: one panel per annotator, in class colours.
+
+Each panel shows what one annotator drew around the region: their labels in the class colours
+over the photo (shown in grey, so the class colours stand out) or over a neutral background, their
+own segment borders in white, void as grey stripes, and, in every panel, the disputed pixels
+(where the annotators do not all agree on the class or on the instance) outlined in black on
+white, and the region's box dashed. One legend by class serves all panels.
+
+:func:`region_crop` computes the pixels (pure numpy, no drawing); :func:`plot_region_panels` draws
+them with matplotlib. Like every plot function of the package it never calls ``show()``, makes
+no pyplot figure and leaves ``rcParams`` alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from matplotlib.figure import Figure, SubFigure
+
+from .errors import AnnotationError
+from .metrics.pixel import label_map
+from .model import Categories, PanopticAnnotation
+
+if TYPE_CHECKING:
+    from .disagreement import Heatmaps
+
+__all__ = ["RegionCrop", "class_palette", "disputed_pixels", "plot_region_panels", "region_crop"]
+
+#: Inches per panel: 2.8 in at the report's 100 dpi is 280 px (panels are at least 240 px wide).
+PANEL_WIDTH = 2.8
+_FALLBACK = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+             "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896")
+
+
+def class_palette(categories: Categories) -> npt.NDArray[np.float64]:
+    """RGB in [0, 1] per label: row 0 is void (grey), row ``i + 1`` the ``i``-th category.
+
+    A category's own ``color`` is used when the file gives one, else a colour of a fixed cycle.
+
+    Examples
+    --------
+    >>> from agreement import Category
+    >>> cats = Categories([Category(7, "road", False, (128, 64, 128)), Category(9, "x", False)])
+    >>> class_palette(cats).round(3).tolist()[1:]
+    [[0.502, 0.251, 0.502], [1.0, 0.498, 0.055]]
+    """
+    from matplotlib.colors import to_rgb
+
+    rows = [(0.6, 0.6, 0.6)]
+    for i, c in enumerate(categories.values()):
+        rows.append(tuple(v / 255 for v in c.color) if c.color is not None
+                    else to_rgb(_FALLBACK[i % len(_FALLBACK)]))
+    return np.array(rows, np.float64)
+
+
+def disputed_pixels(maps: Heatmaps, *, kind: str | None = None) -> npt.NDArray[np.bool_]:
+    """Pixels where the annotators of an image disagree, shape ``(H, W)``.
+
+    The instance heatmap is positive for a ``"merge-split"`` region (the annotators agree on the
+    class, not on the instances), else the semantic one (void counts as a vote as in
+    :func:`agreement.disagreement.heatmaps`): the maps the ambiguous regions are cut from.
+    """
+    return maps.instance > 0 if kind == "merge-split" else maps.semantic > 0
+
+
+@dataclass(frozen=True, eq=False)
+class RegionCrop:
+    """The pixels of one region's side-by-side panels (see :func:`region_crop`).
+
+    Attributes
+    ----------
+    box : (x0, y0, x1, y1)
+        The crop in image pixels (``x1``, ``y1`` exclusive).
+    region_box : (x0, y0, x1, y1)
+        The region's bounding box, same convention.
+    annotators : tuple of str
+        One panel each, in this order.
+    rgb : ndarray of float, shape (N, h, w, 3)
+        Each annotator's panel (labels over the grey photo), in [0, 1].
+    disputed : ndarray of bool, shape (h, w)
+        Disputed pixels of the crop where some annotator gives the region's ``category_a`` and
+        another its ``category_b`` (every disputed pixel when the region names no pair).
+    titles : tuple of str
+        Per panel: the annotator and the class they give most of the region's disputed pixels
+        (with their number of segments there for a thing class).
+    classes : tuple of (str, str)
+        ``(name, "#rrggbb")`` of every class shown: the region's two classes first, then the
+        others, most pixels first.
+    void : bool
+        Some annotator leaves pixels of the crop unlabelled.
+    disputed_label : str
+        What the outline shows (``"disputed: road <-> sidewalk"``).
+    """
+
+    box: tuple[int, int, int, int]
+    region_box: tuple[int, int, int, int]
+    annotators: tuple[str, ...]
+    rgb: npt.NDArray[np.float64]
+    disputed: npt.NDArray[np.bool_]
+    titles: tuple[str, ...]
+    classes: tuple[tuple[str, str], ...]
+    void: bool
+    disputed_label: str = "disputed pixels"
+
+
+def _grow(lo: int, hi: int, want: int, size: int) -> tuple[int, int]:
+    """Widen ``[lo, hi)`` around its centre to ``want`` pixels, shifted to stay in ``[0, size)``."""
+    short = min(want, size) - (hi - lo)
+    if short > 0:
+        lo, hi = lo - short // 2, hi + short - short // 2
+    shift = max(0, -lo) - max(0, hi - size)
+    return max(0, lo + shift), min(size, hi + shift)
+
+
+#: Height / width of a crop is kept in this range (the crop grows to fit), so panels are full.
+ASPECT = (0.45, 1.0)
+
+
+def _crop_box(region, shape: tuple[int, int], pad: int | None, min_size: int
+              ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    h, w = shape
+    bx, by = int(region["bbox_x"]), int(region["bbox_y"])
+    bw, bh = max(1, int(region["bbox_w"])), max(1, int(region["bbox_h"]))
+    p = max(8, round(0.15 * max(bw, bh))) if pad is None else int(pad)
+    x0, x1 = _grow(bx - p, bx + bw + p, min_size, w)
+    y0, y1 = _grow(by - p, by + bh + p, min_size, h)
+    if (y1 - y0) > ASPECT[1] * (x1 - x0):
+        x0, x1 = _grow(x0, x1, int(np.ceil((y1 - y0) / ASPECT[1])), w)
+    elif (y1 - y0) < ASPECT[0] * (x1 - x0):
+        y0, y1 = _grow(y0, y1, int(np.ceil(ASPECT[0] * (x1 - x0))), h)
+    region_box = (max(0, bx), max(0, by), min(w, bx + bw), min(h, by + bh))
+    return (x0, y0, x1, y1), region_box
+
+
+def _base(image: npt.ArrayLike | None, box, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+    x0, y0, x1, y1 = box
+    if image is None:
+        return np.full((y1 - y0, x1 - x0, 3), 0.86)
+    photo = np.asarray(image)
+    if photo.shape[:2] != shape:
+        raise AnnotationError(f"image must be {shape[0]}x{shape[1]} like the annotations, got "
+                              f"{photo.shape[0]}x{photo.shape[1]}")
+    crop = photo[y0:y1, x0:x1].astype(np.float64)
+    if crop.ndim == 3:
+        crop = crop[..., :3] @ np.array([0.299, 0.587, 0.114])
+    if photo.dtype.kind in "ui":
+        crop = crop / 255.0
+    grey = 0.35 + 0.55 * np.clip(crop, 0, 1)  # compressed range: the class colours stand out
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def _edges(ids: npt.NDArray[np.integer]) -> npt.NDArray[np.bool_]:
+    edge = np.zeros(ids.shape, bool)
+    edge[:, :-1] |= ids[:, :-1] != ids[:, 1:]
+    edge[:-1, :] |= ids[:-1, :] != ids[1:, :]
+    return edge
+
+
+#: Lightness of a thing segment's colour by compact id (neighbouring instances look different).
+_SHADES = np.array([1.0, 0.72, 1.22, 0.86, 1.1])
+
+
+def _panel(base, labels, compact, palette, thing, alpha: float) -> npt.NDArray[np.float64]:
+    rgb = base.copy()
+    lab = labels > 0
+    colour = palette[labels[lab]]
+    shade = np.where(thing[labels[lab]], _SHADES[compact[lab] % len(_SHADES)], 1.0)
+    colour = np.clip(colour * shade[:, None], 0, 1)
+    rgb[lab] = (1 - alpha) * base[lab] + alpha * colour
+    void = ~lab
+    if void.any():
+        yy, xx = np.indices(labels.shape)
+        stripe = void & (((xx + yy) // 3) % 2 == 0)
+        rgb[stripe] *= 0.72
+    edge = _edges(compact)
+    rgb[edge] = 0.35 * rgb[edge] + 0.65
+    return rgb
+
+
+def _pair_pixels(region, labels: Mapping[str, npt.NDArray], ids: tuple[int, ...]
+                 ) -> npt.NDArray[np.bool_] | bool:
+    """Pixels some annotator gives ``category_a`` and another ``category_b`` (0 = void; one class
+    for a merge-split region); True (every pixel) when the region names no class pair."""
+    a, b = region.get("category_a"), region.get("category_b")
+    if a is None or b is None or pd.isna(a) or pd.isna(b):
+        return True
+    lab = [0 if int(c) == 0 else (ids.index(int(c)) + 1 if int(c) in ids else -1)
+           for c in (a, b)]
+    maps = list(labels.values())
+    has_a = np.logical_or.reduce([m == lab[0] for m in maps])
+    has_b = np.logical_or.reduce([m == lab[1] for m in maps])
+    return has_a & has_b
+
+
+def _title(name: str, labels, compact, focus, categories: Categories, ids) -> str:
+    inside = labels[focus]
+    if not inside.size:
+        return name
+    top = int(np.bincount(inside, minlength=len(ids) + 1).argmax())
+    if top == 0:
+        return f"{name}: void"
+    cat = categories[ids[top - 1]]
+    if not cat.isthing:
+        return f"{name}: {cat.name}"
+    counts = np.unique(compact[focus][inside == top], return_counts=True)[1]
+    n = int((counts >= max(1, 0.05 * counts.sum())).sum())
+    return f"{name}: {cat.name}, {n} segment{'s' if n != 1 else ''}"
+
+
+def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticAnnotation],
+                categories: Categories, *, image: npt.ArrayLike | None = None,
+                disputed: npt.ArrayLike | None = None, pad: int | None = None,
+                min_size: int = 64, alpha: float = 0.55) -> RegionCrop:
+    """The pixels of a region's side-by-side panels (what :func:`plot_region_panels` draws).
+
+    Parameters
+    ----------
+    region : Series or mapping
+        A row of a regions table: ``bbox_x``, ``bbox_y``, ``bbox_w``, ``bbox_h``.
+    annotations : mapping of str to PanopticAnnotation
+        The annotators' annotations of the region's image (one panel each, in this order).
+    categories : Categories
+        The label space (names and colours).
+    image : array_like, shape (H, W, 3) or (H, W), optional
+        The photo (uint8, or float in [0, 1]); without it panels have a neutral background.
+    disputed : Heatmaps or array_like of bool, shape (H, W), optional
+        The image's :func:`~agreement.disagreement.heatmaps` (disputed pixels taken by
+        :func:`disputed_pixels` for the region's kind) or a mask of the whole image; default:
+        the heatmaps are computed (pass them when drawing several regions of one image).
+    pad : int, optional
+        Margin around the region's box in pixels (default 15 % of its larger side, >= 8).
+    min_size : int
+        Smallest crop side in pixels (small regions are shown with their surroundings).
+    alpha : float
+        Opacity of the class colours over the photo.
+
+    Returns
+    -------
+    RegionCrop
+
+    Raises
+    ------
+    AnnotationError
+        No annotation, annotations or photo or mask of different shapes.
+
+    Examples
+    --------
+    >>> from agreement import Category
+    >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
+    >>> a = PanopticAnnotation.from_map(np.ones((20, 20), int), {1: 1})
+    >>> m = np.ones((20, 20), int); m[5:10, 5:10] = 2
+    >>> b = PanopticAnnotation.from_map(m, {1: 1, 2: 2})
+    >>> region = {"bbox_x": 5, "bbox_y": 5, "bbox_w": 5, "bbox_h": 5}
+    >>> crop = region_crop(region, {"a": a, "b": b}, cats)
+    >>> crop.box, crop.titles, int(crop.disputed.sum())
+    ((0, 0, 20, 20), ('a: road', 'b: walk'), 25)
+    """
+    if not annotations:
+        raise AnnotationError("a region crop needs at least one annotation, got none")
+    anns = dict(annotations)
+    shape = next(iter(anns.values())).shape
+    if any(a.shape != shape for a in anns.values()):
+        raise AnnotationError(f"annotations of one image must have one shape, got "
+                              f"{sorted({a.shape for a in anns.values()})}")
+    box, rbox = _crop_box(region, shape, pad, min_size)
+    x0, y0, x1, y1 = box
+    kind = region.get("kind")
+    if disputed is None and len(anns) > 1:
+        from .disagreement import heatmaps
+
+        disputed = heatmaps(anns, categories)
+    if disputed is None:
+        mask = np.zeros(shape, bool)
+    elif hasattr(disputed, "semantic"):
+        mask = disputed_pixels(disputed, kind=kind)
+    else:
+        mask = np.asarray(disputed, bool)
+        if mask.shape != shape:
+            raise AnnotationError(f"disputed must be {shape[0]}x{shape[1]} like the "
+                                  f"annotations, got {mask.shape}")
+    mask = mask[y0:y1, x0:x1]
+    ids = tuple(categories)
+    palette = class_palette(categories)
+    thing = np.array([False, *(categories[c].isthing for c in ids)])
+    base = _base(image, box, shape)
+    # the heatmaps hold every annotator's label map already: crop those instead of remaking them
+    shared = getattr(disputed, "annotators", None) == tuple(anns) and getattr(
+        disputed, "category_ids", None) == ids
+    labels = {n: (disputed.labels[i] if shared else label_map(a, ids))[y0:y1, x0:x1]
+              for i, (n, a) in enumerate(anns.items())}
+    mask &= _pair_pixels(region, labels, ids)
+    focus = np.zeros(mask.shape, bool)
+    focus[rbox[1] - y0:rbox[3] - y0, rbox[0] - x0:rbox[2] - x0] = True
+    focus &= mask if (mask & focus).any() else focus
+    panels, titles, counts = [], [], np.zeros(len(ids) + 1, np.int64)
+    for name, ann in anns.items():
+        compact = ann.compact[y0:y1, x0:x1]
+        panels.append(_panel(base, labels[name], compact, palette, thing, alpha))
+        titles.append(_title(name, labels[name], compact, focus, categories, ids))
+        counts += np.bincount(labels[name].ravel(), minlength=len(ids) + 1)
+    from matplotlib.colors import to_hex
+
+    first = [ids.index(int(c)) + 1 for c in (region.get("category_a"), region.get("category_b"))
+             if c is not None and not pd.isna(c) and int(c) in ids]
+    order = list(dict.fromkeys([*first, *(np.argsort(-counts[1:], kind="stable") + 1)]))
+    shown = [int(i) for i in order if counts[i] > 0]
+    classes = tuple((categories[ids[i - 1]].name, to_hex(palette[i])) for i in shown)
+    pair = region.get("class_pair")
+    what = f"disputed: {pair}" if isinstance(pair, str) and pair else "disputed pixels"
+    return RegionCrop(box, rbox, tuple(anns), np.stack(panels), mask, tuple(titles), classes,
+                      bool(counts[0] > 0), what)
+
+
+def _draw_panel(ax, crop: RegionCrop, i: int) -> None:
+    from matplotlib import patheffects
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = crop.box
+    extent = (x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5)
+    ax.imshow(crop.rgb[i], extent=extent, interpolation="nearest")
+    if crop.disputed.any() and crop.disputed.shape[0] > 1 and crop.disputed.shape[1] > 1:
+        cs = ax.contour(np.arange(x0, x1), np.arange(y0, y1), crop.disputed.astype(float),
+                        levels=[0.5], colors="black", linewidths=1.0)
+        cs.set(path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")])
+    rx0, ry0, rx1, ry1 = crop.region_box
+    ax.add_patch(Rectangle((rx0 - 0.5, ry0 - 0.5), rx1 - rx0, ry1 - ry0, fill=False,
+                           edgecolor="#0050c8", linestyle=(0, (4, 3)), linewidth=1.2))
+    ax.set_xlim(x0 - 0.5, x1 - 0.5)
+    ax.set_ylim(y1 - 0.5, y0 - 0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(crop.titles[i], fontsize=9, loc="left")
+
+
+def _legend_handles(crop: RegionCrop) -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=c, edgecolor="none", label=n) for n, c in crop.classes]
+    if crop.void:
+        handles.append(Patch(facecolor="#c8c8c8", edgecolor="#8a8a8a", hatch="////",
+                             label="void"))
+    handles.append(Line2D([], [], color="black", linewidth=1.0, label=crop.disputed_label))
+    handles.append(Line2D([], [], color="#0050c8", linestyle=(0, (4, 3)), label="region box"))
+    return handles
+
+
+def plot_region_panels(region: pd.Series | Mapping,
+                       annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
+                       image: npt.ArrayLike | None = None, disputed: npt.ArrayLike | None = None,
+                       pad: int | None = None, annotators: Sequence[str] | None = None,
+                       legend: bool = True, fig: Figure | SubFigure | None = None,
+                       crop: RegionCrop | None = None) -> Figure:
+    """One panel per annotator side by side: what each of them drew around a region.
+
+    Each panel shows the annotator's labels in the class colours over the grey photo (or a
+    neutral background), their segment borders in white and void as grey stripes; every panel
+    outlines the disputed pixels and dashes the region's box; one legend by class below.
+
+    Parameters
+    ----------
+    region, annotations, categories, image, disputed, pad
+        As for :func:`region_crop`.
+    annotators : sequence of str, optional
+        Panels to draw, in this order (default: every annotation's).
+    legend : bool
+        Draw the legend by class under the panels.
+    fig : Figure or SubFigure, optional
+        Draw here (default: a new Figure, ``PANEL_WIDTH`` inches per panel; at 100 dpi each
+        panel is 280 px wide).
+    crop : RegionCrop, optional
+        A crop already computed by :func:`region_crop` (the other data arguments are then only
+        used to check the annotators).
+
+    Returns
+    -------
+    Figure
+        The figure drawn on (the top-level one when ``fig`` is a SubFigure); never shown.
+        Its axes are the panels, in order.
+
+    Raises
+    ------
+    AnnotationError
+        An unknown annotator, or what :func:`region_crop` raises.
+    """
+    crop = crop or region_crop(region, annotations, categories, image=image,
+                               disputed=disputed, pad=pad)
+    names = list(crop.annotators) if annotators is None else list(annotators)
+    unknown = [n for n in names if n not in crop.annotators]
+    if unknown or not names:
+        raise AnnotationError(f"annotators must be some of {list(crop.annotators)}, got {names}")
+    x0, y0, x1, y1 = crop.box
+    aspect = (y1 - y0) / max(1, x1 - x0)
+    n = len(names)
+    entries = len(crop.classes) + crop.void + 2
+    ncols = min(entries, 3 * n)
+    title_h = 0.3
+    legend_h = 0.12 + 0.2 * -(-entries // ncols) if legend else 0.05
+    height = PANEL_WIDTH * aspect + title_h + legend_h
+    if fig is None:
+        fig = Figure(figsize=(n * PANEL_WIDTH + 0.1 * (n + 1), height))
+    width_in, height_in = fig.get_size_inches() if isinstance(fig, Figure) else (
+        fig.bbox.width / fig.dpi, fig.bbox.height / fig.dpi)
+    gap = 0.1 / width_in
+    panel_w = (1 - gap * (n + 1)) / n
+    bottom = legend_h / height_in
+    panel_h = max(0.05, 1 - bottom - title_h / height_in)
+    for k, name in enumerate(names):
+        ax = fig.add_axes((gap + k * (panel_w + gap), bottom, panel_w, panel_h))
+        _draw_panel(ax, crop, crop.annotators.index(name))
+    if legend:
+        fig.legend(handles=_legend_handles(crop), loc="lower center", ncols=ncols, fontsize=8,
+                   frameon=False, handlelength=1.4, columnspacing=1.0, borderaxespad=0.2)
+    return fig.figure if isinstance(fig, SubFigure) else fig

@@ -1,0 +1,268 @@
+"""Pictures of ambiguous regions for the report: which regions, and their side-by-side panels.
+
+Every crop of the report is drawn by :func:`agreement.plot_regions.plot_region_panels` (one
+panel per annotator). The figure is drawn once; each panel is then cut out of the rendered
+pixels as its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide
+each annotator; the whole figure, with its legend, is the Markdown figure. Only the images
+holding a pictured region are read again (decoded annotations, heatmaps and photo, one image at
+a time, in image order).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..model import Study
+from .figures import ImageMaps
+from .model import Figure, RegionFigure
+
+__all__ = ["ReportPictures", "choose_regions", "pair_examples", "problem_examples",
+           "problem_regions", "region_figures", "report_pictures"]
+
+
+def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), *,
+                   max_pictures: int = 40, per_kind: int = 2, first_examples: int = 2
+                   ) -> list[int]:
+    """Ranks of the regions to draw: examples, a few of every kind, then the most severe.
+
+    In this order, until ``max_pictures``: the first ``first_examples`` of every group of
+    ``wanted`` (taken in turn: the first of every group, then the second, ...), the most severe
+    ``per_kind`` regions of every kind (so the most severe region of the study always has a
+    picture), the most severe region of every (image, class pair) not pictured yet (with
+    ``image`` and ``class_pair`` columns), most severe first, so that pictures spread over images
+    and pairs; the rest of the groups in turn; then the most severe regions.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        A regions table with ``rank`` and ``kind``, most severe first.
+    wanted : iterable of sequences of int
+        Ranks asked for (e.g. each proposal's examples, most important first).
+    max_pictures, per_kind, first_examples : int
+
+    Returns
+    -------
+    list of int
+        Ranks, in the order they were chosen.
+
+    Examples
+    --------
+    >>> regions = pd.DataFrame({"rank": [1, 2, 3, 4, 5, 6],
+    ...                         "kind": ["gap", "gap", "gap", "merge", "merge", "gap"]})
+    >>> choose_regions(regions, [[5, 6], [3, 2, 6]], max_pictures=5, per_kind=1,
+    ...                first_examples=1)
+    [5, 3, 1, 4, 6]
+    """
+    chosen: dict[int, None] = {}
+    groups = [[int(r) for r in g] for g in wanted]
+
+    def in_turn(lo: int, hi: int) -> None:
+        for k in range(lo, hi):
+            for g in groups:
+                if k < len(g):
+                    chosen.setdefault(g[k])
+
+    depth = max((len(g) for g in groups), default=0)
+    in_turn(0, min(first_examples, depth))
+    for rank in regions.groupby("kind", sort=False).head(per_kind)["rank"]:
+        chosen.setdefault(int(rank))
+    if {"image", "class_pair"} <= set(regions.columns):
+        ranks = regions["rank"].astype(int)
+        seen = {(i, p) for i, p, r in zip(regions["image"], regions["class_pair"], ranks,
+                                          strict=True) if r in chosen}
+        for i, p, r in zip(regions["image"], regions["class_pair"], ranks, strict=True):
+            if len(chosen) >= max_pictures:
+                break
+            if (i, p) not in seen:
+                seen.add((i, p))
+                chosen.setdefault(r)
+    in_turn(min(first_examples, depth), depth)
+    for rank in regions["rank"]:
+        chosen.setdefault(int(rank))
+    return list(chosen)[:max_pictures]
+
+
+def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    img = Image.fromarray(np.ascontiguousarray(pixels))
+    if photo:  # a photo compresses 2-3x better as JPEG, with no visible loss at this quality
+        img.save(buf, format="JPEG", quality=88)
+    else:
+        img.save(buf, format="PNG", compress_level=level)
+    return buf.getvalue()
+
+
+def _panel_pixels(fig) -> tuple[list[np.ndarray], np.ndarray]:
+    """Draw ``fig`` once: each axes cut out with its title, and the whole figure (RGB)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    height = rgb.shape[0]
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        x0, x1 = max(0, int(np.floor(box.x0))), int(np.ceil(box.x1)) + 1
+        y0, y1 = max(0, height - int(np.ceil(box.y1)) - 1), height - int(np.floor(box.y0))
+        out.append(rgb[y0:y1, x0:x1].copy())
+    return out, rgb.copy()
+
+
+def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
+                  ) -> RegionFigure:
+    """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`)."""
+    from ..plot_regions import plot_region_panels, region_crop
+
+    anns, heat, photo = maps
+    crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
+    fig = plot_region_panels(region, anns, study.categories, crop=crop)
+    fig.set_dpi(dpi)
+    pixels, whole = _panel_pixels(fig)  # HTML: each panel, legend in HTML; Markdown: whole
+    fig.clear()  # the figure's artists hold the crop: let them go now
+    panels = tuple((name, _encode(p, photo=photo is not None))
+                   for name, p in zip(crop.annotators, pixels, strict=True))
+    rank = int(region["rank"])
+    who = "; ".join(f"{region['class_' + s]}: {', '.join(region['annotators_' + s])}"
+                    for s in ("a", "b") if len(region["annotators_" + s]))
+    caption = (f"image {region['image']}, {int(region['area'])} px, {region['kind']}"
+               + (f"; {who}" if who else ""))
+    legend = crop.classes + ((("void", "#c8c8c8"),) if crop.void else ())
+    return RegionFigure(f"region-{rank}", f"Region #{rank}: {region['class_pair']}",
+                        _encode(whole, photo=False, level=1),  # report.md's file
+                        caption, rank, panels, legend,
+                        crop.disputed_label)
+
+
+def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
+                   images_dir: str | os.PathLike[str] | None = None,
+                   maps: ImageMaps | None = None) -> dict[int, RegionFigure]:
+    """The pictures of the regions of the given ranks, keyed by rank (read image by image)."""
+    wanted = regions[regions["rank"].isin(list(ranks))]
+    maps = maps or ImageMaps(study, images_dir)
+    out = {}
+    for _, group in wanted.groupby("image", sort=True):
+        for region in group.to_dict("records"):
+            out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
+    return out
+
+
+#: The region kind each kind of problem is about (a confused pair: any region between the two).
+PROBLEM_KINDS = {
+    "confusion": None,
+    "instances": "merge-split",
+    "boundaries": "boundary placement",
+    "small_misses": "missed object",
+}
+
+
+def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
+
+    Confused pair: regions between the two classes; instances: merge-split regions of the
+    class; boundaries: boundary-placement regions touching the class; small misses:
+    missed-object regions touching the class (:data:`PROBLEM_KINDS`).
+    """
+    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
+    c = cats[0]
+    if kind == "confusion":
+        d = cats[1]
+        return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
+    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == PROBLEM_KINDS[kind])
+    if kind == "instances":
+        mask &= a_ == b_
+    return mask
+
+
+def problem_examples(regions: pd.DataFrame, proposals: Sequence, *,
+                     max_examples: int) -> dict[str, list[int]]:
+    """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
+    out = {}
+    for p in proposals:
+        if p.kind in PROBLEM_KINDS:  # a kind without regions of its own has no example
+            mask = problem_regions(regions, p.kind, p.categories)
+            out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
+    return out
+
+
+def pair_examples(regions: pd.DataFrame, *, max_pairs: int, max_examples: int,
+                  skip: Sequence[str] = ()) -> dict[str, list[int]]:
+    """Per labelled class pair (``pair:<id>-<id>``, most severe first): ranks of its regions."""
+    out: dict[str, list[int]] = {}
+    labelled = regions[(regions["category_a"] > 0) & (regions["category_b"] > 0)
+                       & (regions["category_a"] != regions["category_b"])]
+    for a, b, rank in zip(labelled["category_a"], labelled["category_b"], labelled["rank"],
+                          strict=True):
+        key = f"pair:{min(a, b)}-{max(a, b)}"
+        if key in skip:
+            continue
+        if key not in out:
+            if len(out) >= max_pairs:
+                continue
+            out[key] = []
+        if len(out[key]) < max_examples:
+            out[key].append(int(rank))
+    return out
+
+
+@dataclass(frozen=True)
+class ReportPictures:
+    """Every picture of the report drawn from the disagreement, and which region goes where.
+
+    Attributes
+    ----------
+    heatmaps : tuple of Figure
+        :func:`~agreement.report.figures.disagreement_figures` (top images, mean, class pairs).
+    regions : mapping of int to RegionFigure
+        The pictured regions by rank (at most ``max_pictures``).
+    examples : mapping of str to tuple of int
+        Proposal or class-pair key -> ranks of its example regions (most severe first; those
+        with a picture are in ``regions``).
+    """
+
+    heatmaps: tuple[Figure, ...] = ()
+    regions: Mapping[int, RegionFigure] = field(default_factory=dict)
+    examples: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def figures_of(self, key: str) -> list[RegionFigure]:
+        """The pictures of a proposal's or class pair's examples."""
+        return [self.regions[r] for r in self.examples.get(key, ()) if r in self.regions]
+
+
+def report_pictures(study: Study, dis, proposals: Sequence, *,
+                    images_dir: str | os.PathLike[str] | None = None, max_examples: int = 3,
+                    max_pairs: int = 3, max_pictures: int = 40, top_images: int = 3
+                    ) -> ReportPictures:
+    """Choose and draw the report's pictures from a study's disagreement.
+
+    Examples: the most severe ``max_examples`` regions of every proposal (each kind: its
+    regions by :func:`problem_regions`) and of the ``max_pairs`` most
+    severe labelled class pairs; the pictured regions are those examples, then a few of every
+    kind, then the most severe, up to ``max_pictures``.
+    """
+    from .figures import disagreement_figures, heatmap_section_figures
+
+    regions = dis.regions
+    examples = problem_examples(regions, proposals, max_examples=max_examples)
+    examples.update(pair_examples(regions, max_pairs=max_pairs, max_examples=max_examples,
+                                  skip=tuple(examples)))
+    ranks = choose_regions(regions, examples.values(), max_pictures=max_pictures)
+    maps = ImageMaps(study, images_dir)
+    drawn = disagreement_figures(dis, study, maps=maps, top_images=top_images,
+                                 top_pairs=max_pairs)
+    heat = tuple(heatmap_section_figures(drawn))
+    del drawn
+    pictures = region_figures(study, regions, ranks, maps=maps)
+    del maps
+    gc.collect()  # matplotlib figures are reference cycles: free them before the report goes on
+    return ReportPictures(heat, pictures, {k: tuple(v) for k, v in examples.items()})

@@ -1,0 +1,143 @@
+"""Side-by-side region panels: exact pixels of hand-made maps, layout, legend, errors."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from agreement import AnnotationError, Categories, Category, PanopticAnnotation
+from agreement.disagreement import heatmaps
+from agreement.plot_regions import (
+    PANEL_WIDTH,
+    class_palette,
+    disputed_pixels,
+    plot_region_panels,
+    region_crop,
+)
+
+CATS = Categories([Category(1, "road", False, (128, 64, 128)),
+                   Category(2, "sidewalk", False, (244, 35, 232)),
+                   Category(3, "car", True)])
+
+
+def _anns():
+    """x: road, sidewalk from row 6; y: sidewalk from row 4, the car in two; z: void rows 4-5."""
+    base = np.ones((12, 16), np.int64)
+    base[6:] = 2
+    x = base.copy()
+    x[1:3, 10:14] = 31
+    y = base.copy()
+    y[4:6] = 2
+    y[1:3, 10:12] = 31
+    y[1:3, 12:14] = 32
+    z = base.copy()
+    z[4:6] = 0
+    z[1:3, 10:14] = 31
+    seg = {1: 1, 2: 2, 31: 3, 32: 3}
+    return {n: PanopticAnnotation.from_map(m, {k: v for k, v in seg.items() if (m == k).any()})
+            for n, m in (("x", x), ("y", y), ("z", z))}
+
+
+REGION = {"bbox_x": 0, "bbox_y": 4, "bbox_w": 16, "bbox_h": 2, "category_a": 1, "category_b": 2,
+          "kind": "boundary placement", "class_pair": "road <-> sidewalk",
+          "annotators_a": ("x",), "annotators_b": ("y",)}
+
+
+def test_crop_pixels_titles_and_legend():
+    anns = _anns()
+    crop = region_crop(REGION, anns, CATS, pad=1, min_size=4)
+    # box rows 3-6 (pad 1) grown to height >= 0.45 * 16 = 8 rows around the centre
+    assert crop.box == (0, 1, 16, 9) and crop.region_box == (0, 4, 16, 6)
+    assert crop.annotators == ("x", "y", "z")
+    assert crop.rgb.shape == (3, 8, 16, 3)
+    # disputed road / sidewalk: rows 4-5 (x road, y sidewalk); z's void does not count
+    expected = np.zeros((8, 16), bool)
+    expected[3:5] = True
+    np.testing.assert_array_equal(crop.disputed, expected)
+    assert crop.titles == ("x: road", "y: sidewalk", "z: void")
+    assert crop.classes == (("road", "#804080"), ("sidewalk", "#f423e8"),
+                            ("car", "#2ca02c"))
+    assert crop.void and crop.disputed_label == "disputed: road <-> sidewalk"
+    # no photo: neutral 0.86 grey; road at alpha 0.55 over it (row 3 = image row 4, x is road)
+    road = 0.45 * 0.86 + 0.55 * np.array([128, 64, 128]) / 255
+    np.testing.assert_allclose(crop.rgb[0, 3, 5], road)
+    # z's void: diagonal stripes darken every other band of 3 pixels
+    assert crop.rgb[2, 3, 0, 0] == pytest.approx(0.86)  # (0 + 3) // 3 odd: no stripe
+    assert crop.rgb[2, 3, 3, 0] == pytest.approx(0.86 * 0.72)  # (3 + 3) // 3 even: stripe
+
+
+def test_thing_segments_counted_and_shaded():
+    anns = _anns()
+    car = {"bbox_x": 10, "bbox_y": 1, "bbox_w": 4, "bbox_h": 2, "category_a": 3,
+           "category_b": 3, "kind": "merge-split", "class_pair": "car <-> car"}
+    maps = heatmaps(anns, CATS, d=1)
+    crop = region_crop(car, anns, CATS, disputed=maps, pad=0, min_size=4)
+    assert crop.titles == ("x: car, 1 segment", "y: car, 2 segments", "z: car, 1 segment")
+    # instance disagreement: y splits the 2 x 4 car (halves of IoU 0.5: unmatched), x and z
+    # agree: every car pixel is disputed, nothing else
+    expected = np.zeros((12, 16), bool)
+    expected[1:3, 10:14] = True
+    np.testing.assert_array_equal(disputed_pixels(maps, kind="merge-split"), expected)
+    x0, y0, x1, y1 = crop.box
+    np.testing.assert_array_equal(crop.disputed, expected[y0:y1, x0:x1])
+    # a mask instead of the heatmaps: the label maps are made again, the same panels
+    again = region_crop(car, anns, CATS, disputed=expected, pad=0, min_size=4)
+    np.testing.assert_array_equal(again.rgb, crop.rgb)
+    y = crop.rgb[1]
+    row = 1 - crop.box[1]
+    left, right = y[row, 10 - crop.box[0]], y[row, 13 - crop.box[0]]
+    assert not np.allclose(left, right)  # two instances, two shades of the car colour
+
+
+def test_photo_is_shown_in_grey():
+    anns = _anns()
+    photo = np.zeros((12, 16, 3), np.uint8)
+    photo[..., 0] = 255  # pure red photo -> grey 0.35 + 0.55 * 0.299
+    crop = region_crop(REGION, anns, CATS, image=photo, pad=1, min_size=4)
+    grey = 0.35 + 0.55 * 0.299
+    # z's void pixel outside a stripe shows the grey photo only
+    np.testing.assert_allclose(crop.rgb[2, 3, 0], [grey] * 3)
+    with pytest.raises(AnnotationError, match="image must be 12x16"):
+        region_crop(REGION, anns, CATS, image=np.zeros((3, 3, 3)))
+
+
+def test_panels_side_by_side_at_least_240_px():
+    anns = _anns()
+    fig = plot_region_panels(REGION, anns, CATS, pad=1)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    fig.set_dpi(100)
+    widths = [ax.get_window_extent().width for ax in fig.axes]
+    assert min(widths) >= 240 and PANEL_WIDTH * 100 >= 240
+    lefts = [ax.get_position().x0 for ax in fig.axes]
+    assert lefts == sorted(lefts)  # in annotator order, left to right
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["x: road", "y: sidewalk", "z: void"]
+    for ax in fig.axes:  # every panel outlines the disputed pixels and dashes the region box
+        assert len(ax.collections) == 1 and len(ax.patches) == 1
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["road", "sidewalk", "car", "void", "disputed: road <-> sidewalk",
+                      "region box"]
+
+
+def test_subset_of_annotators_and_given_figure():
+    anns = _anns()
+    own = Figure(figsize=(6, 3))
+    sub = own.subfigures(1, 2)[1]
+    assert plot_region_panels(REGION, anns, CATS, annotators=["z", "x"], fig=sub,
+                              legend=False) is own
+    assert [ax.get_title(loc="left") for ax in sub.axes] == ["z: void", "x: road"]
+    with pytest.raises(AnnotationError, match=r"annotators must be some of \['x', 'y', 'z'\]"):
+        plot_region_panels(REGION, anns, CATS, annotators=["w"])
+    with pytest.raises(AnnotationError, match="at least one annotation"):
+        region_crop(REGION, {}, CATS)
+
+
+def test_palette_uses_category_colours_and_a_cycle():
+    pal = class_palette(CATS)
+    assert pal.shape == (4, 3)
+    np.testing.assert_allclose(pal[1], np.array([128, 64, 128]) / 255)
+    np.testing.assert_allclose(pal[3], [0x2C / 255, 0xA0 / 255, 0x2C / 255])  # third of the cycle
