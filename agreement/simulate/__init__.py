@@ -1,0 +1,1 @@
+"""Simulated annotator studies with planted problems (see :func:`simulate`)."""
