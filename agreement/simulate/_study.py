@@ -128,6 +128,7 @@ def simulate(
 
     Examples
     --------
+    >>> from agreement.simulate import Plant
     >>> sim = simulate(seed=1, annotators=3, images=2, height=64, width=128,
     ...                plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))])
     >>> sim.study()
