@@ -17,7 +17,8 @@ command line. See docs/findings.md for the kinds and the benchmark that uses the
 
 from ._draw import Tracing
 from ._plants import CANDIDATES, KINDS, PARAMETERS, STRENGTHS, Plant
+from ._score import named, score
 from ._study import SimulatedStudy, simulate
 
 __all__ = ["CANDIDATES", "KINDS", "PARAMETERS", "STRENGTHS", "Plant", "SimulatedStudy", "Tracing",
-           "simulate"]
+           "named", "score", "simulate"]

@@ -162,10 +162,12 @@ def _relabel(ids: IdMap, mapping: Mapping[int, int]) -> IdMap:
     return lut[inv].reshape(ids.shape)
 
 
-def _touching(ids: IdMap, sids: set[int]) -> list[tuple[int, int]]:
-    """Pairs of the given segments that share a border (4-neighbours)."""
-    pairs = [np.stack([x[x != y], y[x != y]], axis=1)
-             for x, y in ((ids[:, :-1], ids[:, 1:]), (ids[:-1, :], ids[1:, :]))]
+def _touching(ids: IdMap, sids: set[int], gap: int = 3) -> list[tuple[int, int]]:
+    """Pairs of the given segments less than ``gap`` px apart along a row or a column."""
+    pairs = []
+    for d in range(1, gap + 1):
+        for x, y in ((ids[:, :-d], ids[:, d:]), (ids[:-d, :], ids[d:, :])):
+            pairs.append(np.stack([x[x != y], y[x != y]], axis=1))
     both = np.concatenate(pairs)
     keep = np.isin(both, list(sids)).all(axis=1)
     found = np.unique(np.sort(both[keep], axis=1), axis=0)
@@ -174,8 +176,8 @@ def _touching(ids: IdMap, sids: set[int]) -> list[tuple[int, int]]:
 
 def merge(ids: IdMap, cats: dict[int, int], c: int, share: float,
           rng: np.random.Generator) -> tuple[IdMap, dict[int, int], int]:
-    """Touching segments of category ``c`` merged into one (each touching pair with probability
-    ``share``)."""
+    """Adjacent segments of category ``c`` (less than 3 px apart) merged into one (each such pair
+    with probability ``share``)."""
     sids = {s for s, k in cats.items() if k == c}
     parent = {s: s for s in sids}
 

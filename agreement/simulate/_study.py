@@ -148,8 +148,8 @@ def simulate(
     kinds = [p.kind for p in asked]
     if len(set(kinds)) != len(kinds):
         raise ValueError(f"plants must be of different kinds, got {kinds}")
-    pick = np.random.default_rng([seed, 7])
-    resolved = tuple(P.resolve(p, names, pick) for p in asked)
+    resolved = tuple(P.resolve(p, names, np.random.default_rng([seed, 7, P.KINDS.index(p.kind)]))
+                     for p in asked)
     scale = height / 256
     noise = {a: ordinary_tracing(np.random.default_rng([seed, 11, k]), scale)
              for k, a in enumerate(names)}

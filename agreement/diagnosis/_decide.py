@@ -1,0 +1,221 @@
+"""From test results to findings: significance, practical size, who, and what explains what.
+
+1. **Candidates.** An (annotator, test) is a candidate when its adjusted p-value is at most
+   ``alpha``, its effect points the kind's way (more misses, merges, ... than the others; either
+   way for the signed kinds) and its size reaches the kind's minimum practical effect.
+   ``missed_small`` is tested at several sizes; the size with the largest statistic is kept.
+2. **Who.** Candidates of one test for annotators who differ from the others in opposite
+   directions (one draws a border into A, another into B) make one finding without annotator:
+   the annotators disagree among themselves, a guideline question. With two annotators there is
+   no majority: a finding names both (``evidence["between"]``) and blames neither.
+3. **Explaining away**, per annotator, so one habit gives one finding:
+   a class drawn larger or smaller (``extent``) that one border shift accounts for (at least
+   two thirds of the class's excess pixels) is that ``boundary_offset``; a border shift in the
+   direction of a significant ``extent`` of the class is part of that extent; a stuff
+   ``extent`` that a stuff ``class_confusion`` accounts for is that confusion.
+4. **Rank** by impact: the pixels per image the difference accounts for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._effects import KIND_UNITS, SIGNED, EffectTable
+from ._stats import TestResult, contrasts
+from .records import Finding
+
+__all__ = ["decide"]
+
+_EXPLAINED = 2 / 3
+
+
+@dataclass
+class _Cand:
+    a: int  # annotator position
+    t: int  # test position
+    sign: float
+    classes: tuple[int, ...] = ()  # boundary_detail over several classes: their labels
+
+
+def _candidates(table: EffectTable, res: TestResult, min_effect: Sequence[float],
+                alpha: float) -> list[_Cand]:
+    out = []
+    for a in range(len(table.annotators)):
+        for t, (kind, _) in enumerate(table.tests):
+            eff, p = res.effect[a, t], res.p_adjusted[a, t]
+            if not (np.isfinite(eff) and np.isfinite(p)) or p > alpha:
+                continue
+            if kind not in SIGNED and eff <= 0:
+                continue
+            if abs(eff) >= min_effect[t]:
+                out.append(_Cand(a, t, float(np.sign(eff))))
+    best: dict[int, _Cand] = {}
+    rest = []
+    for c in out:  # missed_small: one size per annotator, the most significant
+        if table.tests[c.t][0] != "missed_small":
+            rest.append(c)
+        elif c.a not in best or res.stat[c.a, c.t] > res.stat[best[c.a].a, best[c.a].t]:
+            best[c.a] = c
+    return rest + list(best.values())
+
+
+def _total(table: EffectTable, a: int, t: int) -> float:
+    return float(np.nansum(table.num[:, a, t]))
+
+
+def _impact(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
+    return float(np.nansum(np.abs(c[:, a, t]) * table.size[:, a, t]))
+
+
+def _classes(table: EffectTable, t: int) -> tuple[int, ...]:
+    kind, labels = table.tests[t]
+    return () if kind == "missed_small" else labels
+
+
+def _shrinks(table: EffectTable, cand: _Cand) -> int | None:
+    """The class a border shift or extent candidate makes smaller (None if none)."""
+    kind, labels = table.tests[cand.t]
+    if kind == "extent" and cand.sign < 0:
+        return labels[0]
+    if kind == "boundary_offset":
+        return labels[1] if cand.sign > 0 else labels[0]
+    return None
+
+
+def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
+             effect: np.ndarray) -> list[_Cand]:
+    """Drop candidates another candidate of the same annotator accounts for (module notes)."""
+    index = {(k.a, table.tests[k.t]): k for k in cands}
+    drop: set[tuple[int, int]] = set()
+    for k in cands:  # a border shift or a confusion vs the extent of its classes
+        kind, labels = table.tests[k.t]
+        if kind not in ("boundary_offset", "class_confusion"):
+            continue
+        a_, b_ = labels
+        sides = ((a_, 1.0), (b_, -1.0)) if kind == "boundary_offset" else ((a_, -1.0), (b_, 1.0))
+        for cls, side in sides:
+            ext = index.get((k.a, ("extent", (cls,))))
+            if ext is None:
+                continue
+            share = side * _total(table, k.a, k.t) / (_total(table, k.a, ext.t) or np.nan)
+            along = kind == "boundary_offset" and ext.sign == side * k.sign
+            if along and table.thing[cls]:
+                drop.add((k.a, k.t))  # a thing has an outline: drawn larger, not a border moved
+            elif share >= _EXPLAINED:
+                drop.add((ext.a, ext.t))
+            elif along:
+                drop.add((k.a, k.t))
+    kept = [k for k in cands if (k.a, k.t) not in drop]
+    return _coarse(table, kept, c, effect)
+
+
+def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
+            effect: np.ndarray) -> list[_Cand]:
+    """Coarse outlines vs the border shifts they cause (module notes, step 3)."""
+    out: list[_Cand] = []
+    for a in sorted({k.a for k in cands}):
+        mine = [k for k in cands if k.a == a]
+        detail = [k for k in mine if table.tests[k.t][0] == "boundary_detail"]
+        other = [k for k in mine if k not in detail]
+        shifts = [k for k in other if table.tests[k.t][0] in
+                  ("boundary_offset", "extent", "class_confusion")]
+        unexplained = []
+        for d in detail:
+            labels = _classes(table, d.t)
+            covering = sum(_impact(table, c, a, k.t) for k in shifts
+                           if not labels or labels[0] in _classes(table, k.t))
+            if covering < _EXPLAINED * _impact(table, c, a, d.t):
+                unexplained.append(d)
+        per_class = [d for d in unexplained if _classes(table, d.t)]
+        if len(per_class) < 2:
+            out.extend(other + (per_class or unexplained))
+            continue
+        # a coarse tracer: one boundary_detail finding; classes it makes smaller are part of it
+        coarse_classes = {labels[0] for t, (kind, labels) in enumerate(table.tests)
+                          if kind == "boundary_detail" and labels and effect[a, t] > 0}
+        whole = [d for d in detail if not _classes(table, d.t)]
+        lead = whole[0] if whole else max(per_class, key=lambda d: _impact(table, c, a, d.t))
+        order = sorted(detail, key=lambda d: -_impact(table, c, a, d.t))
+        lead.classes = tuple(_classes(table, d.t)[0] for d in order if _classes(table, d.t))
+        out.append(lead)
+        out.extend(k for k in other if _shrinks(table, k) not in coarse_classes)
+    return out
+
+
+def _names(table: EffectTable, labels: tuple[int, ...], kind: str,
+           names: Mapping[int, str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    if kind == "missed_small":
+        return (), ()
+    ids = tuple(table.category_ids[k - 1] for k in labels)
+    return tuple(names[i] for i in ids), ids
+
+
+def decide(table: EffectTable, res: TestResult, *, min_effect: Sequence[float], alpha: float,
+           names: Mapping[int, str], min_share_images: float = 0.5) -> list[Finding]:
+    """The findings of one study (see the module notes), ranked by impact."""
+    values = table.values
+    c = contrasts(values)
+    cands = _explain(table, _candidates(table, res, min_effect, alpha), c, res.effect)
+    by_test: dict[int, list[_Cand]] = {}
+    for cand in cands:
+        by_test.setdefault(cand.t, []).append(cand)
+    two = len(table.annotators) == 2
+    out = []
+    for t, group in by_test.items():
+        kind, labels = table.tests[t]
+        signs = {g.sign for g in group}
+        if two:
+            group = [max(group, key=lambda g: abs(res.stat[g.a, t]))]
+        if len(signs) > 1 and not two:
+            out.append(_finding(table, res, c, values, group, t, kind, labels, names,
+                                min_effect[t], guideline=True))
+        else:
+            out.extend(_finding(table, res, c, values, [g], t, kind, g.classes or labels, names,
+                                min_effect[t], guideline=False, two=two) for g in group)
+    out.sort(key=lambda f: -f.impact)
+    from dataclasses import replace
+
+    return [replace(f, rank=k + 1) for k, f in enumerate(out)]
+
+
+def _finding(table: EffectTable, res: TestResult, c: np.ndarray, values: np.ndarray,
+             group: list[_Cand], t: int, kind: str, labels: tuple[int, ...],
+             names: Mapping[int, str], min_effect: float, *, guideline: bool,
+             two: bool = False) -> Finding:
+    lead = max(group, key=lambda g: abs(res.stat[g.a, t]))
+    a = lead.a
+    cats, ids = _names(table, labels, kind, names)
+    per_image = c[:, a, t]
+    hit = np.isfinite(per_image) & (lead.sign * per_image >= 0.5 * min_effect)
+    images = tuple(np.asarray(table.images)[hit])
+    scale = 0.5 if two and kind in SIGNED else 1.0
+    impact = float(np.nanmean(np.abs(per_image) * table.size[:, a, t])) * scale
+    own = {name: _mean(values[:, k, t]) for k, name in enumerate(table.annotators)}
+    evidence: dict = {"annotator_mean": own[table.annotators[a]],
+                      "others_mean": {n: v for n, v in own.items() if n != table.annotators[a]},
+                      "pixels_per_image": impact, "band_px": table.band}
+    if kind == "missed_small":
+        evidence["size_px"] = int(labels[0])
+    annotators: tuple[str, ...] = (table.annotators[a],)
+    if guideline:
+        annotators = ()
+        evidence["by_annotator"] = {table.annotators[g.a]: float(res.effect[g.a, t])
+                                    for g in sorted(group, key=lambda g: g.a)}
+    if two:
+        annotators = ()
+        evidence["between"] = [table.annotators[a], table.annotators[1 - a]]
+    return Finding(
+        kind=kind, categories=cats, category_ids=ids, annotators=annotators,
+        effect=float(res.effect[a, t]) * scale, unit=KIND_UNITS[kind],
+        ci_low=float(res.ci_low[a, t]) * scale, ci_high=float(res.ci_high[a, t]) * scale,
+        images=images, n_images=int(res.n_images[a, t]), impact=impact,
+        statistic=float(res.stat[a, t]), p_value=float(res.p[a, t]),
+        p_adjusted=float(res.p_adjusted[a, t]), method=res.method, evidence=evidence)
+
+
+def _mean(x: np.ndarray) -> float:
+    finite = np.isfinite(x)
+    return float(x[finite].mean()) if finite.any() else float("nan")
