@@ -228,7 +228,7 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]] * 3, {1: 1, 2: 2})
     >>> rec = image_record("x", {"a": a, "b": b}, categories=cats)
     >>> rec.pixels[0, 1].tolist()  # a vs b, at b's border: b says walk (2), a road (1) on 3 px
-    [[0, 0, 0], [0, 3, 0], [0, 3, 6]]
+    [[0, 0, 0], [0, 3, 0], [0, 3, 3]]
     """
     names = list(annotations)
     if len(names) < 2:
