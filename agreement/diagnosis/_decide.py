@@ -40,8 +40,19 @@ class _Cand:
     classes: tuple[int, ...] = ()  # boundary_detail over several classes: their labels
 
 
+def _displacement(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
+    """How far (px) an extent moves the class outline: excess pixels / the class's border."""
+    border = table.tests.index(("boundary_detail", table.tests[t][1])) \
+        if ("boundary_detail", table.tests[t][1]) in table.tests else None
+    if border is None:
+        return float("inf")
+    ok = np.isfinite(c[:, a, t]) & np.isfinite(table.den[:, a, border])
+    length = float(table.den[ok, a, border].sum())
+    return abs(float((c[ok, a, t] * table.den[ok, a, t]).sum())) / length if length else 0.0
+
+
 def _candidates(table: EffectTable, res: TestResult, min_effect: Sequence[float],
-                alpha: float) -> list[_Cand]:
+                alpha: float, c: np.ndarray, px_floor: float) -> list[_Cand]:
     out = []
     for a in range(len(table.annotators)):
         for t, (kind, _) in enumerate(table.tests):
@@ -50,6 +61,8 @@ def _candidates(table: EffectTable, res: TestResult, min_effect: Sequence[float]
                 continue
             if kind not in SIGNED and eff <= 0:
                 continue
+            if kind == "extent" and _displacement(table, c, a, t) < px_floor:
+                continue  # a thin class: a large share, but its outline hardly moves
             if abs(eff) >= min_effect[t]:
                 out.append(_Cand(a, t, float(np.sign(eff))))
     best: dict[int, _Cand] = {}
@@ -88,26 +101,30 @@ def _shrinks(table: EffectTable, cand: _Cand) -> int | None:
 def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
              effect: np.ndarray) -> list[_Cand]:
     """Drop candidates another candidate of the same annotator accounts for (module notes)."""
-    index = {(k.a, table.tests[k.t]): k for k in cands}
     drop: set[tuple[int, int]] = set()
-    for k in cands:  # a border shift or a confusion vs the extent of its classes
-        kind, labels = table.tests[k.t]
-        if kind not in ("boundary_offset", "class_confusion"):
+    for e in cands:  # a class drawn larger / smaller vs the border shifts and confusions
+        kind, labels = table.tests[e.t]
+        if kind != "extent":
             continue
-        a_, b_ = labels
-        sides = ((a_, 1.0), (b_, -1.0)) if kind == "boundary_offset" else ((a_, -1.0), (b_, 1.0))
-        for cls, side in sides:
-            ext = index.get((k.a, ("extent", (cls,))))
-            if ext is None:
+        cls = labels[0]
+        along, confusions = [], []
+        for k in cands:
+            k_kind, k_labels = table.tests[k.t]
+            if k.a != e.a or cls not in k_labels:
                 continue
-            share = side * _total(table, k.a, k.t) / (_total(table, k.a, ext.t) or np.nan)
-            along = kind == "boundary_offset" and ext.sign == side * k.sign
-            if along and table.thing[cls]:
-                drop.add((k.a, k.t))  # a thing has an outline: drawn larger, not a border moved
-            elif share >= _EXPLAINED:
-                drop.add((ext.a, ext.t))
-            elif along:
-                drop.add((k.a, k.t))
+            if k_kind == "boundary_offset":
+                grows = k_labels[0] if k.sign > 0 else k_labels[1]
+                if (grows == cls) == (e.sign > 0):  # the shift makes the class larger / smaller
+                    along.append(k)
+            elif k_kind == "class_confusion":
+                confusions.append(k)
+        ext_total = _total(table, e.a, e.t) or np.nan
+        explained = [k for k in along + confusions
+                     if abs(_total(table, k.a, k.t)) >= _EXPLAINED * abs(ext_total)]
+        if explained and not (table.thing[cls] or len(along) >= 2):
+            drop.add((e.a, e.t))  # one border (or one confusion) is the whole story
+        else:
+            drop.update((k.a, k.t) for k in along)  # the border shifts are part of the extent
     kept = [k for k in cands if (k.a, k.t) not in drop]
     return _coarse(table, kept, c, effect)
 
@@ -115,31 +132,34 @@ def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
 def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
             effect: np.ndarray) -> list[_Cand]:
     """Coarse outlines vs the border shifts they cause (module notes, step 3)."""
+    glob = table.tests.index(("boundary_detail", ())) \
+        if ("boundary_detail", ()) in table.tests else None
     out: list[_Cand] = []
     for a in sorted({k.a for k in cands}):
         mine = [k for k in cands if k.a == a]
         detail = [k for k in mine if table.tests[k.t][0] == "boundary_detail"]
         other = [k for k in mine if k not in detail]
+        if not detail:
+            out.extend(other)
+            continue
         shifts = [k for k in other if table.tests[k.t][0] in
                   ("boundary_offset", "extent", "class_confusion")]
-        unexplained = []
-        for d in detail:
-            labels = _classes(table, d.t)
-            covering = sum(_impact(table, c, a, k.t) for k in shifts
-                           if not labels or labels[0] in _classes(table, k.t))
-            if covering < _EXPLAINED * _impact(table, c, a, d.t):
-                unexplained.append(d)
-        per_class = [d for d in unexplained if _classes(table, d.t)]
-        if len(per_class) < 2:
-            out.extend(other + (per_class or unexplained))
+        excess = (_impact(table, c, a, glob) if glob is not None else
+                  sum(_impact(table, c, a, d.t) for d in detail) / 2)
+        if sum(_impact(table, c, a, k.t) for k in shifts) >= _EXPLAINED * excess:
+            out.extend(other)  # the extra border mismatch is the shifts found
+            continue
+        per_class = [d for d in detail if _classes(table, d.t)]
+        whole = [d for d in detail if not _classes(table, d.t)]
+        if len(per_class) < 2 and not whole:
+            out.extend(other + per_class)
             continue
         # a coarse tracer: one boundary_detail finding; classes it makes smaller are part of it
         coarse_classes = {labels[0] for t, (kind, labels) in enumerate(table.tests)
                           if kind == "boundary_detail" and labels and effect[a, t] > 0}
-        whole = [d for d in detail if not _classes(table, d.t)]
         lead = whole[0] if whole else max(per_class, key=lambda d: _impact(table, c, a, d.t))
-        order = sorted(detail, key=lambda d: -_impact(table, c, a, d.t))
-        lead.classes = tuple(_classes(table, d.t)[0] for d in order if _classes(table, d.t))
+        order = sorted(per_class, key=lambda d: -_impact(table, c, a, d.t))
+        lead.classes = tuple(_classes(table, d.t)[0] for d in order)
         out.append(lead)
         out.extend(k for k in other if _shrinks(table, k) not in coarse_classes)
     return out
@@ -154,11 +174,12 @@ def _names(table: EffectTable, labels: tuple[int, ...], kind: str,
 
 
 def decide(table: EffectTable, res: TestResult, *, min_effect: Sequence[float], alpha: float,
-           names: Mapping[int, str], min_share_images: float = 0.5) -> list[Finding]:
+           names: Mapping[int, str], px_floor: float) -> list[Finding]:
     """The findings of one study (see the module notes), ranked by impact."""
     values = table.values
     c = contrasts(values)
-    cands = _explain(table, _candidates(table, res, min_effect, alpha), c, res.effect)
+    cands = _explain(table, _candidates(table, res, min_effect, alpha, c, px_floor), c,
+                     res.effect)
     by_test: dict[int, list[_Cand]] = {}
     for cand in cands:
         by_test.setdefault(cand.t, []).append(cand)

@@ -145,7 +145,8 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
                        n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
                        seed=opts.seed)
     names = {c: study.categories[c].name for c in study.categories}
-    found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names)
+    found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
+                   px_floor=th["boundary_offset"])
     params: dict[str, Any] = {**asdict(opts), "min_effect": th, "band_px": table.band,
                               "images": len(table.images), "annotators": list(table.annotators),
                               "tests": int(np.isfinite(res.p).sum()), "method": res.method}

@@ -17,11 +17,11 @@ For each annotator ``a`` of the image:
    ties between two annotators' instances by their order, which would hand one annotator's
    instances to the others' references.
 2. **Pixels**, against the consensus of the others (:func:`agreement.consensus.consensus`,
-   leave-one-out; ties are void), in three zones: pixels of object-level events (zone 0, in
-   any pair; kept out of the border figures), pixels within ``band`` px of a consensus label
-   change (zone 1: border displacement, coarse outlines) and the interior (zone 2). One
-   ``bincount`` of (zone, consensus class, annotator class) over the map: a
-   ``3 x (K+1) x (K+1)`` table, 0 = void.
+   leave-one-out; ties are void), in three zones: pixels of object-level events (zone 0:
+   events in most of the pairs, as the consensus is the majority; kept out of the border
+   figures), pixels within ``band`` px of a consensus label change (zone 1: border
+   displacement, coarse outlines) and the interior (zone 2). One ``bincount`` of (zone,
+   consensus class, annotator class) over the map: a ``3 x (K+1) x (K+1)`` table, 0 = void.
 3. **Border lengths**: for every map of the image, the 4-neighbour label changes per class pair
    (``(K+1) x (K+1)``), from which the study step takes the others' border lengths.
 
@@ -121,7 +121,7 @@ def _near_pairs(compact: npt.NDArray[np.integer], n: int) -> npt.NDArray[np.bool
     return near | near.T
 
 
-def _owners(t: IntArray, same: npt.NDArray[np.bool_], real: npt.NDArray[np.bool_],
+def _owners(t: IntArray, same: npt.NDArray[np.bool_], objects: npt.NDArray[np.bool_],
             area_c: IntArray, thing_a: npt.NDArray[np.bool_]) -> IntArray:
     """The consensus object each annotator thing segment stands for (-1: none).
 
@@ -133,7 +133,7 @@ def _owners(t: IntArray, same: npt.NDArray[np.bool_], real: npt.NDArray[np.bool_
     na = thing_a.size
     if t.shape[0] == 0:
         return np.full(na, -1, np.int64)
-    ok = same & real[:, None]
+    ok = same & objects[:, None]
     cover = np.where(ok, t / area_c[:, None], 0.0)
     by_cover, has_cover = cover.argmax(axis=0), cover.max(axis=0) >= 0.5
     most = t.argmax(axis=0)
@@ -153,14 +153,13 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     real = thing_c & (area_c >= min_area)  # smaller: slivers of the consensus vote, not objects
     event[1:][thing_c & ~real] = True
     same = cat_c[:, None] == cat_a[None, :]
-    owner = _owners(t, same, real, area_c, thing_a)
+    owner = _owners(t, same, thing_c, area_c, thing_a)
     covers = t >= 0.5 * area_c[:, None]  # annotator segment j covers most of object i
     inside = (t >= 0.5 * area_a[None, :]) & (t >= 0.1 * area_c[:, None])
     other_obj = (owner[None, :] >= 0) & (owner[None, :] != np.arange(nc)[:, None])
     own = owner[None, :] == np.arange(nc)[:, None]
     taken = np.zeros((nc, nc))  # taken[i, k]: pixels of object i in segments standing for k
     np.add.at(taken.T, owner[owner >= 0], t[:, owner >= 0].T)
-    taken[:, ~real] = 0
     np.fill_diagonal(taken, 0)
     lost = np.maximum(taken - taken.T, 0).sum(axis=1)
     rows = []
@@ -252,7 +251,7 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     objects = []
     for ai, a in enumerate(names):
         ann = anns[ai]
-        events = np.zeros(shape, bool)
+        events = np.zeros(shape, np.int32)  # in how many pairs a pixel is an object event
         for bi in range(len(names)):
             if bi == ai:
                 continue
@@ -263,13 +262,14 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
                                    thing_of[cats[ai]], near[bi], min_area)
             objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
                                             rows]))
-            events |= event[ref.compact, ann.compact]
+            events += event[ref.compact, ann.compact]
         others = {b: annotations[b] for b in names if b != a}
         cons = consensus(others, categories, min_share=min_share, image=image,
                          matches={key: v for key, v in luts.items() if a not in key},
                          labels={b: labels[b] for b in others}).annotation
         lc = label_map(cons, ids)
-        zone = np.where(events, 0, np.where(boundary_near(lc, d=band), 1, 2))
+        majority = 2 * events > len(names) - 1  # as the consensus: most of the others agree
+        zone = np.where(majority, 0, np.where(boundary_near(lc, d=band), 1, 2))
         code = (zone.astype(np.int64) * k1 + lc) * k1 + labels[a]
         pixels[ai] = np.bincount(code.ravel(), minlength=3 * k1 * k1).reshape(3, k1, k1)
     return ImageRecord(image, tuple(names), ids, pixels, adjacency,

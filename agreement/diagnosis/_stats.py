@@ -2,21 +2,18 @@
 
 Units are images. For a test (kind, class) and annotator ``a``, the per-image *contrast*
 ``c[i, a] = e[i, a] - median(e[i, b] for the annotators b of image i)`` compares the
-annotator's effect with the other annotators' effects on the same image; its mean over images
-``T[a]`` is the effect reported, studentized as
-
-    Z[a] = T[a] / sqrt(s[a]^2 / n[a] + r^2)
-
-(``s``: the contrasts' standard deviation over the ``n`` images, ``r``: a floor of a tenth of
-the kind's minimum practical effect, so that a handful of identical contrasts cannot give an
-infinite Z).
-
-(The contrast is taken from the median of the image's annotators: see :func:`contrasts`.)
+annotator's effect with the other annotators' effects on the same image (:func:`contrasts`);
+its mean over images ``T[a]`` is the effect reported.
 
 **Null hypothesis**: on every image the annotators are exchangeable (nobody draws differently
 from the others beyond chance). Under it, permuting which annotator is which *within each image*
 leaves the distribution of the effects unchanged, so the permutation distribution of Z is exact
 whatever the effect's distribution, the number of annotators or the dependence between classes.
+
+**Statistic**: ``T`` standardized by the centre and spread of its own permutation distribution,
+``Z = (T - mean(T*)) / max(sd(T*), r)`` (``r``: a tenth of the kind's minimum practical effect),
+so that tests on many images and tests on three images, px and shares, are on one scale for
+the max-T step below (a t-statistic would not be: on three images its tails are far heavier).
 
 **Multiplicity**: every (annotator, kind, class) test of the study is one family. The default
 adjustment is the Westfall-Young step-down max-T: the adjusted p-value of the k-th largest
@@ -31,6 +28,7 @@ they need ``n_resamples`` well above ``tests / alpha`` to reach small p-values.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -66,19 +64,14 @@ def contrasts(e: FloatArray) -> FloatArray:
     return np.where(finite & (count >= 2), e - centre, np.nan)
 
 
-def _zstat(e: FloatArray, floor: FloatArray, min_images: int) -> tuple[FloatArray, FloatArray]:
-    """Mean contrast and studentized statistic over the images axis (-3)."""
+def _mean_contrast(e: FloatArray, min_images: int) -> FloatArray:
+    """Mean contrast over the images axis (-3); NaN with fewer than ``min_images`` images."""
     c = contrasts(e)
     finite = np.isfinite(c)
     n = finite.sum(axis=-3)
-    z = np.where(finite, c, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = z.sum(axis=-3) / n
-        var = (np.where(finite, (c - np.expand_dims(mean, -3)) ** 2, 0.0).sum(axis=-3)
-               / (n - 1))
-        stat = mean / np.sqrt(var / n + floor**2)
-    ok = n >= max(2, min_images)
-    return np.where(ok, mean, np.nan), np.where(ok, stat, np.nan)
+        mean = np.where(finite, c, 0.0).sum(axis=-3) / n
+    return np.where(n >= max(2, min_images), mean, np.nan)
 
 
 def _permutations(present: npt.NDArray[np.bool_], k: int, rng: np.random.Generator
@@ -139,45 +132,47 @@ def test_effects(values: FloatArray, present: npt.NDArray[np.bool_], *,
     if adjust not in ("maxt", "holm", "bh"):
         raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
     rng = np.random.default_rng(seed)
-    effect, stat = _zstat(values, floor, min_images)
+    effect = _mean_contrast(values, min_images)
+    n_images = np.isfinite(contrasts(values)).sum(axis=0)
+    # pass 1: the permutation distribution of every mean contrast (small: B x N x M)
+    null = np.empty((n_resamples, *effect.shape), np.float32)
+    chunk = max(1, 2_000_000 // max(values.size, 1))
+    for start in range(0, n_resamples, chunk):
+        k = min(chunk, n_resamples - start)
+        idx = _permutations(present, k, rng)
+        null[start:start + k] = _mean_contrast(
+            values[np.arange(values.shape[0])[None, :, None], idx], min_images)
+    # pass 2: standardize by the null's own centre and spread, then max-T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # untestable columns are all NaN
+        centre = np.nanmean(null, axis=0)
+        spread = np.maximum(np.nanstd(null, axis=0), floor)
+    stat = (effect - centre) / spread
+    null_stat = (null - centre) / spread
     directed = np.where(two_sided, np.abs(stat), stat)
-    valid = np.isfinite(directed)
-    flat = np.flatnonzero(valid.ravel())
+    null_dir = np.where(two_sided, np.abs(null_stat), null_stat).reshape(n_resamples, -1)
+    null_dir = np.where(np.isfinite(null_dir), null_dir, -np.inf)
+    valid = np.isfinite(directed).ravel()
+    flat = np.flatnonzero(valid)
     order = flat[np.argsort(-directed.ravel()[flat], kind="stable")]
     observed = directed.ravel()[order]
-    exceed = np.zeros(directed.size)
-    stepdown = np.zeros(order.size)
-    n_images = np.isfinite(contrasts(values)).sum(axis=0)
-    chunk = max(1, 2_000_000 // max(values.size, 1))
-    done = 0
-    while done < n_resamples:
-        k = min(chunk, n_resamples - done)
-        idx = _permutations(present, k, rng)
-        perm = values[np.arange(values.shape[0])[None, :, None], idx]
-        _, s = _zstat(perm, floor, min_images)
-        s = np.where(two_sided, np.abs(s), s).reshape(k, -1)
-        s = np.where(np.isfinite(s), s, -np.inf)
-        exceed += (s >= directed.ravel()).sum(axis=0)
-        if order.size:
-            tail = np.maximum.accumulate(s[:, order][:, ::-1], axis=1)[:, ::-1]
-            stepdown += (tail >= observed).sum(axis=0)
-        done += k
-    p = np.where(valid.ravel(), (exceed + 1) / (n_resamples + 1), np.nan).reshape(stat.shape)
+    exceed = (null_dir >= np.where(valid, directed.ravel(), np.inf)).sum(axis=0)
+    p = np.where(valid, (exceed + 1) / (n_resamples + 1), np.nan).reshape(stat.shape)
     if adjust == "maxt":
-        adj_sorted = np.maximum.accumulate((stepdown + 1) / (n_resamples + 1))
+        tail = np.maximum.accumulate(null_dir[:, order][:, ::-1], axis=1)[:, ::-1]
+        stepdown = (tail >= observed).sum(axis=0)
         p_adj = np.full(stat.size, np.nan)
-        p_adj[order] = adj_sorted
+        p_adj[order] = np.maximum.accumulate((stepdown + 1) / (n_resamples + 1))
         p_adj = p_adj.reshape(stat.shape)
-        method = ("within-image permutation of annotator roles ({} permutations), studentized "
-                  "mean contrast over images, Westfall-Young step-down max-T")
+        name = "Westfall-Young step-down max-T"
     else:
         p_adj = adjust_pvalues(p.ravel(), method=adjust).reshape(stat.shape)
         name = "Holm" if adjust == "holm" else "Benjamini-Hochberg"
-        method = ("within-image permutation of annotator roles ({} permutations), studentized "
-                  f"mean contrast over images, {name}")
+    method = (f"within-image permutation of annotator roles ({n_resamples} permutations), mean "
+              f"contrast over images standardized by its permutation distribution, {name}")
     lo, hi = _bootstrap(values, n_boot, level, rng)
     return TestResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=lo, ci_high=hi,
-                      n_images=n_images, method=method.format(n_resamples))
+                      n_images=n_images, method=method)
 
 
 def _bootstrap(values: FloatArray, n_boot: int, level: float, rng: np.random.Generator

@@ -108,9 +108,11 @@ def _order(scene: Scene, tr: Tracing, reverse_share: float,
     base = sorted((lay for lay in scene.layers if lay.base), key=lambda lay: lay.near)
     rest = [lay for lay in scene.layers if not lay.base]
     keys = np.array([lay.near for lay in rest], float) + rng.normal(0, tr.order_noise, len(rest))
-    flip = np.array([lay.is_thing for lay in rest]) & (rng.random(len(rest)) < reverse_share)
-    keys = np.where(flip, 2 * H - keys, keys)  # drawn near first: far objects cover it
-    return base + [rest[i] for i in np.argsort(keys, kind="stable")]
+    order = [rest[i] for i in np.argsort(keys, kind="stable")]
+    flip = [k for k, lay in enumerate(order) if lay.is_thing and rng.random() < reverse_share]
+    for k, lay in zip(flip, [order[k] for k in flip][::-1], strict=True):
+        order[k] = lay  # these things drawn near first: the far ones cover them
+    return base + order
 
 
 def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, int],
