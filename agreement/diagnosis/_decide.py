@@ -83,6 +83,11 @@ def _impact(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
     return float(np.nansum(np.abs(c[:, a, t]) * table.size[:, a, t]))
 
 
+def _signed(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
+    """Signed excess pixels of a test over the images (contrast x size)."""
+    return float(np.nansum(c[:, a, t] * table.size[:, a, t]))
+
+
 def _classes(table: EffectTable, t: int) -> tuple[int, ...]:
     kind, labels = table.tests[t]
     return () if kind == "missed_small" else labels
@@ -149,9 +154,15 @@ def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
         if sum(_impact(table, c, a, k.t) for k in shifts) >= _EXPLAINED * excess:
             out.extend(other)  # the extra border mismatch is the shifts found
             continue
-        per_class = [d for d in detail if _classes(table, d.t)]
-        whole = [d for d in detail if not _classes(table, d.t)]
-        if len(per_class) < 2 and not whole:
+        # a class whose extra mismatch is mostly one-sided is drawn larger / smaller, not coarser
+        net = {labels[0]: _signed(table, c, a, t) for t, (kind, labels) in
+               enumerate(table.tests) if kind == "extent"}
+        per_class = [d for d in detail if _classes(table, d.t) and
+                     abs(net.get(_classes(table, d.t)[0], 0.0))
+                     < _EXPLAINED * _impact(table, c, a, d.t)]
+        whole = [d for d in detail if not _classes(table, d.t) and
+                 sum(abs(v) for v in net.values()) / 2 < _EXPLAINED * excess]
+        if len(per_class) < 2:
             out.extend(other + per_class)
             continue
         # a coarse tracer: one boundary_detail finding; classes it makes smaller are part of it

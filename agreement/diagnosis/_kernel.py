@@ -162,6 +162,14 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     np.add.at(taken.T, owner[owner >= 0], t[:, owner >= 0].T)
     np.fill_diagonal(taken, 0)
     lost = np.maximum(taken - taken.T, 0).sum(axis=1)
+    # a thing segment standing for no object (drawn where the other annotator sees another
+    # object, or nothing): its pixels on objects it does not mostly lie on were taken from them
+    stray = np.flatnonzero(thing_a & (owner < 0))
+    if stray.size and nc:
+        home = t[:, stray].argmax(axis=0)
+        on_others = t[:, stray] * (np.arange(nc)[:, None] != home[None, :])
+        lost = lost + (on_others * thing_c[:, None]).sum(axis=1)
+        event[:, stray + 1] = True
     rows = []
     for i in np.flatnonzero(real):
         j = int(np.argmax(table[i + 1])) - 1  # -1: void
@@ -186,11 +194,6 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
         mergeable = bool((near[i + 1, 1:] & real & (cat_c == cat_c[i])).any())
         rows.append((int(cat_c[i]), int(area_c[i]), status, other, parts,
                      int(lost[i]) if status != 4 else 0, mergeable))
-    # the annotator's extra objects: a thing nobody else drew there (largest cover void / stuff)
-    for j in np.flatnonzero(thing_a & (owner < 0)):
-        i = int(np.argmax(table[:, j + 1])) - 1
-        if i < 0 or not thing_c[i]:
-            event[:, j + 1] = True
     out = np.array(rows, dtype=np.int64).reshape(-1, 7)
     return out, event
 

@@ -147,12 +147,15 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
             parts = [road_polygon(scene.street, off[0], off[1])]  # type: ignore[attr-defined]
         for part in parts:
             poly = np.asarray(part, float) * [sx, sy]
-            poly = simplify_closed(poly, tolerance)
+            size = float(np.ptp(poly, axis=0).min())  # a small or thin shape still gets 4+ clicks
+            poly = simplify_closed(poly, min(tolerance, 0.25 * size))
             pieces.append(poly + rng.normal(0.0, tr.jitter, poly.shape))
             objects.append(lay.key)
             category[lay.key] = lay.category
     if reverse:
         counts["layer_overlap"] = sum(category[o] in THINGS for o in set(objects))
+    if "boundary_detail" in params:
+        counts["boundary_detail"] = len(pieces)  # every outline traced coarsely
     piece_map = paint(pieces, size)
     seg_of, counters = {}, {}
     for obj in dict.fromkeys(objects):

@@ -118,7 +118,7 @@ def simulate(
     height, width : int
         Image size; lengths of the noise and the plants scale with ``height / 256``.
     plants : iterable of Plant, "kind:strength" or (kind, strength)
-        At most one plant per kind.
+        At most one plant of each kind per annotator.
     tracing : mapping of str to Tracing, optional
         Tracing noise of some annotators (default: drawn within normal limits).
 
@@ -145,11 +145,11 @@ def simulate(
         raise ValueError(f"images must be >= 1 and height, width >= 16, got {images}, {height}, "
                          f"{width}")
     asked = _as_plants(plants)
-    kinds = [p.kind for p in asked]
-    if len(set(kinds)) != len(kinds):
-        raise ValueError(f"plants must be of different kinds, got {kinds}")
-    resolved = tuple(P.resolve(p, names, np.random.default_rng([seed, 7, P.KINDS.index(p.kind)]))
-                     for p in asked)
+    resolved = tuple(P.resolve(p, names, np.random.default_rng([seed, 7, P.KINDS.index(p.kind), k]))
+                     for k, p in enumerate(asked))
+    keys = [(p.kind, p.annotator) for p in resolved]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"an annotator can have one plant of each kind, got {keys}")
     scale = height / 256
     noise = {a: ordinary_tracing(np.random.default_rng([seed, 11, k]), scale)
              for k, a in enumerate(names)}
