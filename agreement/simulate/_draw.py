@@ -147,8 +147,8 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
             parts = [road_polygon(scene.street, off[0], off[1])]  # type: ignore[attr-defined]
         for part in parts:
             poly = np.asarray(part, float) * [sx, sy]
-            size = float(np.ptp(poly, axis=0).min())  # a small or thin shape still gets 4+ clicks
-            poly = simplify_closed(poly, min(tolerance, 0.25 * size))
+            extent = float(np.ptp(poly, axis=0).min())  # small or thin shapes still get 4+ clicks
+            poly = simplify_closed(poly, min(tolerance, 0.25 * extent))
             pieces.append(poly + rng.normal(0.0, tr.jitter, poly.shape))
             objects.append(lay.key)
             category[lay.key] = lay.category
