@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ._effects import KIND_UNITS, SIGNED, EffectTable
-from ._stats import TestResult, contrasts
+from ._stats import PermutationResult, contrasts
 from .records import Finding
 
 __all__ = ["decide"]
@@ -38,6 +38,7 @@ class _Cand:
     t: int  # test position
     sign: float
     classes: tuple[int, ...] = ()  # boundary_detail over several classes: their labels
+    absorbed: list[int] = field(default_factory=list)  # tests it accounts for (impact)
 
 
 def _displacement(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
@@ -51,7 +52,7 @@ def _displacement(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
     return abs(float((c[ok, a, t] * table.den[ok, a, t]).sum())) / length if length else 0.0
 
 
-def _candidates(table: EffectTable, res: TestResult, min_effect: Sequence[float],
+def _candidates(table: EffectTable, res: PermutationResult, min_effect: Sequence[float],
                 alpha: float, c: np.ndarray, px_floor: float) -> list[_Cand]:
     out = []
     for a in range(len(table.annotators)):
@@ -128,8 +129,10 @@ def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
                      if abs(_total(table, k.a, k.t)) >= _EXPLAINED * abs(ext_total)]
         if explained and not (table.thing[cls] or len(along) >= 2):
             drop.add((e.a, e.t))  # one border (or one confusion) is the whole story
+            explained[0].absorbed.append(e.t)
         else:
             drop.update((k.a, k.t) for k in along)  # the border shifts are part of the extent
+            e.absorbed.extend(k.t for k in along)
     kept = [k for k in cands if (k.a, k.t) not in drop]
     return _coarse(table, kept, c, effect)
 
@@ -184,7 +187,7 @@ def _names(table: EffectTable, labels: tuple[int, ...], kind: str,
     return tuple(names[i] for i in ids), ids
 
 
-def decide(table: EffectTable, res: TestResult, *, min_effect: Sequence[float], alpha: float,
+def decide(table: EffectTable, res: PermutationResult, *, min_effect: Sequence[float], alpha: float,
            names: Mapping[int, str], px_floor: float) -> list[Finding]:
     """The findings of one study (see the module notes), ranked by impact."""
     values = table.values
@@ -208,12 +211,34 @@ def decide(table: EffectTable, res: TestResult, *, min_effect: Sequence[float], 
             out.extend(_finding(table, res, c, values, [g], t, kind, g.classes or labels, names,
                                 min_effect[t], guideline=False, two=two) for g in group)
     out.sort(key=lambda f: -f.impact)
-    from dataclasses import replace
-
+    if two:
+        out = _without_mirrors(out)
     return [replace(f, rank=k + 1) for k, f in enumerate(out)]
 
 
-def _finding(table: EffectTable, res: TestResult, c: np.ndarray, values: np.ndarray,
+_MIRROR = {"merge": "split", "split": "merge", "class_confusion": "class_confusion"}
+
+
+def _mirror(f: Finding) -> tuple:
+    cats = f.categories[::-1] if f.kind == "class_confusion" else f.categories
+    return (_MIRROR.get(f.kind, f.kind), cats, tuple(f.evidence.get("between", ())[::-1]))
+
+
+def _without_mirrors(found: list[Finding]) -> list[Finding]:
+    """Two annotators: "a labels A as B" and "b labels B as A" (a merges / b splits) are one
+    difference seen from either side; keep the one with the larger impact."""
+    kept: list[Finding] = []
+    seen: set[tuple] = set()
+    for f in found:  # largest impact first
+        key = (f.kind, f.categories, tuple(f.evidence.get("between", ())))
+        if key in seen:
+            continue
+        kept.append(f)
+        seen.update({key, _mirror(f)})
+    return kept
+
+
+def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: np.ndarray,
              group: list[_Cand], t: int, kind: str, labels: tuple[int, ...],
              names: Mapping[int, str], min_effect: float, *, guideline: bool,
              two: bool = False) -> Finding:
@@ -224,7 +249,8 @@ def _finding(table: EffectTable, res: TestResult, c: np.ndarray, values: np.ndar
     hit = np.isfinite(per_image) & (lead.sign * per_image >= 0.5 * min_effect)
     images = tuple(np.asarray(table.images)[hit])
     scale = 0.5 if two and kind in SIGNED else 1.0
-    impact = float(np.nanmean(np.abs(per_image) * table.size[:, a, t])) * scale
+    impact = max([float(np.nansum(np.abs(c[:, a, u]) * table.size[:, a, u]))
+                  for u in (t, *lead.absorbed)]) / len(table.images) * scale
     own = {name: _mean(values[:, k, t]) for k, name in enumerate(table.annotators)}
     evidence: dict = {"annotator_mean": own[table.annotators[a]],
                       "others_mean": {n: v for n, v in own.items() if n != table.annotators[a]},

@@ -125,7 +125,8 @@ def _dense(rec: ImageRecord, ai: int, thing: npt.NDArray[np.bool_]) -> dict[str,
     out["unl_num"] = np.array([both[1:, 0].sum()])
     out["unl_den"] = np.array([both[1:].sum()])
     obj = rec.objects[rec.objects[:, 0] == ai][:, 1:]  # against every other annotator, pooled
-    lab_o, area, status, other = obj[:, 1], obj[:, 2].astype(float), obj[:, 3], obj[:, 4]
+    w = 1.0 / max(1, len(rec.annotators) - 1)  # per other annotator: sizes in pixels of one map
+    lab_o, area, status, other = obj[:, 1], obj[:, 2] * w, obj[:, 3], obj[:, 4]
     conf = np.zeros((k1, k1))
     conf_den = np.zeros(k1)
     np.add.at(conf, (lab_o[status == 2], other[status == 2]), area[status == 2])
@@ -139,15 +140,19 @@ def _dense(rec: ImageRecord, ai: int, thing: npt.NDArray[np.bool_]) -> dict[str,
     conf_den[0] = 0
     out["conf_num"], out["conf_den"] = conf, conf_den
     mergeable = obj[:, 7] == 1
-    out["merge_num"] = np.bincount(lab_o[mergeable & (status == 4)], minlength=k1).astype(float)
-    out["merge_den"] = np.bincount(lab_o[mergeable], minlength=k1).astype(float)
-    out["merge_size"] = np.bincount(lab_o[mergeable], area[mergeable], minlength=k1)
+    ones = np.full(len(obj), w)
+    sel = mergeable & (status == 4)
+    out["merge_num"] = np.bincount(lab_o[sel], ones[sel], minlength=k1)
+    out["merge_den"] = np.bincount(lab_o[mergeable], ones[mergeable], minlength=k1)
+    # about half of a merged or split object ends up in a segment that does not match it
+    out["merge_size"] = np.bincount(lab_o[mergeable], area[mergeable] / 2, minlength=k1)
     kept = status == 0
-    out["split_num"] = np.bincount(lab_o[kept & (obj[:, 5] >= 2)], minlength=k1).astype(float)
-    out["split_den"] = np.bincount(lab_o[kept], minlength=k1).astype(float)
-    out["split_size"] = np.bincount(lab_o[kept], area[kept], minlength=k1)
+    sel = kept & (obj[:, 5] >= 2)
+    out["split_num"] = np.bincount(lab_o[sel], ones[sel], minlength=k1)
+    out["split_den"] = np.bincount(lab_o[kept], ones[kept], minlength=k1)
+    out["split_size"] = np.bincount(lab_o[kept], area[kept] / 2, minlength=k1)
     unmerged = status != 4
-    out["layer_num"] = np.array([obj[unmerged, 6].sum()], float)
+    out["layer_num"] = np.array([obj[unmerged, 6].sum() * w], float)
     out["layer_den"] = np.array([area[unmerged].sum()])
     return out
 
@@ -181,7 +186,7 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
                 dense[key][i, pos[a]] = v
             present[i, pos[a]] = True
             o = rec.objects[rec.objects[:, 0] == ai]
-            objs.append((i, pos[a], o[:, 3], o[:, 4]))
+            objs.append((i, pos[a], o[:, 3], o[:, 4], 1.0 / max(1, len(rec.annotators) - 1)))
             areas.append(o[:, 3])
     tests, nums, dens, sizes = [], [], [], []
 
@@ -242,9 +247,9 @@ def _missed(add, objs, areas, n: int, na: int) -> None:
     sizes = sorted({round(float(s)) for s in np.quantile(pooled, _SIZE_QUANTILES)})
     for s in sizes:
         num, den, size = (np.full((n, na), np.nan) for _ in range(3))
-        for i, a, area, status in objs:
+        for i, a, area, status, w in objs:
             small = area < s
-            num[i, a] = float((small & (status == 1)).sum())
-            den[i, a] = float(small.sum())
-            size[i, a] = float(area[small].sum())
+            num[i, a] = float((small & (status == 1)).sum()) * w
+            den[i, a] = float(small.sum()) * w
+            size[i, a] = float(area[small].sum()) * w
         add("missed_small", (s,), num, den, events=True, size=size)

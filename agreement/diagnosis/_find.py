@@ -17,7 +17,7 @@ from ..model import Study
 from ._decide import decide
 from ._effects import KIND_UNITS, SIGNED, EffectTable, effect_table
 from ._kernel import ImageRecord, image_record
-from ._stats import TestResult, test_effects
+from ._stats import PermutationResult, permutation_tests
 from .records import Findings
 
 __all__ = ["KINDS", "MIN_EFFECT", "Options", "find", "finish"]
@@ -139,11 +139,11 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
     th = opts.thresholds(shape)
     kinds = [k for k, _ in table.tests]
     min_effect = np.array([th[k] for k in kinds], float)
-    res = test_effects(table.values, table.present, two_sided=np.array([k in SIGNED for k in kinds],
-                                                                       bool),
-                       floor=min_effect / 10, min_images=opts.min_images,
-                       n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
-                       seed=opts.seed)
+    two_sided = np.array([k in SIGNED for k in kinds], bool)
+    res = permutation_tests(table.values, table.present, two_sided=two_sided,
+                            floor=min_effect / 10, min_images=opts.min_images,
+                            n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
+                            seed=opts.seed)
     names = {c: study.categories[c].name for c in study.categories}
     found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
                    px_floor=th["boundary_offset"])
@@ -153,7 +153,7 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
     return Findings(tuple(found), _tests_frame(table, res, min_effect, names, found), params)
 
 
-def _tests_frame(table: EffectTable, res: TestResult, min_effect: np.ndarray,
+def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndarray,
                  names: Mapping[int, str], found: list) -> pd.DataFrame:
     keys = {(a, f.kind, tuple(f.category_ids)) for f in found for a in f.annotators}
     rows = []

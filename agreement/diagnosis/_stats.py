@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from ..stats import adjust_pvalues, resample_weights
 
-__all__ = ["TestResult", "contrasts", "test_effects"]
+__all__ = ["PermutationResult", "contrasts", "permutation_tests"]
 
 FloatArray = npt.NDArray[np.float64]
 Adjust = Literal["maxt", "holm", "bh"]
@@ -86,7 +86,7 @@ def _permutations(present: npt.NDArray[np.bool_], k: int, rng: np.random.Generat
     return np.where(present, idx, np.arange(na))
 
 
-class TestResult:
+class PermutationResult:
     """Effects, statistics and p-values of every (annotator, test), arrays of shape (N, M).
 
     Attributes: ``effect`` (mean contrast), ``stat`` (studentized), ``p`` (per-test
@@ -94,16 +94,15 @@ class TestResult:
     ``ci_high``, ``n_images``, ``method`` (a sentence).
     """
 
-    __test__ = False  # not a pytest class
 
     def __init__(self, **arrays: object) -> None:
         self.__dict__.update(arrays)
 
 
-def test_effects(values: FloatArray, present: npt.NDArray[np.bool_], *,
+def permutation_tests(values: FloatArray, present: npt.NDArray[np.bool_], *,
                  two_sided: npt.NDArray[np.bool_], floor: FloatArray, min_images: int = 3,
                  n_resamples: int = 999, n_boot: int = 1000, level: float = 0.95,
-                 adjust: Adjust = "maxt", seed: int = 0) -> TestResult:
+                 adjust: Adjust = "maxt", seed: int = 0) -> PermutationResult:
     """Permutation tests of every (annotator, test) of one study.
 
     Parameters
@@ -127,7 +126,7 @@ def test_effects(values: FloatArray, present: npt.NDArray[np.bool_], *,
 
     Returns
     -------
-    TestResult
+    PermutationResult
     """
     if adjust not in ("maxt", "holm", "bh"):
         raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
@@ -171,7 +170,7 @@ def test_effects(values: FloatArray, present: npt.NDArray[np.bool_], *,
     method = (f"within-image permutation of annotator roles ({n_resamples} permutations), mean "
               f"contrast over images standardized by its permutation distribution, {name}")
     lo, hi = _bootstrap(values, n_boot, level, rng)
-    return TestResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=lo, ci_high=hi,
+    return PermutationResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=lo, ci_high=hi,
                       n_images=n_images, method=method)
 
 

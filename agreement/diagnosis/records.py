@@ -48,8 +48,8 @@ class Finding:
     categories : tuple of str
         Category names: ``(A, B)`` for ``class_confusion`` (A labelled B) and
         ``boundary_offset`` (the A / B border), ``(A,)`` for ``extent``, ``merge``, ``split``;
-        for the kinds measured over every class (``boundary_detail``, ``missed_small``,
-        ``unlabeled``, ``layer_overlap``) the classes that carry most of it (evidence only).
+        for ``boundary_detail`` the classes with coarser outlines, largest first; empty for the
+        kinds measured over every class (``missed_small``, ``unlabeled``, ``layer_overlap``).
     category_ids : tuple of int
     annotators : tuple of str
         Who is responsible; empty when the annotators disagree among themselves (a guideline
