@@ -2,18 +2,25 @@
 
 1. **Candidates.** An (annotator, test) is a candidate when its adjusted p-value is at most
    ``alpha``, its effect points the kind's way (more misses, merges, ... than the others; either
-   way for the signed kinds) and its size reaches the kind's minimum practical effect.
+   way for the signed kinds) and its size reaches the kind's minimum practical effect (for
+   ``extent`` also: the outline moves by the ``boundary_offset`` minimum, so that a thin class
+   whose area changes fast with a fraction of a pixel is not drawn "larger").
    ``missed_small`` is tested at several sizes; the size with the largest statistic is kept.
-2. **Who.** Candidates of one test for annotators who differ from the others in opposite
+2. **Explaining away**, per annotator, so one habit gives one finding:
+   an ``extent`` of a class that one border shift (or one confusion) accounts for (two thirds
+   of its excess pixels) is that shift, unless the class is a thing or grows into two or more
+   neighbours: then the shifts are part of the extent. Extra border mismatch
+   (``boundary_detail``) that the shifts found account for is theirs; otherwise coarse outlines
+   need two or more classes whose extra mismatch is two-sided (a one-sided excess is a class
+   drawn larger or smaller) and make one finding naming those classes, which takes in the same
+   annotator's findings that only say a coarsely traced class is smaller.
+3. **Who.** Candidates of one test for annotators who differ from the others in opposite
    directions (one draws a border into A, another into B) make one finding without annotator:
    the annotators disagree among themselves, a guideline question. With two annotators there is
-   no majority: a finding names both (``evidence["between"]``) and blames neither.
-3. **Explaining away**, per annotator, so one habit gives one finding:
-   a class drawn larger or smaller (``extent``) that one border shift accounts for (at least
-   two thirds of the class's excess pixels) is that ``boundary_offset``; a border shift in the
-   direction of a significant ``extent`` of the class is part of that extent; a stuff
-   ``extent`` that a stuff ``class_confusion`` accounts for is that confusion.
-4. **Rank** by impact: the pixels per image the difference accounts for.
+   no majority: a finding names both (``evidence["between"]``) and blames neither, and of two
+   mirrored findings (a labels A as B / b labels B as A; a merges / b splits) one is kept.
+4. **Rank** by impact: pixels per image of the study the difference accounts for (effect x
+   size summed over images / images; a shift that took in an extent counts the extent's).
 """
 
 from __future__ import annotations
