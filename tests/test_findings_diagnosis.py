@@ -298,3 +298,14 @@ def test_the_sample_studys_planted_facts_come_first():
     batch2 = find(load_study(SAMPLE / "batch2"))
     assert [f for f in batch2 if not _planted(f)] == []
     assert not [f for f in batch2 if f.annotators == ("chen",)]
+
+
+def test_crowd_segments_are_not_objects():
+    ref = np.zeros((6, 20), np.int32)
+    ref[:, 0:10] = 31  # a crowd of cars
+    ref[:, 12:18] = 32
+    b = PanopticAnnotation.from_map(ref, {31: 3, 32: 3}, file_name="x.png", iscrowd=[31])
+    a = _ann(np.where(ref == 32, 41, 0), {41: 3})
+    rec = image_record("x", {"a": a, "b": b}, categories=CATS)
+    assert list(_objects(rec, "a", "b")) == [36]  # only the 36 px car; the crowd is no object
+    assert rec.pixels[0, 0, 3, 0] == 60  # the crowd's pixels are kept out of the border figures

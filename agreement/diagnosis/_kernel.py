@@ -143,14 +143,20 @@ def _owners(t: IntArray, same: npt.NDArray[np.bool_], objects: npt.NDArray[np.bo
 
 
 def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDArray[np.bool_],
-             thing_a: npt.NDArray[np.bool_], near: npt.NDArray[np.bool_], min_area: float
+             thing_a: npt.NDArray[np.bool_], near: npt.NDArray[np.bool_], min_area: float,
+             crowd_c: npt.NDArray[np.bool_] | None = None
              ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-    """Status rows of the consensus thing objects and the event matrix (see module notes)."""
+    """Status rows of the reference's thing objects and the event matrix (module notes).
+
+    Crowd segments of the reference and segments under ``min_area`` px are not objects; their
+    pixels are events (kept out of the border figures).
+    """
     nc, na = cat_c.size, cat_a.size
     t = table[1:, 1:]
     area_c, area_a = table[1:].sum(axis=1), table[:, 1:].sum(axis=0)
     event = np.zeros((nc + 1, na + 1), bool)
-    real = thing_c & (area_c >= min_area)  # smaller: slivers of the consensus vote, not objects
+    crowd = np.zeros(nc, bool) if crowd_c is None else crowd_c
+    real = thing_c & (area_c >= min_area) & ~crowd
     event[1:][thing_c & ~real] = True
     same = cat_c[:, None] == cat_a[None, :]
     owner = _owners(t, same, thing_c, area_c, thing_a)
@@ -249,6 +255,7 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     anns = [annotations[n] for n in names]
     cats = [np.array([lab_of[s.category_id] for s in ann.segments], np.int64) for ann in anns]
     near = [_near_pairs(ann.compact, len(ann.segments)) for ann in anns]
+    crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
     pixels = np.zeros((len(names), 3, k1, k1), np.int64)
     adjacency = np.stack([_adjacency(labels[n], k1) for n in names])
     objects = []
@@ -262,7 +269,7 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
             table = overlap_table(ref.compact, ann.compact, len(ref.segments) + 1,
                                   len(ann.segments) + 1)
             rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
-                                   thing_of[cats[ai]], near[bi], min_area)
+                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
             objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
                                             rows]))
             events += event[ref.compact, ann.compact]
