@@ -3,6 +3,7 @@
     python benchmarks/bench_findings.py                     # report: every kind x strength
     python benchmarks/bench_findings.py --seeds 10 --nulls 40 --jobs 2
     python benchmarks/bench_findings.py --calibrate --nulls 40   # null studies only
+    python benchmarks/bench_findings.py --speed                  # the per-image kernel's cost
 
 Each study is drawn by agreement.simulate from its seed: 3-5 annotators, 8-20 images of
 256 x 512, ordinary tracing noise for everyone (each annotator's own levels) and, except for
@@ -16,7 +17,10 @@ the ones the rules were developed on; reported studies use seeds from 50000 (pla
 per kind, the largest null effects among the significant tests (what the minimum practical
 effects must exceed) and the false-finding rate per null study at the current defaults.
 
-Also prints the time per study (simulate, find) as medians.
+Also prints the time per study (simulate, find) as medians. ``--speed`` times the findings'
+per-image pass (``agreement.diagnosis.records``) against the leave-one-out pass
+(``agreement.leave_one_out``, one consensus per annotator and image as well) on one simulated
+study, interleaved, and prints the ratio of the medians.
 """
 
 from __future__ import annotations
@@ -135,18 +139,40 @@ def report(args: argparse.Namespace) -> None:
                     print(f"    {text}")
 
 
+def speed(args: argparse.Namespace) -> None:
+    from agreement.consensus import leave_one_out
+    from agreement.diagnosis import records
+
+    sim = simulate(seed=1, annotators=4, images=12, height=512, width=1024)
+    study = sim.study()
+    times: dict[str, list[float]] = {"findings records": [], "leave-one-out": []}
+    for _ in range(args.repeat):
+        for name, fn in (("findings records", lambda: records(study)),
+                         ("leave-one-out", lambda: leave_one_out(study))):
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    print(f"4 annotators x 12 images of 512 x 1024, {args.repeat} interleaved runs, medians:")
+    for k, v in med.items():
+        print(f"  {k:18s} {v:6.2f} s")
+    print(f"  ratio findings / leave-one-out: {med['findings records'] / med['leave-one-out']:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="studies per kind and strength")
-    parser.add_argument("--nulls", type=int, default=10, help="null studies")
+    parser.add_argument("--seeds", type=int, default=3, help="studies per kind and strength")
+    parser.add_argument("--nulls", type=int, default=6, help="null studies")
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--alpha", type=float, default=Options().alpha)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--calibrate", action="store_true", help="null calibration studies only")
     parser.add_argument("--dev", action="store_true", help="the development seeds (40000+)")
+    parser.add_argument("--speed", action="store_true", help="time the per-image pass only")
+    parser.add_argument("--repeat", type=int, default=3, help="--speed: interleaved runs")
     parser.add_argument("--verbose", action="store_true", help="list misses and false findings")
     args = parser.parse_args(argv)
-    (calibrate if args.calibrate else report)(args)
+    (speed if args.speed else calibrate if args.calibrate else report)(args)
     return 0
 
 
