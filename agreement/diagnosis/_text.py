@@ -1,11 +1,14 @@
-"""The sentence of each finding, from its fields only (never parsed back)."""
+"""The sentence of each finding, from its fields only (never parsed back).
+
+Functions take a :class:`agreement.diagnosis.Finding` (typed ``Any`` here so that this module
+knows nothing of the model that calls it).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from .records import Finding
+Finding = Any
 
 
 def _share(x: float) -> str:

@@ -21,20 +21,14 @@ from typing import Any
 
 import pandas as pd
 
+from ._text import finding_text
+
 __all__ = ["FINDING_COLUMNS", "Finding", "Findings"]
 
 #: Columns of :meth:`Findings.to_frame`.
 FINDING_COLUMNS: tuple[str, ...] = (
     "rank", "kind", "categories", "annotators", "effect", "unit", "ci_low", "ci_high", "images",
     "impact", "statistic", "p_value", "p_adjusted", "text")
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%" if abs(x) < 0.1 else f"{100 * x:.0f}%"
-
-
-def _num(x: float, unit: str) -> str:
-    return f"{x:.1f} px" if unit == "px" else _pct(x)
 
 
 @dataclass(frozen=True)
@@ -101,8 +95,6 @@ class Finding:
     @property
     def text(self) -> str:
         """The finding in one or two sentences, generated from the fields."""
-        from ._text import finding_text
-
         return finding_text(self)
 
     def to_dict(self) -> dict[str, Any]:

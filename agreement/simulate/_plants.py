@@ -13,17 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
 __all__ = ["KINDS", "STRENGTHS", "Plant"]
-
-Kind = Literal["class_confusion", "boundary_offset", "boundary_detail", "extent",
-               "missed_small", "merge", "split", "unlabeled", "layer_overlap"]
-Strength = Literal["subtle", "strong"]
 
 #: The plant kinds, in the order of docs/findings.md.
 KINDS: tuple[str, ...] = ("class_confusion", "boundary_offset", "boundary_detail", "extent",
