@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from _sample_scene import CAT_ID, THINGS, H, Layer, Scene, W, road_polygon
 from PIL import Image, ImageDraw
 from scipy import ndimage
+
+from agreement.simulate._scene import CAT_ID, THINGS, H, Layer, Scene, W, road_polygon
+from agreement.simulate._trace import simplify_closed
 
 
 @dataclass(frozen=True)
@@ -95,41 +97,6 @@ PROFILES = (
         "into cab and box, calls vans trucks",
     ),
 )
-
-
-def douglas_peucker(points: np.ndarray, tol: float) -> np.ndarray:
-    """Simplify an open polyline (keeps both end points)."""
-    n = len(points)
-    keep = np.zeros(n, bool)
-    keep[[0, n - 1]] = True
-    stack = [(0, n - 1)]
-    while stack:
-        i, j = stack.pop()
-        if j <= i + 1:
-            continue
-        a, b = points[i], points[j]
-        seg = points[i + 1 : j]
-        ab = b - a
-        norm = np.hypot(*ab)
-        if norm == 0:
-            d = np.hypot(*(seg - a).T)
-        else:
-            d = np.abs(ab[0] * (seg[:, 1] - a[1]) - ab[1] * (seg[:, 0] - a[0])) / norm
-        k = int(np.argmax(d))
-        if d[k] > tol:
-            keep[i + 1 + k] = True
-            stack += [(i, i + 1 + k), (i + 1 + k, j)]
-    return points[keep]
-
-
-def simplify_closed(poly: np.ndarray, tol: float) -> np.ndarray:
-    """Douglas-Peucker on a closed polygon: split at vertex 0 and the vertex farthest from it."""
-    far = int(np.argmax(np.hypot(*(poly - poly[0]).T)))
-    if far == 0 or len(poly) < 4:
-        return poly
-    a = douglas_peucker(poly[: far + 1], tol)
-    b = douglas_peucker(np.concatenate([poly[far:], poly[:1]]), tol)
-    return np.concatenate([a[:-1], b[:-1]])
 
 
 def redraw(poly: np.ndarray, prof: Profile, rng: np.random.Generator) -> np.ndarray:

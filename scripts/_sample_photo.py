@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 from _sample_annotate import rasterize
-from _sample_scene import CAT_ID, H, Scene, W, road_polygon
 from scipy import ndimage
+
+from agreement.simulate._scene import CAT_ID, H, Scene, W, road_polygon
 
 BASE_COLOR = {
     "road": (88, 86, 92),

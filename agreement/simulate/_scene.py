@@ -1,4 +1,8 @@
-"""The hidden true street scene of the sample study: layers of polygons in a one-point perspective.
+"""The hidden true street scene: layers of polygons in a one-point perspective.
+
+Shared by ``scripts/make_sample.py`` (the sample study) and :mod:`agreement.simulate` (planted
+studies). Coordinates are on a 512 x 1024 canvas (``H x W``); :mod:`agreement.simulate` scales
+the polygons to the size it draws at.
 
 A scene is a list of :class:`Layer` objects (one per stuff region or thing instance, each with one
 or more polygon parts) plus the street geometry the annotator models need (vanishing point, road

@@ -1,0 +1,16 @@
+"""Findings that hold beyond the sample: who does what systematically, tested against the study's
+own noise.
+
+:func:`find` compares every annotator, image by image, with the consensus of the others, per
+class, class pair and kind (:data:`KINDS`), and keeps what stands out from the other annotators
+judged over images (permutation tests, multiplicity controlled, a minimum practical effect per
+kind). The result, :class:`Findings`, is ranked by impact and holds :class:`Finding` records
+(``.to_frame()``, ``.to_dict()`` = ``findings.json``). See docs/findings.md.
+"""
+
+from ._find import KINDS, MIN_EFFECT, Options, find, finish, records
+from ._kernel import ImageRecord, image_record
+from .records import FINDING_COLUMNS, Finding, Findings
+
+__all__ = ["FINDING_COLUMNS", "KINDS", "MIN_EFFECT", "Finding", "Findings", "ImageRecord",
+           "Options", "find", "finish", "image_record", "records"]

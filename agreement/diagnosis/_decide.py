@@ -1,0 +1,286 @@
+"""From test results to findings: significance, practical size, who, and what explains what.
+
+1. **Candidates.** An (annotator, test) is a candidate when its adjusted p-value is at most
+   ``alpha``, its effect points the kind's way (more misses, merges, ... than the others; either
+   way for the signed kinds) and its size reaches the kind's minimum practical effect (for
+   ``extent`` also: the outline moves by the ``boundary_offset`` minimum, so that a thin class
+   whose area changes fast with a fraction of a pixel is not drawn "larger").
+   ``missed_small`` is tested at several sizes; the size with the largest statistic is kept.
+2. **Explaining away**, per annotator, so one habit gives one finding:
+   an ``extent`` of a class that one border shift (or one confusion) accounts for (two thirds
+   of its excess pixels) is that shift, unless the class is a thing or grows into two or more
+   neighbours: then the shifts are part of the extent. Extra border mismatch
+   (``boundary_detail``) that the shifts found account for is theirs; otherwise coarse outlines
+   need two or more classes whose extra mismatch is two-sided (a one-sided excess is a class
+   drawn larger or smaller) and make one finding naming those classes, which takes in the same
+   annotator's findings that only say a coarsely traced class is smaller.
+3. **Who.** Candidates of one test for annotators who differ from the others in opposite
+   directions (one draws a border into A, another into B) make one finding without annotator:
+   the annotators disagree among themselves, a guideline question. With two annotators there is
+   no majority: a finding names both (``evidence["between"]``) and blames neither, and of two
+   mirrored findings (a labels A as B / b labels B as A; a merges / b splits) one is kept.
+4. **Rank** by impact: pixels per image of the study the difference accounts for (effect x
+   size summed over images / images; a shift that took in an extent counts the extent's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._effects import KIND_UNITS, SIGNED, EffectTable
+from ._stats import PermutationResult, contrasts
+from .records import Finding
+
+__all__ = ["decide"]
+
+_EXPLAINED = 2 / 3
+
+
+@dataclass
+class _Cand:
+    a: int  # annotator position
+    t: int  # test position
+    sign: float
+    classes: tuple[int, ...] = ()  # boundary_detail over several classes: their labels
+    absorbed: list[int] = field(default_factory=list)  # tests it accounts for (impact)
+
+
+def _displacement(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
+    """How far (px) an extent moves the class outline: excess pixels / the class's border."""
+    border = table.tests.index(("boundary_detail", table.tests[t][1])) \
+        if ("boundary_detail", table.tests[t][1]) in table.tests else None
+    if border is None:
+        return float("inf")
+    ok = np.isfinite(c[:, a, t]) & np.isfinite(table.den[:, a, border])
+    length = float(table.den[ok, a, border].sum())
+    return abs(float((c[ok, a, t] * table.den[ok, a, t]).sum())) / length if length else 0.0
+
+
+def _candidates(table: EffectTable, res: PermutationResult, min_effect: Sequence[float],
+                alpha: float, c: np.ndarray, px_floor: float) -> list[_Cand]:
+    out = []
+    for a in range(len(table.annotators)):
+        for t, (kind, _) in enumerate(table.tests):
+            eff, p = res.effect[a, t], res.p_adjusted[a, t]
+            if not (np.isfinite(eff) and np.isfinite(p)) or p > alpha:
+                continue
+            if kind not in SIGNED and eff <= 0:
+                continue
+            if kind == "extent" and _displacement(table, c, a, t) < px_floor:
+                continue  # a thin class: a large share, but its outline hardly moves
+            if abs(eff) >= min_effect[t]:
+                out.append(_Cand(a, t, float(np.sign(eff))))
+    best: dict[int, _Cand] = {}
+    rest = []
+    for c in out:  # missed_small: one size per annotator, the most significant
+        if table.tests[c.t][0] != "missed_small":
+            rest.append(c)
+        elif c.a not in best or res.stat[c.a, c.t] > res.stat[best[c.a].a, best[c.a].t]:
+            best[c.a] = c
+    return rest + list(best.values())
+
+
+def _total(table: EffectTable, a: int, t: int) -> float:
+    return float(np.nansum(table.num[:, a, t]))
+
+
+def _impact(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
+    return float(np.nansum(np.abs(c[:, a, t]) * table.size[:, a, t]))
+
+
+def _signed(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
+    """Signed excess pixels of a test over the images (contrast x size)."""
+    return float(np.nansum(c[:, a, t] * table.size[:, a, t]))
+
+
+def _classes(table: EffectTable, t: int) -> tuple[int, ...]:
+    kind, labels = table.tests[t]
+    return () if kind == "missed_small" else labels
+
+
+def _shrinks(table: EffectTable, cand: _Cand) -> int | None:
+    """The class a border shift or extent candidate makes smaller (None if none)."""
+    kind, labels = table.tests[cand.t]
+    if kind == "extent" and cand.sign < 0:
+        return labels[0]
+    if kind == "boundary_offset":
+        return labels[1] if cand.sign > 0 else labels[0]
+    return None
+
+
+def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
+             effect: np.ndarray) -> list[_Cand]:
+    """Drop candidates another candidate of the same annotator accounts for (module notes)."""
+    drop: set[tuple[int, int]] = set()
+    for e in cands:  # a class drawn larger / smaller vs the border shifts and confusions
+        kind, labels = table.tests[e.t]
+        if kind != "extent":
+            continue
+        cls = labels[0]
+        along, confusions = [], []
+        for k in cands:
+            k_kind, k_labels = table.tests[k.t]
+            if k.a != e.a or cls not in k_labels:
+                continue
+            if k_kind == "boundary_offset":
+                grows = k_labels[0] if k.sign > 0 else k_labels[1]
+                if (grows == cls) == (e.sign > 0):  # the shift makes the class larger / smaller
+                    along.append(k)
+            elif k_kind == "class_confusion":
+                confusions.append(k)
+        ext_total = _total(table, e.a, e.t) or np.nan
+        explained = [k for k in along + confusions
+                     if abs(_total(table, k.a, k.t)) >= _EXPLAINED * abs(ext_total)]
+        if explained and not (table.thing[cls] or len(along) >= 2):
+            drop.add((e.a, e.t))  # one border (or one confusion) is the whole story
+            explained[0].absorbed.append(e.t)
+        else:
+            drop.update((k.a, k.t) for k in along)  # the border shifts are part of the extent
+            e.absorbed.extend(k.t for k in along)
+    kept = [k for k in cands if (k.a, k.t) not in drop]
+    return _coarse(table, kept, c, effect)
+
+
+def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
+            effect: np.ndarray) -> list[_Cand]:
+    """Coarse outlines vs the border shifts they cause (module notes, step 3)."""
+    glob = table.tests.index(("boundary_detail", ())) \
+        if ("boundary_detail", ()) in table.tests else None
+    out: list[_Cand] = []
+    for a in sorted({k.a for k in cands}):
+        mine = [k for k in cands if k.a == a]
+        detail = [k for k in mine if table.tests[k.t][0] == "boundary_detail"]
+        other = [k for k in mine if k not in detail]
+        if not detail:
+            out.extend(other)
+            continue
+        shifts = [k for k in other if table.tests[k.t][0] in
+                  ("boundary_offset", "extent", "class_confusion")]
+        excess = (_impact(table, c, a, glob) if glob is not None else
+                  sum(_impact(table, c, a, d.t) for d in detail) / 2)
+        if sum(_impact(table, c, a, k.t) for k in shifts) >= _EXPLAINED * excess:
+            out.extend(other)  # the extra border mismatch is the shifts found
+            continue
+        # a class whose extra mismatch is mostly one-sided is drawn larger / smaller, not coarser
+        net = {labels[0]: _signed(table, c, a, t) for t, (kind, labels) in
+               enumerate(table.tests) if kind == "extent"}
+        per_class = [d for d in detail if _classes(table, d.t) and
+                     abs(net.get(_classes(table, d.t)[0], 0.0))
+                     < _EXPLAINED * _impact(table, c, a, d.t)]
+        whole = [d for d in detail if not _classes(table, d.t) and
+                 sum(abs(v) for v in net.values()) / 2 < _EXPLAINED * excess]
+        if len(per_class) < 2:
+            out.extend(other + per_class)
+            continue
+        # a coarse tracer: one boundary_detail finding; classes it makes smaller are part of it
+        coarse_classes = {labels[0] for t, (kind, labels) in enumerate(table.tests)
+                          if kind == "boundary_detail" and labels and effect[a, t] > 0}
+        lead = whole[0] if whole else max(per_class, key=lambda d: _impact(table, c, a, d.t))
+        order = sorted(per_class, key=lambda d: -_impact(table, c, a, d.t))
+        lead.classes = tuple(_classes(table, d.t)[0] for d in order)
+        out.append(lead)
+        out.extend(k for k in other if _shrinks(table, k) not in coarse_classes)
+    return out
+
+
+def _names(table: EffectTable, labels: tuple[int, ...], kind: str,
+           names: Mapping[int, str]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    if kind == "missed_small":
+        return (), ()
+    ids = tuple(table.category_ids[k - 1] for k in labels)
+    return tuple(names[i] for i in ids), ids
+
+
+def decide(table: EffectTable, res: PermutationResult, *, min_effect: Sequence[float], alpha: float,
+           names: Mapping[int, str], px_floor: float) -> list[Finding]:
+    """The findings of one study (see the module notes), ranked by impact."""
+    values = table.values
+    c = contrasts(values)
+    cands = _explain(table, _candidates(table, res, min_effect, alpha, c, px_floor), c,
+                     res.effect)
+    by_test: dict[int, list[_Cand]] = {}
+    for cand in cands:
+        by_test.setdefault(cand.t, []).append(cand)
+    two = len(table.annotators) == 2
+    out = []
+    for t, group in by_test.items():
+        kind, labels = table.tests[t]
+        signs = {g.sign for g in group}
+        if two:
+            group = [max(group, key=lambda g: abs(res.stat[g.a, t]))]
+        if len(signs) > 1 and not two:
+            out.append(_finding(table, res, c, values, group, t, kind, labels, names,
+                                min_effect[t], guideline=True))
+        else:
+            out.extend(_finding(table, res, c, values, [g], t, kind, g.classes or labels, names,
+                                min_effect[t], guideline=False, two=two) for g in group)
+    out.sort(key=lambda f: -f.impact)
+    if two:
+        out = _without_mirrors(out)
+    return [replace(f, rank=k + 1) for k, f in enumerate(out)]
+
+
+_MIRROR = {"merge": "split", "split": "merge", "class_confusion": "class_confusion"}
+
+
+def _mirror(f: Finding) -> tuple:
+    cats = f.categories[::-1] if f.kind == "class_confusion" else f.categories
+    return (_MIRROR.get(f.kind, f.kind), cats, tuple(f.evidence.get("between", ())[::-1]))
+
+
+def _without_mirrors(found: list[Finding]) -> list[Finding]:
+    """Two annotators: "a labels A as B" and "b labels B as A" (a merges / b splits) are one
+    difference seen from either side; keep the one with the larger impact."""
+    kept: list[Finding] = []
+    seen: set[tuple] = set()
+    for f in found:  # largest impact first
+        key = (f.kind, f.categories, tuple(f.evidence.get("between", ())))
+        if key in seen:
+            continue
+        kept.append(f)
+        seen.update({key, _mirror(f)})
+    return kept
+
+
+def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: np.ndarray,
+             group: list[_Cand], t: int, kind: str, labels: tuple[int, ...],
+             names: Mapping[int, str], min_effect: float, *, guideline: bool,
+             two: bool = False) -> Finding:
+    lead = max(group, key=lambda g: abs(res.stat[g.a, t]))
+    a = lead.a
+    cats, ids = _names(table, labels, kind, names)
+    per_image = c[:, a, t]
+    hit = np.isfinite(per_image) & (lead.sign * per_image >= 0.5 * min_effect)
+    images = tuple(np.asarray(table.images)[hit])
+    scale = 0.5 if two and kind in SIGNED else 1.0
+    impact = max([float(np.nansum(np.abs(c[:, a, u]) * table.size[:, a, u]))
+                  for u in (t, *lead.absorbed)]) / len(table.images) * scale
+    own = {name: _mean(values[:, k, t]) for k, name in enumerate(table.annotators)}
+    evidence: dict = {"annotator_mean": own[table.annotators[a]],
+                      "others_mean": {n: v for n, v in own.items() if n != table.annotators[a]},
+                      "pixels_per_image": impact, "band_px": table.band}
+    if kind == "missed_small":
+        evidence["size_px"] = int(labels[0])
+    annotators: tuple[str, ...] = (table.annotators[a],)
+    if guideline:
+        annotators = ()
+        evidence["by_annotator"] = {table.annotators[g.a]: float(res.effect[g.a, t])
+                                    for g in sorted(group, key=lambda g: g.a)}
+    if two:
+        annotators = ()
+        evidence["between"] = [table.annotators[a], table.annotators[1 - a]]
+    return Finding(
+        kind=kind, categories=cats, category_ids=ids, annotators=annotators,
+        effect=float(res.effect[a, t]) * scale, unit=KIND_UNITS[kind],
+        ci_low=float(res.ci_low[a, t]) * scale, ci_high=float(res.ci_high[a, t]) * scale,
+        images=images, n_images=int(res.n_images[a, t]), impact=impact,
+        statistic=float(res.stat[a, t]), p_value=float(res.p[a, t]),
+        p_adjusted=float(res.p_adjusted[a, t]), method=res.method, evidence=evidence)
+
+
+def _mean(x: np.ndarray) -> float:
+    finite = np.isfinite(x)
+    return float(x[finite].mean()) if finite.any() else float("nan")

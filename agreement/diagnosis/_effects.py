@@ -1,0 +1,255 @@
+"""Per-image effects of every (annotator, kind, class) from the image records.
+
+An effect of annotator ``a`` on image ``i`` is a ratio ``num / den`` measured against the
+consensus of the others (:mod:`agreement.diagnosis._kernel`); ``den`` is also the effect's
+*size* (pixels, objects, border length) used to weigh findings by impact. Undefined effects
+(the class is absent, the annotator lacks the image) are NaN.
+
+======================  ============================================  =======================
+kind                    num / den (per image)                         unit
+======================  ============================================  =======================
+class_confusion (A, B)  things: area of A objects the annotator       share of A's pixels
+                        labels B / area of A objects; stuff: interior
+                        A pixels labelled B / interior A pixels
+boundary_offset (A, B)  band pixels the annotator labels A where the  px (signed, + = into B)
+                        consensus says B, minus the reverse / length
+                        of the A|B border in the others' maps
+boundary_detail (A)     band pixels on A's borders labelled another   px
+                        class than by the consensus / A's border
+                        length; () = every border
+extent (A)              pixels labelled A by the annotator minus by   share of A's pixels
+                        the consensus (class to class) / A's pixels     (signed)
+missed_small (size)     objects under ``size`` px missed / objects     share of objects
+                        under ``size``
+merge (C)               C objects merged with a neighbour / C objects  share of objects
+                        with a neighbour within 3 px
+split (C)               C objects cut into >= 2 parts / C objects      share of objects
+unlabeled ()            labelled consensus pixels left void / labelled share of pixels
+                        consensus pixels
+layer_overlap ()        thing pixels taken by a segment of another     share of pixels
+                        object / thing pixels
+======================  ============================================  =======================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ._kernel import ImageRecord
+
+__all__ = ["KIND_UNITS", "SIGNED", "EffectTable", "effect_table"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Unit of each kind's effect.
+KIND_UNITS: dict[str, str] = {
+    "class_confusion": "share of pixels", "boundary_offset": "px", "boundary_detail": "px",
+    "extent": "share of pixels", "missed_small": "share of objects", "merge": "share of objects",
+    "split": "share of objects", "unlabeled": "share of pixels",
+    "layer_overlap": "share of pixels"}
+#: Kinds whose effect has a sign (tested two-sided); the others are "more than the others".
+SIGNED = frozenset({"boundary_offset", "extent"})
+_SIZE_QUANTILES = (0.1, 0.2, 0.3, 0.45, 0.6)
+
+
+@dataclass(frozen=True, eq=False)
+class EffectTable:
+    """Per-image effects of one study, for every test of its family.
+
+    Attributes
+    ----------
+    images, annotators : tuple of str
+    category_ids : tuple of int
+        Label ``k`` is ``category_ids[k - 1]``.
+    tests : tuple of (str, tuple of int)
+        ``(kind, labels)``; labels are label numbers (``missed_small``: the size in px).
+    num, den : ndarray of float64, shape (n_images, n_annotators, n_tests)
+        The effect is ``num / den``; NaN where undefined.
+    size : ndarray of float64, same shape
+        What an effect of 1 amounts to in pixels: ``den`` for the pixel shares, the border
+        length for px, the objects' area for the shares of objects.
+    present : ndarray of bool, shape (n_images, n_annotators)
+    band : int
+        Border band width, px.
+    thing : ndarray of bool, shape (K + 1,)
+        Whether label ``k`` is a thing class (label 0, void, is not).
+    """
+
+    images: tuple[str, ...]
+    annotators: tuple[str, ...]
+    category_ids: tuple[int, ...]
+    tests: tuple[tuple[str, tuple[int, ...]], ...]
+    num: FloatArray
+    den: FloatArray
+    size: FloatArray
+    present: npt.NDArray[np.bool_]
+    band: int
+    thing: npt.NDArray[np.bool_]
+
+    @property
+    def values(self) -> FloatArray:
+        """``num / den`` (NaN where undefined)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1), np.nan)
+
+
+def _dense(rec: ImageRecord, ai: int, thing: npt.NDArray[np.bool_]) -> dict[str, np.ndarray]:
+    """Numerators and denominators of one annotator on one image (dense, small)."""
+    k1 = thing.size
+    px = rec.pixels[ai].astype(float)
+    band, inner = px[1], px[2]
+    both = band + inner
+    others = [b for b in range(len(rec.annotators)) if b != ai]
+    length = rec.adjacency[others].mean(axis=0) * (np.pi / 4)  # 4-neighbour steps -> length
+    length[0, :] = length[:, 0] = 0
+    np.fill_diagonal(length, 0)
+    out: dict[str, np.ndarray] = {}
+    # offset: + = the annotator's A extends into the consensus B
+    off = band.T - band
+    off[0, :] = off[:, 0] = 0
+    out["off_num"], out["off_den"] = off, length
+    mis = band.copy()
+    mis[0, :] = mis[:, 0] = 0
+    np.fill_diagonal(mis, 0)
+    out["det_num"] = mis.sum(axis=0) + mis.sum(axis=1)  # mismatch on the borders of each class
+    out["det_den"] = length.sum(axis=1)
+    cls = both[1:, 1:].copy()
+    np.fill_diagonal(cls, 0)
+    ext = np.zeros(k1)
+    ext[1:] = cls.sum(axis=0) - cls.sum(axis=1)
+    out["ext_num"], out["ext_den"] = ext, both.sum(axis=1) * (np.arange(k1) > 0)
+    out["unl_num"] = np.array([both[1:, 0].sum()])
+    out["unl_den"] = np.array([both[1:].sum()])
+    obj = rec.objects[rec.objects[:, 0] == ai][:, 1:]  # against every other annotator, pooled
+    w = 1.0 / max(1, len(rec.annotators) - 1)  # per other annotator: sizes in pixels of one map
+    lab_o, area, status, other = obj[:, 1], obj[:, 2] * w, obj[:, 3], obj[:, 4]
+    conf = np.zeros((k1, k1))
+    conf_den = np.zeros(k1)
+    np.add.at(conf, (lab_o[status == 2], other[status == 2]), area[status == 2])
+    np.add.at(conf_den, lab_o, area)
+    stuff = ~thing
+    conf[stuff] = 0
+    conf[np.ix_(stuff, stuff)] = inner[np.ix_(stuff, stuff)]
+    conf[:, 0] = 0
+    np.fill_diagonal(conf, 0)
+    conf_den[stuff] = inner[stuff, 1:].sum(axis=1)
+    conf_den[0] = 0
+    out["conf_num"], out["conf_den"] = conf, conf_den
+    mergeable = obj[:, 7] == 1
+    ones = np.full(len(obj), w)
+    sel = mergeable & (status == 4)
+    out["merge_num"] = np.bincount(lab_o[sel], ones[sel], minlength=k1)
+    out["merge_den"] = np.bincount(lab_o[mergeable], ones[mergeable], minlength=k1)
+    # about half of a merged or split object ends up in a segment that does not match it
+    out["merge_size"] = np.bincount(lab_o[mergeable], area[mergeable] / 2, minlength=k1)
+    kept = status == 0
+    sel = kept & (obj[:, 5] >= 2)
+    out["split_num"] = np.bincount(lab_o[sel], ones[sel], minlength=k1)
+    out["split_den"] = np.bincount(lab_o[kept], ones[kept], minlength=k1)
+    out["split_size"] = np.bincount(lab_o[kept], area[kept] / 2, minlength=k1)
+    unmerged = status != 4
+    out["layer_num"] = np.array([obj[unmerged, 6].sum() * w], float)
+    out["layer_den"] = np.array([area[unmerged].sum()])
+    return out
+
+
+def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
+                 min_images: int = 3, thing: Sequence[bool]) -> EffectTable:
+    """The per-image effects of every test of the study's family.
+
+    A test is in the family when it is defined for at least two annotators on at least
+    ``min_images`` images and, for the kinds counting events (confusion, missed, merge, split,
+    layer), some annotator has such an event on at least two images. Both rules look at all
+    annotators together, never at who is who, so the family is the same under any permutation
+    of the annotators' roles (the permutation test stays exact).
+    """
+    annotators = tuple(annotators)
+    n, na = len(records), len(annotators)
+    ids = records[0].category_ids if records else ()
+    k1 = len(ids) + 1
+    thing_arr = np.array([False, *thing])
+    band = records[0].band if records else 0
+    pos = {a: k for k, a in enumerate(annotators)}
+    dense: dict[str, np.ndarray] = {}
+    present = np.zeros((n, na), bool)
+    areas, objs = [], []
+    for i, rec in enumerate(records):
+        for ai, a in enumerate(rec.annotators):
+            d = _dense(rec, ai, thing_arr)
+            for key, v in d.items():
+                if key not in dense:
+                    dense[key] = np.full((n, na, *v.shape), np.nan)
+                dense[key][i, pos[a]] = v
+            present[i, pos[a]] = True
+            o = rec.objects[rec.objects[:, 0] == ai]
+            objs.append((i, pos[a], o[:, 3], o[:, 4], 1.0 / max(1, len(rec.annotators) - 1)))
+            areas.append(o[:, 3])
+    tests, nums, dens, sizes = [], [], [], []
+
+    def add(kind: str, labels: tuple[int, ...], num: np.ndarray, den: np.ndarray,
+            min_den: float = 0.0, events: bool = False, size: np.ndarray | None = None) -> None:
+        ok = np.where(np.isfinite(den), den, 0) > min_den
+        defined = ok.sum(axis=1) >= 2
+        if defined.sum() < min_images:
+            return
+        if events and (np.nan_to_num(num) > 0).any(axis=1).sum() < 2:
+            return
+        tests.append((kind, labels))
+        nums.append(np.where(ok, num, np.nan))
+        dens.append(np.where(ok, den, np.nan))
+        sizes.append(np.where(ok, den if size is None else size, np.nan))
+
+    if n:
+        for a_ in range(1, k1):
+            for b_ in range(1, k1):
+                if a_ != b_ and thing_arr[a_] == thing_arr[b_]:
+                    add("class_confusion", (a_, b_), dense["conf_num"][..., a_, b_],
+                        dense["conf_den"][..., a_], events=True)
+        for a_ in range(1, k1):
+            for b_ in range(a_ + 1, k1):
+                add("boundary_offset", (a_, b_), dense["off_num"][..., a_, b_],
+                    dense["off_den"][..., a_, b_], min_den=2.0 * band)
+        add("boundary_detail", (), dense["det_num"].sum(axis=-1) / 2,
+            dense["det_den"].sum(axis=-1) / 2, min_den=2.0 * band)
+        for a_ in range(1, k1):
+            add("boundary_detail", (a_,), dense["det_num"][..., a_], dense["det_den"][..., a_],
+                min_den=2.0 * band)
+        for a_ in range(1, k1):
+            add("extent", (a_,), dense["ext_num"][..., a_], dense["ext_den"][..., a_],
+                min_den=float(band * band))
+        _missed(add, objs, areas, n, na)
+        for c in np.flatnonzero(thing_arr):
+            add("merge", (int(c),), dense["merge_num"][..., c], dense["merge_den"][..., c],
+                events=True, size=dense["merge_size"][..., c])
+            add("split", (int(c),), dense["split_num"][..., c], dense["split_den"][..., c],
+                events=True, size=dense["split_size"][..., c])
+        add("unlabeled", (), dense["unl_num"][..., 0], dense["unl_den"][..., 0])
+        add("layer_overlap", (), dense["layer_num"][..., 0], dense["layer_den"][..., 0],
+            events=True)
+    shape = (n, na, len(tests))
+    num = np.stack(nums, axis=-1) if tests else np.zeros(shape)
+    den = np.stack(dens, axis=-1) if tests else np.zeros(shape)
+    size = np.stack(sizes, axis=-1) if tests else np.zeros(shape)
+    return EffectTable(tuple(r.image for r in records), annotators, tuple(ids), tuple(tests),
+                       num, den, size, present, band, thing_arr)
+
+
+def _missed(add, objs, areas, n: int, na: int) -> None:
+    """``missed_small`` tests at a grid of sizes: quantiles of every consensus object's area
+    (pooled over annotators, so the grid does not depend on who is who)."""
+    pooled = np.concatenate(areas) if areas else np.zeros(0)
+    if pooled.size == 0:
+        return
+    sizes = sorted({round(float(s)) for s in np.quantile(pooled, _SIZE_QUANTILES)})
+    for s in sizes:
+        num, den, size = (np.full((n, na), np.nan) for _ in range(3))
+        for i, a, area, status, w in objs:
+            small = area < s
+            num[i, a] = float((small & (status == 1)).sum()) * w
+            den[i, a] = float(small.sum()) * w
+            size[i, a] = float(area[small].sum()) * w
+        add("missed_small", (s,), num, den, events=True, size=size)

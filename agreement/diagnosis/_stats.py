@@ -1,0 +1,196 @@
+"""Does an annotator stand out from the others? Permutation tests over images.
+
+Units are images. For a test (kind, class) and annotator ``a``, the per-image *contrast*
+``c[i, a] = e[i, a] - median(e[i, b] for the annotators b of image i)`` compares the
+annotator's effect with the other annotators' effects on the same image (:func:`contrasts`);
+its mean over images ``T[a]`` is the effect reported.
+
+**Null hypothesis**: on every image the annotators are exchangeable (nobody draws differently
+from the others beyond chance). Under it, permuting which annotator is which *within each image*
+leaves the distribution of the effects unchanged, so the permutation distribution of Z is exact
+whatever the effect's distribution, the number of annotators or the dependence between classes.
+
+**Statistic**: ``T`` standardized by the centre and spread of its own permutation distribution,
+``Z = (T - mean(T*)) / max(sd(T*), r)`` (``r``: a tenth of the kind's minimum practical effect),
+so that tests on many images and tests on three images, px and shares, are on one scale for
+the max-T step below (a t-statistic would not be: on three images its tails are far heavier).
+
+**Multiplicity**: every (annotator, kind, class) test of the study is one family. The default
+adjustment is the Westfall-Young step-down max-T: the adjusted p-value of the k-th largest
+observed statistic is the share of permutations whose maximum over the tests not yet rejected
+reaches it, which controls the family-wise error rate and uses the dependence between the tests
+(one permutation relabels every test of an image at once). Holm or Benjamini-Hochberg on the
+per-test permutation p-values (:func:`agreement.stats.adjust_pvalues`) are the alternatives;
+they need ``n_resamples`` well above ``tests / alpha`` to reach small p-values.
+
+**Intervals**: percentile bootstrap over images of the mean contrast.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..stats import adjust_pvalues, resample_weights
+
+__all__ = ["PermutationResult", "contrasts", "permutation_tests"]
+
+FloatArray = npt.NDArray[np.float64]
+Adjust = Literal["maxt", "holm", "bh"]
+
+
+def contrasts(e: FloatArray) -> FloatArray:
+    """``e[..., i, a, t]`` minus the median of ``e[..., i, :, t]`` over the image's annotators.
+
+    The median over *all* annotators of the image (the annotator included) is the image's
+    typical value: with three or more annotators one annotator who differs leaves it
+    unchanged, so the others' contrasts stay near 0 instead of taking a share of that
+    annotator's difference (as the others' mean would). It is the same for every annotator of
+    the image, so permuting annotator roles within the image permutes the contrasts. NaN where
+    ``e`` is NaN or the image has fewer than two finite values.
+
+    >>> contrasts(np.array([[[1.0], [2.0], [6.0]]])).ravel().tolist()
+    [-1.0, 0.0, 4.0]
+    """
+    finite = np.isfinite(e)
+    count = finite.sum(axis=-2, keepdims=True)
+    ordered = np.sort(e, axis=-2)  # NaN last; a sort of N values beats nanmedian here
+    lo = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-2)
+    hi = np.take_along_axis(ordered, count // 2, axis=-2) if e.shape[-2] > 1 else lo
+    centre = (lo + np.where(count >= 2, hi, lo)) / 2
+    return np.where(finite & (count >= 2), e - centre, np.nan)
+
+
+def _mean_contrast(e: FloatArray, min_images: int) -> FloatArray:
+    """Mean contrast over the images axis (-3); NaN with fewer than ``min_images`` images."""
+    c = contrasts(e)
+    finite = np.isfinite(c)
+    n = finite.sum(axis=-3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, c, 0.0).sum(axis=-3) / n
+    return np.where(n >= max(2, min_images), mean, np.nan)
+
+
+def _permutations(present: npt.NDArray[np.bool_], k: int, rng: np.random.Generator
+                  ) -> npt.NDArray[np.int64]:
+    """``k`` within-image permutations of the present annotators: index array (k, n, N)."""
+    n, na = present.shape
+    keys = rng.random((k, n, na))
+    keys[:, ~present] = 2.0  # absent annotators sort last and stay where they are
+    order = np.argsort(keys, axis=-1)
+    rank = np.clip(np.cumsum(present, axis=1) - 1, 0, na - 1)
+    idx = np.take_along_axis(order, np.broadcast_to(rank, (k, n, na)), axis=-1)
+    return np.where(present, idx, np.arange(na))
+
+
+class PermutationResult:
+    """Effects, statistics and p-values of every (annotator, test), arrays of shape (N, M).
+
+    Attributes: ``effect`` (mean contrast), ``stat`` (studentized), ``p`` (per-test
+    permutation p-value, one-sided in the kind's direction), ``p_adjusted``, ``ci_low``,
+    ``ci_high``, ``n_images``, ``method`` (a sentence).
+    """
+
+
+    def __init__(self, **arrays: object) -> None:
+        self.__dict__.update(arrays)
+
+
+def permutation_tests(values: FloatArray, present: npt.NDArray[np.bool_], *,
+                 two_sided: npt.NDArray[np.bool_], floor: FloatArray, min_images: int = 3,
+                 n_resamples: int = 999, n_boot: int = 1000, level: float = 0.95,
+                 adjust: Adjust = "maxt", seed: int = 0) -> PermutationResult:
+    """Permutation tests of every (annotator, test) of one study.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_images, N, M)
+        Per-image effects (NaN: undefined).
+    present : ndarray of bool, shape (n_images, N)
+        Who annotated which image (only they are permuted).
+    two_sided : ndarray of bool, shape (M,)
+        Signed kinds; the others are tested for "more than the others".
+    floor : ndarray, shape (M,)
+        The ``r`` of the studentized statistic (module notes).
+    min_images : int
+        A statistic needs contrasts on at least this many images.
+    n_resamples, n_boot : int
+        Permutations and bootstrap resamples.
+    level : float
+        Confidence level of the bootstrap intervals.
+    adjust : {"maxt", "holm", "bh"}
+    seed : int
+
+    Returns
+    -------
+    PermutationResult
+    """
+    if adjust not in ("maxt", "holm", "bh"):
+        raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
+    rng = np.random.default_rng(seed)
+    effect = _mean_contrast(values, min_images)
+    n_images = np.isfinite(contrasts(values)).sum(axis=0)
+    # pass 1: the permutation distribution of every mean contrast (small: B x N x M)
+    null = np.empty((n_resamples, *effect.shape), np.float32)
+    chunk = max(1, 2_000_000 // max(values.size, 1))
+    for start in range(0, n_resamples, chunk):
+        k = min(chunk, n_resamples - start)
+        idx = _permutations(present, k, rng)
+        null[start:start + k] = _mean_contrast(
+            values[np.arange(values.shape[0])[None, :, None], idx], min_images)
+    # pass 2: standardize by the null's own centre and spread, then max-T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # untestable columns are all NaN
+        centre = np.nanmean(null, axis=0)
+        spread = np.maximum(np.nanstd(null, axis=0), floor)
+    stat = (effect - centre) / spread
+    null_stat = (null - centre) / spread
+    directed = np.where(two_sided, np.abs(stat), stat)
+    null_dir = np.where(two_sided, np.abs(null_stat), null_stat).reshape(n_resamples, -1)
+    null_dir = np.where(np.isfinite(null_dir), null_dir, -np.inf)
+    valid = np.isfinite(directed).ravel()
+    flat = np.flatnonzero(valid)
+    order = flat[np.argsort(-directed.ravel()[flat], kind="stable")]
+    observed = directed.ravel()[order]
+    exceed = (null_dir >= np.where(valid, directed.ravel(), np.inf)).sum(axis=0)
+    p = np.where(valid, (exceed + 1) / (n_resamples + 1), np.nan).reshape(stat.shape)
+    if adjust == "maxt":
+        tail = np.maximum.accumulate(null_dir[:, order][:, ::-1], axis=1)[:, ::-1]
+        stepdown = (tail >= observed).sum(axis=0)
+        p_adj = np.full(stat.size, np.nan)
+        p_adj[order] = np.maximum.accumulate((stepdown + 1) / (n_resamples + 1))
+        p_adj = p_adj.reshape(stat.shape)
+        name = "Westfall-Young step-down max-T"
+    else:
+        p_adj = adjust_pvalues(p.ravel(), method=adjust).reshape(stat.shape)
+        name = "Holm" if adjust == "holm" else "Benjamini-Hochberg"
+    method = (f"within-image permutation of annotator roles ({n_resamples} permutations), mean "
+              f"contrast over images standardized by its permutation distribution, {name}")
+    lo, hi = _bootstrap(values, n_boot, level, rng)
+    return PermutationResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=lo, ci_high=hi,
+                      n_images=n_images, method=method)
+
+
+def _bootstrap(values: FloatArray, n_boot: int, level: float, rng: np.random.Generator
+               ) -> tuple[FloatArray, FloatArray]:
+    """Percentile interval of the mean contrast, resampling images."""
+    c = contrasts(values)
+    n = c.shape[0]
+    shape = c.shape[1:]
+    if n == 0 or n_boot < 1:
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+    w = resample_weights(n, n_boot, rng).astype(np.float64)
+    finite = np.isfinite(c).reshape(n, -1)
+    z = np.where(finite, c.reshape(n, -1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (w @ z) / (w @ finite)
+    alpha = (1 - level) / 2
+    lo, hi = np.full(means.shape[1], np.nan), np.full(means.shape[1], np.nan)
+    ok = np.isfinite(means).any(axis=0)
+    if ok.any():
+        lo[ok] = np.nanquantile(means[:, ok], alpha, axis=0)
+        hi[ok] = np.nanquantile(means[:, ok], 1 - alpha, axis=0)
+    return lo.reshape(shape), hi.reshape(shape)

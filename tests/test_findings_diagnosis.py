@@ -1,0 +1,311 @@
+"""Findings about annotators (agreement.diagnosis): kernel, statistics, model, and planted studies.
+
+Not the validation findings of agreement.findings (see test_validate*).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agreement import Categories, Category, PanopticAnnotation, load_study
+from agreement.diagnosis import (
+    FINDING_COLUMNS,
+    KINDS,
+    Finding,
+    Findings,
+    Options,
+    find,
+    image_record,
+)
+from agreement.diagnosis._stats import contrasts, permutation_tests
+from agreement.simulate import Plant, named, simulate
+
+CATS = Categories([Category(1, "road", False), Category(2, "walk", False),
+                   Category(3, "car", True), Category(4, "truck", True)])
+#: Small planted studies: 4 annotators, 10 images of 128 x 256 (strong plants only).
+SMALL = {"annotators": 4, "images": 10, "height": 128, "width": 256}
+
+
+def _ann(ids, cats):
+    return PanopticAnnotation.from_map(np.asarray(ids, np.int32), cats, file_name="x.png")
+
+
+# ----------------------------------------------------------------------------- the kernel
+
+def _objects(rec, annotator, reference):
+    a, b = rec.annotators.index(annotator), rec.annotators.index(reference)
+    rows = rec.objects[(rec.objects[:, 0] == a) & (rec.objects[:, 1] == b)]
+    return {int(r[3]): (int(r[4]), int(r[5]), int(r[6]), int(r[7])) for r in rows}  # by area
+
+
+def test_object_statuses_against_another_annotator():
+    """b draws four cars; a misses one, calls one a truck, merges two into one segment."""
+    ref = np.zeros((8, 40), np.int32)
+    ref[0:3, 0:6] = 31  # car, 18 px
+    ref[0:3, 10:20] = 32  # car, 30 px
+    ref[4:8, 0:8] = 33  # car, 32 px, next to ...
+    ref[4:8, 9:18] = 34  # ... this car, 36 px (1 px apart)
+    other = np.zeros_like(ref)
+    other[0:3, 10:20] = 41  # the 30 px car, as a truck
+    other[4:8, 0:18] = 42  # one car over both
+    b = _ann(ref, {31: 3, 32: 3, 33: 3, 34: 3})
+    a = _ann(other, {41: 4, 42: 3})
+    rec = image_record("x", {"a": a, "b": b}, categories=CATS)
+    rows = _objects(rec, "a", "b")  # area -> (status, other label, parts, hidden px)
+    assert rows[18] == (1, 0, 0, 0)  # missed (void under it)
+    assert rows[30] == (2, 4, 0, 0)  # confused, drawn as label 4 (truck)
+    assert rows[32][0] == 4 and rows[36][0] == 4  # merged
+    # pixel table against the other annotator: object events are kept out of the border zones
+    zone0 = rec.pixels[0, 0]
+    assert zone0[3, 4] == 30  # car -> truck
+    assert zone0[3, 0] == 18  # the missed car
+    assert zone0[0, 3] == 4  # the gap between the merged cars
+    assert zone0[3, 3] == 68  # the merged cars' own pixels
+
+
+def test_split_and_painting_order():
+    """a cuts a car in two; a paints the far car over the near one."""
+    ref = np.zeros((6, 40), np.int32)
+    ref[0:6, 0:12] = 31  # a car
+    ref[0:6, 20:30] = 32  # near car ...
+    ref[0:6, 30:36] = 33  # ... in front of the far car (which continues behind it)
+    other = np.zeros_like(ref)
+    other[0:6, 0:6] = 41
+    other[0:6, 6:12] = 42  # the car in two parts
+    other[0:6, 20:26] = 43  # near car, partly painted over
+    other[0:6, 26:36] = 44  # far car drawn whole, over the near one
+    b = _ann(ref, {31: 3, 32: 3, 33: 3})
+    a = _ann(other, {41: 3, 42: 3, 43: 3, 44: 3})
+    rec = image_record("x", {"a": a, "b": b}, categories=CATS)
+    rows = _objects(rec, "a", "b")
+    assert rows[72][2] == 2  # two parts
+    assert rows[60] == (0, 0, 1, 24)  # present, one part, 24 px taken by the far car
+    assert rows[36][3] == 0  # the far car lost nothing
+
+
+def test_a_record_is_small_and_holds_every_annotator():
+    sim = simulate(seed=0, annotators=3, images=1, height=64, width=128)
+    image, anns = next(sim.study().iter_images())
+    rec = image_record(image, anns, categories=sim.categories)
+    assert rec.annotators == ("ana", "ben", "cy")
+    assert rec.pixels.shape == (3, 3, 13, 13) and rec.adjacency.shape == (3, 13, 13)
+    total = 64 * 128
+    assert (rec.pixels.sum(axis=(1, 2, 3)) == total).all()
+    assert rec.pixels.nbytes + rec.adjacency.nbytes + rec.objects.nbytes < 32_000
+    assert image_record(image, {"ana": anns["ana"]}, categories=sim.categories) is None
+
+
+# ----------------------------------------------------------------------------- statistics
+
+def test_contrasts_are_taken_from_the_median_of_the_image():
+    e = np.array([[[0.0], [0.0], [0.0], [6.0]], [[1.0], [np.nan], [1.0], [5.0]]])
+    c = contrasts(e)[..., 0]
+    assert c[0].tolist() == [0.0, 0.0, 0.0, 6.0]
+    assert c[1, [0, 2, 3]].tolist() == [0.0, 0.0, 4.0] and np.isnan(c[1, 1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_permuting_annotators_permutes_contrasts(seed):
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=(5, 4, 3))
+    e[rng.random(e.shape) < 0.2] = np.nan
+    perm = rng.permutation(4)
+    assert np.allclose(contrasts(e)[:, perm], contrasts(e[:, perm]), equal_nan=True)
+
+
+def test_a_planted_column_stands_out_and_the_others_do_not():
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 1, (12, 4, 6))
+    values[:, 2, 3] += 4.0  # annotator 2, test 3
+    present = np.ones((12, 4), bool)
+    res = permutation_tests(values, present, two_sided=np.zeros(6, bool), floor=np.full(6, 0.1),
+                       n_resamples=499, seed=1)
+    assert res.p_adjusted[2, 3] <= 0.01
+    others = np.delete(res.p_adjusted.ravel(), 2 * 6 + 3)
+    assert (others > 0.05).all()
+    assert (res.p_adjusted >= res.p - 1e-12).all()
+    assert res.ci_low[2, 3] < res.effect[2, 3] < res.ci_high[2, 3]
+
+
+def test_holm_and_bh_are_offered():
+    values = np.random.default_rng(0).normal(size=(6, 3, 2))
+    for adjust in ("holm", "bh"):
+        res = permutation_tests(values, np.ones((6, 3), bool), two_sided=np.ones(2, bool),
+                           floor=np.full(2, 0.1), n_resamples=99, adjust=adjust)
+        assert "Holm" in res.method or "Benjamini" in res.method
+    with pytest.raises(ValueError, match="adjust must be"):
+        permutation_tests(values, np.ones((6, 3), bool), two_sided=np.ones(2, bool),
+                     floor=np.full(2, 0.1), adjust="bonferroni")
+
+
+# ----------------------------------------------------------------------------- planted studies
+
+@pytest.mark.parametrize("seed", [101, 102])
+def test_null_studies_give_no_finding(seed):
+    found = find(simulate(seed=seed, **SMALL).study())
+    assert len(found) == 0
+    assert found.summary().startswith("No finding")
+    assert len(found.tests) > 100  # it did test: every annotator x kind x class with data
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "boundary_detail"])
+def test_strong_plants_are_named_with_kind_class_and_annotator(kind):
+    sim = simulate(seed=7, plants=[Plant(kind, "strong", "cy")], **SMALL)
+    found = find(sim.study())
+    (plant,) = sim.plants
+    assert found.findings, f"nothing found for {plant}"
+    assert named(plant, found[0]), found.summary()
+
+
+def test_coarse_outlines_are_named():
+    sim = simulate(seed=7, plants=[Plant("boundary_detail", "strong", "cy")], annotators=4,
+                   images=12)
+    found = find(sim.study())
+    assert any(named(sim.plants[0], f) for f in found), found.summary()
+
+
+def test_annotators_who_disagree_among_themselves_make_a_guideline_finding():
+    sim = simulate(seed=8, plants=[Plant("boundary_offset", "strong", "ana", ("road", "sidewalk")),
+                                   Plant("boundary_offset", "strong", "cy", ("sidewalk", "road"))],
+                   **SMALL)
+    found = find(sim.study())
+    top = found[0]
+    assert top.kind == "boundary_offset" and set(top.categories) == {"road", "sidewalk"}
+    assert top.annotators == ()
+    assert set(top.evidence["by_annotator"]) == {"ana", "cy"}
+    assert "disagree among themselves" in top.text
+
+
+def test_two_annotators_are_compared_without_blame():
+    # two annotators: a permutation swaps them or not, so a finding needs many images
+    sim = simulate(seed=9, annotators=2, images=20, height=128, width=256,
+                   plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))])
+    found = find(sim.study())
+    assert len(found) == 1  # "ben labels car as truck" = "ana labels truck as car": one finding
+    f = found[0]
+    assert f.kind == "class_confusion" and f.annotators == ()
+    assert set(f.categories) == {"car", "truck"} and set(f.evidence["between"]) == {"ana", "ben"}
+    first, second = f.evidence["between"]
+    assert f.text.startswith(f"{first} (compared with {second}) labels {f.categories[0]} as")
+
+
+# ----------------------------------------------------------------------------- the model
+
+@pytest.fixture(scope="module")
+def confusion():
+    sim = simulate(seed=5, plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))],
+                   **SMALL)
+    return find(sim.study())
+
+
+def test_findings_json_shape(confusion):
+    doc = confusion.to_dict()
+    json.dumps(doc)  # plain JSON
+    f = doc["findings"][0]
+    assert {"rank", "kind", "categories", "annotators", "effect", "unit", "ci_low", "ci_high",
+            "images", "text", "evidence"} <= set(f)
+    assert f["rank"] == 1 and f["annotators"] == ["ben"] and f["unit"] == "share of pixels"
+    assert f["categories"] == ["car", "truck"] and f["images"] == 10
+    assert 0.9 <= f["effect"] <= 1.0 and f["ci_low"] <= f["effect"] <= f["ci_high"]
+    assert f["test"]["p_adjusted"] <= 0.01 and "max-T" in f["test"]["method"]
+    params = doc["parameters"]
+    assert params["alpha"] == 0.01 and params["annotators"] == ["ana", "ben", "cy", "dora"]
+
+
+def test_frame_text_and_html(confusion):
+    frame = confusion.to_frame()
+    assert tuple(frame.columns) == FINDING_COLUMNS and len(frame) == len(confusion)
+    f = confusion[0]
+    assert f.text.startswith("ben labels car as truck: ")
+    assert "95% CI" in f.text and "on 10 of 10 images" in f.text
+    moved = replace(f, effect=0.5, ci_low=0.4, ci_high=0.6)
+    assert "50%" in moved.text  # text follows the fields; never stored
+    assert "<ol>" in confusion._repr_html_() and "ben labels car" in confusion._repr_html_()
+    assert repr(confusion).startswith("Findings(1: class_confusion(car/truck; ben)")
+    assert set(confusion.tests["kind"]) <= set(KINDS)
+
+
+def test_no_finding_says_so_plainly():
+    empty = Findings((), find(simulate(seed=101, **SMALL).study()).tests, {})
+    assert "No finding" in empty._repr_html_() and repr(empty) == "Findings(none)"
+    assert empty.to_frame().empty and empty.to_dict()["findings"] == []
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="min_effect kinds must be among"):
+        Options(min_effect={"typo": 1.0})
+    with pytest.raises(ValueError, match="alpha must be in"):
+        Options(alpha=0)
+    th = Options().thresholds((256, 512))
+    assert th["boundary_offset"] == pytest.approx(0.002 * np.hypot(256, 512))
+
+
+def test_a_finding_is_frozen():
+    f = Finding("merge", ("car",), (3,), ("ana",), 0.5, "share of objects", 0.4, 0.6, ("x",), 1,
+                10.0, 5.0, 0.001, 0.002, "m")
+    with pytest.raises(AttributeError):
+        f.effect = 0.1  # type: ignore[misc]
+    assert f.text.startswith("ana merges adjacent car instances: 50%")
+
+
+def test_memory_studies_and_written_studies_give_the_same_findings(tmp_path):
+    sim = simulate(seed=3, plants=[Plant("split", "strong", "ana", ("car",))], annotators=3,
+                   images=8, height=128, width=256)
+    a = find(sim.study())
+    b = find(load_study(sim.write(tmp_path)))
+    assert a.to_dict() == b.to_dict()
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+#: The habits planted in data/sample (data/sample/README.md), as (annotator, kind, classes).
+PLANTED = {("chen", "boundary_offset", frozenset({"road", "sidewalk"})),
+           ("chen", "class_confusion", frozenset({"road", "sidewalk"})),
+           ("bruno", "unlabeled", frozenset()), ("bruno", "missed_small", frozenset()),
+           ("bruno", "merge", frozenset({"person"})), ("bruno", "boundary_detail", None),
+           ("bruno", "class_confusion", frozenset({"rider", "person"})),
+           ("bruno", "extent", frozenset({"pole"})),
+           ("bruno", "extent", frozenset({"traffic sign"})),
+           ("bruno", "boundary_offset", frozenset({"traffic sign", "sky"})),
+           ("dana", "split", None), ("dana", "layer_overlap", frozenset()),
+           ("dana", "class_confusion", frozenset({"car", "truck"}))}
+
+
+def _planted(f: Finding) -> bool:
+    return any(f.annotators == (who,) and f.kind == kind and
+               (cats is None or frozenset(f.categories) == cats) for who, kind, cats in PLANTED)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SAMPLE / "planted.json").exists(), reason="data/sample is not there")
+def test_the_sample_studys_planted_facts_come_first():
+    """Every finding of the sample study is one of its planted habits, and in batch 1 (guideline
+    v1) chen's road / sidewalk border is the first class-pair finding; not in batch 2 (v2)."""
+    batch1 = find(load_study(SAMPLE / "batch1"))
+    assert [f for f in batch1 if not _planted(f)] == []
+    pairs = [f for f in batch1 if len(f.categories) == 2]
+    assert pairs[0].annotators == ("chen",) and set(pairs[0].categories) == {"road", "sidewalk"}
+    assert pairs[0].rank <= 3
+    batch2 = find(load_study(SAMPLE / "batch2"))
+    assert [f for f in batch2 if not _planted(f)] == []
+    assert not [f for f in batch2 if f.annotators == ("chen",)]
+
+
+def test_crowd_segments_are_not_objects():
+    ref = np.zeros((6, 20), np.int32)
+    ref[:, 0:10] = 31  # a crowd of cars
+    ref[:, 12:18] = 32
+    b = PanopticAnnotation.from_map(ref, {31: 3, 32: 3}, file_name="x.png", iscrowd=[31])
+    a = _ann(np.where(ref == 32, 41, 0), {41: 3})
+    rec = image_record("x", {"a": a, "b": b}, categories=CATS)
+    assert list(_objects(rec, "a", "b")) == [36]  # only the 36 px car; the crowd is no object
+    assert rec.pixels[0, 0, 3, 0] == 60  # the crowd's pixels are kept out of the border figures
