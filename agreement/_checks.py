@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import AnnotationError, FormatError
 
-__all__ = ["exact_int", "short"]
+__all__ = ["displayable", "exact_int", "short"]
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = 60
@@ -54,3 +54,14 @@ def exact_int(value: Any, what: str, *, lo: int | None = None, hi: int | None = 
                 f">= {lo}" if lo is not None else f"<= {hi}")
         raise error(f"{what} must be {span}, got {short(value)}", **where)
     return value
+
+
+def displayable(text: str) -> str:
+    """``text`` with the bytes a file name could not decode (lone surrogates) shown as U+FFFD.
+
+    Examples
+    --------
+    >>> displayable("caf\\udce9")
+    'caf\ufffd'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 from matplotlib.figure import Figure, SubFigure
 
+from ._checks import displayable
 from .errors import AnnotationError
 from .metrics.pixel import label_map
 from .model import Categories, PanopticAnnotation
@@ -198,6 +199,7 @@ def _pair_pixels(region, labels: Mapping[str, npt.NDArray], ids: tuple[int, ...]
 
 
 def _title(name: str, labels, compact, focus, categories: Categories, ids) -> str:
+    name = displayable(name)  # a non-UTF-8 annotator name: matplotlib cannot draw surrogates
     inside = labels[focus]
     if not inside.size:
         return name

@@ -99,7 +99,7 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 def sample_report(tmp_path_factory):
     """The sample study's report, built and written once per session (shared by the report
     tests and the browser tests): ``(opened study, Report, output folder, report.html text)``."""
-    from agreement.io.study_file import open_study
+    from agreement.io import open_study
     from agreement.report import write_report
     from agreement.report.build import ReportOptions, build_report
 

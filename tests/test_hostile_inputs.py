@@ -35,7 +35,13 @@ from _hostile import (
     write,
 )
 
-from agreement.errors import AgreementError, AnnotationError, FormatError, UnexpectedInputError
+from agreement.errors import (
+    AgreementError,
+    AnnotationError,
+    FormatError,
+    StudyError,
+    UnexpectedInputError,
+)
 from agreement.io import read_coco_instances, read_coco_panoptic, read_label_maps
 from agreement.io._files import read_json, read_toml
 from agreement.io.study_file import read_study_file
@@ -566,6 +572,7 @@ def test_evaluate_a_study_with_no_category(tmp_path):
     fixture = Path(__file__).parent / "data/fixtures/label_studio/sdk_tests/test_export_yolo"
     study = load_study(fixture / "data.json")
     assert len(study.categories) == 0
-    result = evaluate(study, boundary=False)
-    assert result.per_pair_class.empty
-    assert result.annotators == ("user-2", "user-1") or len(result.annotators) == 2
+    # one clear refusal before any work, never a pandas traceback
+    with pytest.raises(StudyError, match="nothing to compare: the exports hold no category with "
+                       "an area"):
+        evaluate(study, boundary=False)

@@ -4,6 +4,9 @@ kept by the readers in ``ImageInfo.tool_ref``."""
 import json
 from pathlib import Path
 
+import pytest
+
+from agreement.errors import FormatError
 from agreement.io.cvat import read_cvat_sources
 from agreement.io.labelstudio import read_labelstudio_sources
 from agreement.model import ImageInfo, ToolRef
@@ -129,15 +132,17 @@ def test_labelstudio_completed_by_as_a_dict_gives_its_id():
     assert ref.image == "https://data.heartex.net/open-images/train_0/mini/0030019819f25b28.jpg"
 
 
-def test_labelstudio_ids_that_are_not_integers_are_left_out(tmp_path):
+def test_labelstudio_ids_that_are_not_integers_are_refused(tmp_path):
+    # Label Studio ids are integers; another type is not coerced nor dropped: the export is
+    # refused naming the field (no coercion, issue 17)
     task = {"id": "t-1", "data": {"image": "/data/upload/3/0a1b2c3d-x.jpg"}, "annotations": [
         {"id": True, "completed_by": {"email": "a@b.c"}, "result": [
             {"id": "r", "type": "polygonlabels", "original_width": 4, "original_height": 4,
              "value": {"points": [[0, 0], [100, 0], [100, 100]], "polygonlabels": ["car"]}}]}]}
     path = tmp_path / "ls.json"
     path.write_text(json.dumps([task]))
-    (src,) = read_labelstudio_sources(path).values()
-    assert refs(src) == {"x.jpg": ToolRef("labelstudio", image="/data/upload/3/0a1b2c3d-x.jpg")}
+    with pytest.raises(FormatError, match="task 0 'id' must be an integer, got 't-1'"):
+        read_labelstudio_sources(path)
 
 
 def test_tool_ref_is_not_part_of_image_equality():

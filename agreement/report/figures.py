@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.text import Text
 
+from .._checks import displayable
 from ..io.photos import find_photo
 from ..model import Study
 from .model import Figure
@@ -41,17 +42,6 @@ def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
-
-
-def displayable(text: str) -> str:
-    """``text`` with the bytes a file name could not decode (lone surrogates) shown as U+FFFD.
-
-    Examples
-    --------
-    >>> displayable("caf\\udce9")
-    'caf\ufffd'
-    """
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> dict[str, Figure]:
