@@ -10,6 +10,13 @@ import numpy as np
 import pandas as pd
 
 from .batch import Batch
+from .metrics.counts import (
+    ALPHA_FIELDS,
+    PQ_FIELDS,
+    class_alpha,
+    class_mean,
+    mean_boundary_iou,
+)
 from .metrics.pq import pq_from_counts
 from .stats import (
     CountTable,
@@ -28,35 +35,24 @@ def _pq_family(column: str, prefix: str = ""):
 
     def statistic(s):
         shape = np.shape(s[prefix + "tp"])
-        flat = {prefix + k: np.ravel(s[prefix + k]) for k in ("tp", "fp", "fn", "iou_sum")}
+        flat = {prefix + k: np.ravel(s[prefix + k]) for k in PQ_FIELDS}
         return pq_from_counts(flat, prefix=prefix)[prefix + column].to_numpy(float).reshape(shape)
 
     return statistic
 
 
-def _alpha(s):
-    """Krippendorff's alpha (nominal) of the class against the rest, from coincidence sums.
-
-    Binary coincidences of class c: o_cc, o_c - o_cc twice off the diagonal, so
-    ``alpha = 1 - (n - 1) (o_c - o_cc) / (o_c (n - o_c))``.
-    """
-    n, oc, occ = s["o_n"], s["o_c"], s["o_cc"]
-    return 1.0 - ratio((n - 1.0) * (oc - occ), oc * (n - oc))
-
-
-_PQ = ("tp", "fp", "fn", "iou_sum")
-_BPQ = ("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_sum")
+_BPQ = tuple("boundary_" + f for f in PQ_FIELDS)
 _pq = _pq_family("pq")
 
 #: Per-class metrics: name -> (needed fields, statistic of summed counts).
 CLASS_METRICS = {
-    "pq": (_PQ, _pq),
-    "sq": (_PQ, _pq_family("sq")),
-    "rq": (_PQ, _pq_family("rq")),
+    "pq": (PQ_FIELDS, _pq),
+    "sq": (PQ_FIELDS, _pq_family("sq")),
+    "rq": (PQ_FIELDS, _pq_family("rq")),
     "boundary_iou": (("tp", "boundary_iou_sum_plain"),
-                     lambda s: ratio(s["boundary_iou_sum_plain"], s["tp"])),
+                     lambda s: mean_boundary_iou(s["boundary_iou_sum_plain"], s["tp"])),
     "boundary_pq": (_BPQ, _pq_family("pq", "boundary_")),
-    "alpha": (("o_cc", "o_c", "o_n"), _alpha),
+    "alpha": (ALPHA_FIELDS, lambda s: class_alpha(s["o_cc"], s["o_c"], s["o_n"])),
 }
 DEFAULT_METRICS = ("pq", "sq", "rq", "boundary_iou", "alpha")
 _COLUMNS = ["a", "a_low", "a_high", "b", "b_low", "b_high", "difference", "ci_low", "ci_high",
@@ -118,7 +114,7 @@ def _annotator_rows(a: Batch, b: Batch, ids: list[int], **kw) -> pd.DataFrame:
     def statistic(s):
         pq = _pq(s).reshape(*s["tp"].shape[:-1], *shape)
         used = (s["tp"] + s["fp"] + s["fn"]).reshape(pq.shape) > 0
-        return ratio(np.where(used, pq, 0.0).sum(-1), used.sum(-1))
+        return class_mean(pq, used)[0]
 
     frame = pd.concat([pd.DataFrame({"annotator": names}),
                        _test(ta, tb, statistic, **kw) if names else pd.DataFrame()], axis=1)

@@ -25,39 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from .errors import StudyError
+from .metrics.counts import (
+    ALPHA_FIELDS,
+    BOUNDARY_FIELDS,
+    PQ_FIELDS,
+    coincidence_matrix,
+    pooled,
+)
 from .model import Categories, Study
 from .stats import CountTable
 
 __all__ = ["ALPHA_FIELDS", "BOUNDARY_FIELDS", "PQ_FIELDS", "Batch", "coincidence_frame"]
-
-PQ_FIELDS = ("tp", "fp", "fn", "iou_sum")
-BOUNDARY_FIELDS = ("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_sum",
-                   "boundary_iou_sum_plain")
-#: Per class: coincidences of the class with itself, all of its values, all values of the image.
-ALPHA_FIELDS = ("o_cc", "o_c", "o_n")
-
-
-def coincidence_matrix(stratum_tables: npt.NDArray[np.integer]) -> npt.NDArray[np.float64]:
-    """Krippendorff coincidence matrix from per-stratum label-pair tables.
-
-    ``stratum_tables[s, i, j]`` counts label pairs (``i`` by the first, ``j`` by the second
-    annotator of a pair, summed over pairs) on the pixels that ``s`` annotators labelled
-    (:attr:`agreement.metrics.pixel.PixelCounts.stratum_tables`);
-    ``o = sum_{s >= 2} (t_s + t_s.T) / (s - 1)``.
-
-    >>> t = np.zeros((3, 2, 2), int); t[2] = [[3, 1], [0, 2]]
-    >>> coincidence_matrix(t).tolist()
-    [[6.0, 1.0], [1.0, 4.0]]
-    """
-    s = np.arange(stratum_tables.shape[0], dtype=np.float64)
-    w = np.divide(1.0, s - 1.0, out=np.zeros_like(s), where=s >= 2)
-    sym = (stratum_tables + stratum_tables.swapaxes(-1, -2)).astype(np.float64)
-    return np.einsum("sij,s->ij", sym, w)
-
 
 def _image_coincidence(image: str, anns: dict, *, ids: list[int],
                        labels: dict | None = None) -> pd.DataFrame | None:
@@ -99,8 +80,7 @@ def _pairwise_agreement(per_image: pd.DataFrame) -> pd.DataFrame:
     as_other = per_image[["other", *cols]].rename(columns={"other": "annotator"})
     as_ref = per_image[["ref", *cols]].rename(columns={"ref": "annotator"})
     both = pd.concat([as_other, as_ref], ignore_index=True)
-    return both.groupby(["image", "annotator", "category_id"], as_index=False)[
-        list(PQ_FIELDS)].sum()
+    return pooled(both, ["image", "annotator", "category_id"], PQ_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import pandas as pd
 from ._pool import map_images
 from .errors import AnnotationError
 from .labels import overlap_table
+from .metrics.counts import ratio
 from .metrics.covering import ParsingCovering, parsing_covering_table
 from .metrics.region import (
     RegionPQ,
@@ -205,8 +206,7 @@ def consistency_from_pairs(pairs: pd.DataFrame, *,
     means = per_other.groupby(level="image", sort=False).mean()
     n_ann = by_image["other"].nunique().rename("n_annotators")
     per_image = pd.concat([n_ann, means.rename(columns={"rand_index": "pri"}), sums], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_image["covering"] = per_image.covering_weighted / per_image.covering_area
+    per_image["covering"] = ratio(per_image.covering_weighted, per_image.covering_area)
     per_image = _pq_columns(per_image).reset_index()
     per_image = per_image[["image", "n_annotators", "covering", "pri", "vi", "pq", "sq", "rq",
                            "tp", "fp", "fn", "iou_sum", "covering_weighted", "covering_area"]]

@@ -18,12 +18,12 @@ import pandas as pd
 
 from ._image_pairs import Columns, Options, evaluate_image
 from .errors import StudyError
+from .metrics.counts import INT_FIELDS, count_fields, mean_boundary_iou, pooled
 from .metrics.pq import PQResult, pq_from_counts, pq_result, symmetric_counts
 from .model import Categories, PanopticAnnotation, Study
 
 __all__ = ["StudyResult", "evaluate"]
 
-_INT_SUMS = ("tp", "fp", "fn", "boundary_tp", "boundary_fp", "boundary_fn")
 #: float sums and the (score column, row filter column) of the segments table they add up
 _FLOAT_SUMS = {"iou_sum": ("iou", "matched"),
                "boundary_iou_sum": ("boundary_score", "boundary_matched"),
@@ -97,7 +97,7 @@ class StudyResult:
 
     def _pair_counts(self, ref: str, other: str) -> pd.DataFrame:
         t = self.per_pair_class
-        cols = ["category_id", *[c for c in (*_INT_SUMS, *_FLOAT_SUMS) if c in t.columns]]
+        cols = ["category_id", *count_fields(t.columns)]
         return t.loc[(t["ref"] == ref) & (t["other"] == other), cols]
 
     def _pairs(self) -> Iterator[tuple[str, str]]:
@@ -170,9 +170,7 @@ class StudyResult:
             occurs.
         """
         t = self.per_pair_class
-        cols = [c for c in (*_INT_SUMS, *_FLOAT_SUMS) if c in t.columns]
-        total = t.groupby("category_id", as_index=False)[cols].sum()
-        per = pq_result(total, self.categories).per_class
+        per = pq_result(pooled(t), self.categories).per_class
         occurs = t[(t["tp"] + t["fp"] + t["fn"]) > 0].groupby("category_id").size()
         per["n_pairs"] = per["category_id"].map(occurs).fillna(0).astype(int)
         return per
@@ -189,10 +187,7 @@ class StudyResult:
         DataFrame
             Index All / Things / Stuff, the columns of :attr:`PQResult.groups`.
         """
-        t = self.per_pair_class
-        cols = [c for c in (*_INT_SUMS, *_FLOAT_SUMS) if c in t.columns]
-        return pq_result(t.groupby("category_id", as_index=False)[cols].sum(),
-                         self.categories).groups
+        return pq_result(pooled(self.per_pair_class), self.categories).groups
 
     def _repr_html_(self) -> str:
         from ._html import block, figures, table
@@ -329,7 +324,7 @@ def _assemble(parts: list[Columns], study: Study, names: tuple[str, ...], images
         lambda c: cats[c].isthing if c in cats else False).astype(bool))
     count_dtypes: dict[str, Any] = {"image": object, "ref": object, "other": object,
                                     "category_id": np.int64}
-    for c in _INT_SUMS[:3] + (_INT_SUMS[3:] if options.boundary else ()):
+    for c in INT_FIELDS[:3] + (INT_FIELDS[3:] if options.boundary else ()):
         count_dtypes[c] = np.int64
     for c in _FLOAT_SUMS if options.boundary else ("iou_sum",):
         count_dtypes[c] = np.float64
@@ -344,7 +339,7 @@ def _per_pair_class(seg: pd.DataFrame, per_image: pd.DataFrame, names: tuple[str
     keys = ["ref", "other", "category_id"]
     grid = pd.DataFrame([(a, b, c) for a in names for b in names if a != b for c in cats],
                         columns=keys)
-    ints = [c for c in _INT_SUMS if c in per_image.columns]
+    ints = [c for c in INT_FIELDS if c in per_image.columns]
     summed = per_image.groupby(keys, as_index=False)[ints].sum()
     summed["n_images"] = per_image.groupby(keys).size().to_numpy()
     out = grid.merge(summed, on=keys, how="left")
@@ -370,7 +365,5 @@ def _per_pair_class(seg: pd.DataFrame, per_image: pd.DataFrame, names: tuple[str
     if boundary:
         out = pd.concat([out, pq_from_counts(out, prefix="boundary_").drop(columns="counted")],
                         axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["mean_boundary_iou"] = out["boundary_iou_sum_plain"] / out["tp"].where(
-                out["tp"] > 0)
+        out["mean_boundary_iou"] = mean_boundary_iou(out["boundary_iou_sum_plain"], out["tp"])
     return out

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import AnnotationError
 from ..model import Categories, PanopticAnnotation
+from .counts import class_alpha, coincidence_matrix, ratio
 
 __all__ = [
     "PixelAgreement",
@@ -373,10 +374,8 @@ def _multi_rater(tables: npt.NDArray[np.int64], strata: npt.NDArray[np.int64]
     ``tables[s]``: label pair counts over all annotator pairs on the pixels of stratum ``s``.
     """
     s = np.arange(tables.shape[0], dtype=np.float64)
-    w = np.divide(1.0, s - 1.0, out=np.zeros_like(s), where=s >= 2)
-    sym = (tables + tables.swapaxes(-1, -2)).astype(np.float64)
-    o = np.einsum("sij,s->ij", sym, w)
-    pairs_w = np.divide(2.0, s * (s - 1.0), out=np.zeros_like(s), where=s >= 2)
+    o = coincidence_matrix(tables)
+    pairs_w = np.where(s >= 2, ratio(2.0, s * (s - 1.0), undefined=0.0), 0.0)
     trace = np.trace(tables, axis1=-2, axis2=-1)
     return o, float(np.dot(trace, pairs_w)), int(strata[2:].sum())
 
@@ -419,7 +418,7 @@ def agreement_from_counts(counts: PixelCounts, *, categories: Categories | None 
         pb = ob.sum(1) / ob.sum() if ob.sum() > 0 else np.zeros(2)
         rows.append({"category_id": cid, "category": name, "values": round(float(o[c].sum())),
                      "share": float(share[c]), "fleiss_kappa": _fleiss(agree_b, items, pb),
-                     "alpha": alpha_from_coincidence(ob)})
+                     "alpha": float(class_alpha(o[c, c], o[c].sum(), o.sum()))})
         for (i, j), table in zip(counts.pairs, _binary(pooled, c), strict=True):
             pair_rows.append({"a": counts.annotators[i], "b": counts.annotators[j],
                               "category_id": cid, "category": name,

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..metrics.pq import pq_result
+from ..metrics.counts import PQ_FIELDS, group_means, pooled
+from ..metrics.pq import pq_from_counts, pq_result
 from ..model import Study
 from .diagnose import Thresholds, diagnose_classes
 from .figures import overview_figures, pair_galleries
@@ -27,14 +28,6 @@ from .sections import ReportData
 from .traits import annotator_traits
 
 __all__ = ["ReportOptions", "collect"]
-
-BOUNDARY_SUMS = (
-    "boundary_tp",
-    "boundary_fp",
-    "boundary_fn",
-    "boundary_iou_sum",
-    "boundary_iou_sum_plain",
-)
 
 
 @dataclass(frozen=True)
@@ -70,34 +63,20 @@ class ReportOptions:
         return out
 
 
-def _pooled(result) -> pd.DataFrame:
-    cols = ["tp", "fp", "fn", "iou_sum", *(c for c in BOUNDARY_SUMS if c in result.per_pair_class)]
-    return result.per_pair_class.groupby("category_id", as_index=False, sort=True)[cols].sum()
-
-
 def _pq_all_statistic(isthing: np.ndarray):
     """Statistic for :func:`agreement.stats.bootstrap`: PQ All / Things / Stuff from sums."""
-    from ..compare import CLASS_METRICS
-
-    per_class = CLASS_METRICS["pq"][1]
 
     def statistic(s):
-        pq = per_class(s)
+        pq = pq_from_counts({f: np.ravel(s[f]) for f in PQ_FIELDS})["pq"].to_numpy()
         counted = (s["tp"] + s["fp"] + s["fn"]) > 0
-        out = []
-        for member in (np.ones_like(isthing), isthing, ~isthing):
-            use = counted & member
-            n = use.sum(axis=-1)
-            total = np.where(use, np.nan_to_num(pq), 0.0).sum(axis=-1)
-            out.append(np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0))
-        return np.stack(out, axis=-1)
+        return group_means(pq.reshape(np.shape(s["tp"])), counted, isthing)[0]
 
     return statistic
 
 
 def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
     """All / Things / Stuff PQ, SQ, RQ (and Boundary PQ) with a bootstrap interval over images."""
-    res = pq_result(_pooled(result), study.categories)
+    res = pq_result(pooled(result.per_pair_class), study.categories)
     cols = [
         c
         for c in ("pq", "sq", "rq", "n", "boundary_pq", "mean_boundary_iou")
@@ -109,7 +88,7 @@ def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
 
         ids = list(study.categories)
         ct = CountTable.from_frame(
-            result.per_image, fields=["tp", "fp", "fn", "iou_sum"], group="category_id", groups=ids
+            result.per_image, fields=PQ_FIELDS, group="category_id", groups=ids
         )
         isthing = np.array([study.categories[c].isthing for c in ids])
         boot = bootstrap(

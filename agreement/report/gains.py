@@ -27,7 +27,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..metrics.pq import COUNT_COLUMNS, pq_result
+from ..metrics.counts import PQ_FIELDS, pooled, ratio
+from ..metrics.pq import pq_result
 from ..model import (
     AnnotationSource,
     Categories,
@@ -42,8 +43,7 @@ __all__ = ["Gains", "MergedSource", "merge_categories", "pooled_counts", "pq_all
 
 def pooled_counts(per_pair_class: pd.DataFrame) -> pd.DataFrame:
     """Sum ``tp``, ``fp``, ``fn``, ``iou_sum`` over annotator pairs: one row per category."""
-    cols = [c for c in COUNT_COLUMNS if c in per_pair_class.columns]
-    return per_pair_class.groupby("category_id", as_index=False, sort=True)[cols].sum()
+    return pooled(per_pair_class, fields=PQ_FIELDS)
 
 
 def pq_all(counts: pd.DataFrame, categories: Categories) -> float:
@@ -80,7 +80,7 @@ def resolve_counts(
     [1.0, 8.0, 0.0, 0.0, 6.0]
     """
     out = counts.copy()
-    out[["tp", "fp", "fn", "iou_sum"]] = out[["tp", "fp", "fn", "iou_sum"]].astype(np.float64)
+    out[list(PQ_FIELDS)] = out[list(PQ_FIELDS)].astype(np.float64)
     row = out["category_id"] == category_id
     tp = float(out.loc[row, "tp"].sum())
     mean_iou = float(out.loc[row, "iou_sum"].sum()) / tp if tp else 0.5
@@ -157,7 +157,7 @@ def merged_pair_counts(counts: pd.DataFrame, merged: pd.DataFrame, a: int, b: in
     values = src.iloc[0]
     for cid in (a, b):
         if (out["category_id"] == cid).any():
-            for c in ("tp", "fp", "fn", "iou_sum"):
+            for c in PQ_FIELDS:
                 out.loc[out["category_id"] == cid, c] = values[c]
     return out
 
@@ -201,9 +201,8 @@ def status_counts(segments: pd.DataFrame, *, small_area: int) -> pd.DataFrame:
     )
     out["small_segments"] = g["small"]
     out["missed_small"] = g["missed_small"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["missed_small_share"] = g["missed_small"] / g["small"].where(g["small"] > 0)
-        out["missed_large_share"] = g["missed_large"] / g["large"].where(g["large"] > 0)
+    out["missed_small_share"] = ratio(g["missed_small"], g["small"])
+    out["missed_large_share"] = ratio(g["missed_large"], g["large"])
     return out.reset_index()
 
 

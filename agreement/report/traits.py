@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..metrics import counts
 from ..model import Categories
 
 __all__ = ["Trait", "annotator_traits"]
@@ -51,7 +52,7 @@ def _pixel_traits(
     rates = {}
     for a, m in mats.items():
         col = m.sum(axis=0)
-        rates[a] = np.divide(m, col, out=np.zeros_like(m), where=col > 0)
+        rates[a] = counts.ratio(m, col, undefined=0.0)  # a label nobody else uses: no rate to flag
     out = []
     k = len(names)
     for a in annotators:

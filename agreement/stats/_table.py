@@ -17,18 +17,6 @@ Statistic = Callable[[Counts], FloatArray]
 Seed = int | np.random.Generator | None
 
 
-def ratio(num: npt.ArrayLike, den: npt.ArrayLike) -> FloatArray:
-    """``num / den`` with 0/0 (any x/0) undefined: NaN, never 0 and never a warning.
-
-    >>> ratio([1.0, 0.0], [2.0, 0.0]).tolist()
-    [0.5, nan]
-    """
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
 @dataclass(frozen=True)
 class CountTable:
     """Additive per-image counts: ``values[i, g, f]`` is field ``f`` of group ``g`` in image ``i``.
