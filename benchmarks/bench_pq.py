@@ -41,7 +41,7 @@ from agreement.metrics.boundary import (
     joint_overlap_banded,
 )
 from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation, Study
-from agreement.study import evaluate
+from agreement.study.pq import evaluate
 
 H, W = 1024, 2048
 CATS = Categories([Category(c, f"c{c}", c <= 10) for c in range(1, 21)])

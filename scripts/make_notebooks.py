@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 
 import agreement
 from agreement import disagreement, evaluate, read_photo
-from agreement.disagreement import heatmaps
+from agreement.image.disagreement import heatmaps
 from agreement.plot import (
     plot_annotator_matrix,
     plot_class_scores,
@@ -79,12 +79,12 @@ per_class[columns].sort_values("pq").round(3)"""),
     ("md", """How sure are these numbers, with 13 images? `agreement.stats` resamples the images
 (with replacement), re-sums their counts and recomputes PQ with the same function: a bootstrap
 interval per class. Rare classes (bicycle, rider) get wide intervals."""),
-    ("code", """from agreement.compare import CLASS_METRICS
+    ("code", """from agreement.metrics.pq import pq_statistic
 from agreement.stats import CountTable, bootstrap
 
 counts = CountTable.from_frame(result.per_image, fields=["tp", "fp", "fn", "iou_sum"],
                                groups=per_class["category_id"])
-pq_ci = bootstrap(counts, CLASS_METRICS["pq"][1], seed=0)
+pq_ci = bootstrap(counts, pq_statistic("pq"), seed=0)
 pq_ci.to_frame(index=per_class["name"]).sort_values("estimate").round(3)"""),
     ("md", """Classes low in that table are where the guideline is least clear. **SQ** (segmentation
 quality: the mean IoU of matched segments) says how well matched segments overlap; **RQ**
@@ -119,9 +119,10 @@ for ax, name in zip(fig.subplots(1, 3), ["semantic", "instance", "boundary"]):
     plot_heatmap(getattr(maps, name), background=read_photo(PHOTOS, worst), ax=ax,
                  title=f"{worst}: {name}", colorbar=False)
 fig"""),
-    ("md", """Averaged over all images of the batch, the same maps show the *systematic* trouble
-spots (here: the curb between road and sidewalk, at the bottom of every image)."""),
-    ("code", """mean = dis.aggregate[(512, 1024)]
+    ("md", """Averaged over all images of the batch (each image's maps area-averaged onto one
+256 x 512 grid), the same maps show the *systematic* trouble spots (here: the curb between road
+and sidewalk, at the bottom of every image)."""),
+    ("code", """mean = dis.aggregate
 plot_heatmap(mean.semantic, title=f"mean semantic disagreement, {mean.images} images")"""),
     ("md", """## The worst ambiguous regions
 
@@ -169,7 +170,7 @@ import json
 
 import agreement
 from agreement import Batch, compare_batches
-from agreement.plot_compare import plot_class_pairs, plot_differences"""),
+from agreement.compare.plots import plot_class_pairs, plot_differences"""),
     ("md", """## Reduce each batch to per-image counts
 
 `Batch.from_study` evaluates the study once and keeps only per-image additive tables: PQ counts

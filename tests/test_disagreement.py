@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
-from agreement.disagreement import boundary_near, heatmaps, match_lut
-from agreement.regions import ambiguous_regions, annotator_summary, class_pair_summary
+from agreement.image.disagreement import boundary_near, heatmaps, match_lut
+from agreement.image.regions import ambiguous_regions
+from agreement.study.region_tally import annotator_summary, class_pair_summary
 
 CATS = Categories([Category(1, "road", False), Category(2, "sidewalk", False),
                    Category(3, "car", True), Category(4, "truck", True)])

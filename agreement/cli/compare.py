@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str, *, args: argparse.Namespace):
-    from ..batch import Batch
+    from ..compare.batch import Batch
     from ..io.study_file import open_study
 
     opened = open_study(path)
@@ -78,7 +78,7 @@ def _write_csv(comparison, folder: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare the batches and write what was asked; exit 0."""
-    from ..compare import compare_batches
+    from ..compare.comparison import compare_batches
     from ..io._files import atomic_write
 
     if args.json == "-":

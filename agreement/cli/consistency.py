@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..consistency import (
+from ..errors import StudyError
+from ..io import load_study
+from ..io._files import atomic_write
+from ..study.consistency import (
     ConsistencyResult,
     human_consistency,
     parsing_covering_by_class,
     plot_per_image,
 )
-from ..errors import StudyError
-from ..io import load_study
-from ..io._files import atomic_write
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

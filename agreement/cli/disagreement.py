@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis import analyse
-from ..consensus import consensus
+from ..image.voting import consensus
 from ..io import load_study, write_coco_panoptic
 from ..io._files import atomic_write
+from ..study.analysis import analyse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

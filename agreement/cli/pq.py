@@ -23,7 +23,7 @@ from ..io import read_coco_panoptic
 from ..io._files import atomic_write
 from ..metrics.pq import GROUPS, PQResult
 from ..model import Study
-from ..study import evaluate
+from ..study.pq import evaluate
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 from ..findings import SEVERITIES
 from ..io import load_study
 from ..io._files import atomic_write
-from ..validate import validate
+from ..study.validation import validate
 from ._common import add_output_flags, emit_json, json_to_stdout, note, show_progress
 
 

@@ -59,7 +59,8 @@ ALPHA_FIELDS: Final = ("o_cc", "o_c", "o_n")
 GROUPS: Final = ("All", "Things", "Stuff")
 
 
-def ratio(num: npt.ArrayLike, den: npt.ArrayLike, *, undefined: float = np.nan) -> FloatArray:
+def ratio(num: npt.ArrayLike, den: npt.ArrayLike, *, undefined: float = np.nan,
+          dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating]:
     """``num / den`` where ``den != 0``; elsewhere the value is undefined (NaN), never a warning.
 
     Parameters
@@ -69,18 +70,20 @@ def ratio(num: npt.ArrayLike, den: npt.ArrayLike, *, undefined: float = np.nan) 
     undefined : float
         What a zero denominator gives. NaN for every statistic (undefined is not zero); only a
         display convention may ask for another value (a heatmap pixel nobody voted on is 0).
+    dtype : dtype
+        Float type the division is done in (float32 for per-pixel maps).
 
     Returns
     -------
-    ndarray of float64
+    ndarray of ``dtype``
 
     Examples
     --------
     >>> ratio([1.0, 0.0], [2.0, 0.0]).tolist()
     [0.5, nan]
     """
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, undefined, dtype=np.float64)
+    num, den = np.asarray(num, dtype=dtype), np.asarray(den, dtype=dtype)
+    out = np.full(np.broadcast(num, den).shape, undefined, dtype=dtype)
     np.divide(num, den, out=out, where=den != 0)
     return out
 

@@ -43,6 +43,7 @@ __all__ = [
     "pq_counts",
     "pq_from_counts",
     "pq_result",
+    "pq_statistic",
     "summarize",
     "symmetric_counts",
 ]
@@ -164,6 +165,29 @@ def pq_from_counts(counts: PQCounts | pd.DataFrame | Mapping[str, npt.ArrayLike]
     index = counts.index if isinstance(counts, pd.DataFrame) else None
     return pd.DataFrame({prefix + "pq": pq, prefix + "sq": sq, prefix + "rq": rq,
                          "counted": counted}, index=index)
+
+
+def pq_statistic(column: str = "pq", *, prefix: str = ""):
+    """Per-class PQ, SQ or RQ as a function of summed counts of any shape.
+
+    The statistic :mod:`agreement.stats` resamples (bootstrap, permutation tests): it maps
+    ``{"tp": array, "fp": ..., "fn": ..., "iou_sum": ...}`` (prefixed) of shape
+    ``(..., n_classes)`` to the metric of the same shape, through :func:`pq_from_counts`.
+
+    Examples
+    --------
+    >>> f = pq_statistic("sq")
+    >>> f({"tp": np.array([[2.0, 0.0]]), "fp": np.zeros((1, 2)), "fn": np.zeros((1, 2)),
+    ...    "iou_sum": np.array([[1.5, 0.0]])}).tolist()
+    [[0.75, nan]]
+    """
+
+    def statistic(sums: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
+        shape = np.shape(sums[prefix + "tp"])
+        flat = {prefix + k: np.ravel(sums[prefix + k]) for k in PQ_FIELDS}
+        return pq_from_counts(flat, prefix=prefix)[prefix + column].to_numpy(float).reshape(shape)
+
+    return statistic
 
 
 def summarize(per_class: pd.DataFrame, *, prefix: str = "") -> pd.DataFrame:
@@ -379,7 +403,7 @@ def panoptic_quality(ref: PanopticAnnotation, other: PanopticAnnotation, *,
                      categories: Categories) -> PQResult:
     """PQ of one image pair, ``ref`` in the reference role (convenience for small checks).
 
-    For a study use :func:`agreement.study.evaluate`, which sums counts over images.
+    For a study use :func:`agreement.study.pq.evaluate`, which sums counts over images.
 
     Examples
     --------

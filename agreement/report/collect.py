@@ -1,10 +1,11 @@
 """Run the library over a study and gather what the report shows (:class:`ReportData`).
 
 The only module of :mod:`agreement.report` that calls the metric code: in one pass over the
-images (:func:`agreement.analysis.analyse`, via :func:`.passes.run_passes`) the study result
-(:func:`agreement.study.evaluate`), the disagreement pass (:func:`agreement.pixel_study.
-disagreement`: regions, class pairs, pixel kappa / alpha), leave-one-out scores
-(:func:`agreement.consensus.leave_one_out`), validation (:func:`agreement.validate.validate`),
+images (:func:`agreement.study.analysis.analyse`, via :func:`.passes.run_passes`) the study
+result (:func:`agreement.study.pq.evaluate`), the disagreement pass
+(:func:`agreement.study.disputes.disagreement`: regions, class pairs, pixel kappa / alpha),
+leave-one-out scores (:func:`agreement.study.loo.leave_one_out`), validation
+(:func:`agreement.study.validation.validate`),
 bootstrap intervals (:mod:`agreement.stats`) and the plots (:mod:`agreement.plot`). Tables are
 selected, joined and counted here; metrics are never recomputed another way.
 """
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.counts import PQ_FIELDS, group_means, pooled
-from ..metrics.pq import pq_from_counts, pq_result
+from ..metrics.pq import pq_result, pq_statistic
 from ..model import Study
 from .diagnose import Thresholds, diagnose_classes
 from .figures import overview_figures, pair_galleries
@@ -27,7 +28,7 @@ from .proposals import apply_gains, propose
 from .sections import ReportData
 from .traits import annotator_traits
 
-__all__ = ["ReportOptions", "collect"]
+__all__ = ["ReportOptions", "report_data"]
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,11 @@ class ReportOptions:
 def _pq_all_statistic(isthing: np.ndarray):
     """Statistic for :func:`agreement.stats.bootstrap`: PQ All / Things / Stuff from sums."""
 
+    per_class = pq_statistic("pq")
+
     def statistic(s):
-        pq = pq_from_counts({f: np.ravel(s[f]) for f in PQ_FIELDS})["pq"].to_numpy()
         counted = (s["tp"] + s["fp"] + s["fn"]) > 0
-        return group_means(pq.reshape(np.shape(s["tp"])), counted, isthing)[0]
+        return group_means(per_class(s), counted, isthing)[0]
 
     return statistic
 
@@ -202,7 +204,7 @@ def region_impact(regions: pd.DataFrame):
     return impact
 
 
-def collect(
+def report_data(
     study: Study,
     *,
     name: str,

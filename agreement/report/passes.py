@@ -1,9 +1,9 @@
 """Run the library's study-level analyses for a report, in parallel when ``n_jobs > 1``.
 
-One pass over the images (:func:`agreement.analysis.analyse`, a process pool over images with
-``n_jobs > 1``) gives the study result (:func:`agreement.study.evaluate`), the disagreement
-(:func:`agreement.pixel_study.disagreement`), leave-one-out scores
-(:func:`agreement.consensus.leave_one_out`) and the validation findings, each image decoded once.
+One pass over the images (:func:`agreement.study.analysis.analyse`, a process pool over images
+with ``n_jobs > 1``) gives the study result (:func:`agreement.study.pq.evaluate`), the
+disagreement (:func:`agreement.study.disputes.disagreement`), leave-one-out scores
+(:func:`agreement.study.loo.leave_one_out`) and the validation findings, each image decoded once.
 Then one evaluation per confused class pair whose merge gain is wanted (it depends on the first
 pass's results); with ``n_jobs > 1`` those run side by side in a process pool. The results are
 the same objects as the serial run's.
@@ -39,7 +39,7 @@ class Passes:
 def _evaluate(
     study: Study, boundary: bool, progress: bool = False, images: Sequence[str] | None = None
 ):
-    from ..study import evaluate
+    from ..study.pq import evaluate
 
     return evaluate(study, n_jobs=1, boundary=boundary, progress=progress, images=images)
 
@@ -79,7 +79,7 @@ def run_passes(
 ) -> Passes:
     """Evaluate, find disagreement, score leave-one-out and validate, in one pass over the
     images (``n_jobs`` worker processes; a per-image progress bar with ``progress``)."""
-    from ..analysis import analyse
+    from ..study.analysis import analyse
 
     parts = ["pq", "disagreement", "validation"]
     if len(study.annotators) > 2:

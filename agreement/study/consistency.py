@@ -19,27 +19,27 @@ region and classes are ignored (see :func:`parsing_covering_by_class` for the pe
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ._pool import map_images
-from .errors import AnnotationError
-from .labels import overlap_table
-from .metrics.counts import ratio
-from .metrics.covering import ParsingCovering, parsing_covering_table
-from .metrics.region import (
+from ..errors import AnnotationError
+from ..image.maps import ImageMaps
+from ..metrics.counts import ratio
+from ..metrics.covering import ParsingCovering, parsing_covering_table
+from ..metrics.region import (
     RegionPQ,
     covering_sums,
     rand_index,
     region_pq,
     variation_of_information,
 )
-from .model import PanopticAnnotation, Study
+from ..model import Categories, PanopticAnnotation, Study
+from ._rows import Rows
+from .runner import Part, run
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,7 +47,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PAIR_COLUMNS",
+    "ConsistencyPart",
     "ConsistencyResult",
+    "CoveringPart",
     "consistency_from_pairs",
     "human_consistency",
     "image_pairs",
@@ -92,25 +94,28 @@ def image_pairs(image: str, annotations: Mapping[str, PanopticAnnotation]) -> pd
     0   a     b         0.5           2.333333   1
     1   b     a         0.5           2.500000   1
     """
-    names = list(annotations)
-    maps = {a: annotations[a].compact for a in names}
-    sizes = {a: len(annotations[a].segments) + 1 for a in names}
+    maps = ImageMaps(image, annotations, categories=Categories([]))
+    return pd.DataFrame(_pair_rows(maps), columns=list(PAIR_COLUMNS))
+
+
+def _pair_rows(maps: ImageMaps) -> list[tuple]:
+    """The rows of :func:`image_pairs` from the image's joint tables."""
     rows = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if maps[a].shape != maps[b].shape:
-                raise AnnotationError(
-                    f"annotations must have the same size, got {maps[a].shape} for {a!r} and "
-                    f"{maps[b].shape} for {b!r}", image=image)
-            table = overlap_table(maps[a], maps[b], sizes[a], sizes[b])
-            ri = rand_index(table=table)
-            vi = variation_of_information(table=table)
-            for ref, other, t in ((a, b, table), (b, a, table.T)):
-                weighted, area = covering_sums(t)
-                pq = region_pq(table=t)
-                rows.append((image, ref, other, ri, vi, weighted, area, pq.tp, pq.fp, pq.fn,
-                             pq.iou_sum))
-    return pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
+    for a, b in maps.pairs():
+        sa, sb = maps.annotations[a].shape, maps.annotations[b].shape
+        if sa != sb:
+            raise AnnotationError(f"annotations must have the same size, got {sa} for {a!r} and "
+                                  f"{sb} for {b!r}", image=maps.image)
+        pair = maps.pair(a, b)
+        ri = rand_index(table=pair.table)
+        vi = variation_of_information(table=pair.table)
+        for ref, other in ((a, b), (b, a)):
+            t = pair.table_for(ref)
+            weighted, area = covering_sums(t)
+            pq = region_pq(table=t)
+            rows.append((maps.image, ref, other, ri, vi, weighted, area, pq.tp, pq.fp, pq.fn,
+                         pq.iou_sum))
+    return rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,7 +172,7 @@ class ConsistencyResult:
         return self.per_image.sort_values(by, ascending=by != "vi").head(n).reset_index(drop=True)
 
     def _repr_html_(self) -> str:
-        from ._html import block, figures, table
+        from .._html import block, figures, table
 
         return block(f"Human consistency: {self.n_images} images", [
             figures({"covering": self.covering, "PRI": self.pri, "VI (bits)": self.vi,
@@ -224,7 +229,7 @@ def consistency_from_pairs(pairs: pd.DataFrame, *,
 
 
 def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jobs: int = 1,
-                      progress: bool = False) -> ConsistencyResult:
+                      progress: bool = False, executor: Any = None) -> ConsistencyResult:
     """Score every annotator against every other annotator, image by image (BSDS "Human" row).
 
     Parameters
@@ -237,6 +242,8 @@ def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jo
         Worker processes over images (1: this process; -1: one per CPU); the result is the same.
     progress : bool
         Show a progress bar.
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the images there (:mod:`agreement.study.runner`).
 
     Returns
     -------
@@ -254,19 +261,86 @@ def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jo
     >>> (r.n_images, round(r.covering, 4), r.pri, r.tp, r.fp, r.fn)
     (1, 0.6042, 0.5, 2, 2, 2)
     """
-    todo = list(study.images if images is None else images)
-    skipped = [i for i in todo if len(study.annotators_of(i)) < 2]
-    todo = [i for i in todo if len(study.annotators_of(i)) >= 2]
-    frames = list(map_images(study, image_pairs, images=todo, n_jobs=n_jobs, progress=progress,
-                             desc="consistency"))
-    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=list(PAIR_COLUMNS))
-    return consistency_from_pairs(pairs, skipped=skipped)
+    part = ConsistencyPart(None if images is None else tuple(images))
+    return run(study, [part], n_jobs=n_jobs, progress=progress, executor=executor)[0]
+
+
+PAIR_DTYPES: dict[str, Any] = {"image": object, "ref": object, "other": object,
+                               "rand_index": np.float64, "vi": np.float64,
+                               "covering_weighted": np.float64, "covering_area": np.int64,
+                               "tp": np.int64, "fp": np.int64, "fn": np.int64,
+                               "iou_sum": np.float64}
+
+
+@dataclass(frozen=True)
+class ConsistencyPart(Part[Rows, ConsistencyResult]):
+    """:func:`human_consistency` as a part of a pass (``images`` as there)."""
+
+    only: tuple[str, ...] | None = None
+
+    name = "consistency"
+    label = "consistency"
+
+    def images(self, study: Study, images: Sequence[str] | None) -> list[str]:
+        todo = study.images if self.only is None else self.only
+        return [i for i in todo if len(study.annotators_of(i)) >= 2]
+
+    def kernel(self, maps: ImageMaps) -> Rows:
+        rows = _pair_rows(maps)
+        cols = list(zip(*rows, strict=True)) if rows else [()] * len(PAIR_COLUMNS)
+        return Rows.of(len(rows), **{c: np.asarray(v) for c, v in zip(PAIR_COLUMNS, cols,
+                                                                         strict=True)})
+
+    def merge(self, a: Rows, b: Rows) -> Rows:
+        return a + b
+
+    def fold(self, total: Rows | None, chunk: Rows) -> Rows:
+        return (total or Rows()) + chunk.packed(PAIR_DTYPES)
+
+    def finish(self, total: Rows | None, study: Study) -> ConsistencyResult:
+        todo = study.images if self.only is None else self.only
+        pairs = (total or Rows()).frame(PAIR_DTYPES)
+        return consistency_from_pairs(pairs, skipped=[i for i in todo
+                                                      if len(study.annotators_of(i)) < 2])
+
+
+@dataclass(frozen=True)
+class CoveringPart(Part[ParsingCovering, pd.DataFrame]):
+    """:func:`parsing_covering_by_class` as a part of a pass."""
+
+    normalize_by_image_size: bool = True
+
+    name = "covering"
+    label = "parsing covering"
+
+    def kernel(self, maps: ImageMaps) -> ParsingCovering:
+        """Parsing-covering sums of every ordered annotator pair of one image."""
+        total = ParsingCovering((), (), ())
+        for a, b in maps.pairs():
+            ra, rb = maps.annotations[a], maps.annotations[b]
+            table = maps.pair(a, b).table
+            scale = 1.0 / table.sum() if self.normalize_by_image_size and table.sum() else 1.0
+            total = total + parsing_covering_table(table, ra.category_ids, rb.category_ids,
+                                                   scale=scale)
+            total = total + parsing_covering_table(table.T, rb.category_ids, ra.category_ids,
+                                                   scale=scale)
+        return total
+
+    def merge(self, a: ParsingCovering, b: ParsingCovering) -> ParsingCovering:
+        return a + b
+
+    def finish(self, total: ParsingCovering | None, study: Study) -> pd.DataFrame:
+        frame = (total or ParsingCovering((), (), ())).to_frame()
+        cats = study.categories
+        frame.insert(1, "category", [cats.name(int(c)) for c in frame.category_id])
+        frame.insert(2, "isthing", [cats[int(c)].isthing if int(c) in cats else pd.NA
+                                    for c in frame.category_id])
+        return frame
 
 
 def parsing_covering_by_class(study: Study, *, images: Iterable[str] | None = None,
-                              normalize_by_image_size: bool = True,
-                              progress: bool = False) -> pd.DataFrame:
+                              normalize_by_image_size: bool = True, progress: bool = False,
+                              n_jobs: int = 1, executor: Any = None) -> pd.DataFrame:
     """Parsing covering per class over all images and ordered annotator pairs of a study.
 
     Each ordered pair (``ref``, ``other``) adds its per-class sums (DeeperLab definition, see
@@ -279,18 +353,9 @@ def parsing_covering_by_class(study: Study, *, images: Iterable[str] | None = No
         One row per class some annotator used: ``category_id``, ``category``, ``isthing``,
         ``weighted_iou``, ``gt_area``, ``covering``.
     """
-    total = ParsingCovering((), (), ())
-    work = functools.partial(_image_parsing_covering,
-                             normalize_by_image_size=normalize_by_image_size)
-    for part in map_images(study, work, images=images, progress=progress,
-                           desc="parsing covering"):
-        total = total + part
-    frame = total.to_frame()
-    cats = study.categories
-    frame.insert(1, "category", [cats.name(int(c)) for c in frame.category_id])
-    frame.insert(2, "isthing", [cats[int(c)].isthing if int(c) in cats else pd.NA
-                                for c in frame.category_id])
-    return frame
+    images = None if images is None else list(images)
+    return run(study, [CoveringPart(normalize_by_image_size)], images=images, n_jobs=n_jobs,
+               progress=progress, executor=executor)[0]
 
 
 def plot_per_image(result: ConsistencyResult, *, measure: str = "covering", label: int = 5,
@@ -338,24 +403,3 @@ def plot_per_image(result: ConsistencyResult, *, measure: str = "covering", labe
     ax.set_ylabel(measure + (" (bits)" if measure == "vi" else ""))
     ax.set_title(f"Human consistency per image ({result.n_images} images)")
     return fig
-
-
-def _image_parsing_covering(image: str, anns: Mapping[str, PanopticAnnotation], *,
-                            normalize_by_image_size: bool) -> ParsingCovering:
-    """Parsing-covering sums of every ordered annotator pair of one image."""
-    total = ParsingCovering((), (), ())
-    names = list(anns)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            ra, rb = anns[a], anns[b]
-            if ra.shape != rb.shape:
-                raise AnnotationError(f"annotations must have the same size, got {ra.shape} "
-                                      f"for {a!r} and {rb.shape} for {b!r}", image=image)
-            table = overlap_table(ra.compact, rb.compact, len(ra.segments) + 1,
-                                  len(rb.segments) + 1)
-            scale = 1.0 / table.sum() if normalize_by_image_size and table.sum() else 1.0
-            total = total + parsing_covering_table(table, ra.category_ids, rb.category_ids,
-                                                   scale=scale)
-            total = total + parsing_covering_table(table.T, rb.category_ids, ra.category_ids,
-                                                   scale=scale)
-    return total

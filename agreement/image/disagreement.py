@@ -29,18 +29,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import csr_matrix
 
-from .errors import AnnotationError
-from .matching import candidate_pairs, match_segments, segment_overlap
-from .metrics.boundary import boundary_near as _near
-from .metrics.pixel import VoidMode, _check_void, label_map
-from .model import Categories, PanopticAnnotation
+from ..errors import AnnotationError
+from ..metrics.boundary import boundary_near as _near
+from ..metrics.counts import ratio
+from ..metrics.pixel import VoidMode, _check_void
+from ..model import Categories, PanopticAnnotation
+from .maps import ImageMaps
 
-__all__ = ["Heatmaps", "boundary_distance", "boundary_near", "heatmaps", "match_lut"]
+__all__ = ["Heatmaps", "area_average", "boundary_distance", "boundary_near", "heatmaps",
+           "heatmaps_of", "match_lut"]
 
 
 def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) -> int:
@@ -83,14 +87,12 @@ def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.in
     >>> match_lut(a, b).tolist()
     [-1, 1, -1]
     """
-    ov = segment_overlap(a, b)
-    r, o = candidate_pairs(ov)
-    inter = ov.table[r + 1, o + 1]
-    iou = inter / (ov.ref_area[r] + ov.other_area[o] - inter)
-    matches = match_segments(ov, score=iou)
-    lut = np.full(len(a.segments) + 1, -1, np.int64)
-    lut[matches.ref_index + 1] = matches.other_index + 1
-    return lut
+    if a.shape != b.shape:
+        raise AnnotationError(f"annotations must have the same size, got {a.shape[1]}x"
+                              f"{a.shape[0]} and {b.shape[1]}x{b.shape[0]} (width x height)",
+                              image=a.image.file_name)
+    maps = ImageMaps(a.image.file_name, {"a": a, "b": b}, categories=Categories([]))
+    return maps.pair("a", "b").match_lut
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,7 +174,7 @@ class Heatmaps:
             m += lab == label
         n = self.n.astype(np.float32)
         out = np.minimum(m, self.n - np.minimum(m, self.n)).astype(np.float32)
-        return np.divide(out, n, out=np.zeros_like(out), where=n > 0)
+        return ratio(out, n, undefined=0.0, dtype=np.float32)
 
     def class_counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Per label: pixels some annotator gives it, and of those the pixels not unanimous.
@@ -190,21 +192,6 @@ class Heatmaps:
         return claimed, disputed
 
 
-def _votes(labels: npt.NDArray, valid: npt.NDArray | None):
-    """Per annotator: how many annotators (itself included) share its label at each pixel."""
-    n_ann = labels.shape[0]
-    agree = np.ones(labels.shape, np.uint8) if valid is None else valid.astype(np.uint8)
-    first = np.ones(labels.shape, bool) if valid is None else valid.copy()
-    for i, j in combinations(range(n_ann), 2):
-        eq = labels[i] == labels[j]
-        if valid is not None:
-            eq &= valid[i] & valid[j]
-        agree[i] += eq
-        agree[j] += eq
-        first[j] &= ~eq
-    return agree, first
-
-
 def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
                   thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray,
                   luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
@@ -217,7 +204,7 @@ def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
     comp = [a.compact.ravel()[idx] for a in anns]
     agree = [m.astype(np.uint8) for m in member]
     for i, j in combinations(range(len(anns)), 2):
-        lut = luts[(i, j)] if (i, j) in luts else match_lut(anns[i], anns[j])
+        lut = luts[(i, j)]
         eq = member[i] & member[j] & (lut[comp[i]] == comp[j])
         agree[i] += eq
         agree[j] += eq
@@ -231,9 +218,7 @@ def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
 
 
 def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
-             d: int | None = None, void: VoidMode = "label", image: str | None = None,
-             matches: Mapping[tuple[str, str], npt.NDArray[np.int64]] | None = None,
-             labels: Mapping[str, npt.NDArray[np.int32]] | None = None) -> Heatmaps:
+             d: int | None = None, void: VoidMode = "label", image: str | None = None) -> Heatmaps:
     """Compute every disagreement heatmap of one image.
 
     Parameters
@@ -248,12 +233,6 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
         Whether leaving a pixel void is a vote (see the module notes).
     image : str, optional
         Image name for messages and results; default the first annotation's file name.
-    matches : mapping of (str, str) to ndarray, optional
-        Precomputed :func:`match_lut` per annotator pair ``(a, b)``, ``a`` before ``b`` in
-        ``annotations`` (lets a caller share the matching with other per-image work).
-    labels : mapping of str to ndarray, optional
-        Precomputed :func:`~agreement.metrics.pixel.label_map` of each annotation over
-        ``tuple(categories)`` (shared the same way).
 
     Returns
     -------
@@ -275,47 +254,79 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
     >>> h.votes.tolist(), h.majority.tolist(), bool(h.semantic[0, 1] == np.float32(1 / 3))
     ([[3, 2, 2, 3]], [[1, 1, 2, 2]], True)
     """
-    _check_void(void)
     anns = list(annotations.values())
     name = image if image is not None else (anns[0].image.file_name if anns else "?")
+    return heatmaps_of(ImageMaps(name, annotations, categories=categories), d=d, void=void)
+
+
+def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "label") -> Heatmaps:
+    """:func:`heatmaps` of an image's maps (sharing their labels, matching and votes)."""
+    _check_void(void)
+    anns = list(maps.annotations.values())
+    name = maps.image
     if len(anns) < 2:
         raise AnnotationError(f"heatmaps need at least 2 annotators, got {len(anns)}", image=name)
     shapes = sorted({a.shape for a in anns})
     if len(shapes) > 1:
         raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
                               image=name)
-    ids = tuple(categories)
-    labels = np.stack([label_map(a, ids) if labels is None else labels[who]
-                       for who, a in annotations.items()])
-    valid = None if void == "label" else labels != 0
-    agree, first = _votes(labels, valid)
-    n = np.full(labels.shape[1:], len(anns), np.uint8) if valid is None else valid.sum(0, np.uint8)
-    votes = agree.max(0)
-    best = agree.argmax(0)
-    majority = np.take_along_axis(labels, best[None], 0)[0]
-    tie = ((agree == votes) & (votes > 0)).sum(0) > votes
+    categories = maps.categories
+    ids = maps.category_ids
+    v = maps.votes(void)
+    labels, n = v.labels, v.n
     nf = n.astype(np.float32)
-    has = n > 0
-    semantic = np.divide(nf - votes, nf, out=np.zeros_like(nf), where=has)
+    semantic = ratio(nf - v.votes, nf, undefined=0.0, dtype=np.float32)  # 0: nobody votes
     log2 = np.log2(np.maximum(np.arange(len(anns) + 1), 1)).astype(np.float32)
-    entropy = np.log2(np.maximum(nf, 1)) - np.divide(
-        log2[agree].sum(0), nf, out=np.zeros_like(nf), where=has)
+    entropy = np.log2(np.maximum(nf, 1)) - ratio(log2[v.agree].sum(0), nf, undefined=0.0,
+                                                 dtype=np.float32)
     np.maximum(entropy, 0, out=entropy)
-    disputed = labels != majority[None]  # ties: the other tied labels are the dissent
-    if valid is not None:
-        disputed &= valid
+    disputed = labels != v.majority[None]  # ties: the other tied labels are the dissent
+    if v.valid is not None:
+        disputed &= v.valid
     dist = boundary_distance(labels.shape[1:]) if d is None else int(d)
     count = np.zeros(labels.shape[1:], np.uint8)
     for a in anns:
         count += boundary_near(a.compact, dist)
     bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
     thing = np.array([False] + [categories[c].isthing for c in ids])
-    names = list(annotations)
-    luts = {} if matches is None else {
-        (i, j): matches[(names[i], names[j])] for i, j in combinations(range(len(names)), 2)
-        if (names[i], names[j]) in matches}
-    instance, instance_disputed = _instance_map(anns, labels, thing, majority, votes, luts)
+    instance, instance_disputed = _instance_map(anns, labels, thing, v.majority, v.votes,
+                                                maps.match_luts())
     compact = np.stack([a.compact for a in anns])
-    return Heatmaps(name, tuple(annotations), ids, labels, compact, n, majority, votes, tie,
+    return Heatmaps(name, maps.names, ids, labels, compact, n, v.majority, v.votes, v.tie,
                     semantic, entropy.astype(np.float32), bnd, count, instance, disputed,
-                    instance_disputed, first, dist, void)
+                    instance_disputed, v.first, dist, void)
+
+
+@lru_cache(maxsize=32)
+def _area_weights(n: int, m: int) -> csr_matrix:
+    """``(m, n)`` matrix averaging ``n`` unit cells into ``m`` equal ones by overlap length."""
+    edges = np.linspace(0.0, n, m + 1)
+    rows, cols, vals = [], [], []
+    for i in range(m):
+        lo, hi = edges[i], edges[i + 1]
+        cells = np.arange(int(np.floor(lo)), min(n, int(np.ceil(hi))))
+        overlap = np.minimum(cells + 1, hi) - np.maximum(cells, lo)
+        keep = overlap > 0
+        rows.append(np.full(int(keep.sum()), i))
+        cols.append(cells[keep])
+        vals.append(overlap[keep] / (hi - lo))
+    return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(m, n))
+
+
+def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+    """A map resampled to ``shape`` by area averaging (each output cell is the mean of the
+    input over its area, fractional pixels weighted by their overlap; smaller maps are
+    stretched the same way).
+
+    Examples
+    --------
+    >>> area_average(np.array([[0.0, 1.0, 2.0, 3.0]]), (1, 2)).tolist()
+    [[0.5, 2.5]]
+    >>> area_average(np.array([[1.0, 3.0]]), (1, 3)).round(6).tolist()
+    [[1.0, 2.0, 3.0]]
+    """
+    heat = np.asarray(heat, dtype=np.float64)
+    rows = _area_weights(heat.shape[0], shape[0])
+    cols = _area_weights(heat.shape[1], shape[1])
+    return np.asarray((cols @ (rows @ heat).T).T)

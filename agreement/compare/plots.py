@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .compare import BatchComparison
+    from .comparison import BatchComparison
 
 __all__ = ["plot_annotators", "plot_class_pairs", "plot_classes", "plot_differences"]
 
@@ -141,7 +141,7 @@ def plot_annotators(comparison: BatchComparison, *, ax: Axes | None = None) -> F
     Figure
         The figure holding ``ax`` (a new one when ``ax`` is None); never shown.
     """
-    from .plot import ANNOTATOR_COLORS
+    from ..plot import ANNOTATOR_COLORS
 
     fig, ax = _axes(ax, (5.0, 4.0))
     _slopes(comparison.annotators, "annotator", comparison, ax, colors=list(ANNOTATOR_COLORS))

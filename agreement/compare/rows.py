@@ -1,6 +1,6 @@
 """Tables of a batch comparison: per-class metrics, test rows, families and verdicts.
 
-The building blocks of :func:`agreement.compare.compare_batches` (see its module for the
+The building blocks of :func:`agreement.compare.comparison.compare_batches` (see its module for the
 statistics); the metrics are recomputed from summed counts with the library's own functions.
 """
 
@@ -9,16 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .batch import Batch
-from .metrics.counts import (
+from ..metrics.counts import (
     ALPHA_FIELDS,
     PQ_FIELDS,
     class_alpha,
     class_mean,
     mean_boundary_iou,
 )
-from .metrics.pq import pq_from_counts
-from .stats import (
+from ..metrics.pq import pq_statistic
+from ..stats import (
     CountTable,
     adjust_pvalues,
     bootstrap,
@@ -26,32 +25,22 @@ from .stats import (
     permutation_test,
     ratio,
 )
+from .batch import Batch
 
 __all__ = ["CLASS_METRICS", "DEFAULT_METRICS"]
 
 
-def _pq_family(column: str, prefix: str = ""):
-    """PQ / SQ / RQ through :func:`agreement.metrics.pq.pq_from_counts` on arrays of any shape."""
-
-    def statistic(s):
-        shape = np.shape(s[prefix + "tp"])
-        flat = {prefix + k: np.ravel(s[prefix + k]) for k in PQ_FIELDS}
-        return pq_from_counts(flat, prefix=prefix)[prefix + column].to_numpy(float).reshape(shape)
-
-    return statistic
-
-
 _BPQ = tuple("boundary_" + f for f in PQ_FIELDS)
-_pq = _pq_family("pq")
+_pq = pq_statistic("pq")
 
 #: Per-class metrics: name -> (needed fields, statistic of summed counts).
 CLASS_METRICS = {
     "pq": (PQ_FIELDS, _pq),
-    "sq": (PQ_FIELDS, _pq_family("sq")),
-    "rq": (PQ_FIELDS, _pq_family("rq")),
+    "sq": (PQ_FIELDS, pq_statistic("sq")),
+    "rq": (PQ_FIELDS, pq_statistic("rq")),
     "boundary_iou": (("tp", "boundary_iou_sum_plain"),
                      lambda s: mean_boundary_iou(s["boundary_iou_sum_plain"], s["tp"])),
-    "boundary_pq": (_BPQ, _pq_family("pq", "boundary_")),
+    "boundary_pq": (_BPQ, pq_statistic("pq", prefix="boundary_")),
     "alpha": (ALPHA_FIELDS, lambda s: class_alpha(s["o_cc"], s["o_c"], s["o_n"])),
 }
 DEFAULT_METRICS = ("pq", "sq", "rq", "boundary_iou", "alpha")

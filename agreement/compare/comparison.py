@@ -2,7 +2,8 @@
 
 :func:`compare_batches` answers "did the guideline revision (or the new batch) change agreement?"
 per class (PQ, SQ, RQ, boundary IoU, pixel alpha), per annotator (agreement with the others) and
-per confused class pair, from the per-image additive tables of two :class:`~agreement.batch.Batch`
+per confused class pair, from the per-image additive tables of two
+:class:`~agreement.compare.batch.Batch`
 objects. Every number is a ratio of counts summed over images; uncertainty comes from resampling
 images (:mod:`agreement.stats`).
 
@@ -32,7 +33,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._compare_rows import (
+from ..errors import StudyError
+from .batch import Batch
+from .rows import (
     CLASS_METRICS,
     DEFAULT_METRICS,
     _annotator_class_rows,
@@ -43,8 +46,6 @@ from ._compare_rows import (
     _restrict,
     _used_classes,
 )
-from .batch import Batch
-from .errors import StudyError
 
 __all__ = ["CLASS_METRICS", "BatchComparison", "compare_batches"]
 
@@ -142,20 +143,20 @@ class BatchComparison:
                 "class_pairs": records(self.class_pairs)}
 
     def plot_classes(self, metric: str = "pq", *, ax=None):
-        """Per-class before/after with intervals (:func:`agreement.plot_compare.plot_classes`).
+        """Per-class before/after with intervals (:func:`agreement.compare.plots.plot_classes`).
 
         Returns the matplotlib Figure (a new one unless ``ax`` is given), never shown.
         """
-        from .plot_compare import plot_classes
+        from .plots import plot_classes
 
         return plot_classes(self, metric=metric, ax=ax)
 
     def plot_annotators(self, *, ax=None):
-        """Annotator trajectories (:func:`agreement.plot_compare.plot_annotators`).
+        """Annotator trajectories (:func:`agreement.compare.plots.plot_annotators`).
 
         Returns the matplotlib Figure (a new one unless ``ax`` is given), never shown.
         """
-        from .plot_compare import plot_annotators
+        from .plots import plot_annotators
 
         return plot_annotators(self, ax=ax)
 

@@ -1,11 +1,12 @@
 """Ambiguous regions: connected areas of disagreement, described and ranked.
 
-A pixel is *disputed* when its semantic or instance disagreement (see :mod:`agreement.disagreement`)
-exceeds ``min_disagreement``. The disputed mask is split into a *thick* part (what survives a
-morphological opening with a ``(2w+1)`` square, ``w`` = the boundary tolerance) and a *thin* rest;
-connected components (8-connectivity, ``scipy.ndimage.label``) of each part are regions, the thin
-ones also split where the pair (majority class, dissenting class) changes. Per region, every
-annotator's label histogram comes from one ``bincount`` over the region pixels.
+A pixel is *disputed* when its semantic or instance disagreement (see
+:mod:`agreement.image.disagreement`) exceeds ``min_disagreement``. The disputed mask is split into a
+*thick* part (what survives a morphological opening with a ``(2w+1)`` square, ``w`` = the boundary
+tolerance) and a *thin* rest; connected components (8-connectivity, ``scipy.ndimage.label``) of each
+part are regions, the thin ones also split where the pair (majority class, dissenting class)
+changes. Per region, every annotator's label histogram comes from one ``bincount`` over the region
+pixels.
 
 Kinds, decided in this order:
 
@@ -50,8 +51,8 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..model import Categories
 from .disagreement import Heatmaps, boundary_near
-from .model import Categories
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
            "class_pair_summary", "pair_annotators"]
@@ -189,7 +190,7 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     Parameters
     ----------
     h : Heatmaps
-        The image's heatmaps (:func:`agreement.disagreement.heatmaps`).
+        The image's heatmaps (:func:`agreement.image.disagreement.heatmaps`).
     categories : Categories
         For names and thing/stuff.
     min_disagreement : float
@@ -208,7 +209,7 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     Examples
     --------
     >>> from agreement import Categories, Category, PanopticAnnotation
-    >>> from agreement.disagreement import heatmaps
+    >>> from agreement.image.disagreement import heatmaps
     >>> cats = Categories([Category(7, "road", False), Category(8, "sidewalk", False)])
     >>> road = np.full((20, 20), 7)
     >>> walk = road.copy(); walk[5:15, 5:15] = 8

@@ -5,7 +5,7 @@ Everything a comparison reports is a ratio of sums of these counts, so resamplin
 re-summing gives intervals and tests (:mod:`agreement.stats`) without touching a label map again.
 
 ``per_image``
-    The study result's table (:func:`agreement.study.evaluate`): per (``image``, ``ref``,
+    The study result's table (:func:`agreement.study.pq.evaluate`): per (``image``, ``ref``,
     ``other``, ``category_id``) ``tp``, ``fp``, ``fn``, ``iou_sum`` and the boundary sums.
 ``coincidence``
     Pixel coincidence counts (Krippendorff): per (``image``, ``category_a``, ``category_b``) the
@@ -14,7 +14,7 @@ re-summing gives intervals and tests (:mod:`agreement.stats`) without touching a
 ``agreement``
     Per (``image``, ``annotator``, ``category_id``) PQ counts of the annotator against the others
     (``tp``, ``fp``, ``fn``, ``iou_sum``): by default (:meth:`Batch.from_study`) against the
-    consensus of the other annotators (:func:`agreement.consensus.leave_one_out`, the consensus
+    consensus of the other annotators (:func:`agreement.study.loo.leave_one_out`, the consensus
     is the reference); ``"pairwise"``: the rows of ``per_image`` where the annotator is one side.
 """
 
@@ -23,56 +23,22 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import StudyError
-from .metrics.counts import (
+from ..errors import StudyError
+from ..metrics.counts import (
     ALPHA_FIELDS,
     BOUNDARY_FIELDS,
     PQ_FIELDS,
-    coincidence_matrix,
     pooled,
 )
-from .model import Categories, Study
-from .stats import CountTable
+from ..model import Categories, Study
+from ..stats import CountTable
 
-__all__ = ["ALPHA_FIELDS", "BOUNDARY_FIELDS", "PQ_FIELDS", "Batch", "coincidence_frame"]
-
-def _image_coincidence(image: str, anns: dict, *, ids: list[int],
-                       labels: dict | None = None) -> pd.DataFrame | None:
-    """Non-zero coincidence counts of one image (None with fewer than two annotators)."""
-    from .metrics.pixel import label_map, pixel_counts
-
-    if len(anns) < 2:
-        return None
-    if labels is None:
-        labels = {a: label_map(ann, ids) for a, ann in anns.items()}
-    counts = pixel_counts(labels, annotators=list(labels), category_ids=ids)
-    o = coincidence_matrix(counts.stratum_tables[:, 1:, 1:])
-    i, j = np.nonzero(o)
-    return pd.DataFrame({"image": image, "category_a": np.asarray(ids)[i],
-                         "category_b": np.asarray(ids)[j], "count": o[i, j]})
-
-
-def coincidence_frame(study: Study, *, n_jobs: int = 1, progress: bool = False) -> pd.DataFrame:
-    """Per-image pixel coincidence counts of a study (void excluded), as a tidy frame.
-
-    Columns ``image``, ``category_a``, ``category_b``, ``count`` (only non-zero entries). Decodes
-    each image's maps once; images with fewer than two annotators contribute nothing. ``n_jobs``
-    worker processes give the same result as one.
-    """
-    from .analysis import analyse
-
-    return analyse(study, parts=("coincidence",), n_jobs=n_jobs, progress=progress).coincidence
-
-
-def _coincidence_fold(parts: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
-    frames = [f for f in parts if f is not None]
-    columns = ["image", "category_a", "category_b", "count"]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-
+__all__ = ["Batch"]
 
 def _pairwise_agreement(per_image: pd.DataFrame) -> pd.DataFrame:
     """Each annotator's PQ counts against the others: rows where it is ``other`` or ``ref``."""
@@ -127,10 +93,12 @@ class Batch:
     def from_study(
         cls, study: Study, *, name: str | None = None, result: object | None = None,
         n_jobs: int = 1, progress: bool = False, pixel: bool = True, consensus: bool = True,
+        executor: Any = None,
     ) -> Batch:
         """Evaluate a study (unless its ``result`` is given) and collect the batch's tables.
 
-        One pass over the images (:func:`agreement.analysis.analyse`) computes every table.
+        One pass over the images (:func:`agreement.study.analysis.analyse`) computes every
+        table.
 
         Parameters
         ----------
@@ -141,18 +109,22 @@ class Batch:
             :func:`agreement.study.evaluate` of the study, when already computed.
         n_jobs, progress
             Worker processes over images and a progress bar, for every pass.
+        executor : concurrent.futures.Executor or distributed.Client, optional
+            Run the images there (:mod:`agreement.study.runner`).
         pixel : bool
             Collect pixel coincidences (per-class alpha, confused class pairs).
         consensus : bool
             Score each annotator against the consensus of the others
-            (:func:`agreement.consensus.leave_one_out`, the slowest pass); otherwise against
+            (:func:`agreement.study.loo.leave_one_out`, the slowest pass); otherwise against
             the other annotators pairwise.
         """
-        from .analysis import Analysis, analyse
+        from ..study.analysis import Analysis, analyse
 
         parts = [p for p, wanted in (("pq", result is None), ("coincidence", pixel),
                                      ("loo", consensus)) if wanted]
-        res = analyse(study, parts=parts, n_jobs=n_jobs, progress=progress) if parts else Analysis()
+        res = (analyse(study, parts=parts, options={"pq": {"segments": False}}
+                       if result is None else None, n_jobs=n_jobs, progress=progress,
+                       executor=executor) if parts else Analysis())
         result = res.pq if result is None else result
         agreement = res.loo.counts if consensus else None
         return cls.from_tables(result.per_image, name=name or "batch",

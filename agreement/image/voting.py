@@ -1,0 +1,272 @@
+"""Votes of N annotators at every pixel of one image, and the consensus panoptic map they elect.
+
+The consensus category of a pixel is the majority of the annotators' categories; a pixel whose
+largest vote is tied, or held by no more than ``min_share`` of the annotators, is left void and
+counted. Instances come from matched segments: segments of different annotators matched to each
+other (same category, plain IoU > 0.5, :attr:`agreement.image.maps.PairTable.match_lut`) form one
+*cluster*; all segments of a stuff category form one cluster. Among the annotators voting for the
+consensus category at a pixel, the cluster with most votes gives the consensus segment (ties: the
+first annotator's cluster, in study order). Consensus segments are never crowd.
+
+Void (keyword ``void``): ``"label"`` counts leaving a pixel unlabelled as a vote for void;
+``"exclude"`` ignores void votes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..errors import AnnotationError
+from ..metrics.counts import ratio
+from ..metrics.pixel import VoidMode, _check_void
+from ..model import Categories, ImageInfo, PanopticAnnotation, Segment
+from .maps import ImageMaps
+
+__all__ = ["Consensus", "Votes", "consensus", "consensus_of", "votes"]
+
+
+@dataclass(frozen=True, eq=False)
+class Votes:
+    """How the annotators of one image vote at every pixel.
+
+    Attributes
+    ----------
+    labels : ndarray, shape (N, H, W)
+        Each annotator's label map.
+    valid : ndarray of bool, shape (N, H, W), or None
+        Which votes count (None: all, ``void="label"``).
+    agree : ndarray of uint8, shape (N, H, W)
+        Per annotator, how many annotators (itself included) share its label at the pixel.
+    first : ndarray of bool, shape (N, H, W)
+        No earlier annotator gives the pixel the same label.
+    n : ndarray of uint8, shape (H, W)
+        Annotators voting at the pixel.
+    votes : ndarray of uint8, shape (H, W)
+        The largest vote.
+    best : ndarray of intp, shape (H, W)
+        The first annotator holding the largest vote.
+    majority : ndarray, shape (H, W)
+        Its label (ties: the label of the first annotator among the tied ones).
+    tie : ndarray of bool, shape (H, W)
+        Two or more labels share the largest vote.
+    """
+
+    labels: npt.NDArray[np.integer]
+    valid: npt.NDArray[np.bool_] | None
+    agree: npt.NDArray[np.uint8]
+    first: npt.NDArray[np.bool_]
+    n: npt.NDArray[np.uint8]
+    votes: npt.NDArray[np.uint8]
+    best: npt.NDArray[np.intp]
+    majority: npt.NDArray[np.integer]
+    tie: npt.NDArray[np.bool_]
+
+
+def agreement_counts(labels: npt.NDArray, valid: npt.NDArray | None
+                     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """Per annotator: how many annotators (itself included) share its label at each pixel, and
+    whether no earlier annotator gives that label."""
+    n_ann = labels.shape[0]
+    agree = np.ones(labels.shape, np.uint8) if valid is None else valid.astype(np.uint8)
+    first = np.ones(labels.shape, bool) if valid is None else valid.copy()
+    for i, j in combinations(range(n_ann), 2):
+        eq = labels[i] == labels[j]
+        if valid is not None:
+            eq &= valid[i] & valid[j]
+        agree[i] += eq
+        agree[j] += eq
+        first[j] &= ~eq
+    return agree, first
+
+
+def votes(labels: npt.NDArray[np.integer], *, void: VoidMode = "label") -> Votes:
+    """The votes of stacked label maps ``(N, H, W)`` (see :class:`Votes`)."""
+    _check_void(void)
+    valid = None if void == "label" else labels != 0
+    agree, first = agreement_counts(labels, valid)
+    n = (np.full(labels.shape[1:], labels.shape[0], np.uint8) if valid is None
+         else valid.sum(0, np.uint8))
+    top = agree.max(0)
+    best = agree.argmax(0)
+    majority = np.take_along_axis(labels, best[None], 0)[0]
+    tie = ((agree == top) & (top > 0)).sum(0) > top
+    return Votes(labels, valid, agree, first, n, top, best, majority, tie)
+
+
+@dataclass(frozen=True, eq=False)
+class Consensus:
+    """The consensus of one image.
+
+    Attributes
+    ----------
+    annotation : PanopticAnnotation
+        The consensus map (segment ids 1..K, 0 = void), ready for
+        :func:`agreement.write_coco_panoptic`.
+    annotators : tuple of str
+        Whose annotations made it.
+    tie_pixels : int
+        Pixels left void because two or more categories shared the largest vote.
+    weak_pixels : int
+        Pixels left void because the largest vote, for a category, was not above ``min_share`` of
+        the annotators (a weak majority *for void* is void anyway and not counted).
+    support : ndarray of float32, shape (H, W)
+        Share of the voting annotators agreeing with the consensus category (0 where void).
+    """
+
+    annotation: PanopticAnnotation
+    annotators: tuple[str, ...]
+    tie_pixels: int
+    weak_pixels: int
+    support: npt.NDArray[np.float32]
+
+    def to_dict(self) -> dict:
+        """Counts as a flat record: ``image``, ``annotators``, ``segments``, ``*_pixels``."""
+        return {"image": self.annotation.image.file_name, "annotators": len(self.annotators),
+                "segments": len(self.annotation.segments),
+                "void_pixels": self.annotation.void_pixels, "tie_pixels": self.tie_pixels,
+                "weak_pixels": self.weak_pixels}
+
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        return (f"Consensus({d['image']!r}: {d['annotators']} annotators, {d['segments']} "
+                f"segments, {d['void_pixels']} void pixels ({d['tie_pixels']} ties, "
+                f"{d['weak_pixels']} weak))")
+
+    def _repr_html_(self) -> str:
+        from .._html import block, figures
+
+        d = self.to_dict()
+        support = self.support[self.support > 0]
+        return block(f"Consensus of {d['image']}", [
+            figures({k: v for k, v in d.items() if k != "image"}),
+            figures({"mean support": float(support.mean()) if support.size else np.nan,
+                     "annotators": ", ".join(self.annotators)})])
+
+
+def clusters(anns: Sequence[PanopticAnnotation], categories: Categories,
+             luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
+             ) -> tuple[list[npt.NDArray[np.int64]], npt.NDArray[np.int64]]:
+    """Per annotator a LUT compact id -> cluster (0 = void), and each cluster's category.
+
+    ``luts[(i, j)]`` is the peer matching of annotations ``i < j``
+    (:attr:`agreement.image.maps.PairTable.match_lut`).
+    """
+    offsets = np.cumsum([0] + [len(a.segments) for a in anns])
+    total = int(offsets[-1])
+    cats = np.concatenate([a.category_ids for a in anns]) if total else np.zeros(0, np.int64)
+    rows, cols = [], []
+    for i, j in combinations(range(len(anns)), 2):
+        lut = luts[(i, j)]
+        src = np.flatnonzero(lut > 0)
+        rows.append(src - 1 + offsets[i])
+        cols.append(lut[src] - 1 + offsets[j])
+    stuff = np.flatnonzero([not categories[int(c)].isthing for c in cats])
+    if stuff.size:  # chain every stuff segment to the first one of its category
+        order = stuff[np.argsort(cats[stuff], kind="stable")]
+        same = cats[order[1:]] == cats[order[:-1]]
+        rows.append(order[:-1][same])
+        cols.append(order[1:][same])
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(r.size), (r, c)), shape=(total, total))
+    _, comp = connected_components(graph, directed=False)
+    comp = comp.astype(np.int64) + 1
+    cluster_cat = np.zeros(int(comp.max(initial=0)) + 1, np.int64)
+    cluster_cat[comp] = cats
+    out = [np.concatenate([[0], comp[offsets[i]:offsets[i + 1]]]) for i in range(len(anns))]
+    return out, cluster_cat
+
+
+def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_share: float = 0.5,
+                 void: VoidMode = "label", image: str | None = None) -> Consensus:
+    """The consensus of some annotators of ``maps`` (default all), sharing its labels and
+    matching (the votes are computed for the annotators given)."""
+    _check_void(void)
+    if not 0 <= min_share < 1:
+        raise AnnotationError(f"min_share must be in [0, 1), got {min_share}")
+    names = maps.names if names is None else tuple(n for n in maps.names if n in names)
+    if not names:
+        raise AnnotationError("consensus needs at least 1 annotation, got 0")
+    anns = [maps.annotations[a] for a in names]
+    shapes = sorted({a.shape for a in anns})
+    if len(shapes) > 1:
+        raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
+                              image=image or maps.image)
+    all_labels = maps.labels()
+    v = (maps.votes(void) if names == maps.names
+         else votes(np.stack([all_labels[a] for a in names]), void=void))
+    n = v.n
+    cons = v.majority.copy()
+    weak = ~v.tie & (cons > 0) & (v.votes <= min_share * n)
+    cons[v.tie | weak] = 0
+    luts = {(i, j): maps.pair(names[i], names[j]).match_lut
+            for i, j in combinations(range(len(names)), 2)}
+    seg_luts, cluster_cat = clusters(anns, maps.categories, luts)
+    g = np.stack([lut[a.compact] for lut, a in zip(seg_luts, anns, strict=True)])
+    gvotes, _ = agreement_counts(g, (v.labels == cons) & (cons > 0))
+    chosen = np.take_along_axis(g, gvotes.argmax(0)[None], 0)[0]
+    chosen[cons == 0] = 0
+    # clusters present, renumbered 1..K in id order (void stays 0): a bincount, not a sort
+    present = np.bincount(chosen.ravel(), minlength=cluster_cat.size) > 0
+    present[0] = False
+    seg_map = np.cumsum(present, dtype=np.int32)[chosen]
+    seg_cats = cluster_cat[np.flatnonzero(present)]
+    areas = np.bincount(seg_map.ravel(), minlength=seg_cats.size + 1)
+    boxes = ndimage.find_objects(seg_map)
+    segments = tuple(
+        Segment(k + 1, int(cat), False, int(areas[k + 1]),
+                (sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start))
+        for k, (cat, sl) in enumerate(zip(seg_cats, boxes, strict=True)))
+    first = anns[0].image
+    info = ImageInfo(image or first.file_name, first.height, first.width, first.id)
+    support = np.where(cons > 0, ratio(v.votes, n), 0.0).astype(np.float32)
+    return Consensus(PanopticAnnotation(info, seg_map, segments), names,
+                     int(v.tie.sum()), int(weak.sum()), support)
+
+
+def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
+              min_share: float = 0.5, void: VoidMode = "label",
+              image: str | None = None) -> Consensus:
+    """Majority-vote consensus panoptic map of one image.
+
+    Parameters
+    ----------
+    annotations : mapping of str to PanopticAnnotation
+        At least one annotation of the image (with one, the consensus is a relabelled copy).
+    categories : Categories
+    min_share : float
+        The winning category needs strictly more than ``min_share`` of the voting annotators
+        (0.5: a strict majority). Use 0 to accept any untied plurality.
+    void : {"label", "exclude"}
+        ``"label"``: leaving a pixel void is a vote for void; ``"exclude"``: only annotators who
+        label the pixel vote.
+    image : str, optional
+        File name of the consensus annotation; default the first annotation's.
+
+    Returns
+    -------
+    Consensus
+
+    Examples
+    --------
+    >>> from agreement import Category
+    >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 1, 2: 2})
+    >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]], {1: 1, 2: 2})
+    >>> c = PanopticAnnotation.from_map([[1, 1, 1, 0]], {1: 1})
+    >>> res = consensus({"a": a, "b": b, "c": c}, cats)
+    >>> res.annotation.ids.tolist(), res.tie_pixels, res.weak_pixels
+    ([[1, 1, 2, 2]], 0, 0)
+    """
+    anns = list(annotations.values())
+    name = image or (anns[0].image.file_name if anns else "?")
+    maps = ImageMaps(name, annotations, categories=categories)
+    return consensus_of(maps, min_share=min_share, void=void, image=image)
