@@ -13,6 +13,7 @@ selected, joined and counted here; metrics are never recomputed another way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +46,11 @@ class ReportOptions:
     max_pairs: int = 3
     max_merge_gains: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
+    executor: Any = field(default=None, compare=False)
 
     def parameters(self) -> dict:
-        """Flat dict of the parameters the numbers depend on (``n_jobs`` and progress do not)."""
+        """Flat dict of the parameters the numbers depend on (``n_jobs``, ``executor`` and
+        progress do not)."""
         out = {
             k: getattr(self, k)
             for k in (
@@ -114,7 +117,7 @@ def class_table(result, dis, study: Study, t: Thresholds) -> pd.DataFrame:
     per = per.rename(columns={"name": "category", "mean_boundary_iou": "boundary_iou"})
     alpha = dis.pixel.per_class.set_index("category_id")["alpha"]
     per["alpha"] = per["category_id"].map(alpha).astype(float)
-    counts = status_counts(result.segments, small_area=t.small_area)
+    counts = status_counts(result.status_counts)
     per = per.merge(counts, on="category_id", how="left")
     return per[per["pq"].notna()].reset_index(drop=True)
 
@@ -173,33 +176,27 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     return table
 
 
-def region_impact(regions: pd.DataFrame):
+def region_impact(class_pairs: pd.DataFrame, class_kinds: pd.DataFrame):
     """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
 
-    Confused pair: regions between the two classes; instances: merge-split regions of the
-    class; boundaries: boundary-placement regions touching the class; small misses:
-    missed-object regions touching the class.
+    Read from the disagreement's summaries of every region (:attr:`agreement.study.disputes.
+    StudyDisagreement.class_pairs` and ``class_kinds``): confused pair: regions between the two
+    classes; instances: merge-split regions of the class; boundaries: boundary-placement regions
+    touching the class; small misses: missed-object regions touching the class.
     """
-    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
-    kinds = regions["kind"].to_numpy()
+    lo = class_pairs[["category_a", "category_b"]].min(axis=1).to_numpy()
+    hi = class_pairs[["category_a", "category_b"]].max(axis=1).to_numpy()
+    want = {"instances": "merge-split", "boundaries": "boundary placement",
+            "small_misses": "missed object"}
 
     def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
-        c = cats[0]
         if kind == "confusion":
-            d = cats[1]
-            mask = ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
+            c, d = sorted(cats[:2])
+            sel = class_pairs[(lo == c) & (hi == d)]
         else:
-            touches = (a_ == c) | (b_ == c)
-            want = {
-                "instances": "merge-split",
-                "boundaries": "boundary placement",
-                "small_misses": "missed object",
-            }[kind]
-            mask = touches & (kinds == want)
-            if kind == "instances":
-                mask &= a_ == b_
-        sel = regions[mask]
-        return int(sel["area"].sum()), int(sel["image"].nunique())
+            sel = class_kinds[(class_kinds["category_id"] == cats[0])
+                              & (class_kinds["kind"] == want[kind])]
+        return int(sel["pixels"].sum()), int(sel["images"].sum())
 
     return impact
 
@@ -223,25 +220,28 @@ def report_data(
             bar.set_postfix_str(what)
             bar.update()
 
-        p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress, step=step)
+        p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress,
+                       small_area=o.thresholds.small_area, step=step, executor=o.executor)
         result, dis = p.result, p.disagreement
         classes = class_table(result, dis, study, o.thresholds)
         diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
         names = {c: study.categories.name(c) for c in study.categories}
         isthing = {c: study.categories[c].isthing for c in study.categories}
         proposals = propose(
-            diagnoses, names=names, isthing=isthing, impact=region_impact(dis.regions)
+            diagnoses, names=names, isthing=isthing,
+            impact=region_impact(dis.class_pairs, dis.class_kinds)
         )
         pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
         join = merged_counts(
             study,
             pairs_wanted[: o.max_merge_gains],
-            segments=result.segments,
+            image_categories=result.image_categories,
             n_jobs=o.n_jobs,
+            executor=o.executor,
             step=step,
         )
         traits = annotator_traits(
-            dis.pixel, result.segments, study.annotators, categories=study.categories
+            dis.pixel, result.status_counts, study.annotators, categories=study.categories
         )
         proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
         # crops are drawn while the merged pairs are evaluated (n_jobs > 1)
@@ -287,16 +287,33 @@ def _pair_names(names: dict[int, str], cats: tuple[int, ...]) -> tuple[str, ...]
     return tuple(names.get(c, str(c)) for c in cats)
 
 
-def _instance_habit_rule(traits: pd.DataFrame, who: list, c: str) -> str:
+#: The habits (trait kinds) that concern each kind of problem.
+_HABITS = {"instances": ("split", "merged"), "small_misses": ("missed",), "boundaries": ()}
+
+
+def _concerns(traits: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
+    """Which habits concern a problem of ``kind`` about ``cats`` (by kind and category ids)."""
+    if not len(traits):
+        return np.zeros(0, bool)
+    cid = traits["category_id"].to_numpy()
+    if kind == "confusion" and len(cats) == 2:
+        other = traits["other_id"].astype("Int64").to_numpy(dtype=float, na_value=np.nan)
+        a, b = cats
+        return ((traits["kind"] == "pixels").to_numpy()
+                & (((cid == a) & (other == b)) | ((cid == b) & (other == a))))
+    return traits["kind"].isin(_HABITS.get(kind, ())).to_numpy() & (cid == cats[0])
+
+
+def _instance_habit_rule(traits: pd.DataFrame, who: list, c: str, cid: int) -> str:
     """The rule's sentence for the annotators who split or merge ``c`` instances."""
     out = ""
-    for verb, say in (
-        ("splits", f"one {c} cut into visible parts by an occluder, or built of parts, is one "
-                   f"segment"),
-        ("merges adjacent", f"touching {c} instances are separate segments"),
+    for kind, verb, say in (
+        ("merged", "splits", f"one {c} cut into visible parts by an occluder, or built of "
+                             f"parts, is one segment"),
+        ("split", "merges adjacent", f"touching {c} instances are separate segments"),
     ):
         names = sorted({t.annotator for t in traits.itertuples(index=False)
-                        if t.annotator in who and t.text.startswith(f"{verb} {c} ")})
+                        if t.annotator in who and t.kind == kind and t.category_id == cid})
         if names:
             out += (f" In this batch {', '.join(names)} {verb} {c} instances where the others "
                     f"do not: the rule must say that {say}.")
@@ -311,14 +328,17 @@ def attach_evidence(
     n_images: int,
 ) -> list:
     """Add to each proposal the ambiguous-region summary of its pair and the annotators whose
-    habits (:func:`~agreement.report.traits.annotator_traits`) concern its classes."""
+    habits (:func:`~agreement.report.traits.annotator_traits`) concern its classes (selected by
+    kind and category ids)."""
     out = []
     for p in proposals:
         cls = _pair_names(names, p.categories)
         extra, who = [], []
         if p.kind == "confusion" and len(cls) == 2:
-            a, b = cls
-            row = class_pairs[class_pairs["class_pair"].isin([f"{a} <-> {b}", f"{b} <-> {a}"])]
+            a, b = p.categories
+            row = class_pairs[((class_pairs["category_a"] == a) & (class_pairs["category_b"] == b))
+                              | ((class_pairs["category_a"] == b)
+                                 & (class_pairs["category_b"] == a))]
             if len(row):
                 r = row.iloc[0]
                 extra.append(
@@ -326,29 +346,19 @@ def attach_evidence(
                     f"{int(r['images'])} of {n_images} images; in the minority: "
                     f"{', '.join(r['dissenters']) or 'nobody'}"
                 )
-            wanted = [f"labels {a} as {b}", f"labels {b} as {a}"]
-        else:
-            c = cls[0]
-            wanted = {
-                "instances": [f"merges adjacent {c} ", f"splits {c} "],
-                "small_misses": [f"misses {c} "],
-                "boundaries": [],
-            }.get(p.kind, [])
-        for t in traits.itertuples(index=False):
-            if any(t.text.startswith(w) for w in wanted):
-                extra.append(f"annotator {t.annotator} {t.text}")
-                who.append(t.annotator)
+        concerned = _concerns(traits, p.kind, p.categories)
+        for t in traits[concerned].itertuples(index=False):
+            extra.append(f"annotator {t.annotator} {t.text}")
+            who.append(t.annotator)
         rule = p.rule
         if p.kind == "confusion" and who:
-            habit = traits[
-                traits["annotator"].isin(who) & traits["text"].str.startswith(tuple(wanted))
-            ].iloc[0]
+            habit = traits[concerned].iloc[0]
             rule += (
-                f" In this batch {habit['annotator']} {habit['text'].split(' (')[0]} where "
+                f" In this batch {habit['annotator']} {habit['head']} where "
                 f"the others do not: the rule must say explicitly which class these cases are."
             )
         if p.kind == "instances" and who:
-            rule += _instance_habit_rule(traits, who, cls[0])
+            rule += _instance_habit_rule(traits, who, cls[0], p.categories[0])
         out.append(
             replace(
                 p,

@@ -1,18 +1,19 @@
-"""Run the library's study-level analyses for a report, in parallel when ``n_jobs > 1``.
+"""Run the library's study-level analyses for a report.
 
-One pass over the images (:func:`agreement.study.analysis.analyse`, a process pool over images
-with ``n_jobs > 1``) gives the study result (:func:`agreement.study.pq.evaluate`), the
-disagreement (:func:`agreement.study.disputes.disagreement`), leave-one-out scores
+One pass over the images (:func:`agreement.study.analysis.analyse`, on a process pool with
+``n_jobs > 1`` or any executor) gives the study result (:func:`agreement.study.pq.evaluate`,
+without the per-segment table: the report reads the status counts), the disagreement
+(:func:`agreement.study.disputes.disagreement`), leave-one-out scores
 (:func:`agreement.study.loo.leave_one_out`) and the validation findings, each image decoded once.
-Then one evaluation per confused class pair whose merge gain is wanted (it depends on the first
-pass's results); with ``n_jobs > 1`` those run side by side in a process pool. The results are
-the same objects as the serial run's.
+Then, for the confused class pairs whose merge gain is wanted (they depend on the first pass's
+results), one more pass computes the counts with each pair merged, on the images where either
+class occurs (:func:`agreement.study.merged.merged_counts`); with parallel workers it runs while
+the caller draws the crops.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..model import Study
-from .gains import merge_categories, pooled_counts
+from .gains import pooled_counts
 
 __all__ = ["Passes", "merged_counts", "run_passes"]
 
@@ -36,56 +37,20 @@ class Passes:
     validation: pd.DataFrame | None = None
 
 
-def _evaluate(
-    study: Study, boundary: bool, progress: bool = False, images: Sequence[str] | None = None
-):
-    from ..study.pq import evaluate
-
-    return evaluate(study, n_jobs=1, boundary=boundary, progress=progress, images=images)
-
-
-def _merged_pooled(study: Study, a: int, b: int, images: Sequence[str] | None) -> pd.DataFrame:
-    merged = merge_categories(study, a, b)
-    return pooled_counts(_evaluate(merged, False, images=images).per_pair_class)
-
-
-def _workers(n_jobs: int) -> int:
-    return (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
-
-
-def _run(tasks: Sequence[tuple[Callable, tuple]], n_jobs: int, step: Callable[[str], None]) -> list:
-    if _workers(n_jobs) <= 1 or len(tasks) <= 1:
-        out = []
-        for fn, args in tasks:
-            out.append(fn(*args))
-            step(fn.__name__.strip("_"))
-        return out
-    with cf.ProcessPoolExecutor(max_workers=min(_workers(n_jobs), len(tasks))) as pool:
-        futures = {pool.submit(fn, *args): i for i, (fn, args) in enumerate(tasks)}
-        out: list = [None] * len(tasks)
-        for fut in cf.as_completed(futures):
-            out[futures[fut]] = fut.result()
-            step(tasks[futures[fut]][0].__name__.strip("_"))
-        return out
-
-
-def run_passes(
-    study: Study,
-    *,
-    n_jobs: int = 1,
-    boundary: bool = True,
-    progress: bool = False,
-    step: Callable[[str], None] = lambda _: None,
-) -> Passes:
+def run_passes(study: Study, *, n_jobs: int = 1, boundary: bool = True, progress: bool = False,
+               small_area: int = 32 * 32, step: Callable[[str], None] = lambda _: None,
+               executor: Any = None) -> Passes:
     """Evaluate, find disagreement, score leave-one-out and validate, in one pass over the
-    images (``n_jobs`` worker processes; a per-image progress bar with ``progress``)."""
+    images (``n_jobs`` worker processes or an ``executor``; a per-image progress bar with
+    ``progress``)."""
     from ..study.analysis import analyse
 
     parts = ["pq", "disagreement", "validation"]
     if len(study.annotators) > 2:
         parts.append("loo")
-    res = analyse(study, parts=parts, options={"pq": {"boundary": boundary}}, n_jobs=n_jobs,
-                  progress=progress)
+    res = analyse(study, parts=parts, options={"pq": {"boundary": boundary, "segments": False,
+                                                      "small_area": small_area}},
+                  n_jobs=n_jobs, progress=progress, executor=executor)
     step("analyse")
     return Passes(res.pq, res.disagreement, res.loo, res.validation)
 
@@ -94,42 +59,37 @@ def merged_counts(
     study: Study,
     pairs: Sequence[tuple[int, int]],
     *,
-    segments: pd.DataFrame | None = None,
+    image_categories: pd.DataFrame,
     n_jobs: int = 1,
+    executor: Any = None,
     step: Callable[[str], None] = lambda _: None,
 ) -> Callable[[], dict[tuple[int, int], pd.DataFrame]]:
     """Start computing the pooled PQ counts of the study with each pair's second class relabelled
     as the first; returns a function that waits for them (so the caller can draw figures
-    meanwhile when ``n_jobs > 1``)."""
-    pairs = list(pairs)
-    # only images where a or b occurs change: elsewhere the merged class has no count
-    used = (
-        {}
-        if segments is None
-        else {
-            (a, b): sorted(segments.loc[segments["category_id"].isin((a, b)), "image"].unique())
-            for a, b in pairs
-        }
-    )
-    tasks = [(_merged_pooled, (study, a, b, used.get((a, b)) or None)) for a, b in pairs]
-    if _workers(n_jobs) <= 1 or not pairs:
+    meanwhile when the pass runs on parallel workers).
 
-        def serial() -> dict[tuple[int, int], pd.DataFrame]:
-            out = _run(tasks, 1, step)
-            return dict(zip(pairs, out, strict=True))
+    Only images where either class of a pair occurs (``image_categories``, the study result's)
+    are evaluated for it: elsewhere the merged class has no count.
+    """
+    from ..study.merged import merged_counts as run_merged
 
-        return serial
-    pool = cf.ProcessPoolExecutor(max_workers=min(_workers(n_jobs), len(pairs)))
-    futures = [pool.submit(fn, *args) for fn, args in tasks]
+    pairs = [(int(a), int(b)) for a, b in pairs]
+    cats = image_categories
+    images_of = [sorted(set(cats.loc[cats["category_id"].isin((a, b)), "image"].astype(str)))
+                 for a, b in pairs]
 
-    def join() -> dict[tuple[int, int], pd.DataFrame]:
-        try:
-            out = {}
-            for pair, fut in zip(pairs, futures, strict=True):
-                out[pair] = fut.result()
-                step("merged pair")
-            return out
-        finally:
-            pool.shutdown(cancel_futures=True)
+    def pooled(counts: dict) -> dict[tuple[int, int], pd.DataFrame]:
+        out = {}
+        for pair in pairs:
+            out[pair] = pooled_counts(counts[pair])
+            step("merged pair")
+        return out
 
-    return join
+    if not pairs:
+        return lambda: {}
+    if executor is None and n_jobs == 1:
+        return lambda: pooled(run_merged(study, pairs, images_of))
+    pool = cf.ThreadPoolExecutor(max_workers=1)  # waits on the workers while the caller draws
+    future = pool.submit(run_merged, study, pairs, images_of, n_jobs=n_jobs, executor=executor)
+    pool.shutdown(wait=False)
+    return lambda: pooled(future.result())
