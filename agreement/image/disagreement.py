@@ -28,7 +28,6 @@ of annotators labelling the pixel).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 
@@ -42,6 +41,7 @@ from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
 from .maps import ImageMaps
+from .tuples import Tuples
 
 __all__ = ["Heatmaps", "area_average", "boundary_distance", "boundary_near", "heatmaps",
            "heatmaps_of", "match_lut"]
@@ -95,9 +95,12 @@ def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.in
     return maps.pair("a", "b").match_lut
 
 
-@dataclass(frozen=True, eq=False)
 class Heatmaps:
     """The disagreement maps of one image (see the module notes for the definitions).
+
+    Every map but the boundary one depends on a pixel only through its tuple of segments
+    (:mod:`agreement.image.tuples`): it is computed per tuple (:attr:`per_tuple`) and read back
+    per pixel on first use.
 
     Attributes
     ----------
@@ -106,11 +109,11 @@ class Heatmaps:
         The annotators of the image, in the order of ``labels``.
     category_ids : tuple of int
         Label ``i + 1`` of ``labels`` is ``category_ids[i]``; 0 is void.
-    labels, compact : ndarray of int32, shape (N, H, W)
-        Each annotator's label map and compact segment map.
+    labels, compact : ndarray, shape (N, H, W)
+        Each annotator's label map (narrowest unsigned type) and compact segment map.
     n : ndarray of uint8, shape (H, W)
         Annotators voting at each pixel (all of them with ``void="label"``).
-    majority : ndarray of int32, shape (H, W)
+    majority : ndarray, shape (H, W)
         Majority label (ties: the label of the first annotator among the tied ones).
     votes : ndarray of uint8, shape (H, W)
         Annotators voting for the majority label.
@@ -130,32 +133,42 @@ class Heatmaps:
     d : int
         Boundary tolerance used, in pixels.
     void : {"label", "exclude"}
+    tuples : Tuples
+        The image's tuples of segments.
+    per_tuple : dict of str to ndarray
+        ``labels``, ``n``, ``majority``, ``votes``, ``tie``, ``semantic``, ``entropy``,
+        ``instance``, ``disputed``, ``instance_disputed``, ``first`` per tuple (last axis).
     """
 
-    image: str
-    annotators: tuple[str, ...]
-    category_ids: tuple[int, ...]
-    labels: npt.NDArray[np.int32]
-    compact: npt.NDArray[np.int32]
-    n: npt.NDArray[np.uint8]
-    majority: npt.NDArray[np.int32]
-    votes: npt.NDArray[np.uint8]
-    tie: npt.NDArray[np.bool_]
-    semantic: npt.NDArray[np.float32]
-    entropy: npt.NDArray[np.float32]
-    boundary: npt.NDArray[np.float32]
-    boundary_count: npt.NDArray[np.uint8]
-    instance: npt.NDArray[np.float32]
-    disputed: npt.NDArray[np.bool_]
-    instance_disputed: npt.NDArray[np.bool_]
-    first: npt.NDArray[np.bool_]
-    d: int
-    void: VoidMode
+    _MAPS = ("labels", "n", "majority", "votes", "tie", "semantic", "entropy", "instance",
+             "disputed", "instance_disputed", "first")
+
+    def __init__(self, image: str, annotators: tuple[str, ...], category_ids: tuple[int, ...],
+                 tuples: Tuples, per_tuple: dict[str, np.ndarray],
+                 compacts: Sequence[npt.NDArray[np.int32]], boundary: npt.NDArray[np.float32],
+                 boundary_count: npt.NDArray[np.uint8], d: int, void: VoidMode) -> None:
+        self.image, self.annotators, self.category_ids = image, annotators, category_ids
+        self.tuples, self.per_tuple = tuples, per_tuple
+        self._compacts = tuple(compacts)
+        self.boundary, self.boundary_count, self.d, self.void = boundary, boundary_count, d, void
+        self._maps: dict[str, np.ndarray] = {}
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in Heatmaps._MAPS:
+            if name not in self._maps:
+                self._maps[name] = self.tuples.gather(self.per_tuple[name])
+            return self._maps[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def compact(self) -> npt.NDArray[np.int32]:
+        """Each annotator's compact segment map, shape (N, H, W)."""
+        return np.stack(self._compacts)
 
     @property
     def shape(self) -> tuple[int, int]:
         """``(H, W)``."""
-        return self.semantic.shape  # type: ignore[return-value]
+        return self.tuples.index.shape  # type: ignore[return-value]
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -169,12 +182,11 @@ class Heatmaps:
     def class_ambiguity(self, category_id: int) -> npt.NDArray[np.float32]:
         """Share of annotators on the minority side of "``category_id`` or not" per pixel."""
         label = self.label_of(category_id)
-        m = np.zeros(self.shape, np.uint8)
-        for lab in self.labels:
-            m += lab == label
-        n = self.n.astype(np.float32)
-        out = np.minimum(m, self.n - np.minimum(m, self.n)).astype(np.float32)
-        return ratio(out, n, undefined=0.0, dtype=np.float32)
+        n = self.per_tuple["n"]
+        m = (self.per_tuple["labels"] == label).sum(0, dtype=np.uint8)
+        out = np.minimum(m, n - np.minimum(m, n)).astype(np.float32)
+        return self.tuples.gather(ratio(out, n.astype(np.float32), undefined=0.0,
+                                        dtype=np.float32))
 
     def class_counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Per label: pixels some annotator gives it, and of those the pixels not unanimous.
@@ -183,37 +195,42 @@ class Heatmaps:
         images.
         """
         k = len(self.category_ids) + 1
-        split = self.semantic > 0
+        count = self.tuples.count
+        split = self.per_tuple["semantic"] > 0
         claimed = np.zeros(k, np.int64)
         disputed = np.zeros(k, np.int64)
-        for lab, first in zip(self.labels, self.first, strict=True):
-            claimed += np.bincount(lab[first], minlength=k)
-            disputed += np.bincount(lab[first & split], minlength=k)
+        for lab, first in zip(self.per_tuple["labels"], self.per_tuple["first"], strict=True):
+            claimed += _weighted_bincount(lab[first], count[first], k)
+            disputed += _weighted_bincount(lab[first & split], count[first & split], k)
         return claimed, disputed
 
 
-def _instance_map(anns: Sequence[PanopticAnnotation], labels: npt.NDArray,
+def _weighted_bincount(values: np.ndarray, weights: np.ndarray, k: int) -> npt.NDArray[np.int64]:
+    return np.rint(np.bincount(values, weights=weights, minlength=k)).astype(np.int64)
+
+
+def _instance_map(codes: npt.NDArray[np.int64], labels: npt.NDArray,
                   thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray,
                   luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
                   ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
-    """Instance disagreement among the annotators of the majority thing class, and who dissents."""
-    shape = labels.shape[1:]
+    """Instance disagreement among the annotators of the majority thing class, and who dissents
+    (per position: tuples of ``codes``, shape (N, T))."""
     idx = np.flatnonzero(thing[majority] & (votes > 1))
-    maj = majority.ravel()[idx]
-    member = [lab.ravel()[idx] == maj for lab in labels]
-    comp = [a.compact.ravel()[idx] for a in anns]
+    maj = majority[idx]
+    member = [lab[idx] == maj for lab in labels]
+    comp = [c[idx] for c in codes]
     agree = [m.astype(np.uint8) for m in member]
-    for i, j in combinations(range(len(anns)), 2):
+    for i, j in combinations(range(len(codes)), 2):
         lut = luts[(i, j)]
         eq = member[i] & member[j] & (lut[comp[i]] == comp[j])
         agree[i] += eq
         agree[j] += eq
     best = np.max(agree, axis=0) if agree else np.zeros(0, np.uint8)
-    out = np.zeros(shape, np.float32)
-    out.reshape(-1)[idx] = 1.0 - best / votes.ravel()[idx].astype(np.float32)
+    out = np.zeros(majority.shape, np.float32)
+    out[idx] = 1.0 - best / votes[idx].astype(np.float32)
     dissent = np.zeros(labels.shape, bool)
     for i, (m, a) in enumerate(zip(member, agree, strict=True)):
-        dissent[i].reshape(-1)[idx] = m & (a < best)
+        dissent[i, idx] = m & (a < best)
     return out, dissent
 
 
@@ -260,7 +277,7 @@ def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categori
 
 
 def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "label") -> Heatmaps:
-    """:func:`heatmaps` of an image's maps (sharing their labels, matching and votes)."""
+    """:func:`heatmaps` of an image's maps (sharing their labels, matching, tuples and votes)."""
     _check_void(void)
     anns = list(maps.annotations.values())
     name = maps.image
@@ -270,8 +287,8 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     if len(shapes) > 1:
         raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
                               image=name)
-    categories = maps.categories
     ids = maps.category_ids
+    t = maps.tuples()
     v = maps.votes(void)
     labels, n = v.labels, v.n
     nf = n.astype(np.float32)
@@ -283,18 +300,20 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     disputed = labels != v.majority[None]  # ties: the other tied labels are the dissent
     if v.valid is not None:
         disputed &= v.valid
-    dist = boundary_distance(labels.shape[1:]) if d is None else int(d)
-    count = np.zeros(labels.shape[1:], np.uint8)
+    dist = boundary_distance(shapes[0]) if d is None else int(d)
+    count = np.zeros(shapes[0], np.uint8)
     for a in anns:
         count += boundary_near(a.compact, dist)
     bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
-    thing = np.array([False] + [categories[c].isthing for c in ids])
-    instance, instance_disputed = _instance_map(anns, labels, thing, v.majority, v.votes,
+    thing = np.array([False] + [maps.categories[c].isthing for c in ids])
+    instance, instance_disputed = _instance_map(t.codes.T, labels, thing, v.majority, v.votes,
                                                 maps.match_luts())
-    compact = np.stack([a.compact for a in anns])
-    return Heatmaps(name, maps.names, ids, labels, compact, n, v.majority, v.votes, v.tie,
-                    semantic, entropy.astype(np.float32), bnd, count, instance, disputed,
-                    instance_disputed, v.first, dist, void)
+    per_tuple = {"labels": labels, "n": n, "majority": v.majority, "votes": v.votes,
+                 "tie": v.tie, "semantic": semantic, "entropy": entropy.astype(np.float32),
+                 "instance": instance, "disputed": disputed,
+                 "instance_disputed": instance_disputed, "first": v.first}
+    return Heatmaps(name, maps.names, ids, t, per_tuple, [a.compact for a in anns], bnd, count,
+                    dist, void)
 
 
 @lru_cache(maxsize=32)

@@ -5,14 +5,18 @@ computes, on first use and once only, what several kernels share:
 
 - each annotation's label map over the study's categories (:meth:`ImageMaps.labels`);
 - each map's boundary band for Boundary PQ (:meth:`ImageMaps.banded`);
-- the **joint table of each annotator pair** (:meth:`ImageMaps.pair`): one ``bincount`` over
-  both compact ids (and both band flags when Boundary PQ is wanted,
-  :func:`agreement.metrics.boundary.joint_overlap_banded`), from which both directions'
-  :class:`~agreement.matching.Overlap` and :class:`~agreement.metrics.boundary.BoundaryOverlap`,
-  the peer matching (:meth:`PairTable.match_lut`) and the category confusion
-  (:meth:`PairTable.confusion`) are read;
-- the votes of the annotators at every pixel (:meth:`ImageMaps.votes`, shared by the heatmaps,
-  the consensus and the leave-one-out scores).
+- the **tuples** of the image (:meth:`ImageMaps.tuples`, :mod:`agreement.image.tuples`): the
+  distinct combinations of the annotators' segments and their pixel counts, one ``bincount``
+  over the combined compact ids; per-pixel questions are answered per tuple;
+- the **joint table of each annotator pair** (:meth:`ImageMaps.pair`): with Boundary PQ one
+  ``bincount`` over both compact ids and both band flags
+  (:func:`agreement.metrics.boundary.joint_overlap_banded`), otherwise the pair's marginal of
+  the tuples; both directions' :class:`~agreement.matching.Overlap` and
+  :class:`~agreement.metrics.boundary.BoundaryOverlap` and the peer matching
+  (:meth:`PairTable.match_lut`) are read from it;
+- the pixel statistics (:meth:`ImageMaps.pixel_counts`: the label confusion of every pair per
+  stratum) and the votes of the annotators (:meth:`ImageMaps.votes`, shared by the heatmaps,
+  the consensus and the leave-one-out scores), both per tuple.
 
 Nothing here knows a study: an image, its annotations and the category set are the whole input.
 """
@@ -29,7 +33,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import AnnotationError
-from ..labels import overlap_table
 from ..matching import Overlap, candidate_pairs, match_segments, overlap_from_table
 from ..metrics.boundary import (
     BoundaryOverlap,
@@ -39,6 +42,7 @@ from ..metrics.boundary import (
     joint_overlap_banded,
 )
 from ..model import Categories, PanopticAnnotation
+from .tuples import Tuples, count_tuples
 
 if TYPE_CHECKING:
     from ..findings import Finding
@@ -127,24 +131,6 @@ class PairTable:
         lut[matches.ref_index + 1] = matches.other_index + 1
         return lut
 
-    def confusion(self, category_ids: Sequence[int]) -> IntArray:
-        """Pixels per (label of ``a``, label of ``b``): the segment table summed by category.
-
-        Labels as in :func:`agreement.metrics.pixel.label_map` (0 void, ``i + 1`` =
-        ``category_ids[i]``); shape ``(K, K)`` with ``K = len(category_ids) + 1``.
-        """
-        k = len(category_ids) + 1
-        la, lb = (_segment_labels(ann, category_ids) for ann in (self.ann_a, self.ann_b))
-        codes = (la[:, None] * k + lb[None, :]).ravel()
-        return np.bincount(codes, weights=self.table.ravel(), minlength=k * k).astype(
-            np.int64).reshape(k, k)
-
-
-def _segment_labels(ann: PanopticAnnotation, category_ids: Sequence[int]) -> IntArray:
-    """Label of each compact id of ``ann`` (0 = void), as :func:`label_map` assigns them."""
-    cats = np.asarray(category_ids, dtype=np.int64)
-    pos = np.searchsorted(cats, ann.category_ids)
-    return np.concatenate([[0], pos + 1]).astype(np.int64)
 
 
 class ImageMaps:
@@ -204,16 +190,42 @@ class ImageMaps:
         """``(height, width)`` of each annotation."""
         return {a: ann.shape for a, ann in self.annotations.items()}
 
+    def segment_labels(self, annotator: str) -> npt.NDArray[np.integer]:
+        """Label of each compact id of an annotation (:func:`agreement.metrics.pixel.label_lut`),
+        in the narrowest unsigned type holding the labels."""
+        from ..metrics.pixel import label_lut
+
+        dtype = label_dtype(len(self.categories) + 1)
+        return self.cached(("segment_labels", annotator), lambda: label_lut(
+            self.annotations[annotator], self.category_ids).astype(dtype))
+
     def labels(self) -> dict[str, npt.NDArray[np.integer]]:
         """Each annotation's category map (:func:`agreement.metrics.pixel.label_map`), in the
         narrowest unsigned type holding the labels."""
         if self._labels is None:
-            from ..metrics.pixel import label_map
-
-            dtype = label_dtype(len(self.categories) + 1)
-            self._labels = {a: label_map(ann, self.category_ids).astype(dtype, copy=False)
+            self._labels = {a: self.segment_labels(a)[ann.compact]
                             for a, ann in self.annotations.items()}
         return self._labels
+
+    def tuples(self) -> Tuples:
+        """The distinct segment tuples of the readable annotations (:func:`count_tuples`)."""
+        def make() -> Tuples:
+            shapes = set(self.shapes().values())
+            if len(shapes) > 1:
+                raise AnnotationError(f"annotations of one image must have one shape, got "
+                                      f"{sorted(shapes)}", image=self.image)
+            anns = list(self.annotations.values())
+            return count_tuples([a.compact for a in anns], [len(a.segments) for a in anns])
+
+        return self.cached("tuples", make)
+
+    def tuple_labels(self) -> npt.NDArray[np.integer]:
+        """Label of each annotator (rows, in :attr:`names` order) on each tuple (columns)."""
+        def make() -> np.ndarray:
+            codes = self.tuples().codes
+            return np.stack([self.segment_labels(a)[codes[:, i]]
+                             for i, a in enumerate(self.names)]) if self.names else codes.T
+        return self.cached("tuple_labels", make)
 
     def banded(self, annotator: str) -> npt.NDArray[np.int32]:
         """``2 x compact + band`` of an annotation (:func:`agreement.metrics.boundary.banded`),
@@ -241,7 +253,10 @@ class ImageMaps:
                                   image=self.image)
         na, nb = len(ann_a.segments), len(ann_b.segments)
         if self.dilation_ratio is None:
-            table, bo = overlap_table(ann_a.compact, ann_b.compact, na + 1, nb + 1), None
+            t, names = self.tuples(), self.names
+            table = t.table(t.codes[:, names.index(a)], t.codes[:, names.index(b)],
+                            (na + 1, nb + 1))
+            bo = None
         else:
             table, bo = joint_overlap_banded(self.banded(a), self.banded(b), na, nb)
         return PairTable(a, b, table, bo, ann_a, ann_b, self.image)
@@ -258,11 +273,11 @@ class ImageMaps:
                 for i, j in combinations(range(len(names)), 2)}
 
     def votes(self, void: str) -> Votes:
-        """The annotators' votes at every pixel (:func:`agreement.image.voting.votes`)."""
+        """The annotators' votes on every tuple (:func:`agreement.image.voting.votes`)."""
         if void not in self._votes:
             from .voting import votes
 
-            self._votes[void] = votes(np.stack(list(self.labels().values())), void=void)
+            self._votes[void] = votes(self.tuple_labels(), void=void)
         return self._votes[void]
 
     def pixel_counts(self, void: str) -> PixelCounts:
@@ -272,8 +287,8 @@ class ImageMaps:
         from ..metrics.pixel import pixel_counts
 
         return self.cached(("pixel_counts", void), lambda: pixel_counts(
-            self.labels(), annotators=self.annotators, category_ids=self.category_ids,
-            void=void))
+            dict(zip(self.names, self.tuple_labels(), strict=True)), annotators=self.annotators,
+            category_ids=self.category_ids, void=void, weights=self.tuples().count))
 
     def cached(self, key: object, make):
         """``make()`` computed once per image for ``key`` (lets kernels share a result)."""

@@ -9,25 +9,27 @@ pixel read again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from ..model import PanopticAnnotation, Segment
+from ..model import Segment
 
 __all__ = ["merge_classes", "merge_table"]
 
 IntArray = npt.NDArray[np.int64]
 
 
-def merge_classes(ann: PanopticAnnotation, a: int, b: int, *,
+def merge_classes(segments: Sequence[Segment], a: int, b: int, *,
                   stuff: bool) -> tuple[IntArray, IntArray, tuple[Segment, ...]]:
-    """Class ``b`` relabelled ``a`` in one annotation.
+    """Class ``b`` relabelled ``a`` in one annotation's segment table.
 
     Parameters
     ----------
-    ann : PanopticAnnotation
+    segments : sequence of Segment
+        The annotation's segment table (compact id ``i + 1`` is ``segments[i]``).
     a, b : int
         The class kept and the class merged into it.
     stuff : bool
@@ -38,28 +40,31 @@ def merge_classes(ann: PanopticAnnotation, a: int, b: int, *,
     compact : ndarray of int64, shape (n + 1,)
         Merged compact id of each compact id (0 stays void).
     ids : ndarray of int64, shape (n + 1,)
-        Merged segment id of each compact id (0 for void): ``ids[ann.compact]`` is the merged map.
+        Merged segment id of each compact id (0 for void): ``ids[compact]`` is the merged map.
     segments : tuple of Segment
         The merged segment table (a merged segment keeps the place, crowd flag and id of its
         first segment, areas and boxes add up).
 
     Examples
     --------
+    >>> from agreement.model import PanopticAnnotation
     >>> ann = PanopticAnnotation.from_map([[1, 2, 3]], {1: 7, 2: 8, 3: 7})
-    >>> compact, ids, segs = merge_classes(ann, 7, 8, stuff=True)
+    >>> compact, ids, segs = merge_classes(ann.segments, 7, 8, stuff=True)
     >>> compact.tolist(), ids.tolist(), [(s.id, s.category_id, s.area) for s in segs]
     ([0, 1, 1, 1], [0, 1, 1, 1], [(1, 7, 3)])
     """
-    n = len(ann.segments)
-    cats = ann.category_ids
+    segments = tuple(segments)
+    n = len(segments)
+    cats = np.array([s.category_id for s in segments], dtype=np.int64)
+    seg_ids = np.array([s.id for s in segments], dtype=np.int64)
     hit = (cats == a) | (cats == b)
     if not hit.any():
-        return np.arange(n + 1), np.concatenate([[0], ann.segment_ids]), ann.segments
-    ids = ann.segment_ids.copy()
+        return np.arange(n + 1), np.concatenate([[0], seg_ids]).astype(np.int64), segments
+    ids = seg_ids.copy()
     if stuff:
         ids[hit] = ids[hit].min()
     segs: dict[int, Segment] = {}
-    for seg, new_id, is_hit in zip(ann.segments, ids.tolist(), hit.tolist(), strict=True):
+    for seg, new_id, is_hit in zip(segments, ids.tolist(), hit.tolist(), strict=True):
         known = segs.get(new_id)
         if known is None:
             segs[new_id] = replace(seg, id=new_id, category_id=a if is_hit else seg.category_id)

@@ -67,45 +67,90 @@ REGION_COLUMNS = [
 ]
 
 
+def _runs(mask: npt.NDArray[np.bool_]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of True along the rows of ``mask``: (row, start, stop), stop excluded."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    d = np.diff(padded.ravel())
+    starts = np.flatnonzero(d == 1) + 1
+    stops = np.flatnonzero(d == -1) + 1
+    row = starts // (w + 2)
+    return row, starts - row * (w + 2) - 1, stops - row * (w + 2) - 1
+
+
+def _fill(shape: tuple[int, int], row: np.ndarray, start: np.ndarray,
+          stop: np.ndarray) -> npt.NDArray[np.bool_]:
+    """A mask with the row intervals ``[start, stop)`` set."""
+    out = np.zeros(shape, bool)
+    keep = stop > start
+    row, start, stop = row[keep], start[keep], stop[keep]
+    lengths = stop - start
+    if lengths.size:
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out.ravel()[np.repeat(row * shape[1] + start, lengths) + offsets] = True
+    return out
+
+
+def _along_rows(mask: npt.NDArray[np.bool_], r: int, erode: bool) -> npt.NDArray[np.bool_]:
+    """Erosion (all set) or dilation (any set) over windows ``[x - r, x + r]`` of each row,
+    clipped to the image, from the runs of the row: cost grows with the runs, not the window."""
+    w = mask.shape[1]
+    row, start, stop = _runs(mask)
+    if erode:
+        return _fill(mask.shape, row, np.where(start > 0, start + r, 0),
+                     np.where(stop < w, stop - r, w))
+    return _fill(mask.shape, row, np.maximum(start - r, 0), np.minimum(stop + r, w))
+
+
 def _opening(mask: npt.NDArray[np.bool_], w: int) -> npt.NDArray[np.bool_]:
-    size = 2 * int(w) + 1
-    m = mask.view(np.uint8)
-    eroded = ndimage.minimum_filter(m, size=size, mode="nearest")
-    return ndimage.maximum_filter(eroded, size=size, mode="nearest").astype(bool) & mask
+    """Morphological opening with a ``(2w+1)`` square (window clipped at the image border),
+    kept inside ``mask``."""
+    r = int(w)
+    eroded = _along_rows(_along_rows(mask, r, True).T, r, True).T
+    if not eroded.any():
+        return eroded
+    return _along_rows(_along_rows(eroded, r, False).T, r, False).T & mask
 
 
 def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
-    """Per pixel, the unordered pair (majority label, first dissenting annotator's label)."""
+    """Per tuple, the unordered pair (majority label, first dissenting annotator's label)."""
     k = len(h.category_ids) + 1
-    first = np.argmax(h.disputed, axis=0)
-    other = np.take_along_axis(h.labels, first[None], 0)[0].astype(np.int64)
-    other = np.where(h.disputed.any(0), other, h.majority)
-    lo, hi = np.minimum(h.majority, other), np.maximum(h.majority, other)
-    return lo.astype(np.int64) * k + hi
+    pt = h.per_tuple
+    disputed, labels, majority = pt["disputed"], pt["labels"], pt["majority"]
+    first = np.argmax(disputed, axis=0)
+    other = np.take_along_axis(labels, first[None], 0)[0].astype(np.int64)
+    other = np.where(disputed.any(0), other, majority)
+    lo, hi = np.minimum(majority, other), np.maximum(majority, other)
+    return (lo.astype(np.int64) * k + hi).astype(np.int32 if k * k < 1 << 31 else np.int64)
 
 
-def _label_by_code(mask: npt.NDArray[np.bool_], code: npt.NDArray[np.int64]
+def _label_by_code(mask: npt.NDArray[np.bool_], code: npt.NDArray[np.integer]
                    ) -> tuple[npt.NDArray[np.int32], int]:
-    """8-connected components of ``mask`` whose pixels also share ``code``."""
-    mp = np.pad(mask, 1)
-    cp = np.pad(code, 1)
-    wp = mp.shape[1]
-    idx = np.flatnonzero(mp)
-    pos = np.full(mp.size, -1, np.int64)
-    pos[idx] = np.arange(idx.size)
-    flat_m, flat_c = mp.ravel(), cp.ravel()
+    """8-connected components of ``mask`` whose pixels also share ``code``.
+
+    Only the masked pixels are visited: their right, lower-left, lower and lower-right
+    neighbours are looked up among them by position (a sorted search), no full-map index.
+    """
+    h, w = mask.shape
+    idx = np.flatnonzero(mask)
+    row, col = np.divmod(idx, w)
+    c = code.ravel()[idx]
     rows, cols = [], []
-    for off in (1, wp - 1, wp, wp + 1):
-        q = idx + off
-        ok = flat_m[q] & (flat_c[q] == flat_c[idx])
-        rows.append(pos[idx[ok]])
-        cols.append(pos[q[ok]])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(idx.size, idx.size))
+    for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & (row < h - 1)),
+                    (w, row < h - 1), (w + 1, (col < w - 1) & (row < h - 1))):
+        src = np.flatnonzero(ok)
+        q = idx[src] + off
+        at = np.minimum(np.searchsorted(idx, q), max(idx.size - 1, 0))
+        hit = (idx[at] == q) & (c[at] == c[src]) if idx.size else np.zeros(0, bool)
+        rows.append(src[hit])
+        cols.append(at[hit])
+    r, cc = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(idx.size, idx.size))
     n, comp = connected_components(graph, directed=False)
-    out = np.zeros(mp.shape, np.int32)
+    out = np.zeros(mask.shape, np.int32)
     out.ravel()[idx] = comp + 1
-    return out[1:-1, 1:-1], int(n)
+    return out, int(n)
 
 
 def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.int64]):
@@ -131,12 +176,12 @@ def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
     return a, b
 
 
-def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
+def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int32],
                areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
     """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
     size = {}
     for i, name in enumerate(h.annotators):
-        segs = h.compact[i][sl][inside]
+        segs = h.tuples.codes[tuples, i]
         segs = segs[segs > 0]
         if segs.size:
             size[name] = areas[i][np.bincount(segs).argmax()]
@@ -146,36 +191,36 @@ def _merged_by(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool
     return tuple(n for n, s in size.items() if s >= 1.5 * small)
 
 
-def _instance_sides(h: Heatmaps, sl: tuple[slice, slice], inside: npt.NDArray[np.bool_],
+def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
                     members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
     a, b = [], []
     for i, name in enumerate(h.annotators):
         if members[i] == 0:
             continue
-        dissent = int(np.count_nonzero(h.instance_disputed[i][sl][inside]))
+        dissent = int(np.count_nonzero(h.per_tuple["instance_disputed"][i][tuples]))
         (b if 2 * dissent > members[i] else a).append(name)
     return tuple(a), tuple(b)
 
 
-def _borderless(h: Heatmaps, reg: npt.NDArray[np.int64], idx: npt.NDArray[np.int64], n: int,
-                tolerance: int) -> npt.NDArray[np.float64]:
-    """Per region, pixels where some annotator draws no border within ``tolerance`` pixels."""
+def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
+    """Pixels where some annotator draws no border within ``tolerance`` pixels."""
     count = np.zeros(h.shape, np.uint8)
-    for comp in h.compact:
+    for comp in h._compacts:
         count += boundary_near(comp, max(1, tolerance))
-    lacking = count.ravel()[idx] < len(h.annotators)
-    return np.bincount(reg, weights=lacking, minlength=n)
+    return count < len(h.annotators)
 
 
 def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
-          thing: npt.NDArray[np.bool_], borderless: float) -> str:
+          thing: npt.NDArray[np.bool_], borderless) -> str:
+    """The region's kind (module notes); ``borderless()`` is its borderless share, computed
+    only when the kind depends on it."""
     if instance > semantic:
         return "merge-split"
     if thin and 0 in (c1, c2):
         return "unlabeled gap"
     if thin:
-        return "missed object" if borderless >= 0.5 else "boundary placement"
+        return "missed object" if borderless() >= 0.5 else "boundary placement"
     if thing[c1] != thing[c2]:
         return "missed object"
     if 0 in (c1, c2):
@@ -223,9 +268,11 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     shape = h.shape
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
     w = h.d if width is None else int(width)
-    mask = (h.semantic > min_disagreement) | (h.instance > min_disagreement)
+    pt = h.per_tuple
+    mask = h.tuples.gather((pt["semantic"] > min_disagreement)
+                           | (pt["instance"] > min_disagreement))
     code = _pair_code(h)
-    regions, thin = _components(mask, w, code)
+    regions, thin = _components(mask, w, h.tuples.gather(code))
     area = np.bincount(regions.ravel(), minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
@@ -240,6 +287,16 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _count_keys(keys: npt.NDArray[np.int64], size: int
+                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The distinct keys in ``[0, size)`` and their counts, in increasing order."""
+    if size <= 1 << 22:
+        counts = np.bincount(keys, minlength=size)
+        present = np.flatnonzero(counts)
+        return present.astype(np.int64), counts[present]
+    return np.unique(keys, return_counts=True)
+
+
 class _Tables:
     """Per kept region: label histograms per annotator, disagreement sums, class-pair counts."""
 
@@ -251,21 +308,30 @@ class _Tables:
         flat = remap[regions.ravel()]
         idx = np.flatnonzero(flat >= 0)
         reg = flat[idx]
+        tup = h.tuples.index.ravel()[idx]
+        pt = h.per_tuple
         k = len(h.category_ids) + 1
-        self.k = k
-        self.hist = np.stack([np.bincount(reg * k + lab.ravel()[idx], minlength=n * k)
-                              .reshape(n, k) for lab in h.labels])
-        self.sem = np.bincount(reg, weights=h.semantic.ravel()[idx], minlength=n)
-        self.inst = np.bincount(reg, weights=h.instance.ravel()[idx], minlength=n)
-        self.inst_label = np.bincount(reg * k + h.majority.ravel()[idx],
-                                      weights=h.instance.ravel()[idx],
+        self.k, self.w = k, w
+        self.hist = np.stack([np.bincount(reg * k + lab[tup], minlength=n * k).reshape(n, k)
+                              for lab in pt["labels"]])
+        instance = pt["instance"][tup]
+        self.sem = np.bincount(reg, weights=pt["semantic"][tup], minlength=n)
+        self.inst = np.bincount(reg, weights=instance, minlength=n)
+        self.inst_label = np.bincount(reg * k + pt["majority"][tup], weights=instance,
                                       minlength=n * k).reshape(n, k).argmax(1)
-        self.borderless = _borderless(h, reg, idx, n, 2 * w)
-        keys, counts = np.unique(reg * (k * k) + code.ravel()[idx], return_counts=True)
+        keys, counts = _count_keys(reg * (k * k) + code[tup], n * k * k)
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
         self.areas: list[npt.NDArray[np.int64]] = []
+        self._lacking: npt.NDArray[np.bool_] | None = None
+        self._h = h
+
+    def lacking(self) -> npt.NDArray[np.bool_]:
+        """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
+        if self._lacking is None:
+            self._lacking = _lacking(self._h, 2 * self.w)
+        return self._lacking
 
     def pairs(self, r: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
@@ -291,14 +357,17 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: in
     c1, c2 = divmod(int(codes[0]), t.k)  # the most frequent (majority, dissent) class pair
     if votes[c2] > votes[c1]:
         c1, c2 = c2, c1
-    kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing, t.borderless[r] / area)
-    merged: tuple[str, ...] = ()
     inside = regions[sl] == label
+    kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
+                 lambda: np.count_nonzero(t.lacking()[sl][inside]) / area)
+    merged: tuple[str, ...] = ()
     if kind == "merge-split":  # the thing class whose instances are disputed
         c1 = c2 = int(t.inst_label[r])
-        t.areas = t.areas or [np.bincount(c.ravel()) for c in h.compact]
-        merged = _merged_by(h, sl, inside, t.areas)
-        side_a, side_b = _instance_sides(h, sl, inside, t.hist[:, r, c1])
+        tuples = h.tuples.index[sl][inside]
+        t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
+                              for c in h.tuples.codes.T]
+        merged = _merged_by(h, tuples, t.areas)
+        side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c1])
     else:
         side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
     if len(side_b) > len(side_a):

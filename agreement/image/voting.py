@@ -30,32 +30,34 @@ from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment
 from .maps import ImageMaps
 
-__all__ = ["Consensus", "Votes", "consensus", "consensus_of", "votes"]
+__all__ = ["Consensus", "TupleConsensus", "Votes", "consensus", "consensus_of", "consensus_tuples",
+           "votes"]
 
 
 @dataclass(frozen=True, eq=False)
 class Votes:
-    """How the annotators of one image vote at every pixel.
+    """How the annotators of one image vote at every position (a pixel, or a tuple of segments:
+    :mod:`agreement.image.tuples`; ``...`` below is the positions' shape).
 
     Attributes
     ----------
-    labels : ndarray, shape (N, H, W)
-        Each annotator's label map.
-    valid : ndarray of bool, shape (N, H, W), or None
+    labels : ndarray, shape (N, ...)
+        Each annotator's label.
+    valid : ndarray of bool, shape (N, ...), or None
         Which votes count (None: all, ``void="label"``).
-    agree : ndarray of uint8, shape (N, H, W)
-        Per annotator, how many annotators (itself included) share its label at the pixel.
-    first : ndarray of bool, shape (N, H, W)
-        No earlier annotator gives the pixel the same label.
-    n : ndarray of uint8, shape (H, W)
-        Annotators voting at the pixel.
-    votes : ndarray of uint8, shape (H, W)
+    agree : ndarray of uint8, shape (N, ...)
+        Per annotator, how many annotators (itself included) share its label at the position.
+    first : ndarray of bool, shape (N, ...)
+        No earlier annotator gives the position the same label.
+    n : ndarray of uint8, shape (...)
+        Annotators voting at the position.
+    votes : ndarray of uint8, shape (...)
         The largest vote.
-    best : ndarray of intp, shape (H, W)
+    best : ndarray of intp, shape (...)
         The first annotator holding the largest vote.
-    majority : ndarray, shape (H, W)
+    majority : ndarray, shape (...)
         Its label (ties: the label of the first annotator among the tied ones).
-    tie : ndarray of bool, shape (H, W)
+    tie : ndarray of bool, shape (...)
         Two or more labels share the largest vote.
     """
 
@@ -88,7 +90,8 @@ def agreement_counts(labels: npt.NDArray, valid: npt.NDArray | None
 
 
 def votes(labels: npt.NDArray[np.integer], *, void: VoidMode = "label") -> Votes:
-    """The votes of stacked label maps ``(N, H, W)`` (see :class:`Votes`)."""
+    """The votes of stacked labels ``(N, ...)``: maps, or the labels of an image's tuples (see
+    :class:`Votes`)."""
     _check_void(void)
     valid = None if void == "label" else labels != 0
     agree, first = agreement_counts(labels, valid)
@@ -185,51 +188,95 @@ def clusters(anns: Sequence[PanopticAnnotation], categories: Categories,
     return out, cluster_cat
 
 
-def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_share: float = 0.5,
-                 void: VoidMode = "label", image: str | None = None) -> Consensus:
-    """The consensus of some annotators of ``maps`` (default all), sharing its labels and
-    matching (the votes are computed for the annotators given)."""
+@dataclass(frozen=True, eq=False)
+class TupleConsensus:
+    """The consensus of some annotators of one image, per tuple of segments.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The annotators voting.
+    segment : ndarray of int64, shape (T,)
+        The consensus segment (compact id, 0 = void) of each tuple of the image.
+    categories : ndarray of int64, shape (K,)
+        Category of consensus segment ``k + 1``.
+    tie, weak : ndarray of bool, shape (T,)
+        Tuples left void by a tie / a weak majority.
+    support : ndarray of float32, shape (T,)
+        Share of the voting annotators agreeing with the consensus category (0 where void).
+    """
+
+    names: tuple[str, ...]
+    segment: npt.NDArray[np.int64]
+    categories: npt.NDArray[np.int64]
+    tie: npt.NDArray[np.bool_]
+    weak: npt.NDArray[np.bool_]
+    support: npt.NDArray[np.float32]
+
+    def segments(self, count: npt.NDArray[np.int64]) -> tuple[Segment, ...]:
+        """The consensus segment table (areas from the tuples' pixel counts, no boxes)."""
+        areas = np.bincount(self.segment, weights=count, minlength=self.categories.size + 1)
+        return tuple(Segment(k + 1, int(c), False, round(areas[k + 1]))
+                     for k, c in enumerate(self.categories.tolist()))
+
+
+def consensus_tuples(maps: ImageMaps, names: Sequence[str] | None = None, *,
+                     min_share: float = 0.5, void: VoidMode = "label") -> TupleConsensus:
+    """The consensus of some annotators of ``maps`` (default all) on every tuple of the image,
+    sharing the image's labels, matching and tuples (see the module notes)."""
     _check_void(void)
     if not 0 <= min_share < 1:
         raise AnnotationError(f"min_share must be in [0, 1), got {min_share}")
     names = maps.names if names is None else tuple(n for n in maps.names if n in names)
     if not names:
         raise AnnotationError("consensus needs at least 1 annotation, got 0")
-    anns = [maps.annotations[a] for a in names]
-    shapes = sorted({a.shape for a in anns})
+    shapes = sorted({maps.annotations[a].shape for a in names})
     if len(shapes) > 1:
         raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
-                              image=image or maps.image)
-    all_labels = maps.labels()
-    v = (maps.votes(void) if names == maps.names
-         else votes(np.stack([all_labels[a] for a in names]), void=void))
-    n = v.n
+                              image=maps.image)
+    pos = [maps.names.index(a) for a in names]
+    t = maps.tuples()
+    v = (maps.votes(void) if len(pos) == len(maps.names)
+         else votes(maps.tuple_labels()[pos], void=void))
     cons = v.majority.copy()
-    weak = ~v.tie & (cons > 0) & (v.votes <= min_share * n)
+    weak = ~v.tie & (cons > 0) & (v.votes <= min_share * v.n)
     cons[v.tie | weak] = 0
+    anns = [maps.annotations[a] for a in names]
     luts = {(i, j): maps.pair(names[i], names[j]).match_lut
             for i, j in combinations(range(len(names)), 2)}
     seg_luts, cluster_cat = clusters(anns, maps.categories, luts)
-    g = np.stack([lut[a.compact] for lut, a in zip(seg_luts, anns, strict=True)])
+    g = np.stack([lut[t.codes[:, p]] for lut, p in zip(seg_luts, pos, strict=True)])
     gvotes, _ = agreement_counts(g, (v.labels == cons) & (cons > 0))
     chosen = np.take_along_axis(g, gvotes.argmax(0)[None], 0)[0]
     chosen[cons == 0] = 0
-    # clusters present, renumbered 1..K in id order (void stays 0): a bincount, not a sort
-    present = np.bincount(chosen.ravel(), minlength=cluster_cat.size) > 0
+    # clusters present, renumbered 1..K in id order (void stays 0)
+    present = np.zeros(cluster_cat.size, bool)
+    present[chosen] = True
     present[0] = False
-    seg_map = np.cumsum(present, dtype=np.int32)[chosen]
-    seg_cats = cluster_cat[np.flatnonzero(present)]
-    areas = np.bincount(seg_map.ravel(), minlength=seg_cats.size + 1)
-    boxes = ndimage.find_objects(seg_map)
+    segment = np.cumsum(present, dtype=np.int64)[chosen]
+    support = np.where(cons > 0, ratio(v.votes, v.n, dtype=np.float32), np.float32(0))
+    return TupleConsensus(names, segment, cluster_cat[np.flatnonzero(present)],
+                          v.tie, weak, support.astype(np.float32))
+
+
+def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_share: float = 0.5,
+                 void: VoidMode = "label", image: str | None = None) -> Consensus:
+    """The consensus map of some annotators of ``maps`` (default all): :func:`consensus_tuples`
+    read back per pixel."""
+    tc = consensus_tuples(maps, names, min_share=min_share, void=void)
+    t = maps.tuples()
+    seg_map = tc.segment.astype(np.int32)[t.index]
+    areas = np.bincount(tc.segment, weights=t.count, minlength=tc.categories.size + 1)
+    boxes = ndimage.find_objects(seg_map, max_label=tc.categories.size)
     segments = tuple(
-        Segment(k + 1, int(cat), False, int(areas[k + 1]),
+        Segment(k + 1, int(cat), False, round(areas[k + 1]),
                 (sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start))
-        for k, (cat, sl) in enumerate(zip(seg_cats, boxes, strict=True)))
-    first = anns[0].image
+        for k, (cat, sl) in enumerate(zip(tc.categories.tolist(), boxes, strict=True)))
+    first = maps.annotations[tc.names[0]].image
     info = ImageInfo(image or first.file_name, first.height, first.width, first.id)
-    support = np.where(cons > 0, ratio(v.votes, n), 0.0).astype(np.float32)
-    return Consensus(PanopticAnnotation(info, seg_map, segments), names,
-                     int(v.tie.sum()), int(weak.sum()), support)
+    return Consensus(PanopticAnnotation(info, seg_map, segments), tc.names,
+                     int(t.count[tc.tie].sum()), int(t.count[tc.weak].sum()),
+                     tc.support[t.index])
 
 
 def consensus(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,

@@ -221,7 +221,8 @@ def report_data(
             bar.update()
 
         p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress,
-                       small_area=o.thresholds.small_area, step=step, executor=o.executor)
+                       small_area=o.thresholds.small_area, tables=True, step=step,
+                       executor=o.executor)
         result, dis = p.result, p.disagreement
         classes = class_table(result, dis, study, o.thresholds)
         diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
@@ -232,19 +233,18 @@ def report_data(
             impact=region_impact(dis.class_pairs, dis.class_kinds)
         )
         pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
-        join = merged_counts(
+        merged = merged_counts(
             study,
             pairs_wanted[: o.max_merge_gains],
+            tables=p.tables,
             image_categories=result.image_categories,
-            n_jobs=o.n_jobs,
-            executor=o.executor,
             step=step,
         )
+        p.tables.close()
         traits = annotator_traits(
             dis.pixel, result.status_counts, study.annotators, categories=study.categories
         )
         proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
-        # crops are drawn while the merged pairs are evaluated (n_jobs > 1)
         galleries = pair_galleries(
             study,
             dis.regions,
@@ -254,7 +254,7 @@ def report_data(
             max_examples=o.max_examples,
         )
         proposals = apply_gains(
-            proposals, Gains(result.per_pair_class, classes, study.categories, join())
+            proposals, Gains(result.per_pair_class, classes, study.categories, merged)
         )
         pairs = dis.class_pairs.copy()
         pairs["dissenters"] = pairs["dissenters"].map(", ".join)

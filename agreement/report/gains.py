@@ -111,7 +111,7 @@ class MergedSource:
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode the annotation and relabel it."""
         ann = self._source.load(file_name)
-        _, ids, segments = merge_classes(ann, self.a, self.b, stuff=self._stuff)
+        _, ids, segments = merge_classes(ann.segments, self.a, self.b, stuff=self._stuff)
         if segments is ann.segments:
             return ann
         return PanopticAnnotation(ann.image, ids.astype(np.int32)[ann.compact], segments)

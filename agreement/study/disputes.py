@@ -96,8 +96,8 @@ class StudyDisagreement:
         ``category_id`` (0 = void), ``category``, ``claimed_pixels`` (pixels some annotator
         gives the class), ``disputed_pixels`` (of those, not unanimous), ``ambiguity`` (ratio).
     per_image : DataFrame
-        ``image``, ``annotators``, ``height``, ``width``, mean of each heatmap, ``disputed``
-        (share of pixels not unanimous), ``regions``.
+        ``image``, ``annotators``, ``height``, ``width``, mean of each heatmap (in float64),
+        ``disputed`` (share of pixels not unanimous), ``regions``.
     pixel : PixelAgreement
         Pixel-level agreement from the same pass.
     aggregate : AggregateHeatmap or None
@@ -163,6 +163,7 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
     min_disagreement: float = 0.0
     min_area: int | None = None
     max_regions: int = 5000
+    aggregate: bool = True
 
     name = "disagreement"
     label = "disagreement"
@@ -182,7 +183,8 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
         claimed, disputed = h.class_counts()
         reg = ambiguous_regions(h, maps.categories, min_disagreement=self.min_disagreement,
                                 min_area=self.min_area)
-        grid = np.stack([area_average(getattr(h, m), GRID) for m in MAPS])
+        grid = (np.stack([area_average(getattr(h, m), GRID) for m in MAPS]) if self.aggregate
+                else None)
         return DisputePartial(counts, claimed, disputed, grid, 1,
                               reg.head(self.max_regions).to_dict("records"), RegionTally.of(reg),
                               [_image_row(maps.image, h, len(reg))])
@@ -226,10 +228,18 @@ def _top(a: list[dict], b: list[dict], k: int) -> list[dict]:
 
 
 def _image_row(image: str, h: Heatmaps, n_regions: int) -> dict:
+    """The image's row: mean of each heatmap (over the tuples, weighted by their pixels)."""
+    count = h.tuples.count
+    pixels = float(count.sum())
     row = {"image": image, "annotators": len(h.annotators), "height": h.shape[0],
            "width": h.shape[1]}
-    row.update({f"{m}_mean": float(getattr(h, m).mean()) for m in MAPS})
-    row.update({"disputed": float(np.mean(h.semantic > 0)), "regions": n_regions})
+    for m in MAPS:
+        if m == "boundary":
+            row["boundary_mean"] = float(h.boundary.mean(dtype=np.float64))
+        else:
+            row[f"{m}_mean"] = float(np.dot(count, h.per_tuple[m].astype(np.float64)) / pixels)
+    row.update({"disputed": float(count[h.per_tuple["semantic"] > 0].sum() / pixels),
+                "regions": n_regions})
     return row
 
 
@@ -237,7 +247,7 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
                  pixel_void: VoidMode = "exclude", min_disagreement: float = 0.0,
                  min_area: int | None = None, n_jobs: int = 1, progress: bool = False,
                  images: Iterable[str] | None = None, max_regions: int = 5000,
-                 executor: Any = None) -> StudyDisagreement:
+                 aggregate: bool = True, executor: Any = None) -> StudyDisagreement:
     """Heatmaps, ambiguous regions and pixel agreement of a study in one pass over the images.
 
     Parameters
@@ -253,6 +263,8 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
         Void handling of the kappas and alpha (default: void is a missing value).
     min_disagreement, min_area
         Passed to :func:`agreement.image.regions.ambiguous_regions`.
+    aggregate : bool
+        Also sum the heatmaps on the grid (:attr:`StudyDisagreement.aggregate`; None without).
     n_jobs : int
         Worker processes (1: this process; -1: one per CPU); results are identical.
     progress : bool
@@ -272,7 +284,7 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
     """
     part = DisputesPart(d=d, void=void, pixel_void=pixel_void,
                         min_disagreement=min_disagreement, min_area=min_area,
-                        max_regions=max_regions)
+                        max_regions=max_regions, aggregate=aggregate)
     images = None if images is None else list(images)
     return run(study, [part], images=images, n_jobs=n_jobs, progress=progress,
                executor=executor)[0]

@@ -3,8 +3,9 @@
 For each image with at least two annotators and each of them, the consensus of the others
 (:func:`agreement.image.voting.consensus_of`) is the reference and the annotator the other side
 of :func:`agreement.metrics.pq.pq_counts`; counts are kept per image (for bootstrap intervals,
-:class:`agreement.compare.batch.Batch`) and PQ is computed from their sums. The consensus maps
-of an image share its labels, votes and pairwise matching.
+:class:`agreement.compare.batch.Batch`) and PQ is computed from their sums. The consensus of the
+others is decided per tuple of segments (:func:`agreement.image.voting.consensus_tuples`) and its
+overlap with the annotator counted over the tuples: no consensus map is drawn.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import pandas as pd
 
 from ..errors import AnnotationError
 from ..image.maps import ImageMaps
-from ..image.voting import consensus_of
-from ..matching import match_segments, segment_overlap
+from ..image.voting import consensus_tuples
+from ..matching import match_segments, overlap_from_table
 from ..metrics.counts import PQ_FIELDS, pooled
 from ..metrics.pixel import VoidMode, _check_void
 from ..metrics.pq import pq_counts, pq_result
@@ -94,11 +95,15 @@ class LooPart(Part[Rows, LeaveOneOut]):
         if len(names) < 2:
             return Rows()
         rows = []
-        for a in names:
+        t = maps.tuples()
+        for k, a in enumerate(names):
             rest = tuple(b for b in names if b != a)
-            cons = consensus_of(maps, rest, min_share=self.min_share, void=self.void,
-                                image=maps.image)
-            ov = segment_overlap(cons.annotation, maps.annotations[a])
+            cons = consensus_tuples(maps, rest, min_share=self.min_share, void=self.void)
+            ann = maps.annotations[a]
+            table = t.table(cons.segment, t.codes[:, k],
+                            (cons.categories.size + 1, len(ann.segments) + 1))
+            ov = overlap_from_table(table, cons.segments(t.count), ann.segments,
+                                    image=maps.image)
             c = pq_counts(ov, match_segments(ov))
             rows.append(Rows.of(c.category_id.size, image=maps.image, annotator=a,
                                 others=len(rest), category_id=c.category_id, tp=c.tp, fp=c.fp,
