@@ -1,4 +1,4 @@
-"""Plots of a batch comparison (:class:`agreement.compare.BatchComparison`).
+"""Plots of a batch comparison (:class:`agreement.compare.comparison.BatchComparison`).
 
 Every function takes ``ax=None`` (a new figure is made, without pyplot's global state) and returns
 the :class:`matplotlib.figure.Figure`; nothing calls ``plt.show()`` or touches rcParams.
@@ -6,7 +6,7 @@ the :class:`matplotlib.figure.Figure`; nothing calls ``plt.show()`` or touches r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .comparison import BatchComparison
-
 __all__ = ["plot_annotators", "plot_class_pairs", "plot_classes", "plot_differences"]
 
 #: Colours of the change labels (colour-blind safe: blue / orange / grey).
@@ -24,6 +22,18 @@ CHANGE_COLORS = {"improved": "#0072B2", "shrank": "#0072B2", "worsened": "#D55E0
                  "drifted": "#D55E00", "grew": "#D55E00", "unchanged": "#7f7f7f",
                  "untested": "#bfbfbf"}
 _A, _B = "#999999", "#0072B2"
+
+
+class BatchComparison(Protocol):
+    """What the plots read of a :class:`agreement.compare.comparison.BatchComparison`."""
+
+    a: str
+    b: str
+    settings: dict
+    annotators: pd.DataFrame
+    class_pairs: pd.DataFrame
+
+    def metric(self, name: str = "pq") -> pd.DataFrame: ...
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:

@@ -43,11 +43,11 @@ from ..metrics.boundary import (
 )
 from ..model import Categories, PanopticAnnotation
 from .tuples import Tuples, count_tuples
+from .votes import Votes, votes
 
 if TYPE_CHECKING:
     from ..findings import Finding
     from ..metrics.pixel import PixelCounts
-    from .voting import Votes
 
 __all__ = ["ImageMaps", "Loaded", "PairTable", "label_dtype"]
 
@@ -273,10 +273,8 @@ class ImageMaps:
                 for i, j in combinations(range(len(names)), 2)}
 
     def votes(self, void: str) -> Votes:
-        """The annotators' votes on every tuple (:func:`agreement.image.voting.votes`)."""
+        """The annotators' votes on every tuple (:func:`agreement.image.votes.votes`)."""
         if void not in self._votes:
-            from .voting import votes
-
             self._votes[void] = votes(self.tuple_labels(), void=void)
         return self._votes[void]
 
