@@ -93,3 +93,16 @@ def tree_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A local Dask cluster (two worker processes, one thread each, no dashboard) and a client,
+    for the whole test session; skipped without the ``distributed`` extra."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, host="127.0.0.1")
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -229,3 +229,27 @@ def test_part_names_are_the_analysis_fields_and_the_repr_is_short(study):
     text = repr(analyse(study, parts=("pq", "coincidence")))
     assert text.startswith("Analysis(pq=StudyResult(4 annotators") and text.endswith(" rows>)")
     assert "coincidence=<" in text and "loo" not in text
+
+
+def test_each_pair_joint_table_is_built_once_per_image(study, monkeypatch):
+    import agreement.image.maps as maps_module
+
+    built: Counter = Counter()
+    joint: Counter = Counter()
+    build, kernel = maps_module.ImageMaps._build_pair, maps_module.joint_overlap_banded
+
+    def counting_build(self, a, b):
+        built[(self.image, a, b)] += 1
+        return build(self, a, b)
+
+    def counting_kernel(*args, **kwargs):
+        joint["calls"] += 1
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(maps_module.ImageMaps, "_build_pair", counting_build)
+    monkeypatch.setattr(maps_module, "joint_overlap_banded", counting_kernel)
+    analyse(study)  # every part: PQ, heatmaps, consensus, validation, consistency read pairs
+    pairs = {(i, a, b) for i in study.images for k, a in enumerate(study.annotators_of(i))
+             for b in study.annotators_of(i)[k + 1:]}
+    assert set(built) == pairs and set(built.values()) == {1}
+    assert joint["calls"] == len(pairs)  # one bincount over ids and band flags per pair

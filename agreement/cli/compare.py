@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from ._common import add_jobs_flag, note, show_progress, to_jsonable
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,10 +55,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "consensus of the others (faster)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes")
     add_jobs_flag(p)
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
-def _load(path: str, *, args: argparse.Namespace):
+def _load(path: str, *, args: argparse.Namespace, executor: Any = None):
     from ..compare.batch import Batch
     from ..io.study_file import open_study
 
@@ -64,7 +67,8 @@ def _load(path: str, *, args: argparse.Namespace):
     note(args, f"{Path(path).name}: {opened.study!r}")
     return Batch.from_study(opened.study, name=opened.name or Path(path).name,
                             n_jobs=args.n_jobs, progress=show_progress(args) and not args.json,
-                            pixel=not args.no_pixel, consensus=not args.pairwise)
+                            pixel=not args.no_pixel, consensus=not args.pairwise,
+                            executor=executor)
 
 
 def _write_csv(comparison, folder: str) -> None:
@@ -83,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json == "-":
         args.quiet = True  # stdout carries the JSON document; only errors reach stderr
-    a, b = _load(args.batch_a, args=args), _load(args.batch_b, args=args)
+    with scheduler(args) as executor:
+        a = _load(args.batch_a, args=args, executor=executor)
+        b = _load(args.batch_b, args=args, executor=executor)
     comparison = compare_batches(a, b, n_boot=args.n_boot, n_permutations=args.n_permutations,
                                  seed=args.seed, level=args.level, correction=args.correction,
                                  paired=args.paired, interval=args.interval)

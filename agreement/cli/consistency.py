@@ -22,6 +22,7 @@ from ..study.consistency import (
     parsing_covering_by_class,
     plot_per_image,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,13 +45,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-j", "--n-jobs", "--jobs", dest="n_jobs", type=int, default=1, metavar="N",
                    help="worker processes over images (-1: one per CPU; default 1)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
     study = load_study(args.study)
-    result = human_consistency(study, n_jobs=args.n_jobs, progress=args.progress)
+    with scheduler(args) as executor:
+        result = human_consistency(study, n_jobs=args.n_jobs, progress=args.progress,
+                                   executor=executor)
+        by_class = (parsing_covering_by_class(study, progress=args.progress, n_jobs=args.n_jobs,
+                                              executor=executor) if args.by_class else None)
     if result.n_images == 0:
         raise StudyError(f"study must have an image that two annotators share, got none of "
                          f"{len(study.images)} image(s) (names are matched case-sensitively; "
@@ -67,8 +73,7 @@ def run(args: argparse.Namespace) -> int:
             result.pairs.to_csv(tmp, index=False)
     if args.plot:
         _plot(result, args.plot)
-    if args.by_class:
-        by_class = parsing_covering_by_class(study, progress=args.progress)
+    if by_class is not None:
         with atomic_write(args.by_class) as tmp:
             by_class.to_csv(tmp, index=False)
         print(f"parsing covering {_fmt(float(by_class.covering.mean()))} "

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..image.voting import consensus
-from ..io import load_study, write_coco_panoptic
+from ..io import load_study
 from ..io._files import atomic_write
-from ..study.analysis import analyse
+from ..study.consensus_maps import ConsensusMapsPart
+from ..study.disputes import DisputesPart
+from ..study.loo import LooPart
+from ..study.runner import run as run_pass
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="void in the kappas and alpha (default: a missing value)")
     p.add_argument("-j", "--n-jobs", type=int, default=1, help="worker processes (-1: all CPUs)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
@@ -50,13 +54,18 @@ def _show(title: str, frame: pd.DataFrame, top: int) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
     study = load_study(args.study)
-    # one pass over the images for the disagreement and (if asked) the leave-one-out scores
-    opts = {"disagreement": {"void": args.void, "pixel_void": args.pixel_void},
-            "loo": {"void": args.void}}
-    parts = ("disagreement", "loo") if args.leave_one_out else ("disagreement",)
-    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=args.n_jobs,
-                   progress=args.progress)
-    res = both.disagreement
+    # one pass over the images: the disagreement, the leave-one-out scores and the consensus
+    # maps (written as they are made) when asked for
+    parts: list = [DisputesPart(void=args.void, pixel_void=args.pixel_void)]
+    if args.leave_one_out:
+        parts.append(LooPart(void=args.void))
+    if args.consensus is not None:
+        parts.append(ConsensusMapsPart(study.categories, str(args.consensus / "consensus.json"),
+                                       void=args.void))
+    with scheduler(args) as executor:
+        results = run_pass(study, parts, n_jobs=args.n_jobs, progress=args.progress,
+                           executor=executor, desc="disagreement")
+    res = results[0]
     px = res.pixel
     print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa {px.fleiss_kappa:.4f} "
           f"over {px.pixels} pixels (void: {args.pixel_void})")
@@ -71,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
               "per_class": res.per_class, "pixel_per_class": px.to_frame(),
               "pixel_pairs": px.pairs}
     if args.leave_one_out:
-        loo = both.loo
+        loo = results[1]
         _show("Leave-one-out PQ (each annotator vs the consensus of the others)",
               loo.per_annotator, args.top)
         tables["leave_one_out"] = loo.per_annotator
@@ -81,14 +90,10 @@ def run(args: argparse.Namespace) -> int:
             with atomic_write(args.out / f"{name}.csv") as tmp:
                 frame.to_csv(tmp, index=False)
     if args.consensus is not None:
-        made = [consensus(anns, study.categories, void=args.void, image=image)
-                for image, anns in study.iter_images()]
-        write_coco_panoptic([c.annotation for c in made], study.categories,
-                            args.consensus / "consensus.json")
-        voids = pd.DataFrame([c.to_dict() for c in made])
+        voids = results[-1]
         with atomic_write(args.consensus / "consensus_counts.csv") as tmp:
             voids.to_csv(tmp, index=False)
-        print(f"\nconsensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
-              f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
-              "left void)")
+        print(f"\nconsensus of {len(voids)} images written to "
+              f"{args.consensus / 'consensus.json'} ({int(voids.tie_pixels.sum())} tied, "
+              f"{int(voids.weak_pixels.sum())} weak pixels left void)")
     return 0

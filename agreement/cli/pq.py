@@ -24,6 +24,7 @@ from ..io._files import atomic_write
 from ..metrics.pq import GROUPS, PQResult
 from ..model import Study
 from ..study.pq import evaluate
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-class", action="store_true", help="also print the per-class table")
     p.add_argument("-j", "--n-jobs", type=int, default=1, help="worker processes (-1: all CPUs)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
@@ -60,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
         raise StudyError(f"OTHER must annotate every image of REF, got {len(missing)} missing "
                          f"(by image_id), e.g. {missing[:3]}")
     order = [str(i.id) for i in ref.images]  # the reference's summation order
-    result = evaluate(study, images=order, n_jobs=args.n_jobs, progress=args.progress,
-                      boundary=not args.no_boundary)
+    with scheduler(args) as executor:
+        result = evaluate(study, images=order, n_jobs=args.n_jobs, progress=args.progress,
+                          boundary=not args.no_boundary, segments=False, executor=executor)
     unknown = sorted(set(result.per_image["category_id"]) - set(ref.categories))
     if unknown:
         raise AnnotationError(f"categories used by OTHER must be among REF's categories, got "

@@ -11,6 +11,7 @@ from ..io import load_study
 from ..io._files import atomic_write
 from ..study.validation import validate
 from ._common import add_output_flags, emit_json, json_to_stdout, note, show_progress
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", help="also write every finding to this CSV file")
     add_output_flags(p, json_help="write the findings as JSON to OUT (stdout when OUT is "
                      "omitted; then nothing else is printed); the exit status is unchanged")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
@@ -45,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
     study = load_study(args.study, format=args.format, categories=args.categories,
                        stuff=stuff or None)
-    frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
-                     progress=show_progress(args))
+    with scheduler(args) as executor:
+        frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
+                         progress=show_progress(args), executor=executor)
     errors = int((frame["severity"] == "error").sum())
     warnings_ = int((frame["severity"] == "warning").sum())
     if args.csv:

@@ -5,6 +5,7 @@
 - :func:`evaluate_pairs` (:mod:`.pairs`): PQ and Boundary PQ of every ordered pair;
 - :func:`heatmaps` (:mod:`.disagreement`): where the annotators disagree, per pixel;
 - :func:`ambiguous_regions` (:mod:`.regions`): connected areas of disagreement, described;
+- :func:`count_votes` (:mod:`.votes`): how the annotators vote at every position;
 - :func:`consensus` (:mod:`.voting`): the majority-vote consensus panoptic map;
 - :func:`map_findings`, :func:`cross_findings` (:mod:`.checks`): validation checks.
 """
@@ -21,7 +22,8 @@ from .disagreement import (
 from .maps import ImageMaps, Loaded, PairTable
 from .pairs import Direction, evaluate_pairs
 from .regions import REGION_COLUMNS, ambiguous_regions
-from .voting import Consensus, Votes, consensus
+from .votes import Votes, count_votes
+from .voting import Consensus, consensus
 
 __all__ = [
     "REGION_COLUMNS",
@@ -37,6 +39,7 @@ __all__ = [
     "boundary_distance",
     "boundary_near",
     "consensus",
+    "count_votes",
     "cross_findings",
     "evaluate_pairs",
     "heatmaps",

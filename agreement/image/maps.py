@@ -43,7 +43,7 @@ from ..metrics.boundary import (
 )
 from ..model import Categories, PanopticAnnotation
 from .tuples import Tuples, count_tuples
-from .votes import Votes, votes
+from .votes import Votes, count_votes
 
 if TYPE_CHECKING:
     from ..findings import Finding
@@ -273,9 +273,9 @@ class ImageMaps:
                 for i, j in combinations(range(len(names)), 2)}
 
     def votes(self, void: str) -> Votes:
-        """The annotators' votes on every tuple (:func:`agreement.image.votes.votes`)."""
+        """The annotators' votes on every tuple (:func:`agreement.image.votes.count_votes`)."""
         if void not in self._votes:
-            self._votes[void] = votes(self.tuple_labels(), void=void)
+            self._votes[void] = count_votes(self.tuple_labels(), void=void)
         return self._votes[void]
 
     def pixel_counts(self, void: str) -> PixelCounts:

@@ -1,6 +1,6 @@
 """How N annotators vote at every position of one image (a pixel, or a tuple of segments).
 
-:func:`votes` counts, per annotator, how many annotators share its label, and elects the
+:func:`count_votes` counts, per annotator, how many annotators share its label, and elects the
 majority label (ties: the first annotator's among the tied ones). The heatmaps, the consensus
 and the leave-one-out scores all start from these counts (:meth:`agreement.image.maps.ImageMaps.
 votes` computes them once per image and void mode).
@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from ..metrics.pixel import VoidMode, _check_void
 
-__all__ = ["Votes", "agreement_counts", "votes"]
+__all__ = ["Votes", "agreement_counts", "count_votes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +74,7 @@ def agreement_counts(labels: npt.NDArray, valid: npt.NDArray | None
     return agree, first
 
 
-def votes(labels: npt.NDArray[np.integer], *, void: VoidMode = "label") -> Votes:
+def count_votes(labels: npt.NDArray[np.integer], *, void: VoidMode = "label") -> Votes:
     """The votes of stacked labels ``(N, ...)``: maps, or the labels of an image's tuples (see
     :class:`Votes`)."""
     _check_void(void)

@@ -29,10 +29,9 @@ from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment
 from .maps import ImageMaps
-from .votes import Votes, agreement_counts, votes
+from .votes import agreement_counts, count_votes
 
-__all__ = ["Consensus", "TupleConsensus", "Votes", "consensus", "consensus_of", "consensus_tuples",
-           "votes"]
+__all__ = ["Consensus", "TupleConsensus", "consensus", "consensus_of", "consensus_tuples"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +167,7 @@ def consensus_tuples(maps: ImageMaps, names: Sequence[str] | None = None, *,
     pos = [maps.names.index(a) for a in names]
     t = maps.tuples()
     v = (maps.votes(void) if len(pos) == len(maps.names)
-         else votes(maps.tuple_labels()[pos], void=void))
+         else count_votes(maps.tuple_labels()[pos], void=void))
     cons = v.majority.copy()
     weak = ~v.tie & (cons > 0) & (v.votes <= min_share * v.n)
     cons[v.tie | weak] = 0

@@ -172,7 +172,7 @@ def _file_names(study: Study, annotator: str) -> dict[str, str]:
 
 def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = None,
         executor: Any = None, n_jobs: int = 1, progress: bool = False, desc: str | None = None,
-        chunk_size: int = CHUNK_SIZE) -> list:
+        chunk_size: int | None = None) -> list:
     """Run ``parts`` in one pass over the images; return their results, in order.
 
     Parameters
@@ -189,8 +189,9 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
         A progress bar over images (stderr), advancing as chunks finish.
     desc : str, optional
         Its label.
-    chunk_size : int
-        Images per chunk (results depend on it only through float summation order).
+    chunk_size : int, optional
+        Images per chunk (default :data:`CHUNK_SIZE`; results depend on it only through the
+        order float sums are added in).
 
     Raises
     ------
@@ -215,7 +216,8 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
     names = ({a: _file_names(study, a) for a in study.annotators}
              if any(p.layer_findings for p in parts) else None)
     job = _Job(study, tuple(parts), any(p.tolerant for p in parts), names, next(iter(ratios), None))
-    chunks = [plan[k:k + chunk_size] for k in range(0, len(plan), max(1, int(chunk_size)))]
+    size = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
+    chunks = [plan[k:k + size] for k in range(0, len(plan), size)]
     totals: list = [None] * len(parts)
     label = desc or (parts[0].label if len(parts) == 1 else "analyse")
     bar = _progress_bar(len(plan), label) if progress else _NoBar()
