@@ -100,7 +100,7 @@ class Heatmaps:
 
     Every map but the boundary one depends on a pixel only through its tuple of segments
     (:mod:`agreement.image.tuples`): it is computed per tuple (:attr:`per_tuple`) and read back
-    per pixel on first use.
+    per pixel on first use; the boundary maps are computed on first use too.
 
     Attributes
     ----------
@@ -145,13 +145,30 @@ class Heatmaps:
 
     def __init__(self, image: str, annotators: tuple[str, ...], category_ids: tuple[int, ...],
                  tuples: Tuples, per_tuple: dict[str, np.ndarray],
-                 compacts: Sequence[npt.NDArray[np.int32]], boundary: npt.NDArray[np.float32],
-                 boundary_count: npt.NDArray[np.uint8], d: int, void: VoidMode) -> None:
+                 compacts: Sequence[npt.NDArray[np.int32]], d: int, void: VoidMode) -> None:
         self.image, self.annotators, self.category_ids = image, annotators, category_ids
         self.tuples, self.per_tuple = tuples, per_tuple
         self._compacts = tuple(compacts)
-        self.boundary, self.boundary_count, self.d, self.void = boundary, boundary_count, d, void
+        self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
+
+    @property
+    def boundary_count(self) -> npt.NDArray[np.uint8]:
+        """Annotators drawing a segment boundary within ``d`` pixels (computed on first use)."""
+        if "boundary_count" not in self._maps:
+            count = np.zeros(self.shape, np.uint8)
+            for comp in self._compacts:
+                count += boundary_near(comp, self.d)
+            self._maps["boundary_count"] = count
+        return self._maps["boundary_count"]
+
+    @property
+    def boundary(self) -> npt.NDArray[np.float32]:
+        """Share of annotators on the minority side of "draws a boundary within ``d``"."""
+        if "boundary" not in self._maps:
+            n, count = len(self._compacts), self.boundary_count
+            self._maps["boundary"] = np.minimum(count, n - count).astype(np.float32) / n
+        return self._maps["boundary"]
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in Heatmaps._MAPS:
@@ -301,10 +318,6 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     if v.valid is not None:
         disputed &= v.valid
     dist = boundary_distance(shapes[0]) if d is None else int(d)
-    count = np.zeros(shapes[0], np.uint8)
-    for a in anns:
-        count += boundary_near(a.compact, dist)
-    bnd = np.minimum(count, len(anns) - count).astype(np.float32) / len(anns)
     thing = np.array([False] + [maps.categories[c].isthing for c in ids])
     instance, instance_disputed = _instance_map(t.codes.T, labels, thing, v.majority, v.votes,
                                                 maps.match_luts())
@@ -312,8 +325,7 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
                  "tie": v.tie, "semantic": semantic, "entropy": entropy.astype(np.float32),
                  "instance": instance, "disputed": disputed,
                  "instance_disputed": instance_disputed, "first": v.first}
-    return Heatmaps(name, maps.names, ids, t, per_tuple, [a.compact for a in anns], bnd, count,
-                    dist, void)
+    return Heatmaps(name, maps.names, ids, t, per_tuple, [a.compact for a in anns], dist, void)
 
 
 @lru_cache(maxsize=32)

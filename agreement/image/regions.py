@@ -47,15 +47,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..model import Categories
 from .disagreement import Heatmaps, boundary_near
 
-__all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "annotator_summary",
-           "class_pair_summary", "pair_annotators"]
+__all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
 
 KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
 
@@ -125,45 +123,51 @@ def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
     return (lo.astype(np.int64) * k + hi).astype(np.int32 if k * k < 1 << 31 else np.int64)
 
 
-def _label_by_code(mask: npt.NDArray[np.bool_], code: npt.NDArray[np.integer]
-                   ) -> tuple[npt.NDArray[np.int32], int]:
-    """8-connected components of ``mask`` whose pixels also share ``code``.
+def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
+               code: npt.NDArray[np.integer] | None = None) -> tuple[npt.NDArray[np.int64], int]:
+    """8-connected components of a set of pixels (sorted flat indices) whose neighbours also
+    share ``code``: component of each pixel (0-based, numbered in raster order of their first
+    pixel, as ``scipy.ndimage.label`` numbers them) and their number.
 
-    Only the masked pixels are visited: their right, lower-left, lower and lower-right
-    neighbours are looked up among them by position (a sorted search), no full-map index.
+    Only the given pixels are visited: their right, lower-left, lower and lower-right neighbours
+    are looked up among them through a map of positions.
     """
-    h, w = mask.shape
-    idx = np.flatnonzero(mask)
-    row, col = np.divmod(idx, w)
-    c = code.ravel()[idx]
+    h, w = shape
+    row, col = np.divmod(pixels, w)
+    c = np.zeros(pixels.size, np.int8) if code is None else code
+    where = np.full(h * w, -1, np.int32)
+    where[pixels] = np.arange(pixels.size, dtype=np.int32)
     rows, cols = [], []
     for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & (row < h - 1)),
                     (w, row < h - 1), (w + 1, (col < w - 1) & (row < h - 1))):
         src = np.flatnonzero(ok)
-        q = idx[src] + off
-        at = np.minimum(np.searchsorted(idx, q), max(idx.size - 1, 0))
-        hit = (idx[at] == q) & (c[at] == c[src]) if idx.size else np.zeros(0, bool)
-        rows.append(src[hit])
-        cols.append(at[hit])
+        at = where[pixels[src] + off]
+        hit = at >= 0
+        src, at = src[hit], at[hit]
+        same = c[at] == c[src]
+        rows.append(src[same])
+        cols.append(at[same])
     r, cc = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(idx.size, idx.size))
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(pixels.size, pixels.size))
     n, comp = connected_components(graph, directed=False)
-    out = np.zeros(mask.shape, np.int32)
-    out.ravel()[idx] = comp + 1
-    return out, int(n)
+    return comp.astype(np.int64), int(n)
 
 
-def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.int64]):
-    """Region id map (thick components first, then thin ones) and the thin flags.
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer]):
+    """The disputed pixels (sorted flat indices), the region of each (thick components first,
+    numbered from 1, then thin ones) and the thin flag of each region (index 0 unused).
 
-    Thin components are also split where the class pair changes, so that border slivers of
-    different class pairs that touch stay separate regions.
+    Thin components are also split where the class pair ``code`` (one value per pixel) changes,
+    so that border slivers of different class pairs that touch stay separate regions.
     """
-    thick = _opening(mask, w)
-    regions, n_thick = ndimage.label(thick, structure=np.ones((3, 3), bool))
-    thin_lab, n_thin = _label_by_code(mask & ~thick, code)
-    regions[thin_lab > 0] = thin_lab[thin_lab > 0] + n_thick
-    return regions, np.arange(n_thick + n_thin + 1) > n_thick
+    pixels = np.flatnonzero(mask)
+    thick = _opening(mask, w).ravel()[pixels]
+    region = np.empty(pixels.size, np.int64)
+    lab, n_thick = _connected(pixels[thick], mask.shape)
+    region[thick] = lab + 1
+    lab, n_thin = _connected(pixels[~thick], mask.shape, code[~thick])
+    region[~thick] = lab + 1 + n_thick
+    return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
 
 
 def _name(label: int, h: Heatmaps, categories: Categories) -> str:
@@ -232,24 +236,8 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
                       min_area: int | None = None, width: int | None = None) -> pd.DataFrame:
     """Connected regions of disagreement of one image, ranked by severity.
 
-    Parameters
-    ----------
-    h : Heatmaps
-        The image's heatmaps (:func:`agreement.image.disagreement.heatmaps`).
-    categories : Categories
-        For names and thing/stuff.
-    min_disagreement : float
-        A pixel is disputed when its semantic or instance disagreement is above this.
-    min_area : int, optional
-        Smallest region kept, in pixels; default ``max(16, H * W / 10_000)``.
-    width : int, optional
-        Half-width of the opening separating thin from thick regions; default ``h.d``.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`REGION_COLUMNS` (documented in the module notes), sorted by ``severity``
-        descending.
+    A table of :func:`region_records` (the parameters and the region fields are documented
+    there and in the module notes).
 
     Examples
     --------
@@ -265,6 +253,34 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     >>> r.kind, r.class_pair, r.annotators_b, int(r.area)
     ('class confusion', 'road <-> sidewalk', ('c',), 100)
     """
+    rows = region_records(h, categories, min_disagreement=min_disagreement, min_area=min_area,
+                          width=width)
+    return pd.DataFrame(rows, columns=REGION_COLUMNS)
+
+
+def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
+                   min_area: int | None = None, width: int | None = None) -> list[dict]:
+    """Connected regions of disagreement of one image, most severe first, as records.
+
+    Parameters
+    ----------
+    h : Heatmaps
+        The image's heatmaps (:func:`agreement.image.disagreement.heatmaps`).
+    categories : Categories
+        For names and thing/stuff.
+    min_disagreement : float
+        A pixel is disputed when its semantic or instance disagreement is above this.
+    min_area : int, optional
+        Smallest region kept, in pixels; default ``max(16, H * W / 10_000)``.
+    width : int, optional
+        Half-width of the opening separating thin from thick regions; default ``h.d``.
+
+    Returns
+    -------
+    list of dict
+        One record per region, keys :data:`REGION_COLUMNS` (documented in the module notes),
+        sorted by ``severity`` descending (ties: in the order regions are labelled).
+    """
     shape = h.shape
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
     w = h.d if width is None else int(width)
@@ -272,19 +288,18 @@ def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: 
     mask = h.tuples.gather((pt["semantic"] > min_disagreement)
                            | (pt["instance"] > min_disagreement))
     code = _pair_code(h)
-    regions, thin = _components(mask, w, h.tuples.gather(code))
-    area = np.bincount(regions.ravel(), minlength=thin.size)
+    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[np.flatnonzero(
+        mask)]])
+    area = np.bincount(region, minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
     if keep.size == 0:
-        return pd.DataFrame(columns=REGION_COLUMNS)
-    t = _Tables(h, regions, keep, code, w)
+        return []
+    t = _Tables(h, pixels, region, keep, code, w)
     thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
-    boxes = ndimage.find_objects(regions)
     rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
-                      boxes[label - 1], regions, thing) for r, label in enumerate(keep)]
-    out = pd.DataFrame(rows, columns=REGION_COLUMNS)
-    return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
+                      thing) for r, label in enumerate(keep)]
+    return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
 
 
 def _count_keys(keys: npt.NDArray[np.int64], size: int
@@ -300,14 +315,16 @@ def _count_keys(keys: npt.NDArray[np.int64], size: int
 class _Tables:
     """Per kept region: label histograms per annotator, disagreement sums, class-pair counts."""
 
-    def __init__(self, h: Heatmaps, regions: npt.NDArray, keep: npt.NDArray[np.int64],
-                 code: npt.NDArray[np.int64], w: int) -> None:
+    def __init__(self, h: Heatmaps, pixels: npt.NDArray[np.int64],
+                 region: npt.NDArray[np.int64], keep: npt.NDArray[np.int64],
+                 code: npt.NDArray[np.integer], w: int) -> None:
         n = keep.size
-        remap = np.full(int(regions.max()) + 1, -1, np.int64)
+        remap = np.full(int(region.max()) + 1, -1, np.int64)
         remap[keep] = np.arange(n)
-        flat = remap[regions.ravel()]
-        idx = np.flatnonzero(flat >= 0)
-        reg = flat[idx]
+        flat = remap[region]
+        sel = np.flatnonzero(flat >= 0)
+        idx = pixels[sel]  # the kept regions' pixels, in raster order
+        reg = flat[sel]
         tup = h.tuples.index.ravel()[idx]
         pt = h.per_tuple
         k = len(h.category_ids) + 1
@@ -323,9 +340,22 @@ class _Tables:
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
+        order = np.argsort(reg, kind="stable")
+        self.pixels = idx[order]  # grouped by region
+        self.starts = np.searchsorted(reg[order], np.arange(n + 1))
+        rows, cols = np.divmod(self.pixels, h.shape[1])
+        if n:
+            lo = self.starts[:-1]
+            self.boxes = np.stack([np.minimum.reduceat(rows, lo), np.maximum.reduceat(rows, lo),
+                                   np.minimum.reduceat(cols, lo), np.maximum.reduceat(cols, lo)],
+                                  axis=1)
         self.areas: list[npt.NDArray[np.int64]] = []
         self._lacking: npt.NDArray[np.bool_] | None = None
         self._h = h
+
+    def region_pixels(self, r: int) -> npt.NDArray[np.int64]:
+        """Flat indices of the pixels of region ``r``."""
+        return self.pixels[self.starts[r]:self.starts[r + 1]]
 
     def lacking(self) -> npt.NDArray[np.bool_]:
         """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
@@ -350,20 +380,19 @@ def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k
 
 
 def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
-              area: int, sl: tuple[slice, slice], regions: npt.NDArray,
-              thing: npt.NDArray[np.bool_]) -> dict:
+              area: int, thing: npt.NDArray[np.bool_]) -> dict:
     votes = t.hist[:, r].sum(0)
     codes, counts = t.pairs(r)
     c1, c2 = divmod(int(codes[0]), t.k)  # the most frequent (majority, dissent) class pair
     if votes[c2] > votes[c1]:
         c1, c2 = c2, c1
-    inside = regions[sl] == label
+    inside = t.region_pixels(r)
     kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
-                 lambda: np.count_nonzero(t.lacking()[sl][inside]) / area)
+                 lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area)
     merged: tuple[str, ...] = ()
     if kind == "merge-split":  # the thing class whose instances are disputed
         c1 = c2 = int(t.inst_label[r])
-        tuples = h.tuples.index[sl][inside]
+        tuples = h.tuples.index.ravel()[inside]
         t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
                               for c in h.tuples.codes.T]
         merged = _merged_by(h, tuples, t.areas)
@@ -373,6 +402,7 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: in
     if len(side_b) > len(side_a):
         side_a, side_b, c1, c2 = side_b, side_a, c2, c1
     na, nb = _name(c1, h, categories), _name(c2, h, categories)
+    y0, y1, x0, x1 = t.boxes[r]
     return {
         "image": h.image, "region": label, "kind": kind,
         "class_pair": " <-> ".join(sorted((na, nb))),
@@ -381,75 +411,9 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: in
         "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
         "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
         "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
-        "bbox_x": sl[1].start, "bbox_y": sl[0].start, "bbox_w": sl[1].stop - sl[1].start,
-        "bbox_h": sl[0].stop - sl[0].start,
+        "bbox_x": int(x0), "bbox_y": int(y0), "bbox_w": int(x1 - x0 + 1),
+        "bbox_h": int(y1 - y0 + 1),
         "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
         "severity": float(t.sem[r] + t.inst[r]),
     }
 
-
-def class_pair_summary(regions: pd.DataFrame) -> pd.DataFrame:
-    """Per class pair across a study: ``regions``, ``pixels``, ``images``, ``annotators``.
-
-    ``annotators`` counts the distinct dissenting (side *b*) annotators; ``dissenters`` lists
-    them; ``top_dissenter`` is the one with the largest dissent severity on this pair (see
-    :func:`pair_annotators`); ``severity`` is summed; ``kind`` is the most frequent kind. Sorted
-    by severity.
-    """
-    cols = ["class_pair", "regions", "pixels", "images", "annotators", "dissenters",
-            "top_dissenter", "severity", "kind"]
-    if regions.empty:
-        return pd.DataFrame(columns=cols)
-    per = pair_annotators(regions)
-    rows = []
-    for pair, g in regions.groupby("class_pair", sort=False):
-        dissent = sorted({a for side in g["annotators_b"] for a in side})
-        mine = per[per["class_pair"] == pair]
-        rows.append({"class_pair": pair, "regions": len(g), "pixels": int(g["area"].sum()),
-                     "images": g["image"].nunique(), "annotators": len(dissent),
-                     "dissenters": tuple(dissent),
-                     "top_dissenter": mine["annotator"].iloc[0] if len(mine) else None,
-                     "severity": float(g["severity"].sum()),
-                     "kind": g["kind"].value_counts().index[0]})
-    out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def annotator_summary(regions: pd.DataFrame, annotators: tuple[str, ...]) -> pd.DataFrame:
-    """Per annotator: regions and pixels where it dissents (side *b*) and their severity.
-
-    ``dissent_share`` is the share of the regions the annotator takes part in (either side)
-    where it is in the minority. Sorted by dissent severity.
-    """
-    rows = []
-    for name in annotators:
-        minority = regions[np.array([name in s for s in regions["annotators_b"]], dtype=bool)]
-        involved = sum(name in a or name in b for a, b in zip(
-            regions["annotators_a"], regions["annotators_b"], strict=True))
-        rows.append({"annotator": name, "dissent_regions": len(minority),
-                     "dissent_pixels": int(minority["area"].sum()),
-                     "dissent_severity": float(minority["severity"].sum()),
-                     "regions": involved,
-                     "dissent_share": len(minority) / involved if involved else float("nan")})
-    out = pd.DataFrame(rows, columns=["annotator", "dissent_regions", "dissent_pixels",
-                                      "dissent_severity", "regions", "dissent_share"])
-    return out.sort_values("dissent_severity", ascending=False, kind="stable").reset_index(
-        drop=True)
-
-
-def pair_annotators(regions: pd.DataFrame) -> pd.DataFrame:
-    """Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
-
-    Sorted by class pair, then severity descending: who is behind each ambiguity.
-    """
-    cols = ["class_pair", "annotator", "regions", "pixels", "severity"]
-    rows = [(pair, a, area, sev) for pair, side, area, sev in zip(
-        regions["class_pair"], regions["annotators_b"], regions["area"], regions["severity"],
-        strict=True) for a in side]
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    flat = pd.DataFrame(rows, columns=["class_pair", "annotator", "pixels", "severity"])
-    out = flat.groupby(["class_pair", "annotator"], as_index=False).agg(
-        regions=("pixels", "size"), pixels=("pixels", "sum"), severity=("severity", "sum"))
-    out = out.sort_values(["class_pair", "severity"], ascending=[True, False], kind="stable")
-    return out[cols].reset_index(drop=True)

@@ -51,7 +51,7 @@ def run_passes(study: Study, *, n_jobs: int = 1, boundary: bool = True, progress
     from ..study.validation import ValidationPart
 
     parts = [PQPart(boundary=boundary, segments=False, small_area=small_area),
-             DisputesPart(aggregate=False), ValidationPart()]
+             DisputesPart(maps=False), ValidationPart()]
     parts += [LooPart()] if len(study.annotators) > 2 else []
     parts += [TablesPart()] if tables else []
     res = run(study, parts, n_jobs=n_jobs, progress=progress, executor=executor,

@@ -28,7 +28,7 @@ import pandas as pd
 from ..errors import StudyError
 from ..image.disagreement import Heatmaps, area_average, heatmaps_of
 from ..image.maps import ImageMaps
-from ..image.regions import REGION_COLUMNS, ambiguous_regions
+from ..image.regions import REGION_COLUMNS, region_records
 from ..metrics.counts import ratio
 from ..metrics.pixel import (
     PixelAgreement,
@@ -163,7 +163,7 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
     min_disagreement: float = 0.0
     min_area: int | None = None
     max_regions: int = 5000
-    aggregate: bool = True
+    maps: bool = True
 
     name = "disagreement"
     label = "disagreement"
@@ -181,13 +181,13 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
             return DisputePartial(counts, np.zeros(k, np.int64), np.zeros(k, np.int64))
         h = heatmaps_of(maps, d=self.d, void=self.void)
         claimed, disputed = h.class_counts()
-        reg = ambiguous_regions(h, maps.categories, min_disagreement=self.min_disagreement,
-                                min_area=self.min_area)
-        grid = (np.stack([area_average(getattr(h, m), GRID) for m in MAPS]) if self.aggregate
+        reg = region_records(h, maps.categories, min_disagreement=self.min_disagreement,
+                             min_area=self.min_area)
+        grid = (np.stack([area_average(getattr(h, m), GRID) for m in MAPS]) if self.maps
                 else None)
-        return DisputePartial(counts, claimed, disputed, grid, 1,
-                              reg.head(self.max_regions).to_dict("records"), RegionTally.of(reg),
-                              [_image_row(maps.image, h, len(reg))])
+        return DisputePartial(counts, claimed, disputed, grid, 1, reg[:self.max_regions],
+                              RegionTally.of(reg),
+                              [_image_row(maps.image, h, len(reg), boundary=self.maps)])
 
     def merge(self, a: DisputePartial, b: DisputePartial) -> DisputePartial:
         grid = b.grid if a.grid is None else a.grid if b.grid is None else a.grid + b.grid
@@ -227,15 +227,17 @@ def _top(a: list[dict], b: list[dict], k: int) -> list[dict]:
     return both[:k]
 
 
-def _image_row(image: str, h: Heatmaps, n_regions: int) -> dict:
-    """The image's row: mean of each heatmap (over the tuples, weighted by their pixels)."""
+def _image_row(image: str, h: Heatmaps, n_regions: int, *, boundary: bool) -> dict:
+    """The image's row: mean of each heatmap (over the tuples, weighted by their pixels; the
+    boundary map's only with ``boundary``, else NaN)."""
     count = h.tuples.count
     pixels = float(count.sum())
     row = {"image": image, "annotators": len(h.annotators), "height": h.shape[0],
            "width": h.shape[1]}
     for m in MAPS:
         if m == "boundary":
-            row["boundary_mean"] = float(h.boundary.mean(dtype=np.float64))
+            row["boundary_mean"] = (float(h.boundary.mean(dtype=np.float64)) if boundary
+                                    else float("nan"))
         else:
             row[f"{m}_mean"] = float(np.dot(count, h.per_tuple[m].astype(np.float64)) / pixels)
     row.update({"disputed": float(count[h.per_tuple["semantic"] > 0].sum() / pixels),
@@ -247,7 +249,7 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
                  pixel_void: VoidMode = "exclude", min_disagreement: float = 0.0,
                  min_area: int | None = None, n_jobs: int = 1, progress: bool = False,
                  images: Iterable[str] | None = None, max_regions: int = 5000,
-                 aggregate: bool = True, executor: Any = None) -> StudyDisagreement:
+                 maps: bool = True, executor: Any = None) -> StudyDisagreement:
     """Heatmaps, ambiguous regions and pixel agreement of a study in one pass over the images.
 
     Parameters
@@ -263,8 +265,11 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
         Void handling of the kappas and alpha (default: void is a missing value).
     min_disagreement, min_area
         Passed to :func:`agreement.image.regions.ambiguous_regions`.
-    aggregate : bool
-        Also sum the heatmaps on the grid (:attr:`StudyDisagreement.aggregate`; None without).
+    maps : bool
+        Also read the heatmaps pixel by pixel: sum them on the grid
+        (:attr:`StudyDisagreement.aggregate`) and average the boundary heatmap of each image
+        (``boundary_mean``); without, the aggregate is None and ``boundary_mean`` NaN (the
+        report needs neither).
     n_jobs : int
         Worker processes (1: this process; -1: one per CPU); results are identical.
     progress : bool
@@ -284,7 +289,7 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
     """
     part = DisputesPart(d=d, void=void, pixel_void=pixel_void,
                         min_disagreement=min_disagreement, min_area=min_area,
-                        max_regions=max_regions, aggregate=aggregate)
+                        max_regions=max_regions, maps=maps)
     images = None if images is None else list(images)
     return run(study, [part], images=images, n_jobs=n_jobs, progress=progress,
                executor=executor)[0]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -92,33 +91,42 @@ class RegionTally:
                            self.n + other.n)
 
     @classmethod
-    def of(cls, regions: pd.DataFrame) -> RegionTally:
-        """The tally of a regions table (:data:`agreement.image.regions.REGION_COLUMNS`), in
-        its row order (a table of several images: ``images`` counts distinct images)."""
+    def of(cls, regions: pd.DataFrame | Sequence[dict]) -> RegionTally:
+        """The tally of regions (:data:`agreement.image.regions.REGION_COLUMNS`: a table or its
+        records), in their order (several images: ``images`` counts distinct images)."""
+        records = regions.to_dict("records") if isinstance(regions, pd.DataFrame) else regions
         out = cls()
-        seen: dict[str, dict[Any, set]] = {f: {} for f in ("pairs", "kinds", "dissent",
-                                                             "involved", "touched")}
-        for rank, r in enumerate(regions.itertuples(index=False)):
-            first = (-float(r.severity), rank)
-            names = sorted(((r.class_a, r.category_a), (r.class_b, r.category_b)))
-            pair = r.class_pair
-            keys = {
-                "pairs": [(pair, int(names[0][1]), int(names[1][1]))],
-                "kinds": [(pair, r.kind)],
-                "dissent": [(pair, a) for a in r.annotators_b],
-                "involved": [a for a in (*r.annotators_a, *r.annotators_b)]
-                + [("b", a) for a in r.annotators_b],
-                "touched": [(int(c), r.kind) for c in dict.fromkeys((r.category_a,
-                                                                      r.category_b))],
-            }
-            for f, ks in keys.items():
-                table = getattr(out, f)
-                for k in dict.fromkeys(ks):
-                    new_image = r.image not in seen[f].setdefault(k, set())
-                    seen[f][k].add(r.image)
-                    table.setdefault(k, _Sum()).add(
-                        _Sum(1, int(r.area), int(new_image), float(r.severity), first))
-        out.n = len(regions)
+        tables = (out.pairs, out.kinds, out.dissent, out.involved, out.touched)
+        seen: set = set()
+        for rank, r in enumerate(records):
+            first = (-float(r["severity"]), rank)
+            pair, area, severity = r["class_pair"], int(r["area"]), float(r["severity"])
+            image = r["image"]
+            (_, ca), (_, cb) = sorted(((r["class_a"], r["category_a"]),
+                                       (r["class_b"], r["category_b"])))
+            side_b = r["annotators_b"]
+            keys = (
+                ((pair, int(ca), int(cb)),),
+                ((pair, r["kind"]),),
+                tuple((pair, a) for a in side_b),
+                tuple(dict.fromkeys((*r["annotators_a"], *side_b, *(("b", a) for a in side_b)))),
+                tuple((int(c), r["kind"]) for c in dict.fromkeys((r["category_a"],
+                                                                   r["category_b"]))),
+            )
+            for f, (table, ks) in enumerate(zip(tables, keys, strict=True)):
+                for k in ks:
+                    new_image = (f, k, image) not in seen
+                    seen.add((f, k, image))
+                    s = table.get(k)
+                    if s is None:
+                        table[k] = _Sum(1, area, int(new_image), severity, first)
+                    else:
+                        s.first = min(s.first, first)
+                        s.regions += 1
+                        s.pixels += area
+                        s.images += new_image
+                        s.severity += severity
+        out.n = len(records)
         return out
 
     def class_pairs(self) -> pd.DataFrame:
