@@ -300,12 +300,8 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     name = maps.image
     if len(anns) < 2:
         raise AnnotationError(f"heatmaps need at least 2 annotators, got {len(anns)}", image=name)
-    shapes = sorted({a.shape for a in anns})
-    if len(shapes) > 1:
-        raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
-                              image=name)
     ids = maps.category_ids
-    t = maps.tuples()
+    t = maps.tuples()  # AnnotationError when the maps differ in size
     v = maps.votes(void)
     labels, n = v.labels, v.n
     nf = n.astype(np.float32)
@@ -317,7 +313,7 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     disputed = labels != v.majority[None]  # ties: the other tied labels are the dissent
     if v.valid is not None:
         disputed &= v.valid
-    dist = boundary_distance(shapes[0]) if d is None else int(d)
+    dist = boundary_distance(t.index.shape) if d is None else int(d)
     thing = np.array([False] + [maps.categories[c].isthing for c in ids])
     instance, instance_disputed = _instance_map(t.codes.T, labels, thing, v.majority, v.votes,
                                                 maps.match_luts())

@@ -3,7 +3,7 @@
 :class:`ImageMaps` holds the annotations of one image (each decoded once, by the caller) and
 computes, on first use and once only, what several kernels share:
 
-- each annotation's label map over the study's categories (:meth:`ImageMaps.labels`);
+- each segment's label over the study's categories (:meth:`ImageMaps.segment_labels`);
 - each map's boundary band for Boundary PQ (:meth:`ImageMaps.banded`);
 - the **tuples** of the image (:meth:`ImageMaps.tuples`, :mod:`agreement.image.tuples`): the
   distinct combinations of the annotators' segments and their pixel counts, one ``bincount``
@@ -165,10 +165,8 @@ class ImageMaps:
         self.dilation_ratio = dilation_ratio
         self.read = tuple(read) if read is not None else tuple(
             Loaded(a, ann) for a, ann in self.annotations.items())
-        self._labels: dict[str, npt.NDArray[np.integer]] | None = None
         self._banded: dict[str, npt.NDArray[np.int32]] = {}
         self._pairs: dict[tuple[str, str], PairTable] = {}
-        self._votes: dict[str, Votes] = {}
         self._cache: dict = {}
 
     @property
@@ -198,14 +196,6 @@ class ImageMaps:
         dtype = label_dtype(len(self.categories) + 1)
         return self.cached(("segment_labels", annotator), lambda: label_lut(
             self.annotations[annotator], self.category_ids).astype(dtype))
-
-    def labels(self) -> dict[str, npt.NDArray[np.integer]]:
-        """Each annotation's category map (:func:`agreement.metrics.pixel.label_map`), in the
-        narrowest unsigned type holding the labels."""
-        if self._labels is None:
-            self._labels = {a: self.segment_labels(a)[ann.compact]
-                            for a, ann in self.annotations.items()}
-        return self._labels
 
     def tuples(self) -> Tuples:
         """The distinct segment tuples of the readable annotations (:func:`count_tuples`)."""
@@ -274,9 +264,7 @@ class ImageMaps:
 
     def votes(self, void: str) -> Votes:
         """The annotators' votes on every tuple (:func:`agreement.image.votes.count_votes`)."""
-        if void not in self._votes:
-            self._votes[void] = count_votes(self.tuple_labels(), void=void)
-        return self._votes[void]
+        return self.cached(("votes", void), lambda: count_votes(self.tuple_labels(), void=void))
 
     def pixel_counts(self, void: str) -> PixelCounts:
         """The image's pixel statistics over every annotator of the study

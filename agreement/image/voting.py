@@ -160,12 +160,8 @@ def consensus_tuples(maps: ImageMaps, names: Sequence[str] | None = None, *,
     names = maps.names if names is None else tuple(n for n in maps.names if n in names)
     if not names:
         raise AnnotationError("consensus needs at least 1 annotation, got 0")
-    shapes = sorted({maps.annotations[a].shape for a in names})
-    if len(shapes) > 1:
-        raise AnnotationError(f"annotations of one image must have one shape, got {shapes}",
-                              image=maps.image)
     pos = [maps.names.index(a) for a in names]
-    t = maps.tuples()
+    t = maps.tuples()  # AnnotationError when the maps differ in size
     v = (maps.votes(void) if len(pos) == len(maps.names)
          else count_votes(maps.tuple_labels()[pos], void=void))
     cons = v.majority.copy()
