@@ -90,7 +90,7 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
     if cells >= np.iinfo(np.int64).max:
         raise OverflowError(f"combined segment ids must fit int64, got {radix} segments")
     shape = np.shape(compacts[0])
-    code = np.zeros(shape, np.int64)
+    code = np.zeros(shape, np.int32 if cells < 1 << 31 else np.int64)
     for c, r in zip(compacts, radix, strict=True):
         code *= r
         code += c
