@@ -327,7 +327,7 @@ def _to_dict(result: PQResult) -> dict[str, Any]:
     out["per_class"] = {
         str(int(row.category_id)): {
             "name": row.name, "isthing": bool(row.isthing),
-            **{k: _num(getattr(row, k)) for k in ("pq", "sq", "rq", "tp", "fp", "fn", "iou_sum")},
+            **{k: _num(getattr(row, k)) for k in ("pq", "sq", "rq", *PQ_FIELDS)},
         }
         for row in pc.itertuples(index=False)
     }
@@ -340,7 +340,7 @@ def _to_dict(result: PQResult) -> dict[str, Any]:
     b["per_class"] = {
         str(int(row.category_id)): {
             **{k: _num(getattr(row, "boundary_" + k))
-               for k in ("pq", "sq", "rq", "tp", "fp", "fn", "iou_sum")},
+               for k in ("pq", "sq", "rq", *PQ_FIELDS)},
             "mean_boundary_iou": _num(row.mean_boundary_iou),
         }
         for row in pc.itertuples(index=False)
