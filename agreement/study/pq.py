@@ -51,20 +51,21 @@ _ID_COLUMNS = ("partner_segment_id", "partner_category_id", "diag_partner_segmen
 class PQPartial:
     """What images add to :func:`evaluate`: see the module notes.
 
-    ``ints[r, o, c]``: the integer counts of (reference r, other o, class c) and, last, the
-    images where the class occurs for the pair; ``status[r, o, c, s, small]``: reference
-    segments by status; ``pending``: match scores in order, ``(field, key, values)``, not yet
-    added to ``sums`` (the float sums, kept by the total only).
+    ``rows``: the per (image, pair, class) counts; ``pending``: match scores in order,
+    ``(field, key, values)``, and ``status_keys``: one key per reference segment of
+    (reference r, other o, class c, status s, small), not yet added to the study's totals
+    ``sums[r, o, c, field]`` and ``status[r, o, c, s, small]`` (kept by the total only).
     """
 
-    ints: np.ndarray
-    status: np.ndarray
     rows: Rows = field(default_factory=Rows)
     segments: Rows = field(default_factory=Rows)
     presence: Rows = field(default_factory=Rows)
     pending: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
-    sums: np.ndarray | None = None
+    status_keys: list[np.ndarray] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    size: tuple[int, int] = (0, 0)  # (annotators of the study, categories)
+    sums: np.ndarray | None = None
+    status: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,13 @@ class PQPart(Part[PQPartial, StudyResult]):
         names = self.annotators or maps.annotators
         index = {a: i for i, a in enumerate(maps.annotators)}
         ids = np.asarray(maps.category_ids, dtype=np.int64)
-        shape = (len(maps.annotators), len(maps.annotators), ids.size)
-        out = PQPartial(np.zeros((*shape, len(INT_FIELDS) + 1), np.int64),
-                        np.zeros((*shape, len(STATUSES), 2), np.int64))
+        out = PQPartial(size=(len(maps.annotators), ids.size))
         rows, segs = [], []
         for d in evaluate_pairs(maps, names, boundary=self.boundary,
                                 diagnostic_threshold=self.diagnostic_threshold):
-            r, o = index[d.ref], index[d.other]
-            rows.append(self._counts(out, d, r, o, ids, maps.image))
-            self._status(out, d, r, o, ids)
+            key = (index[d.ref] * len(maps.annotators) + index[d.other]) * ids.size
+            rows.append(self._counts(out, d, key, ids, maps.image))
+            self._status(out, d, key, ids)
             if self.segments:
                 segs.append(_segment_rows(maps.image, d))
         out.rows = Rows.concat(rows)
@@ -146,17 +145,14 @@ class PQPart(Part[PQPartial, StudyResult]):
         out.images = [maps.image]
         return out
 
-    def _counts(self, out: PQPartial, d: Direction, r: int, o: int, ids: np.ndarray,
+    def _counts(self, out: PQPartial, d: Direction, key: int, ids: np.ndarray,
                 image: str) -> Rows:
+        """The direction's count rows, and its match scores (``key``: its pair's first class
+        in the flat (reference, other, class) index) pending in order."""
         ev, ov = d.evaluation, d.overlap
         counts = ev.counts
         k = counts["category_id"].size
-        c = np.searchsorted(ids, counts["category_id"])
         fields = INT_FIELDS if self.boundary else INT_FIELDS[:3]
-        for f, name in enumerate(fields):
-            out.ints[r, o, c, f] = counts[name]
-        out.ints[r, o, c, -1] = 1
-        key = ((r * out.ints.shape[1] + o) * ids.size)
         m = ev.matches
         matched = key + np.searchsorted(ids, ov.ref_categories[m.ref_index])
         out.pending.append((0, matched, m.score))
@@ -170,31 +166,35 @@ class PQPart(Part[PQPartial, StudyResult]):
         return Rows.of(k, image=image, ref=d.ref, other=d.other,
                        category_id=counts["category_id"], **cols)
 
-    def _status(self, out: PQPartial, d: Direction, r: int, o: int, ids: np.ndarray) -> None:
+    def _status(self, out: PQPartial, d: Direction, key: int, ids: np.ndarray) -> None:
+        """One status key per reference segment: (pair and class, status, small)."""
         ov = d.overlap
         code = {s: i for i, s in enumerate(STATUSES)}
         status = np.array([code[s] for s in d.diagnosis.status.tolist()], dtype=np.int64)
-        cat = np.searchsorted(ids, ov.ref_categories)
+        cell = key + np.searchsorted(ids, ov.ref_categories)
         small = (ov.ref_area < self.small_area).astype(np.int64)
-        np.add.at(out.status[r, o], (cat, status, small), 1)
+        out.status_keys.append((cell * len(STATUSES) + status) * 2 + small)
 
     def merge(self, a: PQPartial, b: PQPartial) -> PQPartial:
-        return PQPartial(a.ints + b.ints, a.status + b.status, a.rows + b.rows,
-                         a.segments + b.segments, a.presence + b.presence,
-                         a.pending + b.pending, a.sums, a.images + b.images)
+        return PQPartial(a.rows + b.rows, a.segments + b.segments, a.presence + b.presence,
+                         a.pending + b.pending, a.status_keys + b.status_keys,
+                         a.images + b.images, max(a.size, b.size), a.sums, a.status)
 
     def fold(self, total: PQPartial | None, chunk: PQPartial) -> PQPartial:
-        if total is None:
-            total = PQPartial(np.zeros_like(chunk.ints), np.zeros_like(chunk.status),
-                              sums=np.zeros((*chunk.ints.shape[:3], len(FLOAT_SUMS))))
-        out = self.merge(total, chunk)
-        flat = out.sums.reshape(-1, len(FLOAT_SUMS))
+        """Add the chunk's scores to the float sums, match after match in order, and its status
+        keys to the status counts; keep its rows (packed)."""
+        total = total or _zeros(*chunk.size)
+        flat = total.sums.reshape(-1, len(FLOAT_SUMS))
         for f, key, values in chunk.pending:
             np.add.at(flat[:, f], key, values)  # sequential: match after match, in order
-        out.pending = []
-        out.rows = total.rows + chunk.rows.packed(self._row_dtypes())
-        out.segments = total.segments + chunk.segments.packed(_SEGMENT_DTYPES)
-        return out
+        if chunk.status_keys:
+            total.status += np.bincount(np.concatenate(chunk.status_keys),
+                                        minlength=total.status.size).reshape(total.status.shape)
+        total.rows = total.rows + chunk.rows.packed(self._row_dtypes())
+        total.segments = total.segments + chunk.segments.packed(_SEGMENT_DTYPES)
+        total.presence = total.presence + chunk.presence
+        total.images = total.images + chunk.images
+        return total
 
     def _row_dtypes(self) -> dict[str, Any]:
         fields = INT_FIELDS if self.boundary else INT_FIELDS[:3]
@@ -203,12 +203,16 @@ class PQPart(Part[PQPartial, StudyResult]):
                 **dict.fromkeys(fields, np.int64), **dict.fromkeys(floats, np.float64)}
 
     def finish(self, total: PQPartial | None, study: Study) -> StudyResult:
-        if total is None:
-            n, k = len(study.annotators), len(study.categories)
-            total = PQPartial(np.zeros((n, n, k, len(INT_FIELDS) + 1), np.int64),
-                              np.zeros((n, n, k, len(STATUSES), 2), np.int64),
-                              sums=np.zeros((n, n, k, len(FLOAT_SUMS))))
-        return _result(self, total, study)
+        return _result(self, total or _zeros(len(study.annotators), len(study.categories)),
+                       study)
+
+
+def _zeros(annotators: int, categories: int) -> PQPartial:
+    """The study's totals before any image: float sums and status counts at zero."""
+    shape = (annotators, annotators, categories)
+    return PQPartial(size=(annotators, categories),
+                     sums=np.zeros((*shape, len(FLOAT_SUMS))),
+                     status=np.zeros((*shape, len(STATUSES), 2), np.int64))
 
 
 def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary: bool = True,
@@ -320,36 +324,46 @@ def _result(part: PQPart, total: PQPartial, study: Study) -> StudyResult:
     seg.insert(5, "category", seg["category_id"].map(cats.name).astype(object))
     seg.insert(6, "isthing", seg["category_id"].map(
         lambda c: cats[c].isthing if c in cats else False).astype(bool))
-    ppc, status = _pair_tables(part, total, study, names)
+    ppc, status = _pair_tables(part, total, study, names, per_image)
     presence = total.presence.frame({"image": object, "category_id": np.int64},
                                     {"image": images})
     return StudyResult(seg, per_image, ppc, status, presence, names, images, cats, part.boundary,
                        part.small_area)
 
 
-def _pair_tables(part: PQPart, total: PQPartial, study: Study,
-                 names: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The per (pair, class) table (every class, zeros included) and the status counts."""
+def _pair_tables(part: PQPart, total: PQPartial, study: Study, names: tuple[str, ...],
+                 per_image: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per (pair, class) table (every class, zeros included) and the status counts.
+
+    Integer counts and images are summed from the per-image rows; the float sums are the
+    pass's (added match by match).
+    """
     cats = study.categories
     ids = np.asarray(list(cats), dtype=np.int64)
-    a_idx = np.array([study.annotators.index(a) for a in names])
+    n_ann = len(study.annotators)
+    index = {a: i for i, a in enumerate(study.annotators)}
+    a_idx = np.array([index[a] for a in names])
     pairs = [(i, j) for i in range(len(names)) for j in range(len(names)) if i != j]
     r = np.repeat([a_idx[i] for i, _ in pairs], ids.size)
     o = np.repeat([a_idx[j] for _, j in pairs], ids.size)
     c = np.tile(np.arange(ids.size), len(pairs))
-    n_ann = len(study.annotators)
-    ints, sums, status = total.ints, total.sums, total.status
-    fields = INT_FIELDS if part.boundary else INT_FIELDS[:3]
-    floats = FLOAT_SUMS if part.boundary else FLOAT_SUMS[:1]
+    cell = (r * n_ann + o) * ids.size + c
+    row_cell = ((per_image["ref"].map(index).to_numpy(np.int64) * n_ann
+                 + per_image["other"].map(index).to_numpy(np.int64)) * ids.size
+                + np.searchsorted(ids, per_image["category_id"].to_numpy()))
+    size = n_ann * n_ann * ids.size
     out = pd.DataFrame({"ref": pd.Categorical(np.asarray(names)[[i for i, _ in pairs]].repeat(
         ids.size), categories=list(names)), "other": pd.Categorical(np.asarray(names)[
             [j for _, j in pairs]].repeat(ids.size), categories=list(names)),
         "category_id": ids[c]})
-    for f, name in enumerate(fields):
-        out[name] = ints[r, o, c, f]
-    out["n_images"] = ints[r, o, c, -1]
-    for f, name in enumerate(floats):
-        out[name] = sums[r, o, c, f]
+    for name in INT_FIELDS if part.boundary else INT_FIELDS[:3]:
+        summed = np.bincount(row_cell, weights=per_image[name].to_numpy(np.float64),
+                             minlength=size)
+        out[name] = np.rint(summed[cell]).astype(np.int64)  # exact: integers below 2**53
+    out["n_images"] = np.bincount(row_cell, minlength=size)[cell].astype(np.int64)
+    sums = total.sums.reshape(-1, len(FLOAT_SUMS))
+    for f, name in enumerate(FLOAT_SUMS if part.boundary else FLOAT_SUMS[:1]):
+        out[name] = sums[cell, f]
     info = cats.to_frame()[["category_id", "name", "isthing"]]
     out = out.merge(info, on="category_id", how="left")
     out = pd.concat([out, pq_from_counts(out).drop(columns="counted")], axis=1)
@@ -357,6 +371,7 @@ def _pair_tables(part: PQPart, total: PQPartial, study: Study,
         out = pd.concat([out, pq_from_counts(out, prefix="boundary_").drop(columns="counted")],
                         axis=1)
         out["mean_boundary_iou"] = mean_boundary_iou(out["boundary_iou_sum_plain"], out["tp"])
+    status = total.status
     keep = np.zeros(n_ann, bool)
     keep[a_idx] = True
     ri, oi, ci, si, small = np.nonzero(status * keep[:, None, None, None, None])
