@@ -245,3 +245,25 @@ def test_scheduler_nobody_answers_is_one_line(study_dir, capsys):
         assert main(["validate", str(study_dir), "--scheduler", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--scheduler must be the address of a running Dask scheduler" in err[0]
+
+
+def test_every_reader_s_source_pickles():
+    """Workers receive the study pickled: every kind of source must survive it."""
+    import pickle
+    from pathlib import Path
+
+    from agreement.io import load_source
+
+    root = Path(__file__).parent / "data" / "fixtures"
+    kinds = set()
+    for f in sorted(root.rglob("*")):
+        if f.suffix not in (".json", ".xml"):
+            continue
+        try:
+            src = load_source(f)
+        except Exception:  # not an export (a sidecar, a category list)
+            continue
+        back = pickle.loads(pickle.dumps(src))
+        assert [i.file_name for i in back.images] == [i.file_name for i in src.images]
+        kinds.add(type(src).__name__)
+    assert kinds == {"CocoPanopticSource", "ShapeSource"}
