@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import StudyError
+from ..metrics.pixel import PixelAgreement
 from ..model import Study
 from .coincidence import CoincidencePart
 from .consistency import ConsistencyPart, ConsistencyResult
@@ -57,7 +58,7 @@ class Analysis:
 
     pq: StudyResult | None = None
     disagreement: StudyDisagreement | None = None
-    pixel: Any = None
+    pixel: PixelAgreement | None = None
     loo: LeaveOneOut | None = None
     coincidence: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
