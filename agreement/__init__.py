@@ -4,9 +4,6 @@ Read each annotator's export into one canonical panoptic map per image, match se
 annotators, and measure where and about what they disagree.
 """
 
-import sys
-import types
-
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
 from .io import load_study, read_coco_panoptic, write_coco_panoptic
 from .model import Categories, Category, ImageInfo, MemorySource, PanopticAnnotation, Segment, Study
@@ -16,19 +13,19 @@ __version__ = "0.1.0"
 #: Names loaded on first use (module, attribute): they pull in scipy, matplotlib or the report
 #: templates, so ``import agreement`` stays light.
 _LAZY = {
-    "analyse": ("analysis", "analyse"),
-    "Analysis": ("analysis", "Analysis"),
-    "evaluate": ("study", "evaluate"),
-    "StudyResult": ("study", "StudyResult"),
-    "disagreement": ("pixel_study", "disagreement"),
-    "pixel_agreement": ("pixel_study", "pixel_agreement"),
-    "StudyDisagreement": ("pixel_study", "StudyDisagreement"),
-    "consensus": ("consensus", "consensus"),
-    "leave_one_out": ("consensus", "leave_one_out"),
-    "human_consistency": ("consistency", "human_consistency"),
-    "validate": ("validate", "validate"),
-    "Batch": ("batch", "Batch"),
-    "compare_batches": ("compare", "compare_batches"),
+    "analyse": ("study.analysis", "analyse"),
+    "Analysis": ("study.analysis", "Analysis"),
+    "evaluate": ("study.pq", "evaluate"),
+    "StudyResult": ("study.pq_result", "StudyResult"),
+    "disagreement": ("study.disputes", "disagreement"),
+    "pixel_agreement": ("study.pixels", "pixel_agreement"),
+    "StudyDisagreement": ("study.disputes", "StudyDisagreement"),
+    "consensus": ("image.voting", "consensus"),
+    "leave_one_out": ("study.loo", "leave_one_out"),
+    "human_consistency": ("study.consistency", "human_consistency"),
+    "validate": ("study.validation", "validate"),
+    "Batch": ("compare.batch", "Batch"),
+    "compare_batches": ("compare.comparison", "compare_batches"),
     "build_report": ("report.build", "build_report"),
     "write_report": ("report.write", "write_report"),
     "read_photo": ("io.photos", "read_photo"),
@@ -84,18 +81,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """The package module: the functions ``consensus``, ``disagreement`` and ``validate`` keep
-    their names when the submodules of the same name are imported (the import system would
-    otherwise set ``agreement.consensus`` to the module). Import those modules' contents with
-    ``from agreement.consensus import ...``."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

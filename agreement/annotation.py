@@ -13,7 +13,8 @@ import pandas as pd
 from .errors import AnnotationError
 from .labels import compact_ids, segment_boxes
 
-__all__ = ["ImageInfo", "PanopticAnnotation", "Segment", "ToolRef", "segment_area_bbox"]
+__all__ = ["ImageInfo", "PanopticAnnotation", "Segment", "ToolRef", "VoteLayer",
+           "segment_area_bbox"]
 
 
 @dataclass(frozen=True)
@@ -313,3 +314,63 @@ def segment_area_bbox(ids: np.ndarray, segment_id: int) -> tuple[int, tuple[int,
         int(cols[-1] - cols[0] + 1),
         int(rows[-1] - rows[0] + 1),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class VoteLayer:
+    """The votes behind one consensus map.
+
+    Attributes
+    ----------
+    agree : ndarray of uint8, shape (H, W)
+        Annotators whose category at the pixel is the consensus category. On a void consensus
+        pixel, those who left it void when void is a vote; 0 when it is not.
+    voters : ndarray of uint8, shape (H, W)
+        Annotators who voted at the pixel: all of them when void is a vote, else those who
+        labelled it.
+    no_majority : ndarray of bool, shape (H, W)
+        Pixels the consensus leaves void because no category won: the largest vote was tied, or
+        not above the required share (:func:`agreement.consensus`'s ``tie_pixels`` and
+        ``weak_pixels``). Void pixels the annotators left void are not among them.
+    """
+
+    agree: npt.NDArray[np.uint8]
+    voters: npt.NDArray[np.uint8]
+    no_majority: npt.NDArray[np.bool_]
+
+    def __post_init__(self) -> None:
+        shapes = {np.shape(self.agree), np.shape(self.voters), np.shape(self.no_majority)}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+            raise AnnotationError(f"vote layer arrays must be 2-D of one shape, got "
+                                  f"{sorted(shapes)}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return tuple(np.shape(self.agree))  # type: ignore[return-value]
+
+    @property
+    def support(self) -> npt.NDArray[np.float32]:
+        """``agree / voters`` (0 where nobody voted)."""
+        v = self.voters.astype(np.float32)
+        return np.divide(self.agree.astype(np.float32), v, out=np.zeros_like(v), where=v > 0)
+
+    def to_rgb(self) -> npt.NDArray[np.uint8]:
+        """The layer as one RGB image: R = ``agree``, G = ``voters``, B = 255 where
+        ``no_majority`` (0 elsewhere).
+
+        Examples
+        --------
+        >>> layer = VoteLayer(np.array([[3, 1]], np.uint8), np.array([[4, 4]], np.uint8),
+        ...                   np.array([[False, True]]))
+        >>> layer.to_rgb().tolist()
+        [[[3, 4, 0], [1, 4, 255]]]
+        """
+        return np.stack([self.agree.astype(np.uint8), self.voters.astype(np.uint8),
+                         np.where(self.no_majority, 255, 0).astype(np.uint8)], axis=-1)
+
+    @classmethod
+    def from_rgb(cls, rgb: npt.ArrayLike) -> VoteLayer:
+        """The inverse of :meth:`to_rgb` (reading a written vote PNG)."""
+        arr = np.asarray(rgb, dtype=np.uint8)
+        return cls(arr[..., 0].copy(), arr[..., 1].copy(), arr[..., 2] > 127)

@@ -2,7 +2,7 @@
 
 Readers attach a list of :class:`Finding` to each source (skipped shapes, unknown labels,
 degenerate polygons, copied annotations, ...); painting shapes into one map adds layer conflicts;
-:func:`agreement.validate.validate` adds the study-level ones. All of them end up in one
+:func:`agreement.study.validation.validate` adds the study-level ones. All of them end up in one
 DataFrame with the columns of :data:`FINDING_COLUMNS`.
 """
 

@@ -17,7 +17,14 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from .annotation import ImageInfo, PanopticAnnotation, Segment, ToolRef, segment_area_bbox
+from .annotation import (
+    ImageInfo,
+    PanopticAnnotation,
+    Segment,
+    ToolRef,
+    VoteLayer,
+    segment_area_bbox,
+)
 from .categories import Categories, Category
 from .errors import StudyError
 
@@ -31,6 +38,7 @@ __all__ = [
     "Segment",
     "Study",
     "ToolRef",
+    "VoteLayer",
     "image_key",
     "segment_area_bbox",
 ]

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .errors import AnnotationError
+from .metrics.counts import ratio
 from .model import Categories, PanopticAnnotation
 
 __all__ = [
@@ -217,7 +218,7 @@ def plot_confusion(confusion: pd.DataFrame, *, normalize: bool = False, ax: Axes
     values = confusion.to_numpy(dtype=np.float64)
     if normalize:
         totals = values.sum(1, keepdims=True)
-        values = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+        values = ratio(values, totals, undefined=0.0)  # an empty row is drawn blank
     ax = _axes(ax)
     ax.imshow(values, cmap=cmap, interpolation="nearest")
     _ticks(ax, [str(c) for c in confusion.columns], [str(i) for i in confusion.index])

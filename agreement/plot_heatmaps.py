@@ -60,7 +60,8 @@ def plot_image_heatmap(heat: npt.ArrayLike, *, photo: npt.ArrayLike | None = Non
     Parameters
     ----------
     heat : array_like, shape (H, W)
-        E.g. ``numpy.maximum(h.semantic, h.instance)`` of :func:`agreement.disagreement.heatmaps`
+        E.g. ``numpy.maximum(h.semantic, h.instance)`` of
+        :func:`agreement.image.disagreement.heatmaps`
         (the share of annotators disagreeing on the class or the instance).
     photo : array_like, shape (H, W, 3) or (H, W), optional
         The photo (uint8, or float in [0, 1]); shown in grey.

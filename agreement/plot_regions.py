@@ -28,7 +28,7 @@ from .metrics.pixel import label_map
 from .model import Categories, PanopticAnnotation
 
 if TYPE_CHECKING:
-    from .disagreement import Heatmaps
+    from .image.disagreement import Heatmaps
 
 __all__ = ["RegionCrop", "class_palette", "disputed_pixels", "plot_region_panels", "region_crop"]
 
@@ -64,7 +64,7 @@ def disputed_pixels(maps: Heatmaps, *, kind: str | None = None) -> npt.NDArray[n
 
     The instance heatmap is positive for a ``"merge-split"`` region (the annotators agree on the
     class, not on the instances), else the semantic one (void counts as a vote as in
-    :func:`agreement.disagreement.heatmaps`): the maps the ambiguous regions are cut from.
+    :func:`agreement.image.disagreement.heatmaps`): the maps the ambiguous regions are cut from.
     """
     return maps.instance > 0 if kind == "merge-split" else maps.semantic > 0
 
@@ -231,7 +231,7 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     image : array_like, shape (H, W, 3) or (H, W), optional
         The photo (uint8, or float in [0, 1]); without it panels have a neutral background.
     disputed : Heatmaps or array_like of bool, shape (H, W), optional
-        The image's :func:`~agreement.disagreement.heatmaps` (disputed pixels taken by
+        The image's :func:`~agreement.image.disagreement.heatmaps` (disputed pixels taken by
         :func:`disputed_pixels` for the region's kind) or a mask of the whole image; default:
         the heatmaps are computed (pass them when drawing several regions of one image).
     pad : int, optional
@@ -273,7 +273,7 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     x0, y0, x1, y1 = box
     kind = region.get("kind")
     if disputed is None and len(anns) > 1:
-        from .disagreement import heatmaps
+        from .image.disagreement import heatmaps
 
         disputed = heatmaps(anns, categories)
     if disputed is None:

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from pandas import testing as pd_testing
 
-from agreement.analysis import analyse
-from agreement.batch import coincidence_frame
-from agreement.consensus import leave_one_out
 from agreement.io.study_loader import load_study
 from agreement.model import Study
-from agreement.pixel_study import disagreement
-from agreement.study import evaluate
-from agreement.validate import validate
+from agreement.study.analysis import analyse
+from agreement.study.coincidence import coincidence_frame
+from agreement.study.disputes import disagreement
+from agreement.study.loo import leave_one_out
+from agreement.study.pq import evaluate
+from agreement.study.validation import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@
     python benchmarks/bench_findings.py --calibrate --nulls 40   # null studies only
     python benchmarks/bench_findings.py --speed                  # the per-image kernel's cost
 
-Each study is drawn by agreement.simulate from its seed: 3-5 annotators, 8-20 images of
+Each study is drawn by agreement.simulation from its seed: 3-5 annotators, 8-20 images of
 256 x 512, ordinary tracing noise for everyone (each annotator's own levels) and, except for
 null studies, one problem planted for one annotator on every image. A plant is *named* when a
 finding has its kind, its annotator alone and its classes (and direction); every finding that
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from agreement.diagnosis import Options, find
-from agreement.simulate import KINDS, STRENGTHS, Plant, score, simulate
+from agreement.simulation import KINDS, STRENGTHS, Plant, score, simulate
 
 CALIBRATION, DEVELOPMENT, REPORT = 10_000, 40_000, 50_000
 
@@ -140,7 +140,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def speed(args: argparse.Namespace) -> None:
-    from agreement.consensus import leave_one_out
+    from agreement import leave_one_out
     from agreement.diagnosis import records
 
     sim = simulate(seed=1, annotators=4, images=12, height=512, width=1024)

@@ -15,10 +15,10 @@ from itertools import combinations
 
 import numpy as np
 
-from agreement.disagreement import heatmaps
+from agreement.image.disagreement import heatmaps
+from agreement.image.regions import ambiguous_regions
 from agreement.metrics.pixel import agreement_from_counts, label_map, pixel_counts
 from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation, Segment
-from agreement.regions import ambiguous_regions
 
 H, W, N = 1024, 2048, 5
 CATS = Categories([Category(i, f"stuff{i}", False) for i in range(1, 7)]

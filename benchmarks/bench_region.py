@@ -4,9 +4,9 @@ Usage: ``python benchmarks/bench_region.py [--pairs N] [--bsds ../shared/dataset
 
 Synthetic maps are BSDS-sized (481 x 321) Voronoi partitions with 5-60 regions. The vectorised
 path computes, per ordered pair, covering, Rand index, VI and class-agnostic PQ from one table
-(:func:`agreement.consistency.image_pairs`); the reference loops over regions with full-size masks
-(covering and PQ) and uses scikit-learn's contingency for the Rand index and VI. With ``--bsds``
-it also times the whole human-consistency protocol on that folder.
+(:func:`agreement.study.consistency.image_pairs`); the reference loops over regions with
+full-size masks (covering and PQ) and uses scikit-learn's contingency for the Rand index and VI.
+With ``--bsds`` it also times the whole human-consistency protocol on that folder.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 import numpy as np
 from sklearn.metrics import mutual_info_score, rand_score
 
-from agreement.consistency import human_consistency, image_pairs
 from agreement.io import load_study
 from agreement.io.label_maps import annotation_from_labels
+from agreement.study.consistency import human_consistency, image_pairs
 
 
 def voronoi(rng: np.random.Generator, shape=(481, 321)) -> np.ndarray:

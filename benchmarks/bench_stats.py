@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from agreement.compare import CLASS_METRICS
+from agreement.compare.comparison import CLASS_METRICS
 from agreement.stats import CountTable, bootstrap, permutation_test, resample_weights
 
 

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from agreement.consensus import consensus
+from agreement import consensus
+from agreement.image.voting import vote_layer
 from agreement.io import load_study, write_consensus
 from agreement.io._export_regions import export_regions
 from agreement.io._lsrle import decode_brush
 from agreement.io._lsrle_encode import encode_brush
 from agreement.io.consensus_export import CONSENSUS_FORMATS
 from agreement.io.cvat_write import cvat_mask_rle
-from agreement.votes import vote_layer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))

@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from agreement.simulate._scene import CAT_ID, THINGS, H, Layer, Scene, W, road_polygon
-from agreement.simulate._trace import simplify_closed
+from agreement.simulation._scene import CAT_ID, THINGS, H, Layer, Scene, W, road_polygon
+from agreement.simulation._trace import simplify_closed
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 from _sample_annotate import rasterize
 from scipy import ndimage
 
-from agreement.simulate._scene import CAT_ID, H, Scene, W, road_polygon
+from agreement.simulation._scene import CAT_ID, H, Scene, W, road_polygon
 
 BASE_COLOR = {
     "road": (88, 86, 92),

@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 
 import agreement
 from agreement import disagreement, evaluate, read_photo
-from agreement.disagreement import heatmaps
+from agreement.image.disagreement import heatmaps
 from agreement.plot import plot_annotator_matrix, plot_class_scores, plot_heatmap
 from agreement.plot_regions import plot_region_panels
 
@@ -75,12 +75,12 @@ per_class[columns].sort_values("pq").round(3)"""),
     ("md", """How sure are these numbers, with 13 images? `agreement.stats` resamples the images
 (with replacement), re-sums their counts and recomputes PQ with the same function: a bootstrap
 interval per class. Rare classes (bicycle, rider) get wide intervals."""),
-    ("code", """from agreement.compare import CLASS_METRICS
+    ("code", """from agreement.metrics.pq import pq_statistic
 from agreement.stats import CountTable, bootstrap
 
 counts = CountTable.from_frame(result.per_image, fields=["tp", "fp", "fn", "iou_sum"],
                                groups=per_class["category_id"])
-pq_ci = bootstrap(counts, CLASS_METRICS["pq"][1], seed=0)
+pq_ci = bootstrap(counts, pq_statistic("pq"), seed=0)
 pq_ci.to_frame(index=per_class["name"]).sort_values("estimate").round(3)"""),
     ("md", """Classes low in that table are where the guideline is least clear. **SQ** (segmentation
 quality: the mean IoU of matched segments) says how well matched segments overlap; **RQ**
@@ -115,9 +115,10 @@ for ax, name in zip(fig.subplots(1, 3), ["semantic", "instance", "boundary"]):
     plot_heatmap(getattr(maps, name), background=read_photo(PHOTOS, worst), ax=ax,
                  title=f"{worst}: {name}", colorbar=False)
 fig"""),
-    ("md", """Averaged over all images of the batch, the same maps show the *systematic* trouble
-spots (here: the curb between road and sidewalk, at the bottom of every image)."""),
-    ("code", """mean = dis.aggregate[(512, 1024)]
+    ("md", """Averaged over all images of the batch (each image's maps area-averaged onto one
+256 x 512 grid), the same maps show the *systematic* trouble spots (here: the curb between road
+and sidewalk, at the bottom of every image)."""),
+    ("code", """mean = dis.aggregate
 plot_heatmap(mean.semantic, title=f"mean semantic disagreement, {mean.images} images")"""),
     ("md", """## The worst ambiguous regions
 
@@ -166,7 +167,7 @@ import json
 
 import agreement
 from agreement import Batch, compare_batches
-from agreement.plot_compare import plot_class_pairs, plot_differences"""),
+from agreement.compare.plots import plot_class_pairs, plot_differences"""),
     ("md", """## Reduce each batch to per-image counts
 
 `Batch.from_study` evaluates the study once and keeps only per-image additive tables: PQ counts
@@ -270,7 +271,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from agreement import build_report, disagreement, evaluate, write_report
-from agreement.disagreement import heatmaps
+from agreement.image.disagreement import heatmaps
 from agreement.io import open_study, read_photo
 from agreement.plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
 from agreement.plot_regions import plot_region_panels
@@ -346,7 +347,7 @@ plot_image_heatmap(np.maximum(maps.semantic, maps.instance),
     ("md", """Then the whole study per position of the frame (the camera is fixed in driving data, so
 trouble spots add up), and where in the frame the most disputed class pair lies (here from the
 boxes of its ambiguous regions)."""),
-    ("code", """mean = max(dis.aggregate.values(), key=lambda a: a.images)
+    ("code", """mean = dis.aggregate
 fig = Figure(figsize=(12, 3.4), layout="constrained")
 left, right = fig.subplots(1, 2)
 plot_frame_heatmap(mean.semantic, images=mean.images, title="mean class disagreement", ax=left)

@@ -5,7 +5,7 @@ Usage::
     python scripts/make_sample.py --out data/sample [--limit N] [--no-check]
 
 Deterministic: the same command writes the same bytes. Every image has a hidden true scene made of
-polygons (``agreement/simulate/_scene.py``); four annotators re-draw it with their own habits
+polygons (``agreement/simulation/_scene.py``); four annotators re-draw it with their own habits
 (``_sample_annotate.py``: simplification, jitter, curb border, class swaps, merges, splits,
 misses, gaps, painting order) and each annotator's maps are written as one COCO panoptic export.
 Batch 1 follows guideline v1 (the curb rule is ambiguous); batch 2, on other images, follows v2
@@ -38,7 +38,7 @@ from _sample_photo import photo
 
 from agreement.io import write_coco_panoptic
 from agreement.model import Categories, PanopticAnnotation
-from agreement.simulate._scene import CATEGORIES, H, W, make_scene
+from agreement.simulation._scene import CATEGORIES, H, W, make_scene
 
 SEED = 20_261_125
 BATCHES = (

@@ -110,3 +110,16 @@ def sample_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "out"
     html = write_report(report, out)
     return opened, report, out, html.read_text("utf-8")
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A local Dask cluster (two worker processes, one thread each, no dashboard) and a client,
+    for the whole test session; skipped without the ``distributed`` extra."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, host="127.0.0.1")
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

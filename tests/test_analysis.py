@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import fields
-from functools import partial
 
 import numpy as np
 import pytest
 from pandas import testing as pd_testing
 
 from agreement import Categories, Category, ImageInfo, PanopticAnnotation, Study
-from agreement.analysis import PARTS, Analysis, analyse
-from agreement.batch import Batch, coincidence_frame
-from agreement.consensus import leave_one_out
+from agreement.compare.batch import Batch
 from agreement.errors import AnnotationError, StudyError
-from agreement.pixel_study import disagreement, pixel_agreement
-from agreement.study import evaluate
-from agreement.validate import validate
+from agreement.image.maps import ImageMaps
+from agreement.study.analysis import PARTS, Analysis, analyse
+from agreement.study.coincidence import CoincidencePart, coincidence_frame
+from agreement.study.disputes import DisputesPart, disagreement
+from agreement.study.loo import LooPart, leave_one_out
+from agreement.study.pixels import PixelPart, pixel_agreement
+from agreement.study.pq import PQPart, evaluate
+from agreement.study.validation import validate
 
 CATS = Categories([Category(1, "car", True), Category(2, "person", True),
                    Category(7, "road", False), Category(9, "sky", False)])
@@ -111,10 +113,9 @@ def _same_disagreement(x, y):
     for t in ("regions", "class_pairs", "pair_annotators", "annotators", "per_class", "per_image"):
         pd_testing.assert_frame_equal(getattr(x, t), getattr(y, t))
     _same_pixel(x.pixel, y.pixel)
-    assert x.aggregate.keys() == y.aggregate.keys()
-    for shape, agg in x.aggregate.items():
-        for m in ("semantic", "entropy", "boundary", "instance"):
-            np.testing.assert_array_equal(getattr(agg, m), getattr(y.aggregate[shape], m))
+    assert (x.aggregate.shape, x.aggregate.images) == (y.aggregate.shape, y.aggregate.images)
+    for m in ("semantic", "entropy", "boundary", "instance"):
+        np.testing.assert_array_equal(getattr(x.aggregate, m), getattr(y.aggregate, m))
 
 
 def _same_loo(x, y):
@@ -142,34 +143,27 @@ def test_analyse_equals_each_function(study, everything):
     pd_testing.assert_frame_equal(res.validation, validate(study))
 
 
-def test_analyse_equals_an_independent_per_image_reference(study, everything):
-    """Each part's per-image function run on freshly decoded maps, nothing shared."""
-    from agreement._image_pairs import Options, evaluate_image
-    from agreement.batch import _coincidence_fold, _image_coincidence
-    from agreement.consensus import _loo_fold, _loo_part
-    from agreement.pixel_study import _disagreement_part, _fold, _pixel_part, _pixel_total
-    from agreement.study import _assemble
+def _by_hand(part, study, images):
+    """A part's kernel on freshly decoded maps (nothing shared with another part or image),
+    folded image by image without the runner."""
+    total = None
+    for image in images:
+        maps = ImageMaps(image, study.annotations(image), categories=study.categories,
+                         annotators=study.annotators, dilation_ratio=part.bands)
+        total = part.fold(total, part.kernel(maps))
+    return part.finish(total, study)
 
+
+def test_analyse_equals_an_independent_per_image_reference(study, everything):
+    """Each part's per-image kernel run on freshly decoded maps, nothing shared."""
     images = list(study.images)
-    fresh = {i: study.annotations(i) for i in images}
-    shared = [i for i in images if len(fresh[i]) >= 2]
-    opts = Options(things=CATS.thing_ids)
-    pq = _assemble([evaluate_image(i, study.annotations(i), opts) for i in shared], study,
-                   study.annotators, tuple(shared), opts)
-    _same_pq(everything.pq, pq)
-    part = partial(_disagreement_part, study_annotators=study.annotators, cats=CATS, d=None,
-                   void="label", pixel_void="exclude", min_disagreement=0.0, min_area=None)
-    _same_disagreement(everything.disagreement,
-                       _fold([part(i, study.annotations(i)) for i in images], study,
-                             pixel_void="exclude"))
-    pix = partial(_pixel_part, annotators=study.annotators, ids=tuple(CATS), void="exclude")
-    _same_pixel(everything.pixel, _pixel_total([pix(i, study.annotations(i)) for i in images],
-                                               study, void="exclude"))
-    loo = partial(_loo_part, cats=CATS, min_share=0.5, void="label")
-    _same_loo(everything.loo, _loo_fold([loo(i, study.annotations(i)) for i in images], study))
-    coin = partial(_image_coincidence, ids=sorted(CATS))
-    pd_testing.assert_frame_equal(everything.coincidence, _coincidence_fold(
-        [coin(i, study.annotations(i)) for i in images]))
+    shared = [i for i in images if len(study.annotations(i)) >= 2]
+    _same_pq(everything.pq, _by_hand(PQPart(), study, shared))
+    _same_disagreement(everything.disagreement, _by_hand(DisputesPart(), study, images))
+    _same_pixel(everything.pixel, _by_hand(PixelPart(), study, images))
+    _same_loo(everything.loo, _by_hand(LooPart(), study, images))
+    pd_testing.assert_frame_equal(everything.coincidence,
+                                  _by_hand(CoincidencePart(), study, images))
 
 
 def test_parallel_equals_serial(study, everything):
@@ -235,3 +229,27 @@ def test_part_names_are_the_analysis_fields_and_the_repr_is_short(study):
     text = repr(analyse(study, parts=("pq", "coincidence")))
     assert text.startswith("Analysis(pq=StudyResult(4 annotators") and text.endswith(" rows>)")
     assert "coincidence=<" in text and "loo" not in text
+
+
+def test_each_pair_joint_table_is_built_once_per_image(study, monkeypatch):
+    import agreement.image.maps as maps_module
+
+    built: Counter = Counter()
+    joint: Counter = Counter()
+    build, kernel = maps_module.ImageMaps._build_pair, maps_module.joint_overlap_banded
+
+    def counting_build(self, a, b):
+        built[(self.image, a, b)] += 1
+        return build(self, a, b)
+
+    def counting_kernel(*args, **kwargs):
+        joint["calls"] += 1
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(maps_module.ImageMaps, "_build_pair", counting_build)
+    monkeypatch.setattr(maps_module, "joint_overlap_banded", counting_kernel)
+    analyse(study)  # every part: PQ, heatmaps, consensus, validation, consistency read pairs
+    pairs = {(i, a, b) for i in study.images for k, a in enumerate(study.annotators_of(i))
+             for b in study.annotators_of(i)[k + 1:]}
+    assert set(built) == pairs and set(built.values()) == {1}
+    assert joint["calls"] == len(pairs)  # one bincount over ids and band flags per pair

@@ -22,20 +22,30 @@ def test_every_public_name_resolves():
         assert callable(getattr(agreement, name))
 
 
-def test_function_names_survive_submodule_imports():
-    # the submodules agreement.consensus / .validate / .disagreement share a function's name
-    import agreement.consensus
-    import agreement.disagreement
-    import agreement.validate
-    from agreement.consensus import consensus
-    from agreement.pixel_study import disagreement
-    from agreement.validate import validate
+def test_no_module_is_named_like_a_function_it_exports():
+    import importlib
+    import pkgutil
+    import types
+
+    import agreement.image.voting
+    import agreement.study.disputes
+    import agreement.study.validation
+    from agreement.image.voting import consensus
+    from agreement.study.disputes import disagreement
+    from agreement.study.validation import validate
 
     assert agreement.consensus is consensus and agreement.validate is validate
     assert agreement.disagreement is disagreement
-    from agreement.disagreement import heatmaps  # the module stays importable
-
-    assert callable(heatmaps)
+    assert not any(isinstance(getattr(agreement, n), types.ModuleType) for n in agreement.__all__)
+    clashes = []
+    for info in pkgutil.walk_packages(agreement.__path__, "agreement."):
+        if info.name.startswith("agreement.cli") or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        short = info.name.rsplit(".", 1)[-1]
+        if short in getattr(module, "__all__", ()):
+            clashes.append(info.name)
+    assert clashes == []
 
 
 def test_import_stays_light():

@@ -113,17 +113,19 @@ def test_merging_annotator_is_named_from_the_others_segments():
         {
             "annotator": [p[0] for p in pairs for _ in range(12)],
             "other": [p[1] for p in pairs for _ in range(12)],
-            "category": "person",
-            "isthing": True,
+            "category_id": 24,
             "status": rows,
+            "small": False,
+            "segments": 1,
         }
     )
+    cats = Categories([Category(24, "person", True)])
 
     class NoPixels:  # pixel habits are not under test
         def confusion(self, a, b, categories=None):
             return pd.DataFrame([[1]], index=["person"], columns=["person"])
 
-    traits = annotator_traits(NoPixels(), seg, ["a", "b", "c"])
+    traits = annotator_traits(NoPixels(), seg, ["a", "b", "c"], categories=cats)
     assert traits["annotator"].tolist() == ["b"]
     assert traits["kind"].tolist() == ["split"]
     assert traits["rate"].tolist() == [1 / 3]
@@ -158,7 +160,11 @@ def test_instance_rule_names_who_splits_and_who_merges():
     traits = pd.DataFrame(
         {
             "annotator": ["bruno", "dana", "dana"],
-            "kind": ["split", "merged", "confusion"],
+            "kind": ["split", "merged", "pixels"],
+            "category_id": [27, 27, 26],
+            "other_id": pd.array([None, None, 27], dtype="Int64"),
+            "head": ["merges adjacent truck instances", "splits truck instances",
+                     "labels car as truck"],
             "text": [
                 "merges adjacent truck instances (20% ...)",
                 "splits truck instances (39% ...)",
@@ -166,7 +172,8 @@ def test_instance_rule_names_who_splits_and_who_merges():
             ],
         }
     )
-    pairs = pd.DataFrame(columns=["class_pair", "regions", "pixels", "images", "dissenters"])
+    pairs = pd.DataFrame(columns=["class_pair", "category_a", "category_b", "regions", "pixels",
+                                  "images", "dissenters"])
     (out,) = attach_evidence([p], traits, pairs, {27: "truck", 26: "car"}, 13)
     assert out.annotators == ("bruno", "dana")
     assert out.rule == (

@@ -38,7 +38,7 @@ def _doc_table() -> dict[str, dict[str, bool]]:
 
 def test_docs_table_lists_every_command_and_matches_the_parsers():
     table = _doc_table()
-    assert set(table) == {"-q", "--progress", "--json", "-j", "--debug"}
+    assert set(table) == {"-q", "--progress", "--json", "-j", "--debug", "--scheduler"}
     parsers = _subparsers()
     for flag, takes in table.items():
         assert set(takes) == set(COMMANDS)
@@ -110,8 +110,8 @@ def test_an_unexpected_exception_is_one_located_line_and_exit_3(study, capsys, m
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert len(lines) == 1, captured.err
-    assert lines[0].startswith("agreement disagreement: internal error at image 'x.jpg': "
-                               "RuntimeError: boom; this is a bug in agreement")
+    assert lines[0].startswith("agreement disagreement: internal error at annotator 'a', "
+                               "image 'x.jpg': RuntimeError: boom; this is a bug in agreement")
     assert lines[0].endswith("rerun with --debug for the traceback and report it")
 
 
@@ -142,8 +142,8 @@ def test_memory_errors_name_where_and_exit_2(study, capsys, monkeypatch):
     assert main(["disagreement", str(study), "--out", str(study.parent / "r"), "-q"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
-    assert lines[0] == ("agreement disagreement: error: image 'x.jpg': not enough memory: "
-                        "Unable to allocate 37.3 GiB for an array")
+    assert lines[0] == ("agreement disagreement: error: annotator 'a', image 'x.jpg': not enough "
+                        "memory: Unable to allocate 37.3 GiB for an array")
     assert not (study.parent / "r").exists()
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agreement.batch import Batch, coincidence_matrix
-from agreement.compare import CLASS_METRICS, compare_batches
+from agreement.compare.batch import Batch
+from agreement.compare.comparison import CLASS_METRICS, compare_batches
 from agreement.errors import StudyError
+from agreement.metrics.counts import coincidence_matrix
 from agreement.metrics.pixel import agreement_from_counts, pixel_counts
 from agreement.model import Categories, Category
 
@@ -178,7 +179,7 @@ def test_bh_correction_and_errors():
 def test_plots_return_figures_and_use_given_axes(tmp_path):
     from matplotlib.figure import Figure
 
-    from agreement.plot_compare import (
+    from agreement.compare.plots import (
         plot_annotators,
         plot_class_pairs,
         plot_classes,
@@ -205,7 +206,7 @@ def test_coincidence_parallel_equals_serial(tmp_path):
     from test_cli_compare import _write_study
 
     from agreement import load_study
-    from agreement.batch import coincidence_frame
+    from agreement.study.coincidence import coincidence_frame
 
     study = load_study(_write_study(tmp_path / "s", spread=3, seed=4))
     serial = coincidence_frame(study)

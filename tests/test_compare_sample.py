@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agreement import load_study
-from agreement.batch import Batch
-from agreement.compare import compare_batches
+from agreement.compare.batch import Batch
+from agreement.compare.comparison import compare_batches
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 CHANGED = {"road", "sidewalk"}

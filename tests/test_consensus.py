@@ -15,7 +15,7 @@ from agreement import (
     read_coco_panoptic,
     write_coco_panoptic,
 )
-from agreement.consensus import consensus
+from agreement.image.voting import consensus
 
 CATS = Categories([Category(1, "road", False), Category(2, "sidewalk", False),
                    Category(3, "car", True)])

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from agreement import consensus
 from agreement.cli import main
-from agreement.consensus import consensus
 from agreement.errors import AgreementError, AnnotationError
+from agreement.image.voting import vote_layer
 from agreement.io import load_study, write_consensus
 from agreement.io.consensus_export import CONSENSUS_FORMATS
-from agreement.model import Categories, Category, PanopticAnnotation
-from agreement.votes import VoteLayer, vote_layer
+from agreement.model import Categories, Category, PanopticAnnotation, VoteLayer
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "batch1"
 CATS = Categories([Category(1, "car", True), Category(2, "road", False),

@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 
 from agreement.cli import main
-from agreement.consistency import (
+from agreement.errors import AnnotationError
+from agreement.io import load_study
+from agreement.model import Categories, Category, PanopticAnnotation, Study
+from agreement.study.consistency import (
     PAIR_COLUMNS,
     consistency_from_pairs,
     human_consistency,
     parsing_covering_by_class,
 )
-from agreement.errors import AnnotationError
-from agreement.io import load_study
-from agreement.model import Categories, Category, PanopticAnnotation, Study
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AGREEMENT_SHARED_DIR", REPO.parent / "shared"))
@@ -193,7 +193,7 @@ def test_plot_per_image(study_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from agreement.consistency import plot_per_image
+    from agreement.study.consistency import plot_per_image
 
     r = human_consistency(load_study(study_dir))
     fig = plot_per_image(r)

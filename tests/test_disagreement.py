@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
-from agreement.disagreement import boundary_near, heatmaps, match_lut
-from agreement.regions import ambiguous_regions, annotator_summary, class_pair_summary
+from agreement.image.disagreement import boundary_near, heatmaps, match_lut
+from agreement.image.regions import ambiguous_regions
+from agreement.study.region_tally import annotator_summary, class_pair_summary
 
 CATS = Categories([Category(1, "road", False), Category(2, "sidewalk", False),
                    Category(3, "car", True), Category(4, "truck", True)])
@@ -228,3 +229,21 @@ def test_region_of_a_tie_names_both_tied_classes():
     assert (r.kind, r.class_pair, r.area, r.mean_disagreement) == (
         "class confusion", "road <-> sidewalk", 100, 0.5)
     assert {r.annotators_a, r.annotators_b} == {("a", "c"), ("b", "d")}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 6), st.floats(0.0, 1.0),
+       st.integers(0, 2**32 - 1))
+def test_opening_equals_the_min_max_filter_opening(h, w, r, density, seed):
+    from scipy import ndimage
+
+    from agreement.image.regions import _opening
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((h, w)) < density
+    y, x = rng.integers(0, h), rng.integers(0, w)
+    mask[y: y + 2 * r + 2, x: x + 2 * r + 2] = True  # a block that survives
+    size = 2 * r + 1
+    eroded = ndimage.minimum_filter(mask.view(np.uint8), size=size, mode="nearest")
+    want = ndimage.maximum_filter(eroded, size=size, mode="nearest").astype(bool) & mask
+    np.testing.assert_array_equal(_opening(mask, r), want)

@@ -25,7 +25,7 @@ from agreement.diagnosis import (
     image_record,
 )
 from agreement.diagnosis._stats import contrasts, permutation_tests
-from agreement.simulate import Plant, named, simulate
+from agreement.simulation import Plant, named, simulate
 
 CATS = Categories([Category(1, "road", False), Category(2, "walk", False),
                    Category(3, "car", True), Category(4, "truck", True)])

@@ -10,7 +10,8 @@ from pandas import testing as pd_testing
 from agreement import Categories, Category, ImageInfo, PanopticAnnotation, Study
 from agreement.metrics.pixel import label_map
 from agreement.model import MemorySource
-from agreement.pixel_study import disagreement, pixel_agreement
+from agreement.study.disputes import GRID, disagreement
+from agreement.study.pixels import pixel_agreement
 
 CATS = Categories([Category(7, "road", False), Category(8, "sidewalk", False),
                    Category(26, "car", True)])
@@ -66,11 +67,13 @@ def test_disagreement_finds_the_planted_pair_and_annotator():
     assert per_class.loc["sidewalk", "ambiguity"] == 1.0
     assert per_class.loc["car", "ambiguity"] == 0.0
     assert per_class.loc["void", "claimed_pixels"] == 20
-    assert set(res.aggregate) == {(30, 40), (20, 24)}
-    agg = res.aggregate[(30, 40)]
+    assert res.aggregate.shape == GRID and res.aggregate.images == 3
+    # one grid for every size: the two 30 x 40 images alone, their rows stretched onto it
+    agg = disagreement(study, d=1, images=["img0.png", "img1.png"]).aggregate
     assert agg.images == 2
-    np.testing.assert_allclose(agg.semantic[:8], (1 / 4 + 1 / 3) / 2, rtol=1e-6)
-    np.testing.assert_allclose(agg.semantic[20:], 0)
+    rows = GRID[0] / 30  # grid rows per image row
+    np.testing.assert_allclose(agg.semantic[:int(8 * rows)], (1 / 4 + 1 / 3) / 2, rtol=1e-6)
+    np.testing.assert_allclose(agg.semantic[int(np.ceil(20 * rows)):], 0, atol=1e-7)
     assert res.per_image.annotators.tolist() == [4, 3, 4]
     assert res.per_image.regions.sum() == len(res.regions)
     assert res.to_frame() is res.regions
@@ -100,7 +103,7 @@ def test_pixel_agreement_of_a_study_equals_krippendorff_on_all_pixels():
 
 
 def test_leave_one_out_scores_against_the_consensus_of_the_others():
-    from agreement.consensus import leave_one_out
+    from agreement.study.loo import leave_one_out
 
     res = leave_one_out(make_study())
     table = res.per_annotator.set_index("annotator")
@@ -119,14 +122,14 @@ def test_leave_one_out_scores_against_the_consensus_of_the_others():
 
 
 def test_parallel_equals_serial():
-    from agreement.consensus import leave_one_out
+    from agreement.study.loo import leave_one_out
 
     study = make_study()
     one, two = disagreement(study, d=1), disagreement(study, d=1, n_jobs=2)
     pd_testing.assert_frame_equal(one.regions, two.regions)
     pd_testing.assert_frame_equal(one.per_class, two.per_class)
     np.testing.assert_array_equal(one.pixel.counts.pair_tables, two.pixel.counts.pair_tables)
-    np.testing.assert_array_equal(one.aggregate[(30, 40)].entropy, two.aggregate[(30, 40)].entropy)
+    np.testing.assert_array_equal(one.aggregate.entropy, two.aggregate.entropy)
     a, b = pixel_agreement(study), pixel_agreement(study, n_jobs=2)
     assert a.alpha == b.alpha and a.fleiss_kappa == b.fleiss_kappa
     pd_testing.assert_frame_equal(leave_one_out(study).counts,

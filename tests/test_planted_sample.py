@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from agreement import load_study
-from agreement.consensus import leave_one_out
-from agreement.pixel_study import disagreement
+from agreement.study.disputes import disagreement
+from agreement.study.loo import leave_one_out
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SAMPLE / "planted.json").exists(),

@@ -14,7 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
-from agreement.disagreement import heatmaps
+from agreement.image.disagreement import heatmaps
+from agreement.image.regions import ambiguous_regions
 from agreement.metrics.pixel import agreement_from_counts, pixel_counts
 from agreement.plot import (
     ANNOTATOR_COLORS,
@@ -24,7 +25,6 @@ from agreement.plot import (
     plot_heatmap,
     plot_region,
 )
-from agreement.regions import ambiguous_regions
 
 CATS = Categories([Category(1, "road", False), Category(2, "sidewalk", False)])
 

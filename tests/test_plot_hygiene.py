@@ -16,8 +16,10 @@ from matplotlib.figure import Figure
 from test_repr import make_study
 
 import agreement
-from agreement import consistency, plot, plot_compare, plot_heatmaps, plot_regions
-from agreement.disagreement import heatmaps
+from agreement import plot, plot_heatmaps, plot_regions
+from agreement.compare import plots as plot_compare
+from agreement.image.disagreement import heatmaps
+from agreement.study import consistency
 
 
 @pytest.fixture(scope="module")

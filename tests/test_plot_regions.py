@@ -11,7 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
-from agreement.disagreement import heatmaps
+from agreement.image.disagreement import heatmaps
 from agreement.plot_regions import (
     PANEL_WIDTH,
     class_palette,

@@ -12,7 +12,7 @@ from agreement.matching import match_segments, segment_overlap
 from agreement.metrics.boundary import boundary_panoptic_quality
 from agreement.metrics.pq import pq_counts
 from agreement.model import Categories, Category, MemorySource, PanopticAnnotation, Study
-from agreement.study import evaluate
+from agreement.study.pq import evaluate
 
 
 def memory_source(name, anns, categories=CATS):

@@ -14,7 +14,7 @@ import pytest
 
 from agreement.io import read_coco_panoptic
 from agreement.model import Study
-from agreement.study import evaluate
+from agreement.study.pq import evaluate
 
 REF = Path(__file__).parent / "data" / "reference"
 STUDIES = ("coco_real", "synthetic_mixed")

@@ -18,7 +18,7 @@ from agreement.report.gains import (
     resolve_counts,
 )
 from agreement.report.proposals import propose
-from agreement.study import evaluate
+from agreement.study.pq import evaluate
 
 CATS = Categories(
     [Category(7, "road", False), Category(8, "sidewalk", False), Category(26, "car", True)]

@@ -25,7 +25,7 @@ def built(sample_report):
 
 @pytest.fixture(scope="module")
 def result(built):
-    from agreement.study import evaluate
+    from agreement.study.pq import evaluate
 
     return evaluate(built[0].study)
 
@@ -109,7 +109,7 @@ def test_numbers_equal_the_python_api(built, result):
 
 
 def test_alpha_equals_pixel_agreement(built):
-    from agreement.pixel_study import pixel_agreement
+    from agreement.study.pixels import pixel_agreement
 
     assert built[1].summary["alpha"] == pytest.approx(
         pixel_agreement(built[0].study).alpha, abs=1e-12

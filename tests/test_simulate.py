@@ -1,4 +1,4 @@
-"""The planted-problem study generator (agreement.simulate)."""
+"""The planted-problem study generator (agreement.simulation)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from agreement import load_study
-from agreement.simulate import KINDS, PARAMETERS, Plant, named, score, simulate
-from agreement.simulate import _plants as P
+from agreement.simulation import KINDS, PARAMETERS, Plant, named, score, simulate
+from agreement.simulation import _plants as P
 
 SMALL = {"annotators": 3, "images": 2, "height": 64, "width": 128}
 

@@ -12,7 +12,7 @@ from agreement.cli import main
 from agreement.findings import KINDS, Finding, findings_frame
 from agreement.io.study_loader import load_study
 from agreement.model import Categories, Category, ImageInfo, PanopticAnnotation, Study
-from agreement.validate import validate
+from agreement.study.validation import validate
 
 CATS = [{"id": 1, "name": "car", "isthing": 1}, {"id": 2, "name": "person", "isthing": 1},
         {"id": 3, "name": "road", "isthing": 0}]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from ._common import (
     add_jobs_flag,
@@ -21,6 +22,7 @@ from ._common import (
     show_progress,
     to_jsonable,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,16 +62,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_jobs_flag(p)
     add_output_flags(p, json_help="write the comparison as JSON to OUT, or to stdout when OUT is "
                      "omitted (then nothing else is printed)")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
-def _load(path: str, *, args: argparse.Namespace):
-    from ..batch import Batch
+def _load(path: str, *, args: argparse.Namespace, executor: Any = None):
+    from ..compare.batch import Batch
+
     opened = open_for(args, path)
     note(args, f"{Path(path).name}: {opened.study!r}")
     return Batch.from_study(opened.study, name=opened.name or Path(path).name,
                             n_jobs=n_jobs(args), progress=show_progress(args),
-                            pixel=not args.no_pixel, consensus=not args.pairwise)
+                            pixel=not args.no_pixel, consensus=not args.pairwise,
+                            executor=executor)
 
 
 def _write_csv(comparison, folder: str) -> None:
@@ -83,7 +88,7 @@ def _write_csv(comparison, folder: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare the batches and write what was asked; exit 0."""
-    from ..compare import compare_batches
+    from ..compare.comparison import compare_batches
     from ..io._files import atomic_write
     from ..io._outdir import check_output_folder
 
@@ -91,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
         args.quiet = True  # stdout carries the JSON document; only errors reach stderr
     if args.csv:
         check_output_folder(args.csv)  # a wrong folder fails before the long work
-    a, b = _load(args.batch_a, args=args), _load(args.batch_b, args=args)
+    with scheduler(args) as executor:
+        a = _load(args.batch_a, args=args, executor=executor)
+        b = _load(args.batch_b, args=args, executor=executor)
     comparison = compare_batches(a, b, n_boot=args.n_boot, n_permutations=args.n_permutations,
                                  seed=args.seed, level=args.level, correction=args.correction,
                                  paired=args.paired, interval=args.interval)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..consistency import (
+from ..errors import StudyError
+from ..io._files import atomic_write
+from ..study.consistency import (
     ConsistencyResult,
     human_consistency,
     parsing_covering_by_class,
     plot_per_image,
 )
-from ..errors import StudyError
-from ..io._files import atomic_write
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -29,6 +29,7 @@ from ._common import (
     open_for,
     show_progress,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,13 +51,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_jobs_flag(p, "--jobs")
     add_output_flags(p, json_help="write the study figures as JSON to OUT, or to stdout instead "
                      "of the text when OUT is omitted")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
     study = open_for(args, args.study).study
-    result = human_consistency(study, n_jobs=n_jobs(args), progress=show_progress(args))
+    with scheduler(args) as executor:
+        result = human_consistency(study, n_jobs=n_jobs(args), progress=show_progress(args),
+                                   executor=executor)
+        by_class = (parsing_covering_by_class(study, progress=show_progress(args),
+                                              n_jobs=n_jobs(args), executor=executor)
+                    if args.by_class else None)
     if result.n_images == 0:
         raise StudyError(f"study must have an image that two annotators share, got none of "
                          f"{len(study.images)} image(s) (names are matched case-sensitively; "
@@ -71,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(result, args.plot)
     covering = None
-    if args.by_class:
-        by_class = parsing_covering_by_class(study, progress=show_progress(args))
+    if by_class is not None:
         with atomic_write(args.by_class) as tmp:
             by_class.to_csv(tmp, index=False)
         covering = (f"parsing covering {_fmt(float(by_class.covering.mean()))} "

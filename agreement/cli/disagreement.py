@@ -12,14 +12,17 @@ existing folder must be empty or a previous output of agreement.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 import pandas as pd
 
-from ..analysis import analyse
-from ..consensus import consensus
-from ..io import write_coco_panoptic
+from ..io._outdir import MARKER as OUTPUT_MARKER
 from ..io._outdir import check_output_folder, output_folder
+from ..study.consensus_maps import ConsensusMapsPart
+from ..study.disputes import DisputesPart
+from ..study.loo import LooPart
+from ..study.runner import run as run_pass
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -30,6 +33,7 @@ from ._common import (
     open_for,
     show_progress,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_jobs_flag(p)
     add_output_flags(p, json_help="write what is printed (the headline numbers and the top rows "
                      "of each table) as JSON to OUT, or to stdout when OUT is omitted")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
@@ -77,13 +82,47 @@ def run(args: argparse.Namespace) -> int:
         if folder is not None:
             check_output_folder(folder)  # a wrong folder fails before the long work
     study = open_for(args, args.study).study
-    # one pass over the images for the disagreement and (if asked) the leave-one-out scores
-    opts = {"disagreement": {"void": args.void, "pixel_void": args.pixel_void},
-            "loo": {"void": args.void}}
-    parts = ("disagreement", "loo") if args.leave_one_out else ("disagreement",)
-    both = analyse(study, parts=parts, options={p: opts[p] for p in parts}, n_jobs=n_jobs(args),
-                   progress=show_progress(args))
-    res = both.disagreement
+    # one pass over the images: the disagreement, the leave-one-out scores and the consensus
+    # maps (written as they are made, into a folder swapped in whole at the end) when asked for
+    parts: list = [DisputesPart(void=args.void, pixel_void=args.pixel_void)]
+    if args.leave_one_out:
+        parts.append(LooPart(void=args.void))
+    with contextlib.ExitStack() as stack:  # each folder swapped in whole once all is written
+        out_dir = stack.enter_context(output_folder(args.out)) if args.out is not None else None
+        if args.consensus is not None:
+            cons_dir = _consensus_folder(stack, args.out, out_dir, args.consensus)
+            parts.append(ConsensusMapsPart(study.categories, str(cons_dir / "consensus.json"),
+                                           void=args.void))
+        with scheduler(args) as executor:
+            results = run_pass(study, parts, n_jobs=n_jobs(args), progress=show_progress(args),
+                               executor=executor, desc="disagreement")
+        if args.consensus is not None:
+            results[-1].to_csv(cons_dir / "consensus_counts.csv", index=False,
+                               errors="backslashreplace")
+        _print_and_write(args, study, results, out_dir)
+    return 0
+
+
+def _consensus_folder(stack: contextlib.ExitStack, out: Path | None, out_dir: Path | None,
+                      consensus: Path) -> Path:
+    """Where the consensus is written: inside ``--out``'s new folder when it lies inside
+    ``--out`` (both then appear in one swap), else in a folder of its own."""
+    if out is not None and out_dir is not None:
+        try:
+            rel = consensus.resolve().relative_to(out.resolve())
+        except ValueError:
+            rel = None
+        if rel is not None and rel.parts:
+            folder = out_dir / rel
+            folder.mkdir(parents=True)
+            (folder / OUTPUT_MARKER).write_text("agreement\n", encoding="utf-8")
+            return folder
+    return stack.enter_context(output_folder(consensus))
+
+
+def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Path | None
+                     ) -> None:
+    res = results[0]
     px = res.pixel
     doc: dict | None = None
     if args.json is not None:
@@ -105,30 +144,21 @@ def run(args: argparse.Namespace) -> int:
               "per_class": res.per_class, "pixel_per_class": px.to_frame(),
               "pixel_pairs": px.pairs}
     if args.leave_one_out:
-        loo = both.loo
+        loo = results[1]
         _show("Leave-one-out PQ (each annotator vs the consensus of the others)",
               loo.per_annotator, args.top, doc, "leave_one_out", args)
         tables["leave_one_out"] = loo.per_annotator
-    if args.out is not None:
-        with output_folder(args.out) as folder:  # all tables or none, swapped in at once
-            for name, frame in tables.items():
-                frame.to_csv(folder / f"{name}.csv", index=False, errors="backslashreplace")
+    if out_dir is not None:
+        for name, frame in tables.items():
+            frame.to_csv(out_dir / f"{name}.csv", index=False, errors="backslashreplace")
     if args.consensus is not None:
-        made = [consensus(anns, study.categories, void=args.void, image=image)
-                for image, anns in study.iter_images()]
-        voids = pd.DataFrame([c.to_dict() for c in made])
-        with output_folder(args.consensus) as folder:
-            write_coco_panoptic([c.annotation for c in made], study.categories,
-                                folder / "consensus.json")
-            voids.to_csv(folder / "consensus_counts.csv", index=False,
-                         errors="backslashreplace")
-        line = (f"consensus of {len(made)} images written to {args.consensus / 'consensus.json'} "
-                f"({int(voids.tie_pixels.sum())} tied, {int(voids.weak_pixels.sum())} weak pixels "
-                "left void)")
+        voids = results[-1]
+        line = (f"consensus of {len(voids)} images written to "
+                f"{args.consensus / 'consensus.json'} ({int(voids.tie_pixels.sum())} tied, "
+                f"{int(voids.weak_pixels.sum())} weak pixels left void)")
         if json_to_stdout(args):
             note(args, line)
         else:
             print(f"\n{line}")
     if doc is not None:
         emit_json(doc, args.json)
-    return 0

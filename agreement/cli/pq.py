@@ -21,7 +21,7 @@ from ..errors import AnnotationError, StudyError
 from ..io import read_coco_panoptic
 from ..metrics.pq import GROUPS, PQResult
 from ..model import Study
-from ..study import evaluate
+from ..study.pq import evaluate
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -30,6 +30,7 @@ from ._common import (
     n_jobs,
     show_progress,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_jobs_flag(p)
     add_output_flags(p, json_help="write the results as JSON to OUT (fractions; undefined "
                      "values as null), or to stdout instead of the table when OUT is omitted")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
@@ -65,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
         raise StudyError(f"OTHER must annotate every image of REF, got {len(missing)} missing "
                          f"(by image_id), e.g. {missing[:3]}")
     order = [str(i.id) for i in ref.images]  # the reference's summation order
-    result = evaluate(study, images=order, n_jobs=n_jobs(args), progress=show_progress(args),
-                      boundary=not args.no_boundary)
+    with scheduler(args) as executor:
+        result = evaluate(study, images=order, n_jobs=n_jobs(args), progress=show_progress(args),
+                          boundary=not args.no_boundary, segments=False, executor=executor)
     unknown = sorted(set(result.per_image["category_id"]) - set(ref.categories))
     if unknown:
         raise AnnotationError(f"categories used by OTHER must be among REF's categories, got "

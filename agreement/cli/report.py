@@ -21,6 +21,7 @@ from ._common import (
     open_for,
     show_progress,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="example crops per confused class pair (default 3)",
     )
     add_jobs_flag(p)
+    add_scheduler_flag(p)
     add_output_flags(
         p,
         json_help="write a JSON summary (headline numbers, ranked problems, paths) to OUT, "
@@ -87,15 +89,17 @@ def run(args: argparse.Namespace) -> int:
     check_out(args.out)  # fail before the long work
     opened = open_for(args, args.study, images_dir=args.images)
     note(args, f"{opened.study!r}")
-    options = ReportOptions(
-        n_jobs=n_jobs(args),
-        progress=show_progress(args),
-        boundary=not args.no_boundary,
-        n_bootstrap=args.bootstrap,
-        seed=args.seed,
-        max_examples=args.max_examples,
-    )
-    report = build_report(opened, title=args.title, options=options)
+    with scheduler(args) as executor:
+        options = ReportOptions(
+            n_jobs=n_jobs(args),
+            progress=show_progress(args),
+            boundary=not args.no_boundary,
+            n_bootstrap=args.bootstrap,
+            seed=args.seed,
+            max_examples=args.max_examples,
+            executor=executor,
+        )
+        report = build_report(opened, title=args.title, options=options)
     html = write_report(report, args.out)
     elapsed = time.perf_counter() - start
     if args.json:

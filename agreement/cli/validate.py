@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..findings import SEVERITIES
 from ..io._files import atomic_write
-from ..validate import validate
+from ..study.validation import validate
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -19,6 +19,7 @@ from ._common import (
     open_for,
     show_progress,
 )
+from ._scheduler import add_scheduler_flag, scheduler
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_jobs_flag(p)
     add_output_flags(p, json_help="write the findings as JSON to OUT (stdout when OUT is "
                      "omitted; then nothing else is printed); the exit status is unchanged")
+    add_scheduler_flag(p)
     p.set_defaults(run=run)
 
 
@@ -54,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
     study = open_for(args, args.study, compare=False, format=args.format,
                      categories=args.categories, stuff=stuff or None).study
-    frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
-                     progress=show_progress(args), n_jobs=n_jobs(args))
+    with scheduler(args) as executor:
+        frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
+                         progress=show_progress(args), n_jobs=n_jobs(args), executor=executor)
     errors = int((frame["severity"] == "error").sum())
     warnings_ = int((frame["severity"] == "warning").sum())
     if args.csv:

@@ -118,7 +118,7 @@ def find(study: Study, *, options: Options | None = None,
 
     Examples
     --------
-    >>> from agreement.simulate import Plant, simulate
+    >>> from agreement.simulation import Plant, simulate
     >>> sim = simulate(seed=0, annotators=4, images=8, height=128, width=256,
     ...                plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))])
     >>> found = find(sim.study())

@@ -16,7 +16,7 @@ For each annotator ``a`` of the image:
    Objects are taken pairwise, not from a consensus: with two others, a consensus has to break
    ties between two annotators' instances by their order, which would hand one annotator's
    instances to the others' references.
-2. **Pixels**, against the consensus of the others (:func:`agreement.consensus.consensus`,
+2. **Pixels**, against the consensus of the others (:func:`agreement.consensus`,
    leave-one-out; ties are void), in three zones: pixels of object-level events (zone 0:
    events in most of the pairs, as the consensus is the majority; kept out of the border
    figures), pixels within ``band`` px of a consensus label change (zone 1: border
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..consensus import consensus, pair_luts
+from ..image.voting import consensus
 from ..labels import overlap_table
 from ..metrics.boundary import boundary_near
 from ..metrics.pixel import label_map
@@ -206,8 +206,8 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
 
 def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
                  categories: Categories, band_ratio: float = 0.02, min_share: float = 0.5,
-                 labels: Mapping[str, npt.NDArray[np.int32]] | None = None,
-                 luts: Mapping[tuple[str, str], IntArray] | None = None) -> ImageRecord | None:
+                 labels: Mapping[str, npt.NDArray[np.int32]] | None = None
+                 ) -> ImageRecord | None:
     """The findings' record of one image (None with fewer than two annotators).
 
     Parameters
@@ -219,10 +219,10 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     band_ratio : float
         Border band width as a share of the image diagonal (:func:`band_width`).
     min_share : float
-        Consensus majority (:func:`agreement.consensus.consensus`).
-    labels, luts : mapping, optional
-        Precomputed category maps over ``tuple(categories)`` and pairwise matches
-        (:func:`agreement.consensus.pair_luts`), shared with the other parts of a pass.
+        Consensus majority (:func:`agreement.consensus`).
+    labels : mapping, optional
+        Precomputed category maps over ``tuple(categories)``, shared with the other parts of
+        a pass.
 
     Returns
     -------
@@ -245,8 +245,6 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     k1 = len(ids) + 1
     if labels is None:
         labels = {n: label_map(annotations[n], ids) for n in names}
-    if luts is None:
-        luts = pair_luts(annotations)
     shape = annotations[names[0]].shape
     band = band_width(shape, band_ratio)
     min_area = max(10.0, MIN_OBJECT * shape[0] * shape[1])
@@ -274,9 +272,7 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
                                             rows]))
             events += event[ref.compact, ann.compact]
         others = {b: annotations[b] for b in names if b != a}
-        cons = consensus(others, categories, min_share=min_share, image=image,
-                         matches={key: v for key, v in luts.items() if a not in key},
-                         labels={b: labels[b] for b in others}).annotation
+        cons = consensus(others, categories, min_share=min_share, image=image).annotation
         lc = label_map(cons, ids)
         majority = 2 * events > len(names) - 1  # as the consensus: most of the others agree
         zone = np.where(majority, 0, np.where(boundary_near(lc, d=band), 1, 2))

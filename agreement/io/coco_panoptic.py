@@ -26,7 +26,8 @@ from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 from ._png import read_png_ids
 
-__all__ = ["CocoPanopticSource", "id2rgb", "read_coco_panoptic", "rgb2id", "write_coco_panoptic"]
+__all__ = ["CocoPanopticSource", "CocoPanopticWriter", "id2rgb", "read_coco_panoptic", "rgb2id",
+           "write_coco_panoptic"]
 
 
 def rgb2id(rgb: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
@@ -421,40 +422,65 @@ def write_coco_panoptic(
     >>> frame[["segment_id", "area"]].values.tolist()
     [[7, 3]]
     """
-    json_path = Path(json_path)
-    png_root = Path(png_dir) if png_dir is not None else json_path.with_suffix("")
-    images, anns = [], []
-    used_ids: set[int] = set()
-    used_png: set[str] = set()
-    for n, ann in enumerate(annotations, start=1):
+    writer = CocoPanopticWriter(categories, json_path, png_dir, info=info)
+    for ann in annotations:
+        writer.add(ann)
+    return writer.close()
+
+
+class CocoPanopticWriter:
+    """Write COCO panoptic one annotation at a time (its PNG at once, the JSON at the end).
+
+    :func:`write_coco_panoptic` is this writer over an iterable; a long pass uses it to write
+    each map as soon as it is made (the maps need not all be held). Same parameters and errors.
+    """
+
+    def __init__(self, categories: Categories, json_path: str | os.PathLike[str],
+                 png_dir: str | os.PathLike[str] | None = None, *,
+                 info: Mapping[str, Any] | None = None) -> None:
+        self.categories = categories
+        self.json_path = Path(json_path)
+        self.png_root = Path(png_dir) if png_dir is not None else self.json_path.with_suffix("")
+        self.info = dict(info or {})
+        self._images: list[dict] = []
+        self._anns: list[dict] = []
+        self._ids: set[int] = set()
+        self._pngs: set[str] = set()
+
+    def add(self, ann: PanopticAnnotation) -> None:
+        """Write the annotation's PNG and record its entries (ids numbered from 1 when unset)."""
+        json_path = self.json_path
         name = ann.image.file_name
-        iid = ann.image.id if ann.image.id is not None else n
+        iid = ann.image.id if ann.image.id is not None else len(self._images) + 1
         png_name = Path(image_key(ann.image)).with_suffix(".png").name
-        if iid in used_ids or png_name in used_png:
+        if iid in self._ids or png_name in self._pngs:
             raise AnnotationError(
                 f"image ids and PNG names must be unique, got id {iid} / {png_name!r} twice",
                 file=json_path,
                 image=name,
             )
-        used_ids.add(iid)
-        used_png.add(png_name)
-        segments = _table_from_map(ann, categories, json_path)
-        png_path = inside(png_root, png_name, file=json_path, image=name)
+        self._ids.add(iid)
+        self._pngs.add(png_name)
+        segments = _table_from_map(ann, self.categories, json_path)
+        png_path = inside(self.png_root, png_name, file=json_path, image=name)
         write_png_rgb(png_path, id2rgb(ann.ids))
-        images.append(
+        self._images.append(
             {"id": iid, "file_name": name, "height": ann.image.height, "width": ann.image.width}
         )
-        anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
-    doc = {
-        "info": dict(info or {}),
-        "licenses": [],
-        "images": images,
-        "annotations": anns,
-        "categories": categories.to_coco(),
-    }
-    with atomic_write(json_path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    return json_path
+        self._anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
+
+    def close(self) -> Path:
+        """Write the JSON (atomically); returns its path."""
+        doc = {
+            "info": self.info,
+            "licenses": [],
+            "images": self._images,
+            "annotations": self._anns,
+            "categories": self.categories.to_coco(),
+        }
+        with atomic_write(self.json_path) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        return self.json_path
 
 
 def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: Path) -> list[dict]:

@@ -34,8 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AgreementError, AnnotationError
-from ..model import Categories, PanopticAnnotation, image_key
-from ..votes import VoteLayer
+from ..model import Categories, PanopticAnnotation, VoteLayer, image_key
 from ._files import inside, write_png_rgb
 from ._outdir import MARKER as OUTPUT_MARKER
 from ._outdir import output_folder
@@ -55,7 +54,7 @@ CONSENSUS_FORMATS: dict[str, tuple[str, str]] = {
 MARKER = ".agreement-consensus"
 COUNT_COLUMNS = ("image", "segments", "void_pixels", "no_majority_pixels", "mean_agreement")
 
-#: The method of :func:`agreement.consensus.consensus`, used when ``method`` gives none.
+#: The method of :func:`agreement.consensus`, used when ``method`` gives none.
 MAJORITY = ("Pixel majority with instance grouping: the consensus category of a pixel is the "
             "category most annotators gave it (void counts as a vote unless void='exclude'); a "
             "tie, or a winner with no more than min_share of the votes, leaves the pixel void. "
@@ -206,8 +205,8 @@ def write_consensus(
     --------
     >>> import tempfile
     >>> from agreement.model import Category
-    >>> from agreement.consensus import consensus
-    >>> from agreement.votes import vote_layer
+    >>> from agreement import consensus
+    >>> from agreement.image.voting import vote_layer
     >>> cats = Categories([Category(1, "road", False)])
     >>> anns = {a: PanopticAnnotation.from_map(m, {1: 1}, file_name="x.png")
     ...         for a, m in {"a": [[1, 1]], "b": [[1, 0]], "c": [[1, 0]]}.items()}

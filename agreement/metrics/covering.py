@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..labels import overlap_table
 from ..model import PanopticAnnotation
+from .counts import ratio
 
 __all__ = ["ParsingCovering", "parsing_covering", "parsing_covering_table"]
 
@@ -79,8 +80,7 @@ class ParsingCovering:
         """One row per class: ``category_id``, ``weighted_iou``, ``gt_area``, ``covering``."""
         w = np.asarray(self.weighted_iou, dtype=float)
         a = np.asarray(self.gt_area, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cov = np.where(a > 0, w / np.where(a > 0, a, 1), np.nan)
+        cov = ratio(w, a)
         return pd.DataFrame({"category_id": list(self.category_ids), "weighted_iou": w,
                              "gt_area": a, "covering": cov})
 
@@ -134,8 +134,7 @@ def parsing_covering_table(
     other_area = inter.sum(axis=0)  # the reference's void does not count
     union = ref_area[:, None] + other_area[None, :] - inter
     same = ref_cat[:, None] == oth_cat[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(same & (union > 0), inter / np.maximum(union, 1), 0.0)
+    iou = np.where(same, ratio(inter, union, undefined=0.0), 0.0)
     best = iou.max(axis=1) if oth_cat.size else np.zeros(ref_cat.size)
     used = ref_area > 0
     cats, inverse = np.unique(ref_cat[used], return_inverse=True)

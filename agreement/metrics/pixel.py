@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import AnnotationError
 from ..model import Categories, PanopticAnnotation
+from .counts import class_alpha, coincidence_matrix, ratio
 
 __all__ = [
     "PixelAgreement",
@@ -39,6 +40,7 @@ __all__ = [
     "agreement_from_counts",
     "alpha_from_coincidence",
     "kappa_from_confusion",
+    "label_lut",
     "label_map",
     "pixel_counts",
 ]
@@ -49,6 +51,34 @@ VoidMode = Literal["exclude", "label"]
 def _check_void(void: str) -> None:
     if void not in ("exclude", "label"):
         raise AnnotationError(f"void must be 'exclude' or 'label', got {void!r}")
+
+
+def label_lut(ann: PanopticAnnotation, category_ids: Sequence[int]) -> npt.NDArray[np.int32]:
+    """Label of each compact id of an annotation (0 = void): ``i + 1`` for ``category_ids[i]``.
+
+    Raises
+    ------
+    AnnotationError
+        A segment's category is not in ``category_ids``.
+
+    Examples
+    --------
+    >>> ann = PanopticAnnotation.from_map([[0, 5], [9, 9]], {5: 7, 9: 3})
+    >>> label_lut(ann, [3, 7]).tolist()
+    [0, 2, 1]
+    """
+    cats = np.asarray(category_ids, dtype=np.int64)
+    seg_cats = ann.category_ids
+    pos = np.searchsorted(cats, seg_cats)
+    pos = np.minimum(pos, max(cats.size - 1, 0))
+    bad = np.flatnonzero(cats[pos] != seg_cats) if cats.size else np.arange(seg_cats.size)
+    if bad.size:
+        seg = ann.segments[int(bad[0])]
+        raise AnnotationError(
+            f"category must be one of the study's categories {cats.tolist()}, "
+            f"got {seg.category_id}",
+            image=ann.image.file_name, segment=seg.id)
+    return np.concatenate([[0], pos + 1]).astype(np.int32)
 
 
 def label_map(ann: PanopticAnnotation, category_ids: Sequence[int]) -> npt.NDArray[np.int32]:
@@ -63,7 +93,8 @@ def label_map(ann: PanopticAnnotation, category_ids: Sequence[int]) -> npt.NDArr
     Returns
     -------
     ndarray of int32, shape (H, W)
-        Label per pixel from a lookup table over the annotation's compact ids.
+        Label per pixel from a lookup table over the annotation's compact ids
+        (:func:`label_lut`).
 
     Raises
     ------
@@ -76,19 +107,7 @@ def label_map(ann: PanopticAnnotation, category_ids: Sequence[int]) -> npt.NDArr
     >>> label_map(ann, [3, 7]).tolist()
     [[0, 2], [1, 1]]
     """
-    cats = np.asarray(category_ids, dtype=np.int64)
-    seg_cats = ann.category_ids
-    pos = np.searchsorted(cats, seg_cats)
-    pos = np.minimum(pos, max(cats.size - 1, 0))
-    bad = np.flatnonzero(cats[pos] != seg_cats) if cats.size else np.arange(seg_cats.size)
-    if bad.size:
-        seg = ann.segments[int(bad[0])]
-        raise AnnotationError(
-            f"category must be one of the study's categories {cats.tolist()}, "
-            f"got {seg.category_id}",
-            image=ann.image.file_name, segment=seg.id)
-    lut = np.concatenate([[0], pos + 1]).astype(np.int32)
-    return lut[ann.compact]
+    return label_lut(ann, category_ids)[ann.compact]
 
 
 @dataclass(frozen=True)
@@ -150,7 +169,8 @@ class PixelCounts:
 
 
 def pixel_counts(labels: Mapping[str, npt.NDArray[np.integer]], *, annotators: Sequence[str],
-                 category_ids: Sequence[int], void: VoidMode = "exclude") -> PixelCounts:
+                 category_ids: Sequence[int], void: VoidMode = "exclude",
+                 weights: npt.ArrayLike | None = None) -> PixelCounts:
     """Count one image: per annotator pair and stratum, a label confusion table.
 
     Parameters
@@ -163,6 +183,10 @@ def pixel_counts(labels: Mapping[str, npt.NDArray[np.integer]], *, annotators: S
         The label space of the maps.
     void : {"exclude", "label"}
         See the module notes.
+    weights : array_like of int, optional
+        Pixels each position stands for (same shape as the maps). With the labels of the
+        distinct segment tuples of an image (:mod:`agreement.image.tuples`) and their pixel
+        counts, the counts of the whole image come from a few thousand positions.
 
     Returns
     -------
@@ -185,26 +209,34 @@ def pixel_counts(labels: Mapping[str, npt.NDArray[np.integer]], *, annotators: S
     shapes = {m.shape for m in maps}
     if len(shapes) != 1:
         raise AnnotationError(f"label maps of one image must have one shape, got {sorted(shapes)}")
+    maps = [m.ravel() for m in maps]
+    w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+
+    def count(codes: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+        if w is None:
+            return np.bincount(codes, minlength=n).astype(np.int64)
+        return np.rint(np.bincount(codes, weights=w, minlength=n)).astype(np.int64)
+
+    total = maps[0].size if w is None else round(w.sum())
     if void == "exclude":
         stratum = np.zeros(maps[0].shape, np.int64)
         for m in maps:
             stratum += m != 0
-        strata = np.bincount(stratum.ravel(), minlength=s_max)
+        strata = count(stratum, s_max)
         base = stratum * (k * k)
     else:
         strata = np.zeros(s_max, np.int64)
-        strata[len(present)] = maps[0].size
+        strata[len(present)] = total
         base = np.int64(len(present) * k * k)
     scaled = [m.astype(np.int64) * k for m in maps]
     pair_tables, stratum_tables = out.pair_tables, out.stratum_tables
     index = {p: n for n, p in enumerate(out.pairs)}
     for x, y in combinations(range(len(present)), 2):
-        codes = (base + scaled[x] + maps[y]).ravel()
-        counts = np.bincount(codes, minlength=s_max * k * k).reshape(s_max, k, k)
+        counts = count(base + scaled[x] + maps[y], s_max * k * k).reshape(s_max, k, k)
         pair_tables[index[(present[x], present[y])]] = counts.sum(0)
         stratum_tables += counts
     return PixelCounts(out.annotators, out.category_ids, void, pair_tables, stratum_tables,
-                       strata.astype(np.int64), 1)
+                       strata, 1)
 
 
 def _valid(void: str, k: int) -> slice:
@@ -373,10 +405,8 @@ def _multi_rater(tables: npt.NDArray[np.int64], strata: npt.NDArray[np.int64]
     ``tables[s]``: label pair counts over all annotator pairs on the pixels of stratum ``s``.
     """
     s = np.arange(tables.shape[0], dtype=np.float64)
-    w = np.divide(1.0, s - 1.0, out=np.zeros_like(s), where=s >= 2)
-    sym = (tables + tables.swapaxes(-1, -2)).astype(np.float64)
-    o = np.einsum("sij,s->ij", sym, w)
-    pairs_w = np.divide(2.0, s * (s - 1.0), out=np.zeros_like(s), where=s >= 2)
+    o = coincidence_matrix(tables)
+    pairs_w = np.where(s >= 2, ratio(2.0, s * (s - 1.0), undefined=0.0), 0.0)
     trace = np.trace(tables, axis1=-2, axis2=-1)
     return o, float(np.dot(trace, pairs_w)), int(strata[2:].sum())
 
@@ -419,7 +449,7 @@ def agreement_from_counts(counts: PixelCounts, *, categories: Categories | None 
         pb = ob.sum(1) / ob.sum() if ob.sum() > 0 else np.zeros(2)
         rows.append({"category_id": cid, "category": name, "values": round(float(o[c].sum())),
                      "share": float(share[c]), "fleiss_kappa": _fleiss(agree_b, items, pb),
-                     "alpha": alpha_from_coincidence(ob)})
+                     "alpha": float(class_alpha(o[c, c], o[c].sum(), o.sum()))})
         for (i, j), table in zip(counts.pairs, _binary(pooled, c), strict=True):
             pair_rows.append({"a": counts.annotators[i], "b": counts.annotators[j],
                               "category_id": cid, "category": name,

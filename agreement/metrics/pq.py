@@ -24,6 +24,15 @@ import pandas as pd
 
 from ..matching import Matches, Overlap, match_segments, segment_overlap
 from ..model import Categories, PanopticAnnotation
+from .counts import (
+    BOUNDARY_FIELDS,
+    GROUPS,
+    PQ_FIELDS,
+    group_means,
+    mean_boundary_iou,
+    pooled,
+    ratio,
+)
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -34,14 +43,13 @@ __all__ = [
     "pq_counts",
     "pq_from_counts",
     "pq_result",
+    "pq_statistic",
     "summarize",
     "symmetric_counts",
 ]
 
-#: The additive columns of a PQ count table.
-COUNT_COLUMNS: Final = ("tp", "fp", "fn", "iou_sum")
-#: Summary groups, in report order.
-GROUPS: Final = ("All", "Things", "Stuff")
+#: The additive columns of a PQ count table (:data:`agreement.metrics.counts.PQ_FIELDS`).
+COUNT_COLUMNS: Final = PQ_FIELDS
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,14 +158,36 @@ def pq_from_counts(counts: PQCounts | pd.DataFrame | Mapping[str, npt.ArrayLike]
     fn = _column(counts, prefix + "fn").astype(np.float64)
     iou = _column(counts, prefix + "iou_sum").astype(np.float64)
     counted = (tp + fp + fn) > 0
-    denom = tp + 0.5 * fp + 0.5 * fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pq = np.where(counted, iou / denom, np.nan)
-        sq = np.where(counted, np.where(tp > 0, iou / tp, 0.0), np.nan)
-        rq = np.where(counted, tp / denom, np.nan)
+    denom = tp + 0.5 * fp + 0.5 * fn  # 0 exactly when the class does not occur
+    pq = ratio(iou, denom)
+    sq = np.where(counted & (tp == 0), 0.0, ratio(iou, tp))
+    rq = ratio(tp, denom)
     index = counts.index if isinstance(counts, pd.DataFrame) else None
     return pd.DataFrame({prefix + "pq": pq, prefix + "sq": sq, prefix + "rq": rq,
                          "counted": counted}, index=index)
+
+
+def pq_statistic(column: str = "pq", *, prefix: str = ""):
+    """Per-class PQ, SQ or RQ as a function of summed counts of any shape.
+
+    The statistic :mod:`agreement.stats` resamples (bootstrap, permutation tests): it maps
+    ``{"tp": array, "fp": ..., "fn": ..., "iou_sum": ...}`` (prefixed) of shape
+    ``(..., n_classes)`` to the metric of the same shape, through :func:`pq_from_counts`.
+
+    Examples
+    --------
+    >>> f = pq_statistic("sq")
+    >>> f({"tp": np.array([[2.0, 0.0]]), "fp": np.zeros((1, 2)), "fn": np.zeros((1, 2)),
+    ...    "iou_sum": np.array([[1.5, 0.0]])}).tolist()
+    [[0.75, nan]]
+    """
+
+    def statistic(sums: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
+        shape = np.shape(sums[prefix + "tp"])
+        flat = {prefix + k: np.ravel(sums[prefix + k]) for k in PQ_FIELDS}
+        return pq_from_counts(flat, prefix=prefix)[prefix + column].to_numpy(float).reshape(shape)
+
+    return statistic
 
 
 def summarize(per_class: pd.DataFrame, *, prefix: str = "") -> pd.DataFrame:
@@ -179,16 +209,11 @@ def summarize(per_class: pd.DataFrame, *, prefix: str = "") -> pd.DataFrame:
     p = prefix
     counted = (per_class[p + "tp"] + per_class[p + "fp"] + per_class[p + "fn"]).to_numpy() > 0
     isthing = per_class["isthing"].to_numpy(bool)
-    rows = {}
-    for group, member in zip(GROUPS, (np.ones_like(isthing), isthing, ~isthing), strict=True):
-        use = counted & member
-        n = int(use.sum())
-        row: dict[str, float | int] = {}
-        for m in ("pq", "sq", "rq"):
-            values = per_class[p + m].to_numpy(np.float64)[use]
-            row[p + m] = float(np.cumsum(values)[-1] / n) if n else float("nan")  # sequential
-        row[p + "n"] = n
-        rows[group] = row
+    means = {m: group_means(per_class[p + m].to_numpy(np.float64), counted, isthing)
+             for m in ("pq", "sq", "rq")}
+    n = means["pq"][1]
+    rows = {group: {**{p + m: float(mean[g]) for m, (mean, _) in means.items()}, p + "n": int(n[g])}
+            for g, group in enumerate(GROUPS)}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "group"
     return out
@@ -202,9 +227,8 @@ def symmetric_counts(ab: pd.DataFrame, ba: pd.DataFrame) -> pd.DataFrame:
     between them.
     """
     both = pd.concat([ab, ba], ignore_index=True)
-    cols = [c for c in both.columns
-            if c != "category_id" and pd.api.types.is_numeric_dtype(both[c])]
-    return both.groupby("category_id", as_index=False, sort=True)[cols].sum()
+    return pooled(both, fields=[c for c in both.columns
+                                if c != "category_id" and pd.api.types.is_numeric_dtype(both[c])])
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,7 +327,7 @@ def _to_dict(result: PQResult) -> dict[str, Any]:
     out["per_class"] = {
         str(int(row.category_id)): {
             "name": row.name, "isthing": bool(row.isthing),
-            **{k: _num(getattr(row, k)) for k in ("pq", "sq", "rq", "tp", "fp", "fn", "iou_sum")},
+            **{k: _num(getattr(row, k)) for k in ("pq", "sq", "rq", *PQ_FIELDS)},
         }
         for row in pc.itertuples(index=False)
     }
@@ -316,7 +340,7 @@ def _to_dict(result: PQResult) -> dict[str, Any]:
     b["per_class"] = {
         str(int(row.category_id)): {
             **{k: _num(getattr(row, "boundary_" + k))
-               for k in ("pq", "sq", "rq", "tp", "fp", "fn", "iou_sum")},
+               for k in ("pq", "sq", "rq", *PQ_FIELDS)},
             "mean_boundary_iou": _num(row.mean_boundary_iou),
         }
         for row in pc.itertuples(index=False)
@@ -325,8 +349,7 @@ def _to_dict(result: PQResult) -> dict[str, Any]:
     return out
 
 
-BOUNDARY_COLUMNS: Final = ("boundary_tp", "boundary_fp", "boundary_fn", "boundary_iou_sum",
-                           "boundary_iou_sum_plain")
+BOUNDARY_COLUMNS: Final = BOUNDARY_FIELDS
 
 
 def pq_result(counts: pd.DataFrame | PQCounts, categories: Categories, *, ref: str | None = None,
@@ -362,28 +385,25 @@ def pq_result(counts: pd.DataFrame | PQCounts, categories: Categories, *, ref: s
     if "boundary_tp" in per.columns:
         bq = pq_from_counts(per, prefix="boundary_").rename(columns={"counted": "boundary_counted"})
         per = pd.concat([per, bq], axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tp = per["tp"].where(per["tp"] > 0)
-            per["mean_boundary_iou"] = per["boundary_iou_sum_plain"] / tp
+        per["mean_boundary_iou"] = mean_boundary_iou(per["boundary_iou_sum_plain"], per["tp"])
         groups = groups.join(summarize(per, prefix="boundary_"))
-        groups["mean_boundary_iou"] = _group_means(per, "boundary_iou_sum_plain", "tp")
+        groups["mean_boundary_iou"] = _pooled_boundary_iou(per)
     return PQResult(per, groups, ref=ref, other=other, symmetric=symmetric)
 
 
-def _group_means(per: pd.DataFrame, num: str, den: str) -> list[float]:
+def _pooled_boundary_iou(per: pd.DataFrame) -> list[float]:
+    """Mean boundary IoU of All / Things / Stuff: the matches of the group pooled."""
     isthing = per["isthing"].to_numpy(bool)
-    out = []
-    for member in (np.ones_like(isthing), isthing, ~isthing):
-        total = float(per[den].to_numpy()[member].sum())
-        out.append(float(per[num].to_numpy()[member].sum()) / total if total else float("nan"))
-    return out
+    return [float(mean_boundary_iou(per["boundary_iou_sum_plain"].to_numpy()[member].sum(),
+                                    per["tp"].to_numpy()[member].sum()))
+            for member in (np.ones_like(isthing), isthing, ~isthing)]
 
 
 def panoptic_quality(ref: PanopticAnnotation, other: PanopticAnnotation, *,
                      categories: Categories) -> PQResult:
     """PQ of one image pair, ``ref`` in the reference role (convenience for small checks).
 
-    For a study use :func:`agreement.study.evaluate`, which sums counts over images.
+    For a study use :func:`agreement.study.pq.evaluate`, which sums counts over images.
 
     Examples
     --------

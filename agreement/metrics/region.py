@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..labels import compact_ids, overlap_table
 from ..model import PanopticAnnotation
+from .counts import ratio
 from .covering import ParsingCovering, parsing_covering
 
 __all__ = [
@@ -304,8 +305,7 @@ def covering_sums(table: npt.ArrayLike) -> tuple[float, int]:
     other_area = t[:, 1:].sum(axis=0)
     inter = t[1:, 1:]
     union = ref_area[:, None] + other_area[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    iou = ratio(inter, union, undefined=0.0)
     return float((ref_area * iou.max(axis=1)).sum()), int(ref_area.sum())
 
 
@@ -395,8 +395,7 @@ def region_pq(ref: LabelMap | None = None, other: LabelMap | None = None, *,
     on_void = t[0, 1:]
     inter = t[1:, 1:]
     union = ref_area[:, None] + (other_area - on_void)[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    iou = ratio(inter, union, undefined=0.0)
     match = iou > 0.5
     tp = int(match.sum())
     fn = int(((ref_area > 0) & ~match.any(axis=1)).sum())

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..io.study_file import StudyInput
 from ..model import Study
-from .collect import ReportOptions, collect
+from .collect import ReportOptions, report_data
 from .model import Report
 from .sections import make_sections, make_summary
 from .write import study_inputs
@@ -89,7 +89,7 @@ def build_report(
     _check_study(opened.study)
     photos = Path(images_dir) if images_dir is not None else opened.images_dir
     o = options or ReportOptions()
-    data = collect(
+    data = report_data(
         opened.study, name=opened.name, images_dir=photos, options=o, consistency=consistency
     )
     inputs = study_inputs(

@@ -1,10 +1,11 @@
 """Run the library over a study and gather what the report shows (:class:`ReportData`).
 
 The only module of :mod:`agreement.report` that calls the metric code: in one pass over the
-images (:func:`agreement.analysis.analyse`, via :func:`.passes.run_passes`) the study result
-(:func:`agreement.study.evaluate`), the disagreement pass (:func:`agreement.pixel_study.
-disagreement`: regions, class pairs, pixel kappa / alpha), leave-one-out scores
-(:func:`agreement.consensus.leave_one_out`), validation (:func:`agreement.validate.validate`),
+images (:func:`agreement.study.analysis.analyse`, via :func:`.passes.run_passes`) the study
+result (:func:`agreement.study.pq.evaluate`), the disagreement pass
+(:func:`agreement.study.disputes.disagreement`: regions, class pairs, pixel kappa / alpha),
+leave-one-out scores (:func:`agreement.study.loo.leave_one_out`), validation
+(:func:`agreement.study.validation.validate`),
 bootstrap intervals (:mod:`agreement.stats`) and the plots (:mod:`agreement.plot`). Tables are
 selected, joined and counted here; metrics are never recomputed another way.
 """
@@ -12,30 +13,24 @@ selected, joined and counted here; metrics are never recomputed another way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..metrics.pq import pq_result
+from ..metrics.counts import PQ_FIELDS, group_means, pooled
+from ..metrics.pq import pq_result, pq_statistic
 from ..model import Study
 from .diagnose import Thresholds, diagnose_classes
 from .figures import overview_figures
 from .gains import Gains, status_counts
 from .passes import merged_counts, run_passes
-from .pictures import problem_regions, report_pictures
+from .pictures import report_pictures
 from .proposals import apply_gains, propose
 from .sections import ReportData
 from .traits import annotator_traits
 
-__all__ = ["ReportOptions", "collect"]
-
-BOUNDARY_SUMS = (
-    "boundary_tp",
-    "boundary_fp",
-    "boundary_fn",
-    "boundary_iou_sum",
-    "boundary_iou_sum_plain",
-)
+__all__ = ["ReportOptions", "report_data"]
 
 
 @dataclass(frozen=True)
@@ -55,9 +50,11 @@ class ReportOptions:
     max_region_rows: int = 500
     top_images: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
+    executor: Any = field(default=None, compare=False)
 
     def parameters(self) -> dict:
-        """Flat dict of the parameters the numbers depend on (``n_jobs`` and progress do not)."""
+        """Flat dict of the parameters the numbers depend on (``n_jobs``, ``executor`` and
+        progress do not)."""
         out = {
             k: getattr(self, k)
             for k in (
@@ -77,34 +74,21 @@ class ReportOptions:
         return out
 
 
-def _pooled(result) -> pd.DataFrame:
-    cols = ["tp", "fp", "fn", "iou_sum", *(c for c in BOUNDARY_SUMS if c in result.per_pair_class)]
-    return result.per_pair_class.groupby("category_id", as_index=False, sort=True)[cols].sum()
-
-
 def _pq_all_statistic(isthing: np.ndarray):
     """Statistic for :func:`agreement.stats.bootstrap`: PQ All / Things / Stuff from sums."""
-    from ..compare import CLASS_METRICS
 
-    per_class = CLASS_METRICS["pq"][1]
+    per_class = pq_statistic("pq")
 
     def statistic(s):
-        pq = per_class(s)
         counted = (s["tp"] + s["fp"] + s["fn"]) > 0
-        out = []
-        for member in (np.ones_like(isthing), isthing, ~isthing):
-            use = counted & member
-            n = use.sum(axis=-1)
-            total = np.where(use, np.nan_to_num(pq), 0.0).sum(axis=-1)
-            out.append(np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0))
-        return np.stack(out, axis=-1)
+        return group_means(per_class(s), counted, isthing)[0]
 
     return statistic
 
 
 def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
     """All / Things / Stuff PQ, SQ, RQ (and Boundary PQ) with a bootstrap interval over images."""
-    res = pq_result(_pooled(result), study.categories)
+    res = pq_result(pooled(result.per_pair_class), study.categories)
     cols = [
         c
         for c in ("pq", "sq", "rq", "n", "boundary_pq", "mean_boundary_iou")
@@ -116,7 +100,7 @@ def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
 
         ids = list(study.categories)
         ct = CountTable.from_frame(
-            result.per_image, fields=["tp", "fp", "fn", "iou_sum"], group="category_id", groups=ids
+            result.per_image, fields=PQ_FIELDS, group="category_id", groups=ids
         )
         isthing = np.array([study.categories[c].isthing for c in ids])
         boot = bootstrap(
@@ -140,7 +124,7 @@ def class_table(result, dis, study: Study, t: Thresholds) -> pd.DataFrame:
     per = per.rename(columns={"name": "category", "mean_boundary_iou": "boundary_iou"})
     alpha = dis.pixel.per_class.set_index("category_id")["alpha"]
     per["alpha"] = per["category_id"].map(alpha).astype(float)
-    counts = status_counts(result.segments, small_area=t.small_area)
+    counts = status_counts(result.status_counts)
     per = per.merge(counts, on="category_id", how="left")
     return per[per["pq"].notna()].reset_index(drop=True)
 
@@ -199,18 +183,32 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     return table
 
 
-def region_impact(regions: pd.DataFrame):
-    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem
-    explains (:func:`problem_regions`)."""
+def region_impact(class_pairs: pd.DataFrame, class_kinds: pd.DataFrame):
+    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
+
+    Read from the disagreement's summaries of every region (:attr:`agreement.study.disputes.
+    StudyDisagreement.class_pairs` and ``class_kinds``): confused pair: regions between the two
+    classes; instances: merge-split regions of the class; boundaries: boundary-placement regions
+    touching the class; small misses: missed-object regions touching the class.
+    """
+    lo = class_pairs[["category_a", "category_b"]].min(axis=1).to_numpy()
+    hi = class_pairs[["category_a", "category_b"]].max(axis=1).to_numpy()
+    want = {"instances": "merge-split", "boundaries": "boundary placement",
+            "small_misses": "missed object"}
 
     def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
-        sel = regions[problem_regions(regions, kind, cats)]
-        return int(sel["area"].sum()), int(sel["image"].nunique())
+        if kind == "confusion":
+            c, d = sorted(cats[:2])
+            sel = class_pairs[(lo == c) & (hi == d)]
+        else:
+            sel = class_kinds[(class_kinds["category_id"] == cats[0])
+                              & (class_kinds["kind"] == want[kind])]
+        return int(sel["pixels"].sum()), int(sel["images"].sum())
 
     return impact
 
 
-def collect(
+def report_data(
     study: Study,
     *,
     name: str,
@@ -229,28 +227,32 @@ def collect(
             bar.set_postfix_str(what)
             bar.update()
 
-        p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress, step=step)
+        p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress,
+                       small_area=o.thresholds.small_area, tables=True, step=step,
+                       executor=o.executor)
         result, dis = p.result, p.disagreement
         classes = class_table(result, dis, study, o.thresholds)
         diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
         names = {c: study.categories.name(c) for c in study.categories}
         isthing = {c: study.categories[c].isthing for c in study.categories}
         proposals = propose(
-            diagnoses, names=names, isthing=isthing, impact=region_impact(dis.regions)
+            diagnoses, names=names, isthing=isthing,
+            impact=region_impact(dis.class_pairs, dis.class_kinds)
         )
         pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
-        join = merged_counts(
+        merged = merged_counts(
             study,
             pairs_wanted[: o.max_merge_gains],
-            segments=result.segments,
-            n_jobs=o.n_jobs,
+            tables=p.tables,
+            image_categories=result.image_categories,
             step=step,
         )
+        p.tables.close()
         traits = annotator_traits(
-            dis.pixel, result.segments, study.annotators, categories=study.categories
+            dis.pixel, result.status_counts, study.annotators, categories=study.categories
         )
         proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
-        # pictures are drawn while the merged pairs are evaluated (n_jobs > 1)
+        # the example crops, heatmaps and region pictures (a bounded number of images re-read)
         pictures = report_pictures(
             study,
             dis,
@@ -262,7 +264,7 @@ def collect(
             top_images=o.top_images,
         )
         proposals = apply_gains(
-            proposals, Gains(result.per_pair_class, classes, study.categories, join())
+            proposals, Gains(result.per_pair_class, classes, study.categories, merged)
         )
         pairs = dis.class_pairs.copy()
         pairs["dissenters"] = pairs["dissenters"].map(", ".join)
@@ -299,16 +301,33 @@ def _pair_names(names: dict[int, str], cats: tuple[int, ...]) -> tuple[str, ...]
     return tuple(names.get(c, str(c)) for c in cats)
 
 
-def _instance_habit_rule(traits: pd.DataFrame, who: list, c: str) -> str:
+#: The habits (trait kinds) that concern each kind of problem.
+_HABITS = {"instances": ("split", "merged"), "small_misses": ("missed",), "boundaries": ()}
+
+
+def _concerns(traits: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
+    """Which habits concern a problem of ``kind`` about ``cats`` (by kind and category ids)."""
+    if not len(traits):
+        return np.zeros(0, bool)
+    cid = traits["category_id"].to_numpy()
+    if kind == "confusion" and len(cats) == 2:
+        other = traits["other_id"].astype("Int64").to_numpy(dtype=float, na_value=np.nan)
+        a, b = cats
+        return ((traits["kind"] == "pixels").to_numpy()
+                & (((cid == a) & (other == b)) | ((cid == b) & (other == a))))
+    return traits["kind"].isin(_HABITS.get(kind, ())).to_numpy() & (cid == cats[0])
+
+
+def _instance_habit_rule(traits: pd.DataFrame, who: list, c: str, cid: int) -> str:
     """The rule's sentence for the annotators who split or merge ``c`` instances."""
     out = ""
-    for verb, say in (
-        ("splits", f"one {c} cut into visible parts by an occluder, or built of parts, is one "
-                   f"segment"),
-        ("merges adjacent", f"touching {c} instances are separate segments"),
+    for kind, verb, say in (
+        ("merged", "splits", f"one {c} cut into visible parts by an occluder, or built of "
+                             f"parts, is one segment"),
+        ("split", "merges adjacent", f"touching {c} instances are separate segments"),
     ):
         names = sorted({t.annotator for t in traits.itertuples(index=False)
-                        if t.annotator in who and t.text.startswith(f"{verb} {c} ")})
+                        if t.annotator in who and t.kind == kind and t.category_id == cid})
         if names:
             out += (f" In this batch {', '.join(names)} {verb} {c} instances where the others "
                     f"do not: the rule must say that {say}.")
@@ -323,14 +342,17 @@ def attach_evidence(
     n_images: int,
 ) -> list:
     """Add to each proposal the ambiguous-region summary of its pair and the annotators whose
-    habits (:func:`~agreement.report.traits.annotator_traits`) concern its classes."""
+    habits (:func:`~agreement.report.traits.annotator_traits`) concern its classes (selected by
+    kind and category ids)."""
     out = []
     for p in proposals:
         cls = _pair_names(names, p.categories)
         extra, who = [], []
         if p.kind == "confusion" and len(cls) == 2:
-            a, b = cls
-            row = class_pairs[class_pairs["class_pair"].isin([f"{a} <-> {b}", f"{b} <-> {a}"])]
+            a, b = p.categories
+            row = class_pairs[((class_pairs["category_a"] == a) & (class_pairs["category_b"] == b))
+                              | ((class_pairs["category_a"] == b)
+                                 & (class_pairs["category_b"] == a))]
             if len(row):
                 r = row.iloc[0]
                 extra.append(
@@ -338,29 +360,19 @@ def attach_evidence(
                     f"{int(r['images'])} of {n_images} images; in the minority: "
                     f"{', '.join(r['dissenters']) or 'nobody'}"
                 )
-            wanted = [f"labels {a} as {b}", f"labels {b} as {a}"]
-        else:
-            c = cls[0]
-            wanted = {
-                "instances": [f"merges adjacent {c} ", f"splits {c} "],
-                "small_misses": [f"misses {c} "],
-                "boundaries": [],
-            }.get(p.kind, [])
-        for t in traits.itertuples(index=False):
-            if any(t.text.startswith(w) for w in wanted):
-                extra.append(f"annotator {t.annotator} {t.text}")
-                who.append(t.annotator)
+        concerned = _concerns(traits, p.kind, p.categories)
+        for t in traits[concerned].itertuples(index=False):
+            extra.append(f"annotator {t.annotator} {t.text}")
+            who.append(t.annotator)
         rule = p.rule
         if p.kind == "confusion" and who:
-            habit = traits[
-                traits["annotator"].isin(who) & traits["text"].str.startswith(tuple(wanted))
-            ].iloc[0]
+            habit = traits[concerned].iloc[0]
             rule += (
-                f" In this batch {habit['annotator']} {habit['text'].split(' (')[0]} where "
+                f" In this batch {habit['annotator']} {habit['head']} where "
                 f"the others do not: the rule must say explicitly which class these cases are."
             )
         if p.kind == "instances" and who:
-            rule += _instance_habit_rule(traits, who, cls[0])
+            rule += _instance_habit_rule(traits, who, cls[0], p.categories[0])
         out.append(
             replace(
                 p,

@@ -89,7 +89,7 @@ class ImageMaps:
         if image in self._held:
             self._held.move_to_end(image)
             return self._held[image]
-        from ..disagreement import heatmaps
+        from ..image.disagreement import heatmaps
         from ..io.photos import read_photo
 
         anns = self.study.annotations(image)
@@ -139,7 +139,7 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
                          top_pairs: int = 3, maps=None,
                          frame_maps: Mapping[str, tuple[np.ndarray, int]] | None = None
                          ) -> list[Drawn]:
-    """Heatmap pictures of a study's disagreement (:class:`~agreement.pixel_study.
+    """Heatmap pictures of a study's disagreement (:class:`~agreement.study.disputes.
     StudyDisagreement`).
 
     - ``image-<stem>``: the ``top_images`` images with most disagreement (mean semantic plus
@@ -171,8 +171,8 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
                          f"annotators disagreeing on the class or the instance, over {over}",
                          fig))
-    if dis.aggregate:
-        agg = max(dis.aggregate.values(), key=lambda a: a.images)
+    agg = dis.aggregate
+    if agg is not None:
         fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
                         layout="constrained")
         left, right = fig.subplots(1, 2)

@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from ..metrics.pq import COUNT_COLUMNS, pq_result
+from ..image.merge import merge_classes
+from ..metrics.counts import PQ_FIELDS, pooled, ratio
+from ..metrics.pq import pq_result
 from ..model import (
     AnnotationSource,
     Categories,
     ImageInfo,
     PanopticAnnotation,
-    Segment,
     Study,
 )
 
@@ -42,8 +42,7 @@ __all__ = ["Gains", "MergedSource", "merge_categories", "pooled_counts", "pq_all
 
 def pooled_counts(per_pair_class: pd.DataFrame) -> pd.DataFrame:
     """Sum ``tp``, ``fp``, ``fn``, ``iou_sum`` over annotator pairs: one row per category."""
-    cols = [c for c in COUNT_COLUMNS if c in per_pair_class.columns]
-    return per_pair_class.groupby("category_id", as_index=False, sort=True)[cols].sum()
+    return pooled(per_pair_class, fields=PQ_FIELDS)
 
 
 def pq_all(counts: pd.DataFrame, categories: Categories) -> float:
@@ -80,7 +79,7 @@ def resolve_counts(
     [1.0, 8.0, 0.0, 0.0, 6.0]
     """
     out = counts.copy()
-    out[["tp", "fp", "fn", "iou_sum"]] = out[["tp", "fp", "fn", "iou_sum"]].astype(np.float64)
+    out[list(PQ_FIELDS)] = out[list(PQ_FIELDS)].astype(np.float64)
     row = out["category_id"] == category_id
     tp = float(out.loc[row, "tp"].sum())
     mean_iou = float(out.loc[row, "iou_sum"].sum()) / tp if tp else 0.5
@@ -112,32 +111,10 @@ class MergedSource:
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode the annotation and relabel it."""
         ann = self._source.load(file_name)
-        cats = ann.category_ids
-        hit = (cats == self.a) | (cats == self.b)
-        if not hit.any():
+        _, ids, segments = merge_classes(ann.segments, self.a, self.b, stuff=self._stuff)
+        if segments is ann.segments:
             return ann
-        ids = ann.segment_ids.copy()
-        if self._stuff:
-            ids[hit] = ids[hit].min()
-        lut = np.concatenate([[0], ids]).astype(np.int32)
-        new_map = lut[ann.compact]
-        segs: dict[int, Segment] = {}
-        for seg, new_id, is_hit in zip(ann.segments, ids.tolist(), hit.tolist(), strict=True):
-            cid = self.a if is_hit else seg.category_id
-            known = segs.get(new_id)
-            if known is None:
-                segs[new_id] = replace(seg, id=new_id, category_id=cid)
-            else:
-                segs[new_id] = replace(
-                    known, area=known.area + seg.area, bbox=_union(known.bbox, seg.bbox)
-                )
-        return PanopticAnnotation(ann.image, new_map, tuple(segs.values()))
-
-
-def _union(p: tuple[int, int, int, int], q: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    x0, y0 = min(p[0], q[0]), min(p[1], q[1])
-    x1, y1 = max(p[0] + p[2], q[0] + q[2]), max(p[1] + p[3], q[1] + q[3])
-    return (x0, y0, x1 - x0, y1 - y0)
+        return PanopticAnnotation(ann.image, ids.astype(np.int32)[ann.compact], segments)
 
 
 def merge_categories(study: Study, a: int, b: int) -> Study:
@@ -157,7 +134,7 @@ def merged_pair_counts(counts: pd.DataFrame, merged: pd.DataFrame, a: int, b: in
     values = src.iloc[0]
     for cid in (a, b):
         if (out["category_id"] == cid).any():
-            for c in ("tp", "fp", "fn", "iou_sum"):
+            for c in PQ_FIELDS:
                 out.loc[out["category_id"] == cid, c] = values[c]
     return out
 
@@ -167,8 +144,14 @@ def gain(before: float, after: float) -> float:
     return after - before if not (math.isnan(before) or math.isnan(after)) else math.nan
 
 
-def status_counts(segments: pd.DataFrame, *, small_area: int) -> pd.DataFrame:
-    """Per category: segment rows by status, and small-segment misses (from the segments table).
+def status_counts(status: pd.DataFrame) -> pd.DataFrame:
+    """Per category: segment rows by status, and small-segment misses.
+
+    Parameters
+    ----------
+    status : DataFrame
+        The study result's status counts (:attr:`agreement.study.StudyResult.status_counts`:
+        ``category_id``, ``status``, ``small``, ``segments``).
 
     Returns
     -------
@@ -177,33 +160,23 @@ def status_counts(segments: pd.DataFrame, *, small_area: int) -> pd.DataFrame:
         ``class_confused``, ``small_segments``, ``missed_small``, ``missed_small_share``,
         ``missed_large_share``. Rows with status ``crowd`` / ``ignored`` are left out.
     """
-    seg = segments[~segments["status"].isin(["crowd", "ignored"])]
-    by = seg.groupby(["category_id", "status"]).size().unstack(fill_value=0)
+    seg = status[~status["status"].isin(["crowd", "ignored"])]
+    seg = seg.assign(status=seg["status"].astype(str), small=seg["small"].astype(bool))
+    by = seg.groupby(["category_id", "status"])["segments"].sum().unstack(fill_value=0)
     for s in ("matched", "missed", "split", "merged", "class_confused"):
         if s not in by.columns:
             by[s] = 0
     out = by[["matched", "missed", "split", "merged", "class_confused"]].copy()
+    out.columns.name = None
     out.insert(0, "segments", by.sum(axis=1))
-    small = seg["area"] < small_area
-    missed = seg["status"] == "missed"
-    g = (
-        pd.DataFrame(
-            {
-                "category_id": seg["category_id"],
-                "small": small,
-                "missed_small": small & missed,
-                "large": ~small,
-                "missed_large": ~small & missed,
-            }
-        )
-        .groupby("category_id")
-        .sum()
-    )
+    n, small, missed = seg["segments"], seg["small"], seg["status"] == "missed"
+    g = pd.DataFrame({"category_id": seg["category_id"], "small": n * small,
+                      "missed_small": n * (small & missed), "large": n * ~small,
+                      "missed_large": n * (~small & missed)}).groupby("category_id").sum()
     out["small_segments"] = g["small"]
     out["missed_small"] = g["missed_small"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["missed_small_share"] = g["missed_small"] / g["small"].where(g["small"] > 0)
-        out["missed_large_share"] = g["missed_large"] / g["large"].where(g["large"] > 0)
+    out["missed_small_share"] = ratio(g["missed_small"], g["small"])
+    out["missed_large_share"] = ratio(g["missed_large"], g["large"])
     return out.reset_index()
 
 

@@ -5,10 +5,10 @@ A proposal targets one class (instances, boundaries, small misses) or one confus
 the classes and numbers of the diagnosis; its expected gain (how much PQ All would rise if the
 disagreement were resolved) comes from :mod:`agreement.report.gains`.
 
-Ranking: by the pixels of the ambiguous regions (:mod:`agreement.regions`) the problem explains,
-i.e. how much of the annotation work it touches. PQ All weighs every class equally, so ranking by
-expected PQ gain would put a rare class's confusion (a few hundred pixels) above a border drawn
-differently in every image; the gain is shown beside each proposal instead.
+Ranking: by the pixels of the ambiguous regions (:mod:`agreement.image.regions`) the problem
+explains, i.e. how much of the annotation work it touches. PQ All weighs every class equally, so
+ranking by expected PQ gain would put a rare class's confusion (a few hundred pixels) above a border
+drawn differently in every image; the gain is shown beside each proposal instead.
 """
 
 from __future__ import annotations

@@ -18,12 +18,13 @@ times the ``(n_images, n_groups * n_fields)`` count matrix; no Python loop over 
 A statistic is a function ``statistic(sums) -> array`` where ``sums`` maps each field name to an
 array of summed counts of shape ``(..., n_groups)``; it returns an array of shape ``(..., k)``
 (usually ``k = n_groups``). It must be elementwise over the leading axes (plain numpy arithmetic
-is), undefined values are NaN (see :func:`ratio`).
+is), undefined values are NaN (see :func:`ratio`, :mod:`agreement.metrics.counts`).
 """
 
+from ..metrics.counts import ratio
 from ._bootstrap import BootstrapResult, bootstrap, bootstrap_difference
 from ._permutation import adjust_pvalues, permutation_test
-from ._table import CountTable, Statistic, ratio, resample_weights
+from ._table import CountTable, Statistic, resample_weights
 
 __all__ = [
     "BootstrapResult",

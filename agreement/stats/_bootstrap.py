@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from ..metrics.counts import ratio
 from ._table import (
     CountTable,
     FloatArray,
@@ -20,7 +21,6 @@ from ._table import (
     _evaluate,
     _pairing,
     _rng,
-    ratio,
     resample_weights,
 )
 

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..metrics.counts import ratio
 from ._table import (
     CountTable,
     FloatArray,
@@ -19,7 +20,6 @@ from ._table import (
     _evaluate,
     _pairing,
     _rng,
-    ratio,
 )
 
 

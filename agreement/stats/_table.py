@@ -17,18 +17,6 @@ Statistic = Callable[[Counts], FloatArray]
 Seed = int | np.random.Generator | None
 
 
-def ratio(num: npt.ArrayLike, den: npt.ArrayLike) -> FloatArray:
-    """``num / den`` with 0/0 (any x/0) undefined: NaN, never 0 and never a warning.
-
-    >>> ratio([1.0, 0.0], [2.0, 0.0]).tolist()
-    [0.5, nan]
-    """
-    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
 @dataclass(frozen=True)
 class CountTable:
     """Additive per-image counts: ``values[i, g, f]`` is field ``f`` of group ``g`` in image ``i``.
@@ -89,17 +77,25 @@ class CountTable:
         missing = [c for c in (image, *keys, *fields) if c not in frame.columns]
         if missing:
             raise ValueError(f"frame must have columns {missing}, got {list(frame.columns)}")
-        sums = frame.groupby([image, *keys], sort=True)[list(fields)].sum()
         images = tuple(sorted(frame[image].unique())) if images is None else tuple(images)
+        rows = (frame[keys[0]].tolist() if len(keys) == 1
+                else list(frame[keys].itertuples(index=False, name=None)))
         if groups is None:
-            found = frame[keys].drop_duplicates().itertuples(index=False, name=None)
-            groups = sorted(g[0] for g in found) if len(keys) == 1 else sorted(found)
+            groups = sorted(set(rows))
         groups = tuple(groups)
-        rows = [(i, g) if len(keys) == 1 else (i, *g) for i in images for g in groups]
-        full = pd.MultiIndex.from_tuples(rows, names=[image, *keys])
-        values = sums.reindex(full, fill_value=0).to_numpy(dtype=np.float64)
+        # positions through plain dicts: pandas' MultiIndex hashing encodes strings as UTF-8 and
+        # fails on file names that are not (lone surrogates of undecodable bytes)
+        at_image = {v: i for i, v in enumerate(images)}
+        at_group = {v: j for j, v in enumerate(groups)}
+        ii = np.fromiter((at_image.get(v, -1) for v in frame[image].tolist()), np.int64,
+                         count=len(frame))
+        gg = np.fromiter((at_group.get(v, -1) for v in rows), np.int64, count=len(frame))
+        keep = (ii >= 0) & (gg >= 0)
         shape = (len(images), len(groups), len(fields))
-        return cls(images, groups, tuple(fields), values.reshape(shape))
+        values = np.zeros(shape, np.float64)
+        np.add.at(values, (ii[keep], gg[keep]),
+                  frame[list(fields)].to_numpy(dtype=np.float64)[keep])
+        return cls(images, groups, tuple(fields), values)
 
     @property
     def n_images(self) -> int:

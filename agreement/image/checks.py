@@ -1,0 +1,106 @@
+"""Validation checks of one image: what its maps say about each annotation and about the pairs.
+
+- per map: the share of unlabelled pixels, tiny segments, thing segments made of several
+  separate blobs (``crowd_candidate``, info: occlusion also causes it);
+- across annotators: images whose size annotators disagree on, and thing segments of one
+  annotator covering several instances of another (``crowd_candidate``, warning): read from the
+  pair's joint table (:meth:`agreement.image.maps.ImageMaps.pair`), never from the pixels.
+
+See :func:`agreement.study.validation.validate` for the heuristics' parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..findings import Finding
+from ..model import Categories, PanopticAnnotation
+from .maps import ImageMaps
+
+__all__ = ["cross_findings", "map_findings"]
+
+
+def map_findings(ann: PanopticAnnotation, categories: Categories, where: dict, *,
+                 min_area: int, max_unlabeled: float) -> list[Finding]:
+    """Unlabelled share, tiny segments and multi-blob thing segments of one annotation.
+
+    ``where`` holds the ``annotator``, ``file`` and ``image`` of the findings.
+    """
+    out = []
+    total = ann.image.height * ann.image.width
+    void = ann.void_pixels
+    if void:
+        share = void / total
+        out.append(Finding.of("unlabeled", f"{share:.1%} of the pixels ({void} of {total}) are "
+                              "unlabeled", severity="warning" if share > max_unlabeled else "info",
+                              **where))
+    for s in ann.segments:
+        if s.area < min_area:
+            out.append(Finding.of("tiny_segment", f"{categories.name(s.category_id)} "
+                                  f"segment of {s.area} px (< {min_area})",
+                                  shape=f"segment {s.id}", **where))
+    return out + _blobs(ann, categories, where, min_area)
+
+
+def _blobs(ann: PanopticAnnotation, categories: Categories, where: dict,
+           min_area: int) -> list[Finding]:
+    out = []
+    things = set(categories.thing_ids)
+    for s in ann.segments:
+        if s.category_id not in things or s.iscrowd or s.area < 2 * min_area:
+            continue
+        x, y, w, h = s.bbox
+        crop = ann.ids[y : y + h, x : x + w] == s.id
+        labels, n = ndimage.label(crop)
+        if n < 2:
+            continue
+        sizes = np.bincount(labels.ravel())[1:]
+        big = int(np.count_nonzero(sizes >= max(min_area, 0.1 * s.area)))
+        if big >= 2:
+            out.append(Finding.of("crowd_candidate", f"{categories.name(s.category_id)} "
+                                  f"segment made of {big} separate blobs ({n} in all): several "
+                                  "instances as one?", severity="info", shape=f"segment {s.id}",
+                                  **where))
+    return out
+
+
+def cross_findings(maps: ImageMaps, *, min_instances: int, cover: float) -> list[Finding]:
+    """Size disagreement, or thing segments covering several instances of another annotator."""
+    sizes = maps.shapes()
+    if len(set(sizes.values())) > 1:
+        text = ", ".join(f"{a}: {w}x{h}" for a, (h, w) in sizes.items())
+        return [Finding.of("image_size_differs", f"sizes (width x height) differ: {text}",
+                           image=maps.image)]
+    out = []
+    things = np.array(sorted(maps.categories.thing_ids), dtype=np.int64)
+    for a in maps.names:
+        for b in maps.names:
+            if a != b:
+                out += _lumped(maps, a, b, things, min_instances, cover)
+    return out
+
+
+def _lumped(maps: ImageMaps, a: str, b: str, things: np.ndarray, min_instances: int,
+            cover: float) -> list[Finding]:
+    ref, other = maps.annotations[a], maps.annotations[b]
+    if not ref.segments or not other.segments:
+        return []
+    table = maps.pair(a, b).table_for(a)[1:, 1:]
+    cat_a, cat_b = ref.category_ids, other.category_ids
+    crowd_a = np.array([s.iscrowd for s in ref.segments])
+    crowd_b = np.array([s.iscrowd for s in other.segments])
+    area_b = np.array([s.area for s in other.segments], dtype=np.int64)
+    inside = (table >= cover * area_b[None, :]) & (cat_a[:, None] == cat_b[None, :])
+    inside &= ~crowd_b[None, :] & np.isin(cat_b, things)[None, :]
+    counts = inside.sum(axis=1)
+    out = []
+    for i in np.flatnonzero((counts >= min_instances) & ~crowd_a & np.isin(cat_a, things)):
+        seg = ref.segments[i]
+        ids = [other.segments[j].id for j in np.flatnonzero(inside[i])]
+        out.append(Finding.of(
+            "crowd_candidate", f"{maps.categories.name(seg.category_id)} segment covers "
+            f"{int(counts[i])} instances of annotator {b!r} (segments {ids[:10]}): one blob for "
+            "several instances (crowd?)", annotator=a, image=maps.image,
+            shape=f"segment {seg.id}"))
+    return out

@@ -1,0 +1,359 @@
+"""Disagreement heatmaps: where N >= 2 annotators of one image disagree, per pixel.
+
+All maps come from the N decoded maps of an image in a few whole-map passes (pairwise label
+comparisons, separable min/max filters); nothing loops over pixels or builds one mask per segment.
+
+Heatmaps (float32, ``H x W``, 0 where all annotators agree):
+
+semantic
+    Share of annotators not agreeing with the majority category of the pixel, ``1 - m / n``.
+entropy
+    Entropy (bits) of the annotators' categories at the pixel.
+boundary
+    Share of annotators on the minority side of "draws a segment boundary within ``d`` pixels"
+    (``boundary_count`` holds how many do).
+instance
+    Where the majority category is a *thing*: among the ``m`` annotators giving it, the share
+    ``1 - g / m`` outside the largest group ``g`` of annotators whose segments there are matched
+    to each other (same category, IoU > 0.5): merges and splits. Same scale as ``semantic``: one
+    dissenter of ``n`` gives ``1 / n`` in both.
+class ambiguity (:meth:`Heatmaps.class_ambiguity`)
+    For one category X, the share of annotators on the minority side of "X or not X".
+
+Void (keyword ``void``): ``"label"`` (default here) counts leaving a pixel unlabelled as a vote
+for "void", so unlabelled gaps show up; ``"exclude"`` ignores void votes (``n`` is then the number
+of annotators labelling the pixel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+
+from ..errors import AnnotationError
+from ..metrics.boundary import boundary_near as _near
+from ..metrics.counts import ratio
+from ..metrics.pixel import VoidMode, _check_void
+from ..model import Categories, PanopticAnnotation
+from .maps import ImageMaps
+from .tuples import Tuples
+
+__all__ = ["Heatmaps", "area_average", "boundary_distance", "boundary_near", "heatmaps",
+           "heatmaps_of", "match_lut"]
+
+
+def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) -> int:
+    """Boundary tolerance in pixels: ``max(1, round(dilation_ratio * diagonal))``.
+
+    Examples
+    --------
+    >>> boundary_distance((1024, 2048))
+    11
+    """
+    return max(1, round(dilation_ratio * float(np.hypot(*shape))))
+
+
+def boundary_near(ids: npt.NDArray[np.integer], d: int) -> npt.NDArray[np.bool_]:
+    """Pixels within ``d`` of a border between two segments (void included, image border not).
+
+    A pixel is marked when its ``(2d+1) x (2d+1)`` window holds two different ids; this is
+    :func:`agreement.metrics.boundary.boundary_near` (label changes + 1-D windows).
+
+    Examples
+    --------
+    >>> boundary_near(np.array([[1, 1, 1, 2, 2, 2]]), 1).astype(int).tolist()
+    [[0, 0, 1, 1, 0, 0]]
+    """
+    return _near(ids, d=int(d))
+
+
+def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.int64]:
+    """For each compact id of ``a``, the compact id of its match in ``b`` (-1 when none).
+
+    Peer matching: the panoptic rule of :func:`agreement.matching.match_segments` (same category,
+    score > 0.5) with the *plain* IoU ``|A ∩ B| / |A ∪ B|`` as score, so that void plays no role
+    and the result does not depend on which annotator comes first (except that crowd segments of
+    ``a`` are never matched, as in the panoptic rule).
+
+    Examples
+    --------
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 5, 2: 5})
+    >>> b = PanopticAnnotation.from_map([[3, 3, 3, 4]], {3: 5, 4: 5})
+    >>> match_lut(a, b).tolist()
+    [-1, 1, -1]
+    """
+    if a.shape != b.shape:
+        raise AnnotationError(f"annotations must have the same size, got {a.shape[1]}x"
+                              f"{a.shape[0]} and {b.shape[1]}x{b.shape[0]} (width x height)",
+                              image=a.image.file_name)
+    maps = ImageMaps(a.image.file_name, {"a": a, "b": b}, categories=Categories([]))
+    return maps.pair("a", "b").match_lut
+
+
+class Heatmaps:
+    """The disagreement maps of one image (see the module notes for the definitions).
+
+    Every map but the boundary one depends on a pixel only through its tuple of segments
+    (:mod:`agreement.image.tuples`): it is computed per tuple (:attr:`per_tuple`) and read back
+    per pixel on first use; the boundary maps are computed on first use too.
+
+    Attributes
+    ----------
+    image : str
+    annotators : tuple of str
+        The annotators of the image, in the order of ``labels``.
+    category_ids : tuple of int
+        Label ``i + 1`` of ``labels`` is ``category_ids[i]``; 0 is void.
+    labels, compact : ndarray, shape (N, H, W)
+        Each annotator's label map (narrowest unsigned type) and compact segment map.
+    n : ndarray of uint8, shape (H, W)
+        Annotators voting at each pixel (all of them with ``void="label"``).
+    majority : ndarray, shape (H, W)
+        Majority label (ties: the label of the first annotator among the tied ones).
+    votes : ndarray of uint8, shape (H, W)
+        Annotators voting for the majority label.
+    tie : ndarray of bool, shape (H, W)
+        Two or more labels share the largest vote.
+    semantic, entropy, boundary, instance : ndarray of float32, shape (H, W)
+    boundary_count : ndarray of uint8, shape (H, W)
+    disputed : ndarray of bool, shape (N, H, W)
+        ``disputed[i]``: annotator ``i`` gives the pixel another label than ``majority`` (not
+        voting counts as not disputed; at ties the other tied labels are disputed).
+    instance_disputed : ndarray of bool, shape (N, H, W)
+        ``instance_disputed[i]``: annotator ``i`` gives the pixel the majority (thing) category
+        but its segment there is not in the largest group of matched segments.
+    first : ndarray of bool, shape (N, H, W)
+        ``first[i]``: no earlier annotator gives the pixel the same label (to count each label
+        once per pixel).
+    d : int
+        Boundary tolerance used, in pixels.
+    void : {"label", "exclude"}
+    tuples : Tuples
+        The image's tuples of segments.
+    per_tuple : dict of str to ndarray
+        ``labels``, ``n``, ``majority``, ``votes``, ``tie``, ``semantic``, ``entropy``,
+        ``instance``, ``disputed``, ``instance_disputed``, ``first`` per tuple (last axis).
+    """
+
+    _MAPS = ("labels", "n", "majority", "votes", "tie", "semantic", "entropy", "instance",
+             "disputed", "instance_disputed", "first")
+
+    def __init__(self, image: str, annotators: tuple[str, ...], category_ids: tuple[int, ...],
+                 tuples: Tuples, per_tuple: dict[str, np.ndarray],
+                 compacts: Sequence[npt.NDArray[np.int32]], d: int, void: VoidMode) -> None:
+        self.image, self.annotators, self.category_ids = image, annotators, category_ids
+        self.tuples, self.per_tuple = tuples, per_tuple
+        self._compacts = tuple(compacts)
+        self.d, self.void = d, void
+        self._maps: dict[str, np.ndarray] = {}
+
+    @property
+    def boundary_count(self) -> npt.NDArray[np.uint8]:
+        """Annotators drawing a segment boundary within ``d`` pixels (computed on first use)."""
+        if "boundary_count" not in self._maps:
+            count = np.zeros(self.shape, np.uint8)
+            for comp in self._compacts:
+                count += boundary_near(comp, self.d)
+            self._maps["boundary_count"] = count
+        return self._maps["boundary_count"]
+
+    @property
+    def boundary(self) -> npt.NDArray[np.float32]:
+        """Share of annotators on the minority side of "draws a boundary within ``d``"."""
+        if "boundary" not in self._maps:
+            n, count = len(self._compacts), self.boundary_count
+            self._maps["boundary"] = np.minimum(count, n - count).astype(np.float32) / n
+        return self._maps["boundary"]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in Heatmaps._MAPS:
+            if name not in self._maps:
+                self._maps[name] = self.tuples.gather(self.per_tuple[name])
+            return self._maps[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def compact(self) -> npt.NDArray[np.int32]:
+        """Each annotator's compact segment map, shape (N, H, W)."""
+        return np.stack(self._compacts)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(H, W)``."""
+        return self.tuples.index.shape  # type: ignore[return-value]
+
+    def label_of(self, category_id: int) -> int:
+        """Label index of a category id (0 for void)."""
+        if category_id == 0:
+            return 0
+        if category_id not in self.category_ids:
+            raise AnnotationError(f"category must be one of {list(self.category_ids)}, "
+                                  f"got {category_id}", image=self.image)
+        return self.category_ids.index(category_id) + 1
+
+    def class_ambiguity(self, category_id: int) -> npt.NDArray[np.float32]:
+        """Share of annotators on the minority side of "``category_id`` or not" per pixel."""
+        label = self.label_of(category_id)
+        n = self.per_tuple["n"]
+        m = (self.per_tuple["labels"] == label).sum(0, dtype=np.uint8)
+        out = np.minimum(m, n - np.minimum(m, n)).astype(np.float32)
+        return self.tuples.gather(ratio(out, n.astype(np.float32), undefined=0.0,
+                                        dtype=np.float32))
+
+    def class_counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Per label: pixels some annotator gives it, and of those the pixels not unanimous.
+
+        Returns two arrays of length ``len(category_ids) + 1`` (index 0 = void); additive over
+        images.
+        """
+        k = len(self.category_ids) + 1
+        count = self.tuples.count
+        split = self.per_tuple["semantic"] > 0
+        claimed = np.zeros(k, np.int64)
+        disputed = np.zeros(k, np.int64)
+        for lab, first in zip(self.per_tuple["labels"], self.per_tuple["first"], strict=True):
+            claimed += _weighted_bincount(lab[first], count[first], k)
+            disputed += _weighted_bincount(lab[first & split], count[first & split], k)
+        return claimed, disputed
+
+
+def _weighted_bincount(values: np.ndarray, weights: np.ndarray, k: int) -> npt.NDArray[np.int64]:
+    return np.rint(np.bincount(values, weights=weights, minlength=k)).astype(np.int64)
+
+
+def _instance_map(codes: npt.NDArray[np.int64], labels: npt.NDArray,
+                  thing: npt.NDArray[np.bool_], majority: npt.NDArray, votes: npt.NDArray,
+                  luts: Mapping[tuple[int, int], npt.NDArray[np.int64]]
+                  ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Instance disagreement among the annotators of the majority thing class, and who dissents
+    (per position: tuples of ``codes``, shape (N, T))."""
+    idx = np.flatnonzero(thing[majority] & (votes > 1))
+    maj = majority[idx]
+    member = [lab[idx] == maj for lab in labels]
+    comp = [c[idx] for c in codes]
+    agree = [m.astype(np.uint8) for m in member]
+    for i, j in combinations(range(len(codes)), 2):
+        lut = luts[(i, j)]
+        eq = member[i] & member[j] & (lut[comp[i]] == comp[j])
+        agree[i] += eq
+        agree[j] += eq
+    best = np.max(agree, axis=0) if agree else np.zeros(0, np.uint8)
+    out = np.zeros(majority.shape, np.float32)
+    out[idx] = 1.0 - best / votes[idx].astype(np.float32)
+    dissent = np.zeros(labels.shape, bool)
+    for i, (m, a) in enumerate(zip(member, agree, strict=True)):
+        dissent[i, idx] = m & (a < best)
+    return out, dissent
+
+
+def heatmaps(annotations: Mapping[str, PanopticAnnotation], categories: Categories, *,
+             d: int | None = None, void: VoidMode = "label", image: str | None = None) -> Heatmaps:
+    """Compute every disagreement heatmap of one image.
+
+    Parameters
+    ----------
+    annotations : mapping of str to PanopticAnnotation
+        The annotators' annotations of the image (at least two, same shape).
+    categories : Categories
+        The label space (a study's categories).
+    d : int, optional
+        Boundary tolerance in pixels; default :func:`boundary_distance` of the image shape.
+    void : {"label", "exclude"}
+        Whether leaving a pixel void is a vote (see the module notes).
+    image : str, optional
+        Image name for messages and results; default the first annotation's file name.
+
+    Returns
+    -------
+    Heatmaps
+
+    Raises
+    ------
+    AnnotationError
+        Fewer than two annotations, different shapes, or an unknown category.
+
+    Examples
+    --------
+    >>> from agreement import Category
+    >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 1, 2: 2})
+    >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]], {1: 1, 2: 2})
+    >>> c = PanopticAnnotation.from_map([[1, 1, 1, 2]], {1: 1, 2: 2})
+    >>> h = heatmaps({"a": a, "b": b, "c": c}, cats, d=1)
+    >>> h.votes.tolist(), h.majority.tolist(), bool(h.semantic[0, 1] == np.float32(1 / 3))
+    ([[3, 2, 2, 3]], [[1, 1, 2, 2]], True)
+    """
+    anns = list(annotations.values())
+    name = image if image is not None else (anns[0].image.file_name if anns else "?")
+    return heatmaps_of(ImageMaps(name, annotations, categories=categories), d=d, void=void)
+
+
+def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "label") -> Heatmaps:
+    """:func:`heatmaps` of an image's maps (sharing their labels, matching, tuples and votes)."""
+    _check_void(void)
+    anns = list(maps.annotations.values())
+    name = maps.image
+    if len(anns) < 2:
+        raise AnnotationError(f"heatmaps need at least 2 annotators, got {len(anns)}", image=name)
+    ids = maps.category_ids
+    t = maps.tuples()  # AnnotationError when the maps differ in size
+    v = maps.votes(void)
+    labels, n = v.labels, v.n
+    nf = n.astype(np.float32)
+    semantic = ratio(nf - v.votes, nf, undefined=0.0, dtype=np.float32)  # 0: nobody votes
+    log2 = np.log2(np.maximum(np.arange(len(anns) + 1), 1)).astype(np.float32)
+    entropy = np.log2(np.maximum(nf, 1)) - ratio(log2[v.agree].sum(0), nf, undefined=0.0,
+                                                 dtype=np.float32)
+    np.maximum(entropy, 0, out=entropy)
+    disputed = labels != v.majority[None]  # ties: the other tied labels are the dissent
+    if v.valid is not None:
+        disputed &= v.valid
+    dist = boundary_distance(t.index.shape) if d is None else int(d)
+    thing = np.array([False] + [maps.categories[c].isthing for c in ids])
+    instance, instance_disputed = _instance_map(t.codes.T, labels, thing, v.majority, v.votes,
+                                                maps.match_luts())
+    per_tuple = {"labels": labels, "n": n, "majority": v.majority, "votes": v.votes,
+                 "tie": v.tie, "semantic": semantic, "entropy": entropy.astype(np.float32),
+                 "instance": instance, "disputed": disputed,
+                 "instance_disputed": instance_disputed, "first": v.first}
+    return Heatmaps(name, maps.names, ids, t, per_tuple, [a.compact for a in anns], dist, void)
+
+
+@lru_cache(maxsize=32)
+def _area_weights(n: int, m: int) -> csr_matrix:
+    """``(m, n)`` matrix averaging ``n`` unit cells into ``m`` equal ones by overlap length."""
+    edges = np.linspace(0.0, n, m + 1)
+    rows, cols, vals = [], [], []
+    for i in range(m):
+        lo, hi = edges[i], edges[i + 1]
+        cells = np.arange(int(np.floor(lo)), min(n, int(np.ceil(hi))))
+        overlap = np.minimum(cells + 1, hi) - np.maximum(cells, lo)
+        keep = overlap > 0
+        rows.append(np.full(int(keep.sum()), i))
+        cols.append(cells[keep])
+        vals.append(overlap[keep] / (hi - lo))
+    return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(m, n))
+
+
+def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+    """A map resampled to ``shape`` by area averaging (each output cell is the mean of the
+    input over its area, fractional pixels weighted by their overlap; smaller maps are
+    stretched the same way).
+
+    Examples
+    --------
+    >>> area_average(np.array([[0.0, 1.0, 2.0, 3.0]]), (1, 2)).tolist()
+    [[0.5, 2.5]]
+    >>> area_average(np.array([[1.0, 3.0]]), (1, 3)).round(6).tolist()
+    [[1.0, 2.0, 3.0]]
+    """
+    heat = np.asarray(heat, dtype=np.float64)
+    rows = _area_weights(heat.shape[0], shape[0])
+    cols = _area_weights(heat.shape[1], shape[1])
+    return np.asarray((cols @ (rows @ heat).T).T)

@@ -1,0 +1,419 @@
+"""Ambiguous regions: connected areas of disagreement, described and ranked.
+
+A pixel is *disputed* when its semantic or instance disagreement (see
+:mod:`agreement.image.disagreement`) exceeds ``min_disagreement``. The disputed mask is split into a
+*thick* part (what survives a morphological opening with a ``(2w+1)`` square, ``w`` = the boundary
+tolerance) and a *thin* rest; connected components (8-connectivity, ``scipy.ndimage.label``) of each
+part are regions, the thin ones also split where the pair (majority class, dissenting class)
+changes. Per region, every annotator's label histogram comes from one ``bincount`` over the region
+pixels.
+
+Kinds, decided in this order:
+
+merge-split
+    The region's instance disagreement outweighs its semantic disagreement: annotators agree on
+    the class but not on the instances. Side *b* are the annotators outside the majority instance
+    group on most of the region; ``merged_by`` lists the annotators whose segment there is at
+    least 1.5 times larger than the smallest annotator's (they merged what others split).
+unlabeled gap (thin)
+    A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
+    some annotators left unlabelled along a boundary.
+missed object (thin)
+    Another thin region where, on at least half of its pixels, some annotator draws no segment
+    border within ``2w`` pixels: a thin structure (a pole, a sign) some annotators did not draw.
+boundary placement
+    Any other thin region: every annotator draws a border there, between ``class_a`` and
+    ``class_b``, at places less than about ``2w`` pixels apart.
+missed object
+    One of the two classes is a thing, the other is stuff or void: some annotators drew an object
+    the others did not.
+unlabeled gap
+    One of the two classes is void: some annotators left the area unlabelled.
+class confusion
+    Both classes are labels (stuff or thing, not one of each): the area is given different
+    classes.
+
+``class_pair`` is the most frequent pair (majority class, a dissenting annotator's class) over the
+region's pixels; ``class_pairs`` lists every pair covering at least 10 % of the region with its
+share. ``class_a`` / ``class_b`` are its two classes and ``annotators_a`` / ``annotators_b`` the
+annotators using more of one than the other in the region, ordered so that side *a* has at least
+as many annotators (side *b* is the minority, the dissenters).
+``severity`` is the sum over the region of semantic plus instance disagreement (a pixel count
+weighted by the share of dissenting annotators).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..model import Categories
+from .disagreement import Heatmaps, boundary_near
+
+__all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
+
+KINDS = ("boundary placement", "class confusion", "merge-split", "missed object", "unlabeled gap")
+
+REGION_COLUMNS = [
+    "image", "region", "kind", "class_pair", "class_pairs", "class_a", "class_b", "category_a",
+    "category_b",
+    "annotators_a", "annotators_b", "merged_by", "area", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
+    "mean_disagreement", "severity",
+]
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs of True along the rows of ``mask``: (row, start, stop), stop excluded."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    d = np.diff(padded.ravel())
+    starts = np.flatnonzero(d == 1) + 1
+    stops = np.flatnonzero(d == -1) + 1
+    row = starts // (w + 2)
+    return row, starts - row * (w + 2) - 1, stops - row * (w + 2) - 1
+
+
+def _fill(shape: tuple[int, int], row: np.ndarray, start: np.ndarray,
+          stop: np.ndarray) -> npt.NDArray[np.bool_]:
+    """A mask with the row intervals ``[start, stop)`` set."""
+    out = np.zeros(shape, bool)
+    keep = stop > start
+    row, start, stop = row[keep], start[keep], stop[keep]
+    lengths = stop - start
+    if lengths.size:
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out.ravel()[np.repeat(row * shape[1] + start, lengths) + offsets] = True
+    return out
+
+
+def _along_rows(mask: npt.NDArray[np.bool_], r: int, erode: bool) -> npt.NDArray[np.bool_]:
+    """Erosion (all set) or dilation (any set) over windows ``[x - r, x + r]`` of each row,
+    clipped to the image, from the runs of the row: cost grows with the runs, not the window."""
+    w = mask.shape[1]
+    row, start, stop = _runs(mask)
+    if erode:
+        return _fill(mask.shape, row, np.where(start > 0, start + r, 0),
+                     np.where(stop < w, stop - r, w))
+    return _fill(mask.shape, row, np.maximum(start - r, 0), np.minimum(stop + r, w))
+
+
+def _opening(mask: npt.NDArray[np.bool_], w: int) -> npt.NDArray[np.bool_]:
+    """Morphological opening with a ``(2w+1)`` square (window clipped at the image border),
+    kept inside ``mask``."""
+    r = int(w)
+    eroded = _along_rows(_along_rows(mask, r, True).T, r, True).T
+    if not eroded.any():
+        return eroded
+    return _along_rows(_along_rows(eroded, r, False).T, r, False).T & mask
+
+
+def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
+    """Per tuple, the unordered pair (majority label, first dissenting annotator's label)."""
+    k = len(h.category_ids) + 1
+    pt = h.per_tuple
+    disputed, labels, majority = pt["disputed"], pt["labels"], pt["majority"]
+    first = np.argmax(disputed, axis=0)
+    other = np.take_along_axis(labels, first[None], 0)[0].astype(np.int64)
+    other = np.where(disputed.any(0), other, majority)
+    lo, hi = np.minimum(majority, other), np.maximum(majority, other)
+    return (lo.astype(np.int64) * k + hi).astype(np.int32 if k * k < 1 << 31 else np.int64)
+
+
+def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
+               code: npt.NDArray[np.integer] | None = None) -> tuple[npt.NDArray[np.int64], int]:
+    """8-connected components of a set of pixels (sorted flat indices) whose neighbours also
+    share ``code``: component of each pixel (0-based, numbered in raster order of their first
+    pixel, as ``scipy.ndimage.label`` numbers them) and their number.
+
+    Only the given pixels are visited: their right, lower-left, lower and lower-right neighbours
+    are looked up among them through a map of positions.
+    """
+    h, w = shape
+    row, col = np.divmod(pixels, w)
+    c = np.zeros(pixels.size, np.int8) if code is None else code
+    where = np.full(h * w, -1, np.int32)
+    where[pixels] = np.arange(pixels.size, dtype=np.int32)
+    rows, cols = [], []
+    for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & (row < h - 1)),
+                    (w, row < h - 1), (w + 1, (col < w - 1) & (row < h - 1))):
+        src = np.flatnonzero(ok)
+        at = where[pixels[src] + off]
+        hit = at >= 0
+        src, at = src[hit], at[hit]
+        same = c[at] == c[src]
+        rows.append(src[same])
+        cols.append(at[same])
+    r, cc = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(pixels.size, pixels.size))
+    n, comp = connected_components(graph, directed=False)
+    return comp.astype(np.int64), int(n)
+
+
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer]):
+    """The disputed pixels (sorted flat indices), the region of each (thick components first,
+    numbered from 1, then thin ones) and the thin flag of each region (index 0 unused).
+
+    Thin components are also split where the class pair ``code`` (one value per pixel) changes,
+    so that border slivers of different class pairs that touch stay separate regions.
+    """
+    pixels = np.flatnonzero(mask)
+    thick = _opening(mask, w).ravel()[pixels]
+    region = np.empty(pixels.size, np.int64)
+    lab, n_thick = _connected(pixels[thick], mask.shape)
+    region[thick] = lab + 1
+    lab, n_thin = _connected(pixels[~thick], mask.shape, code[~thick])
+    region[~thick] = lab + 1 + n_thick
+    return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
+
+
+def _name(label: int, h: Heatmaps, categories: Categories) -> str:
+    return "void" if label == 0 else categories.name(h.category_ids[label - 1])
+
+
+def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
+    a = tuple(n for n, row in zip(names, hist, strict=True) if row[c1] and row[c1] >= row[c2])
+    b = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] > row[c1])
+    return a, b
+
+
+def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int32],
+               areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
+    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
+    size = {}
+    for i, name in enumerate(h.annotators):
+        segs = h.tuples.codes[tuples, i]
+        segs = segs[segs > 0]
+        if segs.size:
+            size[name] = areas[i][np.bincount(segs).argmax()]
+    if not size:
+        return ()
+    small = min(size.values())
+    return tuple(n for n, s in size.items() if s >= 1.5 * small)
+
+
+def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
+                    members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    a, b = [], []
+    for i, name in enumerate(h.annotators):
+        if members[i] == 0:
+            continue
+        dissent = int(np.count_nonzero(h.per_tuple["instance_disputed"][i][tuples]))
+        (b if 2 * dissent > members[i] else a).append(name)
+    return tuple(a), tuple(b)
+
+
+def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
+    """Pixels where some annotator draws no border within ``tolerance`` pixels."""
+    count = np.zeros(h.shape, np.uint8)
+    for comp in h._compacts:
+        count += boundary_near(comp, max(1, tolerance))
+    return count < len(h.annotators)
+
+
+def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
+          thing: npt.NDArray[np.bool_], borderless) -> str:
+    """The region's kind (module notes); ``borderless()`` is its borderless share, computed
+    only when the kind depends on it."""
+    if instance > semantic:
+        return "merge-split"
+    if thin and 0 in (c1, c2):
+        return "unlabeled gap"
+    if thin:
+        return "missed object" if borderless() >= 0.5 else "boundary placement"
+    if thing[c1] != thing[c2]:
+        return "missed object"
+    if 0 in (c1, c2):
+        return "unlabeled gap"
+    return "class confusion"
+
+
+def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
+                      min_area: int | None = None, width: int | None = None) -> pd.DataFrame:
+    """Connected regions of disagreement of one image, ranked by severity.
+
+    A table of :func:`region_records` (the parameters and the region fields are documented
+    there and in the module notes).
+
+    Examples
+    --------
+    >>> from agreement import Categories, Category, PanopticAnnotation
+    >>> from agreement.image.disagreement import heatmaps
+    >>> cats = Categories([Category(7, "road", False), Category(8, "sidewalk", False)])
+    >>> road = np.full((20, 20), 7)
+    >>> walk = road.copy(); walk[5:15, 5:15] = 8
+    >>> anns = {"a": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "b": PanopticAnnotation.from_map(road, {7: 7}),
+    ...         "c": PanopticAnnotation.from_map(walk, {7: 7, 8: 8})}
+    >>> r = ambiguous_regions(heatmaps(anns, cats, d=1), cats).iloc[0]
+    >>> r.kind, r.class_pair, r.annotators_b, int(r.area)
+    ('class confusion', 'road <-> sidewalk', ('c',), 100)
+    """
+    rows = region_records(h, categories, min_disagreement=min_disagreement, min_area=min_area,
+                          width=width)
+    return pd.DataFrame(rows, columns=REGION_COLUMNS)
+
+
+def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
+                   min_area: int | None = None, width: int | None = None) -> list[dict]:
+    """Connected regions of disagreement of one image, most severe first, as records.
+
+    Parameters
+    ----------
+    h : Heatmaps
+        The image's heatmaps (:func:`agreement.image.disagreement.heatmaps`).
+    categories : Categories
+        For names and thing/stuff.
+    min_disagreement : float
+        A pixel is disputed when its semantic or instance disagreement is above this.
+    min_area : int, optional
+        Smallest region kept, in pixels; default ``max(16, H * W / 10_000)``.
+    width : int, optional
+        Half-width of the opening separating thin from thick regions; default ``h.d``.
+
+    Returns
+    -------
+    list of dict
+        One record per region, keys :data:`REGION_COLUMNS` (documented in the module notes),
+        sorted by ``severity`` descending (ties: in the order regions are labelled).
+    """
+    shape = h.shape
+    min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
+    w = h.d if width is None else int(width)
+    pt = h.per_tuple
+    mask = h.tuples.gather((pt["semantic"] > min_disagreement)
+                           | (pt["instance"] > min_disagreement))
+    code = _pair_code(h)
+    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[np.flatnonzero(
+        mask)]])
+    area = np.bincount(region, minlength=thin.size)
+    keep = np.flatnonzero(area >= min_area)
+    keep = keep[keep > 0]
+    if keep.size == 0:
+        return []
+    t = _Tables(h, pixels, region, keep, code, w)
+    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
+    rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
+                      thing) for r, label in enumerate(keep)]
+    return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
+
+
+def _count_keys(keys: npt.NDArray[np.int64], size: int
+                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The distinct keys in ``[0, size)`` and their counts, in increasing order."""
+    if size <= 1 << 22:
+        counts = np.bincount(keys, minlength=size)
+        present = np.flatnonzero(counts)
+        return present.astype(np.int64), counts[present]
+    return np.unique(keys, return_counts=True)
+
+
+class _Tables:
+    """Per kept region: label histograms per annotator, disagreement sums, class-pair counts."""
+
+    def __init__(self, h: Heatmaps, pixels: npt.NDArray[np.int64],
+                 region: npt.NDArray[np.int64], keep: npt.NDArray[np.int64],
+                 code: npt.NDArray[np.integer], w: int) -> None:
+        n = keep.size
+        remap = np.full(int(region.max()) + 1, -1, np.int64)
+        remap[keep] = np.arange(n)
+        flat = remap[region]
+        sel = np.flatnonzero(flat >= 0)
+        idx = pixels[sel]  # the kept regions' pixels, in raster order
+        reg = flat[sel]
+        tup = h.tuples.index.ravel()[idx]
+        pt = h.per_tuple
+        k = len(h.category_ids) + 1
+        self.k, self.w = k, w
+        self.hist = np.stack([np.bincount(reg * k + lab[tup], minlength=n * k).reshape(n, k)
+                              for lab in pt["labels"]])
+        instance = pt["instance"][tup]
+        self.sem = np.bincount(reg, weights=pt["semantic"][tup], minlength=n)
+        self.inst = np.bincount(reg, weights=instance, minlength=n)
+        self.inst_label = np.bincount(reg * k + pt["majority"][tup], weights=instance,
+                                      minlength=n * k).reshape(n, k).argmax(1)
+        keys, counts = _count_keys(reg * (k * k) + code[tup], n * k * k)
+        order = np.lexsort((-counts, keys // (k * k)))
+        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
+        self.pair_count = counts[order]
+        order = np.argsort(reg, kind="stable")
+        self.pixels = idx[order]  # grouped by region
+        self.starts = np.searchsorted(reg[order], np.arange(n + 1))
+        rows, cols = np.divmod(self.pixels, h.shape[1])
+        if n:
+            lo = self.starts[:-1]
+            self.boxes = np.stack([np.minimum.reduceat(rows, lo), np.maximum.reduceat(rows, lo),
+                                   np.minimum.reduceat(cols, lo), np.maximum.reduceat(cols, lo)],
+                                  axis=1)
+        self.areas: list[npt.NDArray[np.int64]] = []
+        self._lacking: npt.NDArray[np.bool_] | None = None
+        self._h = h
+
+    def region_pixels(self, r: int) -> npt.NDArray[np.int64]:
+        """Flat indices of the pixels of region ``r``."""
+        return self.pixels[self.starts[r]:self.starts[r + 1]]
+
+    def lacking(self) -> npt.NDArray[np.bool_]:
+        """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
+        if self._lacking is None:
+            self._lacking = _lacking(self._h, 2 * self.w)
+        return self._lacking
+
+    def pairs(self, r: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
+        lo, hi = np.searchsorted(self.pair_region, [r, r + 1])
+        return self.pair_code[lo:hi], self.pair_count[lo:hi]
+
+
+def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k: int) -> str:
+    """``"road <-> sidewalk (62%); ..."`` for the pairs covering >= 10 % of the region."""
+    out = []
+    for c, n in zip(codes, counts, strict=True):
+        if n >= 0.1 * area:
+            names = sorted((_name(int(c) // k, h, categories), _name(int(c) % k, h, categories)))
+            out.append(f"{names[0]} <-> {names[1]} ({100 * n / area:.0f}%)")
+    return "; ".join(out)
+
+
+def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
+              area: int, thing: npt.NDArray[np.bool_]) -> dict:
+    votes = t.hist[:, r].sum(0)
+    codes, counts = t.pairs(r)
+    c1, c2 = divmod(int(codes[0]), t.k)  # the most frequent (majority, dissent) class pair
+    if votes[c2] > votes[c1]:
+        c1, c2 = c2, c1
+    inside = t.region_pixels(r)
+    kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
+                 lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area)
+    merged: tuple[str, ...] = ()
+    if kind == "merge-split":  # the thing class whose instances are disputed
+        c1 = c2 = int(t.inst_label[r])
+        tuples = h.tuples.index.ravel()[inside]
+        t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
+                              for c in h.tuples.codes.T]
+        merged = _merged_by(h, tuples, t.areas)
+        side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c1])
+    else:
+        side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
+    if len(side_b) > len(side_a):
+        side_a, side_b, c1, c2 = side_b, side_a, c2, c1
+    na, nb = _name(c1, h, categories), _name(c2, h, categories)
+    y0, y1, x0, x1 = t.boxes[r]
+    return {
+        "image": h.image, "region": label, "kind": kind,
+        "class_pair": " <-> ".join(sorted((na, nb))),
+        "class_pairs": _pair_names(h, categories, codes, counts, area, t.k),
+        "class_a": na, "class_b": nb,
+        "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
+        "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
+        "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
+        "bbox_x": int(x0), "bbox_y": int(y0), "bbox_w": int(x1 - x0 + 1),
+        "bbox_h": int(y1 - y0 + 1),
+        "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
+        "severity": float(t.sem[r] + t.inst[r]),
+    }
+

@@ -1,0 +1,47 @@
+"""Study-level analyses: the runner (one pass over the images, any executor) and its parts.
+
+Each analysis is a part (:class:`agreement.study.runner.Part`) in its own module; the public
+functions build their part and run it:
+
+- :func:`evaluate` (:mod:`.pq`): PQ, Boundary PQ and segment diagnostics of every pair;
+- :func:`disagreement` (:mod:`.disputes`): heatmaps, ambiguous regions, pixel agreement;
+- :func:`pixel_agreement` (:mod:`.pixels`);
+- :func:`leave_one_out` (:mod:`.loo`): each annotator against the consensus of the others;
+- :func:`coincidence_frame` (:mod:`.coincidence`);
+- :func:`validate` (:mod:`.validation`);
+- :func:`human_consistency`, :func:`parsing_covering_by_class` (:mod:`.consistency`);
+- :func:`analyse` (:mod:`.analysis`): several of them in one pass.
+"""
+
+from .analysis import PARTS, Analysis, analyse
+from .coincidence import coincidence_frame
+from .consistency import ConsistencyResult, human_consistency, parsing_covering_by_class
+from .disputes import AggregateHeatmap, StudyDisagreement, disagreement
+from .loo import LeaveOneOut, leave_one_out
+from .pixels import pixel_agreement
+from .pq import evaluate
+from .pq_result import StudyResult
+from .runner import CHUNK_SIZE, Part, run
+from .validation import validate
+
+__all__ = [
+    "CHUNK_SIZE",
+    "PARTS",
+    "AggregateHeatmap",
+    "Analysis",
+    "ConsistencyResult",
+    "LeaveOneOut",
+    "Part",
+    "StudyDisagreement",
+    "StudyResult",
+    "analyse",
+    "coincidence_frame",
+    "disagreement",
+    "evaluate",
+    "human_consistency",
+    "leave_one_out",
+    "parsing_covering_by_class",
+    "pixel_agreement",
+    "run",
+    "validate",
+]

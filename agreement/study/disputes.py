@@ -1,0 +1,295 @@
+"""Where and about what the annotators of a study disagree (:func:`disagreement`).
+
+Per image the part computes the heatmaps (:func:`agreement.image.disagreement.heatmaps_of`), the
+ambiguous regions (:func:`agreement.image.regions.ambiguous_regions`) and the pixel counts, and
+keeps only what adds up:
+
+- the pixel counts (kappas and alpha of the whole study);
+- per label, the pixels claimed and disputed;
+- the heatmaps as running sums on one fixed grid (:data:`GRID`, 256 x 512 cells): each image's
+  maps are area-averaged onto the grid (:func:`agreement.image.disagreement.area_average`; other
+  aspect ratios are stretched), so the aggregate is the mean over every image whatever its
+  size;
+- the ``max_regions`` most severe regions (a bounded list), and the exact summaries of *every*
+  region (:class:`agreement.study.region_tally.RegionTally`);
+- one row per image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import StudyError
+from ..image.disagreement import Heatmaps, area_average, heatmaps_of
+from ..image.maps import ImageMaps
+from ..image.regions import REGION_COLUMNS, region_records
+from ..metrics.counts import ratio
+from ..metrics.pixel import (
+    PixelAgreement,
+    PixelCounts,
+    VoidMode,
+    _check_void,
+    agreement_from_counts,
+)
+from ..model import Study
+from .region_tally import RegionTally
+from .runner import Part, run
+
+__all__ = ["GRID", "MAPS", "AggregateHeatmap", "DisputesPart", "StudyDisagreement",
+           "disagreement"]
+
+MAPS = ("semantic", "entropy", "boundary", "instance")
+#: The grid (rows, columns) the aggregate heatmaps are summed on.
+GRID = (256, 512)
+IMAGE_COLUMNS = ["image", "annotators", "height", "width", *(f"{m}_mean" for m in MAPS),
+                 "disputed", "regions"]
+
+
+@dataclass(frozen=True, eq=False)
+class AggregateHeatmap:
+    """Mean heatmaps over the images of a study, on one grid (systematic trouble spots).
+
+    Attributes
+    ----------
+    shape : (rows, columns)
+        The grid (:data:`GRID`).
+    images : int
+        Images averaged.
+    semantic, entropy, boundary, instance : ndarray of float32, shape ``shape``
+        Mean over images of each heatmap area-averaged onto the grid.
+    """
+
+    shape: tuple[int, int]
+    images: int
+    semantic: npt.NDArray[np.float32]
+    entropy: npt.NDArray[np.float32]
+    boundary: npt.NDArray[np.float32]
+    instance: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class StudyDisagreement:
+    """Where and about what the annotators of a study disagree.
+
+    Attributes
+    ----------
+    regions : DataFrame
+        The ``max_regions`` most severe ambiguous regions of the study (columns of
+        :data:`agreement.image.regions.REGION_COLUMNS` plus ``rank``), most severe first.
+    class_pairs : DataFrame
+        Per class pair, over every region: ``class_pair``, ``category_a``, ``category_b`` (the
+        ids of its two classes, 0 = void), ``regions``, ``pixels``, ``images``,
+        ``annotators`` (distinct dissenters), ``dissenters``, ``top_dissenter``, ``severity``,
+        ``kind`` (most frequent); most severe first.
+    pair_annotators : DataFrame
+        Per (class pair, dissenting annotator): ``regions``, ``pixels``, ``severity``.
+    annotators : DataFrame
+        Per annotator: regions / pixels / severity where it dissents, ``dissent_share``, plus
+        its mean Cohen's kappa with the others (``mean_kappa``).
+    per_class : DataFrame
+        ``category_id`` (0 = void), ``category``, ``claimed_pixels`` (pixels some annotator
+        gives the class), ``disputed_pixels`` (of those, not unanimous), ``ambiguity`` (ratio).
+    per_image : DataFrame
+        ``image``, ``annotators``, ``height``, ``width``, mean of each heatmap (in float64),
+        ``disputed`` (share of pixels not unanimous), ``regions``.
+    pixel : PixelAgreement
+        Pixel-level agreement from the same pass.
+    aggregate : AggregateHeatmap or None
+        Mean heatmaps on one grid (None without an image of two annotators).
+    class_kinds : DataFrame
+        Per (``category_id``, ``kind``) of every region touching the category: ``regions``,
+        ``pixels``, ``images``, ``severity``.
+    """
+
+    regions: pd.DataFrame
+    class_pairs: pd.DataFrame
+    pair_annotators: pd.DataFrame
+    annotators: pd.DataFrame
+    per_class: pd.DataFrame
+    per_image: pd.DataFrame
+    pixel: PixelAgreement
+    aggregate: AggregateHeatmap | None = None
+    class_kinds: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ranked regions."""
+        return self.regions
+
+    def __repr__(self) -> str:
+        return (f"StudyDisagreement({len(self.per_image)} images, {len(self.regions)} regions, "
+                f"{len(self.class_pairs)} class pairs, alpha {self.pixel.alpha:.4f})")
+
+    def _repr_html_(self) -> str:
+        from .._html import block, figures, table
+
+        disputed = float(self.per_image["disputed"].mean()) if len(self.per_image) else np.nan
+        return block("Study disagreement", [
+            figures({"images": len(self.per_image), "regions": len(self.regions),
+                     "mean disputed share": disputed, "Fleiss kappa": self.pixel.fleiss_kappa,
+                     "Krippendorff alpha": self.pixel.alpha}),
+            table(self.class_pairs, caption="Disputed class pairs, most severe first"),
+            table(self.annotators, caption="Annotators"),
+            table(self.per_class.sort_values("ambiguity", ascending=False),
+                  caption="Classes, most ambiguous first")])
+
+
+@dataclass
+class DisputePartial:
+    """What images add to :func:`disagreement` (see the module notes)."""
+
+    counts: PixelCounts
+    claimed: npt.NDArray[np.int64]
+    disputed: npt.NDArray[np.int64]
+    grid: npt.NDArray[np.float64] | None = None
+    images: int = 0
+    regions: list[dict] = field(default_factory=list)
+    tally: RegionTally = field(default_factory=RegionTally)
+    rows: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DisputesPart(Part[DisputePartial, StudyDisagreement]):
+    """:func:`disagreement` as a part of a pass (options as there)."""
+
+    d: int | None = None
+    void: VoidMode = "label"
+    pixel_void: VoidMode = "exclude"
+    min_disagreement: float = 0.0
+    min_area: int | None = None
+    max_regions: int = 5000
+    maps: bool = True
+
+    name = "disagreement"
+    label = "disagreement"
+
+    def __post_init__(self) -> None:
+        _check_void(self.void)
+        _check_void(self.pixel_void)
+        if self.max_regions < 0:
+            raise StudyError(f"max_regions must be >= 0, got {self.max_regions}")
+
+    def kernel(self, maps: ImageMaps) -> DisputePartial:
+        k = len(maps.categories) + 1
+        counts = maps.pixel_counts(self.pixel_void)
+        if len(maps.annotations) < 2:
+            return DisputePartial(counts, np.zeros(k, np.int64), np.zeros(k, np.int64))
+        h = heatmaps_of(maps, d=self.d, void=self.void)
+        claimed, disputed = h.class_counts()
+        reg = region_records(h, maps.categories, min_disagreement=self.min_disagreement,
+                             min_area=self.min_area)
+        grid = (np.stack([area_average(getattr(h, m), GRID) for m in MAPS]) if self.maps
+                else None)
+        return DisputePartial(counts, claimed, disputed, grid, 1, reg[:self.max_regions],
+                              RegionTally.of(reg),
+                              [_image_row(maps.image, h, len(reg), boundary=self.maps)])
+
+    def merge(self, a: DisputePartial, b: DisputePartial) -> DisputePartial:
+        grid = b.grid if a.grid is None else a.grid if b.grid is None else a.grid + b.grid
+        return DisputePartial(a.counts + b.counts, a.claimed + b.claimed, a.disputed + b.disputed,
+                              grid, a.images + b.images, _top(a.regions, b.regions,
+                                                              self.max_regions),
+                              a.tally + b.tally, a.rows + b.rows)
+
+    def finish(self, total: DisputePartial | None, study: Study) -> StudyDisagreement:
+        cats = study.categories
+        zero = PixelCounts.zeros(study.annotators, tuple(cats), void=self.pixel_void)
+        k = len(cats) + 1
+        total = total or DisputePartial(zero, np.zeros(k, np.int64), np.zeros(k, np.int64))
+        reg = pd.DataFrame(total.regions, columns=REGION_COLUMNS)
+        reg.insert(0, "rank", np.arange(1, len(reg) + 1))
+        pixel = agreement_from_counts(zero + total.counts, categories=cats)
+        per_ann = total.tally.annotators(study.annotators)
+        kappa = pixel.kappa_matrix().mean(axis=1, skipna=True)
+        per_ann["mean_kappa"] = per_ann["annotator"].map(kappa).astype(float)
+        ids = [0, *cats]
+        per_class = pd.DataFrame({
+            "category_id": ids, "category": ["void", *(cats.name(c) for c in cats)],
+            "claimed_pixels": total.claimed, "disputed_pixels": total.disputed,
+            "ambiguity": ratio(total.disputed, total.claimed)})
+        aggregate = None if total.grid is None else AggregateHeatmap(
+            GRID, total.images, *(m.astype(np.float32) for m in total.grid / total.images))
+        return StudyDisagreement(reg, total.tally.class_pairs(), total.tally.pair_annotators(),
+                                 per_ann, per_class, pd.DataFrame(total.rows,
+                                                                  columns=IMAGE_COLUMNS),
+                                 pixel, aggregate, total.tally.class_kinds())
+
+
+def _top(a: list[dict], b: list[dict], k: int) -> list[dict]:
+    """The ``k`` most severe regions of ``a`` then ``b`` (ties: ``a`` first, then order)."""
+    both = a + b
+    both.sort(key=lambda r: -r["severity"])  # stable
+    return both[:k]
+
+
+def _image_row(image: str, h: Heatmaps, n_regions: int, *, boundary: bool) -> dict:
+    """The image's row: mean of each heatmap (over the tuples, weighted by their pixels; the
+    boundary map's only with ``boundary``, else NaN)."""
+    count = h.tuples.count
+    pixels = float(count.sum())
+    row = {"image": image, "annotators": len(h.annotators), "height": h.shape[0],
+           "width": h.shape[1]}
+    for m in MAPS:
+        if m == "boundary":
+            row["boundary_mean"] = (float(h.boundary.mean(dtype=np.float64)) if boundary
+                                    else float("nan"))
+        else:
+            row[f"{m}_mean"] = float(np.dot(count, h.per_tuple[m].astype(np.float64)) / pixels)
+    row.update({"disputed": float(count[h.per_tuple["semantic"] > 0].sum() / pixels),
+                "regions": n_regions})
+    return row
+
+
+def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label",
+                 pixel_void: VoidMode = "exclude", min_disagreement: float = 0.0,
+                 min_area: int | None = None, n_jobs: int = 1, progress: bool = False,
+                 images: Iterable[str] | None = None, max_regions: int = 5000,
+                 maps: bool = True, executor: Any = None) -> StudyDisagreement:
+    """Heatmaps, ambiguous regions and pixel agreement of a study in one pass over the images.
+
+    Parameters
+    ----------
+    study : Study
+    d : int, optional
+        Boundary tolerance in pixels (default per image,
+        :func:`~agreement.image.disagreement.boundary_distance`).
+    void : {"label", "exclude"}
+        Void handling of the heatmaps and regions (default: leaving a pixel unlabelled is a
+        vote, so gaps are found).
+    pixel_void : {"exclude", "label"}
+        Void handling of the kappas and alpha (default: void is a missing value).
+    min_disagreement, min_area
+        Passed to :func:`agreement.image.regions.ambiguous_regions`.
+    maps : bool
+        Also read the heatmaps pixel by pixel: sum them on the grid
+        (:attr:`StudyDisagreement.aggregate`) and average the boundary heatmap of each image
+        (``boundary_mean``); without, the aggregate is None and ``boundary_mean`` NaN (the
+        report needs neither).
+    n_jobs : int
+        Worker processes (1: this process; -1: one per CPU); results are identical.
+    progress : bool
+        Show a progress bar.
+    images : iterable of str, optional
+        Restrict to these images.
+    max_regions : int
+        Regions kept in :attr:`StudyDisagreement.regions`, most severe first (the summaries
+        count every region).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the images there (:mod:`agreement.study.runner`).
+
+    Returns
+    -------
+    StudyDisagreement
+        Images with fewer than two annotators add nothing but their pixel counts.
+    """
+    part = DisputesPart(d=d, void=void, pixel_void=pixel_void,
+                        min_disagreement=min_disagreement, min_area=min_area,
+                        max_regions=max_regions, maps=maps)
+    images = None if images is None else list(images)
+    return run(study, [part], images=images, n_jobs=n_jobs, progress=progress,
+               executor=executor)[0]

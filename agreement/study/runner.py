@@ -1,0 +1,312 @@
+"""The runner: one pass over a study's images, on any executor, for parts it knows nothing about.
+
+A pass decodes each (annotator, image) map once and hands the image's
+:class:`~agreement.image.maps.ImageMaps` to every :class:`Part` that wants the image. A part's
+kernel returns a small partial; partials are merged image by image within a *chunk* of images
+(on the worker), chunk results travel back and are folded into the part's total in chunk order;
+the part's ``finish`` turns the total into its result. Nothing of an image outlives its step but
+the partials.
+
+Chunks are fixed slices of the image list (:data:`CHUNK_SIZE` images), the same whatever runs
+them, and chunk results are folded in chunk order (out-of-order completions wait in a buffer), so
+a serial run, a process pool, any :class:`concurrent.futures.Executor` and a Dask
+``distributed.Client`` give the same results, bit for bit. Parallel runs keep a bounded number of
+chunks in flight, so the buffer stays small.
+
+Executors
+    ``executor=None`` with ``n_jobs=1``: this process. ``n_jobs > 1`` (-1: one per CPU): a
+    process pool the runner starts and stops. ``executor=`` any ``concurrent.futures.Executor``
+    (the study and the parts travel with each chunk) or a ``distributed.Client`` (they are sent
+    to every worker once; workers must be able to read the study's files).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import os
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ..errors import AnnotationError, StudyError
+from ..image.maps import ImageMaps, Loaded
+from ..model import Study, image_key
+
+__all__ = ["CHUNK_SIZE", "Part", "run"]
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+#: Images per chunk: the unit of work sent to an executor, and of the fold order.
+CHUNK_SIZE = 8
+
+
+class Part(ABC, Generic[P, R]):
+    """One analysis run by the pass: a per-image kernel, an exact merge, a fold and a finish.
+
+    Subclasses are frozen dataclasses of typed options, validated at construction; they must
+    pickle (they travel to worker processes). The runner calls :meth:`kernel` once per image the
+    part wants, merges the partials of a chunk with :meth:`merge` (in image order, on the worker)
+    and folds the chunk results into the total with :meth:`fold` (in chunk order); :meth:`finish`
+    turns the total (None when no image was run) into the result.
+    """
+
+    #: The part's key (the field of :class:`agreement.study.analysis.Analysis`).
+    name: ClassVar[str] = ""
+    #: Progress bar label when the part runs alone.
+    label: ClassVar[str] = "images"
+    #: Whether the part reads images some annotations of which could not be decoded (the others
+    #: raise the decoding error).
+    tolerant: ClassVar[bool] = False
+    #: Whether the part wants what the readers noticed while painting each map.
+    layer_findings: ClassVar[bool] = False
+
+    @property
+    def bands(self) -> float | None:
+        """Boundary band width (a fraction of the image diagonal) the part needs in the pairs'
+        joint tables (None: no bands)."""
+        return None
+
+    def images(self, study: Study, images: Sequence[str] | None) -> Sequence[str] | None:
+        """The images the part wants (None: every image of the pass); may raise StudyError."""
+        return None
+
+    @abstractmethod
+    def kernel(self, maps: ImageMaps) -> P:
+        """The partial of one image."""
+
+    @abstractmethod
+    def merge(self, a: P, b: P) -> P:
+        """``a`` then ``b`` (images of one chunk, in image order); exact."""
+
+    def fold(self, total: Any, chunk: P) -> Any:
+        """Add one chunk's partial to the total (None before the first chunk)."""
+        return chunk if total is None else self.merge(total, chunk)
+
+    @abstractmethod
+    def finish(self, total: Any, study: Study) -> R:
+        """The part's result from the total over every image (None: no image)."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to run chunks: the study, the parts, how to read an image."""
+
+    study: Study
+    parts: tuple[Part, ...]
+    tolerant: bool
+    names: dict[str, dict[str, str]] | None  # annotator -> image -> source file name
+    dilation_ratio: float | None
+
+    def load(self, image: str) -> ImageMaps:
+        """Decode every annotation of ``image`` once."""
+        read = []
+        for a in self.study.annotators_of(image):
+            try:
+                read.append(self._read(a, image))
+            except AnnotationError as exc:
+                if not self.tolerant:
+                    raise
+                read.append(Loaded(a, None, (), exc, _file(self.study, a)))
+        anns = {r.annotator: r.annotation for r in read if r.annotation is not None}
+        return ImageMaps(image, anns, categories=self.study.categories,
+                         dilation_ratio=self.dilation_ratio, read=read,
+                         annotators=self.study.annotators)
+
+    def _read(self, annotator: str, image: str) -> Loaded:
+        src = self.study.source(annotator)
+        loader = getattr(src, "load_with_findings", None)
+        if self.names is None or loader is None:
+            return Loaded(annotator, self.study.annotation(annotator, image),
+                          file=_file(self.study, annotator))
+        ann, layer = loader(self.names[annotator][image])
+        return Loaded(annotator, ann, tuple(dataclasses.replace(f, annotator=annotator)
+                                            for f in layer), file=_file(self.study, annotator))
+
+
+def _file(study: Study, annotator: str) -> str:
+    """The file an annotator's annotations come from (for findings)."""
+    src = study.source(annotator)
+    return getattr(src, "file", src.name)
+
+
+Plan = tuple[tuple[str, tuple[int, ...]], ...]  # (image, indices of the parts wanting it)
+
+
+def _run_chunk(job: _Job, plan: Plan) -> list:
+    """Run one chunk: each image decoded once, its partials merged in image order (None for a
+    part no image of the chunk wanted)."""
+    totals: list = [None] * len(job.parts)
+    for image, wanted in plan:
+        maps = job.load(image)
+        if maps.error is not None and any(not job.parts[i].tolerant for i in wanted):
+            raise maps.error
+        for i in wanted:
+            part = job.parts[i]
+            partial = part.kernel(maps)
+            totals[i] = partial if totals[i] is None else part.merge(totals[i], partial)
+    return totals
+
+
+_STATE: dict[str, _Job] = {}
+
+
+def _init(job: _Job) -> None:
+    _STATE["job"] = job
+
+
+def _run_chunk_here(plan: Plan) -> list:
+    return _run_chunk(_STATE["job"], plan)
+
+
+def _file_names(study: Study, annotator: str) -> dict[str, str]:
+    """Study image key -> the source's own file name of that image."""
+    src = study.source(annotator)
+    if study.align == "file_name":
+        return {image_key(i): i.file_name for i in src.images}
+    return {str(i.id): i.file_name for i in src.images}
+
+
+def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = None,
+        executor: Any = None, n_jobs: int = 1, progress: bool = False, desc: str | None = None,
+        chunk_size: int | None = None) -> list:
+    """Run ``parts`` in one pass over the images; return their results, in order.
+
+    Parameters
+    ----------
+    study : Study
+    parts : sequence of Part
+    images : sequence of str, optional
+        The images of the pass (default: all); each part may want fewer.
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Where chunks run (see the module notes); exclusive with ``n_jobs``.
+    n_jobs : int
+        Worker processes when no executor is given (1: this process; -1: one per CPU).
+    progress : bool
+        A progress bar over images (stderr), advancing as chunks finish.
+    desc : str, optional
+        Its label.
+    chunk_size : int, optional
+        Images per chunk (default :data:`CHUNK_SIZE`; results depend on it only through the
+        order float sums are added in).
+
+    Raises
+    ------
+    StudyError
+        Unknown images, an executor together with ``n_jobs``, parts asking for different
+        boundary widths.
+    """
+    if executor is not None and n_jobs != 1:
+        raise StudyError(f"give either executor= or n_jobs=, got executor={executor!r} and "
+                         f"n_jobs={n_jobs}")
+    todo = list(study.images if images is None else images)
+    unknown = sorted(set(todo) - set(study.images))
+    if unknown:
+        raise StudyError(f"images must be in the study, got {len(unknown)} unknown: {unknown[:5]}")
+    wanted = [p.images(study, images) for p in parts]
+    sets = [None if w is None else set(w) for w in wanted]
+    plan = tuple((i, tuple(k for k, s in enumerate(sets) if s is None or i in s)) for i in todo)
+    plan = tuple(item for item in plan if item[1])
+    ratios = {p.bands for p in parts} - {None}
+    if len(ratios) > 1:
+        raise StudyError(f"parts must share one boundary width ratio, got {sorted(ratios)}")
+    names = ({a: _file_names(study, a) for a in study.annotators}
+             if any(p.layer_findings for p in parts) else None)
+    job = _Job(study, tuple(parts), any(p.tolerant for p in parts), names, next(iter(ratios), None))
+    size = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
+    chunks = [plan[k:k + size] for k in range(0, len(plan), size)]
+    totals: list = [None] * len(parts)
+    label = desc or (parts[0].label if len(parts) == 1 else "analyse")
+    bar = _progress_bar(len(plan), label) if progress else _NoBar()
+    try:
+        for partials in _chunk_results(job, chunks, executor, n_jobs, bar):
+            totals = [t if c is None else p.fold(t, c)
+                      for p, t, c in zip(parts, totals, partials, strict=True)]
+    finally:
+        bar.close()
+    return [p.finish(t, study) for p, t in zip(parts, totals, strict=True)]
+
+
+def _chunk_results(job: _Job, chunks: list[Plan], executor: Any, n_jobs: int,
+                   bar: Any) -> Iterator[list]:
+    """Each chunk's partials, in chunk order."""
+    workers = (os.cpu_count() or 1) if n_jobs < 0 else max(1, int(n_jobs))
+    if executor is None and (workers == 1 or len(chunks) < 2):
+        for chunk in chunks:
+            out = _run_chunk(job, chunk)
+            bar.update(len(chunk))
+            yield out
+        return
+    if executor is None:
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_init,
+                                    initargs=(job,)) as pool:
+            yield from _ordered(lambda c: pool.submit(_run_chunk_here, c), chunks,
+                                2 * min(workers, len(chunks)), bar)
+        return
+    if _is_dask_client(executor):
+        remote = executor.scatter(job, broadcast=True, hash=False)
+        pool = executor.get_executor(pure=False)
+        window = 2 * max(1, sum(executor.nthreads().values()))
+        try:
+            yield from _ordered(lambda c: pool.submit(_run_chunk, remote, c), chunks, window, bar)
+        finally:
+            executor.cancel(remote)
+        return
+    if not isinstance(executor, cf.Executor):
+        raise StudyError("executor must be a concurrent.futures.Executor or a distributed.Client,"
+                         f" got {type(executor).__name__}")
+    window = 2 * max(1, int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1))
+    yield from _ordered(lambda c: executor.submit(_run_chunk, job, c), chunks, window, bar)
+
+
+def _ordered(submit: Callable[[Plan], cf.Future], chunks: list[Plan], window: int,
+             bar: Any) -> Iterator[list]:
+    """Submit chunks, at most ``window`` unfolded at a time; yield results in chunk order."""
+    pending: dict[cf.Future, int] = {}
+    done: dict[int, list] = {}
+    sent = turn = 0
+    try:
+        while turn < len(chunks):
+            while sent < len(chunks) and len(pending) + len(done) < window:
+                pending[submit(chunks[sent])] = sent
+                sent += 1
+            if turn not in done:
+                finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+                for fut in finished:
+                    k = pending.pop(fut)
+                    done[k] = fut.result()
+                    bar.update(len(chunks[k]))
+                continue
+            yield done.pop(turn)
+            turn += 1
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+def _is_dask_client(obj: Any) -> bool:
+    return type(obj).__module__.startswith("distributed") and hasattr(obj, "scatter")
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, desc: str) -> Any:
+    """A tqdm bar (a notebook widget when ipywidgets is installed, else text on stderr).
+
+    tqdm.auto is imported here, not at module level: inside Jupyter without ipywidgets its
+    import warns (TqdmWarning) and falls back to the text bar, which is what we want silently.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="image", desc=desc)
