@@ -5,14 +5,16 @@ annotators, and measure where and about what they disagree.
 """
 
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
-from .io import load_study, read_coco_panoptic, write_coco_panoptic
 from .model import Categories, Category, ImageInfo, MemorySource, PanopticAnnotation, Segment, Study
 
 __version__ = "0.1.0"
 
-#: Names loaded on first use (module, attribute): they pull in scipy, matplotlib or the report
-#: templates, so ``import agreement`` stays light.
+#: Names loaded on first use (module, attribute): they pull in readers, scipy, pandas,
+#: matplotlib or the report templates, so ``import agreement`` stays light.
 _LAZY = {
+    "load_study": ("io.study_loader", "load_study"),
+    "read_coco_panoptic": ("io.coco_panoptic", "read_coco_panoptic"),
+    "write_coco_panoptic": ("io.coco_panoptic", "write_coco_panoptic"),
     "analyse": ("study.analysis", "analyse"),
     "Analysis": ("study.analysis", "Analysis"),
     "evaluate": ("study.pq", "evaluate"),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported when a table is built
+    import pandas as pd
 
 __all__ = ["FINDING_COLUMNS", "KINDS", "SEVERITIES", "Finding", "findings_frame"]
 
@@ -102,6 +103,8 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     >>> findings_frame([Finding.of("tiny_segment"), Finding.of("unknown_label")])["kind"].tolist()
     ['unknown_label', 'tiny_segment']
     """
+    import pandas as pd
+
     rows = [asdict(f) for f in findings]
     frame = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
     if frame.empty:

@@ -14,15 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from ..io._outdir import MARKER as OUTPUT_MARKER
-from ..io._outdir import check_output_folder, output_folder
-from ..study.consensus_maps import ConsensusMapsPart
-from ..study.disputes import DisputesPart
-from ..study.loo import LooPart
-from ..study.runner import run as run_pass
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -34,6 +27,9 @@ from ._common import (
     show_progress,
 )
 from ._scheduler import add_scheduler_flag, scheduler
+
+if TYPE_CHECKING:  # the parts (scipy, pandas) are imported when the command runs
+    import pandas as pd
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -78,6 +74,12 @@ def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
+    from ..io._outdir import check_output_folder, output_folder
+    from ..study.consensus_maps import ConsensusMapsPart
+    from ..study.disputes import DisputesPart
+    from ..study.loo import LooPart
+    from ..study.runner import run as run_pass
+
     for folder in (args.out, args.consensus):
         if folder is not None:
             check_output_folder(folder)  # a wrong folder fails before the long work
@@ -107,6 +109,9 @@ def _consensus_folder(stack: contextlib.ExitStack, out: Path | None, out_dir: Pa
                       consensus: Path) -> Path:
     """Where the consensus is written: inside ``--out``'s new folder when it lies inside
     ``--out`` (both then appear in one swap), else in a folder of its own."""
+    from ..io._outdir import MARKER as OUTPUT_MARKER
+    from ..io._outdir import output_folder
+
     if out is not None and out_dir is not None:
         try:
             rel = consensus.resolve().relative_to(out.resolve())

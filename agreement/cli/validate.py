@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..findings import SEVERITIES
 from ..io._files import atomic_write
-from ..study.validation import validate
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -20,6 +18,9 @@ from ._common import (
     show_progress,
 )
 from ._scheduler import add_scheduler_flag, scheduler
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +54,8 @@ def _table(frame: pd.DataFrame) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate and print; 1 when an error-level finding exists."""
+    from ..study.validation import validate
+
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
     study = open_for(args, args.study, compare=False, format=args.format,
                      categories=args.categories, stuff=stuff or None).study
