@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import functools
 import math
 import sys
 import threading
@@ -80,9 +81,18 @@ def _same(x, y, where: str = "") -> None:
     elif isinstance(x, float):
         assert x == y or (math.isnan(x) and math.isnan(y)), where
     elif dataclasses.is_dataclass(x):
-        for f in dataclasses.fields(x):
-            if not f.name.startswith("_"):
-                _same(getattr(x, f.name), getattr(y, f.name), f"{where}.{f.name}")
+        lazy = [n for n, v in vars(type(x)).items() if isinstance(v, functools.cached_property)]
+        for name in [f.name for f in dataclasses.fields(x)] + lazy:  # tables built when read too
+            if not name.startswith("_"):
+                _same(getattr(x, name), getattr(y, name), f"{where}.{name}")
+    elif isinstance(x, (list, tuple)):
+        assert type(x) is type(y) and len(x) == len(y), where
+        for k, (u, v) in enumerate(zip(x, y, strict=True)):
+            _same(u, v, f"{where}[{k}]")
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), where
+        for k in x:
+            _same(x[k], y[k], f"{where}[{k!r}]")
     else:
         assert x == y, where
 

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = [
     "note",
     "open_for",
     "show_progress",
+    "text_table",
     "to_jsonable",
 ]
 
@@ -134,6 +136,33 @@ def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare:
     if compare:
         opened.study.check_comparable()
     return opened
+
+
+def text_table(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> str:
+    """Rows as a fixed-width text table, every column right-aligned (as pandas'
+    ``to_string(index=False)`` prints them; commands that print a short table need no pandas).
+
+    >>> print(text_table([("error", 3), ("warning", 12)], ["severity", "count"]))
+    severity  count
+       error      3
+     warning     12
+    """
+    numeric = [bool(rows) and all(_number(r[k]) for r in rows) for k in range(len(columns))]
+    head = [(" " if n else "") + str(c) for c, n in zip(columns, numeric, strict=True)]
+    cells = [head, *[[_cell(v) for v in r] for r in rows]]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(columns))]
+    return "\n".join(" ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    """A value as pandas prints it in a table: numbers keep a place for the sign."""
+    if value is None:
+        return ""
+    return f" {value}" if _number(value) else str(value)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is built
+    import pandas as pd
 
 __all__ = ["Rows", "categorical"]
 
@@ -16,6 +18,8 @@ def categorical(values: Any, categories: Sequence[str]) -> Any:
     """``values`` as a categorical over ``categories`` (compact), or as plain objects when a
     category is a name that is not valid UTF-8 (a file name of undecodable bytes: pandas hashes
     categories as UTF-8 and would fail on it)."""
+    import pandas as pd
+
     cats = list(categories)
     try:
         for c in cats:
@@ -67,6 +71,8 @@ class Rows:
               categories: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
         """The DataFrame: one column per entry of ``dtypes`` (``object`` columns listed in
         ``categories`` become categoricals over the given categories, in that order)."""
+        import pandas as pd
+
         cats = categories or {}
         out = {}
         for name, dtype in dtypes.items():
