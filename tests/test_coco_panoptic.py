@@ -119,6 +119,26 @@ def test_panopticapi_examples_read():
     assert ann.segment(3937500).area == int(np.count_nonzero(ann.ids == 3937500)) == 3528
 
 
+def test_segment_tables_are_kept_exactly_as_the_json_gives_them(tmp_path):
+    """The compact segment index (flat arrays) gives back every table as read, values too big
+    for int64 included (finite, so accepted: never coerced)."""
+    huge = [dict(s) for s in TINY_TABLE]
+    huge[0]["area"], huge[1]["bbox"] = 10**30, [0, 0, 2**40, 2]
+    huge[2]["iscrowd"] = 1
+    path = write_export(tmp_path, {"a.jpg": (TINY, TINY_TABLE), "b.jpg": (TINY, []),
+                                   "c.jpg": (TINY, huge)})
+    src = read_coco_panoptic(path, check_area=False)
+    assert [src.segment_count(n) for n in ("a.jpg", "b.jpg", "c.jpg")] == [4, 0, 4]
+    for name, table in (("a.jpg", TINY_TABLE), ("b.jpg", []), ("c.jpg", huge)):
+        got = src.segments(name)
+        assert [(s.id, s.category_id, s.iscrowd, s.area, list(s.bbox)) for s in got] == [
+            (t["id"], t["category_id"], bool(t["iscrowd"]), t["area"], t["bbox"]) for t in table]
+        assert all(type(v) is int for s in got for v in (s.id, s.category_id, s.area, *s.bbox))
+    assert src.load("a.jpg").segments == src.segments("a.jpg")
+    with pytest.raises(AnnotationError, match="must have an annotation"):
+        src.segments("z.jpg")
+
+
 # ----------------------------------------------------------------------------- round trip
 
 

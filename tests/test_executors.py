@@ -145,6 +145,32 @@ def test_process_pool_equals_serial(study, serial):
     _same(serial, analyse(study, parts=PARTS, n_jobs=2))
 
 
+def test_n_jobs_runs_threads_for_parts_that_release_the_gil(study, monkeypatch):
+    """PQ alone: chunks on threads of this process (no worker process), results identical."""
+    from agreement import _native
+    from agreement.study.pq import evaluate
+
+    serial_pq = evaluate(study)
+
+    def no_processes(*args, **kwargs):
+        raise AssertionError("a process pool was started")
+
+    if _native.kernels is not None:
+        monkeypatch.setattr(cf, "ProcessPoolExecutor", no_processes)
+    _same(serial_pq, evaluate(study, n_jobs=2))
+
+
+def test_process_workers_keep_freed_memory_as_the_parent(monkeypatch):
+    from agreement import _native
+
+    calls = []
+    monkeypatch.setattr(_native, "retain_freed_memory", lambda **kw: calls.append(kw))
+    job = object()
+    runner._init(job, {"keep": 1, "mmap_above": 2})
+    runner._init(job, None)
+    assert calls == [{"keep": 1, "mmap_above": 2}]
+
+
 def test_any_executor_equals_serial(study, serial):
     with cf.ThreadPoolExecutor(2) as pool:
         _same(serial, analyse(study, parts=PARTS, executor=pool))

@@ -119,6 +119,12 @@ class CocoPanopticSource:
     png_dir : Path
     check_area : bool
         Whether :meth:`load` requires each JSON ``area`` to equal the PNG's pixel count.
+
+    Notes
+    -----
+    The segment tables are kept as a few flat arrays (one row per segment of the file, an offset
+    per image), not as Python objects: a 10,000-image export of ~20 segments per image is held
+    in about 10 MB instead of 50; :meth:`segments` builds an image's table when asked.
     """
 
     def __init__(
@@ -168,7 +174,9 @@ class CocoPanopticSource:
                     f"image ids must be unique, got id {short(iid)} twice", file=path, image=name
                 )
             infos[iid] = ImageInfo(name, h, w, iid)
-        self._entries: dict[str, tuple[ImageInfo, str, tuple[Segment, ...]]] = {}
+        self._index: dict[str, int] = {}  # image file name -> its position in self.images
+        self._png: list[str] = []
+        self._table = _SegmentColumns()
         images = []
         for i, entry in enumerate(data["annotations"]):
             what = f"annotations[{i}]"
@@ -180,18 +188,22 @@ class CocoPanopticSource:
             info = infos[iid]
             png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
             inside(self.png_dir, png, file=path, image=info.file_name)
-            segs = self._segments(entry, info, what)
-            if info.file_name in self._entries:
+            self._segments(entry, info, what)
+            if info.file_name in self._index:
                 raise FormatError(
                     "image must have one annotation entry, got two", file=path, image=info.file_name
                 )
-            self._entries[info.file_name] = (info, png, segs)
+            self._index[info.file_name] = len(images)
+            self._png.append(png)
             images.append(info)
         self.images = tuple(images)
+        self._columns = self._table.freeze()
+        del self._table
 
-    def _segments(self, entry: dict, info: ImageInfo, what: str) -> tuple[Segment, ...]:
+    def _segments(self, entry: dict, info: ImageInfo, what: str) -> None:
+        """Check an image's ``segments_info`` and append its rows to the segment columns."""
         path, image = self.path, info.file_name
-        segs = []
+        table = self._table
         seen: set[int] = set()
         for j, s in enumerate(
             _need(entry, "segments_info", list, file=path, what=what, image=image)
@@ -246,8 +258,8 @@ class CocoPanopticSource:
                     f"'iscrowd' must be 0 or 1, got {iscrowd!r}",
                     file=path, image=image, segment=sid,
                 )
-            segs.append(Segment(sid, cid, bool(iscrowd), int(area), tuple(int(v) for v in bbox)))  # type: ignore[arg-type]
-        return tuple(segs)
+            table.add(sid, cid, iscrowd, int(area), [int(v) for v in bbox])
+        table.end_image()
 
     def _void_entry(self, s: dict, cid: int, image: str, seen: set[int]) -> None:
         """Record a segments_info entry with id 0: its pixels are void (a finding says so)."""
@@ -268,15 +280,24 @@ class CocoPanopticSource:
 
     def segment_count(self, file_name: str) -> int:
         """Number of segments of an image, from the JSON alone."""
-        return len(self._entry(file_name)[2])
+        k = self._position(file_name)
+        return int(self._columns.offsets[k + 1] - self._columns.offsets[k])
 
-    def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
+    def segments(self, file_name: str) -> tuple[Segment, ...]:
+        """The segment table of an image as the JSON gives it (``segments_info``)."""
+        return self._columns.segments(self._position(file_name))
+
+    def _position(self, file_name: str) -> int:
         try:
-            return self._entries[file_name]
+            return self._index[file_name]
         except KeyError:
             raise AnnotationError(
                 "image must have an annotation in this file", file=self.path, image=file_name
             ) from None
+
+    def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
+        k = self._position(file_name)
+        return self.images[k], self._png[k], self._columns.segments(k)
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode and validate the annotation of image ``file_name``.
@@ -513,6 +534,70 @@ def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: 
             }
         )
     return out
+
+
+class _SegmentColumns:
+    """The segment tables of a file as flat columns: appended row by row while parsing, then
+    frozen into arrays (:meth:`freeze`); ``segments(k)`` rebuilds image ``k``'s table.
+
+    Values that do not fit the arrays' integer types (a hostile ``area`` or ``bbox`` of 10^30
+    is finite, so accepted) keep an object column: what was read is never changed.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.cats: list[int] = []
+        self.crowd: list[int] = []
+        self.area: list[int] = []
+        self.bbox: list[int] = []
+        self.offsets: list[int] = [0]
+
+    def add(self, sid: int, cid: int, iscrowd: int, area: int, bbox: list[int]) -> None:
+        self.ids.append(sid)
+        self.cats.append(cid)
+        self.crowd.append(iscrowd)
+        self.area.append(area)
+        self.bbox.extend(bbox)
+
+    def end_image(self) -> None:
+        self.offsets.append(len(self.ids))
+
+    def freeze(self) -> _FrozenColumns:
+        n = len(self.ids)
+        return _FrozenColumns(np.array(self.ids, np.int32), _ints(self.cats),
+                              np.array(self.crowd, bool), _ints(self.area),
+                              _ints(self.bbox).reshape(n, 4), np.array(self.offsets, np.int64))
+
+
+def _ints(values: list[int]) -> np.ndarray:
+    """int32 when every value fits, else int64, else the Python ints themselves (object)."""
+    lo, hi = (min(values), max(values)) if values else (0, 0)
+    for dtype in (np.int32, np.int64):  # range checked here: numpy < 2 wraps instead of raising
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return np.array(values, dtype)
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
+
+
+class _FrozenColumns:
+    """Arrays of :class:`_SegmentColumns` (see there)."""
+
+    __slots__ = ("area", "bbox", "cats", "crowd", "ids", "offsets")
+
+    def __init__(self, ids: np.ndarray, cats: np.ndarray, crowd: np.ndarray, area: np.ndarray,
+                 bbox: np.ndarray, offsets: np.ndarray) -> None:
+        self.ids, self.cats, self.crowd, self.area = ids, cats, crowd, area
+        self.bbox, self.offsets = bbox, offsets
+
+    def segments(self, k: int) -> tuple[Segment, ...]:
+        lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
+        return tuple(
+            Segment(i, c, w, a, tuple(b))  # type: ignore[arg-type]
+            for i, c, w, a, b in zip(self.ids[lo:hi].tolist(), self.cats[lo:hi].tolist(),
+                                     self.crowd[lo:hi].tolist(), self.area[lo:hi].tolist(),
+                                     self.bbox[lo:hi].tolist(), strict=True))
 
 
 def _finite(value: Any) -> bool:

@@ -57,7 +57,7 @@ class Rows:
         return sum(n for n, _ in self.blocks)
 
     def _column(self, name: str, dtype: Any) -> np.ndarray:
-        arrays = [np.full(n, v, dtype=dtype) if np.ndim(v) == 0 else np.asarray(v, dtype=dtype)
+        arrays = [_repeat(v, n, dtype) if np.ndim(v) == 0 else np.asarray(v, dtype=dtype)
                   for n, cols in self.blocks for v in (cols[name],)]
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
@@ -79,3 +79,13 @@ class Rows:
             col = self._column(name, dtype)
             out[name] = categorical(col, cats[name]) if name in cats else col
         return pd.DataFrame(out)
+
+
+def _repeat(value: Any, n: int, dtype: Any) -> np.ndarray:
+    """``value`` repeated ``n`` times; an object column holds ``n`` references to the one value
+    (``np.full`` would make ``n`` copies of a string: ~50 bytes per row of an image name)."""
+    if np.dtype(dtype) == object:
+        out = np.empty(n, object)
+        out.fill(value)
+        return out
+    return np.full(n, value, dtype=dtype)

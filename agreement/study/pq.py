@@ -89,6 +89,7 @@ class PQPart(Part[PQPartial, StudyResult]):
 
     name = "pq"
     label = "agreement"
+    threads = True  # decoding, bands and joint tables: compiled kernels without the GIL
 
     def __post_init__(self) -> None:
         if self.annotators is not None:
