@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
-from ._files import atomic_write, inside, read_json, write_png_rgb
+from ._files import JsonArray, atomic_write, inside, read_json_object, write_png_rgb
 from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 from ._png import read_png_ids
@@ -147,13 +148,16 @@ class CocoPanopticSource:
             self._parse(path, png_dir)
 
     def _parse(self, path: Path, png_dir: str | os.PathLike[str] | None) -> None:
-        data = read_json(path, limits=self.limits)
+        # images and annotations decoded one entry at a time: a 10,000-image file never holds
+        # all its entries as Python objects at once (peak memory flat in the number of images)
+        data = read_json_object(path, lazy=("images", "annotations"), limits=self.limits)
         if not isinstance(data, dict):
             raise FormatError(
                 f"COCO panoptic JSON must be an object, got {type(data).__name__}", file=path
             )
         for key in ("images", "annotations", "categories"):
-            _need(data, key, list, file=path, what="COCO panoptic JSON")
+            if not isinstance(data.get(key), JsonArray):  # an array, read lazily
+                _need(data, key, list, file=path, what="COCO panoptic JSON")
         self.png_dir = Path(png_dir) if png_dir is not None else _png_dir_for(path)
         self.categories = Categories.from_coco(data["categories"], file=self.name)
         self.info = data.get("info")
@@ -540,42 +544,49 @@ class _SegmentColumns:
     """The segment tables of a file as flat columns: appended row by row while parsing, then
     frozen into arrays (:meth:`freeze`); ``segments(k)`` rebuilds image ``k``'s table.
 
-    Values that do not fit the arrays' integer types (a hostile ``area`` or ``bbox`` of 10^30
-    is finite, so accepted) keep an object column: what was read is never changed.
+    The columns grow as ``array('q')`` (machine integers, no Python object per value: parsing a
+    large file leaves no scattered small objects behind). Values that do not fit 64 bits (a
+    hostile ``area`` or ``bbox`` of 10^30 is finite, so accepted) turn that column into a list
+    of Python ints: what was read is never changed.
     """
 
     def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.cats: list[int] = []
-        self.crowd: list[int] = []
-        self.area: list[int] = []
-        self.bbox: list[int] = []
-        self.offsets: list[int] = [0]
+        self.ids = array("q")
+        self.cats = array("q")
+        self.crowd = array("b")
+        self.area: array | list[int] = array("q")
+        self.bbox: array | list[int] = array("q")
+        self.offsets = array("q", [0])
 
     def add(self, sid: int, cid: int, iscrowd: int, area: int, bbox: list[int]) -> None:
-        self.ids.append(sid)
+        self.ids.append(sid)  # ids, categories and iscrowd are range-checked by the reader
         self.cats.append(cid)
         self.crowd.append(iscrowd)
-        self.area.append(area)
-        self.bbox.extend(bbox)
+        try:
+            self.area.append(area)
+        except OverflowError:
+            self.area = [*self.area, area]
+        try:
+            self.bbox.extend(bbox)
+        except OverflowError:
+            self.bbox = [*self.bbox, *bbox]
 
     def end_image(self) -> None:
         self.offsets.append(len(self.ids))
 
     def freeze(self) -> _FrozenColumns:
         n = len(self.ids)
-        return _FrozenColumns(np.array(self.ids, np.int32), _ints(self.cats),
-                              np.array(self.crowd, bool), _ints(self.area),
-                              _ints(self.bbox).reshape(n, 4), np.array(self.offsets, np.int64))
+        return _FrozenColumns(_ints(self.ids), _ints(self.cats),
+                              np.frombuffer(self.crowd, np.int8).astype(bool), _ints(self.area),
+                              _ints(self.bbox).reshape(n, 4), np.frombuffer(self.offsets, np.int64))
 
 
-def _ints(values: list[int]) -> np.ndarray:
+def _ints(values: array | list[int]) -> np.ndarray:
     """int32 when every value fits, else int64, else the Python ints themselves (object)."""
-    lo, hi = (min(values), max(values)) if values else (0, 0)
-    for dtype in (np.int32, np.int64):  # range checked here: numpy < 2 wraps instead of raising
-        info = np.iinfo(dtype)
-        if info.min <= lo and hi <= info.max:
-            return np.array(values, dtype)
+    if isinstance(values, array):
+        wide = np.frombuffer(values, np.int64) if len(values) else np.zeros(0, np.int64)
+        small = wide.astype(np.int32)
+        return small if np.array_equal(small, wide) else wide.copy()
     out = np.empty(len(values), object)
     out[:] = values
     return out
