@@ -190,11 +190,14 @@ def to_jsonable(value: Any) -> Any:
 
 def emit_json(value: Any, dest: str | None = "-") -> None:
     """Write ``value`` as one JSON document (NaN as null) to stdout (``"-"``) or a file."""
-    text = json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n"
-    if dest in (None, "-"):
-        sys.stdout.write(text)
+    encoder = json.JSONEncoder(indent=2, allow_nan=False)
+    if dest in (None, "-"):  # whole, so that an unencodable value prints nothing
+        sys.stdout.write(encoder.encode(to_jsonable(value)) + "\n")
         return
+    # into a file piece by piece (atomic: nothing is left on error), never one string in memory
+    chunks = encoder.iterencode(to_jsonable(value))
     from ..io._files import atomic_write
 
-    with atomic_write(dest) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    with atomic_write(dest) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(chunks)
+        fh.write("\n")
