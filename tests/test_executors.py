@@ -211,7 +211,7 @@ def test_executor_and_n_jobs_are_exclusive(study):
 COMMANDS = {
     "report": lambda s, o: ["report", s, "--out", o, "--bootstrap", "50", "-q"],
     "disagreement": lambda s, o: ["disagreement", s, "--out", o, "--leave-one-out",
-                                  "--consensus", o + "/consensus"],
+                                  "--consensus", o + "/consensus", "--figures"],
     "validate": lambda s, o: ["validate", s, "--csv", o + "/findings.csv"],
     "consistency": lambda s, o: ["consistency", s, "--csv", o + "/per_image.csv",
                                  "--by-class", o + "/classes.csv"],
