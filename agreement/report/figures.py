@@ -225,13 +225,8 @@ def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: i
 
 
 def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
-    """The report's figures of :func:`disagreement_figures` (each matplotlib figure is cleared
-    once saved)."""
-    out = []
-    for d in drawn:
-        out.append(Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption))
-        d.figure.clear()
-    return out
+    """The report's figures of :func:`disagreement_figures` as PNG bytes."""
+    return [Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption) for d in drawn]
 
 
 def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Pictures of ambiguous regions for the report: which regions, and their side-by-side panels.
 
-Every crop of the report is drawn by :func:`agreement.plot_regions.plot_region_panels` (one
-panel per annotator). The figure is drawn once; each panel is then cut out of the rendered
-pixels as its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide
-each annotator; the whole figure, with its legend, is the Markdown figure. Only the images
+Every crop of the report is computed by :func:`agreement.plot_regions.region_crop` and painted
+by :func:`agreement.plot_regions.region_panel_pixels` (one panel per annotator, the layers of
+:func:`~agreement.plot_regions.plot_region_panels` without a matplotlib figure): each panel is
+its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide each
+annotator; the panels side by side, with the legend, are the Markdown figure. Only the images
 holding a pictured region are read again (decoded annotations, heatmaps and photo, one image at
 a time, in image order).
 """
@@ -101,35 +102,14 @@ def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
     return buf.getvalue()
 
 
-def _panel_pixels(fig) -> tuple[list[np.ndarray], np.ndarray]:
-    """Draw ``fig`` once: each axes cut out with its title, and the whole figure (RGB)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-    height = rgb.shape[0]
-    renderer = canvas.get_renderer()
-    out = []
-    for ax in fig.axes:
-        box = ax.get_tightbbox(renderer)
-        x0, x1 = max(0, int(np.floor(box.x0))), int(np.ceil(box.x1)) + 1
-        y0, y1 = max(0, height - int(np.ceil(box.y1)) - 1), height - int(np.floor(box.y0))
-        out.append(rgb[y0:y1, x0:x1].copy())
-    return out, rgb.copy()
-
-
-def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
-                  ) -> RegionFigure:
-    """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`)."""
-    from ..plot_regions import plot_region_panels, region_crop
+def region_figure(region: Mapping, maps: tuple, study: Study) -> RegionFigure:
+    """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`), painted
+    straight into pixels (:func:`agreement.plot_regions.region_panel_pixels`)."""
+    from ..plot_regions import region_crop, region_panel_pixels
 
     anns, heat, photo = maps
     crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
-    fig = plot_region_panels(region, anns, study.categories, crop=crop)
-    fig.set_dpi(dpi)
-    pixels, whole = _panel_pixels(fig)  # HTML: each panel, legend in HTML; Markdown: whole
-    fig.clear()  # the figure's artists hold the crop: let them go now
+    pixels, whole = region_panel_pixels(crop)  # HTML: each panel, legend in HTML; Markdown: whole
     panels = tuple((name, _encode(p, photo=photo is not None))
                    for name, p in zip(crop.annotators, pixels, strict=True))
     rank = int(region["rank"])
