@@ -25,7 +25,8 @@ __all__ = ["Drawn", "ImageMaps", "disagreement_figures", "displayable", "find_ph
 
 
 def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (no pyplot, nothing global touched).
+    """Render a matplotlib Figure to PNG bytes (no pyplot, nothing global touched; the figure is
+    drawn once, at ``dpi``, and its pixels encoded by Pillow).
 
     Texts holding undecodable file-name bytes (a non-UTF-8 folder or image name, read by
     Python as lone surrogates, which matplotlib cannot draw) are drawn with U+FFFD instead.
@@ -39,8 +40,15 @@ def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
         label = text.get_text()
         if isinstance(label, str) and label != displayable(label):
             text.set_text(displayable(label))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # once (savefig draws a constrained layout twice), then Pillow encodes
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()).save(
+        buf, format="PNG", compress_level=6)
     return buf.getvalue()
 
 
