@@ -10,7 +10,8 @@ disputed between the pair; divided by the images, the *share of images*
 people confuse road and sidewalk.
 
 Bounded memory: at most ``cap`` pairs keep a map once two images are merged (:class:`PairTally`,
-128 kB each; one image's tally keeps a map for each of its pairs), the ones with most disputed
+32 kB each while fewer than 256 images are summed, as a chunk's tally travels, 64 kB up to
+65,535 images; one image's tally keeps a map for each of its pairs), the ones with most disputed
 pixels *so far*: when more pairs than ``cap`` have a map, the ones with fewest disputed pixels
 lose theirs for good (they are listed, never mapped again), so the map of every pair kept is
 exact, the sum over every image. A pair that was rare in the first images and
@@ -34,7 +35,8 @@ __all__ = ["MAX_PAIR_MAPS", "PAIR_GRID", "PairMaps", "PairTally"]
 
 #: The grid (rows, columns) the per-pair maps are counted on.
 PAIR_GRID = (128, 256)
-#: Pairs keeping a map by default (64 maps of 128 x 256 counts: 8 MB).
+#: Pairs keeping a map by default (64 maps of 128 x 256 counts: 2 MB per chunk's tally, 4 MB for
+#: a study of up to 65,535 images).
 MAX_PAIR_MAPS = 64
 
 Key = tuple[int, int]
@@ -57,15 +59,19 @@ class PairTally:
         pair seen (exact).
     maps : dict
         ``(lo, hi)`` -> per cell of the grid (flat), the images in which it holds a pixel
-        disputed between the pair (bool for one image, uint32 once summed); at most ``cap``.
+        disputed between the pair (bool for one image, then the narrowest unsigned integer
+        that holds ``n``: a chunk's tally travels as uint8); at most ``cap``.
     dropped : frozenset
         Pairs whose map was given up (never mapped again).
+    n : int
+        Images added.
     """
 
     pixels: dict[Key, int] = field(default_factory=dict)
     images: dict[Key, int] = field(default_factory=dict)
     maps: dict[Key, np.ndarray] = field(default_factory=dict)
     dropped: frozenset[Key] = frozenset()
+    n: int = 0
 
     @classmethod
     def of(cls, cells: PairCells) -> PairTally:
@@ -75,7 +81,7 @@ class PairTally:
         pixels = {k: int(n) for k, n in zip(keys, cells.pixels, strict=True)}
         images = dict.fromkeys(keys, 1)
         maps = dict(zip(keys, cells.cells, strict=True))
-        return cls(pixels, images, maps)
+        return cls(pixels, images, maps, n=1)
 
     def merged(self, other: PairTally, cap: int) -> PairTally:
         """``self``'s images then ``other``'s (exact for every pair keeping a map)."""
@@ -85,14 +91,16 @@ class PairTally:
             pixels[k] = pixels.get(k, 0) + v
             images[k] = images.get(k, 0) + other.images[k]
         dropped = self.dropped | other.dropped
+        n = self.n + other.n
+        dtype = np.min_scalar_type(n)  # counts never exceed the images added
         maps = {}
         for k in sorted((self.maps.keys() | other.maps.keys()) - dropped):
             a, b = self.maps.get(k), other.maps.get(k)
             if a is None or b is None:
-                maps[k] = (a if b is None else b).astype(np.uint32, copy=False)
+                maps[k] = (a if b is None else b).astype(dtype, copy=False)
             else:
-                maps[k] = np.add(a, b, dtype=np.uint32)
-        return PairTally(pixels, images, maps, dropped)._capped(cap)
+                maps[k] = np.add(a, b, dtype=dtype)
+        return PairTally(pixels, images, maps, dropped, n)._capped(cap)
 
     def _capped(self, cap: int) -> PairTally:
         if len(self.maps) <= cap:
