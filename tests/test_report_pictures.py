@@ -42,6 +42,20 @@ def test_choose_examples_first_then_kinds_then_severity():
     assert choose_regions(r, (), max_pictures=5, per_kind=0) == [1, 3, 4, 7, 2]
 
 
+def test_cover_a_pair_in_every_image_within_its_budget():
+    from agreement.report.pictures import pair_coverage
+
+    r = _regions().assign(image=["x", "y", "x", "z", "x", "w", "y"])
+    assert pair_coverage(r, [(8, 7)]) == [[1, 2, 4]]  # the most severe road / sidewalk of
+    # x, y and z
+    assert choose_regions(r, (), max_pictures=6, per_kind=1, cover=[[4, 7]]) == [
+        1, 3, 7, 4, 2, 5]  # after one of each kind, before the most severe
+    assert choose_regions(r, (), max_pictures=6, per_kind=1, cover=[[4, 7]], max_cover=0) == [
+        1, 3, 7, 2, 4, 5]
+    # at most max_cover (default half of max_pictures) pictures for the cover
+    assert choose_regions(r, (), max_pictures=4, per_kind=0, cover=[[4, 6, 7]]) == [4, 6, 1, 2]
+
+
 def test_pair_examples_skip_void_and_same_class():
     ex = pair_examples(_regions(), max_pairs=3, max_examples=2)
     assert ex == {"pair:7-8": [1, 2]}  # 4 is the third of the pair; 6, 7 involve void
