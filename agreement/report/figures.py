@@ -206,8 +206,8 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
             where = frame_map_from_boxes(_pair_rows(dis.regions, pair), dis.per_image)
             n = len(dis.per_image)
             how = ("boxes of its ambiguous regions, each filled at the region's share of its "
-                   "box, per image (no exact map: the pair is beyond the most disputed pairs "
-                   "the pass maps)")
+                   "box, per image (no exact map of this pair: the pass maps the most "
+                   "disputed pairs only, and only when it reads the heatmaps)")
         title = f"{pair.split(' <-> ')[0]} instances" if one else pair
         fig = MplFigure(figsize=(5.2, 5.2 * where.shape[0] / where.shape[1] + 0.7),
                         layout="constrained")
