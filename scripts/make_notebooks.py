@@ -273,7 +273,7 @@ from matplotlib.figure import Figure
 from agreement import build_report, disagreement, evaluate, write_report
 from agreement.image.disagreement import heatmaps
 from agreement.io import open_study, read_photo
-from agreement.plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+from agreement.plot_heatmaps import plot_frame_heatmap, plot_image_heatmap
 from agreement.plot_regions import plot_region_panels
 from agreement.report import Thresholds, diagnose_classes, propose
 from agreement.report.build import ReportOptions
@@ -345,21 +345,29 @@ maps = heatmaps(study.annotations(worst), study.categories, image=worst)
 plot_image_heatmap(np.maximum(maps.semantic, maps.instance),
                    photo=read_photo(opened.images_dir, worst), title=worst)"""),
     ("md", """Then the whole study per position of the frame (the camera is fixed in driving data, so
-trouble spots add up), and where in the frame the most disputed class pair lies (here from the
-boxes of its ambiguous regions)."""),
+trouble spots add up), and where in the frame the most disputed class pair lies. The pass
+counts, for every pair of classes, the images in which each cell of a 128 x 256 grid over the
+frame holds a pixel disputed between the two (`dis.pair_maps`: exact integer counts, for the 64
+most disputed pairs); `share(a, b)` divides by the images."""),
     ("code", """mean = dis.aggregate
 fig = Figure(figsize=(12, 3.4), layout="constrained")
 left, right = fig.subplots(1, 2)
 plot_frame_heatmap(mean.semantic, images=mean.images, title="mean class disagreement", ax=left)
-pair = dis.class_pairs["class_pair"].iloc[0]
-road_walk = dis.regions[dis.regions["class_pair"] == pair]
-plot_frame_heatmap(frame_map_from_boxes(road_walk, dis.per_image), images=len(dis.per_image),
-                   title=f"where {pair} is disputed", label="share of images", ax=right)
+top_pair = dis.class_pairs.iloc[0]
+pair = top_pair["class_pair"]
+where = dis.pair_maps.share(top_pair["category_a"], top_pair["category_b"])
+plot_frame_heatmap(where, images=dis.pair_maps.images, title=f"where {pair} is disputed",
+                   label="share of images", ax=right)
 fig"""),
+    ("md", """Every pair disputed anywhere is listed with its exact pixel and image counts, and whether
+it has a map (a pair beyond the 64 most disputed so far has none; the report then draws it
+from the boxes of its regions)."""),
+    ("code", """dis.pair_maps.pairs.head(8)"""),
     ("md", """Every example crop of the report shows one panel per annotator: what each of them drew,
 in the class colours, with the disputed pixels outlined in every panel. Here the most severe
 road / sidewalk region: chen gives the kerbside strip to the road."""),
-    ("code", """region = road_walk.iloc[0]
+    ("code", """road_walk = dis.regions[dis.regions["class_pair"] == pair]
+region = road_walk.iloc[0]
 plot_region_panels(region, study.annotations(region["image"]), study.categories,
                    image=read_photo(opened.images_dir, region["image"]))"""),
     ("md", """## 6. The full report

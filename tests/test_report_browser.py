@@ -167,6 +167,42 @@ def test_filter_by_class_pair_and_image_then_click_a_region(page, sample_report)
     assert "chen" in figure.find_element(By.TAG_NAME, "figcaption").text  # chen: road
 
 
+def test_two_clicks_what_did_an_annotator_draw_on_the_border_in_any_image(page):
+    """The target of the issue: "what did annotator X draw on the road / sidewalk border in
+    image Y" in two clicks (choose the class pair, click the image's row), for every image
+    and every annotator of the sample: the row's picture shows X's panel, loaded and readable."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _reset(page)
+    _choose(page, "class_pair", "road <-> sidewalk")  # click 1
+    rows = _visible_rows(page)
+    images = list(dict.fromkeys(r["image"] for r in rows))  # most severe row of each first
+    assert len(images) == 13
+    for image in images:
+        first = next(r for r in rows if r["image"] == image)
+        tr = page.find_element(By.CSS_SELECTOR, f'#browser-regions tr[data-id="{first["id"]}"]')
+        page.execute_script("arguments[0].scrollIntoView({block: 'center'})", tr)
+        tr.click()  # click 2
+        viewer = page.find_element(By.CSS_SELECTOR, ".browser-viewer")
+        assert viewer.get_attribute("data-showing") == str(first["id"])
+        figure = viewer.find_element(By.CSS_SELECTOR, "figure.region")
+        assert image in figure.find_element(By.TAG_NAME, "figcaption").text
+        # dana has no annotation of street_013.jpg (data/sample/README.md)
+        who_drew = ["alice", "bruno", "chen"] + ([] if image == "street_013.jpg" else ["dana"])
+        panels = figure.find_elements(By.CSS_SELECTOR, ".panel")
+        assert [p.get_attribute("data-annotator") for p in panels] == who_drew
+        for panel in panels:
+            img = panel.find_element(By.TAG_NAME, "img")
+            WebDriverWait(page, 10).until(lambda d, img=img: d.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", img))
+            assert panel.is_displayed() and img.size["width"] >= 240, (image, panel)
+    # leave the viewer on a region of the four annotators, as the filter test does
+    tr = page.find_element(By.CSS_SELECTOR, f'#browser-regions tr[data-id="{rows[0]["id"]}"]')
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", tr)
+    tr.click()
+
+
 def test_hide_an_annotator_everywhere(page):
     from selenium.webdriver.common.by import By
 

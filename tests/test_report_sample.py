@@ -147,7 +147,7 @@ def test_pictures_every_region_once_with_a_panel_per_annotator(built):
     opened, report, out, html = built
     regions = [f for f in report.figures if isinstance(f, RegionFigure)]
     names = [f.name for f in regions]
-    assert len(names) == len(set(names)) == 40  # ReportOptions.max_pictures
+    assert len(names) == len(set(names)) == 60  # ReportOptions.max_pictures
     assert "region-1" in names  # the most severe region always has a picture
     for fig in regions:
         image = fig.caption.split(",")[0].removeprefix("image ")

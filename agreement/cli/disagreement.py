@@ -4,9 +4,11 @@ Prints the pixel-level agreement (Krippendorff's alpha, Fleiss' kappa, Cohen's k
 class pairs ranked by disagreement, the annotators and the worst regions. ``--out DIR`` writes the
 tables as CSV (``regions.csv``, ``class_pairs.csv``, ``pair_annotators.csv``, ``annotators.csv``,
 ``per_class.csv``, ``pixel_per_class.csv``, ``pixel_pairs.csv``, and with ``--leave-one-out``
-``leave_one_out.csv``); ``--consensus DIR`` writes the consensus of every image as COCO panoptic.
-Each folder is written beside its target and swapped in in one step (all tables or none); an
-existing folder must be empty or a previous output of agreement.
+``leave_one_out.csv``) and, with ``--figures``, the heatmap pictures of the report as PNG files in
+``DIR/figures/`` (the images with most disagreement, the mean per position of the frame, where
+the top class pairs are disputed); ``--consensus DIR`` writes the consensus of every image as
+COCO panoptic. Each folder is written beside its target and swapped in in one step (all tables
+and pictures or none); an existing folder must be empty or a previous output of agreement.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import AgreementError
 from ..io._outdir import MARKER as OUTPUT_MARKER
 from ..io._outdir import check_output_folder, output_folder
 from ..study.consensus_maps import ConsensusMapsPart
@@ -45,6 +48,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", type=Path, help="study folder (one export per annotator folder)")
     p.add_argument("--top", type=int, default=10, help="rows of each printed table")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write CSV tables here")
+    p.add_argument("--figures", action="store_true",
+                   help="also write the heatmap pictures (PNG) into DIR/figures/: the images "
+                   "with most disagreement, the mean per position of the frame, where the top "
+                   "class pairs are disputed (needs --out)")
+    p.add_argument("--images", type=Path, default=None, metavar="DIR",
+                   help="folder of the photos under the --figures heatmaps (default: the study "
+                   "file's images_dir, else an images/ folder in or beside the study)")
     p.add_argument("--consensus", type=Path, default=None, metavar="DIR",
                    help="write the consensus maps as COCO panoptic (DIR/consensus.json + PNGs)")
     p.add_argument("--leave-one-out", action="store_true",
@@ -78,10 +88,14 @@ def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
+    if args.figures and args.out is None:
+        raise AgreementError("--figures needs --out DIR (the pictures are written into "
+                             "DIR/figures/)")
     for folder in (args.out, args.consensus):
         if folder is not None:
             check_output_folder(folder)  # a wrong folder fails before the long work
-    study = open_for(args, args.study).study
+    opened = open_for(args, args.study, images_dir=args.images)
+    study = opened.study
     # one pass over the images: the disagreement, the leave-one-out scores and the consensus
     # maps (written as they are made, into a folder swapped in whole at the end) when asked for
     parts: list = [DisputesPart(void=args.void, pixel_void=args.pixel_void)]
@@ -99,8 +113,19 @@ def run(args: argparse.Namespace) -> int:
         if args.consensus is not None:
             results[-1].to_csv(cons_dir / "consensus_counts.csv", index=False,
                                errors="backslashreplace")
-        _print_and_write(args, study, results, out_dir)
+        figures = (_write_figures(study, results[0], out_dir / "figures", opened.images_dir)
+                   if args.figures and out_dir is not None else None)
+        _print_and_write(args, study, results, out_dir, figures)
     return 0
+
+
+def _write_figures(study, res, folder: Path, images_dir: Path | None) -> list[str]:
+    """The report's heatmap pictures as ``folder/<name>.png``; their file names."""
+    from ..report.figures import disagreement_figures, write_figures
+
+    folder.mkdir()
+    drawn = disagreement_figures(res, study, images_dir=images_dir)
+    return [p.name for p in write_figures(drawn, folder)]
 
 
 def _consensus_folder(stack: contextlib.ExitStack, out: Path | None, out_dir: Path | None,
@@ -120,8 +145,8 @@ def _consensus_folder(stack: contextlib.ExitStack, out: Path | None, out_dir: Pa
     return stack.enter_context(output_folder(consensus))
 
 
-def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Path | None
-                     ) -> None:
+def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Path | None,
+                     figures: list[str] | None = None) -> None:
     res = results[0]
     px = res.pixel
     doc: dict | None = None
@@ -160,5 +185,9 @@ def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Pa
             note(args, line)
         else:
             print(f"\n{line}")
+    if figures is not None:
+        if doc is not None:
+            doc["figures"] = [f"figures/{name}" for name in figures]
+        note(args, f"{len(figures)} pictures written to {args.out / 'figures'}")
     if doc is not None:
         emit_json(doc, args.json)

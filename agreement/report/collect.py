@@ -46,7 +46,7 @@ class ReportOptions:
     max_examples: int = 3
     max_pairs: int = 3
     max_merge_gains: int = 3
-    max_pictures: int = 40
+    max_pictures: int = 60
     max_region_rows: int = 500
     top_images: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
