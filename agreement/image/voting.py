@@ -15,7 +15,7 @@ Void (keyword ``void``): ``"label"`` counts leaving a pixel unlabelled as a vote
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import AnnotationError
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void, label_map
-from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, VoteLayer
+from ..model import Categories, PanopticAnnotation, Segment, VoteLayer
 from .maps import ImageMaps
 from .votes import agreement_counts, count_votes
 
@@ -43,7 +43,9 @@ class Consensus:
     ----------
     annotation : PanopticAnnotation
         The consensus map (segment ids 1..K, 0 = void), ready for
-        :func:`agreement.write_coco_panoptic`.
+        :func:`agreement.write_coco_panoptic`. Its image info is the first voting annotator's
+        (image id and ``tool_ref``, the tool's own name and frame of the image, kept), under
+        the consensus's file name.
     annotators : tuple of str
         Whose annotations made it.
     tie_pixels : int
@@ -200,7 +202,7 @@ def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_sha
                 (sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start))
         for k, (cat, sl) in enumerate(zip(tc.categories.tolist(), boxes, strict=True)))
     first = maps.annotations[tc.names[0]].image
-    info = ImageInfo(image or first.file_name, first.height, first.width, first.id)
+    info = replace(first, file_name=image or first.file_name)  # tool_ref kept: the tool's name
     return Consensus(PanopticAnnotation(info, seg_map, segments), tc.names,
                      int(t.count[tc.tie].sum()), int(t.count[tc.weak].sum()),
                      tc.support[t.index])
