@@ -32,7 +32,7 @@ from .maps import ImageMaps
 from .votes import agreement_counts, count_votes
 
 __all__ = ["Consensus", "TupleConsensus", "consensus", "consensus_of", "consensus_tuples",
-           "vote_layer"]
+           "consensus_votes_of", "vote_layer"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +192,38 @@ def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_sha
                  void: VoidMode = "label", image: str | None = None) -> Consensus:
     """The consensus map of some annotators of ``maps`` (default all): :func:`consensus_tuples`
     read back per pixel."""
+    return _consensus_map(maps, consensus_tuples(maps, names, min_share=min_share, void=void),
+                          image)
+
+
+def consensus_votes_of(maps: ImageMaps, names: Sequence[str] | None = None, *,
+                       min_share: float = 0.5, void: VoidMode = "label",
+                       image: str | None = None) -> tuple[Consensus, VoteLayer]:
+    """The consensus map of some annotators of ``maps`` (default all) and its vote layer, both
+    from one :func:`consensus_tuples`: the layer is counted per tuple and read back per pixel
+    (equal, pixel for pixel, to :func:`vote_layer` of the same annotations; 1 to 255
+    annotators)."""
     tc = consensus_tuples(maps, names, min_share=min_share, void=void)
+    if len(tc.names) > 255:
+        raise AnnotationError(f"a vote layer needs 1 to 255 annotators, got {len(tc.names)}",
+                              image=maps.image)
+    t = maps.tuples()
+    labels = maps.tuple_labels()[[maps.names.index(a) for a in tc.names]]
+    label_of = {c: k + 1 for k, c in enumerate(maps.category_ids)}
+    seg_label = np.array([0, *(label_of[int(c)] for c in tc.categories)], np.int64)
+    cons = seg_label[tc.segment]  # each tuple's consensus label (0: void)
+    agree = labels == cons[None]
+    if void == "exclude":
+        agree &= labels > 0
+        voters = (labels > 0).sum(0, dtype=np.uint8)
+    else:
+        voters = np.full(len(t), len(tc.names), np.uint8)
+    layer = VoteLayer(t.gather(agree.sum(0, dtype=np.uint8)), t.gather(voters),
+                      t.gather(tc.tie | tc.weak))
+    return _consensus_map(maps, tc, image), layer
+
+
+def _consensus_map(maps: ImageMaps, tc: TupleConsensus, image: str | None) -> Consensus:
     t = maps.tuples()
     seg_map = tc.segment.astype(np.int32)[t.index]
     areas = np.bincount(tc.segment, weights=t.count, minlength=tc.categories.size + 1)
