@@ -263,3 +263,38 @@ def test_a_map_failing_mid_pass_leaves_the_previous_export_and_no_leftover(tmp_p
     assert err.count("\n") == 1 and broken.name in err
     assert files(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "study"]
+
+
+def test_images_are_written_as_chunks_arrive_and_not_kept(tmp_path, study, small_chunks,
+                                                         monkeypatch):
+    """Chunks of 2 images: the first vote PNG is written before the third image is made, and
+    no more than a chunk's consensus maps (plus the one written last) are alive at once."""
+    import gc
+    import weakref
+
+    from agreement.io import consensus_export
+    from agreement.study.consensus_maps import ConsensusPart
+
+    alive: weakref.WeakSet = weakref.WeakSet()
+    events: list[str] = []
+    kernel, write_png = ConsensusPart.kernel, consensus_export.write_png_rgb
+
+    def counting_kernel(self, maps):
+        out = kernel(self, maps)
+        alive.update(c.annotation for c in out)
+        events.append("made")
+        return out
+
+    def counting_write(path, rgb):
+        gc.collect()
+        events.append(f"written with {len(alive)} alive")
+        return write_png(path, rgb)
+
+    monkeypatch.setattr(ConsensusPart, "kernel", counting_kernel)
+    monkeypatch.setattr(consensus_export, "write_png_rgb", counting_write)
+    agreement.export_consensus(study, tmp_path / "o", images=list(study.images[:7]),
+                               format="label-studio")
+    assert events.index("made", 2) > events.index(next(e for e in events if e != "made"))
+    # the chunk in hand, plus the previous image still held by the writer's loop variable
+    assert max(int(e.split()[2]) for e in events if e != "made") <= 2 + 1
+    assert events.count("made") == 7
