@@ -24,7 +24,7 @@ __all__ = ["COMMANDS", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMANDS = ("summary", "validate", "pq", "disagreement", "consistency", "report", "compare",
-            "consensus")
+            "consensus", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -158,13 +158,14 @@ def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Pa
             frame.to_csv(out_dir / f"{name}.csv", index=False, errors="backslashreplace")
     if export is not None:
         counts = export.counts
-        line = (f"consensus of {len(counts)} images written to {args.consensus / export.export.name}"
-                f" ({int(counts.tie_pixels.sum())} tied, {int(counts.weak_pixels.sum())} weak "
+        path = args.consensus / export.export.name
+        line = (f"consensus of {len(counts)} images written to {path} ("
+                f"{int(counts.tie_pixels.sum())} tied, {int(counts.weak_pixels.sum())} weak "
                 "pixels left void; votes in votes/)")
         if doc is not None:
-            doc["consensus"] = {"out": str(args.consensus), "export": str(
-                args.consensus / export.export.name), "images": len(counts),
-                "no_majority_pixels": int(counts.no_majority_pixels.sum())}
+            doc["consensus"] = {"out": str(args.consensus), "export": str(path),
+                                "images": len(counts),
+                                "no_majority_pixels": int(counts.no_majority_pixels.sum())}
         if json_to_stdout(args):
             note(args, line)
         else:

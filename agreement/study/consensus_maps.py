@@ -1,4 +1,5 @@
-"""The consensus of every image of a study, exported as the pass makes it (:func:`export_consensus`).
+"""The consensus of every image of a study, exported as the pass makes it
+(:func:`export_consensus`).
 
 The consensus of an image and its vote layer
 (:func:`agreement.image.voting.consensus_votes_of`: pixel majority with instance grouping, both
