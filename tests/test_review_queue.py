@@ -192,3 +192,32 @@ def test_cli_review_with_findings_on_the_sample(tmp_path, capsys):
     assert len(chen) and set(chen.annotators) == {"chen"}
     assert (chen.class_pair == "road <-> sidewalk").all()
     assert "finding(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tool", ["cvat", "labelstudio"])
+def test_the_report_writes_the_queue_with_the_tool_ids(tool, cvat, ls, ls_dir, tmp_path,
+                                                       capsys):
+    study_dir = ls_dir if tool == "labelstudio" else cvat_study(tmp_path / "study")
+    study = ls if tool == "labelstudio" else cvat
+    out = tmp_path / "report"
+    assert main(["report", str(study_dir), "--out", str(out), "--bootstrap", "0", "-q",
+                 "--review-rows", "12", "--max-examples", "1"]) == 0
+    written = pd.read_csv(out / "review_queue.csv", keep_default_na=False, dtype=str)
+    assert len(written) == 12 and (written.tool == tool).all()
+    refs = {(a, i.file_name): i.tool_ref for a in study.annotators
+            for i in study.source(a).images}
+    for row in written.itertuples():
+        mine = [refs[(a, row.image)] for a in row.annotators.split(", ")]
+        if tool == "cvat":
+            assert row.jobs == "; ".join(f"{a}={r.job_id}" for a, r in
+                                         zip(row.annotators.split(", "), mine, strict=True))
+            assert row.frame == str(mine[0].frame)
+        else:
+            assert row.task == str(mine[0].task_id)
+            assert row.annotations == "; ".join(
+                f"{a}={r.annotation_id}" for a, r in
+                zip(row.annotators.split(", "), mine, strict=True))
+    html = (out / "report.html").read_text()
+    assert "where each of their annotations lives in the annotation tool" in html
+    first = written.iloc[0]
+    assert (first.jobs if tool == "cvat" else first.annotations) in html
