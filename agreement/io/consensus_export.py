@@ -135,14 +135,19 @@ def _readme(fmt: str, export: str, method: Mapping[str, Any], counts: pd.DataFra
             "`cvat_labels.json` (task > Raw labels: paste it), same names.",
             f"Task > Actions > Upload annotations > format \"CVAT 1.1\" > `{export}`.",
             "CVAT matches images by name (then by frame number): the names in the XML are the "
-            "task's; labels must exist in the task with these names."],
+            "task's; labels must exist in the task with these names.",
+            "Uploading replaces the task's (or, from a job's menu, the job's) annotations: "
+            "upload into a copy of the task or a job made for review to keep the annotators' "
+            "work."],
         "label-studio": [
             "In Label Studio, create a project whose labeling config is `labeling_config.xml` "
             "(Settings > Labeling Interface > Code).",
             f"Import `{export}` (Import > Upload Files). Each task carries the consensus as one "
             "annotation of brush regions.",
             "The tasks' `data.image` must point at the images: the uploaded file when the "
-            "study was read from a Label Studio export, else the image name (pass image_url)."],
+            "study was read from a Label Studio export, else the image name (pass image_url).",
+            "The tasks are new tasks: import them into a project made for review to keep one "
+            "task per image."],
     }[fmt]
     lines = [
         "# Consensus export", "",
