@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from _toolstudies import cvat_study, labelstudio_study
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agreement import disagreement
 from agreement.cli import main
@@ -221,3 +223,28 @@ def test_the_report_writes_the_queue_with_the_tool_ids(tool, cvat, ls, ls_dir, t
     assert "where each of their annotations lives in the annotation tool" in html
     first = written.iloc[0]
     assert (first.jobs if tool == "cvat" else first.annotations) in html
+
+
+POOL = [finding(annotators=("user-3",)), finding("extent", ("Cat",), (1,), ("user-2",), rank=2),
+        finding(images=("pexels-fox-58267-762986.jpg",), rank=3),
+        finding("merge", ("Cat",), (1,), evidence={"regions": [5, 9]}, rank=4)]
+
+
+@given(top=st.integers(0, 30), weight=st.floats(1, 4),
+       chosen=st.lists(st.sampled_from(range(len(POOL))), unique=True))
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_queue_invariants(ls, ls_regions, top, weight, chosen):
+    found = [POOL[k] for k in chosen]
+    full = review_queue(ls, ls_regions, found, top=1000, finding_weight=weight)
+    queue = review_queue(ls, ls_regions, found, top=top, finding_weight=weight)
+    assert len(queue) == min(top, len(ls_regions))
+    assert queue["rank"].tolist() == list(range(1, len(queue) + 1))
+    pd.testing.assert_frame_equal(queue, full.head(top))  # the first rows of the whole ranking
+    assert full.priority.is_monotonic_decreasing
+    assert sorted(full.region) == sorted(ls_regions["rank"])
+    explained = full.finding != ""
+    assert (full.priority[explained] == weight * full.severity[explained]).all()
+    assert (full.priority[~explained] == full.severity[~explained]).all()
+    if not found:
+        assert not explained.any() and full.region.tolist() == ls_regions["rank"].tolist()
