@@ -46,3 +46,20 @@ def test_cli_disagreement_writes_tables_and_consensus(tmp_path, capsys):
 def test_cli_disagreement_bad_study(tmp_path, capsys):
     assert main(["disagreement", str(tmp_path / "nope")]) == 2
     assert "study path must be a folder" in capsys.readouterr().err
+
+
+def test_cli_disagreement_consensus_in_the_out_folder_itself_is_refused(tmp_path, capsys):
+    study = make_study()
+    for a in study.annotators:
+        anns = [study.annotation(a, i) for i in study.images if a in study.annotators_of(i)]
+        write_coco_panoptic(anns, CATS, tmp_path / "study" / a / "panoptic.json")
+    out = str(tmp_path / "out")
+    assert main(["disagreement", str(tmp_path / "study"), "--out", out, "--consensus", out,
+                 "-q"]) == 2
+    assert "--consensus must be another folder than --out or one inside it" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main(["disagreement", str(tmp_path / "study"), "--out", out, "--consensus",
+                 out + "/cons", "-q"]) == 0
+    assert (tmp_path / "out" / "regions.csv").is_file()
+    assert (tmp_path / "out" / "cons" / "panoptic.json").is_file()

@@ -298,3 +298,14 @@ def test_images_are_written_as_chunks_arrive_and_not_kept(tmp_path, study, small
     # the chunk in hand, plus the previous image still held by the writer's loop variable
     assert max(int(e.split()[2]) for e in events if e != "made") <= 2 + 1
     assert events.count("made") == 7
+
+
+def test_the_part_run_alone_keeps_only_the_counts(study, expected):
+    from agreement.study.consensus_maps import ConsensusPart
+    from agreement.study.runner import run
+
+    (rows,) = run(study, [ConsensusPart()], images=list(expected))
+    assert rows.columns.tolist() == ["image", "annotators", "tie_pixels", "weak_pixels"]
+    assert rows.to_dict("records") == [
+        {"image": i, "annotators": 4, "tie_pixels": c.tie_pixels, "weak_pixels": c.weak_pixels}
+        for i, (c, _) in expected.items()]

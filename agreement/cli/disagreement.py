@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import AgreementError
 from ..io._outdir import MARKER as OUTPUT_MARKER
 from ..io._outdir import check_output_folder, output_folder
 from ..io.consensus_export import MARKER as CONSENSUS_MARKER
@@ -119,7 +120,10 @@ def _consensus_target(out: Path | None, out_dir: Path | None, consensus: Path) -
             rel = consensus.resolve().relative_to(out.resolve())
         except ValueError:
             rel = None
-        if rel is not None and rel.parts:
+        if rel is not None and not rel.parts:
+            raise AgreementError(f"--consensus must be another folder than --out or one inside "
+                                 f"it, got {str(consensus)!r} for both")
+        if rel is not None:
             (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             return out_dir / rel
     return consensus
