@@ -141,6 +141,10 @@ def test_a_finding_listing_a_region_explains_it_first(ls, ls_regions):
     other = finding(annotators=(), rank=1)  # explains every Cat/Cats confusion
     queue = review_queue(ls, ls_regions, [other, listed], top=1000).set_index("region")
     assert queue.loc[last, "finding"] == "finding 2 (merge Dog: someone)"
+    as_records = finding("merge", ("Dog",), (9,), ("someone",), rank=2,
+                         evidence={"example_regions": [{"rank": last, "image": "x"}]})
+    queue = review_queue(ls, ls_regions, [other, as_records], top=1000).set_index("region")
+    assert queue.loc[last, "finding"] == "finding 2 (merge Dog: someone)"
 
 
 def test_findings_as_their_json_mappings(ls, ls_regions):

@@ -23,9 +23,10 @@ against two) nobody is in the minority and both sides are concerned.
 **Explained by a finding** (:class:`agreement.diagnosis.Finding`, read through its public
 fields; any object with them, or its ``to_dict()`` mapping, works): the finding lists the
 region in its evidence (``evidence["regions"]`` or ``evidence["example_regions"]``: region
-ranks), or all of these hold: its categories are the region's class pair (two), one of its two
-classes (one) or anything (none); its annotators include a concerned annotator (or it names
-none); its images include the region's (or it lists none); its kind can show as the region's
+ranks, or region records with their ``rank``), or all of these hold: its categories are the
+region's class pair (two), one of its two classes (one) or anything (none); its annotators
+include a concerned annotator (or it names none); its images include the region's (or it
+lists none); its kind can show as the region's
 kind (:data:`EXPLAINS`). A finding listing the region comes first, then the first finding
 (best rank) matching it; the row names it.
 """
@@ -115,7 +116,10 @@ class _Finding:
             for key in ("regions", "example_regions"):
                 value = evidence.get(key)
                 if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)):
-                    listed += [v for v in value if isinstance(v, (int, np.integer))]
+                    for v in value:  # a rank, or a region record with its rank
+                        v = v.get("rank") if isinstance(v, Mapping) else v
+                        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                            listed.append(v)
         self.regions = {int(v) for v in listed}
         self.label = (f"finding {self.rank} ({self.kind}"
                       + (f" {'/'.join(self.categories)}" if self.categories else "")
