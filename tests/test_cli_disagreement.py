@@ -26,11 +26,21 @@ def test_cli_disagreement_writes_tables_and_consensus(tmp_path, capsys):
     for name in ("regions", "annotators", "per_class", "pixel_per_class", "pixel_pairs",
                  "pair_annotators"):
         assert (tmp_path / "out" / f"{name}.csv").is_file()
-    cons = read_coco_panoptic(tmp_path / "cons" / "consensus.json")
+    cons = read_coco_panoptic(tmp_path / "cons" / "panoptic.json")
     assert sorted(i.file_name for i in cons.images) == ["img0.png", "img1.png", "img2.png"]
     counts = pd.read_csv(tmp_path / "cons" / "consensus_counts.csv")
     assert counts.tie_pixels.tolist() == [0, 0, 0]  # sys is outvoted everywhere
     assert counts.segments.tolist() == [3, 3, 2]  # road, sidewalk (+ car)
+    assert sorted(p.name for p in (tmp_path / "cons" / "votes").iterdir()) == [
+        "img0.png", "img1.png", "img2.png"]
+    assert "consensus of 3 images written to" in out
+    # the same export as `agreement consensus` (one code path)
+    assert main(["consensus", str(tmp_path / "study"), "--out", str(tmp_path / "alone"),
+                 "-q"]) == 0
+    for f in sorted((tmp_path / "cons").rglob("*")):
+        if f.is_file():
+            twin = tmp_path / "alone" / f.relative_to(tmp_path / "cons")
+            assert f.read_bytes() == twin.read_bytes(), f.name
 
 
 def test_cli_disagreement_bad_study(tmp_path, capsys):
@@ -97,3 +107,17 @@ def test_cli_disagreement_figures_all_or_nothing(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in out.iterdir()) == before  # the previous tables, untouched
     assert not (out / "figures").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftover
+
+
+def test_cli_disagreement_consensus_in_the_out_folder_itself_is_refused(tmp_path, capsys):
+    study = _written_study(tmp_path)
+    out = str(tmp_path / "out")
+    assert main(["disagreement", str(study), "--out", out, "--consensus", out,
+                 "-q"]) == 2
+    assert "--consensus must be another folder than --out or one inside it" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main(["disagreement", str(study), "--out", out, "--consensus",
+                 out + "/cons", "-q"]) == 0
+    assert (tmp_path / "out" / "regions.csv").is_file()
+    assert (tmp_path / "out" / "cons" / "panoptic.json").is_file()

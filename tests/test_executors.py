@@ -213,6 +213,7 @@ COMMANDS = {
     "disagreement": lambda s, o: ["disagreement", s, "--out", o, "--leave-one-out",
                                   "--consensus", o + "/consensus", "--figures"],
     "validate": lambda s, o: ["validate", s, "--csv", o + "/findings.csv"],
+    "consensus": lambda s, o: ["consensus", s, "--out", o + "/cons", "--format", "cvat", "-q"],
     "consistency": lambda s, o: ["consistency", s, "--csv", o + "/per_image.csv",
                                  "--by-class", o + "/classes.csv"],
     "compare": lambda s, o: ["compare", s, s, "--csv", o, "--n-boot", "20",
@@ -232,7 +233,7 @@ def test_cli_commands_on_a_scheduler_write_what_they_write_serially(command, stu
         out.mkdir()
         assert main([*COMMANDS[command](str(study_dir), str(out)), *extra]) in (0, 1)
         outs[how] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*"))
-                     if p.is_file() and p.suffix in (".csv", ".json", ".png")}
+                     if p.is_file() and p.suffix in (".csv", ".json", ".png", ".xml")}
     assert outs["serial"] and outs["serial"] == outs["dask"]
 
 

@@ -46,14 +46,16 @@ def test_html_self_contained(built):
         "table-annotators",
         "table-pq_matrix",
         "table-inputs",
+        "table-review_queue",
     } <= set(parsed.tables)
-    assert parsed.sections[:8] == [
+    assert parsed.sections[:9] == [
         "summary",
         "proposals",
         "heatmaps",
         "classes",
         "pairs",
         "regions",
+        "review",
         "annotators",
         "validation",
     ]
@@ -178,3 +180,19 @@ def test_heatmap_figures_and_report_size(built):
     assert "mean" in names and "pair-road-vs-sidewalk" in names
     assert (out / "figures" / "pair-road-vs-sidewalk.png").is_file()
     assert (out / "report.html").stat().st_size < 10_000_000
+
+
+def test_review_queue_csv_is_the_pass_s_regions_ranked(built):
+    from agreement.study.review import REVIEW_COLUMNS, review_queue
+
+    opened, _report, out, html = built
+    written = pd.read_csv(out / "review_queue.csv", keep_default_na=False)
+    assert written.columns.tolist() == REVIEW_COLUMNS and len(written) == 100
+    regions = pd.read_csv(out / "regions.csv")
+    assert written.region.tolist()[:5] == regions["rank"].tolist()[:5]  # no finding yet
+    assert (written.image.iloc[0], written.annotators.iloc[0]) == ("street_010.jpg", "dana")
+    again = review_queue(opened.study, top=100)
+    assert written.why.tolist() == again.why.tolist()
+    body = parse_report(html).body
+    assert "regions to look at again first (every one in review_queue.csv)" in body
+    assert "the exports carry no tool reference" in body

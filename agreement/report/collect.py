@@ -21,6 +21,7 @@ import pandas as pd
 from ..metrics.counts import PQ_FIELDS, group_means, pooled
 from ..metrics.pq import pq_result, pq_statistic
 from ..model import Study
+from ..study.review import review_queue
 from .diagnose import Thresholds, diagnose_classes
 from .figures import overview_figures
 from .gains import Gains, status_counts
@@ -48,6 +49,7 @@ class ReportOptions:
     max_merge_gains: int = 3
     max_pictures: int = 60
     max_region_rows: int = 500
+    review_rows: int = 100
     top_images: int = 3
     thresholds: Thresholds = field(default_factory=Thresholds)
     executor: Any = field(default=None, compare=False)
@@ -67,6 +69,7 @@ class ReportOptions:
                 "max_merge_gains",
                 "max_pictures",
                 "max_region_rows",
+                "review_rows",
                 "top_images",
             )
         }
@@ -266,6 +269,10 @@ def report_data(
         proposals = apply_gains(
             proposals, Gains(result.per_pair_class, classes, study.categories, merged)
         )
+        # the review queue: the pass's regions, ranked; findings=None until the report
+        # computes the study's findings (agreement.diagnosis): pass them here, they weight and
+        # explain the regions (agreement.study.review)
+        review = review_queue(study, dis.regions, findings=None, top=o.review_rows)
         pairs = dis.class_pairs.copy()
         pairs["dissenters"] = pairs["dissenters"].map(", ".join)
         pq_matrix = result.pq_matrix()
@@ -288,6 +295,7 @@ def report_data(
             regions=dis.regions,
             region_figures=pictures.regions,
             max_region_rows=o.max_region_rows,
+            review=review,
             figures=overview_figures(pq_matrix, classes),
             validation=p.validation,
             consistency=consistency,

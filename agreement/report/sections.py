@@ -73,6 +73,9 @@ class ReportData:
         The pictured regions by rank.
     max_region_rows : int
         Rows of the region browser (the most severe; every region is in regions.csv).
+    review : DataFrame or None
+        The review queue (:func:`agreement.study.review.review_queue`), written as
+        ``review_queue.csv``.
     """
 
     name: str
@@ -98,6 +101,7 @@ class ReportData:
     regions: pd.DataFrame | None = None
     region_figures: Mapping[int, RegionFigure] = field(default_factory=dict)
     max_region_rows: int = 500
+    review: pd.DataFrame | None = None
 
     @property
     def names(self) -> dict[int, str]:
@@ -368,6 +372,40 @@ def _proposals(d: ReportData, placed: set[str]) -> Section:
     return Section("proposals", "Guideline revision proposals", tuple(blocks))
 
 
+#: Columns of the review queue shown in the page (review_queue.csv has them all); the tool's
+#: columns only when some row has a reference.
+_REVIEW_SHOWN = ("rank", "image", "kind", "class_pair", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
+                 "annotators", "why")
+_REVIEW_TOOL = ("task", "frame", "jobs", "annotations")
+
+
+def _review(d: ReportData) -> Section:
+    """The review queue: the regions to send back to the annotators, ranked."""
+    q = d.review
+    if q is None:
+        return Section("review", "Review queue",
+                       (Paragraph("The review queue was not made for this report.", "note"),))
+    if not len(q):
+        return Section("review", "Review queue", (
+            Paragraph("Nothing to review: no ambiguous region."),
+            Table("review_queue", "Review queue", q, show=False)))
+    tools = [c for c in _REVIEW_TOOL if (q[c].astype(str) != "").any()]
+    explained = int((q["finding"].astype(str) != "").sum())
+    text = (f"The {len(q)} regions to look at again first (every one in review_queue.csv), "
+            "ranked by severity (the region's pixels weighted by the share of annotators "
+            "disputing them), doubled when a finding explains the region"
+            + (f" ({explained} here)" if explained else "") + ". annotators = the minority "
+            "(both sides when there is none)"
+            + ("; task / frame / jobs / annotations = where each of their annotations lives in "
+               "the annotation tool" if tools else "; the exports carry no tool reference "
+               "(CVAT and Label Studio exports do)") + ".")
+    return Section("review", "Review queue", (
+        Paragraph(text),
+        Table("review_queue", "Review queue, first to review first", q,
+              "bbox_* = the region's box in pixels (x, y from the top left); region = its rank "
+              "in regions.csv.", max_rows=30, columns=(*_REVIEW_SHOWN, *tools))))
+
+
 CONSISTENCY_FIELDS = ("n_images", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp", "fn")
 
 
@@ -407,7 +445,7 @@ def make_sections(d: ReportData) -> tuple[Section, ...]:
            _pairs(d, placed),
            region_section(d.regions, d.region_figures, max_rows=d.max_region_rows,
                           placed=placed),
-           _annotators(d), _validation(d)]
+           _review(d), _annotators(d), _validation(d)]
     if d.consistency is not None:
         out.append(_consistency(d.consistency))
     return tuple(out)

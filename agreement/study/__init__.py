@@ -9,18 +9,24 @@ functions build their part and run it:
 - :func:`leave_one_out` (:mod:`.loo`): each annotator against the consensus of the others;
 - :func:`coincidence_frame` (:mod:`.coincidence`);
 - :func:`validate` (:mod:`.validation`);
+- :func:`review_queue` (:mod:`.review`): the regions to send back to the
+  annotators, ranked, with the tool's references;
+- :func:`export_consensus` (:mod:`.consensus_maps`): the consensus and its votes, written as a
+  tool's import file as the pass makes them;
 - :func:`human_consistency`, :func:`parsing_covering_by_class` (:mod:`.consistency`);
 - :func:`analyse` (:mod:`.analysis`): several of them in one pass.
 """
 
 from .analysis import PARTS, Analysis, analyse
 from .coincidence import coincidence_frame
+from .consensus_maps import export_consensus
 from .consistency import ConsistencyResult, human_consistency, parsing_covering_by_class
 from .disputes import AggregateHeatmap, StudyDisagreement, disagreement
 from .loo import LeaveOneOut, leave_one_out
 from .pixels import pixel_agreement
 from .pq import evaluate
 from .pq_result import StudyResult
+from .review import review_queue
 from .runner import CHUNK_SIZE, Part, run
 from .validation import validate
 
@@ -38,10 +44,12 @@ __all__ = [
     "coincidence_frame",
     "disagreement",
     "evaluate",
+    "export_consensus",
     "human_consistency",
     "leave_one_out",
     "parsing_covering_by_class",
     "pixel_agreement",
+    "review_queue",
     "run",
     "validate",
 ]
