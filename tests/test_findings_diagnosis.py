@@ -102,6 +102,40 @@ def test_a_record_is_small_and_holds_every_annotator():
     assert image_record(image, {"ana": anns["ana"]}, categories=sim.categories) is None
 
 
+@pytest.mark.parametrize("seed, extra", [
+    (1, {}), (2, {"plants": [Plant("layer_overlap", "strong")]}),
+    (3, {"plants": [Plant("merge", "strong")], "annotators": 5}), (4, {"annotators": 2})])
+def test_the_pass_kernel_equals_the_per_pixel_one(seed, extra):
+    """The kernel reads tuples, pair tables and the shared consensus; the first version read
+    every pixel (tests/_findings_oracle.py): the records are equal."""
+    from _findings_oracle import pixel_record
+
+    sim = simulate(seed=seed, **{"images": 2, "height": 96, "width": 192, **extra})
+    study = sim.study()
+    for image, anns in study.iter_images():
+        a = pixel_record(image, anns, categories=study.categories)
+        b = image_record(image, anns, categories=study.categories)
+        for f in ("pixels", "adjacency", "objects"):
+            assert np.array_equal(getattr(a, f), getattr(b, f)), f
+        assert (a.band, a.shape, a.annotators) == (b.band, b.shape, b.annotators)
+
+
+def test_the_findings_share_the_leave_one_out_consensus(monkeypatch):
+    """In one pass, each annotator's consensus of the others is computed once per image."""
+    from agreement.image import voting
+    from agreement.study.analysis import analyse
+
+    calls = []
+    inner = voting._consensus_tuples
+    monkeypatch.setattr(voting, "_consensus_tuples",
+                        lambda maps, names, *a: calls.append((maps.image, names))
+                        or inner(maps, names, *a))
+    sim = simulate(seed=2, annotators=3, images=3, height=64, width=128)
+    res = analyse(sim.study(), parts=("loo", "findings"))
+    assert len(calls) == len(set(calls)) == 3 * 3
+    assert res.findings.to_dict() == find(sim.study()).to_dict()
+
+
 # ----------------------------------------------------------------------------- statistics
 
 def test_contrasts_are_taken_from_the_median_of_the_image():

@@ -37,13 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..image.voting import consensus
-from ..labels import overlap_table
+from ..image.maps import ImageMaps
+from ..image.voting import consensus_tuples
 from ..metrics.boundary import boundary_near
-from ..metrics.pixel import label_map
 from ..model import Categories, PanopticAnnotation
 
-__all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "band_width", "image_record"]
+__all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "band_width", "image_record",
+           "maps_record"]
 
 #: Object statuses (codes are positions).
 STATUS: tuple[str, ...] = ("present", "missed", "confused", "hidden", "merged")
@@ -99,26 +99,6 @@ def band_width(shape: tuple[int, int], ratio: float) -> int:
     11
     """
     return max(2, round(ratio * float(np.hypot(*shape))))
-
-
-def _adjacency(labels: npt.NDArray[np.integer], k1: int) -> IntArray:
-    """Symmetric (K+1) x (K+1) count of 4-neighbour label changes."""
-    codes = []
-    for x, y in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
-        diff = x != y
-        codes.append(x[diff].astype(np.int64) * k1 + y[diff])
-    table = np.bincount(np.concatenate(codes), minlength=k1 * k1).reshape(k1, k1)
-    return table + table.T
-
-
-def _near_pairs(compact: npt.NDArray[np.integer], n: int) -> npt.NDArray[np.bool_]:
-    """``near[i, j]``: segments i and j (compact, 1-based) lie within ``_NEAR`` px."""
-    near = np.zeros((n + 1, n + 1), bool)
-    for d in range(1, _NEAR + 1):
-        for x, y in ((compact[:, :-d], compact[:, d:]), (compact[:-d, :], compact[d:, :])):
-            sel = (x != y) & (x > 0) & (y > 0)
-            near[x[sel], y[sel]] = True
-    return near | near.T
 
 
 def _owners(t: IntArray, same: npt.NDArray[np.bool_], objects: npt.NDArray[np.bool_],
@@ -204,11 +184,108 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     return out, event
 
 
+def _tuple_neighbours(index: npt.NDArray[np.int32], n_tuples: int, reach: int
+                      ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Pairs of distinct tuples that are neighbours along a row or a column.
+
+    Returns ``(first, second, count)`` of the 4-neighbour pairs (each ordered pair of adjacent
+    pixels counted) and the codes ``first * T + second`` of every pair less than ``reach + 1``
+    px apart (unique). A pair of segments of one annotator is adjacent (or near) exactly when
+    some pair of tuples carrying them is: per-annotator questions about neighbours are answered
+    from these pairs, not from the pixels again.
+    """
+    t = np.int64(max(n_tuples, 1))
+    near, adjacent = [], []
+    for d in range(1, reach + 1):
+        for x, y in ((index[:, :-d], index[:, d:]), (index[:-d, :], index[d:, :])):
+            sel = x != y
+            code = x[sel].astype(np.int64) * t + y[sel]
+            (adjacent if d == 1 else near).append(code)
+    adj = np.concatenate(adjacent) if adjacent else np.zeros(0, np.int64)
+    codes, count = np.unique(adj, return_counts=True)
+    close = np.unique(np.concatenate([codes, *near])) if near else codes
+    return codes // t, codes % t, count.astype(np.int64), close
+
+
+def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float = 0.5
+                ) -> ImageRecord | None:
+    """The findings' record of one image from its :class:`~agreement.image.maps.ImageMaps`
+    (None with fewer than two readable annotations).
+
+    Everything is read from what the pass already holds for the image: the tuples (labels per
+    tuple, neighbours of tuples), the joint table of each annotator pair (objects), and the
+    leave-one-out consensus of each annotator (:func:`agreement.image.voting.consensus_tuples`,
+    shared with the leave-one-out scores). Per pixel, one band of each leave-one-out consensus
+    and one ``bincount`` per annotator remain.
+    """
+    names = maps.names
+    if len(names) < 2:
+        return None
+    categories = maps.categories
+    ids = maps.category_ids
+    k1 = len(ids) + 1
+    t = maps.tuples()
+    n_t = len(t)
+    labels = maps.tuple_labels().astype(np.int64)  # (N, T)
+    anns = [maps.annotations[n] for n in names]
+    shape = anns[0].shape
+    band = band_width(shape, band_ratio)
+    min_area = max(10.0, MIN_OBJECT * shape[0] * shape[1])
+    thing_of = np.array([False] + [categories[c].isthing for c in ids])
+    cats = [maps.segment_labels(n)[1:].astype(np.int64) for n in names]
+    crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
+    first, second, count, close = _tuple_neighbours(t.index, n_t, _NEAR)
+    n = len(names)
+    adjacency = np.zeros((n, k1, k1), np.int64)
+    near = []
+    for ai in range(n):
+        la, lb = labels[ai, first], labels[ai, second]
+        diff = la != lb
+        table = np.bincount(la[diff] * k1 + lb[diff], weights=count[diff], minlength=k1 * k1)
+        table = np.rint(table).astype(np.int64).reshape(k1, k1)
+        adjacency[ai] = table + table.T
+        ci, cj = t.codes[close // max(n_t, 1), ai], t.codes[close % max(n_t, 1), ai]
+        sel = (ci != cj) & (ci > 0) & (cj > 0)
+        m = np.zeros((len(anns[ai].segments) + 1,) * 2, bool)
+        m[ci[sel], cj[sel]] = True
+        near.append(m | m.T)
+    pixels = np.zeros((n, 3, k1, k1), np.int64)
+    objects = []
+    cat_ids = np.asarray(ids, np.int64)
+    for ai, a in enumerate(names):
+        events = np.zeros(n_t, np.int64)  # in how many pairs a tuple is an object event
+        for bi, b in enumerate(names):
+            if bi == ai:
+                continue
+            table = maps.pair(a, b).table_for(b)
+            rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
+                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
+            objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
+                                            rows]))
+            events += event[t.codes[:, bi], t.codes[:, ai]]
+        rest = tuple(b for b in names if b != a)
+        cons = consensus_tuples(maps, rest, min_share=min_share)
+        seg_label = np.concatenate([[0], np.searchsorted(cat_ids, cons.categories) + 1])
+        lc = seg_label[cons.segment]  # consensus label of each tuple
+        near_band = boundary_near(lc.astype(np.int32)[t.index], d=band)
+        split = np.bincount(t.index.ravel().astype(np.int64) * 2 + near_band.ravel(),
+                            minlength=2 * n_t).reshape(n_t, 2)
+        majority = 2 * events > n - 1  # as the consensus: most of the others agree
+        zone = np.where(majority[:, None], 0, np.array([2, 1])[None, :])
+        code = (zone * k1 + lc[:, None]) * k1 + labels[ai][:, None]
+        pixels[ai] = np.bincount(code.ravel(), weights=split.ravel(),
+                                 minlength=3 * k1 * k1).round().astype(np.int64).reshape(3, k1, k1)
+    return ImageRecord(maps.image, tuple(names), tuple(ids), pixels, adjacency,
+                       np.concatenate(objects).astype(np.int64), band, shape)
+
+
 def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
-                 categories: Categories, band_ratio: float = 0.02, min_share: float = 0.5,
-                 labels: Mapping[str, npt.NDArray[np.int32]] | None = None
+                 categories: Categories, band_ratio: float = 0.02, min_share: float = 0.5
                  ) -> ImageRecord | None:
     """The findings' record of one image (None with fewer than two annotators).
+
+    :func:`maps_record` over the image's annotations (a pass gives its kernel the
+    :class:`~agreement.image.maps.ImageMaps` it already holds).
 
     Parameters
     ----------
@@ -220,9 +297,6 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
         Border band width as a share of the image diagonal (:func:`band_width`).
     min_share : float
         Consensus majority (:func:`agreement.consensus`).
-    labels : mapping, optional
-        Precomputed category maps over ``tuple(categories)``, shared with the other parts of
-        a pass.
 
     Returns
     -------
@@ -238,45 +312,5 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     >>> rec.pixels[0, 1].tolist()  # a vs b, at b's border: b says walk (2), a road (1) on 3 px
     [[0, 0, 0], [0, 3, 0], [0, 3, 3]]
     """
-    names = list(annotations)
-    if len(names) < 2:
-        return None
-    ids = tuple(categories)
-    k1 = len(ids) + 1
-    if labels is None:
-        labels = {n: label_map(annotations[n], ids) for n in names}
-    shape = annotations[names[0]].shape
-    band = band_width(shape, band_ratio)
-    min_area = max(10.0, MIN_OBJECT * shape[0] * shape[1])
-    thing_of = np.array([False] + [categories[c].isthing for c in ids])
-    lab_of = {c: k + 1 for k, c in enumerate(ids)}
-    anns = [annotations[n] for n in names]
-    cats = [np.array([lab_of[s.category_id] for s in ann.segments], np.int64) for ann in anns]
-    near = [_near_pairs(ann.compact, len(ann.segments)) for ann in anns]
-    crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
-    pixels = np.zeros((len(names), 3, k1, k1), np.int64)
-    adjacency = np.stack([_adjacency(labels[n], k1) for n in names])
-    objects = []
-    for ai, a in enumerate(names):
-        ann = anns[ai]
-        events = np.zeros(shape, np.int32)  # in how many pairs a pixel is an object event
-        for bi in range(len(names)):
-            if bi == ai:
-                continue
-            ref = anns[bi]
-            table = overlap_table(ref.compact, ann.compact, len(ref.segments) + 1,
-                                  len(ann.segments) + 1)
-            rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
-                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
-            objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
-                                            rows]))
-            events += event[ref.compact, ann.compact]
-        others = {b: annotations[b] for b in names if b != a}
-        cons = consensus(others, categories, min_share=min_share, image=image).annotation
-        lc = label_map(cons, ids)
-        majority = 2 * events > len(names) - 1  # as the consensus: most of the others agree
-        zone = np.where(majority, 0, np.where(boundary_near(lc, d=band), 1, 2))
-        code = (zone.astype(np.int64) * k1 + lc) * k1 + labels[a]
-        pixels[ai] = np.bincount(code.ravel(), minlength=3 * k1 * k1).reshape(3, k1, k1)
-    return ImageRecord(image, tuple(names), ids, pixels, adjacency,
-                       np.concatenate(objects).astype(np.int64), band, shape)
+    return maps_record(ImageMaps(image, annotations, categories=categories),
+                       band_ratio=band_ratio, min_share=min_share)

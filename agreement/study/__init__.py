@@ -10,6 +10,7 @@ functions build their part and run it:
 - :func:`coincidence_frame` (:mod:`.coincidence`);
 - :func:`validate` (:mod:`.validation`);
 - :func:`human_consistency`, :func:`parsing_covering_by_class` (:mod:`.consistency`);
+- :func:`agreement.diagnosis.find` (:mod:`.findings_part`): who does what systematically;
 - :func:`analyse` (:mod:`.analysis`): several of them in one pass.
 """
 
