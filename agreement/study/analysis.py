@@ -20,12 +20,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..diagnosis.records import Findings
 from ..errors import StudyError
 from ..metrics.pixel import PixelAgreement
 from ..model import Study
 from .coincidence import CoincidencePart
 from .consistency import ConsistencyPart, ConsistencyResult
-from ..diagnosis.records import Findings
 from .disputes import DisputesPart, StudyDisagreement
 from .findings_part import FindingsPart
 from .loo import LeaveOneOut, LooPart
