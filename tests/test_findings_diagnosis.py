@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _sample_habits import PLANTED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -299,19 +300,6 @@ def test_memory_studies_and_written_studies_give_the_same_findings(tmp_path):
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-
-
-#: The habits planted in data/sample (data/sample/README.md), as (annotator, kind, classes).
-PLANTED = {("chen", "boundary_offset", frozenset({"road", "sidewalk"})),
-           ("chen", "class_confusion", frozenset({"road", "sidewalk"})),
-           ("bruno", "unlabeled", frozenset()), ("bruno", "missed_small", frozenset()),
-           ("bruno", "merge", frozenset({"person"})), ("bruno", "boundary_detail", None),
-           ("bruno", "class_confusion", frozenset({"rider", "person"})),
-           ("bruno", "extent", frozenset({"pole"})),
-           ("bruno", "extent", frozenset({"traffic sign"})),
-           ("bruno", "boundary_offset", frozenset({"traffic sign", "sky"})),
-           ("dana", "split", None), ("dana", "layer_overlap", frozenset()),
-           ("dana", "class_confusion", frozenset({"car", "truck"}))}
 
 
 def _planted(f: Finding) -> bool:
