@@ -105,7 +105,8 @@ def test_a_record_is_small_and_holds_every_annotator():
 
 @pytest.mark.parametrize("seed, extra", [
     (1, {}), (2, {"plants": [Plant("layer_overlap", "strong")]}),
-    (3, {"plants": [Plant("merge", "strong")], "annotators": 5}), (4, {"annotators": 2})])
+    (3, {"plants": [Plant("merge", "strong")], "annotators": 5}), (4, {"annotators": 2}),
+    (5, {"annotators": 7, "plants": [Plant("boundary_offset", "strong")]})])
 def test_the_pass_kernel_equals_the_per_pixel_one(seed, extra):
     """The kernel reads tuples, pair tables and the shared consensus; the first version read
     every pixel (tests/_findings_oracle.py): the records are equal."""
