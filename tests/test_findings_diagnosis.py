@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _sample_habits import PLANTED
+from _sample_habits import planted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -220,6 +220,32 @@ def test_annotators_who_disagree_among_themselves_make_a_guideline_finding():
     assert "disagree among themselves" in top.text
 
 
+def test_a_border_everyone_places_somewhere_else_is_a_guideline_finding():
+    """Each annotator puts the road / sidewalk border somewhere else on each image: nobody is
+    consistently off (the per-annotator tests see nothing), the spread stands out."""
+    sim = simulate(seed=7, plants=[Plant("ambiguous_border", "strong",
+                                         categories=("road", "sidewalk"))], **SMALL)
+    found = find(sim.study())
+    (f,) = found.findings
+    assert named(sim.plants[0], f) and f.annotators == () and f.evidence["scope"] == "spread"
+    assert f.effect >= found.parameters["min_spread_px"] and f.ci_low < f.effect < f.ci_high
+    assert f.effect > 2 * f.evidence["noise_px"] and f.p_adjusted <= 0.01
+    assert f.text.startswith("The annotators place the road / sidewalk border differently")
+    tests = found.tests[(found.tests.kind == "boundary_offset")
+                        & (found.tests.categories == "road / sidewalk")]
+    assert (tests[tests.scope == "annotator"].p_adjusted > 0.01).all()  # nobody alone
+    (spread,) = tests[tests.scope == "spread"].itertuples()
+    assert spread.finding and spread.annotator == "" and spread.effect == f.effect
+
+
+def test_one_annotator_moving_a_border_is_not_a_guideline_question():
+    sim = simulate(seed=7, plants=[Plant("boundary_offset", "strong", "cy",
+                                         ("road", "sidewalk"))], **SMALL)
+    found = find(sim.study())
+    assert [f.evidence.get("scope") for f in found] == [None]
+    assert found[0].annotators == ("cy",)
+
+
 def test_two_annotators_are_compared_without_blame():
     # two annotators: a permutation swaps them or not, so a finding needs many images
     sim = simulate(seed=9, annotators=2, images=20, height=128, width=256,
@@ -304,23 +330,25 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
 def _planted(f: Finding) -> bool:
-    return any(f.annotators == (who,) and f.kind == kind and
-               (cats is None or frozenset(f.categories) == cats) for who, kind, cats in PLANTED)
+    return planted(f.annotators, f.kind, f.categories)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLE / "planted.json").exists(), reason="data/sample is not there")
 def test_the_sample_studys_planted_facts_come_first():
     """Every finding of the sample study is one of its planted habits, and in batch 1 (guideline
-    v1) chen's road / sidewalk border is the first class-pair finding; not in batch 2 (v2)."""
+    v1) chen's road / sidewalk border is the first class-pair finding, and the border is a
+    guideline question for everyone; not in batch 2 (v2: the curb belongs to the sidewalk)."""
     batch1 = find(load_study(SAMPLE / "batch1"))
     assert [f for f in batch1 if not _planted(f)] == []
     pairs = [f for f in batch1 if len(f.categories) == 2]
     assert pairs[0].annotators == ("chen",) and set(pairs[0].categories) == {"road", "sidewalk"}
     assert pairs[0].rank <= 3
+    (guide,) = [f for f in batch1 if not f.annotators]
+    assert set(guide.categories) == {"road", "sidewalk"} and guide.evidence["without"] == "chen"
     batch2 = find(load_study(SAMPLE / "batch2"))
     assert [f for f in batch2 if not _planted(f)] == []
-    assert not [f for f in batch2 if f.annotators == ("chen",)]
+    assert not [f for f in batch2 if f.annotators == ("chen",) or not f.annotators]
 
 
 def test_crowd_segments_are_not_objects():

@@ -153,7 +153,9 @@ def test_filter_by_class_pair_and_image_then_click_a_region(page, sample_report)
     assert [r["id"] for r in rows] == expected["rank"].tolist()  # most severe first
     assert {r["class_pair"] for r in rows} == {"road <-> sidewalk"}
     count = page.find_element(By.CSS_SELECTOR, f"{REGIONS} .browser-controls .count").text
-    assert count.startswith(f"{len(rows)} of 500 shown")
+    listed = len(json.loads(page.find_element(By.ID, "report-data").get_attribute(
+        "textContent"))["lists"]["regions"]["rows"])  # the 500 most severe and every pictured
+    assert count.startswith(f"{len(rows)} of {listed} shown")
     # the first region of the filter has a picture: click it (second click of the question
     # "what did annotator X draw on the road / sidewalk border in image Y")
     first = page.find_element(By.CSS_SELECTOR, f'#browser-regions tr[data-id="{rows[0]["id"]}"]')
@@ -310,7 +312,7 @@ def test_readable_without_javascript(chromium, sample_report):
         assert "js" not in (d.find_element(By.TAG_NAME, "html").get_attribute("class") or "")
         assert not d.find_element(By.CSS_SELECTOR, ".browser-controls").is_displayed()
         rows = d.find_elements(By.CSS_SELECTOR, "#browser-regions tbody tr")
-        assert len(rows) == 500 and all(r.is_displayed() for r in rows[:5])
+        assert len(rows) >= 500 and all(r.is_displayed() for r in rows[:5])
         gallery = d.find_elements(By.CSS_SELECTOR, ".browser-gallery figure.region")
         assert gallery and gallery[0].is_displayed()
         # a row's picture link leads to its picture, wherever it is in the page

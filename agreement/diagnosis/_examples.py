@@ -5,7 +5,9 @@ severe ambiguous regions (:mod:`agreement.image.regions`: image, kind, the class
 the minority, box). :func:`with_examples` picks for each finding the regions that show it: its
 classes, its annotator in the minority (for ``merge``: among those who merged), its images first,
 most severe first and spread over images. A finding about one annotator never borrows a region
-where that annotator is not in the minority: no example is better than a wrong one.
+where that annotator is not in the minority: no example is better than a wrong one. A border
+everyone places somewhere else shows regions where any annotator but the one who deviates most
+is in the minority.
 
 =================  ===================================================================
 kind               regions
@@ -70,9 +72,14 @@ def _class_mask(regions: pd.DataFrame, f: Finding, things: Collection[int]) -> n
 
 
 def _who(f: Finding) -> tuple[str, ...]:
-    """The annotators whose regions show the finding (empty: anybody)."""
+    """The annotators whose regions show the finding (empty: anybody). A border everyone
+    places somewhere else: the annotators but the one who deviates most (whose own finding
+    shows that annotator's regions)."""
     if f.annotators:
         return tuple(f.annotators)
+    if f.evidence.get("scope") == "spread":
+        return tuple(a for a in f.evidence.get("deviation_by_annotator", {})
+                     if a != f.evidence.get("without"))
     return tuple(f.evidence.get("between", ()))
 
 

@@ -7,7 +7,7 @@ FindingsPart`) calls once every image's record is in: effects, permutation tests
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -17,6 +17,7 @@ from ..model import Study
 from ._decide import decide
 from ._effects import KIND_UNITS, SIGNED, EffectTable, effect_table
 from ._kernel import ImageRecord
+from ._spread import spread_findings
 from ._stats import PermutationResult, permutation_tests
 from .records import Findings
 
@@ -98,10 +99,24 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
     names = {c: study.categories[c].name for c in study.categories}
     found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
                    px_floor=th["boundary_offset"])
+    guideline = {table.tests.index(("boundary_offset", tuple(
+        table.category_ids.index(c) + 1 for c in f.category_ids)))
+        for f in found if f.kind == "boundary_offset" and not f.annotators}
+    spread, spread_tests = spread_findings(
+        table, min_spread=th["boundary_offset"] / 2, alpha=opts.alpha, n_boot=opts.n_boot,
+        seed=opts.seed, names=names, min_images=opts.min_images, skip=sorted(guideline))
+    found = sorted([*found, *spread], key=lambda f: -f.impact)
+    found = [replace(f, rank=k + 1) for k, f in enumerate(found)]
     params: dict[str, Any] = {**asdict(opts), "min_effect": th, "band_px": table.band,
                               "images": len(table.images), "annotators": list(table.annotators),
-                              "tests": int(np.isfinite(res.p).sum()), "method": res.method}
-    return Findings(tuple(found), _tests_frame(table, res, min_effect, names, found), params)
+                              "tests": int(np.isfinite(res.p).sum()), "method": res.method,
+                              "spread_tests": len(spread_tests),
+                              "min_spread_px": th["boundary_offset"] / 2}
+    tests = _tests_frame(table, res, min_effect, names, found)
+    if spread_tests:
+        tests = pd.concat([tests, pd.DataFrame(spread_tests, columns=tests.columns)],
+                          ignore_index=True)
+    return Findings(tuple(found), tests, params)
 
 
 def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndarray,
@@ -121,7 +136,8 @@ def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndar
                          "ci_low": res.ci_low[a, t], "ci_high": res.ci_high[a, t],
                          "n_images": int(res.n_images[a, t]), "statistic": res.stat[a, t],
                          "p_value": res.p[a, t], "p_adjusted": res.p_adjusted[a, t],
-                         "min_effect": min_effect[t], "finding": (who, kind, ids) in keys})
+                         "min_effect": min_effect[t], "finding": (who, kind, ids) in keys,
+                         "scope": "annotator"})
     cols = ["annotator", "kind", "categories", "size_px", "effect", "unit", "ci_low", "ci_high",
-            "n_images", "statistic", "p_value", "p_adjusted", "min_effect", "finding"]
+            "n_images", "statistic", "p_value", "p_adjusted", "min_effect", "finding", "scope"]
     return pd.DataFrame(rows, columns=cols)
