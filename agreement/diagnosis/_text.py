@@ -53,6 +53,12 @@ def _what(f: Finding) -> str:
                 "than the others'")
     if k == "extent":
         size = "larger" if x > 0 else "smaller"
+        if f.unit == "px":
+            side = "out" if x > 0 else "in"
+            near = f.evidence.get("border_with")
+            where = f" (into {near})" if near and x > 0 else f" ({near} larger)" if near else ""
+            return (f"draws {a} {size}: its outline lies {v} further {side} than the others'"
+                    f"{where}")
         return f"draws {a} {size}: {v} of its area compared with the others"
     if k == "missed_small":
         size = f.evidence.get("size_px")
