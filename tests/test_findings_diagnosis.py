@@ -138,6 +138,25 @@ def test_the_findings_share_the_leave_one_out_consensus(monkeypatch):
     assert res.findings.to_dict() == find(sim.study()).to_dict()
 
 
+def test_a_merge_of_objects_further_apart_than_3_px_counts_for_everyone():
+    """Two cars 6 px apart: a draws one segment over both. The merge proves a neighbour to
+    merge with: the cars are among the mergeable objects of every annotator (a: 1 of 1, the
+    others: 0 of 1, defined), not only of those within 3 px."""
+    from agreement.diagnosis._effects import effect_table
+
+    ref = np.zeros((8, 40), np.int32)
+    ref[2:6, 2:12] = 31
+    ref[2:6, 18:28] = 32  # 6 px further right
+    one = np.zeros_like(ref)
+    one[2:6, 2:28] = 41
+    anns = {"a": _ann(one, {41: 3}), "b": _ann(ref, {31: 3, 32: 3}),
+            "c": _ann(ref, {31: 3, 32: 3})}
+    rec = image_record("x", anns, categories=CATS)
+    table = effect_table([rec] * 3, ("a", "b", "c"), thing=[False, False, True, True])
+    t = table.tests.index(("merge", (3,)))
+    assert table.values[0, :, t].tolist() == [1.0, 0.0, 0.0]
+
+
 # ----------------------------------------------------------------------------- statistics
 
 def test_contrasts_are_taken_from_the_median_of_the_image():
@@ -199,6 +218,12 @@ def test_strong_plants_are_named_with_kind_class_and_annotator(kind):
     (plant,) = sim.plants
     assert found.findings, f"nothing found for {plant}"
     assert named(plant, found[0]), found.summary()
+
+
+def test_painting_objects_over_others_is_not_also_a_split():
+    sim = simulate(seed=7, plants=[Plant("layer_overlap", "strong", "cy")], **SMALL)
+    found = find(sim.study())
+    assert [f.kind for f in found if f.annotators == ("cy",)] == ["layer_overlap"]
 
 
 def test_coarse_outlines_are_named():
