@@ -105,7 +105,7 @@ def sample_report(tmp_path_factory):
 
     opened = open_study(SAMPLE / "batch1")
     report = build_report(
-        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
+        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_pairs=2)
     )
     out = tmp_path_factory.mktemp("report") / "out"
     html = write_report(report, out)

@@ -156,13 +156,21 @@ class TupleConsensus:
 def consensus_tuples(maps: ImageMaps, names: Sequence[str] | None = None, *,
                      min_share: float = 0.5, void: VoidMode = "label") -> TupleConsensus:
     """The consensus of some annotators of ``maps`` (default all) on every tuple of the image,
-    sharing the image's labels, matching and tuples (see the module notes)."""
+    sharing the image's labels, matching and tuples (see the module notes). Computed once per
+    image for each (annotators, ``min_share``, ``void``): the leave-one-out scores and the
+    findings of one pass share each annotator's consensus of the others."""
     _check_void(void)
     if not 0 <= min_share < 1:
         raise AnnotationError(f"min_share must be in [0, 1), got {min_share}")
     names = maps.names if names is None else tuple(n for n in maps.names if n in names)
     if not names:
         raise AnnotationError("consensus needs at least 1 annotation, got 0")
+    return maps.cached(("consensus_tuples", names, float(min_share), void),
+                       lambda: _consensus_tuples(maps, names, min_share, void))
+
+
+def _consensus_tuples(maps: ImageMaps, names: tuple[str, ...], min_share: float,
+                      void: VoidMode) -> TupleConsensus:
     pos = [maps.names.index(a) for a in names]
     t = maps.tuples()  # AnnotationError when the maps differ in size
     v = (maps.votes(void) if len(pos) == len(maps.names)

@@ -25,7 +25,7 @@ from .figures import ImageMaps
 from .model import Figure, RegionFigure
 
 __all__ = ["ReportPictures", "choose_regions", "pair_coverage", "pair_examples",
-           "problem_examples", "problem_regions", "region_figures", "report_pictures"]
+           "region_figures", "report_pictures"]
 
 
 def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), *,
@@ -177,44 +177,6 @@ def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
     return out
 
 
-#: The region kind each kind of problem is about (a confused pair: any region between the two).
-PROBLEM_KINDS = {
-    "confusion": None,
-    "instances": "merge-split",
-    "boundaries": "boundary placement",
-    "small_misses": "missed object",
-}
-
-
-def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
-    """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
-
-    Confused pair: regions between the two classes; instances: merge-split regions of the
-    class; boundaries: boundary-placement regions touching the class; small misses:
-    missed-object regions touching the class (:data:`PROBLEM_KINDS`).
-    """
-    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
-    c = cats[0]
-    if kind == "confusion":
-        d = cats[1]
-        return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
-    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == PROBLEM_KINDS[kind])
-    if kind == "instances":
-        mask &= a_ == b_
-    return mask
-
-
-def problem_examples(regions: pd.DataFrame, proposals: Sequence, *,
-                     max_examples: int) -> dict[str, list[int]]:
-    """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
-    out = {}
-    for p in proposals:
-        if p.kind in PROBLEM_KINDS:  # a kind without regions of its own has no example
-            mask = problem_regions(regions, p.kind, p.categories)
-            out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
-    return out
-
-
 def pair_examples(regions: pd.DataFrame, *, max_pairs: int, max_examples: int,
                   skip: Sequence[str] = ()) -> dict[str, list[int]]:
     """Per labelled class pair (``pair:<id>-<id>``, most severe first): ranks of its regions."""
@@ -246,8 +208,8 @@ class ReportPictures:
     regions : mapping of int to RegionFigure
         The pictured regions by rank (at most ``max_pictures``).
     examples : mapping of str to tuple of int
-        Proposal or class-pair key -> ranks of its example regions (most severe first; those
-        with a picture are in ``regions``).
+        Finding (``finding-<rank>``) or class-pair key -> ranks of its example regions (most
+        important first; those with a picture are in ``regions``).
     """
 
     heatmaps: tuple[Figure, ...] = ()
@@ -255,35 +217,36 @@ class ReportPictures:
     examples: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def figures_of(self, key: str) -> list[RegionFigure]:
-        """The pictures of a proposal's or class pair's examples."""
+        """The pictures of a finding's or class pair's examples."""
         return [self.regions[r] for r in self.examples.get(key, ()) if r in self.regions]
 
 
-def report_pictures(study: Study, dis, proposals: Sequence, *,
+def report_pictures(study: Study, dis, examples: Mapping[str, Sequence[int]] | None = None, *,
                     images_dir: str | os.PathLike[str] | None = None, max_examples: int = 3,
                     max_pairs: int = 3, max_pictures: int = 60, top_images: int = 3,
                     cover_pairs: int = 1) -> ReportPictures:
     """Choose and draw the report's pictures from a study's disagreement.
 
-    Examples: the most severe ``max_examples`` regions of every proposal (each kind: its
-    regions by :func:`problem_regions`) and of the ``max_pairs`` most
-    severe labelled class pairs; the pictured regions are those examples, then a few of every
-    kind, then the most severe region of every image for the ``cover_pairs`` most severe pairs
-    of two labelled classes (:func:`pair_coverage`, within half of the pictures), then one per
-    (image, class pair), then the most severe, up to ``max_pictures``.
+    Examples: the regions given per key in ``examples`` (each finding's example regions,
+    :func:`agreement.diagnosis.with_examples`, most important finding first) and the most
+    severe ``max_examples`` regions of the ``max_pairs`` most severe labelled class pairs; the
+    pictured regions are those examples, then a few of every kind, then the most severe region
+    of every image for the ``cover_pairs`` most severe pairs of two labelled classes
+    (:func:`pair_coverage`, within half of the pictures), then one per (image, class pair),
+    then the most severe, up to ``max_pictures``.
     """
     from .figures import disagreement_figures, heatmap_section_figures
 
     regions = dis.regions
-    examples = problem_examples(regions, proposals, max_examples=max_examples)
-    examples.update(pair_examples(regions, max_pairs=max_pairs, max_examples=max_examples,
-                                  skip=tuple(examples)))
+    chosen = {k: [int(r) for r in v] for k, v in (examples or {}).items()}
+    chosen.update(pair_examples(regions, max_pairs=max_pairs, max_examples=max_examples,
+                                skip=tuple(chosen)))
     pairs = dis.class_pairs
     labelled = pairs[(pairs["category_a"] > 0) & (pairs["category_b"] > 0)
                      & (pairs["category_a"] != pairs["category_b"])].head(max(0, cover_pairs))
     cover = pair_coverage(regions, zip(labelled["category_a"], labelled["category_b"],
                                        strict=True))
-    ranks = choose_regions(regions, examples.values(), max_pictures=max_pictures, cover=cover)
+    ranks = choose_regions(regions, chosen.values(), max_pictures=max_pictures, cover=cover)
     maps = ImageMaps(study, images_dir)
     drawn = disagreement_figures(dis, study, maps=maps, top_images=top_images,
                                  top_pairs=max_pairs)
@@ -292,4 +255,4 @@ def report_pictures(study: Study, dis, proposals: Sequence, *,
     pictures = region_figures(study, regions, ranks, maps=maps)
     del maps
     gc.collect()  # matplotlib figures are reference cycles: free them before the report goes on
-    return ReportPictures(heat, pictures, {k: tuple(v) for k, v in examples.items()})
+    return ReportPictures(heat, pictures, {k: tuple(v) for k, v in chosen.items()})

@@ -14,6 +14,7 @@ functions build their part and run it:
 - :func:`export_consensus` (:mod:`.consensus_maps`): the consensus and its votes, written as a
   tool's import file as the pass makes them;
 - :func:`human_consistency`, :func:`parsing_covering_by_class` (:mod:`.consistency`);
+- :func:`agreement.diagnosis.find` (:mod:`.findings_part`): who does what systematically;
 - :func:`analyse` (:mod:`.analysis`): several of them in one pass.
 """
 
