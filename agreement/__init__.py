@@ -4,11 +4,10 @@ Read each annotator's export into one canonical panoptic map per image, match se
 annotators, and measure where and about what they disagree.
 """
 
+from ._version import __version__
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
 from .io import load_study, read_coco_panoptic, write_coco_panoptic
 from .model import Categories, Category, ImageInfo, MemorySource, PanopticAnnotation, Segment, Study
-
-__version__ = "0.1.0"
 
 #: Names loaded on first use (module, attribute): they pull in scipy, matplotlib or the report
 #: templates, so ``import agreement`` stays light.

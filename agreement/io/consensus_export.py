@@ -120,7 +120,7 @@ def _stream(items: Iterable[tuple[str, PanopticAnnotation, VoteLayer]], votes_di
 
 
 def _version() -> str:
-    from .. import __version__  # the package imports io first
+    from .._version import __version__
 
     return __version__
 
