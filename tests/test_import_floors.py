@@ -17,7 +17,8 @@ import agreement
 PACKAGE = Path(agreement.__file__).parent
 
 FLOORS = (
-    ("agreement.errors", "agreement._html", "agreement._checks", "agreement._native"),
+    ("agreement.errors", "agreement._html", "agreement._checks", "agreement._native",
+     "agreement._version"),
     ("agreement.labels",),
     ("agreement.categories", "agreement.annotation", "agreement.model", "agreement.findings"),
     ("agreement.io",),
