@@ -4,10 +4,9 @@ Read each annotator's export into one canonical panoptic map per image, match se
 annotators, and measure where and about what they disagree.
 """
 
+from ._version import __version__
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
 from .model import Categories, Category, ImageInfo, MemorySource, PanopticAnnotation, Segment, Study
-
-__version__ = "0.1.0"
 
 #: Names loaded on first use (module, attribute): they pull in readers, scipy, pandas,
 #: matplotlib or the report templates, so ``import agreement`` stays light.
@@ -23,6 +22,8 @@ _LAZY = {
     "pixel_agreement": ("study.pixels", "pixel_agreement"),
     "StudyDisagreement": ("study.disputes", "StudyDisagreement"),
     "consensus": ("image.voting", "consensus"),
+    "export_consensus": ("study.consensus_maps", "export_consensus"),
+    "review_queue": ("study.review", "review_queue"),
     "leave_one_out": ("study.loo", "leave_one_out"),
     "human_consistency": ("study.consistency", "human_consistency"),
     "validate": ("study.validation", "validate"),
@@ -57,12 +58,14 @@ __all__ = [
     "consensus",
     "disagreement",
     "evaluate",
+    "export_consensus",
     "human_consistency",
     "leave_one_out",
     "load_study",
     "pixel_agreement",
     "read_coco_panoptic",
     "read_photo",
+    "review_queue",
     "validate",
     "write_coco_panoptic",
     "write_report",

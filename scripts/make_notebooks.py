@@ -252,71 +252,89 @@ NB03 = [
     ("md", """# 3. The guideline report, step by step
 
 `agreement report data/sample/batch1 --out report/` writes a guideline-revision report in one
-command: what the annotators disagree about, why, and which guideline rules to rewrite first. This
-notebook builds the same report piece by piece, to see where each part comes from and to
-customise it:
+command: what the annotators disagree about, who draws what differently, and which guideline
+rules to rewrite first. This notebook builds the same report piece by piece, to see where each
+part comes from and to customise it:
 
-1. the two passes over the images (panoptic matching, pixel disagreement);
-2. the class table and its **diagnoses**, with default and with stricter **thresholds**;
-3. **proposals** (guideline rules to rewrite);
+1. one pass over the images: panoptic matching, pixel disagreement and the **findings**;
+2. the **findings**: what is systematic, who does it, tested against the study's own noise;
+3. **proposals** (one guideline rule per finding) and their **example crops**;
 4. **class groups** (e.g. "flat" = road + sidewalk) and which annotator is the **reference**;
 5. the **pictures**: heatmaps over the photos, over the frame, and side-by-side crops;
-6. the full report, written to disk, with its region browser."""),
+6. the full report, written to disk, with `findings.json` and its two browsers."""),
     ("code", ROOT_CELL + """
 
+import json
 import tempfile
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from agreement import build_report, disagreement, evaluate, write_report
+from agreement import analyse, build_report, write_report
+from agreement.diagnosis import Options, with_examples
 from agreement.image.disagreement import heatmaps
 from agreement.io import open_study, read_photo
-from agreement.plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+from agreement.plot_heatmaps import plot_frame_heatmap, plot_image_heatmap
 from agreement.plot_regions import plot_region_panels
-from agreement.report import Thresholds, diagnose_classes, propose
+from agreement.report import propose, proposals_frame
 from agreement.report.build import ReportOptions
-from agreement.report.collect import class_table, confusion_table
-from agreement.report.diagnose import diagnoses_frame
-from agreement.report.proposals import proposals_frame"""),
-    ("md", """## 1. The two passes
+from agreement.report.collect import class_table"""),
+    ("md", """## 1. One pass
 
-`open_study` also finds the photos (`data/sample/images/`) used for the example crops."""),
+`open_study` also finds the photos (`data/sample/images/`) used for the example crops. `analyse`
+decodes every map once and runs every part asked for on it: PQ, the disagreement (heatmaps,
+ambiguous regions), and the findings, which share each annotator's consensus of the others with
+the leave-one-out scores."""),
     ("code", """opened = open_study(SAMPLE / "batch1")
 study = opened.study
-result = evaluate(study)
-dis = disagreement(study)
-result"""),
-    ("md", """## 2. Classes and their diagnoses
-
-The class table joins PQ / SQ / RQ / boundary IoU (from `result`), pixel alpha (from `dis`) and
-the status of every segment (matched, missed, split, merged, ...)."""),
-    ("code", """classes = class_table(result, dis, study, Thresholds())
+res = analyse(study, parts=("pq", "disagreement", "findings"))
+result, dis, found = res.pq, res.disagreement, res.findings
+res"""),
+    ("md", """The class table joins PQ / SQ / RQ / boundary IoU (from `result`), pixel alpha (from
+`dis`) and the status of every segment (matched, missed, split, merged, ...)."""),
+    ("code", """classes = class_table(result, dis, study)
 columns = ["category", "pq", "sq", "rq", "boundary_iou", "alpha"]
 classes[columns].sort_values("pq").round(3)"""),
-    ("md", """Each diagnosis rule compares a class's numbers with a threshold (`Thresholds`): e.g.
-"boundaries differ" when RQ is fine but SQ < 0.8 or boundary IoU < 0.6; "confused with X" when at
-least 5% of the pixels one annotator gives the class are given X by another."""),
-    ("code", """confusion = confusion_table(dis, study)
-default = diagnoses_frame(diagnose_classes(classes, confusion))
-default[["category", "kind", "other", "text"]]"""),
-    ("md", """A stricter team lead wants to hear about outlines below 0.85 SQ and confusions above 3%.
-Only the thresholds change; nothing is recomputed."""),
-    ("code", """strict = Thresholds(sq_low=0.85, confusion_share=0.03)
-stricter = diagnoses_frame(diagnose_classes(classes, confusion, thresholds=strict))
-pd.DataFrame({"default": default["kind"].value_counts(),
-              "strict": stricter["kind"].value_counts()}).fillna(0).astype(int)"""),
-    ("md", """## 3. Proposals
+    ("md", """## 2. The findings
 
-Diagnoses become proposals: one per confused class pair, or per class and kind of problem. The
-full report also estimates each proposal's **expected gain** (how much PQ All would rise if the
-disagreement were resolved, by re-evaluating the study); here, without it, gains are unknown."""),
-    ("code", """names = {c: study.categories.name(c) for c in study.categories}
-isthing = {c: study.categories[c].isthing for c in study.categories}
-proposals = propose(diagnose_classes(classes, confusion, thresholds=strict),
-                    names=names, isthing=isthing)
-proposals_frame(proposals, names)[["rank", "title", "kind", "rule"]].head(8)"""),
+Each annotator is compared, image by image, with the consensus of the others, for every kind of
+systematic difference (class confusion, border offset, coarse outlines, extent, small objects
+missed, merges, splits, unlabelled gaps, painting order) and every class. A difference becomes a
+finding when it stands out from the other annotators judged over images (a permutation test,
+every test of the study in one family) and is at least a minimum practical effect; a border that
+everyone places somewhere else is a guideline finding naming nobody. Ranked by impact: the pixels
+per image the difference puts out of agreement. See `docs/findings.md`."""),
+    ("code", """print(found.summary())"""),
+    ("code", """found.to_frame()[["rank", "kind", "categories", "annotators", "effect", "unit",
+                  "ci_low", "ci_high", "images", "impact", "p_adjusted"]].round(3)"""),
+    ("md", """Every test is kept, finding or not: here the road / sidewalk border, per annotator, and
+the spread of all of them (the guideline test, `scope` = spread)."""),
+    ("code", """tests = found.tests
+tests[(tests["kind"] == "boundary_offset") & (tests["categories"] == "road / sidewalk")][
+    ["annotator", "scope", "effect", "ci_low", "ci_high", "p_adjusted", "min_effect",
+     "finding"]].round(3)"""),
+    ("md", """A stricter lead (alpha 0.001) or one who cares about smaller confusions (5% of a class's
+pixels instead of 10%) changes the options: the records of the images are the same, only the
+statistics change."""),
+    ("code", """from agreement.diagnosis import find
+
+strict = find(study, options=Options(alpha=0.001))
+lenient = find(study, options=Options(min_effect={"class_confusion": 0.05}))
+pd.DataFrame({"default": [len(found)], "alpha 0.001": [len(strict)],
+              "confusion >= 5%": [len(lenient)]}, index=["findings"])"""),
+    ("md", """## 3. Proposals and their example crops
+
+Each finding becomes one proposal whose rule fits its kind: where a border goes, what counts as
+one object, the smallest object to draw... with what the study showed and whom to show it. The
+example regions come from the disagreement's ambiguous regions: the finding's classes, its
+annotator in the minority, its images first."""),
+    ("code", """things = {c.name: c.isthing for c in study.categories.values()}
+found = with_examples(found, dis.regions, things=study.categories.thing_ids)
+proposals = propose(found, things=things)
+proposals_frame(proposals)[["rank", "title", "kind", "annotators", "rule"]].head(8)"""),
+    ("code", """first = found[0]
+[(r["region"], r["image"], r["class_pair"], r["dissenters"]) for r in first.evidence["regions"]]"""),
     ("md", """## 4. Class groups and the reference annotator
 
 **Class groups.** A lead responsible for "flat" surfaces or for "vehicles" wants one number per
@@ -345,44 +363,57 @@ maps = heatmaps(study.annotations(worst), study.categories, image=worst)
 plot_image_heatmap(np.maximum(maps.semantic, maps.instance),
                    photo=read_photo(opened.images_dir, worst), title=worst)"""),
     ("md", """Then the whole study per position of the frame (the camera is fixed in driving data, so
-trouble spots add up), and where in the frame the most disputed class pair lies (here from the
-boxes of its ambiguous regions)."""),
+trouble spots add up), and where in the frame the most disputed class pair lies. The pass
+counts, for every pair of classes, the images in which each cell of a 128 x 256 grid over the
+frame holds a pixel disputed between the two (`dis.pair_maps`: exact integer counts, for the 64
+most disputed pairs); `share(a, b)` divides by the images."""),
     ("code", """mean = dis.aggregate
 fig = Figure(figsize=(12, 3.4), layout="constrained")
 left, right = fig.subplots(1, 2)
 plot_frame_heatmap(mean.semantic, images=mean.images, title="mean class disagreement", ax=left)
-pair = dis.class_pairs["class_pair"].iloc[0]
-road_walk = dis.regions[dis.regions["class_pair"] == pair]
-plot_frame_heatmap(frame_map_from_boxes(road_walk, dis.per_image), images=len(dis.per_image),
-                   title=f"where {pair} is disputed", label="share of images", ax=right)
+top_pair = dis.class_pairs.iloc[0]
+pair = top_pair["class_pair"]
+where = dis.pair_maps.share(top_pair["category_a"], top_pair["category_b"])
+plot_frame_heatmap(where, images=dis.pair_maps.images, title=f"where {pair} is disputed",
+                   label="share of images", ax=right)
 fig"""),
+    ("md", """Every pair disputed anywhere is listed with its exact pixel and image counts, and whether
+it has a map (a pair beyond the 64 most disputed so far has none; the report then draws it
+from the boxes of its regions)."""),
+    ("code", """dis.pair_maps.pairs.head(8)"""),
     ("md", """Every example crop of the report shows one panel per annotator: what each of them drew,
 in the class colours, with the disputed pixels outlined in every panel. Here the most severe
 road / sidewalk region: chen gives the kerbside strip to the road."""),
-    ("code", """region = road_walk.iloc[0]
+    ("code", """road_walk = dis.regions[dis.regions["class_pair"] == pair]
+region = road_walk.iloc[0]
 plot_region_panels(region, study.annotations(region["image"]), study.categories,
                    image=read_photo(opened.images_dir, region["image"]))"""),
     ("md", """## 6. The full report
 
-`build_report` runs all of the above (plus leave-one-out scores, bootstrap intervals, expected
-gains and the pictures) with the options chosen here, and `write_report` writes
-`report.html` (self-contained), `report.md` and one CSV per table."""),
-    ("code", """options = ReportOptions(thresholds=strict, n_bootstrap=200, seed=0, max_merge_gains=1)
+`build_report` runs all of the above (plus leave-one-out scores, validation, bootstrap
+intervals and the pictures) in one pass with the options chosen here, and `write_report` writes
+`report.html` (self-contained), `report.md`, `findings.json` and one CSV per table. The
+proposals, the annotator section, the summary (`--json`) and `findings.json` all read the same
+findings."""),
+    ("code", """options = ReportOptions(n_bootstrap=200, seed=0)
 report = build_report(opened, options=options)
 [section.title for section in report.sections]"""),
-    ("code", """pd.DataFrame(report.summary["problems"])[["title"]].head(5)"""),
+    ("code", """pd.DataFrame(report.summary["problems"])[["rank", "title", "annotators", "impact"]]"""),
     ("code", """with tempfile.TemporaryDirectory() as tmp:
     html = write_report(report, Path(tmp) / "report")
     written = sorted(p.name for p in html.parent.iterdir())
-written"""),
+    doc = json.loads((html.parent / "findings.json").read_text())
+written, [f["text"] for f in doc["findings"][:2]]"""),
     ("md", """The pictures in the report: heatmaps, and a picture of every example region (at most
 `ReportOptions.max_pictures`, each embedded once in the page):"""),
     ("code", """pictures = report.section("regions").blocks[1]
 heat = [f.name for f in report.section("heatmaps").figures]
 heat, len(pictures.frame), len(report.figures)"""),
     ("md", """Open `report.html` in a browser (it works offline: everything is inside the file). The
-section *Ambiguous regions* is a region browser: filter by class pair, kind, dissenting annotator
-or image, sort, click a row to see what each annotator drew, and show or hide each annotator.
+findings are a filterable list (kind, class, annotator, image; a row shows its example crops),
+and the section *Ambiguous regions* is a region browser: filter by class pair, kind, dissenting
+annotator or image, sort, click a row to see what each annotator drew, and show or hide each
+annotator.
 Without JavaScript, or printed, the same page shows the table and every picture. The same from
 the command line:
 

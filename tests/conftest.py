@@ -105,7 +105,7 @@ def sample_report(tmp_path_factory):
 
     opened = open_study(SAMPLE / "batch1")
     report = build_report(
-        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_merge_gains=1, max_pairs=2)
+        opened, options=ReportOptions(n_jobs=2, n_bootstrap=200, max_pairs=2)
     )
     out = tmp_path_factory.mktemp("report") / "out"
     html = write_report(report, out)
@@ -114,11 +114,13 @@ def sample_report(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dask_client():
-    """A local Dask cluster (two worker processes, one thread each, no dashboard) and a client,
-    for the whole test session; skipped without the ``distributed`` extra."""
+    """A local Dask cluster (two worker processes, one thread each) and a client, for the whole
+    test session; skipped without the ``distributed`` extra. Its HTTP server takes a free port
+    (with ``dashboard_address=None`` it still asks for 8787 and warns when another cluster on
+    the machine holds it)."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
+                                       dashboard_address="127.0.0.1:0", host="127.0.0.1")
     client = distributed.Client(cluster)
     yield client
     client.close()

@@ -34,14 +34,14 @@ def _ann(file_name: str, *, car_shift: int = 0, sidewalk_row: int = 4) -> Panopt
 
 
 def test_report_of_identical_annotators(tmp_path):
-    # regression: an empty habits table made the annotator and class tables fill a float
+    # regression: an empty findings list made the annotator and class tables fill a float
     # column with "" (a pandas warning, an error under filterwarnings=error)
     study = Study.from_annotations({n: [_ann("a.png"), _ann("b.png")] for n in "xyz"}, CATS)
     out = tmp_path / "r"
     write_report(build_report(study), out)
     classes = pd.read_csv(out / "classes.csv")
     assert classes["pq"].tolist() == [1.0, 1.0, 1.0]
-    assert classes["diagnosis"].isna().all()
+    assert classes["findings"].isna().all()
     annotators = pd.read_csv(out / "annotators.csv")
     assert annotators["loo_pq"].tolist() == [1.0, 1.0, 1.0]
     assert annotators["systematic"].isna().all()
@@ -96,97 +96,6 @@ def test_region_crop_marks_the_disputed_pixels():
     assert len(ax.get_images()) == 4  # background + one outline layer per annotator
     same = dict(region, category_b=1)
     assert _disputed_mask(same, anns, (0, 2, 12, 8)) is None
-
-
-def test_merging_annotator_is_named_from_the_others_segments():
-    from agreement.report.traits import annotator_traits
-
-    rows = []
-    for ann in "abc":
-        for other in "abc":
-            if ann == other:
-                continue
-            merged = 4 if other == "b" else 0  # one segment of b covers two of a's / c's
-            rows += [("merged" if k < merged else "matched") for k in range(12)]
-    pairs = [(x, y) for x in "abc" for y in "abc" if x != y]
-    seg = pd.DataFrame(
-        {
-            "annotator": [p[0] for p in pairs for _ in range(12)],
-            "other": [p[1] for p in pairs for _ in range(12)],
-            "category_id": 24,
-            "status": rows,
-            "small": False,
-            "segments": 1,
-        }
-    )
-    cats = Categories([Category(24, "person", True)])
-
-    class NoPixels:  # pixel habits are not under test
-        def confusion(self, a, b, categories=None):
-            return pd.DataFrame([[1]], index=["person"], columns=["person"])
-
-    traits = annotator_traits(NoPixels(), seg, ["a", "b", "c"], categories=cats)
-    assert traits["annotator"].tolist() == ["b"]
-    assert traits["kind"].tolist() == ["split"]
-    assert traits["rate"].tolist() == [1 / 3]
-    assert traits["text"].iloc[0] == (
-        "merges adjacent person instances (33% of the others' person segments share one of "
-        "their segments with a neighbour; the others 0%)"
-    )
-
-
-def test_small_misses_need_enough_missed_segments():
-    from agreement.report.diagnose import Thresholds, diagnose_classes
-
-    row = {"category_id": 33, "category": "bicycle", "isthing": True, "pq": 0.66, "sq": 0.85,
-           "rq": 0.9, "boundary_iou": 0.85, "alpha": 0.86, "segments": 69, "split": 0,
-           "merged": 0, "missed": 4, "small_segments": 3, "missed_small_share": 1 / 3,
-           "missed_large_share": 0.05}
-    confusion = pd.DataFrame(columns=["category_id", "other_id", "other", "pixels", "share"])
-    few = diagnose_classes(pd.DataFrame([row]), confusion)
-    assert [d.kind for d in few] == []  # 1 missed small bicycle of 3: no proposal
-    many = dict(row, small_segments=15, missed_small_share=1 / 3)  # 5 of 15
-    assert [d.kind for d in diagnose_classes(pd.DataFrame([many]), confusion)] == ["small_misses"]
-    strict = Thresholds(small_missed_min=6)
-    assert diagnose_classes(pd.DataFrame([many]), confusion, thresholds=strict) == []
-
-
-def test_instance_rule_names_who_splits_and_who_merges():
-    from agreement.report.collect import attach_evidence
-    from agreement.report.proposals import Proposal
-
-    p = Proposal("instances:27", "instances", (27,), "Say what counts as one truck",
-                 "Annotate every truck as its own segment.", ("RQ 0.65",))
-    traits = pd.DataFrame(
-        {
-            "annotator": ["bruno", "dana", "dana"],
-            "kind": ["split", "merged", "pixels"],
-            "category_id": [27, 27, 26],
-            "other_id": pd.array([None, None, 27], dtype="Int64"),
-            "head": ["merges adjacent truck instances", "splits truck instances",
-                     "labels car as truck"],
-            "text": [
-                "merges adjacent truck instances (20% ...)",
-                "splits truck instances (39% ...)",
-                "labels car as truck (8% ...)",
-            ],
-        }
-    )
-    pairs = pd.DataFrame(columns=["class_pair", "category_a", "category_b", "regions", "pixels",
-                                  "images", "dissenters"])
-    (out,) = attach_evidence([p], traits, pairs, {27: "truck", 26: "car"}, 13)
-    assert out.annotators == ("bruno", "dana")
-    assert out.rule == (
-        "Annotate every truck as its own segment. In this batch dana splits truck instances "
-        "where the others do not: the rule must say that one truck cut into visible parts by "
-        "an occluder, or built of parts, is one segment. In this batch bruno merges adjacent "
-        "truck instances where the others do not: the rule must say that touching truck "
-        "instances are separate segments."
-    )
-    assert out.evidence[1:] == (
-        "annotator bruno merges adjacent truck instances (20% ...)",
-        "annotator dana splits truck instances (39% ...)",
-    )
 
 
 def test_report_cli_refuses_a_foreign_out_before_the_long_work(tmp_path, monkeypatch, capsys):

@@ -29,9 +29,10 @@ def study(tmp_path_factory):
     for name, border, dx in (("ann_a", 20, 0), ("ann_b", 20, 1), ("ann_c", 26, 0)):
         anns = [
             PanopticAnnotation.from_map(
-                _map(border + k, dx), {1: 7, 2: 8, 3: 26}, file_name=f"img_{k}.png", image_id=k + 1
+                _map(border + k % 3, dx), {1: 7, 2: 8, 3: 26}, file_name=f"img_{k}.png",
+                image_id=k + 1
             )
-            for k in range(3)
+            for k in range(10)
         ]
         write_coco_panoptic(anns, CATS, root / name / "panoptic.json")
     return root
@@ -43,13 +44,30 @@ def test_json_summary_and_files(study, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0 and captured.err == ""  # --json implies no progress bar
     summary = json.loads(captured.out)
-    assert summary["annotators"] == ["ann_a", "ann_b", "ann_c"] and summary["images"] == 3
+    assert summary["annotators"] == ["ann_a", "ann_b", "ann_c"] and summary["images"] == 10
     assert summary["report_html"] == str(out / "report.html")
     assert set(summary["overall"]) == {"All", "Things", "Stuff"}
-    assert summary["problems"][0]["classes"] == "road / sidewalk"
-    assert {"report.html", "report.md", "classes.csv", "overall.csv"} <= {
+    # ann_c draws the road / sidewalk border 6 px into the sidewalk on every image (wider than
+    # the border band of these 24 x 32 images: most of it is sidewalk labelled road)
+    assert summary["problems"][0]["classes"] == "sidewalk / road"
+    assert summary["problems"][0]["annotators"] == "ann_c"
+    assert {"report.html", "report.md", "classes.csv", "overall.csv", "findings.json"} <= {
         p.name for p in out.iterdir()
     }
+    # --json, the proposals and findings.json read the same findings
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    assert summary["findings"] == doc["findings"]
+    first = doc["findings"][0]
+    assert (first["kind"], first["categories"], first["annotators"]) == (
+        "class_confusion", ["sidewalk", "road"], ["ann_c"])
+    assert 0.4 < first["effect"] < 0.5 and first["rank"] == 1
+    second = doc["findings"][1]
+    assert (second["kind"], second["categories"], second["annotators"]) == (
+        "boundary_offset", ["road", "sidewalk"], ["ann_c"])
+    assert second["effect"] > 0 and second["unit"] == "px"
+    assert {"rank", "kind", "categories", "annotators", "effect", "unit", "ci_low", "ci_high",
+            "images", "text", "evidence"} <= set(first)
+    assert doc["parameters"]["alpha"] == 0.01
     parsed = parse_report((out / "report.html").read_text("utf-8"))
     assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
     assert "table-classes" in parsed.tables
@@ -94,7 +112,7 @@ def test_json_to_a_file_and_summary_json(study, tmp_path, capsys):
         == 0
     )
     assert capsys.readouterr().out.strip() == str(out / "report.html")
-    assert json.loads(js.read_text())["problems"][0]["classes"] == "road / sidewalk"
+    assert json.loads(js.read_text())["problems"][0]["classes"] == "sidewalk / road"
     assert main(["summary", str(study), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["annotators"] == ["ann_a", "ann_b", "ann_c"] and doc["missing"] == []

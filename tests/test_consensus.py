@@ -116,3 +116,21 @@ def test_consensus_category_equals_per_pixel_majority(seed, n, min_share):
                 expected = top[0][0]
             assert got[y, x] == expected
     assert (res.tie_pixels, res.weak_pixels) == (ties, weak)
+
+
+def test_consensus_keeps_the_tool_reference_of_the_first_annotator():
+    """The consensus map keeps where the image lives in the annotation tool (CVAT's own name
+    and frame), so a consensus written as CVAT XML matches the task's frames."""
+    from dataclasses import replace
+
+    from agreement.model import ToolRef
+
+    ref = ToolRef("cvat", image="batch/frame_7.jpg", task_id=3, job_id=9, frame=7)
+    a = ann([[1, 1]], {1: 1}, name="frame_7.jpg")
+    a = PanopticAnnotation(replace(a.image, id=12, tool_ref=ref), a.ids, a.segments)
+    b = ann([[1, 1]], {1: 1}, name="frame_7.jpg")
+    res = consensus({"a": a, "b": b}, CATS)
+    assert res.annotation.image.tool_ref == ref
+    assert (res.annotation.image.file_name, res.annotation.image.id) == ("frame_7.jpg", 12)
+    renamed = consensus({"a": a, "b": b}, CATS, image="other.jpg").annotation.image
+    assert (renamed.file_name, renamed.tool_ref) == ("other.jpg", ref)

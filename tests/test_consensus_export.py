@@ -63,6 +63,23 @@ def test_vote_layer_matches_the_consensus_counts(anns, void, min_share):
         assert (layer.voters == len(anns)).all()
 
 
+@given(annotator_maps(), st.sampled_from(["label", "exclude"]), st.sampled_from([0, 0.5, 0.7]))
+@settings(max_examples=150, deadline=None)
+def test_vote_layer_counted_per_tuple_equals_the_pixel_one(anns, void, min_share):
+    from agreement.image.maps import ImageMaps
+    from agreement.image.voting import consensus_votes_of
+
+    cons, layer = consensus_votes_of(ImageMaps("x.png", anns, categories=CATS),
+                                     min_share=min_share, void=void)
+    direct = consensus(anns, CATS, void=void, min_share=min_share)
+    np.testing.assert_array_equal(cons.annotation.ids, direct.annotation.ids)
+    assert cons.annotation.segments == direct.annotation.segments
+    pixel = vote_layer(anns, cons.annotation, CATS, void=void)
+    for field in ("agree", "voters", "no_majority"):
+        got, want = getattr(layer, field), getattr(pixel, field)
+        assert got.dtype == want.dtype and np.array_equal(got, want), field
+
+
 def test_vote_layer_hand_values():
     cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
     maps = {"a": [[1, 1, 2, 0]], "b": [[1, 2, 2, 0]], "c": [[1, 0, 1, 0]]}

@@ -247,3 +247,68 @@ def test_opening_equals_the_min_max_filter_opening(h, w, r, density, seed):
     eroded = ndimage.minimum_filter(mask.view(np.uint8), size=size, mode="nearest")
     want = ndimage.maximum_filter(eroded, size=size, mode="nearest").astype(bool) & mask
     np.testing.assert_array_equal(_opening(mask, r), want)
+
+
+def test_a_one_class_pair_is_never_a_class_confusion():
+    """A thick region mostly disputed on the instance (car <-> car), a bit less on the class
+    with two different dissenting classes: its kind and pair come from the class dispute."""
+    cats = Categories([Category(1, "road", False), Category(3, "car", True),
+                       Category(4, "truck", True), Category(5, "bus", True)])
+    car = np.ones((H, W), np.int32)
+    car[5:25, 5:35] = 3
+    split = car.copy()
+    split[5:25, 5:12] = 4  # d splits a 140 px piece off the car (its rest is still matched)
+    dissent = car.copy()
+    dissent[5:15, 12:20] = 5  # c: truck on 80 px of the car, bus on 80 px
+    dissent[15:25, 12:20] = 6
+    anns = {"a": ann(car, {1: 1, 3: 3}), "b": ann(car, {1: 1, 3: 3}),
+            "c": ann(dissent, {1: 1, 3: 3, 5: 4, 6: 5}), "d": ann(split, {1: 1, 3: 3, 4: 3})}
+    h = heatmaps(anns, cats, d=1)
+    assert float(h.instance.sum()) == pytest.approx(140 / 4)  # less than the class dispute:
+    assert float(h.semantic.sum()) == pytest.approx(160 / 4)  # not a merge-split region
+    out = ambiguous_regions(h, cats, min_area=10, width=2)
+    assert len(out) == 1
+    r = out.iloc[0]
+    assert r.class_pairs == "car <-> car (47%); car <-> truck (27%); bus <-> car (27%)"
+    assert (r.kind, r.class_pair, r.class_a, r.class_b) == (
+        "class confusion", "car <-> truck", "car", "truck")
+    assert (r.category_a, r.category_b, r.annotators_b, r.area) == (3, 4, ("c",), 300)
+
+
+def test_a_merge_split_region_without_a_majority_dissenter_names_the_smaller_side():
+    """Each annotator is outside the largest matched group on less than half of the region:
+    the dissenters are the smaller of the mergers and the splitters."""
+    one = np.ones((H, W), np.int32)
+    one[5:25, 5:35] = 3
+    two = one.copy()
+    two[5:25, 20:35] = 4
+    three = one.copy()
+    three[5:25, 15:25] = 4
+    three[5:25, 25:35] = 5
+    anns = {"a": ann(one, {1: 1, 3: 3}), "b": ann(one, {1: 1, 3: 3}),
+            "c": ann(two, {1: 1, 3: 3, 4: 3}), "d": ann(three, {1: 1, 3: 3, 4: 3, 5: 3})}
+    out = regions_of(anns)
+    merge = out[out.kind == "merge-split"]
+    assert len(merge) >= 1
+    for r in merge.itertuples():
+        assert r.class_pair == "car <-> car" and r.annotators_b
+        assert set(r.annotators_a) | set(r.annotators_b) == {"a", "b", "c", "d"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
+def test_one_class_pairs_are_exactly_the_merge_split_regions(seed, n):
+    """Blocky random maps of stuff and thing segments: a region names one class twice if and
+    only if it is a merge-split region, and then a thing class."""
+    rng = np.random.default_rng(seed)
+    regions = []
+    for _ in range(3):
+        maps = []
+        for _ in range(n):
+            ids = np.kron(rng.integers(1, 9, size=(6, 8)), np.ones((5, 5), np.int64))
+            maps.append(ann(ids, {s: int(rng.integers(1, 5)) for s in np.unique(ids)}))
+        regions.append(regions_of({f"r{i}": m for i, m in enumerate(maps)}, min_area=4))
+    out = pd_concat(regions)
+    same = out.category_a == out.category_b
+    assert (same == (out.kind == "merge-split")).all()
+    assert out.loc[same, "category_a"].isin([3, 4]).all()

@@ -192,6 +192,26 @@ def test_a_dask_cluster_equals_serial(study, serial, dask_client):
     _same(serial, analyse(study, parts=PARTS, executor=dask_client))
 
 
+def test_pair_maps_under_a_cap_are_the_same_on_every_executor(study, dask_client):
+    """The per-pair frame maps drop pairs as they go (the most disputed so far are kept): which
+    ones depends on the chunks only, never on what runs them."""
+    from agreement.study.disputes import DisputesPart
+
+    part = DisputesPart(max_pair_maps=2)
+    serial = runner.run(study, [part])[0].pair_maps
+    assert serial is not None and 0 < int(serial.pairs["mapped"].sum()) <= 2
+    assert len(serial.pairs) > 2 and serial.counts.any()
+    backwards = Backwards()
+    try:
+        runs = [runner.run(study, [part], n_jobs=2)[0], runner.run(study, [part],
+                                                                   executor=backwards)[0],
+                runner.run(study, [part], executor=dask_client)[0]]
+    finally:
+        backwards.shutdown()
+    for other in runs:
+        _same(serial, other.pair_maps)
+
+
 def test_progress_advances_for_every_executor(study, dask_client, capsys):
     for executor in (None, dask_client):
         analyse(study, parts=("pixel",), executor=executor, progress=True)
@@ -227,8 +247,9 @@ def test_executor_and_n_jobs_are_exclusive(study):
 COMMANDS = {
     "report": lambda s, o: ["report", s, "--out", o, "--bootstrap", "50", "-q"],
     "disagreement": lambda s, o: ["disagreement", s, "--out", o, "--leave-one-out",
-                                  "--consensus", o + "/consensus"],
+                                  "--consensus", o + "/consensus", "--figures"],
     "validate": lambda s, o: ["validate", s, "--csv", o + "/findings.csv"],
+    "consensus": lambda s, o: ["consensus", s, "--out", o + "/cons", "--format", "cvat", "-q"],
     "consistency": lambda s, o: ["consistency", s, "--csv", o + "/per_image.csv",
                                  "--by-class", o + "/classes.csv"],
     "compare": lambda s, o: ["compare", s, s, "--csv", o, "--n-boot", "20",
@@ -248,7 +269,7 @@ def test_cli_commands_on_a_scheduler_write_what_they_write_serially(command, stu
         out.mkdir()
         assert main([*COMMANDS[command](str(study_dir), str(out)), *extra]) in (0, 1)
         outs[how] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*"))
-                     if p.is_file() and p.suffix in (".csv", ".json", ".png")}
+                     if p.is_file() and p.suffix in (".csv", ".json", ".png", ".xml")}
     assert outs["serial"] and outs["serial"] == outs["dask"]
 
 

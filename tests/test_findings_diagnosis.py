@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _sample_habits import planted
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,6 +103,60 @@ def test_a_record_is_small_and_holds_every_annotator():
     assert image_record(image, {"ana": anns["ana"]}, categories=sim.categories) is None
 
 
+@pytest.mark.parametrize("seed, extra", [
+    (1, {}), (2, {"plants": [Plant("layer_overlap", "strong")]}),
+    (3, {"plants": [Plant("merge", "strong")], "annotators": 5}), (4, {"annotators": 2}),
+    (5, {"annotators": 7, "plants": [Plant("boundary_offset", "strong")]})])
+def test_the_pass_kernel_equals_the_per_pixel_one(seed, extra):
+    """The kernel reads tuples, pair tables and the shared consensus; the first version read
+    every pixel (tests/_findings_oracle.py): the records are equal."""
+    from _findings_oracle import pixel_record
+
+    sim = simulate(seed=seed, **{"images": 2, "height": 96, "width": 192, **extra})
+    study = sim.study()
+    for image, anns in study.iter_images():
+        a = pixel_record(image, anns, categories=study.categories)
+        b = image_record(image, anns, categories=study.categories)
+        for f in ("pixels", "adjacency", "objects"):
+            assert np.array_equal(getattr(a, f), getattr(b, f)), f
+        assert (a.band, a.shape, a.annotators) == (b.band, b.shape, b.annotators)
+
+
+def test_the_findings_share_the_leave_one_out_consensus(monkeypatch):
+    """In one pass, each annotator's consensus of the others is computed once per image."""
+    from agreement.image import voting
+    from agreement.study.analysis import analyse
+
+    calls = []
+    inner = voting._consensus_tuples
+    monkeypatch.setattr(voting, "_consensus_tuples",
+                        lambda maps, names, *a: calls.append((maps.image, names))
+                        or inner(maps, names, *a))
+    sim = simulate(seed=2, annotators=3, images=3, height=64, width=128)
+    res = analyse(sim.study(), parts=("loo", "findings"))
+    assert len(calls) == len(set(calls)) == 3 * 3
+    assert res.findings.to_dict() == find(sim.study()).to_dict()
+
+
+def test_a_merge_of_objects_further_apart_than_3_px_counts_for_everyone():
+    """Two cars 6 px apart: a draws one segment over both. The merge proves a neighbour to
+    merge with: the cars are among the mergeable objects of every annotator (a: 1 of 1, the
+    others: 0 of 1, defined), not only of those within 3 px."""
+    from agreement.diagnosis._effects import effect_table
+
+    ref = np.zeros((8, 40), np.int32)
+    ref[2:6, 2:12] = 31
+    ref[2:6, 18:28] = 32  # 6 px further right
+    one = np.zeros_like(ref)
+    one[2:6, 2:28] = 41
+    anns = {"a": _ann(one, {41: 3}), "b": _ann(ref, {31: 3, 32: 3}),
+            "c": _ann(ref, {31: 3, 32: 3})}
+    rec = image_record("x", anns, categories=CATS)
+    table = effect_table([rec] * 3, ("a", "b", "c"), thing=[False, False, True, True])
+    t = table.tests.index(("merge", (3,)))
+    assert table.values[0, :, t].tolist() == [1.0, 0.0, 0.0]
+
+
 # ----------------------------------------------------------------------------- statistics
 
 def test_contrasts_are_taken_from_the_median_of_the_image():
@@ -165,6 +220,12 @@ def test_strong_plants_are_named_with_kind_class_and_annotator(kind):
     assert named(plant, found[0]), found.summary()
 
 
+def test_painting_objects_over_others_is_not_also_a_split():
+    sim = simulate(seed=7, plants=[Plant("layer_overlap", "strong", "cy")], **SMALL)
+    found = find(sim.study())
+    assert [f.kind for f in found if f.annotators == ("cy",)] == ["layer_overlap"]
+
+
 def test_coarse_outlines_are_named():
     sim = simulate(seed=7, plants=[Plant("boundary_detail", "strong", "cy")], annotators=4,
                    images=12)
@@ -182,6 +243,32 @@ def test_annotators_who_disagree_among_themselves_make_a_guideline_finding():
     assert top.annotators == ()
     assert set(top.evidence["by_annotator"]) == {"ana", "cy"}
     assert "disagree among themselves" in top.text
+
+
+def test_a_border_everyone_places_somewhere_else_is_a_guideline_finding():
+    """Each annotator puts the road / sidewalk border somewhere else on each image: nobody is
+    consistently off (the per-annotator tests see nothing), the spread stands out."""
+    sim = simulate(seed=7, plants=[Plant("ambiguous_border", "strong",
+                                         categories=("road", "sidewalk"))], **SMALL)
+    found = find(sim.study())
+    (f,) = found.findings
+    assert named(sim.plants[0], f) and f.annotators == () and f.evidence["scope"] == "spread"
+    assert f.effect >= found.parameters["min_spread_px"] and f.ci_low < f.effect < f.ci_high
+    assert f.effect > 2 * f.evidence["noise_px"] and f.p_adjusted <= 0.01
+    assert f.text.startswith("The annotators place the road / sidewalk border differently")
+    tests = found.tests[(found.tests.kind == "boundary_offset")
+                        & (found.tests.categories == "road / sidewalk")]
+    assert (tests[tests.scope == "annotator"].p_adjusted > 0.01).all()  # nobody alone
+    (spread,) = tests[tests.scope == "spread"].itertuples()
+    assert spread.finding and spread.annotator == "" and spread.effect == f.effect
+
+
+def test_one_annotator_moving_a_border_is_not_a_guideline_question():
+    sim = simulate(seed=7, plants=[Plant("boundary_offset", "strong", "cy",
+                                         ("road", "sidewalk"))], **SMALL)
+    found = find(sim.study())
+    assert [f.evidence.get("scope") for f in found] == [None]
+    assert found[0].annotators == ("cy",)
 
 
 def test_two_annotators_are_compared_without_blame():
@@ -267,37 +354,26 @@ def test_memory_studies_and_written_studies_give_the_same_findings(tmp_path):
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
 
-#: The habits planted in data/sample (data/sample/README.md), as (annotator, kind, classes).
-PLANTED = {("chen", "boundary_offset", frozenset({"road", "sidewalk"})),
-           ("chen", "class_confusion", frozenset({"road", "sidewalk"})),
-           ("bruno", "unlabeled", frozenset()), ("bruno", "missed_small", frozenset()),
-           ("bruno", "merge", frozenset({"person"})), ("bruno", "boundary_detail", None),
-           ("bruno", "class_confusion", frozenset({"rider", "person"})),
-           ("bruno", "extent", frozenset({"pole"})),
-           ("bruno", "extent", frozenset({"traffic sign"})),
-           ("bruno", "boundary_offset", frozenset({"traffic sign", "sky"})),
-           ("dana", "split", None), ("dana", "layer_overlap", frozenset()),
-           ("dana", "class_confusion", frozenset({"car", "truck"}))}
-
-
 def _planted(f: Finding) -> bool:
-    return any(f.annotators == (who,) and f.kind == kind and
-               (cats is None or frozenset(f.categories) == cats) for who, kind, cats in PLANTED)
+    return planted(f.annotators, f.kind, f.categories)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (SAMPLE / "planted.json").exists(), reason="data/sample is not there")
 def test_the_sample_studys_planted_facts_come_first():
     """Every finding of the sample study is one of its planted habits, and in batch 1 (guideline
-    v1) chen's road / sidewalk border is the first class-pair finding; not in batch 2 (v2)."""
+    v1) chen's road / sidewalk border is the first class-pair finding, and the border is a
+    guideline question for everyone; not in batch 2 (v2: the curb belongs to the sidewalk)."""
     batch1 = find(load_study(SAMPLE / "batch1"))
     assert [f for f in batch1 if not _planted(f)] == []
     pairs = [f for f in batch1 if len(f.categories) == 2]
     assert pairs[0].annotators == ("chen",) and set(pairs[0].categories) == {"road", "sidewalk"}
     assert pairs[0].rank <= 3
+    (guide,) = [f for f in batch1 if not f.annotators]
+    assert set(guide.categories) == {"road", "sidewalk"} and guide.evidence["without"] == "chen"
     batch2 = find(load_study(SAMPLE / "batch2"))
     assert [f for f in batch2 if not _planted(f)] == []
-    assert not [f for f in batch2 if f.annotators == ("chen",)]
+    assert not [f for f in batch2 if f.annotators == ("chen",) or not f.annotators]
 
 
 def test_crowd_segments_are_not_objects():

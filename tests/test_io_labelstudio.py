@@ -153,6 +153,17 @@ def test_name_mapping():
     assert image_name("https://host/x/deadbeef.jpg?token=1") == "deadbeef.jpg"
 
 
+@pytest.mark.parametrize("value, name", [
+    ("/data/local-files/?d=images/a.jpg", "a.jpg"),
+    ("/data/local-files?d=images/a.jpg", "a.jpg"),
+    ("http://localhost:8080/data/local-files/?d=batch%201/sub/a%20b%2Bc.png&x=1", "a b+c.png"),
+    ("/data/local-files/?x=1&d=48c220e9-kept.jpg", "48c220e9-kept.jpg"),  # no upload prefix here
+    ("/data/local-files/?d=C:%5Cdata%5Ca.jpg", "a.jpg"),
+])
+def test_local_files_urls_name_the_file_in_their_d_parameter(value, name):
+    assert image_name(value) == name
+
+
 def test_rename_and_open_polygon_and_rotation(tmp_path):
     tri = [[0, 0], [50, 0], [50, 50]]
     res = polygon("p", tri, closed=False)

@@ -141,3 +141,50 @@ def test_palette_uses_category_colours_and_a_cycle():
     assert pal.shape == (4, 3)
     np.testing.assert_allclose(pal[1], np.array([128, 64, 128]) / 255)
     np.testing.assert_allclose(pal[3], [0x2C / 255, 0xA0 / 255, 0x2C / 255])  # third of the cycle
+
+
+def test_painted_panels_pixels():
+    """The report's painted panels: 280 px wide, the crop scaled to it (16 px -> 278 inside a
+    1 px frame), the disputed rows 4-5 outlined in black on white, the box dashed in blue, the
+    title in black on white above, the legend under the whole."""
+    from agreement.plot_regions import PANEL_PX, region_panel_pixels
+
+    crop = region_crop(REGION, _anns(), CATS, pad=1, min_size=4)
+    panels, whole = region_panel_pixels(crop)
+    assert len(panels) == 3 and {p.shape[1] for p in panels} == {PANEL_PX}
+    p = panels[0]
+    title, inner = p[:22], p[23:-1, 1:-1]
+    assert inner.shape[:2] == (139, 278)  # 8 x 16 crop rows, same aspect
+    assert (title < 100).all(axis=2).sum() > 50  # some black text, on white
+    assert (p[22] == 0).all() and (p[:, 0][22:] == 0).all()  # the frame
+    black = (inner == 0).all(axis=2)
+    # the disputed rows 4-5 of the crop (rows 3-4 from its top, 1 + 3 * 139 / 8 = 52 ...) are
+    # outlined along their top and bottom edges, over the whole width
+    rows = np.flatnonzero(black.mean(axis=1) > 0.9)
+    assert rows.min() in range(50, 54) and rows.max() in range(85, 89)
+    blue = (inner == (0, 80, 200)).all(axis=2)
+    assert blue.any() and blue[:, :3].any()  # the dashed box starts at the left edge
+    # the crop itself shows through between the lines: the panel's colours, resampled
+    x, y = 140, 20
+    np.testing.assert_allclose(inner[y, x] / 255, crop.rgb[0][y * 8 // 139, x * 16 // 278],
+                               atol=1 / 255)
+    assert whole.shape[1] == 3 * PANEL_PX + 2 * 10 and whole.shape[0] > p.shape[0] + 15
+    legend = whole[p.shape[0]:]
+    sidewalk = np.array([244, 35, 232])
+    assert (np.abs(legend.astype(int) - sidewalk).sum(axis=2) < 3).sum() >= 14 * 14  # swatch
+
+
+def test_painted_outline_keeps_a_thin_disputed_line_when_reduced():
+    """A 1 px disputed column in a crop 4x wider than a panel still gets its outline."""
+    from agreement.plot_regions import RegionCrop, region_panel_pixels
+
+    w = 1120
+    disputed = np.zeros((500, w), bool)
+    disputed[:, 601] = True
+    crop = RegionCrop((0, 0, w, 500), (600, 0, 603, 500), ("a",),
+                      np.full((1, 500, w, 3), 0.5, np.float32), disputed, ("a: road",),
+                      (("road", "#804080"),), False)
+    (panel,), _ = region_panel_pixels(crop)
+    black = (panel[23:-1, 1:-1] == 0).all(axis=2)
+    cols = np.flatnonzero(black.mean(axis=0) > 0.9)
+    assert cols.size and abs(cols.mean() - 601 * 278 / w) < 3

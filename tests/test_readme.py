@@ -26,6 +26,7 @@ def test_python_example_runs(monkeypatch):
     text = out.getvalue()
     assert text.startswith("Study(4 annotators x 13 images, 12 categories)\n")
     assert "road <-> sidewalk" in text  # the planted top class pair comes out first
+    assert "chen draws the road / sidewalk border 41.6 px into sidewalk" in text  # as said
 
 
 def test_cli_example_output_is_current(monkeypatch, capsys):

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import dataclasses
 import io
 
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image
 from test_repr import make_study
 
 import agreement
+from agreement.plot_heatmaps import frame_map_from_boxes
 from agreement.report.figures import ImageMaps, disagreement_figures, write_figures
 from agreement.report.pictures import choose_regions, pair_examples, region_figures
 
@@ -38,6 +40,20 @@ def test_choose_examples_first_then_kinds_then_severity():
     r = r.assign(image=["x", "x", "x", "y", "x", "y", "y"],
                  class_pair=["a", "a", "b", "a", "b", "a", "c"])
     assert choose_regions(r, (), max_pictures=5, per_kind=0) == [1, 3, 4, 7, 2]
+
+
+def test_cover_a_pair_in_every_image_within_its_budget():
+    from agreement.report.pictures import pair_coverage
+
+    r = _regions().assign(image=["x", "y", "x", "z", "x", "w", "y"])
+    assert pair_coverage(r, [(8, 7)]) == [[1, 2, 4]]  # the most severe road / sidewalk of
+    # x, y and z
+    assert choose_regions(r, (), max_pictures=6, per_kind=1, cover=[[4, 7]]) == [
+        1, 3, 7, 4, 2, 5]  # after one of each kind, before the most severe
+    assert choose_regions(r, (), max_pictures=6, per_kind=1, cover=[[4, 7]], max_cover=0) == [
+        1, 3, 7, 2, 4, 5]
+    # at most max_cover (default half of max_pictures) pictures for the cover
+    assert choose_regions(r, (), max_pictures=4, per_kind=0, cover=[[4, 6, 7]]) == [4, 6, 1, 2]
 
 
 def test_pair_examples_skip_void_and_same_class():
@@ -95,16 +111,23 @@ def test_heatmap_figures_written_as_files(tmp_path):
     assert names[1] == "mean"
     assert names[2].startswith("pair-") and len(names) == 3
     assert "majority labels" in drawn[0].caption  # no photo
-    assert "boxes of its ambiguous regions" in drawn[2].caption
     assert stem.split("-vs-")[0].lower() in names[2]
-    # a per-pixel map given for the pair is drawn instead of the boxes
-    exact = np.full((4, 8), 0.25)
-    again = disagreement_figures(dis, study, top_images=0, top_pairs=1,
-                                 frame_maps={pair: (exact, 2)})
+    # the pair's exact map from the pass: the share of images per cell of the frame
+    a, b = dis.class_pairs[["category_a", "category_b"]].iloc[0]
+    assert "share of the images in which the cell holds a pixel" in drawn[2].caption
+    im = drawn[2].figure.axes[0].get_images()[0]
+    np.testing.assert_array_equal(im.get_array(), dis.pair_maps.share(a, b))
+    n = dis.pair_maps.images
+    title = f"{pair.split(' <-> ')[0]} instances" if a == b else pair
+    assert drawn[2].figure.axes[0].get_title() == f"{title} ({n} images)"
+    # without a map for the pair (none kept by the pass): the boxes of its regions
+    bare = dataclasses.replace(dis, pair_maps=None)
+    again = disagreement_figures(bare, study, top_images=0, top_pairs=1)
     assert [d.name for d in again] == ["mean", names[2]]
+    assert "boxes of its ambiguous regions" in again[1].caption
     im = again[1].figure.axes[0].get_images()[0]
-    np.testing.assert_array_equal(im.get_array(), exact)
-    assert again[1].figure.axes[0].get_title() == f"{pair} (2 images)"
+    np.testing.assert_array_equal(im.get_array(), frame_map_from_boxes(
+        dis.regions[dis.regions.class_pair == pair], dis.per_image))
     paths = write_figures(drawn, tmp_path / "figures")
     assert [p.name for p in paths] == [f"{n}.png" for n in names]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)

@@ -15,9 +15,10 @@ matplotlib.use("Agg")
 
 from report_html import parse_report
 
+from agreement.diagnosis import Finding, Findings
 from agreement.errors import AgreementError
-from agreement.report import Figure, Report, Thresholds, diagnose_classes, propose, write_report
-from agreement.report.model import Input
+from agreement.report import Figure, Report, propose, write_report
+from agreement.report.model import Input, RegionFigure
 from agreement.report.render import render_html
 from agreement.report.sections import ReportData, make_sections, make_summary
 
@@ -58,27 +59,29 @@ CLASSES = pd.DataFrame(
         "missed_large_share": [0.05, 0.02, 0.0, 0.1],
     }
 )
-CONFUSION = pd.DataFrame(
-    {
-        "category_id": [7, 8, 1],
-        "other_id": [8, 7, 2],
-        "other": ["sidewalk", "road", "car"],
-        "pixels": [5000, 5000, 10],
-        "share": [0.12, 0.25, 0.001],
-    }
-)
+M = "within-image permutation (test)"
+BORDER = Finding("boundary_offset", ("road", "sidewalk"), (7, 8), ("ann_c",), 6.2, "px", 5.1,
+                 7.3, ("a.png", "b.png", "c.png"), 3, 900.0, 5.0, 0.001, 0.004, M,
+                 {"annotator_mean": 6.0, "others_mean": {"ann_a": 0.1, "ann_b": -0.2},
+                  "regions": [{"region": 1, "image": "a.png", "kind": "boundary placement",
+                               "class_pair": "road <-> sidewalk", "dissenters": ["ann_c"],
+                               "area": 50, "bbox": [0, 0, 5, 10]}]}, rank=1)
+MERGE = Finding("merge", ("person",), (1,), ("ann_b",), 0.6, "share of objects", 0.4, 0.8,
+                ("a.png", "b.png"), 3, 300.0, 4.0, 0.001, 0.008, M, {}, rank=2)
+GUIDE = Finding("class_confusion", ("car", "person"), (2, 1), (), 0.3, "share of pixels", 0.2,
+                0.4, ("c.png",), 3, 20.0, 3.0, 0.002, 0.009, M,
+                {"by_annotator": {"ann_a": 0.3, "ann_b": -0.3}}, rank=3)
+FINDINGS = Findings((BORDER, MERGE, GUIDE), pd.DataFrame({"annotator": ["ann_c"]}),
+                    {"alpha": 0.01, "tests": 40})
 
 
 def _data(**kw) -> ReportData:
-    diagnoses = diagnose_classes(CLASSES, CONFUSION)
-    gains = {"confusion": 0.08, "instances": 0.03, "boundaries": 0.01, "small_misses": 0.02}
-    proposals = propose(
-        diagnoses,
-        names=dict(zip(CATS.category_id, CATS.name, strict=False)),
-        isthing=dict(zip(CATS.category_id, CATS.isthing, strict=False)),
-        gain=lambda kind, cats: (gains[kind], "test gain"),
-    )
+    findings = kw.pop("findings", FINDINGS)
+    proposals = propose(findings, things=dict(zip(CATS.name, CATS.isthing, strict=True)))
     fig = Figure("pair-7-8-1", "road / sidewalk region 1", _png(), "image a.png")
+    crop = RegionFigure("region-1", "Region #1: road <-> sidewalk", _png(), "image a.png", 1,
+                        (("ann_a", _png()), ("ann_b", _png()), ("ann_c", _png())),
+                        (("road", "#804080"),), "disputed: road <-> sidewalk")
     base = dict(
         name="test",
         annotators=("ann_a", "ann_b", "ann_c"),
@@ -97,18 +100,18 @@ def _data(**kw) -> ReportData:
             }
         ),
         classes=CLASSES,
-        diagnoses=diagnoses,
+        findings=findings,
         proposals=proposals,
         pairs=pd.DataFrame({"a": ["road"], "b": ["sidewalk"], "regions": [5], "pixels": [5000]}),
         annotators_table=pd.DataFrame(
             {
                 "annotator": ["ann_a", "ann_b", "ann_c"],
                 "loo_pq": [0.7, 0.68, 0.5],
-                "systematic": ["", "", "labels sidewalk as road (12% of its pixels)"],
+                "systematic": ["", MERGE.text, BORDER.text],
             }
         ),
         alpha=0.71,
-        pair_figures={"pair:7-8": [fig]},
+        pair_figures={"pair:7-8": [fig], "finding-1": [crop]},
         figures={"pq_matrix": Figure("m", "matrix", _png())},
         validation=pd.DataFrame({"severity": ["warning"], "kind": ["gap"], "annotator": ["ann_b"]}),
     )
@@ -127,30 +130,18 @@ def _report(data: ReportData) -> Report:
     )
 
 
-def test_diagnoses_follow_rules():
-    kinds = {(d.category, d.kind, d.other) for d in diagnose_classes(CLASSES, CONFUSION)}
-    assert ("person", "instances", None) in kinds  # RQ 0.65, 22 of 100 split / merged
-    assert ("person", "small_misses", None) in kinds  # 40% small missed vs 5% large
-    assert ("car", "boundaries", None) in kinds  # RQ 0.95, boundary IoU 0.55
-    assert ("road", "confusion", "sidewalk") in kinds and ("sidewalk", "confusion", "road") in kinds
-    assert ("person", "confusion", "car") not in kinds  # 0.1% is under the 5% threshold
-    assert ("road", "boundaries", None) not in kinds  # SQ 0.90 and boundary IoU 0.8 are fine
-    strict = diagnose_classes(CLASSES, CONFUSION, thresholds=Thresholds(confusion_share=0.2))
-    assert {(d.category, d.other) for d in strict if d.kind == "confusion"} == {
-        ("sidewalk", "road")
-    }
-
-
-def test_proposals_merge_pair_and_rank_by_gain():
+def test_one_proposal_per_finding_with_a_rule_of_its_kind():
     props = _data().proposals
-    assert (
-        props[0].key == "pair:7-8"
-        and props[0].title == "Define the border between road and sidewalk"
-    )
-    assert len(props[0].evidence) == 2  # both directions of the confusion
-    assert [p.expected_gain for p in props] == sorted(
-        (p.expected_gain for p in props), reverse=True
-    )
+    assert [p.key for p in props] == ["finding-1", "finding-2", "finding-3"]
+    border, merge, guide = props
+    assert border.title == "Say where the road / sidewalk border goes"
+    assert "visible edge is the border between road and sidewalk" in border.rule
+    assert "ann_c draws the road / sidewalk border 6.2 px into sidewalk" in border.rule
+    assert "ann_a +0.1 px, ann_b -0.2 px" in border.rule  # who draws it where
+    assert border.rule.endswith("Show ann_c the rule with the example crops below.")
+    assert merge.title == "Say that touching person instances are separate"
+    assert guide.title == "Tell car from person" and guide.annotators == ()
+    assert "nobody alone is responsible" in guide.rule
 
 
 def test_html_is_self_contained_and_complete(tmp_path):
@@ -163,16 +154,28 @@ def test_html_is_self_contained_and_complete(tmp_path):
     assert {
         "table-overall",
         "table-classes",
-        "table-proposals",
+        "browser-findings",
         "table-annotators",
         "table-inputs",
     } <= set(parsed.tables)
     assert parsed.sections[:2] == ["summary", "proposals"]
     body = parsed.body
-    first = body.index("Define the border between road and sidewalk")
-    assert first < body.index("Say what counts as one person")
-    assert "ann_c stands out: labels sidewalk as road" in body
+    first = body.index("Say where the road / sidewalk border goes")
+    assert first < body.index("Say that touching person instances are separate")
+    assert "Annotator ann_c stands out: ann_c draws the road / sidewalk border" in body
+    assert "Findings that name no single annotator" in body
     assert "ab" * 32 in body and "iou_threshold = 0.5" in body
+    # the findings are a second list of the data island; a row shows the finding's crops
+    from agreement.report.render import data_island
+
+    island = data_island(_report(_data()))["lists"]["findings"]
+    assert island["facets"] == ["kind", "classes", "annotators", "image"]
+    rows = [dict(zip(island["columns"], r, strict=True)) for r in island["rows"]]
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    assert rows[0]["annotators"] == ["ann_c"] and rows[2]["annotators"] == ["everyone"]
+    assert rows[0]["image"] == ["a.png", "b.png", "c.png"]
+    assert island["pictures"] == {"1": ["region-1"]}
+    assert html.count('id="region-1"') == 1
 
 
 def test_written_files(tmp_path):
@@ -183,15 +186,18 @@ def test_written_files(tmp_path):
         "report.html",
         "report.md",
         "classes.csv",
-        "proposals_full.csv",
+        "proposals.csv",
+        "findings.csv",
         "overall.csv",
         "figures",
     } <= names
     classes = pd.read_csv(out / "classes.csv")
     assert classes["category"].tolist()[0] == "sidewalk"  # worst PQ first
-    assert len(pd.read_csv(out / "proposals_full.csv")) == len(_data().proposals)
+    assert classes.set_index("category").loc["road", "findings"] == \
+        "#1 boundary offset (ann_c)"
+    assert len(pd.read_csv(out / "proposals.csv")) == len(_data().proposals)
     md = (out / "report.md").read_text("utf-8")
-    assert "## Guideline revision proposals" in md and "figures/pair-7-8-1.png" in md
+    assert "## Findings and guideline proposals" in md and "figures/pair-7-8-1.png" in md
     assert (out / "figures" / "pair-7-8-1.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -251,3 +257,27 @@ def test_report_folder_gets_ordinary_permissions_not_owner_only(tmp_path):
     write_report(_report(_data()), out)
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o777 & ~umask
     assert stat.S_IMODE(os.stat(out / "report.html").st_mode) == 0o666 & ~umask
+
+
+def test_no_finding_is_said_plainly():
+    empty = Findings((), pd.DataFrame(), {"tests": 120})
+    data = _data(findings=empty, pair_figures={})
+    body = parse_report(render_html(_report(data))).body
+    assert "No finding: no annotator differs from the others beyond the study's own noise" \
+        in body
+    assert "No guideline revision is proposed" in body
+    summary = make_summary(data)
+    assert summary["findings"] == [] and summary["problems"] == []
+    assert summary["no_finding"].startswith("No finding")
+
+
+def test_two_annotators_blame_neither():
+    between = Finding("class_confusion", ("car", "person"), (2, 1), (), 0.5, "share of pixels",
+                      0.4, 0.6, ("a.png",), 20, 50.0, 4.0, 0.001, 0.002, M,
+                      {"between": ["ann_a", "ann_b"]}, rank=1)
+    data = _data(findings=Findings((between,), pd.DataFrame(), {}), annotators=("ann_a", "ann_b"))
+    body = parse_report(render_html(_report(data))).body
+    assert "With two annotators there is no majority" in body
+    assert "stands out" not in body
+    (p,) = data.proposals
+    assert "nothing says which of ann_a and ann_b follows the guideline" in p.rule

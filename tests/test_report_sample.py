@@ -41,49 +41,73 @@ def test_html_self_contained(built):
     assert {
         "table-overall",
         "table-classes",
-        "table-proposals",
+        "browser-findings",
         "table-confused_pairs",
         "table-annotators",
         "table-pq_matrix",
         "table-inputs",
+        "table-review_queue",
     } <= set(parsed.tables)
-    assert parsed.sections[:8] == [
+    assert parsed.sections[:9] == [
         "summary",
         "proposals",
         "heatmaps",
         "classes",
         "pairs",
         "regions",
+        "review",
         "annotators",
         "validation",
     ]
 
 
-def test_planted_road_sidewalk_first_with_a_rule(built):
-    _, report, out, html = built
-    first = report.summary["problems"][0]
-    assert first["classes"] == "road / sidewalk" and first["kind"] == "confusion"
-    proposal = pd.read_csv(out / "proposals_full.csv").iloc[0]
-    assert proposal["title"] == "Define the border between road and sidewalk"
-    assert "road" in proposal["rule"] and "sidewalk" in proposal["rule"]
-    assert proposal["expected_gain"] > 0
-    body = parse_report(html).body
-    assert body.index("Define the border between road and sidewalk") < body.index(
-        "Say what counts as one"
-    )
-    assert "Proposed rule: State which visible feature separates road from sidewalk" in body
+def _planted(finding: dict) -> bool:
+    """A finding that is one of the sample's planted habits (data/sample/planted.json)."""
+    from _sample_habits import planted
+
+    return planted(finding["annotators"], finding["kind"], finding["categories"])
 
 
-def test_planted_systematic_annotator_named(built):
+def test_planted_facts_first_with_a_rule_of_their_kind(built):
     _, _report, out, html = built
-    proposal = pd.read_csv(out / "proposals_full.csv").iloc[0]
-    assert proposal["annotators"] == "chen"
-    assert "chen labels sidewalk as road" in proposal["rule"]
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    found = doc["findings"]
+    assert found and all(_planted(f) for f in found)  # nothing but planted habits
+    # chen's road / sidewalk border is the first class-pair finding, in the first three
+    pair = next(f for f in found if len(f["categories"]) == 2)
+    assert pair["annotators"] == ["chen"] and set(pair["categories"]) == {"road", "sidewalk"}
+    assert pair["kind"] == "boundary_offset" and pair["rank"] <= 3 and pair["effect"] > 20
+    assert [r["image"] for r in pair["evidence"]["regions"]]  # example regions
+    assert all("chen" in r["dissenters"] for r in pair["evidence"]["regions"])
+    proposals = pd.read_csv(out / "proposals.csv")
+    row = proposals[proposals["rank"] == pair["rank"]].iloc[0]
+    assert row["title"] == "Say where the road / sidewalk border goes"
+    assert "visible edge is the border between road and sidewalk" in row["rule"]
+    assert "chen draws the road / sidewalk border" in row["rule"]
+    assert row["rule"].endswith("Show chen the rule with the example crops below.")
     body = parse_report(html).body
-    assert "Annotator chen stands out: labels sidewalk as road" in body
-    habits = pd.read_csv(out / "annotator_habits.csv")
-    chen = habits[habits["annotator"] == "chen"]
-    assert chen["text"].str.startswith("labels sidewalk as road").any()
+    assert f"{pair['rank']}. Say where the road / sidewalk border goes" in body
+    assert "Proposed rule: State which visible edge is the border between road and sidewalk" \
+        in body
+
+
+def test_one_source_for_every_reader(built):
+    """The summary (--json), the proposals, the annotator section and findings.json read the
+    same findings."""
+    _, report, out, html = built
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    assert report.summary["findings"] == doc["findings"]
+    assert [p["rank"] for p in report.summary["problems"]] == [f["rank"] for f in doc["findings"]]
+    assert pd.read_csv(out / "proposals.csv")["finding"].tolist() == \
+        [f["text"] for f in doc["findings"]]
+    annotators = pd.read_csv(out / "annotators.csv").set_index("annotator")
+    for name in ("alice", "bruno", "chen", "dana"):
+        mine = [f["text"] for f in doc["findings"] if f["annotators"] == [name]]
+        assert annotators.loc[name, "findings"] == len(mine)
+    body = parse_report(html).body
+    chen = next(f for f in doc["findings"] if f["annotators"] == ["chen"])
+    assert f"Annotator chen stands out: {chen['text']}" in body
+    assert f"chen: {chen['text']}" in body  # the annotator section
 
 
 def test_numbers_equal_the_python_api(built, result):
@@ -123,21 +147,16 @@ def test_footer_has_checksums_and_parameters(built):
     assert all(re.fullmatch(r"[0-9a-f]{64}", i.sha256) for i in report.inputs)
     body = parse_report(html).body
     assert report.inputs[0].sha256 in body and "n_bootstrap = 200" in body
-    assert json.loads(json.dumps(report.parameters))["threshold.rq_low"] == 0.75
+    assert json.loads(json.dumps(report.parameters))["findings.alpha"] == 0.01
 
 
-def test_planted_instance_habits_and_uncomputed_gains_named(built):
-    _, _report, out, html = built
-    habits = pd.read_csv(out / "annotator_habits.csv")
-    texts = {a: " | ".join(g["text"]) for a, g in habits.groupby("annotator")}
-    assert "merges adjacent person instances" in texts["bruno"]  # planted: merges pairs
-    assert "splits truck instances" in texts["dana"]  # planted: cab and box as two trucks
-    assert "merges adjacent" not in texts["dana"]
-    body = parse_report(html).body
-    # max_merge_gains=1: the car / truck pair's gain is not recomputed, and the report says so
-    assert "Expected gain: not computed: only the first confusion pairs are recomputed" in body
-    titles = pd.read_csv(out / "proposals.csv")["title"].tolist()
-    assert "Set a minimum size for bicycle" not in titles  # 1 missed small bicycle of 3
+def test_planted_instance_habits_named(built):
+    _, _report, out, _ = built
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    kinds = {(f["kind"], tuple(f["annotators"]), tuple(f["categories"])) for f in doc["findings"]}
+    assert ("split", ("dana",), ("truck",)) in kinds  # cab and box as two trucks
+    assert ("layer_overlap", ("dana",), ()) in kinds  # occlusions resolved in another order
+    assert not [k for k in kinds if k[1] == ("alice",)]  # the careful annotator: nothing
 
 
 def test_pictures_every_region_once_with_a_panel_per_annotator(built):
@@ -147,7 +166,7 @@ def test_pictures_every_region_once_with_a_panel_per_annotator(built):
     opened, report, out, html = built
     regions = [f for f in report.figures if isinstance(f, RegionFigure)]
     names = [f.name for f in regions]
-    assert len(names) == len(set(names)) == 40  # ReportOptions.max_pictures
+    assert len(names) == len(set(names)) == 60  # ReportOptions.max_pictures
     assert "region-1" in names  # the most severe region always has a picture
     for fig in regions:
         image = fig.caption.split(",")[0].removeprefix("image ")
@@ -158,15 +177,22 @@ def test_pictures_every_region_once_with_a_panel_per_annotator(built):
     kinds = {f.caption.split(", ")[2].split(";")[0] for f in regions}
     assert kinds == {"boundary placement", "class confusion", "merge-split", "missed object",
                      "unlabeled gap"}
-    # the proposals about instances and small misses have example crops too
-    groups = {g.title: g for g in report.section("proposals").blocks if hasattr(g, "blocks")}
-    for title in ("3. Say what counts as one truck", "6. Set a minimum size for person"):
-        crops = [b for b in groups[title].blocks if isinstance(b, RegionFigure)]
-        assert crops and all(c.title.startswith("Region #") for c in crops)
+    # every proposal has example crops of its own kind of region
+    groups = [g for g in report.section("proposals").blocks if hasattr(g, "blocks")]
+    assert groups
+    for g in groups:
+        crops = [b for b in g.blocks if isinstance(b, RegionFigure)]
+        assert crops and all(c.title.startswith("Region #") for c in crops), g.title
+    split = next(g for g in groups if g.title.endswith("Say what counts as one truck"))
+    assert all(", merge-split" in c.caption for c in split.blocks if isinstance(c, RegionFigure))
+    findings = data_island(report)["lists"]["findings"]
+    assert findings["facets"] == ["kind", "classes", "annotators", "image"]
+    assert set(findings["pictures"]) == {str(k) for k in range(1, len(groups) + 1)}
     island = data_island(report)["lists"]["regions"]
     assert island["total"] == len(pd.read_csv(out / "regions.csv"))
-    assert len(island["rows"]) == 500 and island["facets"] == ["class_pair", "kind",
-                                                               "dissenters", "image"]
+    beyond = [n for n in names if int(n.split("-")[1]) > 500]  # pictured, kept in the list
+    assert len(island["rows"]) == 500 + len(beyond)
+    assert island["facets"] == ["class_pair", "kind", "dissenters", "image"]
     assert set(island["pictures"]) == {n.split("-")[1] for n in names}
 
 
@@ -178,3 +204,36 @@ def test_heatmap_figures_and_report_size(built):
     assert "mean" in names and "pair-road-vs-sidewalk" in names
     assert (out / "figures" / "pair-road-vs-sidewalk.png").is_file()
     assert (out / "report.html").stat().st_size < 10_000_000
+
+
+def test_review_queue_csv_is_the_pass_s_regions_ranked(built):
+    from agreement.study.review import REVIEW_COLUMNS, review_queue
+
+    opened, _report, out, html = built
+    written = pd.read_csv(out / "review_queue.csv", keep_default_na=False)
+    assert written.columns.tolist() == REVIEW_COLUMNS and len(written) == 100
+    regions = pd.read_csv(out / "regions.csv")
+    findings = json.loads((out / "findings.json").read_text())["findings"]
+    # a region that is an example of a finding is explained by it, and its priority doubled
+    explained = written[written.finding != ""]
+    assert len(explained) > 0
+    examples: dict[int, int] = {}  # region -> the best-ranked finding listing it
+    for f in sorted(findings, key=lambda f: f["rank"]):
+        for r in f["evidence"].get("regions", ()):
+            examples.setdefault(r["region"], f["rank"])
+    ranks = {f["rank"]: f for f in findings}
+    for region, finding, why in zip(explained.region, explained.finding, explained.why,
+                                    strict=True):
+        rank = int(finding.split()[1])
+        assert rank in ranks and why.endswith(f"explained by {finding}")
+        assert finding.startswith(f"finding {rank} ({ranks[rank]['kind']}")
+        if region in examples:  # a finding listing the region comes first
+            assert rank == examples[region]
+    assert set(examples) & set(explained.region)
+    assert (written.priority.diff().dropna() <= 0).all()  # ranked by priority
+    assert (written.image.iloc[0], written.annotators.iloc[0]) == ("street_010.jpg", "dana")
+    again = review_queue(opened.study, findings=findings, top=100)
+    assert written.why.tolist() == again.why.tolist()
+    body = parse_report(html).body
+    assert "regions to look at again first (every one in review_queue.csv)" in body
+    assert "the exports carry no tool reference" in body

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agreement import load_study
-from agreement.simulation import KINDS, PARAMETERS, Plant, named, score, simulate
+from agreement.simulation import EVERYONE, KINDS, PARAMETERS, Plant, named, score, simulate
 from agreement.simulation import _plants as P
 
 SMALL = {"annotators": 3, "images": 2, "height": 64, "width": 128}
@@ -38,7 +38,7 @@ def test_null_study_has_no_plant_and_every_annotator_labels_every_image():
     assert set(sim.planted["annotators"]) == set(study.annotators)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in EVERYONE])
 def test_a_strong_plant_changes_its_annotator_only(kind):
     null = simulate(seed=2, **SMALL)
     sim = simulate(seed=2, plants=[Plant(kind, "strong", "ben")], **SMALL)
@@ -50,6 +50,29 @@ def test_a_strong_plant_changes_its_annotator_only(kind):
     assert not all(np.array_equal(x, y) for x, y in zip(_maps(null, "ben"), _maps(sim, "ben"),
                                                          strict=True))
     assert sum(sim.planted["plants"][0]["changed_per_image"]) > 0
+
+
+def test_an_ambiguous_border_is_placed_somewhere_else_by_everyone_on_every_image():
+    size = {**SMALL, "height": 128, "width": 256, "images": 3}  # up to 3 px either way
+    null = simulate(seed=2, **size)
+    sim = simulate(seed=2, plants=[Plant("ambiguous_border", "strong",
+                                         categories=("road", "sidewalk"))], **size)
+    (plant,) = sim.plants
+    assert plant.annotator is None and plant.parameters == {"px": 6.0}
+    road = 7  # category id of road in the simulated scenes
+
+    def road_pixels(ann) -> int:
+        return int(np.isin(ann.ids, [s.id for s in ann.segments if s.category_id == road]).sum())
+
+    # each annotator's road grows or shrinks by a different amount on each image
+    shifts = {name: [road_pixels(y) - road_pixels(x)
+                     for x, y in zip(null.annotations[name], sim.annotations[name], strict=True)]
+              for name in ("ana", "ben", "cy")}
+    assert all(any(v != 0 for v in s) for s in shifts.values())
+    assert len({tuple(v) for v in shifts.values()}) == 3  # everyone somewhere else
+    assert sum(sim.planted["plants"][0]["changed_per_image"]) > 0
+    with pytest.raises(ValueError, match="is for every annotator"):
+        simulate(seed=2, plants=[Plant("ambiguous_border", "strong", "ben")], **SMALL)
 
 
 def test_plants_resolve_categories_from_the_candidates_and_parameters_from_the_strength():

@@ -231,6 +231,19 @@ def test_encode_brush_reproduces_label_studio_sdk_bytes():
         assert encode_brush(decode_brush(rle, w, h)) == rle
 
 
+def test_labelstudio_local_files_urls_read_back_to_the_image_name(tmp_path):
+    ann = PanopticAnnotation.from_map([[7, 3], [7, 9]], {3: 1, 7: 7, 9: 9},
+                                      file_name="street 1.jpg")
+    path = write_labelstudio([ann], CATS, tmp_path / "t.json",
+                             image_url="/data/local-files/?d=batch/images/")
+    (task,) = json.loads(path.read_text())
+    assert task["data"] == {"image": "/data/local-files/?d=batch/images/street%201.jpg"}
+    src = read_labelstudio(path, categories=CATS)
+    assert [i.file_name for i in src.images] == ["street 1.jpg"]
+    assert src.images[0].tool_ref.image == task["data"]["image"]
+    assert_same_panoptic(ann, src.load("street 1.jpg"))
+
+
 def test_labelstudio_task_shape(tmp_path):
     ids = np.array([[7, 3], [7, 9]])
     ann = PanopticAnnotation.from_map(ids, {3: 1, 7: 7, 9: 9}, file_name="a.jpg")

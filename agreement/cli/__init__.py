@@ -23,7 +23,8 @@ from ._failures import describe, print_traceback
 __all__ = ["COMMANDS", "main"]
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS = ("summary", "validate", "pq", "disagreement", "consistency", "report", "compare")
+COMMANDS = ("summary", "validate", "pq", "disagreement", "consistency", "report", "compare",
+            "consensus", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:

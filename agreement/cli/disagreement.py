@@ -4,9 +4,12 @@ Prints the pixel-level agreement (Krippendorff's alpha, Fleiss' kappa, Cohen's k
 class pairs ranked by disagreement, the annotators and the worst regions. ``--out DIR`` writes the
 tables as CSV (``regions.csv``, ``class_pairs.csv``, ``pair_annotators.csv``, ``annotators.csv``,
 ``per_class.csv``, ``pixel_per_class.csv``, ``pixel_pairs.csv``, and with ``--leave-one-out``
-``leave_one_out.csv``); ``--consensus DIR`` writes the consensus of every image as COCO panoptic.
-Each folder is written beside its target and swapped in in one step (all tables or none); an
-existing folder must be empty or a previous output of agreement.
+``leave_one_out.csv``) and, with ``--figures``, the heatmap pictures of the report as PNG files in
+``DIR/figures/`` (the images with most disagreement, the mean per position of the frame, where
+the top class pairs are disputed); ``--consensus DIR`` writes the consensus of every image as
+COCO panoptic with its vote PNGs, in the same pass (the export of ``agreement consensus STUDY
+--out DIR``). Each folder is written beside its target and swapped in in one step (all tables
+and pictures or none); an existing folder must be empty or a previous output of agreement.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import AgreementError
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -41,8 +45,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("study", type=Path, help="study folder (one export per annotator folder)")
     p.add_argument("--top", type=int, default=10, help="rows of each printed table")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write CSV tables here")
+    p.add_argument("--figures", action="store_true",
+                   help="also write the heatmap pictures (PNG) into DIR/figures/: the images "
+                   "with most disagreement, the mean per position of the frame, where the top "
+                   "class pairs are disputed (needs --out)")
+    p.add_argument("--images", type=Path, default=None, metavar="DIR",
+                   help="folder of the photos under the --figures heatmaps (default: the study "
+                   "file's images_dir, else an images/ folder in or beside the study)")
     p.add_argument("--consensus", type=Path, default=None, metavar="DIR",
-                   help="write the consensus maps as COCO panoptic (DIR/consensus.json + PNGs)")
+                   help="also write the consensus as COCO panoptic with its votes, in the same "
+                   "pass (DIR/panoptic.json + PNGs, votes/; as `agreement consensus`, which "
+                   "writes CVAT and Label Studio too)")
     p.add_argument("--leave-one-out", action="store_true",
                    help="also score each annotator against the consensus of the others")
     p.add_argument("--void", choices=("label", "exclude"), default="label",
@@ -74,59 +87,77 @@ def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
+    from ..io._outdir import MARKER as OUTPUT_MARKER
     from ..io._outdir import check_output_folder, output_folder
-    from ..study.consensus_maps import ConsensusMapsPart
+    from ..io.consensus_export import MARKER as CONSENSUS_MARKER
+    from ..study.consensus_maps import consensus_pass
     from ..study.disputes import DisputesPart
     from ..study.loo import LooPart
     from ..study.runner import run as run_pass
 
-    for folder in (args.out, args.consensus):
-        if folder is not None:
-            check_output_folder(folder)  # a wrong folder fails before the long work
-    study = open_for(args, args.study).study
-    # one pass over the images: the disagreement, the leave-one-out scores and the consensus
-    # maps (written as they are made, into a folder swapped in whole at the end) when asked for
+    if args.figures and args.out is None:
+        raise AgreementError("--figures needs --out DIR (the pictures are written into "
+                             "DIR/figures/)")
+    if args.out is not None:
+        check_output_folder(args.out)  # a wrong folder fails before the long work
+    if args.consensus is not None:
+        check_output_folder(args.consensus, markers=(CONSENSUS_MARKER, OUTPUT_MARKER),
+                            previous="a previous consensus export")
+    opened = open_for(args, args.study, images_dir=args.images)
+    study = opened.study
+    # one pass over the images: the disagreement, the leave-one-out scores and, when asked
+    # for, the consensus (the same export as `agreement consensus`, written as the pass makes
+    # it, into a folder swapped in whole at the end)
     parts: list = [DisputesPart(void=args.void, pixel_void=args.pixel_void)]
     if args.leave_one_out:
         parts.append(LooPart(void=args.void))
+    export = None
     with contextlib.ExitStack() as stack:  # each folder swapped in whole once all is written
         out_dir = stack.enter_context(output_folder(args.out)) if args.out is not None else None
-        if args.consensus is not None:
-            cons_dir = _consensus_folder(stack, args.out, out_dir, args.consensus)
-            parts.append(ConsensusMapsPart(study.categories, str(cons_dir / "consensus.json"),
-                                           void=args.void))
         with scheduler(args) as executor:
-            results = run_pass(study, parts, n_jobs=n_jobs(args), progress=show_progress(args),
-                               executor=executor, desc="disagreement")
-        if args.consensus is not None:
-            results[-1].to_csv(cons_dir / "consensus_counts.csv", index=False,
-                               errors="backslashreplace")
-        _print_and_write(args, study, results, out_dir)
+            common = {"n_jobs": n_jobs(args), "progress": show_progress(args),
+                      "executor": executor, "desc": "disagreement"}
+            if args.consensus is None:
+                results = run_pass(study, parts, **common)
+            else:
+                target = _consensus_target(args.out, out_dir, args.consensus)
+                export, results = consensus_pass(study, target, parts, format="coco-panoptic",
+                                                 void=args.void, **common)
+        figures = (_write_figures(study, results[0], out_dir / "figures", opened.images_dir)
+                   if args.figures and out_dir is not None else None)
+        _print_and_write(args, study, results, out_dir, export, figures)
     return 0
 
 
-def _consensus_folder(stack: contextlib.ExitStack, out: Path | None, out_dir: Path | None,
-                      consensus: Path) -> Path:
-    """Where the consensus is written: inside ``--out``'s new folder when it lies inside
-    ``--out`` (both then appear in one swap), else in a folder of its own."""
-    from ..io._outdir import MARKER as OUTPUT_MARKER
-    from ..io._outdir import output_folder
+def _write_figures(study, res, folder: Path, images_dir: Path | None) -> list[str]:
+    """The report's heatmap pictures as ``folder/<name>.png``; their file names."""
+    from ..report.figures import disagreement_figures, write_figures
 
+    folder.mkdir()
+    drawn = disagreement_figures(res, study, images_dir=images_dir)
+    return [p.name for p in write_figures(drawn, folder)]
+
+
+def _consensus_target(out: Path | None, out_dir: Path | None, consensus: Path) -> Path:
+    """Where the consensus is written: inside ``--out``'s new folder when it lies inside
+    ``--out`` (both then appear in one swap), else ``consensus`` itself (swapped in on its
+    own)."""
     if out is not None and out_dir is not None:
         try:
             rel = consensus.resolve().relative_to(out.resolve())
         except ValueError:
             rel = None
-        if rel is not None and rel.parts:
-            folder = out_dir / rel
-            folder.mkdir(parents=True)
-            (folder / OUTPUT_MARKER).write_text("agreement\n", encoding="utf-8")
-            return folder
-    return stack.enter_context(output_folder(consensus))
+        if rel is not None and not rel.parts:
+            raise AgreementError(f"--consensus must be another folder than --out or one inside "
+                                 f"it, got {str(consensus)!r} for both")
+        if rel is not None:
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            return out_dir / rel
+    return consensus
 
 
-def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Path | None
-                     ) -> None:
+def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Path | None,
+                     export=None, figures: list[str] | None = None) -> None:
     res = results[0]
     px = res.pixel
     doc: dict | None = None
@@ -156,14 +187,23 @@ def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Pa
     if out_dir is not None:
         for name, frame in tables.items():
             frame.to_csv(out_dir / f"{name}.csv", index=False, errors="backslashreplace")
-    if args.consensus is not None:
-        voids = results[-1]
-        line = (f"consensus of {len(voids)} images written to "
-                f"{args.consensus / 'consensus.json'} ({int(voids.tie_pixels.sum())} tied, "
-                f"{int(voids.weak_pixels.sum())} weak pixels left void)")
+    if export is not None:
+        counts = export.counts
+        path = args.consensus / export.export.name
+        line = (f"consensus of {len(counts)} images written to {path} ("
+                f"{int(counts.tie_pixels.sum())} tied, {int(counts.weak_pixels.sum())} weak "
+                "pixels left void; votes in votes/)")
+        if doc is not None:
+            doc["consensus"] = {"out": str(args.consensus), "export": str(path),
+                                "images": len(counts),
+                                "no_majority_pixels": int(counts.no_majority_pixels.sum())}
         if json_to_stdout(args):
             note(args, line)
         else:
             print(f"\n{line}")
+    if figures is not None:
+        if doc is not None:
+            doc["figures"] = [f"figures/{name}" for name in figures]
+        note(args, f"{len(figures)} pictures written to {args.out / 'figures'}")
     if doc is not None:
         emit_json(doc, args.json)

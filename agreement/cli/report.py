@@ -69,6 +69,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="example crops per confused class pair (default 3)",
     )
+    p.add_argument(
+        "--review-rows",
+        type=int,
+        default=100,
+        metavar="N",
+        help="rows of the review queue (review_queue.csv; default 100)",
+    )
     add_jobs_flag(p)
     add_scheduler_flag(p)
     add_output_flags(
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             n_bootstrap=args.bootstrap,
             seed=args.seed,
             max_examples=args.max_examples,
+            review_rows=args.review_rows,
             executor=executor,
         )
         report = build_report(opened, title=args.title, options=options)

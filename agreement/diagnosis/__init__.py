@@ -8,9 +8,12 @@ kind). The result, :class:`Findings`, is ranked by impact and holds :class:`Find
 (``.to_frame()``, ``.to_dict()`` = ``findings.json``). See docs/findings.md.
 """
 
-from ._find import KINDS, MIN_EFFECT, Options, find, finish, records
-from ._kernel import ImageRecord, image_record
+from ._examples import example_regions, with_examples
+from ._find import find, records
+from ._finish import KINDS, MIN_EFFECT, Options, finish
+from ._kernel import ImageRecord, image_record, maps_record
 from .records import FINDING_COLUMNS, Finding, Findings
 
 __all__ = ["FINDING_COLUMNS", "KINDS", "MIN_EFFECT", "Finding", "Findings", "ImageRecord",
-           "Options", "find", "finish", "image_record", "records"]
+           "Options", "example_regions", "find", "finish", "image_record", "maps_record",
+           "records", "with_examples"]

@@ -6,14 +6,25 @@
    ``extent`` also: the outline moves by the ``boundary_offset`` minimum, so that a thin class
    whose area changes fast with a fraction of a pixel is not drawn "larger").
    ``missed_small`` is tested at several sizes; the size with the largest statistic is kept.
+   ``boundary_detail`` is tested on the outlines of objects (thing classes, and all of them
+   pooled): borders between regions and thin stuff (poles, signs) stray within ordinary tracing
+   noise. An ``extent`` of a thing class needs its outline to move by the ``boundary_offset``
+   minimum (its share of the object's area depends on the object's size, not on the habit).
 2. **Explaining away**, per annotator, so one habit gives one finding:
    an ``extent`` of a class that one border shift (or one confusion) accounts for (two thirds
    of its excess pixels) is that shift, unless the class is a thing or grows into two or more
-   neighbours: then the shifts are part of the extent. Extra border mismatch
-   (``boundary_detail``) that the shifts found account for is theirs; otherwise coarse outlines
-   need two or more classes whose extra mismatch is two-sided (a one-sided excess is a class
-   drawn larger or smaller) and make one finding naming those classes, which takes in the same
-   annotator's findings that only say a coarsely traced class is smaller.
+   neighbours: then the shifts are part of the extent. ``split`` of an annotator who paints
+   objects over others (``layer_overlap``) is part of it when it accounts for fewer pixels: a
+   far object painted whole over a near one that hides it from the others lies inside it like
+   a part of it (a larger split, like a truck's cab and box, is a habit of its own). Extra border
+   mismatch (``boundary_detail``) that the shifts found account for is theirs; otherwise the
+   objects' outlines straying more (the pooled test) make one coarse-outline finding naming
+   the classes with a two-sided excess (a one-sided excess is a class drawn larger or
+   smaller), which takes in the same annotator's findings that only say a class is smaller
+   when that class's outlines stray more too or are too short to measure on their own (round
+   signs cut by chords).
+   A border shift between an object and a region (one thing class) is the object's outline
+   moved: it is reported as the thing's ``extent``, in px (``evidence["border_with"]``).
 3. **Who.** Candidates of one test for annotators who differ from the others in opposite
    directions (one draws a border into A, another into B) make one finding without annotator:
    the annotators disagree among themselves, a guideline question. With two annotators there is
@@ -69,9 +80,14 @@ def _candidates(table: EffectTable, res: PermutationResult, min_effect: Sequence
                 continue
             if kind not in SIGNED and eff <= 0:
                 continue
+            labels = table.tests[t][1]
+            if kind == "boundary_detail" and not (labels and table.thing[list(labels)].all()):
+                continue  # region borders and thin stuff stray within ordinary tracing
             if kind == "extent" and _displacement(table, c, a, t) < px_floor:
                 continue  # a thin class: a large share, but its outline hardly moves
-            if abs(eff) >= min_effect[t]:
+            if kind == "extent" and table.thing[labels[0]]:
+                out.append(_Cand(a, t, float(np.sign(eff))))  # an outline moved: displacement
+            elif abs(eff) >= min_effect[t]:
                 out.append(_Cand(a, t, float(np.sign(eff))))
     best: dict[int, _Cand] = {}
     rest = []
@@ -140,6 +156,16 @@ def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
         else:
             drop.update((k.a, k.t) for k in along)  # the border shifts are part of the extent
             e.absorbed.extend(k.t for k in along)
+    for e in cands:  # painting objects over others vs splitting them
+        if table.tests[e.t][0] != "layer_overlap":
+            continue
+        for k in cands:  # a far object painted whole over a near one that hides it from the
+            # others lies inside it like a part of it; a split moving more pixels than the
+            # painting order does is a habit of its own (a truck's cab and box)
+            if (k.a == e.a and table.tests[k.t][0] == "split"
+                    and _impact(table, c, k.a, k.t) <= _impact(table, c, e.a, e.t)):
+                drop.add((k.a, k.t))
+                e.absorbed.append(k.t)
     kept = [k for k in cands if (k.a, k.t) not in drop]
     return _coarse(table, kept, c, effect)
 
@@ -147,8 +173,10 @@ def _explain(table: EffectTable, cands: list[_Cand], c: np.ndarray,
 def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
             effect: np.ndarray) -> list[_Cand]:
     """Coarse outlines vs the border shifts they cause (module notes, step 3)."""
-    glob = table.tests.index(("boundary_detail", ())) \
-        if ("boundary_detail", ()) in table.tests else None
+    pooled = [t for t, (kind, labels) in enumerate(table.tests)
+              if kind == "boundary_detail" and len(labels) > 1]
+    measured = {labels[0] for kind, labels in table.tests
+                if kind == "boundary_detail" and len(labels) == 1}
     out: list[_Cand] = []
     for a in sorted({k.a for k in cands}):
         mine = [k for k in cands if k.a == a]
@@ -159,30 +187,34 @@ def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
             continue
         shifts = [k for k in other if table.tests[k.t][0] in
                   ("boundary_offset", "extent", "class_confusion")]
-        excess = (_impact(table, c, a, glob) if glob is not None else
-                  sum(_impact(table, c, a, d.t) for d in detail) / 2)
+        excess = (_impact(table, c, a, pooled[0]) if pooled else
+                  sum(_impact(table, c, a, d.t) for d in detail))
         if sum(_impact(table, c, a, k.t) for k in shifts) >= _EXPLAINED * excess:
             out.extend(other)  # the extra border mismatch is the shifts found
             continue
         # a class whose extra mismatch is mostly one-sided is drawn larger / smaller, not coarser
         net = {labels[0]: _signed(table, c, a, t) for t, (kind, labels) in
                enumerate(table.tests) if kind == "extent"}
-        per_class = [d for d in detail if _classes(table, d.t) and
+        per_class = [d for d in detail if len(_classes(table, d.t)) == 1 and
                      abs(net.get(_classes(table, d.t)[0], 0.0))
                      < _EXPLAINED * _impact(table, c, a, d.t)]
-        whole = [d for d in detail if not _classes(table, d.t) and
-                 sum(abs(v) for v in net.values()) / 2 < _EXPLAINED * excess]
-        if len(per_class) < 2:
-            out.extend(other + per_class)
+        whole = [d for d in detail if len(_classes(table, d.t)) > 1]
+        if not whole:
+            out.extend(other + per_class)  # one class's outlines: that class
             continue
-        # a coarse tracer: one boundary_detail finding; classes it makes smaller are part of it
+        # a coarse tracer (the objects' outlines stray more): one boundary_detail finding
+        # naming its classes; the classes it makes smaller are part of it (convex outlines cut
+        # by chords), and so are the classes too small to measure their outlines on their own
         coarse_classes = {labels[0] for t, (kind, labels) in enumerate(table.tests)
-                          if kind == "boundary_detail" and labels and effect[a, t] > 0}
-        lead = whole[0] if whole else max(per_class, key=lambda d: _impact(table, c, a, d.t))
+                          if kind == "boundary_detail" and len(labels) == 1
+                          and effect[a, t] > 0}
+        lead = whole[0]
         order = sorted(per_class, key=lambda d: -_impact(table, c, a, d.t))
-        lead.classes = tuple(_classes(table, d.t)[0] for d in order)
+        lead.classes = tuple(_classes(table, d.t)[0] for d in order) or _classes(table, lead.t)
         out.append(lead)
-        out.extend(k for k in other if _shrinks(table, k) not in coarse_classes)
+        out.extend(k for k in other if _shrinks(table, k) is None
+                   or (_shrinks(table, k) not in coarse_classes
+                       and _shrinks(table, k) in measured))
     return out
 
 
@@ -272,10 +304,21 @@ def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: 
     if two:
         annotators = ()
         evidence["between"] = [table.annotators[a], table.annotators[1 - a]]
+    effect, lo, hi = (float(x[a, t]) * scale for x in (res.effect, res.ci_low, res.ci_high))
+    unit = KIND_UNITS[kind]
+    thing = [bool(table.thing[x]) for x in labels] if kind == "boundary_offset" else []
+    if sum(thing) == 1:  # the border of an object and a region is the object's outline: an
+        k = thing.index(True)  # outline moved out (in) is the object drawn larger (smaller)
+        sign = 1.0 if k == 0 else -1.0  # + = labels[0] grows into labels[1]
+        evidence["border_with"] = cats[1 - k]
+        evidence["measured_as"] = "outline displacement"
+        evidence["annotator_mean"] *= sign
+        evidence["others_mean"] = {n: v * sign for n, v in evidence["others_mean"].items()}
+        kind, cats, ids = "extent", (cats[k],), (ids[k],)
+        effect, lo, hi = effect * sign, *sorted((lo * sign, hi * sign))
     return Finding(
         kind=kind, categories=cats, category_ids=ids, annotators=annotators,
-        effect=float(res.effect[a, t]) * scale, unit=KIND_UNITS[kind],
-        ci_low=float(res.ci_low[a, t]) * scale, ci_high=float(res.ci_high[a, t]) * scale,
+        effect=effect, unit=unit, ci_low=lo, ci_high=hi,
         images=images, n_images=int(res.n_images[a, t]), impact=impact,
         statistic=float(res.stat[a, t]), p_value=float(res.p[a, t]),
         p_adjusted=float(res.p_adjusted[a, t]), method=res.method, evidence=evidence)

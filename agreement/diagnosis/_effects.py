@@ -16,13 +16,15 @@ boundary_offset (A, B)  band pixels the annotator labels A where the  px (signed
                         of the A|B border in the others' maps
 boundary_detail (A)     band pixels on A's borders labelled another   px
                         class than by the consensus / A's border
-                        length; () = every border
+                        length; () = every border; (every thing
+                        class) = the objects' outlines, pooled
 extent (A)              pixels labelled A by the annotator minus by   share of A's pixels
                         the consensus (class to class) / A's pixels     (signed)
 missed_small (size)     objects under ``size`` px missed / objects     share of objects
                         under ``size``
 merge (C)               C objects merged with a neighbour / C objects  share of objects
-                        with a neighbour within 3 px
+                        with a neighbour within 3 px or merged by
+                        some annotator
 split (C)               C objects cut into >= 2 parts / C objects      share of objects
 unlabeled ()            labelled consensus pixels left void / labelled share of pixels
                         consensus pixels
@@ -97,8 +99,27 @@ class EffectTable:
             return np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1), np.nan)
 
 
-def _dense(rec: ImageRecord, ai: int, thing: npt.NDArray[np.bool_]) -> dict[str, np.ndarray]:
+def _merged_by_anyone(rec: ImageRecord) -> npt.NDArray[np.bool_]:
+    """Per object row: whether any annotator of the image merged that object (the rows of one
+    reference annotator list its objects in the same order for every other annotator)."""
+    o = rec.objects
+    if not len(o):
+        return np.zeros(0, bool)
+    n = len(rec.annotators)
+    block = o[:, 0] * n + o[:, 1]
+    start = np.r_[0, np.flatnonzero(np.diff(block)) + 1]
+    pos = np.arange(len(o)) - np.repeat(start, np.diff(np.r_[start, len(o)]))
+    key = o[:, 1] * (int(pos.max()) + 1) + pos  # (reference, object)
+    merged = np.zeros(int(key.max()) + 1, bool)
+    merged[key[o[:, 4] == 4]] = True
+    return merged[key]
+
+
+def _dense(rec: ImageRecord, ai: int, thing: npt.NDArray[np.bool_],
+           merged_any: npt.NDArray[np.bool_] | None = None) -> dict[str, np.ndarray]:
     """Numerators and denominators of one annotator on one image (dense, small)."""
+    if merged_any is None:
+        merged_any = _merged_by_anyone(rec)
     k1 = thing.size
     px = rec.pixels[ai].astype(float)
     band, inner = px[1], px[2]
@@ -139,7 +160,9 @@ def _dense(rec: ImageRecord, ai: int, thing: npt.NDArray[np.bool_]) -> dict[str,
     conf_den[stuff] = inner[stuff, 1:].sum(axis=1)
     conf_den[0] = 0
     out["conf_num"], out["conf_den"] = conf, conf_den
-    mergeable = obj[:, 7] == 1
+    # another object of its class within 3 px, or merged by some annotator of the image with
+    # one further away (a merge proves a neighbour to merge with); the same objects for everyone
+    mergeable = (obj[:, 7] == 1) | merged_any[rec.objects[:, 0] == ai]
     ones = np.full(len(obj), w)
     sel = mergeable & (status == 4)
     out["merge_num"] = np.bincount(lab_o[sel], ones[sel], minlength=k1)
@@ -178,8 +201,9 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     present = np.zeros((n, na), bool)
     areas, objs = [], []
     for i, rec in enumerate(records):
+        merged_any = _merged_by_anyone(rec)
         for ai, a in enumerate(rec.annotators):
-            d = _dense(rec, ai, thing_arr)
+            d = _dense(rec, ai, thing_arr, merged_any)
             for key, v in d.items():
                 if key not in dense:
                     dense[key] = np.full((n, na, *v.shape), np.nan)
@@ -215,6 +239,10 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
                     dense["off_den"][..., a_, b_], min_den=2.0 * band)
         add("boundary_detail", (), dense["det_num"].sum(axis=-1) / 2,
             dense["det_den"].sum(axis=-1) / 2, min_den=2.0 * band)
+        things = tuple(int(k) for k in np.flatnonzero(thing_arr))
+        if len(things) > 1:  # the outlines of the objects, pooled
+            add("boundary_detail", things, dense["det_num"][..., list(things)].sum(axis=-1),
+                dense["det_den"][..., list(things)].sum(axis=-1), min_den=2.0 * band)
         for a_ in range(1, k1):
             add("boundary_detail", (a_,), dense["det_num"][..., a_], dense["det_den"][..., a_],
                 min_den=2.0 * band)

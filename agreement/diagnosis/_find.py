@@ -1,101 +1,38 @@
-"""``find(study)``: the per-image kernel over every image, then the study's tests and findings.
+"""``find(study)``: the findings of a study, in one pass of the engine's runner.
 
-Until the engine's runner takes it as a part, this drives :func:`image_record` with a plain loop
-over :meth:`agreement.model.Study.iter_images` (kernel -> small record -> list -> finish).
+The per-image kernel (:func:`agreement.diagnosis.maps_record`) runs as the part
+:class:`agreement.study.findings_part.FindingsPart` of a pass; its records fold by concatenation
+and :func:`agreement.diagnosis.finish` tests the whole study.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
+from collections.abc import Iterable
+from typing import Any
 
 from ..model import Study
-from ._decide import decide
-from ._effects import KIND_UNITS, SIGNED, EffectTable, effect_table
-from ._kernel import ImageRecord, image_record
-from ._stats import PermutationResult, permutation_tests
+from ._finish import Options
+from ._kernel import ImageRecord
 from .records import Findings
 
-__all__ = ["KINDS", "MIN_EFFECT", "Options", "find", "finish"]
-
-#: Finding kinds, in the order of docs/findings.md.
-KINDS: tuple[str, ...] = tuple(KIND_UNITS)
-
-#: Default minimum practical effect per kind, in the kind's unit; for the px kinds, as a share
-#: of the image diagonal (0.002 = 1.1 px at 256 x 512, 2.3 px at 512 x 1024).
-MIN_EFFECT: dict[str, float] = {
-    "class_confusion": 0.10, "boundary_offset": 0.002, "boundary_detail": 0.0005,
-    "extent": 0.05, "missed_small": 0.15, "merge": 0.2, "split": 0.1, "unlabeled": 0.01,
-    "layer_overlap": 0.01}
-_PX = ("boundary_offset", "boundary_detail")
-
-
-@dataclass(frozen=True)
-class Options:
-    """Options of :func:`find`.
-
-    Attributes
-    ----------
-    alpha : float
-        Family-wise error rate of the study's tests (every annotator, kind and class).
-    min_effect : mapping of str to float
-        Minimum practical effect per kind (overrides of :data:`MIN_EFFECT`).
-    min_images : int
-        Images an effect needs to be tested.
-    band_ratio : float
-        Border band width as a share of the image diagonal.
-    min_share : float
-        Majority of the leave-one-out consensus.
-    n_resamples, n_boot : int
-        Permutations and bootstrap resamples.
-    adjust : {"maxt", "holm", "bh"}
-    seed : int
-    """
-
-    alpha: float = 0.01
-    min_effect: Mapping[str, float] = field(default_factory=dict)
-    min_images: int = 3
-    band_ratio: float = 0.02
-    min_share: float = 0.5
-    n_resamples: int = 999
-    n_boot: int = 1000
-    adjust: Literal["maxt", "holm", "bh"] = "maxt"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        unknown = set(self.min_effect) - set(KINDS)
-        if unknown:
-            raise ValueError(f"min_effect kinds must be among {list(KINDS)}, got "
-                             f"{sorted(unknown)}")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
-
-    def thresholds(self, shape: tuple[int, int]) -> dict[str, float]:
-        """Minimum practical effect per kind at this image size (px kinds in px)."""
-        diag = float(np.hypot(*shape))
-        merged = {**MIN_EFFECT, **self.min_effect}
-        return {k: v * diag if k in _PX else v for k, v in merged.items()}
+__all__ = ["find", "records"]
 
 
 def records(study: Study, *, options: Options | None = None,
-            images: Iterable[str] | None = None) -> list[ImageRecord]:
-    """The per-image records of a study (plain loop; the engine's runner will replace it)."""
-    opts = options or Options()
-    out = []
-    for image, anns in study.iter_images(images):
-        rec = image_record(image, anns, categories=study.categories,
-                           band_ratio=opts.band_ratio, min_share=opts.min_share)
-        if rec is not None:
-            out.append(rec)
-    return out
+            images: Iterable[str] | None = None, n_jobs: int = 1, executor: Any = None,
+            progress: bool = False) -> list[ImageRecord]:
+    """The per-image records of a study, in image order (one pass of the runner)."""
+    from ..study.findings_part import RecordsPart
+    from ..study.runner import run
+
+    part = RecordsPart(options or Options())
+    return run(study, [part], images=None if images is None else list(images), n_jobs=n_jobs,
+               executor=executor, progress=progress)[0]
 
 
 def find(study: Study, *, options: Options | None = None,
-         images: Iterable[str] | None = None) -> Findings:
+         images: Iterable[str] | None = None, n_jobs: int = 1, executor: Any = None,
+         progress: bool = False) -> Findings:
     """What is systematically different in a study, and who does it.
 
     Each annotator is compared, image by image, with the consensus of the others
@@ -110,11 +47,17 @@ def find(study: Study, *, options: Options | None = None,
     options : Options, optional
     images : iterable of str, optional
         Only these images (default: all).
+    n_jobs : int
+        Worker processes over images (1: this process; -1: one per CPU).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the images there instead (:mod:`agreement.study.runner`).
+    progress : bool
+        A progress bar over images.
 
     Returns
     -------
     Findings
-        Ranked by impact; ``.tests`` holds every test.
+        Ranked by impact; ``.tests`` holds every test. The same whatever runs the images.
 
     Examples
     --------
@@ -126,51 +69,9 @@ def find(study: Study, *, options: Options | None = None,
     >>> f.kind, f.categories, f.annotators
     ('class_confusion', ('car', 'truck'), ('ben',))
     """
-    opts = options or Options()
-    return finish(records(study, options=opts, images=images), study, options=opts)
+    from ..study.findings_part import FindingsPart
+    from ..study.runner import run
 
-
-def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = None) -> Findings:
-    """The study step: effects, tests, findings (what a runner part's finish will call)."""
-    opts = options or Options()
-    thing = [study.categories[c].isthing for c in study.categories]
-    table = effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing)
-    shape = recs[0].shape if recs else (0, 0)
-    th = opts.thresholds(shape)
-    kinds = [k for k, _ in table.tests]
-    min_effect = np.array([th[k] for k in kinds], float)
-    two_sided = np.array([k in SIGNED for k in kinds], bool)
-    res = permutation_tests(table.values, table.present, two_sided=two_sided,
-                            floor=min_effect / 10, min_images=opts.min_images,
-                            n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
-                            seed=opts.seed)
-    names = {c: study.categories[c].name for c in study.categories}
-    found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
-                   px_floor=th["boundary_offset"])
-    params: dict[str, Any] = {**asdict(opts), "min_effect": th, "band_px": table.band,
-                              "images": len(table.images), "annotators": list(table.annotators),
-                              "tests": int(np.isfinite(res.p).sum()), "method": res.method}
-    return Findings(tuple(found), _tests_frame(table, res, min_effect, names, found), params)
-
-
-def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndarray,
-                 names: Mapping[int, str], found: list) -> pd.DataFrame:
-    keys = {(a, f.kind, tuple(f.category_ids)) for f in found for a in f.annotators}
-    rows = []
-    for t, (kind, labels) in enumerate(table.tests):
-        cats = "" if kind == "missed_small" else " / ".join(
-            names[table.category_ids[k - 1]] for k in labels)
-        ids = () if kind == "missed_small" else tuple(table.category_ids[k - 1] for k in labels)
-        for a, who in enumerate(table.annotators):
-            if not np.isfinite(res.stat[a, t]):
-                continue
-            rows.append({"annotator": who, "kind": kind, "categories": cats,
-                         "size_px": labels[0] if kind == "missed_small" else np.nan,
-                         "effect": res.effect[a, t], "unit": KIND_UNITS[kind],
-                         "ci_low": res.ci_low[a, t], "ci_high": res.ci_high[a, t],
-                         "n_images": int(res.n_images[a, t]), "statistic": res.stat[a, t],
-                         "p_value": res.p[a, t], "p_adjusted": res.p_adjusted[a, t],
-                         "min_effect": min_effect[t], "finding": (who, kind, ids) in keys})
-    cols = ["annotator", "kind", "categories", "size_px", "effect", "unit", "ci_low", "ci_high",
-            "n_images", "statistic", "p_value", "p_adjusted", "min_effect", "finding"]
-    return pd.DataFrame(rows, columns=cols)
+    return run(study, [FindingsPart(options or Options())],
+               images=None if images is None else list(images), n_jobs=n_jobs,
+               executor=executor, progress=progress)[0]

@@ -37,13 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..image.voting import consensus
-from ..labels import overlap_table
-from ..metrics.boundary import boundary_near
-from ..metrics.pixel import label_map
+from ..image.maps import ImageMaps
+from ..image.voting import consensus_tuples
+from ..metrics.boundary import near_changes
 from ..model import Categories, PanopticAnnotation
 
-__all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "band_width", "image_record"]
+__all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "band_width", "image_record",
+           "maps_record"]
 
 #: Object statuses (codes are positions).
 STATUS: tuple[str, ...] = ("present", "missed", "confused", "hidden", "merged")
@@ -101,26 +101,6 @@ def band_width(shape: tuple[int, int], ratio: float) -> int:
     return max(2, round(ratio * float(np.hypot(*shape))))
 
 
-def _adjacency(labels: npt.NDArray[np.integer], k1: int) -> IntArray:
-    """Symmetric (K+1) x (K+1) count of 4-neighbour label changes."""
-    codes = []
-    for x, y in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
-        diff = x != y
-        codes.append(x[diff].astype(np.int64) * k1 + y[diff])
-    table = np.bincount(np.concatenate(codes), minlength=k1 * k1).reshape(k1, k1)
-    return table + table.T
-
-
-def _near_pairs(compact: npt.NDArray[np.integer], n: int) -> npt.NDArray[np.bool_]:
-    """``near[i, j]``: segments i and j (compact, 1-based) lie within ``_NEAR`` px."""
-    near = np.zeros((n + 1, n + 1), bool)
-    for d in range(1, _NEAR + 1):
-        for x, y in ((compact[:, :-d], compact[:, d:]), (compact[:-d, :], compact[d:, :])):
-            sel = (x != y) & (x > 0) & (y > 0)
-            near[x[sel], y[sel]] = True
-    return near | near.T
-
-
 def _owners(t: IntArray, same: npt.NDArray[np.bool_], objects: npt.NDArray[np.bool_],
             area_c: IntArray, thing_a: npt.NDArray[np.bool_]) -> IntArray:
     """The consensus object each annotator thing segment stands for (-1: none).
@@ -176,39 +156,184 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
         on_others = t[:, stray] * (np.arange(nc)[:, None] != home[None, :])
         lost = lost + (on_others * thing_c[:, None]).sum(axis=1)
         event[:, stray + 1] = True
-    rows = []
-    for i in np.flatnonzero(real):
-        j = int(np.argmax(table[i + 1])) - 1  # -1: void
-        status, other = 0, 0
-        mates = (covers[:, j] & real & (cat_c == cat_c[i]) & (np.arange(nc) != i)
-                 if j >= 0 else np.zeros(nc, bool))
-        if j < 0 or not thing_a[j]:
-            status = 1
-        elif (same[i, j] and covers[i, j] and mates.any()
-              and not (own[i] & (np.arange(na) != j)).any()):
-            status = 4  # one segment for this object and another one of its class
-            event[:, j + 1] = True
-        elif other_obj[i, j]:
-            status = 3  # the segment over most of it stands for another object: painted over it
-        elif not same[i, j]:
-            status, other = 2, int(cat_a[j])
-            event[:, j + 1] = True
-        parts = int((inside[i] & own[i]).sum())
-        if status:
-            event[i + 1] = True
-        event[i + 1, 1:][other_obj[i]] = True
-        mergeable = bool((near[i + 1, 1:] & real & (cat_c == cat_c[i])).any())
-        rows.append((int(cat_c[i]), int(area_c[i]), status, other, parts,
-                     int(lost[i]) if status != 4 else 0, mergeable))
-    out = np.array(rows, dtype=np.int64).reshape(-1, 7)
-    return out, event
+    ri = np.flatnonzero(real)  # the objects, all at once
+    if not ri.size:
+        return np.zeros((0, 7), np.int64), event
+    j = table[ri + 1].argmax(axis=1) - 1  # the annotator's segment over most of it (-1: void)
+    valid = j >= 0
+    jj = np.where(valid, j, 0)
+    same_ij = same[ri, jj] & valid
+    mates = (covers[:, jj] & real[:, None] & (cat_c[:, None] == cat_c[ri][None, :])
+             & (np.arange(nc)[:, None] != ri[None, :])).any(axis=0)
+    own_other = (own[ri] & (np.arange(na)[None, :] != jj[:, None])).any(axis=1)
+    missed = ~valid | ~thing_a[jj]
+    # one segment for this object and another one of its class
+    merged = ~missed & same_ij & covers[ri, jj] & mates & ~own_other
+    # the segment over most of it stands for another object: painted over it
+    hidden = ~missed & ~merged & other_obj[ri, jj]
+    confused = ~missed & ~merged & ~hidden & ~same_ij
+    status = np.select([missed, merged, hidden, confused], [1, 4, 3, 2], 0)
+    event[:, jj[merged | confused] + 1] = True
+    event[ri[status != 0] + 1] = True
+    event[ri + 1, 1:] |= other_obj[ri]
+    parts = (inside[ri] & own[ri]).sum(axis=1)
+    mergeable = (near[ri + 1, 1:] & real[None, :]
+                 & (cat_c[None, :] == cat_c[ri][:, None])).any(axis=1)
+    out = np.column_stack([cat_c[ri], area_c[ri], status, np.where(confused, cat_a[jj], 0), parts,
+                           np.where(status != 4, lost[ri], 0).astype(np.int64), mergeable])
+    return out.astype(np.int64), event
+
+
+def _pairs(index: npt.NDArray[np.int32], d: int, axis: int,
+           keep: npt.NDArray[np.bool_] | None = None
+           ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Pixels ``d`` apart along ``axis`` whose tuples differ (and, with ``keep``, both of whose
+    pixels are kept): the mask (on the first pixel of each pair) and the two tuples of each
+    such pair."""
+    def cut(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (a[:, :-d], a[:, d:]) if axis == 1 else (a[:-d, :], a[d:, :])
+
+    x, y = cut(index)
+    sel = x != y
+    if keep is not None:
+        kx, ky = cut(keep)
+        sel &= kx
+        sel &= ky
+    return sel, x[sel], y[sel]
+
+
+def _bands(index: npt.NDArray[np.int32], lc: IntArray, pairs: list, d: int
+           ) -> npt.NDArray[np.unsignedinteger]:
+    """Bit ``k`` of each pixel: it lies within ``d`` px of a label change of ``lc[k]`` (the
+    consensus labels of the tuples), as :func:`agreement.metrics.boundary.boundary_near` of
+    each consensus map, all maps in one pass (a label changes only where the tuple does).
+
+    ``pairs``: :func:`_pairs` at distance 1 along rows and along columns.
+    """
+    n = lc.shape[0]
+    dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
+    changes = []
+    for axis, (sel, x, y) in zip((1, 0), pairs, strict=True):
+        bits = np.zeros(x.shape, dtype)
+        for k in range(n):
+            bits |= (lc[k, x] != lc[k, y]).astype(dtype) << dtype(k)
+        ch = np.zeros(index.shape, dtype)
+        if axis == 1:
+            ch[:, :-1][sel] = bits
+        else:
+            ch[:-1][sel] = bits
+        changes.append(ch)
+    return near_changes(changes[0], changes[1], d=d)
+
+
+def _in_band(index: npt.NDArray[np.int32], bits: np.ndarray, n: int, n_t: int) -> IntArray:
+    """``out[k, t]``: pixels of tuple ``t`` whose bit ``k`` is set."""
+    if n <= 5:  # one bincount over (tuple, bit pattern)
+        wide = np.int32 if (n_t << n) < (1 << 31) else np.int64
+        key = index.astype(wide, copy=False) * wide(1 << n) + bits
+        per = np.bincount(key.ravel(), minlength=n_t << n).reshape(n_t, 1 << n)
+        patterns = np.arange(1 << n)
+        return np.stack([per[:, (patterns >> k) & 1 == 1].sum(axis=1) for k in range(n)])
+    return np.stack([np.bincount(index[(bits >> k) & 1 == 1], minlength=n_t)
+                     for k in range(n)]).astype(np.int64)
+
+
+def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float = 0.5
+                ) -> ImageRecord | None:
+    """The findings' record of one image from its :class:`~agreement.image.maps.ImageMaps`
+    (None with fewer than two readable annotations).
+
+    Everything is read from what the pass already holds for the image: the tuples (labels per
+    tuple; which tuples are neighbours), the joint table of each annotator pair (objects), and
+    the leave-one-out consensus of each annotator (:func:`agreement.image.voting.
+    consensus_tuples`, shared with the leave-one-out scores). Per pixel there remain the
+    neighbouring tuples, one band map holding every annotator's consensus band (one bit each)
+    and one ``bincount``.
+    """
+    names = maps.names
+    if len(names) < 2:
+        return None
+    categories = maps.categories
+    ids = maps.category_ids
+    k1 = len(ids) + 1
+    t = maps.tuples()
+    n_t = len(t)
+    index = t.index
+    labels = maps.tuple_labels().astype(np.int64)  # (N, T)
+    anns = [maps.annotations[n] for n in names]
+    shape = anns[0].shape
+    band = band_width(shape, band_ratio)
+    min_area = max(10.0, MIN_OBJECT * shape[0] * shape[1])
+    thing_of = np.array([False] + [categories[c].isthing for c in ids])
+    cats = [maps.segment_labels(n)[1:].astype(np.int64) for n in names]
+    crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
+    n = len(names)
+    steps = [_pairs(index, 1, 1), _pairs(index, 1, 0)]
+    x1 = np.concatenate([steps[0][1], steps[1][1]])
+    y1 = np.concatenate([steps[0][2], steps[1][2]])
+    # thing segments near each other (mergeable objects): only tuples holding some thing
+    thing_t = thing_of[labels].any(axis=0)
+    keep = thing_t[x1] & thing_t[y1]
+    near_x, near_y = [x1[keep]], [y1[keep]]
+    if thing_t.any():
+        thing_px = thing_t[index]
+        for d in range(2, _NEAR + 1):
+            for axis in (1, 0):
+                _, x, y = _pairs(index, d, axis, thing_px)
+                near_x.append(x)
+                near_y.append(y)
+    nx, ny = np.concatenate(near_x), np.concatenate(near_y)
+    adjacency = np.zeros((n, k1, k1), np.int64)
+    near = []
+    for ai in range(n):
+        la, lb = labels[ai, x1], labels[ai, y1]
+        diff = la != lb
+        table = np.bincount(la[diff] * k1 + lb[diff], minlength=k1 * k1).reshape(k1, k1)
+        adjacency[ai] = table + table.T
+        ci, cj = t.codes[nx, ai], t.codes[ny, ai]
+        sel = (ci != cj) & (ci > 0) & (cj > 0)
+        m = np.zeros((len(anns[ai].segments) + 1,) * 2, bool)
+        m[ci[sel], cj[sel]] = True
+        near.append(m | m.T)
+    objects = []
+    events = np.zeros((n, n_t), np.int64)  # in how many pairs a tuple is an object event
+    for ai, a in enumerate(names):
+        for bi, b in enumerate(names):
+            if bi == ai:
+                continue
+            table = maps.pair(a, b).table_for(b)
+            rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
+                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
+            objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
+                                            rows]))
+            events[ai] += event[t.codes[:, bi], t.codes[:, ai]]
+    cat_ids = np.asarray(ids, np.int64)
+    lc = np.zeros((n, n_t), np.int64)  # each annotator's consensus of the others, per tuple
+    for ai, a in enumerate(names):
+        cons = consensus_tuples(maps, tuple(b for b in names if b != a), min_share=min_share)
+        seg_label = np.concatenate([[0], np.searchsorted(cat_ids, cons.categories) + 1])
+        lc[ai] = seg_label[cons.segment]
+    in_band = np.concatenate([_in_band(index, _bands(index, lc[g:g + 8], steps, band),
+                                       min(8, n - g), n_t) for g in range(0, n, 8)])
+    pixels = np.zeros((n, 3, k1, k1), np.int64)
+    for ai in range(n):
+        majority = 2 * events[ai] > n - 1  # as the consensus: most of the others agree
+        zone = np.where(majority[:, None], 0, np.array([2, 1])[None, :])
+        split = np.stack([t.count - in_band[ai], in_band[ai]], axis=1)
+        code = (zone * k1 + lc[ai][:, None]) * k1 + labels[ai][:, None]
+        pixels[ai] = np.bincount(code.ravel(), weights=split.ravel(),
+                                 minlength=3 * k1 * k1).round().astype(np.int64).reshape(3, k1, k1)
+    return ImageRecord(maps.image, tuple(names), tuple(ids), pixels, adjacency,
+                       np.concatenate(objects).astype(np.int64), band, shape)
 
 
 def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
-                 categories: Categories, band_ratio: float = 0.02, min_share: float = 0.5,
-                 labels: Mapping[str, npt.NDArray[np.int32]] | None = None
+                 categories: Categories, band_ratio: float = 0.02, min_share: float = 0.5
                  ) -> ImageRecord | None:
     """The findings' record of one image (None with fewer than two annotators).
+
+    :func:`maps_record` over the image's annotations (a pass gives its kernel the
+    :class:`~agreement.image.maps.ImageMaps` it already holds).
 
     Parameters
     ----------
@@ -220,9 +345,6 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
         Border band width as a share of the image diagonal (:func:`band_width`).
     min_share : float
         Consensus majority (:func:`agreement.consensus`).
-    labels : mapping, optional
-        Precomputed category maps over ``tuple(categories)``, shared with the other parts of
-        a pass.
 
     Returns
     -------
@@ -238,45 +360,5 @@ def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
     >>> rec.pixels[0, 1].tolist()  # a vs b, at b's border: b says walk (2), a road (1) on 3 px
     [[0, 0, 0], [0, 3, 0], [0, 3, 3]]
     """
-    names = list(annotations)
-    if len(names) < 2:
-        return None
-    ids = tuple(categories)
-    k1 = len(ids) + 1
-    if labels is None:
-        labels = {n: label_map(annotations[n], ids) for n in names}
-    shape = annotations[names[0]].shape
-    band = band_width(shape, band_ratio)
-    min_area = max(10.0, MIN_OBJECT * shape[0] * shape[1])
-    thing_of = np.array([False] + [categories[c].isthing for c in ids])
-    lab_of = {c: k + 1 for k, c in enumerate(ids)}
-    anns = [annotations[n] for n in names]
-    cats = [np.array([lab_of[s.category_id] for s in ann.segments], np.int64) for ann in anns]
-    near = [_near_pairs(ann.compact, len(ann.segments)) for ann in anns]
-    crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
-    pixels = np.zeros((len(names), 3, k1, k1), np.int64)
-    adjacency = np.stack([_adjacency(labels[n], k1) for n in names])
-    objects = []
-    for ai, a in enumerate(names):
-        ann = anns[ai]
-        events = np.zeros(shape, np.int32)  # in how many pairs a pixel is an object event
-        for bi in range(len(names)):
-            if bi == ai:
-                continue
-            ref = anns[bi]
-            table = overlap_table(ref.compact, ann.compact, len(ref.segments) + 1,
-                                  len(ann.segments) + 1)
-            rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
-                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
-            objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
-                                            rows]))
-            events += event[ref.compact, ann.compact]
-        others = {b: annotations[b] for b in names if b != a}
-        cons = consensus(others, categories, min_share=min_share, image=image).annotation
-        lc = label_map(cons, ids)
-        majority = 2 * events > len(names) - 1  # as the consensus: most of the others agree
-        zone = np.where(majority, 0, np.where(boundary_near(lc, d=band), 1, 2))
-        code = (zone.astype(np.int64) * k1 + lc) * k1 + labels[a]
-        pixels[ai] = np.bincount(code.ravel(), minlength=3 * k1 * k1).reshape(3, k1, k1)
-    return ImageRecord(image, tuple(names), ids, pixels, adjacency,
-                       np.concatenate(objects).astype(np.int64), band, shape)
+    return maps_record(ImageMaps(image, annotations, categories=categories),
+                       band_ratio=band_ratio, min_share=min_share)

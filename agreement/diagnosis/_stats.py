@@ -66,7 +66,12 @@ def contrasts(e: FloatArray) -> FloatArray:
 
 def _mean_contrast(e: FloatArray, min_images: int) -> FloatArray:
     """Mean contrast over the images axis (-3); NaN with fewer than ``min_images`` images."""
-    c = contrasts(e)
+    return _mean_over_images(contrasts(e), min_images)
+
+
+def _mean_over_images(c: FloatArray, min_images: int) -> FloatArray:
+    """Mean of the contrasts ``c`` over the images axis (-3); NaN with fewer than
+    ``min_images`` images."""
     finite = np.isfinite(c)
     n = finite.sum(axis=-3)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -131,16 +136,19 @@ def permutation_tests(values: FloatArray, present: npt.NDArray[np.bool_], *,
     if adjust not in ("maxt", "holm", "bh"):
         raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
     rng = np.random.default_rng(seed)
-    effect = _mean_contrast(values, min_images)
-    n_images = np.isfinite(contrasts(values)).sum(axis=0)
-    # pass 1: the permutation distribution of every mean contrast (small: B x N x M)
+    c = contrasts(values)
+    effect = _mean_over_images(c, min_images)
+    n_images = np.isfinite(c).sum(axis=0)
+    # pass 1: the permutation distribution of every mean contrast (small: B x N x M). The
+    # median of an image's annotators does not change when they are permuted, so permuting
+    # the annotators of each image permutes its contrasts: they are computed once.
     null = np.empty((n_resamples, *effect.shape), np.float32)
     chunk = max(1, 2_000_000 // max(values.size, 1))
     for start in range(0, n_resamples, chunk):
         k = min(chunk, n_resamples - start)
         idx = _permutations(present, k, rng)
-        null[start:start + k] = _mean_contrast(
-            values[np.arange(values.shape[0])[None, :, None], idx], min_images)
+        null[start:start + k] = _mean_over_images(
+            c[np.arange(values.shape[0])[None, :, None], idx], min_images)
     # pass 2: standardize by the null's own centre and spread, then max-T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # untestable columns are all NaN

@@ -53,6 +53,12 @@ def _what(f: Finding) -> str:
                 "than the others'")
     if k == "extent":
         size = "larger" if x > 0 else "smaller"
+        if f.unit == "px":
+            side = "out" if x > 0 else "in"
+            near = f.evidence.get("border_with")
+            where = f" (into {near})" if near and x > 0 else f" ({near} larger)" if near else ""
+            return (f"draws {a} {size}: its outline lies {v} further {side} than the others'"
+                    f"{where}")
         return f"draws {a} {size}: {v} of its area compared with the others"
     if k == "missed_small":
         size = f.evidence.get("size_px")
@@ -70,8 +76,22 @@ def _what(f: Finding) -> str:
     return f"differs in {k}: {v}"
 
 
+def _spread_text(f: Finding) -> str:
+    a, b = f.categories
+    e = f.evidence
+    ci = (f" (95% CI {f.ci_low:.1f}-{f.ci_high:.1f} px)"
+          if f.ci_low == f.ci_low and f.ci_high == f.ci_high else "")
+    return (f"The annotators place the {a} / {b} border differently from image to image: "
+            f"{f.effect:.1f} px from the image's typical border on average{ci}, without the one "
+            f"who deviates most ({e['without']}); {e['noise_px']:.1f} px on the study's "
+            f"borders in general. Nobody alone: a guideline question (on {len(f.images)} of "
+            f"{f.n_images} images).")
+
+
 def finding_text(f: Finding) -> str:
     """One or two sentences for a finding (numbers rounded for reading)."""
+    if f.evidence.get("scope") == "spread":
+        return _spread_text(f)
     where = f"on {len(f.images)} of {f.n_images} images"
     if not f.annotators and "by_annotator" in f.evidence:
         parts = ", ".join(f"{a} {'+' if v > 0 else '-'}{_value(f, v)}"

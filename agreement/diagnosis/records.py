@@ -135,9 +135,12 @@ class Findings:
     ----------
     findings : tuple of Finding
     tests : DataFrame
-        Every (annotator, kind, class) test of the study, finding or not: ``annotator``,
-        ``kind``, ``categories``, ``effect``, ``unit``, ``ci_low``, ``ci_high``, ``n_images``,
-        ``statistic``, ``p_value``, ``p_adjusted``, ``min_effect``, ``finding``.
+        Every test of the study, finding or not: one row per (annotator, kind, class)
+        (``scope`` ``"annotator"``) and one per stuff border tested for a spread across the
+        annotators (``scope`` ``"spread"``, ``annotator`` empty): ``annotator``, ``kind``,
+        ``categories``, ``size_px``, ``effect``, ``unit``, ``ci_low``, ``ci_high``,
+        ``n_images``, ``statistic``, ``p_value``, ``p_adjusted``, ``min_effect``, ``finding``,
+        ``scope``.
     parameters : mapping
         The options and sizes the findings were made with.
     """

@@ -28,6 +28,7 @@ of annotators labelling the pixel).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
 
@@ -43,8 +44,8 @@ from ..model import Categories, PanopticAnnotation
 from .maps import ImageMaps
 from .tuples import Tuples
 
-__all__ = ["Heatmaps", "area_average", "boundary_distance", "boundary_near", "heatmaps",
-           "heatmaps_of", "match_lut"]
+__all__ = ["Heatmaps", "PairCells", "area_average", "boundary_distance", "boundary_near",
+           "grid_cells", "heatmaps", "heatmaps_of", "match_lut", "pair_cells"]
 
 
 def boundary_distance(shape: tuple[int, int], *, dilation_ratio: float = 0.005) -> int:
@@ -357,3 +358,124 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     rows = _area_weights(heat.shape[0], shape[0])
     cols = _area_weights(heat.shape[1], shape[1])
     return np.asarray((cols @ (rows @ heat).T).T)
+
+
+def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
+               ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The cells of a ``grid`` laid over an image of ``shape`` that each pixel overlaps.
+
+    Cell ``(i, j)`` covers rows ``[i H / G0, (i + 1) H / G0)`` and columns ``[j W / G1,
+    (j + 1) W / G1)`` of the image (the image stretched onto the grid, as
+    :func:`area_average` does); a pixel overlaps one cell when the sizes divide evenly, up to
+    four when they do not, several when the image is smaller than the grid.
+
+    Parameters
+    ----------
+    pixels : array_like of int
+        Flat pixel indices (row * W + column).
+    shape, grid : (rows, columns)
+
+    Returns
+    -------
+    cells, source : ndarray of int64
+        Flat cell indices (row * G1 + column) and, for each, the position in ``pixels`` of the
+        pixel it comes from (every overlapping cell once per pixel).
+
+    Examples
+    --------
+    >>> grid_cells([0, 3, 5], (2, 4), (1, 2))[0].tolist()  # 2 x 2 pixels per cell
+    [0, 1, 0]
+    >>> grid_cells([1], (1, 2), (2, 3))  # a pixel over half the grid: cells 1, 2, 4, 5
+    (array([1, 2, 4, 5]), array([0, 0, 0, 0]))
+    """
+    p = np.asarray(pixels, dtype=np.int64)
+    (h, w), (g0, g1) = shape, grid
+    y, x = np.divmod(p, w)
+    r0, r1 = y * g0 // h, ((y + 1) * g0 - 1) // h
+    c0, c1 = x * g1 // w, ((x + 1) * g1 - 1) // w
+    nr, nc = r1 - r0 + 1, c1 - c0 + 1
+    if p.size == 0 or (nr.max() == 1 and nc.max() == 1):
+        return r0 * g1 + c0, np.arange(p.size, dtype=np.int64)
+    rep = nr * nc
+    src = np.repeat(np.arange(p.size, dtype=np.int64), rep)
+    k = np.arange(src.size, dtype=np.int64) - np.repeat(np.cumsum(rep) - rep, rep)
+    dr, dc = np.divmod(k, nc[src])
+    return (r0[src] + dr) * g1 + c0[src] + dc, src
+
+
+@dataclass(frozen=True, eq=False)
+class PairCells:
+    """Where in a grid laid over one image each pair of classes is disputed
+    (:func:`pair_cells`).
+
+    Attributes
+    ----------
+    pairs : ndarray of int64, shape (P, 2)
+        Each pair's category ids ``(lo, hi)``, ``lo <= hi`` (0 = void; ``lo == hi``: the
+        instances of a thing class), in increasing order.
+    pixels : ndarray of int64, shape (P,)
+        Pixels of the image disputed between the pair.
+    cells : ndarray of bool, shape (P, G0 * G1)
+        Grid cells holding a pixel disputed between the pair.
+    """
+
+    pairs: npt.NDArray[np.int64]
+    pixels: npt.NDArray[np.int64]
+    cells: npt.NDArray[np.bool_]
+
+
+def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 0.0
+               ) -> PairCells:
+    """Which cells of a grid over the image hold a pixel disputed between each pair of classes.
+
+    A pixel is disputed between classes ``a`` and ``b`` when the majority gives it one of them
+    and some annotator the other (:attr:`Heatmaps.disputed`, void a class of its own with
+    ``void="label"``), with a semantic disagreement above ``min_disagreement``; it is disputed
+    between ``a`` and ``a`` (a thing class) when its instance disagreement is above
+    ``min_disagreement`` and the majority gives it ``a``. A pixel may be disputed between
+    several pairs (one per dissenting class). Cells are those of :func:`grid_cells`.
+
+    Examples
+    --------
+    >>> from agreement import Category
+    >>> cats = Categories([Category(1, "road", False), Category(2, "walk", False)])
+    >>> a = PanopticAnnotation.from_map([[1, 1, 2, 2]], {1: 1, 2: 2})
+    >>> b = PanopticAnnotation.from_map([[1, 2, 2, 2]], {1: 1, 2: 2})
+    >>> c = PanopticAnnotation.from_map([[1, 1, 1, 2]], {1: 1, 2: 2})
+    >>> out = pair_cells(heatmaps({"a": a, "b": b, "c": c}, cats, d=1), (1, 2))
+    >>> out.pairs.tolist(), out.pixels.tolist(), out.cells.astype(int).tolist()
+    ([[1, 2]], [2], [[1, 1]])
+    """
+    pt = h.per_tuple
+    k = len(h.category_ids) + 1
+    ids = np.array((0, *h.category_ids), np.int64)
+    labels, maj = pt["labels"].astype(np.int64), pt["majority"].astype(np.int64)
+    lo, hi = np.minimum(labels, maj[None]), np.maximum(labels, maj[None])
+    semantic = pt["disputed"] & (pt["semantic"] > min_disagreement)[None]
+    codes = np.vstack([np.where(semantic, lo * k + hi, -1),
+                       np.where(pt["instance"] > min_disagreement, maj * (k + 1), -1)[None]])
+    codes.sort(axis=0)
+    codes[1:][codes[1:] == codes[:-1]] = -1  # a pair once per tuple
+    valid = codes >= 0
+    present, slot = np.unique(codes[valid], return_inverse=True)
+    slots = np.full(codes.shape, -1, np.int64)
+    slots[valid] = slot
+    count = h.tuples.count
+    pixels = np.bincount(slot, weights=np.broadcast_to(count, codes.shape)[valid],
+                         minlength=present.size)
+    n_cells = grid[0] * grid[1]
+    cells = np.zeros(present.size * n_cells, bool)
+    if present.size:
+        where = np.flatnonzero(h.tuples.gather(valid.any(0)))
+        cell, src = grid_cells(where, h.shape, grid)
+        tup = h.tuples.index.ravel()[where][src]
+        for row in slots:
+            s = row[tup]
+            ok = s >= 0
+            cells[s[ok] * n_cells + cell[ok]] = True
+    pairs = np.stack([ids[present // k], ids[present % k]], axis=1) if present.size else \
+        np.zeros((0, 2), np.int64)
+    pairs.sort(axis=1)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    return PairCells(pairs[order], np.rint(pixels).astype(np.int64)[order],
+                     cells.reshape(present.size, n_cells)[order])

@@ -11,10 +11,12 @@ pixels.
 Kinds, decided in this order:
 
 merge-split
-    The region's instance disagreement outweighs its semantic disagreement: annotators agree on
-    the class but not on the instances. Side *b* are the annotators outside the majority instance
-    group on most of the region; ``merged_by`` lists the annotators whose segment there is at
-    least 1.5 times larger than the smallest annotator's (they merged what others split).
+    The region's instance disagreement outweighs its semantic disagreement (or no pixel of it
+    is given two classes): annotators agree on the class but not on the instances. Side *b*
+    are the annotators outside the majority instance group on most of the region;
+    ``merged_by`` lists the annotators whose segment there is at least 1.5 times larger than
+    the smallest annotator's (they merged what others split). When no annotator is outside the
+    majority group on most of the region, side *b* is the smaller of the mergers and the others.
 unlabeled gap (thin)
     A thin region (no ``(2w+1)`` square fits in it) where one of the two classes is void: a band
     some annotators left unlabelled along a boundary.
@@ -33,11 +35,15 @@ class confusion
     Both classes are labels (stuff or thing, not one of each): the area is given different
     classes.
 
-``class_pair`` is the most frequent pair (majority class, a dissenting annotator's class) over the
-region's pixels; ``class_pairs`` lists every pair covering at least 10 % of the region with its
+``class_pair`` is the most frequent pair of two classes (majority class, a dissenting annotator's
+class) over the region's pixels (the thing class twice for a merge-split region, and only then:
+pixels disputed on the instance alone count as the pair (class, class), which never names a
+class confusion); ``class_pairs`` lists every pair covering at least 10 % of the region with its
 share. ``class_a`` / ``class_b`` are its two classes and ``annotators_a`` / ``annotators_b`` the
 annotators using more of one than the other in the region, ordered so that side *a* has at least
-as many annotators (side *b* is the minority, the dissenters).
+as many annotators (side *b* is the minority, the dissenters); when nobody uses more of
+``class_b``, side *b* are those using ``class_b`` at all, if they are fewer than the others (a
+dissenter who labels part of the region differently).
 ``severity`` is the sum over the region of semantic plus instance disagreement (a pixel count
 weighted by the share of dissenting annotators).
 """
@@ -177,6 +183,10 @@ def _name(label: int, h: Heatmaps, categories: Categories) -> str:
 def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
     a = tuple(n for n, row in zip(names, hist, strict=True) if row[c1] and row[c1] >= row[c2])
     b = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] > row[c1])
+    if not b:  # nobody gives c2 most of the region: those who give it at all, if fewer
+        some = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] and n in a)
+        if 0 < 2 * len(some) < len(a):
+            a, b = tuple(n for n in a if n not in some), some
     return a, b
 
 
@@ -383,12 +393,16 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: in
               area: int, thing: npt.NDArray[np.bool_]) -> dict:
     votes = t.hist[:, r].sum(0)
     codes, counts = t.pairs(r)
-    c1, c2 = divmod(int(codes[0]), t.k)  # the most frequent (majority, dissent) class pair
+    # the most frequent (majority, dissent) pair of two classes; a pixel disputed on the
+    # instance only has the pair (class, class), which names no class disagreement
+    two = np.flatnonzero(codes // t.k != codes % t.k)
+    c1, c2 = divmod(int(codes[two[0] if two.size else 0]), t.k)
     if votes[c2] > votes[c1]:
         c1, c2 = c2, c1
     inside = t.region_pixels(r)
-    kind = _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
-                 lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area)
+    kind = ("merge-split" if c1 == c2 else
+            _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
+                  lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area))
     merged: tuple[str, ...] = ()
     if kind == "merge-split":  # the thing class whose instances are disputed
         c1 = c2 = int(t.inst_label[r])
@@ -397,6 +411,9 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: in
                               for c in h.tuples.codes.T]
         merged = _merged_by(h, tuples, t.areas)
         side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c1])
+        if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
+            split = tuple(n for n in side_a if n not in merged)
+            side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
     else:
         side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
     if len(side_b) > len(side_a):

@@ -15,7 +15,7 @@ Void (keyword ``void``): ``"label"`` counts leaving a pixel unlabelled as a vote
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -27,12 +27,12 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import AnnotationError
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void, label_map
-from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, VoteLayer
+from ..model import Categories, PanopticAnnotation, Segment, VoteLayer
 from .maps import ImageMaps
 from .votes import agreement_counts, count_votes
 
 __all__ = ["Consensus", "TupleConsensus", "consensus", "consensus_of", "consensus_tuples",
-           "vote_layer"]
+           "consensus_votes_of", "vote_layer"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +43,9 @@ class Consensus:
     ----------
     annotation : PanopticAnnotation
         The consensus map (segment ids 1..K, 0 = void), ready for
-        :func:`agreement.write_coco_panoptic`.
+        :func:`agreement.write_coco_panoptic`. Its image info is the first voting annotator's
+        (image id and ``tool_ref``, the tool's own name and frame of the image, kept), under
+        the consensus's file name.
     annotators : tuple of str
         Whose annotations made it.
     tie_pixels : int
@@ -154,13 +156,21 @@ class TupleConsensus:
 def consensus_tuples(maps: ImageMaps, names: Sequence[str] | None = None, *,
                      min_share: float = 0.5, void: VoidMode = "label") -> TupleConsensus:
     """The consensus of some annotators of ``maps`` (default all) on every tuple of the image,
-    sharing the image's labels, matching and tuples (see the module notes)."""
+    sharing the image's labels, matching and tuples (see the module notes). Computed once per
+    image for each (annotators, ``min_share``, ``void``): the leave-one-out scores and the
+    findings of one pass share each annotator's consensus of the others."""
     _check_void(void)
     if not 0 <= min_share < 1:
         raise AnnotationError(f"min_share must be in [0, 1), got {min_share}")
     names = maps.names if names is None else tuple(n for n in maps.names if n in names)
     if not names:
         raise AnnotationError("consensus needs at least 1 annotation, got 0")
+    return maps.cached(("consensus_tuples", names, float(min_share), void),
+                       lambda: _consensus_tuples(maps, names, min_share, void))
+
+
+def _consensus_tuples(maps: ImageMaps, names: tuple[str, ...], min_share: float,
+                      void: VoidMode) -> TupleConsensus:
     pos = [maps.names.index(a) for a in names]
     t = maps.tuples()  # AnnotationError when the maps differ in size
     v = (maps.votes(void) if len(pos) == len(maps.names)
@@ -190,7 +200,38 @@ def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_sha
                  void: VoidMode = "label", image: str | None = None) -> Consensus:
     """The consensus map of some annotators of ``maps`` (default all): :func:`consensus_tuples`
     read back per pixel."""
+    return _consensus_map(maps, consensus_tuples(maps, names, min_share=min_share, void=void),
+                          image)
+
+
+def consensus_votes_of(maps: ImageMaps, names: Sequence[str] | None = None, *,
+                       min_share: float = 0.5, void: VoidMode = "label",
+                       image: str | None = None) -> tuple[Consensus, VoteLayer]:
+    """The consensus map of some annotators of ``maps`` (default all) and its vote layer, both
+    from one :func:`consensus_tuples`: the layer is counted per tuple and read back per pixel
+    (equal, pixel for pixel, to :func:`vote_layer` of the same annotations; 1 to 255
+    annotators)."""
     tc = consensus_tuples(maps, names, min_share=min_share, void=void)
+    if len(tc.names) > 255:
+        raise AnnotationError(f"a vote layer needs 1 to 255 annotators, got {len(tc.names)}",
+                              image=maps.image)
+    t = maps.tuples()
+    labels = maps.tuple_labels()[[maps.names.index(a) for a in tc.names]]
+    label_of = {c: k + 1 for k, c in enumerate(maps.category_ids)}
+    seg_label = np.array([0, *(label_of[int(c)] for c in tc.categories)], np.int64)
+    cons = seg_label[tc.segment]  # each tuple's consensus label (0: void)
+    agree = labels == cons[None]
+    if void == "exclude":
+        agree &= labels > 0
+        voters = (labels > 0).sum(0, dtype=np.uint8)
+    else:
+        voters = np.full(len(t), len(tc.names), np.uint8)
+    layer = VoteLayer(t.gather(agree.sum(0, dtype=np.uint8)), t.gather(voters),
+                      t.gather(tc.tie | tc.weak))
+    return _consensus_map(maps, tc, image), layer
+
+
+def _consensus_map(maps: ImageMaps, tc: TupleConsensus, image: str | None) -> Consensus:
     t = maps.tuples()
     seg_map = tc.segment.astype(np.int32)[t.index]
     areas = np.bincount(tc.segment, weights=t.count, minlength=tc.categories.size + 1)
@@ -200,7 +241,7 @@ def consensus_of(maps: ImageMaps, names: Sequence[str] | None = None, *, min_sha
                 (sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start))
         for k, (cat, sl) in enumerate(zip(tc.categories.tolist(), boxes, strict=True)))
     first = maps.annotations[tc.names[0]].image
-    info = ImageInfo(image or first.file_name, first.height, first.width, first.id)
+    info = replace(first, file_name=image or first.file_name)  # tool_ref kept: the tool's name
     return Consensus(PanopticAnnotation(info, seg_map, segments), tc.names,
                      int(t.count[tc.tie].sum()), int(t.count[tc.weak].sum()),
                      tc.support[t.index])

@@ -28,10 +28,9 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from ..errors import AgreementError, AnnotationError
 from ..model import Categories, PanopticAnnotation, VoteLayer, image_key
@@ -41,6 +40,9 @@ from ._outdir import output_folder
 from .coco_panoptic import write_coco_panoptic
 from .cvat_write import cvat_labels, write_cvat
 from .labelstudio_write import labeling_config, write_labelstudio
+
+if TYPE_CHECKING:  # pandas is imported when the counts table is made (the CLI loads this
+    import pandas as pd  # module for its format names: `agreement pq` needs no pandas)
 
 __all__ = ["CONSENSUS_FORMATS", "ConsensusExport", "write_consensus"]
 
@@ -76,7 +78,9 @@ class ConsensusExport:
     counts : DataFrame
         One row per image: ``image``, ``segments``, ``void_pixels``, ``no_majority_pixels``,
         ``mean_agreement`` (mean share of voters agreeing with the consensus label, over the
-        pixels with a consensus label; NaN when there is none).
+        pixels with a consensus label; NaN when there is none), then the columns the items
+        added (:func:`agreement.export_consensus` adds ``annotators``, ``tie_pixels``,
+        ``weak_pixels``).
     """
 
     out: Path
@@ -93,7 +97,7 @@ def _stream(items: Iterable[tuple[str, PanopticAnnotation, VoteLayer]], votes_di
             rows: list[dict]) -> Iterator[PanopticAnnotation]:
     """Write each image's vote PNG and count row, then hand its annotation on."""
     seen: set[str] = set()
-    for image, ann, votes in items:
+    for image, ann, votes, *more in items:
         name = ann.image.file_name
         if image_key(ann.image) != image.replace("\\", "/").rsplit("/", 1)[-1]:
             raise AnnotationError(f"consensus annotation must be of image {image!r}, got "
@@ -112,12 +116,13 @@ def _stream(items: Iterable[tuple[str, PanopticAnnotation, VoteLayer]], votes_di
         rows.append({"image": image, "segments": len(ann.segments),
                      "void_pixels": int(labelled.size - np.count_nonzero(labelled)),
                      "no_majority_pixels": int(np.count_nonzero(votes.no_majority)),
-                     "mean_agreement": float(share.mean()) if share.size else float("nan")})
+                     "mean_agreement": float(share.mean()) if share.size else float("nan"),
+                     **(dict(more[0]) if more else {})})
         yield ann
 
 
 def _version() -> str:
-    from .. import __version__  # the package imports io first
+    from .._version import __version__
 
     return __version__
 
@@ -132,14 +137,19 @@ def _readme(fmt: str, export: str, method: Mapping[str, Any], counts: pd.DataFra
             "`cvat_labels.json` (task > Raw labels: paste it), same names.",
             f"Task > Actions > Upload annotations > format \"CVAT 1.1\" > `{export}`.",
             "CVAT matches images by name (then by frame number): the names in the XML are the "
-            "task's; labels must exist in the task with these names."],
+            "task's; labels must exist in the task with these names.",
+            "Uploading replaces the task's (or, from a job's menu, the job's) annotations: "
+            "upload into a copy of the task or a job made for review to keep the annotators' "
+            "work."],
         "label-studio": [
             "In Label Studio, create a project whose labeling config is `labeling_config.xml` "
             "(Settings > Labeling Interface > Code).",
             f"Import `{export}` (Import > Upload Files). Each task carries the consensus as one "
             "annotation of brush regions.",
             "The tasks' `data.image` must point at the images: the uploaded file when the "
-            "study was read from a Label Studio export, else the image name (pass image_url)."],
+            "study was read from a Label Studio export, else the image name (pass image_url).",
+            "The tasks are new tasks: import them into a project made for review to keep one "
+            "task per image."],
     }[fmt]
     lines = [
         "# Consensus export", "",
@@ -172,10 +182,11 @@ def write_consensus(
 
     Parameters
     ----------
-    items : iterable of (str, PanopticAnnotation, VoteLayer)
+    items : iterable of (str, PanopticAnnotation, VoteLayer[, mapping])
         ``(image, consensus annotation, vote layer)`` per image, consumed one at a time (e.g.
         from a generator over the study). ``image`` is the study's image name; the
-        annotation's file name must have the same base name.
+        annotation's file name must have the same base name. An optional fourth element adds
+        columns to the image's row of counts (``{"tie_pixels": 3}``).
     categories : Categories
     out
         The output folder; absent, empty, or a previous consensus export (replaced).
@@ -245,7 +256,10 @@ def write_consensus(
                       if k in ("from_name", "to_name", "data_key")}
             (tmp / "labeling_config.xml").write_text(labeling_config(categories, **labels) +
                                                      "\n", encoding="utf-8")
-        counts = pd.DataFrame(rows, columns=list(COUNT_COLUMNS))
+        extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in COUNT_COLUMNS]
+        import pandas as pd
+
+        counts = pd.DataFrame(rows, columns=[*COUNT_COLUMNS, *extra])
         counts.to_csv(tmp / "consensus_counts.csv", index=False, lineterminator="\n")
         _write_json(tmp / "categories.json", categories.to_coco())
         _write_json(tmp / "study.json", {

@@ -13,6 +13,8 @@ Image names (the documented mapping): the task's ``data`` value (``data["image"]
 first text value) is read as a URL or path; the query string is dropped, %-escapes decoded, the
 base name kept, and Label Studio's upload prefix of 8 hex digits and a dash is stripped
 (``/data/upload/1/48c220e9-cat.jpg`` -> ``cat.jpg``; ``strip_upload_prefix=False`` keeps it).
+A local-files URL names its file in its ``d`` parameter (``/data/local-files/?d=images/cat.jpg``
+-> ``cat.jpg``).
 ``rename`` (a mapping or a function) is applied last.
 """
 
@@ -23,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .._checks import short
 from ..errors import AnnotationError, FormatError
@@ -43,16 +45,39 @@ __all__ = ["Bitmask", "Brush", "bitmask_png", "decode_brush", "decode_rle_words"
 _PREFIX = re.compile(r"^[0-9a-fA-F]{8}-")
 
 
+def _local_file(parts: SplitResult) -> str | None:
+    """The ``d`` parameter of a local-files URL (``/data/local-files/?d=images/a.jpg``), else
+    None."""
+    if parts.path.rstrip("/").rsplit("/", 1)[-1] != "local-files":
+        return None
+    for item in parts.query.split("&"):
+        key, _, value = item.partition("=")
+        if key == "d" and value:
+            return unquote(value)
+    return None
+
+
 def image_name(value: str, *, strip_upload_prefix: bool = True) -> str:
     """The image name of a task's data value (URL or path), by the documented mapping.
+
+    A local-files URL (Label Studio's local storage, ``/data/local-files/?d=<path>``) names
+    its file in the ``d`` parameter: its base name is the image name (no upload prefix to
+    strip there).
 
     Examples
     --------
     >>> image_name("/data/upload/1/48c220e9-pexels-fox%201.jpg?x=1")
     'pexels-fox 1.jpg'
+    >>> image_name("http://host:8080/data/local-files/?d=batch/images/a%20b.jpg")
+    'a b.jpg'
     """
-    base = unquote(urlsplit(value).path).replace("\\", "/").rsplit("/", 1)[-1]
-    return _PREFIX.sub("", base, count=1) if strip_upload_prefix else base
+    parts = urlsplit(value)
+    local = _local_file(parts)
+    path = local if local is not None else unquote(parts.path)
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if local is not None or not strip_upload_prefix:
+        return base
+    return _PREFIX.sub("", base, count=1)
 
 
 def _annotator(completed_by: Any, emails: Mapping[int | str, str]) -> str:

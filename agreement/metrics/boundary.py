@@ -47,6 +47,7 @@ __all__ = [
     "image_counts",
     "joint_overlap",
     "joint_overlap_banded",
+    "near_changes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -69,7 +70,9 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
     """``y[i] = any(x[i - left : i + right + 1])`` along ``axis`` (outside the map is False).
 
     Log-step doubling: ``ceil(log2(left + right + 1))`` shifted ORs over whole arrays. Along
-    axis 0 whole rows are OR-ed, 8 pixels per 64-bit word.
+    axis 0 whole rows are OR-ed, 8 bytes per 64-bit word. ``x`` may also be an unsigned
+    bitmask (``uint8``, ``uint16``, ``uint32``): then each bit is windowed on its own (a
+    bitwise OR), several maps in one pass.
     """
     n = x.shape[axis]
     length = left + right + 1
@@ -81,7 +84,7 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
     shape[axis] = n + length - 1
     if axis == 0 and x.ndim == 2:
         shape[1] = -(-x.shape[1] // 8) * 8  # whole 64-bit words per row
-    pad = np.zeros(shape, dtype=bool)
+    pad = np.zeros(shape, dtype=x.dtype)
     pad[sl(left, left + n)][..., : x.shape[-1]] = x
     work = pad.view(np.uint64) if axis == 0 and x.ndim == 2 else pad
     m = 1
@@ -176,8 +179,28 @@ def boundary_near(labels: npt.ArrayLike, *, d: int) -> npt.NDArray[np.bool_]:
         raise ValueError(f"labels must be 2-D, got shape {lab.shape}")
     if d < 1:
         raise ValueError(f"d must be >= 1, got {d}")
-    near = _window_any(_window_any(_changes(lab, 1), d, d - 1, axis=1), d, d, axis=0)
-    near |= _window_any(_window_any(_changes(lab, 0), d, d - 1, axis=0), d, d, axis=1)
+    return near_changes(_changes(lab, 1), _changes(lab, 0), d=d)
+
+
+def near_changes(along_rows: npt.NDArray, along_columns: npt.NDArray, *, d: int) -> npt.NDArray:
+    """:func:`boundary_near` from the label changes: ``along_rows[i, j]`` marks a change
+    between ``(i, j)`` and ``(i, j + 1)``, ``along_columns[i, j]`` one between ``(i, j)`` and
+    ``(i + 1, j)`` (last column / row unmarked).
+
+    Bool maps give one band; unsigned bitmasks (``uint8``, ``uint16``, ``uint32``) give one band
+    per bit in one pass (bit ``k`` of the result: near a change marked by bit ``k``).
+
+    Examples
+    --------
+    >>> rows = np.array([[0, 0, 1, 0, 0, 0]], np.uint8)  # bit 0: a change after column 2
+    >>> rows[0, 4] |= 2  # bit 1: a change after column 4
+    >>> near_changes(rows, np.zeros_like(rows), d=1).tolist()
+    [[0, 0, 1, 1, 2, 2]]
+    """
+    if d < 1:
+        raise ValueError(f"d must be >= 1, got {d}")
+    near = _window_any(_window_any(along_rows, d, d - 1, axis=1), d, d, axis=0)
+    near |= _window_any(_window_any(along_columns, d, d - 1, axis=0), d, d, axis=1)
     return near
 
 

@@ -1,17 +1,19 @@
 """The guideline-revision report: build it from a study's results, render it, write it.
 
+The report's proposals, its annotator section, its summary (the CLI's ``--json``) and
+``findings.json`` all read one :class:`agreement.diagnosis.Findings`, computed in the report's
+one pass over the images.
+
 >>> from agreement.report import build_report, write_report  # doctest: +SKIP
 >>> html_path = write_report(build_report(study), "report/")  # doctest: +SKIP
 """
 
-from .diagnose import Diagnosis, Thresholds, diagnose_classes
 from .model import Figure, Group, Input, Paragraph, Report, Section, Table
-from .proposals import Proposal, propose
 from .render import render_html, render_markdown
+from .rules import Proposal, proposals_frame, propose
 from .write import write_report
 
 __all__ = [
-    "Diagnosis",
     "Figure",
     "Group",
     "Input",
@@ -20,9 +22,8 @@ __all__ = [
     "Report",
     "Section",
     "Table",
-    "Thresholds",
     "build_report",
-    "diagnose_classes",
+    "proposals_frame",
     "propose",
     "render_html",
     "render_markdown",

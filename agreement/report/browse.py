@@ -4,7 +4,9 @@ Like :mod:`agreement.report.sections`, this only selects and lays out what
 :func:`agreement.report.collect.collect` gathered. The region browser is a
 :class:`~agreement.report.model.Browser`: a plain table and pictures in the page, and a list of
 the page's JSON data island that the page's script filters (class pair, kind, annotator, image),
-sorts and shows pictures from. Findings can be added later as another list of the same island.
+sorts and shows pictures from. The findings are a second list of the same island
+(:func:`findings_browser`: filter by kind, class, annotator, image; a row shows the finding's
+example crops).
 """
 
 from __future__ import annotations
@@ -15,11 +17,58 @@ import pandas as pd
 
 from .model import Browser, Figure, Group, Paragraph, RegionFigure, Section, Table
 
-__all__ = ["REGION_BROWSER_COLUMNS", "heatmap_section", "region_section", "regions_browser"]
+__all__ = ["FINDING_BROWSER_COLUMNS", "REGION_BROWSER_COLUMNS", "findings_browser",
+           "heatmap_section", "region_section", "regions_browser"]
 
 #: Columns of the region browser's rows (``id`` is the region's rank).
 REGION_BROWSER_COLUMNS = ("id", "image", "kind", "class_pair", "dissenters", "majority", "area",
                           "severity", "picture")
+
+
+#: Columns of the findings browser's rows (``id`` is the finding's rank; ``image`` lists every
+#: image the finding shows on, for the filter).
+FINDING_BROWSER_COLUMNS = ("id", "kind", "classes", "annotators", "effect", "images", "impact",
+                           "picture", "image", "text")
+
+
+def _effect_text(f) -> str:
+    if f.unit == "px":
+        return f"{f.effect:+.1f} px" if f.kind in ("boundary_offset", "extent") and \
+            f.evidence.get("scope") != "spread" else f"{f.effect:.1f} px"
+    sign = "+" if f.kind == "extent" and f.effect > 0 else ""
+    return f"{sign}{100 * f.effect:.1f}%"
+
+
+def findings_browser(proposals: Sequence, pictures: Mapping[str, Sequence[Figure]]) -> Browser:
+    """The findings as a filterable list (kind, class, annotator, image); a row's pictures are
+    its example crops (``pictures`` by proposal key, placed in the proposals)."""
+    rows = []
+    links = {}
+    for p in proposals:
+        f = p.finding
+        figs = [fig.name for fig in pictures.get(p.key, ())]
+        who = tuple(f.annotators) or (tuple(f.evidence.get("between", ())) or ("everyone",))
+        rows.append({"id": int(f.rank), "kind": f.kind, "classes": tuple(f.categories),
+                     "annotators": who, "effect": _effect_text(f),
+                     "images": f"{len(f.images)} of {f.n_images}",
+                     "impact": round(float(f.impact), 1), "picture": "yes" if figs else "",
+                     "image": tuple(f.images), "text": f.text})
+        if figs:
+            links[str(f.rank)] = tuple(figs)
+    frame = pd.DataFrame(rows, columns=list(FINDING_BROWSER_COLUMNS))
+    return Browser(
+        "findings", "Findings", frame, "id",
+        columns=("id", "kind", "classes", "annotators", "effect", "images", "impact", "picture",
+                 "text"),
+        facets=("kind", "classes", "annotators", "image"),
+        sort=("impact", "id"), pictures=links,
+        caption="id = rank by impact (pixels per image the difference accounts for); effect = "
+                "how much more than the others, in the kind's unit; images = images where it "
+                "shows, of those where it could be measured; annotators = who does it "
+                "(everyone: a guideline question; two names: two annotators differ, neither "
+                "is blamed). Click a row for its example crops.",
+        total=len(frame), empty_note="No example crop for this finding (no ambiguous region "
+                                     "of the study shows it among the pictured ones).")
 
 
 def heatmap_section(heatmaps: Sequence[Figure]) -> Section:
@@ -83,6 +132,7 @@ def regions_browser(regions: pd.DataFrame, pictures: Mapping[int, RegionFigure],
                 "disagreeing); dissenters = the annotators on the minority side; majority = "
                 "the others; area in pixels.",
         total=len(regions),
+        empty_note="No picture for this row (only the most severe regions have one).",
     )
 
 

@@ -55,7 +55,7 @@ def build_report(
         the study's name, photos folder and study file).
     title : str, optional
     options : ReportOptions, optional
-        Parallelism, progress, bootstrap, thresholds.
+        Parallelism, progress, bootstrap, the findings' options.
     images_dir : path, optional
         Photos for the crops (overrides the one of a ``StudyInput``).
     consistency : DataFrame, optional
@@ -78,7 +78,7 @@ def build_report(
     >>> from agreement.io import open_study
     >>> report = build_report(open_study("data/sample/batch1"))  # doctest: +SKIP
     >>> report.summary["problems"][0]["title"]  # doctest: +SKIP
-    'Define the border between road and sidewalk'
+    'Say where the road / sidewalk border goes'
     """
     from .. import __version__
 
@@ -104,4 +104,5 @@ def build_report(
         {**o.parameters(), **_environment()},
         __version__,
         created,
+        documents={"findings": data.findings.to_dict()},
     )

@@ -1,34 +1,37 @@
 """Run the library over a study and gather what the report shows (:class:`ReportData`).
 
 The only module of :mod:`agreement.report` that calls the metric code: in one pass over the
-images (:func:`agreement.study.analysis.analyse`, via :func:`.passes.run_passes`) the study
-result (:func:`agreement.study.pq.evaluate`), the disagreement pass
-(:func:`agreement.study.disputes.disagreement`: regions, class pairs, pixel kappa / alpha),
-leave-one-out scores (:func:`agreement.study.loo.leave_one_out`), validation
-(:func:`agreement.study.validation.validate`),
+images (:func:`.passes.run_passes`) the study result (:func:`agreement.study.pq.evaluate`), the
+disagreement pass (:func:`agreement.study.disputes.disagreement`: regions, class pairs, pixel
+kappa / alpha), leave-one-out scores (:func:`agreement.study.loo.leave_one_out`), validation
+(:func:`agreement.study.validation.validate`) and the findings about the annotators
+(:func:`agreement.diagnosis.find`, with example regions from the disagreement's), then
 bootstrap intervals (:mod:`agreement.stats`) and the plots (:mod:`agreement.plot`). Tables are
-selected, joined and counted here; metrics are never recomputed another way.
+selected, joined and counted here; metrics are never recomputed another way. Every reader of
+the findings (proposals, annotator section, summary, ``findings.json``) reads the one
+:class:`agreement.diagnosis.Findings` of the pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..metrics.counts import PQ_FIELDS, group_means, pooled
+from ..diagnosis import Findings, Options
+from ..diagnosis._examples import example_ranks, with_examples
+from ..metrics.counts import PQ_FIELDS, group_means, pooled, ratio
 from ..metrics.pq import pq_result, pq_statistic
 from ..model import Study
-from .diagnose import Thresholds, diagnose_classes
+from ..study.review import review_queue
 from .figures import overview_figures
-from .gains import Gains, status_counts
-from .passes import merged_counts, run_passes
+from .passes import run_passes
 from .pictures import report_pictures
-from .proposals import apply_gains, propose
+from .rules import propose
 from .sections import ReportData
-from .traits import annotator_traits
 
 __all__ = ["ReportOptions", "report_data"]
 
@@ -45,11 +48,12 @@ class ReportOptions:
     confidence: float = 0.95
     max_examples: int = 3
     max_pairs: int = 3
-    max_merge_gains: int = 3
-    max_pictures: int = 40
+    max_pictures: int = 60
     max_region_rows: int = 500
+    review_rows: int = 100
     top_images: int = 3
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    small_area: int = 32 * 32
+    findings: Options = field(default_factory=Options)
     executor: Any = field(default=None, compare=False)
 
     def parameters(self) -> dict:
@@ -64,13 +68,19 @@ class ReportOptions:
                 "confidence",
                 "max_examples",
                 "max_pairs",
-                "max_merge_gains",
                 "max_pictures",
                 "max_region_rows",
+                "review_rows",
                 "top_images",
+                "small_area",
             )
         }
-        out.update({f"threshold.{k}": v for k, v in self.thresholds.as_dict().items()})
+        f = self.findings
+        out.update({"findings.alpha": f.alpha, "findings.n_resamples": f.n_resamples,
+                    "findings.n_boot": f.n_boot, "findings.adjust": f.adjust,
+                    "findings.seed": f.seed, "findings.band_ratio": f.band_ratio,
+                    "findings.min_images": f.min_images})
+        out.update({f"findings.min_effect.{k}": v for k, v in sorted(f.min_effect.items())})
         return out
 
 
@@ -115,7 +125,43 @@ def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
     return table
 
 
-def class_table(result, dis, study: Study, t: Thresholds) -> pd.DataFrame:
+def status_counts(status: pd.DataFrame) -> pd.DataFrame:
+    """Per category: segment rows by status, and small-segment misses.
+
+    Parameters
+    ----------
+    status : DataFrame
+        The study result's status counts (:attr:`agreement.study.StudyResult.status_counts`:
+        ``category_id``, ``status``, ``small``, ``segments``).
+
+    Returns
+    -------
+    DataFrame
+        ``category_id``, ``segments``, ``matched``, ``missed``, ``split``, ``merged``,
+        ``class_confused``, ``small_segments``, ``missed_small``, ``missed_small_share``,
+        ``missed_large_share``. Rows with status ``crowd`` / ``ignored`` are left out.
+    """
+    seg = status[~status["status"].isin(["crowd", "ignored"])]
+    seg = seg.assign(status=seg["status"].astype(str), small=seg["small"].astype(bool))
+    by = seg.groupby(["category_id", "status"])["segments"].sum().unstack(fill_value=0)
+    for s in ("matched", "missed", "split", "merged", "class_confused"):
+        if s not in by.columns:
+            by[s] = 0
+    out = by[["matched", "missed", "split", "merged", "class_confused"]].copy()
+    out.columns.name = None
+    out.insert(0, "segments", by.sum(axis=1))
+    n, small, missed = seg["segments"], seg["small"], seg["status"] == "missed"
+    g = pd.DataFrame({"category_id": seg["category_id"], "small": n * small,
+                      "missed_small": n * (small & missed), "large": n * ~small,
+                      "missed_large": n * (~small & missed)}).groupby("category_id").sum()
+    out["small_segments"] = g["small"]
+    out["missed_small"] = g["missed_small"]
+    out["missed_small_share"] = ratio(g["missed_small"], g["small"])
+    out["missed_large_share"] = ratio(g["missed_large"], g["large"])
+    return out.reset_index()
+
+
+def class_table(result, dis, study: Study) -> pd.DataFrame:
     """One row per used category: the study result's :meth:`class_agreement` (PQ, SQ, RQ,
     mean boundary IoU), pixel alpha of the class, segment status counts."""
     keep = ["category_id", "name", "isthing", "pq", "sq", "rq", "tp", "fp", "fn"]
@@ -153,14 +199,20 @@ def confusion_table(dis, study: Study) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["category_id", "other_id", "other", "pixels", "share"])
 
 
-def _first_habits(texts: pd.Series, n: int = 2) -> str:
-    items = list(texts)
-    more = f"; and {len(items) - n} more habit(s), see below" if len(items) > n else ""
-    return "; ".join(items[:n]) + more
+def _annotator_texts(findings: Findings, annotators: tuple[str, ...]) -> dict[str, list[str]]:
+    """Per annotator, the texts of the findings that name them (or, with two annotators, that
+    compare them), largest impact first."""
+    out: dict[str, list[str]] = {a: [] for a in annotators}
+    for f in findings:
+        for a in f.annotators or f.evidence.get("between", ()):
+            if a in out:
+                out[a].append(f.text)
+    return out
 
 
-def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """Per annotator: leave-one-out PQ, mean PQ with the others, dissent, pixel kappa, habits."""
+def annotator_table(result, dis, loo, findings: Findings, study: Study) -> pd.DataFrame:
+    """Per annotator: leave-one-out PQ, mean PQ with the others, dissent, pixel kappa, and the
+    findings naming them (``findings``: their count; ``systematic``: their texts)."""
     table = pd.DataFrame({"annotator": list(study.annotators)})
     if loo is not None:
         lo = loo.per_annotator.set_index("annotator")
@@ -174,38 +226,10 @@ def annotator_table(result, dis, loo, traits: pd.DataFrame, study: Study) -> pd.
     for c in ("mean_kappa", "dissent_regions", "dissent_share"):
         if c in d.columns:
             table[c] = table["annotator"].map(d[c])
-    text = (
-        traits.groupby("annotator")["text"].agg(_first_habits)
-        if len(traits)
-        else pd.Series(dtype=object)
-    )
-    table["systematic"] = [str(text.get(a, "")) for a in table["annotator"]]
+    texts = _annotator_texts(findings, tuple(study.annotators))
+    table["findings"] = [len(texts[a]) for a in table["annotator"]]
+    table["systematic"] = [" ".join(texts[a]) for a in table["annotator"]]
     return table
-
-
-def region_impact(class_pairs: pd.DataFrame, class_kinds: pd.DataFrame):
-    """``impact(kind, categories) -> (pixels, images)`` of the ambiguous regions a problem explains.
-
-    Read from the disagreement's summaries of every region (:attr:`agreement.study.disputes.
-    StudyDisagreement.class_pairs` and ``class_kinds``): confused pair: regions between the two
-    classes; instances: merge-split regions of the class; boundaries: boundary-placement regions
-    touching the class; small misses: missed-object regions touching the class.
-    """
-    lo = class_pairs[["category_a", "category_b"]].min(axis=1).to_numpy()
-    hi = class_pairs[["category_a", "category_b"]].max(axis=1).to_numpy()
-    want = {"instances": "merge-split", "boundaries": "boundary placement",
-            "small_misses": "missed object"}
-
-    def impact(kind: str, cats: tuple[int, ...]) -> tuple[int, int]:
-        if kind == "confusion":
-            c, d = sorted(cats[:2])
-            sel = class_pairs[(lo == c) & (hi == d)]
-        else:
-            sel = class_kinds[(class_kinds["category_id"] == cats[0])
-                              & (class_kinds["kind"] == want[kind])]
-        return int(sel["pixels"].sum()), int(sel["images"].sum())
-
-    return impact
 
 
 def report_data(
@@ -218,57 +242,44 @@ def report_data(
 ) -> ReportData:
     """Evaluate ``study`` with the library and gather every table the report shows."""
     o = options or ReportOptions()
-    steps = 2 + o.max_merge_gains
     from tqdm.auto import tqdm  # here, not at import: tqdm.auto warns in Jupyter without ipywidgets
 
-    with tqdm(total=steps, desc="report", unit="step", disable=not o.progress) as bar:
+    with tqdm(total=2, desc="report", unit="step", disable=not o.progress) as bar:
 
         def step(what: str) -> None:
             bar.set_postfix_str(what)
             bar.update()
 
         p = run_passes(study, n_jobs=o.n_jobs, boundary=o.boundary, progress=o.progress,
-                       small_area=o.thresholds.small_area, tables=True, step=step,
+                       small_area=o.small_area, findings=o.findings, step=step,
                        executor=o.executor)
         result, dis = p.result, p.disagreement
-        classes = class_table(result, dis, study, o.thresholds)
-        diagnoses = diagnose_classes(classes, confusion_table(dis, study), thresholds=o.thresholds)
-        names = {c: study.categories.name(c) for c in study.categories}
-        isthing = {c: study.categories[c].isthing for c in study.categories}
-        proposals = propose(
-            diagnoses, names=names, isthing=isthing,
-            impact=region_impact(dis.class_pairs, dis.class_kinds)
-        )
-        pairs_wanted = [p_.categories for p_ in proposals if p_.kind == "confusion"]
-        merged = merged_counts(
-            study,
-            pairs_wanted[: o.max_merge_gains],
-            tables=p.tables,
-            image_categories=result.image_categories,
-            step=step,
-        )
-        p.tables.close()
-        traits = annotator_traits(
-            dis.pixel, result.status_counts, study.annotators, categories=study.categories
-        )
-        proposals = attach_evidence(proposals, traits, dis.class_pairs, names, len(study.images))
+        classes = class_table(result, dis, study)
+        findings = with_examples(p.findings, dis.regions, things=study.categories.thing_ids,
+                                 max_examples=o.max_examples)
+        things = {c.name: c.isthing for c in study.categories.values()}
+        proposals = propose(findings, things=things)
+        examples = {f"finding-{k}": v for k, v in example_ranks(findings).items()}
         # the example crops, heatmaps and region pictures (a bounded number of images re-read)
         pictures = report_pictures(
             study,
             dis,
-            proposals,
+            examples,
             images_dir=images_dir,
             max_examples=o.max_examples,
             max_pairs=o.max_pairs,
             max_pictures=o.max_pictures,
             top_images=o.top_images,
         )
-        proposals = apply_gains(
-            proposals, Gains(result.per_pair_class, classes, study.categories, merged)
-        )
+        # the review queue: the pass's regions, ranked, weighted and explained by the findings
+        # whose example regions they are (agreement.study.review)
+        review = review_queue(study, dis.regions, findings=findings, top=o.review_rows)
         pairs = dis.class_pairs.copy()
         pairs["dissenters"] = pairs["dissenters"].map(", ".join)
         pq_matrix = result.pq_matrix()
+        per_image = dis.per_image
+        disputed = (float((per_image["disputed"] * per_image["height"] * per_image["width"])
+                          .mean()) if len(per_image) else math.nan)
         out = ReportData(
             name=name,
             annotators=study.annotators,
@@ -277,10 +288,10 @@ def report_data(
             categories=study.categories.to_frame(),
             overall=overall_table(result, study, o),
             classes=classes,
-            diagnoses=diagnoses,
+            findings=findings,
             proposals=proposals,
             pairs=pairs,
-            annotators_table=annotator_table(result, dis, p.loo, traits, study),
+            annotators_table=annotator_table(result, dis, p.loo, findings, study),
             alpha=float(dis.pixel.alpha),
             pq_matrix=pq_matrix,
             pair_figures={k: pictures.figures_of(k) for k in pictures.examples},
@@ -288,97 +299,11 @@ def report_data(
             regions=dis.regions,
             region_figures=pictures.regions,
             max_region_rows=o.max_region_rows,
+            review=review,
             figures=overview_figures(pq_matrix, classes),
             validation=p.validation,
             consistency=consistency,
-            traits=traits,
+            disputed_pixels=disputed,
         )
         step("figures")
-    return out
-
-
-def _pair_names(names: dict[int, str], cats: tuple[int, ...]) -> tuple[str, ...]:
-    return tuple(names.get(c, str(c)) for c in cats)
-
-
-#: The habits (trait kinds) that concern each kind of problem.
-_HABITS = {"instances": ("split", "merged"), "small_misses": ("missed",), "boundaries": ()}
-
-
-def _concerns(traits: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
-    """Which habits concern a problem of ``kind`` about ``cats`` (by kind and category ids)."""
-    if not len(traits):
-        return np.zeros(0, bool)
-    cid = traits["category_id"].to_numpy()
-    if kind == "confusion" and len(cats) == 2:
-        other = traits["other_id"].astype("Int64").to_numpy(dtype=float, na_value=np.nan)
-        a, b = cats
-        return ((traits["kind"] == "pixels").to_numpy()
-                & (((cid == a) & (other == b)) | ((cid == b) & (other == a))))
-    return traits["kind"].isin(_HABITS.get(kind, ())).to_numpy() & (cid == cats[0])
-
-
-def _instance_habit_rule(traits: pd.DataFrame, who: list, c: str, cid: int) -> str:
-    """The rule's sentence for the annotators who split or merge ``c`` instances."""
-    out = ""
-    for kind, verb, say in (
-        ("merged", "splits", f"one {c} cut into visible parts by an occluder, or built of "
-                             f"parts, is one segment"),
-        ("split", "merges adjacent", f"touching {c} instances are separate segments"),
-    ):
-        names = sorted({t.annotator for t in traits.itertuples(index=False)
-                        if t.annotator in who and t.kind == kind and t.category_id == cid})
-        if names:
-            out += (f" In this batch {', '.join(names)} {verb} {c} instances where the others "
-                    f"do not: the rule must say that {say}.")
-    return out
-
-
-def attach_evidence(
-    proposals: list,
-    traits: pd.DataFrame,
-    class_pairs: pd.DataFrame,
-    names: dict[int, str],
-    n_images: int,
-) -> list:
-    """Add to each proposal the ambiguous-region summary of its pair and the annotators whose
-    habits (:func:`~agreement.report.traits.annotator_traits`) concern its classes (selected by
-    kind and category ids)."""
-    out = []
-    for p in proposals:
-        cls = _pair_names(names, p.categories)
-        extra, who = [], []
-        if p.kind == "confusion" and len(cls) == 2:
-            a, b = p.categories
-            row = class_pairs[((class_pairs["category_a"] == a) & (class_pairs["category_b"] == b))
-                              | ((class_pairs["category_a"] == b)
-                                 & (class_pairs["category_b"] == a))]
-            if len(row):
-                r = row.iloc[0]
-                extra.append(
-                    f"{int(r['regions'])} ambiguous regions ({int(r['pixels'])} px) in "
-                    f"{int(r['images'])} of {n_images} images; in the minority: "
-                    f"{', '.join(r['dissenters']) or 'nobody'}"
-                )
-        concerned = _concerns(traits, p.kind, p.categories)
-        for t in traits[concerned].itertuples(index=False):
-            extra.append(f"annotator {t.annotator} {t.text}")
-            who.append(t.annotator)
-        rule = p.rule
-        if p.kind == "confusion" and who:
-            habit = traits[concerned].iloc[0]
-            rule += (
-                f" In this batch {habit['annotator']} {habit['head']} where "
-                f"the others do not: the rule must say explicitly which class these cases are."
-            )
-        if p.kind == "instances" and who:
-            rule += _instance_habit_rule(traits, who, cls[0], p.categories[0])
-        out.append(
-            replace(
-                p,
-                evidence=p.evidence + tuple(extra),
-                rule=rule,
-                annotators=tuple(dict.fromkeys(who)),
-            )
-        )
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,8 @@ __all__ = ["Drawn", "ImageMaps", "disagreement_figures", "displayable", "find_ph
 
 
 def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
-    """Render a matplotlib Figure to PNG bytes (no pyplot, nothing global touched).
+    """Render a matplotlib Figure to PNG bytes (no pyplot, nothing global touched; the figure is
+    drawn once, at ``dpi``, and its pixels encoded by Pillow).
 
     Texts holding undecodable file-name bytes (a non-UTF-8 folder or image name, read by
     Python as lone surrogates, which matplotlib cannot draw) are drawn with U+FFFD instead.
@@ -39,8 +40,15 @@ def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
         label = text.get_text()
         if isinstance(label, str) and label != displayable(label):
             text.set_text(displayable(label))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # once (savefig draws a constrained layout twice), then Pillow encodes
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()).save(
+        buf, format="PNG", compress_level=6)
     return buf.getvalue()
 
 
@@ -136,9 +144,7 @@ def _stem(text: str) -> str:
 
 
 def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int = 3,
-                         top_pairs: int = 3, maps=None,
-                         frame_maps: Mapping[str, tuple[np.ndarray, int]] | None = None
-                         ) -> list[Drawn]:
+                         top_pairs: int = 3, maps=None) -> list[Drawn]:
     """Heatmap pictures of a study's disagreement (:class:`~agreement.study.disputes.
     StudyDisagreement`).
 
@@ -146,10 +152,12 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
       instance heatmap), the heatmap over the photo (or over the majority labels);
     - ``mean``: the mean heatmaps per position of the frame (class and instance disagreement),
       for the image size most images have;
-    - ``pair-<a>-<b>``: for each of the ``top_pairs`` most severe class pairs, where in the frame
-      it is disputed: ``frame_maps[class_pair]`` = ``(map, images)`` when given (per-pixel sums
-      at a fixed resolution), else the boxes of its regions
-      (:func:`agreement.plot_heatmaps.frame_map_from_boxes`).
+    - ``pair-<a>-vs-<b>``: for each of the ``top_pairs`` most severe class pairs, where in the
+      frame it is disputed: the share of images in which each cell of the frame holds a pixel
+      disputed between the two classes (:attr:`StudyDisagreement.pair_maps`, exact); for a pair
+      without such a map (beyond the pass's ``max_pair_maps``, or a disagreement computed
+      without maps) the boxes of its regions
+      (:func:`agreement.plot_heatmaps.frame_map_from_boxes`), and the caption says so.
 
     ``maps`` is an :class:`ImageMaps` to share decoded images with the
     region pictures. Only the top images are read again.
@@ -183,21 +191,30 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
                          f"mean over the {agg.images} images of {agg.shape[0]} x "
                          f"{agg.shape[1]} px of the share of annotators disagreeing on the class "
                          "(left) and on the instance (right)", fig))
-    for pair in list(dis.class_pairs["class_pair"].head(max(0, top_pairs))):
-        if frame_maps is not None and pair in frame_maps:
-            where, n = frame_maps[pair]
-            how = "share of images in which the position is disputed between the two classes"
+    pm = getattr(dis, "pair_maps", None)
+    top = dis.class_pairs.head(max(0, top_pairs))
+    for pair, a, b in zip(top["class_pair"], top["category_a"], top["category_b"], strict=True):
+        where = None if pm is None else pm.share(a, b)
+        one = int(a) == int(b)
+        what = ("where the annotators of the class disagree on its instances" if one
+                else "disputed between the two classes")
+        if where is not None:
+            n = pm.images
+            how = (f"share of the images in which the cell holds a pixel {what} (a grid of "
+                   f"{pm.shape[0]} x {pm.shape[1]} cells over the frame)")
         else:
             where = frame_map_from_boxes(_pair_rows(dis.regions, pair), dis.per_image)
             n = len(dis.per_image)
             how = ("boxes of its ambiguous regions, each filled at the region's share of its "
-                   "box, per image")
+                   "box, per image (no exact map of this pair: the pass maps the most "
+                   "disputed pairs only, and only when it reads the heatmaps)")
+        title = f"{pair.split(' <-> ')[0]} instances" if one else pair
         fig = MplFigure(figsize=(5.2, 5.2 * where.shape[0] / where.shape[1] + 0.7),
                         layout="constrained")
-        plot_frame_heatmap(where, images=n, title=pair, ax=fig.add_subplot(),
+        plot_frame_heatmap(where, images=n, title=title, ax=fig.add_subplot(),
                            label="share of images")
-        out.append(Drawn(f"pair-{_stem(pair)}", f"Where {pair} is disputed",
-                         f"position in the frame: {how}", fig))
+        out.append(Drawn(f"pair-{_stem(pair)}", f"Where {title} {'are' if one else 'is'} "
+                         "disputed", f"position in the frame: {how}", fig))
     return out
 
 
@@ -216,13 +233,8 @@ def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: i
 
 
 def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
-    """The report's figures of :func:`disagreement_figures` (each matplotlib figure is cleared
-    once saved)."""
-    out = []
-    for d in drawn:
-        out.append(Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption))
-        d.figure.clear()
-    return out
+    """The report's figures of :func:`disagreement_figures` as PNG bytes."""
+    return [Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption) for d in drawn]
 
 
 def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:

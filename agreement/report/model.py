@@ -116,6 +116,8 @@ class Browser:
     caption : str
     total : int
         Rows of the full table (in ``<key>.csv``); ``len(frame)`` are in the page.
+    empty_note : str
+        What the viewer says for a row without picture.
     """
 
     key: str
@@ -129,6 +131,7 @@ class Browser:
     gallery: tuple[RegionFigure, ...] = ()
     caption: str = ""
     total: int = 0
+    empty_note: str = "No picture for this row."
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,8 @@ class Report:
         Toolkit version.
     created : str
         ISO timestamp (UTC); left out of the footer when empty, for reproducible bytes.
+    documents : mapping of str to JSON-serialisable
+        Written as ``<name>.json`` beside the report (``findings.json``).
     """
 
     title: str
@@ -222,6 +227,7 @@ class Report:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     version: str = ""
     created: str = ""
+    documents: Mapping[str, Any] = field(default_factory=dict)
 
     def section(self, key: str) -> Section:
         """The section called ``key``."""

@@ -1,9 +1,10 @@
 """Pictures of ambiguous regions for the report: which regions, and their side-by-side panels.
 
-Every crop of the report is drawn by :func:`agreement.plot_regions.plot_region_panels` (one
-panel per annotator). The figure is drawn once; each panel is then cut out of the rendered
-pixels as its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide
-each annotator; the whole figure, with its legend, is the Markdown figure. Only the images
+Every crop of the report is computed by :func:`agreement.plot_regions.region_crop` and painted
+by :func:`agreement.plot_regions.region_panel_pixels` (one panel per annotator, the layers of
+:func:`~agreement.plot_regions.plot_region_panels` without a matplotlib figure): each panel is
+its own picture (JPEG over a photo, PNG otherwise), so the HTML page can show or hide each
+annotator; the panels side by side, with the legend, are the Markdown figure. Only the images
 holding a pictured region are read again (decoded annotations, heatmaps and photo, one image at
 a time, in image order).
 """
@@ -23,21 +24,25 @@ from ..model import Study
 from .figures import ImageMaps
 from .model import Figure, RegionFigure
 
-__all__ = ["ReportPictures", "choose_regions", "pair_examples", "problem_examples",
-           "problem_regions", "region_figures", "report_pictures"]
+__all__ = ["ReportPictures", "choose_regions", "pair_coverage", "pair_examples",
+           "region_figures", "report_pictures"]
 
 
 def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), *,
-                   max_pictures: int = 40, per_kind: int = 2, first_examples: int = 2
+                   max_pictures: int = 40, per_kind: int = 2, first_examples: int = 2,
+                   cover: Iterable[Sequence[int]] = (), max_cover: int | None = None
                    ) -> list[int]:
     """Ranks of the regions to draw: examples, a few of every kind, then the most severe.
 
     In this order, until ``max_pictures``: the first ``first_examples`` of every group of
     ``wanted`` (taken in turn: the first of every group, then the second, ...), the most severe
     ``per_kind`` regions of every kind (so the most severe region of the study always has a
-    picture), the most severe region of every (image, class pair) not pictured yet (with
-    ``image`` and ``class_pair`` columns), most severe first, so that pictures spread over images
-    and pairs; the rest of the groups in turn; then the most severe regions.
+    picture), the ranks of ``cover`` (one group after the other, at most ``max_cover`` of them,
+    default half of ``max_pictures``: e.g. the most severe region of every image for the top
+    class pair, :func:`pair_coverage`), the most severe region of every (image, class pair) not
+    pictured yet (with ``image`` and ``class_pair`` columns), most severe first, so that
+    pictures spread over images and pairs; the rest of the groups in turn; then the most
+    severe regions.
 
     Parameters
     ----------
@@ -46,6 +51,9 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     wanted : iterable of sequences of int
         Ranks asked for (e.g. each proposal's examples, most important first).
     max_pictures, per_kind, first_examples : int
+    cover : iterable of sequences of int
+        Ranks to picture in full, group after group (while ``max_cover`` allows).
+    max_cover : int, optional
 
     Returns
     -------
@@ -59,6 +67,9 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     >>> choose_regions(regions, [[5, 6], [3, 2, 6]], max_pictures=5, per_kind=1,
     ...                first_examples=1)
     [5, 3, 1, 4, 6]
+    >>> choose_regions(regions, [[5, 6]], max_pictures=5, per_kind=1, first_examples=1,
+    ...                cover=[[2, 3]])
+    [5, 1, 4, 2, 3]
     """
     chosen: dict[int, None] = {}
     groups = [[int(r) for r in g] for g in wanted]
@@ -73,6 +84,14 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     in_turn(0, min(first_examples, depth))
     for rank in regions.groupby("kind", sort=False).head(per_kind)["rank"]:
         chosen.setdefault(int(rank))
+    budget = max_pictures // 2 if max_cover is None else int(max_cover)
+    for group in cover:
+        for rank in group:
+            if budget <= 0 or len(chosen) >= max_pictures:
+                break
+            if int(rank) not in chosen:
+                chosen[int(rank)] = None
+                budget -= 1
     if {"image", "class_pair"} <= set(regions.columns):
         ranks = regions["rank"].astype(int)
         seen = {(i, p) for i, p, r in zip(regions["image"], regions["class_pair"], ranks,
@@ -89,6 +108,28 @@ def choose_regions(regions: pd.DataFrame, wanted: Iterable[Sequence[int]] = (), 
     return list(chosen)[:max_pictures]
 
 
+def pair_coverage(regions: pd.DataFrame, pairs: Iterable[tuple[int, int]]
+                  ) -> list[list[int]]:
+    """Per class pair (two category ids, either order): the rank of the most severe region of
+    each image, most severe first, so that "what did annotator X draw on the road / sidewalk
+    border in image Y" has a picture for every image Y.
+
+    Examples
+    --------
+    >>> regions = pd.DataFrame({"rank": [1, 2, 3, 4], "image": ["a", "b", "a", "c"],
+    ...                         "category_a": [7, 8, 7, 7], "category_b": [8, 7, 8, 0]})
+    >>> pair_coverage(regions, [(8, 7)])
+    [[1, 2]]
+    """
+    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
+    out = []
+    for a, b in pairs:
+        mask = ((a_ == a) & (b_ == b)) | ((a_ == b) & (b_ == a))
+        first = regions.loc[mask].drop_duplicates("image")
+        out.append([int(r) for r in first["rank"]])
+    return out
+
+
 def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
     from PIL import Image
 
@@ -101,35 +142,14 @@ def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
     return buf.getvalue()
 
 
-def _panel_pixels(fig) -> tuple[list[np.ndarray], np.ndarray]:
-    """Draw ``fig`` once: each axes cut out with its title, and the whole figure (RGB)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-    height = rgb.shape[0]
-    renderer = canvas.get_renderer()
-    out = []
-    for ax in fig.axes:
-        box = ax.get_tightbbox(renderer)
-        x0, x1 = max(0, int(np.floor(box.x0))), int(np.ceil(box.x1)) + 1
-        y0, y1 = max(0, height - int(np.ceil(box.y1)) - 1), height - int(np.floor(box.y0))
-        out.append(rgb[y0:y1, x0:x1].copy())
-    return out, rgb.copy()
-
-
-def region_figure(region: Mapping, maps: tuple, study: Study, *, dpi: int = 100
-                  ) -> RegionFigure:
-    """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`)."""
-    from ..plot_regions import plot_region_panels, region_crop
+def region_figure(region: Mapping, maps: tuple, study: Study) -> RegionFigure:
+    """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`), painted
+    straight into pixels (:func:`agreement.plot_regions.region_panel_pixels`)."""
+    from ..plot_regions import region_crop, region_panel_pixels
 
     anns, heat, photo = maps
     crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
-    fig = plot_region_panels(region, anns, study.categories, crop=crop)
-    fig.set_dpi(dpi)
-    pixels, whole = _panel_pixels(fig)  # HTML: each panel, legend in HTML; Markdown: whole
-    fig.clear()  # the figure's artists hold the crop: let them go now
+    pixels, whole = region_panel_pixels(crop)  # HTML: each panel, legend in HTML; Markdown: whole
     panels = tuple((name, _encode(p, photo=photo is not None))
                    for name, p in zip(crop.annotators, pixels, strict=True))
     rank = int(region["rank"])
@@ -154,44 +174,6 @@ def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
     for _, group in wanted.groupby("image", sort=True):
         for region in group.to_dict("records"):
             out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
-    return out
-
-
-#: The region kind each kind of problem is about (a confused pair: any region between the two).
-PROBLEM_KINDS = {
-    "confusion": None,
-    "instances": "merge-split",
-    "boundaries": "boundary placement",
-    "small_misses": "missed object",
-}
-
-
-def problem_regions(regions: pd.DataFrame, kind: str, cats: tuple[int, ...]) -> np.ndarray:
-    """Boolean mask of the ambiguous regions a problem of ``kind`` about ``cats`` explains.
-
-    Confused pair: regions between the two classes; instances: merge-split regions of the
-    class; boundaries: boundary-placement regions touching the class; small misses:
-    missed-object regions touching the class (:data:`PROBLEM_KINDS`).
-    """
-    a_, b_ = regions["category_a"].to_numpy(), regions["category_b"].to_numpy()
-    c = cats[0]
-    if kind == "confusion":
-        d = cats[1]
-        return ((a_ == c) & (b_ == d)) | ((a_ == d) & (b_ == c))
-    mask = ((a_ == c) | (b_ == c)) & (regions["kind"].to_numpy() == PROBLEM_KINDS[kind])
-    if kind == "instances":
-        mask &= a_ == b_
-    return mask
-
-
-def problem_examples(regions: pd.DataFrame, proposals: Sequence, *,
-                     max_examples: int) -> dict[str, list[int]]:
-    """Per proposal key: the ranks of its most severe regions (every kind of problem)."""
-    out = {}
-    for p in proposals:
-        if p.kind in PROBLEM_KINDS:  # a kind without regions of its own has no example
-            mask = problem_regions(regions, p.kind, p.categories)
-            out[p.key] = [int(r) for r in regions.loc[mask, "rank"].head(max_examples)]
     return out
 
 
@@ -226,8 +208,8 @@ class ReportPictures:
     regions : mapping of int to RegionFigure
         The pictured regions by rank (at most ``max_pictures``).
     examples : mapping of str to tuple of int
-        Proposal or class-pair key -> ranks of its example regions (most severe first; those
-        with a picture are in ``regions``).
+        Finding (``finding-<rank>``) or class-pair key -> ranks of its example regions (most
+        important first; those with a picture are in ``regions``).
     """
 
     heatmaps: tuple[Figure, ...] = ()
@@ -235,28 +217,36 @@ class ReportPictures:
     examples: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def figures_of(self, key: str) -> list[RegionFigure]:
-        """The pictures of a proposal's or class pair's examples."""
+        """The pictures of a finding's or class pair's examples."""
         return [self.regions[r] for r in self.examples.get(key, ()) if r in self.regions]
 
 
-def report_pictures(study: Study, dis, proposals: Sequence, *,
+def report_pictures(study: Study, dis, examples: Mapping[str, Sequence[int]] | None = None, *,
                     images_dir: str | os.PathLike[str] | None = None, max_examples: int = 3,
-                    max_pairs: int = 3, max_pictures: int = 40, top_images: int = 3
-                    ) -> ReportPictures:
+                    max_pairs: int = 3, max_pictures: int = 60, top_images: int = 3,
+                    cover_pairs: int = 1) -> ReportPictures:
     """Choose and draw the report's pictures from a study's disagreement.
 
-    Examples: the most severe ``max_examples`` regions of every proposal (each kind: its
-    regions by :func:`problem_regions`) and of the ``max_pairs`` most
-    severe labelled class pairs; the pictured regions are those examples, then a few of every
-    kind, then the most severe, up to ``max_pictures``.
+    Examples: the regions given per key in ``examples`` (each finding's example regions,
+    :func:`agreement.diagnosis.with_examples`, most important finding first) and the most
+    severe ``max_examples`` regions of the ``max_pairs`` most severe labelled class pairs; the
+    pictured regions are those examples, then a few of every kind, then the most severe region
+    of every image for the ``cover_pairs`` most severe pairs of two labelled classes
+    (:func:`pair_coverage`, within half of the pictures), then one per (image, class pair),
+    then the most severe, up to ``max_pictures``.
     """
     from .figures import disagreement_figures, heatmap_section_figures
 
     regions = dis.regions
-    examples = problem_examples(regions, proposals, max_examples=max_examples)
-    examples.update(pair_examples(regions, max_pairs=max_pairs, max_examples=max_examples,
-                                  skip=tuple(examples)))
-    ranks = choose_regions(regions, examples.values(), max_pictures=max_pictures)
+    chosen = {k: [int(r) for r in v] for k, v in (examples or {}).items()}
+    chosen.update(pair_examples(regions, max_pairs=max_pairs, max_examples=max_examples,
+                                skip=tuple(chosen)))
+    pairs = dis.class_pairs
+    labelled = pairs[(pairs["category_a"] > 0) & (pairs["category_b"] > 0)
+                     & (pairs["category_a"] != pairs["category_b"])].head(max(0, cover_pairs))
+    cover = pair_coverage(regions, zip(labelled["category_a"], labelled["category_b"],
+                                       strict=True))
+    ranks = choose_regions(regions, chosen.values(), max_pictures=max_pictures, cover=cover)
     maps = ImageMaps(study, images_dir)
     drawn = disagreement_figures(dis, study, maps=maps, top_images=top_images,
                                  top_pairs=max_pairs)
@@ -265,4 +255,4 @@ def report_pictures(study: Study, dis, proposals: Sequence, *,
     pictures = region_figures(study, regions, ranks, maps=maps)
     del maps
     gc.collect()  # matplotlib figures are reference cycles: free them before the report goes on
-    return ReportPictures(heat, pictures, {k: tuple(v) for k, v in examples.items()})
+    return ReportPictures(heat, pictures, {k: tuple(v) for k, v in chosen.items()})

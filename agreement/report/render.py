@@ -12,7 +12,8 @@ id="report-data">``::
     {"schema": 1, "annotators": [...],
      "lists": {"regions": {"title", "id", "columns", "facets", "sort", "total",
                            "rows": [[value per column], ...],
-                           "pictures": {"<id>": ["<html id>", ...]}}}}
+                           "pictures": {"<id>": ["<html id>", ...]}, "empty": "..."},
+               "findings": {...}}}
 
 and, for every list with an element ``.browser[data-list=<key>]``, adds filters (one per facet;
 a list value matches when any member does), sorting, a viewer showing the pictures of the row
@@ -195,6 +196,7 @@ def data_island(report: Report) -> dict:
                     "rows": [[_json_value(v) for v in row]
                              for row in b.frame.itertuples(index=False)],
                     "pictures": {k: list(v) for k, v in b.pictures.items()},
+                    "empty": b.empty_note,
                 }
     return {"schema": 1, "annotators": [str(a) for a in report.summary.get("annotators", [])],
             "lists": lists}

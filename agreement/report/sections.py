@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from .browse import heatmap_section, region_section
-from .diagnose import Diagnosis, diagnoses_frame
+from ..diagnosis import Findings
+from .browse import findings_browser, heatmap_section, region_section
 from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
-from .proposals import Proposal, proposals_frame
+from .rules import Proposal, proposals_frame
 
 __all__ = ["ReportData", "make_sections", "make_summary"]
 
@@ -38,21 +38,24 @@ class ReportData:
         One row per group (All, Things, Stuff): ``group``, ``pq``, ``sq``, ``rq``, ``n``, and
         ``pq_ci_low`` / ``pq_ci_high`` when intervals were computed.
     classes : DataFrame
-        One row per category, the columns :func:`~agreement.report.diagnose.diagnose_classes`
-        reads plus ``pq``, ``alpha``, ``missed``.
-    diagnoses : list of Diagnosis
+        One row per category: PQ, SQ, RQ, boundary IoU, ``alpha``, segment status counts.
+    findings : Findings
+        The findings about the annotators (:func:`agreement.diagnosis.find`), with their
+        example regions; every section reads these.
     proposals : list of Proposal
+        One per finding (:func:`agreement.report.rules.propose`), same order.
     pairs : DataFrame
         Confused class pairs ranked: ``a``, ``b``, ``regions``, ``pixels``, ``images``, ...
     annotators_table : DataFrame
         One row per annotator: ``annotator``, ``loo_pq`` (vs consensus of the others), ...,
-        ``systematic`` (text, empty when nothing stands out).
+        ``findings`` (how many name them), ``systematic`` (their texts, empty when nothing
+        stands out).
     alpha : float
         Krippendorff's alpha over pixels (nominal).
     pair_figures : mapping of str to list of Figure
-        Example crops per proposal key or class pair key (``"pair:<id>-<id>"``), usually
-        :class:`RegionFigure` (each is placed once in the page: the first proposal or pair
-        gallery showing it, else the region browser).
+        Example crops per finding (``"finding-<rank>"``) or class pair (``"pair:<id>-<id>"``),
+        usually :class:`RegionFigure` (each is placed once in the page: the first proposal or
+        pair gallery showing it, else the region browser).
     figures : mapping of str to Figure
         Overview figures: ``"pq_matrix"``, ``"class_bars"``, ...
     validation : DataFrame or None
@@ -61,8 +64,6 @@ class ReportData:
         Human consistency of a class-agnostic study (rendered only when given): a table, or
         an object with ``n_images``, ``covering``, ``pri``, ``vi``, ``pq`` ... attributes and a
         ``per_image`` table.
-    traits : DataFrame or None
-        Systematic habits: ``annotator``, ``kind``, ``text``, ``rate``, ``others``.
     notes : tuple of str
         Caveats (e.g. a metric not available).
     heatmaps : tuple of Figure
@@ -73,6 +74,11 @@ class ReportData:
         The pictured regions by rank.
     max_region_rows : int
         Rows of the region browser (the most severe; every region is in regions.csv).
+    review : DataFrame or None
+        The review queue (:func:`agreement.study.review.review_queue`), written as
+        ``review_queue.csv``.
+    disputed_pixels : float
+        Mean disputed pixels per image (for the findings' impact).
     """
 
     name: str
@@ -82,7 +88,7 @@ class ReportData:
     categories: pd.DataFrame
     overall: pd.DataFrame
     classes: pd.DataFrame
-    diagnoses: list[Diagnosis]
+    findings: Findings
     proposals: list[Proposal]
     pairs: pd.DataFrame
     annotators_table: pd.DataFrame
@@ -92,12 +98,13 @@ class ReportData:
     figures: Mapping[str, Figure] = field(default_factory=dict)
     validation: pd.DataFrame | None = None
     consistency: Any = None
-    traits: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     heatmaps: tuple[Figure, ...] = ()
     regions: pd.DataFrame | None = None
     region_figures: Mapping[int, RegionFigure] = field(default_factory=dict)
     max_region_rows: int = 500
+    review: pd.DataFrame | None = None
+    disputed_pixels: float = math.nan
 
     @property
     def names(self) -> dict[int, str]:
@@ -143,41 +150,58 @@ def _summary(d: ReportData) -> Section:
         )
     )
     if d.proposals:
-        blocks.append(Paragraph("Main problems, most disputed pixels first:"))
-        blocks.append(tuple(_problem_text(p, d) for p in d.proposals[:5]))
-    at = d.annotators_table
-    flagged = (
-        at[at["systematic"].astype(object).fillna("").astype(str) != ""]
-        if "systematic" in at
-        else at.head(0)
-    )
-    for row in flagged.itertuples(index=False):
-        blocks.append(
-            Paragraph(f"Annotator {row.annotator} stands out: {row.systematic}.", "finding")
-        )
+        blocks.append(Paragraph("Findings, largest impact first (what to change in the "
+                                "guideline, and who draws differently):"))
+        blocks.append(tuple(_problem_text(p) for p in d.proposals[:5]))
+        more = len(d.proposals) - 5
+        if more > 0:
+            blocks.append(Paragraph(f"... and {more} more in the proposals below."))
+    else:
+        blocks.append(Paragraph(_no_finding(d), "finding"))
+    for who, texts in _standing_out(d).items():
+        blocks.append(Paragraph(f"Annotator {who} stands out: {' '.join(texts)}", "finding"))
     if "pq_matrix" in d.figures:
         blocks.append(d.figures["pq_matrix"])
     blocks += [Paragraph(n, "note") for n in d.notes]
     return Section("summary", "Summary", tuple(blocks))
 
 
-def _problem_text(p: Proposal, d: ReportData) -> str:
-    where = f"; {p.pixels} px in {p.images} of {d.images} images" if p.pixels else ""
-    who = f"; driven by {', '.join(p.annotators)}" if p.annotators else ""
-    classes = " / ".join(d.names.get(c, str(c)) for c in p.categories)
-    return f"{p.title} ({classes}): {p.evidence[0]}{where}{who}{_gain_text(p)}"
+def _problem_text(p: Proposal) -> str:
+    return f"{p.title}: {p.finding.text}"
 
 
-def _gain_text(p: Proposal) -> str:
-    if p.expected_gain != p.expected_gain:
-        return ""
-    return f"; expected gain +{100 * p.expected_gain:.1f} PQ points"
+def _no_finding(d: ReportData) -> str:
+    two = (" With two annotators a finding needs about 16 images or more." if
+           len(d.annotators) == 2 else "")
+    return (f"No finding: no annotator differs from the others beyond the study's own noise, "
+            f"and no disagreement stands out ({d.findings.parameters.get('tests', 0)} tests "
+            f"over {d.images} images).{two}")
+
+
+def _standing_out(d: ReportData) -> dict[str, list[str]]:
+    """Annotators named by a finding (not two-annotator comparisons): their findings' texts."""
+    out: dict[str, list[str]] = {}
+    for f in d.findings:
+        for a in f.annotators:
+            out.setdefault(a, []).append(f.text)
+    return out
+
+
+def _finding_labels(d: ReportData) -> dict[str, list[str]]:
+    """Per class name: short labels of the findings about it (``kind (who)``)."""
+    out: dict[str, list[str]] = {}
+    for f in d.findings:
+        who = ", ".join(f.annotators) or ("between " + " and ".join(f.evidence["between"])
+                                          if f.evidence.get("between") else "everyone")
+        for c in f.categories:
+            out.setdefault(c, []).append(f"#{f.rank} {f.kind.replace('_', ' ')} ({who})")
+    return out
 
 
 def _classes(d: ReportData) -> Section:
     frame = d.classes.copy()
-    text = diagnoses_frame(d.diagnoses).groupby("category_id")["text"].agg("; ".join)
-    frame["diagnosis"] = [str(text.get(c, "")) for c in frame["category_id"]]
+    labels = _finding_labels(d)
+    frame["findings"] = ["; ".join(labels.get(c, ())) for c in frame["category"]]
     frame = frame.sort_values("pq", na_position="last", kind="stable")
     cols = [
         c
@@ -193,18 +217,18 @@ def _classes(d: ReportData) -> Section:
             "split",
             "merged",
             "missed",
-            "diagnosis",
+            "findings",
         )
         if c in frame.columns
     ]
     blocks = [
         Paragraph(
-            "Per class, worst PQ first. Diagnoses are derived from the numbers by the "
-            "rules listed in the parameters below."
+            "Per class, worst PQ first; findings = the findings about the class (# = their "
+            "rank in the proposals)."
         ),
         Table(
             "classes",
-            "Per-class agreement and diagnosis",
+            "Per-class agreement and findings",
             frame,
             "PQ / SQ / RQ pooled over annotator pairs; boundary_iou = mean boundary IoU of "
             "matched segments; alpha = pixel Krippendorff's alpha of the class against the "
@@ -275,19 +299,12 @@ def _annotators(d: ReportData) -> Section:
             "loo_pq / loo_sq / loo_rq = the annotator against the consensus of the others; "
             "mean_pq_with_others = mean PQ of the annotator's pairs; mean_kappa = mean pixel "
             "Cohen's kappa with the others; dissent_* = ambiguous regions where the annotator "
-            "is in the minority.",
+            "is in the minority; findings = findings naming the annotator (systematic = "
+            "their texts).",
             max_rows=None,
         )
     )
-    if d.traits is not None and len(d.traits):
-        blocks.append(
-            Paragraph(
-                "What is systematic, per annotator (rate of the annotator vs "
-                "the mean rate of the others):"
-            )
-        )
-        blocks.append(tuple(f"{r.annotator}: {r.text}" for r in d.traits.itertuples(index=False)))
-        blocks.append(Table("annotator_habits", "Systematic habits", d.traits, show=False))
+    blocks += _annotator_findings(d)
     if d.pq_matrix is not None:
         blocks.append(
             Table(
@@ -298,6 +315,31 @@ def _annotators(d: ReportData) -> Section:
             )
         )
     return Section("annotators", "Annotators", tuple(blocks))
+
+
+def _annotator_findings(d: ReportData) -> list:
+    """What is systematic about each annotator: the findings naming them (the same findings
+    as the proposals), and the ones that name nobody."""
+    blocks: list = []
+    named = _standing_out(d)
+    two = len(d.annotators) == 2
+    if two:
+        blocks.append(Paragraph(
+            "With two annotators there is no majority: a finding says who differs from whom "
+            "and blames neither."))
+    if named:
+        blocks.append(Paragraph("What is systematic, per annotator (each finding tested "
+                                "against the other annotators over images):"))
+        blocks.append(tuple(f"{who}: {t}" for who, texts in named.items() for t in texts))
+    rest = [f for f in d.findings if not f.annotators]
+    if rest:
+        blocks.append(Paragraph("Findings that name no single annotator:"))
+        blocks.append(tuple(f.text for f in rest))
+    if not len(d.findings):
+        blocks.append(Paragraph(_no_finding(d)))
+    elif not named and not two:
+        blocks.append(Paragraph("No annotator stands out alone."))
+    return blocks
 
 
 def _validation(d: ReportData) -> Section:
@@ -323,49 +365,84 @@ def _validation(d: ReportData) -> Section:
 
 
 def _proposals(d: ReportData, placed: set[str]) -> Section:
+    title = "Findings and guideline proposals"
     if not d.proposals:
-        return Section(
-            "proposals",
-            "Guideline revision proposals",
-            (Paragraph("No diagnosis crossed its threshold: no revision proposed."),),
-        )
-    blocks: list = [
-        Table(
-            "proposals",
-            "Proposals, most disputed pixels first",
-            proposals_frame(d.proposals, d.names)[
-                ["rank", "title", "classes", "kind", "disputed_pixels", "images", "expected_gain"]
-            ],
-            "disputed_pixels / images = ambiguous regions the problem explains; expected_gain = "
-            "rise of PQ All (fraction) if resolved, method given with each proposal; full text "
-            "in proposals_full.csv.",
-        )
-    ]
-    full = proposals_frame(d.proposals, d.names)
-    for i, p in enumerate(d.proposals, 1):
-        inner: list = [
-            Paragraph(f"Proposed rule: {p.rule}"),
-            tuple(f"Evidence: {e}" for e in p.evidence),
-        ]
-        if p.pixels:
-            inner.append(
-                Paragraph(
-                    f"Touches {p.pixels} px of ambiguous regions in {p.images} of "
-                    f"{d.images} images."
-                )
-            )
-        if p.expected_gain == p.expected_gain:
-            inner.append(
-                Paragraph(
-                    f"Expected gain: PQ All +{100 * p.expected_gain:.1f} points ({p.gain_method})."
-                )
-            )
-        elif p.gain_method:
-            inner.append(Paragraph(f"Expected gain: {p.gain_method}."))
-        inner.extend(_place(list(d.pair_figures.get(p.key, ())), placed, 2)[0])
-        blocks.append(Group(f"{i}. {p.title}", tuple(inner), "proposal"))
-    blocks.append(Table("proposals_full", "Proposals (full text)", full, show=False))
-    return Section("proposals", "Guideline revision proposals", tuple(blocks))
+        return Section("proposals", title, (
+            Paragraph(_no_finding(d) + " No guideline revision is proposed."),
+            Table("proposals", "Proposals", proposals_frame([]), show=False),
+            Table("findings", "Findings", d.findings.to_frame(), show=False),
+            Table("finding_tests", "Every test", d.findings.tests, show=False)))
+    disputed = d.disputed_pixels
+    context = (f" The study has {disputed:.0f} disputed pixels per image (pixels where the "
+               f"annotators are not unanimous)." if disputed == disputed else "")
+    blocks: list = [Paragraph(
+        "Each finding is a systematic difference: one annotator (or the annotators among "
+        "themselves) draws something differently from the others on image after image, "
+        "tested against the study's own noise (permutations of the annotators within images, "
+        "every test of the study in one family) and larger than a minimum practical effect. "
+        "Largest impact first: the pixels per image the difference accounts for." + context)]
+    groups: list = []
+    for p in d.proposals:
+        f = p.finding
+        inner: list = [Paragraph(f"Proposed rule: {p.rule}"),
+                       Paragraph(f"Finding: {f.text}", "finding")]
+        inner.append(Paragraph(
+            f"Impact: {f.impact:.0f} px per image; test: adjusted p {f.p_adjusted:.3g} "
+            f"(statistic {f.statistic:.1f}; {f.method})."))
+        figs, before = _place(list(d.pair_figures.get(p.key, ())), placed)
+        if figs or before:
+            inner.extend(figs)
+            if before:
+                inner.append(Paragraph("Also shown above: " + ", ".join(f.title for f in before)
+                                       + "."))
+        elif f.evidence.get("regions"):
+            where = ", ".join(f"#{r['region']} ({r['image']})" for r in f.evidence["regions"])
+            inner.append(Paragraph(f"Example regions: {where} (see the region browser)."))
+        else:
+            inner.append(Paragraph("No ambiguous region of the study shows this finding on "
+                                   "its own; the numbers above are the evidence.", "note"))
+        groups.append(Group(f"{f.rank}. {p.title}", tuple(inner), "proposal"))
+    blocks.append(findings_browser(d.proposals, d.pair_figures))
+    blocks.extend(groups)
+    blocks.append(Table("proposals", "Proposals (full text)", proposals_frame(d.proposals),
+                        show=False))
+    blocks.append(Table("findings", "Findings", d.findings.to_frame(), show=False))
+    blocks.append(Table("finding_tests", "Every test", d.findings.tests, show=False))
+    return Section("proposals", title, tuple(blocks))
+
+
+#: Columns of the review queue shown in the page (review_queue.csv has them all); the tool's
+#: columns only when some row has a reference.
+_REVIEW_SHOWN = ("rank", "image", "kind", "class_pair", "bbox_x", "bbox_y", "bbox_w", "bbox_h",
+                 "annotators", "why")
+_REVIEW_TOOL = ("task", "frame", "jobs", "annotations")
+
+
+def _review(d: ReportData) -> Section:
+    """The review queue: the regions to send back to the annotators, ranked."""
+    q = d.review
+    if q is None:
+        return Section("review", "Review queue",
+                       (Paragraph("The review queue was not made for this report.", "note"),))
+    if not len(q):
+        return Section("review", "Review queue", (
+            Paragraph("Nothing to review: no ambiguous region."),
+            Table("review_queue", "Review queue", q, show=False)))
+    tools = [c for c in _REVIEW_TOOL if (q[c].astype(str) != "").any()]
+    explained = int((q["finding"].astype(str) != "").sum())
+    text = (f"The {len(q)} regions to look at again first (every one in review_queue.csv), "
+            "ranked by severity (the region's pixels weighted by the share of annotators "
+            "disputing them), doubled when a finding explains the region"
+            + (f" ({explained} here)" if explained else "") + ". annotators = the minority "
+            "(both sides when there is none)"
+            + ("; task / frame / jobs / annotations = where each of their annotations lives in "
+               "the annotation tool" if tools else "; the exports carry no tool reference "
+               "(CVAT and Label Studio exports do)") + ".")
+    return Section("review", "Review queue", (
+        Paragraph(text),
+        Table("review_queue", "Review queue, first to review first", q,
+              "bbox_* = the region's box in pixels (x, y from the top left); region = its rank "
+              "in regions.csv.", max_rows=30, columns=(*_REVIEW_SHOWN, *tools))))
 
 
 CONSISTENCY_FIELDS = ("n_images", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp", "fn")
@@ -407,14 +484,15 @@ def make_sections(d: ReportData) -> tuple[Section, ...]:
            _pairs(d, placed),
            region_section(d.regions, d.region_figures, max_rows=d.max_region_rows,
                           placed=placed),
-           _annotators(d), _validation(d)]
+           _review(d), _annotators(d), _validation(d)]
     if d.consistency is not None:
         out.append(_consistency(d.consistency))
     return tuple(out)
 
 
 def make_summary(d: ReportData) -> dict:
-    """The JSON-serialisable headline: numbers, ranked problems, systematic annotators."""
+    """The JSON-serialisable headline: numbers, findings and their proposals, systematic
+    annotators (every part from the same findings)."""
     overall = {
         r["group"]: {k: r[k] for k in d.overall.columns if k != "group"}
         for r in d.overall.to_dict("records")
@@ -424,6 +502,9 @@ def make_summary(d: ReportData) -> dict:
         for r in d.annotators_table.to_dict("records")
         if r.get("systematic")
     ]
+    problems = proposals_frame(d.proposals)[
+        ["rank", "title", "kind", "classes", "annotators", "effect", "unit", "images",
+         "impact"]].to_dict("records")
     return {
         "study": d.name,
         "annotators": list(d.annotators),
@@ -433,18 +514,9 @@ def make_summary(d: ReportData) -> dict:
         "alpha": d.alpha,
         "subtitle": f"{len(d.annotators)} annotators x {d.images} images, "
         f"{len(d.categories)} classes",
-        "problems": proposals_frame(d.proposals, d.names)[
-            [
-                "rank",
-                "title",
-                "classes",
-                "kind",
-                "disputed_pixels",
-                "images",
-                "expected_gain",
-                "annotators",
-            ]
-        ].to_dict("records"),
+        "problems": problems,
+        "findings": d.findings.to_dict()["findings"],
+        "no_finding": None if len(d.findings) else _no_finding(d),
         "systematic_annotators": systematic,
         "worst_classes": d.classes.sort_values("pq", na_position="last")["category"]
         .head(5)

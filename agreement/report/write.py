@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -79,7 +80,8 @@ def check_out(out: str | os.PathLike[str]) -> Path:
 
 
 def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
-    """Write ``report.html``, ``report.md``, ``figures/*.png`` and one CSV per table into ``out``.
+    """Write ``report.html``, ``report.md``, ``figures/*.png``, one CSV per table and one JSON
+    file per document (``findings.json``) into ``out``.
 
     Everything is written into a temporary folder beside ``out``, which then replaces ``out`` in
     one step (see :mod:`agreement.io._outdir`): after a kill at any moment ``out`` is the
@@ -114,4 +116,7 @@ def write_report(report: Report, out: str | os.PathLike[str]) -> Path:
         for table in report.tables:
             table.frame.to_csv(tmp / f"{table.name}.csv", index=False, lineterminator="\n",
                                errors="backslashreplace")
+        for name, doc in report.documents.items():
+            text = json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False)
+            (tmp / f"{name}.json").write_text(displayable(text) + "\n", encoding="utf-8")
     return out / "report.html"

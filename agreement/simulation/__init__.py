@@ -16,9 +16,9 @@ command line. See docs/findings.md for the kinds and the benchmark that uses the
 """
 
 from ._draw import Tracing
-from ._plants import CANDIDATES, KINDS, PARAMETERS, STRENGTHS, Plant
+from ._plants import CANDIDATES, EVERYONE, KINDS, PARAMETERS, STRENGTHS, Plant
 from ._score import named, score
 from ._study import SimulatedStudy, simulate
 
-__all__ = ["CANDIDATES", "KINDS", "PARAMETERS", "STRENGTHS", "Plant", "SimulatedStudy", "Tracing",
-           "named", "score", "simulate"]
+__all__ = ["CANDIDATES", "EVERYONE", "KINDS", "PARAMETERS", "STRENGTHS", "Plant",
+           "SimulatedStudy", "Tracing", "named", "score", "simulate"]

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(sim.write(args.out))
     for p in sim.plants:
-        print(f"planted: {p.kind} ({p.strength}) for {p.annotator}: "
+        print(f"planted: {p.kind} ({p.strength}) for {p.annotator or 'everyone'}: "
               f"{', '.join(p.categories) or 'every class'}", file=sys.stderr)
     return 0
 

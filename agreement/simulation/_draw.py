@@ -198,5 +198,10 @@ def _map_plants(ids, cats, by_kind, params, scale, counts, rng):
     if "unlabeled" in by_kind:
         p = params["unlabeled"]
         ids, counts["unlabeled"] = P.unlabel(ids, stuff_ids, p["share"], p["width"], rng)
+    if "ambiguous_border" in by_kind:  # where this annotator puts it on this image
+        a, b = by_kind["ambiguous_border"].categories
+        u = rng.uniform(-1.0, 1.0) * params["ambiguous_border"]["px"]
+        grow, into = (a, b) if u >= 0 else (b, a)
+        ids, counts["ambiguous_border"] = P.offset(ids, CAT_ID[grow], CAT_ID[into], abs(u))
     present = set(np.unique(ids).tolist()) - {0}
     return ids, {s: c for s, c in cats.items() if s in present}, counts

@@ -7,6 +7,10 @@ strengths. Distances and areas are in pixels at a 256-pixel-high image and scale
 Plants act at two stages: while the annotator traces the scene (``boundary_detail``: a coarser
 tolerance; ``missed_small``: objects skipped; ``layer_overlap``: painting order) or on the
 painted segment-id map (every other kind). The map functions are pure: they return a new map.
+
+One kind is planted for every annotator at once (:data:`EVERYONE`): ``ambiguous_border``, a
+border the guideline leaves open, which each annotator places somewhere else on each image
+(uniformly within ``px`` of the true border, either side).
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-__all__ = ["KINDS", "STRENGTHS", "Plant"]
+__all__ = ["EVERYONE", "KINDS", "STRENGTHS", "Plant"]
 
 #: The plant kinds, in the order of docs/findings.md.
 KINDS: tuple[str, ...] = ("class_confusion", "boundary_offset", "boundary_detail", "extent",
-                          "missed_small", "merge", "split", "unlabeled", "layer_overlap")
+                          "missed_small", "merge", "split", "unlabeled", "layer_overlap",
+                          "ambiguous_border")
+#: Kinds planted for every annotator (a guideline question, nobody alone).
+EVERYONE = frozenset({"ambiguous_border"})
 STRENGTHS: tuple[str, ...] = ("subtle", "strong")
 
 #: Default parameters per kind and strength (lengths in px and areas in px^2 at 256 px high).
@@ -39,6 +46,7 @@ PARAMETERS: dict[str, dict[str, dict[str, float]]] = {
     "split": {"subtle": {"share": 0.35}, "strong": {"share": 1.0}},
     "unlabeled": {"subtle": {"share": 0.15, "width": 1.0}, "strong": {"share": 0.5, "width": 1.0}},
     "layer_overlap": {"subtle": {"share": 0.4}, "strong": {"share": 1.0}},
+    "ambiguous_border": {"subtle": {"px": 2.5}, "strong": {"px": 6.0}},
 }
 
 #: Candidate categories per kind: (A, B) = "A labelled / grown as B"; extent: (class, sign).
@@ -53,6 +61,7 @@ CANDIDATES: dict[str, tuple[tuple[Any, ...], ...]] = {
     "split": (("car",), ("person",)),
     "unlabeled": ((),),
     "layer_overlap": ((),),
+    "ambiguous_border": (("road", "sidewalk"), ("building", "sky")),
 }
 
 #: Lengths (px) are scaled with height / 256; these parameters are areas (scaled squared).
@@ -70,13 +79,15 @@ class Plant:
         One of :data:`KINDS`.
     strength : {"subtle", "strong"}
     annotator : str or None
-        Who does it; None: chosen from the seed.
+        Who does it; None: chosen from the seed (everyone, for the kinds of
+        :data:`EVERYONE`).
     categories : tuple of str
         The classes involved (``class_confusion``: (A, B), A labelled B; ``boundary_offset``:
         (A, B), the A / B border moved into B; ``extent``: (A,), sign in ``parameters``;
         ``merge`` / ``split``: (C,)); empty: chosen from the seed, or every class for
         ``boundary_detail``, ``missed_small`` (every thing), ``unlabeled`` (stuff borders) and
-        ``layer_overlap`` (every thing).
+        ``layer_overlap`` (every thing); ``ambiguous_border``: (A, B), the border everyone
+        places somewhere else.
     parameters : mapping
         Overrides of :data:`PARAMETERS` (px at 256 px high; see the module notes).
     """
@@ -103,7 +114,11 @@ class Plant:
 def resolve(plant: Plant, annotators: tuple[str, ...], rng: np.random.Generator) -> Plant:
     """Fill the annotator, categories and parameters a plant leaves open."""
     annotator = plant.annotator
-    if annotator is None:
+    if plant.kind in EVERYONE:
+        if annotator is not None:
+            raise ValueError(f"plant {plant.kind!r} is for every annotator: annotator must be "
+                             f"None, got {annotator!r}")
+    elif annotator is None:
         annotator = annotators[int(rng.integers(len(annotators)))]
     elif annotator not in annotators:
         raise ValueError(f"plant annotator must be one of {list(annotators)}, got {annotator!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ._plants import Plant
+from ._plants import EVERYONE, Plant
 
 __all__ = ["named", "score"]
 
@@ -15,7 +15,13 @@ _ANY_CLASS = frozenset({"boundary_detail", "missed_small", "unlabeled", "layer_o
 
 def named(plant: Plant, finding: Any) -> bool:
     """Whether ``finding`` names ``plant``: same kind, the planted annotator alone, the planted
-    classes (and direction: which side of a border, larger or smaller)."""
+    classes (and direction: which side of a border, larger or smaller). A plant for everyone
+    (``ambiguous_border``) is named by a ``boundary_offset`` finding about its border that
+    names nobody (and is not a comparison of two annotators)."""
+    if plant.kind in EVERYONE:
+        return (finding.kind == "boundary_offset" and not finding.annotators
+                and not finding.evidence.get("between")
+                and set(finding.categories) == set(plant.categories))
     if finding.kind != plant.kind or tuple(finding.annotators) != (plant.annotator,):
         return False
     if plant.kind in _ANY_CLASS:

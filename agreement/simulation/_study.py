@@ -75,6 +75,13 @@ class SimulatedStudy:
         return f"SimulatedStudy({len(self.annotations)} annotators x {n} images; plants: {plants})"
 
 
+def _changed(plant: P.Plant, changed: Mapping[str, list[dict[str, int]]]) -> list[int]:
+    """What a plant changed per image (summed over the annotators of an everyone-plant)."""
+    who = list(changed) if plant.annotator is None else [plant.annotator]
+    return [sum(changed[a][i].get(plant.kind, 0) for a in who)
+            for i in range(len(changed[who[0]]))]
+
+
 def _as_plants(plants: Iterable[P.Plant | str | tuple[str, str]]) -> list[P.Plant]:
     out = []
     for p in plants:
@@ -118,7 +125,8 @@ def simulate(
     height, width : int
         Image size; lengths of the noise and the plants scale with ``height / 256``.
     plants : iterable of Plant, "kind:strength" or (kind, strength)
-        At most one plant of each kind per annotator.
+        At most one plant of each kind per annotator (an ``ambiguous_border`` plant is for
+        every annotator).
     tracing : mapping of str to Tracing, optional
         Tracing noise of some annotators (default: drawn within normal limits).
 
@@ -162,7 +170,7 @@ def simulate(
         scene = enrich(make_scene(np.random.default_rng([seed, 1, i])),
                        np.random.default_rng([seed, 2, i]))
         for k, a in enumerate(names):
-            mine = [p for p in resolved if p.annotator == a]
+            mine = [p for p in resolved if p.annotator in (a, None)]
             ids, seg_cats, counts = draw(scene, noise[a], mine, (height, width), scale,
                                          np.random.default_rng([seed, 3, i, k]))
             anns[a].append(PanopticAnnotation.from_map(ids, seg_cats, file_name=image,
@@ -174,8 +182,7 @@ def simulate(
         "image_size": {"height": height, "width": width},
         "images": image_names,
         "annotators": {a: noise[a].to_dict() for a in names},
-        "plants": [{**p.to_dict(), "changed_per_image": [c.get(p.kind, 0)
-                                                         for c in changed[p.annotator]]}
+        "plants": [{**p.to_dict(), "changed_per_image": _changed(p, changed)}
                    for p in resolved],
     }
     return SimulatedStudy({a: tuple(v) for a, v in anns.items()}, cats, resolved, planted)

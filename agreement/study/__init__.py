@@ -9,7 +9,12 @@ functions build their part and run it:
 - :func:`leave_one_out` (:mod:`.loo`): each annotator against the consensus of the others;
 - :func:`coincidence_frame` (:mod:`.coincidence`);
 - :func:`validate` (:mod:`.validation`);
+- :func:`review_queue` (:mod:`.review`): the regions to send back to the
+  annotators, ranked, with the tool's references;
+- :func:`export_consensus` (:mod:`.consensus_maps`): the consensus and its votes, written as a
+  tool's import file as the pass makes them;
 - :func:`human_consistency`, :func:`parsing_covering_by_class` (:mod:`.consistency`);
+- :func:`agreement.diagnosis.find` (:mod:`.findings_part`): who does what systematically;
 - :func:`analyse` (:mod:`.analysis`): several of them in one pass.
 """
 
@@ -22,12 +27,14 @@ from .._lazy import lazy_attributes
 if TYPE_CHECKING:
     from .analysis import PARTS, Analysis, analyse
     from .coincidence import coincidence_frame
+    from .consensus_maps import export_consensus
     from .consistency import ConsistencyResult, human_consistency, parsing_covering_by_class
     from .disputes import AggregateHeatmap, StudyDisagreement, disagreement
     from .loo import LeaveOneOut, leave_one_out
     from .pixels import pixel_agreement
     from .pq import evaluate
     from .pq_result import StudyResult
+    from .review import review_queue
     from .runner import CHUNK_SIZE, Part, run
     from .validation import validate
 
@@ -46,10 +53,12 @@ _NAMES = {
     "coincidence_frame": "coincidence",
     "disagreement": "disputes",
     "evaluate": "pq",
+    "export_consensus": "consensus_maps",
     "human_consistency": "consistency",
     "leave_one_out": "loo",
     "parsing_covering_by_class": "consistency",
     "pixel_agreement": "pixels",
+    "review_queue": "review",
     "run": "runner",
     "validate": "validation",
 }
@@ -70,10 +79,12 @@ __all__ = [
     "coincidence_frame",
     "disagreement",
     "evaluate",
+    "export_consensus",
     "human_consistency",
     "leave_one_out",
     "parsing_covering_by_class",
     "pixel_agreement",
+    "review_queue",
     "run",
     "validate",
 ]

@@ -6,8 +6,9 @@ the disagreement heatmaps and regions (:func:`agreement.study.disputes.disagreem
 agreement (:func:`agreement.study.pixels.pixel_agreement`), leave-one-out scores
 (:func:`agreement.study.loo.leave_one_out`), pixel coincidences
 (:func:`agreement.study.coincidence.coincidence_frame`), validation
-(:func:`agreement.study.validation.validate`) and human consistency
-(:func:`agreement.study.consistency.human_consistency`). Each result is exactly the one its
+(:func:`agreement.study.validation.validate`), human consistency
+(:func:`agreement.study.consistency.human_consistency`) and the findings about annotators
+(:func:`agreement.diagnosis.find`). Each result is exactly the one its
 function returns: those functions run the same parts.
 """
 
@@ -19,12 +20,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..diagnosis.records import Findings
 from ..errors import StudyError
 from ..metrics.pixel import PixelAgreement
 from ..model import Study
 from .coincidence import CoincidencePart
 from .consistency import ConsistencyPart, ConsistencyResult
 from .disputes import DisputesPart, StudyDisagreement
+from .findings_part import FindingsPart
 from .loo import LeaveOneOut, LooPart
 from .pixels import PixelPart
 from .pq import PQPart
@@ -37,7 +40,8 @@ __all__ = ["PARTS", "Analysis", "analyse"]
 #: The parts :func:`analyse` computes, by name, in the order their kernels run on an image.
 PART_TYPES: dict[str, type[Part]] = {
     "pq": PQPart, "disagreement": DisputesPart, "pixel": PixelPart, "loo": LooPart,
-    "coincidence": CoincidencePart, "validation": ValidationPart, "consistency": ConsistencyPart}
+    "coincidence": CoincidencePart, "validation": ValidationPart, "consistency": ConsistencyPart,
+    "findings": FindingsPart}
 PARTS = tuple(PART_TYPES)
 
 
@@ -54,6 +58,7 @@ class Analysis:
     coincidence : DataFrame or None
     validation : DataFrame or None
     consistency : ConsistencyResult or None
+    findings : Findings or None
     """
 
     pq: StudyResult | None = None
@@ -63,6 +68,7 @@ class Analysis:
     coincidence: pd.DataFrame | None = None
     validation: pd.DataFrame | None = None
     consistency: ConsistencyResult | None = None
+    findings: Findings | None = None
 
     def __repr__(self) -> str:
         done = [(p, getattr(self, p)) for p in PARTS if getattr(self, p) is not None]
@@ -94,11 +100,12 @@ def analyse(study: Study, *, parts: Iterable[str | Part] = PARTS,
     parts : iterable of str or Part
         Any of :data:`PARTS` (``"pq"``: :func:`~agreement.study.pq.evaluate`,
         ``"disagreement"``, ``"pixel"``, ``"loo"``, ``"coincidence"``, ``"validation"``,
-        ``"consistency"``), or parts already built with their options.
+        ``"consistency"``, ``"findings"``), or parts already built with their options.
     options : mapping of part name to mapping, optional
         Keyword options of each named part, e.g. ``{"pq": {"boundary": False},
         "loo": {"min_share": 0.5}}`` (``pq`` takes ``annotators``, ``boundary``,
-        ``dilation_ratio``, ``diagnostic_threshold``, ``small_area``, ``segments``).
+        ``dilation_ratio``, ``diagnostic_threshold``, ``small_area``, ``segments``;
+        ``findings`` takes ``options``, an :class:`agreement.diagnosis.Options`).
     images : sequence of str, optional
         Restrict every part to these images (default: all; ``pq`` then evaluates the images at
         least two of its annotators annotated).

@@ -10,6 +10,9 @@ keeps only what adds up:
   maps are area-averaged onto the grid (:func:`agreement.image.disagreement.area_average`; other
   aspect ratios are stretched), so the aggregate is the mean over every image whatever its
   size;
+- per pair of classes, the images in which each cell of a grid over the frame is disputed
+  between the two (:mod:`agreement.study.pair_maps`: exact counts, for at most
+  ``max_pair_maps`` pairs, the most disputed so far);
 - the ``max_regions`` most severe regions (a bounded list), and the exact summaries of *every*
   region (:class:`agreement.study.region_tally.RegionTally`);
 - one row per image.
@@ -26,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import StudyError
-from ..image.disagreement import Heatmaps, area_average, heatmaps_of
+from ..image.disagreement import Heatmaps, area_average, heatmaps_of, pair_cells
 from ..image.maps import ImageMaps
 from ..image.regions import REGION_COLUMNS, region_records
 from ..metrics.counts import ratio
@@ -38,6 +41,7 @@ from ..metrics.pixel import (
     agreement_from_counts,
 )
 from ..model import Study
+from .pair_maps import MAX_PAIR_MAPS, PAIR_GRID, PairMaps, PairTally
 from .region_tally import RegionTally
 from .runner import Part, run
 
@@ -105,6 +109,9 @@ class StudyDisagreement:
     class_kinds : DataFrame
         Per (``category_id``, ``kind``) of every region touching the category: ``regions``,
         ``pixels``, ``images``, ``severity``.
+    pair_maps : PairMaps or None
+        Per pair of classes, where in the frame it is disputed (:mod:`agreement.study.
+        pair_maps`; None like ``aggregate``, or with ``max_pair_maps=0``).
     """
 
     regions: pd.DataFrame
@@ -116,6 +123,7 @@ class StudyDisagreement:
     pixel: PixelAgreement
     aggregate: AggregateHeatmap | None = None
     class_kinds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pair_maps: PairMaps | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The ranked regions."""
@@ -151,6 +159,7 @@ class DisputePartial:
     regions: list[dict] = field(default_factory=list)
     tally: RegionTally = field(default_factory=RegionTally)
     rows: list[dict] = field(default_factory=list)
+    pairs: PairTally | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
     min_area: int | None = None
     max_regions: int = 5000
     maps: bool = True
+    max_pair_maps: int = MAX_PAIR_MAPS
 
     name = "disagreement"
     label = "disagreement"
@@ -173,6 +183,8 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
         _check_void(self.pixel_void)
         if self.max_regions < 0:
             raise StudyError(f"max_regions must be >= 0, got {self.max_regions}")
+        if self.max_pair_maps < 0:
+            raise StudyError(f"max_pair_maps must be >= 0, got {self.max_pair_maps}")
 
     def kernel(self, maps: ImageMaps) -> DisputePartial:
         k = len(maps.categories) + 1
@@ -185,16 +197,20 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
                              min_area=self.min_area)
         grid = (np.stack([area_average(getattr(h, m), GRID) for m in MAPS]) if self.maps
                 else None)
+        pairs = (PairTally.of(pair_cells(h, PAIR_GRID, min_disagreement=self.min_disagreement))
+                 if self.maps and self.max_pair_maps else None)
         return DisputePartial(counts, claimed, disputed, grid, 1, reg[:self.max_regions],
                               RegionTally.of(reg),
-                              [_image_row(maps.image, h, len(reg), boundary=self.maps)])
+                              [_image_row(maps.image, h, len(reg), boundary=self.maps)], pairs)
 
     def merge(self, a: DisputePartial, b: DisputePartial) -> DisputePartial:
         grid = b.grid if a.grid is None else a.grid if b.grid is None else a.grid + b.grid
+        pairs = (b.pairs if a.pairs is None else a.pairs if b.pairs is None
+                 else a.pairs.merged(b.pairs, self.max_pair_maps))
         return DisputePartial(a.counts + b.counts, a.claimed + b.claimed, a.disputed + b.disputed,
                               grid, a.images + b.images, _top(a.regions, b.regions,
                                                               self.max_regions),
-                              a.tally + b.tally, a.rows + b.rows)
+                              a.tally + b.tally, a.rows + b.rows, pairs)
 
     def finish(self, total: DisputePartial | None, study: Study) -> StudyDisagreement:
         cats = study.categories
@@ -214,10 +230,12 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
             "ambiguity": ratio(total.disputed, total.claimed)})
         aggregate = None if total.grid is None else AggregateHeatmap(
             GRID, total.images, *(m.astype(np.float32) for m in total.grid / total.images))
+        pair_maps = None if total.grid is None or not self.max_pair_maps else (
+            total.pairs or PairTally()).finish(cats, total.images, PAIR_GRID, self.max_pair_maps)
         return StudyDisagreement(reg, total.tally.class_pairs(), total.tally.pair_annotators(),
                                  per_ann, per_class, pd.DataFrame(total.rows,
                                                                   columns=IMAGE_COLUMNS),
-                                 pixel, aggregate, total.tally.class_kinds())
+                                 pixel, aggregate, total.tally.class_kinds(), pair_maps)
 
 
 def _top(a: list[dict], b: list[dict], k: int) -> list[dict]:
@@ -249,7 +267,8 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
                  pixel_void: VoidMode = "exclude", min_disagreement: float = 0.0,
                  min_area: int | None = None, n_jobs: int = 1, progress: bool = False,
                  images: Iterable[str] | None = None, max_regions: int = 5000,
-                 maps: bool = True, executor: Any = None) -> StudyDisagreement:
+                 maps: bool = True, max_pair_maps: int = MAX_PAIR_MAPS,
+                 executor: Any = None) -> StudyDisagreement:
     """Heatmaps, ambiguous regions and pixel agreement of a study in one pass over the images.
 
     Parameters
@@ -268,8 +287,12 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
     maps : bool
         Also read the heatmaps pixel by pixel: sum them on the grid
         (:attr:`StudyDisagreement.aggregate`) and average the boundary heatmap of each image
-        (``boundary_mean``); without, the aggregate is None and ``boundary_mean`` NaN (the
-        report needs neither).
+        (``boundary_mean``), and count where each pair of classes is disputed
+        (:attr:`StudyDisagreement.pair_maps`); without, the aggregate and the pair maps are None
+        and ``boundary_mean`` NaN.
+    max_pair_maps : int
+        Pairs of classes keeping a map of where they are disputed (the most disputed so far;
+        :mod:`agreement.study.pair_maps`); 0: no pair maps.
     n_jobs : int
         Worker processes (1: this process; -1: one per CPU); results are identical.
     progress : bool
@@ -289,7 +312,7 @@ def disagreement(study: Study, *, d: int | None = None, void: VoidMode = "label"
     """
     part = DisputesPart(d=d, void=void, pixel_void=pixel_void,
                         min_disagreement=min_disagreement, min_area=min_area,
-                        max_regions=max_regions, maps=maps)
+                        max_regions=max_regions, maps=maps, max_pair_maps=max_pair_maps)
     images = None if images is None else list(images)
     return run(study, [part], images=images, n_jobs=n_jobs, progress=progress,
                executor=executor)[0]

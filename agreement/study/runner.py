@@ -39,7 +39,7 @@ from ..errors import AnnotationError, StudyError
 from ..image.maps import ImageMaps, Loaded
 from ..model import Study, image_key
 
-__all__ = ["CHUNK_SIZE", "Part", "available_cores", "run"]
+__all__ = ["CHUNK_SIZE", "Part", "available_cores", "run", "stream"]
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -210,6 +210,26 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
         Unknown images, an executor together with ``n_jobs``, parts asking for different
         boundary widths.
     """
+    totals: list = [None] * len(parts)
+    for partials in stream(study, parts, images=images, executor=executor, n_jobs=n_jobs,
+                           progress=progress, desc=desc, chunk_size=chunk_size):
+        totals = [t if c is None else p.fold(t, c)
+                  for p, t, c in zip(parts, totals, partials, strict=True)]
+    return [p.finish(t, study) for p, t in zip(parts, totals, strict=True)]
+
+
+def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = None,
+           executor: Any = None, n_jobs: int = 1, progress: bool = False,
+           desc: str | None = None, chunk_size: int | None = None) -> Iterator[list]:
+    """The pass of :func:`run`, chunk by chunk: each chunk's partials (one per part, None for a
+    part no image of the chunk wanted), in chunk order, as soon as the chunks before it are in.
+
+    :func:`run` folds them; a caller that writes what each chunk brings (the consensus export:
+    :func:`agreement.study.consensus_maps.export_consensus`) consumes them as they come, and
+    the pass advances only as fast as it does (a bounded number of chunks in flight). Closing
+    the generator stops the pass (pending chunks are cancelled). Same parameters as
+    :func:`run`; the checks run when the first chunk is asked for.
+    """
     if executor is not None and n_jobs != 1:
         raise StudyError(f"give either executor= or n_jobs=, got executor={executor!r} and "
                          f"n_jobs={n_jobs}")
@@ -229,16 +249,12 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
     job = _Job(study, tuple(parts), any(p.tolerant for p in parts), names, next(iter(ratios), None))
     size = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
     chunks = [plan[k:k + size] for k in range(0, len(plan), size)]
-    totals: list = [None] * len(parts)
     label = desc or (parts[0].label if len(parts) == 1 else "analyse")
     bar = _progress_bar(len(plan), label) if progress else _NoBar()
     try:
-        for partials in _chunk_results(job, chunks, executor, n_jobs, bar):
-            totals = [t if c is None else p.fold(t, c)
-                      for p, t, c in zip(parts, totals, partials, strict=True)]
+        yield from _chunk_results(job, chunks, executor, n_jobs, bar)
     finally:
         bar.close()
-    return [p.finish(t, study) for p, t in zip(parts, totals, strict=True)]
 
 
 def _chunk_results(job: _Job, chunks: list[Plan], executor: Any, n_jobs: int,

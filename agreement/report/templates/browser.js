@@ -235,7 +235,7 @@
         if (c !== "picture") { parts.push(c + ": " + (Array.isArray(v) ? v.join(", ") : v)); }
       });
       viewer.appendChild(el("p", { "class": "note" },
-        "No picture for this row (only the most severe regions have one). " + parts.join("; ")));
+        (this.list.empty || "No picture for this row.") + " " + parts.join("; ")));
     }
     viewer.setAttribute("data-showing", row.id);
     applyAnnotators(viewer);

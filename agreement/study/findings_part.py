@@ -1,0 +1,58 @@
+"""The findings as a part of the pass (:class:`FindingsPart`): who does what systematically.
+
+The kernel reads what the pass already holds for an image (:func:`agreement.diagnosis.
+maps_record`: the tuples, the pair tables, the leave-one-out consensus shared with
+:class:`agreement.study.loo.LooPart`) and returns one small record (a few kB, whatever the
+image size); records fold by concatenation, in image order; the finish tests the whole study
+(:func:`agreement.diagnosis.finish`). :func:`agreement.diagnosis.find` runs this part alone;
+the report runs it with the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnosis._finish import Options, finish
+from ..diagnosis._kernel import ImageRecord, maps_record
+from ..diagnosis.records import Findings
+from ..image.maps import ImageMaps
+from ..model import Study
+from .runner import Part
+
+__all__ = ["FindingsPart", "RecordsPart"]
+
+
+@dataclass(frozen=True)
+class FindingsPart(Part[list, Findings]):
+    """:func:`agreement.diagnosis.find` as a part of a pass (its :class:`Options`)."""
+
+    options: Options = field(default_factory=Options)
+
+    name = "findings"
+    label = "findings"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, Options):
+            raise TypeError(f"options must be agreement.diagnosis.Options, got "
+                            f"{type(self.options).__name__}")
+
+    def kernel(self, maps: ImageMaps) -> list[ImageRecord]:
+        rec = maps_record(maps, band_ratio=self.options.band_ratio,
+                          min_share=self.options.min_share)
+        return [] if rec is None else [rec]
+
+    def merge(self, a: list[ImageRecord], b: list[ImageRecord]) -> list[ImageRecord]:
+        return a + b
+
+    def finish(self, total: list[ImageRecord] | None, study: Study) -> Findings:
+        return finish(total or [], study, options=self.options)
+
+
+@dataclass(frozen=True)
+class RecordsPart(FindingsPart):
+    """The per-image records only (:func:`agreement.diagnosis.records`)."""
+
+    name = "findings_records"
+
+    def finish(self, total: list[ImageRecord] | None, study: Study) -> list[ImageRecord]:
+        return list(total or [])

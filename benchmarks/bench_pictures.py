@@ -1,0 +1,146 @@
+"""Benchmark: the report's region pictures, painted into pixels vs drawn as matplotlib figures.
+
+For the most severe regions of a study (the sample by default) it prints the milliseconds per
+region of
+
+- the painted panels (:func:`agreement.plot_regions.region_panel_pixels`, what the report does):
+  one RGB picture per annotator and the whole picture with its legend, each encoded (JPEG over a
+  photo, PNG otherwise);
+- the same panels drawn as a matplotlib figure (:func:`agreement.plot_regions.plot_region_panels`),
+  each panel cut out of the rendered canvas and encoded the same way (what the report did
+  before);
+
+both from the same crops (:func:`agreement.plot_regions.region_crop`, timed apart), and their
+ratio. ``--report`` also times ``agreement report STUDY`` as a whole (a subprocess, median of
+``--repeat``), and with ``--agreement PATH`` another installation's command beside it,
+interleaved, with the ratio.
+
+Usage::
+
+    python benchmarks/bench_pictures.py [--study data/sample/batch1] [--regions 40]
+        [--report] [--agreement OTHER/.venv/bin/agreement] [--repeat 5]
+
+No assertion: numbers are printed (timings are noisy on a shared machine; compare runs made in
+one call, interleaved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from agreement.io import open_study
+from agreement.plot_regions import plot_region_panels, region_crop, region_panel_pixels
+from agreement.report.figures import ImageMaps
+from agreement.report.pictures import _encode
+from agreement.study.disputes import disagreement
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(sys.executable).parent / "agreement"
+
+
+def _cut_panels(fig) -> tuple[list[np.ndarray], np.ndarray]:
+    """The earlier way: draw the figure once, cut each axes (with its title) out of it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    height = rgb.shape[0]
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        x0, x1 = max(0, int(np.floor(box.x0))), int(np.ceil(box.x1)) + 1
+        y0, y1 = max(0, height - int(np.ceil(box.y1)) - 1), height - int(np.floor(box.y0))
+        out.append(rgb[y0:y1, x0:x1].copy())
+    return out, rgb.copy()
+
+
+def painted(crop, photo: bool) -> int:
+    panels, whole = region_panel_pixels(crop)
+    data = [_encode(p, photo=photo) for p in panels] + [_encode(whole, photo=False, level=1)]
+    return sum(len(d) for d in data)
+
+
+def drawn(crop, photo: bool, categories) -> int:
+    fig = plot_region_panels({}, {}, categories, crop=crop)
+    fig.set_dpi(100)
+    panels, whole = _cut_panels(fig)
+    data = [_encode(p, photo=photo) for p in panels] + [_encode(whole, photo=False, level=1)]
+    return sum(len(d) for d in data)
+
+
+def time_report(command: str, study: Path) -> float:
+    out = Path(tempfile.mkdtemp(prefix="bench-pictures-"))
+    try:
+        t = time.perf_counter()
+        subprocess.run([command, "report", str(study), "--out", str(out / "r"), "-q"],
+                       check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - t
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", default=str(ROOT / "data" / "sample" / "batch1"))
+    parser.add_argument("--regions", type=int, default=40)
+    parser.add_argument("--report", action="store_true", help="also time whole reports")
+    parser.add_argument("--agreement", default=None, metavar="PATH",
+                        help="another installation's agreement command to compare with")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    opened = open_study(args.study)
+    study = opened.study
+    dis = disagreement(study)
+    regions = dis.regions.head(args.regions).sort_values("image", kind="stable")
+    maps = ImageMaps(study, opened.images_dir)
+    crops, t_crop = [], 0.0
+    for region in regions.to_dict("records"):
+        anns, heat, photo = maps[region["image"]]
+        t = time.perf_counter()
+        crops.append((region_crop(region, anns, study.categories, image=photo, disputed=heat),
+                      photo is not None))
+        t_crop += time.perf_counter() - t
+    n = len(crops)
+    best = {"painted": np.inf, "matplotlib": np.inf}
+    size = {}
+    for _ in range(args.repeat):  # interleaved, best of
+        t = time.perf_counter()
+        size["painted"] = sum(painted(c, p) for c, p in crops)
+        best["painted"] = min(best["painted"], time.perf_counter() - t)
+        t = time.perf_counter()
+        size["matplotlib"] = sum(drawn(c, p, study.categories) for c, p in crops)
+        best["matplotlib"] = min(best["matplotlib"], time.perf_counter() - t)
+    print(f"{args.study}: {n} regions, crops {1e3 * t_crop / n:.1f} ms/region (both ways)")
+    for k, v in best.items():
+        print(f"  {k:10s}: {1e3 * v / n:7.1f} ms/region, {size[k] / n / 1024:6.1f} kB/region "
+              "encoded")
+    print(f"  matplotlib / painted: {best['matplotlib'] / best['painted']:.1f}x")
+    if args.report:
+        commands = {"this": str(HERE)}
+        if args.agreement:
+            commands["other"] = args.agreement
+        runs: dict[str, list[float]] = {k: [] for k in commands}
+        for _ in range(args.repeat):
+            for name, command in commands.items():  # interleaved
+                runs[name].append(time_report(command, Path(args.study)))
+        med = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
+        line = "  report: " + ", ".join(
+            f"{k} {med[k]:.1f} s (runs {', '.join(f'{x:.1f}' for x in runs[k])})" for k in med)
+        if "other" in med:
+            line += f"; other / this: {med['other'] / med['this']:.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
