@@ -24,6 +24,7 @@ from agreement import (
     write_coco_panoptic,
 )
 from agreement.io import id2rgb, rgb2id
+from agreement.io._limits import Limits
 
 PANOPTICAPI = DATA / "panopticapi" / "panoptic_examples.json"
 
@@ -459,3 +460,24 @@ def test_a_truncated_export_in_a_study_is_reported_as_invalid_json_not_as_unknow
     unknown.write_text('{"hello": 1}')
     with pytest.raises(FormatError, match="must be a known annotation export"):
         detect_format(unknown)
+
+
+def test_load_turns_an_unforeseen_failure_into_one_line_naming_png_and_image(tmp_path,
+                                                                            monkeypatch):
+    """CocoPanopticSource.load runs under reader_errors: no traceback of a library's own error."""
+    from agreement.errors import UnexpectedInputError
+    from agreement.io import coco_panoptic
+
+    path = write_export(tmp_path, {"a.jpg": (TINY, TINY_TABLE)})
+    src = read_coco_panoptic(path)
+
+    def broken(*args, **kwargs):
+        raise KeyError("something no check foresaw")
+
+    monkeypatch.setattr(coco_panoptic, "compact_ids", broken)
+    with pytest.raises(UnexpectedInputError, match=r"a\.png.*image 'a\.jpg'.*panoptic PNG must "
+                                                    r"be readable, got KeyError"):
+        src.load("a.jpg")
+    monkeypatch.undo()
+    with pytest.raises(AnnotationError, match=r"at most 5 pixels \(max_pixels"):
+        read_coco_panoptic(path, limits=Limits(max_pixels=5))  # the JSON's sizes, before any PNG

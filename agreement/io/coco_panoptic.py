@@ -315,7 +315,14 @@ class CocoPanopticSource:
         """
         info, png, segs = self._entry(file_name)
         png_path = inside(self.png_dir, png, file=self.path, image=info.file_name)
-        ids = read_png_ids(png_path, image=info.file_name, shape=(info.height, info.width))
+        with reader_errors("panoptic PNG", file=png_path, image=info.file_name):
+            return self._load(info, png_path, segs)
+
+    def _load(self, info: ImageInfo, png_path: Path, segs: tuple[Segment, ...]
+              ) -> PanopticAnnotation:
+        file_name = info.file_name
+        ids = read_png_ids(png_path, image=file_name, shape=(info.height, info.width),
+                           limits=self.limits)
         compact, areas, unknown = compact_ids(ids, [s.id for s in segs])
         if unknown.size:
             raise AnnotationError(
