@@ -132,7 +132,7 @@ def calibrate(args: argparse.Namespace) -> None:
     if spread:
         print(f"largest robust spread of a border tested for a guideline finding: "
               f"{max(spread):.2f} px (minimum practical spread "
-              f"{Options().thresholds((256, 512))['boundary_offset']:.2f} px at 256 x 512)")
+              f"{Options().thresholds((256, 512))['boundary_offset'] / 2:.2f} px at 256 x 512)")
     false = [r["false"] for r in rows]
     print(f"null studies with a finding: {sum(f > 0 for f in false)} of {len(rows)}; "
           f"findings: {sum(false)}")

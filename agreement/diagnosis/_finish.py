@@ -117,7 +117,7 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
         table.category_ids.index(c) + 1 for c in f.category_ids)))
         for f in found if f.kind == "boundary_offset" and not f.annotators}
     spread, spread_tests = spread_findings(
-        table, min_spread=th["boundary_offset"], alpha=opts.alpha, n_boot=opts.n_boot,
+        table, min_spread=th["boundary_offset"] / 2, alpha=opts.alpha, n_boot=opts.n_boot,
         seed=opts.seed, names=names, min_images=opts.min_images, skip=sorted(guideline))
     found = sorted([*found, *spread], key=lambda f: -f.impact)
     found = [replace(f, rank=k + 1) for k, f in enumerate(found)]
@@ -125,7 +125,7 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
                               "images": len(table.images), "annotators": list(table.annotators),
                               "tests": int(np.isfinite(res.p).sum()), "method": res.method,
                               "spread_tests": len(spread_tests),
-                              "min_spread_px": th["boundary_offset"]}
+                              "min_spread_px": th["boundary_offset"] / 2}
     tests = _tests_frame(table, res, min_effect, names, found, level)
     if spread_tests:
         tests = pd.concat([tests, pd.DataFrame(spread_tests, columns=tests.columns)],

@@ -28,7 +28,7 @@ def named(plant: Plant, finding: Any) -> bool:
         return (finding.kind == "boundary_offset" and not finding.annotators
                 and not finding.evidence.get("between")
                 and set(finding.categories) == set(plant.categories))
-    between = tuple(finding.evidence.get("between", ()))
+    between = tuple(getattr(finding, "evidence", {}).get("between", ()))
     kind, cats, effect = finding.kind, tuple(finding.categories), finding.effect
     if between:  # two annotators: a finding names nobody; seen from the planted side?
         if finding.annotators or plant.annotator not in between:
