@@ -4,6 +4,9 @@
     python benchmarks/bench_findings.py --seeds 10 --nulls 40 --jobs 2
     python benchmarks/bench_findings.py --calibrate --nulls 40   # null studies only
     python benchmarks/bench_findings.py --speed                  # the per-image kernel's cost
+    python benchmarks/bench_findings.py --stress --seeds 4 --nulls 40 --jobs 2
+                                              # beyond the street at 256 x 512: other scenes,
+                                              # sizes, annotator counts, noise levels and models
 
 Each study is drawn by agreement.simulation from its seed: 3-5 annotators, 8-20 images of
 256 x 512, ordinary tracing noise for everyone (each annotator's own levels) and, except for
@@ -43,17 +46,34 @@ from agreement.diagnosis import Options, find
 from agreement.simulation import KINDS, STRENGTHS, Plant, score, simulate
 
 CALIBRATION, DEVELOPMENT, REPORT = 10_000, 40_000, 70_000
+#: ``--stress`` seeds: calibration nulls of every design (the rules were checked on these),
+#: development plants, and the reported studies (planted; null = + 10000), never looked at
+#: while the rules were set.
+STRESS_CALIBRATION, STRESS_DEVELOPMENT, STRESS_REPORT = 100_000, 110_000, 130_000
+_SIZES = ((128, 256), (256, 512), (384, 512), (512, 1024), (1024, 2048))
 
 
-def design(seed: int) -> dict:
-    """Annotators and images of the study of ``seed``."""
+def design(seed: int, stress: bool = False) -> dict:
+    """Annotators and images of the study of ``seed`` (``stress``: also the scene, the image
+    size, the noise level and model)."""
     rng = np.random.default_rng([seed, 99])
-    return {"annotators": int(rng.integers(3, 6)), "images": int(rng.integers(8, 21))}
+    if not stress:
+        return {"annotators": int(rng.integers(3, 6)), "images": int(rng.integers(8, 21))}
+    h, w = _SIZES[int(rng.choice(5, p=[0.25, 0.3, 0.15, 0.22, 0.08]))]
+    d = {"annotators": int(rng.choice([2, 3, 5, 8])), "images": int(rng.choice([8, 20])),
+         "height": h, "width": w, "scene": str(rng.choice(["street", "rooms"])),
+         "noise": float(rng.choice([0.5, 1.0, 2.0])),
+         "noise_model": str(rng.choice(["polygon", "wobble"]))}
+    if h >= 1024:  # keep the sweep cheap on 2 cores
+        d["annotators"], d["images"] = min(d["annotators"], 3), 8
+    if d["annotators"] == 2:  # two annotators need about 16 images (docs/findings.md)
+        d["images"] = 20
+    return d
 
 
-def run(job: tuple[str | None, str | None, int, float]) -> dict:
-    kind, strength, seed, alpha = job
-    d = design(seed)
+def run(job: tuple) -> dict:
+    kind, strength, seed, alpha, *rest = job
+    d = design(seed, bool(rest and rest[0]))
     t0 = time.perf_counter()
     plants = [Plant(kind, strength)] if kind else []
     sim = simulate(seed=seed, plants=plants, **d)
@@ -69,8 +89,11 @@ def run(job: tuple[str | None, str | None, int, float]) -> dict:
         "first": bool(s["first"][0]) if sim.plants else None,
         "false": s["false"], "findings": [f.text for f in found],
         "plant": sim.plants[0].to_dict() if sim.plants else None,
-        "null_sig": sig[["kind", "effect", "min_effect", "statistic", "p_adjusted", "scope"]]
-        .assign(effect=lambda x: x["effect"].abs()).to_dict("records") if not kind else [],
+        "null_sig": sig[["kind", "effect", "min_effect", "statistic", "p_adjusted", "scope",
+                         "study_level"]]
+        .assign(effect=lambda x: x["effect"].abs(),
+                ratio=lambda x: x["effect"].abs() / x["study_level"])
+        .to_dict("records") if not kind else [],
         "spread_max": float(tests.loc[tests["scope"] == "spread", "effect"].max())
         if (tests["scope"] == "spread").any() else float("nan"),
         "t_sim": t1 - t0, "t_find": t2 - t1}
@@ -85,14 +108,22 @@ def _map(jobs: Sequence, n_jobs: int) -> list[dict]:
 
 def calibrate(args: argparse.Namespace) -> None:
     jobs = [(None, None, CALIBRATION + k, args.alpha) for k in range(args.nulls)]
+    if args.stress:
+        jobs = [(None, None, STRESS_CALIBRATION + k, args.alpha, True)
+                for k in range(args.nulls)]
     rows = _map(jobs, args.jobs)
     sig = pd.DataFrame([r for row in rows for r in row["null_sig"]])
-    print(f"calibration: {len(rows)} null studies (seeds {CALIBRATION}..."
-          f"{CALIBRATION + args.nulls - 1}), alpha {args.alpha}")
+    first = jobs[0][2] if jobs else CALIBRATION
+    print(f"calibration: {len(rows)} null studies (seeds {first}..."
+          f"{first + args.nulls - 1}{', stress designs' if args.stress else ''}), "
+          f"alpha {args.alpha}")
     if len(sig):
         table = sig.groupby(["kind", "scope"]).agg(
             tests=("effect", "size"), max_effect=("effect", "max"),
-            q90=("effect", lambda e: e.quantile(0.9)), min_effect=("min_effect", "max"))
+            q90=("effect", lambda e: e.quantile(0.9)), min_effect=("min_effect", "max"),
+            max_effect_to_min=("effect", lambda e: float(
+                (e / sig.loc[e.index, "min_effect"]).max())),
+            max_effect_to_level=("ratio", "max"))
         print("significant null tests (adjusted p <= alpha), |effect| by kind:")
         print(table.round(4).to_string())
     else:
@@ -101,7 +132,7 @@ def calibrate(args: argparse.Namespace) -> None:
     if spread:
         print(f"largest robust spread of a border tested for a guideline finding: "
               f"{max(spread):.2f} px (minimum practical spread "
-              f"{Options().thresholds((256, 512))['boundary_offset'] / 2:.2f} px)")
+              f"{Options().thresholds((256, 512))['boundary_offset'] / 2:.2f} px at 256 x 512)")
     false = [r["false"] for r in rows]
     print(f"null studies with a finding: {sum(f > 0 for f in false)} of {len(rows)}; "
           f"findings: {sum(false)}")
@@ -111,10 +142,15 @@ def calibrate(args: argparse.Namespace) -> None:
 
 
 def report(args: argparse.Namespace) -> None:
-    base = DEVELOPMENT if args.dev else REPORT
-    jobs = [(k, s, base + n, args.alpha) for k in args.kinds for s in STRENGTHS
-            for n in range(args.seeds)]
-    jobs += [(None, None, base + 10_000 + n, args.alpha) for n in range(args.nulls)]
+    if args.stress:
+        base = STRESS_DEVELOPMENT if args.dev else STRESS_REPORT
+    else:
+        base = DEVELOPMENT if args.dev else REPORT
+    # --stress: each kind on designs of its own (a design is drawn from the seed)
+    jobs = [(k, s, base + n + (100 * KINDS.index(k) if args.stress else 0), args.alpha,
+             args.stress) for k in args.kinds for s in STRENGTHS for n in range(args.seeds)]
+    jobs += [(None, None, base + 10_000 + n, args.alpha, args.stress)
+             for n in range(args.nulls)]
     t0 = time.perf_counter()
     rows = _map(jobs, args.jobs)
     wall = time.perf_counter() - t0
@@ -125,9 +161,11 @@ def report(args: argparse.Namespace) -> None:
            .reset_index())
     out["recall"] = [f"{n}/{s}" if k != "null" else "" for k, n, s in
                      zip(out["kind"], out["named"], out["studies"], strict=True)]
-    print(f"{len(frame)} studies (3-5 annotators, 8-20 images of 256 x 512; plant seeds "
-          f"{base}+, null seeds {base + 10_000}+), alpha {args.alpha}, {wall:.0f} s wall with "
-          f"{args.jobs} process(es)")
+    what = ("stress designs: street or rooms, 128 x 256 to 1024 x 2048, 2/3/5/8 annotators, "
+            "8 or 20 images, noise x0.5/1/2, polygon or wobble tracing" if args.stress else
+            "3-5 annotators, 8-20 images of 256 x 512")
+    print(f"{len(frame)} studies ({what}; plant seeds {base}+, null seeds {base + 10_000}+), "
+          f"alpha {args.alpha}, {wall:.0f} s wall with {args.jobs} process(es)")
     cols = ["kind", "strength", "studies", "recall", "first", "false", "with_false"]
     print(out[cols].to_string(index=False))
     planted = frame[frame["kind"] != "null"]
@@ -140,14 +178,26 @@ def report(args: argparse.Namespace) -> None:
     nulls = frame[frame["kind"] == "null"]
     if len(nulls):
         print(f"null: {int((nulls['false'] > 0).sum())} of {len(nulls)} studies with a finding")
+    if args.stress:  # where it fails: by design factor (strong plants, nulls)
+        strong = frame[frame["strength"] == "strong"]
+        for col in ("scene", "annotators", "height", "noise", "noise_model"):
+            by = pd.DataFrame({
+                "strong named": strong.groupby(col)["named"].agg(
+                    lambda x: f"{int(x.sum())}/{len(x)}"),
+                "false (planted)": planted.groupby(col)["false"].sum(),
+                "nulls with a finding": nulls.groupby(col)["false"].agg(
+                    lambda f: f"{int((f > 0).sum())}/{len(f)}")})
+            print(by.fillna("").to_string())
     print(f"median per study: simulate {frame['t_sim'].median():.2f} s, find "
           f"{frame['t_find'].median():.2f} s")
     if args.verbose:
         for r in rows:
             miss = r["named"] is False
             if miss or r["false"]:
+                extra = "".join(f", {k} {r[k]}" for k in ("scene", "height", "width", "noise",
+                                                           "noise_model") if k in r)
                 print(f"- {r['kind']} {r['strength']} seed {r['seed']} ({r['annotators']} x "
-                      f"{r['images']}): planted {r['plant']}; named {r['named']}")
+                      f"{r['images']}{extra}): planted {r['plant']}; named {r['named']}")
                 for text in r["findings"]:
                     print(f"    {text}")
 
@@ -218,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--calibrate", action="store_true", help="null calibration studies only")
     parser.add_argument("--dev", action="store_true", help="the development seeds (40000+)")
+    parser.add_argument("--stress", action="store_true",
+                        help="designs beyond the street at 256 x 512 (scene, size, annotators, "
+                             "noise level and model drawn per seed)")
     parser.add_argument("--speed", action="store_true",
                         help="the findings' cost inside the report's pass")
     parser.add_argument("--repeat", type=int, default=3, help="--speed: interleaved runs")

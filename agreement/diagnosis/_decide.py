@@ -48,6 +48,9 @@ from .records import Finding
 __all__ = ["decide"]
 
 _EXPLAINED = 2 / 3
+#: A single class's coarse outlines (with no coarse-outline finding over every object) must
+#: stray this many times further than the annotator's outlines of all objects together.
+_CLASS_OVER_POOLED = 2.0
 
 
 @dataclass
@@ -200,7 +203,12 @@ def _coarse(table: EffectTable, cands: list[_Cand], c: np.ndarray,
                      < _EXPLAINED * _impact(table, c, a, d.t)]
         whole = [d for d in detail if len(_classes(table, d.t)) > 1]
         if not whole:
-            out.extend(other + per_class)  # one class's outlines: that class
+            # one class's outlines: that class, when it stands out from the annotator's own
+            # outlines of every class (the pooled test, not a finding here, judges those): an
+            # annotator who strays a little more everywhere is not coarser on one class
+            pooled_eff = max((float(effect[a, t]) for t in pooled), default=0.0)
+            out.extend(other + [d for d in per_class
+                                if effect[a, d.t] >= _CLASS_OVER_POOLED * pooled_eff])
             continue
         # a coarse tracer (the objects' outlines stray more): one boundary_detail finding
         # naming its classes; the classes it makes smaller are part of it (convex outlines cut

@@ -6,6 +6,7 @@ FindingsPart`) calls once every image's record is in: effects, permutation tests
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
@@ -33,6 +34,16 @@ MIN_EFFECT: dict[str, float] = {
     "extent": 0.05, "missed_small": 0.15, "merge": 0.2, "split": 0.1, "unlabeled": 0.01,
     "layer_overlap": 0.01}
 _PX = ("boundary_offset", "boundary_detail")
+#: No px effect smaller than this is practical at any image size: below a pixel, where a
+#: border falls is the rasterization's (1 px for a border offset, 0.25 px of stray for
+#: outlines: about what redrawing one polygon on the pixel grid changes).
+PX_FLOOR: dict[str, float] = {"boundary_offset": 1.0, "boundary_detail": 0.25}
+#: Coarse outlines are measured against the study's own tracing: an annotator's outlines must
+#: stray at least this share of the typical annotator's stray further than the others' (the
+#: median over annotators of their mean stray on the same borders). Scale-free: a study traced
+#: twice as sloppily by everyone needs twice the excess. Checked on null studies of several
+#: kinds (benchmarks/bench_findings.py --calibrate --stress), never set on one study.
+DETAIL_RATIO = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,7 @@ class Options:
         """Minimum practical effect per kind at this image size (px kinds in px)."""
         diag = float(np.hypot(*shape))
         merged = {**MIN_EFFECT, **self.min_effect}
-        return {k: v * diag if k in _PX else v for k, v in merged.items()}
+        return {k: max(v * diag, PX_FLOOR[k]) if k in _PX else v for k, v in merged.items()}
 
 
 def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = None) -> Findings:
@@ -91,6 +102,9 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
     th = opts.thresholds(shape)
     kinds = [k for k, _ in table.tests]
     min_effect = np.array([th[k] for k in kinds], float)
+    level = study_level(table.values)
+    detail = np.array([k == "boundary_detail" for k in kinds], bool)
+    min_effect[detail] = np.maximum(min_effect[detail], DETAIL_RATIO * level[detail])
     two_sided = np.array([k in SIGNED for k in kinds], bool)
     res = permutation_tests(table.values, table.present, two_sided=two_sided,
                             floor=min_effect / 10, min_images=opts.min_images,
@@ -112,15 +126,25 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
                               "tests": int(np.isfinite(res.p).sum()), "method": res.method,
                               "spread_tests": len(spread_tests),
                               "min_spread_px": th["boundary_offset"] / 2}
-    tests = _tests_frame(table, res, min_effect, names, found)
+    tests = _tests_frame(table, res, min_effect, names, found, level)
     if spread_tests:
         tests = pd.concat([tests, pd.DataFrame(spread_tests, columns=tests.columns)],
                           ignore_index=True)
     return Findings(tuple(found), tests, params)
 
 
+def study_level(values: np.ndarray) -> np.ndarray:
+    """Per test, the study's own level: the median over annotators of their mean absolute
+    value over images (NaN where nobody has one). The same whoever is who, so a threshold set
+    from it keeps the permutation test exact."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per = np.nanmean(np.abs(values), axis=0)  # (annotators, tests)
+        return np.nanmedian(per, axis=0) if per.size else np.zeros(values.shape[-1])
+
+
 def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndarray,
-                 names: Mapping[int, str], found: list) -> pd.DataFrame:
+                 names: Mapping[int, str], found: list, level: np.ndarray) -> pd.DataFrame:
     keys = {(a, f.kind, tuple(f.category_ids)) for f in found for a in f.annotators}
     rows = []
     for t, (kind, labels) in enumerate(table.tests):
@@ -137,7 +161,8 @@ def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndar
                          "n_images": int(res.n_images[a, t]), "statistic": res.stat[a, t],
                          "p_value": res.p[a, t], "p_adjusted": res.p_adjusted[a, t],
                          "min_effect": min_effect[t], "finding": (who, kind, ids) in keys,
-                         "scope": "annotator"})
+                         "scope": "annotator", "study_level": level[t]})
     cols = ["annotator", "kind", "categories", "size_px", "effect", "unit", "ci_low", "ci_high",
-            "n_images", "statistic", "p_value", "p_adjusted", "min_effect", "finding", "scope"]
+            "n_images", "statistic", "p_value", "p_adjusted", "min_effect", "finding", "scope",
+            "study_level"]
     return pd.DataFrame(rows, columns=cols)

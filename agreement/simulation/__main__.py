@@ -2,6 +2,7 @@
 
     python -m agreement.simulation OUT [--seed 1] [--annotators 4] [--images 12]
                                      [--height 256] [--width 512]
+                                     [--scene street|rooms] [--noise 1] [--noise-model polygon]
                                      [--plant KIND[:STRENGTH[:ANNOTATOR]] ...]
 
 Writes ``OUT/study/<annotator>/panoptic.json`` (+ ``png/``) and ``OUT/planted.json``; prints the
@@ -37,12 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--scene", choices=("street", "rooms"), default="street")
+    parser.add_argument("--noise", type=float, default=1.0,
+                        help="multiplies the ordinary tracing noise (default 1)")
+    parser.add_argument("--noise-model", choices=("polygon", "wobble"), default="polygon")
     parser.add_argument("--plant", type=_plant, action="append", default=[],
                         metavar="KIND[:STRENGTH[:ANNOTATOR]]")
     args = parser.parse_args(argv)
     try:
         sim = simulate(seed=args.seed, annotators=args.annotators, images=args.images,
-                       height=args.height, width=args.width, plants=args.plant)
+                       height=args.height, width=args.width, plants=args.plant,
+                       scene=args.scene, noise=args.noise, noise_model=args.noise_model)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

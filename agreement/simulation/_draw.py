@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _plants as P
-from ._scene import CAT_ID, PERSON, THINGS, H, Layer, Scene, W, blob, road_polygon, shape
+from ._scene import CATEGORIES, PERSON, H, Layer, Scene, W, blob, road_polygon, shape
 from ._trace import paint, polygon_area, simplify_closed
 
 __all__ = ["Tracing", "draw", "enrich", "ordinary_tracing"]
@@ -35,6 +35,9 @@ class Tracing:
         Objects smaller than ``miss_below`` px are skipped with probability ``miss_rate``.
     order_noise : float
         Noise on the depth order of overlapping objects (canvas pixels of depth).
+    wobble : float
+        Standard deviation of a smooth drift of the outline along its length (a hand-drawn
+        or brush outline: neighbouring points move together), px; 0 = clicked polygons only.
     """
 
     tolerance: float = 0.5
@@ -43,21 +46,58 @@ class Tracing:
     miss_below: float = 40.0
     miss_rate: float = 0.2
     order_noise: float = 1.0
+    wobble: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {k: round(float(v), 3) for k, v in asdict(self).items()}
 
 
-def ordinary_tracing(rng: np.random.Generator, scale: float) -> Tracing:
-    """Tracing noise within normal limits, different for each annotator."""
-    return Tracing(
-        tolerance=rng.uniform(0.3, 0.9) * scale,
-        jitter=rng.uniform(0.3, 0.8) * scale,
-        border_sd=rng.uniform(0.5, 1.0) * scale,
-        miss_below=rng.uniform(30, 60) * scale**2,
-        miss_rate=rng.uniform(0.1, 0.3),
-        order_noise=rng.uniform(0.0, 2.0),
-    )
+#: Ordinary tracing noise models: ``"polygon"`` (clicked vertices: simplification and jitter)
+#: and ``"wobble"`` (a hand-drawn outline: a smooth drift along the outline, few simplifications).
+NOISE_MODELS = ("polygon", "wobble")
+
+
+def ordinary_tracing(rng: np.random.Generator, scale: float, noise: float = 1.0,
+                     model: str = "polygon") -> Tracing:
+    """Tracing noise within normal limits, different for each annotator (``noise`` multiplies
+    every length of it; the draws are the same whatever ``noise`` and ``model``)."""
+    if model not in NOISE_MODELS:
+        raise ValueError(f"noise model must be one of {list(NOISE_MODELS)}, got {model!r}")
+    tol, jit, sd = rng.uniform(0.3, 0.9), rng.uniform(0.3, 0.8), rng.uniform(0.5, 1.0)
+    below, rate, order = rng.uniform(30, 60), rng.uniform(0.1, 0.3), rng.uniform(0.0, 2.0)
+    wob = 0.0
+    if model == "wobble":  # the outline drifts; vertices are dense, hardly simplified
+        tol, jit, wob = 0.15 * tol, 0.3 * jit, 1.2 * jit
+    return Tracing(tolerance=tol * scale * noise, jitter=jit * scale * noise,
+                   border_sd=sd * scale * noise, miss_below=below * scale**2, miss_rate=rate,
+                   order_noise=order * noise, wobble=wob * scale * noise)
+
+
+def _wobbled(poly: np.ndarray, sd: float, rng: np.random.Generator) -> np.ndarray:
+    """A closed outline moved along its normals by a smooth random drift (sd ``sd`` px,
+    correlated over about 15 px of outline)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    step = 2.0
+    dense = _densify(poly, step)
+    n = len(dense)
+    if n < 8:
+        return poly
+    sigma = 7.5 / step
+    drift = gaussian_filter1d(rng.normal(0.0, 1.0, n), sigma, mode="wrap")
+    drift *= sd / max(float(drift.std()), 1e-9)
+    tangent = np.roll(dense, -1, axis=0) - np.roll(dense, 1, axis=0)
+    normal = np.column_stack([tangent[:, 1], -tangent[:, 0]])
+    normal /= np.maximum(np.hypot(*normal.T), 1e-9)[:, None]
+    return dense + drift[:, None] * normal
+
+
+def _densify(poly: np.ndarray, step: float) -> np.ndarray:
+    out = []
+    for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True):
+        k = max(1, int(np.ceil(np.hypot(*(b - a)) / step)))
+        out.append(a + (np.arange(k)[:, None] / k) * (b - a))
+    return np.concatenate(out)
 
 
 def enrich(scene: Scene, rng: np.random.Generator) -> Scene:
@@ -116,13 +156,15 @@ def _order(scene: Scene, tr: Tracing, reverse_share: float,
 
 
 def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, int],
-         scale: float, rng: np.random.Generator
+         scale: float, rng: np.random.Generator, categories: Sequence[dict] = CATEGORIES
          ) -> tuple[npt.NDArray[np.int32], dict[int, int], dict[str, int]]:
     """Trace ``scene`` as an annotator with ``tr`` and ``plants`` (already resolved).
 
     Returns the segment-id map, ``{segment id: category id}`` and a count per plant kind of what
     it changed (objects, pixels).
     """
+    CAT_ID = {c["name"]: c["id"] for c in categories}  # noqa: N806
+    THINGS = {c["name"] for c in categories if c["isthing"]}  # noqa: N806
     sx, sy = size[1] / W, size[0] / H
     params = {p.kind: P.scaled(p.parameters, scale) for p in plants}
     by_kind = {p.kind: p for p in plants}
@@ -145,10 +187,14 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
         if lay.key == "road":
             off = rng.normal(0.0, tr.border_sd / sx, 2)
             parts = [road_polygon(scene.street, off[0], off[1])]  # type: ignore[attr-defined]
+        elif lay.key == "floor":  # a room's wall / floor line, placed a little differently
+            parts = [p + [0.0, rng.normal(0.0, tr.border_sd / sy)] for p in parts]
         for part in parts:
             poly = np.asarray(part, float) * [sx, sy]
             extent = float(np.ptp(poly, axis=0).min())  # small or thin shapes still get 4+ clicks
             poly = simplify_closed(poly, min(tolerance, 0.25 * extent))
+            if tr.wobble > 0:
+                poly = _wobbled(poly, min(tr.wobble, 0.1 * extent), rng)
             pieces.append(poly + rng.normal(0.0, tr.jitter, poly.shape))
             objects.append(lay.key)
             category[lay.key] = lay.category
@@ -170,10 +216,10 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
     ids = lut[piece_map]
     present = set(np.unique(ids).tolist()) - {0}
     cats = {s: CAT_ID[category[o]] for o, s in seg_of.items() if s in present}
-    return _map_plants(ids, cats, by_kind, params, scale, counts, rng)
+    return _map_plants(ids, cats, by_kind, params, scale, counts, rng, CAT_ID, THINGS)
 
 
-def _map_plants(ids, cats, by_kind, params, scale, counts, rng):
+def _map_plants(ids, cats, by_kind, params, scale, counts, rng, CAT_ID, THINGS):  # noqa: N803
     stuff_ids = {CAT_ID[c] for c in CAT_ID if c not in THINGS}
     if "class_confusion" in by_kind:
         a, b = by_kind["class_confusion"].categories

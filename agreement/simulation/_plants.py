@@ -64,6 +64,23 @@ CANDIDATES: dict[str, tuple[tuple[Any, ...], ...]] = {
     "ambiguous_border": (("road", "sidewalk"), ("building", "sky")),
 }
 
+#: Candidate categories of the rooms scene (:mod:`._rooms`), same shape as :data:`CANDIDATES`.
+ROOM_CANDIDATES: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "class_confusion": (("cup", "bottle"), ("chair", "table"), ("bottle", "cup")),
+    "boundary_offset": (("floor", "wall"), ("wall", "floor"), ("wall", "ceiling"),
+                        ("ceiling", "wall"), ("wall", "window")),
+    "boundary_detail": ((),),
+    "extent": (("rug", 1), ("table", 1), ("window", -1)),
+    "missed_small": ((),),
+    "merge": (("book",), ("chair",)),
+    "split": (("table",), ("chair",)),
+    "unlabeled": ((),),
+    "layer_overlap": ((),),
+    "ambiguous_border": (("floor", "wall"), ("wall", "ceiling")),
+}
+#: Candidates per scene kind.
+SCENE_CANDIDATES = {"street": CANDIDATES, "rooms": ROOM_CANDIDATES}
+
 #: Lengths (px) are scaled with height / 256; these parameters are areas (scaled squared).
 _AREAS = {"below"}
 _LENGTHS = {"px", "tolerance", "width"}
@@ -111,7 +128,8 @@ class Plant:
                 "categories": list(self.categories), "parameters": dict(self.parameters)}
 
 
-def resolve(plant: Plant, annotators: tuple[str, ...], rng: np.random.Generator) -> Plant:
+def resolve(plant: Plant, annotators: tuple[str, ...], rng: np.random.Generator,
+            candidates: Mapping[str, tuple[tuple[Any, ...], ...]] = CANDIDATES) -> Plant:
     """Fill the annotator, categories and parameters a plant leaves open."""
     annotator = plant.annotator
     if plant.kind in EVERYONE:
@@ -125,7 +143,7 @@ def resolve(plant: Plant, annotators: tuple[str, ...], rng: np.random.Generator)
     params = {**PARAMETERS[plant.kind][plant.strength], **plant.parameters}
     cats = tuple(plant.categories)
     if not cats:
-        options = CANDIDATES[plant.kind]
+        options = candidates[plant.kind]
         pick = options[int(rng.integers(len(options)))]
         if plant.kind == "extent":
             cats, params = (pick[0],), {"sign": float(pick[1]), **params}

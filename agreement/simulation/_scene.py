@@ -69,10 +69,11 @@ class Layer:
     near: float  # larger = nearer the camera (painted later); base stuff uses its BASE_ORDER rank
     base: bool = False  # base stuff: painted first in BASE_ORDER by everyone
     tags: set[str] = field(default_factory=set)  # "van", "group:<n>", "crossing", "small", ...
+    thing: bool = False  # a thing of another scene's class set (street things are known)
 
     @property
     def is_thing(self) -> bool:
-        return self.category in THINGS
+        return self.thing or self.category in THINGS
 
 
 @dataclass

@@ -11,31 +11,47 @@ __all__ = ["named", "score"]
 
 #: Kinds planted over every class: the finding's classes are evidence, not checked.
 _ANY_CLASS = frozenset({"boundary_detail", "missed_small", "unlabeled", "layer_overlap"})
+#: Two annotators: "a merges" seen from the other side is "b splits" (docs/findings.md).
+_MIRROR = {"merge": "split", "split": "merge"}
 
 
 def named(plant: Plant, finding: Any) -> bool:
     """Whether ``finding`` names ``plant``: same kind, the planted annotator alone, the planted
     classes (and direction: which side of a border, larger or smaller). A plant for everyone
     (``ambiguous_border``) is named by a ``boundary_offset`` finding about its border that
-    names nobody (and is not a comparison of two annotators)."""
+    names nobody (and is not a comparison of two annotators). With two annotators a finding
+    names nobody and compares the two (``evidence["between"]``, the first one measured against
+    the second): it names the plant when the planted annotator is one of them and, seen from
+    the planted side (a confusion's classes swapped, a merge a split, a sign flipped), it has
+    the plant's kind, classes and direction."""
     if plant.kind in EVERYONE:
         return (finding.kind == "boundary_offset" and not finding.annotators
                 and not finding.evidence.get("between")
                 and set(finding.categories) == set(plant.categories))
-    if finding.kind != plant.kind or tuple(finding.annotators) != (plant.annotator,):
+    between = tuple(getattr(finding, "evidence", {}).get("between", ()))
+    kind, cats, effect = finding.kind, tuple(finding.categories), finding.effect
+    if between:  # two annotators: a finding names nobody; seen from the planted side?
+        if finding.annotators or plant.annotator not in between:
+            return False
+        if between[0] != plant.annotator:  # measured from the other annotator: mirror it
+            kind = _MIRROR.get(kind, kind)
+            cats = cats[::-1] if kind == "class_confusion" else cats
+            effect = -effect
+    elif tuple(finding.annotators) != (plant.annotator,):
+        return False
+    if kind != plant.kind:
         return False
     if plant.kind in _ANY_CLASS:
         return True
-    cats = tuple(finding.categories)
     if plant.kind == "boundary_offset":  # planted (A, B): A grown into B
         a, b = plant.categories
         if set(cats) != {a, b}:
             return False
-        into = cats[1] if finding.effect > 0 else cats[0]
+        into = cats[1] if effect > 0 else cats[0]
         return into == b
     if plant.kind == "extent":
         sign = plant.parameters.get("sign", 1.0)
-        return cats == tuple(plant.categories) and finding.effect * sign > 0
+        return cats == tuple(plant.categories) and effect * sign > 0
     return cats == tuple(plant.categories)
 
 

@@ -14,8 +14,13 @@ import numpy as np
 from ..categories import Categories
 from ..model import PanopticAnnotation, Study
 from . import _plants as P
+from . import _rooms
 from ._draw import Tracing, draw, enrich, ordinary_tracing
 from ._scene import CATEGORIES, make_scene
+
+#: Scene kinds: the street (the sample study's) and rooms (indoor: blobs of stuff, many small
+#: things; :mod:`._rooms`).
+SCENES = ("street", "rooms")
 
 __all__ = ["SimulatedStudy", "simulate"]
 
@@ -104,6 +109,9 @@ def simulate(
     width: int = 512,
     plants: Iterable[P.Plant | str | tuple[str, str]] = (),
     tracing: Mapping[str, Tracing] | None = None,
+    scene: str = "street",
+    noise: float = 1.0,
+    noise_model: str = "polygon",
 ) -> SimulatedStudy:
     """Simulate a panoptic annotation study of street scenes with planted problems.
 
@@ -129,6 +137,16 @@ def simulate(
         every annotator).
     tracing : mapping of str to Tracing, optional
         Tracing noise of some annotators (default: drawn within normal limits).
+    scene : {"street", "rooms"}
+        What the images show: street scenes (the sample study's classes) or rooms (ceiling,
+        wall, windows, floor, a rug; tables, chairs, many cups, bottles and books, now and then
+        a person). The plants' candidate classes follow the scene.
+    noise : float
+        Multiplies every length of the ordinary tracing noise (0.5: careful annotators, 2: a
+        sloppy crowd); the plants stay as they are.
+    noise_model : {"polygon", "wobble"}
+        Ordinary noise as clicked polygons (simplified, vertices jittered) or as hand-drawn
+        outlines (a smooth drift along the outline).
 
     Returns
     -------
@@ -152,36 +170,50 @@ def simulate(
     if images < 1 or height < 16 or width < 16:
         raise ValueError(f"images must be >= 1 and height, width >= 16, got {images}, {height}, "
                          f"{width}")
+    if scene not in SCENES:
+        raise ValueError(f"scene must be one of {list(SCENES)}, got {scene!r}")
+    if not noise > 0:
+        raise ValueError(f"noise must be > 0, got {noise}")
     asked = _as_plants(plants)
-    resolved = tuple(P.resolve(p, names, np.random.default_rng([seed, 7, P.KINDS.index(p.kind), k]))
+    candidates = P.SCENE_CANDIDATES[scene]
+    resolved = tuple(P.resolve(p, names, np.random.default_rng([seed, 7, P.KINDS.index(p.kind), k]),
+                               candidates)
                      for k, p in enumerate(asked))
     keys = [(p.kind, p.annotator) for p in resolved]
     if len(set(keys)) != len(keys):
         raise ValueError(f"an annotator can have one plant of each kind, got {keys}")
     scale = height / 256
-    noise = {a: ordinary_tracing(np.random.default_rng([seed, 11, k]), scale)
-             for k, a in enumerate(names)}
-    noise.update(tracing or {})
-    cats = Categories.from_coco(CATEGORIES)
+    level = noise
+    noise_of = {a: ordinary_tracing(np.random.default_rng([seed, 11, k]), scale, level,
+                                    noise_model) for k, a in enumerate(names)}
+    noise_of.update(tracing or {})
+    coco = CATEGORIES if scene == "street" else _rooms.CATEGORIES
+    cats = Categories.from_coco(coco)
     anns: dict[str, list[PanopticAnnotation]] = {a: [] for a in names}
     changed: dict[str, list[dict[str, int]]] = {a: [] for a in names}
-    image_names = [f"street_{i + 1:03d}.png" for i in range(images)]
+    image_names = [f"{'street' if scene == 'street' else 'room'}_{i + 1:03d}.png"
+                   for i in range(images)]
     for i, image in enumerate(image_names):
-        scene = enrich(make_scene(np.random.default_rng([seed, 1, i])),
-                       np.random.default_rng([seed, 2, i]))
+        if scene == "street":
+            truth = enrich(make_scene(np.random.default_rng([seed, 1, i])),
+                           np.random.default_rng([seed, 2, i]))
+        else:
+            truth = _rooms.make_room(np.random.default_rng([seed, 1, i]))
         for k, a in enumerate(names):
             mine = [p for p in resolved if p.annotator in (a, None)]
-            ids, seg_cats, counts = draw(scene, noise[a], mine, (height, width), scale,
-                                         np.random.default_rng([seed, 3, i, k]))
+            ids, seg_cats, counts = draw(truth, noise_of[a], mine, (height, width), scale,
+                                         np.random.default_rng([seed, 3, i, k]), coco)
             anns[a].append(PanopticAnnotation.from_map(ids, seg_cats, file_name=image,
                                                        image_id=i + 1))
             changed[a].append(counts)
     planted = {
         "generator": "agreement.simulation",
         "seed": seed,
+        "scene": scene,
+        "noise": {"level": level, "model": noise_model},
         "image_size": {"height": height, "width": width},
         "images": image_names,
-        "annotators": {a: noise[a].to_dict() for a in names},
+        "annotators": {a: noise_of[a].to_dict() for a in names},
         "plants": [{**p.to_dict(), "changed_per_image": _changed(p, changed)}
                    for p in resolved],
     }
