@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_JOBS",
     "add_jobs_flag",
     "add_output_flags",
+    "check_outputs_apart",
     "emit_json",
     "json_to_stdout",
     "n_jobs",
@@ -134,6 +135,52 @@ def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare:
     if compare:
         opened.study.check_comparable()
     return opened
+
+
+#: Arguments naming what a command reads, and what it writes.
+INPUT_ARGS = ("study", "batch_a", "batch_b", "ref", "other", "ref_png_dir", "other_png_dir")
+OUTPUT_ARGS = ("out", "csv", "consensus", "json")
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    paths = []
+    for name in INPUT_ARGS:
+        value = getattr(args, name, None)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+            paths.append(os.fspath(value))
+            if os.fspath(value).endswith(".json"):  # panopticapi's PNG folder beside the JSON
+                paths.append(os.fspath(value)[:-5])
+    return paths
+
+
+def check_outputs_apart(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output (``--out``, ``--csv``, ``--consensus``, ``--json OUT``)
+    that is one of the command's inputs or lies inside an input folder: inputs are never
+    modified, and an output inside a study folder would be read as part of the study next time
+    (a consensus export there becomes one more annotator).
+
+    Exit 2 with one line naming the flag, the input and the output (see
+    ``tests/test_cli_outputs_apart.py``).
+    """
+    from ..errors import AgreementError
+    from ..io.discovery import shown
+
+    inputs = [(path, os.path.realpath(path)) for path in _inputs(args)]
+    for name in OUTPUT_ARGS:
+        value = getattr(args, name, None)
+        if not isinstance(value, (str, os.PathLike)) or os.fspath(value) in ("", "-"):
+            continue
+        out = os.path.realpath(value)
+        for given, real in inputs:
+            inside = os.path.isdir(real) and os.path.commonpath([real, out]) == real
+            if out == real:
+                raise AgreementError(f"--{name} must not be the input {shown(given)!r}: "
+                                     "inputs are never written to; write it elsewhere")
+            if inside:
+                raise AgreementError(
+                    f"--{name} must be outside the input folder {shown(given)!r}, got "
+                    f"{shown(value)!r} (what a study folder holds is read as part of the "
+                    "study next time): write it elsewhere")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -1,0 +1,54 @@
+"""No command writes into its inputs: an output that is an input, or lies inside an input
+folder, is refused before any work (exit 2, one line), and the inputs stay as they were."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TINY, TINY_TABLE, tree_hashes, write_export
+
+from agreement.cli import main
+
+
+@pytest.fixture
+def study(tmp_path):
+    for who in ("a", "b"):
+        write_export(tmp_path / "study" / who, {"x.jpg": (TINY, [dict(s) for s in TINY_TABLE])})
+    return tmp_path / "study"
+
+
+@pytest.mark.parametrize("command", [
+    ["consensus", "{s}", "--out", "{s}/consensus"],
+    ["consensus", "{s}", "--out", "{s}/a/../consensus"],
+    ["report", "{s}", "--out", "{s}/report"],
+    ["disagreement", "{s}", "--out", "{s}/dis"],
+    ["disagreement", "{s}", "--consensus", "{s}/cons"],
+    ["review", "{s}", "--out", "{s}/queue.csv"],
+    ["validate", "{s}", "--csv", "{s}/findings.csv"],
+    ["summary", "{s}", "--json", "{s}/summary.json"],
+    ["compare", "{s}", "{s}", "--csv", "{s}/cmp"],
+])
+def test_an_output_inside_the_study_is_refused(study, capsys, command):
+    before = tree_hashes(study)
+    args = [part.format(s=study) for part in command]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    flag = next(a for a in command if a.startswith("--"))
+    assert err[0].startswith(f"agreement {command[0]}: error: {flag} must be outside the input "
+                             f"folder '{study}', got '{args[args.index(flag) + 1]}'")
+    assert tree_hashes(study) == before  # nothing written, not even a temporary folder
+
+
+def test_pq_never_overwrites_its_reference(study, capsys):
+    ref, other = study / "a" / "panoptic.json", study / "b" / "panoptic.json"
+    before = ref.read_bytes()
+    assert main(["pq", str(ref), str(other), "--json", str(ref)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"agreement pq: error: --json must not be the input '{ref}': inputs are "
+                   "never written to; write it elsewhere"]
+    assert ref.read_bytes() == before
+
+
+def test_an_output_beside_the_study_is_fine(study, tmp_path, capsys):
+    assert main(["review", str(study), "--out", str(tmp_path / "queue.csv"), "-q"]) == 0
+    assert (tmp_path / "queue.csv").read_text().startswith("rank,image,kind,")
