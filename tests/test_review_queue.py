@@ -145,6 +145,11 @@ def test_a_finding_listing_a_region_explains_it_first(ls, ls_regions):
                          evidence={"example_regions": [{"rank": last, "image": "x"}]})
     queue = review_queue(ls, ls_regions, [other, as_records], top=1000).set_index("region")
     assert queue.loc[last, "finding"] == "finding 2 (merge Dog: someone)"
+    # the records as agreement.diagnosis writes them (findings.json): the rank is "region"
+    as_diagnosis = finding("merge", ("Dog",), (9,), ("someone",), rank=2,
+                           evidence={"regions": [{"region": last, "image": "x", "area": 5}]})
+    queue = review_queue(ls, ls_regions, [other, as_diagnosis], top=1000).set_index("region")
+    assert queue.loc[last, "finding"] == "finding 2 (merge Dog: someone)"
 
 
 def test_findings_as_their_json_mappings(ls, ls_regions):

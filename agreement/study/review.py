@@ -23,7 +23,8 @@ against two) nobody is in the minority and both sides are concerned.
 **Explained by a finding** (:class:`agreement.diagnosis.Finding`, read through its public
 fields; any object with them, or its ``to_dict()`` mapping, works): the finding lists the
 region in its evidence (``evidence["regions"]`` or ``evidence["example_regions"]``: region
-ranks, or region records with their ``rank``), or all of these hold: its categories are the
+ranks, or region records with their rank as ``region``, as :mod:`agreement.diagnosis` writes
+them, or as ``rank``), or all of these hold: its categories are the
 region's class pair (two), one of its two classes (one) or anything (none); its annotators
 include a concerned annotator (or it names none); its images include the region's (or it
 lists none); its kind can show as the region's
@@ -117,7 +118,8 @@ class _Finding:
                 value = evidence.get(key)
                 if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)):
                     for v in value:  # a rank, or a region record with its rank
-                        v = v.get("rank") if isinstance(v, Mapping) else v
+                        if isinstance(v, Mapping):  # the diagnosis writes "region"
+                            v = v.get("region", v.get("rank"))
                         if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                             listed.append(v)
         self.regions = {int(v) for v in listed}
