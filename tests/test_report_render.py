@@ -19,7 +19,7 @@ from agreement.diagnosis import Finding, Findings
 from agreement.errors import AgreementError
 from agreement.report import Figure, Report, propose, write_report
 from agreement.report.model import Input, RegionFigure
-from agreement.report.render import render_html
+from agreement.report.render import render_html, render_markdown
 from agreement.report.sections import ReportData, make_sections, make_summary
 
 
@@ -281,3 +281,18 @@ def test_two_annotators_blame_neither():
     assert "stands out" not in body
     (p,) = data.proposals
     assert "nothing says which of ann_a and ann_b follows the guideline" in p.rule
+
+
+def test_an_undefined_alpha_is_said_in_words():
+    # a class-agnostic study without void (BSDS): one label for every pixel, alpha is NaN
+    md = render_markdown(_report(_data(alpha=math.nan)))
+    assert "pixel Krippendorff's alpha not defined (every pixel has the same label)." in md
+    assert "alpha nan" not in md
+    assert "pixel Krippendorff's alpha 0.710." in render_markdown(_report(_data()))
+
+
+def test_markdown_has_no_gap_where_a_block_shows_nothing():
+    empty = Findings((), pd.DataFrame(), {"tests": 120})
+    md = render_markdown(_report(_data(findings=empty, pair_figures={})))
+    assert "\n\n\n" not in md
+    assert "No guideline revision is proposed." in md
