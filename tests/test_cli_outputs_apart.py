@@ -52,3 +52,43 @@ def test_pq_never_overwrites_its_reference(study, capsys):
 def test_an_output_beside_the_study_is_fine(study, tmp_path, capsys):
     assert main(["review", str(study), "--out", str(tmp_path / "queue.csv"), "-q"]) == 0
     assert (tmp_path / "queue.csv").read_text().startswith("rank,image,kind,")
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(study, tmp_path, capsys):
+    (tmp_path / "note.txt").write_text("x")
+    out = tmp_path / "note.txt" / "queue.csv"
+    assert main(["review", str(study), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"agreement review: error: --out cannot be written: '{out}' lies under "
+        f"'{tmp_path / 'note.txt'}', which is not a folder"]
+
+
+def test_a_read_only_place_is_refused_before_any_work(study, tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    import agreement.study.consensus_maps as consensus_maps
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    def never(*args, **kwargs):  # the long work must not start
+        raise AssertionError("export_consensus called")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)  # as a read-only folder answers (not root)
+    monkeypatch.setattr(consensus_maps, "export_consensus", never)
+    out = tmp_path / "ro" / "cons"
+    assert main(["consensus", str(study), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"agreement consensus: error: --out cannot be written: nothing can be created in "
+        f"'{tmp_path}' (Permission denied)"]
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("flag", ["--review-rows", "--bootstrap", "--max-examples"])
+def test_report_counts_are_checked_when_parsed(study, tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(study), "--out", str(tmp_path / "r"), flag, "-1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {flag}: must be a count (0, 1, ...), got '-1'" in err
+    assert not (tmp_path / "r").exists()

@@ -296,3 +296,20 @@ def test_markdown_has_no_gap_where_a_block_shows_nothing():
     md = render_markdown(_report(_data(findings=empty, pair_figures={})))
     assert "\n\n\n" not in md
     assert "No guideline revision is proposed." in md
+
+
+def test_a_review_queue_of_no_row_says_it_was_not_asked_for():
+    from agreement.study.review import REVIEW_COLUMNS
+
+    empty = pd.DataFrame(columns=REVIEW_COLUMNS)
+    regions = pd.DataFrame({"rank": [1, 2], "image": ["a.png", "b.png"],
+                            "kind": ["class confusion"] * 2,
+                            "class_pair": ["road <-> sidewalk"] * 2,
+                            "annotators_a": [("ann_a", "ann_b")] * 2,
+                            "annotators_b": [("ann_c",)] * 2, "area": [50, 40],
+                            "severity": [20.0, 10.0]})
+    md = render_markdown(_report(_data(review=empty, regions=regions)))
+    assert ("No row was asked for (review rows 0); every ambiguous region is in regions.csv."
+            in md)
+    md = render_markdown(_report(_data(review=empty, regions=regions.iloc[:0])))
+    assert "Nothing to review: no ambiguous region." in md

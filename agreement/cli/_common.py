@@ -28,6 +28,8 @@ __all__ = [
     "add_jobs_flag",
     "add_output_flags",
     "check_outputs_apart",
+    "check_outputs_writable",
+    "count",
     "emit_json",
     "json_to_stdout",
     "n_jobs",
@@ -74,6 +76,17 @@ def _jobs(text: str) -> int:
     if value < 1 and value != -1:
         raise argparse.ArgumentTypeError(
             f"must be a number of worker processes (1, 2, ...) or -1 for every core, got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: a count (0, 1, ...); anything else is refused at parsing."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a count (0, 1, ...), got {text!r}")
     return value
 
 
@@ -181,6 +194,33 @@ def check_outputs_apart(args: argparse.Namespace) -> None:
                     f"--{name} must be outside the input folder {shown(given)!r}, got "
                     f"{shown(value)!r} (what a study folder holds is read as part of the "
                     "study next time): write it elsewhere")
+
+
+def check_outputs_writable(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output that cannot be written: its nearest existing folder
+    must take a new entry (probed with a folder made and removed at once), so that a read-only
+    or missing place fails in one line naming the flag instead of after the long pass."""
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import AgreementError
+    from ..io.discovery import shown
+
+    for name in OUTPUT_ARGS:
+        value = getattr(args, name, None)
+        if not isinstance(value, (str, os.PathLike)) or os.fspath(value) in ("", "-"):
+            continue
+        folder = Path(os.path.abspath(value)).parent
+        while not os.path.lexists(folder) and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise AgreementError(f"--{name} cannot be written: {shown(value)!r} lies under "
+                                 f"{shown(folder)!r}, which is not a folder")
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".agreement-probe-", dir=folder))
+        except OSError as exc:
+            raise AgreementError(f"--{name} cannot be written: nothing can be created in "
+                                 f"{shown(folder)!r} ({exc.strerror or exc})") from None
 
 
 def to_jsonable(value: Any) -> Any:

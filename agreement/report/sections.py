@@ -431,8 +431,11 @@ def _review(d: ReportData) -> Section:
         return Section("review", "Review queue",
                        (Paragraph("The review queue was not made for this report.", "note"),))
     if not len(q):
+        asked_none = d.regions is not None and len(d.regions) > 0  # --review-rows 0
         return Section("review", "Review queue", (
-            Paragraph("Nothing to review: no ambiguous region."),
+            Paragraph("No row was asked for (review rows 0); every ambiguous region is in "
+                      "regions.csv." if asked_none else "Nothing to review: no ambiguous "
+                      "region."),
             Table("review_queue", "Review queue", q, show=False)))
     tools = [c for c in _REVIEW_TOOL if (q[c].astype(str) != "").any()]
     explained = int((q["finding"].astype(str) != "").sum())
