@@ -81,7 +81,9 @@ def _show(title: str, frame: pd.DataFrame, top: int, doc: dict | None, key: str,
     if json_to_stdout(args):
         return
     print(f"\n{title}")
-    print(frame.head(top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    shown = frame.head(top).map(lambda v: ", ".join(map(str, v))  # names, not a tuple's repr
+                                if isinstance(v, (tuple, list)) else v)
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"))
 
 
 def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
