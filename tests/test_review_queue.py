@@ -202,7 +202,13 @@ def test_cli_review_with_findings_on_the_sample(tmp_path, capsys):
     chen = queue[queue.finding.str.contains("boundary_offset road/sidewalk: chen")]
     assert len(chen) and set(chen.annotators) == {"chen"}
     assert (chen.class_pair == "road <-> sidewalk").all()
-    assert "finding(s)" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "finding(s)" in captured.err
+    # printed: the finding of each row, no empty tool columns (a COCO study has no tool ids)
+    header = captured.out.splitlines()[0].split()
+    assert header[-2:] == ["annotators", "finding"] and "tool" not in header
+    first = captured.out.splitlines()[1]
+    assert first.split()[1] == queue.image[0] and first.endswith(queue.finding[0])
 
 
 @pytest.mark.parametrize("tool", ["cvat", "labelstudio"])

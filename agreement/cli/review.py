@@ -31,6 +31,9 @@ SHOWN = ["rank", "image", "kind", "class_pair", "bbox_x", "bbox_y", "bbox_w", "b
          "annotators", "tool", "task", "frame", "jobs", "annotations"]
 
 
+TOOL_COLUMNS = ("tool", "task", "frame", "jobs", "annotations")
+
+
 def _rows(text: str) -> int:
     try:
         value = int(text)
@@ -75,12 +78,13 @@ def run(args: argparse.Namespace) -> int:
     opened = open_for(args, args.study)
     study = opened.study
     findings = None
-    if args.findings:
-        from ..diagnosis import find
-
-        findings = find(study)
-        note(args, f"{len(findings)} finding(s)")
     with scheduler(args) as executor:
+        if args.findings:  # the second pass runs where the first does (-j, --scheduler)
+            from ..diagnosis import find
+
+            findings = find(study, n_jobs=n_jobs(args), executor=executor,
+                            progress=show_progress(args))
+            note(args, f"{len(findings)} finding(s)")
         queue = review_queue(study, None, findings, top=args.top, n_jobs=n_jobs(args),
                              progress=show_progress(args), executor=executor)
     with atomic_write(args.out) as tmp:
@@ -90,7 +94,12 @@ def run(args: argparse.Namespace) -> int:
                    "rows": len(queue), "out": str(args.out),
                    "queue": queue.to_dict("records")}, args.json)
     if not json_to_stdout(args):
-        shown = queue[SHOWN].head(args.show).fillna("")
+        # the tool's columns only when an export carries them; the finding when asked for
+        columns = [c for c in SHOWN if c not in TOOL_COLUMNS
+                   or (queue[c].astype(str).replace("nan", "") != "").any()]
+        if args.findings:
+            columns.append("finding")
+        shown = queue[columns].head(args.show).fillna("")
         if len(shown):
             print(shown.to_string(index=False))
         note(args, f"{len(queue)} region(s) to review written to {args.out}")
