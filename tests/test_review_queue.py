@@ -94,6 +94,19 @@ def test_with_two_annotators_nobody_is_the_minority(ls):
                        f"user-1 gives Cat where user-3 gives Cats (class confusion, {row.area} px)")
 
 
+def test_a_region_without_a_minority_side_names_everyone(ls, ls_regions):
+    # both annotators drew the same crowd blob: peer matching never matches crowd segments, so
+    # the region is disputed on its instances with nobody on a side of their own
+    r = ls_regions.head(1).copy()
+    r["kind"], r["class_b"], r["category_b"] = "merge-split", r["class_a"], r["category_a"]
+    r["annotators_a"] = [("user-1", "user-3")]
+    r["annotators_b"] = [()]
+    row = review_queue(ls, r, top=5).iloc[0]
+    assert row.annotators == "user-1, user-3"
+    assert row.why == (f"user-1, user-3 disagree on the {r.class_a.iloc[0]} instances "
+                       f"(merge-split, {row.area} px disputed)")
+
+
 def test_a_finding_doubles_the_priority_of_the_regions_it_explains(ls, ls_regions):
     plain = review_queue(ls, ls_regions, top=100)
     third = plain.set_index("region").loc[3]

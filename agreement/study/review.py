@@ -149,7 +149,7 @@ def _kind(kind: str) -> str:
 
 
 def _concerned(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
-    return tuple(b) if len(b) < len(a) else (*a, *b)
+    return tuple(b) if 0 < len(b) < len(a) else (*a, *b)  # no side b: nobody is the minority
 
 
 def _verb(who: Sequence[str], verb: str) -> str:
@@ -165,6 +165,10 @@ def _why(r: Any, concerned: Sequence[str], others: Sequence[str]) -> str:
     else:
         b, a = tuple(concerned), tuple(others)
     who, rest = ", ".join(b), ", ".join(a) or "the others"
+    if not b:  # nobody on a side of their own (e.g. a crowd blob everyone drew alike)
+        what = (f"the {r.class_a} instances" if kind == "merge-split" else
+                f"{r.class_a} and {r.class_b}")
+        return f"{rest} disagree on {what} ({kind}, {area} px disputed)"
     if kind == "merge-split":
         return (f"{who} {_verb(b, 'draw')} the {r.class_a} instances otherwise than {rest} "
                 f"({area} px disputed)")
