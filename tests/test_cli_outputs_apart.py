@@ -92,3 +92,19 @@ def test_report_counts_are_checked_when_parsed(study, tmp_path, capsys, flag):
     err = capsys.readouterr().err
     assert f"error: argument {flag}: must be a count (0, 1, ...), got '-1'" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_photos_path_that_is_not_a_folder_says_what_it_is(study, tmp_path, capsys):
+    (tmp_path / "photo.jpg").write_bytes(b"x")
+    for given, what in ((tmp_path / "photo.jpg", "a file"), (tmp_path / "none", "no such folder")):
+        assert main(["report", str(study), "--out", str(tmp_path / "r"), "--images",
+                     str(given)]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"agreement report: error: images folder must be a folder of photos, got "
+            f"'{given}' ({what})"]
+
+
+def test_disagreement_top_is_a_count(study, capsys):
+    with pytest.raises(SystemExit):
+        main(["disagreement", str(study), "--top", "-1"])
+    assert "argument --top: must be a count (0, 1, ...), got '-1'" in capsys.readouterr().err

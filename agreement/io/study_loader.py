@@ -236,7 +236,8 @@ def open_study(
             (p for p in (folder / "images", folder.parent / "images") if p.is_dir()), None)
     chosen = Path(images_dir) if images_dir is not None else photos
     if chosen is not None and not chosen.is_dir():
-        raise StudyError(f"images folder must exist, got {shown(chosen)!r}")
+        raise StudyError(f"images folder must be a folder of photos, got {shown(chosen)!r}"
+                         f" ({'a file' if chosen.exists() else 'no such folder'})")
     return StudyInput(study, name, chosen, files, found)
 
 
