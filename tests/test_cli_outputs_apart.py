@@ -22,9 +22,10 @@ def study(tmp_path):
     ["report", "{s}", "--out", "{s}/report"],
     ["disagreement", "{s}", "--out", "{s}/dis"],
     ["disagreement", "{s}", "--consensus", "{s}/cons"],
-    ["review", "{s}", "--out", "{s}/queue.csv"],
-    ["validate", "{s}", "--csv", "{s}/findings.csv"],
-    ["summary", "{s}", "--json", "{s}/summary.json"],
+    ["review", "{s}", "--out", "{s}/a/queue.csv"],
+    ["validate", "{s}", "--csv", "{s}/a/panoptic/findings.csv"],
+    ["summary", "{s}", "--json", "{s}/a/panoptic.json"],
+    ["validate", "{s}", "--json", "{s}/categories.json"],
     ["compare", "{s}", "{s}", "--csv", "{s}/cmp"],
 ])
 def test_an_output_inside_the_study_is_refused(study, capsys, command):
@@ -37,6 +38,22 @@ def test_an_output_inside_the_study_is_refused(study, capsys, command):
     assert err[0].startswith(f"agreement {command[0]}: error: {flag} must be outside the input "
                              f"folder '{study}', got '{args[args.index(flag) + 1]}'")
     assert tree_hashes(study) == before  # nothing written, not even a temporary folder
+
+
+def test_a_result_file_beside_the_exports_is_fine_but_never_over_an_export(study, capsys):
+    # a new findings file in the study folder is skipped (with a note) when the study is read
+    assert main(["validate", str(study), "--csv", str(study / "findings.csv"), "-q"]) == 0
+    assert (study / "findings.csv").read_text().startswith("kind,severity,annotator,")
+    assert main(["validate", str(study), "--csv", str(study / "findings.csv"), "-q"]) == 0
+    # an export file of the study folder is never replaced
+    export = study / "c.json"
+    export.write_bytes((study / "a" / "panoptic.json").read_bytes())
+    before = tree_hashes(study)
+    assert main(["summary", str(study), "--json", str(export)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"agreement summary: error: --json must be outside the input folder '{study}', got "
+        f"'{export}'")
+    assert tree_hashes(study) == before
 
 
 def test_pq_never_overwrites_its_reference(study, capsys):

@@ -153,6 +153,9 @@ def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare:
 #: Arguments naming what a command reads, and what it writes.
 INPUT_ARGS = ("study", "batch_a", "batch_b", "ref", "other", "ref_png_dir", "other_png_dir")
 OUTPUT_ARGS = ("out", "csv", "consensus", "json")
+#: (command, argument) pairs that name an output *folder* (the others name a file).
+FOLDER_OUTPUTS = {("report", "out"), ("disagreement", "out"), ("disagreement", "consensus"),
+                  ("consensus", "out"), ("compare", "csv")}
 
 
 def _inputs(args: argparse.Namespace) -> list[str]:
@@ -166,11 +169,37 @@ def _inputs(args: argparse.Namespace) -> list[str]:
     return paths
 
 
+def _read_as_input(path: str) -> bool:
+    """Whether an existing file in a study folder is (or may be) read as part of the study: an
+    export, a study or categories file, a map."""
+    from pathlib import Path
+
+    from ..errors import AgreementError
+    from ..io._sniff import sniff
+
+    p = Path(path)
+    if p.name.lower() in ("categories.json", "study.json", "study.toml"):
+        return True  # read as the study's categories or study file, new or not
+    if not p.is_file():
+        return p.exists()
+    if p.suffix.lower() in (".png", ".npy", ".mat", ".toml", ".xml"):
+        return True
+    if p.suffix.lower() != ".json":  # a table, a note: never read as an export
+        return False
+    try:
+        return sniff(p) is not None
+    except (AgreementError, OSError):  # a JSON that does not parse may be a broken export
+        return True
+
+
 def check_outputs_apart(args: argparse.Namespace) -> None:
     """Refuse, before any work, an output (``--out``, ``--csv``, ``--consensus``, ``--json OUT``)
-    that is one of the command's inputs or lies inside an input folder: inputs are never
-    modified, and an output inside a study folder would be read as part of the study next time
-    (a consensus export there becomes one more annotator).
+    that would change what the command reads: an input itself; an output folder inside an input
+    folder (a consensus export there becomes one more annotator next time); an output file in a
+    sub-folder of an input folder (an annotator's or PNG folder), or replacing a file of the
+    study folder that is read as part of the study. A new result file beside the exports of a
+    study folder (``validate STUDY --csv STUDY/findings.csv``) is left alone: it is skipped,
+    with a note, when the study is read.
 
     Exit 2 with one line naming the flag, the input and the output (see
     ``tests/test_cli_outputs_apart.py``).
@@ -179,17 +208,20 @@ def check_outputs_apart(args: argparse.Namespace) -> None:
     from ..io.discovery import shown
 
     inputs = [(path, os.path.realpath(path)) for path in _inputs(args)]
+    command = getattr(args, "command", None)
     for name in OUTPUT_ARGS:
         value = getattr(args, name, None)
         if not isinstance(value, (str, os.PathLike)) or os.fspath(value) in ("", "-"):
             continue
         out = os.path.realpath(value)
+        folder = (command, name) in FOLDER_OUTPUTS
         for given, real in inputs:
-            inside = os.path.isdir(real) and os.path.commonpath([real, out]) == real
             if out == real:
                 raise AgreementError(f"--{name} must not be the input {shown(given)!r}: "
                                      "inputs are never written to; write it elsewhere")
-            if inside:
+            if not (os.path.isdir(real) and os.path.commonpath([real, out]) == real):
+                continue
+            if folder or os.path.dirname(out) != real or _read_as_input(out):
                 raise AgreementError(
                     f"--{name} must be outside the input folder {shown(given)!r}, got "
                     f"{shown(value)!r} (what a study folder holds is read as part of the "
