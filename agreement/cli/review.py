@@ -17,6 +17,7 @@ from pathlib import Path
 from ._common import (
     add_jobs_flag,
     add_output_flags,
+    count,
     emit_json,
     json_to_stdout,
     n_jobs,
@@ -34,16 +35,6 @@ SHOWN = ["rank", "image", "kind", "class_pair", "bbox_x", "bbox_y", "bbox_w", "b
 TOOL_COLUMNS = ("tool", "task", "frame", "jobs", "annotations")
 
 
-def _rows(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of rows (0, 1, ...), got {text!r}")
-    return value
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
     p = sub.add_parser(
@@ -56,9 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(.toml / .json) or an export holding several annotators")
     p.add_argument("-o", "--out", required=True, type=Path, metavar="FILE",
                    help="the CSV to write (replaced atomically)")
-    p.add_argument("--top", type=_rows, default=100, metavar="N",
+    p.add_argument("--top", type=count, default=100, metavar="N",
                    help="rows of the queue (default 100)")
-    p.add_argument("--show", type=_rows, default=10, metavar="N",
+    p.add_argument("--show", type=count, default=10, metavar="N",
                    help="rows printed (default 10; the CSV has --top)")
     p.add_argument("--findings", action="store_true",
                    help="also find the annotators' systematic differences (a second pass) and "
