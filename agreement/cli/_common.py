@@ -169,6 +169,16 @@ def _inputs(args: argparse.Namespace) -> list[str]:
     return paths
 
 
+def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(flag name, path)`` of every output file or folder the command was given."""
+    out = []
+    for name in OUTPUT_ARGS:
+        value = getattr(args, name, None)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value) not in ("", "-"):
+            out.append((name, os.fspath(value)))
+    return out
+
+
 def _read_as_input(path: str) -> bool:
     """Whether an existing file in a study folder is (or may be) read as part of the study: an
     export, a study or categories file, a map."""
@@ -209,10 +219,7 @@ def check_outputs_apart(args: argparse.Namespace) -> None:
 
     inputs = [(path, os.path.realpath(path)) for path in _inputs(args)]
     command = getattr(args, "command", None)
-    for name in OUTPUT_ARGS:
-        value = getattr(args, name, None)
-        if not isinstance(value, (str, os.PathLike)) or os.fspath(value) in ("", "-"):
-            continue
+    for name, value in _outputs(args):
         out = os.path.realpath(value)
         folder = (command, name) in FOLDER_OUTPUTS
         for given, real in inputs:
@@ -238,10 +245,7 @@ def check_outputs_writable(args: argparse.Namespace) -> None:
     from ..errors import AgreementError
     from ..io.discovery import shown
 
-    for name in OUTPUT_ARGS:
-        value = getattr(args, name, None)
-        if not isinstance(value, (str, os.PathLike)) or os.fspath(value) in ("", "-"):
-            continue
+    for name, value in _outputs(args):
         folder = Path(os.path.abspath(value)).parent
         while not os.path.lexists(folder) and folder != folder.parent:
             folder = folder.parent
