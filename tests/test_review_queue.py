@@ -141,7 +141,9 @@ def test_what_a_finding_does_not_explain(ls, ls_regions):
     for f in (finding(annotators=("user-2",)),  # another annotator
               finding(ids=(1,), categories=("Cat",), kind="split"),  # another kind
               finding(images=("nowhere.jpg",)),  # other images
-              finding(ids=(1, 3), categories=("Cat", "Dog"))):  # another class pair
+              finding(ids=(1, 3), categories=("Cat", "Dog")),  # another class pair
+              # painting order of Cat: not a class confusion between Cat and Cats
+              finding("layer_overlap", ("Cat",), (1,), ("user-3",))):
         queue = review_queue(ls, ls_regions, [f], top=100)
         assert not set(queue[queue.finding != ""].region) & user3, f
     queue = review_queue(ls, ls_regions, [finding(annotators=("user-3",))], top=100)

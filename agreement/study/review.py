@@ -66,7 +66,9 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "merge": ("merge-split",),
     "split": ("merge-split",),
     "unlabeled": ("unlabeled gap",),
-    "layer_overlap": ("merge-split", "class confusion", "missed object"),
+    # painting order hides objects of the finding's class: a region where two classes are
+    # confused is a class confusion (a car <-> truck region is not a car hidden by a car)
+    "layer_overlap": ("merge-split", "missed object"),
 }
 
 
