@@ -362,6 +362,13 @@ def _merge_categories(sources: Mapping[str, AnnotationSource]) -> Categories:
             known = merged.get(cid)
             if known is None:
                 merged[cid] = cat
+            elif known.name == cat.name and known.isthing != cat.isthing:
+                kind = {True: "a thing", False: "stuff"}
+                raise StudyError(
+                    f"annotator {annotator!r}, file {source.name!r}: category {cid} "
+                    f"{cat.name!r} must be {kind[known.isthing]} as in the other annotators' "
+                    f"files, got {kind[cat.isthing]}"
+                )
             elif (known.name, known.isthing) != (cat.name, cat.isthing):
                 raise StudyError(
                     f"annotator {annotator!r}, file {source.name!r}: category {cid} must be "

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SAMPLE, TINY, TINY_TABLE, tree_hashes, write_export
+from conftest import CATEGORIES, ROOT, SAMPLE, TINY, TINY_TABLE, tree_hashes, write_export
 
 from agreement.cli import COMMANDS, main
 
@@ -88,3 +88,17 @@ def test_python_dash_m_runs_the_cli_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_exports_disagreeing_only_on_thing_or_stuff_get_the_right_hint(tmp_path, capsys):
+    # a Datumaro panoptic export says isthing 0 for every class: car is stuff there
+    flat = [{**c, "isthing": 0} for c in CATEGORIES]
+    write_export(tmp_path / "a", {"x.jpg": (TINY, [dict(s) for s in TINY_TABLE])})
+    write_export(tmp_path / "b", {"x.jpg": (TINY, [dict(s) for s in TINY_TABLE])},
+                 categories=flat)
+    assert main(["summary", str(tmp_path)]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.endswith(
+        "category 1 'car' must be a thing as in the other annotators' files, got stuff (some "
+        "exports carry no thing / stuff flag, e.g. COCO instances or Datumaro's panoptic: put "
+        "a categories.json in the study folder or pass categories=)")

@@ -19,6 +19,13 @@ def test_cli_disagreement_writes_tables_and_consensus(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "Krippendorff's alpha" in out and "road <-> sidewalk" in out
+    # lists of names as names (not "('sys',)"), no NaN on the kappa matrix's diagonal
+    assert "('sys',)" not in out and "NaN" not in out
+    kappa = out[out.index("Cohen's kappa"):out.index("Class pairs")].splitlines()
+    assert kappa[1].split() == ["annotator", "ann1", "ann2", "ann3", "sys"]
+    assert kappa[2].split()[:2] == ["ann1", "–"]
+    pairs_text = out[out.index("Class pairs"):out.index("Annotators")].splitlines()
+    assert pairs_text[2].split()[-6:] == ["1", "sys", "sys", "234.667", "class", "confusion"]
     pairs = pd.read_csv(tmp_path / "out" / "class_pairs.csv")
     assert pairs.class_pair[0] == "road <-> sidewalk" and pairs.top_dissenter[0] == "sys"
     loo = pd.read_csv(tmp_path / "out" / "leave_one_out.csv")

@@ -309,3 +309,21 @@ def test_the_part_run_alone_keeps_only_the_counts(study, expected):
     assert rows.to_dict("records") == [
         {"image": i, "annotators": 4, "tie_pixels": c.tie_pixels, "weak_pixels": c.weak_pixels}
         for i, (c, _) in expected.items()]
+
+
+def test_an_annotator_name_that_is_not_utf8_is_written_escaped(tmp_path, capsys):
+    # a folder named with Latin-1 bytes (b"ali\xe9"): its name reaches method.json and README.md
+    import os
+
+    from conftest import TINY, TINY_TABLE, write_export
+
+    study = tmp_path / "study"
+    name = os.fsdecode(b"ali\xe9")
+    for who in (name, "bruno"):
+        write_export(study / who, {"x.jpg": (TINY, [dict(s) for s in TINY_TABLE])})
+    out = tmp_path / "out"
+    assert main(["consensus", str(study), "--out", str(out), "-q"]) == 0
+    assert "- annotators: ali\\xe9, bruno" in (out / "README.md").read_text(encoding="utf-8")
+    method = json.loads((out / "method.json").read_text(encoding="utf-8"))
+    assert method["method"]["annotators"] == [name, "bruno"]
+    assert main(["validate", str(out), "-q"]) == 0

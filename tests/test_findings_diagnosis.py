@@ -281,7 +281,30 @@ def test_two_annotators_are_compared_without_blame():
     assert f.kind == "class_confusion" and f.annotators == ()
     assert set(f.categories) == {"car", "truck"} and set(f.evidence["between"]) == {"ana", "ben"}
     first, second = f.evidence["between"]
-    assert f.text.startswith(f"{first} (compared with {second}) labels {f.categories[0]} as")
+    # "the others" is the other one: named
+    assert f.text.startswith(f"{first} labels {f.categories[0]} as {f.categories[1]}: ")
+    assert f" of the {f.categories[0]} pixels more than {second} (95% CI " in f.text
+    assert "the others" not in f.text
+
+
+def test_two_annotators_texts_name_the_other_one():
+    def between(kind, cats, effect, unit, evidence):
+        return Finding(kind, cats, (), (), effect, unit, effect / 2, effect * 2, ("a",) * 9, 12,
+                       100.0, 4.0, 0.001, 0.002, "m",
+                       {"between": ("bruno", "alice"), **evidence}, rank=1).text
+
+    assert between("unlabeled", (), 0.016, "share", {}) == (
+        "bruno leaves 1.6% more of the labelled area unlabeled (void) than alice (95% CI "
+        "0.8-3.2%, on 9 of 12 images).")
+    assert between("missed_small", (), 0.17, "share", {"size_px": 3915}).startswith(
+        "bruno misses small objects: 17% more of the objects under 3915 px are missing than "
+        "for alice (")
+    assert between("boundary_detail", (), 1.2, "px", {}).startswith(
+        "bruno traces outlines more coarsely: their borders stray 1.2 px further on both sides "
+        "than alice's (")
+    # a sentence without "the others" keeps the comparison up front
+    assert between("merge", ("person",), 0.5, "share", {}).startswith(
+        "bruno (compared with alice) merges adjacent person instances: 50% more")
 
 
 # ----------------------------------------------------------------------------- the model

@@ -109,6 +109,10 @@ def test_heatmap_figures_written_as_files(tmp_path):
     stem = pair.replace(" <-> ", "-vs-").replace("<", "-").replace(">", "-")
     assert names[0] == f"image-{first.replace('.', '-')}"
     assert names[1] == "mean"
+    # the mean is over images of any size, each spread over the grid (not images of that size)
+    assert drawn[1].caption.startswith(f"mean over the {dis.aggregate.images} images of the ")
+    assert drawn[1].caption.endswith("each image spread over a grid of 256 x 512 cells over the "
+                                     "frame")
     assert names[2].startswith("pair-") and len(names) == 3
     assert "majority labels" in drawn[0].caption  # no photo
     assert stem.split("-vs-")[0].lower() in names[2]

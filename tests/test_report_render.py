@@ -19,7 +19,7 @@ from agreement.diagnosis import Finding, Findings
 from agreement.errors import AgreementError
 from agreement.report import Figure, Report, propose, write_report
 from agreement.report.model import Input, RegionFigure
-from agreement.report.render import render_html
+from agreement.report.render import render_html, render_markdown
 from agreement.report.sections import ReportData, make_sections, make_summary
 
 
@@ -281,3 +281,35 @@ def test_two_annotators_blame_neither():
     assert "stands out" not in body
     (p,) = data.proposals
     assert "nothing says which of ann_a and ann_b follows the guideline" in p.rule
+
+
+def test_an_undefined_alpha_is_said_in_words():
+    # a class-agnostic study without void (BSDS): one label for every pixel, alpha is NaN
+    md = render_markdown(_report(_data(alpha=math.nan)))
+    assert "pixel Krippendorff's alpha not defined (every pixel has the same label)." in md
+    assert "alpha nan" not in md
+    assert "pixel Krippendorff's alpha 0.710." in render_markdown(_report(_data()))
+
+
+def test_markdown_has_no_gap_where_a_block_shows_nothing():
+    empty = Findings((), pd.DataFrame(), {"tests": 120})
+    md = render_markdown(_report(_data(findings=empty, pair_figures={})))
+    assert "\n\n\n" not in md
+    assert "No guideline revision is proposed." in md
+
+
+def test_a_review_queue_of_no_row_says_it_was_not_asked_for():
+    from agreement.study.review import REVIEW_COLUMNS
+
+    empty = pd.DataFrame(columns=REVIEW_COLUMNS)
+    regions = pd.DataFrame({"rank": [1, 2], "image": ["a.png", "b.png"],
+                            "kind": ["class confusion"] * 2,
+                            "class_pair": ["road <-> sidewalk"] * 2,
+                            "annotators_a": [("ann_a", "ann_b")] * 2,
+                            "annotators_b": [("ann_c",)] * 2, "area": [50, 40],
+                            "severity": [20.0, 10.0]})
+    md = render_markdown(_report(_data(review=empty, regions=regions)))
+    assert ("No row was asked for (review rows 0); every ambiguous region is in regions.csv."
+            in md)
+    md = render_markdown(_report(_data(review=empty, regions=regions.iloc[:0])))
+    assert "Nothing to review: no ambiguous region." in md

@@ -212,7 +212,6 @@ def test_review_queue_csv_is_the_pass_s_regions_ranked(built):
     opened, _report, out, html = built
     written = pd.read_csv(out / "review_queue.csv", keep_default_na=False)
     assert written.columns.tolist() == REVIEW_COLUMNS and len(written) == 100
-    regions = pd.read_csv(out / "regions.csv")
     findings = json.loads((out / "findings.json").read_text())["findings"]
     # a region that is an example of a finding is explained by it, and its priority doubled
     explained = written[written.finding != ""]

@@ -94,6 +94,19 @@ def test_with_two_annotators_nobody_is_the_minority(ls):
                        f"user-1 gives Cat where user-3 gives Cats (class confusion, {row.area} px)")
 
 
+def test_a_region_without_a_minority_side_names_everyone(ls, ls_regions):
+    # both annotators drew the same crowd blob: peer matching never matches crowd segments, so
+    # the region is disputed on its instances with nobody on a side of their own
+    r = ls_regions.head(1).copy()
+    r["kind"], r["class_b"], r["category_b"] = "merge-split", r["class_a"], r["category_a"]
+    r["annotators_a"] = [("user-1", "user-3")]
+    r["annotators_b"] = [()]
+    row = review_queue(ls, r, top=5).iloc[0]
+    assert row.annotators == "user-1, user-3"
+    assert row.why == (f"user-1, user-3 disagree on the {r.class_a.iloc[0]} instances "
+                       f"(merge-split, {row.area} px disputed)")
+
+
 def test_a_finding_doubles_the_priority_of_the_regions_it_explains(ls, ls_regions):
     plain = review_queue(ls, ls_regions, top=100)
     third = plain.set_index("region").loc[3]
@@ -128,7 +141,9 @@ def test_what_a_finding_does_not_explain(ls, ls_regions):
     for f in (finding(annotators=("user-2",)),  # another annotator
               finding(ids=(1,), categories=("Cat",), kind="split"),  # another kind
               finding(images=("nowhere.jpg",)),  # other images
-              finding(ids=(1, 3), categories=("Cat", "Dog"))):  # another class pair
+              finding(ids=(1, 3), categories=("Cat", "Dog")),  # another class pair
+              # painting order of Cat: not a class confusion between Cat and Cats
+              finding("layer_overlap", ("Cat",), (1,), ("user-3",))):
         queue = review_queue(ls, ls_regions, [f], top=100)
         assert not set(queue[queue.finding != ""].region) & user3, f
     queue = review_queue(ls, ls_regions, [finding(annotators=("user-3",))], top=100)
@@ -144,6 +159,11 @@ def test_a_finding_listing_a_region_explains_it_first(ls, ls_regions):
     as_records = finding("merge", ("Dog",), (9,), ("someone",), rank=2,
                          evidence={"example_regions": [{"rank": last, "image": "x"}]})
     queue = review_queue(ls, ls_regions, [other, as_records], top=1000).set_index("region")
+    assert queue.loc[last, "finding"] == "finding 2 (merge Dog: someone)"
+    # the records as agreement.diagnosis writes them (findings.json): the rank is "region"
+    as_diagnosis = finding("merge", ("Dog",), (9,), ("someone",), rank=2,
+                           evidence={"regions": [{"region": last, "image": "x", "area": 5}]})
+    queue = review_queue(ls, ls_regions, [other, as_diagnosis], top=1000).set_index("region")
     assert queue.loc[last, "finding"] == "finding 2 (merge Dog: someone)"
 
 
@@ -197,7 +217,13 @@ def test_cli_review_with_findings_on_the_sample(tmp_path, capsys):
     chen = queue[queue.finding.str.contains("boundary_offset road/sidewalk: chen")]
     assert len(chen) and set(chen.annotators) == {"chen"}
     assert (chen.class_pair == "road <-> sidewalk").all()
-    assert "finding(s)" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "finding(s)" in captured.err
+    # printed: the finding of each row, no empty tool columns (a COCO study has no tool ids)
+    header = captured.out.splitlines()[0].split()
+    assert header[-2:] == ["annotators", "finding"] and "tool" not in header
+    first = captured.out.splitlines()[1]
+    assert first.split()[1] == queue.image[0] and first.endswith(queue.finding[0])
 
 
 @pytest.mark.parametrize("tool", ["cvat", "labelstudio"])

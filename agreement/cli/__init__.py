@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ._common import check_outputs_apart, check_outputs_writable
 from ._failures import describe, print_traceback
 
 __all__ = ["COMMANDS", "main"]
@@ -61,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     retain_freed_memory()  # maps read one after another reuse memory (no page faults each)
     try:
+        check_outputs_apart(args)  # before any work: inputs are never written to
+        check_outputs_writable(args)
         return int(args.run(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

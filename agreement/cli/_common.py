@@ -28,6 +28,9 @@ __all__ = [
     "DEFAULT_JOBS",
     "add_jobs_flag",
     "add_output_flags",
+    "check_outputs_apart",
+    "check_outputs_writable",
+    "count",
     "emit_json",
     "json_to_stdout",
     "n_jobs",
@@ -38,10 +41,10 @@ __all__ = [
     "to_jsonable",
 ]
 
-#: Default of ``-j`` for every command (1: this process; -1: every core).
-#: ``-j`` when not given. Serial: on a 2-core machine shared with other work, two workers did not
-#: pay for ``pq`` and gained ~10 % for ``report`` (docs/metrics.md#speed); ``-j -1`` uses every
-#: available core (threads for passes whose kernels release the GIL, else processes).
+#: ``-j`` when not given (1: this process; -1: every core). Serial: on a 2-core machine shared
+#: with other work, two workers did not pay for ``pq`` and gained ~10 % for ``report``
+#: (docs/metrics.md#speed); ``-j -1`` uses every available core (threads for passes whose
+#: kernels release the GIL, else processes).
 DEFAULT_JOBS = 1
 
 
@@ -78,6 +81,17 @@ def _jobs(text: str) -> int:
     if value < 1 and value != -1:
         raise argparse.ArgumentTypeError(
             f"must be a number of worker processes (1, 2, ...) or -1 for every core, got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: a count (0, 1, ...); anything else is refused at parsing."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a count (0, 1, ...), got {text!r}")
     return value
 
 
@@ -167,6 +181,115 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     return f" {value}" if _number(value) else str(value)
+
+
+#: Arguments naming what a command reads, and what it writes.
+INPUT_ARGS = ("study", "batch_a", "batch_b", "ref", "other", "ref_png_dir", "other_png_dir")
+OUTPUT_ARGS = ("out", "csv", "consensus", "json")
+#: (command, argument) pairs that name an output *folder* (the others name a file).
+FOLDER_OUTPUTS = {("report", "out"), ("disagreement", "out"), ("disagreement", "consensus"),
+                  ("consensus", "out"), ("compare", "csv")}
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    paths = []
+    for name in INPUT_ARGS:
+        value = getattr(args, name, None)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+            paths.append(os.fspath(value))
+            if os.fspath(value).endswith(".json"):  # panopticapi's PNG folder beside the JSON
+                paths.append(os.fspath(value)[:-5])
+    return paths
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(flag name, path)`` of every output file or folder the command was given."""
+    out = []
+    for name in OUTPUT_ARGS:
+        value = getattr(args, name, None)
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value) not in ("", "-"):
+            out.append((name, os.fspath(value)))
+    return out
+
+
+def _read_as_input(path: str) -> bool:
+    """Whether an existing file in a study folder is (or may be) read as part of the study: an
+    export, a study or categories file, a map."""
+    from pathlib import Path
+
+    from ..errors import AgreementError
+    from ..io._sniff import sniff
+
+    p = Path(path)
+    if p.name.lower() in ("categories.json", "study.json", "study.toml"):
+        return True  # read as the study's categories or study file, new or not
+    if not p.is_file():
+        return p.exists()
+    if p.suffix.lower() in (".png", ".npy", ".mat", ".toml", ".xml"):
+        return True
+    if p.suffix.lower() != ".json":  # a table, a note: never read as an export
+        return False
+    try:
+        return sniff(p) is not None
+    except (AgreementError, OSError):  # a JSON that does not parse may be a broken export
+        return True
+
+
+def check_outputs_apart(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output (``--out``, ``--csv``, ``--consensus``, ``--json OUT``)
+    that would change what the command reads: an input itself; an output folder inside an input
+    folder (a consensus export there becomes one more annotator next time); an output file in a
+    sub-folder of an input folder (an annotator's or PNG folder), or replacing a file of the
+    study folder that is read as part of the study. A new result file beside the exports of a
+    study folder (``validate STUDY --csv STUDY/findings.csv``) is left alone: it is skipped,
+    with a note, when the study is read.
+
+    Exit 2 with one line naming the flag, the input and the output (see
+    ``tests/test_cli_outputs_apart.py``).
+    """
+    from ..errors import AgreementError
+    from ..io.discovery import shown
+
+    inputs = [(path, os.path.realpath(path)) for path in _inputs(args)]
+    command = getattr(args, "command", None)
+    for name, value in _outputs(args):
+        out = os.path.realpath(value)
+        folder = (command, name) in FOLDER_OUTPUTS
+        for given, real in inputs:
+            if out == real:
+                raise AgreementError(f"--{name} must not be the input {shown(given)!r}: "
+                                     "inputs are never written to; write it elsewhere")
+            if not (os.path.isdir(real) and os.path.commonpath([real, out]) == real):
+                continue
+            if folder or os.path.dirname(out) != real or _read_as_input(out):
+                raise AgreementError(
+                    f"--{name} must be outside the input folder {shown(given)!r}, got "
+                    f"{shown(value)!r} (what a study folder holds is read as part of the "
+                    "study next time): write it elsewhere")
+
+
+def check_outputs_writable(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output that cannot be written: its nearest existing folder
+    must take a new entry (probed with a folder made and removed at once), so that a read-only
+    or missing place fails in one line naming the flag instead of after the long pass."""
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import AgreementError
+    from ..io.discovery import shown
+
+    for name, value in _outputs(args):
+        folder = Path(os.path.abspath(value)).parent
+        while not os.path.lexists(folder) and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise AgreementError(f"--{name} cannot be written: {shown(value)!r} lies under "
+                                 f"{shown(folder)!r}, which is not a folder")
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".agreement-probe-", dir=folder))
+        except OSError as exc:
+            raise AgreementError(f"--{name} cannot be written: nothing can be created in "
+                                 f"{shown(folder)!r} ({exc.strerror or exc})") from None
 
 
 def to_jsonable(value: Any) -> Any:

@@ -23,6 +23,7 @@ from ..errors import AgreementError
 from ._common import (
     add_jobs_flag,
     add_output_flags,
+    count,
     emit_json,
     json_to_stdout,
     n_jobs,
@@ -43,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Pixel-level agreement, disagreement heatmap statistics and ranked ambiguous "
                     "regions of a study folder (one sub-folder per annotator).")
     p.add_argument("study", type=Path, help="study folder (one export per annotator folder)")
-    p.add_argument("--top", type=int, default=10, help="rows of each printed table")
+    p.add_argument("--top", type=count, default=10, metavar="N",
+                   help="rows of each printed table (default 10)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write CSV tables here")
     p.add_argument("--figures", action="store_true",
                    help="also write the heatmap pictures (PNG) into DIR/figures/: the images "
@@ -76,7 +78,9 @@ def _show(title: str, frame: pd.DataFrame, top: int, doc: dict | None, key: str,
     if json_to_stdout(args):
         return
     print(f"\n{title}")
-    print(frame.head(top).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    shown = frame.head(top).map(lambda v: ", ".join(map(str, v))  # names, not a tuple's repr
+                                if isinstance(v, (tuple, list)) else v)
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"))
 
 
 def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:

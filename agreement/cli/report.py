@@ -14,6 +14,7 @@ from pathlib import Path
 from ._common import (
     add_jobs_flag,
     add_output_flags,
+    count,
     emit_json,
     json_to_stdout,
     n_jobs,
@@ -54,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", default=None, help="report title (default: from the study)")
     p.add_argument(
         "--bootstrap",
-        type=int,
+        type=count,
         default=1000,
         metavar="B",
         help="bootstrap resamples over images for confidence intervals (default 1000; "
@@ -64,14 +65,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-boundary", action="store_true", help="skip boundary IoU (faster)")
     p.add_argument(
         "--max-examples",
-        type=int,
+        type=count,
         default=3,
         metavar="N",
         help="example crops per confused class pair (default 3)",
     )
     p.add_argument(
         "--review-rows",
-        type=int,
+        type=count,
         default=100,
         metavar="N",
         help="rows of the review queue (review_queue.csv; default 100)",

@@ -17,6 +17,7 @@ from pathlib import Path
 from ._common import (
     add_jobs_flag,
     add_output_flags,
+    count,
     emit_json,
     json_to_stdout,
     n_jobs,
@@ -31,14 +32,7 @@ SHOWN = ["rank", "image", "kind", "class_pair", "bbox_x", "bbox_y", "bbox_w", "b
          "annotators", "tool", "task", "frame", "jobs", "annotations"]
 
 
-def _rows(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of rows (0, 1, ...), got {text!r}")
-    return value
+TOOL_COLUMNS = ("tool", "task", "frame", "jobs", "annotations")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,9 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(.toml / .json) or an export holding several annotators")
     p.add_argument("-o", "--out", required=True, type=Path, metavar="FILE",
                    help="the CSV to write (replaced atomically)")
-    p.add_argument("--top", type=_rows, default=100, metavar="N",
+    p.add_argument("--top", type=count, default=100, metavar="N",
                    help="rows of the queue (default 100)")
-    p.add_argument("--show", type=_rows, default=10, metavar="N",
+    p.add_argument("--show", type=count, default=10, metavar="N",
                    help="rows printed (default 10; the CSV has --top)")
     p.add_argument("--findings", action="store_true",
                    help="also find the annotators' systematic differences (a second pass) and "
@@ -75,12 +69,13 @@ def run(args: argparse.Namespace) -> int:
     opened = open_for(args, args.study)
     study = opened.study
     findings = None
-    if args.findings:
-        from ..diagnosis import find
-
-        findings = find(study)
-        note(args, f"{len(findings)} finding(s)")
     with scheduler(args) as executor:
+        if args.findings:  # the second pass runs where the first does (-j, --scheduler)
+            from ..diagnosis import find
+
+            findings = find(study, n_jobs=n_jobs(args), executor=executor,
+                            progress=show_progress(args))
+            note(args, f"{len(findings)} finding(s)")
         queue = review_queue(study, None, findings, top=args.top, n_jobs=n_jobs(args),
                              progress=show_progress(args), executor=executor)
     with atomic_write(args.out) as tmp:
@@ -90,7 +85,12 @@ def run(args: argparse.Namespace) -> int:
                    "rows": len(queue), "out": str(args.out),
                    "queue": queue.to_dict("records")}, args.json)
     if not json_to_stdout(args):
-        shown = queue[SHOWN].head(args.show).fillna("")
+        # the tool's columns only when an export carries them; the finding when asked for
+        columns = [c for c in SHOWN if c not in TOOL_COLUMNS
+                   or (queue[c].astype(str).replace("nan", "") != "").any()]
+        if args.findings:
+            columns.append("finding")
+        shown = queue[columns].head(args.show).fillna("")
         if len(shown):
             print(shown.to_string(index=False))
         note(args, f"{len(queue)} region(s) to review written to {args.out}")

@@ -100,4 +100,9 @@ def finding_text(f: Finding) -> str:
         return (f"Annotators disagree among themselves on {subject} ({f.kind.replace('_', ' ')}):"
                 f" {parts} compared with the others; a guideline question, nobody alone "
                 f"({where}).")
-    return f"{_who(f)} {_what(f)} ({_ci(f)}, {where})."
+    between = f.evidence.get("between")
+    what = _what(f)
+    if not f.annotators and between and "the others" in what:  # two annotators: name the other
+        what = what.replace("the others'", f"{between[1]}'s").replace("the others", between[1])
+        return f"{between[0]} {what} ({_ci(f)}, {where})."
+    return f"{_who(f)} {what} ({_ci(f)}, {where})."

@@ -252,7 +252,8 @@ def _read_document(path: str | os.PathLike[str], kind: str, parse: Any,
                           "(max_depth), got a far deeper nesting", file=path) from None
     except ValueError as exc:  # an integer beyond Python's int-string limit
         raise FormatError(f"{kind} numbers must be at most {sys.get_int_max_str_digits()} "
-                          f"digits long, got {_long_number(raw[0] if raw else read_bytes(path, limits=limits))}",
+                          f"digits long, got "
+                          f"{_long_number(raw[0] if raw else read_bytes(path, limits=limits))}",
                           file=path) from exc
     check_depth(data, limits, file=path)
     return data

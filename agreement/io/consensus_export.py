@@ -271,8 +271,9 @@ def write_consensus(
             "votes": {"folder": "votes", "R": "annotators agreeing with the consensus label",
                       "G": "annotators who voted", "B": "255 where void for lack of a majority"},
             "agreement_version": _version()})
-        (tmp / "README.md").write_text(_readme(format, export_name, method, counts),
-                                       encoding="utf-8")
+        readme = _readme(format, export_name, method, counts)  # names not UTF-8 as \xNN
+        (tmp / "README.md").write_text(readme.encode("utf-8", "surrogateescape").decode(
+            "utf-8", "backslashreplace"), encoding="utf-8")
     return ConsensusExport(out, out / export_name, format, counts)
 
 

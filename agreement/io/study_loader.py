@@ -186,8 +186,10 @@ def _assemble(found: Discovery, *, format: str | None, align: str,
         return Study(_name_sources(expanded), align=align)
     except StudyError as exc:
         if categories is None and "category" in str(exc):
-            raise StudyError(f"{exc} (exports of different tools number labels differently: "
-                             "put a categories.json in the study folder or pass "
+            why = ("some exports carry no thing / stuff flag, e.g. COCO instances or Datumaro's "
+                   "panoptic" if str(exc).endswith(("got a thing", "got stuff")) else
+                   "exports of different tools number labels differently")
+            raise StudyError(f"{exc} ({why}: put a categories.json in the study folder or pass "
                              "categories=)") from None
         raise
 
@@ -234,7 +236,8 @@ def open_study(
             (p for p in (folder / "images", folder.parent / "images") if p.is_dir()), None)
     chosen = Path(images_dir) if images_dir is not None else photos
     if chosen is not None and not chosen.is_dir():
-        raise StudyError(f"images folder must exist, got {shown(chosen)!r}")
+        raise StudyError(f"images folder must be a folder of photos, got {shown(chosen)!r}"
+                         f" ({'a file' if chosen.exists() else 'no such folder'})")
     return StudyInput(study, name, chosen, files, found)
 
 

@@ -223,7 +223,10 @@ def annotator_table(result, dis, loo, findings: Findings, study: Study) -> pd.Da
     if "pq" in agree.columns:
         table["mean_pq_with_others"] = table["annotator"].map(agree["pq"]).astype(float)
     d = dis.annotators.set_index("annotator")
-    for c in ("mean_kappa", "dissent_regions", "dissent_share"):
+    # with two annotators a region's sides are one against one: nobody is in the minority, so
+    # counting one side as the dissenter would blame whoever the tie-break put there
+    dissent = ("dissent_regions", "dissent_share") if len(study.annotators) > 2 else ()
+    for c in ("mean_kappa", *dissent):
         if c in d.columns:
             table[c] = table["annotator"].map(d[c])
     texts = _annotator_texts(findings, tuple(study.annotators))

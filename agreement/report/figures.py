@@ -188,9 +188,10 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         plot_frame_heatmap(_pool(agg.semantic, k, "mean"), ax=left, title="class")
         plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, title="instance")
         out.append(Drawn("mean", "Mean disagreement per position of the frame",
-                         f"mean over the {agg.images} images of {agg.shape[0]} x "
-                         f"{agg.shape[1]} px of the share of annotators disagreeing on the class "
-                         "(left) and on the instance (right)", fig))
+                         f"mean over the {agg.images} images of the share of annotators "
+                         "disagreeing on the class (left) and on the instance (right), each "
+                         f"image spread over a grid of {agg.shape[0]} x {agg.shape[1]} cells "
+                         "over the frame", fig))
     pm = getattr(dis, "pair_maps", None)
     top = dis.class_pairs.head(max(0, top_pairs))
     for pair, a, b in zip(top["class_pair"], top["category_a"], top["category_b"], strict=True):

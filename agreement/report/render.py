@@ -322,7 +322,7 @@ def _md_block(block: Any) -> str:
             f": {block.caption}" if block.caption else ""
         )
     if isinstance(block, Group):
-        return f"### {block.title}\n\n" + "\n\n".join(_md_block(b) for b in block.blocks)
+        return f"### {block.title}\n\n" + _md_blocks(block.blocks)
     if isinstance(block, Browser):
         frame = block.frame[list(block.columns)].map(_cell)
         table = _md_table(Table(block.key, block.title, frame, block.caption, max_rows=30))
@@ -330,10 +330,16 @@ def _md_block(block: Any) -> str:
     return "\n".join(f"- {i}" for i in block)
 
 
+def _md_blocks(blocks: Any) -> str:
+    """Blocks one blank line apart; a block with nothing to show (a hidden table, an empty
+    list) leaves no gap."""
+    return "\n\n".join(text for text in map(_md_block, blocks) if text)
+
+
 def render_markdown(report: Report) -> str:
     """The report as Markdown (figures referenced as ``figures/<name>.png``)."""
     body = "\n\n".join(
-        f"## {s.title}\n\n" + "\n\n".join(_md_block(b) for b in s.blocks) for s in report.sections
+        f"## {s.title}\n\n" + _md_blocks(s.blocks) for s in report.sections
     )
     head, inputs, params = _footer_lines(report)
     footer = "\n".join(

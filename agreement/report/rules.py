@@ -143,8 +143,9 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
                 f"{a} is not allowed.")
     if k == "missed_small":
         size = f.evidence.get("size_px")
-        side = f" (about {math.sqrt(size):.0f} x {math.sqrt(size):.0f} px)" if size else ""
-        limit = f" at least every object over {size} px{side}" if size else ""
+        side = f", about {math.sqrt(size):.0f} x {math.sqrt(size):.0f} px" if size else ""
+        limit = (f" (the objects missed here are under {size} px{side}: put the limit "
+                 f"below that)") if size else ""
         return ("Set the smallest object to draw",
                 f"State the smallest object that must be drawn{limit}, and that every object "
                 f"above it is drawn, also far away or partly hidden; say how to mark the ones "

@@ -117,6 +117,12 @@ def _pct(x: float) -> str:
     return "–" if x != x else f"{100 * x:.1f}"
 
 
+def _alpha(x: float) -> str:
+    """Alpha as text; undefined when every pixel carries one label (a class-agnostic study
+    without void, e.g. BSDS: nothing to disagree about at the pixel level)."""
+    return "not defined (every pixel has the same label)" if x != x else f"{x:.3f}"
+
+
 def _summary(d: ReportData) -> Section:
     cats = d.categories
     n_things = int(cats["isthing"].sum())
@@ -137,7 +143,7 @@ def _summary(d: ReportData) -> Section:
             Paragraph(
                 f"Panoptic quality between annotators, all classes: PQ "
                 f"{_pct(r['pq'])}{ci}, SQ {_pct(r['sq'])}, RQ {_pct(r['rq'])} (percent); "
-                f"pixel Krippendorff's alpha {d.alpha:.3f}."
+                f"pixel Krippendorff's alpha {_alpha(d.alpha)}."
             )
         )
     blocks.append(
@@ -425,8 +431,11 @@ def _review(d: ReportData) -> Section:
         return Section("review", "Review queue",
                        (Paragraph("The review queue was not made for this report.", "note"),))
     if not len(q):
+        asked_none = d.regions is not None and len(d.regions) > 0  # --review-rows 0
         return Section("review", "Review queue", (
-            Paragraph("Nothing to review: no ambiguous region."),
+            Paragraph("No row was asked for (review rows 0); every ambiguous region is in "
+                      "regions.csv." if asked_none else "Nothing to review: no ambiguous "
+                      "region."),
             Table("review_queue", "Review queue", q, show=False)))
     tools = [c for c in _REVIEW_TOOL if (q[c].astype(str) != "").any()]
     explained = int((q["finding"].astype(str) != "").sum())
@@ -441,8 +450,9 @@ def _review(d: ReportData) -> Section:
     return Section("review", "Review queue", (
         Paragraph(text),
         Table("review_queue", "Review queue, first to review first", q,
-              "bbox_* = the region's box in pixels (x, y from the top left); region = its rank "
-              "in regions.csv.", max_rows=30, columns=(*_REVIEW_SHOWN, *tools))))
+              "bbox_* = the region's box in pixels (x, y from the top left); review_queue.csv "
+              "also has each row's region (its rank in regions.csv), area, severity and "
+              "priority.", max_rows=30, columns=(*_REVIEW_SHOWN, *tools))))
 
 
 CONSISTENCY_FIELDS = ("n_images", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp", "fn")

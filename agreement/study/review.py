@@ -23,7 +23,8 @@ against two) nobody is in the minority and both sides are concerned.
 **Explained by a finding** (:class:`agreement.diagnosis.Finding`, read through its public
 fields; any object with them, or its ``to_dict()`` mapping, works): the finding lists the
 region in its evidence (``evidence["regions"]`` or ``evidence["example_regions"]``: region
-ranks, or region records with their ``rank``), or all of these hold: its categories are the
+ranks, or region records with their rank as ``region``, as :mod:`agreement.diagnosis` writes
+them, or as ``rank``), or all of these hold: its categories are the
 region's class pair (two), one of its two classes (one) or anything (none); its annotators
 include a concerned annotator (or it names none); its images include the region's (or it
 lists none); its kind can show as the region's
@@ -65,7 +66,9 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "merge": ("merge-split",),
     "split": ("merge-split",),
     "unlabeled": ("unlabeled gap",),
-    "layer_overlap": ("merge-split", "class confusion", "missed object"),
+    # painting order hides objects of the finding's class: a region where two classes are
+    # confused is a class confusion (a car <-> truck region is not a car hidden by a car)
+    "layer_overlap": ("merge-split", "missed object"),
 }
 
 
@@ -117,7 +120,8 @@ class _Finding:
                 value = evidence.get(key)
                 if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)):
                     for v in value:  # a rank, or a region record with its rank
-                        v = v.get("rank") if isinstance(v, Mapping) else v
+                        if isinstance(v, Mapping):  # the diagnosis writes "region"
+                            v = v.get("region", v.get("rank"))
                         if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                             listed.append(v)
         self.regions = {int(v) for v in listed}
@@ -147,7 +151,7 @@ def _kind(kind: str) -> str:
 
 
 def _concerned(a: Sequence[str], b: Sequence[str]) -> tuple[str, ...]:
-    return tuple(b) if len(b) < len(a) else (*a, *b)
+    return tuple(b) if 0 < len(b) < len(a) else (*a, *b)  # no side b: nobody is the minority
 
 
 def _verb(who: Sequence[str], verb: str) -> str:
@@ -163,6 +167,10 @@ def _why(r: Any, concerned: Sequence[str], others: Sequence[str]) -> str:
     else:
         b, a = tuple(concerned), tuple(others)
     who, rest = ", ".join(b), ", ".join(a) or "the others"
+    if not b:  # nobody on a side of their own (e.g. a crowd blob everyone drew alike)
+        what = (f"the {r.class_a} instances" if kind == "merge-split" else
+                f"{r.class_a} and {r.class_b}")
+        return f"{rest} disagree on {what} ({kind}, {area} px disputed)"
     if kind == "merge-split":
         return (f"{who} {_verb(b, 'draw')} the {r.class_a} instances otherwise than {rest} "
                 f"({area} px disputed)")

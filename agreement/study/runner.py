@@ -18,7 +18,8 @@ Executors
     core): threads of this process when every part says its kernel runs in code that releases
     the GIL (:attr:`Part.threads`, the compiled kernels built), else a process pool the runner
     starts and stops (its workers keep freed memory as this process does,
-    :func:`agreement._native.retain_freed_memory`). ``executor=`` any ``concurrent.futures.Executor``
+    :func:`agreement._native.retain_freed_memory`). ``executor=`` any
+    ``concurrent.futures.Executor``
     (the study and the parts travel with each chunk) or a ``distributed.Client`` (they are sent
     to every worker once; workers must be able to read the study's files).
 """
