@@ -6,12 +6,14 @@ annotators, and measure where and about what they disagree.
 
 from ._version import __version__
 from .errors import AgreementError, AnnotationError, FormatError, PathEscapeError, StudyError
-from .io import load_study, read_coco_panoptic, write_coco_panoptic
 from .model import Categories, Category, ImageInfo, MemorySource, PanopticAnnotation, Segment, Study
 
-#: Names loaded on first use (module, attribute): they pull in scipy, matplotlib or the report
-#: templates, so ``import agreement`` stays light.
+#: Names loaded on first use (module, attribute): they pull in readers, scipy, pandas,
+#: matplotlib or the report templates, so ``import agreement`` stays light.
 _LAZY = {
+    "load_study": ("io.study_loader", "load_study"),
+    "read_coco_panoptic": ("io.coco_panoptic", "read_coco_panoptic"),
+    "write_coco_panoptic": ("io.coco_panoptic", "write_coco_panoptic"),
     "analyse": ("study.analysis", "analyse"),
     "Analysis": ("study.analysis", "Analysis"),
     "evaluate": ("study.pq", "evaluate"),

@@ -20,6 +20,15 @@ if os.environ.get("AGREEMENT_PURE", "") in ("", "0"):
 #: glibc ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
+#: The arguments of the last :func:`retain_freed_memory` that applied (None: never called), so
+#: that worker processes started later apply the same setting (:func:`retained`).
+_RETAINED: dict[str, int] | None = None
+
+
+def retained() -> dict[str, int] | None:
+    """The arguments :func:`retain_freed_memory` was applied with in this process, if any."""
+    return None if _RETAINED is None else dict(_RETAINED)
+
 
 def retain_freed_memory(*, keep: int = 256 << 20, mmap_above: int = 32 << 20) -> bool:
     """Let glibc's malloc reuse freed map-sized blocks instead of returning them to the system.
@@ -51,4 +60,8 @@ def retain_freed_memory(*, keep: int = 256 << 20, mmap_above: int = 32 << 20) ->
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # pragma: no cover - glibc always has it
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_above)) and bool(mallopt(_M_TRIM_THRESHOLD, keep))
+    done = bool(mallopt(_M_MMAP_THRESHOLD, mmap_above)) and bool(mallopt(_M_TRIM_THRESHOLD, keep))
+    if done:
+        global _RETAINED
+        _RETAINED = {"keep": keep, "mmap_above": mmap_above}
+    return done

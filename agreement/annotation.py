@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from .errors import AnnotationError
 from .labels import compact_ids, segment_boxes
+
+if TYPE_CHECKING:  # pandas is imported by the methods that build tables
+    import pandas as pd
 
 __all__ = ["ImageInfo", "PanopticAnnotation", "Segment", "ToolRef", "VoteLayer",
            "segment_area_bbox"]
@@ -287,6 +290,8 @@ class PanopticAnnotation:
 
     def to_frame(self) -> pd.DataFrame:
         """The segment table: ``segment_id``, ``category_id``, ``iscrowd``, ``area``, ``bbox_*``."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "segment_id": [s.id for s in self.segments],

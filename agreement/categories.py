@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ._checks import exact_int, short
 from .errors import AnnotationError
+
+if TYPE_CHECKING:  # pandas is imported by the methods that build tables
+    import pandas as pd
 
 __all__ = ["Categories", "Category"]
 
@@ -147,6 +149,8 @@ class Categories(Mapping[int, Category]):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per category: ``category_id``, ``name``, ``isthing``, ``supercategory``."""
+        import pandas as pd
+
         items = self._items.values()
         return pd.DataFrame(  # explicit dtypes: an empty set still merges on integer ids
             {

@@ -18,7 +18,6 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
 from .errors import AnnotationError
 from .labels import overlap_table
@@ -427,6 +426,8 @@ def _hungarian(overlap: Overlap, matches: Matches, r: IntArray, o: IntArray, iou
     cols, col_pos = np.unique(o[keep], return_inverse=True)
     weights = np.zeros((rows.size, cols.size))
     weights[row_pos, col_pos] = iou[keep]
+    from scipy.optimize import linear_sum_assignment  # here: scipy.optimize imports in ~0.1 s
+
     ri, ci = linear_sum_assignment(weights, maximize=True)
     good = weights[ri, ci] >= threshold
     diag[rows[ri[good]]] = cols[ci[good]]

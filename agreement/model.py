@@ -13,9 +13,7 @@ The categories live in :mod:`agreement.categories`, the per-image annotation in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Protocol, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .annotation import (
     ImageInfo,
@@ -27,6 +25,9 @@ from .annotation import (
 )
 from .categories import Categories, Category
 from .errors import StudyError
+
+if TYPE_CHECKING:  # pandas is imported by the methods that build tables
+    import pandas as pd
 
 __all__ = [
     "AnnotationSource",
@@ -211,6 +212,8 @@ class Study:
 
     def coverage(self) -> pd.DataFrame:
         """Boolean table, images x annotators: who annotated what."""
+        import pandas as pd
+
         return pd.DataFrame(
             {a: [a in self._index[i] for i in self.images] for a in self.annotators},
             index=pd.Index(self.images, name="image"),
@@ -218,6 +221,8 @@ class Study:
 
     def missing(self) -> pd.DataFrame:
         """One row per (image, annotator) the study lacks: columns ``image``, ``annotator``."""
+        import pandas as pd
+
         rows = [(i, a) for i in self.images for a in self.annotators if a not in self._index[i]]
         return pd.DataFrame(rows, columns=["image", "annotator"])
 
@@ -319,6 +324,8 @@ class Study:
         Counts segments from the segment tables without decoding maps when the source offers
         ``segment_count`` (COCO panoptic does) or has no shape on an image; otherwise decodes.
         """
+        import pandas as pd
+
         rows = []
         for a in self.annotators:
             src = self._sources[a]

@@ -8,7 +8,8 @@ exports. Three parts, each printing ratios (nothing is asserted):
 1. ``commands``: whole processes, interleaved round by round, median wall time, CPU time (user +
    system, children included) and peak RSS of the largest process: hotcoco's
    ``panoptic.pq_compute`` (when hotcoco is installed: ``pip install -e '.[bench]'``),
-   ``agreement pq --no-boundary -j 2`` and ``agreement pq -j 2``; the ratios are against
+   ``agreement pq --no-boundary`` and ``agreement pq``, each with ``-j 1`` and ``-j 2`` (two
+   threads); the ratios are against
    hotcoco's time (PQ only for both of ours). The PQ of the two tools is printed side by side.
 2. ``kernels``: per-step medians on one pair (PNG decode, id compaction, boundary band, banded
    map, joint mask + boundary table, mask table), compiled kernels against the numpy fallback
@@ -132,6 +133,7 @@ def run_once(argv: list[str], env: dict | None = None) -> tuple[float, float, fl
 def commands(a: Path, b: Path, rounds: int, out: Path) -> None:
     """Interleaved rounds of whole commands; medians and ratios against hotcoco."""
     ours = [str(AGREEMENT), "pq", str(a), str(b), "-j", "2"]
+    serial = [str(AGREEMENT), "pq", str(a), str(b), "-j", "1"]
     cmds: dict[str, list[str]] = {}
     try:
         import hotcoco  # noqa: F401
@@ -142,6 +144,10 @@ def commands(a: Path, b: Path, rounds: int, out: Path) -> None:
     cmds["agreement pq --no-boundary -j 2"] = [*ours, "--no-boundary", "--json",
                                                str(out / "pq.json")]
     cmds["agreement pq -j 2 (+ Boundary PQ)"] = [*ours, "--json", str(out / "bpq.json")]
+    # serial against two threads (-j 2): what the default -j is chosen from
+    cmds["agreement pq --no-boundary -j 1"] = [*serial, "--no-boundary", "--json",
+                                               str(out / "pq1.json")]
+    cmds["agreement pq -j 1 (+ Boundary PQ)"] = [*serial, "--json", str(out / "bpq1.json")]
     variants = {name: (argv, None) for name, argv in cmds.items()}
     if _native.kernels is not None:  # the same command on the numpy fallback
         variants["agreement pq --no-boundary -j 2, numpy"] = (

@@ -24,6 +24,7 @@ from agreement import (
     write_coco_panoptic,
 )
 from agreement.io import id2rgb, rgb2id
+from agreement.io._limits import Limits
 
 PANOPTICAPI = DATA / "panopticapi" / "panoptic_examples.json"
 
@@ -117,6 +118,26 @@ def test_panopticapi_examples_read():
     ann = src.load("000000142238.jpg")
     assert ann.segment(3937500).category_id == 1
     assert ann.segment(3937500).area == int(np.count_nonzero(ann.ids == 3937500)) == 3528
+
+
+def test_segment_tables_are_kept_exactly_as_the_json_gives_them(tmp_path):
+    """The compact segment index (flat arrays) gives back every table as read, values too big
+    for int64 included (finite, so accepted: never coerced)."""
+    huge = [dict(s) for s in TINY_TABLE]
+    huge[0]["area"], huge[1]["bbox"] = 10**30, [0, 0, 2**40, 2]
+    huge[2]["iscrowd"] = 1
+    path = write_export(tmp_path, {"a.jpg": (TINY, TINY_TABLE), "b.jpg": (TINY, []),
+                                   "c.jpg": (TINY, huge)})
+    src = read_coco_panoptic(path, check_area=False)
+    assert [src.segment_count(n) for n in ("a.jpg", "b.jpg", "c.jpg")] == [4, 0, 4]
+    for name, table in (("a.jpg", TINY_TABLE), ("b.jpg", []), ("c.jpg", huge)):
+        got = src.segments(name)
+        assert [(s.id, s.category_id, s.iscrowd, s.area, list(s.bbox)) for s in got] == [
+            (t["id"], t["category_id"], bool(t["iscrowd"]), t["area"], t["bbox"]) for t in table]
+        assert all(type(v) is int for s in got for v in (s.id, s.category_id, s.area, *s.bbox))
+    assert src.load("a.jpg").segments == src.segments("a.jpg")
+    with pytest.raises(AnnotationError, match="must have an annotation"):
+        src.segments("z.jpg")
 
 
 # ----------------------------------------------------------------------------- round trip
@@ -439,3 +460,24 @@ def test_a_truncated_export_in_a_study_is_reported_as_invalid_json_not_as_unknow
     unknown.write_text('{"hello": 1}')
     with pytest.raises(FormatError, match="must be a known annotation export"):
         detect_format(unknown)
+
+
+def test_load_turns_an_unforeseen_failure_into_one_line_naming_png_and_image(tmp_path,
+                                                                            monkeypatch):
+    """CocoPanopticSource.load runs under reader_errors: no traceback of a library's own error."""
+    from agreement.errors import UnexpectedInputError
+    from agreement.io import coco_panoptic
+
+    path = write_export(tmp_path, {"a.jpg": (TINY, TINY_TABLE)})
+    src = read_coco_panoptic(path)
+
+    def broken(*args, **kwargs):
+        raise KeyError("something no check foresaw")
+
+    monkeypatch.setattr(coco_panoptic, "compact_ids", broken)
+    with pytest.raises(UnexpectedInputError, match=r"a\.png.*image 'a\.jpg'.*panoptic PNG must "
+                                                    r"be readable, got KeyError"):
+        src.load("a.jpg")
+    monkeypatch.undo()
+    with pytest.raises(AnnotationError, match=r"at most 5 pixels \(max_pixels"):
+        read_coco_panoptic(path, limits=Limits(max_pixels=5))  # the JSON's sizes, before any PNG

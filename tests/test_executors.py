@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import functools
 import math
 import sys
 import threading
@@ -80,9 +81,18 @@ def _same(x, y, where: str = "") -> None:
     elif isinstance(x, float):
         assert x == y or (math.isnan(x) and math.isnan(y)), where
     elif dataclasses.is_dataclass(x):
-        for f in dataclasses.fields(x):
-            if not f.name.startswith("_"):
-                _same(getattr(x, f.name), getattr(y, f.name), f"{where}.{f.name}")
+        lazy = [n for n, v in vars(type(x)).items() if isinstance(v, functools.cached_property)]
+        for name in [f.name for f in dataclasses.fields(x)] + lazy:  # tables built when read too
+            if not name.startswith("_"):
+                _same(getattr(x, name), getattr(y, name), f"{where}.{name}")
+    elif isinstance(x, (list, tuple)):
+        assert type(x) is type(y) and len(x) == len(y), where
+        for k, (u, v) in enumerate(zip(x, y, strict=True)):
+            _same(u, v, f"{where}[{k}]")
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), where
+        for k in x:
+            _same(x[k], y[k], f"{where}[{k!r}]")
     else:
         assert x == y, where
 
@@ -133,6 +143,32 @@ class Backwards(cf.Executor):
 
 def test_process_pool_equals_serial(study, serial):
     _same(serial, analyse(study, parts=PARTS, n_jobs=2))
+
+
+def test_n_jobs_runs_threads_for_parts_that_release_the_gil(study, monkeypatch):
+    """PQ alone: chunks on threads of this process (no worker process), results identical."""
+    from agreement import _native
+    from agreement.study.pq import evaluate
+
+    serial_pq = evaluate(study)
+
+    def no_processes(*args, **kwargs):
+        raise AssertionError("a process pool was started")
+
+    if _native.kernels is not None:
+        monkeypatch.setattr(cf, "ProcessPoolExecutor", no_processes)
+    _same(serial_pq, evaluate(study, n_jobs=2))
+
+
+def test_process_workers_keep_freed_memory_as_the_parent(monkeypatch):
+    from agreement import _native
+
+    calls = []
+    monkeypatch.setattr(_native, "retain_freed_memory", lambda **kw: calls.append(kw))
+    job = object()
+    runner._init(job, {"keep": 1, "mmap_above": 2})
+    runner._init(job, None)
+    assert calls == [{"keep": 1, "mmap_above": 2}]
 
 
 def test_any_executor_equals_serial(study, serial):

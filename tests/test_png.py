@@ -21,6 +21,7 @@ from PIL import Image
 from agreement import _native
 from agreement.errors import AnnotationError, FormatError
 from agreement.io import _png
+from agreement.io._limits import Limits
 from agreement.io._png import read_png_ids
 
 needs_compiled = pytest.mark.skipif(_native.kernels is None, reason="compiled kernels not built")
@@ -166,11 +167,36 @@ def test_decompression_bomb_is_refused_before_allocation(tmp_path, path_kind):
     (tmp_path / "bomb.png").write_bytes(
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
         + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
-    with pytest.raises(FormatError, match=r"bomb\.png.*at most 89478485 pixels \(decompression "
-                                          r"bomb guard\), got 100000x100000"):
+    with pytest.raises(AnnotationError, match=r"bomb\.png.*PNG size must be at most 134,217,728 "
+                                              r"pixels \(max_pixels.*got 100000x100000"):
         read_png_ids(tmp_path / "bomb.png", image="x.jpg")
-    with pytest.raises(FormatError, match="at most 5 pixels"):
-        read_png_ids(tmp_path / "bomb.png", max_pixels=5)
+    with pytest.raises(AnnotationError, match=r"at most 5 pixels \(max_pixels"):
+        read_png_ids(tmp_path / "bomb.png", limits=Limits(max_pixels=5))
+    with pytest.raises(AnnotationError, match=r"at most 99 pixels a side \(max_side"):
+        read_png_ids(tmp_path / "bomb.png", limits=Limits(max_side=99))
+
+
+def test_a_png_larger_than_its_json_is_refused_from_the_header(tmp_path, path_kind, monkeypatch):
+    """Through the COCO panoptic reader, on the fast path and on Pillow's: nothing decoded."""
+    from conftest import write_export
+
+    from agreement.io import read_coco_panoptic
+
+    path = write_export(tmp_path, {"a.jpg": (np.ones((2, 3), np.int32),
+                                             [{"id": 1, "category_id": 1, "area": 6}])})
+    ihdr = struct.pack(">IIBBBBB", 30_000, 20_000, 8, 2, 0, 0, 0)  # a bomb under the same name
+    (tmp_path / "panoptic" / "a.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the PNG was decoded")
+
+    monkeypatch.setattr(_png, "_inflate", no_decoding)
+    monkeypatch.setattr(_png, "_pillow_ids", no_decoding)
+    with pytest.raises(AnnotationError, match=r"a\.png.*image 'a\.jpg'.*PNG size must equal the "
+                                              r"JSON's image size 3x2 .*got 30000x20000"):
+        read_coco_panoptic(path).load("a.jpg")
 
 
 def good_png() -> bytes:

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,10 +37,14 @@ __all__ = [
     "note",
     "open_for",
     "show_progress",
+    "text_table",
     "to_jsonable",
 ]
 
-#: Default of ``-j`` for every command (1: this process; -1: every core).
+#: ``-j`` when not given (1: this process; -1: every core). Serial: on a 2-core machine shared
+#: with other work, two workers did not pay for ``pq`` and gained ~10 % for ``report``
+#: (docs/metrics.md#speed); ``-j -1`` uses every available core (threads for passes whose
+#: kernels release the GIL, else processes).
 DEFAULT_JOBS = 1
 
 
@@ -103,7 +108,8 @@ def add_jobs_flag(parser: argparse.ArgumentParser, *aliases: str) -> None:
         type=_jobs,
         default=None,
         metavar="N",
-        help=f"worker processes over images (default {DEFAULT_JOBS}; -1 = every core); results "
+        help=f"workers over images (default {DEFAULT_JOBS}; -1 = every available core; threads "
+        "when the pass allows, else processes); results "
         "are identical to a serial run",
     )
 
@@ -148,6 +154,33 @@ def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare:
     if compare:
         opened.study.check_comparable()
     return opened
+
+
+def text_table(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> str:
+    """Rows as a fixed-width text table, every column right-aligned (as pandas'
+    ``to_string(index=False)`` prints them; commands that print a short table need no pandas).
+
+    >>> print(text_table([("error", 3), ("warning", 12)], ["severity", "count"]))
+    severity  count
+       error      3
+     warning     12
+    """
+    numeric = [bool(rows) and all(_number(r[k]) for r in rows) for k in range(len(columns))]
+    head = [(" " if n else "") + str(c) for c, n in zip(columns, numeric, strict=True)]
+    cells = [head, *[[_cell(v) for v in r] for r in rows]]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(columns))]
+    return "\n".join(" ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    """A value as pandas prints it in a table: numbers keep a place for the sign."""
+    if value is None:
+        return ""
+    return f" {value}" if _number(value) else str(value)
 
 
 #: Arguments naming what a command reads, and what it writes.
@@ -284,11 +317,14 @@ def to_jsonable(value: Any) -> Any:
 
 def emit_json(value: Any, dest: str | None = "-") -> None:
     """Write ``value`` as one JSON document (NaN as null) to stdout (``"-"``) or a file."""
-    text = json.dumps(to_jsonable(value), indent=2, allow_nan=False) + "\n"
-    if dest in (None, "-"):
-        sys.stdout.write(text)
+    encoder = json.JSONEncoder(indent=2, allow_nan=False)
+    if dest in (None, "-"):  # whole, so that an unencodable value prints nothing
+        sys.stdout.write(encoder.encode(to_jsonable(value)) + "\n")
         return
+    # into a file piece by piece (atomic: nothing is left on error), never one string in memory
+    chunks = encoder.iterencode(to_jsonable(value))
     from ..io._files import atomic_write
 
-    with atomic_write(dest) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    with atomic_write(dest) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(chunks)
+        fh.write("\n")

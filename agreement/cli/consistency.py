@@ -11,15 +11,10 @@ covering.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ..errors import StudyError
 from ..io._files import atomic_write
-from ..study.consistency import (
-    ConsistencyResult,
-    human_consistency,
-    parsing_covering_by_class,
-    plot_per_image,
-)
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -30,6 +25,9 @@ from ._common import (
     show_progress,
 )
 from ._scheduler import add_scheduler_flag, scheduler
+
+if TYPE_CHECKING:  # the consistency part (scipy, pandas) is imported when the command runs
+    from ..study.consistency import ConsistencyResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +55,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
+    from ..study.consistency import human_consistency, parsing_covering_by_class
+
     study = open_for(args, args.study).study
     with scheduler(args) as executor:
         result = human_consistency(study, n_jobs=n_jobs(args), progress=show_progress(args),
@@ -99,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plot(result: ConsistencyResult, path: str) -> None:
+    from ..study.consistency import plot_per_image
+
     fig = plot_per_image(result)
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)

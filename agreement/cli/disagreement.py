@@ -17,17 +17,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import AgreementError
-from ..io._outdir import MARKER as OUTPUT_MARKER
-from ..io._outdir import check_output_folder, output_folder
-from ..io.consensus_export import MARKER as CONSENSUS_MARKER
-from ..study.consensus_maps import consensus_pass
-from ..study.disputes import DisputesPart
-from ..study.loo import LooPart
-from ..study.runner import run as run_pass
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -40,6 +32,9 @@ from ._common import (
     show_progress,
 )
 from ._scheduler import add_scheduler_flag, scheduler
+
+if TYPE_CHECKING:  # the parts (scipy, pandas) are imported when the command runs
+    import pandas as pd
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -96,6 +91,14 @@ def _kappa_table(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print, write."""
+    from ..io._outdir import MARKER as OUTPUT_MARKER
+    from ..io._outdir import check_output_folder, output_folder
+    from ..io.consensus_export import MARKER as CONSENSUS_MARKER
+    from ..study.consensus_maps import consensus_pass
+    from ..study.disputes import DisputesPart
+    from ..study.loo import LooPart
+    from ..study.runner import run as run_pass
+
     if args.figures and args.out is None:
         raise AgreementError("--figures needs --out DIR (the pictures are written into "
                              "DIR/figures/)")

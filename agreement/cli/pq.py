@@ -18,8 +18,9 @@ import math
 from pathlib import Path
 
 from ..errors import AnnotationError, StudyError
-from ..io import read_coco_panoptic
-from ..metrics.pq import GROUPS, PQResult
+from ..io.coco_panoptic import read_coco_panoptic
+from ..metrics.counts import GROUPS
+from ..metrics.pq import PQResult
 from ..model import Study
 from ..study.pq import evaluate
 from ._common import (
@@ -69,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
     order = [str(i.id) for i in ref.images]  # the reference's summation order
     with scheduler(args) as executor:
         result = evaluate(study, images=order, n_jobs=n_jobs(args), progress=show_progress(args),
-                          boundary=not args.no_boundary, segments=False, executor=executor)
-    unknown = sorted(set(result.per_image["category_id"]) - set(ref.categories))
+                          boundary=not args.no_boundary, segments=False, diagnoses=False,
+                          executor=executor)
+    unknown = sorted(result.used_category_ids() - set(ref.categories))
     if unknown:
         raise AnnotationError(f"categories used by OTHER must be among REF's categories, got "
                               f"{unknown}", file=args.other)
@@ -97,9 +99,8 @@ def format_table(result: PQResult) -> str:
     if result.has_boundary:
         head += f" |{'BPQ':>6}{'BSQ':>6}{'BRQ':>6}{'mBIoU':>7}"
     lines = [head, "-" * len(head)]
-    g = result.groups
     for group in GROUPS:
-        row = g.loc[group]
+        row = result.values[group]
         line = (f"{group:8}|{_pct(row['pq']):>6}{_pct(row['sq']):>6}{_pct(row['rq']):>6}"
                 f"{int(row['n']):5d}")
         if result.has_boundary:
@@ -111,14 +112,16 @@ def format_table(result: PQResult) -> str:
 
 def format_per_class(result: PQResult) -> str:
     """The classes that occur, one line each: percentages and counts."""
-    pc = result.per_class[result.per_class["counted"]]
+    pc = result.columns
     titles = {"pq": "PQ", "sq": "SQ", "rq": "RQ", "boundary_pq": "BPQ",
               "mean_boundary_iou": "mBIoU"}
     cols = list(titles) if result.has_boundary else ["pq", "sq", "rq"]
     head = f"{'id':>5} {'name':20}" + "".join(f"{titles[c]:>7}" for c in cols)
     lines = [head + f"{'TP':>6}{'FP':>6}{'FN':>6}"]
-    for row in pc.itertuples(index=False):
-        line = f"{row.category_id:>5} {row.name[:20]:20}"
-        line += "".join(f"{_pct(getattr(row, c)):>7}" for c in cols)
-        lines.append(line + f"{row.tp:>6}{row.fp:>6}{row.fn:>6}")
+    for i in range(len(pc["category_id"])):
+        if not pc["counted"][i]:
+            continue
+        line = f"{int(pc['category_id'][i]):>5} {pc['name'][i][:20]:20}"
+        line += "".join(f"{_pct(float(pc[c][i])):>7}" for c in cols)
+        lines.append(line + f"{int(pc['tp'][i]):>6}{int(pc['fp'][i]):>6}{int(pc['fn'][i]):>6}")
     return "\n".join(lines)

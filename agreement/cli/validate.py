@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-
-import pandas as pd
+from collections import Counter
+from dataclasses import asdict
 
 from ..findings import SEVERITIES
 from ..io._files import atomic_write
-from ..study.validation import validate
 from ._common import (
     add_jobs_flag,
     add_output_flags,
@@ -18,6 +17,7 @@ from ._common import (
     note,
     open_for,
     show_progress,
+    text_table,
 )
 from ._scheduler import add_scheduler_flag, scheduler
 
@@ -44,43 +44,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _table(frame: pd.DataFrame) -> str:
-    shown = frame.fillna("").copy()
-    shown["detail"] = shown["detail"].str.slice(0, 110)
-    return shown[["severity", "kind", "annotator", "image", "shape", "detail"]].to_string(
-        index=False)
+def _table(findings: list) -> str:
+    cols = ("severity", "kind", "annotator", "image", "shape", "detail")
+    return text_table([(f.severity, f.kind, f.annotator, f.image, f.shape, f.detail[:110])
+                       for f in findings], cols)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate and print; 1 when an error-level finding exists."""
+    from ..study.validation import validation_findings
+
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
     study = open_for(args, args.study, compare=False, format=args.format,
                      categories=args.categories, stuff=stuff or None).study
     with scheduler(args) as executor:
-        frame = validate(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
-                         progress=show_progress(args), n_jobs=n_jobs(args), executor=executor)
-    errors = int((frame["severity"] == "error").sum())
-    warnings_ = int((frame["severity"] == "warning").sum())
+        found = validation_findings(study, min_area=args.min_area,
+                                    max_unlabeled=args.max_unlabeled,
+                                    progress=show_progress(args), n_jobs=n_jobs(args),
+                                    executor=executor)
+    errors = sum(f.severity == "error" for f in found)
+    warnings_ = sum(f.severity == "warning" for f in found)
     if args.csv:
+        from ..findings import findings_frame
+
         with atomic_write(args.csv) as tmp:
-            frame.to_csv(tmp, index=False)
-        note(args, f"wrote {len(frame)} findings to {args.csv}")
+            findings_frame(found).to_csv(tmp, index=False)
+        note(args, f"wrote {len(found)} findings to {args.csv}")
     if args.json is not None:
         emit_json({"study": repr(study), "annotators": list(study.annotators),
                    "images": len(study.images), "errors": errors, "warnings": warnings_,
-                   "findings": frame.to_dict(orient="records")}, args.json)
+                   "findings": [asdict(f) for f in found]}, args.json)
     if json_to_stdout(args):
         return 1 if errors else 0
     print(repr(study))
-    if frame.empty:
+    if not found:
         print("no findings")
         return 0
-    counts = frame.groupby(["severity", "kind"]).size().rename("count").reset_index()
-    counts["order"] = counts["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    counts = Counter((f.severity, f.kind) for f in found)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
     print("\nfindings by kind:")
-    print(counts.sort_values(["order", "kind"]).drop(columns="order").to_string(index=False))
-    listed = frame if args.all else frame[frame["severity"] != "info"]
-    if len(listed):
+    print(text_table([(s, k, n) for (s, k), n in sorted(
+        counts.items(), key=lambda item: (order[item[0][0]], item[0][1]))],
+        ("severity", "kind", "count")))
+    listed = found if args.all else [f for f in found if f.severity != "info"]
+    if listed:
         print(f"\n{len(listed)} finding(s){'' if args.all else ' (errors and warnings)'}:")
         print(_table(listed))
     print(f"\n{errors} error(s), {warnings_} warning(s)")

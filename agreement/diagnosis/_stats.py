@@ -34,7 +34,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..stats import adjust_pvalues, resample_weights
+from ..stats import adjust_pvalues
+from ..stats._table import resample_weight_chunks
 
 __all__ = ["PermutationResult", "contrasts", "permutation_tests"]
 
@@ -190,11 +191,11 @@ def _bootstrap(values: FloatArray, n_boot: int, level: float, rng: np.random.Gen
     shape = c.shape[1:]
     if n == 0 or n_boot < 1:
         return np.full(shape, np.nan), np.full(shape, np.nan)
-    w = resample_weights(n, n_boot, rng).astype(np.float64)
     finite = np.isfinite(c).reshape(n, -1)
     z = np.where(finite, c.reshape(n, -1), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = (w @ z) / (w @ finite)
+    with np.errstate(invalid="ignore", divide="ignore"):  # resamples in bounded blocks
+        means = np.concatenate([(w @ z) / (w @ finite) for w in (
+            b.astype(np.float64) for b in resample_weight_chunks(n, n_boot, rng))])
     alpha = (1 - level) / 2
     lo, hi = np.full(means.shape[1], np.nan), np.full(means.shape[1], np.nan)
     ok = np.isfinite(means).any(axis=0)

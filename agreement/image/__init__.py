@@ -10,20 +10,52 @@
 - :func:`map_findings`, :func:`cross_findings` (:mod:`.checks`): validation checks.
 """
 
-from .checks import cross_findings, map_findings
-from .disagreement import (
-    Heatmaps,
-    area_average,
-    boundary_distance,
-    boundary_near,
-    heatmaps,
-    match_lut,
-)
-from .maps import ImageMaps, Loaded, PairTable
-from .pairs import Direction, evaluate_pairs
-from .regions import REGION_COLUMNS, ambiguous_regions
-from .votes import Votes, count_votes
-from .voting import Consensus, consensus
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .checks import cross_findings, map_findings
+    from .disagreement import (
+        Heatmaps,
+        area_average,
+        boundary_distance,
+        boundary_near,
+        heatmaps,
+        match_lut,
+    )
+    from .maps import ImageMaps, Loaded, PairTable
+    from .pairs import Direction, evaluate_pairs
+    from .regions import REGION_COLUMNS, ambiguous_regions
+    from .votes import Votes, count_votes
+    from .voting import Consensus, consensus
+
+#: Public name -> the module of this package that defines it (loaded on first use).
+_NAMES = {
+    "Consensus": "voting",
+    "Direction": "pairs",
+    "Heatmaps": "disagreement",
+    "ImageMaps": "maps",
+    "Loaded": "maps",
+    "PairTable": "maps",
+    "REGION_COLUMNS": "regions",
+    "Votes": "votes",
+    "ambiguous_regions": "regions",
+    "area_average": "disagreement",
+    "boundary_distance": "disagreement",
+    "boundary_near": "disagreement",
+    "consensus": "voting",
+    "count_votes": "votes",
+    "cross_findings": "checks",
+    "evaluate_pairs": "pairs",
+    "heatmaps": "disagreement",
+    "map_findings": "checks",
+    "match_lut": "disagreement",
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _NAMES, globals())
 
 __all__ = [
     "REGION_COLUMNS",

@@ -30,8 +30,8 @@ class Direction:
     boundary : BoundaryOverlap or None
     evaluation : PairEvaluation
         Matches and additive counts (PQ, and Boundary PQ with ``boundary``).
-    diagnosis : Diagnosis
-        Why each reference segment did or did not match.
+    diagnosis : Diagnosis or None
+        Why each reference segment did or did not match (None when not asked for).
     """
 
     ref: str
@@ -39,11 +39,12 @@ class Direction:
     overlap: Overlap
     boundary: BoundaryOverlap | None
     evaluation: PairEvaluation
-    diagnosis: Diagnosis
+    diagnosis: Diagnosis | None
 
 
 def evaluate_pairs(maps: ImageMaps, names: Sequence[str], *, boundary: bool = True,
-                   diagnostic_threshold: float = 0.2) -> list[Direction]:
+                   diagnostic_threshold: float = 0.2, diagnoses: bool = True
+                   ) -> list[Direction]:
     """Evaluate every ordered pair of the annotators ``names`` of one image.
 
     Parameters
@@ -56,6 +57,8 @@ def evaluate_pairs(maps: ImageMaps, names: Sequence[str], *, boundary: bool = Tr
         Also count Boundary PQ.
     diagnostic_threshold : float
         Lowest IoU of the diagnostic matching (:func:`agreement.matching.diagnose`).
+    diagnoses : bool
+        Diagnose each reference segment (``Direction.diagnosis``; None without).
 
     Returns
     -------
@@ -80,6 +83,7 @@ def evaluate_pairs(maps: ImageMaps, names: Sequence[str], *, boundary: bool = Tr
             ov = table.overlap(ref)
             bo = table.boundary_overlap(ref) if boundary else None
             ev = evaluate_pair(ov, bo)
-            diag = diagnose(ov, ev.matches, threshold=diagnostic_threshold, things=things)
+            diag = (diagnose(ov, ev.matches, threshold=diagnostic_threshold, things=things)
+                    if diagnoses else None)
             out.append(Direction(ref, other, ov, bo, ev, diag))
     return out

@@ -37,6 +37,7 @@ __all__ = [
     "load_image",
     "read_bytes",
     "read_json",
+    "read_json_object",
     "read_png_ids",
     "read_png_rgb",
     "read_toml",
@@ -115,22 +116,127 @@ def read_json(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
     digits by default) are refused. ``NaN`` and ``Infinity`` are read as floats (every id and
     size is checked to be an exact integer where it is used).
     """
-    return _read_document(path, "JSON", lambda raw: json.loads(raw.decode("utf-8-sig")),
+    return _read_document(path, "JSON", lambda raw: json.loads(raw[0].decode("utf-8-sig")),
                           limits)
+
+
+class JsonArray:
+    """An array of a JSON document decoded one element at a time, each time it is iterated.
+
+    Made by :func:`read_json_object`: it holds the document's text and where each element starts
+    (checked when the document was read), never the decoded elements, so iterating over a
+    10,000-image ``annotations`` list keeps one entry in memory at a time.
+    """
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, text: str, starts: list[int]) -> None:
+        self._text, self._starts = text, starts
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __iter__(self) -> Iterator[Any]:
+        decode, text = _DECODER.raw_decode, self._text
+        for start in self._starts:
+            yield decode(text, start)[0]
+
+
+_DECODER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = (),
+                     limits: Limits | None = None) -> Any:
+    """:func:`read_json`, with the top-level members named in ``lazy`` that are arrays given as
+    :class:`JsonArray` (decoded element by element when iterated) instead of lists.
+
+    Same checks, same errors: every element is decoded and depth-checked once here; a document
+    that is not an object, or any syntax error, goes through :func:`json.loads` (which then
+    gives the error, or the whole document).
+    """
+    def parse(raw: list[bytes]) -> Any:
+        text = raw.pop().decode("utf-8-sig")  # the bytes freed: one copy of the file in memory
+        try:
+            return _members(text, lazy, limits, path)
+        except (json.JSONDecodeError, _NotAnObject):
+            return json.loads(text)
+    limits = resolve_limits(limits)
+    return _read_document(path, "JSON", parse, limits)
+
+
+class _NotAnObject(Exception):
+    pass
+
+
+def _members(text: str, lazy: tuple[str, ...], limits: Limits,
+             path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The top-level object of ``text``, members named in ``lazy`` skimmed into JsonArrays."""
+    ws, decode, err = _WS.match, _DECODER.raw_decode, json.JSONDecodeError
+    i = ws(text, 0).end()
+    if text[i:i + 1] != "{":
+        raise _NotAnObject
+    out: dict[str, Any] = {}
+    i = ws(text, i + 1).end()
+    if text[i:i + 1] == "}":
+        i += 1
+    else:
+        while True:
+            if text[i:i + 1] != '"':
+                raise err("Expecting property name enclosed in double quotes", text, i)
+            key, i = json.decoder.scanstring(text, i + 1)
+            i = ws(text, i).end()
+            if text[i:i + 1] != ":":
+                raise err("Expecting ':' delimiter", text, i)
+            i = ws(text, i + 1).end()
+            if key in lazy and text[i:i + 1] == "[":
+                starts: list[int] = []
+                i = ws(text, i + 1).end()
+                if text[i:i + 1] == "]":
+                    i += 1
+                else:
+                    while True:
+                        starts.append(i)
+                        element, i = decode(text, i)
+                        if isinstance(element, dict | list):
+                            check_depth(element, limits, file=path, top=3)
+                        i = ws(text, i).end()
+                        if text[i:i + 1] == "]":
+                            i += 1
+                            break
+                        if text[i:i + 1] != ",":
+                            raise err("Expecting ',' delimiter", text, i)
+                        i = ws(text, i + 1).end()
+                out[key] = JsonArray(text, starts)
+            else:
+                out[key], i = decode(text, i)
+            i = ws(text, i).end()
+            if text[i:i + 1] == "}":
+                i += 1
+                break
+            if text[i:i + 1] != ",":
+                raise err("Expecting ',' delimiter", text, i)
+            i = ws(text, i + 1).end()
+    if ws(text, i).end() != len(text):
+        raise err("Extra data", text, i)
+    return out
 
 
 def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
     """Parse a TOML file with the same guarantees as :func:`read_json`."""
-    return _read_document(path, "TOML", lambda raw: tomllib.loads(raw.decode("utf-8")), limits)
+    return _read_document(path, "TOML", lambda raw: tomllib.loads(raw[0].decode("utf-8")),
+                          limits)
 
 
 def _read_document(path: str | os.PathLike[str], kind: str, parse: Any,
                    limits: Limits | None) -> Any:
     """Read, parse and depth-check a JSON or TOML file, every failure a FormatError."""
     limits = resolve_limits(limits)
-    raw = read_bytes(path, what=f"{kind} file", limits=limits)
+    raw: list[bytes] = [read_bytes(path, what=f"{kind} file", limits=limits)]
     try:
-        data = parse(raw)
+        data = parse(raw)  # a box: the parser may empty it once the text is decoded
+    except FormatError:  # already ours (a ValueError too: let it through as it is)
+        raise
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"file must be valid JSON, got an error at line {exc.lineno} column {exc.colno}: "
@@ -146,7 +252,9 @@ def _read_document(path: str | os.PathLike[str], kind: str, parse: Any,
                           "(max_depth), got a far deeper nesting", file=path) from None
     except ValueError as exc:  # an integer beyond Python's int-string limit
         raise FormatError(f"{kind} numbers must be at most {sys.get_int_max_str_digits()} "
-                          f"digits long, got {_long_number(raw)}", file=path) from exc
+                          f"digits long, got "
+                          f"{_long_number(raw[0] if raw else read_bytes(path, limits=limits))}",
+                          file=path) from exc
     check_depth(data, limits, file=path)
     return data
 
@@ -159,7 +267,8 @@ def _long_number(raw: bytes) -> str:
     return f"one of {found.end() - found.start():,} digits at line {line}"
 
 
-def check_depth(data: Any, limits: Limits, *, file: str | os.PathLike[str] | None = None) -> None:
+def check_depth(data: Any, limits: Limits, *, file: str | os.PathLike[str] | None = None,
+                top: int = 1) -> None:
     """Refuse ``data`` (parsed JSON / TOML) nested deeper than :attr:`Limits.max_depth`.
 
     Iterative, so that no depth makes it fail; only containers are visited.
@@ -175,7 +284,7 @@ def check_depth(data: Any, limits: Limits, *, file: str | os.PathLike[str] | Non
 AGREEMENT_MAX_DEPTH=... or limits=Limits(max_depth=...)), got deeper
     """
     limit = limits.max_depth
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    stack: list[tuple[Any, int]] = [(data, top)]  # top: the depth of data in its document
     while stack:
         node, depth = stack.pop()
         if depth > limit:

@@ -8,8 +8,9 @@ the row filters straight into segment ids. Everything else (palette or gray imag
 interlaced, not a PNG at all) and installs without the compiled kernels go through Pillow,
 which refuses what is not RGB / RGBA exactly as before.
 
-Before anything is allocated the header's size is checked against the size the JSON declares
-and against :data:`MAX_PIXELS`: a decompression bomb is refused naming the file.
+Before anything is allocated (on every path, Pillow's included) the header's size is checked
+against the size the JSON declares and against :class:`~agreement.io._limits.Limits`
+(``max_side``, ``max_pixels``): a decompression bomb is refused naming the file.
 """
 
 from __future__ import annotations
@@ -24,12 +25,9 @@ import numpy.typing as npt
 
 from .. import _native
 from ..errors import AnnotationError, FormatError
+from ._limits import Limits, check_image_size, resolve_limits
 
-__all__ = ["MAX_PIXELS", "read_png_ids"]
-
-#: Largest map decoded (width x height), Pillow's decompression-bomb threshold: 89.5 million
-#: pixels, about 9460 x 9460 (a 358 MB id map).
-MAX_PIXELS = 89_478_485
+__all__ = ["read_png_ids"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _CHUNK = struct.Struct(">I4s")
@@ -44,7 +42,7 @@ except ImportError:  # pragma: no cover - a declared dependency; Pillow decodes 
 
 def read_png_ids(path: str | os.PathLike[str], *, image: str | None = None,
                  shape: tuple[int, int] | None = None,
-                 max_pixels: int = MAX_PIXELS) -> npt.NDArray[np.int32]:
+                 limits: Limits | None = None) -> npt.NDArray[np.int32]:
     """Read a panoptic PNG straight into segment ids ``R + 256 G + 256^2 B`` (alpha ignored).
 
     Parameters
@@ -55,8 +53,9 @@ def read_png_ids(path: str | os.PathLike[str], *, image: str | None = None,
         The image's name, for error messages.
     shape : (height, width), optional
         The size the annotation declares; a PNG of another size is refused before decoding.
-    max_pixels : int
-        Larger images are refused before anything is allocated.
+    limits : Limits, optional
+        Larger images (``max_side``, ``max_pixels``) are refused before anything is allocated;
+        default :func:`~agreement.io._limits.resolve_limits` (the environment's).
 
     Returns
     -------
@@ -65,10 +64,9 @@ def read_png_ids(path: str | os.PathLike[str], *, image: str | None = None,
     Raises
     ------
     FormatError
-        Missing or unreadable file, not a PNG, not RGB / RGBA, truncated or corrupt data, more
-        than ``max_pixels`` pixels.
+        Missing or unreadable file, not a PNG, not RGB / RGBA, truncated or corrupt data.
     AnnotationError
-        The PNG's size differs from ``shape``.
+        The PNG's size differs from ``shape``, or is beyond ``limits``.
 
     Examples
     --------
@@ -94,9 +92,8 @@ def read_png_ids(path: str | os.PathLike[str], *, image: str | None = None,
         raise AnnotationError(
             f"PNG size must equal the JSON's image size {shape[1]}x{shape[0]} (width x height), "
             f"got {width}x{height}", file=path, image=image)
-    if width * height > max_pixels:
-        raise FormatError(f"PNG must have at most {max_pixels} pixels (decompression bomb "
-                          f"guard), got {width}x{height}", file=path, image=image)
+    check_image_size(width, height, resolve_limits(limits), what="PNG size", file=path,
+                     image=image)
     bpp = _FAST_COLOR_TYPES.get(color)
     kern = _native.kernels
     if (bpp is None or depth != 8 or compression or filtering or interlace or kern is None
@@ -181,5 +178,5 @@ def _pillow_ids(path: str | os.PathLike[str], image: str | None) -> npt.NDArray[
         try:
             return pillow_read_png_ids(path, image=image)
         except Image.DecompressionBombError as exc:  # not a PNG: its size was not read here
-            raise FormatError(f"image must have at most {MAX_PIXELS} pixels (decompression "
-                              f"bomb guard), got {exc}", file=path, image=image) from None
+            raise FormatError(f"file must be a PNG, got an image Pillow refuses to open "
+                              f"({exc})", file=path, image=image) from None

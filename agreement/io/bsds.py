@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import scipy.io
 
 from ..errors import AnnotationError, FormatError, StudyError
 from ..model import ImageInfo, PanopticAnnotation, Study
@@ -36,10 +35,9 @@ from .label_maps import REGION_CATEGORIES, annotation_from_labels
 __all__ = ["BsdsFolder", "BsdsPersonSource", "is_bsds_folder", "load_bsds_study", "read_bsds"]
 
 
-#: What scipy.io.loadmat raises on a broken or truncated file.
+#: What scipy.io.loadmat raises on a broken or truncated file (with scipy.io's MatReadError).
 _MAT_ERRORS = (ValueError, OSError, TypeError, NotImplementedError, EOFError, IndexError,
-               KeyError, AttributeError, UnicodeError, struct.error, zlib.error,
-               scipy.io.matlab.MatReadError)
+               KeyError, AttributeError, UnicodeError, struct.error, zlib.error)
 
 
 def _check_mat_size(path: Path, limits: Limits) -> None:
@@ -94,9 +92,11 @@ def _inflated_size(fh: BinaryIO, nbytes: int, budget: int) -> int:
 def _load_segmentations(path: Path, limits: Limits) -> list[np.ndarray]:
     """Every person's ``Segmentation`` of one BSDS ``.mat`` file."""
     _check_mat_size(path, limits)
+    import scipy.io  # here: ~0.2 s to import, and only BSDS studies need it
+
     try:
         mat = scipy.io.loadmat(path, variable_names=["groundTruth"])
-    except _MAT_ERRORS as exc:
+    except (*_MAT_ERRORS, scipy.io.matlab.MatReadError) as exc:
         text = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise FormatError(f"file must be a MATLAB .mat file, got {text}", file=path) from None
     gt = mat.get("groundTruth")

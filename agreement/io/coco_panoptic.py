@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
-from ._files import atomic_write, inside, read_json, write_png_rgb
+from ._files import JsonArray, atomic_write, inside, read_json_object, write_png_rgb
 from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 from ._png import read_png_ids
@@ -119,6 +120,12 @@ class CocoPanopticSource:
     png_dir : Path
     check_area : bool
         Whether :meth:`load` requires each JSON ``area`` to equal the PNG's pixel count.
+
+    Notes
+    -----
+    The segment tables are kept as a few flat arrays (one row per segment of the file, an offset
+    per image), not as Python objects: a 10,000-image export of ~20 segments per image is held
+    in about 10 MB instead of 50; :meth:`segments` builds an image's table when asked.
     """
 
     def __init__(
@@ -141,13 +148,16 @@ class CocoPanopticSource:
             self._parse(path, png_dir)
 
     def _parse(self, path: Path, png_dir: str | os.PathLike[str] | None) -> None:
-        data = read_json(path, limits=self.limits)
+        # images and annotations decoded one entry at a time: a 10,000-image file never holds
+        # all its entries as Python objects at once (peak memory flat in the number of images)
+        data = read_json_object(path, lazy=("images", "annotations"), limits=self.limits)
         if not isinstance(data, dict):
             raise FormatError(
                 f"COCO panoptic JSON must be an object, got {type(data).__name__}", file=path
             )
         for key in ("images", "annotations", "categories"):
-            _need(data, key, list, file=path, what="COCO panoptic JSON")
+            if not isinstance(data.get(key), JsonArray):  # an array, read lazily
+                _need(data, key, list, file=path, what="COCO panoptic JSON")
         self.png_dir = Path(png_dir) if png_dir is not None else _png_dir_for(path)
         self.categories = Categories.from_coco(data["categories"], file=self.name)
         self.info = data.get("info")
@@ -168,7 +178,9 @@ class CocoPanopticSource:
                     f"image ids must be unique, got id {short(iid)} twice", file=path, image=name
                 )
             infos[iid] = ImageInfo(name, h, w, iid)
-        self._entries: dict[str, tuple[ImageInfo, str, tuple[Segment, ...]]] = {}
+        self._index: dict[str, int] = {}  # image file name -> its position in self.images
+        self._png: list[str] = []
+        self._table = _SegmentColumns()
         images = []
         for i, entry in enumerate(data["annotations"]):
             what = f"annotations[{i}]"
@@ -180,18 +192,22 @@ class CocoPanopticSource:
             info = infos[iid]
             png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
             inside(self.png_dir, png, file=path, image=info.file_name)
-            segs = self._segments(entry, info, what)
-            if info.file_name in self._entries:
+            self._segments(entry, info, what)
+            if info.file_name in self._index:
                 raise FormatError(
                     "image must have one annotation entry, got two", file=path, image=info.file_name
                 )
-            self._entries[info.file_name] = (info, png, segs)
+            self._index[info.file_name] = len(images)
+            self._png.append(png)
             images.append(info)
         self.images = tuple(images)
+        self._columns = self._table.freeze()
+        del self._table
 
-    def _segments(self, entry: dict, info: ImageInfo, what: str) -> tuple[Segment, ...]:
+    def _segments(self, entry: dict, info: ImageInfo, what: str) -> None:
+        """Check an image's ``segments_info`` and append its rows to the segment columns."""
         path, image = self.path, info.file_name
-        segs = []
+        table = self._table
         seen: set[int] = set()
         for j, s in enumerate(
             _need(entry, "segments_info", list, file=path, what=what, image=image)
@@ -246,8 +262,8 @@ class CocoPanopticSource:
                     f"'iscrowd' must be 0 or 1, got {iscrowd!r}",
                     file=path, image=image, segment=sid,
                 )
-            segs.append(Segment(sid, cid, bool(iscrowd), int(area), tuple(int(v) for v in bbox)))  # type: ignore[arg-type]
-        return tuple(segs)
+            table.add(sid, cid, iscrowd, int(area), [int(v) for v in bbox])
+        table.end_image()
 
     def _void_entry(self, s: dict, cid: int, image: str, seen: set[int]) -> None:
         """Record a segments_info entry with id 0: its pixels are void (a finding says so)."""
@@ -268,15 +284,24 @@ class CocoPanopticSource:
 
     def segment_count(self, file_name: str) -> int:
         """Number of segments of an image, from the JSON alone."""
-        return len(self._entry(file_name)[2])
+        k = self._position(file_name)
+        return int(self._columns.offsets[k + 1] - self._columns.offsets[k])
 
-    def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
+    def segments(self, file_name: str) -> tuple[Segment, ...]:
+        """The segment table of an image as the JSON gives it (``segments_info``)."""
+        return self._columns.segments(self._position(file_name))
+
+    def _position(self, file_name: str) -> int:
         try:
-            return self._entries[file_name]
+            return self._index[file_name]
         except KeyError:
             raise AnnotationError(
                 "image must have an annotation in this file", file=self.path, image=file_name
             ) from None
+
+    def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
+        k = self._position(file_name)
+        return self.images[k], self._png[k], self._columns.segments(k)
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode and validate the annotation of image ``file_name``.
@@ -290,7 +315,14 @@ class CocoPanopticSource:
         """
         info, png, segs = self._entry(file_name)
         png_path = inside(self.png_dir, png, file=self.path, image=info.file_name)
-        ids = read_png_ids(png_path, image=info.file_name, shape=(info.height, info.width))
+        with reader_errors("panoptic PNG", file=png_path, image=info.file_name):
+            return self._load(info, png_path, segs)
+
+    def _load(self, info: ImageInfo, png_path: Path, segs: tuple[Segment, ...]
+              ) -> PanopticAnnotation:
+        file_name = info.file_name
+        ids = read_png_ids(png_path, image=file_name, shape=(info.height, info.width),
+                           limits=self.limits)
         compact, areas, unknown = compact_ids(ids, [s.id for s in segs])
         if unknown.size:
             raise AnnotationError(
@@ -513,6 +545,77 @@ def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: 
             }
         )
     return out
+
+
+class _SegmentColumns:
+    """The segment tables of a file as flat columns: appended row by row while parsing, then
+    frozen into arrays (:meth:`freeze`); ``segments(k)`` rebuilds image ``k``'s table.
+
+    The columns grow as ``array('q')`` (machine integers, no Python object per value: parsing a
+    large file leaves no scattered small objects behind). Values that do not fit 64 bits (a
+    hostile ``area`` or ``bbox`` of 10^30 is finite, so accepted) turn that column into a list
+    of Python ints: what was read is never changed.
+    """
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.cats = array("q")
+        self.crowd = array("b")
+        self.area: array | list[int] = array("q")
+        self.bbox: array | list[int] = array("q")
+        self.offsets = array("q", [0])
+
+    def add(self, sid: int, cid: int, iscrowd: int, area: int, bbox: list[int]) -> None:
+        self.ids.append(sid)  # ids, categories and iscrowd are range-checked by the reader
+        self.cats.append(cid)
+        self.crowd.append(iscrowd)
+        try:
+            self.area.append(area)
+        except OverflowError:
+            self.area = [*self.area, area]
+        try:
+            self.bbox.extend(bbox)
+        except OverflowError:
+            self.bbox = [*self.bbox, *bbox]
+
+    def end_image(self) -> None:
+        self.offsets.append(len(self.ids))
+
+    def freeze(self) -> _FrozenColumns:
+        n = len(self.ids)
+        return _FrozenColumns(_ints(self.ids), _ints(self.cats),
+                              np.frombuffer(self.crowd, np.int8).astype(bool), _ints(self.area),
+                              _ints(self.bbox).reshape(n, 4), np.frombuffer(self.offsets, np.int64))
+
+
+def _ints(values: array | list[int]) -> np.ndarray:
+    """int32 when every value fits, else int64, else the Python ints themselves (object)."""
+    if isinstance(values, array):
+        wide = np.frombuffer(values, np.int64) if len(values) else np.zeros(0, np.int64)
+        small = wide.astype(np.int32)
+        return small if np.array_equal(small, wide) else wide.copy()
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
+
+
+class _FrozenColumns:
+    """Arrays of :class:`_SegmentColumns` (see there)."""
+
+    __slots__ = ("area", "bbox", "cats", "crowd", "ids", "offsets")
+
+    def __init__(self, ids: np.ndarray, cats: np.ndarray, crowd: np.ndarray, area: np.ndarray,
+                 bbox: np.ndarray, offsets: np.ndarray) -> None:
+        self.ids, self.cats, self.crowd, self.area = ids, cats, crowd, area
+        self.bbox, self.offsets = bbox, offsets
+
+    def segments(self, k: int) -> tuple[Segment, ...]:
+        lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
+        return tuple(
+            Segment(i, c, w, a, tuple(b))  # type: ignore[arg-type]
+            for i, c, w, a, b in zip(self.ids[lo:hi].tolist(), self.cats[lo:hi].tolist(),
+                                     self.crowd[lo:hi].tolist(), self.area[lo:hi].tolist(),
+                                     self.bbox[lo:hi].tolist(), strict=True))
 
 
 def _finite(value: Any) -> bool:

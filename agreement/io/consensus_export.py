@@ -28,10 +28,9 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from ..errors import AgreementError, AnnotationError
 from ..model import Categories, PanopticAnnotation, VoteLayer, image_key
@@ -41,6 +40,9 @@ from ._outdir import output_folder
 from .coco_panoptic import write_coco_panoptic
 from .cvat_write import cvat_labels, write_cvat
 from .labelstudio_write import labeling_config, write_labelstudio
+
+if TYPE_CHECKING:  # pandas is imported when the counts table is made (the CLI loads this
+    import pandas as pd  # module for its format names: `agreement pq` needs no pandas)
 
 __all__ = ["CONSENSUS_FORMATS", "ConsensusExport", "write_consensus"]
 
@@ -255,6 +257,8 @@ def write_consensus(
             (tmp / "labeling_config.xml").write_text(labeling_config(categories, **labels) +
                                                      "\n", encoding="utf-8")
         extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in COUNT_COLUMNS]
+        import pandas as pd
+
         counts = pd.DataFrame(rows, columns=[*COUNT_COLUMNS, *extra])
         counts.to_csv(tmp / "consensus_counts.csv", index=False, lineterminator="\n")
         _write_json(tmp / "categories.json", categories.to_coco())

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from ..errors import AnnotationError, FormatError, StudyError
 from ..labels import compact_ids
@@ -87,6 +86,8 @@ def annotation_from_labels(labels: npt.ArrayLike, *, file_name: str = "image",
         areas = np.bincount(compact.ravel(), minlength=present.size + 1)[1:]
     else:
         compact, areas, _ = compact_ids(arr, present)
+    from scipy import ndimage  # here: only label-map readers need it
+
     boxes = ndimage.find_objects(compact, max_label=present.size)
     segments = tuple(
         Segment(int(sid), 1, False, int(area),

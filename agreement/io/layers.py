@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage
 
 from ..errors import AnnotationError
@@ -33,6 +33,9 @@ from ..findings import Finding, findings_frame
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment
 from ._guard import reader_errors
 from ._shapes import Shape
+
+if TYPE_CHECKING:  # tables are built with pandas when read
+    import pandas as pd
 
 __all__ = ["CONFLICT_COLUMNS", "PaintResult", "ShapeSource", "paint"]
 
@@ -52,14 +55,23 @@ class PaintResult:
     annotation : PanopticAnnotation
     findings : list of Finding
         Conflicts (``overlap``, ``thing_over_stuff``), ``hidden_shape`` and ``empty_shape``.
+    conflict_rows : list of tuple
+        The rows of :attr:`conflicts`.
     conflicts : DataFrame
         One row per (loser, winner) shape pair: :data:`CONFLICT_COLUMNS`; ``pixels`` is the
-        number of pixels the winner took from the loser.
+        number of pixels the winner took from the loser (built when first read).
     """
 
     annotation: PanopticAnnotation
     findings: list[Finding]
-    conflicts: pd.DataFrame
+    conflict_rows: list[tuple[Any, ...]]
+
+    @cached_property
+    def conflicts(self) -> pd.DataFrame:
+        """See the class notes."""
+        import pandas as pd
+
+        return pd.DataFrame(self.conflict_rows, columns=list(CONFLICT_COLUMNS))
 
 
 def _segment_keys(shapes: Sequence[Shape], merge_stuff: bool) -> list[tuple]:
@@ -170,9 +182,8 @@ def paint(shapes: Sequence[Shape], image: ImageInfo, *, order: Order = "file",
                                        "shapes", shape=s.name, **where))
     findings += _conflict_findings(rows, kept, where)
     ann = _annotation(owner, seg_of, first, seg_ids, image)
-    conflicts = pd.DataFrame(
-        [(image.file_name, kept[j].name, kept[j].label, kept[i].name, kept[i].label, px)
-         for j, i, px in rows], columns=list(CONFLICT_COLUMNS))
+    conflicts = [(image.file_name, kept[j].name, kept[j].label, kept[i].name, kept[i].label, px)
+                 for j, i, px in rows]
     return PaintResult(ann, findings, conflicts)
 
 

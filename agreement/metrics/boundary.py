@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from .. import _native
 from ..labels import overlap_table
@@ -414,4 +413,4 @@ def boundary_panoptic_quality(ref: PanopticAnnotation, other: PanopticAnnotation
                               boundary_band(other.compact, d=d), len(ref.segments),
                               len(other.segments))
     ov = overlap_from_table(table, ref.segments, other.segments, image=ref.image.file_name)
-    return pq_result(pd.DataFrame(image_counts(ov, bo)), categories)
+    return pq_result(image_counts(ov, bo), categories)

@@ -16,11 +16,13 @@ benchmarks alike:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ALPHA_FIELDS",
@@ -113,6 +115,7 @@ def pooled(counts: pd.DataFrame, by: str | Sequence[str] = "category_id",
 
     Examples
     --------
+    >>> import pandas as pd
     >>> t = pd.DataFrame({"category_id": [2, 1, 2], "tp": [1, 0, 2], "fp": [0, 1, 0],
     ...                   "fn": [0, 0, 1], "iou_sum": [0.5, 0.0, 1.5]})
     >>> pooled(t).values.tolist()

@@ -23,15 +23,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ..errors import AnnotationError
 from ..model import Categories, PanopticAnnotation
 from .counts import class_alpha, coincidence_matrix, ratio
+
+if TYPE_CHECKING:  # pandas is imported where a table is built
+    import pandas as pd
 
 __all__ = [
     "PixelAgreement",
@@ -353,6 +355,8 @@ class PixelAgreement:
         With ``a`` and ``b``: rows are ``a``'s labels, columns ``b``'s. Without: pooled over
         all ordered pairs (so the matrix is symmetric and each pixel of a pair counts twice).
         """
+        import pandas as pd
+
         t = self.counts.pair_tables
         if a is None and b is None:
             table = (t + t.swapaxes(1, 2)).sum(0)
@@ -370,6 +374,8 @@ class PixelAgreement:
 
     def kappa_matrix(self) -> pd.DataFrame:
         """Annotator x annotator Cohen's kappa (symmetric, NaN on the diagonal)."""
+        import pandas as pd
+
         names = list(self.counts.annotators)
         m = pd.DataFrame(np.nan, index=pd.Index(names, name="a"), columns=pd.Index(names, name="b"))
         for row in self.pairs.itertuples():
@@ -378,6 +384,8 @@ class PixelAgreement:
 
     def to_frame(self) -> pd.DataFrame:
         """The per-class table with an ``all`` row first (category_id <NA>)."""
+        import pandas as pd
+
         head = pd.DataFrame({"category_id": [pd.NA], "category": ["all"], "values": [
             int(self.per_class["values"].sum())], "share": [1.0],
             "fleiss_kappa": [self.fleiss_kappa], "alpha": [self.alpha]})
@@ -434,6 +442,8 @@ def agreement_from_counts(counts: PixelCounts, *, categories: Categories | None 
     >>> r.pairs.kappa.round(6).tolist(), round(r.alpha, 6)
     ([0.5], 0.533333)
     """
+    import pandas as pd
+
     k = len(counts.category_ids) + 1
     v = _valid(counts.void, k)
     t = counts.stratum_tables[:, v, v]

@@ -14,13 +14,14 @@ either has void or crowd. The symmetric form between peers sums the counts of bo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ..matching import Matches, Overlap, match_segments, segment_overlap
 from ..model import Categories, PanopticAnnotation
@@ -33,6 +34,9 @@ from .counts import (
     pooled,
     ratio,
 )
+
+if TYPE_CHECKING:  # the tables are built with pandas on first use: `agreement pq` needs none
+    import pandas as pd
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -73,6 +77,8 @@ class PQCounts:
 
     def to_frame(self) -> pd.DataFrame:
         """Columns ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum``."""
+        import pandas as pd
+
         return pd.DataFrame({"category_id": self.category_id, "tp": self.tp, "fp": self.fp,
                              "fn": self.fn, "iou_sum": self.iou_sum})
 
@@ -123,6 +129,22 @@ def _column(counts: Any, name: str) -> npt.NDArray[Any]:
     return np.asarray(counts[name])
 
 
+def _is_frame(value: Any) -> bool:
+    """Whether ``value`` is a DataFrame (without importing pandas: if it is not imported, no)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)
+
+
+def _pq_arrays(tp: npt.ArrayLike, fp: npt.ArrayLike, fn: npt.ArrayLike,
+               iou_sum: npt.ArrayLike) -> dict[str, npt.NDArray[Any]]:
+    """``pq``, ``sq``, ``rq`` and ``counted`` of per-class counts (see :func:`pq_from_counts`)."""
+    tp, fp, fn, iou = (np.asarray(v).astype(np.float64) for v in (tp, fp, fn, iou_sum))
+    counted = (tp + fp + fn) > 0
+    denom = tp + 0.5 * fp + 0.5 * fn  # 0 exactly when the class does not occur
+    return {"pq": ratio(iou, denom), "sq": np.where(counted & (tp == 0), 0.0, ratio(iou, tp)),
+            "rq": ratio(tp, denom), "counted": counted}
+
+
 def pq_from_counts(counts: PQCounts | pd.DataFrame | Mapping[str, npt.ArrayLike], *,
                    prefix: str = "") -> pd.DataFrame:
     """Per-class PQ, SQ and RQ from TP / FP / FN / IoU sums.
@@ -153,18 +175,12 @@ def pq_from_counts(counts: PQCounts | pd.DataFrame | Mapping[str, npt.ArrayLike]
     >>> r.pq.tolist(), r.sq.tolist(), r.rq.tolist(), r.counted.tolist()
     ([0.5, 0.0, nan], [0.75, 0.0, nan], [0.6667, 0.0, nan], [True, True, False])
     """
-    tp = _column(counts, prefix + "tp").astype(np.float64)
-    fp = _column(counts, prefix + "fp").astype(np.float64)
-    fn = _column(counts, prefix + "fn").astype(np.float64)
-    iou = _column(counts, prefix + "iou_sum").astype(np.float64)
-    counted = (tp + fp + fn) > 0
-    denom = tp + 0.5 * fp + 0.5 * fn  # 0 exactly when the class does not occur
-    pq = ratio(iou, denom)
-    sq = np.where(counted & (tp == 0), 0.0, ratio(iou, tp))
-    rq = ratio(tp, denom)
-    index = counts.index if isinstance(counts, pd.DataFrame) else None
-    return pd.DataFrame({prefix + "pq": pq, prefix + "sq": sq, prefix + "rq": rq,
-                         "counted": counted}, index=index)
+    import pandas as pd
+
+    cols = _pq_arrays(*(_column(counts, prefix + k) for k in PQ_FIELDS))
+    index = counts.index if _is_frame(counts) else None
+    return pd.DataFrame({prefix + "pq": cols["pq"], prefix + "sq": cols["sq"],
+                         prefix + "rq": cols["rq"], "counted": cols["counted"]}, index=index)
 
 
 def pq_statistic(column: str = "pq", *, prefix: str = ""):
@@ -184,8 +200,8 @@ def pq_statistic(column: str = "pq", *, prefix: str = ""):
 
     def statistic(sums: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
         shape = np.shape(sums[prefix + "tp"])
-        flat = {prefix + k: np.ravel(sums[prefix + k]) for k in PQ_FIELDS}
-        return pq_from_counts(flat, prefix=prefix)[prefix + column].to_numpy(float).reshape(shape)
+        flat = _pq_arrays(*(np.ravel(sums[prefix + k]) for k in PQ_FIELDS))
+        return flat[column].astype(float).reshape(shape)
 
     return statistic
 
@@ -206,15 +222,28 @@ def summarize(per_class: pd.DataFrame, *, prefix: str = "") -> pd.DataFrame:
         Index ``group`` (All, Things, Stuff); columns ``pq``, ``sq``, ``rq``, ``n`` (prefixed):
         unweighted means over the ``n`` classes with TP + FP + FN > 0; NaN when ``n`` = 0.
     """
+    return _groups_frame(_group_values(per_class, prefix=prefix))
+
+
+def _group_values(per_class: Mapping[str, npt.ArrayLike], *, prefix: str = ""
+                  ) -> dict[str, dict[str, Any]]:
+    """Group -> ``pq``, ``sq``, ``rq`` (floats), ``n`` (int), prefixed: :func:`summarize`."""
     p = prefix
-    counted = (per_class[p + "tp"] + per_class[p + "fp"] + per_class[p + "fn"]).to_numpy() > 0
-    isthing = per_class["isthing"].to_numpy(bool)
-    means = {m: group_means(per_class[p + m].to_numpy(np.float64), counted, isthing)
+    counted = (np.asarray(per_class[p + "tp"]) + np.asarray(per_class[p + "fp"])
+               + np.asarray(per_class[p + "fn"])) > 0
+    isthing = np.asarray(per_class["isthing"], dtype=bool)
+    means = {m: group_means(np.asarray(per_class[p + m], dtype=np.float64), counted, isthing)
              for m in ("pq", "sq", "rq")}
     n = means["pq"][1]
-    rows = {group: {**{p + m: float(mean[g]) for m, (mean, _) in means.items()}, p + "n": int(n[g])}
+    return {group: {**{p + m: float(mean[g]) for m, (mean, _) in means.items()}, p + "n": int(n[g])}
             for g, group in enumerate(GROUPS)}
-    out = pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _groups_frame(values: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The groups table: index ``group`` (All, Things, Stuff), one column per value."""
+    import pandas as pd
+
+    out = pd.DataFrame.from_dict({g: dict(v) for g, v in values.items()}, orient="index")
     out.index.name = "group"
     return out
 
@@ -226,6 +255,8 @@ def symmetric_counts(ab: pd.DataFrame, ba: pd.DataFrame) -> pd.DataFrame:
     swapped), so PQ of the sum equals PQ of either direction; with void or crowd it lies
     between them.
     """
+    import pandas as pd
+
     both = pd.concat([ab, ba], ignore_index=True)
     return pooled(both, fields=[c for c in both.columns
                                 if c != "category_id" and pd.api.types.is_numeric_dtype(both[c])])
@@ -235,8 +266,15 @@ def symmetric_counts(ab: pd.DataFrame, ba: pd.DataFrame) -> pd.DataFrame:
 class PQResult:
     """Panoptic quality of one ordered annotator pair (or the symmetric form, or a whole set).
 
+    The numbers are kept as arrays (:attr:`columns`, :attr:`values`); the tables
+    :attr:`per_class` and :attr:`groups` are built from them on first use.
+
     Attributes
     ----------
+    columns : mapping of str to ndarray
+        The columns of :attr:`per_class`, in its order.
+    values : mapping of str to mapping of str to number
+        Group (All, Things, Stuff) -> the columns of :attr:`groups` (floats; ``n`` ints).
     per_class : DataFrame
         One row per category: ``category_id``, ``name``, ``isthing``, ``tp``, ``fp``, ``fn``,
         ``iou_sum``, ``pq``, ``sq``, ``rq``, ``counted``; with boundary metrics also
@@ -252,36 +290,49 @@ class PQResult:
         True when the counts of both directions were summed.
     """
 
-    per_class: pd.DataFrame
-    groups: pd.DataFrame
+    columns: Mapping[str, npt.NDArray[Any]]
+    values: Mapping[str, Mapping[str, Any]]
     ref: str | None = None
     other: str | None = None
     symmetric: bool = False
 
+    @cached_property
+    def per_class(self) -> pd.DataFrame:
+        """One row per category (see the class notes)."""
+        import pandas as pd
+
+        return pd.DataFrame({k: pd.Series(v, dtype=object) if v.dtype == object  # names stay
+                             else np.array(v, copy=True) for k, v in self.columns.items()})
+
+    @cached_property
+    def groups(self) -> pd.DataFrame:
+        """Index All / Things / Stuff (see the class notes)."""
+        return _groups_frame(self.values)
+
     @property
     def pq(self) -> float:
         """PQ over all counted classes (NaN when none)."""
-        return float(self.groups.loc["All", "pq"])
+        return float(self.values["All"]["pq"])
 
     @property
     def sq(self) -> float:
         """SQ over all counted classes."""
-        return float(self.groups.loc["All", "sq"])
+        return float(self.values["All"]["sq"])
 
     @property
     def rq(self) -> float:
         """RQ over all counted classes."""
-        return float(self.groups.loc["All", "rq"])
+        return float(self.values["All"]["rq"])
 
     @property
     def has_boundary(self) -> bool:
         """Whether boundary metrics were computed."""
-        return "boundary_pq" in self.groups.columns
+        return "boundary_pq" in self.values["All"]
 
     @property
     def boundary_pq(self) -> float:
         """Boundary PQ over all counted classes (NaN when not computed)."""
-        return float(self.groups.loc["All", "boundary_pq"]) if self.has_boundary else float("nan")
+        return float(self.values["All"]["boundary_pq"]) if self.has_boundary else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
         """The per-class table."""
@@ -320,30 +371,28 @@ def _num(value: Any) -> Any:
 
 def _to_dict(result: PQResult) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    g = result.groups
+    g = result.values
     for group in GROUPS:
-        out[group] = {k: _num(g.loc[group, k]) for k in ("pq", "sq", "rq", "n")}
-    pc = result.per_class
+        out[group] = {k: _num(g[group][k]) for k in ("pq", "sq", "rq", "n")}
+    pc = result.columns
+    ids = [str(int(c)) for c in pc["category_id"]]
+    names, things = list(pc["name"]), list(pc["isthing"])
+    keys = ("pq", "sq", "rq", *PQ_FIELDS)
     out["per_class"] = {
-        str(int(row.category_id)): {
-            "name": row.name, "isthing": bool(row.isthing),
-            **{k: _num(getattr(row, k)) for k in ("pq", "sq", "rq", *PQ_FIELDS)},
-        }
-        for row in pc.itertuples(index=False)
+        cid: {"name": names[i], "isthing": bool(things[i]),
+              **{k: _num(pc[k][i]) for k in keys}}
+        for i, cid in enumerate(ids)
     }
     if not result.has_boundary:
         return out
     b: dict[str, Any] = {}
     for group in GROUPS:
-        b[group] = {k: _num(g.loc[group, "boundary_" + k]) for k in ("pq", "sq", "rq", "n")}
-        b[group]["mean_boundary_iou"] = _num(g.loc[group, "mean_boundary_iou"])
+        b[group] = {k: _num(g[group]["boundary_" + k]) for k in ("pq", "sq", "rq", "n")}
+        b[group]["mean_boundary_iou"] = _num(g[group]["mean_boundary_iou"])
     b["per_class"] = {
-        str(int(row.category_id)): {
-            **{k: _num(getattr(row, "boundary_" + k))
-               for k in ("pq", "sq", "rq", *PQ_FIELDS)},
-            "mean_boundary_iou": _num(row.mean_boundary_iou),
-        }
-        for row in pc.itertuples(index=False)
+        cid: {**{k: _num(pc["boundary_" + k][i]) for k in keys},
+              "mean_boundary_iou": _num(pc["mean_boundary_iou"][i])}
+        for i, cid in enumerate(ids)
     }
     out["boundary"] = b
     return out
@@ -352,13 +401,14 @@ def _to_dict(result: PQResult) -> dict[str, Any]:
 BOUNDARY_COLUMNS: Final = BOUNDARY_FIELDS
 
 
-def pq_result(counts: pd.DataFrame | PQCounts, categories: Categories, *, ref: str | None = None,
-              other: str | None = None, symmetric: bool = False) -> PQResult:
+def pq_result(counts: pd.DataFrame | PQCounts | Mapping[str, npt.ArrayLike],
+              categories: Categories, *, ref: str | None = None, other: str | None = None,
+              symmetric: bool = False) -> PQResult:
     """Build a :class:`PQResult` from summed per-class counts.
 
     Parameters
     ----------
-    counts : DataFrame or PQCounts
+    counts : DataFrame, PQCounts or mapping of str to array
         ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum``, optionally the boundary columns
         ``boundary_tp``, ``boundary_fp``, ``boundary_fn``, ``boundary_iou_sum``,
         ``boundary_iou_sum_plain``; one row per category at most.
@@ -369,33 +419,51 @@ def pq_result(counts: pd.DataFrame | PQCounts, categories: Categories, *, ref: s
     --------
     >>> from agreement.model import Category
     >>> cats = Categories([Category(1, "car", True), Category(7, "road", False)])
-    >>> r = pq_result(pd.DataFrame({"category_id": [1], "tp": [1], "fp": [1], "fn": [0],
-    ...                             "iou_sum": [0.9]}), cats)
+    >>> r = pq_result({"category_id": [1], "tp": [1], "fp": [1], "fn": [0], "iou_sum": [0.9]},
+    ...               cats)
     >>> round(r.pq, 4), int(r.groups.loc["Stuff", "n"])
     (0.6, 0)
     """
-    frame = counts.to_frame() if isinstance(counts, PQCounts) else counts
-    value_cols = [c for c in (*COUNT_COLUMNS, *BOUNDARY_COLUMNS) if c in frame.columns]
-    base = categories.to_frame()[["category_id", "name", "isthing"]]
-    per = base.merge(frame[["category_id", *value_cols]], on="category_id", how="left")
+    have = set(counts.columns) if _is_frame(counts) else (
+        set(COUNT_COLUMNS) if isinstance(counts, PQCounts) else set(counts))
+    value_cols = [c for c in (*COUNT_COLUMNS, *BOUNDARY_COLUMNS) if c in have]
+    ids = np.fromiter(categories, dtype=np.int64, count=len(categories))
+    given = _column(counts, "category_id").astype(np.int64)
+    # each category's row of ``counts`` (one at most), or none: a left join on category_id
+    order = np.argsort(given, kind="stable")
+    pos = np.searchsorted(given[order], ids)
+    found = pos < given.size
+    found[found] = given[order][pos[found]] == ids[found]
+    rows = order[np.minimum(pos, max(given.size - 1, 0))] if given.size else pos
+    per: dict[str, npt.NDArray[Any]] = {
+        "category_id": ids,
+        "name": np.array([categories[c].name for c in ids.tolist()], dtype=object),
+        "isthing": np.array([categories[c].isthing for c in ids.tolist()], dtype=bool),
+    }
     for c in value_cols:
-        per[c] = per[c].fillna(0).astype(np.float64 if "iou" in c else np.int64)
-    per = pd.concat([per, pq_from_counts(per)], axis=1)
-    groups = summarize(per)
-    if "boundary_tp" in per.columns:
-        bq = pq_from_counts(per, prefix="boundary_").rename(columns={"counted": "boundary_counted"})
-        per = pd.concat([per, bq], axis=1)
+        dtype = np.float64 if "iou" in c else np.int64
+        col = np.zeros(ids.size, dtype)
+        col[found] = _column(counts, c)[rows[found]].astype(dtype)
+        per[c] = col
+    per.update(_pq_arrays(*(per[k] for k in PQ_FIELDS)))
+    values = _group_values(per)
+    if "boundary_tp" in per:
+        bq = _pq_arrays(*(per["boundary_" + k] for k in PQ_FIELDS))
+        per.update({"boundary_pq": bq["pq"], "boundary_sq": bq["sq"], "boundary_rq": bq["rq"],
+                    "boundary_counted": bq["counted"]})
         per["mean_boundary_iou"] = mean_boundary_iou(per["boundary_iou_sum_plain"], per["tp"])
-        groups = groups.join(summarize(per, prefix="boundary_"))
-        groups["mean_boundary_iou"] = _pooled_boundary_iou(per)
-    return PQResult(per, groups, ref=ref, other=other, symmetric=symmetric)
+        boundary = _group_values(per, prefix="boundary_")
+        pooled_iou = _pooled_boundary_iou(per)
+        for k, group in enumerate(GROUPS):
+            values[group].update(boundary[group], mean_boundary_iou=pooled_iou[k])
+    return PQResult(per, values, ref=ref, other=other, symmetric=symmetric)
 
 
-def _pooled_boundary_iou(per: pd.DataFrame) -> list[float]:
+def _pooled_boundary_iou(per: Mapping[str, npt.NDArray[Any]]) -> list[float]:
     """Mean boundary IoU of All / Things / Stuff: the matches of the group pooled."""
-    isthing = per["isthing"].to_numpy(bool)
-    return [float(mean_boundary_iou(per["boundary_iou_sum_plain"].to_numpy()[member].sum(),
-                                    per["tp"].to_numpy()[member].sum()))
+    isthing = np.asarray(per["isthing"], dtype=bool)
+    plain, tp = np.asarray(per["boundary_iou_sum_plain"]), np.asarray(per["tp"])
+    return [float(mean_boundary_iou(plain[member].sum(), tp[member].sum()))
             for member in (np.ones_like(isthing), isthing, ~isthing)]
 
 

@@ -18,18 +18,52 @@ functions build their part and run it:
 - :func:`analyse` (:mod:`.analysis`): several of them in one pass.
 """
 
-from .analysis import PARTS, Analysis, analyse
-from .coincidence import coincidence_frame
-from .consensus_maps import export_consensus
-from .consistency import ConsistencyResult, human_consistency, parsing_covering_by_class
-from .disputes import AggregateHeatmap, StudyDisagreement, disagreement
-from .loo import LeaveOneOut, leave_one_out
-from .pixels import pixel_agreement
-from .pq import evaluate
-from .pq_result import StudyResult
-from .review import review_queue
-from .runner import CHUNK_SIZE, Part, run
-from .validation import validate
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .analysis import PARTS, Analysis, analyse
+    from .coincidence import coincidence_frame
+    from .consensus_maps import export_consensus
+    from .consistency import ConsistencyResult, human_consistency, parsing_covering_by_class
+    from .disputes import AggregateHeatmap, StudyDisagreement, disagreement
+    from .loo import LeaveOneOut, leave_one_out
+    from .pixels import pixel_agreement
+    from .pq import evaluate
+    from .pq_result import StudyResult
+    from .review import review_queue
+    from .runner import CHUNK_SIZE, Part, run
+    from .validation import validate
+
+#: Public name -> the module of this package that defines it (loaded on first use).
+_NAMES = {
+    "AggregateHeatmap": "disputes",
+    "Analysis": "analysis",
+    "CHUNK_SIZE": "runner",
+    "ConsistencyResult": "consistency",
+    "LeaveOneOut": "loo",
+    "PARTS": "analysis",
+    "Part": "runner",
+    "StudyDisagreement": "disputes",
+    "StudyResult": "pq_result",
+    "analyse": "analysis",
+    "coincidence_frame": "coincidence",
+    "disagreement": "disputes",
+    "evaluate": "pq",
+    "export_consensus": "consensus_maps",
+    "human_consistency": "consistency",
+    "leave_one_out": "loo",
+    "parsing_covering_by_class": "consistency",
+    "pixel_agreement": "pixels",
+    "review_queue": "review",
+    "run": "runner",
+    "validate": "validation",
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _NAMES, globals())
 
 __all__ = [
     "CHUNK_SIZE",

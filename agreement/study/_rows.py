@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is built
+    import pandas as pd
 
 __all__ = ["Rows", "categorical"]
 
@@ -16,6 +18,8 @@ def categorical(values: Any, categories: Sequence[str]) -> Any:
     """``values`` as a categorical over ``categories`` (compact), or as plain objects when a
     category is a name that is not valid UTF-8 (a file name of undecodable bytes: pandas hashes
     categories as UTF-8 and would fail on it)."""
+    import pandas as pd
+
     cats = list(categories)
     try:
         for c in cats:
@@ -53,7 +57,7 @@ class Rows:
         return sum(n for n, _ in self.blocks)
 
     def _column(self, name: str, dtype: Any) -> np.ndarray:
-        arrays = [np.full(n, v, dtype=dtype) if np.ndim(v) == 0 else np.asarray(v, dtype=dtype)
+        arrays = [_repeat(v, n, dtype) if np.ndim(v) == 0 else np.asarray(v, dtype=dtype)
                   for n, cols in self.blocks for v in (cols[name],)]
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
@@ -67,9 +71,21 @@ class Rows:
               categories: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
         """The DataFrame: one column per entry of ``dtypes`` (``object`` columns listed in
         ``categories`` become categoricals over the given categories, in that order)."""
+        import pandas as pd
+
         cats = categories or {}
         out = {}
         for name, dtype in dtypes.items():
             col = self._column(name, dtype)
             out[name] = categorical(col, cats[name]) if name in cats else col
         return pd.DataFrame(out)
+
+
+def _repeat(value: Any, n: int, dtype: Any) -> np.ndarray:
+    """``value`` repeated ``n`` times; an object column holds ``n`` references to the one value
+    (``np.full`` would make ``n`` copies of a string: ~50 bytes per row of an image name)."""
+    if np.dtype(dtype) == object:
+        out = np.empty(n, object)
+        out.fill(value)
+        return out
+    return np.full(n, value, dtype=dtype)

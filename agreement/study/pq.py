@@ -17,34 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import StudyError
 from ..image.maps import ImageMaps
 from ..image.pairs import Direction, evaluate_pairs
 from ..matching import STATUSES
-from ..metrics.counts import INT_FIELDS, mean_boundary_iou
-from ..metrics.pq import pq_from_counts
+from ..metrics.counts import INT_FIELDS
 from ..model import Study
-from ._rows import Rows, categorical
-from .pq_result import StudyResult
+from ._rows import Rows
+from .pq_result import FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult, row_dtypes
 from .runner import Part, run
 
 __all__ = ["PQPart", "StudyResult", "evaluate"]
-
-#: The float sums of the per (pair, class) table, in order.
-FLOAT_SUMS = ("iou_sum", "boundary_iou_sum", "boundary_iou_sum_plain")
-
-_SEGMENT_DTYPES: dict[str, Any] = {
-    "image": object, "annotator": object, "other": object, "segment_id": np.int64,
-    "category_id": np.int64, "iscrowd": bool, "area": np.int64, "partner_segment_id": np.int64,
-    "partner_category_id": np.int64, "iou": np.float64, "boundary_iou": np.float64,
-    "boundary_score": np.float64, "boundary_matched": bool, "status": object,
-    "diag_partner_segment_id": np.int64, "diag_partner_category_id": np.int64,
-    "diag_iou": np.float64, "best_partner_any": np.int64, "best_iou_any": np.float64,
-}
-_ID_COLUMNS = ("partner_segment_id", "partner_category_id", "diag_partner_segment_id",
-               "diag_partner_category_id", "best_partner_any")
 
 
 @dataclass
@@ -54,7 +38,9 @@ class PQPartial:
     ``rows``: the per (image, pair, class) counts; ``pending``: match scores in order,
     ``(field, key, values)``, and ``status_keys``: one key per reference segment of
     (reference r, other o, class c, status s, small), not yet added to the study's totals
-    ``sums[r, o, c, field]`` and ``status[r, o, c, s, small]`` (kept by the total only).
+    ``sums[r, o, c, field]`` and ``status[r, o, c, s, small]`` (kept by the total only);
+    ``count_keys`` / ``count_values``: each direction's (pair, class) cells and integer counts,
+    not yet added to ``counts[r, o, c, field]`` and ``n_images[r, o, c]`` (the total's).
     """
 
     rows: Rows = field(default_factory=Rows)
@@ -62,10 +48,14 @@ class PQPartial:
     presence: Rows = field(default_factory=Rows)
     pending: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
     status_keys: list[np.ndarray] = field(default_factory=list)
+    count_keys: list[np.ndarray] = field(default_factory=list)
+    count_values: list[np.ndarray] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     size: tuple[int, int] = (0, 0)  # (annotators of the study, categories)
     sums: np.ndarray | None = None
     status: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    n_images: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +74,9 @@ class PQPart(Part[PQPartial, StudyResult]):
         Segments below this many pixels are ``small`` in the status counts.
     segments : bool
         Keep one row per segment and pair (:attr:`StudyResult.segments`).
+    diagnoses : bool
+        Diagnose every reference segment (:attr:`StudyResult.status_counts`, the segments'
+        ``status``); ``agreement pq`` shows none and spares the work (and scipy.optimize).
     """
 
     annotators: tuple[str, ...] | None = None
@@ -92,9 +85,11 @@ class PQPart(Part[PQPartial, StudyResult]):
     diagnostic_threshold: float = 0.2
     small_area: int = 32 * 32
     segments: bool = True
+    diagnoses: bool = True
 
     name = "pq"
     label = "agreement"
+    threads = True  # decoding, bands and joint tables: compiled kernels without the GIL
 
     def __post_init__(self) -> None:
         if self.annotators is not None:
@@ -104,6 +99,8 @@ class PQPart(Part[PQPartial, StudyResult]):
         if not 0 <= self.diagnostic_threshold <= 1:
             raise StudyError(f"diagnostic_threshold must be in [0, 1], got "
                              f"{self.diagnostic_threshold}")
+        if self.segments and not self.diagnoses:
+            raise StudyError("segments=True needs diagnoses=True (each row has a status)")
 
     @property
     def bands(self) -> float | None:
@@ -131,10 +128,12 @@ class PQPart(Part[PQPartial, StudyResult]):
         out = PQPartial(size=(len(maps.annotators), ids.size))
         rows, segs = [], []
         for d in evaluate_pairs(maps, names, boundary=self.boundary,
-                                diagnostic_threshold=self.diagnostic_threshold):
+                                diagnostic_threshold=self.diagnostic_threshold,
+                                diagnoses=self.diagnoses):
             key = (index[d.ref] * len(maps.annotators) + index[d.other]) * ids.size
             rows.append(self._counts(out, d, key, ids, maps.image))
-            self._status(out, d, key, ids)
+            if self.diagnoses:
+                self._status(out, d, key, ids)
             if self.segments:
                 segs.append(_segment_rows(maps.image, d))
         out.rows = Rows.concat(rows)
@@ -163,6 +162,9 @@ class PQPart(Part[PQPartial, StudyResult]):
             out.pending.append((2, matched, ev.boundary_iou))
         cols = {name: counts[name] for name in (*fields, *(FLOAT_SUMS if self.boundary
                                                            else FLOAT_SUMS[:1]))}
+        out.count_keys.append(key + np.searchsorted(ids, counts["category_id"]))
+        out.count_values.append(np.stack([np.asarray(counts[f], dtype=np.int64)
+                                          for f in fields], axis=-1))
         return Rows.of(k, image=image, ref=d.ref, other=d.other,
                        category_id=counts["category_id"], **cols)
 
@@ -178,48 +180,59 @@ class PQPart(Part[PQPartial, StudyResult]):
     def merge(self, a: PQPartial, b: PQPartial) -> PQPartial:
         return PQPartial(a.rows + b.rows, a.segments + b.segments, a.presence + b.presence,
                          a.pending + b.pending, a.status_keys + b.status_keys,
-                         a.images + b.images, max(a.size, b.size), a.sums, a.status)
+                         a.count_keys + b.count_keys, a.count_values + b.count_values,
+                         a.images + b.images, max(a.size, b.size))
 
     def fold(self, total: PQPartial | None, chunk: PQPartial) -> PQPartial:
         """Add the chunk's scores to the float sums, match after match in order, and its status
         keys to the status counts; keep its rows (packed)."""
-        total = total or _zeros(*chunk.size)
+        total = total or _zeros(*chunk.size, self.boundary)
         flat = total.sums.reshape(-1, len(FLOAT_SUMS))
         for f, key, values in chunk.pending:
             np.add.at(flat[:, f], key, values)  # sequential: match after match, in order
         if chunk.status_keys:
             total.status += np.bincount(np.concatenate(chunk.status_keys),
                                         minlength=total.status.size).reshape(total.status.shape)
+        if chunk.count_keys:  # integers: exact in any order
+            keys = np.concatenate(chunk.count_keys)
+            values = np.concatenate(chunk.count_values)
+            ints = total.counts.reshape(-1, values.shape[1])
+            np.add.at(ints, keys, values)
+            total.n_images += np.bincount(keys, minlength=total.n_images.size).reshape(
+                total.n_images.shape)
         total.rows = total.rows + chunk.rows.packed(self._row_dtypes())
-        total.segments = total.segments + chunk.segments.packed(_SEGMENT_DTYPES)
+        total.segments = total.segments + chunk.segments.packed(SEGMENT_DTYPES)
         total.presence = total.presence + chunk.presence
         total.images = total.images + chunk.images
         return total
 
     def _row_dtypes(self) -> dict[str, Any]:
-        fields = INT_FIELDS if self.boundary else INT_FIELDS[:3]
-        floats = FLOAT_SUMS if self.boundary else FLOAT_SUMS[:1]
-        return {"image": object, "ref": object, "other": object, "category_id": np.int64,
-                **dict.fromkeys(fields, np.int64), **dict.fromkeys(floats, np.float64)}
+        return row_dtypes(self.boundary)
 
     def finish(self, total: PQPartial | None, study: Study) -> StudyResult:
-        return _result(self, total or _zeros(len(study.annotators), len(study.categories)),
-                       study)
+        total = total or _zeros(len(study.annotators), len(study.categories), self.boundary)
+        totals = PQTotals(total.counts, total.sums, total.n_images, total.status, total.rows,
+                          total.segments, total.presence, tuple(study.annotators))
+        return StudyResult(totals, self.names(study), tuple(total.images), study.categories,
+                           self.boundary, self.small_area)
 
 
-def _zeros(annotators: int, categories: int) -> PQPartial:
-    """The study's totals before any image: float sums and status counts at zero."""
+def _zeros(annotators: int, categories: int, boundary: bool) -> PQPartial:
+    """The study's totals before any image: sums and counts at zero."""
     shape = (annotators, annotators, categories)
+    fields = len(INT_FIELDS) if boundary else 3
     return PQPartial(size=(annotators, categories),
                      sums=np.zeros((*shape, len(FLOAT_SUMS))),
-                     status=np.zeros((*shape, len(STATUSES), 2), np.int64))
+                     status=np.zeros((*shape, len(STATUSES), 2), np.int64),
+                     counts=np.zeros((*shape, fields), np.int64),
+                     n_images=np.zeros(shape, np.int64))
 
 
 def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary: bool = True,
              annotators: Sequence[str] | None = None, images: Sequence[str] | None = None,
              dilation_ratio: float = 0.02, diagnostic_threshold: float = 0.2,
              segments: bool = True, small_area: int = 32 * 32,
-             executor: Any = None) -> StudyResult:
+             executor: Any = None, diagnoses: bool = True) -> StudyResult:
     """PQ, Boundary PQ, boundary IoU and segment diagnostics for every annotator pair.
 
     One pass over the images: each image's N maps are decoded once, each map's boundary band
@@ -250,6 +263,9 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
         Segments smaller than this (pixels) are ``small`` in :attr:`StudyResult.status_counts`.
     executor : concurrent.futures.Executor or distributed.Client, optional
         Run the images there instead (see :mod:`agreement.study.runner`); results are identical.
+    diagnoses : bool
+        Diagnose each reference segment (:attr:`StudyResult.status_counts`; empty without);
+        ``segments=True`` needs it.
 
     Returns
     -------
@@ -276,7 +292,7 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     study.check_comparable(annotators, require_segments=False)
     part = PQPart(annotators=annotators, boundary=boundary, dilation_ratio=dilation_ratio,
                   diagnostic_threshold=diagnostic_threshold, small_area=small_area,
-                  segments=segments)
+                  segments=segments, diagnoses=diagnoses)
     return run(study, [part], images=images, n_jobs=n_jobs, progress=progress,
                executor=executor)[0]
 
@@ -309,79 +325,3 @@ def _segment_rows(image: str, d: Direction) -> Rows:
 def _ids(ids: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``ids[index]`` with -1 (no partner) kept as -1 (turned into <NA> later)."""
     return np.where(index >= 0, ids[np.maximum(index, 0)] if ids.size else -1, -1)
-
-
-
-def _result(part: PQPart, total: PQPartial, study: Study) -> StudyResult:
-    """The tables of :class:`StudyResult` from the total over every image."""
-    cats = study.categories
-    names = part.names(study)
-    images = tuple(total.images)
-    per_image = total.rows.frame(part._row_dtypes(),
-                                 {"image": images, "ref": names, "other": names})
-    who = {"image": images, "annotator": names, "other": names, "status": STATUSES}
-    seg = total.segments.frame(_SEGMENT_DTYPES, who)
-    for col in _ID_COLUMNS:
-        seg[col] = pd.array(seg[col].where(seg[col] >= 0), dtype="Int64")
-    seg.insert(5, "category", seg["category_id"].map(cats.name).astype(object))
-    seg.insert(6, "isthing", seg["category_id"].map(
-        lambda c: cats[c].isthing if c in cats else False).astype(bool))
-    ppc, status = _pair_tables(part, total, study, names, per_image)
-    presence = total.presence.frame({"image": object, "category_id": np.int64},
-                                    {"image": images})
-    return StudyResult(seg, per_image, ppc, status, presence, names, images, cats, part.boundary,
-                       part.small_area)
-
-
-def _pair_tables(part: PQPart, total: PQPartial, study: Study, names: tuple[str, ...],
-                 per_image: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The per (pair, class) table (every class, zeros included) and the status counts.
-
-    Integer counts and images are summed from the per-image rows; the float sums are the
-    pass's (added match by match).
-    """
-    cats = study.categories
-    ids = np.asarray(list(cats), dtype=np.int64)
-    n_ann = len(study.annotators)
-    index = {a: i for i, a in enumerate(study.annotators)}
-    a_idx = np.array([index[a] for a in names])
-    pairs = [(i, j) for i in range(len(names)) for j in range(len(names)) if i != j]
-    r = np.repeat([a_idx[i] for i, _ in pairs], ids.size)
-    o = np.repeat([a_idx[j] for _, j in pairs], ids.size)
-    c = np.tile(np.arange(ids.size), len(pairs))
-    cell = (r * n_ann + o) * ids.size + c
-    row_cell = ((per_image["ref"].map(index).to_numpy(np.int64) * n_ann
-                 + per_image["other"].map(index).to_numpy(np.int64)) * ids.size
-                + np.searchsorted(ids, per_image["category_id"].to_numpy()))
-    size = n_ann * n_ann * ids.size
-    out = pd.DataFrame({
-        "ref": categorical(np.asarray(names)[[i for i, _ in pairs]].repeat(ids.size), names),
-        "other": categorical(np.asarray(names)[[j for _, j in pairs]].repeat(ids.size), names),
-        "category_id": ids[c]})
-    for name in INT_FIELDS if part.boundary else INT_FIELDS[:3]:
-        summed = np.bincount(row_cell, weights=per_image[name].to_numpy(np.float64),
-                             minlength=size)
-        out[name] = np.rint(summed[cell]).astype(np.int64)  # exact: integers below 2**53
-    out["n_images"] = np.bincount(row_cell, minlength=size)[cell].astype(np.int64)
-    sums = total.sums.reshape(-1, len(FLOAT_SUMS))
-    for f, name in enumerate(FLOAT_SUMS if part.boundary else FLOAT_SUMS[:1]):
-        out[name] = sums[cell, f]
-    info = cats.to_frame()[["category_id", "name", "isthing"]]
-    out = out.merge(info, on="category_id", how="left")
-    out = pd.concat([out, pq_from_counts(out).drop(columns="counted")], axis=1)
-    if part.boundary:
-        out = pd.concat([out, pq_from_counts(out, prefix="boundary_").drop(columns="counted")],
-                        axis=1)
-        out["mean_boundary_iou"] = mean_boundary_iou(out["boundary_iou_sum_plain"], out["tp"])
-    status = total.status
-    keep = np.zeros(n_ann, bool)
-    keep[a_idx] = True
-    ri, oi, ci, si, small = np.nonzero(status * keep[:, None, None, None, None])
-    annotators = np.asarray(study.annotators)
-    counts = pd.DataFrame({
-        "annotator": categorical(annotators[ri], names),
-        "other": categorical(annotators[oi], names),
-        "category_id": ids[ci], "status": pd.Categorical(np.asarray(STATUSES)[si],
-                                                         categories=list(STATUSES)),
-        "small": small.astype(bool), "segments": status[ri, oi, ci, si, small]})
-    return out, counts

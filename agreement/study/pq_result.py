@@ -4,25 +4,89 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import StudyError
-from ..metrics.counts import count_fields, pooled
-from ..metrics.pq import PQResult, pq_result, symmetric_counts
+from ..matching import STATUSES
+from ..metrics.counts import INT_FIELDS, count_fields, mean_boundary_iou, pooled
+from ..metrics.pq import PQResult, pq_from_counts, pq_result
 from ..model import Categories
+from ._rows import Rows, categorical
 
-__all__ = ["StudyResult"]
+if TYPE_CHECKING:  # the tables are built with pandas when first read: `agreement pq` needs none
+    import pandas as pd
+
+__all__ = ["FLOAT_SUMS", "PQTotals", "StudyResult"]
+
+#: The float sums of the per (pair, class) table, in order.
+FLOAT_SUMS = ("iou_sum", "boundary_iou_sum", "boundary_iou_sum_plain")
+
+SEGMENT_DTYPES: dict[str, Any] = {
+    "image": object, "annotator": object, "other": object, "segment_id": np.int64,
+    "category_id": np.int64, "iscrowd": bool, "area": np.int64, "partner_segment_id": np.int64,
+    "partner_category_id": np.int64, "iou": np.float64, "boundary_iou": np.float64,
+    "boundary_score": np.float64, "boundary_matched": bool, "status": object,
+    "diag_partner_segment_id": np.int64, "diag_partner_category_id": np.int64,
+    "diag_iou": np.float64, "best_partner_any": np.int64, "best_iou_any": np.float64,
+}
+_ID_COLUMNS = ("partner_segment_id", "partner_category_id", "diag_partner_segment_id",
+               "diag_partner_category_id", "best_partner_any")
+
+
+def row_dtypes(boundary: bool) -> dict[str, Any]:
+    """Columns and dtypes of the per (image, pair, class) rows."""
+    fields = INT_FIELDS if boundary else INT_FIELDS[:3]
+    floats = FLOAT_SUMS if boundary else FLOAT_SUMS[:1]
+    return {"image": object, "ref": object, "other": object, "category_id": np.int64,
+            **dict.fromkeys(fields, np.int64), **dict.fromkeys(floats, np.float64)}
+
+
+@dataclass(frozen=True, eq=False)
+class PQTotals:
+    """What the pass of :func:`agreement.study.pq.evaluate` added up, as arrays.
+
+    The dense arrays are indexed (reference, other, class) over the study's annotators and
+    categories (in their order).
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (A, A, C, F)
+        The integer count fields (:data:`INT_FIELDS`, the first three without boundary).
+    sums : ndarray of float64, shape (A, A, C, 3)
+        :data:`FLOAT_SUMS`, added match by match in image order.
+    n_images : ndarray of int64, shape (A, A, C)
+        Images with a count of the pair and class.
+    status : ndarray of int64, shape (A, A, C, len(STATUSES), 2)
+        Reference segments per status and ``small``.
+    rows, segments, presence : Rows
+        The per (image, pair, class) counts, the per-segment rows (when kept) and the
+        categories used per image.
+    """
+
+    counts: np.ndarray
+    sums: np.ndarray
+    n_images: np.ndarray
+    status: np.ndarray
+    rows: Rows
+    segments: Rows
+    presence: Rows
+    study_annotators: tuple[str, ...]
 
 
 @dataclass(frozen=True, eq=False)
 class StudyResult:
     """Agreement of every annotator pair of a study (the output of :func:`evaluate`).
 
+    The pass's totals are arrays (:attr:`totals`); the tables below are built from them when
+    first read, and :meth:`pq` reads the arrays (no table needed).
+
     Attributes
     ----------
+    totals : PQTotals
+        What the pass added up.
     segments : DataFrame
         With ``evaluate(..., segments=True)`` (the default; empty otherwise): one row per
         (image, annotator, segment, other annotator), the annotator in the reference
@@ -65,17 +129,102 @@ class StudyResult:
     small integer per row).
     """
 
-    segments: pd.DataFrame
-    per_image: pd.DataFrame
-    per_pair_class: pd.DataFrame
-    status_counts: pd.DataFrame
-    image_categories: pd.DataFrame
+    totals: PQTotals
     annotators: tuple[str, ...]
     images: tuple[str, ...]
     categories: Categories
     boundary: bool
     small_area: int = 32 * 32
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def segments(self) -> pd.DataFrame:
+        """See the class notes."""
+        import pandas as pd
+
+        who = {"image": self.images, "annotator": self.annotators, "other": self.annotators,
+               "status": STATUSES}
+        seg = self.totals.segments.frame(SEGMENT_DTYPES, who)
+        for col in _ID_COLUMNS:
+            seg[col] = pd.array(seg[col].where(seg[col] >= 0), dtype="Int64")
+        cats = self.categories
+        seg.insert(5, "category", seg["category_id"].map(cats.name).astype(object))
+        seg.insert(6, "isthing", seg["category_id"].map(
+            lambda c: cats[c].isthing if c in cats else False).astype(bool))
+        return seg
+
+    @cached_property
+    def per_image(self) -> pd.DataFrame:
+        """See the class notes."""
+        return self.totals.rows.frame(row_dtypes(self.boundary), {
+            "image": self.images, "ref": self.annotators, "other": self.annotators})
+
+    @cached_property
+    def image_categories(self) -> pd.DataFrame:
+        """See the class notes."""
+        return self.totals.presence.frame({"image": object, "category_id": np.int64},
+                                          {"image": self.images})
+
+    @cached_property
+    def per_pair_class(self) -> pd.DataFrame:
+        """See the class notes."""
+        import pandas as pd
+
+        names = self.annotators
+        ids = np.fromiter(self.categories, dtype=np.int64, count=len(self.categories))
+        pairs = [(a, b) for a, b in self._pairs()]
+        out = pd.DataFrame({
+            "ref": categorical(np.repeat([a for a, _ in pairs], ids.size), names),
+            "other": categorical(np.repeat([b for _, b in pairs], ids.size), names),
+            "category_id": np.tile(ids, len(pairs))})
+        dense = [self._dense(a, b) for a, b in pairs]
+        for name in (INT_FIELDS if self.boundary else INT_FIELDS[:3]):
+            out[name] = np.concatenate([d[name] for d in dense]) if dense else np.zeros(0, int)
+        out["n_images"] = np.concatenate([d["n_images"] for d in dense]) if dense else 0
+        for name in FLOAT_SUMS if self.boundary else FLOAT_SUMS[:1]:
+            out[name] = np.concatenate([d[name] for d in dense]) if dense else 0.0
+        info = self.categories.to_frame()[["category_id", "name", "isthing"]]
+        out = out.merge(info, on="category_id", how="left")
+        out = pd.concat([out, pq_from_counts(out).drop(columns="counted")], axis=1)
+        if self.boundary:
+            out = pd.concat([out, pq_from_counts(out, prefix="boundary_").drop(
+                columns="counted")], axis=1)
+            out["mean_boundary_iou"] = mean_boundary_iou(out["boundary_iou_sum_plain"],
+                                                         out["tp"])
+        return out
+
+    @cached_property
+    def status_counts(self) -> pd.DataFrame:
+        """See the class notes."""
+        import pandas as pd
+
+        status = self.totals.status
+        everyone = self.totals.study_annotators
+        keep = np.isin(np.asarray(everyone, dtype=object), np.asarray(self.annotators,
+                                                                       dtype=object))
+        ri, oi, ci, si, small = np.nonzero(status * keep[:, None, None, None, None])
+        ids = np.fromiter(self.categories, dtype=np.int64, count=len(self.categories))
+        who = np.asarray(everyone)
+        return pd.DataFrame({
+            "annotator": categorical(who[ri], self.annotators),
+            "other": categorical(who[oi], self.annotators),
+            "category_id": ids[ci], "status": pd.Categorical(np.asarray(STATUSES)[si],
+                                                             categories=list(STATUSES)),
+            "small": small.astype(bool), "segments": status[ri, oi, ci, si, small]})
+
+    def _dense(self, ref: str, other: str) -> dict[str, np.ndarray]:
+        """The pair's per-class counts over every category of the study, as arrays."""
+        index = {a: i for i, a in enumerate(self.totals.study_annotators)}
+        r, o = index[ref], index[other]
+        t = self.totals
+        ids = np.fromiter(self.categories, dtype=np.int64, count=len(self.categories))
+        out: dict[str, np.ndarray] = {"category_id": ids}
+        for k, name in enumerate(INT_FIELDS[:t.counts.shape[-1]]):
+            out[name] = t.counts[r, o, :, k]
+        out["n_images"] = t.n_images[r, o]
+        for k, name in enumerate(FLOAT_SUMS if self.boundary else FLOAT_SUMS[:1]):
+            out[name] = t.sums[r, o, :, k]
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """The per (pair, class) table."""
@@ -94,16 +243,22 @@ class StudyResult:
                     raise StudyError(f"annotator must be one of {list(self.annotators)}, "
                                      f"got {name!r}")
             counts = self._pair_counts(ref, other)
-            if symmetric:
-                counts = symmetric_counts(counts, self._pair_counts(other, ref))
+            if symmetric:  # as metrics.pq.symmetric_counts, on arrays
+                back = self._pair_counts(other, ref)
+                counts = {k: v if k == "category_id" else v + back[k]
+                          for k, v in counts.items()}
             self._cache[key] = pq_result(counts, self.categories, ref=ref, other=other,
                                          symmetric=symmetric)
         return self._cache[key]
 
-    def _pair_counts(self, ref: str, other: str) -> pd.DataFrame:
-        t = self.per_pair_class
-        cols = ["category_id", *count_fields(t.columns)]
-        return t.loc[(t["ref"] == ref) & (t["other"] == other), cols]
+    def _pair_counts(self, ref: str, other: str) -> dict[str, np.ndarray]:
+        dense = self._dense(ref, other)
+        return {k: dense[k] for k in ("category_id", *count_fields(dense))}
+
+    def used_category_ids(self) -> set[int]:
+        """The category ids some evaluated annotator used in some image (no table built)."""
+        blocks = [np.atleast_1d(cols["category_id"]) for _, cols in self.totals.presence.blocks]
+        return set(np.unique(np.concatenate(blocks)).tolist()) if blocks else set()
 
     def _pairs(self) -> Iterator[tuple[str, str]]:
         for a in self.annotators:
@@ -129,6 +284,8 @@ class StudyResult:
         DataFrame
             Index ``ref``, columns ``other``; the diagonal is NaN (not computed).
         """
+        import pandas as pd
+
         out = pd.DataFrame(np.nan, index=pd.Index(self.annotators, name="ref"),
                            columns=pd.Index(self.annotators, name="other"))
         for a, b in self._pairs():
@@ -162,6 +319,8 @@ class StudyResult:
             row["pq_as_other"] = _nanmean([self.pq(b, a).pq for b in others])
             row["n_others"] = len(others)
             rows.append(row)
+        import pandas as pd
+
         return pd.DataFrame(rows)
 
     def class_agreement(self) -> pd.DataFrame:
@@ -182,7 +341,7 @@ class StudyResult:
 
     def __repr__(self) -> str:
         return (f"StudyResult({len(self.annotators)} annotators, {len(self.images)} images, "
-                f"{len(self.segments)} segment rows, boundary={self.boundary})")
+                f"{len(self.totals.segments)} segment rows, boundary={self.boundary})")
 
     def summary(self) -> pd.DataFrame:
         """PQ / SQ / RQ (and boundary metrics) with the counts of all ordered pairs summed.

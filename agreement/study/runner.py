@@ -14,8 +14,12 @@ a serial run, a process pool, any :class:`concurrent.futures.Executor` and a Das
 chunks in flight, so the buffer stays small.
 
 Executors
-    ``executor=None`` with ``n_jobs=1``: this process. ``n_jobs > 1`` (-1: one per CPU): a
-    process pool the runner starts and stops. ``executor=`` any ``concurrent.futures.Executor``
+    ``executor=None`` with ``n_jobs=1``: this process. ``n_jobs > 1`` (-1: one per available
+    core): threads of this process when every part says its kernel runs in code that releases
+    the GIL (:attr:`Part.threads`, the compiled kernels built), else a process pool the runner
+    starts and stops (its workers keep freed memory as this process does,
+    :func:`agreement._native.retain_freed_memory`). ``executor=`` any
+    ``concurrent.futures.Executor``
     (the study and the parts travel with each chunk) or a ``distributed.Client`` (they are sent
     to every worker once; workers must be able to read the study's files).
 """
@@ -31,11 +35,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
+from .. import _native
 from ..errors import AnnotationError, StudyError
 from ..image.maps import ImageMaps, Loaded
 from ..model import Study, image_key
 
-__all__ = ["CHUNK_SIZE", "Part", "run", "stream"]
+__all__ = ["CHUNK_SIZE", "Part", "available_cores", "run", "stream"]
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -63,6 +68,10 @@ class Part(ABC, Generic[P, R]):
     tolerant: ClassVar[bool] = False
     #: Whether the part wants what the readers noticed while painting each map.
     layer_findings: ClassVar[bool] = False
+    #: Whether the kernel spends its time in code that releases the GIL (PNG decoding and the
+    #: compiled kernels): ``n_jobs > 1`` then runs chunks on threads of this process (no
+    #: worker start, nothing pickled) instead of worker processes.
+    threads: ClassVar[bool] = False
 
     @property
     def bands(self) -> float | None:
@@ -154,8 +163,10 @@ def _run_chunk(job: _Job, plan: Plan) -> list:
 _STATE: dict[str, _Job] = {}
 
 
-def _init(job: _Job) -> None:
+def _init(job: _Job, retained: dict[str, int] | None = None) -> None:
     _STATE["job"] = job
+    if retained is not None:  # as the parent process (a forked worker inherits it anyway)
+        _native.retain_freed_memory(**retained)
 
 
 def _run_chunk_here(plan: Plan) -> list:
@@ -184,7 +195,8 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
     executor : concurrent.futures.Executor or distributed.Client, optional
         Where chunks run (see the module notes); exclusive with ``n_jobs``.
     n_jobs : int
-        Worker processes when no executor is given (1: this process; -1: one per CPU).
+        Workers when no executor is given (1: this process; -1: one per available core):
+        threads when every part allows them (:attr:`Part.threads`), else processes.
     progress : bool
         A progress bar over images (stderr), advancing as chunks finish.
     desc : str, optional
@@ -249,16 +261,21 @@ def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None 
 def _chunk_results(job: _Job, chunks: list[Plan], executor: Any, n_jobs: int,
                    bar: Any) -> Iterator[list]:
     """Each chunk's partials, in chunk order."""
-    workers = (os.cpu_count() or 1) if n_jobs < 0 else max(1, int(n_jobs))
+    workers = available_cores() if n_jobs < 0 else max(1, int(n_jobs))
     if executor is None and (workers == 1 or len(chunks) < 2):
         for chunk in chunks:
             out = _run_chunk(job, chunk)
             bar.update(len(chunk))
             yield out
         return
+    if executor is None and _native.kernels is not None and all(p.threads for p in job.parts):
+        with cf.ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            yield from _ordered(lambda c: pool.submit(_run_chunk, job, c), chunks,
+                                2 * min(workers, len(chunks)), bar)
+        return
     if executor is None:
         with cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_init,
-                                    initargs=(job,)) as pool:
+                                    initargs=(job, _native.retained())) as pool:
             yield from _ordered(lambda c: pool.submit(_run_chunk_here, c), chunks,
                                 2 * min(workers, len(chunks)), bar)
         return
@@ -276,6 +293,14 @@ def _chunk_results(job: _Job, chunks: list[Plan], executor: Any, n_jobs: int,
                          f" got {type(executor).__name__}")
     window = 2 * max(1, int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1))
     yield from _ordered(lambda c: executor.submit(_run_chunk, job, c), chunks, window, bar)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells, else all)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _ordered(submit: Callable[[Plan], cf.Future], chunks: list[Plan], window: int,

@@ -24,17 +24,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ..findings import Finding, findings_frame
+from ..findings import Finding, findings_frame, sort_findings
 from ..image.checks import cross_findings, map_findings
 from ..image.maps import ImageMaps
 from ..model import AnnotationSource, Study
 from .runner import Part, run
 
-__all__ = ["ValidationPart", "validate"]
+if TYPE_CHECKING:  # the table is built with pandas at the end; the CLI needs none
+    import pandas as pd
+
+__all__ = ["ValidationPart", "validate", "validation_findings"]
 
 
 def _as_study(obj: Study | Mapping[str, AnnotationSource] | AnnotationSource
@@ -100,8 +101,24 @@ def validate(
     return run(_as_study(study), [part], progress=progress, n_jobs=n_jobs, executor=executor)[0]
 
 
+def validation_findings(
+    study: Study | Mapping[str, AnnotationSource] | AnnotationSource | Iterable[AnnotationSource],
+    **options: Any,
+) -> list[Finding]:
+    """:func:`validate`'s findings as records (errors first), without building a table.
+
+    Takes the options of :func:`validate`; ``findings_frame(validation_findings(s))`` equals
+    ``validate(s)``.
+    """
+    progress = options.pop("progress", False)
+    n_jobs = options.pop("n_jobs", 1)
+    executor = options.pop("executor", None)
+    part = _ValidationRecords(**options)
+    return run(_as_study(study), [part], progress=progress, n_jobs=n_jobs, executor=executor)[0]
+
+
 @dataclass(frozen=True)
-class ValidationPart(Part[tuple, pd.DataFrame]):
+class ValidationPart(Part[tuple, "pd.DataFrame"]):
     """:func:`validate` as a part of a pass (options as there). Unreadable annotations are
     findings here, not errors; every map is read with what its reader noticed painting it."""
 
@@ -142,13 +159,26 @@ class ValidationPart(Part[tuple, pd.DataFrame]):
 
     def finish(self, total: tuple | None, study: Study) -> pd.DataFrame:
         """All findings: the study's, each image's (in order), the label sets."""
-        found = _study_findings(study)
-        used: dict[str, set[int]] = {a: set() for a in study.annotators}
-        if total is not None:
-            found += total[0]
-            for a, ids in total[1].items():
-                used[a].update(ids)
-        return findings_frame(found + _label_sets(study, used))
+        return findings_frame(_all_findings(total, study))
+
+
+@dataclass(frozen=True)
+class _ValidationRecords(ValidationPart):
+    """:class:`ValidationPart` finishing with the sorted records (:func:`validation_findings`)."""
+
+    def finish(self, total: tuple | None, study: Study) -> list[Finding]:  # type: ignore[override]
+        return sort_findings(_all_findings(total, study))
+
+
+def _all_findings(total: tuple | None, study: Study) -> list[Finding]:
+    """The study's findings, each image's (in order), the label sets."""
+    found = _study_findings(study)
+    used: dict[str, set[int]] = {a: set() for a in study.annotators}
+    if total is not None:
+        found += total[0]
+        for a, ids in total[1].items():
+            used[a].update(ids)
+    return found + _label_sets(study, used)
 
 
 def _study_findings(study: Study) -> list[Finding]:
@@ -161,13 +191,16 @@ def _study_findings(study: Study) -> list[Finding]:
     for image in study.images:
         for a in study.annotators_of(image):
             folded.setdefault((a, image.casefold()), []).append(image)
-    for row in study.missing().itertuples(index=False):
-        others = ", ".join(study.annotators_of(row.image))
-        near = folded.get((row.annotator, row.image.casefold()), [])
-        hint = (f"; it has {near[0]!r}, a name differing only in case (names are "
-                "case-sensitive: pass rename= to map them)" if near else "")
-        found.append(Finding.of("missing_image", f"annotated by {others} only{hint}",
-                                annotator=row.annotator, image=row.image))
+    for image in study.images:  # the rows of study.missing(), without the table
+        have = study.annotators_of(image)
+        for annotator in study.annotators:
+            if annotator in have:
+                continue
+            near = folded.get((annotator, image.casefold()), [])
+            hint = (f"; it has {near[0]!r}, a name differing only in case (names are "
+                    "case-sensitive: pass rename= to map them)" if near else "")
+            found.append(Finding.of("missing_image", f"annotated by {', '.join(have)} only{hint}",
+                                    annotator=annotator, image=image))
     return found
 
 

@@ -1,0 +1,69 @@
+"""``read_json_object``: the same document (or the same error) as ``read_json``, with the lazy
+top-level arrays decoded one element at a time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agreement.errors import FormatError
+from agreement.io._files import JsonArray, read_json, read_json_object
+from agreement.io._limits import Limits
+
+LIMITS = Limits(max_depth=6)
+_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5)
+_value = st.recursive(_leaf, lambda kids: st.lists(kids, max_size=3)
+                      | st.dictionaries(st.text(max_size=3), kids, max_size=3), max_leaves=12)
+
+
+def _both(path):
+    out = []
+    for read in (lambda: read_json(path, limits=LIMITS),
+                 lambda: read_json_object(path, lazy=("images", "annotations"), limits=LIMITS)):
+        try:
+            got = read()
+        except FormatError as exc:
+            out.append(("error", str(exc)))
+            continue
+        if isinstance(got, dict):
+            got = {k: list(v) if isinstance(v, JsonArray) else v for k, v in got.items()}
+        out.append(got)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=st.dictionaries(st.sampled_from(["images", "annotations", "categories", "x"]), _value,
+                           max_size=4),
+       indent=st.sampled_from([None, 0, 2]), cut=st.integers(0, 400), mutate=st.booleans())
+def test_same_document_or_same_error(tmp_path_factory, doc, indent, cut, mutate):
+    text = json.dumps(doc, indent=indent)
+    if mutate:  # truncated or garbled: the same error message either way
+        text = text[:cut] + text[cut + 1:] if cut < len(text) else text[:-1]
+    path = tmp_path_factory.mktemp("j") / "a.json"
+    path.write_text(text)
+    first, second = _both(path)
+    assert first == second
+
+
+@pytest.mark.parametrize("text", [
+    '{"images": [1, [[[[[2]]]]]]}',       # too deep inside a lazy array
+    '{"annotations": [1, 2,]}', '{"images": [1 2]}', '{"images": [1], } ', '[1, 2]', '"x"',
+    '{"images": [1]} tail', '\ufeff{"images": []}', '{"images": [1], "images": {"a": 1}}',
+])
+def test_edge_cases(tmp_path, text):
+    path = tmp_path / "a.json"
+    path.write_text(text, encoding="utf-8")
+    first, second = _both(path)
+    assert first == second
+
+
+def test_lazy_array_is_decoded_anew_each_time(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"images": [{"id": i} for i in range(5)], "info": {}}))
+    got = read_json_object(path, lazy=("images",))
+    assert isinstance(got["images"], JsonArray) and len(got["images"]) == 5
+    first, again = list(got["images"]), list(got["images"])
+    assert first == again == [{"id": i} for i in range(5)] and first[0] is not again[0]
