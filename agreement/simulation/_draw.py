@@ -163,8 +163,8 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
     Returns the segment-id map, ``{segment id: category id}`` and a count per plant kind of what
     it changed (objects, pixels).
     """
-    CAT_ID = {c["name"]: c["id"] for c in categories}  # noqa: N806
-    THINGS = {c["name"] for c in categories if c["isthing"]}  # noqa: N806
+    CAT_ID = {c["name"]: c["id"] for c in categories}
+    THINGS = {c["name"] for c in categories if c["isthing"]}
     sx, sy = size[1] / W, size[0] / H
     params = {p.kind: P.scaled(p.parameters, scale) for p in plants}
     by_kind = {p.kind: p for p in plants}
@@ -188,7 +188,7 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
             off = rng.normal(0.0, tr.border_sd / sx, 2)
             parts = [road_polygon(scene.street, off[0], off[1])]  # type: ignore[attr-defined]
         elif lay.key == "floor":  # a room's wall / floor line, placed a little differently
-            parts = [p + [0.0, rng.normal(0.0, tr.border_sd / sy)] for p in parts]
+            parts = [p + np.array([0.0, rng.normal(0.0, tr.border_sd / sy)]) for p in parts]
         for part in parts:
             poly = np.asarray(part, float) * [sx, sy]
             extent = float(np.ptp(poly, axis=0).min())  # small or thin shapes still get 4+ clicks
@@ -219,7 +219,7 @@ def draw(scene: Scene, tr: Tracing, plants: Sequence[P.Plant], size: tuple[int, 
     return _map_plants(ids, cats, by_kind, params, scale, counts, rng, CAT_ID, THINGS)
 
 
-def _map_plants(ids, cats, by_kind, params, scale, counts, rng, CAT_ID, THINGS):  # noqa: N803
+def _map_plants(ids, cats, by_kind, params, scale, counts, rng, CAT_ID, THINGS):
     stuff_ids = {CAT_ID[c] for c in CAT_ID if c not in THINGS}
     if "class_confusion" in by_kind:
         a, b = by_kind["class_confusion"].categories
