@@ -95,3 +95,37 @@ def test_read_png_ids_equals_rgb2id(tmp_path, mode):
     assert ids.dtype == np.int32 and ids.shape == (5, 7)
     np.testing.assert_array_equal(ids, rgb2id(read_png_rgb(tmp_path / "x.png")))
     np.testing.assert_array_equal(ids, rgb2id(arr))
+
+
+def test_pq_runs_on_every_core_by_default_with_the_serial_numbers(tmp_path, monkeypatch):
+    """-j defaults to every available core for pq (threads: its kernels release the GIL); the
+    document is byte for byte the serial one. --scheduler without -j leaves the workers to the
+    cluster (n_jobs 1), and the other commands stay serial by default."""
+    import agreement.study.pq as study_pq
+    from agreement.cli import _common, build_parser
+
+    seen = []
+    real = study_pq.evaluate
+
+    def spy(*args, **kw):
+        seen.append(kw["n_jobs"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(study_pq, "evaluate", spy)
+    monkeypatch.setattr("agreement.cli.pq.evaluate", spy, raising=False)
+    docs = []
+    for extra in ([], ["-j", "1"]):
+        out = tmp_path / f"out{len(extra)}.json"
+        assert main(["pq", str(A), str(B), "--no-boundary", "-q", "--json", str(out),
+                     *extra]) == 0
+        docs.append(out.read_bytes())
+    from agreement import _native
+
+    # without the compiled kernels (AGREEMENT_PURE=1) numpy holds the GIL: serial
+    assert seen == [-1 if _native.kernels is not None else 1, 1]
+    assert docs[0] == docs[1]
+    parser = build_parser()
+    args = parser.parse_args(["pq", str(A), str(B), "--scheduler", "tcp://127.0.0.1:1"])
+    assert _common.n_jobs(args) == 1
+    for argv in (["disagreement", "x"], ["report", "x", "--out", "y"]):
+        assert _common.n_jobs(parser.parse_args(argv)) == _common.DEFAULT_JOBS == 1

@@ -24,6 +24,7 @@ from ..metrics.pq import PQResult
 from ..model import Study
 from ..study.pq import evaluate
 from ._common import (
+    THREADED_JOBS,
     add_jobs_flag,
     add_output_flags,
     emit_json,
@@ -49,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-boundary", action="store_true",
                    help="skip boundary IoU and Boundary PQ (no 'boundary' section)")
     p.add_argument("--per-class", action="store_true", help="also print the per-class table")
-    add_jobs_flag(p)
+    add_jobs_flag(p, default=THREADED_JOBS)
     add_output_flags(p, json_help="write the results as JSON to OUT (fractions; undefined "
                      "values as null), or to stdout instead of the table when OUT is omitted")
     add_scheduler_flag(p)
