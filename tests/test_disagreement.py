@@ -312,3 +312,24 @@ def test_one_class_pairs_are_exactly_the_merge_split_regions(seed, n):
     same = out.category_a == out.category_b
     assert (same == (out.kind == "merge-split")).all()
     assert out.loc[same, "category_a"].isin([3, 4]).all()
+
+
+def test_crowds_match_crowds_only_and_the_same_crowd_twice_is_agreement():
+    """Two annotators who mark the same group as a crowd agree on its instances (the same
+    ground truth read twice had 25 'person <-> person' regions); a crowd never matches a
+    single instance, whichever annotator comes first."""
+    ids = road(s3=(slice(5, 15), slice(5, 25)), s4=(slice(18, 26), slice(5, 15)))
+    crowd = PanopticAnnotation.from_map(ids, {1: 1, 3: 3, 4: 3}, iscrowd=[3],
+                                        file_name="img.png")
+    again = PanopticAnnotation.from_map(ids * 2, {2: 1, 6: 3, 8: 3}, iscrowd=[6],
+                                        file_name="img.png")
+    single = PanopticAnnotation.from_map(ids, {1: 1, 3: 3, 4: 3}, file_name="img.png")
+    assert match_lut(crowd, again).tolist() == [-1, 1, 2, 3]  # the road, the crowd, the car
+    assert match_lut(again, crowd).tolist() == [-1, 1, 2, 3]
+    assert match_lut(crowd, single).tolist() == [-1, 1, -1, 3]  # crowd vs one car: no match
+    assert match_lut(single, crowd).tolist() == [-1, 1, -1, 3]
+    h = heatmaps({"a": crowd, "b": again}, CATS, d=1)
+    assert h.instance.max() == 0 and h.semantic.max() == 0
+    assert len(regions_of({"a": crowd, "b": again})) == 0
+    h = heatmaps({"a": crowd, "b": single}, CATS, d=1)
+    assert h.instance[5:15, 5:25].min() > 0  # the crowd against one car is disputed

@@ -78,8 +78,8 @@ def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.in
 
     Peer matching: the panoptic rule of :func:`agreement.matching.match_segments` (same category,
     score > 0.5) with the *plain* IoU ``|A ∩ B| / |A ∪ B|`` as score, so that void plays no role
-    and the result does not depend on which annotator comes first (except that crowd segments of
-    ``a`` are never matched, as in the panoptic rule).
+    and the result does not depend on which annotator comes first; crowd segments match only
+    crowd segments of their category (IoU > 0.5), where the panoptic rule never matches them.
 
     Examples
     --------

@@ -119,8 +119,11 @@ class PairTable:
 
         Peer matching: the panoptic rule (same category, score > 0.5) with the *plain* IoU
         ``|A ∩ B| / |A ∪ B|`` as score, so void plays no role and neither annotator is the
-        reference (except that crowd segments of ``a`` are never matched, as in the panoptic
-        rule). See :func:`agreement.image.disagreement.match_lut`.
+        reference. Crowd segments match only crowd segments (the panoptic rule never matches a
+        crowd of ``a``): a crowd of ``a`` matches a crowd of ``b`` of its category over more
+        than half their union, since two annotators who mark the same group as a crowd agree
+        on its instances; so the result does not depend on which annotator comes first. See
+        :func:`agreement.image.disagreement.match_lut`.
         """
         ov = self._overlap
         r, o = candidate_pairs(ov)
@@ -128,7 +131,15 @@ class PairTable:
         iou = inter / (ov.ref_area[r] + ov.other_area[o] - inter)
         matches = match_segments(ov, score=iou)
         lut = np.full(len(self.ann_a.segments) + 1, -1, np.int64)
-        lut[matches.ref_index + 1] = matches.other_index + 1
+        peer = ~ov.other_crowd[matches.other_index]  # a crowd matches only a crowd
+        lut[matches.ref_index[peer] + 1] = matches.other_index[peer] + 1
+        if ov.ref_crowd.any() and ov.other_crowd.any():
+            r, o, inter = ov.pairs()
+            both = (ov.ref_crowd[r] & ov.other_crowd[o]
+                    & (ov.ref_categories[r] == ov.other_categories[o]))
+            r, o, inter = r[both], o[both], inter[both]
+            same = inter / (ov.ref_area[r] + ov.other_area[o] - inter) > 0.5  # unique
+            lut[r[same] + 1] = o[same] + 1
         return lut
 
 
