@@ -99,3 +99,20 @@ def test_maps_of_different_sizes_are_one_error():
     with pytest.raises(AnnotationError, match=r"image 'x.png': annotations of one image must "
                                               r"have one shape"):
         maps.tuples()
+
+
+@settings(max_examples=60, deadline=None)
+@given(image())
+def test_a_pair_counted_in_one_compiled_pass_equals_the_general_count(anns):
+    """Two maps: the compiled table and the index made when first read give exactly the tuples
+    of N maps' path (three maps: the second and a constant third)."""
+    from agreement import _native
+
+    a, b = list(anns.values())[:2]
+    sizes = [len(a.segments), len(b.segments)]
+    t = count_tuples([a.compact, b.compact], sizes)
+    one = np.ones_like(a.compact)
+    g = count_tuples([a.compact, b.compact, one], [*sizes, 1])
+    assert np.array_equal(t.codes, g.codes[:, :2]) and np.array_equal(t.count, g.count)
+    assert (t._index is None) == (_native.kernels is not None)  # not made until read
+    assert np.array_equal(t.index, g.index) and t.index.dtype == np.int32

@@ -12,11 +12,13 @@ the tuples weighted by their pixel counts: exact integers, no pixel read again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+from .. import _native
+from ..labels import overlap_table
 
 __all__ = ["Tuples", "count_tuples"]
 
@@ -24,23 +26,34 @@ __all__ = ["Tuples", "count_tuples"]
 DIRECT_CELLS = 1 << 21
 
 
-@dataclass(frozen=True, eq=False)
 class Tuples:
     """The tuples of compact ids of one image.
 
     Attributes
     ----------
     index : ndarray of int32, shape (H, W)
-        The tuple of each pixel.
+        The tuple of each pixel (made on first use when the counts came without it: PQ alone
+        never reads it).
     codes : ndarray of int64, shape (T, N)
         Each tuple's compact id per annotator (0 = void), tuples in increasing order of ids.
     count : ndarray of int64, shape (T,)
         Pixels per tuple.
     """
 
-    index: npt.NDArray[np.int32]
-    codes: npt.NDArray[np.int64]
-    count: npt.NDArray[np.int64]
+    __slots__ = ("_index", "_make_index", "codes", "count")
+
+    def __init__(self, index: npt.NDArray[np.int32] | Callable[[], npt.NDArray[np.int32]],
+                 codes: npt.NDArray[np.int64], count: npt.NDArray[np.int64]) -> None:
+        self._index = None if callable(index) else index
+        self._make_index = index if callable(index) else None
+        self.codes, self.count = codes, count
+
+    @property
+    def index(self) -> npt.NDArray[np.int32]:
+        if self._index is None:
+            self._index = self._make_index()  # type: ignore[misc]
+            self._make_index = None
+        return self._index
 
     def __len__(self) -> int:
         return int(self.count.size)
@@ -90,6 +103,20 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
     if cells >= np.iinfo(np.int64).max:
         raise OverflowError(f"combined segment ids must fit int64, got {radix} segments")
     shape = np.shape(compacts[0])
+    if len(radix) == 2 and cells <= DIRECT_CELLS and _native.kernels is not None:
+        # a pair: its counts in one compiled pass; the per-pixel index when first read
+        counts = overlap_table(compacts[0], compacts[1], radix[0], radix[1]).ravel()
+        present = np.flatnonzero(counts)
+        a, b, n1 = compacts[0], compacts[1], radix[1]
+
+        def index() -> npt.NDArray[np.int32]:
+            lut = np.zeros(cells, np.int32)
+            lut[present] = np.arange(present.size, dtype=np.int32)
+            code = np.multiply(a, n1, dtype=np.int32)
+            code += b
+            return lut[code]
+
+        return Tuples(index, _codes(present, radix), counts[present].astype(np.int64))
     code = np.zeros(shape, np.int32 if cells < 1 << 31 else np.int64)
     for c, r in zip(compacts, radix, strict=True):
         code *= r
@@ -106,8 +133,13 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
         present, inverse, count = np.unique(flat, return_inverse=True, return_counts=True)
         index = inverse.astype(np.int32).reshape(shape)
         count = count.astype(np.int64)
+    return Tuples(index, _codes(present, radix), count)
+
+
+def _codes(present: npt.NDArray[np.integer], radix: Sequence[int]) -> npt.NDArray[np.int64]:
+    """Each combined id's compact id per annotator (mixed radix, last annotator fastest)."""
     codes = np.empty((present.size, len(radix)), np.int64)
     rest = present.astype(np.int64)
     for i in range(len(radix) - 1, -1, -1):
         rest, codes[:, i] = np.divmod(rest, radix[i])
-    return Tuples(index, codes, count)
+    return codes
