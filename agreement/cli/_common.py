@@ -50,8 +50,8 @@ DEFAULT_JOBS = 1
 
 #: ``-j`` when not given for a pass that runs on threads (``pq``: decoding and the compiled
 #: kernels release the GIL): every available core. Threads start in no time and share the
-#: study, so they pay even on small studies: ``pq`` of 20 pairs of 1024 x 2048 took 0.72 s
-#: with two threads against 0.88 s serial on an idle 2-core machine (docs/metrics.md#speed).
+#: study, so they pay even on small studies: ``pq`` of 20 pairs of 1024 x 2048 took 0.53 s
+#: with two threads against 0.63 s serial on an idle 2-core machine (docs/metrics.md#speed).
 THREADED_JOBS = -1
 
 
