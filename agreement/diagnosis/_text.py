@@ -27,15 +27,6 @@ def _ci(f: Finding) -> str:
     return f"95% CI {fmt(lo)}-{fmt(hi)}{unit}"
 
 
-def _who(f: Finding) -> str:
-    if f.annotators:
-        return " and ".join(f.annotators)
-    between = f.evidence.get("between")
-    if between:
-        return f"{between[0]} (compared with {between[1]})"
-    return "the annotators"
-
-
 def _what(f: Finding) -> str:
     cats, x = f.categories, f.effect
     a = cats[0] if cats else ""
@@ -105,4 +96,4 @@ def finding_text(f: Finding) -> str:
     if not f.annotators and between and "the others" in what:  # two annotators: name the other
         what = what.replace("the others'", f"{between[1]}'s").replace("the others", between[1])
         return f"{between[0]} {what} ({_ci(f)}, {where})."
-    return f"{_who(f)} {what} ({_ci(f)}, {where})."
+    return f"{f.who} {what} ({_ci(f)}, {where})."

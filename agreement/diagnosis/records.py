@@ -93,6 +93,17 @@ class Finding:
     rank: int = 0
 
     @property
+    def who(self) -> str:
+        """Who the finding is about, as the texts name them: its annotators, the two compared
+        (``"b (compared with a)"``, a two-annotator study), else ``"the annotators"``."""
+        if self.annotators:
+            return " and ".join(self.annotators)
+        between = self.evidence.get("between")
+        if between:
+            return f"{between[0]} (compared with {between[1]})"
+        return "the annotators"
+
+    @property
     def text(self) -> str:
         """The finding in one or two sentences, generated from the fields."""
         return finding_text(self)

@@ -59,15 +59,6 @@ def _value(f: Any, x: float) -> str:
     return f"{abs(x):.1f} px" if f.unit == "px" else _share(x)
 
 
-def _who(f: Any) -> str:
-    if f.annotators:
-        return " and ".join(f.annotators)
-    between = f.evidence.get("between")
-    if between:
-        return f"{between[0]} (compared with {between[1]})"
-    return "the annotators"
-
-
 def _others(f: Any) -> str:
     """The other annotators' own mean values, as a clause."""
     others = f.evidence.get("others_mean") or {}
