@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_JOBS",
+    "STUDY_HELP",
     "THREADED_JOBS",
     "add_jobs_flag",
     "add_output_flags",
@@ -41,6 +42,10 @@ __all__ = [
     "text_table",
     "to_jsonable",
 ]
+
+#: Help of the STUDY argument of the commands that open a study with :func:`open_for`.
+STUDY_HELP = ("study folder (one export per annotator), study file (.toml / .json) or an export "
+              "holding several annotators")
 
 #: ``-j`` when not given (1: this process; -1: every core). Serial: on a 2-core machine shared
 #: with other work, two workers did not pay for ``pq`` and gained ~10 % for ``report``

@@ -19,6 +19,7 @@ from ..errors import AgreementError
 from ..io.consensus_export import CONSENSUS_FORMATS
 from ..io.consensus_export import MARKER as CONSENSUS_MARKER
 from ._common import (
+    STUDY_HELP,
     add_jobs_flag,
     add_output_flags,
     emit_json,
@@ -51,8 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="The consensus annotation of every image of STUDY (pixel majority with "
                     "instance grouping; ties and weak majorities left void) written as a file "
                     "the annotation tool imports, with one vote PNG per image beside it.")
-    p.add_argument("study", help="study folder (one export per annotator), study file "
-                   "(.toml / .json) or an export holding several annotators")
+    p.add_argument("study", help=STUDY_HELP)
     p.add_argument("-o", "--out", required=True, type=Path, metavar="DIR",
                    help="output folder (created; a previous consensus export there is replaced)")
     p.add_argument("--format", choices=sorted(CONSENSUS_FORMATS), default="coco-panoptic",

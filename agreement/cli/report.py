@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ._common import (
+    STUDY_HELP,
     add_jobs_flag,
     add_output_flags,
     count,
@@ -33,11 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Measure how the annotators of STUDY agree, diagnose each class, and propose "
         "guideline revisions; writes report.html, report.md and CSV tables into DIR.",
     )
-    p.add_argument(
-        "study",
-        help="study folder (one export per annotator), study file "
-        "(.toml / .json) or an export holding several annotators",
-    )
+    p.add_argument("study", help=STUDY_HELP)
     p.add_argument(
         "-o",
         "--out",

@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from ._common import (
+    STUDY_HELP,
     add_jobs_flag,
     add_output_flags,
     count,
@@ -43,8 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Rank the ambiguous regions of STUDY for review (severity, doubled when a "
                     "finding explains the region) and write them as CSV with the annotators "
                     "concerned and their CVAT / Label Studio references.")
-    p.add_argument("study", help="study folder (one export per annotator), study file "
-                   "(.toml / .json) or an export holding several annotators")
+    p.add_argument("study", help=STUDY_HELP)
     p.add_argument("-o", "--out", required=True, type=Path, metavar="FILE",
                    help="the CSV to write (replaced atomically)")
     p.add_argument("--top", type=count, default=100, metavar="N",
