@@ -105,6 +105,21 @@ def test_file_beyond_max_file_bytes(tmp_path, monkeypatch):
     refused("coco_instances", path, r"JSON file must be at most 100 bytes \(max_file_bytes")
 
 
+def test_read_bytes_reads_what_the_file_holds(tmp_path, monkeypatch):
+    from agreement.io._files import read_bytes
+    from agreement.errors import FormatError
+    path = tmp_path / "x.json"
+    for payload in (b"", b"{}", bytes(range(256)) * 40):
+        path.write_bytes(payload)
+        assert read_bytes(path) == payload
+    monkeypatch.setenv("AGREEMENT_MAX_FILE_BYTES", "100")
+    path.write_bytes(b"1" * 100)
+    assert read_bytes(path) == b"1" * 100
+    path.write_bytes(b"1" * 101)
+    with pytest.raises(FormatError, match="at most 100 bytes"):
+        read_bytes(path)
+
+
 # -- categories: no crash, no coercion ---------------------------------------------------------
 
 @pytest.mark.parametrize(("change", "match"), [

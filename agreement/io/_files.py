@@ -97,8 +97,13 @@ def read_bytes(path: str | os.PathLike[str], *, what: str = "file",
     limits = resolve_limits(limits)
     try:
         with open(path, "rb") as fh:
-            check_file_size(os.fstat(fh.fileno()).st_size, limits, what=what, file=path)
-            return fh.read(limits.max_file_bytes + 1)
+            size = os.fstat(fh.fileno()).st_size
+            check_file_size(size, limits, what=what, file=path)
+            # Ask for what the file holds (plus one byte, to see a file still growing), not
+            # for the limit: a read of n bytes reserves n bytes before it reads.
+            data = fh.read(size + 1 if size else limits.max_file_bytes + 1)
+            check_file_size(len(data), limits, what=what, file=path)
+            return data
     except FileNotFoundError:
         raise FormatError("file must exist, got no such file", file=path) from None
     except IsADirectoryError:
