@@ -179,3 +179,17 @@ def test_missing_image_names_a_case_only_difference():
         "case-sensitive: pass rename= to map them)")
     assert miss[("b", "B.jpg")].endswith("it has 'b.jpg', a name differing only in case (names "
                                         "are case-sensitive: pass rename= to map them)")
+
+
+def test_one_annotators_export_is_validated_and_summarised_alone(capsys):
+    # validate and summary look at each annotator alone: one export file is enough for them,
+    # named after its file; the commands that compare annotators still refuse it
+    export = "data/sample/batch1/bruno/panoptic.json"
+    assert main(["validate", export, "--json", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["annotators"] == ["panoptic"] and doc["images"] == 13
+    assert main(["summary", export]) == 0
+    assert "annotator   panoptic.json" in capsys.readouterr().out
+    assert main(["disagreement", export, "-q"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "must name several annotators" in err[0]

@@ -174,7 +174,7 @@ def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare:
     refusal of a study with nothing to compare, both before any map is decoded."""
     from ..io import open_study
 
-    opened = open_study(path, **options)
+    opened = open_study(path, single=not compare, **options)
     found = opened.discovery.note() if opened.discovery is not None else None
     if found:
         note(args, f"note: {found}")

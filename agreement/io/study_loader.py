@@ -152,8 +152,8 @@ def load_study(
 
 
 def _open(path: StudyPath, *, format: str | None, align: str,
-          categories: Categories | str | os.PathLike[str] | None, options: dict[str, Any]
-          ) -> tuple[Study, Discovery, StudySpec | None]:
+          categories: Categories | str | os.PathLike[str] | None, options: dict[str, Any],
+          single: bool = False) -> tuple[Study, Discovery, StudySpec | None]:
     """The study, what its path held and its study file (parsed once)."""
     spec_path = None if isinstance(path, Mapping) else _study_file_of(Path(path))
     if spec_path is not None:
@@ -161,12 +161,12 @@ def _open(path: StudyPath, *, format: str | None, align: str,
         return spec.load(), _from_spec(spec), spec
     found = discover(path, format=format)
     return _assemble(found, format=format, align=align, categories=categories,
-                     options=options), found, None
+                     options=options, single=single), found, None
 
 
 def _assemble(found: Discovery, *, format: str | None, align: str,
               categories: Categories | str | os.PathLike[str] | None,
-              options: dict[str, Any]) -> Study:
+              options: dict[str, Any], single: bool = False) -> Study:
     if found.kind == "bsds":
         return load_bsds_study(found.annotators[0].path)
     if categories is None:
@@ -176,6 +176,9 @@ def _assemble(found: Discovery, *, format: str | None, align: str,
     expanded = {f.name: expand_sources(f.path, format=format or f.format, **options)
                 for f in found.annotators}
     if found.kind == "export" and list(expanded[found.annotators[0].name]) == [None]:
+        if single:  # one annotator's export, e.g. to validate it: named after the file
+            source = expanded[found.annotators[0].name][None]
+            return Study({Path(found.annotators[0].path).stem: source}, align=align)
         raise StudyError(f"a study file or export must name several annotators, got one "
                          f"annotator in {shown(found.root)!r}; to compare it with others, put "
                          "each annotator's export in one study folder and pass the folder")
@@ -200,6 +203,7 @@ def open_study(
     images_dir: str | os.PathLike[str] | None = None,
     format: str | None = None,
     categories: Categories | str | os.PathLike[str] | None = None,
+    single: bool = False,
     **options: Any,
 ) -> StudyInput:
     """Open a study folder, study file or multi-annotator export, with where it came from.
@@ -210,6 +214,10 @@ def open_study(
         Anything :func:`load_study` accepts as a path.
     images_dir
         Override the photos folder.
+    single
+        Accept an export holding one annotator's annotations (named after the file's stem), for
+        commands that look at each annotator alone (``validate``, ``summary``); without it such
+        an export is refused, as there is nothing to compare.
     format, categories, **options
         As for :func:`load_study`.
 
@@ -226,7 +234,7 @@ def open_study(
     """
     root = Path(path)
     study, found, spec = _open(root, format=format, align="file_name", categories=categories,
-                               options=dict(options))
+                               options=dict(options), single=single)
     if spec is not None:
         name, photos, files = spec.name, spec.images_dir, (spec.path,)
     else:
