@@ -16,7 +16,7 @@ class_confusion,   between the two classes
 boundary_offset
 boundary_detail    touching one of its classes, border placement first
 extent             touching the class
-missed_small       missed objects
+missed_small       missed objects, those under the finding's size first
 merge, split       instance disagreement (merge-split) inside the class
 unlabeled          unlabelled gaps, or void against a class
 layer_overlap      instance disagreement or confusion between two thing classes
@@ -119,6 +119,8 @@ def example_regions(f: Finding, regions: pd.DataFrame, *, things: Collection[int
     on_images = pick["image"].astype(str).isin(set(f.images)).to_numpy()
     right_kind = (pick["kind"].astype(str) == preferred).to_numpy() if preferred else \
         np.ones(len(pick), bool)
+    if f.kind == "missed_small" and "size_px" in f.evidence:  # objects of the finding's size
+        right_kind = right_kind & (pick["area"].to_numpy(np.int64) < int(f.evidence["size_px"]))
     pick = pick.assign(_tier=on_images.astype(int) * 2 + right_kind, _pos=np.arange(len(pick)))
     pick = pick.sort_values(["_tier", "_pos"], ascending=[False, True], kind="stable")
     # one region per image before a second one of the same image
