@@ -333,3 +333,22 @@ def test_crowds_match_crowds_only_and_the_same_crowd_twice_is_agreement():
     assert len(regions_of({"a": crowd, "b": again})) == 0
     h = heatmaps({"a": crowd, "b": single}, CATS, d=1)
     assert h.instance[5:15, 5:25].min() > 0  # the crowd against one car is disputed
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 30), st.integers(1, 30),
+       st.integers(0, 2**32 - 1))
+def test_area_average_is_the_sparse_product_bit_for_bit(h, w, g0, g1, seed):
+    """The taps of area_average add what the overlap matrix product adds, in its order: the
+    aggregate heatmaps do not change by a bit (shrinking, stretching, uneven sizes)."""
+    from agreement.image.disagreement import _area_weights, area_average
+
+    x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    expected = np.asarray((_area_weights(w, g1) @ (_area_weights(h, g0)
+                                                   @ x.astype(np.float64)).T).T)
+    got = area_average(x, (g0, g1))
+    assert got.dtype == np.float64 and got.shape == (g0, g1)
+    assert np.array_equal(got, expected)
+    assert np.array_equal(area_average(x.astype(np.float64), (g0, g1)), expected)
+    # the mean is kept: each output cell is an average of the input over its area
+    assert np.isclose(got.mean(), x.astype(np.float64).mean(), rtol=1e-9, atol=1e-12)

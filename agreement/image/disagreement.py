@@ -342,10 +342,49 @@ def _area_weights(n: int, m: int) -> csr_matrix:
                       shape=(m, n))
 
 
+@lru_cache(maxsize=32)
+def _area_taps(n: int, m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """:func:`_area_weights` as taps: output ``i`` is ``sum_k weights[i, k] * x[index[i, k]]``
+    (each row's cells are contiguous; shorter rows padded with weight 0), in the order the
+    sparse product adds them, so that the sums are the same to the last bit."""
+    w = _area_weights(n, m)
+    taps = int(np.diff(w.indptr).max()) if m else 0
+    index = np.zeros((m, taps), np.int64)
+    weights = np.zeros((m, taps))
+    for i in range(m):
+        lo, hi = w.indptr[i], w.indptr[i + 1]
+        index[i, : hi - lo] = w.indices[lo:hi]
+        index[i, hi - lo:] = w.indices[hi - 1] if hi > lo else 0
+        weights[i, : hi - lo] = w.data[lo:hi]
+    return index, weights
+
+
+def _taken(x: npt.NDArray, index: npt.NDArray[np.int64], axis: int) -> npt.NDArray:
+    """``x`` at ``index`` along ``axis``: a strided view when the index steps evenly."""
+    step = index[1] - index[0] if index.size > 1 else 1
+    if step > 0 and np.array_equal(index, index[0] + step * np.arange(index.size)):
+        sl = slice(int(index[0]), int(index[-1]) + 1, int(step))
+        return x[sl] if axis == 0 else x[:, sl]
+    return np.take(x, index, axis=axis)
+
+
+def _average_along(x: npt.NDArray[np.float64], m: int, axis: int) -> npt.NDArray[np.float64]:
+    index, weights = _area_taps(x.shape[axis], m)
+    shape = (m, x.shape[1]) if axis == 0 else (x.shape[0], m)
+    out = np.zeros(shape)
+    for k in range(index.shape[1]):
+        w = weights[:, k, None] if axis == 0 else weights[None, :, k]
+        out += w * _taken(x, index[:, k], axis)
+    return out
+
+
 def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
     """A map resampled to ``shape`` by area averaging (each output cell is the mean of the
     input over its area, fractional pixels weighted by their overlap; smaller maps are
     stretched the same way).
+
+    Rows first, then columns, each output cell adding its few input cells in order (whole-row
+    and whole-column array operations: no sparse product over the map).
 
     Examples
     --------
@@ -354,10 +393,10 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     >>> area_average(np.array([[1.0, 3.0]]), (1, 3)).round(6).tolist()
     [[1.0, 2.0, 3.0]]
     """
-    heat = np.asarray(heat, dtype=np.float64)
-    rows = _area_weights(heat.shape[0], shape[0])
-    cols = _area_weights(heat.shape[1], shape[1])
-    return np.asarray((cols @ (rows @ heat).T).T)
+    heat = np.asarray(heat)
+    if heat.dtype not in (np.float32, np.float64):  # float32 is widened exactly by the products
+        heat = heat.astype(np.float64)
+    return _average_along(_average_along(heat, shape[0], 0), shape[1], 1)
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
