@@ -352,3 +352,19 @@ def test_area_average_is_the_sparse_product_bit_for_bit(h, w, g0, g1, seed):
     assert np.array_equal(area_average(x.astype(np.float64), (g0, g1)), expected)
     # the mean is kept: each output cell is an average of the input over its area
     assert np.isclose(got.mean(), x.astype(np.float64).mean(), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 11), st.integers(1, 4), st.integers(1, 12), st.integers(1, 12),
+       st.integers(0, 2**32 - 1))
+def test_near_count_is_the_sum_of_each_annotators_boundary_near(n, d, h, w, seed):
+    """The packed, once-windowed count equals each annotator's boundary_near added up (more
+    than 8 annotators: 16-bit packing)."""
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(1, 4, (h, w)) for _ in range(n)]
+    anns = {f"a{i}": ann(m, {int(s): int(s) for s in np.unique(m)}) for i, m in enumerate(maps)}
+    hm = heatmaps(anns, CATS, d=d)
+    expected = sum(boundary_near(c, d).astype(np.uint8) for c in hm.compact)
+    assert np.array_equal(hm.boundary_count, expected)
+    assert np.array_equal(hm.near_count(2 * d),
+                          sum(boundary_near(c, 2 * d).astype(np.uint8) for c in hm.compact))

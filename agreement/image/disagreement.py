@@ -38,6 +38,7 @@ from scipy.sparse import csr_matrix
 
 from ..errors import AnnotationError
 from ..metrics.boundary import boundary_near as _near
+from ..metrics.boundary import near_changes
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
@@ -152,16 +153,31 @@ class Heatmaps:
         self._compacts = tuple(compacts)
         self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
+        self._changes: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def boundary_count(self) -> npt.NDArray[np.uint8]:
         """Annotators drawing a segment boundary within ``d`` pixels (computed on first use)."""
         if "boundary_count" not in self._maps:
+            self._maps["boundary_count"] = self.near_count(self.d)
+        return self._maps["boundary_count"]
+
+    def near_count(self, d: int) -> npt.NDArray[np.uint8]:
+        """Annotators drawing a segment boundary within ``d`` pixels of each pixel (the sum of
+        :func:`boundary_near` over the annotators). Every annotator's label changes are packed
+        as one bit each into one map, windowed once for all of them
+        (:func:`agreement.metrics.boundary.near_changes`) and the bits counted; the packed
+        changes are kept for other tolerances."""
+        n = len(self._compacts)
+        if n > 32:
             count = np.zeros(self.shape, np.uint8)
             for comp in self._compacts:
-                count += boundary_near(comp, self.d)
-            self._maps["boundary_count"] = count
-        return self._maps["boundary_count"]
+                count += boundary_near(comp, d)
+            return count
+        if self._changes is None:
+            self._changes = _packed_changes(self._compacts)
+        near = near_changes(*self._changes, d=max(1, int(d)))
+        return _bit_count(near, n)
 
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
@@ -221,6 +237,41 @@ class Heatmaps:
             claimed += _weighted_bincount(lab[first], count[first], k)
             disputed += _weighted_bincount(lab[first & split], count[first & split], k)
         return claimed, disputed
+
+
+def _packed_changes(compacts: Sequence[npt.NDArray[np.integer]]
+                    ) -> tuple[npt.NDArray[np.unsignedinteger], npt.NDArray[np.unsignedinteger]]:
+    """Label changes of up to 32 maps, bit ``i`` for map ``i``: along rows (``(y, x)`` differs
+    from ``(y, x + 1)``) and along columns (from ``(y + 1, x)``); last column / row unmarked."""
+    n = len(compacts)
+    dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
+    shape = compacts[0].shape
+    rows, cols = np.zeros(shape, dtype), np.zeros(shape, dtype)
+    changed = np.empty(shape, bool)
+    bits = changed.view(np.uint8).astype(dtype) if dtype != np.uint8 else None
+    for i, c in enumerate(compacts):
+        for out, a, b in ((rows[:, :-1], c[:, 1:], c[:, :-1]), (cols[:-1], c[1:], c[:-1])):
+            ch = changed[: a.shape[0], : a.shape[1]]
+            np.not_equal(a, b, out=ch)
+            if bits is None:
+                flags = ch.view(np.uint8)
+            else:
+                flags = bits[: a.shape[0], : a.shape[1]]
+                np.copyto(flags, ch, casting="unsafe")
+            if i:
+                np.left_shift(flags, i, out=flags)
+            np.bitwise_or(out, flags, out=out)
+    return rows, cols
+
+
+def _bit_count(x: npt.NDArray[np.unsignedinteger], n: int) -> npt.NDArray[np.uint8]:
+    """Set bits of each element (of its ``n`` low bits), as uint8."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2
+        return np.bitwise_count(x).astype(np.uint8, copy=False)
+    out = np.zeros(x.shape, np.uint8)
+    for i in range(n):
+        out += ((x >> i) & 1).astype(np.uint8)
+    return out
 
 
 def _weighted_bincount(values: np.ndarray, weights: np.ndarray, k: int) -> npt.NDArray[np.int64]:

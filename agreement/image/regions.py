@@ -57,7 +57,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..model import Categories
-from .disagreement import Heatmaps, boundary_near
+from .disagreement import Heatmaps
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
 
@@ -219,10 +219,7 @@ def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
 
 def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
     """Pixels where some annotator draws no border within ``tolerance`` pixels."""
-    count = np.zeros(h.shape, np.uint8)
-    for comp in h._compacts:
-        count += boundary_near(comp, max(1, tolerance))
-    return count < len(h.annotators)
+    return h.near_count(max(1, tolerance)) < len(h.annotators)
 
 
 def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
