@@ -368,3 +368,24 @@ def test_near_count_is_the_sum_of_each_annotators_boundary_near(n, d, h, w, seed
     assert np.array_equal(hm.boundary_count, expected)
     assert np.array_equal(hm.near_count(2 * d),
                           sum(boundary_near(c, 2 * d).astype(np.uint8) for c in hm.compact))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 4), st.floats(0.0, 1.0),
+       st.integers(0, 2**32 - 1))
+def test_thick_regions_are_the_8_connected_components_in_raster_order(h, w, r, density, seed):
+    """The thick regions come from scipy.ndimage.label of the opening: the same components,
+    numbered alike (raster order of their first pixel), as the graph of 8-neighbours the thin
+    regions are cut from."""
+    from agreement.image.regions import _components, _connected, _opening
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((h, w)) < density
+    code = rng.integers(0, 3, int(mask.sum())).astype(np.int32)
+    pixels, region, thin = _components(mask, r, code)
+    thick = _opening(mask, r).ravel()[pixels]
+    lab, n = _connected(pixels[thick], mask.shape)
+    assert np.array_equal(region[thick], lab + 1)
+    lab, m = _connected(pixels[~thick], mask.shape, code[~thick])
+    assert np.array_equal(region[~thick], lab + 1 + n)
+    assert thin.tolist() == [False] * (n + 1) + [True] * m
