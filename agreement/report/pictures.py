@@ -145,10 +145,11 @@ def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
 def region_figure(region: Mapping, maps: tuple, study: Study) -> RegionFigure:
     """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`), painted
     straight into pixels (:func:`agreement.plot_regions.region_panel_pixels`)."""
-    from ..plot_regions import region_crop, region_panel_pixels
+    from ..plot_regions import PANEL_PX, region_crop, region_panel_pixels
 
     anns, heat, photo = maps
-    crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
+    crop = region_crop(region, anns, study.categories, image=photo, disputed=heat,
+                       panel_width=PANEL_PX)  # paint only the pixels the panels show
     pixels, whole = region_panel_pixels(crop)  # HTML: each panel, legend in HTML; Markdown: whole
     panels = tuple((name, _encode(p, photo=photo is not None))
                    for name, p in zip(crop.annotators, pixels, strict=True))
