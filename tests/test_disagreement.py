@@ -389,3 +389,22 @@ def test_thick_regions_are_the_8_connected_components_in_raster_order(h, w, r, d
     lab, m = _connected(pixels[~thick], mask.shape, code[~thick])
     assert np.array_equal(region[~thick], lab + 1 + n)
     assert thin.tolist() == [False] * (n + 1) + [True] * m
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40),
+       st.integers(0, 2**32 - 1))
+def test_heatmaps_area_average_reads_tuples_by_bands_to_the_same_bits(h, w, g0, g1, seed):
+    """Heatmaps.area_average reads the per-tuple values a band of rows at a time: the same
+    result as averaging the whole map (more than one band of 32 output rows included)."""
+    from agreement.image.disagreement import area_average
+
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(1, 5, (h, w)) for _ in range(3)]
+    seg = {1: 1, 2: 2, 3: 3, 4: 4}
+    anns = {f"a{i}": ann(m, {int(s): seg[int(s)] for s in np.unique(m)})
+            for i, m in enumerate(maps)}
+    hm = heatmaps(anns, CATS, d=1)
+    for name in ("semantic", "entropy", "instance", "boundary"):
+        assert np.array_equal(hm.area_average(name, (g0, g1)),
+                              area_average(getattr(hm, name), (g0, g1))), name

@@ -27,7 +27,7 @@ of annotators labelling the pixel).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
@@ -203,6 +203,15 @@ class Heatmaps:
     def shape(self) -> tuple[int, int]:
         """``(H, W)``."""
         return self.tuples.index.shape  # type: ignore[return-value]
+
+    def area_average(self, name: str, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+        """:func:`area_average` of the heatmap ``name`` (``semantic``, ``entropy``,
+        ``instance``, ``boundary``), without making the whole map: the per-tuple values are
+        read for a band of rows at a time (the same result)."""
+        if name not in ("semantic", "entropy", "instance") or name in self._maps:
+            return area_average(getattr(self, name), shape)
+        values, index = self.per_tuple[name], self.tuples.index
+        return _area_average_rows(lambda lo, hi: values[index[lo:hi]], self.shape, shape)
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -447,7 +456,31 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     heat = np.asarray(heat)
     if heat.dtype not in (np.float32, np.float64):  # float32 is widened exactly by the products
         heat = heat.astype(np.float64)
-    return _average_along(_average_along(heat, shape[0], 0), shape[1], 1)
+    return _area_average_rows(lambda lo, hi: heat[lo:hi], heat.shape, shape)
+
+
+#: Output rows of an area average computed at once (the input rows they need are read then).
+_BAND = 32
+
+
+def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[int, int],
+                       shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+    """:func:`area_average` of a map of ``size`` whose rows ``lo:hi`` are ``rows_of(lo, hi)``,
+    a band of output rows at a time (each output cell adds the same terms in the same order
+    whatever the band: the result does not depend on it)."""
+    (h, w), (g0, g1) = size, shape
+    index, weights = _area_taps(h, g0)
+    out = np.empty((g0, g1))
+    for lo in range(0, g0, _BAND):
+        hi = min(g0, lo + _BAND)
+        idx = index[lo:hi]
+        first = int(idx.min())
+        block = rows_of(first, int(idx.max()) + 1)
+        acc = np.zeros((hi - lo, w))
+        for k in range(idx.shape[1]):
+            acc += weights[lo:hi, k, None] * _taken(block, idx[:, k] - first, 0)
+        out[lo:hi] = _average_along(acc, g1, 1)
+    return out
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
