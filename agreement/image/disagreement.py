@@ -175,7 +175,7 @@ class Heatmaps:
                 count += boundary_near(comp, d)
             return count
         if self._changes is None:
-            self._changes = _packed_changes(self._compacts)
+            self._changes = _packed_changes(self.tuples)
         near = near_changes(*self._changes, d=max(1, int(d)))
         return _bit_count(near, n)
 
@@ -248,29 +248,28 @@ class Heatmaps:
         return claimed, disputed
 
 
-def _packed_changes(compacts: Sequence[npt.NDArray[np.integer]]
+def _packed_changes(tuples: Tuples
                     ) -> tuple[npt.NDArray[np.unsignedinteger], npt.NDArray[np.unsignedinteger]]:
-    """Label changes of up to 32 maps, bit ``i`` for map ``i``: along rows (``(y, x)`` differs
-    from ``(y, x + 1)``) and along columns (from ``(y + 1, x)``); last column / row unmarked."""
-    n = len(compacts)
+    """Segment changes of up to 32 maps, bit ``i`` for map ``i`` (column ``i`` of the tuples'
+    codes): along rows (``(y, x)`` differs from ``(y, x + 1)``) and along columns (from
+    ``(y + 1, x)``); last column / row unmarked. A map changes only where the tuple does: the
+    bits are computed at those pixels only."""
+    codes, index = tuples.codes, tuples.index
+    n = codes.shape[1]
     dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
-    shape = compacts[0].shape
-    rows, cols = np.zeros(shape, dtype), np.zeros(shape, dtype)
-    changed = np.empty(shape, bool)
-    bits = changed.view(np.uint8).astype(dtype) if dtype != np.uint8 else None
-    for i, c in enumerate(compacts):
-        for out, a, b in ((rows[:, :-1], c[:, 1:], c[:, :-1]), (cols[:-1], c[1:], c[:-1])):
-            ch = changed[: a.shape[0], : a.shape[1]]
-            np.not_equal(a, b, out=ch)
-            if bits is None:
-                flags = ch.view(np.uint8)
-            else:
-                flags = bits[: a.shape[0], : a.shape[1]]
-                np.copyto(flags, ch, casting="unsafe")
-            if i:
-                np.left_shift(flags, i, out=flags)
-            np.bitwise_or(out, flags, out=out)
-    return rows, cols
+    out = []
+    for axis in (1, 0):
+        x, y = (index[:, :-1], index[:, 1:]) if axis == 1 else (index[:-1], index[1:])
+        sel = x != y
+        xs, ys = x[sel], y[sel]
+        bits = np.zeros(xs.size, dtype)
+        for i in range(n):
+            c = codes[:, i]
+            bits |= (c[xs] != c[ys]).astype(dtype) << dtype(i)
+        changes = np.zeros(index.shape, dtype)
+        (changes[:, :-1] if axis == 1 else changes[:-1])[sel] = bits
+        out.append(changes)
+    return out[0], out[1]
 
 
 def _bit_count(x: npt.NDArray[np.unsignedinteger], n: int) -> npt.NDArray[np.uint8]:

@@ -317,7 +317,8 @@ class _Tables:
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
-        order = np.argsort(reg, kind="stable")
+        # stable: raster order within each region; 16-bit keys sort by radix (5x faster)
+        order = np.argsort(reg.astype(np.int16) if n < 1 << 15 else reg, kind="stable")
         self.pixels = idx[order]  # grouped by region
         self.starts = np.searchsorted(reg[order], np.arange(n + 1))
         rows, cols = np.divmod(self.pixels, h.shape[1])
