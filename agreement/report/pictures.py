@@ -169,12 +169,12 @@ def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
                    images_dir: str | os.PathLike[str] | None = None,
                    maps: ImageMaps | None = None) -> dict[int, RegionFigure]:
     """The pictures of the regions of the given ranks, keyed by rank (read image by image)."""
-    wanted = regions[regions["rank"].isin(list(ranks))]
+    wanted = regions[regions["rank"].isin(list(ranks))].to_dict("records")
+    wanted.sort(key=lambda r: r["image"])  # stable: an image's regions in table order
     maps = maps or ImageMaps(study, images_dir)
     out = {}
-    for _, group in wanted.groupby("image", sort=True):
-        for region in group.to_dict("records"):
-            out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
+    for region in wanted:  # image by image: each read once
+        out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
     return out
 
 
