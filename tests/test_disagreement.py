@@ -405,6 +405,9 @@ def test_heatmaps_area_average_reads_tuples_by_bands_to_the_same_bits(h, w, g0, 
     anns = {f"a{i}": ann(m, {int(s): seg[int(s)] for s in np.unique(m)})
             for i, m in enumerate(maps)}
     hm = heatmaps(anns, CATS, d=1)
-    for name in ("semantic", "entropy", "instance", "boundary"):
-        assert np.array_equal(hm.area_average(name, (g0, g1)),
-                              area_average(getattr(hm, name), (g0, g1))), name
+    names = ("semantic", "entropy", "boundary", "instance")
+    together = hm.area_averages(names, (g0, g1))  # the tuple maps in one pass, stacked
+    for i, name in enumerate(names):
+        alone = area_average(getattr(hm, name), (g0, g1))
+        assert np.array_equal(together[i], alone), name
+        assert np.array_equal(hm.area_average(name, (g0, g1)), alone), name

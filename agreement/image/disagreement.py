@@ -208,10 +208,23 @@ class Heatmaps:
         """:func:`area_average` of the heatmap ``name`` (``semantic``, ``entropy``,
         ``instance``, ``boundary``), without making the whole map: the per-tuple values are
         read for a band of rows at a time (the same result)."""
-        if name not in ("semantic", "entropy", "instance") or name in self._maps:
-            return area_average(getattr(self, name), shape)
-        values, index = self.per_tuple[name], self.tuples.index
-        return _area_average_rows(lambda lo, hi: values[index[lo:hi]], self.shape, shape)
+        return self.area_averages((name,), shape)[0]
+
+    def area_averages(self, names: Sequence[str], shape: tuple[int, int]
+                      ) -> npt.NDArray[np.float64]:
+        """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``; those
+        read per tuple (``semantic``, ``entropy``, ``instance``) in one banded pass over the
+        image's tuples."""
+        per_tuple = [n for n in names if n in ("semantic", "entropy", "instance")
+                     and n not in self._maps]
+        out = {}
+        if per_tuple:
+            values, index = np.stack([self.per_tuple[n] for n in per_tuple]), self.tuples.index
+            stacked = _area_average_rows(lambda lo, hi: np.take(values, index[lo:hi], axis=1),
+                                         self.shape, shape)
+            out = dict(zip(per_tuple, stacked, strict=True))
+        return np.stack([out[n] if n in out else area_average(getattr(self, n), shape)
+                         for n in names])
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -422,19 +435,8 @@ def _taken(x: npt.NDArray, index: npt.NDArray[np.int64], axis: int) -> npt.NDArr
     """``x`` at ``index`` along ``axis``: a strided view when the index steps evenly."""
     step = index[1] - index[0] if index.size > 1 else 1
     if step > 0 and np.array_equal(index, index[0] + step * np.arange(index.size)):
-        sl = slice(int(index[0]), int(index[-1]) + 1, int(step))
-        return x[sl] if axis == 0 else x[:, sl]
+        return x[(slice(None),) * axis + (slice(int(index[0]), int(index[-1]) + 1, int(step)),)]
     return np.take(x, index, axis=axis)
-
-
-def _average_along(x: npt.NDArray[np.float64], m: int, axis: int) -> npt.NDArray[np.float64]:
-    index, weights = _area_taps(x.shape[axis], m)
-    shape = (m, x.shape[1]) if axis == 0 else (x.shape[0], m)
-    out = np.zeros(shape)
-    for k in range(index.shape[1]):
-        w = weights[:, k, None] if axis == 0 else weights[None, :, k]
-        out += w * _taken(x, index[:, k], axis)
-    return out
 
 
 def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
@@ -455,31 +457,40 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     heat = np.asarray(heat)
     if heat.dtype not in (np.float32, np.float64):  # float32 is widened exactly by the products
         heat = heat.astype(np.float64)
-    return _area_average_rows(lambda lo, hi: heat[lo:hi], heat.shape, shape)
+    return _area_average_rows(lambda lo, hi: heat[lo:hi], heat.shape, shape)[0]
 
 
-#: Output rows of an area average computed at once (the input rows they need are read then).
+#: Output rows of an area average computed at once (the input rows they need are read then;
+#: small enough for the band's arrays to stay in the CPU caches).
 _BAND = 32
 
 
 def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[int, int],
                        shape: tuple[int, int]) -> npt.NDArray[np.float64]:
-    """:func:`area_average` of a map of ``size`` whose rows ``lo:hi`` are ``rows_of(lo, hi)``,
-    a band of output rows at a time (each output cell adds the same terms in the same order
-    whatever the band: the result does not depend on it)."""
+    """:func:`area_average` of one or several maps of ``size`` whose rows ``lo:hi`` are
+    ``rows_of(lo, hi)`` (shape ``(rows, W)``, or ``(maps, rows, W)``), a band of output rows
+    at a time; shape ``(maps, *shape)``. Each output cell adds the same terms in the same
+    order whatever the band and the number of maps: the result does not depend on them."""
     (h, w), (g0, g1) = size, shape
-    index, weights = _area_taps(h, g0)
-    out = np.empty((g0, g1))
+    rows, row_w = _area_taps(h, g0)
+    cols, col_w = _area_taps(w, g1)
+    out = None
     for lo in range(0, g0, _BAND):
         hi = min(g0, lo + _BAND)
-        idx = index[lo:hi]
+        idx = rows[lo:hi]
         first = int(idx.min())
         block = rows_of(first, int(idx.max()) + 1)
-        acc = np.zeros((hi - lo, w))
-        for k in range(idx.shape[1]):
-            acc += weights[lo:hi, k, None] * _taken(block, idx[:, k] - first, 0)
-        out[lo:hi] = _average_along(acc, g1, 1)
-    return out
+        block = block[None] if block.ndim == 2 else block
+        if out is None:
+            out = np.empty((block.shape[0], g0, g1))
+        acc = np.zeros((block.shape[0], hi - lo, w))
+        for k in range(idx.shape[1]):  # rows: each output row adds its input rows in order
+            acc += row_w[lo:hi, k, None] * _taken(block, idx[:, k] - first, 1)
+        band = np.zeros((block.shape[0], hi - lo, g1))
+        for k in range(cols.shape[1]):  # then columns
+            band += col_w[:, k] * _taken(acc, cols[:, k], 2)
+        out[:, lo:hi] = band
+    return out if out is not None else np.zeros((1, g0, g1))
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]

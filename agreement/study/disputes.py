@@ -195,7 +195,7 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
         claimed, disputed = h.class_counts()
         reg = region_records(h, maps.categories, min_disagreement=self.min_disagreement,
                              min_area=self.min_area)
-        grid = np.stack([h.area_average(m, GRID) for m in MAPS]) if self.maps else None
+        grid = h.area_averages(MAPS, GRID) if self.maps else None
         pairs = (PairTally.of(pair_cells(h, PAIR_GRID, min_disagreement=self.min_disagreement))
                  if self.maps and self.max_pair_maps else None)
         return DisputePartial(counts, claimed, disputed, grid, 1, reg[:self.max_regions],
