@@ -101,6 +101,11 @@ class RegionCrop:
         Some annotator leaves pixels of the crop unlabelled.
     disputed_label : str
         What the outline shows (``"disputed: road <-> sidewalk"``).
+    sample : (rows, columns) of int arrays, or None
+        When the crop was painted for a panel narrower than the crop (``region_crop(...,
+        panel_width=...)``): the crop rows and columns ``rgb`` holds (shape ``(N, len(rows),
+        len(columns), 3)``), each the pixel :func:`region_panel_pixels` samples there; None:
+        ``rgb`` holds every pixel of the crop.
     """
 
     box: tuple[int, int, int, int]
@@ -112,6 +117,7 @@ class RegionCrop:
     classes: tuple[tuple[str, str], ...]
     void: bool
     disputed_label: str = "disputed pixels"
+    sample: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
 
 def _grow(lo: int, hi: int, want: int, size: int) -> tuple[int, int]:
@@ -143,17 +149,21 @@ def _crop_box(region, shape: tuple[int, int], pad: int | None, min_size: int
     return (x0, y0, x1, y1), region_box
 
 
-def _base(image: npt.ArrayLike | None, box, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+def _base(image: npt.ArrayLike | None, box, shape: tuple[int, int], sample=None
+          ) -> npt.NDArray[np.float64]:
     x0, y0, x1, y1 = box
+    size = (y1 - y0, x1 - x0) if sample is None else (sample[0].size, sample[1].size)
     if image is None:
-        return np.full((y1 - y0, x1 - x0, 3), 0.86)
+        return np.full((*size, 3), 0.86)
     photo = np.asarray(image)
     if photo.shape[:2] != shape:
         raise AnnotationError(f"image must be {shape[0]}x{shape[1]} like the annotations, got "
                               f"{photo.shape[0]}x{photo.shape[1]}")
-    crop = photo[y0:y1, x0:x1].astype(np.float64)
+    crop = photo[y0:y1, x0:x1]
+    crop = (crop if sample is None else crop[np.ix_(*sample)]).astype(np.float64)
     if crop.ndim == 3:
-        crop = crop[..., :3] @ np.array([0.299, 0.587, 0.114])
+        # luma, added in a fixed order (a matrix product may add differently by array size)
+        crop = crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114
     if photo.dtype.kind in "ui":
         crop = crop / 255.0
     grey = 0.35 + 0.55 * np.clip(crop, 0, 1)  # compressed range: the class colours stand out
@@ -173,18 +183,27 @@ _SHADES = np.array([1.0, 0.72, 1.22, 0.86, 1.1])
 _STRIPE = 0.72
 
 
-def _stripes(shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
-    """The darker diagonal stripes of void (3 px wide)."""
-    yy, xx = np.indices(shape, sparse=True)
+def _stripes(shape: tuple[int, int], sample=None) -> npt.NDArray[np.bool_]:
+    """The darker diagonal stripes of void (3 px wide), at the ``sample`` (rows, columns) of
+    the crop if given."""
+    yy, xx = np.indices(shape, sparse=True) if sample is None else (
+        sample[0][:, None], sample[1][None, :])
     return ((xx + yy) // 3) % 2 == 0
 
 
-def _panel(base, labels, compact, palette, thing, alpha: float) -> npt.NDArray[np.floating]:
+def _panel(base, labels, compact, palette, thing, alpha: float, sample=None
+           ) -> npt.NDArray[np.floating]:
     """One annotator's panel: the class colours (thing instances shaded) over ``base`` at
     ``alpha``, void striped darker, segment borders lightened; as per-pixel weights applied to
-    ``base`` and the colours in a few whole-array passes."""
+    ``base`` and the colours in a few whole-array passes. With ``sample`` (rows, columns of
+    the crop; ``base`` already sampled), only those pixels are painted, each exactly as the
+    whole crop would paint it (borders found at the crop's resolution)."""
     k = len(_SHADES)
     dt = base.dtype.type
+    edge = _edges(compact)  # borders: 0.35 * rgb + 0.65
+    if sample is not None:
+        at = np.ix_(*sample)
+        labels, compact, edge = labels[at], compact[at], edge[at]
     shades = np.where(thing[:, None], _SHADES[None, :], 1.0).astype(palette.dtype)
     table = np.clip(palette[:, None, :] * shades[..., None], 0, 1).reshape(-1, 3)
     colour = np.take(table, labels.astype(np.intp) * k + compact % k, axis=0)  # (label, shade)
@@ -192,8 +211,7 @@ def _panel(base, labels, compact, palette, thing, alpha: float) -> npt.NDArray[n
     w = np.where(void, dt(0), dt(alpha))  # weight of the colour
     f = np.ones(labels.shape, base.dtype)  # void stripes: darker
     if void.any():
-        f[void & _stripes(labels.shape)] = dt(_STRIPE)
-    edge = _edges(compact)  # borders: 0.35 * rgb + 0.65
+        f[void & _stripes(labels.shape, sample)] = dt(_STRIPE)
     f[edge] *= dt(0.35)
     rgb = base * ((1 - w) * f)[..., None]
     rgb += colour * (w * f)[..., None]
@@ -235,7 +253,8 @@ def _title(name: str, labels, compact, focus, categories: Categories, ids) -> st
 def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticAnnotation],
                 categories: Categories, *, image: npt.ArrayLike | None = None,
                 disputed: npt.ArrayLike | None = None, pad: int | None = None,
-                min_size: int = 64, alpha: float = 0.55) -> RegionCrop:
+                min_size: int = 64, alpha: float = 0.55,
+                panel_width: int | None = None) -> RegionCrop:
     """The pixels of a region's side-by-side panels (what :func:`plot_region_panels` draws).
 
     Parameters
@@ -258,6 +277,10 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
         Smallest crop side in pixels (small regions are shown with their surroundings).
     alpha : float
         Opacity of the class colours over the photo.
+    panel_width : int, optional
+        Paint only the pixels :func:`region_panel_pixels` samples for panels this wide when
+        the crop is larger than them (:attr:`RegionCrop.sample`; same pixels, less work);
+        default every pixel of the crop.
 
     Returns
     -------
@@ -294,24 +317,33 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
         from .image.disagreement import heatmaps
 
         disputed = heatmaps(anns, categories)
+    # the heatmaps answer per tuple of segments: read the crop's tuples only (no whole map)
+    tuples = getattr(disputed, "tuples", None)
+    at = None if tuples is None else tuples.index[y0:y1, x0:x1]
     if disputed is None:
-        mask = np.zeros(shape, bool)
+        mask = np.zeros((y1 - y0, x1 - x0), bool)
+    elif at is not None:  # disputed_pixels within the crop
+        per_tuple = disputed.per_tuple["instance" if kind == "merge-split" else "semantic"]
+        mask = (per_tuple > 0)[at]
     elif hasattr(disputed, "semantic"):
-        mask = disputed_pixels(disputed, kind=kind)
+        mask = disputed_pixels(disputed, kind=kind)[y0:y1, x0:x1]
     else:
         mask = np.asarray(disputed, bool)
         if mask.shape != shape:
             raise AnnotationError(f"disputed must be {shape[0]}x{shape[1]} like the "
                                   f"annotations, got {mask.shape}")
-    mask = mask[y0:y1, x0:x1]
+        mask = mask[y0:y1, x0:x1]
     ids = tuple(categories)
     palette = class_palette(categories)
     thing = np.array([False, *(categories[c].isthing for c in ids)])
-    base = _base(image, box, shape)
+    sample = _sample(box, panel_width)
+    base = _base(image, box, shape, sample)
     # the heatmaps hold every annotator's label map already: crop those instead of remaking them
     shared = getattr(disputed, "annotators", None) == tuple(anns) and getattr(
         disputed, "category_ids", None) == ids
-    labels = {n: (disputed.labels[i] if shared else label_map(a, ids))[y0:y1, x0:x1]
+    labels = {n: (disputed.per_tuple["labels"][i][at] if shared and at is not None else
+                  disputed.labels[i][y0:y1, x0:x1] if shared else
+                  label_map(a, ids)[y0:y1, x0:x1])
               for i, (n, a) in enumerate(anns.items())}
     mask &= _pair_pixels(region, labels, ids)
     focus = np.zeros(mask.shape, bool)
@@ -321,7 +353,7 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     base32, palette32 = base.astype(np.float32), palette.astype(np.float32)  # half the traffic
     for name, ann in anns.items():
         compact = ann.compact[y0:y1, x0:x1]
-        panels.append(_panel(base32, labels[name], compact, palette32, thing, alpha))
+        panels.append(_panel(base32, labels[name], compact, palette32, thing, alpha, sample))
         titles.append(_title(name, labels[name], compact, focus, categories, ids))
         counts += np.bincount(labels[name].ravel(), minlength=len(ids) + 1)
     from matplotlib.colors import to_hex
@@ -334,7 +366,26 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     pair = region.get("class_pair")
     what = f"disputed: {pair}" if isinstance(pair, str) and pair else "disputed pixels"
     return RegionCrop(box, rbox, tuple(anns), np.stack(panels), mask, tuple(titles), classes,
-                      bool(counts[0] > 0), what)
+                      bool(counts[0] > 0), what, sample)
+
+
+def _panel_size(box: tuple[int, int, int, int], width: int) -> tuple[int, int]:
+    """(rows, columns) of the crop's picture inside a panel ``width`` pixels wide (1 px frame)."""
+    x0, y0, x1, y1 = box
+    inner = int(width) - 2
+    return max(1, round(inner * (y1 - y0) / max(1, x1 - x0))), inner
+
+
+def _sample(box: tuple[int, int, int, int], width: int | None):
+    """The crop rows and columns a panel ``width`` pixels wide shows, when fewer than the
+    crop's pixels (else None: paint the crop and sample it)."""
+    if width is None:
+        return None
+    x0, y0, x1, y1 = box
+    height, inner = _panel_size(box, width)
+    if height * inner >= (y1 - y0) * (x1 - x0):
+        return None
+    return _source_index(y1 - y0, height), _source_index(x1 - x0, inner)
 
 
 def _draw_panel(ax, crop: RegionCrop, i: int) -> None:
@@ -526,22 +577,37 @@ def _paint_box(rgb: npt.NDArray[np.uint8], box: tuple[int, int, int, int]) -> No
             rgb[ys[_dashes(ys.size)], x] = _BOX
 
 
-def _panel_pixels(crop: RegionCrop, i: int, width: int, title_px: int, font
-                  ) -> npt.NDArray[np.uint8]:
-    """One annotator's panel: title strip, then the crop in a 1 px black frame."""
+def _outline(crop: RegionCrop, width: int
+             ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
+    """The outline of the disputed pixels at the panels' size, and its white halo (the same
+    in every panel); None when nothing is disputed."""
+    if not crop.disputed.any():
+        return None
+    m = _scaled_mask(crop.disputed, _panel_size(crop.box, width))
+    line = (m & ~_erode4(m)) | (~m & _grow4(m))
+    return line, _grow8(line) & ~line
+
+
+def _panel_pixels(crop: RegionCrop, i: int, width: int, title_px: int, font,
+                  outline=False) -> npt.NDArray[np.uint8]:
+    """One annotator's panel: title strip, then the crop in a 1 px black frame (``outline``:
+    :func:`_outline`, computed here when not given)."""
     from PIL import Image, ImageDraw
 
     x0, y0, x1, y1 = crop.box
     cw, ch = x1 - x0, y1 - y0
-    inner = width - 2
-    height = max(1, round(inner * ch / max(1, cw)))
-    rows, cols = _source_index(ch, height), _source_index(cw, inner)
-    rgb = crop.rgb[i][np.ix_(rows, cols)] * 255  # one gather, at the panel's size
+    height, inner = _panel_size(crop.box, width)
+    src = crop.rgb[i]
+    if crop.sample is None:
+        src = src[np.ix_(_source_index(ch, height), _source_index(cw, inner))]
+    elif src.shape[:2] != (height, inner):  # painted for panels of another width
+        src = src[np.ix_(_source_index(src.shape[0], height), _source_index(src.shape[1], inner))]
+    rgb = src * 255  # at the panel's size
     rgb = np.clip(rgb + 0.5, 0, 255, out=rgb).astype(np.uint8)
-    if crop.disputed.any():
-        m = _scaled_mask(crop.disputed, (height, inner))
-        line = (m & ~_erode4(m)) | (~m & _grow4(m))
-        rgb[_grow8(line) & ~line] = _HALO
+    outline = _outline(crop, width) if outline is False else outline
+    if outline is not None:
+        line, halo = outline
+        rgb[halo] = _HALO
         rgb[line] = _OUTLINE
     rx0, ry0, rx1, ry1 = crop.region_box
     sx, sy = inner / max(1, cw), height / max(1, ch)
@@ -646,7 +712,8 @@ def region_panel_pixels(crop: RegionCrop, *, width: int = PANEL_PX, legend: bool
     """
     title_px = 22
     font = _font(12)
-    panels = [_panel_pixels(crop, i, int(width), title_px, font)
+    outline = _outline(crop, int(width))  # the same in every panel
+    panels = [_panel_pixels(crop, i, int(width), title_px, font, outline)
               for i in range(len(crop.annotators))]
     gap = 10
     h = panels[0].shape[0]

@@ -333,3 +333,81 @@ def test_crowds_match_crowds_only_and_the_same_crowd_twice_is_agreement():
     assert len(regions_of({"a": crowd, "b": again})) == 0
     h = heatmaps({"a": crowd, "b": single}, CATS, d=1)
     assert h.instance[5:15, 5:25].min() > 0  # the crowd against one car is disputed
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 30), st.integers(1, 30),
+       st.integers(0, 2**32 - 1))
+def test_area_average_is_the_sparse_product_bit_for_bit(h, w, g0, g1, seed):
+    """The taps of area_average add what the overlap matrix product adds, in its order: the
+    aggregate heatmaps do not change by a bit (shrinking, stretching, uneven sizes)."""
+    from agreement.image.disagreement import _area_weights, area_average
+
+    x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    expected = np.asarray((_area_weights(w, g1) @ (_area_weights(h, g0)
+                                                   @ x.astype(np.float64)).T).T)
+    got = area_average(x, (g0, g1))
+    assert got.dtype == np.float64 and got.shape == (g0, g1)
+    assert np.array_equal(got, expected)
+    assert np.array_equal(area_average(x.astype(np.float64), (g0, g1)), expected)
+    # the mean is kept: each output cell is an average of the input over its area
+    assert np.isclose(got.mean(), x.astype(np.float64).mean(), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 11), st.integers(1, 4), st.integers(1, 12), st.integers(1, 12),
+       st.integers(0, 2**32 - 1))
+def test_near_count_is_the_sum_of_each_annotators_boundary_near(n, d, h, w, seed):
+    """The packed, once-windowed count equals each annotator's boundary_near added up (more
+    than 8 annotators: 16-bit packing)."""
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(1, 4, (h, w)) for _ in range(n)]
+    anns = {f"a{i}": ann(m, {int(s): int(s) for s in np.unique(m)}) for i, m in enumerate(maps)}
+    hm = heatmaps(anns, CATS, d=d)
+    expected = sum(boundary_near(c, d).astype(np.uint8) for c in hm.compact)
+    assert np.array_equal(hm.boundary_count, expected)
+    assert np.array_equal(hm.near_count(2 * d),
+                          sum(boundary_near(c, 2 * d).astype(np.uint8) for c in hm.compact))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 4), st.floats(0.0, 1.0),
+       st.integers(0, 2**32 - 1))
+def test_thick_regions_are_the_8_connected_components_in_raster_order(h, w, r, density, seed):
+    """The thick regions come from scipy.ndimage.label of the opening: the same components,
+    numbered alike (raster order of their first pixel), as the graph of 8-neighbours the thin
+    regions are cut from."""
+    from agreement.image.regions import _components, _connected, _opening
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((h, w)) < density
+    code = rng.integers(0, 3, int(mask.sum())).astype(np.int32)
+    pixels, region, thin = _components(mask, r, code)
+    thick = _opening(mask, r).ravel()[pixels]
+    lab, n = _connected(pixels[thick], mask.shape)
+    assert np.array_equal(region[thick], lab + 1)
+    lab, m = _connected(pixels[~thick], mask.shape, code[~thick])
+    assert np.array_equal(region[~thick], lab + 1 + n)
+    assert thin.tolist() == [False] * (n + 1) + [True] * m
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40),
+       st.integers(0, 2**32 - 1))
+def test_heatmaps_area_average_reads_tuples_by_bands_to_the_same_bits(h, w, g0, g1, seed):
+    """Heatmaps.area_average reads the per-tuple values a band of rows at a time: the same
+    result as averaging the whole map (more than one band of 32 output rows included)."""
+    from agreement.image.disagreement import area_average
+
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(1, 5, (h, w)) for _ in range(3)]
+    seg = {1: 1, 2: 2, 3: 3, 4: 4}
+    anns = {f"a{i}": ann(m, {int(s): seg[int(s)] for s in np.unique(m)})
+            for i, m in enumerate(maps)}
+    hm = heatmaps(anns, CATS, d=1)
+    names = ("semantic", "entropy", "boundary", "instance")
+    together = hm.area_averages(names, (g0, g1))  # the tuple maps in one pass, stacked
+    for i, name in enumerate(names):
+        alone = area_average(getattr(hm, name), (g0, g1))
+        assert np.array_equal(together[i], alone), name
+        assert np.array_equal(hm.area_average(name, (g0, g1)), alone), name

@@ -188,3 +188,36 @@ def test_painted_outline_keeps_a_thin_disputed_line_when_reduced():
     black = (panel[23:-1, 1:-1] == 0).all(axis=2)
     cols = np.flatnonzero(black.mean(axis=0) > 0.9)
     assert cols.size and abs(cols.mean() - 601 * 278 / w) < 3
+
+
+@pytest.mark.parametrize("width", [40, 120, 280])
+def test_a_crop_painted_for_its_panels_gives_the_same_pixels(width):
+    """region_crop(..., panel_width=W) paints only the pixels panels W wide show (fewer than
+    the crop's here, with a photo and void stripes): the panels are the same, pixel for
+    pixel, as those of the crop painted whole; the crop's own tuples are read, not whole
+    maps."""
+    from agreement.plot_regions import region_panel_pixels
+
+    big = {}
+    for name, ann in _anns().items():
+        ids = np.kron(ann.compact, np.ones((9, 11), np.int64))  # 108 x 176
+        segs = {i + 1: seg.category_id for i, seg in enumerate(ann.segments)}
+        big[name] = PanopticAnnotation.from_map(ids, segs)
+    photo = np.random.default_rng(3).integers(0, 256, (108, 176, 3), dtype=np.uint8)
+    region = {**REGION, "bbox_x": 0, "bbox_y": 36, "bbox_w": 176, "bbox_h": 18}
+    maps = heatmaps(big, CATS)
+    whole = region_crop(region, big, CATS, image=photo, disputed=maps)
+    painted = region_crop(region, big, CATS, image=photo, disputed=maps, panel_width=width)
+    assert whole.sample is None
+    if width < 176:  # fewer panel pixels than crop pixels: only those are painted
+        assert painted.rgb.shape[1] * painted.rgb.shape[2] < whole.rgb[0, ..., 0].size
+    else:  # a panel wider than the crop: the crop is painted whole, then scaled
+        assert painted.sample is None and np.array_equal(painted.rgb, whole.rgb)
+    assert np.array_equal(painted.disputed, whole.disputed) and painted.titles == whole.titles
+    a, a_all = region_panel_pixels(whole, width=width)
+    b, b_all = region_panel_pixels(painted, width=width)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert np.array_equal(a_all, b_all)
+    # a crop painted for one width still draws at another (resampled from its sample)
+    c, _ = region_panel_pixels(painted, width=width // 2)
+    assert c[0].shape[1] == width // 2

@@ -27,7 +27,7 @@ of annotators labelling the pixel).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
@@ -38,6 +38,7 @@ from scipy.sparse import csr_matrix
 
 from ..errors import AnnotationError
 from ..metrics.boundary import boundary_near as _near
+from ..metrics.boundary import near_changes
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
@@ -152,16 +153,31 @@ class Heatmaps:
         self._compacts = tuple(compacts)
         self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
+        self._changes: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def boundary_count(self) -> npt.NDArray[np.uint8]:
         """Annotators drawing a segment boundary within ``d`` pixels (computed on first use)."""
         if "boundary_count" not in self._maps:
+            self._maps["boundary_count"] = self.near_count(self.d)
+        return self._maps["boundary_count"]
+
+    def near_count(self, d: int) -> npt.NDArray[np.uint8]:
+        """Annotators drawing a segment boundary within ``d`` pixels of each pixel (the sum of
+        :func:`boundary_near` over the annotators). Every annotator's label changes are packed
+        as one bit each into one map, windowed once for all of them
+        (:func:`agreement.metrics.boundary.near_changes`) and the bits counted; the packed
+        changes are kept for other tolerances."""
+        n = len(self._compacts)
+        if n > 32:
             count = np.zeros(self.shape, np.uint8)
             for comp in self._compacts:
-                count += boundary_near(comp, self.d)
-            self._maps["boundary_count"] = count
-        return self._maps["boundary_count"]
+                count += boundary_near(comp, d)
+            return count
+        if self._changes is None:
+            self._changes = _packed_changes(self.tuples)
+        near = near_changes(*self._changes, d=max(1, int(d)))
+        return _bit_count(near, n)
 
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
@@ -187,6 +203,28 @@ class Heatmaps:
     def shape(self) -> tuple[int, int]:
         """``(H, W)``."""
         return self.tuples.index.shape  # type: ignore[return-value]
+
+    def area_average(self, name: str, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+        """:func:`area_average` of the heatmap ``name`` (``semantic``, ``entropy``,
+        ``instance``, ``boundary``), without making the whole map: the per-tuple values are
+        read for a band of rows at a time (the same result)."""
+        return self.area_averages((name,), shape)[0]
+
+    def area_averages(self, names: Sequence[str], shape: tuple[int, int]
+                      ) -> npt.NDArray[np.float64]:
+        """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``; those
+        read per tuple (``semantic``, ``entropy``, ``instance``) in one banded pass over the
+        image's tuples."""
+        per_tuple = [n for n in names if n in ("semantic", "entropy", "instance")
+                     and n not in self._maps]
+        out = {}
+        if per_tuple:
+            values, index = np.stack([self.per_tuple[n] for n in per_tuple]), self.tuples.index
+            stacked = _area_average_rows(lambda lo, hi: np.take(values, index[lo:hi], axis=1),
+                                         self.shape, shape)
+            out = dict(zip(per_tuple, stacked, strict=True))
+        return np.stack([out[n] if n in out else area_average(getattr(self, n), shape)
+                         for n in names])
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -221,6 +259,40 @@ class Heatmaps:
             claimed += _weighted_bincount(lab[first], count[first], k)
             disputed += _weighted_bincount(lab[first & split], count[first & split], k)
         return claimed, disputed
+
+
+def _packed_changes(tuples: Tuples
+                    ) -> tuple[npt.NDArray[np.unsignedinteger], npt.NDArray[np.unsignedinteger]]:
+    """Segment changes of up to 32 maps, bit ``i`` for map ``i`` (column ``i`` of the tuples'
+    codes): along rows (``(y, x)`` differs from ``(y, x + 1)``) and along columns (from
+    ``(y + 1, x)``); last column / row unmarked. A map changes only where the tuple does: the
+    bits are computed at those pixels only."""
+    codes, index = tuples.codes, tuples.index
+    n = codes.shape[1]
+    dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
+    out = []
+    for axis in (1, 0):
+        x, y = (index[:, :-1], index[:, 1:]) if axis == 1 else (index[:-1], index[1:])
+        sel = x != y
+        xs, ys = x[sel], y[sel]
+        bits = np.zeros(xs.size, dtype)
+        for i in range(n):
+            c = codes[:, i]
+            bits |= (c[xs] != c[ys]).astype(dtype) << dtype(i)
+        changes = np.zeros(index.shape, dtype)
+        (changes[:, :-1] if axis == 1 else changes[:-1])[sel] = bits
+        out.append(changes)
+    return out[0], out[1]
+
+
+def _bit_count(x: npt.NDArray[np.unsignedinteger], n: int) -> npt.NDArray[np.uint8]:
+    """Set bits of each element (of its ``n`` low bits), as uint8."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2
+        return np.bitwise_count(x).astype(np.uint8, copy=False)
+    out = np.zeros(x.shape, np.uint8)
+    for i in range(n):
+        out += ((x >> i) & 1).astype(np.uint8)
+    return out
 
 
 def _weighted_bincount(values: np.ndarray, weights: np.ndarray, k: int) -> npt.NDArray[np.int64]:
@@ -342,10 +414,38 @@ def _area_weights(n: int, m: int) -> csr_matrix:
                       shape=(m, n))
 
 
+@lru_cache(maxsize=32)
+def _area_taps(n: int, m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """:func:`_area_weights` as taps: output ``i`` is ``sum_k weights[i, k] * x[index[i, k]]``
+    (each row's cells are contiguous; shorter rows padded with weight 0), in the order the
+    sparse product adds them, so that the sums are the same to the last bit."""
+    w = _area_weights(n, m)
+    taps = int(np.diff(w.indptr).max()) if m else 0
+    index = np.zeros((m, taps), np.int64)
+    weights = np.zeros((m, taps))
+    for i in range(m):
+        lo, hi = w.indptr[i], w.indptr[i + 1]
+        index[i, : hi - lo] = w.indices[lo:hi]
+        index[i, hi - lo:] = w.indices[hi - 1] if hi > lo else 0
+        weights[i, : hi - lo] = w.data[lo:hi]
+    return index, weights
+
+
+def _taken(x: npt.NDArray, index: npt.NDArray[np.int64], axis: int) -> npt.NDArray:
+    """``x`` at ``index`` along ``axis``: a strided view when the index steps evenly."""
+    step = index[1] - index[0] if index.size > 1 else 1
+    if step > 0 and np.array_equal(index, index[0] + step * np.arange(index.size)):
+        return x[(slice(None),) * axis + (slice(int(index[0]), int(index[-1]) + 1, int(step)),)]
+    return np.take(x, index, axis=axis)
+
+
 def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
     """A map resampled to ``shape`` by area averaging (each output cell is the mean of the
     input over its area, fractional pixels weighted by their overlap; smaller maps are
     stretched the same way).
+
+    Rows first, then columns, each output cell adding its few input cells in order (whole-row
+    and whole-column array operations: no sparse product over the map).
 
     Examples
     --------
@@ -354,10 +454,43 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     >>> area_average(np.array([[1.0, 3.0]]), (1, 3)).round(6).tolist()
     [[1.0, 2.0, 3.0]]
     """
-    heat = np.asarray(heat, dtype=np.float64)
-    rows = _area_weights(heat.shape[0], shape[0])
-    cols = _area_weights(heat.shape[1], shape[1])
-    return np.asarray((cols @ (rows @ heat).T).T)
+    heat = np.asarray(heat)
+    if heat.dtype not in (np.float32, np.float64):  # float32 is widened exactly by the products
+        heat = heat.astype(np.float64)
+    return _area_average_rows(lambda lo, hi: heat[lo:hi], heat.shape, shape)[0]
+
+
+#: Output rows of an area average computed at once (the input rows they need are read then;
+#: small enough for the band's arrays to stay in the CPU caches).
+_BAND = 32
+
+
+def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[int, int],
+                       shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+    """:func:`area_average` of one or several maps of ``size`` whose rows ``lo:hi`` are
+    ``rows_of(lo, hi)`` (shape ``(rows, W)``, or ``(maps, rows, W)``), a band of output rows
+    at a time; shape ``(maps, *shape)``. Each output cell adds the same terms in the same
+    order whatever the band and the number of maps: the result does not depend on them."""
+    (h, w), (g0, g1) = size, shape
+    rows, row_w = _area_taps(h, g0)
+    cols, col_w = _area_taps(w, g1)
+    out = None
+    for lo in range(0, g0, _BAND):
+        hi = min(g0, lo + _BAND)
+        idx = rows[lo:hi]
+        first = int(idx.min())
+        block = rows_of(first, int(idx.max()) + 1)
+        block = block[None] if block.ndim == 2 else block
+        if out is None:
+            out = np.empty((block.shape[0], g0, g1))
+        acc = np.zeros((block.shape[0], hi - lo, w))
+        for k in range(idx.shape[1]):  # rows: each output row adds its input rows in order
+            acc += row_w[lo:hi, k, None] * _taken(block, idx[:, k] - first, 1)
+        band = np.zeros((block.shape[0], hi - lo, g1))
+        for k in range(cols.shape[1]):  # then columns
+            band += col_w[:, k] * _taken(acc, cols[:, k], 2)
+        out[:, lo:hi] = band
+    return out if out is not None else np.zeros((1, g0, g1))
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]

@@ -53,11 +53,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..metrics.boundary import _window_any as window_any  # 1-D windows of the bands
 from ..model import Categories
-from .disagreement import Heatmaps, boundary_near
+from .disagreement import Heatmaps
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
 
@@ -71,50 +73,17 @@ REGION_COLUMNS = [
 ]
 
 
-def _runs(mask: npt.NDArray[np.bool_]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The runs of True along the rows of ``mask``: (row, start, stop), stop excluded."""
-    h, w = mask.shape
-    padded = np.zeros((h, w + 2), np.int8)
-    padded[:, 1:-1] = mask
-    d = np.diff(padded.ravel())
-    starts = np.flatnonzero(d == 1) + 1
-    stops = np.flatnonzero(d == -1) + 1
-    row = starts // (w + 2)
-    return row, starts - row * (w + 2) - 1, stops - row * (w + 2) - 1
-
-
-def _fill(shape: tuple[int, int], row: np.ndarray, start: np.ndarray,
-          stop: np.ndarray) -> npt.NDArray[np.bool_]:
-    """A mask with the row intervals ``[start, stop)`` set."""
-    out = np.zeros(shape, bool)
-    keep = stop > start
-    row, start, stop = row[keep], start[keep], stop[keep]
-    lengths = stop - start
-    if lengths.size:
-        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        out.ravel()[np.repeat(row * shape[1] + start, lengths) + offsets] = True
-    return out
-
-
-def _along_rows(mask: npt.NDArray[np.bool_], r: int, erode: bool) -> npt.NDArray[np.bool_]:
-    """Erosion (all set) or dilation (any set) over windows ``[x - r, x + r]`` of each row,
-    clipped to the image, from the runs of the row: cost grows with the runs, not the window."""
-    w = mask.shape[1]
-    row, start, stop = _runs(mask)
-    if erode:
-        return _fill(mask.shape, row, np.where(start > 0, start + r, 0),
-                     np.where(stop < w, stop - r, w))
-    return _fill(mask.shape, row, np.maximum(start - r, 0), np.minimum(stop + r, w))
-
-
 def _opening(mask: npt.NDArray[np.bool_], w: int) -> npt.NDArray[np.bool_]:
     """Morphological opening with a ``(2w+1)`` square (window clipped at the image border),
-    kept inside ``mask``."""
+    kept inside ``mask``: erosion is "no unset pixel in the window", dilation "a set pixel in
+    the window", each a 1-D window along the rows then the columns
+    (``agreement.metrics.boundary._window_any``, log-step shifted ORs over whole maps;
+    outside the image counts as set for the erosion, unset for the dilation)."""
     r = int(w)
-    eroded = _along_rows(_along_rows(mask, r, True).T, r, True).T
+    eroded = ~window_any(window_any(~mask, r, r, axis=1), r, r, axis=0)
     if not eroded.any():
         return eroded
-    return _along_rows(_along_rows(eroded, r, False).T, r, False).T & mask
+    return window_any(window_any(eroded, r, r, axis=1), r, r, axis=0) & mask
 
 
 def _pair_code(h: Heatmaps) -> npt.NDArray[np.int64]:
@@ -167,10 +136,11 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     so that border slivers of different class pairs that touch stay separate regions.
     """
     pixels = np.flatnonzero(mask)
-    thick = _opening(mask, w).ravel()[pixels]
+    opened = _opening(mask, w)
+    thick = opened.ravel()[pixels]
     region = np.empty(pixels.size, np.int64)
-    lab, n_thick = _connected(pixels[thick], mask.shape)
-    region[thick] = lab + 1
+    labelled, n_thick = ndimage.label(opened, structure=np.ones((3, 3), bool))
+    region[thick] = labelled.ravel()[pixels[thick]]  # numbered in raster order from 1
     lab, n_thin = _connected(pixels[~thick], mask.shape, code[~thick])
     region[~thick] = lab + 1 + n_thick
     return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
@@ -219,10 +189,7 @@ def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
 
 def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
     """Pixels where some annotator draws no border within ``tolerance`` pixels."""
-    count = np.zeros(h.shape, np.uint8)
-    for comp in h._compacts:
-        count += boundary_near(comp, max(1, tolerance))
-    return count < len(h.annotators)
+    return h.near_count(max(1, tolerance)) < len(h.annotators)
 
 
 def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
@@ -350,7 +317,8 @@ class _Tables:
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
-        order = np.argsort(reg, kind="stable")
+        # stable: raster order within each region; 16-bit keys sort by radix (5x faster)
+        order = np.argsort(reg.astype(np.int16) if n < 1 << 15 else reg, kind="stable")
         self.pixels = idx[order]  # grouped by region
         self.starts = np.searchsorted(reg[order], np.arange(n + 1))
         rows, cols = np.divmod(self.pixels, h.shape[1])

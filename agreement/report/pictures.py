@@ -145,10 +145,11 @@ def _encode(pixels: np.ndarray, *, photo: bool, level: int = 6) -> bytes:
 def region_figure(region: Mapping, maps: tuple, study: Study) -> RegionFigure:
     """The side-by-side panels of one region (``maps`` from :class:`ImageMaps`), painted
     straight into pixels (:func:`agreement.plot_regions.region_panel_pixels`)."""
-    from ..plot_regions import region_crop, region_panel_pixels
+    from ..plot_regions import PANEL_PX, region_crop, region_panel_pixels
 
     anns, heat, photo = maps
-    crop = region_crop(region, anns, study.categories, image=photo, disputed=heat)
+    crop = region_crop(region, anns, study.categories, image=photo, disputed=heat,
+                       panel_width=PANEL_PX)  # paint only the pixels the panels show
     pixels, whole = region_panel_pixels(crop)  # HTML: each panel, legend in HTML; Markdown: whole
     panels = tuple((name, _encode(p, photo=photo is not None))
                    for name, p in zip(crop.annotators, pixels, strict=True))
@@ -168,12 +169,12 @@ def region_figures(study: Study, regions: pd.DataFrame, ranks: Iterable[int], *,
                    images_dir: str | os.PathLike[str] | None = None,
                    maps: ImageMaps | None = None) -> dict[int, RegionFigure]:
     """The pictures of the regions of the given ranks, keyed by rank (read image by image)."""
-    wanted = regions[regions["rank"].isin(list(ranks))]
+    wanted = regions[regions["rank"].isin(list(ranks))].to_dict("records")
+    wanted.sort(key=lambda r: r["image"])  # stable: an image's regions in table order
     maps = maps or ImageMaps(study, images_dir)
     out = {}
-    for _, group in wanted.groupby("image", sort=True):
-        for region in group.to_dict("records"):
-            out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
+    for region in wanted:  # image by image: each read once
+        out[int(region["rank"])] = region_figure(region, maps[region["image"]], study)
     return out
 
 

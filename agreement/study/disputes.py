@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import StudyError
-from ..image.disagreement import Heatmaps, area_average, heatmaps_of, pair_cells
+from ..image.disagreement import Heatmaps, heatmaps_of, pair_cells
 from ..image.maps import ImageMaps
 from ..image.regions import REGION_COLUMNS, region_records
 from ..metrics.counts import ratio
@@ -195,8 +195,7 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
         claimed, disputed = h.class_counts()
         reg = region_records(h, maps.categories, min_disagreement=self.min_disagreement,
                              min_area=self.min_area)
-        grid = (np.stack([area_average(getattr(h, m), GRID) for m in MAPS]) if self.maps
-                else None)
+        grid = h.area_averages(MAPS, GRID) if self.maps else None
         pairs = (PairTally.of(pair_cells(h, PAIR_GRID, min_disagreement=self.min_disagreement))
                  if self.maps and self.max_pair_maps else None)
         return DisputePartial(counts, claimed, disputed, grid, 1, reg[:self.max_regions],
