@@ -96,6 +96,13 @@ def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.in
     return maps.pair("a", "b").match_lut
 
 
+#: Per-pixel maps (bytes) above which a :class:`Heatmaps` keeps only the :data:`KEEP_LARGE`
+#: last read: 16 MB, a float32 map of 4 megapixels (a 2048 x 2048 image); older ones are made
+#: again from the tuples when read.
+KEEP_BYTES = 16 << 20
+KEEP_LARGE = 2
+
+
 class Heatmaps:
     """The disagreement maps of one image (see the module notes for the definitions).
 
@@ -152,6 +159,7 @@ class Heatmaps:
         self._compacts = tuple(compacts)
         self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
+        self._large: list[str] = []  # names of the large maps kept, the last read last
 
     @property
     def boundary_count(self) -> npt.NDArray[np.uint8]:
@@ -166,17 +174,32 @@ class Heatmaps:
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
         """Share of annotators on the minority side of "draws a boundary within ``d``"."""
-        if "boundary" not in self._maps:
-            n, count = len(self._compacts), self.boundary_count
-            self._maps["boundary"] = np.minimum(count, n - count).astype(np.float32) / n
-        return self._maps["boundary"]
+        if "boundary" in self._maps:
+            return self._maps["boundary"]  # (not moved to the end of the large ones: cheap)
+        n, count = len(self._compacts), self.boundary_count
+        return self._keep("boundary", np.minimum(count, n - count).astype(np.float32) / n)
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in Heatmaps._MAPS:
-            if name not in self._maps:
-                self._maps[name] = self.tuples.gather(self.per_tuple[name])
-            return self._maps[name]
+            if name in self._maps:
+                if name in self._large:  # the last read
+                    self._large.remove(name)
+                    self._large.append(name)
+                return self._maps[name]
+            return self._keep(name, self.tuples.gather(self.per_tuple[name]))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _keep(self, name: str, value: np.ndarray) -> np.ndarray:
+        """``value``, kept for the next read. Maps larger than :data:`KEEP_BYTES` (those of a
+        large photo) are kept :data:`KEEP_LARGE` at most, the last ones read: an older one is
+        read back from the tuples again (a gather), so that the image's heatmaps do not all
+        stay in memory at full size."""
+        self._maps[name] = value
+        if value.nbytes > KEEP_BYTES:
+            self._large.append(name)
+            while len(self._large) > KEEP_LARGE:
+                del self._maps[self._large.pop(0)]
+        return value
 
     @property
     def compact(self) -> npt.NDArray[np.int32]:
@@ -325,6 +348,10 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     return Heatmaps(name, maps.names, ids, t, per_tuple, [a.compact for a in anns], dist, void)
 
 
+#: Pixels of a map above which :func:`area_average` converts it to float64 a block at a time.
+AVERAGE_BLOCK = 1 << 22
+
+
 @lru_cache(maxsize=32)
 def _area_weights(n: int, m: int) -> csr_matrix:
     """``(m, n)`` matrix averaging ``n`` unit cells into ``m`` equal ones by overlap length."""
@@ -354,10 +381,19 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     >>> area_average(np.array([[1.0, 3.0]]), (1, 3)).round(6).tolist()
     [[1.0, 2.0, 3.0]]
     """
-    heat = np.asarray(heat, dtype=np.float64)
+    heat = np.asarray(heat)
     rows = _area_weights(heat.shape[0], shape[0])
     cols = _area_weights(heat.shape[1], shape[1])
-    return np.asarray((cols @ (rows @ heat).T).T)
+    if heat.dtype == np.float64 or heat.size <= AVERAGE_BLOCK:
+        by_rows = rows @ heat.astype(np.float64, copy=False)
+    else:  # a float64 copy of a few output rows' input rows at a time, the same sums
+        by_rows = np.empty((shape[0], heat.shape[1]), np.float64)
+        step = max(1, AVERAGE_BLOCK * shape[0] // heat.size)  # output rows per block
+        for i0 in range(0, shape[0], step):
+            block = rows[i0:i0 + step]
+            lo, hi = int(block.indices.min()), int(block.indices.max()) + 1
+            by_rows[i0:i0 + step] = block[:, lo:hi] @ heat[lo:hi].astype(np.float64)
+    return np.asarray((cols @ by_rows.T).T)
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
