@@ -16,6 +16,7 @@ many crops use it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,6 +102,9 @@ class RegionCrop:
         Some annotator leaves pixels of the crop unlabelled.
     disputed_label : str
         What the outline shows (``"disputed: road <-> sidewalk"``).
+    step : int
+        The crop's pixels are every ``step``-th row and column of the image's, from ``box``'s
+        corner (1 unless the crop is larger than :data:`MAX_CROP_PIXELS`).
     """
 
     box: tuple[int, int, int, int]
@@ -112,6 +116,7 @@ class RegionCrop:
     classes: tuple[tuple[str, str], ...]
     void: bool
     disputed_label: str = "disputed pixels"
+    step: int = 1
 
 
 def _grow(lo: int, hi: int, want: int, size: int) -> tuple[int, int]:
@@ -125,6 +130,23 @@ def _grow(lo: int, hi: int, want: int, size: int) -> tuple[int, int]:
 
 #: Height / width of a crop is kept in this range (the crop grows to fit), so panels are full.
 ASPECT = (0.45, 1.0)
+#: Largest crop painted at full resolution (1 megapixel; panels are shown a few hundred pixels
+#: wide): a larger one (a region spanning a large photo) is painted from every ``step``-th
+#: row and column, so its panels take about this many pixels each, not the photo's size.
+MAX_CROP_PIXELS = 1 << 20
+
+
+def crop_step(box: tuple[int, int, int, int]) -> int:
+    """The stride a crop ``(x0, y0, x1, y1)`` is painted at (:data:`MAX_CROP_PIXELS`).
+
+    Examples
+    --------
+    >>> crop_step((0, 0, 1024, 1024)), crop_step((0, 0, 5184, 3456))
+    (1, 5)
+    """
+    x0, y0, x1, y1 = box
+    pixels = max(0, x1 - x0) * max(0, y1 - y0)
+    return max(1, math.ceil(math.sqrt(pixels / MAX_CROP_PIXELS)))
 
 
 def _crop_box(region, shape: tuple[int, int], pad: int | None, min_size: int
@@ -143,15 +165,16 @@ def _crop_box(region, shape: tuple[int, int], pad: int | None, min_size: int
     return (x0, y0, x1, y1), region_box
 
 
-def _base(image: npt.ArrayLike | None, box, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
+def _base(image: npt.ArrayLike | None, box, shape: tuple[int, int], step: int = 1
+          ) -> npt.NDArray[np.float64]:
     x0, y0, x1, y1 = box
     if image is None:
-        return np.full((y1 - y0, x1 - x0, 3), 0.86)
+        return np.full((-(-(y1 - y0) // step), -(-(x1 - x0) // step), 3), 0.86)
     photo = np.asarray(image)
     if photo.shape[:2] != shape:
         raise AnnotationError(f"image must be {shape[0]}x{shape[1]} like the annotations, got "
                               f"{photo.shape[0]}x{photo.shape[1]}")
-    crop = photo[y0:y1, x0:x1].astype(np.float64)
+    crop = photo[y0:y1:step, x0:x1:step].astype(np.float64)
     if crop.ndim == 3:
         crop = crop[..., :3] @ np.array([0.299, 0.587, 0.114])
     if photo.dtype.kind in "ui":
@@ -289,6 +312,8 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
                               f"{sorted({a.shape for a in anns.values()})}")
     box, rbox = _crop_box(region, shape, pad, min_size)
     x0, y0, x1, y1 = box
+    step = crop_step(box)  # a large crop: every step-th pixel (its panels are small anyway)
+    window = (slice(y0, y1, step), slice(x0, x1, step))
     kind = region.get("kind")
     if disputed is None and len(anns) > 1:
         from .image.disagreement import heatmaps
@@ -303,24 +328,25 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
         if mask.shape != shape:
             raise AnnotationError(f"disputed must be {shape[0]}x{shape[1]} like the "
                                   f"annotations, got {mask.shape}")
-    mask = mask[y0:y1, x0:x1]
+    mask = mask[window]
     ids = tuple(categories)
     palette = class_palette(categories)
     thing = np.array([False, *(categories[c].isthing for c in ids)])
-    base = _base(image, box, shape)
+    base = _base(image, box, shape, step)
     # the heatmaps hold every annotator's label map already: crop those instead of remaking them
     shared = getattr(disputed, "annotators", None) == tuple(anns) and getattr(
         disputed, "category_ids", None) == ids
-    labels = {n: (disputed.labels[i] if shared else label_map(a, ids))[y0:y1, x0:x1]
+    labels = {n: (disputed.labels[i] if shared else label_map(a, ids))[window]
               for i, (n, a) in enumerate(anns.items())}
     mask &= _pair_pixels(region, labels, ids)
     focus = np.zeros(mask.shape, bool)
-    focus[rbox[1] - y0:rbox[3] - y0, rbox[0] - x0:rbox[2] - x0] = True
+    focus[-(-(rbox[1] - y0) // step):-(-(rbox[3] - y0) // step),
+          -(-(rbox[0] - x0) // step):-(-(rbox[2] - x0) // step)] = True
     focus &= mask if (mask & focus).any() else focus
     panels, titles, counts = [], [], np.zeros(len(ids) + 1, np.int64)
     base32, palette32 = base.astype(np.float32), palette.astype(np.float32)  # half the traffic
     for name, ann in anns.items():
-        compact = ann.compact[y0:y1, x0:x1]
+        compact = ann.compact[window]
         panels.append(_panel(base32, labels[name], compact, palette32, thing, alpha))
         titles.append(_title(name, labels[name], compact, focus, categories, ids))
         counts += np.bincount(labels[name].ravel(), minlength=len(ids) + 1)
@@ -334,7 +360,7 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     pair = region.get("class_pair")
     what = f"disputed: {pair}" if isinstance(pair, str) and pair else "disputed pixels"
     return RegionCrop(box, rbox, tuple(anns), np.stack(panels), mask, tuple(titles), classes,
-                      bool(counts[0] > 0), what)
+                      bool(counts[0] > 0), what, step)
 
 
 def _draw_panel(ax, crop: RegionCrop, i: int) -> None:
@@ -345,7 +371,8 @@ def _draw_panel(ax, crop: RegionCrop, i: int) -> None:
     extent = (x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5)
     ax.imshow(crop.rgb[i], extent=extent, interpolation="nearest")
     if crop.disputed.any() and crop.disputed.shape[0] > 1 and crop.disputed.shape[1] > 1:
-        cs = ax.contour(np.arange(x0, x1), np.arange(y0, y1), crop.disputed.astype(float),
+        cs = ax.contour(np.arange(x0, x1, crop.step), np.arange(y0, y1, crop.step),
+                        crop.disputed.astype(float),
                         levels=[0.5], colors="black", linewidths=1.0)
         cs.set(path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")])
     rx0, ry0, rx1, ry1 = crop.region_box
@@ -535,7 +562,7 @@ def _panel_pixels(crop: RegionCrop, i: int, width: int, title_px: int, font
     cw, ch = x1 - x0, y1 - y0
     inner = width - 2
     height = max(1, round(inner * ch / max(1, cw)))
-    rows, cols = _source_index(ch, height), _source_index(cw, inner)
+    rows, cols = _source_index(crop.rgb.shape[1], height), _source_index(crop.rgb.shape[2], inner)
     rgb = crop.rgb[i][np.ix_(rows, cols)] * 255  # one gather, at the panel's size
     rgb = np.clip(rgb + 0.5, 0, 255, out=rgb).astype(np.uint8)
     if crop.disputed.any():
