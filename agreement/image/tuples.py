@@ -123,7 +123,7 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
                     else np.int64)
     for c, r in zip(compacts, radix, strict=True):
         code *= code.dtype.type(r)
-        code += c
+        np.add(code, c, out=code, casting="unsafe")  # c < r: the sum fits code's type
     flat = code.ravel()
     if cells <= DIRECT_CELLS:
         counts = _bincount(flat, cells)
