@@ -44,17 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _synthetic import ANNOTATORS, synthetic_study
-
-HERE = Path(sys.executable).parent / "agreement"
-
-_WRAPPER = (
-    "import json, resource, subprocess, sys, time\n"
-    "t = time.perf_counter()\n"
-    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-    "dt = time.perf_counter() - t\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(json.dumps({'rc': r.returncode, 'seconds': dt, 'peak_kb': peak}))\n"
-)
+from bench_study import _WRAPPER, HERE  # the timing wrapper of the report benchmark
 
 
 def arguments(command: str, study: Path, out: Path) -> list[str]:
