@@ -20,30 +20,72 @@ static int check_size(Py_buffer *buf, Py_ssize_t items, Py_ssize_t itemsize, con
     return 0;
 }
 
+/* Label maps come in three widths: uint8 and uint16 (compact ids of images with fewer than 255
+ * or 65,535 segments: a quarter or half of the memory) and int32. Each loop over labels is
+ * written once as a macro and instantiated for the three (suffixes u8, u16, i32). */
+
 /* The end of the run of v that starts at i (p[i] == v): blocks of 16 compared at once. */
-static inline Py_ssize_t run_end(const int32_t *p, Py_ssize_t i, Py_ssize_t n, int32_t v) {
-    Py_ssize_t j = i + 1;
-    while (j + 16 <= n) {
-        uint32_t acc = 0;
-        for (int k = 0; k < 16; k++) acc |= (uint32_t)(p[j + k] ^ v);
-        if (acc) break;
-        j += 16;
+#define DEFINE_RUN_END(T, S)                                                                   \
+    static inline Py_ssize_t run_end_##S(const T *p, Py_ssize_t i, Py_ssize_t n, T v) {         \
+        Py_ssize_t j = i + 1;                                                                  \
+        while (j + 16 <= n) {                                                                  \
+            uint32_t acc = 0;                                                                  \
+            for (int k = 0; k < 16; k++) acc |= (uint32_t)(p[j + k] ^ v);                      \
+            if (acc) break;                                                                    \
+            j += 16;                                                                           \
+        }                                                                                      \
+        while (j < n && p[j] == v) j++;                                                        \
+        return j;                                                                              \
     }
-    while (j < n && p[j] == v) j++;
-    return j;
+DEFINE_RUN_END(uint8_t, u8)
+DEFINE_RUN_END(uint16_t, u16)
+DEFINE_RUN_END(int32_t, i32)
+
+/* Bytes per label -> 0 (unknown width) or the width; the label widths the kernels take. */
+static int check_width(Py_ssize_t itemsize, const char *what) {
+    if (itemsize == 1 || itemsize == 2 || itemsize == 4) return 0;
+    PyErr_Format(PyExc_ValueError, "%s must have 1, 2 or 4 bytes per item, got %zd", what,
+                 itemsize);
+    return -1;
 }
 
-/* pair_counts(a, b, nb, out) -> bad
- * out[a[i] * nb + b[i]] += 1 over int32 maps a and b; out is int64 of size na * nb. Runs of
- * equal pairs (long in label maps) are counted once. Returns the number of pixels whose pair is
- * outside the table (negative or too large); those are not counted. */
+/* out[a[i] * nb + b[i]] += 1; runs of equal pairs counted once; pairs outside the table (a
+ * negative int32, a >= na, b >= nb) are not counted but added to *bad. */
+#define DEFINE_PAIR_LOOP(T, S)                                                                 \
+    static Py_ssize_t pair_loop_##S(const T *pa, const T *pb, Py_ssize_t n, int64_t *table,    \
+                                    int64_t na, int64_t nb) {                                  \
+        Py_ssize_t i = 0, bad = 0;                                                             \
+        while (i < n) {                                                                        \
+            T va = pa[i], vb = pb[i];                                                          \
+            Py_ssize_t j = run_end_##S(pa, i, n, va), jb = run_end_##S(pb, i, j, vb);          \
+            j = jb < j ? jb : j;                                                               \
+            int64_t xa = (int64_t)va, xb = (int64_t)vb;                                        \
+            if (xa < 0 || xb < 0 || xa >= na || xb >= nb)                                      \
+                bad += j - i;                                                                  \
+            else                                                                               \
+                table[xa * nb + xb] += j - i;                                                  \
+            i = j;                                                                             \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+DEFINE_PAIR_LOOP(uint8_t, u8)
+DEFINE_PAIR_LOOP(uint16_t, u16)
+DEFINE_PAIR_LOOP(int32_t, i32)
+
+/* pair_counts(a, b, nb, out[, itemsize]) -> bad
+ * out[a[i] * nb + b[i]] += 1 over maps a and b of one width (itemsize 1: uint8, 2: uint16, 4:
+ * int32, the default); out is int64 of size na * nb. Runs of equal pairs (long in label maps)
+ * are counted once. Returns the number of pixels whose pair is outside the table (negative or
+ * too large); those are not counted. */
 static PyObject *pair_counts(PyObject *self, PyObject *args) {
     Py_buffer a, b, out;
-    Py_ssize_t nb;
-    if (!PyArg_ParseTuple(args, "y*y*nw*", &a, &b, &nb, &out)) return NULL;
+    Py_ssize_t nb, itemsize = 4;
+    if (!PyArg_ParseTuple(args, "y*y*nw*|n", &a, &b, &nb, &out, &itemsize)) return NULL;
     PyObject *result = NULL;
-    Py_ssize_t n = a.len / 4, cells = out.len / 8, bad = 0;
-    if (check_size(&a, n, 4, "a") || check_size(&b, n, 4, "b") ||
+    Py_ssize_t n = 0, cells = out.len / 8, bad = 0;
+    if (check_width(itemsize, "a and b")) goto done;
+    n = a.len / itemsize;
+    if (check_size(&a, n, itemsize, "a") || check_size(&b, n, itemsize, "b") ||
         check_size(&out, cells, 8, "out"))
         goto done;
     if (nb <= 0 || cells % nb) {
@@ -51,21 +93,15 @@ static PyObject *pair_counts(PyObject *self, PyObject *args) {
         goto done;
     }
     {
-        const int32_t *pa = a.buf, *pb = b.buf;
         int64_t *table = out.buf;
         int64_t na = cells / nb;
         Py_BEGIN_ALLOW_THREADS
-        Py_ssize_t i = 0;
-        while (i < n) {
-            int32_t va = pa[i], vb = pb[i];
-            Py_ssize_t j = run_end(pa, i, n, va), jb = run_end(pb, i, j, vb);
-            j = jb < j ? jb : j;
-            if (va < 0 || vb < 0 || va >= na || vb >= nb)
-                bad += j - i;
-            else
-                table[(int64_t)va * nb + vb] += j - i;
-            i = j;
-        }
+        if (itemsize == 1)
+            bad = pair_loop_u8(a.buf, b.buf, n, table, na, nb);
+        else if (itemsize == 2)
+            bad = pair_loop_u16(a.buf, b.buf, n, table, na, nb);
+        else
+            bad = pair_loop_i32(a.buf, b.buf, n, table, na, nb);
         Py_END_ALLOW_THREADS
     }
     result = PyLong_FromSsize_t(bad);
@@ -76,23 +112,51 @@ done:
     return result;
 }
 
+/* One run of equal ids at a time: its compact value from the hash, written as T. */
+#define DEFINE_COMPACT_LOOP(T, S)                                                              \
+    static Py_ssize_t compact_loop_##S(const int32_t *pi, Py_ssize_t n, T *po, int64_t *pc,    \
+                                       const int32_t *hkey, const int32_t *hval, int bits,     \
+                                       uint32_t mask) {                                        \
+        Py_ssize_t i = 0, unknown = 0;                                                         \
+        while (i < n) {                                                                        \
+            int32_t id = pi[i], value = 0;                                                     \
+            Py_ssize_t j = run_end_i32(pi, i, n, id);                                          \
+            if (id > 0) {                                                                      \
+                uint32_t h = ((uint32_t)id * 2654435761u) >> (32 - bits);                      \
+                while (hkey[h] && hkey[h] != id) h = (h + 1) & mask;                           \
+                value = hkey[h] ? hval[h] : 0;                                                 \
+                if (!hkey[h]) unknown += j - i;                                                \
+            }                                                                                  \
+            for (Py_ssize_t t = i; t < j; t++) po[t] = (T)value;                               \
+            pc[value] += j - i;                                                                \
+            i = j;                                                                             \
+        }                                                                                      \
+        return unknown;                                                                        \
+    }
+DEFINE_COMPACT_LOOP(uint8_t, u8)
+DEFINE_COMPACT_LOOP(uint16_t, u16)
+DEFINE_COMPACT_LOOP(int32_t, i32)
+
 /* compact(ids, keys, out, counts) -> unknown
  * out[i] = j + 1 where ids[i] == keys[j], 0 on void (0) and on ids not among the keys;
  * counts[j] = pixels of keys[j - 1] (counts[0]: void and unknown). ids int32, keys int64
- * (unique, > 0: the caller checks), out int32, counts int64 of size k + 1. An open-addressing
- * hash of the keys; the previous pixel's id is remembered (label maps come in runs). Returns the
- * number of pixels with an unknown id. */
+ * (unique, > 0: the caller checks), out uint8, uint16 or int32 (its width read from its size;
+ * it must hold k), counts int64 of size k + 1. An open-addressing hash of the keys; the previous
+ * pixel's id is remembered (label maps come in runs). Returns the number of pixels with an
+ * unknown id. */
 static PyObject *compact(PyObject *self, PyObject *args) {
     Py_buffer ids, keys, out, counts;
     if (!PyArg_ParseTuple(args, "y*y*w*w*", &ids, &keys, &out, &counts)) return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = ids.len / 4, k = keys.len / 8, unknown = 0;
+    Py_ssize_t width = n ? out.len / n : 4;
     int32_t *hkey = NULL, *hval = NULL;
     if (check_size(&ids, n, 4, "ids") || check_size(&keys, k, 8, "keys") ||
-        check_size(&out, n, 4, "out") || check_size(&counts, k + 1, 8, "counts"))
+        check_width(width, "out") || check_size(&out, n, width, "out") ||
+        check_size(&counts, k + 1, 8, "counts"))
         goto done;
-    if (k > (1 << 28)) {
-        PyErr_SetString(PyExc_ValueError, "keys must be at most 2**28");
+    if (k > (1 << 28) || (width == 1 && k > 0xFF) || (width == 2 && k > 0xFFFF)) {
+        PyErr_SetString(PyExc_ValueError, "keys must be at most 2**28 and fit the width of out");
         goto done;
     }
     int bits = 4;
@@ -113,24 +177,13 @@ static PyObject *compact(PyObject *self, PyObject *args) {
         hval[h] = (int32_t)(j + 1);
     }
     {
-        const int32_t *pi = ids.buf;
-        int32_t *po = out.buf;
-        int64_t *pc = counts.buf;
         Py_BEGIN_ALLOW_THREADS
-        Py_ssize_t i = 0;
-        while (i < n) { /* one run of equal ids at a time */
-            int32_t id = pi[i], value = 0;
-            Py_ssize_t j = run_end(pi, i, n, id);
-            if (id > 0) {
-                uint32_t h = ((uint32_t)id * 2654435761u) >> (32 - bits);
-                while (hkey[h] && hkey[h] != id) h = (h + 1) & mask;
-                value = hkey[h] ? hval[h] : 0;
-                if (!hkey[h]) unknown += j - i;
-            }
-            for (Py_ssize_t t = i; t < j; t++) po[t] = value;
-            pc[value] += j - i;
-            i = j;
-        }
+        if (width == 1)
+            unknown = compact_loop_u8(ids.buf, n, out.buf, counts.buf, hkey, hval, bits, mask);
+        else if (width == 2)
+            unknown = compact_loop_u16(ids.buf, n, out.buf, counts.buf, hkey, hval, bits, mask);
+        else
+            unknown = compact_loop_i32(ids.buf, n, out.buf, counts.buf, hkey, hval, bits, mask);
         Py_END_ALLOW_THREADS
     }
     result = PyLong_FromSsize_t(unknown);
@@ -144,30 +197,87 @@ done:
     return result;
 }
 
-/* Whether l[k] != l[k + 1] for some k in [0, 16) (reads l[0..16]); vectorises. */
-static inline int any_change16(const int32_t *l) {
-    uint32_t acc = 0;
-    for (int k = 0; k < 16; k++) acc |= (uint32_t)(l[k] ^ l[k + 1]);
-    return acc != 0;
-}
-
-/* band(labels, h, w, d, out)
- * out[y, x] = 1 where labels[y, x] != 0 and the (2d+1)^2 window around (y, x) leaves the image
+/* out[y, x] = 1 where labels[y, x] != 0 and the (2d+1)^2 window around (y, x) leaves the image
  * or holds two labels (agreement.metrics.boundary.boundary_band). A window holds two labels iff
  * one of its rows does or its centre column does. One pass down the rows: for row r, "a label
  * change within d columns" (rows_ok), then per column the last row r' <= r where that held and
- * the last vertical change; row y = r - d of the band reads them. */
+ * the last vertical change; row y = r - d of the band reads them. h, w and d are parameters
+ * (never address-taken: byte stores cannot alias them, the loops vectorise). */
+#define DEFINE_BAND_LOOP(T, S)                                                                 \
+    /* Whether l[k] != l[k + 1] for some k in [0, 16) (reads l[0..16]); vectorises. */         \
+    static inline int any_change16_##S(const T *l) {                                           \
+        uint32_t acc = 0;                                                                      \
+        for (int k = 0; k < 16; k++) acc |= (uint32_t)(l[k] ^ l[k + 1]);                       \
+        return acc != 0;                                                                       \
+    }                                                                                          \
+    static void band_loop_##S(const T *L, uint8_t *B, const Py_ssize_t h, const Py_ssize_t w,  \
+                              const Py_ssize_t d, int32_t *last_row, int32_t *last_col) {      \
+        const int32_t never = -(int32_t)(4 * d + 4);                                           \
+        for (Py_ssize_t x = 0; x < w; x++) last_row[x] = last_col[x] = never;                  \
+        /* the window leaves the image sideways: columns x < d and x >= w - d of every row */  \
+        Py_ssize_t lo = d < w ? d : w, hi = w - d > lo ? w - d : lo;                           \
+        for (Py_ssize_t r = 0; r < h + d; r++) {                                               \
+            if (r < h) {                                                                       \
+                const T *l = L + r * w;                                                        \
+                for (Py_ssize_t x = 0; x < lo; x++) last_row[x] = (int32_t)r;                  \
+                for (Py_ssize_t x = hi; x < w; x++) last_row[x] = (int32_t)r;                  \
+                /* middle columns x in [lo, hi): a change l[j] != l[j + 1] with j in           \
+                 * [x - d, x + d - 1], i.e. x in [j - d + 1, j + d] for each change j */       \
+                Py_ssize_t done_to = lo; /* columns below are marked already */                \
+                Py_ssize_t jend = w - 1 < hi + d - 1 ? w - 1 : hi + d - 1;                     \
+                for (Py_ssize_t j = lo - d > 0 ? lo - d : 0; j < jend; j++) {                  \
+                    while (j + 16 <= jend && !any_change16_##S(l + j)) j += 16; /* runs */     \
+                    if (j >= jend) break;                                                      \
+                    if (l[j] == l[j + 1]) continue;                                            \
+                    Py_ssize_t from = j - d + 1 > done_to ? j - d + 1 : done_to;               \
+                    Py_ssize_t to = j + d + 1 < hi ? j + d + 1 : hi;                           \
+                    for (Py_ssize_t x = from; x < to; x++) last_row[x] = (int32_t)r;           \
+                    if (to > done_to) done_to = to;                                            \
+                }                                                                              \
+                if (r > 0) {                                                                   \
+                    const T *restrict u = l - w, *restrict lv = l;                             \
+                    int32_t *restrict lc = last_col;                                           \
+                    const int32_t prev = (int32_t)(r - 1);                                     \
+                    for (Py_ssize_t x = 0; x < w; x++) lc[x] = u[x] != lv[x] ? prev : lc[x];   \
+                }                                                                              \
+            }                                                                                  \
+            Py_ssize_t y = r - d;                                                              \
+            if (y < 0) continue;                                                               \
+            const T *l = L + y * w;                                                            \
+            uint8_t *b = B + y * w;                                                            \
+            if (y < d || y >= h - d) { /* the window leaves the image vertically */            \
+                for (Py_ssize_t x = 0; x < w; x++) b[x] = l[x] != 0;                           \
+                continue;                                                                      \
+            }                                                                                  \
+            /* rows [y - d, y + d] and vertical changes [y - d, y + d - 1] */                  \
+            const int32_t first = (int32_t)(y - d);                                            \
+            const int32_t *restrict lr = last_row, *restrict lc = last_col;                    \
+            const T *restrict lv = l;                                                          \
+            uint8_t *restrict bo = b;                                                          \
+            for (Py_ssize_t x = 0; x < w; x++)                                                 \
+                bo[x] = (uint8_t)((lv[x] != 0) & ((lr[x] >= first) | (lc[x] >= first)));       \
+        }                                                                                      \
+    }
+DEFINE_BAND_LOOP(uint8_t, u8)
+DEFINE_BAND_LOOP(uint16_t, u16)
+DEFINE_BAND_LOOP(int32_t, i32)
+
+/* band(labels, h, w, d, out[, itemsize])
+ * The boundary band of every segment of a label map of 1, 2 or 4 bytes per label (uint8,
+ * uint16, int32: the default) into out (bool, h * w); see DEFINE_BAND_LOOP. */
 static PyObject *band(PyObject *self, PyObject *args) {
     Py_buffer lab, out;
-    Py_ssize_t h_arg, w_arg, d_arg;
-    if (!PyArg_ParseTuple(args, "y*nnnw*", &lab, &h_arg, &w_arg, &d_arg, &out)) return NULL;
+    Py_ssize_t h_arg, w_arg, d_arg, itemsize = 4;
+    if (!PyArg_ParseTuple(args, "y*nnnw*|n", &lab, &h_arg, &w_arg, &d_arg, &out, &itemsize))
+        return NULL;
     PyObject *result = NULL;
     int32_t *last_row = NULL, *last_col = NULL;
     if (h_arg < 0 || w_arg < 0 || d_arg < 1 || h_arg > INT32_MAX / 4 || d_arg > INT32_MAX / 8) {
         PyErr_SetString(PyExc_ValueError, "h and w must be >= 0 and d >= 1");
         goto done;
     }
-    if (check_size(&lab, h_arg * w_arg, 4, "labels") || check_size(&out, h_arg * w_arg, 1, "out"))
+    if (check_width(itemsize, "labels") || check_size(&lab, h_arg * w_arg, itemsize, "labels") ||
+        check_size(&out, h_arg * w_arg, 1, "out"))
         goto done;
     last_row = PyMem_Malloc(sizeof(int32_t) * (size_t)(w_arg + 1));
     last_col = PyMem_Malloc(sizeof(int32_t) * (size_t)(w_arg + 1));
@@ -176,55 +286,13 @@ static PyObject *band(PyObject *self, PyObject *args) {
         goto done;
     }
     {
-        /* copies whose address was never taken: byte stores cannot alias them (vectorisation) */
-        const Py_ssize_t h = h_arg, w = w_arg, d = d_arg;
-        const int32_t *L = lab.buf;
-        uint8_t *B = out.buf;
         Py_BEGIN_ALLOW_THREADS
-        const int32_t never = -(int32_t)(4 * d + 4);
-        for (Py_ssize_t x = 0; x < w; x++) last_row[x] = last_col[x] = never;
-        /* the window leaves the image sideways: columns x < d and x >= w - d of every row */
-        Py_ssize_t lo = d < w ? d : w, hi = w - d > lo ? w - d : lo;
-        for (Py_ssize_t r = 0; r < h + d; r++) {
-            if (r < h) {
-                const int32_t *l = L + r * w;
-                for (Py_ssize_t x = 0; x < lo; x++) last_row[x] = (int32_t)r;
-                for (Py_ssize_t x = hi; x < w; x++) last_row[x] = (int32_t)r;
-                /* middle columns x in [lo, hi): a change l[j] != l[j + 1] with j in
-                 * [x - d, x + d - 1], i.e. x in [j - d + 1, j + d] for each change j */
-                Py_ssize_t done_to = lo; /* columns below are marked already */
-                Py_ssize_t jend = w - 1 < hi + d - 1 ? w - 1 : hi + d - 1;
-                for (Py_ssize_t j = lo - d > 0 ? lo - d : 0; j < jend; j++) {
-                    while (j + 16 <= jend && !any_change16(l + j)) j += 16; /* runs: skip */
-                    if (j >= jend) break;
-                    if (l[j] == l[j + 1]) continue;
-                    Py_ssize_t from = j - d + 1 > done_to ? j - d + 1 : done_to;
-                    Py_ssize_t to = j + d + 1 < hi ? j + d + 1 : hi;
-                    for (Py_ssize_t x = from; x < to; x++) last_row[x] = (int32_t)r;
-                    if (to > done_to) done_to = to;
-                }
-                if (r > 0) {
-                    const int32_t *restrict u = l - w, *restrict lv = l;
-                    int32_t *restrict lc = last_col;
-                    const int32_t prev = (int32_t)(r - 1);
-                    for (Py_ssize_t x = 0; x < w; x++) lc[x] = u[x] != lv[x] ? prev : lc[x];
-                }
-            }
-            Py_ssize_t y = r - d;
-            if (y < 0) continue;
-            const int32_t *l = L + y * w;
-            uint8_t *b = B + y * w;
-            if (y < d || y >= h - d) { /* the window leaves the image vertically */
-                for (Py_ssize_t x = 0; x < w; x++) b[x] = l[x] != 0;
-                continue;
-            }
-            /* rows [y - d, y + d] and vertical changes [y - d, y + d - 1] */
-            const int32_t first = (int32_t)(y - d);
-            const int32_t *restrict lr = last_row, *restrict lc = last_col, *restrict lv = l;
-            uint8_t *restrict bo = b;
-            for (Py_ssize_t x = 0; x < w; x++)
-                bo[x] = (uint8_t)((lv[x] != 0) & ((lr[x] >= first) | (lc[x] >= first)));
-        }
+        if (itemsize == 1)
+            band_loop_u8(lab.buf, out.buf, h_arg, w_arg, d_arg, last_row, last_col);
+        else if (itemsize == 2)
+            band_loop_u16(lab.buf, out.buf, h_arg, w_arg, d_arg, last_row, last_col);
+        else
+            band_loop_i32(lab.buf, out.buf, h_arg, w_arg, d_arg, last_row, last_col);
         Py_END_ALLOW_THREADS
     }
     result = Py_NewRef(Py_None);
@@ -236,21 +304,47 @@ done:
     return result;
 }
 
-/* banded(compact, band, out): out = 2 * compact + band (int32, uint8/bool -> int32), one pass */
+#define DEFINE_BANDED_LOOP(TC, TO, S)                                                          \
+    static void banded_loop_##S(const TC *pc, const uint8_t *pb, TO *po, Py_ssize_t n) {       \
+        for (Py_ssize_t i = 0; i < n; i++)                                                     \
+            po[i] = (TO)(((uint32_t)pc[i] << 1) + (pb[i] != 0));                               \
+    }
+DEFINE_BANDED_LOOP(uint8_t, uint8_t, u8_u8)
+DEFINE_BANDED_LOOP(uint8_t, uint16_t, u8_u16)
+DEFINE_BANDED_LOOP(uint16_t, uint16_t, u16_u16)
+DEFINE_BANDED_LOOP(uint16_t, int32_t, u16_i32)
+DEFINE_BANDED_LOOP(int32_t, int32_t, i32_i32)
+
+/* banded(compact, band, out[, itemsize, out_itemsize]): out = 2 * compact + band in one pass;
+ * compact of 1, 2 or 4 bytes per label (default 4), out of the same width or the next one
+ * (the caller picks one that holds 2 * max + 1), band uint8 / bool. */
 static PyObject *banded(PyObject *self, PyObject *args) {
     Py_buffer c, b, out;
-    if (!PyArg_ParseTuple(args, "y*y*w*", &c, &b, &out)) return NULL;
+    Py_ssize_t ci = 4, oi = 4;
+    if (!PyArg_ParseTuple(args, "y*y*w*|nn", &c, &b, &out, &ci, &oi)) return NULL;
     PyObject *result = NULL;
-    Py_ssize_t n = c.len / 4;
-    if (check_size(&c, n, 4, "compact") || check_size(&b, n, 1, "band") ||
-        check_size(&out, n, 4, "out"))
+    Py_ssize_t n = 0;
+    if (check_width(ci, "compact") || check_width(oi, "out")) goto done;
+    n = c.len / ci;
+    if (check_size(&c, n, ci, "compact") || check_size(&b, n, 1, "band") ||
+        check_size(&out, n, oi, "out"))
         goto done;
+    if (!(oi == ci || oi == 2 * ci)) {
+        PyErr_SetString(PyExc_ValueError, "out must be as wide as compact or twice as wide");
+        goto done;
+    }
     {
-        const int32_t *pc = c.buf;
-        const uint8_t *pb = b.buf;
-        int32_t *po = out.buf;
         Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < n; i++) po[i] = (int32_t)((uint32_t)pc[i] << 1) + (pb[i] != 0);
+        if (ci == 1 && oi == 1)
+            banded_loop_u8_u8(c.buf, b.buf, out.buf, n);
+        else if (ci == 1)
+            banded_loop_u8_u16(c.buf, b.buf, out.buf, n);
+        else if (ci == 2 && oi == 2)
+            banded_loop_u16_u16(c.buf, b.buf, out.buf, n);
+        else if (ci == 2)
+            banded_loop_u16_i32(c.buf, b.buf, out.buf, n);
+        else
+            banded_loop_i32_i32(c.buf, b.buf, out.buf, n);
         Py_END_ALLOW_THREADS
     }
     result = Py_NewRef(Py_None);

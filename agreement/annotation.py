@@ -132,7 +132,9 @@ class PanopticAnnotation:
     ----------
     image : ImageInfo
     ids : ndarray of int32, shape (H, W)
-        Segment id per pixel; 0 is void / unlabeled. Read-only.
+        Segment id per pixel; 0 is void / unlabeled. Read-only. An annotation made by
+        :meth:`from_compact` (as the readers of large maps do) holds only its compact map and
+        builds ``ids`` on first read.
     segments : tuple of Segment
         The segment table, in file order.
 
@@ -145,22 +147,15 @@ class PanopticAnnotation:
     """
 
     image: ImageInfo
-    ids: npt.NDArray[np.int32]
     segments: tuple[Segment, ...]
     _by_id: dict[int, Segment] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        ids = np.asarray(self.ids)
-        if ids.ndim != 2:
-            raise AnnotationError(
-                f"segment-id map must be 2-D, got shape {ids.shape}", image=self.image.file_name
-            )
-        if ids.shape != (self.image.height, self.image.width):
-            raise AnnotationError(
-                f"segment-id map must be {self.image.height}x{self.image.width} (height x width) "
-                f"as the image info says, got {ids.shape[0]}x{ids.shape[1]}",
-                image=self.image.file_name,
-            )
+    def __init__(self, image: ImageInfo, ids: npt.ArrayLike,
+                 segments: Iterable[Segment]) -> None:
+        object.__setattr__(self, "image", image)
+        object.__setattr__(self, "segments", tuple(segments))
+        ids = np.asarray(ids)
+        self._check_shape(ids)
         if ids.dtype != np.int32:
             if not np.issubdtype(ids.dtype, np.integer):
                 raise AnnotationError(
@@ -176,7 +171,55 @@ class PanopticAnnotation:
         else:
             ids = ids.view()
         ids.flags.writeable = False
-        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "_ids", ids)
+        self._index_segments()
+
+    @classmethod
+    def from_compact(cls, image: ImageInfo, compact: npt.NDArray[np.integer],
+                     segments: Iterable[Segment]) -> PanopticAnnotation:
+        """An annotation held as its compact map only (``i + 1`` on the pixels of
+        ``segments[i]``, 0 on void, e.g. from :func:`agreement.labels.compact_ids`).
+
+        The map is kept as given (not copied; made read-only): in its narrowest type
+        (:func:`agreement.labels.compact_dtype`) it takes one or two bytes a pixel where the id
+        map takes four, and the id map is built only if :attr:`ids` is read. The caller
+        vouches that ``compact`` holds no value above ``len(segments)``.
+
+        Examples
+        --------
+        >>> ann = PanopticAnnotation.from_compact(ImageInfo("x.png", 1, 3),
+        ...     np.array([[0, 1, 2]], np.uint8), [Segment(40, 1), Segment(7, 2)])
+        >>> ann.ids.tolist(), ann.void_pixels
+        ([[0, 40, 7]], 1)
+        """
+        ann = cls.__new__(cls)
+        object.__setattr__(ann, "image", image)
+        object.__setattr__(ann, "segments", tuple(segments))
+        compact = np.asarray(compact)
+        ann._check_shape(compact)
+        if not np.issubdtype(compact.dtype, np.integer):
+            raise AnnotationError(f"compact map must hold integers, got dtype {compact.dtype}",
+                                  image=image.file_name)
+        compact = compact.view()
+        compact.flags.writeable = False
+        object.__setattr__(ann, "_ids", None)
+        ann.__dict__["compact"] = compact
+        ann._index_segments()
+        return ann
+
+    def _check_shape(self, ids: np.ndarray) -> None:
+        if ids.ndim != 2:
+            raise AnnotationError(
+                f"segment-id map must be 2-D, got shape {ids.shape}", image=self.image.file_name
+            )
+        if ids.shape != (self.image.height, self.image.width):
+            raise AnnotationError(
+                f"segment-id map must be {self.image.height}x{self.image.width} (height x width) "
+                f"as the image info says, got {ids.shape[0]}x{ids.shape[1]}",
+                image=self.image.file_name,
+            )
+
+    def _index_segments(self) -> None:
         by_id: dict[int, Segment] = {}
         for seg in self.segments:
             if seg.id <= 0:
@@ -192,8 +235,19 @@ class PanopticAnnotation:
                     segment=seg.id,
                 )
             by_id[seg.id] = seg
-        object.__setattr__(self, "segments", tuple(self.segments))
         object.__setattr__(self, "_by_id", by_id)
+
+    @property
+    def ids(self) -> npt.NDArray[np.int32]:
+        """Segment id per pixel (int32, read-only); built from the compact map, once, for an
+        annotation made by :meth:`from_compact`."""
+        ids = self._ids
+        if ids is None:
+            lut = np.concatenate([[0], self.segment_ids]).astype(np.int32)
+            ids = np.take(lut, self.compact)
+            ids.flags.writeable = False
+            object.__setattr__(self, "_ids", ids)
+        return ids
 
     @classmethod
     def from_map(
@@ -239,15 +293,17 @@ class PanopticAnnotation:
         return cls(info, ids.astype(np.int32, copy=True), segs)
 
     @cached_property
-    def compact(self) -> npt.NDArray[np.int32]:
-        """Compact map: ``i + 1`` on the pixels of ``segments[i]``, 0 on void (computed once).
+    def compact(self) -> npt.NDArray[np.integer]:
+        """Compact map: ``i + 1`` on the pixels of ``segments[i]``, 0 on void (computed once), in
+        the narrowest type holding the segments (:func:`agreement.labels.compact_dtype`: uint8
+        up to 255 segments, uint16 up to 65,535, else int32).
 
         Raises
         ------
         AnnotationError
             The map holds an id that is not in the segment table.
         """
-        compact, _, unknown = compact_ids(self.ids, self.segment_ids)
+        compact, _, unknown = compact_ids(self.ids, self.segment_ids, narrow=True)
         if unknown.size:
             raise AnnotationError(
                 "segment is in the map but not in the segment table",
@@ -286,7 +342,9 @@ class PanopticAnnotation:
     @property
     def void_pixels(self) -> int:
         """Number of void (id 0) pixels."""
-        return int(np.count_nonzero(self.ids == 0))
+        if self._ids is None:  # compact 0 is void exactly (from_compact's maps hold known ids)
+            return int(self.compact.size - np.count_nonzero(self.compact))
+        return int(self._ids.size - np.count_nonzero(self._ids))
 
     def to_frame(self) -> pd.DataFrame:
         """The segment table: ``segment_id``, ``category_id``, ``iscrowd``, ``area``, ``bbox_*``."""

@@ -11,7 +11,8 @@ import numpy.typing as npt
 
 from . import _native
 
-__all__ = ["LUT_MAX_ID", "compact_ids", "overlap_table", "pair_codes", "segment_boxes"]
+__all__ = ["LUT_MAX_ID", "compact_dtype", "compact_ids", "overlap_table", "pair_codes",
+           "segment_boxes"]
 
 #: Largest segment id for which :func:`compact_ids` uses a direct uint8 lookup table (tables of
 #: fewer than 255 segments; COCO ids are < 2**24). Otherwise a small hashed table, or a search.
@@ -20,9 +21,24 @@ LUT_MAX_ID = 1 << 24
 LUT_BITS = 20
 
 
+def compact_dtype(k: int) -> np.dtype:
+    """The narrowest type of a compact map of ``k`` segments (values ``0 .. k``): uint8 up to
+    255 segments, uint16 up to 65,535, else int32.
+
+    A photo's annotation rarely has more than a few hundred segments, so its compact map takes
+    one or two bytes a pixel instead of four: a 17.9-megapixel map is 18 MB instead of 72 MB.
+
+    Examples
+    --------
+    >>> [compact_dtype(k).name for k in (0, 255, 256, 65_535, 65_536)]
+    ['uint8', 'uint8', 'uint16', 'uint16', 'int32']
+    """
+    return np.dtype(np.uint8 if k <= 0xFF else np.uint16 if k <= 0xFFFF else np.int32)
+
+
 def compact_ids(
-    ids: npt.NDArray[np.integer], segment_ids: npt.ArrayLike
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    ids: npt.NDArray[np.integer], segment_ids: npt.ArrayLike, *, narrow: bool = False
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Relabel an id map to compact ids: 0 = void, ``i + 1`` = ``segment_ids[i]``.
 
     Parameters
@@ -31,10 +47,13 @@ def compact_ids(
         Segment-id map, 0 = void.
     segment_ids : array_like of int, shape (K,)
         The segment table's ids (unique, > 0), in table order.
+    narrow : bool
+        Return the compact map in :func:`compact_dtype` of ``K`` (uint8 / uint16 / int32)
+        instead of int32: same values, a quarter or half of the memory.
 
     Returns
     -------
-    compact : ndarray of int32, shape (H, W)
+    compact : ndarray of int32 (or :func:`compact_dtype` with ``narrow``), shape (H, W)
         ``i + 1`` where ``ids == segment_ids[i]``, 0 on void and on unknown ids.
     areas : ndarray of int64, shape (K,)
         Pixel count of each segment.
@@ -50,9 +69,10 @@ def compact_ids(
     ids = np.asarray(ids)
     seg = np.asarray(segment_ids, dtype=np.int64).ravel()
     k = seg.size
+    dtype = compact_dtype(k) if narrow else np.dtype(np.int32)
     if ids.size == 0:
-        return np.zeros(ids.shape, np.int32), np.zeros(k, np.int64), np.zeros(0, np.int64)
-    native = _compact_native(ids, seg)
+        return np.zeros(ids.shape, dtype), np.zeros(k, np.int64), np.zeros(0, np.int64)
+    native = _compact_native(ids, seg, dtype)
     if native is not None:
         return native
     if k < 255 and ids.dtype.kind in "iu" and 0 <= int(ids.min()) and (
@@ -62,16 +82,16 @@ def compact_ids(
         lut[seg] = np.arange(1, k + 1, dtype=np.uint8)
         small = np.take(lut, ids)
         counts = _count_bytes(small)[: k + 1]
-        compact = small.astype(np.int32)
+        compact = small.astype(dtype, copy=False)
         unknown = np.zeros(0, np.int64)
         if counts[0] != ids.size - np.count_nonzero(ids):  # ids other than 0 mapped to 0
             unknown = np.unique(ids[(compact == 0) & (ids != 0)]).astype(np.int64)
         return compact, counts[1 : k + 1].astype(np.int64), unknown
     bits = _hash_bits(seg) if ids.dtype.kind in "iu" and ids.dtype.itemsize <= 4 else None
     if bits is not None:
-        compact, bad = _compact_hashed(ids, seg, bits)
+        compact, bad = _compact_hashed(ids, seg, bits, dtype)
     else:
-        compact, bad = _compact_sorted(ids, seg)
+        compact, bad = _compact_sorted(ids, seg, dtype)
     unknown = np.zeros(0, np.int64)
     if bad.any():
         unknown = np.unique(ids[bad]).astype(np.int64)
@@ -91,8 +111,8 @@ def _as_int32(x: npt.NDArray[np.integer]) -> npt.NDArray[np.int32] | None:
 
 
 def _compact_native(
-    ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64], dtype: np.dtype
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
     """:func:`compact_ids` by the compiled kernel (one pass, a hash of the table's ids), or None
     when it is not built or the input is not its case (int32 map, unique ids > 0)."""
     kern = _native.kernels
@@ -100,7 +120,7 @@ def _compact_native(
     if kern is None or flat is None or seg.size > 1 << 20 or (seg.size and (
             int(seg.min()) <= 0 or np.unique(seg).size != seg.size)):
         return None
-    compact = np.empty(ids.shape, np.int32)
+    compact = np.empty(ids.shape, dtype)
     counts = np.zeros(seg.size + 1, np.int64)
     n_unknown = kern.compact(flat, np.ascontiguousarray(seg), compact, counts)
     unknown = np.zeros(0, np.int64)
@@ -133,20 +153,20 @@ def _hash_bits(seg: npt.NDArray[np.int64]) -> int | None:
     return None
 
 
-def _compact_hashed(ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64],
-                    bits: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+def _compact_hashed(ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64], bits: int,
+                    dtype: np.dtype) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.bool_]]:
     """Look ids up by their low ``bits`` bits (a small table), then verify the hit."""
     mask = (1 << bits) - 1
-    lut = np.zeros(1 << bits, dtype=np.int32)
-    lut[seg & mask] = np.arange(1, seg.size + 1, dtype=np.int32)
+    lut = np.zeros(1 << bits, dtype=dtype)
+    lut[seg & mask] = np.arange(1, seg.size + 1, dtype=dtype)
     compact = np.take(lut, ids & ids.dtype.type(mask))
     back = np.concatenate([[0], seg]).astype(ids.dtype)
     return compact, np.take(back, compact) != ids  # unknown ids (incl. residue aliases)
 
 
 def _compact_sorted(
-    ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    ids: npt.NDArray[np.integer], seg: npt.NDArray[np.int64], dtype: np.dtype
+) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.bool_]]:
     """Look ids up by binary search (ids outside int32 or <= 0 in the table)."""
     k = seg.size
     order = np.argsort(seg, kind="stable")
@@ -155,7 +175,7 @@ def _compact_sorted(
     pos = np.searchsorted(sorted_ids, flat)
     np.minimum(pos, max(k - 1, 0), out=pos)
     hit = sorted_ids[pos] == flat if k else np.zeros(flat.shape, bool)
-    compact = np.where(hit, order[pos] + 1 if k else 0, 0).astype(np.int32).reshape(ids.shape)
+    compact = np.where(hit, order[pos] + 1 if k else 0, 0).astype(dtype).reshape(ids.shape)
     return compact, (~hit & (flat != 0)).reshape(ids.shape)
 
 
@@ -222,21 +242,44 @@ def overlap_table(
     return counts.reshape(na, nb).astype(np.int64, copy=False)
 
 
+#: The label widths of the compiled kernels: bytes per label -> dtype.
+_WIDTHS = {1: np.dtype(np.uint8), 2: np.dtype(np.uint16), 4: np.dtype(np.int32)}
+
+
+def label_width(x: npt.NDArray) -> int | None:
+    """Bytes per label the compiled kernels read ``x`` with (1: uint8, 2: uint16, 4: int32),
+    or None when it is none of them exactly (int32 is also the width of int8 and int16)."""
+    if x.dtype in (np.uint8, np.uint16, np.int32):
+        return x.dtype.itemsize
+    if x.dtype in (np.int8, np.int16):
+        return 4
+    return None
+
+
+def as_width(x: npt.NDArray, width: int) -> npt.NDArray:
+    """``x`` as a C-contiguous array of the kernels' type of ``width`` bytes (a copy only when
+    its type or layout differs)."""
+    return np.ascontiguousarray(x, dtype=_WIDTHS[width])
+
+
 def _pair_counts(a: npt.ArrayLike, b: npt.ArrayLike, na: int,
                 nb: int) -> npt.NDArray[np.int64] | None:
-    """:func:`overlap_table` in one compiled pass, or None (not built, not int32-sized maps, or a
-    value outside the table: the numpy path then raises its error).
+    """:func:`overlap_table` in one compiled pass, or None (not built, maps of no kernel width,
+    or a value outside the table: the numpy path then raises its error).
 
-    ``a`` and ``b`` have the same shape (checked by the callers).
+    ``a`` and ``b`` have the same shape (checked by the callers). Maps of uint8, uint16 or int32
+    are read as they are; two of different widths are read at the wider one.
     """
     kern = _native.kernels
     if kern is None or na * nb > 1 << 28:
         return None
-    a32, b32 = _as_int32(np.asarray(a)), _as_int32(np.asarray(b))
-    if a32 is None or b32 is None:
+    a, b = np.asarray(a), np.asarray(b)
+    wa, wb = label_width(a), label_width(b)
+    if wa is None or wb is None:
         return None
+    width = max(wa, wb)
     counts = np.zeros((na, nb), np.int64)
-    if kern.pair_counts(a32, b32, nb, counts):
+    if kern.pair_counts(as_width(a, width), as_width(b, width), nb, counts, width):
         return None
     return counts
 

@@ -129,6 +129,11 @@ def _grow(lo: int, hi: int, want: int, size: int) -> tuple[int, int]:
     return max(0, lo + shift), min(size, hi + shift)
 
 
+#: Pixels of a crop painted when no panel width is given (about 1,000 x 1,000; a figure shows
+#: no more): a larger crop (a region across a large photo) is painted from a grid of its pixels,
+#: as for panels that wide (:attr:`RegionCrop.sample`).
+MAX_CROP_PIXELS = 1 << 20
+
 #: Height / width of a crop is kept in this range (the crop grows to fit), so panels are full.
 ASPECT = (0.45, 1.0)
 
@@ -336,6 +341,10 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     ids = tuple(categories)
     palette = class_palette(categories)
     thing = np.array([False, *(categories[c].isthing for c in ids)])
+    if panel_width is None and (y1 - y0) * (x1 - x0) > MAX_CROP_PIXELS:
+        # a crop across a large photo: painted at about MAX_CROP_PIXELS pixels (a figure shows
+        # no more), as for panels that wide
+        panel_width = 2 + max(1, int((MAX_CROP_PIXELS * (x1 - x0) / (y1 - y0)) ** 0.5))
     sample = _sample(box, panel_width)
     base = _base(image, box, shape, sample)
     # the heatmaps hold every annotator's label map already: crop those instead of remaking them
@@ -395,8 +404,10 @@ def _draw_panel(ax, crop: RegionCrop, i: int) -> None:
     x0, y0, x1, y1 = crop.box
     extent = (x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5)
     ax.imshow(crop.rgb[i], extent=extent, interpolation="nearest")
-    if crop.disputed.any() and crop.disputed.shape[0] > 1 and crop.disputed.shape[1] > 1:
-        cs = ax.contour(np.arange(x0, x1), np.arange(y0, y1), crop.disputed.astype(float),
+    rows, cols = (np.arange(y1 - y0), np.arange(x1 - x0)) if crop.sample is None else crop.sample
+    disputed = crop.disputed if crop.sample is None else crop.disputed[np.ix_(rows, cols)]
+    if disputed.any() and disputed.shape[0] > 1 and disputed.shape[1] > 1:
+        cs = ax.contour(x0 + cols, y0 + rows, disputed.astype(float),
                         levels=[0.5], colors="black", linewidths=1.0)
         cs.set(path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")])
     rx0, ry0, rx1, ry1 = crop.region_box

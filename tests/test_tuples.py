@@ -115,4 +115,4 @@ def test_a_pair_counted_in_one_compiled_pass_equals_the_general_count(anns):
     g = count_tuples([a.compact, b.compact, one], [*sizes, 1])
     assert np.array_equal(t.codes, g.codes[:, :2]) and np.array_equal(t.count, g.count)
     assert (t._index is None) == (_native.kernels is not None)  # not made until read
-    assert np.array_equal(t.index, g.index) and t.index.dtype == np.int32
+    assert np.array_equal(t.index, g.index) and t.index.dtype == g.index.dtype == np.uint16

@@ -47,11 +47,11 @@ def _blobs(ann: PanopticAnnotation, categories: Categories, where: dict,
            min_area: int) -> list[Finding]:
     out = []
     things = set(categories.thing_ids)
-    for s in ann.segments:
+    for k, s in enumerate(ann.segments, 1):
         if s.category_id not in things or s.iscrowd or s.area < 2 * min_area:
             continue
         x, y, w, h = s.bbox
-        crop = ann.ids[y : y + h, x : x + w] == s.id
+        crop = ann.compact[y : y + h, x : x + w] == k  # the compact map: ids may not be kept
         labels, n = ndimage.label(crop)
         if n < 2:
             continue

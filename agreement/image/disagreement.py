@@ -97,6 +97,13 @@ def match_lut(a: PanopticAnnotation, b: PanopticAnnotation) -> npt.NDArray[np.in
     return maps.pair("a", "b").match_lut
 
 
+#: Per-pixel maps (bytes) above which a :class:`Heatmaps` keeps only the :data:`KEEP_LARGE`
+#: last read: 16 MB, a float32 map of 4 megapixels (a 2048 x 2048 image); older ones are made
+#: again from the tuples when read.
+KEEP_BYTES = 16 << 20
+KEEP_LARGE = 2
+
+
 class Heatmaps:
     """The disagreement maps of one image (see the module notes for the definitions).
 
@@ -154,6 +161,7 @@ class Heatmaps:
         self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
         self._changes: tuple[np.ndarray, np.ndarray] | None = None
+        self._large: list[str] = []  # names of the large maps kept, the last read last
 
     @property
     def boundary_count(self) -> npt.NDArray[np.uint8]:
@@ -182,17 +190,32 @@ class Heatmaps:
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
         """Share of annotators on the minority side of "draws a boundary within ``d``"."""
-        if "boundary" not in self._maps:
-            n, count = len(self._compacts), self.boundary_count
-            self._maps["boundary"] = np.minimum(count, n - count).astype(np.float32) / n
-        return self._maps["boundary"]
+        if "boundary" in self._maps:
+            return self._maps["boundary"]  # (not moved to the end of the large ones: cheap)
+        n, count = len(self._compacts), self.boundary_count
+        return self._keep("boundary", np.minimum(count, n - count).astype(np.float32) / n)
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in Heatmaps._MAPS:
-            if name not in self._maps:
-                self._maps[name] = self.tuples.gather(self.per_tuple[name])
-            return self._maps[name]
+            if name in self._maps:
+                if name in self._large:  # the last read
+                    self._large.remove(name)
+                    self._large.append(name)
+                return self._maps[name]
+            return self._keep(name, self.tuples.gather(self.per_tuple[name]))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _keep(self, name: str, value: np.ndarray) -> np.ndarray:
+        """``value``, kept for the next read. Maps larger than :data:`KEEP_BYTES` (those of a
+        large photo) are kept :data:`KEEP_LARGE` at most, the last ones read: an older one is
+        read back from the tuples again (a gather), so that the image's heatmaps do not all
+        stay in memory at full size."""
+        self._maps[name] = value
+        if value.nbytes > KEEP_BYTES:
+            self._large.append(name)
+            while len(self._large) > KEEP_LARGE:
+                del self._maps[self._large.pop(0)]
+        return value
 
     @property
     def compact(self) -> npt.NDArray[np.int32]:
@@ -455,9 +478,11 @@ def area_average(heat: npt.ArrayLike, shape: tuple[int, int]) -> npt.NDArray[np.
     [[1.0, 2.0, 3.0]]
     """
     heat = np.asarray(heat)
-    if heat.dtype not in (np.float32, np.float64):  # float32 is widened exactly by the products
-        heat = heat.astype(np.float64)
-    return _area_average_rows(lambda lo, hi: heat[lo:hi], heat.shape, shape)[0]
+    if heat.dtype in (np.float32, np.float64):  # float32 is widened exactly by the products
+        return _area_average_rows(lambda lo, hi: heat[lo:hi], heat.shape, shape)[0]
+    # other types: a float64 copy of the band's input rows only (no copy of the whole map)
+    return _area_average_rows(lambda lo, hi: heat[lo:hi].astype(np.float64), heat.shape,
+                              shape)[0]
 
 
 #: Output rows of an area average computed at once (the input rows they need are read then;

@@ -228,23 +228,34 @@ class ImageMaps:
                              for i, a in enumerate(self.names)]) if self.names else codes.T
         return self.cached("tuple_labels", make)
 
-    def banded(self, annotator: str) -> npt.NDArray[np.int32]:
-        """``2 x compact + band`` of an annotation (:func:`agreement.metrics.boundary.banded`),
-        its boundary band ``d = boundary_width(h, w, ratio=dilation_ratio)`` computed once."""
+    def banded(self, annotator: str) -> npt.NDArray[np.integer]:
+        """``2 x compact + band`` of an annotation (:func:`agreement.metrics.boundary.banded`,
+        in the narrowest type holding it), its boundary band ``d = boundary_width(h, w,
+        ratio=dilation_ratio)`` computed once; kept until every pair table of the annotator
+        is built (:meth:`pair`)."""
         if annotator not in self._banded:
             ann = self.annotations[annotator]
             d = boundary_width(*ann.shape, ratio=float(self.dilation_ratio or 0.0))
-            self._banded[annotator] = banded(ann.compact, boundary_band(ann.compact, d=d))
+            band = boundary_band(ann.compact, d=d)
+            self._banded[annotator] = banded(ann.compact, band, k=len(ann.segments))
         return self._banded[annotator]
 
     def pair(self, a: str, b: str) -> PairTable:
         """The joint table of ``a`` and ``b`` (built once per unordered pair; ``(b, a)`` is the
         same table with the roles read the other way: use :meth:`PairTable.overlap`)."""
-        order = list(self.annotations)
-        key = (a, b) if order.index(a) < order.index(b) else (b, a)
+        key = self._key(a, b)
         if key not in self._pairs:
             self._pairs[key] = self._build_pair(*key)
+            for name in key:  # a banded map is as large as the image: drop it when done
+                if name in self._banded and all(self._key(name, other) in self._pairs
+                                                for other in self.annotations if other != name):
+                    del self._banded[name]
         return self._pairs[key]
+
+    def _key(self, a: str, b: str) -> tuple[str, str]:
+        """The pair ``(a, b)`` in study order."""
+        order = list(self.annotations)
+        return (a, b) if order.index(a) < order.index(b) else (b, a)
 
     def _build_pair(self, a: str, b: str) -> PairTable:
         ann_a, ann_b = self.annotations[a], self.annotations[b]

@@ -31,9 +31,9 @@ class Tuples:
 
     Attributes
     ----------
-    index : ndarray of int32, shape (H, W)
+    index : ndarray of uint16 or int32, shape (H, W)
         The tuple of each pixel (made on first use when the counts came without it: PQ alone
-        never reads it).
+        never reads it); uint16 when the image has at most 65,536 tuples (half the memory).
     codes : ndarray of int64, shape (T, N)
         Each tuple's compact id per annotator (0 = void), tuples in increasing order of ids.
     count : ndarray of int64, shape (T,)
@@ -61,7 +61,7 @@ class Tuples:
     def gather(self, values: npt.ArrayLike) -> np.ndarray:
         """A per-tuple array (last axis: tuples) as a per-pixel map (last axes: H, W)."""
         v = np.asarray(values)
-        return np.take(v, self.index, axis=-1)
+        return v[..., self.index]  # np.take would first copy the index to int64
 
     def table(self, rows: npt.ArrayLike, cols: npt.ArrayLike, shape: tuple[int, int]
               ) -> npt.NDArray[np.int64]:
@@ -109,31 +109,54 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
         present = np.flatnonzero(counts)
         a, b, n1 = compacts[0], compacts[1], radix[1]
 
-        def index() -> npt.NDArray[np.int32]:
-            lut = np.zeros(cells, np.int32)
-            lut[present] = np.arange(present.size, dtype=np.int32)
+        def index() -> npt.NDArray[np.integer]:
+            dtype = _index_dtype(present.size)
+            lut = np.zeros(cells, dtype)
+            lut[present] = np.arange(present.size, dtype=dtype)
             code = np.multiply(a, n1, dtype=np.int32)
             code += b
             return lut[code]
 
         return Tuples(index, _codes(present, radix), counts[present].astype(np.int64))
-    code = np.zeros(shape, np.int32 if cells < 1 << 31 else np.int64)
+    # the combined ids in the narrowest type holding them (2 bytes a pixel for a few segments)
+    code = np.zeros(shape, np.uint16 if cells <= 1 << 16 else np.int32 if cells < 1 << 31
+                    else np.int64)
     for c, r in zip(compacts, radix, strict=True):
-        code *= r
-        code += c
+        code *= code.dtype.type(r)
+        np.add(code, c, out=code, casting="unsafe")  # c < r: the sum fits code's type
     flat = code.ravel()
     if cells <= DIRECT_CELLS:
-        counts = np.bincount(flat, minlength=cells)
+        counts = _bincount(flat, cells)
         present = np.flatnonzero(counts)
-        lut = np.zeros(cells, np.int32)
-        lut[present] = np.arange(present.size, dtype=np.int32)
+        dtype = _index_dtype(present.size)
+        lut = np.zeros(cells, dtype)
+        lut[present] = np.arange(present.size, dtype=dtype)
+        del flat
         index = lut[code]
         count = counts[present].astype(np.int64)
     else:
         present, inverse, count = np.unique(flat, return_inverse=True, return_counts=True)
-        index = inverse.astype(np.int32).reshape(shape)
+        index = inverse.astype(_index_dtype(present.size)).reshape(shape)
         count = count.astype(np.int64)
     return Tuples(index, _codes(present, radix), count)
+
+
+#: Pixels per ``bincount`` of :func:`_bincount` (it copies its input to int64 first).
+BINCOUNT_BLOCK = 1 << 22
+
+
+def _bincount(flat: npt.NDArray[np.integer], cells: int) -> npt.NDArray[np.int64]:
+    """``np.bincount(flat, minlength=cells)`` a block of pixels at a time: ``bincount`` makes an
+    int64 copy of its input, 8 bytes a pixel for the whole image in one call."""
+    counts = np.zeros(cells, np.int64)
+    for start in range(0, flat.size, BINCOUNT_BLOCK):
+        counts += np.bincount(flat[start:start + BINCOUNT_BLOCK], minlength=cells)
+    return counts
+
+
+def _index_dtype(tuples: int) -> np.dtype:
+    """uint16 for at most 65,536 tuples (numbered from 0), else int32."""
+    return np.dtype(np.uint16 if tuples <= 1 << 16 else np.int32)
 
 
 def _codes(present: npt.NDArray[np.integer], radix: Sequence[int]) -> npt.NDArray[np.int64]:

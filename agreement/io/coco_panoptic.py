@@ -323,7 +323,9 @@ class CocoPanopticSource:
         file_name = info.file_name
         ids = read_png_ids(png_path, image=file_name, shape=(info.height, info.width),
                            limits=self.limits)
-        compact, areas, unknown = compact_ids(ids, [s.id for s in segs])
+        compact, areas, unknown = compact_ids(ids, [s.id for s in segs], narrow=True)
+        pixels = ids.size
+        del ids  # the annotation keeps the compact map only (ids are rebuilt if read)
         if unknown.size:
             raise AnnotationError(
                 f"segment is in the PNG but not in the JSON ({unknown.size} such id(s): "
@@ -333,9 +335,9 @@ class CocoPanopticSource:
                 segment=int(unknown[0]),
             )
         void = self._void_entries.get(file_name)
-        if void is not None and self.check_area and ids.size - int(areas.sum()) != void[1]:
+        if void is not None and self.check_area and pixels - int(areas.sum()) != void[1]:
             raise AnnotationError(
-                f"segment 'area' must equal its pixel count {ids.size - int(areas.sum())} (id 0: "
+                f"segment 'area' must equal its pixel count {pixels - int(areas.sum())} (id 0: "
                 f"the PNG's void pixels), got {void[1]}",
                 file=self.path, image=info.file_name, segment=0,
             )
@@ -354,10 +356,7 @@ class CocoPanopticSource:
                     image=info.file_name,
                     segment=seg.id,
                 )
-        ann = PanopticAnnotation(info, ids, segs)
-        compact.flags.writeable = False
-        ann.__dict__["compact"] = compact  # already computed: spare the metrics a second pass
-        return ann
+        return PanopticAnnotation.from_compact(info, compact, segs)
 
     def __repr__(self) -> str:
         return f"CocoPanopticSource({self.name!r}, {len(self.images)} images)"

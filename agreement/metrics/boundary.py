@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _native
-from ..labels import overlap_table
+from ..labels import as_width, compact_dtype, label_width, overlap_table
 from ..matching import (
     Matches,
     Overlap,
@@ -147,9 +147,9 @@ def boundary_band(labels: npt.ArrayLike, *, d: int) -> npt.NDArray[np.bool_]:
         raise ValueError(f"d must be >= 1, got {d}")
     h, w = lab.shape
     kern = _native.kernels
-    if kern is not None and lab.dtype == np.int32:
+    if kern is not None and lab.dtype in (np.uint8, np.uint16, np.int32):
         band = np.empty((h, w), dtype=bool)
-        kern.band(np.ascontiguousarray(lab), h, w, d, band)
+        kern.band(np.ascontiguousarray(lab), h, w, d, band, lab.dtype.itemsize)
         return band
     rows = _window_any(_changes(lab, 1), d, d - 1, axis=1)  # change pairs in [j - d, j + d - 1]
     rows[:, :d] = True  # the window leaves the image
@@ -278,19 +278,46 @@ def joint_overlap(ref_compact: npt.NDArray[np.integer], ref_band: npt.NDArray[np
                                 nr, no)
 
 
-def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_]) -> IntArray:
-    """``2 x compact + band``: a map's compact ids and band flag in one int32 map.
+def banded(compact: npt.NDArray[np.integer], band: npt.NDArray[np.bool_], *,
+           k: int | None = None) -> npt.NDArray[np.integer]:
+    """``2 x compact + band``: a map's compact ids and band flag in one map.
 
     Compute it once per map; :func:`joint_overlap_banded` then needs one pass per pair.
+
+    Parameters
+    ----------
+    compact : ndarray of int, shape (H, W)
+        A compact map (0 void, ``1 .. k`` segments).
+    band : ndarray of bool, shape (H, W)
+        Its :func:`boundary_band`.
+    k : int, optional
+        Its number of segments, when ``compact`` is narrow (uint8, uint16): the result then
+        has the narrowest type holding ``2 k + 1`` (:func:`agreement.labels.compact_dtype`;
+        default: read from the map's largest value). Other maps give int32, as before.
+
+    Examples
+    --------
+    >>> banded(np.array([[0, 1, 2]], np.uint8), np.array([[False, True, False]])).tolist()
+    [[0, 3, 4]]
     """
-    kern = _native.kernels
     c, b = np.asarray(compact), np.asarray(band)
-    if kern is not None and c.dtype == np.int32 and b.dtype == np.bool_ and c.shape == b.shape:
-        out = np.empty(c.shape, np.int32)
-        kern.banded(np.ascontiguousarray(c), np.ascontiguousarray(b), out)
+    if c.dtype in (np.uint8, np.uint16):
+        top = int(c.max(initial=0)) if k is None else int(k)
+        dtype = compact_dtype(2 * top + 1)
+        if dtype.itemsize > 2 * c.dtype.itemsize:  # a k that does not fit the map's type
+            dtype = np.dtype(np.int32)
+            c = c.astype(np.int32)
+    else:
+        dtype = np.dtype(np.int32)
+    kern = _native.kernels
+    width = label_width(c)
+    if (kern is not None and width is not None and b.dtype == np.bool_ and c.shape == b.shape
+            and dtype.itemsize in (width, 2 * width)):
+        out = np.empty(c.shape, dtype)
+        kern.banded(as_width(c, width), np.ascontiguousarray(b), out, width, dtype.itemsize)
         return out
-    out = np.multiply(compact, 2, dtype=np.int32)
-    out += band
+    out = np.multiply(c, 2, dtype=dtype)
+    out += b
     return out
 
 

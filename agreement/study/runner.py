@@ -157,6 +157,7 @@ def _run_chunk(job: _Job, plan: Plan) -> list:
             part = job.parts[i]
             partial = part.kernel(maps)
             totals[i] = partial if totals[i] is None else part.merge(totals[i], partial)
+        del maps  # before the next image is decoded: one image's maps at a time
     return totals
 
 
