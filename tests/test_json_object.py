@@ -83,8 +83,8 @@ def test_edge_cases(tmp_path, text, read):
     assert first == second
 
 
-@pytest.mark.parametrize("raw", [b'{"images": [1, "\xff"]}', b'{"images": [[[[[[[1]]]]]]], "x": "\xff"}',
-                                 b'{"images": [1, "\xc3'])
+@pytest.mark.parametrize("raw", [b'{"images": [1, "\xff"]}', b'{"images": [1, "\xc3',
+                                 b'{"images": [[[[[[[1]]]]]]], "x": "\xff"}'])
 def test_bad_encoding_is_told_as_read_json_tells_it(tmp_path, raw):
     path = tmp_path / "a.json"
     path.write_bytes(raw)

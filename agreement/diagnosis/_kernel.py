@@ -102,8 +102,8 @@ class PackedRecord:
     1.5 kB instead of 15 kB for an image of three annotators and 9 classes.
     """
 
-    __slots__ = ("_adjacency", "_objects", "_pixels", "band", "category_ids", "image",
-                 "annotators", "shape")
+    __slots__ = ("_adjacency", "_objects", "_pixels", "annotators", "band", "category_ids",
+                 "image", "shape")
 
     def __init__(self, rec: ImageRecord) -> None:
         self.image, self.annotators, self.category_ids = rec.image, rec.annotators, rec.category_ids
@@ -152,7 +152,7 @@ def _dense(shape: tuple[int, ...], pos: np.ndarray, values: np.ndarray) -> IntAr
     return out.reshape(shape)
 
 
-class unpacked(Sequence):  # noqa: N801 (a view, named as a function)
+class unpacked(Sequence):
     """A read-only sequence of :class:`ImageRecord` over packed ones, unpacking each when read
     (one at a time: the study step never holds every record's full tables)."""
 
