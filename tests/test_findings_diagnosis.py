@@ -192,6 +192,23 @@ def test_contrasts_are_taken_from_the_median_of_the_image():
     assert c[1, [0, 2, 3]].tolist() == [0.0, 0.0, 4.0] and np.isnan(c[1, 1])
 
 
+@pytest.mark.parametrize("shape", [(400, 3, 7), (33, 5, 2), (3, 2, 1)])
+def test_contrasts_in_blocks_of_images_are_the_same(shape):
+    """A large effect table's contrasts are taken a block of images at a time: the same
+    numbers, bit for bit, as in one go."""
+    from unittest import mock
+
+    from agreement.diagnosis import _stats
+
+    rng = np.random.default_rng(sum(shape))
+    e = rng.normal(size=shape)
+    e[rng.random(shape) < 0.3] = np.nan
+    whole = _stats._contrasts(e)
+    with mock.patch.object(_stats, "_BLOCK", 10):
+        blocks = contrasts(e)
+    assert blocks.dtype == whole.dtype and np.array_equal(blocks, whole, equal_nan=True)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1))
 def test_permuting_annotators_permutes_contrasts(seed):
