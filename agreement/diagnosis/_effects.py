@@ -197,6 +197,14 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     thing_arr = np.array([False, *thing])
     band = records[0].band if records else 0
     pos = {a: k for k, a in enumerate(annotators)}
+    # of the class-pair tables, only the cells some test reads are kept (a third of them)
+    pairs = {"conf_num": [(a_, b_) for a_ in range(1, k1) for b_ in range(1, k1)
+                          if a_ != b_ and thing_arr[a_] == thing_arr[b_]],
+             "off_num": [(a_, b_) for a_ in range(1, k1) for b_ in range(a_ + 1, k1)]}
+    pairs["off_den"] = pairs["off_num"]
+    cells = {key: (np.array([c[0] for c in p], np.intp), np.array([c[1] for c in p], np.intp))
+             for key, p in pairs.items()}
+    cell = {key: {c: j for j, c in enumerate(p)} for key, p in pairs.items()}
     dense: dict[str, np.ndarray] = {}
     present = np.zeros((n, na), bool)
     areas, objs = [], []
@@ -205,13 +213,16 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         for ai, a in enumerate(rec.annotators):
             d = _dense(rec, ai, thing_arr, merged_any)
             for key, v in d.items():
+                if key in cells:
+                    v = v[cells[key]]
                 if key not in dense:
                     dense[key] = np.full((n, na, *v.shape), np.nan)
                 dense[key][i, pos[a]] = v
             present[i, pos[a]] = True
             o = rec.objects[rec.objects[:, 0] == ai]
-            objs.append((i, pos[a], o[:, 3], o[:, 4], 1.0 / max(1, len(rec.annotators) - 1)))
-            areas.append(o[:, 3])
+            area, status = o[:, 3].copy(), o[:, 4].copy()  # not views holding every column
+            objs.append((i, pos[a], area, status, 1.0 / max(1, len(rec.annotators) - 1)))
+            areas.append(area)
     tests, nums, dens, sizes = [], [], [], []
 
     def add(kind: str, labels: tuple[int, ...], num: np.ndarray, den: np.ndarray,
@@ -231,13 +242,15 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         for a_ in range(1, k1):
             for b_ in range(1, k1):
                 if a_ != b_ and thing_arr[a_] == thing_arr[b_]:
-                    add("class_confusion", (a_, b_), dense["conf_num"][..., a_, b_],
+                    add("class_confusion", (a_, b_),
+                        dense["conf_num"][..., cell["conf_num"][a_, b_]],
                         dense["conf_den"][..., a_], events=True)
         _drop(dense, "conf_num", "conf_den")  # each key's (n, annotators, K+1, ...) once used
         for a_ in range(1, k1):
             for b_ in range(a_ + 1, k1):
-                add("boundary_offset", (a_, b_), dense["off_num"][..., a_, b_],
-                    dense["off_den"][..., a_, b_], min_den=2.0 * band)
+                j = cell["off_num"][a_, b_]
+                add("boundary_offset", (a_, b_), dense["off_num"][..., j],
+                    dense["off_den"][..., j], min_den=2.0 * band)
         _drop(dense, "off_num", "off_den")
         add("boundary_detail", (), dense["det_num"].sum(axis=-1) / 2,
             dense["det_den"].sum(axis=-1) / 2, min_den=2.0 * band)
