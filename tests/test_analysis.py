@@ -253,3 +253,18 @@ def test_each_pair_joint_table_is_built_once_per_image(study, monkeypatch):
              for b in study.annotators_of(i)[k + 1:]}
     assert set(built) == pairs and set(built.values()) == {1}
     assert joint["calls"] == len(pairs)  # one bincount over ids and band flags per pair
+
+
+def test_pq_without_per_image_rows_is_the_same_result(study):
+    """``per_image=False`` (what ``agreement pq`` asks) keeps no row per image, pair and class
+    (a table that grows with the study); everything else is the same."""
+    full = evaluate(study, segments=False)
+    lean = evaluate(study, segments=False, per_image=False)
+    assert len(full.per_image) > 0 and len(lean.per_image) == 0
+    pd_testing.assert_frame_equal(full.per_pair_class, lean.per_pair_class)
+    pd_testing.assert_frame_equal(full.status_counts, lean.status_counts)
+    pd_testing.assert_frame_equal(full.image_categories, lean.image_categories)
+    pd_testing.assert_frame_equal(full.pq_matrix(), lean.pq_matrix())
+    assert full.used_category_ids() == lean.used_category_ids()
+    a, b = study.annotators[:2]
+    assert full.pq(a, b).to_dict() == lean.pq(a, b).to_dict()

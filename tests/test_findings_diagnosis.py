@@ -103,6 +103,32 @@ def test_a_record_is_small_and_holds_every_annotator():
     assert image_record(image, {"ana": anns["ana"]}, categories=sim.categories) is None
 
 
+def test_the_pass_holds_records_packed_and_gives_them_back_equal():
+    """The findings part keeps each image's record packed (non-zero cells, narrow integers)
+    until the finish: much smaller, unpacked equal (same dtypes), through a pickle too."""
+    import pickle
+
+    from agreement.diagnosis import records
+    from agreement.diagnosis._kernel import PackedRecord, unpacked
+
+    sim = simulate(seed=0, annotators=3, images=3, height=64, width=128,
+                   plants=[Plant("merge", "strong")])
+    study = sim.study()
+    for rec in records(study):
+        packed = pickle.loads(pickle.dumps(PackedRecord(rec)))
+        held = sum(a.nbytes for a in (*packed._pixels[1:], *packed._adjacency[1:],
+                                      packed._objects))
+        assert held * 4 < rec.pixels.nbytes + rec.adjacency.nbytes + rec.objects.nbytes
+        back = unpacked([packed])[0]
+        for f in ("pixels", "adjacency", "objects"):
+            a, b = getattr(rec, f), getattr(back, f)
+            assert a.dtype == b.dtype == np.int64 and np.array_equal(a, b), f
+        assert (back.image, back.annotators, back.category_ids, back.band, back.shape) == (
+            rec.image, rec.annotators, rec.category_ids, rec.band, rec.shape)
+    big = replace(rec, objects=rec.objects + (1 << 40))  # beyond int32: kept as it is
+    assert np.array_equal(PackedRecord(big).unpack().objects, big.objects)
+
+
 @pytest.mark.parametrize("seed, extra", [
     (1, {}), (2, {"plants": [Plant("layer_overlap", "strong")]}),
     (3, {"plants": [Plant("merge", "strong")], "annotators": 5}), (4, {"annotators": 2}),
@@ -164,6 +190,23 @@ def test_contrasts_are_taken_from_the_median_of_the_image():
     c = contrasts(e)[..., 0]
     assert c[0].tolist() == [0.0, 0.0, 0.0, 6.0]
     assert c[1, [0, 2, 3]].tolist() == [0.0, 0.0, 4.0] and np.isnan(c[1, 1])
+
+
+@pytest.mark.parametrize("shape", [(400, 3, 7), (33, 5, 2), (3, 2, 1)])
+def test_contrasts_in_blocks_of_images_are_the_same(shape):
+    """A large effect table's contrasts are taken a block of images at a time: the same
+    numbers, bit for bit, as in one go."""
+    from unittest import mock
+
+    from agreement.diagnosis import _stats
+
+    rng = np.random.default_rng(sum(shape))
+    e = rng.normal(size=shape)
+    e[rng.random(shape) < 0.3] = np.nan
+    whole = _stats._contrasts(e)
+    with mock.patch.object(_stats, "_BLOCK", 10):
+        blocks = contrasts(e)
+    assert blocks.dtype == whole.dtype and np.array_equal(blocks, whole, equal_nan=True)
 
 
 @settings(max_examples=25, deadline=None)

@@ -4,12 +4,14 @@ top-level arrays decoded one element at a time."""
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreement.errors import FormatError
+from agreement.io import _files
 from agreement.io._files import JsonArray, read_json, read_json_object
 from agreement.io._limits import Limits
 
@@ -48,16 +50,47 @@ def test_same_document_or_same_error(tmp_path_factory, doc, indent, cut, mutate)
     assert first == second
 
 
+@settings(max_examples=150, deadline=None)
+@given(doc=st.dictionaries(st.sampled_from(["images", "annotations", "categories", "x"]), _value,
+                           max_size=4),
+       indent=st.sampled_from([None, 0, 2]), cut=st.integers(0, 400), mutate=st.booleans(),
+       read=st.integers(1, 9), block=st.integers(1, 40), bom=st.booleans())
+def test_tiny_blocks_change_nothing(tmp_path_factory, doc, indent, cut, mutate, read, block, bom):
+    """The file is read and the arrays packed a few characters at a time: every value, key,
+    number and multi-byte character cut across reads, the same document or the same error."""
+    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    if mutate:
+        text = text[:cut] + text[cut + 1:] if cut < len(text) else text[:-1]
+    path = tmp_path_factory.mktemp("j") / "a.json"
+    path.write_text(("\ufeff" if bom else "") + text, encoding="utf-8")
+    with mock.patch.object(_files, "_READ", read), mock.patch.object(_files, "_BLOCK", block):
+        first, second = _both(path)
+    assert first == second
+
+
 @pytest.mark.parametrize("text", [
     '{"images": [1, [[[[[2]]]]]]}',       # too deep inside a lazy array
     '{"annotations": [1, 2,]}', '{"images": [1 2]}', '{"images": [1], } ', '[1, 2]', '"x"',
     '{"images": [1]} tail', '\ufeff{"images": []}', '{"images": [1], "images": {"a": 1}}',
+    '{"images": [1, 23, 456, -7.5e3, true, null, "a"]}', '{"images": [1, 2] ', '{"images": [1',
 ])
-def test_edge_cases(tmp_path, text):
+@pytest.mark.parametrize("read", [1, 2, 3, 1 << 20])
+def test_edge_cases(tmp_path, text, read):
     path = tmp_path / "a.json"
     path.write_text(text, encoding="utf-8")
-    first, second = _both(path)
+    with mock.patch.object(_files, "_READ", read), mock.patch.object(_files, "_BLOCK", read):
+        first, second = _both(path)
     assert first == second
+
+
+@pytest.mark.parametrize("raw", [b'{"images": [1, "\xff"]}', b'{"images": [1, "\xc3',
+                                 b'{"images": [[[[[[[1]]]]]]], "x": "\xff"}'])
+def test_bad_encoding_is_told_as_read_json_tells_it(tmp_path, raw):
+    path = tmp_path / "a.json"
+    path.write_bytes(raw)
+    with mock.patch.object(_files, "_READ", 4):
+        first, second = _both(path)
+    assert first == second and first[0] == "error" and "UTF-8" in first[1]
 
 
 def test_lazy_array_is_decoded_anew_each_time(tmp_path):
@@ -67,3 +100,17 @@ def test_lazy_array_is_decoded_anew_each_time(tmp_path):
     assert isinstance(got["images"], JsonArray) and len(got["images"]) == 5
     first, again = list(got["images"]), list(got["images"])
     assert first == again == [{"id": i} for i in range(5)] and first[0] is not again[0]
+
+
+def test_lazy_array_holds_its_text_compressed(tmp_path):
+    """A large array is kept as compressed blocks, far smaller than its text."""
+    path = tmp_path / "a.json"
+    entries = [{"id": i, "file_name": f"image_{i:06d}.png", "segments_info": [
+        {"id": j, "category_id": j % 9, "area": 100 + j, "bbox": [j, j, 10, 10], "iscrowd": 0}
+        for j in range(20)]} for i in range(2000)]
+    text = json.dumps({"annotations": entries})
+    path.write_text(text)
+    got = read_json_object(path, lazy=("annotations",))["annotations"]
+    held = sum(len(packed) + starts.itemsize * len(starts) for packed, starts in got._blocks)
+    assert len(got) == 2000 and held < len(text) / 4
+    assert list(got) == entries

@@ -1,11 +1,14 @@
 """validate(): every finding kind, on a mixed study built to contain each; and the CLI."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 from _lsenc import encode_mask
 from conftest import write_export
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_io_cvat import document, poly_xml
 
 from agreement.cli import main
@@ -193,3 +196,22 @@ def test_one_annotators_export_is_validated_and_summarised_alone(capsys):
     assert main(["disagreement", export, "-q"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "must name several annotators" in err[0]
+
+
+_opt = st.none() | st.text(max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(sorted(KINDS)), _opt, _opt, _opt, _opt,
+                               st.text(max_size=4)), max_size=6))
+def test_the_findings_frame_is_built_column_by_column_as_from_rows(rows):
+    """findings_frame builds its columns straight from the records (no dict per finding): the
+    same frame, dtypes included, as the rows of ``asdict``."""
+    import pandas as pd
+
+    from agreement.findings import FINDING_COLUMNS, sort_findings
+
+    found = [Finding.of(k, d, annotator=a, file=f, image=i, shape=s) for k, a, f, i, s, d in rows]
+    old = pd.DataFrame([dataclasses.asdict(f) for f in sort_findings(found)],
+                       columns=list(FINDING_COLUMNS))
+    pd.testing.assert_frame_equal(findings_frame(found), old)

@@ -16,7 +16,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_JOBS",
     "STUDY_HELP",
     "THREADED_JOBS",
+    "Streamed",
     "add_jobs_flag",
     "add_output_flags",
     "check_outputs_apart",
@@ -40,6 +41,7 @@ __all__ = [
     "open_for",
     "show_progress",
     "text_table",
+    "text_table_lines",
     "to_jsonable",
 ]
 
@@ -199,6 +201,26 @@ def text_table(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> str:
     return "\n".join(" ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells)
 
 
+def text_table_lines(rows: Callable[[], Iterable[Sequence[Any]]], columns: Sequence[str]
+                     ) -> Iterator[str]:
+    """The lines of :func:`text_table` (the same text once joined by newlines), from ``rows``
+    called twice (widths first, then the lines): a long table is never held as cells or text.
+    """
+    n = len(columns)
+    numeric, widths, empty = [True] * n, [0] * n, True
+    for r in rows():
+        empty = False
+        for k in range(n):
+            numeric[k] = numeric[k] and _number(r[k])
+            widths[k] = max(widths[k], len(_cell(r[k])))
+    head = [(" " if n_ and not empty else "") + str(c)
+            for c, n_ in zip(columns, numeric, strict=True)]
+    widths = [max(w, len(h)) for w, h in zip(widths, head, strict=True)]
+    yield " ".join(v.rjust(w) for v, w in zip(head, widths, strict=True))
+    for r in rows():
+        yield " ".join(_cell(v).rjust(w) for v, w in zip(r, widths, strict=True))
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
@@ -342,14 +364,47 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+class Streamed:
+    """A JSON array :func:`emit_json` writes element by element, each converted when written
+    (a value of the top-level object): a long list of records is never built as a list.
+
+    ``items`` is iterated once per document written.
+    """
+
+    def __init__(self, items: Callable[[], Iterable[Any]]) -> None:
+        self.items = items
+
+
+def _document(value: Any, encoder: json.JSONEncoder) -> Iterator[str]:
+    """The chunks of ``value`` as ``encoder`` (indent 2) writes it, :class:`Streamed` arrays
+    written element by element (JSON strings hold no newline: re-indenting is a replace)."""
+    if not (isinstance(value, dict) and any(isinstance(v, Streamed) for v in value.values())):
+        yield from encoder.iterencode(to_jsonable(value))
+        return
+    yield "{"
+    for k, (key, v) in enumerate(value.items()):
+        yield ("," if k else "") + "\n  " + encoder.encode(str(key)) + ": "
+        if isinstance(v, Streamed):
+            first = True
+            for item in v.items():
+                yield (("[" if first else ",") + "\n    "
+                       + encoder.encode(to_jsonable(item)).replace("\n", "\n    "))
+                first = False
+            yield "[]" if first else "\n  ]"
+        else:
+            yield encoder.encode(to_jsonable(v)).replace("\n", "\n  ")
+    yield "\n}"
+
+
 def emit_json(value: Any, dest: str | None = "-") -> None:
-    """Write ``value`` as one JSON document (NaN as null) to stdout (``"-"``) or a file."""
+    """Write ``value`` as one JSON document (NaN as null) to stdout (``"-"``) or a file; a
+    :class:`Streamed` value of the top-level object is written element by element."""
     encoder = json.JSONEncoder(indent=2, allow_nan=False)
     if dest in (None, "-"):  # whole, so that an unencodable value prints nothing
-        sys.stdout.write(encoder.encode(to_jsonable(value)) + "\n")
+        sys.stdout.write("".join(_document(value, encoder)) + "\n")
         return
     # into a file piece by piece (atomic: nothing is left on error), never one string in memory
-    chunks = encoder.iterencode(to_jsonable(value))
+    chunks = _document(value, encoder)
     from ..io._files import atomic_write
 
     with atomic_write(dest) as tmp, open(tmp, "w", encoding="utf-8") as fh:

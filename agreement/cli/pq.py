@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     with scheduler(args) as executor:
         result = evaluate(study, images=order, n_jobs=n_jobs(args), progress=show_progress(args),
                           boundary=not args.no_boundary, segments=False, diagnoses=False,
-                          executor=executor)
+                          per_image=False, executor=executor)
     unknown = sorted(result.used_category_ids() - set(ref.categories))
     if unknown:
         raise AnnotationError(f"categories used by OTHER must be among REF's categories, got "

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from ..findings import SEVERITIES
 from ..io._files import atomic_write
 from ._common import (
+    Streamed,
     add_jobs_flag,
     add_output_flags,
     emit_json,
@@ -18,6 +19,7 @@ from ._common import (
     open_for,
     show_progress,
     text_table,
+    text_table_lines,
 )
 from ._scheduler import add_scheduler_flag, scheduler
 
@@ -44,10 +46,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _table(findings: list) -> str:
+def _print_table(findings: list, keep) -> None:
+    """The findings ``keep`` accepts as a text table, printed line by line."""
     cols = ("severity", "kind", "annotator", "image", "shape", "detail")
-    return text_table([(f.severity, f.kind, f.annotator, f.image, f.shape, f.detail[:110])
-                       for f in findings], cols)
+    for line in text_table_lines(lambda: ((f.severity, f.kind, f.annotator, f.image, f.shape,
+                                           f.detail[:110]) for f in findings if keep(f)), cols):
+        print(line)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         emit_json({"study": repr(study), "annotators": list(study.annotators),
                    "images": len(study.images), "errors": errors, "warnings": warnings_,
-                   "findings": [asdict(f) for f in found]}, args.json)
+                   "findings": Streamed(lambda: (asdict(f) for f in found))}, args.json)
     if json_to_stdout(args):
         return 1 if errors else 0
     print(repr(study))
@@ -86,9 +90,13 @@ def run(args: argparse.Namespace) -> int:
     print(text_table([(s, k, n) for (s, k), n in sorted(
         counts.items(), key=lambda item: (order[item[0][0]], item[0][1]))],
         ("severity", "kind", "count")))
-    listed = found if args.all else [f for f in found if f.severity != "info"]
+
+    def keep(f) -> bool:
+        return args.all or f.severity != "info"
+
+    listed = sum(map(keep, found))
     if listed:
-        print(f"\n{len(listed)} finding(s){'' if args.all else ' (errors and warnings)'}:")
-        print(_table(listed))
+        print(f"\n{listed} finding(s){'' if args.all else ' (errors and warnings)'}:")
+        _print_table(found, keep)
     print(f"\n{errors} error(s), {warnings_} warning(s)")
     return 1 if errors else 0

@@ -197,6 +197,14 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     thing_arr = np.array([False, *thing])
     band = records[0].band if records else 0
     pos = {a: k for k, a in enumerate(annotators)}
+    # of the class-pair tables, only the cells some test reads are kept (a third of them)
+    pairs = {"conf_num": [(a_, b_) for a_ in range(1, k1) for b_ in range(1, k1)
+                          if a_ != b_ and thing_arr[a_] == thing_arr[b_]],
+             "off_num": [(a_, b_) for a_ in range(1, k1) for b_ in range(a_ + 1, k1)]}
+    pairs["off_den"] = pairs["off_num"]
+    cells = {key: (np.array([c[0] for c in p], np.intp), np.array([c[1] for c in p], np.intp))
+             for key, p in pairs.items()}
+    cell = {key: {c: j for j, c in enumerate(p)} for key, p in pairs.items()}
     dense: dict[str, np.ndarray] = {}
     present = np.zeros((n, na), bool)
     areas, objs = [], []
@@ -205,13 +213,16 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         for ai, a in enumerate(rec.annotators):
             d = _dense(rec, ai, thing_arr, merged_any)
             for key, v in d.items():
+                if key in cells:
+                    v = v[cells[key]]
                 if key not in dense:
                     dense[key] = np.full((n, na, *v.shape), np.nan)
                 dense[key][i, pos[a]] = v
             present[i, pos[a]] = True
             o = rec.objects[rec.objects[:, 0] == ai]
-            objs.append((i, pos[a], o[:, 3], o[:, 4], 1.0 / max(1, len(rec.annotators) - 1)))
-            areas.append(o[:, 3])
+            area, status = o[:, 3].copy(), o[:, 4].copy()  # not views holding every column
+            objs.append((i, pos[a], area, status, 1.0 / max(1, len(rec.annotators) - 1)))
+            areas.append(area)
     tests, nums, dens, sizes = [], [], [], []
 
     def add(kind: str, labels: tuple[int, ...], num: np.ndarray, den: np.ndarray,
@@ -225,18 +236,22 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         tests.append((kind, labels))
         nums.append(np.where(ok, num, np.nan))
         dens.append(np.where(ok, den, np.nan))
-        sizes.append(np.where(ok, den if size is None else size, np.nan))
+        sizes.append(dens[-1] if size is None else np.where(ok, size, np.nan))  # equal: shared
 
     if n:
         for a_ in range(1, k1):
             for b_ in range(1, k1):
                 if a_ != b_ and thing_arr[a_] == thing_arr[b_]:
-                    add("class_confusion", (a_, b_), dense["conf_num"][..., a_, b_],
+                    add("class_confusion", (a_, b_),
+                        dense["conf_num"][..., cell["conf_num"][a_, b_]],
                         dense["conf_den"][..., a_], events=True)
+        _drop(dense, "conf_num", "conf_den")  # each key's (n, annotators, K+1, ...) once used
         for a_ in range(1, k1):
             for b_ in range(a_ + 1, k1):
-                add("boundary_offset", (a_, b_), dense["off_num"][..., a_, b_],
-                    dense["off_den"][..., a_, b_], min_den=2.0 * band)
+                j = cell["off_num"][a_, b_]
+                add("boundary_offset", (a_, b_), dense["off_num"][..., j],
+                    dense["off_den"][..., j], min_den=2.0 * band)
+        _drop(dense, "off_num", "off_den")
         add("boundary_detail", (), dense["det_num"].sum(axis=-1) / 2,
             dense["det_den"].sum(axis=-1) / 2, min_den=2.0 * band)
         things = tuple(int(k) for k in np.flatnonzero(thing_arr))
@@ -246,9 +261,11 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         for a_ in range(1, k1):
             add("boundary_detail", (a_,), dense["det_num"][..., a_], dense["det_den"][..., a_],
                 min_den=2.0 * band)
+        _drop(dense, "det_num", "det_den")
         for a_ in range(1, k1):
             add("extent", (a_,), dense["ext_num"][..., a_], dense["ext_den"][..., a_],
                 min_den=float(band * band))
+        _drop(dense, "ext_num", "ext_den")
         _missed(add, objs, areas, n, na)
         for c in np.flatnonzero(thing_arr):
             add("merge", (int(c),), dense["merge_num"][..., c], dense["merge_den"][..., c],
@@ -258,12 +275,26 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         add("unlabeled", (), dense["unl_num"][..., 0], dense["unl_den"][..., 0])
         add("layer_overlap", (), dense["layer_num"][..., 0], dense["layer_den"][..., 0],
             events=True)
+    dense.clear()
     shape = (n, na, len(tests))
-    num = np.stack(nums, axis=-1) if tests else np.zeros(shape)
-    den = np.stack(dens, axis=-1) if tests else np.zeros(shape)
-    size = np.stack(sizes, axis=-1) if tests else np.zeros(shape)
+    num, den, size = _stack(nums, shape), _stack(dens, shape), _stack(sizes, shape)
     return EffectTable(tuple(r.image for r in records), annotators, tuple(ids), tuple(tests),
                        num, den, size, present, band, thing_arr)
+
+
+def _drop(dense: dict[str, np.ndarray], *keys: str) -> None:
+    for key in keys:
+        dense.pop(key, None)
+
+
+def _stack(columns: list[np.ndarray | None], shape: tuple[int, int, int]) -> FloatArray:
+    """``np.stack(columns, axis=-1)`` (zeros when there is none), each column let go once
+    copied: the table and its columns are not both held whole."""
+    out = np.zeros(shape) if not columns else np.empty(shape)
+    for t, col in enumerate(columns):
+        out[..., t] = col
+        columns[t] = None
+    return out
 
 
 def _missed(add, objs, areas, n: int, na: int) -> None:

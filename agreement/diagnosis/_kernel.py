@@ -31,7 +31,7 @@ every per-image effect of :mod:`agreement.diagnosis._effects` is computed from t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,8 +42,8 @@ from ..image.voting import consensus_tuples
 from ..metrics.boundary import near_changes
 from ..model import Categories, PanopticAnnotation
 
-__all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "band_width", "image_record",
-           "maps_record"]
+__all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "PackedRecord", "band_width",
+           "image_record", "maps_record", "unpacked"]
 
 #: Object statuses (codes are positions).
 STATUS: tuple[str, ...] = ("present", "missed", "confused", "hidden", "merged")
@@ -90,6 +90,87 @@ class ImageRecord:
     objects: IntArray
     band: int
     shape: tuple[int, int]
+
+
+class PackedRecord:
+    """An :class:`ImageRecord` as the pass holds it until the finish: lossless and compact.
+
+    The pixel and border tables are mostly zeros (a class meets few others): only their
+    non-zero cells are kept (flat positions and values); every integer array takes the
+    narrowest of int32 / int64 that holds its values. :meth:`unpack` gives the record back,
+    equal to the one packed (int64 arrays), so everything computed from it is unchanged. About
+    1.5 kB instead of 15 kB for an image of three annotators and 9 classes.
+    """
+
+    __slots__ = ("_adjacency", "_objects", "_pixels", "annotators", "band", "category_ids",
+                 "image", "shape")
+
+    def __init__(self, rec: ImageRecord) -> None:
+        self.image, self.annotators, self.category_ids = rec.image, rec.annotators, rec.category_ids
+        self.band, self.shape = rec.band, rec.shape
+        self._pixels = _sparse(rec.pixels)
+        self._adjacency = _sparse(rec.adjacency)
+        self._objects = _narrow(rec.objects)
+
+    def unpack(self) -> ImageRecord:
+        """The record packed, with its int64 arrays."""
+        return ImageRecord(self.image, self.annotators, self.category_ids,
+                           _dense(*self._pixels), _dense(*self._adjacency),
+                           self._objects.astype(np.int64), self.band, self.shape)
+
+    def __reduce__(self) -> tuple:  # from a worker process: the packed arrays travel
+        return _packed, (self.image, self.annotators, self.category_ids, self.band, self.shape,
+                         self._pixels, self._adjacency, self._objects)
+
+
+def _packed(image, annotators, category_ids, band, shape, pixels, adjacency, objects
+            ) -> PackedRecord:
+    out = PackedRecord.__new__(PackedRecord)
+    out.image, out.annotators, out.category_ids = image, annotators, category_ids
+    out.band, out.shape = band, shape
+    out._pixels, out._adjacency, out._objects = pixels, adjacency, objects
+    return out
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """``a`` as int32 when that holds every value (else as it is)."""
+    small = a.astype(np.int32)
+    return small if np.array_equal(small, a) else a
+
+
+def _sparse(a: np.ndarray) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """Shape, flat positions and values of the non-zero cells of ``a``."""
+    flat = a.ravel()
+    where = np.flatnonzero(flat)
+    pos = where.astype(np.uint16) if a.size <= 1 << 16 else where.astype(np.int64)
+    return a.shape, pos, _narrow(flat[where])
+
+
+def _dense(shape: tuple[int, ...], pos: np.ndarray, values: np.ndarray) -> IntArray:
+    out = np.zeros(int(np.prod(shape)), np.int64)
+    out[pos] = values
+    return out.reshape(shape)
+
+
+class unpacked(Sequence):
+    """A read-only sequence of :class:`ImageRecord` over packed ones, unpacking each when read
+    (one at a time: the study step never holds every record's full tables)."""
+
+    def __init__(self, packed: Sequence[PackedRecord | ImageRecord]) -> None:
+        self._packed = packed
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        rec = self._packed[k]
+        return rec.unpack() if isinstance(rec, PackedRecord) else rec
+
+    def __iter__(self) -> Iterator[ImageRecord]:
+        for rec in self._packed:
+            yield rec.unpack() if isinstance(rec, PackedRecord) else rec
 
 
 def band_width(shape: tuple[int, int], ratio: float) -> int:

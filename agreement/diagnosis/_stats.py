@@ -55,7 +55,27 @@ def contrasts(e: FloatArray) -> FloatArray:
 
     >>> contrasts(np.array([[[1.0], [2.0], [6.0]]])).ravel().tolist()
     [-1.0, 0.0, 4.0]
+
+    Each image's contrasts depend on that image alone: a table of many images is taken in
+    blocks of images (the same numbers; the sort and its temporaries stay the size of a block).
     """
+    if e.ndim == 3 and e.size > _BLOCK:
+        step = max(1, _BLOCK // max(1, e[0].size))
+        out = None
+        for i in range(0, e.shape[0], step):
+            block = _contrasts(e[i:i + step])
+            if out is None:
+                out = np.empty(e.shape, block.dtype)
+            out[i:i + step] = block
+        return out
+    return _contrasts(e)
+
+
+#: Values of an effect table taken at a time by :func:`contrasts` (8 MB of float64).
+_BLOCK = 1 << 20
+
+
+def _contrasts(e: FloatArray) -> FloatArray:
     finite = np.isfinite(e)
     count = finite.sum(axis=-2, keepdims=True)
     ordered = np.sort(e, axis=-2)  # NaN last; a sort of N values beats nanmedian here
@@ -178,21 +198,26 @@ def permutation_tests(values: FloatArray, present: npt.NDArray[np.bool_], *,
         name = "Holm" if adjust == "holm" else "Benjamini-Hochberg"
     method = (f"within-image permutation of annotator roles ({n_resamples} permutations), mean "
               f"contrast over images standardized by its permutation distribution, {name}")
-    lo, hi = _bootstrap(values, n_boot, level, rng)
+    box = [c]  # the bootstrap takes the contrasts (computed once) and lets them go
+    del c
+    lo, hi = _bootstrap(box, n_boot, level, rng)
     return PermutationResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=lo, ci_high=hi,
                       n_images=n_images, method=method)
 
 
-def _bootstrap(values: FloatArray, n_boot: int, level: float, rng: np.random.Generator
+def _bootstrap(box: list[FloatArray], n_boot: int, level: float, rng: np.random.Generator
                ) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval of the mean contrast, resampling images."""
-    c = contrasts(values)
+    """Percentile interval of the mean contrast, resampling images (``box``: the contrasts,
+    :func:`contrasts` of the values, taken out of it: not held beside their zero-filled copy).
+    """
+    c = box.pop()
     n = c.shape[0]
     shape = c.shape[1:]
     if n == 0 or n_boot < 1:
         return np.full(shape, np.nan), np.full(shape, np.nan)
     finite = np.isfinite(c).reshape(n, -1)
     z = np.where(finite, c.reshape(n, -1), 0.0)
+    del c
     with np.errstate(invalid="ignore", divide="ignore"):  # resamples in bounded blocks
         means = np.concatenate([(w @ z) / (w @ finite) for w in (
             b.astype(np.float64) for b in resample_weight_chunks(n, n_boot, rng))])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import struct
 import sys
 import warnings
 import zlib
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,15 +97,22 @@ def read_bytes(path: str | os.PathLike[str], *, what: str = "file",
         Missing, a folder, unreadable, or larger than the limit (checked before reading).
     """
     limits = resolve_limits(limits)
+    with _open_file(path, what, limits) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        # Ask for what the file holds (plus one byte, to see a file still growing), not for
+        # the limit: a read of n bytes reserves n bytes before it reads.
+        data = fh.read(size + 1 if size else limits.max_file_bytes + 1)
+        check_file_size(len(data), limits, what=what, file=path)
+        return data
+
+
+@contextmanager
+def _open_file(path: str | os.PathLike[str], what: str, limits: Limits) -> Iterator[Any]:
+    """The file open for reading, its size checked; every OSError (reading too) ours."""
     try:
         with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            check_file_size(size, limits, what=what, file=path)
-            # Ask for what the file holds (plus one byte, to see a file still growing), not
-            # for the limit: a read of n bytes reserves n bytes before it reads.
-            data = fh.read(size + 1 if size else limits.max_file_bytes + 1)
-            check_file_size(len(data), limits, what=what, file=path)
-            return data
+            check_file_size(os.fstat(fh.fileno()).st_size, limits, what=what, file=path)
+            yield fh
     except FileNotFoundError:
         raise FormatError("file must exist, got no such file", file=path) from None
     except IsADirectoryError:
@@ -128,27 +137,62 @@ def read_json(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
 class JsonArray:
     """An array of a JSON document decoded one element at a time, each time it is iterated.
 
-    Made by :func:`read_json_object`: it holds the document's text and where each element starts
-    (checked when the document was read), never the decoded elements, so iterating over a
-    10,000-image ``annotations`` list keeps one entry in memory at a time.
+    Made by :func:`read_json_object`: it holds the text of its elements (checked when the
+    document was read), zlib-compressed in blocks of about a megabyte, never the decoded
+    elements nor the document's text, so iterating over a 10,000-image ``annotations`` list
+    keeps one block and one entry in memory at a time (a 30 MB array is held in a few MB).
     """
 
-    __slots__ = ("_starts", "_text")
+    __slots__ = ("_blocks", "_n")
 
-    def __init__(self, text: str, starts: list[int]) -> None:
-        self._text, self._starts = text, starts
+    def __init__(self, blocks: list[tuple[bytes, array]], n: int) -> None:
+        self._blocks, self._n = blocks, n
 
     def __len__(self) -> int:
-        return len(self._starts)
+        return self._n
 
     def __iter__(self) -> Iterator[Any]:
-        decode, text = _DECODER.raw_decode, self._text
-        for start in self._starts:
-            yield decode(text, start)[0]
+        decode = _DECODER.raw_decode
+        for packed, starts in self._blocks:
+            text = zlib.decompress(packed).decode("utf-8")
+            for start in starts:
+                yield decode(text, start)[0]
+
+
+class _Packer:
+    """Builds a :class:`JsonArray`: element texts joined by a space (numbers stay apart) into
+    blocks of about ``_BLOCK`` characters, each compressed."""
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[bytes, array]] = []
+        self.n = 0
+        self._parts: list[str] = []
+        self._starts = array("I")
+        self._size = 0
+
+    def add(self, text: str) -> None:
+        self._starts.append(self._size)
+        self._parts.append(text)
+        self._size += len(text) + 1
+        self.n += 1
+        if self._size >= _BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._parts:
+            joined = " ".join(self._parts).encode("utf-8")
+            self.blocks.append((zlib.compress(joined, 1), self._starts))
+        self._parts, self._starts, self._size = [], array("I"), 0
+
+    def done(self) -> JsonArray:
+        self._flush()
+        return JsonArray(self.blocks, self.n)
 
 
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
+_BLOCK = 1 << 20  # characters of element text per compressed block
+_READ = 1 << 20  # bytes read at a time (more while one value is longer)
 
 
 def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = (),
@@ -156,74 +200,142 @@ def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = ()
     """:func:`read_json`, with the top-level members named in ``lazy`` that are arrays given as
     :class:`JsonArray` (decoded element by element when iterated) instead of lists.
 
-    Same checks, same errors: every element is decoded and depth-checked once here; a document
-    that is not an object, or any syntax error, goes through :func:`json.loads` (which then
+    Same checks, same errors: the file is read a block at a time (never its whole text at
+    once), every element decoded and depth-checked once here; a document that is not an
+    object, or any syntax error, goes through :func:`json.loads` of the whole file (which then
     gives the error, or the whole document).
     """
-    def parse(raw: list[bytes]) -> Any:
-        text = raw.pop().decode("utf-8-sig")  # the bytes freed: one copy of the file in memory
-        try:
-            return _members(text, lazy, limits, path)
-        except (json.JSONDecodeError, _NotAnObject):
-            return json.loads(text)
     limits = resolve_limits(limits)
-    return _read_document(path, "JSON", parse, limits)
+
+    def parse(raw: list[bytes]) -> Any:
+        try:
+            with _open_file(path, "JSON file", limits) as fh:
+                text = _Text(fh, limits.max_file_bytes)
+                try:
+                    return _members(text, lazy, limits, path)
+                except (ValueError, RecursionError):  # as read_json: a bad encoding is told first
+                    text.drain()
+                    raise
+        except (json.JSONDecodeError, _NotAnObject):
+            raw.append(read_bytes(path, what="JSON file", limits=limits))
+            return json.loads(raw[0].decode("utf-8-sig"))
+    return _read_document(path, "JSON", parse, limits, read=False)
 
 
 class _NotAnObject(Exception):
     pass
 
 
-def _members(text: str, lazy: tuple[str, ...], limits: Limits,
+class _Text:
+    """A UTF-8 file decoded a block at a time: ``buf[i:]`` is what is not parsed yet."""
+
+    def __init__(self, fh: Any, limit: int) -> None:
+        self._fh, self._left = fh, limit + 1  # as read_bytes: at most limit + 1 bytes
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf, self.i, self.eof = "", 0, False
+
+    def more(self) -> bool:
+        """Append the next block to ``buf`` (dropping the parsed part); False at the end."""
+        if self.eof:
+            return False
+        size = min(max(_READ, len(self.buf) - self.i), self._left)  # doubling: long values O(n)
+        raw = self._fh.read(size) if size > 0 else b""
+        self._left -= len(raw)
+        self.eof = not raw or self._left <= 0
+        self.buf = self.buf[self.i:] + self._decoder.decode(raw, final=self.eof)
+        self.i = 0
+        return True
+
+    def drain(self) -> None:
+        """Decode the rest of the file (a UnicodeDecodeError if it is not UTF-8)."""
+        while self.more():
+            self.buf, self.i = "", 0
+
+    def skip(self) -> str:
+        """Skip whitespace; the next character ('' at the end)."""
+        while True:
+            self.i = _WS.match(self.buf, self.i).end()
+            if self.i < len(self.buf) or not self.more():
+                return self.buf[self.i:self.i + 1]
+
+    def value(self) -> tuple[Any, int, int]:
+        """Decode the value at ``i``: the value and where its text starts and ends in ``buf``."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.i)
+            except json.JSONDecodeError:
+                if self.more():
+                    continue
+                raise
+            if end == len(self.buf) and self.more():  # a number may go on in the next block
+                continue
+            start, self.i = self.i, end
+            return value, start, end
+
+    def key(self) -> str:
+        """The object key whose opening quote is at ``i``."""
+        while True:
+            try:
+                key, end = json.decoder.scanstring(self.buf, self.i + 1)
+            except json.JSONDecodeError:
+                if self.more():
+                    continue
+                raise
+            self.i = end
+            return key
+
+
+def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
              path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The top-level object of ``text``, members named in ``lazy`` skimmed into JsonArrays."""
-    ws, decode, err = _WS.match, _DECODER.raw_decode, json.JSONDecodeError
-    i = ws(text, 0).end()
-    if text[i:i + 1] != "{":
+    """The top-level object of ``text``, members named in ``lazy`` packed into JsonArrays."""
+    err = json.JSONDecodeError
+    if text.skip() != "{":
         raise _NotAnObject
     out: dict[str, Any] = {}
-    i = ws(text, i + 1).end()
-    if text[i:i + 1] == "}":
-        i += 1
+    text.i += 1
+    if text.skip() == "}":
+        text.i += 1
     else:
         while True:
-            if text[i:i + 1] != '"':
-                raise err("Expecting property name enclosed in double quotes", text, i)
-            key, i = json.decoder.scanstring(text, i + 1)
-            i = ws(text, i).end()
-            if text[i:i + 1] != ":":
-                raise err("Expecting ':' delimiter", text, i)
-            i = ws(text, i + 1).end()
-            if key in lazy and text[i:i + 1] == "[":
-                starts: list[int] = []
-                i = ws(text, i + 1).end()
-                if text[i:i + 1] == "]":
-                    i += 1
+            if text.skip() != '"':
+                raise err("Expecting property name enclosed in double quotes", text.buf, text.i)
+            key = text.key()
+            if text.skip() != ":":
+                raise err("Expecting ':' delimiter", text.buf, text.i)
+            text.i += 1
+            if key in lazy and text.skip() == "[":
+                packer = _Packer()
+                text.i += 1
+                if text.skip() == "]":
+                    text.i += 1
                 else:
                     while True:
-                        starts.append(i)
-                        element, i = decode(text, i)
+                        text.skip()
+                        element, start, end = text.value()
                         if isinstance(element, dict | list):
                             check_depth(element, limits, file=path, top=3)
-                        i = ws(text, i).end()
-                        if text[i:i + 1] == "]":
-                            i += 1
+                        packer.add(text.buf[start:end])
+                        del element
+                        c = text.skip()
+                        if c == "]":
+                            text.i += 1
                             break
-                        if text[i:i + 1] != ",":
-                            raise err("Expecting ',' delimiter", text, i)
-                        i = ws(text, i + 1).end()
-                out[key] = JsonArray(text, starts)
+                        if c != ",":
+                            raise err("Expecting ',' delimiter", text.buf, text.i)
+                        text.i += 1
+                out[key] = packer.done()
             else:
-                out[key], i = decode(text, i)
-            i = ws(text, i).end()
-            if text[i:i + 1] == "}":
-                i += 1
+                text.skip()
+                out[key] = text.value()[0]
+            c = text.skip()
+            if c == "}":
+                text.i += 1
                 break
-            if text[i:i + 1] != ",":
-                raise err("Expecting ',' delimiter", text, i)
-            i = ws(text, i + 1).end()
-    if ws(text, i).end() != len(text):
-        raise err("Extra data", text, i)
+            if c != ",":
+                raise err("Expecting ',' delimiter", text.buf, text.i)
+            text.i += 1
+    if text.skip() != "":
+        raise err("Extra data", text.buf, text.i)
     return out
 
 
@@ -234,10 +346,11 @@ def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> 
 
 
 def _read_document(path: str | os.PathLike[str], kind: str, parse: Any,
-                   limits: Limits | None) -> Any:
-    """Read, parse and depth-check a JSON or TOML file, every failure a FormatError."""
+                   limits: Limits | None, *, read: bool = True) -> Any:
+    """Read, parse and depth-check a JSON or TOML file, every failure a FormatError
+    (``read=False``: ``parse`` reads the file itself)."""
     limits = resolve_limits(limits)
-    raw: list[bytes] = [read_bytes(path, what=f"{kind} file", limits=limits)]
+    raw: list[bytes] = [read_bytes(path, what=f"{kind} file", limits=limits)] if read else []
     try:
         data = parse(raw)  # a box: the parser may empty it once the text is decoded
     except FormatError:  # already ours (a ValueError too: let it through as it is)

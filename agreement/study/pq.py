@@ -30,6 +30,9 @@ from .runner import Part, run
 
 __all__ = ["PQPart", "StudyResult", "evaluate"]
 
+#: Columns of the categories used per image (:attr:`StudyResult.image_categories`).
+PRESENCE_DTYPES: dict[str, Any] = {"image": object, "category_id": np.int64}
+
 
 @dataclass
 class PQPartial:
@@ -77,6 +80,9 @@ class PQPart(Part[PQPartial, StudyResult]):
     diagnoses : bool
         Diagnose every reference segment (:attr:`StudyResult.status_counts`, the segments'
         ``status``); ``agreement pq`` shows none and spares the work (and scipy.optimize).
+    per_image : bool
+        Keep the count rows of every (image, pair, class) (:attr:`StudyResult.per_image`, the
+        input of bootstrap intervals); ``agreement pq`` reads only the sums and keeps none.
     """
 
     annotators: tuple[str, ...] | None = None
@@ -86,6 +92,7 @@ class PQPart(Part[PQPartial, StudyResult]):
     small_area: int = 32 * 32
     segments: bool = True
     diagnoses: bool = True
+    per_image: bool = True
 
     name = "pq"
     label = "agreement"
@@ -136,7 +143,7 @@ class PQPart(Part[PQPartial, StudyResult]):
                 self._status(out, d, key, ids)
             if self.segments:
                 segs.append(_segment_rows(maps.image, d))
-        out.rows = Rows.concat(rows)
+        out.rows = Rows.concat(rows) if self.per_image else Rows()
         out.segments = Rows.concat(segs)
         present = np.unique(np.concatenate(
             [maps.annotations[a].category_ids for a in maps.names if a in names] or [[]]))
@@ -202,7 +209,7 @@ class PQPart(Part[PQPartial, StudyResult]):
                 total.n_images.shape)
         total.rows = total.rows + chunk.rows.packed(self._row_dtypes())
         total.segments = total.segments + chunk.segments.packed(SEGMENT_DTYPES)
-        total.presence = total.presence + chunk.presence
+        total.presence = total.presence + chunk.presence.packed(PRESENCE_DTYPES)
         total.images = total.images + chunk.images
         return total
 
@@ -232,7 +239,8 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
              annotators: Sequence[str] | None = None, images: Sequence[str] | None = None,
              dilation_ratio: float = 0.02, diagnostic_threshold: float = 0.2,
              segments: bool = True, small_area: int = 32 * 32,
-             executor: Any = None, diagnoses: bool = True) -> StudyResult:
+             executor: Any = None, diagnoses: bool = True, per_image: bool = True
+             ) -> StudyResult:
     """PQ, Boundary PQ, boundary IoU and segment diagnostics for every annotator pair.
 
     One pass over the images: each image's N maps are decoded once, each map's boundary band
@@ -266,6 +274,9 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     diagnoses : bool
         Diagnose each reference segment (:attr:`StudyResult.status_counts`; empty without);
         ``segments=True`` needs it.
+    per_image : bool
+        Keep :attr:`StudyResult.per_image` (one row per image, pair and class: grows with
+        the study; empty without). Every other result is the same either way.
 
     Returns
     -------
@@ -292,7 +303,7 @@ def evaluate(study: Study, *, n_jobs: int = 1, progress: bool = False, boundary:
     study.check_comparable(annotators, require_segments=False)
     part = PQPart(annotators=annotators, boundary=boundary, dilation_ratio=dilation_ratio,
                   diagnostic_threshold=diagnostic_threshold, small_area=small_area,
-                  segments=segments, diagnoses=diagnoses)
+                  segments=segments, diagnoses=diagnoses, per_image=per_image)
     return run(study, [part], images=images, n_jobs=n_jobs, progress=progress,
                executor=executor)[0]
 
