@@ -391,6 +391,37 @@ def test_thick_regions_are_the_8_connected_components_in_raster_order(h, w, r, d
     assert thin.tolist() == [False] * (n + 1) + [True] * m
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.floats(0.0, 1.0), st.integers(1, 4),
+       st.integers(0, 2**32 - 1))
+def test_connected_is_the_8_connected_components_of_equal_code(h, w, density, codes, seed):
+    """_connected (int32 edge lists over the given pixels only) against scipy.ndimage.label of
+    each code's pixels, renumbered in raster order of each component's first pixel."""
+    from scipy import ndimage
+
+    from agreement.image.regions import _connected
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((h, w)) < density
+    pixels = np.flatnonzero(mask)
+    code = rng.integers(0, codes, pixels.size).astype(np.int32)
+    lab, n = _connected(pixels, mask.shape, code)
+    full = np.full(h * w, -1, np.int64)
+    full[pixels] = code
+    want = np.zeros(pixels.size, np.int64)
+    first, offset = [], 0
+    for v in range(codes):
+        labelled, k = ndimage.label((full == v).reshape(h, w), structure=np.ones((3, 3), bool))
+        on = code == v
+        want[on] = labelled.ravel()[pixels[on]] - 1 + offset
+        offset += k
+    order = np.full(offset, -1, np.int64)  # components by their first pixel
+    seen = np.unique(want, return_index=True)
+    order[np.argsort(seen[1], kind="stable")] = np.arange(seen[0].size)
+    assert n == offset
+    assert np.array_equal(lab, order[want]) if pixels.size else lab.size == 0
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 40), st.integers(1, 40),
        st.integers(0, 2**32 - 1))

@@ -54,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import ndimage
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..metrics.boundary import _window_any as window_any  # 1-D windows of the bands
@@ -108,22 +108,32 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     are looked up among them through a map of positions.
     """
     h, w = shape
-    row, col = np.divmod(pixels, w)
+    # int32 positions (a flat index of an image below 2**31 pixels): the edge lists and the
+    # graph are what this costs, about 60 bytes a pixel
+    small = h * w < 1 << 31
+    at_t = np.int32 if small else np.int64
+    flat = pixels.astype(at_t, copy=False)
+    col = flat % w
     c = np.zeros(pixels.size, np.int8) if code is None else code
-    where = np.full(h * w, -1, np.int32)
-    where[pixels] = np.arange(pixels.size, dtype=np.int32)
+    where = np.full(h * w, -1, at_t)
+    where[pixels] = np.arange(pixels.size, dtype=at_t)
+    last_row = flat >= (h - 1) * w
     rows, cols = [], []
-    for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & (row < h - 1)),
-                    (w, row < h - 1), (w + 1, (col < w - 1) & (row < h - 1))):
-        src = np.flatnonzero(ok)
-        at = where[pixels[src] + off]
+    for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & ~last_row),
+                    (w, ~last_row), (w + 1, (col < w - 1) & ~last_row)):
+        src = np.flatnonzero(ok).astype(at_t, copy=False)
+        at = where[flat[src] + off]
         hit = at >= 0
         src, at = src[hit], at[hit]
         same = c[at] == c[src]
         rows.append(src[same])
         cols.append(at[same])
+        del src, at, hit, same, ok
+    del where, col, last_row
     r, cc = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(pixels.size, pixels.size))
+    del rows, cols
+    graph = csr_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(pixels.size, pixels.size))
+    del r, cc
     n, comp = connected_components(graph, directed=False)
     return comp.astype(np.int64), int(n)
 
