@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agreement.errors import AnnotationError
 from agreement.matching import diagnose, match_segments, segment_overlap
@@ -217,3 +219,27 @@ def test_count_bytes_equals_bincount(shape):
     v = np.random.default_rng(2).integers(0, 256, size=shape).astype(np.uint8)
     for arr in (v, v[..., ::2] if v.ndim == 2 else v):
         np.testing.assert_array_equal(_count_bytes(arr), np.bincount(arr.ravel(), minlength=256))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**32 - 1),
+       st.sampled_from([0.3, 0.6, 1.0]), st.booleans())
+def test_small_assignment_is_scipys(n, m, seed, density, ties):
+    """The enumerated assignment keeps the same positive pairs as scipy's, or defers to it."""
+    from scipy.optimize import linear_sum_assignment
+
+    from agreement.matching import _small_assignment
+
+    rng = np.random.default_rng(seed)
+    w = rng.random((n, m)) * (rng.random((n, m)) < density)
+    if ties:  # few distinct values: equal totals happen
+        w = np.ceil(w * 3) / 3
+    ri, ci = _small_assignment(w)
+    if ri is None:
+        assert ties or math.perm(max(n, m), min(n, m)) > 5040  # continuous: no ties
+        return
+    sr, sc = linear_sum_assignment(w, maximize=True)
+    pos = w[sr, sc] > 0
+    assert sorted(zip(ri.tolist(), ci.tolist())) == sorted(zip(sr[pos].tolist(),
+                                                               sc[pos].tolist()))
+    assert (w[ri, ci] > 0).all()
