@@ -11,6 +11,8 @@ import io
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from test_repr import make_study
 
@@ -137,3 +139,26 @@ def test_heatmap_figures_written_as_files(tmp_path):
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(
         p.name for p in paths)  # no temporary file left
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 60), st.integers(1, 7), st.integers(0, 2**32 - 1))
+def test_pooled_heatmap_pictures_read_the_tuples_by_bands_to_the_same_values(h, w, k, seed):
+    """The image heatmap picture pools the disagreement band by band from the per-tuple values
+    (no whole map of a large photo): the same as pooling the whole maps."""
+    from agreement.image.disagreement import heatmaps
+    from agreement.model import Categories, Category, PanopticAnnotation
+    from agreement.report import figures
+
+    rng = np.random.default_rng(seed)
+    cats = Categories([Category(i, f"c{i}", i > 2) for i in (1, 2, 3, 4)])
+    anns = {}
+    for a in range(3):
+        m = rng.integers(0, 5, (h, w))
+        anns[f"a{a}"] = PanopticAnnotation.from_map(
+            m, {int(v): int(v) for v in np.unique(m) if v}, file_name="x.png")
+    heat = heatmaps(anns, cats)
+    monkey = figures._pool(np.maximum(heat.semantic, heat.instance), k, "max")
+    assert np.array_equal(figures._pooled_disagreement(heat, k), monkey)
+    assert np.array_equal(figures._pooled_first(heat, "majority", k),
+                          figures._pool(heat.majority, k, "first"))

@@ -171,9 +171,9 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         fig = MplFigure(figsize=(6.6, 6.6 * heat.shape[0] / heat.shape[1] * 0.86 + 0.45),
                         layout="constrained")
         k = _factor(heat.shape[1], 560)  # the picture is about 560 px wide: draw no more
-        plot_image_heatmap(_pool(np.maximum(heat.semantic, heat.instance), k, "max"),
+        plot_image_heatmap(_pooled_disagreement(heat, k),
                            photo=None if photo is None else _pool(photo, k, "mean"),
-                           majority=_pool(heat.majority, k, "first"),
+                           majority=_pooled_first(heat, "majority", k),
                            categories=study.categories, ax=fig.add_subplot(), title=image)
         over = "the photo" if photo is not None else "the majority labels"
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
@@ -248,6 +248,32 @@ def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:
         return a[:h:k, :w:k]
     blocks = a[:h, :w].reshape(h // k, k, w // k, k, *a.shape[2:])
     return blocks.max(axis=(1, 3)) if how == "max" else blocks.mean(axis=(1, 3))
+
+
+def _pooled_disagreement(heat, k: int) -> np.ndarray:
+    """``_pool(np.maximum(heat.semantic, heat.instance), k, "max")`` read from the per-tuple
+    values a band of rows at a time: no whole map of a large photo is made (the same values)."""
+    values = np.maximum(heat.per_tuple["semantic"], heat.per_tuple["instance"])
+    index = heat.tuples.index
+    if k <= 1:
+        return values[index]
+    h, w = (index.shape[0] // k) * k, (index.shape[1] // k) * k
+    out = np.empty((h // k, w // k), values.dtype)
+    band = max(1, (1 << 20) // max(1, k * w))  # output rows per band (~1 M pixels read)
+    for r0 in range(0, h // k, band):
+        r1 = min(h // k, r0 + band)
+        block = values[index[r0 * k:r1 * k, :w]]
+        out[r0:r1] = block.reshape(r1 - r0, k, w // k, k).max(axis=(1, 3))
+    return out
+
+
+def _pooled_first(heat, name: str, k: int) -> np.ndarray:
+    """``_pool(getattr(heat, name), k, "first")`` gathering only the pixels kept."""
+    index = heat.tuples.index
+    if k <= 1:
+        return getattr(heat, name)
+    h, w = (index.shape[0] // k) * k, (index.shape[1] // k) * k
+    return np.asarray(heat.per_tuple[name])[index[:h:k, :w:k]]
 
 
 def _factor(width: int, pixels: int) -> int:
