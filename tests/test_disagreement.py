@@ -409,7 +409,7 @@ def test_connected_is_the_8_connected_components_of_equal_code(h, w, density, co
     full = np.full(h * w, -1, np.int64)
     full[pixels] = code
     want = np.zeros(pixels.size, np.int64)
-    first, offset = [], 0
+    offset = 0
     for v in range(codes):
         labelled, k = ndimage.label((full == v).reshape(h, w), structure=np.ones((3, 3), bool))
         on = code == v

@@ -106,8 +106,8 @@ def test_file_beyond_max_file_bytes(tmp_path, monkeypatch):
 
 
 def test_read_bytes_reads_what_the_file_holds(tmp_path, monkeypatch):
-    from agreement.io._files import read_bytes
     from agreement.errors import FormatError
+    from agreement.io._files import read_bytes
     path = tmp_path / "x.json"
     for payload in (b"", b"{}", bytes(range(256)) * 40):
         path.write_bytes(payload)

@@ -240,6 +240,6 @@ def test_small_assignment_is_scipys(n, m, seed, density, ties):
         return
     sr, sc = linear_sum_assignment(w, maximize=True)
     pos = w[sr, sc] > 0
-    assert sorted(zip(ri.tolist(), ci.tolist())) == sorted(zip(sr[pos].tolist(),
-                                                               sc[pos].tolist()))
+    assert sorted(zip(ri.tolist(), ci.tolist(), strict=True)) == sorted(
+        zip(sr[pos].tolist(), sc[pos].tolist(), strict=True))
     assert (w[ri, ci] > 0).all()
