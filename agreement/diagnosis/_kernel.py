@@ -307,12 +307,23 @@ def _bands(index: npt.NDArray[np.int32], lc: IntArray, pairs: list, d: int
     return near_changes(changes[0], changes[1], d=d)
 
 
+#: Pixels of a band of rows counted at once by :func:`_in_band`.
+_BAND_PIXELS = 1 << 20
+
+
 def _in_band(index: npt.NDArray[np.int32], bits: np.ndarray, n: int, n_t: int) -> IntArray:
     """``out[k, t]``: pixels of tuple ``t`` whose bit ``k`` is set."""
-    if n <= 5:  # one bincount over (tuple, bit pattern)
+    if n <= 5:  # one bincount over (tuple, bit pattern), a band of rows at a time (a large
+        # photo's whole key map, and bincount's int64 copy of it, would be 12 bytes a pixel)
         wide = np.int32 if (n_t << n) < (1 << 31) else np.int64
-        key = index.astype(wide, copy=False) * wide(1 << n) + bits
-        per = np.bincount(key.ravel(), minlength=n_t << n).reshape(n_t, 1 << n)
+        per = np.zeros(n_t << n, np.int64)
+        rows = max(1, _BAND_PIXELS // max(1, index.shape[1]))
+        for r0 in range(0, index.shape[0], rows):
+            key = index[r0:r0 + rows].astype(wide)
+            key *= wide(1 << n)
+            key += bits[r0:r0 + rows]
+            per += np.bincount(key.ravel(), minlength=n_t << n)
+        per = per.reshape(n_t, 1 << n)
         patterns = np.arange(1 << n)
         return np.stack([per[:, (patterns >> k) & 1 == 1].sum(axis=1) for k in range(n)])
     return np.stack([np.bincount(index[(bits >> k) & 1 == 1], minlength=n_t)
