@@ -7,7 +7,9 @@ prints:
 - the wall time of ``agreement report STUDY --out DIR -q`` run as a subprocess (serial unless
   ``--n-jobs``);
 - its ratio to the time it takes to decode the study's PNGs into id maps
-  (``agreement.io._files.read_png_ids``, in this process): the floor for anything that reads
+  (``agreement.io._png.read_png_ids``, the decoder the study's readers use: compiled when the
+  kernels are built, else Pillow, ten times slower; in this process): the floor for anything
+  that reads
   the files;
 - the peak resident memory of the report process (``getrusage(RUSAGE_CHILDREN)`` of a small
   wrapper process whose only child is the report).
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _synthetic import synthetic_study
 
-from agreement.io._files import read_png_ids
+from agreement.io._png import read_png_ids
 
 HERE = Path(sys.executable).parent / "agreement"
 
