@@ -33,18 +33,16 @@ one call, interleaved).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _measure import measured, summary
 from _synthetic import ANNOTATORS, synthetic_study
-from bench_study import _WRAPPER, HERE  # the timing wrapper of the report benchmark
+from bench_study import HERE
 
 
 def arguments(command: str, study: Path, out: Path) -> list[str]:
@@ -59,18 +57,9 @@ def arguments(command: str, study: Path, out: Path) -> list[str]:
 
 
 def run(agreement: str, command: str, study: Path) -> dict:
-    """Time one command as a subprocess; its peak RSS in kB (Linux: ru_maxrss is in kB)."""
-    out = Path(tempfile.mkdtemp(prefix="bench-large-"))
-    try:
-        res = subprocess.run([sys.executable, "-c", _WRAPPER, agreement,
-                              *arguments(command, study, out)],
-                             capture_output=True, text=True, check=True)
-        data = json.loads(res.stdout.strip().splitlines()[-1])
-        if data["rc"] != 0:
-            raise RuntimeError(f"{agreement} {command} failed with exit {data['rc']}")
-        return data
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    """Time one command as a subprocess; its peak RSS in kB."""
+    return measured(lambda out: [agreement, *arguments(command, study, out)],
+                    prefix="bench-large-")
 
 
 def main() -> None:
@@ -101,8 +90,7 @@ def main() -> None:
         line = f"{command:13s}"
         secs = {}
         for name, rs in runs.items():
-            secs[name] = sorted(r["seconds"] for r in rs)[len(rs) // 2]
-            peak = max(r["peak_kb"] for r in rs) / 1024
+            secs[name], peak = summary(rs)
             line += (f" | {name}: {secs[name]:6.1f} s, peak {peak:6.0f} MB "
                      f"({peak / maps_mb:4.1f}x maps)")
         if "other" in secs:

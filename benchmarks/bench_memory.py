@@ -23,30 +23,18 @@ The 10,000-image report takes a few minutes on 2 cores. No assertion: numbers ar
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _measure import measured
 from _synthetic import synthetic_study
 
 HERE = Path(sys.executable).parent / "agreement"
 COMMANDS = ("pq", "validate", "disagreement", "report")
-
-_WRAPPER = (
-    "import json, resource, subprocess, sys, time\n"
-    "t = time.perf_counter()\n"
-    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-    "dt = time.perf_counter() - t\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(json.dumps({'rc': r.returncode, 'seconds': dt, 'peak_kb': peak}))\n"
-)
-
 
 def arguments(command: str, study: Path, out: Path) -> list[str]:
     """The command line of ``command`` on ``study`` (outputs under ``out``)."""
@@ -63,18 +51,10 @@ def arguments(command: str, study: Path, out: Path) -> list[str]:
 
 
 def peak(program: str, command: str, study: Path) -> dict:
-    """Run one command; its peak RSS in kB (Linux: ru_maxrss is in kB) and wall seconds."""
-    out = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    try:
-        args = [program, *arguments(command, study, out), "-q", "-j", "1"]
-        res = subprocess.run([sys.executable, "-c", _WRAPPER, *args], capture_output=True,
-                             text=True, check=True)
-        data = json.loads(res.stdout.strip().splitlines()[-1])
-        if data["rc"] not in (0, 1):  # validate exits 1 when an error-level finding exists
-            raise RuntimeError(f"{' '.join(args)} failed with exit {data['rc']}")
-        return data
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    """Run one command; its peak RSS in kB and wall seconds (validate exits 1 when an
+    error-level finding exists)."""
+    return measured(lambda out: [program, *arguments(command, study, out), "-q", "-j", "1"],
+                    ok=(0, 1), prefix="bench-memory-")
 
 
 def main() -> None:

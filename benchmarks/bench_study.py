@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,36 +41,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _measure import measured, summary
 from _synthetic import synthetic_study
 
 from agreement.io._png import read_png_ids
 
 HERE = Path(sys.executable).parent / "agreement"
 
-_WRAPPER = (
-    "import json, resource, subprocess, sys, time\n"
-    "t = time.perf_counter()\n"
-    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-    "dt = time.perf_counter() - t\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(json.dumps({'rc': r.returncode, 'seconds': dt, 'peak_kb': peak}))\n"
-)
-
-
 def run_report(command: str, study: Path, n_jobs: int) -> dict:
-    """Time one report as a subprocess; its peak RSS in kB (Linux: ru_maxrss is in kB)."""
-    out = Path(tempfile.mkdtemp(prefix="bench-report-"))
-    try:
-        args = [command, "report", str(study), "--out", str(out / "r"), "-q", "--n-jobs",
-                str(n_jobs)]
-        res = subprocess.run([sys.executable, "-c", _WRAPPER, *args], capture_output=True,
-                             text=True, check=True)
-        data = json.loads(res.stdout.strip().splitlines()[-1])
-        if data["rc"] != 0:
-            raise RuntimeError(f"{command} report failed with exit {data['rc']}")
-        return data
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    """Time one report as a subprocess; its peak RSS in kB."""
+    return measured(lambda out: [command, "report", study, "--out", out / "r", "-q",
+                                 "--n-jobs", n_jobs], prefix="bench-report-")
 
 
 def decode_seconds(study: Path) -> float:
@@ -115,8 +93,7 @@ def main() -> None:
         line = f"{n:6d} images {shape[0]}x{shape[1]}: decode {decode:6.1f} s"
         best = {}
         for name, rs in runs.items():
-            secs = sorted(r["seconds"] for r in rs)[len(rs) // 2]
-            peak = max(r["peak_kb"] for r in rs) / 1024
+            secs, peak = summary(rs)
             best[name] = secs
             line += (f" | {name}: {secs:7.1f} s ({secs / decode:5.1f}x decode), "
                      f"peak {peak:7.0f} MB")
