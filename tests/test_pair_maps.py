@@ -73,13 +73,21 @@ def _random_annotation(rng, shape):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(2, 4), st.sampled_from([(4, 8), (7, 5), (20, 30)]),
-       st.sampled_from(["label", "exclude"]), st.sampled_from([0.0, 0.3]))
-def test_pair_cells_equal_per_pixel_loops(seed, n, grid, void, threshold):
+       st.sampled_from(["label", "exclude"]), st.sampled_from([0.0, 0.3]),
+       st.sampled_from([1, 7, 1 << 18]))
+def test_pair_cells_equal_per_pixel_loops(seed, n, grid, void, threshold, chunk):
+    from agreement.image import disagreement as module
+
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(6, 16)), int(rng.integers(6, 16)))
     anns = {f"r{i}": _random_annotation(rng, shape) for i in range(n)}
     h = heatmaps(anns, CATS, d=1, void=void)
-    out = pair_cells(h, grid, min_disagreement=threshold)
+    old = module._CELL_CHUNK
+    try:
+        module._CELL_CHUNK = chunk  # the disputed pixels placed on the grid a chunk at a time
+        out = pair_cells(h, grid, min_disagreement=threshold)
+    finally:
+        module._CELL_CHUNK = old
     pixels, cells = _slow_pair_cells(h, grid, (0, *CATS), threshold)
     keys = [tuple(p) for p in out.pairs.tolist()]
     assert keys == sorted(pixels)

@@ -193,7 +193,9 @@ class Heatmaps:
         if "boundary" in self._maps:
             return self._maps["boundary"]  # (not moved to the end of the large ones: cheap)
         n, count = len(self._compacts), self.boundary_count
-        return self._keep("boundary", np.minimum(count, n - count).astype(np.float32) / n)
+        share = np.minimum(count, n - count).astype(np.float32)
+        share /= n  # in place: the same float32 values, one map fewer at a time
+        return self._keep("boundary", share)
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in Heatmaps._MAPS:
@@ -246,6 +248,11 @@ class Heatmaps:
             stacked = _area_average_rows(lambda lo, hi: np.take(values, index[lo:hi], axis=1),
                                          self.shape, shape)
             out = dict(zip(per_tuple, stacked, strict=True))
+        if "boundary" in names and "boundary" not in self._maps:  # from the counts, by bands
+            n, count = len(self._compacts), self.boundary_count
+            out["boundary"] = _area_average_rows(
+                lambda lo, hi: np.minimum(count[lo:hi], n - count[lo:hi]).astype(np.float32) / n,
+                self.shape, shape)[0]
         return np.stack([out[n] if n in out else area_average(getattr(self, n), shape)
                          for n in names])
 
@@ -582,6 +589,11 @@ class PairCells:
     cells: npt.NDArray[np.bool_]
 
 
+#: Disputed pixels placed on the grid at once by :func:`pair_cells` (its arrays are int64 per
+#: pixel: a large photo's million disputed pixels are taken a chunk at a time).
+_CELL_CHUNK = 1 << 18
+
+
 def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 0.0
                ) -> PairCells:
     """Which cells of a grid over the image hold a pixel disputed between each pair of classes.
@@ -625,12 +637,15 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     cells = np.zeros(present.size * n_cells, bool)
     if present.size:
         where = np.flatnonzero(h.tuples.gather(valid.any(0)))
-        cell, src = grid_cells(where, h.shape, grid)
-        tup = h.tuples.index.ravel()[where][src]
-        for row in slots:
-            s = row[tup]
-            ok = s >= 0
-            cells[s[ok] * n_cells + cell[ok]] = True
+        index = h.tuples.index.ravel()
+        for lo in range(0, where.size, _CELL_CHUNK):  # a few int64 arrays per pixel: by chunks
+            part = where[lo:lo + _CELL_CHUNK]
+            cell, src = grid_cells(part, h.shape, grid)
+            tup = index[part][src]
+            for row in slots:
+                s = row[tup]
+                ok = s >= 0
+                cells[s[ok] * n_cells + cell[ok]] = True
     pairs = np.stack([ids[present // k], ids[present % k]], axis=1) if present.size else \
         np.zeros((0, 2), np.int64)
     pairs.sort(axis=1)

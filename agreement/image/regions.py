@@ -151,6 +151,7 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     region = np.empty(pixels.size, np.int64)
     labelled, n_thick = ndimage.label(opened, structure=np.ones((3, 3), bool))
     region[thick] = labelled.ravel()[pixels[thick]]  # numbered in raster order from 1
+    del labelled, opened  # (a whole int32 map: let go before the thin regions' own)
     lab, n_thin = _connected(pixels[~thick], mask.shape, code[~thick])
     region[~thick] = lab + 1 + n_thick
     return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick

@@ -100,14 +100,14 @@ class ImageMaps:
         from ..image.disagreement import heatmaps
         from ..io.photos import read_photo
 
+        while self._held and len(self._held) >= self.keep:  # the oldest let go before decoding
+            self._held.popitem(last=False)
         anns = self.study.annotations(image)
         maps = heatmaps(anns, self.study.categories, image=image)
         photo = read_photo(self.images_dir, image)
         if photo is not None and photo.shape[:2] != maps.shape:
             photo = None
         self._held[image] = (anns, maps, photo)
-        while len(self._held) > self.keep:
-            self._held.popitem(last=False)
         return self._held[image]
 
 
@@ -179,6 +179,7 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
                          f"annotators disagreeing on the class or the instance, over {over}",
                          fig))
+        del heat, photo  # the next image is decoded with this one let go
     agg = dis.aggregate
     if agg is not None:
         fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
