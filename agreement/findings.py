@@ -51,9 +51,11 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One thing a reader or the validator noticed.
+
+    Slotted: no ``__dict__`` per finding (a study of 10,000 images has ~120,000 of them).
 
     Attributes
     ----------

@@ -268,3 +268,26 @@ def test_pq_without_per_image_rows_is_the_same_result(study):
     assert full.used_category_ids() == lean.used_category_ids()
     a, b = study.annotators[:2]
     assert full.pq(a, b).to_dict() == lean.pq(a, b).to_dict()
+
+
+@pytest.mark.parametrize("boundary", [True, False])
+def test_count_table_equals_the_one_from_the_per_image_table(study, boundary):
+    """The report's bootstrap input, built from the pass's coded rows (image, pair and class
+    as small integers), is the table ``CountTable.from_frame`` builds from ``per_image``: the
+    same images (sorted), classes and float sums, bit for bit; chunks of any size."""
+    from agreement.metrics.counts import PQ_FIELDS
+    from agreement.stats import CountTable
+    from agreement.study.runner import run
+
+    for chunk_size in (1, 2, 8):
+        part = PQPart(segments=False, boundary=boundary)
+        res = run(study, [part], chunk_size=chunk_size)[0]
+        fields = (*PQ_FIELDS, "boundary_iou_sum") if boundary else PQ_FIELDS
+        ours = res.count_table(fields)
+        theirs = CountTable.from_frame(res.per_image, fields=fields, group="category_id",
+                                       groups=list(study.categories))
+        assert ours.images == theirs.images and ours.groups == theirs.groups
+        assert ours.values.tobytes() == theirs.values.tobytes()
+        assert ours.values.sum() > 0
+    with pytest.raises(StudyError, match="fields must be among"):
+        res.count_table(["pair"])

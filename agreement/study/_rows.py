@@ -61,9 +61,10 @@ class Rows:
                   for n, cols in self.blocks for v in (cols[name],)]
         return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
 
-    def packed(self, dtypes: Mapping[str, Any]) -> Rows:
-        """The rows as one block of arrays (fewer, larger objects to send and keep)."""
-        if len(self.blocks) <= 1:
+    def packed(self, dtypes: Mapping[str, Any], *, always: bool = False) -> Rows:
+        """The rows as one block of arrays (fewer, larger objects to send and keep);
+        ``always``: even a single block is made of arrays of ``dtypes``."""
+        if len(self.blocks) <= 1 and not (always and self.blocks):
             return self
         return Rows.of(len(self), **{c: self._column(c, d) for c, d in dtypes.items()})
 

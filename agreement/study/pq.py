@@ -25,7 +25,8 @@ from ..matching import STATUSES
 from ..metrics.counts import INT_FIELDS
 from ..model import Study
 from ._rows import Rows
-from .pq_result import FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult, row_dtypes
+from .pq_result import (FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult,
+                        compact_row_dtypes)
 from .runner import Part, run
 
 __all__ = ["PQPart", "StudyResult", "evaluate"]
@@ -138,7 +139,8 @@ class PQPart(Part[PQPartial, StudyResult]):
                                 diagnostic_threshold=self.diagnostic_threshold,
                                 diagnoses=self.diagnoses):
             key = (index[d.ref] * len(maps.annotators) + index[d.other]) * ids.size
-            rows.append(self._counts(out, d, key, ids, maps.image))
+            rows.append(self._counts(out, d, key, ids, maps.image,
+                                     index[d.ref] * len(maps.annotators) + index[d.other]))
             if self.diagnoses:
                 self._status(out, d, key, ids)
             if self.segments:
@@ -152,9 +154,11 @@ class PQPart(Part[PQPartial, StudyResult]):
         return out
 
     def _counts(self, out: PQPartial, d: Direction, key: int, ids: np.ndarray,
-                image: str) -> Rows:
-        """The direction's count rows, and its match scores (``key``: its pair's first class
-        in the flat (reference, other, class) index) pending in order."""
+                image: str, pair: int) -> Rows:
+        """The direction's count rows (the pair and the classes as codes: ``pair`` is
+        reference x annotators + other over the study's annotators, a class its position in
+        ``ids``), and its match scores (``key``: its pair's first class in the flat
+        (reference, other, class) index) pending in order."""
         ev, ov = d.evaluation, d.overlap
         counts = ev.counts
         k = counts["category_id"].size
@@ -169,11 +173,11 @@ class PQPart(Part[PQPartial, StudyResult]):
             out.pending.append((2, matched, ev.boundary_iou))
         cols = {name: counts[name] for name in (*fields, *(FLOAT_SUMS if self.boundary
                                                            else FLOAT_SUMS[:1]))}
-        out.count_keys.append(key + np.searchsorted(ids, counts["category_id"]))
+        classes = np.searchsorted(ids, counts["category_id"])
+        out.count_keys.append(key + classes)
         out.count_values.append(np.stack([np.asarray(counts[f], dtype=np.int64)
                                           for f in fields], axis=-1))
-        return Rows.of(k, image=image, ref=d.ref, other=d.other,
-                       category_id=counts["category_id"], **cols)
+        return Rows.of(k, image=image, pair=pair, category=classes, **cols)
 
     def _status(self, out: PQPartial, d: Direction, key: int, ids: np.ndarray) -> None:
         """One status key per reference segment: (pair and class, status, small)."""
@@ -207,14 +211,18 @@ class PQPart(Part[PQPartial, StudyResult]):
             np.add.at(ints, keys, values)
             total.n_images += np.bincount(keys, minlength=total.n_images.size).reshape(
                 total.n_images.shape)
-        total.rows = total.rows + chunk.rows.packed(self._row_dtypes())
+        if chunk.rows.blocks:  # image names as their position in the images folded so far
+            at = {name: len(total.images) + i for i, name in enumerate(chunk.images)}
+            coded = Rows([(n, {**cols, "image": at[cols["image"]]})
+                          for n, cols in chunk.rows.blocks])
+            total.rows = total.rows + coded.packed(self._row_dtypes(), always=True)
         total.segments = total.segments + chunk.segments.packed(SEGMENT_DTYPES)
         total.presence = total.presence + chunk.presence.packed(PRESENCE_DTYPES)
         total.images = total.images + chunk.images
         return total
 
     def _row_dtypes(self) -> dict[str, Any]:
-        return row_dtypes(self.boundary)
+        return compact_row_dtypes(self.boundary)
 
     def finish(self, total: PQPartial | None, study: Study) -> StudyResult:
         total = total or _zeros(len(study.annotators), len(study.categories), self.boundary)

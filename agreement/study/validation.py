@@ -22,6 +22,7 @@ Crowd-candidate heuristic (a thing annotated as one blob covering several instan
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -156,6 +157,19 @@ class ValidationPart(Part[tuple, "pd.DataFrame"]):
         for k, v in b[1].items():
             used.setdefault(k, set()).update(v)
         return a[0] + b[0], used
+
+    def fold(self, total: tuple | None, chunk: tuple) -> tuple:
+        """The chunk's findings appended to the total's (in place: not a copy of every finding
+        per chunk), their texts interned: of ~120,000 findings at 10,000 images most repeat a
+        few hundred sentences (``car segment of 6 px (< 10)``, ``segment 12``), then held once
+        each in this process, whatever executor ran the images."""
+        found, used = total if total is not None else ([], {})
+        found.extend(Finding(f.kind, f.severity, f.annotator, f.file, f.image,
+                             None if f.shape is None else sys.intern(f.shape),
+                             sys.intern(f.detail)) for f in chunk[0])
+        for k, v in chunk[1].items():
+            used.setdefault(k, set()).update(v)
+        return found, used
 
     def finish(self, total: tuple | None, study: Study) -> pd.DataFrame:
         """All findings: the study's, each image's (in order), the label sets."""
