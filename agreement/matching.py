@@ -12,6 +12,7 @@ Swap the roles with :meth:`Overlap.transpose`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Collection, Sequence
@@ -450,6 +451,16 @@ def _hungarian(overlap: Overlap, matches: Matches, r: IntArray, o: IntArray, iou
 _MAX_ENUMERATED = 5040
 
 
+@functools.lru_cache(maxsize=64)
+def _permutations(m: int, k: int) -> IntArray:
+    """Every ordered choice of ``k`` of ``m`` columns, shape ``(perm(m, k), k)`` (read-only;
+    made once per shape: making them per matrix left thousands of small tuples behind, whose
+    memory blocks long-lived objects then kept from being returned)."""
+    out = np.array(list(itertools.permutations(range(m), k)), dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
 def _small_assignment(weights: FloatArray) -> tuple[IntArray | None, IntArray | None]:
     """The maximum-weight assignment of a small matrix of positive weights, by enumeration.
 
@@ -464,7 +475,7 @@ def _small_assignment(weights: FloatArray) -> tuple[IntArray | None, IntArray | 
     if math.perm(max(n, m), k) > _MAX_ENUMERATED:
         return None, None
     w = weights if n <= m else weights.T  # rows: the smaller side
-    picks = np.array(list(itertools.permutations(range(w.shape[1]), k)), dtype=np.int64)
+    picks = _permutations(w.shape[1], k)
     taken = w[np.arange(k)[None, :], picks]
     totals = taken.sum(axis=1)
     best = np.flatnonzero(totals >= totals.max() - 1e-9)
