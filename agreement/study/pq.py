@@ -25,8 +25,7 @@ from ..matching import STATUSES
 from ..metrics.counts import INT_FIELDS
 from ..model import Study
 from ._rows import Rows
-from .pq_result import (FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult,
-                        compact_row_dtypes)
+from .pq_result import FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult, compact_row_dtypes
 from .runner import Part, run
 
 __all__ = ["PQPart", "StudyResult", "evaluate"]
