@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from ..image.maps import ImageMaps
 from ..image.voting import consensus_tuples
-from ..metrics.boundary import near_changes
+from ..metrics.boundary import near_changes, packed_changes
 from ..model import Categories, PanopticAnnotation
 
 __all__ = ["OBJECT_FIELDS", "STATUS", "ImageRecord", "PackedRecord", "band_width",
@@ -291,20 +291,7 @@ def _bands(index: npt.NDArray[np.int32], lc: IntArray, pairs: list, d: int
 
     ``pairs``: :func:`_pairs` at distance 1 along rows and along columns.
     """
-    n = lc.shape[0]
-    dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
-    changes = []
-    for axis, (sel, x, y) in zip((1, 0), pairs, strict=True):
-        bits = np.zeros(x.shape, dtype)
-        for k in range(n):
-            bits |= (lc[k, x] != lc[k, y]).astype(dtype) << dtype(k)
-        ch = np.zeros(index.shape, dtype)
-        if axis == 1:
-            ch[:, :-1][sel] = bits
-        else:
-            ch[:-1][sel] = bits
-        changes.append(ch)
-    return near_changes(changes[0], changes[1], d=d)
+    return near_changes(*packed_changes(index.shape, lc, pairs), d=d)
 
 
 #: Pixels of a band of rows counted at once by :func:`_in_band`.

@@ -38,7 +38,7 @@ from scipy.sparse import csr_matrix
 
 from ..errors import AnnotationError
 from ..metrics.boundary import boundary_near as _near
-from ..metrics.boundary import near_changes
+from ..metrics.boundary import near_changes, packed_changes
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
@@ -192,10 +192,8 @@ class Heatmaps:
         """Share of annotators on the minority side of "draws a boundary within ``d``"."""
         if "boundary" in self._maps:
             return self._maps["boundary"]  # (not moved to the end of the large ones: cheap)
-        n, count = len(self._compacts), self.boundary_count
-        share = np.minimum(count, n - count).astype(np.float32)
-        share /= n  # in place: the same float32 values, one map fewer at a time
-        return self._keep("boundary", share)
+        return self._keep("boundary", _minority_share(self.boundary_count,
+                                                      len(self._compacts)))
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in Heatmaps._MAPS:
@@ -251,8 +249,7 @@ class Heatmaps:
         if "boundary" in names and "boundary" not in self._maps:  # from the counts, by bands
             n, count = len(self._compacts), self.boundary_count
             out["boundary"] = _area_average_rows(
-                lambda lo, hi: np.minimum(count[lo:hi], n - count[lo:hi]).astype(np.float32) / n,
-                self.shape, shape)[0]
+                lambda lo, hi: _minority_share(count[lo:hi], n), self.shape, shape)[0]
         return np.stack([out[n] if n in out else area_average(getattr(self, n), shape)
                          for n in names])
 
@@ -295,24 +292,22 @@ def _packed_changes(tuples: Tuples
                     ) -> tuple[npt.NDArray[np.unsignedinteger], npt.NDArray[np.unsignedinteger]]:
     """Segment changes of up to 32 maps, bit ``i`` for map ``i`` (column ``i`` of the tuples'
     codes): along rows (``(y, x)`` differs from ``(y, x + 1)``) and along columns (from
-    ``(y + 1, x)``); last column / row unmarked. A map changes only where the tuple does: the
-    bits are computed at those pixels only."""
-    codes, index = tuples.codes, tuples.index
-    n = codes.shape[1]
-    dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
-    out = []
-    for axis in (1, 0):
-        x, y = (index[:, :-1], index[:, 1:]) if axis == 1 else (index[:-1], index[1:])
+    ``(y + 1, x)``); last column / row unmarked (:func:`~agreement.metrics.boundary.
+    packed_changes`)."""
+    index = tuples.index
+    pairs = []
+    for x, y in ((index[:, :-1], index[:, 1:]), (index[:-1], index[1:])):
         sel = x != y
-        xs, ys = x[sel], y[sel]
-        bits = np.zeros(xs.size, dtype)
-        for i in range(n):
-            c = codes[:, i]
-            bits |= (c[xs] != c[ys]).astype(dtype) << dtype(i)
-        changes = np.zeros(index.shape, dtype)
-        (changes[:, :-1] if axis == 1 else changes[:-1])[sel] = bits
-        out.append(changes)
-    return out[0], out[1]
+        pairs.append((sel, x[sel], y[sel]))
+    return packed_changes(index.shape, tuples.codes.T, pairs)
+
+
+def _minority_share(count: npt.NDArray[np.uint8], n: int) -> npt.NDArray[np.float32]:
+    """Share of ``n`` annotators on the minority side, from how many of them say yes (float32,
+    divided in place: one map fewer at a time)."""
+    share = np.minimum(count, n - count).astype(np.float32)
+    share /= n
+    return share
 
 
 def _bit_count(x: npt.NDArray[np.unsignedinteger], n: int) -> npt.NDArray[np.uint8]:

@@ -48,6 +48,7 @@ __all__ = [
     "joint_overlap",
     "joint_overlap_banded",
     "near_changes",
+    "packed_changes",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -202,6 +203,38 @@ def near_changes(along_rows: npt.NDArray, along_columns: npt.NDArray, *, d: int)
     near = _window_any(_window_any(along_rows, d, d - 1, axis=1), d, d, axis=0)
     near |= _window_any(_window_any(along_columns, d, d - 1, axis=0), d, d, axis=1)
     return near
+
+
+def packed_changes(shape: tuple[int, int], labels: npt.NDArray, pairs
+                   ) -> tuple[npt.NDArray[np.unsignedinteger], npt.NDArray[np.unsignedinteger]]:
+    """The label changes of up to 32 maps, bit ``k`` for map ``k``, as :func:`near_changes`
+    reads them (along rows, then along columns), from per-tuple labels.
+
+    ``labels[k, t]`` is map ``k``'s label of tuple ``t``; ``pairs`` holds, along rows then
+    along columns, ``(sel, x, y)``: the mask (shape ``(H, W - 1)``, then ``(H - 1, W)``) of the
+    neighbouring pixels whose tuples differ, and those tuples (a map changes only where the
+    tuple does, so the bits are computed there only).
+
+    >>> index = np.array([[0, 0, 1]])
+    >>> sel = index[:, :-1] != index[:, 1:]
+    >>> none = np.zeros((0, 3), bool)
+    >>> rows, _ = packed_changes((1, 3), np.array([[5, 6], [5, 5]]),
+    ...                          [(sel, index[:, :-1][sel], index[:, 1:][sel]),
+    ...                           (none, np.zeros(0, int), np.zeros(0, int))])
+    >>> rows.tolist()  # map 0 changes between columns 1 and 2, map 1 does not
+    [[0, 1, 0]]
+    """
+    n = labels.shape[0]
+    dtype = np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32
+    out = []
+    for axis, (sel, x, y) in zip((1, 0), pairs, strict=True):
+        bits = np.zeros(x.shape, dtype)
+        for k in range(n):
+            bits |= (labels[k, x] != labels[k, y]).astype(dtype) << dtype(k)
+        changes = np.zeros(shape, dtype)
+        (changes[:, :-1] if axis == 1 else changes[:-1])[sel] = bits
+        out.append(changes)
+    return out[0], out[1]
 
 
 @dataclass(frozen=True, eq=False)
