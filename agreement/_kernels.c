@@ -355,6 +355,115 @@ done:
     return result;
 }
 
+/* y[i] = x[i - left] | ... | x[i + right] along one axis of an h x w map (outside: 0), by van
+ * Herk / Gil-Werman: the padded sequence (left zeros, x, right zeros) cut into blocks of
+ * L = left + right + 1; window i spans the suffix of its block from i and the prefix of the next
+ * block up to i + L - 1, so each output is two ORs whatever L. Along rows (axis 1) one row at a
+ * time through a padded copy; along columns (axis 0) whole rows are the elements (the inner loop
+ * runs along the row and vectorises), the suffixes written into y, the prefix kept in acc. */
+#define DEFINE_WINDOW_LOOPS(T, S)                                                              \
+    static void window_rows_##S(const T *X, T *Y, Py_ssize_t h, Py_ssize_t w, Py_ssize_t left, \
+                                Py_ssize_t right, T *pad) {                                    \
+        const Py_ssize_t L = left + right + 1;                                                 \
+        for (Py_ssize_t p = 0; p < left; p++) pad[p] = 0;                                      \
+        for (Py_ssize_t p = left + w; p < w + L - 1; p++) pad[p] = 0;                          \
+        for (Py_ssize_t r = 0; r < h; r++) {                                                   \
+            const T *x = X + r * w;                                                            \
+            T *y = Y + r * w;                                                                  \
+            memcpy(pad + left, x, sizeof(T) * (size_t)w);                                      \
+            for (Py_ssize_t b = 0; b < w; b += L) {                                            \
+                Py_ssize_t n = w - b < L ? w - b : L;                                          \
+                T acc = 0;                                                                     \
+                for (Py_ssize_t p = b + L - 1; p >= b + n; p--) acc |= pad[p];                 \
+                for (Py_ssize_t k = n - 1; k >= 0; k--) y[b + k] = acc |= pad[b + k];          \
+                acc = 0;                                                                       \
+                for (Py_ssize_t k = 1; k < n; k++) y[b + k] |= acc |= pad[b + L - 1 + k];      \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void window_columns_##S(const T *X, T *Y, Py_ssize_t h, Py_ssize_t w,               \
+                                   Py_ssize_t left, Py_ssize_t right, T *acc) {                \
+        const Py_ssize_t L = left + right + 1;                                                 \
+        for (Py_ssize_t b = 0; b < h; b += L) {                                                \
+            Py_ssize_t n = h - b < L ? h - b : L;                                              \
+            memset(acc, 0, sizeof(T) * (size_t)w);                                             \
+            for (Py_ssize_t p = b + L - 1; p >= b; p--) { /* padded row p: x row p - left */   \
+                Py_ssize_t r = p - left;                                                       \
+                if (r >= 0 && r < h) {                                                         \
+                    const T *restrict x = X + r * w;                                           \
+                    T *restrict a = acc;                                                       \
+                    for (Py_ssize_t c = 0; c < w; c++) a[c] |= x[c];                           \
+                }                                                                              \
+                if (p < b + n) memcpy(Y + p * w, acc, sizeof(T) * (size_t)w);                  \
+            }                                                                                  \
+            memset(acc, 0, sizeof(T) * (size_t)w);                                             \
+            for (Py_ssize_t k = 1; k < n; k++) {                                               \
+                Py_ssize_t r = b + L - 1 + k - left;                                           \
+                T *restrict a = acc, *restrict y = Y + (b + k) * w;                            \
+                if (r >= 0 && r < h) {                                                         \
+                    const T *restrict x = X + r * w;                                           \
+                    for (Py_ssize_t c = 0; c < w; c++) y[c] |= a[c] |= x[c];                   \
+                } else {                                                                       \
+                    for (Py_ssize_t c = 0; c < w; c++) y[c] |= a[c];                           \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+DEFINE_WINDOW_LOOPS(uint8_t, u8)
+DEFINE_WINDOW_LOOPS(uint16_t, u16)
+DEFINE_WINDOW_LOOPS(uint32_t, u32)
+
+/* window_any(x, h, w, left, right, axis, out[, itemsize])
+ * out[i] = OR of x over [i - left, i + right] along axis 0 or 1 of an h x w map of 1, 2 or 4
+ * bytes per item (bool or unsigned bitmasks: each bit windowed on its own); outside the map
+ * counts as 0. out does not overlap x. */
+static PyObject *window_any(PyObject *self, PyObject *args) {
+    Py_buffer x, out;
+    Py_ssize_t h, w, left, right, axis, itemsize = 1;
+    if (!PyArg_ParseTuple(args, "y*nnnnnw*|n", &x, &h, &w, &left, &right, &axis, &out,
+                          &itemsize))
+        return NULL;
+    PyObject *result = NULL;
+    void *work = NULL;
+    if (h < 0 || w < 0 || left < 0 || right < 0 || (axis != 0 && axis != 1) ||
+        left > PY_SSIZE_T_MAX / 4 || right > PY_SSIZE_T_MAX / 4) {
+        PyErr_SetString(PyExc_ValueError, "h, w, left and right must be >= 0, axis 0 or 1");
+        goto done;
+    }
+    if (check_width(itemsize, "x") || check_size(&x, h * w, itemsize, "x") ||
+        check_size(&out, h * w, itemsize, "out"))
+        goto done;
+    /* along rows: a padded row; along columns: the running OR of a block's rows */
+    size_t items = axis == 1 ? (size_t)(w + left + right) : (size_t)w;
+    work = PyMem_Malloc(itemsize * (items + 1));
+    if (!work) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        Py_BEGIN_ALLOW_THREADS
+        if (axis == 1 && itemsize == 1)
+            window_rows_u8(x.buf, out.buf, h, w, left, right, work);
+        else if (axis == 1 && itemsize == 2)
+            window_rows_u16(x.buf, out.buf, h, w, left, right, work);
+        else if (axis == 1)
+            window_rows_u32(x.buf, out.buf, h, w, left, right, work);
+        else if (itemsize == 1)
+            window_columns_u8(x.buf, out.buf, h, w, left, right, work);
+        else if (itemsize == 2)
+            window_columns_u16(x.buf, out.buf, h, w, left, right, work);
+        else
+            window_columns_u32(x.buf, out.buf, h, w, left, right, work);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(work);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* A little-endian 32-bit value as the host reads it (PNG bytes are R, G, B in that order). */
 static inline uint32_t le32(uint32_t v) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -448,11 +557,148 @@ done:
     return result;
 }
 
+/* One run of a label along a row (columns [start, end)) in the union-find of its component. */
+typedef struct {
+    int32_t start, end, parent;
+    int64_t size;
+} Run;
+
+/* The root of run r, halving the path on the way. */
+static inline int32_t run_root(Run *R, int32_t r) {
+    while (R[r].parent != r) {
+        R[r].parent = R[R[r].parent].parent;
+        r = R[r].parent;
+    }
+    return r;
+}
+
+/* The 4-connected components of {label == k} in rows [y0, y1), columns [x0, x1) of a map of
+ * width w: the runs of k of each row, each joined to the runs of the row above that share a
+ * column with it (those are its 4-neighbours). *count gets the number of components, *big those
+ * of at least thr pixels. The run buffer (*cap runs) grows as needed; returns -1 when memory
+ * runs out. */
+#define DEFINE_BLOB_LOOP(T, S)                                                                 \
+    static int blob_loop_##S(const T *L, Py_ssize_t w, T k, Py_ssize_t y0, Py_ssize_t y1,      \
+                             Py_ssize_t x0, Py_ssize_t x1, double thr, Run **runs,             \
+                             Py_ssize_t *cap, int64_t *count, int64_t *big) {                  \
+        Py_ssize_t n = 0, prev = 0, prev_end = 0; /* runs; the row above's: [prev, prev_end) */ \
+        for (Py_ssize_t y = y0; y < y1; y++) {                                                 \
+            const T *l = L + y * w;                                                            \
+            Py_ssize_t row = n;                                                                \
+            for (Py_ssize_t x = x0; x < x1;) {                                                 \
+                if (l[x] != k) {                                                               \
+                    x++;                                                                       \
+                    continue;                                                                  \
+                }                                                                              \
+                Py_ssize_t e = run_end_##S(l, x, x1, k);                                       \
+                if (n == *cap) {                                                               \
+                    Py_ssize_t c = 2 * *cap + 256;                                             \
+                    if (c > INT32_MAX) return -1;                                              \
+                    Run *r = realloc(*runs, sizeof(Run) * (size_t)c);                          \
+                    if (!r) return -1;                                                         \
+                    *runs = r, *cap = c;                                                       \
+                }                                                                              \
+                Run *R = *runs;                                                                \
+                R[n] = (Run){(int32_t)x, (int32_t)e, (int32_t)n, 0};                           \
+                while (prev < prev_end && R[prev].end <= x) prev++; /* ends before x */        \
+                for (Py_ssize_t q = prev; q < prev_end && R[q].start < e; q++) {               \
+                    int32_t a = run_root(R, (int32_t)n), b = run_root(R, (int32_t)q);          \
+                    if (a != b) R[a > b ? a : b].parent = a < b ? a : b;                       \
+                }                                                                              \
+                n++;                                                                           \
+                x = e;                                                                         \
+            }                                                                                  \
+            prev = row, prev_end = n;                                                          \
+        }                                                                                      \
+        Run *R = *runs;                                                                        \
+        *count = *big = 0;                                                                     \
+        for (Py_ssize_t r = 0; r < n; r++)                                                     \
+            R[run_root(R, (int32_t)r)].size += R[r].end - R[r].start;                          \
+        for (Py_ssize_t r = 0; r < n; r++)                                                     \
+            if (R[r].parent == r) {                                                            \
+                *count += 1;                                                                   \
+                *big += (double)R[r].size >= thr;                                              \
+            }                                                                                  \
+        return 0;                                                                              \
+    }
+DEFINE_BLOB_LOOP(uint8_t, u8)
+DEFINE_BLOB_LOOP(uint16_t, u16)
+DEFINE_BLOB_LOOP(int32_t, i32)
+
+/* blobs(labels, h, w, keys, boxes, thresholds, out[, itemsize])
+ * For each candidate j: the 4-connected components (scipy.ndimage.label's default cross) of the
+ * pixels of label keys[j] (int64) inside boxes[4j : 4j + 4] = (y0, y1, x0, x1) (int64, within
+ * the h x w map of 1, 2 or 4 bytes per label); out[2j] = their number, out[2j + 1] = how many
+ * have at least thresholds[j] (float64) pixels. out int64 of size 2 * len(keys). */
+static PyObject *blobs(PyObject *self, PyObject *args) {
+    Py_buffer lab, keys, boxes, thr, out;
+    Py_ssize_t h, w, itemsize = 4;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*w*|n", &lab, &h, &w, &keys, &boxes, &thr, &out,
+                          &itemsize))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t m = keys.len / 8;
+    if (h < 0 || w < 0 || h > INT32_MAX || w > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be >= 0 and below 2**31");
+        goto done;
+    }
+    if (check_width(itemsize, "labels") || check_size(&lab, h * w, itemsize, "labels") ||
+        check_size(&keys, m, 8, "keys") || check_size(&boxes, 4 * m, 8, "boxes") ||
+        check_size(&thr, m, 8, "thresholds") || check_size(&out, 2 * m, 8, "out"))
+        goto done;
+    const int64_t *K = keys.buf, *B = boxes.buf;
+    for (Py_ssize_t j = 0; j < m; j++) {
+        const int64_t *b = B + 4 * j;
+        if (b[0] < 0 || b[1] > h || b[2] < 0 || b[3] > w) {
+            PyErr_SetString(PyExc_ValueError, "boxes must lie within the map");
+            goto done;
+        }
+    }
+    {
+        Run *runs = NULL;
+        int64_t *O = out.buf;
+        Py_ssize_t cap = 0;
+        const double *D = thr.buf;
+        int failed = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t j = 0; j < m && !failed; j++) {
+            const int64_t *b = B + 4 * j;
+            int64_t k = K[j], *o = O + 2 * j;
+            o[0] = o[1] = 0;
+            if (itemsize == 1 && k >= 0 && k <= UINT8_MAX)
+                failed = blob_loop_u8(lab.buf, w, (uint8_t)k, b[0], b[1], b[2], b[3], D[j], &runs,
+                                      &cap, o, o + 1);
+            else if (itemsize == 2 && k >= 0 && k <= UINT16_MAX)
+                failed = blob_loop_u16(lab.buf, w, (uint16_t)k, b[0], b[1], b[2], b[3], D[j],
+                                       &runs, &cap, o, o + 1);
+            else if (itemsize == 4 && k >= INT32_MIN && k <= INT32_MAX)
+                failed = blob_loop_i32(lab.buf, w, (int32_t)k, b[0], b[1], b[2], b[3], D[j],
+                                       &runs, &cap, o, o + 1);
+        }
+        free(runs);
+        Py_END_ALLOW_THREADS
+        if (failed) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&lab);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&boxes);
+    PyBuffer_Release(&thr);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
     {"band", band, METH_VARARGS, "Boundary band of every segment of an int32 label map."},
     {"banded", banded, METH_VARARGS, "2 x compact + band in one pass."},
+    {"window_any", window_any, METH_VARARGS, "Windowed OR along one axis of a 2-D map."},
+    {"blobs", blobs, METH_VARARGS, "4-connected components of segments in their boxes."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {NULL, NULL, 0, NULL},
 };

@@ -161,3 +161,91 @@ def test_whole_evaluation_is_identical_without_compiled_kernels(study):
     (counts_c, segs_c), (counts_n, segs_n) = both(run)
     pd.testing.assert_frame_equal(counts_c, counts_n, check_exact=True)
     pd.testing.assert_frame_equal(segs_c, segs_n, check_exact=True)
+
+
+def _blob_oracle(lab, keys, boxes, thresholds):
+    """scipy.ndimage.label on each box's mask: the counts blob_counts must give."""
+    from scipy import ndimage
+
+    out = []
+    for k, (y0, y1, x0, x1), thr in zip(keys, boxes, thresholds, strict=True):
+        comp, n = ndimage.label(lab[y0:y1, x0:x1] == k)
+        sizes = np.bincount(comp.ravel(), minlength=n + 1)[1:]
+        out.append((n, int((sizes >= thr).sum())))
+    return out
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(lab=blocky(max_side=30, max_label=3), data=st.data(),
+       dtype=st.sampled_from([np.uint8, np.uint16, np.int32]))
+def test_blob_counts_compiled_equals_numpy_and_scipy(lab, data, dtype):
+    from agreement.image.checks import blob_counts
+
+    lab = lab.astype(dtype)
+    h, w = lab.shape
+    cands = data.draw(st.lists(st.tuples(st.integers(0, 4), st.integers(0, h), st.integers(0, h),
+                                         st.integers(0, w), st.integers(0, w),
+                                         st.sampled_from([0, 1, 2, 3.5, 10])), max_size=6))
+    keys = [c[0] for c in cands]
+    boxes = [(min(c[1], c[2]), max(c[1], c[2]), min(c[3], c[4]), max(c[3], c[4])) for c in cands]
+    thresholds = [c[5] for c in cands]
+    compiled, fallback = both(blob_counts, lab, keys, boxes, thresholds)
+    assert compiled == fallback == _blob_oracle(lab, keys, boxes, thresholds)
+
+
+def test_blob_counts_by_hand():
+    from agreement.image.checks import blob_counts
+
+    # a U (one blob: the bottom row joins the arms), a diagonal pair (two blobs: 4-connectivity)
+    lab = np.array([[1, 0, 1, 2, 0],
+                    [1, 0, 1, 0, 2],
+                    [1, 1, 1, 0, 0]], np.uint8)
+    boxes = [(0, 3, 0, 3), (0, 2, 0, 3), (0, 2, 3, 5)]
+    for kern in (COMPILED, None):
+        saved, _native.kernels = _native.kernels, kern
+        try:
+            assert blob_counts(lab, [1, 1, 2], boxes, [1, 3, 1]) == [(1, 1), (2, 0), (2, 2)]
+        finally:
+            _native.kernels = saved
+
+
+def _window_oracle(x, left, right, axis):
+    """y[i] = OR of x[i - left : i + right + 1] along axis, item by item."""
+    moved = np.moveaxis(x, axis, 0)
+    out = np.zeros_like(moved)
+    for i in range(moved.shape[0]):
+        for j in range(max(0, i - left), min(moved.shape[0], i + right + 1)):
+            out[i] |= moved[j]
+    return np.moveaxis(out, 0, axis)
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from([bool, np.uint8, np.uint16, np.uint32]),
+       left=st.integers(0, 12), right=st.integers(0, 12), axis=st.integers(0, 1))
+def test_window_any_compiled_equals_numpy(data, dtype, left, right, axis):
+    from agreement.metrics.boundary import _window_any
+
+    shape = data.draw(st.tuples(st.integers(0, 30), st.integers(0, 30)))
+    x = data.draw(arrays(dtype, shape))
+    if data.draw(st.booleans()):  # sparse, as label changes are
+        x = x * data.draw(arrays(bool, shape, elements=st.sampled_from([False] * 7 + [True])))
+        x = x.astype(dtype)
+    compiled, fallback = both(_window_any, x, left, right, axis)
+    assert_same(compiled, fallback)
+    assert_same(compiled, _window_oracle(x, left, right, axis))
+
+
+@needs_compiled
+def test_window_any_reads_views_and_full_size_maps():
+    from agreement.metrics.boundary import _window_any
+
+    rng = np.random.default_rng(5)
+    x = rng.random((512, 1030)) < 0.01
+    view = x[:, 3:1027]  # not contiguous
+    for d in (1, 23, 46):
+        for axis in (0, 1):
+            assert_same(*both(_window_any, view, d, d - 1, axis=axis))
+    bits = rng.integers(0, 2**32, (64, 100), dtype=np.uint32)
+    assert_same(*both(_window_any, bits, 5, 9, axis=0))

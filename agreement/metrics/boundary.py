@@ -66,6 +66,10 @@ def boundary_width(height: int, width: int, *, ratio: float = 0.02) -> int:
     return max(1, round(ratio * math.sqrt(height * height + width * width)))
 
 
+#: The item types :func:`_window_any` hands to the compiled kernel.
+_WINDOW_TYPES = (np.dtype(bool), np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.uint32))
+
+
 def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
                 axis: int) -> npt.NDArray[np.bool_]:
     """``y[i] = any(x[i - left : i + right + 1])`` along ``axis`` (outside the map is False).
@@ -73,8 +77,20 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
     Log-step doubling: ``ceil(log2(left + right + 1))`` shifted ORs over whole arrays. Along
     axis 0 whole rows are OR-ed, 8 bytes per 64-bit word. ``x`` may also be an unsigned
     bitmask (``uint8``, ``uint16``, ``uint32``): then each bit is windowed on its own (a
-    bitwise OR), several maps in one pass.
+    bitwise OR), several maps in one pass. 2-D maps go through the compiled kernel when it is
+    built (two ORs per item whatever the window: van Herk / Gil-Werman), with the same result.
+
+    Examples
+    --------
+    >>> _window_any(np.array([[0, 0, 1, 0, 0, 0, 2]], np.uint8), 1, 2, axis=1).tolist()
+    [[1, 1, 1, 1, 2, 2, 2]]
     """
+    kern = _native.kernels
+    if kern is not None and x.ndim == 2 and x.dtype in _WINDOW_TYPES:
+        src = np.ascontiguousarray(x)
+        out = np.empty(src.shape, dtype=src.dtype)
+        kern.window_any(src, *src.shape, left, right, axis, out, src.dtype.itemsize)
+        return out
     n = x.shape[axis]
     length = left + right + 1
 
