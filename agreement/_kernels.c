@@ -355,30 +355,38 @@ done:
     return result;
 }
 
-/* y[i] = x[i - left] | ... | x[i + right] along one axis of an h x w map (outside: 0), by van
- * Herk / Gil-Werman: the padded sequence (left zeros, x, right zeros) cut into blocks of
- * L = left + right + 1; window i spans the suffix of its block from i and the prefix of the next
- * block up to i + L - 1, so each output is two ORs whatever L. Along rows (axis 1) one row at a
- * time through a padded copy; along columns (axis 0) whole rows are the elements (the inner loop
- * runs along the row and vectorises), the suffixes written into y, the prefix kept in acc. */
+/* y[i] = x[i - left] | ... | x[i + right] along one axis of an h x w map (outside: 0). Along
+ * rows (axis 1), one row at a time in a padded copy (left zeros, the row, right zeros) that
+ * stays in cache: log-step doubling, ceil(log2(L)) passes of y[i] = a[i] | a[i + m] between two
+ * buffers (L = left + right + 1; each pass vectorises). Along columns (axis 0), van Herk /
+ * Gil-Werman with whole rows as the elements (the inner loops run along the rows and
+ * vectorise): the padded sequence of rows cut into blocks of L, window i is the suffix of its
+ * block from i (written into y) OR the prefix of the next block up to i + L - 1 (kept in acc):
+ * two ORs per item whatever L. */
 #define DEFINE_WINDOW_LOOPS(T, S)                                                              \
     static void window_rows_##S(const T *X, T *Y, Py_ssize_t h, Py_ssize_t w, Py_ssize_t left, \
-                                Py_ssize_t right, T *pad) {                                    \
-        const Py_ssize_t L = left + right + 1;                                                 \
-        for (Py_ssize_t p = 0; p < left; p++) pad[p] = 0;                                      \
-        for (Py_ssize_t p = left + w; p < w + L - 1; p++) pad[p] = 0;                          \
+                                Py_ssize_t right, T *work) {                                   \
+        const Py_ssize_t L = left + right + 1, P = w + L - 1;                                  \
+        T *restrict buf[2] = {work, work + P};                                                 \
         for (Py_ssize_t r = 0; r < h; r++) {                                                   \
-            const T *x = X + r * w;                                                            \
-            T *y = Y + r * w;                                                                  \
-            memcpy(pad + left, x, sizeof(T) * (size_t)w);                                      \
-            for (Py_ssize_t b = 0; b < w; b += L) {                                            \
-                Py_ssize_t n = w - b < L ? w - b : L;                                          \
-                T acc = 0;                                                                     \
-                for (Py_ssize_t p = b + L - 1; p >= b + n; p--) acc |= pad[p];                 \
-                for (Py_ssize_t k = n - 1; k >= 0; k--) y[b + k] = acc |= pad[b + k];          \
-                acc = 0;                                                                       \
-                for (Py_ssize_t k = 1; k < n; k++) y[b + k] |= acc |= pad[b + L - 1 + k];      \
+            T *a = buf[0];                                                                     \
+            memset(a, 0, sizeof(T) * (size_t)left);                                            \
+            memcpy(a + left, X + r * w, sizeof(T) * (size_t)w);                                \
+            memset(a + left + w, 0, sizeof(T) * (size_t)right);                                \
+            Py_ssize_t m = 1, valid = P, k = 0; /* a[i]: OR over [i, i + m) */                 \
+            while (2 * m <= L) {                                                               \
+                const T *restrict src = buf[k];                                                \
+                T *restrict dst = buf[1 - k];                                                  \
+                for (Py_ssize_t i = 0; i < valid - m; i++) dst[i] = src[i] | src[i + m];       \
+                valid -= m, m *= 2, k = 1 - k;                                                 \
             }                                                                                  \
+            const T *restrict src = buf[k];                                                    \
+            T *restrict y = Y + r * w;                                                         \
+            const Py_ssize_t s = L - m;                                                        \
+            if (s)                                                                             \
+                for (Py_ssize_t i = 0; i < w; i++) y[i] = src[i] | src[i + s];                 \
+            else                                                                               \
+                memcpy(y, src, sizeof(T) * (size_t)w);                                         \
         }                                                                                      \
     }                                                                                          \
     static void window_columns_##S(const T *X, T *Y, Py_ssize_t h, Py_ssize_t w,               \
@@ -433,8 +441,8 @@ static PyObject *window_any(PyObject *self, PyObject *args) {
     if (check_width(itemsize, "x") || check_size(&x, h * w, itemsize, "x") ||
         check_size(&out, h * w, itemsize, "out"))
         goto done;
-    /* along rows: a padded row; along columns: the running OR of a block's rows */
-    size_t items = axis == 1 ? (size_t)(w + left + right) : (size_t)w;
+    /* along rows: two padded rows; along columns: the running OR of a block's rows */
+    size_t items = axis == 1 ? 2 * (size_t)(w + left + right) : (size_t)w;
     work = PyMem_Malloc(itemsize * (items + 1));
     if (!work) {
         PyErr_NoMemory();
