@@ -134,3 +134,22 @@ def test_consensus_keeps_the_tool_reference_of_the_first_annotator():
     assert (res.annotation.image.file_name, res.annotation.image.id) == ("frame_7.jpg", 12)
     renamed = consensus({"a": a, "b": b}, CATS, image="other.jpg").annotation.image
     assert (renamed.file_name, renamed.tool_ref) == ("other.jpg", ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 30), data=st.data())
+def test_components_number_as_scipy_does(n, data):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from agreement.image.voting import _components
+
+    edges = data.draw(st.lists(st.tuples(st.integers(0, max(n - 1, 0)),
+                                         st.integers(0, max(n - 1, 0))),
+                               max_size=40 if n else 0))
+    a = np.array([e[0] for e in edges], np.int64)
+    b = np.array([e[1] for e in edges], np.int64)
+    _, want = connected_components(coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)),
+                                   directed=False)
+    got = _components(n, a, b)
+    assert got.dtype == np.int64 and got.tolist() == want.tolist()

@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from ..image.maps import ImageMaps
 from ..image.voting import consensus_tuples
+from ..labels import _pair_counts
 from ..metrics.boundary import near_changes, packed_changes
 from ..model import Categories, PanopticAnnotation
 
@@ -265,21 +266,12 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     return out.astype(np.int64), event
 
 
-def _pairs(index: npt.NDArray[np.int32], d: int, axis: int,
-           keep: npt.NDArray[np.bool_] | None = None
+def _pairs(index: npt.NDArray[np.int32], d: int, axis: int
            ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """Pixels ``d`` apart along ``axis`` whose tuples differ (and, with ``keep``, both of whose
-    pixels are kept): the mask (on the first pixel of each pair) and the two tuples of each
-    such pair."""
-    def cut(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (a[:, :-d], a[:, d:]) if axis == 1 else (a[:-d, :], a[d:, :])
-
-    x, y = cut(index)
+    """Pixels ``d`` apart along ``axis`` whose tuples differ: the mask (on the first pixel of
+    each pair) and the two tuples of each such pair."""
+    x, y = (index[:, :-d], index[:, d:]) if axis == 1 else (index[:-d, :], index[d:, :])
     sel = x != y
-    if keep is not None:
-        kx, ky = cut(keep)
-        sel &= kx
-        sel &= ky
     return sel, x[sel], y[sel]
 
 
@@ -300,21 +292,30 @@ _BAND_PIXELS = 1 << 20
 
 def _in_band(index: npt.NDArray[np.int32], bits: np.ndarray, n: int, n_t: int) -> IntArray:
     """``out[k, t]``: pixels of tuple ``t`` whose bit ``k`` is set."""
-    if n <= 5:  # one bincount over (tuple, bit pattern), a band of rows at a time (a large
-        # photo's whole key map, and bincount's int64 copy of it, would be 12 bytes a pixel)
-        wide = np.int32 if (n_t << n) < (1 << 31) else np.int64
-        per = np.zeros(n_t << n, np.int64)
-        rows = max(1, _BAND_PIXELS // max(1, index.shape[1]))
-        for r0 in range(0, index.shape[0], rows):
-            key = index[r0:r0 + rows].astype(wide)
-            key *= wide(1 << n)
-            key += bits[r0:r0 + rows]
-            per += np.bincount(key.ravel(), minlength=n_t << n)
-        per = per.reshape(n_t, 1 << n)
+    if n <= 5:  # pixels per (tuple, bit pattern): the compiled pair count (runs of equal pairs
+        # counted once), else one bincount a band of rows at a time (a large photo's whole key
+        # map, and bincount's int64 copy of it, would be 12 bytes a pixel)
+        per = _pair_counts(index, bits, n_t, 1 << n)
+        if per is None:
+            per = _tuple_patterns(index, bits, n, n_t)
         patterns = np.arange(1 << n)
         return np.stack([per[:, (patterns >> k) & 1 == 1].sum(axis=1) for k in range(n)])
     return np.stack([np.bincount(index[(bits >> k) & 1 == 1], minlength=n_t)
                      for k in range(n)]).astype(np.int64)
+
+
+def _tuple_patterns(index: npt.NDArray[np.int32], bits: np.ndarray, n: int, n_t: int
+                    ) -> IntArray:
+    """``out[t, p]``: pixels of tuple ``t`` whose ``n`` bits are ``p``, with numpy."""
+    wide = np.int32 if (n_t << n) < (1 << 31) else np.int64
+    per = np.zeros(n_t << n, np.int64)
+    rows = max(1, _BAND_PIXELS // max(1, index.shape[1]))
+    for r0 in range(0, index.shape[0], rows):
+        key = index[r0:r0 + rows].astype(wide)
+        key *= wide(1 << n)
+        key += bits[r0:r0 + rows]
+        per += np.bincount(key.ravel(), minlength=n_t << n)
+    return per.reshape(n_t, 1 << n)
 
 
 def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float = 0.5
@@ -355,12 +356,12 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
     keep = thing_t[x1] & thing_t[y1]
     near_x, near_y = [x1[keep]], [y1[keep]]
     if thing_t.any():
-        thing_px = thing_t[index]
         for d in range(2, _NEAR + 1):
             for axis in (1, 0):
-                _, x, y = _pairs(index, d, axis, thing_px)
-                near_x.append(x)
-                near_y.append(y)
+                _, x, y = _pairs(index, d, axis)
+                both = thing_t[x] & thing_t[y]  # the few differing pairs, not every pixel
+                near_x.append(x[both])
+                near_y.append(y[both])
     nx, ny = np.concatenate(near_x), np.concatenate(near_y)
     adjacency = np.zeros((n, k1, k1), np.int64)
     near = []
