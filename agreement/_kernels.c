@@ -472,6 +472,112 @@ done:
     return result;
 }
 
+/* The pixels d apart along a row (axis 1) or a column (axis 0) whose labels differ, in row-major
+ * order of the first pixel of each pair: its label into xs, the other's into ys, and 1 into
+ * mask at its position (an (h, w - d) or (h - d, w) map) when mask is given. Returns the number
+ * of pairs. With SSE2, 16 bytes of each side are compared at once and only the differing items
+ * visited (labels come in runs: most blocks have none). */
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define NEIGHBOUR_SSE2 1
+#define NEIGHBOUR_CTZ(x) __builtin_ctz(x)
+#else
+#define NEIGHBOUR_SSE2 0
+#define NEIGHBOUR_CTZ(x) 0
+#endif
+#define DEFINE_NEIGHBOUR_LOOP(T, S)                                                            \
+    static Py_ssize_t neighbour_loop_##S(const T *L, Py_ssize_t h, Py_ssize_t w, Py_ssize_t d, \
+                                         int axis, T *xs, T *ys, uint8_t *mask) {              \
+        Py_ssize_t n = 0, rows = axis ? h : h - d, cols = axis ? w - d : w;                    \
+        Py_ssize_t step = axis ? d : w * d; /* from a pixel to its pair */                     \
+        const Py_ssize_t per = 16 / (Py_ssize_t)sizeof(T); /* items per 16 bytes */            \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                                \
+            const T *a = L + r * w, *b = a + step;                                             \
+            uint8_t *m = mask ? mask + r * cols : NULL;                                        \
+            Py_ssize_t j = 0;                                                                  \
+            if (NEIGHBOUR_SSE2)                                                                \
+                for (; j + per <= cols; j += per) {                                            \
+                    unsigned diff = neighbour_diff16(a + j, b + j);                            \
+                    while (diff) {                                                             \
+                        int k = NEIGHBOUR_CTZ(diff) / (int)sizeof(T);                          \
+                        diff &= ~(((1u << sizeof(T)) - 1) << (k * (int)sizeof(T)));           \
+                        xs[n] = a[j + k], ys[n] = b[j + k], n++;                               \
+                        if (m) m[j + k] = 1;                                                   \
+                    }                                                                          \
+                }                                                                              \
+            for (; j < cols; j++) {                                                            \
+                if (a[j] == b[j]) continue;                                                    \
+                xs[n] = a[j], ys[n] = b[j], n++;                                               \
+                if (m) m[j] = 1;                                                               \
+            }                                                                                  \
+        }                                                                                      \
+        return n;                                                                              \
+    }
+/* Bit i set: byte i of the 16 at p differs from that at q (0 without SSE2: never called). */
+static inline unsigned neighbour_diff16(const void *p, const void *q) {
+#if NEIGHBOUR_SSE2
+    __m128i x = _mm_loadu_si128((const __m128i *)p), y = _mm_loadu_si128((const __m128i *)q);
+    return ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) & 0xFFFFu;
+#else
+    (void)p, (void)q;
+    return 0;
+#endif
+}
+DEFINE_NEIGHBOUR_LOOP(uint8_t, u8)
+DEFINE_NEIGHBOUR_LOOP(uint16_t, u16)
+DEFINE_NEIGHBOUR_LOOP(int32_t, i32)
+
+/* neighbour_pairs(labels, h, w, d, axis, xs, ys, mask[, itemsize]) -> n
+ * The pairs of pixels d apart along axis 1 (rows) or 0 (columns) of an h x w map of 1, 2 or 4
+ * bytes per label whose labels differ (see DEFINE_NEIGHBOUR_LOOP): xs and ys (of the labels'
+ * width) must hold every pair the map has room for; mask is None or a zeroed uint8 / bool map of
+ * the pairs' first pixels. Returns the number of pairs written. */
+static PyObject *neighbour_pairs(PyObject *self, PyObject *args) {
+    Py_buffer lab, xs, ys, mask = {0};
+    Py_ssize_t h, w, d, axis, itemsize = 4;
+    PyObject *mask_obj;
+    if (!PyArg_ParseTuple(args, "y*nnnnw*w*O|n", &lab, &h, &w, &d, &axis, &xs, &ys, &mask_obj,
+                          &itemsize))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = 0;
+    int has_mask = mask_obj != Py_None;
+    if (has_mask && PyObject_GetBuffer(mask_obj, &mask, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)) {
+        PyBuffer_Release(&lab);
+        PyBuffer_Release(&xs);
+        PyBuffer_Release(&ys);
+        return NULL;
+    }
+    if (h < 0 || w < 0 || d < 1 || (axis != 0 && axis != 1)) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be >= 0, d >= 1, axis 0 or 1");
+        goto done;
+    }
+    Py_ssize_t rows = axis ? h : h - d, cols = axis ? w - d : w;
+    Py_ssize_t pairs = rows > 0 && cols > 0 ? rows * cols : 0;
+    if (check_width(itemsize, "labels") || check_size(&lab, h * w, itemsize, "labels") ||
+        check_size(&xs, pairs, itemsize, "xs") || check_size(&ys, pairs, itemsize, "ys") ||
+        (has_mask && check_size(&mask, pairs, 1, "mask")))
+        goto done;
+    if (pairs) {
+        uint8_t *m = has_mask ? mask.buf : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        if (itemsize == 1)
+            n = neighbour_loop_u8(lab.buf, h, w, d, (int)axis, xs.buf, ys.buf, m);
+        else if (itemsize == 2)
+            n = neighbour_loop_u16(lab.buf, h, w, d, (int)axis, xs.buf, ys.buf, m);
+        else
+            n = neighbour_loop_i32(lab.buf, h, w, d, (int)axis, xs.buf, ys.buf, m);
+        Py_END_ALLOW_THREADS
+    }
+    result = PyLong_FromSsize_t(n);
+done:
+    if (has_mask) PyBuffer_Release(&mask);
+    PyBuffer_Release(&lab);
+    PyBuffer_Release(&xs);
+    PyBuffer_Release(&ys);
+    return result;
+}
+
 /* A little-endian 32-bit value as the host reads it (PNG bytes are R, G, B in that order). */
 static inline uint32_t le32(uint32_t v) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -706,6 +812,7 @@ static PyMethodDef methods[] = {
     {"band", band, METH_VARARGS, "Boundary band of every segment of an int32 label map."},
     {"banded", banded, METH_VARARGS, "2 x compact + band in one pass."},
     {"window_any", window_any, METH_VARARGS, "Windowed OR along one axis of a 2-D map."},
+    {"neighbour_pairs", neighbour_pairs, METH_VARARGS, "Pixels d apart whose labels differ."},
     {"blobs", blobs, METH_VARARGS, "4-connected components of segments in their boxes."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {NULL, NULL, 0, NULL},

@@ -249,3 +249,18 @@ def test_window_any_reads_views_and_full_size_maps():
             assert_same(*both(_window_any, view, d, d - 1, axis=axis))
     bits = rng.integers(0, 2**32, (64, 100), dtype=np.uint32)
     assert_same(*both(_window_any, bits, 5, 9, axis=0))
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(lab=blocky(max_side=40, max_label=4), d=st.integers(1, 5), axis=st.integers(0, 1),
+       dtype=st.sampled_from([np.uint8, np.uint16, np.int32]))
+def test_neighbour_pairs_compiled_equal_numpy(lab, d, axis, dtype):
+    from agreement.diagnosis._kernel import _pairs
+
+    index = lab.astype(dtype)
+    compiled, fallback = both(_pairs, index, d, axis)
+    assert_same(compiled, fallback)
+    x, y = (index[:, :-d], index[:, d:]) if axis == 1 else (index[:-d], index[d:])
+    assert_same(compiled[0], x != y)
+    assert_same(compiled[1:], (x[x != y], y[x != y]))

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .. import _native
 from ..image.maps import ImageMaps
 from ..image.voting import consensus_tuples
-from ..labels import _pair_counts
+from ..labels import _pair_counts, label_width
 from ..metrics.boundary import near_changes, packed_changes
 from ..model import Categories, PanopticAnnotation
 
@@ -269,7 +270,20 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
 def _pairs(index: npt.NDArray[np.int32], d: int, axis: int
            ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Pixels ``d`` apart along ``axis`` whose tuples differ: the mask (on the first pixel of
-    each pair) and the two tuples of each such pair."""
+    each pair) and the two tuples of each such pair (in row-major order of the first pixel).
+
+    One compiled pass when the kernels are built (stretches of equal pairs skipped at once),
+    else a comparison of two shifted views and two masked reads; the same arrays.
+    """
+    kern, width = _native.kernels, label_width(index)
+    if kern is not None and width == index.dtype.itemsize and index.ndim == 2:
+        lab = np.ascontiguousarray(index)
+        h, w = lab.shape
+        shape = (h, max(w - d, 0)) if axis == 1 else (max(h - d, 0), w)
+        sel = np.zeros(shape, bool)
+        xs, ys = np.empty(sel.size, lab.dtype), np.empty(sel.size, lab.dtype)
+        n = kern.neighbour_pairs(lab, h, w, d, axis, xs, ys, sel, width)
+        return sel, xs[:n].copy(), ys[:n].copy()
     x, y = (index[:, :-d], index[:, d:]) if axis == 1 else (index[:-d, :], index[d:, :])
     sel = x != y
     return sel, x[sel], y[sel]
