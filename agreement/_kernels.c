@@ -24,11 +24,42 @@ static int check_size(Py_buffer *buf, Py_ssize_t items, Py_ssize_t itemsize, con
  * or 65,535 segments: a quarter or half of the memory) and int32. Each loop over labels is
  * written once as a macro and instantiated for the three (suffixes u8, u16, i32). */
 
-/* The end of the run of v that starts at i (p[i] == v): blocks of 16 compared at once. */
+/* SSE2 (every x86-64) compares 16 bytes at once; elsewhere the loops below are portable C. */
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#define CTZ(x) __builtin_ctz(x)
+#else
+#define HAVE_SSE2 0
+#define CTZ(x) 0
+#endif
+
+/* Bit i set: byte i of the 16 at p equals that at q (0 without SSE2: never called). */
+static inline unsigned equal16(const void *p, const void *q) {
+#if HAVE_SSE2
+    __m128i x = _mm_loadu_si128((const __m128i *)p), y = _mm_loadu_si128((const __m128i *)q);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y));
+#else
+    (void)p, (void)q;
+    return 0;
+#endif
+}
+
+/* The end of the run of v that starts at i (p[i] == v): 16 bytes compared at once with SSE2,
+ * else blocks of 16 items. */
 #define DEFINE_RUN_END(T, S)                                                                   \
     static inline Py_ssize_t run_end_##S(const T *p, Py_ssize_t i, Py_ssize_t n, T v) {         \
         Py_ssize_t j = i + 1;                                                                  \
-        while (j + 16 <= n) {                                                                  \
+        const Py_ssize_t per = 16 / (Py_ssize_t)sizeof(T);                                     \
+        if (HAVE_SSE2 && j + per <= n) {                                                       \
+            T pattern[16 / sizeof(T)];                                                         \
+            for (Py_ssize_t k = 0; k < per; k++) pattern[k] = v;                               \
+            for (; j + per <= n; j += per) {                                                   \
+                unsigned eq = equal16(p + j, pattern);                                         \
+                if (eq != 0xFFFFu) return j + CTZ(~eq) / (Py_ssize_t)sizeof(T);                \
+            }                                                                                  \
+        }                                                                                      \
+        while (!HAVE_SSE2 && j + 16 <= n) {                                                    \
             uint32_t acc = 0;                                                                  \
             for (int k = 0; k < 16; k++) acc |= (uint32_t)(p[j + k] ^ v);                      \
             if (acc) break;                                                                    \
@@ -477,14 +508,6 @@ done:
  * mask at its position (an (h, w - d) or (h - d, w) map) when mask is given. Returns the number
  * of pairs. With SSE2, 16 bytes of each side are compared at once and only the differing items
  * visited (labels come in runs: most blocks have none). */
-#if defined(__SSE2__) && defined(__GNUC__)
-#include <emmintrin.h>
-#define NEIGHBOUR_SSE2 1
-#define NEIGHBOUR_CTZ(x) __builtin_ctz(x)
-#else
-#define NEIGHBOUR_SSE2 0
-#define NEIGHBOUR_CTZ(x) 0
-#endif
 #define DEFINE_NEIGHBOUR_LOOP(T, S)                                                            \
     static Py_ssize_t neighbour_loop_##S(const T *L, Py_ssize_t h, Py_ssize_t w, Py_ssize_t d, \
                                          int axis, T *xs, T *ys, uint8_t *mask) {              \
@@ -495,11 +518,11 @@ done:
             const T *a = L + r * w, *b = a + step;                                             \
             uint8_t *m = mask ? mask + r * cols : NULL;                                        \
             Py_ssize_t j = 0;                                                                  \
-            if (NEIGHBOUR_SSE2)                                                                \
+            if (HAVE_SSE2)                                                                     \
                 for (; j + per <= cols; j += per) {                                            \
-                    unsigned diff = neighbour_diff16(a + j, b + j);                            \
+                    unsigned diff = ~equal16(a + j, b + j) & 0xFFFFu;                          \
                     while (diff) {                                                             \
-                        int k = NEIGHBOUR_CTZ(diff) / (int)sizeof(T);                          \
+                        int k = CTZ(diff) / (int)sizeof(T);                                    \
                         diff &= ~(((1u << sizeof(T)) - 1) << (k * (int)sizeof(T)));           \
                         xs[n] = a[j + k], ys[n] = b[j + k], n++;                               \
                         if (m) m[j + k] = 1;                                                   \
@@ -513,16 +536,6 @@ done:
         }                                                                                      \
         return n;                                                                              \
     }
-/* Bit i set: byte i of the 16 at p differs from that at q (0 without SSE2: never called). */
-static inline unsigned neighbour_diff16(const void *p, const void *q) {
-#if NEIGHBOUR_SSE2
-    __m128i x = _mm_loadu_si128((const __m128i *)p), y = _mm_loadu_si128((const __m128i *)q);
-    return ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)) & 0xFFFFu;
-#else
-    (void)p, (void)q;
-    return 0;
-#endif
-}
 DEFINE_NEIGHBOUR_LOOP(uint8_t, u8)
 DEFINE_NEIGHBOUR_LOOP(uint16_t, u16)
 DEFINE_NEIGHBOUR_LOOP(int32_t, i32)
