@@ -330,3 +330,15 @@ def test_segment_in_table_but_not_in_map_is_refused(tmp_path):
     with pytest.raises(AnnotationError, match="segment 4: segment is in the segment table but "
                        "not in the map"):
         write_labelstudio([ann], CATS, tmp_path / "a.json")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab&<>\"'\n\r\t é"), max_size=12))
+def test_xml_escaping_is_saxutils(text):
+    """The writers' own escaping gives what xml.sax.saxutils gives (not imported at start-up)."""
+    from xml.sax import saxutils
+
+    from agreement.io import _xmltext
+
+    assert _xmltext.escape(text) == saxutils.escape(text)
+    assert _xmltext.quoteattr(text) == saxutils.quoteattr(text)

@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +29,7 @@ from ..errors import AnnotationError
 from ..model import Categories, PanopticAnnotation
 from ._export_regions import check_image_name, export_regions
 from ._files import atomic_write
+from ._xmltext import escape, quoteattr
 
 __all__ = ["cvat_labels", "cvat_mask_rle", "write_cvat"]
 

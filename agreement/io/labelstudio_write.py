@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from xml.sax.saxutils import quoteattr
 
 from ..model import Categories, PanopticAnnotation
 from ._export_regions import check_image_name, export_regions
 from ._files import atomic_write
 from ._lsrle_encode import encode_brush
+from ._xmltext import quoteattr
 
 __all__ = ["labeling_config", "labelstudio_task", "write_labelstudio"]
 
