@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.text import Text
 
 from .._checks import displayable
 from ..io.photos import find_photo
 from ..model import Study
+from ._layout import EDGE, heat_layout, place, text_size, tick_room
 from .model import Figure
 
 __all__ = ["Drawn", "ImageMaps", "disagreement_figures", "displayable", "find_photo",
@@ -58,10 +60,13 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
 
     out = {}
     if pq_matrix is not None and pq_matrix.shape[0] > 1:
-        fig = MplFigure(figsize=(4.8, 3.8), layout="constrained")
-        plot_annotator_matrix(
-            pq_matrix, ax=fig.add_subplot(), vmin=0, vmax=1, title="PQ, row = reference"
-        )
+        fig, ax, cax = _map_figure()
+        plot_annotator_matrix(pq_matrix, ax=ax, cax=cax, vmin=0, vmax=1,
+                              title="PQ, row = reference")
+        names = [str(x) for x in (*pq_matrix.index, *pq_matrix.columns)]
+        room = tick_room(names, _TICK_PT)  # the column names are drawn upright (rotated)
+        heat_layout(fig, [(ax, cax)], width=4.8, aspect=1.0, left=room, bottom=room,
+                    shrink=0.8)
         out["pq_matrix"] = Figure(
             "pq-matrix",
             "Annotator x annotator PQ",
@@ -70,14 +75,38 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
         )
     metrics = [m for m in ("pq", "sq", "rq", "boundary_iou") if m in classes.columns]
     if len(classes) and metrics:
-        fig = MplFigure(figsize=(6.4, max(2.5, 0.45 * len(classes) + 1)), layout="constrained")
-        plot_class_scores(
-            classes.sort_values("pq"), metrics=metrics, label="category", ax=fig.add_subplot()
-        )
+        fig = MplFigure(figsize=(6.4, max(2.5, 0.45 * len(classes) + 1)))
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+        plot_class_scores(classes.sort_values("pq"), metrics=metrics, label="category", ax=ax)
+        names = [str(x) for x in classes["category"]] if "category" in classes else ["0"]
+        left, bottom = tick_room(names, _TICK_PT), tick_room(["0"], _TICK_PT, across=True)
+        right = text_size("1.0", _TICK_PT)[0] / 2 + EDGE  # the last x label is centred on 1
+        place(ax, fig, left, bottom, 6.4 - left - right, fig.get_size_inches()[1] - bottom - 0.1)
         out["classes_figure"] = Figure(
             "class-scores", "Per-class scores", png_bytes(fig), "worst PQ at the top"
         )
     return out
+
+
+#: Size in points of the tick labels of the overview figures (matplotlib's default).
+_TICK_PT = 10.0
+
+
+def _map_figure(width: float = 6.4) -> tuple[MplFigure, Axes, Axes]:
+    """A figure with a map's axes and its colour bar's, to be placed by
+    :func:`~agreement.report._layout.heat_layout`."""
+    fig = MplFigure(figsize=(width, 4.0))
+    return fig, fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
+
+
+def _frame_room() -> tuple[float, float]:
+    """Inches left of and under a frame map for its tick labels
+    (:data:`agreement.plot_heatmaps.FRAME_TICKS`)."""
+    from ..plot_heatmaps import FRAME_TICKS
+
+    _, xlabels, ylabels, size = FRAME_TICKS
+    left = max(tick_room(ylabels, size, length=2), text_size(xlabels[0], size)[0] / 2 + EDGE)
+    return left, tick_room(xlabels, size, length=2, across=True)
 
 
 class ImageMaps:
@@ -168,13 +197,13 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
     out = []
     for image in _top_images(dis, top_images):
         _, heat, photo = maps[image]
-        fig = MplFigure(figsize=(6.6, 6.6 * heat.shape[0] / heat.shape[1] * 0.86 + 0.45),
-                        layout="constrained")
+        fig, ax, cax = _map_figure(6.6)
         k = _factor(heat.shape[1], 560)  # the picture is about 560 px wide: draw no more
-        plot_image_heatmap(_pooled_disagreement(heat, k),
-                           photo=None if photo is None else _pool(photo, k, "mean"),
+        pooled = _pooled_disagreement(heat, k)
+        plot_image_heatmap(pooled, photo=None if photo is None else _pool(photo, k, "mean"),
                            majority=_pooled_first(heat, "majority", k),
-                           categories=study.categories, ax=fig.add_subplot(), title=image)
+                           categories=study.categories, ax=ax, cax=cax, title=image)
+        heat_layout(fig, [(ax, cax)], width=6.6, aspect=pooled.shape[0] / pooled.shape[1])
         over = "the photo" if photo is not None else "the majority labels"
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
                          f"annotators disagreeing on the class or the instance, over {over}",
@@ -182,12 +211,16 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
         del heat, photo  # the next image is decoded with this one let go
     agg = dis.aggregate
     if agg is not None:
-        fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
-                        layout="constrained")
-        left, right = fig.subplots(1, 2)
+        fig, left, left_bar = _map_figure(10.5)
+        right, right_bar = fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
         k = _factor(agg.shape[1], 400)
-        plot_frame_heatmap(_pool(agg.semantic, k, "mean"), ax=left, title="class")
-        plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, title="instance")
+        semantic = _pool(agg.semantic, k, "mean")
+        plot_frame_heatmap(semantic, ax=left, cax=left_bar, title="class")
+        plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, cax=right_bar,
+                           title="instance")
+        room, under = _frame_room()
+        heat_layout(fig, [(left, left_bar), (right, right_bar)], width=10.5, left=room,
+                    bottom=under, aspect=semantic.shape[0] / semantic.shape[1], bar_pad=0.2)
         out.append(Drawn("mean", "Mean disagreement per position of the frame",
                          f"mean over the {agg.images} images of the share of annotators "
                          "disagreeing on the class (left) and on the instance (right), each "
@@ -211,10 +244,11 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
                    "box, per image (no exact map of this pair: the pass maps the most "
                    "disputed pairs only, and only when it reads the heatmaps)")
         title = f"{pair.split(' <-> ')[0]} instances" if one else pair
-        fig = MplFigure(figsize=(5.2, 5.2 * where.shape[0] / where.shape[1] + 0.7),
-                        layout="constrained")
-        plot_frame_heatmap(where, images=n, title=title, ax=fig.add_subplot(),
-                           label="share of images")
+        fig, ax, cax = _map_figure(5.2)
+        plot_frame_heatmap(where, images=n, title=title, ax=ax, cax=cax, label="share of images")
+        room, under = _frame_room()
+        heat_layout(fig, [(ax, cax)], width=5.2, left=room, bottom=under,
+                    aspect=where.shape[0] / where.shape[1], bar_pad=0.2)
         out.append(Drawn(f"pair-{_stem(pair)}", f"Where {title} {'are' if one else 'is'} "
                          "disputed", f"position in the frame: {how}", fig))
     return out
