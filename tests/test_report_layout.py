@@ -130,3 +130,17 @@ def test_frame_heatmap_colorbar_in_the_given_axes():
     assert fig.axes == [ax, cax]
     assert ax.get_images()[0].colorbar.ax is cax and cax.get_ylabel() == "share"
     assert tuple(ax.get_position().bounds) == pytest.approx((0.1, 0.1, 0.6, 0.8))
+
+
+def test_png_bytes_draws_undecodable_names_as_replacement_characters():
+    from agreement.plot import plot_class_scores
+    from agreement.report.figures import png_bytes
+
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_axes((0.3, 0.1, 0.6, 0.8))
+    plot_class_scores(pd.DataFrame({"category": ["caf\udce9", "road"], "pq": [0.5, 0.6]}),
+                      metrics=["pq"], label="category", ax=ax)
+    ax.set_title("img\udcff.png")
+    assert png_bytes(fig).startswith(b"\x89PNG")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["caf\ufffd", "road"]
+    assert ax.get_title() == "img\ufffd.png"

@@ -34,7 +34,7 @@ def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
     Python as lone surrogates, which matplotlib cannot draw) are drawn with U+FFFD instead.
     """
     for ax in fig.axes:  # tick labels are made by their formatter: replace them as a whole
-        for axis in (ax.xaxis, ax.yaxis):
+        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():  # (none drawn: axis off)
             labels = [t.get_text() for t in axis.get_ticklabels()]
             if any(label != displayable(label) for label in labels):
                 axis.set_ticks(axis.get_ticklocs(), labels=[displayable(x) for x in labels])
