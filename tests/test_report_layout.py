@@ -88,20 +88,21 @@ def _fits(fig: Figure) -> None:
             assert not a.overlaps(b)
 
 
-def test_report_heatmap_figures_fit_their_texts():
+def test_report_heatmap_figures_painted_inside_their_pictures():
     study = make_study(("ann1", "ann2", "sys"))
     dis = agreement.disagreement(study, d=1)
     drawn = disagreement_figures(dis, study, top_images=1, top_pairs=2)
-    assert [d.name for d in drawn][:2] == [drawn[0].name, "mean"]
-    for d in drawn:
-        assert d.figure.get_layout_engine() is None  # placed, not laid out at drawing
-        _fits(d.figure)
-    # the maps keep their aspect: the axes are exactly as high as the map is
-    ax = drawn[1].figure.axes[0]
-    h, w = ax.get_images()[0].get_array().shape
-    fw, fh = drawn[1].figure.get_size_inches()
-    pos = ax.get_position()
-    assert pos.height * fh == pytest.approx(pos.width * fw * h / w)
+    assert [d.name for d in drawn][1] == "mean" and len(drawn) == 4
+    for d, width in zip(drawn, (594, 945, 468, 468), strict=True):
+        pic = d.picture
+        assert pic.dtype == np.uint8 and pic.shape[1] == width and pic.shape[2] == 3
+        for edge in (pic[0], pic[-1], pic[:, 0], pic[:, -1]):  # nothing cut at the edges
+            assert (edge == 255).all(), d.name
+        assert (pic != 255).any(axis=2).mean() > 0.2  # maps, bars and texts drawn
+    # the mean's two panels: class and instance, with their values
+    mean = drawn[1]
+    assert [p.title for p in mean.panels] == ["class", "instance"]
+    np.testing.assert_array_equal(mean.panels[0].values, dis.aggregate.semantic)
 
 
 @pytest.mark.parametrize("names", [("a", "b"), ("annotator_with_a_long_name", "b", "c")])

@@ -22,8 +22,8 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
 
 from .._checks import displayable
 
-__all__ = ["colorbar_labels", "colorbar_room", "heat_layout", "place", "text_size", "tick_room",
-           "title_room"]
+__all__ = ["colorbar_labels", "colorbar_room", "heat_layout", "nice_ticks", "place", "text_size",
+           "tick_room", "title_room"]
 
 #: Inches per point.
 PT = 1 / 72
@@ -77,16 +77,27 @@ def colorbar_labels(cb: Colorbar, *, bins: int = 5) -> list[str]:
     >>> colorbar_labels(cb)
     ['0.00', '0.03', '0.06', '0.09', '0.12']
     """
-    lo, hi = float(cb.norm.vmin), float(cb.norm.vmax)
+    ticks, labels = nice_ticks(float(cb.norm.vmin), float(cb.norm.vmax), bins=bins)
+    cb.locator, cb.formatter = FixedLocator(ticks), FixedFormatter(labels)
+    return labels
+
+
+def nice_ticks(lo: float, hi: float, *, bins: int = 5) -> tuple[list[float], list[str]]:
+    """At most ``bins + 1`` nice numbers within ``[lo, hi]`` and their labels (as few decimals
+    as they need, the same for all).
+
+    Examples
+    --------
+    >>> nice_ticks(0.0, 1.0)[1]
+    ['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']
+    """
     ticks = MaxNLocator(nbins=bins).tick_values(lo, hi)
     eps = 1e-9 * max(abs(hi - lo), 1e-300)
     ticks = [float(t) for t in ticks if lo - eps <= t <= hi + eps]
     step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
     digits = next((d for d in range(12)
                    if all(abs(round(t, d) - t) <= 1e-6 * step for t in ticks)), 12)
-    labels = [f"{t:.{digits}f}" for t in ticks]
-    cb.locator, cb.formatter = FixedLocator(ticks), FixedFormatter(labels)
-    return labels
+    return ticks, [f"{t:.{digits}f}" for t in ticks]
 
 
 def colorbar_room(labels: Sequence[str], label: str | None, *, bar: float = 0.15,

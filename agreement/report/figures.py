@@ -20,6 +20,7 @@ from .._checks import displayable
 from ..io.photos import find_photo
 from ..model import Study
 from ._layout import EDGE, heat_layout, place, text_size, tick_room
+from ._paint import Bar, MapPanel, colour, paint_panels
 from .model import Figure
 
 __all__ = ["Drawn", "ImageMaps", "disagreement_figures", "displayable", "find_photo",
@@ -99,16 +100,6 @@ def _map_figure(width: float = 6.4) -> tuple[MplFigure, Axes, Axes]:
     return fig, fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
 
 
-def _frame_room() -> tuple[float, float]:
-    """Inches left of and under a frame map for its tick labels
-    (:data:`agreement.plot_heatmaps.FRAME_TICKS`)."""
-    from ..plot_heatmaps import FRAME_TICKS
-
-    _, xlabels, ylabels, size = FRAME_TICKS
-    left = max(tick_room(ylabels, size, length=2), text_size(xlabels[0], size)[0] / 2 + EDGE)
-    return left, tick_room(xlabels, size, length=2, across=True)
-
-
 class ImageMaps:
     """Decoded annotations, heatmaps and photo of the study's images, the last ones kept.
 
@@ -142,12 +133,14 @@ class ImageMaps:
 
 @dataclass(frozen=True, eq=False)
 class Drawn:
-    """A drawn matplotlib figure with its file stem, title and caption."""
+    """A painted figure: file stem, title, caption, its RGB pixels (``picture``, uint8,
+    shape (h, w, 3)) and the maps it shows (``panels``, each with the values it colours)."""
 
     name: str
     title: str
     caption: str
-    figure: MplFigure
+    picture: np.ndarray
+    panels: tuple[MapPanel, ...] = ()
 
 
 def _top_images(dis, n: int) -> list[str]:
@@ -191,41 +184,32 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
     ``maps`` is an :class:`ImageMaps` to share decoded images with the
     region pictures. Only the top images are read again.
     """
-    from ..plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+    from ..plot_heatmaps import frame_map_from_boxes
 
     maps = maps or ImageMaps(study, images_dir)
     out = []
     for image in _top_images(dis, top_images):
         _, heat, photo = maps[image]
-        fig, ax, cax = _map_figure(6.6)
         k = _factor(heat.shape[1], 560)  # the picture is about 560 px wide: draw no more
         pooled = _pooled_disagreement(heat, k)
-        plot_image_heatmap(pooled, photo=None if photo is None else _pool(photo, k, "mean"),
-                           majority=_pooled_first(heat, "majority", k),
-                           categories=study.categories, ax=ax, cax=cax, title=image)
-        heat_layout(fig, [(ax, cax)], width=6.6, aspect=pooled.shape[0] / pooled.shape[1])
+        at = _at_most(pooled.shape, 560)  # and no more columns than it shows
+        panel = _image_panel(pooled[at], None if photo is None else _pool(photo, k, "mean")[at],
+                             _pooled_first(heat, "majority", k)[at], study, image)
         over = "the photo" if photo is not None else "the majority labels"
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
                          f"annotators disagreeing on the class or the instance, over {over}",
-                         fig))
+                         paint_panels([panel], width=594)[0], (panel,)))
         del heat, photo  # the next image is decoded with this one let go
     agg = dis.aggregate
     if agg is not None:
-        fig, left, left_bar = _map_figure(10.5)
-        right, right_bar = fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
         k = _factor(agg.shape[1], 400)
-        semantic = _pool(agg.semantic, k, "mean")
-        plot_frame_heatmap(semantic, ax=left, cax=left_bar, title="class")
-        plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, cax=right_bar,
-                           title="instance")
-        room, under = _frame_room()
-        heat_layout(fig, [(left, left_bar), (right, right_bar)], width=10.5, left=room,
-                    bottom=under, aspect=semantic.shape[0] / semantic.shape[1], bar_pad=0.2)
+        panels = (_frame_panel(_pool(agg.semantic, k, "mean"), "class"),
+                  _frame_panel(_pool(agg.instance, k, "mean"), "instance"))
         out.append(Drawn("mean", "Mean disagreement per position of the frame",
                          f"mean over the {agg.images} images of the share of annotators "
                          "disagreeing on the class (left) and on the instance (right), each "
                          f"image spread over a grid of {agg.shape[0]} x {agg.shape[1]} cells "
-                         "over the frame", fig))
+                         "over the frame", paint_panels(panels, width=945)[0], panels))
     pm = getattr(dis, "pair_maps", None)
     top = dis.class_pairs.head(max(0, top_pairs))
     for pair, a, b in zip(top["class_pair"], top["category_a"], top["category_b"], strict=True):
@@ -244,18 +228,60 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
                    "box, per image (no exact map of this pair: the pass maps the most "
                    "disputed pairs only, and only when it reads the heatmaps)")
         title = f"{pair.split(' <-> ')[0]} instances" if one else pair
-        fig, ax, cax = _map_figure(5.2)
-        plot_frame_heatmap(where, images=n, title=title, ax=ax, cax=cax, label="share of images")
-        room, under = _frame_room()
-        heat_layout(fig, [(ax, cax)], width=5.2, left=room, bottom=under,
-                    aspect=where.shape[0] / where.shape[1], bar_pad=0.2)
+        panel = _frame_panel(where, f"{title} ({n} images)", label="share of images")
         out.append(Drawn(f"pair-{_stem(pair)}", f"Where {title} {'are' if one else 'is'} "
-                         "disputed", f"position in the frame: {how}", fig))
+                         "disputed", f"position in the frame: {how}",
+                         paint_panels([panel], width=468)[0], (panel,)))
     return out
 
 
-def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: int = 100
-                  ) -> list[Path]:
+def _image_panel(heat: np.ndarray, photo, majority, study: Study, image: str) -> MapPanel:
+    """An image's disagreement over its photo in grey (or its majority labels in muted
+    colours), as :func:`agreement.plot_heatmaps.plot_image_heatmap` draws it."""
+    from ..plot_heatmaps import HEAT_CMAP, _grey, _muted_labels
+
+    background = _grey(photo) if photo is not None else _muted_labels(majority,
+                                                                      study.categories)
+    bar = Bar(HEAT_CMAP, 0.0, 1.0, "share of annotators disagreeing", alpha=0.85)
+    hot = heat > 0
+    rgb = background.copy()
+    rgb[hot] = bar.alpha * colour(heat[hot], bar) + (1 - bar.alpha) * background[hot]
+    return MapPanel(_bytes(rgb), image, bar, values=heat)
+
+
+def _frame_panel(frame: np.ndarray, title: str, *,
+                 label: str = "mean share of annotators disagreeing") -> MapPanel:
+    """A map of the frame as :func:`agreement.plot_heatmaps.plot_frame_heatmap` draws it
+    (``magma``, from 0 to the map's maximum, 1 when it is 0)."""
+    top = float(np.nanmax(frame, initial=0.0))
+    bar = Bar("magma", 0.0, top if top > 0 else 1.0, label)
+    return MapPanel(_bytes(colour(frame, bar)), title, bar, frame=True, values=frame)
+
+
+def _at_most(shape: tuple[int, ...], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns (nearest, as the picture samples them) of a map of ``shape`` shown at
+    most ``width`` pixels wide, aspect kept (every row and column when it is narrower)."""
+    from ..plot_regions import _source_index
+
+    h, w = shape[:2]
+    if w <= width:
+        return np.ix_(np.arange(h), np.arange(w))
+    return np.ix_(_source_index(h, max(1, round(width * h / w))), _source_index(w, width))
+
+
+def _bytes(rgb: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _encode_png(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str]) -> list[Path]:
     """Write each figure as ``<out>/<name>.png`` (atomically, file by file)."""
     from ..io._files import atomic_write
 
@@ -263,14 +289,14 @@ def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: i
     for d in drawn:
         path = Path(out) / f"{d.name}.png"
         with atomic_write(path) as tmp:
-            tmp.write_bytes(png_bytes(d.figure, dpi=dpi))
+            tmp.write_bytes(_encode_png(d.picture))
         paths.append(path)
     return paths
 
 
 def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
     """The report's figures of :func:`disagreement_figures` as PNG bytes."""
-    return [Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption) for d in drawn]
+    return [Figure(d.name, d.title, _encode_png(d.picture), d.caption) for d in drawn]
 
 
 def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:
