@@ -164,7 +164,7 @@ def _paint_map(img, draw, panel: MapPanel, fonts, box: tuple[int, int, int, int]
 
 def _paint_bar(img, draw, bar: Bar, labels: list[str], ticks: list[float], fonts,
                box: tuple[int, int, int, int]) -> None:
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     x, y, w, h = box
     values = bar.vmin + (bar.vmax - bar.vmin) * (h - 1 - np.arange(h) + 0.5) / h
@@ -184,8 +184,6 @@ def _paint_bar(img, draw, bar: Bar, labels: list[str], ticks: list[float], fonts
         font = fonts["label"]
         tw, th = _width(font, text), _line(font) + 4
         strip = Image.new("L", (tw + 2, th), 0)
-        from PIL import ImageDraw
-
         ImageDraw.Draw(strip).text((1, 1), text, fill=255, font=font, anchor="lt")
         strip = strip.rotate(90, expand=True)
         room = x + w + 8 + max((_width(fonts["tick"], t) for t in labels), default=0) + 5

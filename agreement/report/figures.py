@@ -1,5 +1,6 @@
-"""The report's figures: drawn by :mod:`agreement.plot` and :mod:`agreement.plot_heatmaps`, saved
-as PNG bytes for embedding; which regions each problem and class pair shows as examples."""
+"""The report's figures as PNG bytes for embedding: the overview figures drawn by
+:mod:`agreement.plot` (placed by :mod:`._layout`), the heatmap figures painted into pixels
+(:mod:`._paint`, the maps of :mod:`agreement.plot_heatmaps`)."""
 
 from __future__ import annotations
 
