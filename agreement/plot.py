@@ -238,8 +238,10 @@ def _ticks(ax: Axes, xlabels: Sequence[str], ylabels: Sequence[str]) -> None:
 
 def plot_annotator_matrix(matrix: pd.DataFrame, *, ax: Axes | None = None, cmap: str = "viridis",
                           vmin: float | None = None, vmax: float | None = None,
-                          title: str | None = None) -> Figure:
+                          title: str | None = None, cax: Axes | None = None) -> Figure:
     """Annotator x annotator agreement (kappa matrix, PQ matrix); NaN cells stay blank.
+
+    The colour bar is drawn in ``cax`` if given, else beside ``ax`` (room taken from it).
 
     Returns
     -------
@@ -254,7 +256,10 @@ def plot_annotator_matrix(matrix: pd.DataFrame, *, ax: Axes | None = None, cmap:
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
             ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize="small", color="w")
-    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    if cax is not None:
+        ax.figure.colorbar(im, cax=cax)
+    else:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8)
     if title:
         ax.set_title(title)
     return ax.figure

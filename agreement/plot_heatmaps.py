@@ -26,6 +26,9 @@ from .plot_regions import class_palette
 
 __all__ = ["frame_map_from_boxes", "plot_frame_heatmap", "plot_image_heatmap"]
 
+#: Ticks of a frame map: positions and labels along x and y, their size in points.
+FRAME_TICKS = ((0, 0.5, 1), ("left", "", "right"), ("top", "", "bottom"), 8)
+
 #: Colormap of disagreement: light yellow (little) to dark red (most); zero is transparent.
 HEAT_CMAP = "YlOrRd"
 
@@ -49,12 +52,21 @@ def _muted_labels(majority: npt.NDArray, categories: Categories) -> npt.NDArray[
     return 0.45 * palette[labels] + 0.55
 
 
+def _colorbar(im, ax: Axes, cax: Axes | None, *, label: str, fraction: float, pad: float
+              ) -> None:
+    """The colour bar of ``im``: in ``cax`` if given, else beside ``ax`` (room taken from it)."""
+    if cax is not None:
+        ax.figure.colorbar(im, cax=cax, label=label)
+    else:
+        ax.figure.colorbar(im, ax=ax, fraction=fraction, pad=pad, label=label)
+
+
 def plot_image_heatmap(heat: npt.ArrayLike, *, photo: npt.ArrayLike | None = None,
                        majority: npt.ArrayLike | None = None,
                        categories: Categories | None = None, ax: Axes | None = None,
                        title: str | None = None, vmax: float = 1.0,
-                       colorbar: bool = True, label: str = "share of annotators disagreeing"
-                       ) -> Figure:
+                       colorbar: bool = True, label: str = "share of annotators disagreeing",
+                       cax: Axes | None = None) -> Figure:
     """One image's disagreement heatmap over its photo, or over the majority labels.
 
     Parameters
@@ -73,6 +85,8 @@ def plot_image_heatmap(heat: npt.ArrayLike, *, photo: npt.ArrayLike | None = Non
     ax : matplotlib Axes, optional
     title, vmax, colorbar, label
         Drawing options; pixels at 0 are transparent; ``label`` names the colour bar.
+    cax : matplotlib Axes, optional
+        Draw the colour bar here (default: room is taken from ``ax``).
 
     Returns
     -------
@@ -105,7 +119,7 @@ def plot_image_heatmap(heat: npt.ArrayLike, *, photo: npt.ArrayLike | None = Non
     im = ax.imshow(np.ma.masked_less_equal(heat, 0.0), cmap=HEAT_CMAP, vmin=0.0, vmax=vmax,
                    interpolation="nearest", alpha=0.85)
     if colorbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046 * h / w, pad=0.02, label=label)
+        _colorbar(im, ax, cax, label=label, fraction=0.046 * h / w, pad=0.02)
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
@@ -115,7 +129,7 @@ def plot_image_heatmap(heat: npt.ArrayLike, *, photo: npt.ArrayLike | None = Non
 def plot_frame_heatmap(frame: npt.ArrayLike, *, images: int | None = None,
                        title: str | None = None, label: str = "mean share of annotators "
                        "disagreeing", ax: Axes | None = None, vmax: float | None = None,
-                       cmap: str = "magma") -> Figure:
+                       cmap: str = "magma", cax: Axes | None = None) -> Figure:
     """A study-level map of the frame: mean disagreement, or where a class pair is disputed.
 
     Parameters
@@ -128,6 +142,8 @@ def plot_frame_heatmap(frame: npt.ArrayLike, *, images: int | None = None,
         Images the map sums over (added to the title).
     title, label, ax, vmax, cmap
         Drawing options; ``vmax`` defaults to the map's maximum (1 when it is 0).
+    cax : matplotlib Axes, optional
+        Draw the colour bar here (default: room is taken from ``ax``).
 
     Returns
     -------
@@ -149,10 +165,11 @@ def plot_frame_heatmap(frame: npt.ArrayLike, *, images: int | None = None,
     im = ax.imshow(frame, cmap=cmap, vmin=0.0, vmax=top if top > 0 else 1.0,
                    interpolation="nearest", extent=(0, 1, 1, 0))
     ax.set_aspect(h / w)
-    ax.figure.colorbar(im, ax=ax, fraction=0.046 * h / w, pad=0.03, label=label)
-    ax.set_xticks([0, 0.5, 1], labels=["left", "", "right"])
-    ax.set_yticks([0, 0.5, 1], labels=["top", "", "bottom"])
-    ax.tick_params(labelsize=8, length=2)
+    _colorbar(im, ax, cax, label=label, fraction=0.046 * h / w, pad=0.03)
+    at, xlabels, ylabels, size = FRAME_TICKS
+    ax.set_xticks(at, labels=xlabels)
+    ax.set_yticks(at, labels=ylabels)
+    ax.tick_params(labelsize=size, length=2)
     text = title or ""
     if images is not None:
         text = f"{text} ({images} images)".strip()

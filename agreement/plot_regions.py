@@ -196,27 +196,40 @@ def _stripes(shape: tuple[int, int], sample=None) -> npt.NDArray[np.bool_]:
     return ((xx + yy) // 3) % 2 == 0
 
 
-def _panel(base, labels, compact, palette, thing, alpha: float, sample=None
-           ) -> npt.NDArray[np.floating]:
+def _panel(base, labels, compact, palette, thing, alpha: float, sample=None, *,
+           uniform: bool = False) -> npt.NDArray[np.floating]:
     """One annotator's panel: the class colours (thing instances shaded) over ``base`` at
     ``alpha``, void striped darker, segment borders lightened; as per-pixel weights applied to
     ``base`` and the colours in a few whole-array passes. With ``sample`` (rows, columns of
     the crop; ``base`` already sampled), only those pixels are painted, each exactly as the
-    whole crop would paint it (borders found at the crop's resolution)."""
+    whole crop would paint it (borders found at the crop's resolution). ``uniform``: ``base``
+    is one colour (no photo), so every pixel is one of a few colours, computed once each by
+    the same operations and gathered (the same values)."""
     k = len(_SHADES)
-    dt = base.dtype.type
     edge = _edges(compact)  # borders: 0.35 * rgb + 0.65
     if sample is not None:
         at = np.ix_(*sample)
         labels, compact, edge = labels[at], compact[at], edge[at]
     shades = np.where(thing[:, None], _SHADES[None, :], 1.0).astype(palette.dtype)
     table = np.clip(palette[:, None, :] * shades[..., None], 0, 1).reshape(-1, 3)
-    colour = np.take(table, labels.astype(np.intp) * k + compact % k, axis=0)  # (label, shade)
+    index = labels.astype(np.intp) * k + compact % k  # (label, shade)
     void = labels == 0
+    striped = void & _stripes(labels.shape, sample) if void.any() else np.zeros_like(void)
+    if uniform and base.size:
+        lut = _weighted(np.full((len(table) * 4, 3), base.flat[0]), np.repeat(table, 4, axis=0),
+                        np.repeat(np.arange(len(table)) < k, 4),
+                        np.tile([False, False, True, True], len(table)),
+                        np.tile([False, True], 2 * len(table)), alpha)
+        return lut[(index * 2 + striped) * 2 + edge]
+    return _weighted(base, np.take(table, index, axis=0), void, striped, edge, alpha)
+
+
+def _weighted(base, colour, void, striped, edge, alpha: float) -> npt.NDArray[np.floating]:
+    """``base`` and ``colour`` weighted per pixel (see :func:`_panel`)."""
+    dt = base.dtype.type
     w = np.where(void, dt(0), dt(alpha))  # weight of the colour
-    f = np.ones(labels.shape, base.dtype)  # void stripes: darker
-    if void.any():
-        f[void & _stripes(labels.shape, sample)] = dt(_STRIPE)
+    f = np.ones(void.shape, base.dtype)  # void stripes: darker
+    f[striped] = dt(_STRIPE)
     f[edge] *= dt(0.35)
     rgb = base * ((1 - w) * f)[..., None]
     rgb += colour * (w * f)[..., None]
@@ -362,7 +375,8 @@ def region_crop(region: pd.Series | Mapping, annotations: Mapping[str, PanopticA
     base32, palette32 = base.astype(np.float32), palette.astype(np.float32)  # half the traffic
     for name, ann in anns.items():
         compact = ann.compact[y0:y1, x0:x1]
-        panels.append(_panel(base32, labels[name], compact, palette32, thing, alpha, sample))
+        panels.append(_panel(base32, labels[name], compact, palette32, thing, alpha, sample,
+                             uniform=image is None))
         titles.append(_title(name, labels[name], compact, focus, categories, ids))
         counts += np.bincount(labels[name].ravel(), minlength=len(ids) + 1)
     from matplotlib.colors import to_hex

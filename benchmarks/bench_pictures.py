@@ -11,7 +11,10 @@ region of
   before);
 
 both from the same regions' crops (:func:`agreement.plot_regions.region_crop`, timed apart: the
-figure's of every pixel, the painted panels' of the pixels they show), and their ratio.
+figure's of every pixel, the painted panels' of the pixels they show), and their ratio; then
+the report's heatmap figures (top images, mean, class pairs), painted and encoded as the report
+does (:func:`agreement.report.figures.disagreement_figures`) against the same maps drawn as
+matplotlib figures with constrained layout (what the report did before) and encoded at 90 dpi.
 ``--report`` also times ``agreement report STUDY`` as a whole (a subprocess, median of
 ``--repeat``), and with ``--agreement PATH`` another installation's command beside it,
 interleaved, with the ratio.
@@ -20,6 +23,8 @@ Usage::
 
     python benchmarks/bench_pictures.py [--study data/sample/batch1] [--regions 40]
         [--report] [--agreement OTHER/.venv/bin/agreement] [--repeat 5]
+
+Times are process CPU seconds (``time.process_time``), best of ``--repeat``.
 
 No assertion: numbers are printed (timings are noisy on a shared machine; compare runs made in
 one call, interleaved).
@@ -84,6 +89,35 @@ def drawn(crop, photo: bool, categories) -> int:
     return sum(len(d) for d in data)
 
 
+def heatmaps_painted(dis, study, maps) -> int:
+    from agreement.report.figures import disagreement_figures, heatmap_section_figures
+
+    return sum(len(f.png) for f in heatmap_section_figures(
+        disagreement_figures(dis, study, maps=maps)))
+
+
+def heatmaps_matplotlib(dis, study, maps) -> int:
+    """The same maps as matplotlib figures laid out by constrained layout (the former way)."""
+    from matplotlib.figure import Figure
+
+    from agreement.plot_heatmaps import plot_frame_heatmap, plot_image_heatmap
+    from agreement.report.figures import disagreement_figures, png_bytes
+
+    size = 0
+    for d in disagreement_figures(dis, study, maps=maps):
+        n = len(d.panels)
+        fig = Figure(figsize=(6.6 if d.name.startswith("image-") else 5.2 * n, 3.6),
+                     layout="constrained")
+        for ax, p in zip(fig.subplots(1, n, squeeze=False)[0], d.panels, strict=True):
+            if p.frame:
+                plot_frame_heatmap(p.values, title=p.title, label=p.bar.label, ax=ax)
+            else:
+                # the painted picture as the photo: the same drawing work
+                plot_image_heatmap(p.values, photo=p.rgb, ax=ax, title=p.title)
+        size += len(png_bytes(fig, dpi=90))
+    return size
+
+
 def time_report(command: str, study: Path) -> float:
     out = Path(tempfile.mkdtemp(prefix="bench-pictures-"))
     try:
@@ -140,6 +174,16 @@ def main() -> None:
         print(f"  {k:10s}: {1e3 * v / n:7.1f} ms/region, {size[k] / n / 1024:6.1f} kB/region "
               "encoded")
     print(f"  matplotlib / painted: {best['matplotlib'] / best['painted']:.1f}x")
+    heat = {"painted": np.inf, "matplotlib": np.inf}
+    held = ImageMaps(study, opened.images_dir, keep=4)  # the top images decoded once
+    for _ in range(args.repeat):  # interleaved, best of
+        for name, draw in (("painted", heatmaps_painted), ("matplotlib", heatmaps_matplotlib)):
+            t = time.process_time()
+            size[name] = draw(dis, study, held)
+            heat[name] = min(heat[name], time.process_time() - t)
+    print("heatmap figures (top images, mean, class pairs), made and encoded:")
+    for k, v in heat.items():
+        print(f"  {k:10s}: {v:6.2f} s, {size[k] / 1024:6.1f} kB")
     if args.report:
         commands = {"this": str(HERE)}
         if args.agreement:

@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from agreement import AnnotationError, Categories, Category, PanopticAnnotation
@@ -221,3 +223,26 @@ def test_a_crop_painted_for_its_panels_gives_the_same_pixels(width):
     # a crop painted for one width still draws at another (resampled from its sample)
     c, _ = region_panel_pixels(painted, width=width // 2)
     assert c[0].shape[1] == width // 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 8), st.integers(0, 2**32 - 1),
+       st.booleans(), st.floats(0.1, 0.9))
+def test_uniform_panel_gathers_the_same_values(h, w, n_labels, seed, sampled, alpha):
+    """Without a photo every panel pixel is one of a few colours: gathered from a table made
+    by the same float32 operations, the very same values as the per-pixel passes."""
+    from agreement.plot_regions import _panel, _source_index
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_labels + 1, (h, w)).astype(np.uint8)
+    compact = rng.integers(0, 12, (h, w)).astype(np.uint16)
+    sample = (_source_index(h, max(1, h // 2)), _source_index(w, max(1, w // 3))) \
+        if sampled else None
+    size = (h, w) if sample is None else (sample[0].size, sample[1].size)
+    base = np.full((*size, 3), 0.86, np.float32)
+    palette = rng.random((n_labels + 1, 3)).astype(np.float32)
+    thing = rng.random(n_labels + 1) < 0.5
+    want = _panel(base, labels, compact, palette, thing, alpha, sample)
+    got = _panel(base, labels, compact, palette, thing, alpha, sample, uniform=True)
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)

@@ -121,18 +121,16 @@ def test_heatmap_figures_written_as_files(tmp_path):
     # the pair's exact map from the pass: the share of images per cell of the frame
     a, b = dis.class_pairs[["category_a", "category_b"]].iloc[0]
     assert "share of the images in which the cell holds a pixel" in drawn[2].caption
-    im = drawn[2].figure.axes[0].get_images()[0]
-    np.testing.assert_array_equal(im.get_array(), dis.pair_maps.share(a, b))
+    np.testing.assert_array_equal(drawn[2].panels[0].values, dis.pair_maps.share(a, b))
     n = dis.pair_maps.images
     title = f"{pair.split(' <-> ')[0]} instances" if a == b else pair
-    assert drawn[2].figure.axes[0].get_title() == f"{title} ({n} images)"
+    assert drawn[2].panels[0].title == f"{title} ({n} images)"
     # without a map for the pair (none kept by the pass): the boxes of its regions
     bare = dataclasses.replace(dis, pair_maps=None)
     again = disagreement_figures(bare, study, top_images=0, top_pairs=1)
     assert [d.name for d in again] == ["mean", names[2]]
     assert "boxes of its ambiguous regions" in again[1].caption
-    im = again[1].figure.axes[0].get_images()[0]
-    np.testing.assert_array_equal(im.get_array(), frame_map_from_boxes(
+    np.testing.assert_array_equal(again[1].panels[0].values, frame_map_from_boxes(
         dis.regions[dis.regions.class_pair == pair], dis.per_image))
     paths = write_figures(drawn, tmp_path / "figures")
     assert [p.name for p in paths] == [f"{n}.png" for n in names]

@@ -1,5 +1,6 @@
-"""The report's figures: drawn by :mod:`agreement.plot` and :mod:`agreement.plot_heatmaps`, saved
-as PNG bytes for embedding; which regions each problem and class pair shows as examples."""
+"""The report's figures as PNG bytes for embedding: the overview figures drawn by
+:mod:`agreement.plot` (placed by :mod:`._layout`), the heatmap figures painted into pixels
+(:mod:`._paint`, the maps of :mod:`agreement.plot_heatmaps`)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.text import Text
 
 from .._checks import displayable
 from ..io.photos import find_photo
 from ..model import Study
+from ._layout import EDGE, heat_layout, place, text_size, tick_room
+from ._paint import Bar, MapPanel, colour, paint_panels
 from .model import Figure
 
 __all__ = ["Drawn", "ImageMaps", "disagreement_figures", "displayable", "find_photo",
@@ -32,7 +36,7 @@ def png_bytes(fig: MplFigure, *, dpi: int = 90) -> bytes:
     Python as lone surrogates, which matplotlib cannot draw) are drawn with U+FFFD instead.
     """
     for ax in fig.axes:  # tick labels are made by their formatter: replace them as a whole
-        for axis in (ax.xaxis, ax.yaxis):
+        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():  # (none drawn: axis off)
             labels = [t.get_text() for t in axis.get_ticklabels()]
             if any(label != displayable(label) for label in labels):
                 axis.set_ticks(axis.get_ticklocs(), labels=[displayable(x) for x in labels])
@@ -58,10 +62,13 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
 
     out = {}
     if pq_matrix is not None and pq_matrix.shape[0] > 1:
-        fig = MplFigure(figsize=(4.8, 3.8), layout="constrained")
-        plot_annotator_matrix(
-            pq_matrix, ax=fig.add_subplot(), vmin=0, vmax=1, title="PQ, row = reference"
-        )
+        fig, ax, cax = _map_figure()
+        plot_annotator_matrix(pq_matrix, ax=ax, cax=cax, vmin=0, vmax=1,
+                              title="PQ, row = reference")
+        names = [str(x) for x in (*pq_matrix.index, *pq_matrix.columns)]
+        room = tick_room(names, _TICK_PT)  # the column names are drawn upright (rotated)
+        heat_layout(fig, [(ax, cax)], width=4.8, aspect=1.0, left=room, bottom=room,
+                    shrink=0.8)
         out["pq_matrix"] = Figure(
             "pq-matrix",
             "Annotator x annotator PQ",
@@ -70,14 +77,28 @@ def overview_figures(pq_matrix: pd.DataFrame | None, classes: pd.DataFrame) -> d
         )
     metrics = [m for m in ("pq", "sq", "rq", "boundary_iou") if m in classes.columns]
     if len(classes) and metrics:
-        fig = MplFigure(figsize=(6.4, max(2.5, 0.45 * len(classes) + 1)), layout="constrained")
-        plot_class_scores(
-            classes.sort_values("pq"), metrics=metrics, label="category", ax=fig.add_subplot()
-        )
+        fig = MplFigure(figsize=(6.4, max(2.5, 0.45 * len(classes) + 1)))
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+        plot_class_scores(classes.sort_values("pq"), metrics=metrics, label="category", ax=ax)
+        names = [str(x) for x in classes["category"]] if "category" in classes else ["0"]
+        left, bottom = tick_room(names, _TICK_PT), tick_room(["0"], _TICK_PT, across=True)
+        right = text_size("1.0", _TICK_PT)[0] / 2 + EDGE  # the last x label is centred on 1
+        place(ax, fig, left, bottom, 6.4 - left - right, fig.get_size_inches()[1] - bottom - 0.1)
         out["classes_figure"] = Figure(
             "class-scores", "Per-class scores", png_bytes(fig), "worst PQ at the top"
         )
     return out
+
+
+#: Size in points of the tick labels of the overview figures (matplotlib's default).
+_TICK_PT = 10.0
+
+
+def _map_figure(width: float = 6.4) -> tuple[MplFigure, Axes, Axes]:
+    """A figure with a map's axes and its colour bar's, to be placed by
+    :func:`~agreement.report._layout.heat_layout`."""
+    fig = MplFigure(figsize=(width, 4.0))
+    return fig, fig.add_axes((0.1, 0.1, 0.6, 0.8)), fig.add_axes((0.8, 0.1, 0.05, 0.8))
 
 
 class ImageMaps:
@@ -113,12 +134,14 @@ class ImageMaps:
 
 @dataclass(frozen=True, eq=False)
 class Drawn:
-    """A drawn matplotlib figure with its file stem, title and caption."""
+    """A painted figure: file stem, title, caption, its RGB pixels (``picture``, uint8,
+    shape (h, w, 3)) and the maps it shows (``panels``, each with the values it colours)."""
 
     name: str
     title: str
     caption: str
-    figure: MplFigure
+    picture: np.ndarray
+    panels: tuple[MapPanel, ...] = ()
 
 
 def _top_images(dis, n: int) -> list[str]:
@@ -162,37 +185,32 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
     ``maps`` is an :class:`ImageMaps` to share decoded images with the
     region pictures. Only the top images are read again.
     """
-    from ..plot_heatmaps import frame_map_from_boxes, plot_frame_heatmap, plot_image_heatmap
+    from ..plot_heatmaps import frame_map_from_boxes
 
     maps = maps or ImageMaps(study, images_dir)
     out = []
     for image in _top_images(dis, top_images):
         _, heat, photo = maps[image]
-        fig = MplFigure(figsize=(6.6, 6.6 * heat.shape[0] / heat.shape[1] * 0.86 + 0.45),
-                        layout="constrained")
         k = _factor(heat.shape[1], 560)  # the picture is about 560 px wide: draw no more
-        plot_image_heatmap(_pooled_disagreement(heat, k),
-                           photo=None if photo is None else _pool(photo, k, "mean"),
-                           majority=_pooled_first(heat, "majority", k),
-                           categories=study.categories, ax=fig.add_subplot(), title=image)
+        pooled = _pooled_disagreement(heat, k)
+        at = _at_most(pooled.shape, 560)  # and no more columns than it shows
+        panel = _image_panel(pooled[at], None if photo is None else _pool(photo, k, "mean")[at],
+                             _pooled_first(heat, "majority", k)[at], study, image)
         over = "the photo" if photo is not None else "the majority labels"
         out.append(Drawn(f"image-{_stem(image)}", f"Disagreement in {image}", "share of "
                          f"annotators disagreeing on the class or the instance, over {over}",
-                         fig))
+                         paint_panels([panel], width=594)[0], (panel,)))
         del heat, photo  # the next image is decoded with this one let go
     agg = dis.aggregate
     if agg is not None:
-        fig = MplFigure(figsize=(10.5, 10.5 / 2 * agg.shape[0] / agg.shape[1] + 0.8),
-                        layout="constrained")
-        left, right = fig.subplots(1, 2)
         k = _factor(agg.shape[1], 400)
-        plot_frame_heatmap(_pool(agg.semantic, k, "mean"), ax=left, title="class")
-        plot_frame_heatmap(_pool(agg.instance, k, "mean"), ax=right, title="instance")
+        panels = (_frame_panel(_pool(agg.semantic, k, "mean"), "class"),
+                  _frame_panel(_pool(agg.instance, k, "mean"), "instance"))
         out.append(Drawn("mean", "Mean disagreement per position of the frame",
                          f"mean over the {agg.images} images of the share of annotators "
                          "disagreeing on the class (left) and on the instance (right), each "
                          f"image spread over a grid of {agg.shape[0]} x {agg.shape[1]} cells "
-                         "over the frame", fig))
+                         "over the frame", paint_panels(panels, width=945)[0], panels))
     pm = getattr(dis, "pair_maps", None)
     top = dis.class_pairs.head(max(0, top_pairs))
     for pair, a, b in zip(top["class_pair"], top["category_a"], top["category_b"], strict=True):
@@ -211,17 +229,60 @@ def disagreement_figures(dis, study: Study, *, images_dir=None, top_images: int 
                    "box, per image (no exact map of this pair: the pass maps the most "
                    "disputed pairs only, and only when it reads the heatmaps)")
         title = f"{pair.split(' <-> ')[0]} instances" if one else pair
-        fig = MplFigure(figsize=(5.2, 5.2 * where.shape[0] / where.shape[1] + 0.7),
-                        layout="constrained")
-        plot_frame_heatmap(where, images=n, title=title, ax=fig.add_subplot(),
-                           label="share of images")
+        panel = _frame_panel(where, f"{title} ({n} images)", label="share of images")
         out.append(Drawn(f"pair-{_stem(pair)}", f"Where {title} {'are' if one else 'is'} "
-                         "disputed", f"position in the frame: {how}", fig))
+                         "disputed", f"position in the frame: {how}",
+                         paint_panels([panel], width=468)[0], (panel,)))
     return out
 
 
-def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: int = 100
-                  ) -> list[Path]:
+def _image_panel(heat: np.ndarray, photo, majority, study: Study, image: str) -> MapPanel:
+    """An image's disagreement over its photo in grey (or its majority labels in muted
+    colours), as :func:`agreement.plot_heatmaps.plot_image_heatmap` draws it."""
+    from ..plot_heatmaps import HEAT_CMAP, _grey, _muted_labels
+
+    background = _grey(photo) if photo is not None else _muted_labels(majority,
+                                                                      study.categories)
+    bar = Bar(HEAT_CMAP, 0.0, 1.0, "share of annotators disagreeing", alpha=0.85)
+    hot = heat > 0
+    rgb = background.copy()
+    rgb[hot] = bar.alpha * colour(heat[hot], bar) + (1 - bar.alpha) * background[hot]
+    return MapPanel(_bytes(rgb), image, bar, values=heat)
+
+
+def _frame_panel(frame: np.ndarray, title: str, *,
+                 label: str = "mean share of annotators disagreeing") -> MapPanel:
+    """A map of the frame as :func:`agreement.plot_heatmaps.plot_frame_heatmap` draws it
+    (``magma``, from 0 to the map's maximum, 1 when it is 0)."""
+    top = float(np.nanmax(frame, initial=0.0))
+    bar = Bar("magma", 0.0, top if top > 0 else 1.0, label)
+    return MapPanel(_bytes(colour(frame, bar)), title, bar, frame=True, values=frame)
+
+
+def _at_most(shape: tuple[int, ...], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns (nearest, as the picture samples them) of a map of ``shape`` shown at
+    most ``width`` pixels wide, aspect kept (every row and column when it is narrower)."""
+    from ..plot_regions import _source_index
+
+    h, w = shape[:2]
+    if w <= width:
+        return np.ix_(np.arange(h), np.arange(w))
+    return np.ix_(_source_index(h, max(1, round(width * h / w))), _source_index(w, width))
+
+
+def _bytes(rgb: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _encode_png(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str]) -> list[Path]:
     """Write each figure as ``<out>/<name>.png`` (atomically, file by file)."""
     from ..io._files import atomic_write
 
@@ -229,14 +290,14 @@ def write_figures(drawn: Sequence[Drawn], out: str | os.PathLike[str], *, dpi: i
     for d in drawn:
         path = Path(out) / f"{d.name}.png"
         with atomic_write(path) as tmp:
-            tmp.write_bytes(png_bytes(d.figure, dpi=dpi))
+            tmp.write_bytes(_encode_png(d.picture))
         paths.append(path)
     return paths
 
 
 def heatmap_section_figures(drawn: Sequence[Drawn]) -> list[Figure]:
     """The report's figures of :func:`disagreement_figures` as PNG bytes."""
-    return [Figure(d.name, d.title, png_bytes(d.figure, dpi=90), d.caption) for d in drawn]
+    return [Figure(d.name, d.title, _encode_png(d.picture), d.caption) for d in drawn]
 
 
 def _pool(a: np.ndarray, k: int, how: str) -> np.ndarray:
