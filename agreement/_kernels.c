@@ -819,6 +819,58 @@ done:
     return result;
 }
 
+/* components(n, src, dst, out) -> count
+ * Connected components of the undirected graph of n nodes and the edges (src[i], dst[i]) (int32,
+ * each in [0, n)); out (int32, n) receives each node's component, numbered in the order of their
+ * smallest node (as scipy.sparse.csgraph.connected_components numbers them). A union-find whose
+ * roots are the smallest node of their set, with path halving. */
+static PyObject *components(PyObject *self, PyObject *args) {
+    Py_ssize_t n;
+    Py_buffer src, dst, out;
+    if (!PyArg_ParseTuple(args, "ny*y*w*", &n, &src, &dst, &out)) return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t m = src.len / 4;
+    if (n < 0 || n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "n must be >= 0 and below 2**31");
+        goto done;
+    }
+    if (check_size(&src, m, 4, "src") || check_size(&dst, m, 4, "dst") ||
+        check_size(&out, n, 4, "out"))
+        goto done;
+    {
+        int32_t *P = out.buf;
+        const int32_t *S = src.buf, *D = dst.buf;
+        Py_ssize_t count = 0, bad = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) P[i] = (int32_t)i;
+        for (Py_ssize_t e = 0; e < m; e++) {
+            int32_t a = S[e], b = D[e];
+            if (a < 0 || b < 0 || a >= n || b >= n) {
+                bad = 1;
+                break;
+            }
+            while (P[a] != a) a = P[a] = P[P[a]];
+            while (P[b] != b) b = P[b] = P[P[b]];
+            if (a < b) P[b] = a;
+            else if (b < a) P[a] = b;
+        }
+        if (!bad)
+            for (Py_ssize_t i = 0; i < n; i++) /* a root is its set's smallest node: seen first */
+                P[i] = P[i] == i ? (int32_t)count++ : P[P[i]];
+        Py_END_ALLOW_THREADS
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "edges must join nodes in [0, n)");
+            goto done;
+        }
+        result = PyLong_FromSsize_t(count);
+    }
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
@@ -827,6 +879,7 @@ static PyMethodDef methods[] = {
     {"window_any", window_any, METH_VARARGS, "Windowed OR along one axis of a 2-D map."},
     {"neighbour_pairs", neighbour_pairs, METH_VARARGS, "Pixels d apart whose labels differ."},
     {"blobs", blobs, METH_VARARGS, "4-connected components of segments in their boxes."},
+    {"components", components, METH_VARARGS, "Connected components of a graph's edge list."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {NULL, NULL, 0, NULL},
 };

@@ -264,3 +264,31 @@ def test_neighbour_pairs_compiled_equal_numpy(lab, d, axis, dtype):
     x, y = (index[:, :-d], index[:, d:]) if axis == 1 else (index[:-d], index[d:])
     assert_same(compiled[0], x != y)
     assert_same(compiled[1:], (x[x != y], y[x != y]))
+
+
+@needs_compiled
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 60).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, max(n - 1, 0)), st.integers(0, max(n - 1, 0))),
+                         max_size=0 if n == 0 else 120))))
+def test_components_compiled_equal_scipy(graph):
+    """The union-find numbers components like scipy.sparse.csgraph (by their smallest node)."""
+    from agreement.image._graph import components
+
+    n, edges = graph
+    src = np.array([e[0] for e in edges], np.int64)
+    dst = np.array([e[1] for e in edges], np.int64)
+    (a, ka), (b, kb) = both(components, n, src, dst)
+    assert ka == kb
+    assert a.dtype == b.dtype == np.int64
+    assert a.tolist() == b.tolist()
+
+
+def test_components_by_hand_and_bad_edges():
+    from agreement.image._graph import components
+
+    labels, k = components(6, [5, 2, 3], [0, 3, 4])
+    assert (labels.tolist(), k) == ([0, 1, 2, 2, 2, 0], 3)
+    assert components(0, [], [])[1] == 0
+    with pytest.raises(ValueError, match="nodes in"):
+        components(3, [0], [3])

@@ -20,7 +20,6 @@ from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from ..errors import AnnotationError
 from ..metrics.counts import ratio
@@ -261,6 +260,8 @@ def _consensus_map(maps: ImageMaps, tc: TupleConsensus, image: str | None) -> Co
     t = maps.tuples()
     seg_map = tc.segment.astype(np.int32)[t.index]
     areas = np.bincount(tc.segment, weights=t.count, minlength=tc.categories.size + 1)
+    from scipy import ndimage  # here: the report reads consensus tuples, never this map
+
     boxes = ndimage.find_objects(seg_map, max_label=tc.categories.size)
     segments = tuple(
         Segment(k + 1, int(cat), False, round(areas[k + 1]),

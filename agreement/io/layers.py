@@ -26,7 +26,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy import ndimage
 
 from ..errors import AnnotationError
 from ..findings import Finding, findings_frame
@@ -205,6 +204,8 @@ def _annotation(owner: np.ndarray, seg_of: np.ndarray, first: list[Shape], seg_i
     compact_lut = np.concatenate([[0], seg_of + 1]).astype(np.int32)
     compact = compact_lut[owner]
     areas = np.bincount(compact.ravel(), minlength=k + 1)[1:]
+    from scipy import ndimage  # here: COCO panoptic studies never paint shapes
+
     boxes = ndimage.find_objects(compact, max_label=k)
     id_lut = np.zeros(k + 1, dtype=np.int32)
     segs = []
