@@ -37,8 +37,8 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
 from ..errors import AnnotationError
+from ..metrics.boundary import _window_any, near_changes, packed_changes
 from ..metrics.boundary import boundary_near as _near
-from ..metrics.boundary import near_changes, packed_changes
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
@@ -161,6 +161,7 @@ class Heatmaps:
         self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
         self._changes: tuple[np.ndarray, np.ndarray] | None = None
+        self._near: tuple[int, np.ndarray] | None = None  # (d, packed bits near a change)
         self._large: list[str] = []  # names of the large maps kept, the last read last
 
     @property
@@ -175,17 +176,36 @@ class Heatmaps:
         :func:`boundary_near` over the annotators). Every annotator's label changes are packed
         as one bit each into one map, windowed once for all of them
         (:func:`agreement.metrics.boundary.near_changes`) and the bits counted; the packed
-        changes are kept for other tolerances."""
+        changes are kept for other tolerances, and so are the windowed bits of the smallest
+        tolerance asked: a larger one widens them (:meth:`_near_bits`)."""
         n = len(self._compacts)
         if n > 32:
             count = np.zeros(self.shape, np.uint8)
             for comp in self._compacts:
                 count += boundary_near(comp, d)
             return count
+        return _bit_count(self._near_bits(max(1, int(d))), n)
+
+    def _near_bits(self, d: int) -> np.ndarray:
+        """Bit ``i``: annotator ``i`` draws a segment boundary within ``d`` pixels.
+
+        From the bits of a tolerance ``d0 <= d`` computed before, a ``(2e+1)`` square window
+        with ``e = d - d0`` (two 1-D windows, fewer and shorter than windowing the changes
+        again): the windows of :func:`~agreement.metrics.boundary.near_changes` compose, a
+        window of half-width ``d0`` then one of ``e`` being one of ``d`` (also where clipped at
+        the image border), so the bits are the same.
+        """
+        if self._near is not None and self._near[0] <= d:
+            d0, bits = self._near
+            if d0 == d:
+                return bits
+            e = d - d0
+            return _window_any(_window_any(bits, e, e, axis=1), e, e, axis=0)
         if self._changes is None:
             self._changes = _packed_changes(self.tuples)
-        near = near_changes(*self._changes, d=max(1, int(d)))
-        return _bit_count(near, n)
+        bits = near_changes(*self._changes, d=d)
+        self._near = (d, bits)
+        return bits
 
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
@@ -501,6 +521,7 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
     (h, w), (g0, g1) = size, shape
     rows, row_w = _area_taps(h, g0)
     cols, col_w = _area_taps(w, g1)
+    fr, fc = _pool_factor(h, g0), _pool_factor(w, g1)
     out = None
     for lo in range(0, g0, _BAND):
         hi = min(g0, lo + _BAND)
@@ -510,6 +531,9 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
         block = block[None] if block.ndim == 2 else block
         if out is None:
             out = np.empty((block.shape[0], g0, g1))
+        if fr and fc and block.dtype == np.float32:
+            out[:, lo:hi] = _pooled(block, fr, fc)
+            continue
         acc = np.zeros((block.shape[0], hi - lo, w))
         for k in range(idx.shape[1]):  # rows: each output row adds its input rows in order
             acc += row_w[lo:hi, k, None] * _taken(block, idx[:, k] - first, 1)
@@ -518,6 +542,37 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
             band += col_w[:, k] * _taken(acc, cols[:, k], 2)
         out[:, lo:hi] = band
     return out if out is not None else np.zeros((1, g0, g1))
+
+
+@lru_cache(maxsize=32)
+def _pool_factor(n: int, m: int) -> int:
+    """``f = n / m`` when :func:`_area_taps` averages each output cell over ``f`` whole input
+    cells, ``f`` a power of two (every weight ``2 ** -k``, exact), else 0."""
+    f = n // m if m else 0
+    if not f or f * m != n or f & (f - 1):
+        return 0
+    index, weights = _area_taps(n, m)
+    even = (index.shape[1] == f and np.array_equal(index, np.arange(n).reshape(m, f))
+            and bool(np.all(weights == 1.0 / f)))
+    return f if even else 0
+
+
+def _pooled(block: npt.NDArray[np.float32], fr: int, fc: int) -> npt.NDArray[np.float64]:
+    """The taps of :func:`_area_average_rows` when every output cell averages ``fr x fc`` input
+    cells (:func:`_pool_factor`), bit for bit, with a third of the array passes: the taps add
+    ``2 ** -k x`` in order from 0, and scaling by a power of two commutes with rounding (no
+    float32 value comes near float64's underflow or overflow), so the sums are added unscaled
+    in the same order and scaled once. ``+ 0.0`` at the end: the taps, starting from +0.0, never
+    give a negative zero."""
+    acc = block[:, 0::fr].astype(np.float64)
+    for k in range(1, fr):  # rows: the input rows of each output row, in order
+        acc += block[:, k::fr]
+    band = acc[:, :, 0::fc].copy()
+    for k in range(1, fc):  # then columns
+        band += acc[:, :, k::fc]
+    band *= 1.0 / (fr * fc)
+    band += 0.0
+    return band
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]

@@ -161,16 +161,6 @@ def _name(label: int, h: Heatmaps, categories: Categories) -> str:
     return "void" if label == 0 else categories.name(h.category_ids[label - 1])
 
 
-def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
-    a = tuple(n for n, row in zip(names, hist, strict=True) if row[c1] and row[c1] >= row[c2])
-    b = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] > row[c1])
-    if not b:  # nobody gives c2 most of the region: those who give it at all, if fewer
-        some = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] and n in a)
-        if 0 < 2 * len(some) < len(a):
-            a, b = tuple(n for n in a if n not in some), some
-    return a, b
-
-
 def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int32],
                areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
     """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
@@ -201,23 +191,6 @@ def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
 def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
     """Pixels where some annotator draws no border within ``tolerance`` pixels."""
     return h.near_count(max(1, tolerance)) < len(h.annotators)
-
-
-def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
-          thing: npt.NDArray[np.bool_], borderless) -> str:
-    """The region's kind (module notes); ``borderless()`` is its borderless share, computed
-    only when the kind depends on it."""
-    if instance > semantic:
-        return "merge-split"
-    if thin and 0 in (c1, c2):
-        return "unlabeled gap"
-    if thin:
-        return "missed object" if borderless() >= 0.5 else "boundary placement"
-    if thing[c1] != thing[c2]:
-        return "missed object"
-    if 0 in (c1, c2):
-        return "unlabeled gap"
-    return "class confusion"
 
 
 def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
@@ -284,9 +257,7 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     if keep.size == 0:
         return []
     t = _Tables(h, pixels, region, keep, code, w)
-    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
-    rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
-                      thing) for r, label in enumerate(keep)]
+    rows = _describe(h, categories, t, keep, thin[keep], area[keep])
     return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
 
 
@@ -358,58 +329,129 @@ class _Tables:
         return self.pair_code[lo:hi], self.pair_count[lo:hi]
 
 
-def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k: int) -> str:
-    """``"road <-> sidewalk (62%); ..."`` for the pairs covering >= 10 % of the region."""
+def _first_pairs(t: _Tables, votes: npt.NDArray[np.int64]
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per region, the most frequent (majority, dissent) pair of two classes (a pixel disputed
+    on the instance only has the pair (class, class), which names no class disagreement; the
+    most frequent pair when no pair has two classes), the class with more votes first."""
+    k, n = t.k, votes.shape[0]
+    at = np.searchsorted(t.pair_region, np.arange(n))  # pairs: by region, most frequent first
+    two = np.flatnonzero(t.pair_code // k != t.pair_code % k)
+    regions, first = np.unique(t.pair_region[two], return_index=True)
+    at[regions] = two[first]
+    c1, c2 = np.divmod(t.pair_code[at], k)
+    r = np.arange(n)
+    swap = votes[r, c2] > votes[r, c1]
+    return np.where(swap, c2, c1), np.where(swap, c1, c2)
+
+
+def _kinds(t: _Tables, thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64],
+           c1: npt.NDArray[np.int64], c2: npt.NDArray[np.int64],
+           thing: npt.NDArray[np.bool_]) -> npt.NDArray[np.str_]:
+    """Each region's kind, decided in the order of the module notes (the pixels lacking a
+    border are read only when a thin region of two labels needs its borderless share)."""
+    merge = (c1 == c2) | (t.inst > t.sem)
+    void = (c1 == 0) | (c2 == 0)
+    borderless = np.zeros(area.size)
+    if np.any(thin & ~merge & ~void):
+        lack = np.concatenate(([0], np.cumsum(t.lacking().ravel()[t.pixels], dtype=np.int64)))
+        borderless = (lack[t.starts[1:]] - lack[t.starts[:-1]]) / area
+    return np.select(
+        [merge, thin & void, thin & (borderless >= 0.5), thin, thing[c1] != thing[c2], void],
+        ["merge-split", "unlabeled gap", "missed object", "boundary placement", "missed object",
+         "unlabeled gap"], "class confusion")
+
+
+def _sides_of(hist: npt.NDArray[np.int64], c1: npt.NDArray[np.int64],
+              c2: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per annotator and region (shape (N, R)): side *a* (uses ``c1``, at least as much as
+    ``c2``) and side *b* (uses more ``c2``); when nobody is on side *b*, those of side *a*
+    using ``c2`` at all, if they are fewer than the others."""
+    h1 = np.take_along_axis(hist, c1[None, :, None], 2)[..., 0]
+    h2 = np.take_along_axis(hist, c2[None, :, None], 2)[..., 0]
+    a, b = (h1 > 0) & (h1 >= h2), h2 > h1
+    some = (h2 > 0) & a
+    ns = some.sum(0)
+    fix = ~b.any(0) & (0 < 2 * ns) & (2 * ns < a.sum(0))
+    return np.where(fix, a & ~some, a), np.where(fix, some, b)
+
+
+def _name_tuples(mask: npt.NDArray[np.bool_], names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Per column of ``mask`` (shape (N, R)), the names of its set rows, in order."""
+    made: dict[bytes, tuple[str, ...]] = {}
     out = []
-    for c, n in zip(codes, counts, strict=True):
-        if n >= 0.1 * area:
-            names = sorted((_name(int(c) // k, h, categories), _name(int(c) % k, h, categories)))
-            out.append(f"{names[0]} <-> {names[1]} ({100 * n / area:.0f}%)")
-    return "; ".join(out)
+    for col in np.ascontiguousarray(mask.T):
+        key = col.tobytes()
+        if key not in made:
+            made[key] = tuple(n for n, on in zip(names, col.tolist(), strict=True) if on)
+        out.append(made[key])
+    return out
 
 
-def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
-              area: int, thing: npt.NDArray[np.bool_]) -> dict:
-    votes = t.hist[:, r].sum(0)
-    codes, counts = t.pairs(r)
-    # the most frequent (majority, dissent) pair of two classes; a pixel disputed on the
-    # instance only has the pair (class, class), which names no class disagreement
-    two = np.flatnonzero(codes // t.k != codes % t.k)
-    c1, c2 = divmod(int(codes[two[0] if two.size else 0]), t.k)
-    if votes[c2] > votes[c1]:
-        c1, c2 = c2, c1
-    inside = t.region_pixels(r)
-    kind = ("merge-split" if c1 == c2 else
-            _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
-                  lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area))
-    merged: tuple[str, ...] = ()
-    if kind == "merge-split":  # the thing class whose instances are disputed
-        c1 = c2 = int(t.inst_label[r])
-        tuples = h.tuples.index.ravel()[inside]
-        t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
-                              for c in h.tuples.codes.T]
-        merged = _merged_by(h, tuples, t.areas)
-        side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c1])
-        if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
-            split = tuple(n for n in side_a if n not in merged)
-            side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
-    else:
-        side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
-    if len(side_b) > len(side_a):
-        side_a, side_b, c1, c2 = side_b, side_a, c2, c1
-    na, nb = _name(c1, h, categories), _name(c2, h, categories)
-    y0, y1, x0, x1 = t.boxes[r]
-    return {
-        "image": h.image, "region": label, "kind": kind,
-        "class_pair": " <-> ".join(sorted((na, nb))),
-        "class_pairs": _pair_names(h, categories, codes, counts, area, t.k),
-        "class_a": na, "class_b": nb,
-        "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
-        "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
-        "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
-        "bbox_x": int(x0), "bbox_y": int(y0), "bbox_w": int(x1 - x0 + 1),
-        "bbox_h": int(y1 - y0 + 1),
-        "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
-        "severity": float(t.sem[r] + t.inst[r]),
-    }
+def _pair_names(h: Heatmaps, categories: Categories, t: _Tables, area: npt.NDArray[np.int64]
+                ) -> list[str]:
+    """Per region, ``"road <-> sidewalk (62%); ..."``: the pairs covering >= 10 % of it."""
+    region, code, count = t.pair_region, t.pair_code, t.pair_count
+    ok = count >= 0.1 * area[region]
+    region, code = region[ok], code[ok]
+    share = (100 * count[ok] / area[region]).tolist()
+    named: dict[int, str] = {}
+    out: list[list[str]] = [[] for _ in range(area.size)]
+    for r, c, p in zip(region.tolist(), code.tolist(), share, strict=True):
+        if c not in named:
+            named[c] = " <-> ".join(sorted((_name(c // t.k, h, categories),
+                                            _name(c % t.k, h, categories))))
+        out[r].append(f"{named[c]} ({p:.0f}%)")
+    return ["; ".join(x) for x in out]
 
+
+def _merge_split(h: Heatmaps, t: _Tables, r: int
+                 ) -> tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A merge-split region's thing class (whose instances are disputed), its two sides and
+    the mergers (module notes)."""
+    c = int(t.inst_label[r])
+    tuples = h.tuples.index.ravel()[t.region_pixels(r)]
+    t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
+                          for c in h.tuples.codes.T]
+    merged = _merged_by(h, tuples, t.areas)
+    side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c])
+    if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
+        split = tuple(n for n in side_a if n not in merged)
+        side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
+    return c, side_a, side_b, merged
+
+
+def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArray[np.int64],
+              thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64]) -> list[dict]:
+    """The records of the kept regions (labels ``labels``), in their order: every field but
+    the sides of the merge-split regions computed for all regions at once."""
+    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
+    c1, c2 = _first_pairs(t, t.hist.sum(0))
+    kinds = _kinds(t, thin, area, c1, c2, thing)
+    a, b = _sides_of(t.hist, c1, c2)
+    side_a, side_b = _name_tuples(a, h.annotators), _name_tuples(b, h.annotators)
+    merged: list[tuple[str, ...]] = [()] * area.size
+    for r in np.flatnonzero(kinds == "merge-split").tolist():
+        c, side_a[r], side_b[r], merged[r] = _merge_split(h, t, r)
+        c1[r] = c2[r] = c
+    swap = np.array([len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)], bool)
+    c1, c2 = np.where(swap, c2, c1).tolist(), np.where(swap, c1, c2).tolist()
+    names = ["void", *(categories.name(c) for c in h.category_ids)]
+    ids = [0, *h.category_ids]
+    y0, y1, x0, x1 = (t.boxes.T if area.size else np.zeros((4, 0), np.int64)).tolist()
+    severity = t.sem + t.inst
+    mean = (severity / area).tolist()
+    rows = []
+    for r, (label, kind, pairs, sev) in enumerate(zip(
+            labels.tolist(), kinds.tolist(), _pair_names(h, categories, t, area),
+            severity.tolist(), strict=True)):
+        sa, sb = (side_b[r], side_a[r]) if swap[r] else (side_a[r], side_b[r])
+        na, nb = names[c1[r]], names[c2[r]]
+        rows.append({
+            "image": h.image, "region": label, "kind": kind,
+            "class_pair": " <-> ".join(sorted((na, nb))), "class_pairs": pairs,
+            "class_a": na, "class_b": nb, "category_a": ids[c1[r]], "category_b": ids[c2[r]],
+            "annotators_a": sa, "annotators_b": sb, "merged_by": merged[r],
+            "area": int(area[r]), "bbox_x": x0[r], "bbox_y": y0[r], "bbox_w": x1[r] - x0[r] + 1,
+            "bbox_h": y1[r] - y0[r] + 1, "mean_disagreement": mean[r], "severity": sev})
+    return rows
