@@ -1,0 +1,130 @@
+"""The ambiguous regions' descriptions as first written: one region at a time.
+
+A test oracle for :func:`agreement.image.regions.region_records`, which describes every region
+of an image at once with array operations: both must give equal records (values and types).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from agreement.image.disagreement import Heatmaps
+from agreement.image.regions import (
+    _components,
+    _instance_sides,
+    _merged_by,
+    _name,
+    _pair_code,
+    _Tables,
+)
+from agreement.model import Categories
+
+
+def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
+                   min_area: int | None = None, width: int | None = None) -> list[dict]:
+    """:func:`agreement.image.regions.region_records`, one ``_describe`` call per region."""
+    shape = h.shape
+    min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
+    w = h.d if width is None else int(width)
+    pt = h.per_tuple
+    mask = h.tuples.gather((pt["semantic"] > min_disagreement)
+                           | (pt["instance"] > min_disagreement))
+    code = _pair_code(h)
+    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[np.flatnonzero(
+        mask)]])
+    area = np.bincount(region, minlength=thin.size)
+    keep = np.flatnonzero(area >= min_area)
+    keep = keep[keep > 0]
+    if keep.size == 0:
+        return []
+    t = _Tables(h, pixels, region, keep, code, w)
+    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
+    rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
+                      thing) for r, label in enumerate(keep)]
+    return sorted(rows, key=lambda row: -row["severity"])
+
+
+def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
+    a = tuple(n for n, row in zip(names, hist, strict=True) if row[c1] and row[c1] >= row[c2])
+    b = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] > row[c1])
+    if not b:  # nobody gives c2 most of the region: those who give it at all, if fewer
+        some = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] and n in a)
+        if 0 < 2 * len(some) < len(a):
+            a, b = tuple(n for n in a if n not in some), some
+    return a, b
+
+
+
+def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
+          thing: npt.NDArray[np.bool_], borderless) -> str:
+    """The region's kind (module notes); ``borderless()`` is its borderless share, computed
+    only when the kind depends on it."""
+    if instance > semantic:
+        return "merge-split"
+    if thin and 0 in (c1, c2):
+        return "unlabeled gap"
+    if thin:
+        return "missed object" if borderless() >= 0.5 else "boundary placement"
+    if thing[c1] != thing[c2]:
+        return "missed object"
+    if 0 in (c1, c2):
+        return "unlabeled gap"
+    return "class confusion"
+
+
+def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k: int) -> str:
+    """``"road <-> sidewalk (62%); ..."`` for the pairs covering >= 10 % of the region."""
+    out = []
+    for c, n in zip(codes, counts, strict=True):
+        if n >= 0.1 * area:
+            names = sorted((_name(int(c) // k, h, categories), _name(int(c) % k, h, categories)))
+            out.append(f"{names[0]} <-> {names[1]} ({100 * n / area:.0f}%)")
+    return "; ".join(out)
+
+
+def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
+              area: int, thing: npt.NDArray[np.bool_]) -> dict:
+    votes = t.hist[:, r].sum(0)
+    codes, counts = t.pairs(r)
+    # the most frequent (majority, dissent) pair of two classes; a pixel disputed on the
+    # instance only has the pair (class, class), which names no class disagreement
+    two = np.flatnonzero(codes // t.k != codes % t.k)
+    c1, c2 = divmod(int(codes[two[0] if two.size else 0]), t.k)
+    if votes[c2] > votes[c1]:
+        c1, c2 = c2, c1
+    inside = t.region_pixels(r)
+    kind = ("merge-split" if c1 == c2 else
+            _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
+                  lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area))
+    merged: tuple[str, ...] = ()
+    if kind == "merge-split":  # the thing class whose instances are disputed
+        c1 = c2 = int(t.inst_label[r])
+        tuples = h.tuples.index.ravel()[inside]
+        t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
+                              for c in h.tuples.codes.T]
+        merged = _merged_by(h, tuples, t.areas)
+        side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c1])
+        if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
+            split = tuple(n for n in side_a if n not in merged)
+            side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
+    else:
+        side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
+    if len(side_b) > len(side_a):
+        side_a, side_b, c1, c2 = side_b, side_a, c2, c1
+    na, nb = _name(c1, h, categories), _name(c2, h, categories)
+    y0, y1, x0, x1 = t.boxes[r]
+    return {
+        "image": h.image, "region": label, "kind": kind,
+        "class_pair": " <-> ".join(sorted((na, nb))),
+        "class_pairs": _pair_names(h, categories, codes, counts, area, t.k),
+        "class_a": na, "class_b": nb,
+        "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
+        "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
+        "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
+        "bbox_x": int(x0), "bbox_y": int(y0), "bbox_w": int(x1 - x0 + 1),
+        "bbox_h": int(y1 - y0 + 1),
+        "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
+        "severity": float(t.sem[r] + t.inst[r]),
+    }
+

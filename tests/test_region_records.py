@@ -1,0 +1,152 @@
+"""The regions of an image described all at once equal the descriptions made one region at a
+time (``tests/_regions_oracle.py``), and the kernels the disputes part shares with them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _regions_oracle import region_records as oracle_records
+from conftest import SAMPLE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agreement import Categories, Category, PanopticAnnotation, load_study
+from agreement.image.disagreement import (
+    _area_average_rows,
+    _area_weights,
+    _pool_factor,
+    area_average,
+    boundary_near,
+    heatmaps,
+)
+from agreement.image.regions import REGION_COLUMNS, region_records
+
+CATS = Categories([Category(1, "road", False), Category(2, "sidewalk", False),
+                   Category(3, "car", True), Category(4, "truck", True),
+                   Category(5, "pole", False)])
+
+
+def typed(records: list[dict]) -> list[list[tuple[str, type, object]]]:
+    """Records as (key, type, value) lists: equal values of another type are a difference."""
+    return [[(k, type(r[k]), r[k]) for k in REGION_COLUMNS] for r in records]
+
+
+def annotator_maps(rng: np.random.Generator, n: int, shape: tuple[int, int]):
+    """n annotations of one scene: shared blocks, each annotator shifting a border, relabelling,
+    merging, splitting or leaving blocks void (thick and thin regions of every kind)."""
+    h, w = shape
+    base = np.kron(rng.integers(1, 9, (h // 6 + 1, w // 6 + 1)), np.ones((6, 6), np.int64))
+    base = base[:h, :w]
+    cats = {s: int(rng.integers(1, 6)) for s in range(1, 40)}
+    out = {}
+    for i in range(n):
+        ids = base.copy()
+        if rng.random() < 0.6:  # a border moved by a few pixels: thin slivers
+            ids = np.roll(ids, int(rng.integers(-2, 3)), axis=int(rng.integers(0, 2)))
+        for _ in range(int(rng.integers(0, 4))):
+            y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+            dy, dx = int(rng.integers(1, 9)), int(rng.integers(1, 12))
+            ids[y:y + dy, x:x + dx] = int(rng.choice([0, 10 + i, 20 + i, int(rng.integers(1, 9))]))
+        mine = dict(cats)
+        if rng.random() < 0.3:  # another class for one segment
+            mine[int(rng.integers(1, 9))] = int(rng.integers(1, 6))
+        out[f"a{i}"] = PanopticAnnotation.from_map(
+            ids, {int(s): mine[int(s)] for s in np.unique(ids) if s}, file_name="img.png")
+    return out
+
+
+def test_an_image_without_disputes_has_no_regions():
+    same = PanopticAnnotation.from_map(np.ones((8, 8), np.int64), {1: 1}, file_name="img.png")
+    h = heatmaps({"a": same, "b": same}, CATS, d=1)
+    assert region_records(h, CATS) == oracle_records(h, CATS) == []
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 6), st.integers(1, 3), st.integers(1, 30),
+       st.sampled_from([0.0, 0.2, 0.4]))
+def test_regions_described_at_once_equal_one_at_a_time(seed, n, width, min_area, floor):
+    rng = np.random.default_rng(seed)
+    h = heatmaps(annotator_maps(rng, n, (int(rng.integers(12, 40)), int(rng.integers(12, 48)))),
+                 CATS, d=int(rng.integers(1, 3)))
+    kw = {"min_area": min_area, "width": width, "min_disagreement": floor}
+    got = region_records(h, CATS, **kw)
+    assert typed(got) == typed(oracle_records(h, CATS, **kw))
+
+
+def test_the_random_scenes_reach_every_kind():
+    """The scenes of the test above are not all of one kind (a check of the generator)."""
+    kinds = set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        h = heatmaps(annotator_maps(rng, 4, (36, 48)), CATS, d=1)
+        kinds |= {r["kind"] for r in region_records(h, CATS, min_area=4, width=2)}
+    assert kinds == {"boundary placement", "class confusion", "merge-split", "missed object",
+                     "unlabeled gap"}
+
+
+@pytest.mark.parametrize("batch", ["batch1", "batch2"])
+def test_sample_regions_equal_the_per_region_descriptions(batch):
+    path = SAMPLE / batch
+    if not path.exists():
+        pytest.skip(f"no {batch} in the sample")
+    study = load_study(path)
+    total = 0
+    for image in study.images:
+        anns = {a: study.annotation(a, image) for a in study.annotators_of(image)}
+        if len(anns) < 2:
+            continue
+        h = heatmaps(anns, study.categories)
+        got = region_records(h, study.categories)
+        assert typed(got) == typed(oracle_records(h, study.categories)), image
+        total += len(got)
+    assert total > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 11), st.integers(1, 4), st.integers(0, 5), st.integers(1, 14),
+       st.integers(1, 14), st.integers(0, 2**32 - 1))
+def test_a_wider_border_tolerance_widened_from_a_narrower_one(n, d0, extra, h, w, seed):
+    """Heatmaps.near_count(d) after near_count(d0 <= d) widens the kept bits: the same counts
+    as each annotator's boundary_near at d (image borders included), in either order."""
+    rng = np.random.default_rng(seed)
+    maps = [rng.integers(1, 4, (h, w)) for _ in range(n)]
+    anns = {f"a{i}": PanopticAnnotation.from_map(m, {int(s): int(s) for s in np.unique(m)})
+            for i, m in enumerate(maps)}
+    d = d0 + extra
+    want = sum(boundary_near(m, d).astype(np.uint8) for m in maps)
+    narrow = heatmaps(anns, CATS, d=d0)
+    narrow.near_count(d0)
+    assert np.array_equal(narrow.near_count(d), want)
+    wide_first = heatmaps(anns, CATS, d=d0)
+    assert np.array_equal(wide_first.near_count(d), want)
+    assert np.array_equal(wide_first.near_count(d0),
+                          sum(boundary_near(m, d0).astype(np.uint8) for m in maps))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.sampled_from([1, 2, 4, 8]),
+       st.sampled_from([1, 2, 4]), st.integers(0, 2**32 - 1))
+def test_pooled_area_average_is_the_sparse_product_bit_for_bit(g0, g1, fr, fc, seed):
+    """Sizes divisible by a power of two: the unscaled sums scaled once give the taps' bits
+    (values of every scale, negative ones, negative zeros: never a negative zero out)."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((g0 * fr, g1 * fc)) * 10.0 ** rng.integers(-30, 30, (g0 * fr, 1))
+         ).astype(np.float32)
+    x[rng.random(x.shape) < 0.2] = -0.0
+    assert _pool_factor(g0 * fr, g0) == fr and _pool_factor(g1 * fc, g1) == fc
+    wide = x.astype(np.float64)
+    expected = np.asarray((_area_weights(g1 * fc, g1) @ (_area_weights(g0 * fr, g0) @ wide).T).T)
+    got = area_average(x, (g0, g1))
+    assert np.array_equal(got, expected)
+    generic = area_average(wide, (g0, g1))  # float64 input: the taps
+    assert got.tobytes() == generic.tobytes()  # signs of zeros included
+    stacked = _area_average_rows(lambda lo, hi: np.stack([x[lo:hi], -x[lo:hi]]), x.shape,
+                                 (g0, g1))
+    assert stacked[0].tobytes() == got.tobytes()
+    assert np.array_equal(stacked[1], -got + 0.0)
+
+
+def test_pool_factor_only_for_power_of_two_blocks():
+    assert [_pool_factor(n, m) for n, m in ((512, 256), (1024, 512), (6, 6), (8, 2))] == [
+        2, 2, 1, 4]
+    assert [_pool_factor(n, m) for n, m in ((6, 2), (7, 2), (3, 6), (12, 4))] == [0, 0, 0, 0]
