@@ -255,23 +255,38 @@ class Heatmaps:
 
     def area_averages(self, names: Sequence[str], shape: tuple[int, int]
                       ) -> npt.NDArray[np.float64]:
-        """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``; those
-        read per tuple (``semantic``, ``entropy``, ``instance``) in one banded pass over the
-        image's tuples."""
-        per_tuple = [n for n in names if n in ("semantic", "entropy", "instance")
-                     and n not in self._maps]
-        out = {}
-        if per_tuple:
-            values, index = np.stack([self.per_tuple[n] for n in per_tuple]), self.tuples.index
-            stacked = _area_average_rows(lambda lo, hi: np.take(values, index[lo:hi], axis=1),
-                                         self.shape, shape)
-            out = dict(zip(per_tuple, stacked, strict=True))
-        if "boundary" in names and "boundary" not in self._maps:  # from the counts, by bands
-            n, count = len(self._compacts), self.boundary_count
-            out["boundary"] = _area_average_rows(
-                lambda lo, hi: _minority_share(count[lo:hi], n), self.shape, shape)[0]
-        return np.stack([out[n] if n in out else area_average(getattr(self, n), shape)
-                         for n in names])
+        """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``, in one
+        banded pass: each band reads the rows of every map (those read per tuple,
+        ``semantic``, ``entropy``, ``instance``, with one ``take`` for all of them, and the
+        boundary map from its counts), without making a whole map."""
+        index, n, rows = self.tuples.index, len(self._compacts), self.shape[1]
+        per_tuple = [m in ("semantic", "entropy", "instance") and m not in self._maps
+                     for m in names]
+        others: dict[int, Callable[[int, int], np.ndarray]] = {}
+        for i, m in enumerate(names):
+            if m == "boundary" and m not in self._maps:
+                count = self.boundary_count
+                others[i] = lambda lo, hi, count=count: _minority_share(count[lo:hi], n)
+            elif not per_tuple[i]:
+                others[i] = lambda lo, hi, heat=getattr(self, m): heat[lo:hi]
+        # float32 maps (the heatmaps) in a float32 block; any other type widened to float64
+        # (the taps compute in float64 either way: the same bits)
+        wide = any(self._maps[m].dtype != np.float32 for m in names if m in self._maps)
+        dtype = np.float64 if wide else np.float32
+        values = np.zeros((len(names), len(self.tuples)), dtype)
+        for i, m in enumerate(names):
+            if per_tuple[i]:
+                values[i] = self.per_tuple[m]
+
+        def band(lo: int, hi: int) -> np.ndarray:
+            block = (np.take(values, index[lo:hi], axis=1) if any(per_tuple)
+                     else np.empty((len(names), hi - lo, rows), dtype))
+            for i, read in others.items():
+                block[i] = read(lo, hi)
+            return block
+
+        # (each output cell adds the same terms whatever the maps stacked with it)
+        return _area_average_rows(band, self.shape, shape)
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -532,7 +547,7 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
         if out is None:
             out = np.empty((block.shape[0], g0, g1))
         if fr and fc and block.dtype == np.float32:
-            out[:, lo:hi] = _pooled(block, fr, fc)
+            _pooled(block, fr, fc, out[:, lo:hi])
             continue
         acc = np.zeros((block.shape[0], hi - lo, w))
         for k in range(idx.shape[1]):  # rows: each output row adds its input rows in order
@@ -557,22 +572,28 @@ def _pool_factor(n: int, m: int) -> int:
     return f if even else 0
 
 
-def _pooled(block: npt.NDArray[np.float32], fr: int, fc: int) -> npt.NDArray[np.float64]:
+def _pooled(block: npt.NDArray[np.float32], fr: int, fc: int,
+            out: npt.NDArray[np.float64]) -> None:
     """The taps of :func:`_area_average_rows` when every output cell averages ``fr x fc`` input
-    cells (:func:`_pool_factor`), bit for bit, with a third of the array passes: the taps add
-    ``2 ** -k x`` in order from 0, and scaling by a power of two commutes with rounding (no
-    float32 value comes near float64's underflow or overflow), so the sums are added unscaled
-    in the same order and scaled once. ``+ 0.0`` at the end: the taps, starting from +0.0, never
-    give a negative zero."""
-    acc = block[:, 0::fr].astype(np.float64)
-    for k in range(1, fr):  # rows: the input rows of each output row, in order
-        acc += block[:, k::fr]
-    band = acc[:, :, 0::fc].copy()
-    for k in range(1, fc):  # then columns
-        band += acc[:, :, k::fc]
-    band *= 1.0 / (fr * fc)
-    band += 0.0
-    return band
+    cells (:func:`_pool_factor`), bit for bit, with a third of the array passes, into ``out``:
+    the taps add ``2 ** -k x`` in order from 0, and scaling by a power of two commutes with
+    rounding (no float32 value comes near float64's underflow or overflow), so the sums are
+    added unscaled in the same order and scaled once. ``+ 0.0`` at the end: the taps, starting
+    from +0.0, never give a negative zero."""
+    if fr == 1:
+        acc = block.astype(np.float64)
+    else:  # rows: the input rows of each output row, in order
+        acc = np.add(block[:, 0::fr], block[:, 1::fr], dtype=np.float64)
+        for k in range(2, fr):
+            acc += block[:, k::fr]
+    if fc == 1:
+        out[...] = acc
+    else:  # then columns
+        np.add(acc[:, :, 0::fc], acc[:, :, 1::fc], out=out)
+        for k in range(2, fc):
+            out += acc[:, :, k::fc]
+    out *= 1.0 / (fr * fc)
+    out += 0.0
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
