@@ -150,3 +150,25 @@ def test_pool_factor_only_for_power_of_two_blocks():
     assert [_pool_factor(n, m) for n, m in ((512, 256), (1024, 512), (6, 6), (8, 2))] == [
         2, 2, 1, 4]
     assert [_pool_factor(n, m) for n, m in ((6, 2), (7, 2), (3, 6), (12, 4))] == [0, 0, 0, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 300), st.integers(0, 2),
+       st.sampled_from([np.uint16, np.int32, np.int64]), st.integers(0, 2**32 - 1))
+def test_take_by_blocks_is_the_fancy_index(h, w, tuples, lead, index_type, seed):
+    """tuples.take (np.take a block of indices at a time, blocks of 7 here) is
+    ``values[..., index]`` for any leading shape and index type."""
+    from agreement.image import tuples as tuples_module
+
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, tuples, (h, w)).astype(index_type)
+    values = rng.random((*(2,) * lead, tuples)).astype(np.float32)
+    old = tuples_module.GATHER_BLOCK
+    tuples_module.GATHER_BLOCK = 7
+    try:
+        got = tuples_module.take(values, index)
+        flags = tuples_module.take(values > 0.5, index)
+    finally:
+        tuples_module.GATHER_BLOCK = old
+    assert got.dtype == values.dtype and np.array_equal(got, values[..., index])
+    assert np.array_equal(flags, (values > 0.5)[..., index])

@@ -262,13 +262,15 @@ class Heatmaps:
         index, n, rows = self.tuples.index, len(self._compacts), self.shape[1]
         per_tuple = [m in ("semantic", "entropy", "instance") and m not in self._maps
                      for m in names]
-        others: dict[int, Callable[[int, int], np.ndarray]] = {}
-        for i, m in enumerate(names):
-            if m == "boundary" and m not in self._maps:
+
+        def rows_of(name: str) -> Callable[[int, int], np.ndarray]:
+            if name == "boundary" and name not in self._maps:
                 count = self.boundary_count
-                others[i] = lambda lo, hi, count=count: _minority_share(count[lo:hi], n)
-            elif not per_tuple[i]:
-                others[i] = lambda lo, hi, heat=getattr(self, m): heat[lo:hi]
+                return lambda lo, hi: _minority_share(count[lo:hi], n)
+            heat = getattr(self, name)
+            return lambda lo, hi: heat[lo:hi]
+
+        others = {i: rows_of(m) for i, m in enumerate(names) if not per_tuple[i]}
         # float32 maps (the heatmaps) in a float32 block; any other type widened to float64
         # (the taps compute in float64 either way: the same bits)
         wide = any(self._maps[m].dtype != np.float32 for m in names if m in self._maps)
