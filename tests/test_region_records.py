@@ -172,3 +172,29 @@ def test_take_by_blocks_is_the_fancy_index(h, w, tuples, lead, index_type, seed)
         tuples_module.GATHER_BLOCK = old
     assert got.dtype == values.dtype and np.array_equal(got, values[..., index])
     assert np.array_equal(flags, (values > 0.5)[..., index])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 50), st.integers(0, 2**32 - 1))
+def test_counted_keys_and_region_tuples_both_ways(pixels, regions, seed):
+    """_count_keys counts (or sums weights) by bincount for small key ranges and by a sort
+    for large ones, the same; _region_tuples gives the pixels per distinct (region, tuple)."""
+    from agreement.image import regions as mod
+
+    rng = np.random.default_rng(seed)
+    reg = np.sort(rng.integers(0, regions, pixels))
+    tup = rng.integers(0, 70_000, pixels).astype(np.int32)  # more tuples than uint16 holds
+    weights = rng.integers(1, 5, pixels)
+    for size in (int(reg.max() + 1) * 70_000, 1 << 23):  # the sort from 2**22 keys on
+        keys = reg * 70_000 + tup
+        want, counts = np.unique(keys, return_counts=True)
+        got = mod._count_keys(keys, size)
+        assert np.array_equal(got[0], want) and np.array_equal(got[1], counts)
+        summed = mod._count_keys(keys, size, weights)
+        assert np.array_equal(summed[0], want)
+        assert np.array_equal(summed[1], [weights[keys == k].sum() for k in want])
+        assert summed[1].dtype == np.int64
+    p_reg, p_tup, p_count = mod._region_tuples(reg, tup, 70_000)
+    pairs = sorted({(int(r), int(t)) for r, t in zip(reg, tup, strict=True)})
+    assert list(zip(p_reg.tolist(), p_tup.tolist(), strict=True)) == pairs
+    assert p_count.tolist() == [int(np.sum((reg == r) & (tup == t))) for r, t in pairs]

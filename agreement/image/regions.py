@@ -261,14 +261,37 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
 
 
-def _count_keys(keys: npt.NDArray[np.int64], size: int
+def _weighted_counts(keys: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], size: int
+                     ) -> npt.NDArray[np.int64]:
+    """``np.bincount(keys, weights, minlength=size)`` in integers (the float64 sums of integer
+    weights are exact below 2**53)."""
+    return np.bincount(keys, weights=weights, minlength=size).astype(np.int64)
+
+
+def _region_tuples(reg: npt.NDArray[np.int64], tup: npt.NDArray[np.integer], tuples: int
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                              npt.NDArray[np.int64]]:
+    """The distinct (region, tuple) pairs of the pixels, in increasing order, and their
+    pixels."""
+    keys, counts = _count_keys(reg * tuples + tup, (int(reg.max()) + 1) * tuples
+                               if reg.size else 0)
+    p_reg, p_tup = np.divmod(keys, tuples)
+    return p_reg, p_tup, counts
+
+
+def _count_keys(keys: npt.NDArray[np.int64], size: int,
+                weights: npt.NDArray[np.int64] | None = None
                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The distinct keys in ``[0, size)`` and their counts, in increasing order."""
+    """The distinct keys in ``[0, size)`` and their counts (the sum of their ``weights``), in
+    increasing order."""
     if size <= 1 << 22:
-        counts = np.bincount(keys, minlength=size)
+        counts = (np.bincount(keys, minlength=size) if weights is None
+                  else _weighted_counts(keys, weights, size))
         present = np.flatnonzero(counts)
         return present.astype(np.int64), counts[present]
-    return np.unique(keys, return_counts=True)
+    present, inverse = np.unique(keys, return_inverse=True)
+    return present, (np.bincount(inverse) if weights is None
+                     else _weighted_counts(inverse, weights, present.size))
 
 
 class _Tables:
@@ -288,14 +311,19 @@ class _Tables:
         pt = h.per_tuple
         k = len(h.category_ids) + 1
         self.k, self.w = k, w
-        self.hist = np.stack([np.bincount(reg * k + lab[tup], minlength=n * k).reshape(n, k)
-                              for lab in pt["labels"]])
-        instance = pt["instance"][tup]
-        self.sem = np.bincount(reg, weights=pt["semantic"][tup], minlength=n)
+        # the float sums pixel by pixel, in raster order (their bits: severity and its ties)
+        instance = np.take(pt["instance"], tup)
+        self.sem = np.bincount(reg, weights=np.take(pt["semantic"], tup), minlength=n)
         self.inst = np.bincount(reg, weights=instance, minlength=n)
-        self.inst_label = np.bincount(reg * k + pt["majority"][tup], weights=instance,
+        self.inst_label = np.bincount(reg * k + np.take(pt["majority"], tup), weights=instance,
                                       minlength=n * k).reshape(n, k).argmax(1)
-        keys, counts = _count_keys(reg * (k * k) + code[tup], n * k * k)
+        # the counts from the pixels per (region, tuple): a few thousand, not a pixel each
+        p_reg, p_tup, p_count = _region_tuples(reg, tup, len(h.tuples))
+        labels = pt["labels"][:, p_tup].astype(np.int64)
+        labels += (np.arange(labels.shape[0])[:, None] * n + p_reg) * k
+        self.hist = _weighted_counts(labels.ravel(), np.tile(p_count, labels.shape[0]),
+                                     labels.shape[0] * n * k).reshape(-1, n, k)
+        keys, counts = _count_keys(p_reg * (k * k) + code[p_tup], n * k * k, p_count)
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
