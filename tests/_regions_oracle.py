@@ -12,9 +12,7 @@ import numpy.typing as npt
 from agreement.image.disagreement import Heatmaps
 from agreement.image.regions import (
     _components,
-    _instance_sides,
     _lacking,
-    _merged_by,
     _name,
     _pair_code,
 )
@@ -111,6 +109,33 @@ class _Tables:
         """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
         lo, hi = np.searchsorted(self.pair_region, [r, r + 1])
         return self.pair_code[lo:hi], self.pair_count[lo:hi]
+
+
+def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int32],
+               areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
+    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
+    size = {}
+    for i, name in enumerate(h.annotators):
+        segs = h.tuples.codes[tuples, i]
+        segs = segs[segs > 0]
+        if segs.size:
+            size[name] = areas[i][np.bincount(segs).argmax()]
+    if not size:
+        return ()
+    small = min(size.values())
+    return tuple(n for n, s in size.items() if s >= 1.5 * small)
+
+
+def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
+                    members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    a, b = [], []
+    for i, name in enumerate(h.annotators):
+        if members[i] == 0:
+            continue
+        dissent = int(np.count_nonzero(h.per_tuple["instance_disputed"][i][tuples]))
+        (b if 2 * dissent > members[i] else a).append(name)
+    return tuple(a), tuple(b)
 
 
 def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):

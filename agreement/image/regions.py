@@ -161,29 +161,31 @@ def _name(label: int, h: Heatmaps, categories: Categories) -> str:
     return "void" if label == 0 else categories.name(h.category_ids[label - 1])
 
 
-def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int32],
+def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64],
                areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
-    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
+    """Annotators whose main segment in the region (its tuples and their pixels) is >= 1.5x
+    the smallest annotator's."""
     size = {}
     for i, name in enumerate(h.annotators):
         segs = h.tuples.codes[tuples, i]
-        segs = segs[segs > 0]
-        if segs.size:
-            size[name] = areas[i][np.bincount(segs).argmax()]
+        some = segs > 0
+        if some.any():  # (pixel counts: integer sums, exact; ties to the first segment)
+            size[name] = areas[i][np.bincount(segs[some], weights=pixels[some]).argmax()]
     if not size:
         return ()
     small = min(size.values())
     return tuple(n for n, s in size.items() if s >= 1.5 * small)
 
 
-def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
+def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64],
                     members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    """Annotators of the class agreeing with the majority instances / dissenting on most
+    pixels (the region's tuples and their pixels)."""
     a, b = [], []
     for i, name in enumerate(h.annotators):
         if members[i] == 0:
             continue
-        dissent = int(np.count_nonzero(h.per_tuple["instance_disputed"][i][tuples]))
+        dissent = int(pixels[h.per_tuple["instance_disputed"][i][tuples]].sum())
         (b if 2 * dissent > members[i] else a).append(name)
     return tuple(a), tuple(b)
 
@@ -319,6 +321,7 @@ class _Tables:
                                       minlength=n * k).reshape(n, k).argmax(1)
         # the counts from the pixels per (region, tuple): a few thousand, not a pixel each
         p_reg, p_tup, p_count = _region_tuples(reg, tup, len(h.tuples))
+        self.p_reg, self.p_tup, self.p_count = p_reg, p_tup, p_count
         labels = pt["labels"][:, p_tup].astype(np.int64)
         labels += (np.arange(labels.shape[0])[:, None] * n + p_reg) * k
         self.hist = _weighted_counts(labels.ravel(), np.tile(p_count, labels.shape[0]),
@@ -341,20 +344,11 @@ class _Tables:
         self._lacking: npt.NDArray[np.bool_] | None = None
         self._h = h
 
-    def region_pixels(self, r: int) -> npt.NDArray[np.int64]:
-        """Flat indices of the pixels of region ``r``."""
-        return self.pixels[self.starts[r]:self.starts[r + 1]]
-
     def lacking(self) -> npt.NDArray[np.bool_]:
         """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
         if self._lacking is None:
             self._lacking = _lacking(self._h, 2 * self.w)
         return self._lacking
-
-    def pairs(self, r: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
-        lo, hi = np.searchsorted(self.pair_region, [r, r + 1])
-        return self.pair_code[lo:hi], self.pair_count[lo:hi]
 
 
 def _first_pairs(t: _Tables, votes: npt.NDArray[np.int64]
@@ -438,11 +432,12 @@ def _merge_split(h: Heatmaps, t: _Tables, r: int
     """A merge-split region's thing class (whose instances are disputed), its two sides and
     the mergers (module notes)."""
     c = int(t.inst_label[r])
-    tuples = h.tuples.index.ravel()[t.region_pixels(r)]
+    lo, hi = np.searchsorted(t.p_reg, [r, r + 1])
+    tuples, pixels = t.p_tup[lo:hi], t.p_count[lo:hi]
     t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
                           for c in h.tuples.codes.T]
-    merged = _merged_by(h, tuples, t.areas)
-    side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c])
+    merged = _merged_by(h, tuples, pixels, t.areas)
+    side_a, side_b = _instance_sides(h, tuples, pixels, t.hist[:, r, c])
     if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
         split = tuple(n for n in side_a if n not in merged)
         side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
