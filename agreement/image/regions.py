@@ -3,10 +3,11 @@
 A pixel is *disputed* when its semantic or instance disagreement (see
 :mod:`agreement.image.disagreement`) exceeds ``min_disagreement``. The disputed mask is split into a
 *thick* part (what survives a morphological opening with a ``(2w+1)`` square, ``w`` = the boundary
-tolerance) and a *thin* rest; connected components (8-connectivity, ``scipy.ndimage.label``) of each
-part are regions, the thin ones also split where the pair (majority class, dissenting class)
-changes. Per region, every annotator's label histogram comes from one ``bincount`` over the region
-pixels.
+tolerance) and a *thin* rest; connected components (8-connectivity, those of
+``scipy.ndimage.label``, found over runs of pixels) of each part are regions, the thin ones also
+split where the pair (majority class, dissenting class) changes. Per region, every annotator's label
+histogram comes from the pixels per (region, tuple of segments); every field of every region is
+computed at once with array operations, the sides of merge-split regions excepted.
 
 Kinds, decided in this order:
 
@@ -53,7 +54,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -104,38 +104,36 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     share ``code``: component of each pixel (0-based, numbered in raster order of their first
     pixel, as ``scipy.ndimage.label`` numbers them) and their number.
 
-    Only the given pixels are visited: their right, lower-left, lower and lower-right neighbours
-    are looked up among them through a map of positions.
+    Only the given pixels are visited, as runs: pixels next to each other in a row with one
+    ``code``. A run touches the runs of the next row that overlap its columns widened by one
+    on each side (8-connectivity); those of one code are joined. Runs and rows are in raster
+    order, so the runs a run touches are a range found by two binary searches; the components
+    of the graph of runs (numbered from its first node, in raster order) give the pixels'.
     """
-    h, w = shape
-    # int32 positions (a flat index of an image below 2**31 pixels): the edge lists and the
-    # graph are what this costs, about 60 bytes a pixel
-    small = h * w < 1 << 31
-    at_t = np.int32 if small else np.int64
-    flat = pixels.astype(at_t, copy=False)
-    col = flat % w
-    c = np.zeros(pixels.size, np.int8) if code is None else code
-    where = np.full(h * w, -1, at_t)
-    where[pixels] = np.arange(pixels.size, dtype=at_t)
-    last_row = flat >= (h - 1) * w
-    rows, cols = [], []
-    for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & ~last_row),
-                    (w, ~last_row), (w + 1, (col < w - 1) & ~last_row)):
-        src = np.flatnonzero(ok).astype(at_t, copy=False)
-        at = where[flat[src] + off]
-        hit = at >= 0
-        src, at = src[hit], at[hit]
-        same = c[at] == c[src]
-        rows.append(src[same])
-        cols.append(at[same])
-        del src, at, hit, same, ok
-    del where, col, last_row
-    r, cc = np.concatenate(rows), np.concatenate(cols)
-    del rows, cols
-    graph = csr_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(pixels.size, pixels.size))
-    del r, cc
-    n, comp = connected_components(graph, directed=False)
-    return comp.astype(np.int64), int(n)
+    w = shape[1]
+    n = pixels.size
+    if n == 0:
+        return np.zeros(0, np.int64), 0
+    p = pixels.astype(np.int64, copy=False)
+    c = np.zeros(n, np.int8) if code is None else code
+    row, col = np.divmod(p, w)
+    start = np.ones(n, bool)  # a run starts: not the next pixel of the row, or another code
+    np.not_equal(p[1:], p[:-1] + 1, out=start[1:])
+    start[1:] |= col[1:] == 0
+    start[1:] |= c[1:] != c[:-1]
+    first = np.flatnonzero(start)
+    last = np.append(first[1:], n) - 1
+    below = (row[first] + 1) * w  # the runs below: ending at or after x0 - 1, starting at or
+    lo = np.searchsorted(p[last], below + np.maximum(col[first] - 1, 0))  # before x1 + 1
+    hi = np.searchsorted(p[first], below + np.minimum(col[last] + 1, w - 1), side="right")
+    touch = np.maximum(hi - lo, 0)
+    src = np.repeat(np.arange(first.size), touch)
+    dst = lo[src] + np.arange(src.size) - np.repeat(np.cumsum(touch) - touch, touch)
+    same = c[first][src] == c[first][dst]
+    graph = csr_matrix((np.ones(int(same.sum()), np.int8), (src[same], dst[same])),
+                       shape=(first.size, first.size))
+    k, comp = connected_components(graph, directed=False)
+    return comp.astype(np.int64)[np.cumsum(start) - 1], int(k)
 
 
 def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer]):
@@ -143,15 +141,15 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     numbered from 1, then thin ones) and the thin flag of each region (index 0 unused).
 
     Thin components are also split where the class pair ``code`` (one value per pixel) changes,
-    so that border slivers of different class pairs that touch stay separate regions.
+    so that border slivers of different class pairs that touch stay separate regions. Thick
+    components are those of ``scipy.ndimage.label`` of the opening (:func:`_connected` of its
+    pixels: the same, numbered alike, without a labelled map).
     """
     pixels = np.flatnonzero(mask)
-    opened = _opening(mask, w)
-    thick = opened.ravel()[pixels]
+    thick = _opening(mask, w).ravel()[pixels]
     region = np.empty(pixels.size, np.int64)
-    labelled, n_thick = ndimage.label(opened, structure=np.ones((3, 3), bool))
-    region[thick] = labelled.ravel()[pixels[thick]]  # numbered in raster order from 1
-    del labelled, opened  # (a whole int32 map: let go before the thin regions' own)
+    lab, n_thick = _connected(pixels[thick], mask.shape)
+    region[thick] = lab + 1  # numbered in raster order from 1
     lab, n_thin = _connected(pixels[~thick], mask.shape, code[~thick])
     region[~thick] = lab + 1 + n_thick
     return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
