@@ -130,8 +130,10 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     src = np.repeat(np.arange(first.size), touch)
     dst = lo[src] + np.arange(src.size) - np.repeat(np.cumsum(touch) - touch, touch)
     same = c[first][src] == c[first][dst]
-    graph = csr_matrix((np.ones(int(same.sum()), np.int8), (src[same], dst[same])),
-                       shape=(first.size, first.size))
+    src, dst = src[same], dst[same]
+    indptr = np.zeros(first.size + 1, np.int64)  # (edges by source run already: a CSR graph)
+    np.cumsum(np.bincount(src, minlength=first.size), out=indptr[1:])
+    graph = csr_matrix((np.ones(dst.size, np.int8), dst, indptr), shape=(first.size, first.size))
     k, comp = connected_components(graph, directed=False)
     return comp.astype(np.int64)[np.cumsum(start) - 1], int(k)
 
