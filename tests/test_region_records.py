@@ -198,3 +198,43 @@ def test_counted_keys_and_region_tuples_both_ways(pixels, regions, seed):
     pairs = sorted({(int(r), int(t)) for r, t in zip(reg, tup, strict=True)})
     assert list(zip(p_reg.tolist(), p_tup.tolist(), strict=True)) == pairs
     assert p_count.tolist() == [int(np.sum((reg == r) & (tup == t))) for r, t in pairs]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 2, 4]),
+       st.sampled_from([1, 2, 4, 8]), st.sampled_from([np.uint8, np.uint16, np.int32]),
+       st.integers(1, 40), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_pooled_codes_are_the_taps_of_the_map_bit_for_bit(g0, g1, fr, fc, code_type, codes,
+                                                          blocky, seed):
+    """Maps given by a code per pixel, averaged over power-of-two cells from the codes (cells
+    of one code read once, the others added up) give the bits of the taps over the whole map:
+    codes of 1, 2 and 4 bytes (compared a row of a cell at once, or one by one), negative
+    zeros, values of every scale."""
+    from agreement.image.disagreement import _pooled_codes
+
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, codes, (g0, g1))
+    fine = rng.integers(0, codes, (g0 * fr, g1 * fc))
+    code = np.where(rng.random(fine.shape) < blocky, np.kron(coarse, np.ones((fr, fc), int)),
+                    fine).astype(code_type)
+    table = (rng.standard_normal((3, codes)) * 10.0 ** rng.integers(-20, 20, (3, codes))
+             ).astype(np.float32)
+    table[:, rng.random(codes) < 0.2] = -0.0
+    got = _pooled_codes(code, table, fr, fc)
+    for m in range(3):
+        want = area_average(table[m][code].astype(np.float64), (g0, g1))  # the taps
+        assert got[m].tobytes() == want.tobytes()
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([(1, 1), (2, 2), (4, 2), (2, 8)]))
+def test_heatmaps_area_averages_from_codes_equal_the_maps(seed, factors):
+    """Heatmaps.area_averages over power-of-two cells (from the tuples and the boundary
+    counts) equals area_average of each whole map, bit for bit."""
+    rng = np.random.default_rng(seed)
+    hm = heatmaps(annotator_maps(rng, 3, (32, 48)), CATS, d=1)
+    shape = (32 // factors[0], 48 // factors[1])
+    names = ("semantic", "entropy", "boundary", "instance")
+    got = hm.area_averages(names, shape)
+    for i, name in enumerate(names):
+        assert got[i].tobytes() == area_average(getattr(hm, name), shape).tobytes(), name

@@ -258,7 +258,15 @@ class Heatmaps:
         """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``, in one
         banded pass: each band reads the rows of every map (those read per tuple,
         ``semantic``, ``entropy``, ``instance``, with one ``take`` for all of them, and the
-        boundary map from its counts), without making a whole map."""
+        boundary map from its counts), without making a whole map. When every output cell
+        averages a power-of-two block of pixels (:func:`_pool_factor`), from the tuples and
+        the boundary counts of the pixels instead (:func:`_pooled_codes`)."""
+        fr, fc = _pool_factor(self.shape[0], shape[0]), _pool_factor(self.shape[1], shape[1])
+        coded = all(m not in self._maps and (m == "boundary" or (
+            m in ("semantic", "entropy", "instance")
+            and self.per_tuple[m].dtype == np.float32)) for m in names)
+        if fr and fc and coded:
+            return self._pooled_averages(names, shape, fr, fc)
         index, n, rows = self.tuples.index, len(self._compacts), self.shape[1]
         per_tuple = [m in ("semantic", "entropy", "instance") and m not in self._maps
                      for m in names]
@@ -289,6 +297,23 @@ class Heatmaps:
 
         # (each output cell adds the same terms whatever the maps stacked with it)
         return _area_average_rows(band, self.shape, shape)
+
+    def _pooled_averages(self, names: Sequence[str], shape: tuple[int, int], fr: int,
+                         fc: int) -> npt.NDArray[np.float64]:
+        """:meth:`area_averages` of per-tuple maps and the boundary map over ``fr x fc``
+        blocks: the per-tuple maps from the tuple of each pixel, the boundary map from its
+        count."""
+        out = np.empty((len(names), *shape))
+        per_tuple = [i for i, m in enumerate(names) if m != "boundary"]
+        if per_tuple:
+            table = np.stack([self.per_tuple[names[i]] for i in per_tuple])
+            out[per_tuple] = _pooled_codes(self.tuples.index, table, fr, fc)
+        boundary = [i for i, m in enumerate(names) if m == "boundary"]
+        if boundary:
+            n = len(self._compacts)
+            table = _minority_share(np.arange(n + 1, dtype=np.uint8), n)[None]
+            out[boundary] = _pooled_codes(self.boundary_count, table, fr, fc)
+        return out
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -596,6 +621,66 @@ def _pooled(block: npt.NDArray[np.float32], fr: int, fc: int,
             out += acc[:, :, k::fc]
     out *= 1.0 / (fr * fc)
     out += 0.0
+
+
+#: Unsigned type holding ``fc`` codes of ``itemsize`` bytes side by side (a row of a cell).
+_WIDE = {(1, 2): np.uint16, (1, 4): np.uint32, (1, 8): np.uint64, (2, 2): np.uint32,
+         (2, 4): np.uint64, (4, 2): np.uint64}
+
+
+def _uniform_cells(code: npt.NDArray[np.integer], fr: int, fc: int
+                   ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.bool_]]:
+    """The first code of each ``fr x fc`` cell and whether all its codes are that one (the
+    ``fc`` codes of a cell's row compared at once as one wider integer when they fit)."""
+    g0, g1 = code.shape[0] // fr, code.shape[1] // fc
+    cells = code.reshape(g0, fr, g1, fc)
+    corner = cells[:, 0, :, 0]
+    wide = _WIDE.get((code.itemsize, fc))
+    if wide is None or not code.flags.c_contiguous:
+        uniform = np.ones(corner.shape, bool)
+        for i in range(fr):
+            for j in range(fc):
+                if i or j:
+                    uniform &= cells[:, i, :, j] == corner
+        return corner, uniform
+    rows = code.view(wide).reshape(g0, fr, g1)  # (unsigned: a code's bits are its own)
+    spread = wide(sum(1 << (8 * code.itemsize * k) for k in range(fc)))
+    unsigned = np.dtype(f"u{code.itemsize}")
+    uniform = rows[:, 0] == corner.view(unsigned).astype(wide) * spread
+    for i in range(1, fr):
+        uniform &= rows[:, i] == rows[:, 0]
+    return corner, uniform
+
+
+def _pooled_codes(code: npt.NDArray[np.integer], table: npt.NDArray[np.float32], fr: int,
+                  fc: int) -> npt.NDArray[np.float64]:
+    """:func:`_pooled` of the maps ``table[:, code]`` (``M`` float32 maps given by a code per
+    pixel: a tuple, a count), bit for bit, shape ``(M, H / fr, W / fc)``, reading the codes:
+    a cell whose ``fr x fc`` pixels share one code is that code's value (``fr x fc`` equal
+    float32 values add up exactly in float64, and the scaling by ``2 ** -k`` undoes the sum);
+    the others (a few percent, along segment borders) add their pixels as :func:`_pooled`
+    does. The values are widened and a negative zero made +0.0 in the table (the taps, from
+    +0.0, never give one); the temporaries are the size of the output."""
+    w = code.shape[1]
+    values = table.astype(np.float64) + 0.0
+    corner, uniform = _uniform_cells(code, fr, fc)
+    out = np.take(values, corner, axis=1)
+    mixed = np.flatnonzero(~uniform)
+    if mixed.size:
+        r, c = np.divmod(mixed, corner.shape[1])
+        at = (np.arange(fr)[:, None] * w + np.arange(fc)).ravel()  # a cell's pixels, by row
+        pixels = (r * (fr * w) + c * fc)[:, None] + at
+        x = np.take(values, np.take(code.reshape(-1), pixels), axis=1).reshape(
+            values.shape[0], mixed.size, fr, fc)
+        acc = x[:, :, 0].copy()  # rows, in order
+        for i in range(1, fr):
+            acc += x[:, :, i]
+        total = acc[:, :, 0].copy()  # then columns
+        for j in range(1, fc):
+            total += acc[:, :, j]
+        total *= 1.0 / (fr * fc)
+        out.reshape(values.shape[0], -1)[:, mixed] = total
+    return out
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
