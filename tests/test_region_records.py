@@ -238,3 +238,65 @@ def test_heatmaps_area_averages_from_codes_equal_the_maps(seed, factors):
     got = hm.area_averages(names, shape)
     for i, name in enumerate(names):
         assert got[i].tobytes() == area_average(getattr(hm, name), shape).tobytes(), name
+
+
+def _tally_as_first_written(records):
+    """RegionTally.of as first written (min of the firsts, a mark per (table, key, image))."""
+    from agreement.study.region_tally import RegionTally, _Sum
+
+    out = RegionTally()
+    tables = (out.pairs, out.kinds, out.dissent, out.involved, out.touched)
+    seen: set = set()
+    for rank, r in enumerate(records):
+        first = (-float(r["severity"]), rank)
+        pair, area, severity = r["class_pair"], int(r["area"]), float(r["severity"])
+        (_, ca), (_, cb) = sorted(((r["class_a"], r["category_a"]),
+                                   (r["class_b"], r["category_b"])))
+        side_b = r["annotators_b"]
+        keys = (((pair, int(ca), int(cb)),), ((pair, r["kind"]),),
+                tuple((pair, a) for a in side_b),
+                tuple(dict.fromkeys((*r["annotators_a"], *side_b, *(("b", a) for a in side_b)))),
+                tuple((int(c), r["kind"]) for c in dict.fromkeys((r["category_a"],
+                                                                   r["category_b"]))))
+        for f, (table, ks) in enumerate(zip(tables, keys, strict=True)):
+            for k in ks:
+                new_image = (f, k, r["image"]) not in seen
+                seen.add((f, k, r["image"]))
+                s = table.get(k)
+                if s is None:
+                    table[k] = _Sum(1, area, int(new_image), severity, first)
+                else:
+                    s.first = min(s.first, first)
+                    s.regions += 1
+                    s.pixels += area
+                    s.images += new_image
+                    s.severity += severity
+    out.n = len(records)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 60))
+def test_region_tally_equals_the_first_written(seed, n):
+    """Random records of several images in any order (equal severities, the same class twice,
+    void): the same sums, firsts and image counts as the tally as first written."""
+    from agreement.study.region_tally import RegionTally
+
+    rng = np.random.default_rng(seed)
+    names = ["void", "road", "car", "walk"]
+    people = ("a", "b", "c", "d")
+    records = []
+    for _ in range(n):
+        ia, ib = (int(x) for x in rng.integers(0, 4, 2))
+        side = [p for p in people if rng.random() < 0.5]
+        cut = int(rng.integers(0, len(side) + 1))
+        records.append({
+            "image": f"i{int(rng.integers(0, 3))}", "kind": str(rng.choice(["x", "y", "z"])),
+            "class_pair": " <-> ".join(sorted((names[ia], names[ib]))),
+            "class_a": names[ia], "class_b": names[ib], "category_a": ia, "category_b": ib,
+            "annotators_a": tuple(side[:cut]), "annotators_b": tuple(side[cut:]),
+            "area": int(rng.integers(1, 100)), "severity": float(rng.integers(0, 5)) / 4})
+    got, want = RegionTally.of(records), _tally_as_first_written(records)
+    for f in ("pairs", "kinds", "dissent", "involved", "touched", "n"):
+        assert getattr(got, f) == getattr(want, f), f
+    assert list(got.pairs) == list(want.pairs)  # (the order of first appearance too)
