@@ -300,3 +300,14 @@ def test_region_tally_equals_the_first_written(seed, n):
     for f in ("pairs", "kinds", "dissent", "involved", "touched", "n"):
         assert getattr(got, f) == getattr(want, f), f
     assert list(got.pairs) == list(want.pairs)  # (the order of first appearance too)
+
+
+def test_pixels_where_are_the_flagged_tuples_pixels_and_follow_the_flags():
+    rng = np.random.default_rng(3)
+    hm = heatmaps(annotator_maps(rng, 3, (20, 30)), CATS, d=1)
+    index = hm.tuples.index
+    for _ in range(3):  # other flags, then the same again: never a stale answer
+        flags = rng.random(len(hm.tuples)) < 0.5
+        want = np.flatnonzero(flags[index])
+        assert np.array_equal(hm.pixels_where(flags), want)
+        assert np.array_equal(hm.pixels_where(flags.copy()), want)

@@ -162,6 +162,7 @@ class Heatmaps:
         self._maps: dict[str, np.ndarray] = {}
         self._changes: tuple[np.ndarray, np.ndarray] | None = None
         self._near: tuple[int, np.ndarray] | None = None  # (d, packed bits near a change)
+        self._where: tuple[bytes, np.ndarray] | None = None  # (flags, their pixels)
         self._large: list[str] = []  # names of the large maps kept, the last read last
 
     @property
@@ -206,6 +207,15 @@ class Heatmaps:
         bits = near_changes(*self._changes, d=d)
         self._near = (d, bits)
         return bits
+
+    def pixels_where(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        """Flat indices of the pixels whose tuple is flagged (``flags``: one per tuple); the
+        last ones asked are kept (the regions and the pair cells read the same disputed
+        pixels)."""
+        key = np.asarray(flags, bool).tobytes()
+        if self._where is None or self._where[0] != key:
+            self._where = (key, np.flatnonzero(self.tuples.gather(np.asarray(flags, bool))))
+        return self._where[1]
 
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
@@ -794,7 +804,7 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     n_cells = grid[0] * grid[1]
     cells = np.zeros(present.size * n_cells, bool)
     if present.size:
-        where = np.flatnonzero(h.tuples.gather(valid.any(0)))
+        where = h.pixels_where(valid.any(0))  # (the regions' disputed pixels, read once)
         index = h.tuples.index.ravel()
         for lo in range(0, where.size, _CELL_CHUNK):  # a few int64 arrays per pixel: by chunks
             part = where[lo:lo + _CELL_CHUNK]

@@ -138,16 +138,18 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     return comp.astype(np.int64)[np.cumsum(start) - 1], int(k)
 
 
-def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer]):
-    """The disputed pixels (sorted flat indices), the region of each (thick components first,
-    numbered from 1, then thin ones) and the thin flag of each region (index 0 unused).
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer], *,
+                pixels: npt.NDArray[np.intp] | None = None):
+    """The disputed pixels (sorted flat indices, ``pixels`` when given), the region of each
+    (thick components first, numbered from 1, then thin ones) and the thin flag of each region
+    (index 0 unused).
 
     Thin components are also split where the class pair ``code`` (one value per pixel) changes,
     so that border slivers of different class pairs that touch stay separate regions. Thick
     components are those of ``scipy.ndimage.label`` of the opening (:func:`_connected` of its
     pixels: the same, numbered alike, without a labelled map).
     """
-    pixels = np.flatnonzero(mask)
+    pixels = np.flatnonzero(mask) if pixels is None else pixels
     thick = _opening(mask, w).ravel()[pixels]
     region = np.empty(pixels.size, np.int64)
     lab, n_thick = _connected(pixels[thick], mask.shape)
@@ -248,11 +250,13 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
     w = h.d if width is None else int(width)
     pt = h.per_tuple
-    mask = h.tuples.gather((pt["semantic"] > min_disagreement)
-                           | (pt["instance"] > min_disagreement))
+    pixels = h.pixels_where((pt["semantic"] > min_disagreement)
+                            | (pt["instance"] > min_disagreement))
+    mask = np.zeros(shape, bool)
+    mask.ravel()[pixels] = True
     code = _pair_code(h)
-    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[np.flatnonzero(
-        mask)]])
+    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[pixels]],
+                                       pixels=pixels)
     area = np.bincount(region, minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
