@@ -810,6 +810,10 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
             part = where[lo:lo + _CELL_CHUNK]
             cell, src = grid_cells(part, h.shape, grid)
             tup = index[part][src]
+            # a (cell, tuple) once in a row of them (pixels of a row in one cell, one tuple)
+            new = np.ones(cell.size, bool)
+            new[1:] = (cell[1:] != cell[:-1]) | (tup[1:] != tup[:-1])
+            cell, tup = cell[new], tup[new]
             for row in slots:
                 s = row[tup]
                 ok = s >= 0
