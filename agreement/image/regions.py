@@ -335,16 +335,14 @@ class _Tables:
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
-        # stable: raster order within each region; 16-bit keys sort by radix (5x faster)
-        order = np.argsort(reg.astype(np.int16) if n < 1 << 15 else reg, kind="stable")
-        self.pixels = idx[order]  # grouped by region
-        self.starts = np.searchsorted(reg[order], np.arange(n + 1))
-        rows, cols = np.divmod(self.pixels, h.shape[1])
-        if n:
-            lo = self.starts[:-1]
-            self.boxes = np.stack([np.minimum.reduceat(rows, lo), np.maximum.reduceat(rows, lo),
-                                   np.minimum.reduceat(cols, lo), np.maximum.reduceat(cols, lo)],
-                                  axis=1)
+        self.region, self.pixels = reg, idx  # the kept regions' pixels, in raster order
+        rows, cols = np.divmod(idx, h.shape[1])
+        top = np.iinfo(np.int64).max
+        self.boxes = np.array([[top], [-1], [top], [-1]]).repeat(n, axis=1)  # (y0, y1, x0, x1)
+        np.minimum.at(self.boxes[0], reg, rows)  # (every region has a pixel)
+        np.maximum.at(self.boxes[1], reg, rows)
+        np.minimum.at(self.boxes[2], reg, cols)
+        np.maximum.at(self.boxes[3], reg, cols)
         self.areas: list[npt.NDArray[np.int64]] = []
         self._lacking: npt.NDArray[np.bool_] | None = None
         self._h = h
@@ -381,8 +379,8 @@ def _kinds(t: _Tables, thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64],
     void = (c1 == 0) | (c2 == 0)
     borderless = np.zeros(area.size)
     if np.any(thin & ~merge & ~void):
-        lack = np.concatenate(([0], np.cumsum(t.lacking().ravel()[t.pixels], dtype=np.int64)))
-        borderless = (lack[t.starts[1:]] - lack[t.starts[:-1]]) / area
+        lack = np.bincount(t.region, weights=t.lacking().ravel()[t.pixels], minlength=area.size)
+        borderless = lack / area  # (pixel counts: exact sums)
     return np.select(
         [merge, thin & void, thin & (borderless >= 0.5), thin, thing[c1] != thing[c2], void],
         ["merge-split", "unlabeled gap", "missed object", "boundary placement", "missed object",
@@ -466,7 +464,7 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArr
     c1, c2 = np.where(swap, c2, c1).tolist(), np.where(swap, c1, c2).tolist()
     names = ["void", *(categories.name(c) for c in h.category_ids)]
     ids = [0, *h.category_ids]
-    y0, y1, x0, x1 = (t.boxes.T if area.size else np.zeros((4, 0), np.int64)).tolist()
+    y0, y1, x0, x1 = t.boxes.tolist()
     severity = t.sem + t.inst
     mean = (severity / area).tolist()
     rows = []
