@@ -7,6 +7,11 @@ path computes, per ordered pair, covering, Rand index, VI and class-agnostic PQ 
 (:func:`agreement.study.consistency.image_pairs`); the reference loops over regions with
 full-size masks (covering and PQ) and uses scikit-learn's contingency for the Rand index and VI.
 With ``--bsds`` it also times the whole human-consistency protocol on that folder.
+
+With ``--disputes STUDY`` it times instead the disagreement part's per-image kernel
+(:meth:`agreement.study.disputes.DisputesPart.kernel`: tuples, heatmaps, ambiguous regions,
+aggregate heatmaps, pair cells, region tally) over the study's images, CPU time in this process
+(the maps decoded afresh each round, untimed), ``--repeat`` rounds: its median and best.
 """
 
 from __future__ import annotations
@@ -46,11 +51,35 @@ def reference_pair(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, i
     return num / a.size, ri, vi, tp
 
 
+def disputes_kernel(path: str, repeat: int) -> None:
+    """CPU seconds of the disagreement part's kernel over every image of a study."""
+    from agreement.study.disputes import DisputesPart
+    from agreement.study.runner import _Job
+
+    study = load_study(path)
+    job, part, rounds = _Job(study, (), False, None, None), DisputesPart(), []
+    for _ in range(repeat):
+        took = 0.0
+        for image in study.images:
+            maps = job.load(image)
+            t = time.process_time()
+            part.kernel(maps)
+            took += time.process_time() - t
+        rounds.append(took)
+    print(f"disagreement kernel, {len(study.images)} images: median {np.median(rounds):.2f} s, "
+          f"best {min(rounds):.2f} s CPU ({repeat} rounds)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--bsds", help="a BSDS .mat folder to time the whole protocol on")
+    parser.add_argument("--disputes", help="a study whose disagreement kernel to time")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.disputes:
+        disputes_kernel(args.disputes, args.repeat)
+        return
     rng = np.random.default_rng(0)
     maps = [voronoi(rng) for _ in range(args.pairs + 1)]
     anns = {f"a{i}": annotation_from_labels(m, file_name="img") for i, m in enumerate(maps)}

@@ -37,8 +37,8 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 
 from ..errors import AnnotationError
+from ..metrics.boundary import _window_any, near_changes, packed_changes
 from ..metrics.boundary import boundary_near as _near
-from ..metrics.boundary import near_changes, packed_changes
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
@@ -161,6 +161,8 @@ class Heatmaps:
         self.d, self.void = d, void
         self._maps: dict[str, np.ndarray] = {}
         self._changes: tuple[np.ndarray, np.ndarray] | None = None
+        self._near: tuple[int, np.ndarray] | None = None  # (d, packed bits near a change)
+        self._where: tuple[bytes, np.ndarray] | None = None  # (flags, their pixels)
         self._large: list[str] = []  # names of the large maps kept, the last read last
 
     @property
@@ -175,17 +177,45 @@ class Heatmaps:
         :func:`boundary_near` over the annotators). Every annotator's label changes are packed
         as one bit each into one map, windowed once for all of them
         (:func:`agreement.metrics.boundary.near_changes`) and the bits counted; the packed
-        changes are kept for other tolerances."""
+        changes are kept for other tolerances, and so are the windowed bits of the smallest
+        tolerance asked: a larger one widens them (:meth:`_near_bits`)."""
         n = len(self._compacts)
         if n > 32:
             count = np.zeros(self.shape, np.uint8)
             for comp in self._compacts:
                 count += boundary_near(comp, d)
             return count
+        return _bit_count(self._near_bits(max(1, int(d))), n)
+
+    def _near_bits(self, d: int) -> np.ndarray:
+        """Bit ``i``: annotator ``i`` draws a segment boundary within ``d`` pixels.
+
+        From the bits of a tolerance ``d0 <= d`` computed before, a ``(2e+1)`` square window
+        with ``e = d - d0`` (two 1-D windows, fewer and shorter than windowing the changes
+        again): the windows of :func:`~agreement.metrics.boundary.near_changes` compose, a
+        window of half-width ``d0`` then one of ``e`` being one of ``d`` (also where clipped at
+        the image border), so the bits are the same.
+        """
+        if self._near is not None and self._near[0] <= d:
+            d0, bits = self._near
+            if d0 == d:
+                return bits
+            e = d - d0
+            return _window_any(_window_any(bits, e, e, axis=1), e, e, axis=0)
         if self._changes is None:
             self._changes = _packed_changes(self.tuples)
-        near = near_changes(*self._changes, d=max(1, int(d)))
-        return _bit_count(near, n)
+        bits = near_changes(*self._changes, d=d)
+        self._near = (d, bits)
+        return bits
+
+    def pixels_where(self, flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        """Flat indices of the pixels whose tuple is flagged (``flags``: one per tuple); the
+        last ones asked are kept (the regions and the pair cells read the same disputed
+        pixels)."""
+        key = np.asarray(flags, bool).tobytes()
+        if self._where is None or self._where[0] != key:
+            self._where = (key, np.flatnonzero(self.tuples.gather(np.asarray(flags, bool))))
+        return self._where[1]
 
     @property
     def boundary(self) -> npt.NDArray[np.float32]:
@@ -235,23 +265,65 @@ class Heatmaps:
 
     def area_averages(self, names: Sequence[str], shape: tuple[int, int]
                       ) -> npt.NDArray[np.float64]:
-        """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``; those
-        read per tuple (``semantic``, ``entropy``, ``instance``) in one banded pass over the
-        image's tuples."""
-        per_tuple = [n for n in names if n in ("semantic", "entropy", "instance")
-                     and n not in self._maps]
-        out = {}
+        """:meth:`area_average` of several heatmaps, shape ``(len(names), *shape)``, in one
+        banded pass: each band reads the rows of every map (those read per tuple,
+        ``semantic``, ``entropy``, ``instance``, with one ``take`` for all of them, and the
+        boundary map from its counts), without making a whole map. When every output cell
+        averages a power-of-two block of pixels (:func:`_pool_factor`), from the tuples and
+        the boundary counts of the pixels instead (:func:`_pooled_codes`)."""
+        fr, fc = _pool_factor(self.shape[0], shape[0]), _pool_factor(self.shape[1], shape[1])
+        coded = all(m not in self._maps and (m == "boundary" or (
+            m in ("semantic", "entropy", "instance")
+            and self.per_tuple[m].dtype == np.float32)) for m in names)
+        if fr and fc and coded:
+            return self._pooled_averages(names, shape, fr, fc)
+        index, n, rows = self.tuples.index, len(self._compacts), self.shape[1]
+        per_tuple = [m in ("semantic", "entropy", "instance") and m not in self._maps
+                     for m in names]
+
+        def rows_of(name: str) -> Callable[[int, int], np.ndarray]:
+            if name == "boundary" and name not in self._maps:
+                count = self.boundary_count
+                return lambda lo, hi: _minority_share(count[lo:hi], n)
+            heat = getattr(self, name)
+            return lambda lo, hi: heat[lo:hi]
+
+        others = {i: rows_of(m) for i, m in enumerate(names) if not per_tuple[i]}
+        # float32 maps (the heatmaps) in a float32 block; any other type widened to float64
+        # (the taps compute in float64 either way: the same bits)
+        wide = any(self._maps[m].dtype != np.float32 for m in names if m in self._maps)
+        dtype = np.float64 if wide else np.float32
+        values = np.zeros((len(names), len(self.tuples)), dtype)
+        for i, m in enumerate(names):
+            if per_tuple[i]:
+                values[i] = self.per_tuple[m]
+
+        def band(lo: int, hi: int) -> np.ndarray:
+            block = (np.take(values, index[lo:hi], axis=1) if any(per_tuple)
+                     else np.empty((len(names), hi - lo, rows), dtype))
+            for i, read in others.items():
+                block[i] = read(lo, hi)
+            return block
+
+        # (each output cell adds the same terms whatever the maps stacked with it)
+        return _area_average_rows(band, self.shape, shape)
+
+    def _pooled_averages(self, names: Sequence[str], shape: tuple[int, int], fr: int,
+                         fc: int) -> npt.NDArray[np.float64]:
+        """:meth:`area_averages` of per-tuple maps and the boundary map over ``fr x fc``
+        blocks: the per-tuple maps from the tuple of each pixel, the boundary map from its
+        count."""
+        out = np.empty((len(names), *shape))
+        per_tuple = [i for i, m in enumerate(names) if m != "boundary"]
         if per_tuple:
-            values, index = np.stack([self.per_tuple[n] for n in per_tuple]), self.tuples.index
-            stacked = _area_average_rows(lambda lo, hi: np.take(values, index[lo:hi], axis=1),
-                                         self.shape, shape)
-            out = dict(zip(per_tuple, stacked, strict=True))
-        if "boundary" in names and "boundary" not in self._maps:  # from the counts, by bands
-            n, count = len(self._compacts), self.boundary_count
-            out["boundary"] = _area_average_rows(
-                lambda lo, hi: _minority_share(count[lo:hi], n), self.shape, shape)[0]
-        return np.stack([out[n] if n in out else area_average(getattr(self, n), shape)
-                         for n in names])
+            table = np.stack([self.per_tuple[names[i]] for i in per_tuple])
+            out[per_tuple] = _pooled_codes(self.tuples.index, table, fr, fc)
+        boundary = [i for i, m in enumerate(names) if m == "boundary"]
+        if boundary:
+            n = len(self._compacts)
+            table = _minority_share(np.arange(n + 1, dtype=np.uint8), n)[None]
+            out[boundary] = _pooled_codes(self.boundary_count, table, fr, fc)
+        return out
 
     def label_of(self, category_id: int) -> int:
         """Label index of a category id (0 for void)."""
@@ -501,6 +573,7 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
     (h, w), (g0, g1) = size, shape
     rows, row_w = _area_taps(h, g0)
     cols, col_w = _area_taps(w, g1)
+    fr, fc = _pool_factor(h, g0), _pool_factor(w, g1)
     out = None
     for lo in range(0, g0, _BAND):
         hi = min(g0, lo + _BAND)
@@ -510,6 +583,9 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
         block = block[None] if block.ndim == 2 else block
         if out is None:
             out = np.empty((block.shape[0], g0, g1))
+        if fr and fc and block.dtype == np.float32:
+            _pooled(block, fr, fc, out[:, lo:hi])
+            continue
         acc = np.zeros((block.shape[0], hi - lo, w))
         for k in range(idx.shape[1]):  # rows: each output row adds its input rows in order
             acc += row_w[lo:hi, k, None] * _taken(block, idx[:, k] - first, 1)
@@ -518,6 +594,103 @@ def _area_average_rows(rows_of: Callable[[int, int], npt.NDArray], size: tuple[i
             band += col_w[:, k] * _taken(acc, cols[:, k], 2)
         out[:, lo:hi] = band
     return out if out is not None else np.zeros((1, g0, g1))
+
+
+@lru_cache(maxsize=32)
+def _pool_factor(n: int, m: int) -> int:
+    """``f = n / m`` when :func:`_area_taps` averages each output cell over ``f`` whole input
+    cells, ``f`` a power of two (every weight ``2 ** -k``, exact), else 0."""
+    f = n // m if m else 0
+    if not f or f * m != n or f & (f - 1):
+        return 0
+    index, weights = _area_taps(n, m)
+    even = (index.shape[1] == f and np.array_equal(index, np.arange(n).reshape(m, f))
+            and bool(np.all(weights == 1.0 / f)))
+    return f if even else 0
+
+
+def _pooled(block: npt.NDArray[np.float32], fr: int, fc: int,
+            out: npt.NDArray[np.float64]) -> None:
+    """The taps of :func:`_area_average_rows` when every output cell averages ``fr x fc`` input
+    cells (:func:`_pool_factor`), bit for bit, with a third of the array passes, into ``out``:
+    the taps add ``2 ** -k x`` in order from 0, and scaling by a power of two commutes with
+    rounding (no float32 value comes near float64's underflow or overflow), so the sums are
+    added unscaled in the same order and scaled once. ``+ 0.0`` at the end: the taps, starting
+    from +0.0, never give a negative zero."""
+    if fr == 1:
+        acc = block.astype(np.float64)
+    else:  # rows: the input rows of each output row, in order
+        acc = np.add(block[:, 0::fr], block[:, 1::fr], dtype=np.float64)
+        for k in range(2, fr):
+            acc += block[:, k::fr]
+    if fc == 1:
+        out[...] = acc
+    else:  # then columns
+        np.add(acc[:, :, 0::fc], acc[:, :, 1::fc], out=out)
+        for k in range(2, fc):
+            out += acc[:, :, k::fc]
+    out *= 1.0 / (fr * fc)
+    out += 0.0
+
+
+#: Unsigned type holding ``fc`` codes of ``itemsize`` bytes side by side (a row of a cell).
+_WIDE = {(1, 2): np.uint16, (1, 4): np.uint32, (1, 8): np.uint64, (2, 2): np.uint32,
+         (2, 4): np.uint64, (4, 2): np.uint64}
+
+
+def _uniform_cells(code: npt.NDArray[np.integer], fr: int, fc: int
+                   ) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.bool_]]:
+    """The first code of each ``fr x fc`` cell and whether all its codes are that one (the
+    ``fc`` codes of a cell's row compared at once as one wider integer when they fit)."""
+    g0, g1 = code.shape[0] // fr, code.shape[1] // fc
+    cells = code.reshape(g0, fr, g1, fc)
+    corner = cells[:, 0, :, 0]
+    wide = _WIDE.get((code.itemsize, fc))
+    if wide is None or not code.flags.c_contiguous:
+        uniform = np.ones(corner.shape, bool)
+        for i in range(fr):
+            for j in range(fc):
+                if i or j:
+                    uniform &= cells[:, i, :, j] == corner
+        return corner, uniform
+    rows = code.view(wide).reshape(g0, fr, g1)  # (unsigned: a code's bits are its own)
+    spread = wide(sum(1 << (8 * code.itemsize * k) for k in range(fc)))
+    unsigned = np.dtype(f"u{code.itemsize}")
+    uniform = rows[:, 0] == corner.view(unsigned).astype(wide) * spread
+    for i in range(1, fr):
+        uniform &= rows[:, i] == rows[:, 0]
+    return corner, uniform
+
+
+def _pooled_codes(code: npt.NDArray[np.integer], table: npt.NDArray[np.float32], fr: int,
+                  fc: int) -> npt.NDArray[np.float64]:
+    """:func:`_pooled` of the maps ``table[:, code]`` (``M`` float32 maps given by a code per
+    pixel: a tuple, a count), bit for bit, shape ``(M, H / fr, W / fc)``, reading the codes:
+    a cell whose ``fr x fc`` pixels share one code is that code's value (``fr x fc`` equal
+    float32 values add up exactly in float64, and the scaling by ``2 ** -k`` undoes the sum);
+    the others (a few percent, along segment borders) add their pixels as :func:`_pooled`
+    does. The values are widened and a negative zero made +0.0 in the table (the taps, from
+    +0.0, never give one); the temporaries are the size of the output."""
+    w = code.shape[1]
+    values = table.astype(np.float64) + 0.0
+    corner, uniform = _uniform_cells(code, fr, fc)
+    out = np.take(values, corner, axis=1)
+    mixed = np.flatnonzero(~uniform)
+    if mixed.size:
+        r, c = np.divmod(mixed, corner.shape[1])
+        at = (np.arange(fr)[:, None] * w + np.arange(fc)).ravel()  # a cell's pixels, by row
+        pixels = (r * (fr * w) + c * fc)[:, None] + at
+        x = np.take(values, np.take(code.reshape(-1), pixels), axis=1).reshape(
+            values.shape[0], mixed.size, fr, fc)
+        acc = x[:, :, 0].copy()  # rows, in order
+        for i in range(1, fr):
+            acc += x[:, :, i]
+        total = acc[:, :, 0].copy()  # then columns
+        for j in range(1, fc):
+            total += acc[:, :, j]
+        total *= 1.0 / (fr * fc)
+        out.reshape(values.shape[0], -1)[:, mixed] = total
+    return out
 
 
 def grid_cells(pixels: npt.ArrayLike, shape: tuple[int, int], grid: tuple[int, int]
@@ -631,12 +804,16 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     n_cells = grid[0] * grid[1]
     cells = np.zeros(present.size * n_cells, bool)
     if present.size:
-        where = np.flatnonzero(h.tuples.gather(valid.any(0)))
+        where = h.pixels_where(valid.any(0))  # (the regions' disputed pixels, read once)
         index = h.tuples.index.ravel()
         for lo in range(0, where.size, _CELL_CHUNK):  # a few int64 arrays per pixel: by chunks
             part = where[lo:lo + _CELL_CHUNK]
             cell, src = grid_cells(part, h.shape, grid)
             tup = index[part][src]
+            # a (cell, tuple) once in a row of them (pixels of a row in one cell, one tuple)
+            new = np.ones(cell.size, bool)
+            new[1:] = (cell[1:] != cell[:-1]) | (tup[1:] != tup[:-1])
+            cell, tup = cell[new], tup[new]
             for row in slots:
                 s = row[tup]
                 ok = s >= 0

@@ -3,10 +3,11 @@
 A pixel is *disputed* when its semantic or instance disagreement (see
 :mod:`agreement.image.disagreement`) exceeds ``min_disagreement``. The disputed mask is split into a
 *thick* part (what survives a morphological opening with a ``(2w+1)`` square, ``w`` = the boundary
-tolerance) and a *thin* rest; connected components (8-connectivity, ``scipy.ndimage.label``) of each
-part are regions, the thin ones also split where the pair (majority class, dissenting class)
-changes. Per region, every annotator's label histogram comes from one ``bincount`` over the region
-pixels.
+tolerance) and a *thin* rest; connected components (8-connectivity, those of
+``scipy.ndimage.label``, found over runs of pixels) of each part are regions, the thin ones also
+split where the pair (majority class, dissenting class) changes. Per region, every annotator's label
+histogram comes from the pixels per (region, tuple of segments); every field of every region is
+computed at once with array operations, the sides of merge-split regions excepted.
 
 Kinds, decided in this order:
 
@@ -53,7 +54,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -104,54 +104,57 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     share ``code``: component of each pixel (0-based, numbered in raster order of their first
     pixel, as ``scipy.ndimage.label`` numbers them) and their number.
 
-    Only the given pixels are visited: their right, lower-left, lower and lower-right neighbours
-    are looked up among them through a map of positions.
+    Only the given pixels are visited, as runs: pixels next to each other in a row with one
+    ``code``. A run touches the runs of the next row that overlap its columns widened by one
+    on each side (8-connectivity); those of one code are joined. Runs and rows are in raster
+    order, so the runs a run touches are a range found by two binary searches; the components
+    of the graph of runs (numbered from its first node, in raster order) give the pixels'.
     """
-    h, w = shape
-    # int32 positions (a flat index of an image below 2**31 pixels): the edge lists and the
-    # graph are what this costs, about 60 bytes a pixel
-    small = h * w < 1 << 31
-    at_t = np.int32 if small else np.int64
-    flat = pixels.astype(at_t, copy=False)
-    col = flat % w
-    c = np.zeros(pixels.size, np.int8) if code is None else code
-    where = np.full(h * w, -1, at_t)
-    where[pixels] = np.arange(pixels.size, dtype=at_t)
-    last_row = flat >= (h - 1) * w
-    rows, cols = [], []
-    for off, ok in ((1, col < w - 1), (w - 1, (col > 0) & ~last_row),
-                    (w, ~last_row), (w + 1, (col < w - 1) & ~last_row)):
-        src = np.flatnonzero(ok).astype(at_t, copy=False)
-        at = where[flat[src] + off]
-        hit = at >= 0
-        src, at = src[hit], at[hit]
-        same = c[at] == c[src]
-        rows.append(src[same])
-        cols.append(at[same])
-        del src, at, hit, same, ok
-    del where, col, last_row
-    r, cc = np.concatenate(rows), np.concatenate(cols)
-    del rows, cols
-    graph = csr_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(pixels.size, pixels.size))
-    del r, cc
-    n, comp = connected_components(graph, directed=False)
-    return comp.astype(np.int64), int(n)
+    w = shape[1]
+    n = pixels.size
+    if n == 0:
+        return np.zeros(0, np.int64), 0
+    # int32 positions (an image of fewer than 2**31 pixels, a row to spare): half the memory
+    p = pixels.astype(np.int32 if (shape[0] + 1) * w < 1 << 31 else np.int64, copy=False)
+    c = np.zeros(n, np.int8) if code is None else code
+    row, col = np.divmod(p, p.dtype.type(w))
+    start = np.ones(n, bool)  # a run starts: not the next pixel of the row, or another code
+    np.not_equal(p[1:], p[:-1] + 1, out=start[1:])
+    start[1:] |= col[1:] == 0
+    start[1:] |= c[1:] != c[:-1]
+    first = np.flatnonzero(start)
+    last = np.append(first[1:], n) - 1
+    below = (row[first] + 1) * w  # the runs below: ending at or after x0 - 1, starting at or
+    lo = np.searchsorted(p[last], below + np.maximum(col[first] - 1, 0))  # before x1 + 1
+    hi = np.searchsorted(p[first], below + np.minimum(col[last] + 1, w - 1), side="right")
+    touch = np.maximum(hi - lo, 0)
+    src = np.repeat(np.arange(first.size, dtype=p.dtype), touch)
+    dst = lo[src] + np.arange(src.size) - np.repeat(np.cumsum(touch) - touch, touch)
+    same = c[first][src] == c[first][dst]
+    src, dst = src[same], dst[same]
+    indptr = np.zeros(first.size + 1, np.int64)  # (edges by source run already: a CSR graph)
+    np.cumsum(np.bincount(src, minlength=first.size), out=indptr[1:])
+    graph = csr_matrix((np.ones(dst.size, np.int8), dst, indptr), shape=(first.size, first.size))
+    k, comp = connected_components(graph, directed=False)
+    return comp.astype(np.int64)[np.cumsum(start) - 1], int(k)
 
 
-def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer]):
-    """The disputed pixels (sorted flat indices), the region of each (thick components first,
-    numbered from 1, then thin ones) and the thin flag of each region (index 0 unused).
+def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer], *,
+                pixels: npt.NDArray[np.intp] | None = None):
+    """The disputed pixels (sorted flat indices, ``pixels`` when given), the region of each
+    (thick components first, numbered from 1, then thin ones) and the thin flag of each region
+    (index 0 unused).
 
     Thin components are also split where the class pair ``code`` (one value per pixel) changes,
-    so that border slivers of different class pairs that touch stay separate regions.
+    so that border slivers of different class pairs that touch stay separate regions. Thick
+    components are those of ``scipy.ndimage.label`` of the opening (:func:`_connected` of its
+    pixels: the same, numbered alike, without a labelled map).
     """
-    pixels = np.flatnonzero(mask)
-    opened = _opening(mask, w)
-    thick = opened.ravel()[pixels]
+    pixels = np.flatnonzero(mask) if pixels is None else pixels
+    thick = _opening(mask, w).ravel()[pixels]
     region = np.empty(pixels.size, np.int64)
-    labelled, n_thick = ndimage.label(opened, structure=np.ones((3, 3), bool))
-    region[thick] = labelled.ravel()[pixels[thick]]  # numbered in raster order from 1
-    del labelled, opened  # (a whole int32 map: let go before the thin regions' own)
+    lab, n_thick = _connected(pixels[thick], mask.shape)
+    region[thick] = lab + 1  # numbered in raster order from 1
     lab, n_thin = _connected(pixels[~thick], mask.shape, code[~thick])
     region[~thick] = lab + 1 + n_thick
     return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
@@ -161,39 +164,31 @@ def _name(label: int, h: Heatmaps, categories: Categories) -> str:
     return "void" if label == 0 else categories.name(h.category_ids[label - 1])
 
 
-def _sides(hist: npt.NDArray, c1: int, c2: int, names: tuple[str, ...]):
-    a = tuple(n for n, row in zip(names, hist, strict=True) if row[c1] and row[c1] >= row[c2])
-    b = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] > row[c1])
-    if not b:  # nobody gives c2 most of the region: those who give it at all, if fewer
-        some = tuple(n for n, row in zip(names, hist, strict=True) if row[c2] and n in a)
-        if 0 < 2 * len(some) < len(a):
-            a, b = tuple(n for n in a if n not in some), some
-    return a, b
-
-
-def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int32],
+def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64],
                areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
-    """Annotators whose main segment in the region is >= 1.5x the smallest annotator's."""
+    """Annotators whose main segment in the region (its tuples and their pixels) is >= 1.5x
+    the smallest annotator's."""
     size = {}
     for i, name in enumerate(h.annotators):
         segs = h.tuples.codes[tuples, i]
-        segs = segs[segs > 0]
-        if segs.size:
-            size[name] = areas[i][np.bincount(segs).argmax()]
+        some = segs > 0
+        if some.any():  # (pixel counts: integer sums, exact; ties to the first segment)
+            size[name] = areas[i][np.bincount(segs[some], weights=pixels[some]).argmax()]
     if not size:
         return ()
     small = min(size.values())
     return tuple(n for n, s in size.items() if s >= 1.5 * small)
 
 
-def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
+def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64],
                     members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Annotators of the class agreeing with the majority instances / dissenting on most pixels."""
+    """Annotators of the class agreeing with the majority instances / dissenting on most
+    pixels (the region's tuples and their pixels)."""
     a, b = [], []
     for i, name in enumerate(h.annotators):
         if members[i] == 0:
             continue
-        dissent = int(np.count_nonzero(h.per_tuple["instance_disputed"][i][tuples]))
+        dissent = int(pixels[h.per_tuple["instance_disputed"][i][tuples]].sum())
         (b if 2 * dissent > members[i] else a).append(name)
     return tuple(a), tuple(b)
 
@@ -201,23 +196,6 @@ def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int32],
 def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
     """Pixels where some annotator draws no border within ``tolerance`` pixels."""
     return h.near_count(max(1, tolerance)) < len(h.annotators)
-
-
-def _kind(thin: bool, instance: float, semantic: float, c1: int, c2: int,
-          thing: npt.NDArray[np.bool_], borderless) -> str:
-    """The region's kind (module notes); ``borderless()`` is its borderless share, computed
-    only when the kind depends on it."""
-    if instance > semantic:
-        return "merge-split"
-    if thin and 0 in (c1, c2):
-        return "unlabeled gap"
-    if thin:
-        return "missed object" if borderless() >= 0.5 else "boundary placement"
-    if thing[c1] != thing[c2]:
-        return "missed object"
-    if 0 in (c1, c2):
-        return "unlabeled gap"
-    return "class confusion"
 
 
 def ambiguous_regions(h: Heatmaps, categories: Categories, *, min_disagreement: float = 0.0,
@@ -273,31 +251,54 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     min_area = max(16, shape[0] * shape[1] // 10_000) if min_area is None else int(min_area)
     w = h.d if width is None else int(width)
     pt = h.per_tuple
-    mask = h.tuples.gather((pt["semantic"] > min_disagreement)
-                           | (pt["instance"] > min_disagreement))
+    pixels = h.pixels_where((pt["semantic"] > min_disagreement)
+                            | (pt["instance"] > min_disagreement))
+    mask = np.zeros(shape, bool)
+    mask.ravel()[pixels] = True
     code = _pair_code(h)
-    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[np.flatnonzero(
-        mask)]])
+    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[pixels]],
+                                       pixels=pixels)
     area = np.bincount(region, minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
     if keep.size == 0:
         return []
     t = _Tables(h, pixels, region, keep, code, w)
-    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
-    rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
-                      thing) for r, label in enumerate(keep)]
+    rows = _describe(h, categories, t, keep, thin[keep], area[keep])
     return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
 
 
-def _count_keys(keys: npt.NDArray[np.int64], size: int
+def _weighted_counts(keys: npt.NDArray[np.int64], weights: npt.NDArray[np.int64], size: int
+                     ) -> npt.NDArray[np.int64]:
+    """``np.bincount(keys, weights, minlength=size)`` in integers (the float64 sums of integer
+    weights are exact below 2**53)."""
+    return np.bincount(keys, weights=weights, minlength=size).astype(np.int64)
+
+
+def _region_tuples(reg: npt.NDArray[np.int64], tup: npt.NDArray[np.integer], tuples: int
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                              npt.NDArray[np.int64]]:
+    """The distinct (region, tuple) pairs of the pixels, in increasing order, and their
+    pixels."""
+    keys, counts = _count_keys(reg * tuples + tup, (int(reg.max()) + 1) * tuples
+                               if reg.size else 0)
+    p_reg, p_tup = np.divmod(keys, tuples)
+    return p_reg, p_tup, counts
+
+
+def _count_keys(keys: npt.NDArray[np.int64], size: int,
+                weights: npt.NDArray[np.int64] | None = None
                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The distinct keys in ``[0, size)`` and their counts, in increasing order."""
+    """The distinct keys in ``[0, size)`` and their counts (the sum of their ``weights``), in
+    increasing order."""
     if size <= 1 << 22:
-        counts = np.bincount(keys, minlength=size)
+        counts = (np.bincount(keys, minlength=size) if weights is None
+                  else _weighted_counts(keys, weights, size))
         present = np.flatnonzero(counts)
         return present.astype(np.int64), counts[present]
-    return np.unique(keys, return_counts=True)
+    present, inverse = np.unique(keys, return_inverse=True)
+    return present, (np.bincount(inverse) if weights is None
+                     else _weighted_counts(inverse, weights, present.size))
 
 
 class _Tables:
@@ -317,34 +318,34 @@ class _Tables:
         pt = h.per_tuple
         k = len(h.category_ids) + 1
         self.k, self.w = k, w
-        self.hist = np.stack([np.bincount(reg * k + lab[tup], minlength=n * k).reshape(n, k)
-                              for lab in pt["labels"]])
-        instance = pt["instance"][tup]
-        self.sem = np.bincount(reg, weights=pt["semantic"][tup], minlength=n)
+        # the float sums pixel by pixel, in raster order (their bits: severity and its ties)
+        instance = np.take(pt["instance"], tup)
+        self.sem = np.bincount(reg, weights=np.take(pt["semantic"], tup), minlength=n)
         self.inst = np.bincount(reg, weights=instance, minlength=n)
-        self.inst_label = np.bincount(reg * k + pt["majority"][tup], weights=instance,
+        self.inst_label = np.bincount(reg * k + np.take(pt["majority"], tup), weights=instance,
                                       minlength=n * k).reshape(n, k).argmax(1)
-        keys, counts = _count_keys(reg * (k * k) + code[tup], n * k * k)
+        # the counts from the pixels per (region, tuple): a few thousand, not a pixel each
+        p_reg, p_tup, p_count = _region_tuples(reg, tup, len(h.tuples))
+        self.p_reg, self.p_tup, self.p_count = p_reg, p_tup, p_count
+        labels = pt["labels"][:, p_tup].astype(np.int64)
+        labels += (np.arange(labels.shape[0])[:, None] * n + p_reg) * k
+        self.hist = _weighted_counts(labels.ravel(), np.tile(p_count, labels.shape[0]),
+                                     labels.shape[0] * n * k).reshape(-1, n, k)
+        keys, counts = _count_keys(p_reg * (k * k) + code[p_tup], n * k * k, p_count)
         order = np.lexsort((-counts, keys // (k * k)))
         self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
         self.pair_count = counts[order]
-        # stable: raster order within each region; 16-bit keys sort by radix (5x faster)
-        order = np.argsort(reg.astype(np.int16) if n < 1 << 15 else reg, kind="stable")
-        self.pixels = idx[order]  # grouped by region
-        self.starts = np.searchsorted(reg[order], np.arange(n + 1))
-        rows, cols = np.divmod(self.pixels, h.shape[1])
-        if n:
-            lo = self.starts[:-1]
-            self.boxes = np.stack([np.minimum.reduceat(rows, lo), np.maximum.reduceat(rows, lo),
-                                   np.minimum.reduceat(cols, lo), np.maximum.reduceat(cols, lo)],
-                                  axis=1)
+        self.region, self.pixels = reg, idx  # the kept regions' pixels, in raster order
+        rows, cols = np.divmod(idx, h.shape[1])
+        top = np.iinfo(np.int64).max
+        self.boxes = np.array([[top], [-1], [top], [-1]]).repeat(n, axis=1)  # (y0, y1, x0, x1)
+        np.minimum.at(self.boxes[0], reg, rows)  # (every region has a pixel)
+        np.maximum.at(self.boxes[1], reg, rows)
+        np.minimum.at(self.boxes[2], reg, cols)
+        np.maximum.at(self.boxes[3], reg, cols)
         self.areas: list[npt.NDArray[np.int64]] = []
         self._lacking: npt.NDArray[np.bool_] | None = None
         self._h = h
-
-    def region_pixels(self, r: int) -> npt.NDArray[np.int64]:
-        """Flat indices of the pixels of region ``r``."""
-        return self.pixels[self.starts[r]:self.starts[r + 1]]
 
     def lacking(self) -> npt.NDArray[np.bool_]:
         """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
@@ -352,64 +353,131 @@ class _Tables:
             self._lacking = _lacking(self._h, 2 * self.w)
         return self._lacking
 
-    def pairs(self, r: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Class-pair codes of region ``r`` and their pixel counts, most frequent first."""
-        lo, hi = np.searchsorted(self.pair_region, [r, r + 1])
-        return self.pair_code[lo:hi], self.pair_count[lo:hi]
+
+def _first_pairs(t: _Tables, votes: npt.NDArray[np.int64]
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per region, the most frequent (majority, dissent) pair of two classes (a pixel disputed
+    on the instance only has the pair (class, class), which names no class disagreement; the
+    most frequent pair when no pair has two classes), the class with more votes first."""
+    k, n = t.k, votes.shape[0]
+    at = np.searchsorted(t.pair_region, np.arange(n))  # pairs: by region, most frequent first
+    two = np.flatnonzero(t.pair_code // k != t.pair_code % k)
+    regions, first = np.unique(t.pair_region[two], return_index=True)
+    at[regions] = two[first]
+    c1, c2 = np.divmod(t.pair_code[at], k)
+    r = np.arange(n)
+    swap = votes[r, c2] > votes[r, c1]
+    return np.where(swap, c2, c1), np.where(swap, c1, c2)
 
 
-def _pair_names(h: Heatmaps, categories: Categories, codes, counts, area: int, k: int) -> str:
-    """``"road <-> sidewalk (62%); ..."`` for the pairs covering >= 10 % of the region."""
+def _kinds(t: _Tables, thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64],
+           c1: npt.NDArray[np.int64], c2: npt.NDArray[np.int64],
+           thing: npt.NDArray[np.bool_]) -> npt.NDArray[np.str_]:
+    """Each region's kind, decided in the order of the module notes (the pixels lacking a
+    border are read only when a thin region of two labels needs its borderless share)."""
+    merge = (c1 == c2) | (t.inst > t.sem)
+    void = (c1 == 0) | (c2 == 0)
+    borderless = np.zeros(area.size)
+    if np.any(thin & ~merge & ~void):
+        lack = np.bincount(t.region, weights=t.lacking().ravel()[t.pixels], minlength=area.size)
+        borderless = lack / area  # (pixel counts: exact sums)
+    return np.select(
+        [merge, thin & void, thin & (borderless >= 0.5), thin, thing[c1] != thing[c2], void],
+        ["merge-split", "unlabeled gap", "missed object", "boundary placement", "missed object",
+         "unlabeled gap"], "class confusion")
+
+
+def _sides_of(hist: npt.NDArray[np.int64], c1: npt.NDArray[np.int64],
+              c2: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per annotator and region (shape (N, R)): side *a* (uses ``c1``, at least as much as
+    ``c2``) and side *b* (uses more ``c2``); when nobody is on side *b*, those of side *a*
+    using ``c2`` at all, if they are fewer than the others."""
+    h1 = np.take_along_axis(hist, c1[None, :, None], 2)[..., 0]
+    h2 = np.take_along_axis(hist, c2[None, :, None], 2)[..., 0]
+    a, b = (h1 > 0) & (h1 >= h2), h2 > h1
+    some = (h2 > 0) & a
+    ns = some.sum(0)
+    fix = ~b.any(0) & (0 < 2 * ns) & (2 * ns < a.sum(0))
+    return np.where(fix, a & ~some, a), np.where(fix, some, b)
+
+
+def _name_tuples(mask: npt.NDArray[np.bool_], names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Per column of ``mask`` (shape (N, R)), the names of its set rows, in order."""
+    made: dict[bytes, tuple[str, ...]] = {}
     out = []
-    for c, n in zip(codes, counts, strict=True):
-        if n >= 0.1 * area:
-            names = sorted((_name(int(c) // k, h, categories), _name(int(c) % k, h, categories)))
-            out.append(f"{names[0]} <-> {names[1]} ({100 * n / area:.0f}%)")
-    return "; ".join(out)
+    for col in np.ascontiguousarray(mask.T):
+        key = col.tobytes()
+        if key not in made:
+            made[key] = tuple(n for n, on in zip(names, col.tolist(), strict=True) if on)
+        out.append(made[key])
+    return out
 
 
-def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: int, thin: bool,
-              area: int, thing: npt.NDArray[np.bool_]) -> dict:
-    votes = t.hist[:, r].sum(0)
-    codes, counts = t.pairs(r)
-    # the most frequent (majority, dissent) pair of two classes; a pixel disputed on the
-    # instance only has the pair (class, class), which names no class disagreement
-    two = np.flatnonzero(codes // t.k != codes % t.k)
-    c1, c2 = divmod(int(codes[two[0] if two.size else 0]), t.k)
-    if votes[c2] > votes[c1]:
-        c1, c2 = c2, c1
-    inside = t.region_pixels(r)
-    kind = ("merge-split" if c1 == c2 else
-            _kind(thin, t.inst[r], t.sem[r], c1, c2, thing,
-                  lambda: np.count_nonzero(t.lacking().ravel()[inside]) / area))
-    merged: tuple[str, ...] = ()
-    if kind == "merge-split":  # the thing class whose instances are disputed
-        c1 = c2 = int(t.inst_label[r])
-        tuples = h.tuples.index.ravel()[inside]
-        t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
-                              for c in h.tuples.codes.T]
-        merged = _merged_by(h, tuples, t.areas)
-        side_a, side_b = _instance_sides(h, tuples, t.hist[:, r, c1])
-        if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
-            split = tuple(n for n in side_a if n not in merged)
-            side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
-    else:
-        side_a, side_b = _sides(t.hist[:, r], c1, c2, h.annotators)
-    if len(side_b) > len(side_a):
-        side_a, side_b, c1, c2 = side_b, side_a, c2, c1
-    na, nb = _name(c1, h, categories), _name(c2, h, categories)
-    y0, y1, x0, x1 = t.boxes[r]
-    return {
-        "image": h.image, "region": label, "kind": kind,
-        "class_pair": " <-> ".join(sorted((na, nb))),
-        "class_pairs": _pair_names(h, categories, codes, counts, area, t.k),
-        "class_a": na, "class_b": nb,
-        "category_a": 0 if c1 == 0 else h.category_ids[c1 - 1],
-        "category_b": 0 if c2 == 0 else h.category_ids[c2 - 1],
-        "annotators_a": side_a, "annotators_b": side_b, "merged_by": merged, "area": area,
-        "bbox_x": int(x0), "bbox_y": int(y0), "bbox_w": int(x1 - x0 + 1),
-        "bbox_h": int(y1 - y0 + 1),
-        "mean_disagreement": float((t.sem[r] + t.inst[r]) / area),
-        "severity": float(t.sem[r] + t.inst[r]),
-    }
+def _pair_names(h: Heatmaps, categories: Categories, t: _Tables, area: npt.NDArray[np.int64]
+                ) -> list[str]:
+    """Per region, ``"road <-> sidewalk (62%); ..."``: the pairs covering >= 10 % of it."""
+    region, code, count = t.pair_region, t.pair_code, t.pair_count
+    ok = count >= 0.1 * area[region]
+    region, code = region[ok], code[ok]
+    share = (100 * count[ok] / area[region]).tolist()
+    named: dict[int, str] = {}
+    out: list[list[str]] = [[] for _ in range(area.size)]
+    for r, c, p in zip(region.tolist(), code.tolist(), share, strict=True):
+        if c not in named:
+            named[c] = " <-> ".join(sorted((_name(c // t.k, h, categories),
+                                            _name(c % t.k, h, categories))))
+        out[r].append(f"{named[c]} ({p:.0f}%)")
+    return ["; ".join(x) for x in out]
 
+
+def _merge_split(h: Heatmaps, t: _Tables, r: int
+                 ) -> tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A merge-split region's thing class (whose instances are disputed), its two sides and
+    the mergers (module notes)."""
+    c = int(t.inst_label[r])
+    lo, hi = np.searchsorted(t.p_reg, [r, r + 1])
+    tuples, pixels = t.p_tup[lo:hi], t.p_count[lo:hi]
+    t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
+                          for c in h.tuples.codes.T]
+    merged = _merged_by(h, tuples, pixels, t.areas)
+    side_a, side_b = _instance_sides(h, tuples, pixels, t.hist[:, r, c])
+    if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
+        split = tuple(n for n in side_a if n not in merged)
+        side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
+    return c, side_a, side_b, merged
+
+
+def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArray[np.int64],
+              thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64]) -> list[dict]:
+    """The records of the kept regions (labels ``labels``), in their order: every field but
+    the sides of the merge-split regions computed for all regions at once."""
+    thing = np.array([False] + [categories[c].isthing for c in h.category_ids])
+    c1, c2 = _first_pairs(t, t.hist.sum(0))
+    kinds = _kinds(t, thin, area, c1, c2, thing)
+    a, b = _sides_of(t.hist, c1, c2)
+    side_a, side_b = _name_tuples(a, h.annotators), _name_tuples(b, h.annotators)
+    merged: list[tuple[str, ...]] = [()] * area.size
+    for r in np.flatnonzero(kinds == "merge-split").tolist():
+        c, side_a[r], side_b[r], merged[r] = _merge_split(h, t, r)
+        c1[r] = c2[r] = c
+    swap = np.array([len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)], bool)
+    c1, c2 = np.where(swap, c2, c1).tolist(), np.where(swap, c1, c2).tolist()
+    names = ["void", *(categories.name(c) for c in h.category_ids)]
+    ids = [0, *h.category_ids]
+    y0, y1, x0, x1 = t.boxes.tolist()
+    severity = t.sem + t.inst
+    mean = (severity / area).tolist()
+    rows = []
+    for r, (label, kind, pairs, sev) in enumerate(zip(
+            labels.tolist(), kinds.tolist(), _pair_names(h, categories, t, area),
+            severity.tolist(), strict=True)):
+        sa, sb = (side_b[r], side_a[r]) if swap[r] else (side_a[r], side_b[r])
+        na, nb = names[c1[r]], names[c2[r]]
+        rows.append({
+            "image": h.image, "region": label, "kind": kind,
+            "class_pair": " <-> ".join(sorted((na, nb))), "class_pairs": pairs,
+            "class_a": na, "class_b": nb, "category_a": ids[c1[r]], "category_b": ids[c2[r]],
+            "annotators_a": sa, "annotators_b": sb, "merged_by": merged[r],
+            "area": int(area[r]), "bbox_x": x0[r], "bbox_y": y0[r], "bbox_w": x1[r] - x0[r] + 1,
+            "bbox_h": y1[r] - y0[r] + 1, "mean_disagreement": mean[r], "severity": sev})
+    return rows

@@ -24,6 +24,8 @@ __all__ = ["Tuples", "count_tuples"]
 
 #: Largest number of combined ids counted with a direct ``bincount`` (else a sort).
 DIRECT_CELLS = 1 << 21
+#: Pixels gathered per ``np.take`` by :meth:`Tuples.gather` (half a megabyte of int64 indices).
+GATHER_BLOCK = 1 << 16
 
 
 class Tuples:
@@ -59,9 +61,9 @@ class Tuples:
         return int(self.count.size)
 
     def gather(self, values: npt.ArrayLike) -> np.ndarray:
-        """A per-tuple array (last axis: tuples) as a per-pixel map (last axes: H, W)."""
-        v = np.asarray(values)
-        return v[..., self.index]  # np.take would first copy the index to int64
+        """A per-tuple array (last axis: tuples) as a per-pixel map (last axes: H, W):
+        ``values[..., index]`` (:func:`take`)."""
+        return take(np.asarray(values), self.index)
 
     def table(self, rows: npt.ArrayLike, cols: npt.ArrayLike, shape: tuple[int, int]
               ) -> npt.NDArray[np.int64]:
@@ -69,6 +71,25 @@ class Tuples:
         code = np.asarray(rows, dtype=np.int64) * shape[1] + np.asarray(cols, dtype=np.int64)
         out = np.bincount(code, weights=self.count, minlength=shape[0] * shape[1])
         return np.rint(out[: shape[0] * shape[1]]).astype(np.int64).reshape(shape)
+
+
+def take(values: np.ndarray, index: npt.NDArray[np.integer]) -> np.ndarray:
+    """``values[..., index]`` (valid indices, any integer type), by ``np.take`` over
+    :data:`GATHER_BLOCK` indices at a time: 3-4 times faster than the fancy index, which reads
+    narrow indices slowly, while ``take`` copies its indices to int64 first (only a block's
+    here, not 8 bytes a pixel for a whole map).
+
+    Examples
+    --------
+    >>> take(np.array([10, 20, 30]), np.array([[2, 0], [1, 1]], np.uint16)).tolist()
+    [[30, 10], [20, 20]]
+    """
+    out = np.empty(values.shape[:-1] + index.shape, values.dtype)
+    flat, into = index.reshape(-1), out.reshape((*values.shape[:-1], -1))
+    for lo in range(0, flat.size, GATHER_BLOCK):  # (valid indices: "clip" never clips)
+        np.take(values, flat[lo:lo + GATHER_BLOCK], axis=-1, out=into[..., lo:lo + GATHER_BLOCK],
+                mode="clip")
+    return out
 
 
 def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[int]) -> Tuples:
@@ -115,7 +136,7 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
             lut[present] = np.arange(present.size, dtype=dtype)
             code = np.multiply(a, n1, dtype=np.int32)
             code += b
-            return lut[code]
+            return take(lut, code)
 
         return Tuples(index, _codes(present, radix), counts[present].astype(np.int64))
     # the combined ids in the narrowest type holding them (2 bytes a pixel for a few segments)
@@ -132,7 +153,7 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
         lut = np.zeros(cells, dtype)
         lut[present] = np.arange(present.size, dtype=dtype)
         del flat
-        index = lut[code]
+        index = take(lut, code)
         count = counts[present].astype(np.int64)
     else:
         present, inverse, count = np.unique(flat, return_inverse=True, return_counts=True)

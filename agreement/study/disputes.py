@@ -193,6 +193,8 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
             return DisputePartial(counts, np.zeros(k, np.int64), np.zeros(k, np.int64))
         h = heatmaps_of(maps, d=self.d, void=self.void)
         claimed, disputed = h.class_counts()
+        if self.maps:  # the boundary count first: the regions' wider tolerance widens its bits
+            h.boundary_count  # noqa: B018
         reg = region_records(h, maps.categories, min_disagreement=self.min_disagreement,
                              min_area=self.min_area)
         grid = h.area_averages(MAPS, GRID) if self.maps else None

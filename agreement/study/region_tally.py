@@ -25,7 +25,7 @@ PAIR_COLUMNS = ["class_pair", "category_a", "category_b", "regions", "pixels", "
 KIND_COLUMNS = ["category_id", "kind", "regions", "pixels", "images", "severity"]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sum:
     """Sums of some regions; ``first`` = (-severity, position) of the most severe one, the
     position counting every region seen before it (images in order, then severity order)."""
@@ -99,33 +99,36 @@ class RegionTally:
         tables = (out.pairs, out.kinds, out.dissent, out.involved, out.touched)
         seen: set = set()
         for rank, r in enumerate(records):
-            first = (-float(r["severity"]), rank)
-            pair, area, severity = r["class_pair"], int(r["area"]), float(r["severity"])
-            image = r["image"]
-            (_, ca), (_, cb) = sorted(((r["class_a"], r["category_a"]),
-                                       (r["class_b"], r["category_b"])))
+            severity = float(r["severity"])
+            first = (-severity, rank)
+            pair, kind, area, image = r["class_pair"], r["kind"], int(r["area"]), r["image"]
+            a, b = (r["class_a"], r["category_a"]), (r["class_b"], r["category_b"])
+            ca, cb = (a[1], b[1]) if a <= b else (b[1], a[1])  # (sorted by class name)
             side_b = r["annotators_b"]
             keys = (
                 ((pair, int(ca), int(cb)),),
-                ((pair, r["kind"]),),
-                tuple((pair, a) for a in side_b),
-                tuple(dict.fromkeys((*r["annotators_a"], *side_b, *(("b", a) for a in side_b)))),
-                tuple((int(c), r["kind"]) for c in dict.fromkeys((r["category_a"],
-                                                                   r["category_b"]))),
+                ((pair, kind),),
+                tuple((pair, n) for n in side_b),
+                tuple(dict.fromkeys((*r["annotators_a"], *side_b, *(("b", n) for n in side_b)))),
+                tuple((int(c), kind) for c in dict.fromkeys((r["category_a"],
+                                                             r["category_b"]))),
             )
             for f, (table, ks) in enumerate(zip(tables, keys, strict=True)):
                 for k in ks:
-                    new_image = (f, k, image) not in seen
-                    seen.add((f, k, image))
+                    mark = (f, k, image)
+                    new_image = mark not in seen
+                    if new_image:
+                        seen.add(mark)
                     s = table.get(k)
                     if s is None:
                         table[k] = _Sum(1, area, int(new_image), severity, first)
-                    else:
-                        s.first = min(s.first, first)
-                        s.regions += 1
-                        s.pixels += area
-                        s.images += new_image
-                        s.severity += severity
+                        continue
+                    if first < s.first:
+                        s.first = first
+                    s.regions += 1
+                    s.pixels += area
+                    s.images += new_image
+                    s.severity += severity
         out.n = len(records)
         return out
 
