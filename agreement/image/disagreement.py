@@ -34,7 +34,6 @@ from itertools import combinations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
 
 from ..errors import AnnotationError
 from ..metrics.boundary import _window_any, near_changes, packed_changes
@@ -494,21 +493,29 @@ def heatmaps_of(maps: ImageMaps, *, d: int | None = None, void: VoidMode = "labe
     return Heatmaps(name, maps.names, ids, t, per_tuple, [a.compact for a in anns], dist, void)
 
 
-@lru_cache(maxsize=32)
-def _area_weights(n: int, m: int) -> csr_matrix:
-    """``(m, n)`` matrix averaging ``n`` unit cells into ``m`` equal ones by overlap length."""
+def _area_rows(n: int, m: int) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    """Per output cell of ``m``, the unit cells of ``n`` it overlaps (increasing) and their
+    weights (overlap length over the cell's length)."""
     edges = np.linspace(0.0, n, m + 1)
-    rows, cols, vals = [], [], []
+    out = []
     for i in range(m):
         lo, hi = edges[i], edges[i + 1]
         cells = np.arange(int(np.floor(lo)), min(n, int(np.ceil(hi))))
         overlap = np.minimum(cells + 1, hi) - np.maximum(cells, lo)
         keep = overlap > 0
-        rows.append(np.full(int(keep.sum()), i))
-        cols.append(cells[keep])
-        vals.append(overlap[keep] / (hi - lo))
-    return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(m, n))
+        out.append((cells[keep], overlap[keep] / (hi - lo)))
+    return out
+
+
+def _area_weights(n: int, m: int):
+    """``(m, n)`` sparse matrix averaging ``n`` unit cells into ``m`` equal ones by overlap
+    length (the tests' oracle of :func:`_area_taps`; scipy imported here only)."""
+    from scipy.sparse import csr_matrix
+
+    rows = _area_rows(n, m)
+    return csr_matrix((np.concatenate([v for _, v in rows]),
+                       (np.concatenate([np.full(c.size, i) for i, (c, _) in enumerate(rows)]),
+                        np.concatenate([c for c, _ in rows]))), shape=(m, n))
 
 
 @lru_cache(maxsize=32)
@@ -516,15 +523,14 @@ def _area_taps(n: int, m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.fl
     """:func:`_area_weights` as taps: output ``i`` is ``sum_k weights[i, k] * x[index[i, k]]``
     (each row's cells are contiguous; shorter rows padded with weight 0), in the order the
     sparse product adds them, so that the sums are the same to the last bit."""
-    w = _area_weights(n, m)
-    taps = int(np.diff(w.indptr).max()) if m else 0
+    rows = _area_rows(n, m)
+    taps = max((c.size for c, _ in rows), default=0)
     index = np.zeros((m, taps), np.int64)
     weights = np.zeros((m, taps))
-    for i in range(m):
-        lo, hi = w.indptr[i], w.indptr[i + 1]
-        index[i, : hi - lo] = w.indices[lo:hi]
-        index[i, hi - lo:] = w.indices[hi - 1] if hi > lo else 0
-        weights[i, : hi - lo] = w.data[lo:hi]
+    for i, (cells, vals) in enumerate(rows):
+        index[i, : cells.size] = cells
+        index[i, cells.size:] = cells[-1] if cells.size else 0
+        weights[i, : cells.size] = vals
     return index, weights
 
 

@@ -54,11 +54,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..metrics.boundary import _window_any as window_any  # 1-D windows of the bands
 from ..model import Categories
+from ._graph import components
 from .disagreement import Heatmaps
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
@@ -108,7 +107,8 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     ``code``. A run touches the runs of the next row that overlap its columns widened by one
     on each side (8-connectivity); those of one code are joined. Runs and rows are in raster
     order, so the runs a run touches are a range found by two binary searches; the components
-    of the graph of runs (numbered from its first node, in raster order) give the pixels'.
+    of the graph of runs (:func:`agreement.image._graph.components`, numbered from its first
+    node, in raster order) give the pixels'.
     """
     w = shape[1]
     n = pixels.size
@@ -132,11 +132,8 @@ def _connected(pixels: npt.NDArray[np.int64], shape: tuple[int, int],
     dst = lo[src] + np.arange(src.size) - np.repeat(np.cumsum(touch) - touch, touch)
     same = c[first][src] == c[first][dst]
     src, dst = src[same], dst[same]
-    indptr = np.zeros(first.size + 1, np.int64)  # (edges by source run already: a CSR graph)
-    np.cumsum(np.bincount(src, minlength=first.size), out=indptr[1:])
-    graph = csr_matrix((np.ones(dst.size, np.int8), dst, indptr), shape=(first.size, first.size))
-    k, comp = connected_components(graph, directed=False)
-    return comp.astype(np.int64)[np.cumsum(start) - 1], int(k)
+    comp, k = components(first.size, src, dst)
+    return comp[np.cumsum(start) - 1], k
 
 
 def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer], *,
