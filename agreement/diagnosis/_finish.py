@@ -19,7 +19,7 @@ from ._decide import decide
 from ._effects import KIND_UNITS, SIGNED, EffectTable, effect_table
 from ._kernel import ImageRecord
 from ._spread import spread_findings
-from ._stats import PermutationResult, permutation_tests
+from ._stats import PermutationResult, boxed_tests
 from .records import Findings
 
 __all__ = ["KINDS", "MIN_EFFECT", "Options", "finish"]
@@ -106,10 +106,10 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
     detail = np.array([k == "boundary_detail" for k in kinds], bool)
     min_effect[detail] = np.maximum(min_effect[detail], DETAIL_RATIO * level[detail])
     two_sided = np.array([k in SIGNED for k in kinds], bool)
-    res = permutation_tests(table.values, table.present, two_sided=two_sided,
-                            floor=min_effect / 10, min_images=opts.min_images,
-                            n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
-                            seed=opts.seed)
+    res = boxed_tests([table.values], table.present, two_sided=two_sided,
+                      floor=min_effect / 10, min_images=opts.min_images,
+                      n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
+                      seed=opts.seed)  # the values let go once their contrasts are made
     names = {c: study.categories[c].name for c in study.categories}
     found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
                    px_floor=th["boundary_offset"])
