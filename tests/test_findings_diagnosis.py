@@ -494,3 +494,22 @@ def test_tests_of_a_box_let_the_values_go_and_equal_the_tests():
     assert box == []
     for name in ("effect", "stat", "p", "p_adjusted", "ci_low", "ci_high", "n_images"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_the_part_lets_its_records_go_before_the_tests_with_the_same_findings():
+    """The findings part empties the fold's list of records once its effect table is made; its
+    findings and tests equal :func:`agreement.diagnosis.finish` of the same records."""
+    from agreement.diagnosis import finish, records
+    from agreement.diagnosis._kernel import PackedRecord
+    from agreement.study.findings_part import FindingsPart
+
+    sim = simulate(seed=0, annotators=4, images=8, height=128, width=256,
+                   plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))])
+    study = sim.study()
+    recs = records(study)
+    total = [PackedRecord(r) for r in recs]
+    got = FindingsPart().finish(total, study)
+    assert total == []
+    want = finish(recs, study)
+    assert [f.text for f in got] == [f.text for f in want] and len(got) >= 1
+    assert got.tests.equals(want.tests)

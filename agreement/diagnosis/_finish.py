@@ -7,7 +7,7 @@ FindingsPart`) calls once every image's record is in: effects, permutation tests
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -96,9 +96,22 @@ class Options:
 def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = None) -> Findings:
     """The study step: effects, tests, findings (what a runner part's finish will call)."""
     opts = options or Options()
+    return tested(study_table(recs, study, opts), study, opts)
+
+
+def study_table(recs: Sequence[ImageRecord], study: Study, opts: Options
+                ) -> tuple[EffectTable, tuple[int, int]]:
+    """The effect table of the records and their image shape: all the tests read of them (a
+    caller holding the records can let them go before :func:`tested`)."""
     thing = [study.categories[c].isthing for c in study.categories]
     table = effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing)
-    shape = recs[0].shape if recs else (0, 0)
+    return table, (recs[0].shape if recs else (0, 0))
+
+
+def tested(table_shape: tuple[EffectTable, tuple[int, int]], study: Study, opts: Options
+           ) -> Findings:
+    """Tests, decisions and findings of a :func:`study_table`."""
+    table, shape = table_shape
     th = opts.thresholds(shape)
     kinds = [k for k, _ in table.tests]
     min_effect = np.array([th[k] for k in kinds], float)
