@@ -294,3 +294,22 @@ def test_resample_counts_equal_the_int64_draws(n, k, seed, block):
     assert old_rng.integers(0, 2**40) == new_rng.integers(0, 2**40)
     chunks = list(_table.resample_weight_chunks(n, k, np.random.default_rng(seed)))
     assert (np.concatenate(chunks) == old).all()
+
+
+def test_resample_map_equals_the_statistic_of_every_chunk(monkeypatch):
+    """The blocks a statistic sees are the chunks of :func:`resample_weight_chunks` (the same
+    draws), concatenated in order."""
+    from agreement.stats import _table
+
+    monkeypatch.setattr(_table, "CHUNK", 40)  # 40 // 7 = 5 resamples a block
+    seen = []
+
+    def stat(w):
+        seen.append(w.shape[0])
+        return w @ np.arange(7.0)
+
+    got = _table.resample_map(7, 23, np.random.default_rng(4), stat)
+    want = np.concatenate([w @ np.arange(7.0) for w in
+                           _table.resample_weight_chunks(7, 23, np.random.default_rng(4))])
+    assert seen == [5, 5, 5, 5, 3]
+    np.testing.assert_array_equal(got, want)

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..stats import adjust_pvalues
-from ..stats._table import resample_weight_chunks
+from ..stats._table import resample_map
 
 __all__ = ["PermutationResult", "contrasts", "permutation_tests"]
 
@@ -234,8 +234,7 @@ def _bootstrap(box: list[FloatArray], n_boot: int, level: float, rng: np.random.
     z = np.where(finite, c.reshape(n, -1), 0.0)
     del c
     with np.errstate(invalid="ignore", divide="ignore"):  # resamples in bounded blocks
-        means = np.concatenate([(w @ z) / _counted(w, finite)
-                                for w in resample_weight_chunks(n, n_boot, rng)])
+        means = resample_map(n, n_boot, rng, lambda w: (w @ z) / _counted(w, finite))
     alpha = (1 - level) / 2
     lo, hi = np.full(means.shape[1], np.nan), np.full(means.shape[1], np.nan)
     ok = np.isfinite(means).any(axis=0)

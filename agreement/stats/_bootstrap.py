@@ -234,6 +234,7 @@ def bootstrap_difference(
         wa = _counts(a.n_images, k, rng, np.float64)
         wb = wa if paired else _counts(b.n_images, k, rng, np.float64)
         parts.append(_evaluate(statistic, b.sums(wb)) - _evaluate(statistic, a.sums(wa)))
+        del wa, wb  # not held while the next block is drawn
     replicates = np.concatenate(parts)
     jack = None
     if method == "bca":
