@@ -16,6 +16,9 @@ Usage::
     python benchmarks/bench_memory.py [--sizes 1000 10000] [--commands pq validate]
         [--agreement ../main/.venv/bin/agreement] [--root /tmp/agreement-bench]
 
+``--agreement`` may hold arguments: ``--agreement ".venv/bin/python -m agreement"`` measures
+the code of the current directory's checkout (the installed command runs the installed code).
+
 The 10,000-image report takes a few minutes on 2 cores. No assertion: numbers are printed
 (memory is steady from run to run; wall times vary with the machine's load).
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -53,7 +57,8 @@ def arguments(command: str, study: Path, out: Path) -> list[str]:
 def peak(program: str, command: str, study: Path) -> dict:
     """Run one command; its peak RSS in kB and wall seconds (validate exits 1 when an
     error-level finding exists)."""
-    return measured(lambda out: [program, *arguments(command, study, out), "-q", "-j", "1"],
+    return measured(lambda out: [*shlex.split(program), *arguments(command, study, out), "-q",
+                                 "-j", "1"],
                     ok=(0, 1), prefix="bench-memory-")
 
 
@@ -63,7 +68,8 @@ def main() -> None:
     parser.add_argument("--shape", type=int, nargs=2, default=[64, 128], metavar=("H", "W"))
     parser.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
     parser.add_argument("--agreement", default=str(HERE), metavar="PATH",
-                        help="the agreement command to measure (default: this installation's)")
+                        help="the agreement command to measure, arguments allowed (default: "
+                             "this installation's)")
     parser.add_argument("--root", default=os.path.join(tempfile.gettempdir(), "agreement-bench"))
     args = parser.parse_args()
     sizes = sorted(args.sizes)

@@ -291,3 +291,32 @@ def test_count_table_equals_the_one_from_the_per_image_table(study, boundary):
         assert ours.values.sum() > 0
     with pytest.raises(StudyError, match="fields must be among"):
         res.count_table(["pair"])
+
+
+@pytest.mark.parametrize("boundary", [True, False])
+def test_kept_image_counts_give_the_count_table_of_the_rows(study, boundary):
+    """``PQPart(per_image=False, image_counts=fields)`` (the report's) keeps no row, only the
+    counts summed per (image, class) as the pass goes: the same count table, bit for bit, at
+    any chunk size; the other results unchanged."""
+    from agreement.metrics.counts import PQ_FIELDS
+    from agreement.study.runner import run
+
+    fields = (*PQ_FIELDS, "boundary_iou_sum") if boundary else PQ_FIELDS
+    rows = run(study, [PQPart(segments=False, boundary=boundary)])[0]
+    want = rows.count_table(fields)
+    assert want.values.sum() > 0
+    for chunk_size in (1, 3, 8):
+        part = PQPart(segments=False, boundary=boundary, per_image=False, image_counts=fields)
+        res = run(study, [part], chunk_size=chunk_size)[0]
+        assert len(res.totals.rows) == 0 and len(res.per_image) == 0
+        for some in (fields, fields[2:], fields[::-1]):
+            got, ref = res.count_table(some), rows.count_table(some)
+            assert got.images == ref.images and got.groups == ref.groups
+            assert got.fields == ref.fields and got.values.tobytes() == ref.values.tobytes()
+        assert res.pq_matrix().equals(rows.pq_matrix())
+    only_tp = run(study, [PQPart(segments=False, boundary=boundary, per_image=False,
+                                 image_counts=("tp",))])[0]
+    with pytest.raises(StudyError, match="kept image counts"):
+        only_tp.count_table(["fp"])
+    with pytest.raises(StudyError, match="image_counts must be count fields"):
+        PQPart(image_counts=("image",))

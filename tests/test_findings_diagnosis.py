@@ -182,6 +182,14 @@ def test_a_merge_of_objects_further_apart_than_3_px_counts_for_everyone():
     t = table.tests.index(("merge", (3,)))
     assert table.values[0, :, t].tolist() == [1.0, 0.0, 0.0]
 
+    # the merge's size is the mergeable objects' half area (its own column); a share of pixels'
+    # size is its den (read from den, not stored twice)
+    assert t in table.sizes and table.size(t)[0, 0] == pytest.approx(10 * 4 * 2 / 2)
+    for u, (kind, _) in enumerate(table.tests):
+        if kind not in ("merge", "split", "missed_small"):
+            assert u not in table.sizes and table.size(u) is not None
+            np.testing.assert_array_equal(table.size(u), table.den[:, :, u])
+
 
 # ----------------------------------------------------------------------------- statistics
 
@@ -451,3 +459,57 @@ def test_crowd_segments_are_not_objects():
     rec = image_record("x", {"a": a, "b": b}, categories=CATS)
     assert list(_objects(rec, "a", "b")) == [36]  # only the 36 px car; the crowd is no object
     assert rec.pixels[0, 0, 3, 0] == 60  # the crowd's pixels are kept out of the border figures
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 60), m=st.integers(1, 30), k=st.integers(1, 5),
+       seed=st.integers(0, 2**31), block=st.sampled_from([1, 16, 1 << 20]))
+def test_bootstrap_counts_in_column_blocks_equal_the_product(n, m, k, seed, block):
+    """The bootstrap's per-resample counts of finite contrasts, a block of columns at a time:
+    exactly ``w @ finite`` (whole numbers: any order of the sums gives the same)."""
+    from unittest import mock
+
+    from agreement.diagnosis import _stats
+
+    rng = np.random.default_rng(seed)
+    w = rng.integers(0, n + 1, (k, n)).astype(np.float64)
+    finite = rng.random((n, m)) < 0.7
+    with mock.patch.object(_stats, "_BLOCK", block):
+        got = _stats._counted(w, finite)
+    np.testing.assert_array_equal(got, w @ finite)
+
+
+def test_tests_of_a_box_let_the_values_go_and_equal_the_tests():
+    """The finish's call: the values are taken out of the box, the results are those of
+    :func:`permutation_tests` on them."""
+    from agreement.diagnosis._stats import boxed_tests
+
+    values = np.random.default_rng(3).normal(size=(9, 3, 4))
+    values[0, 1, 2] = np.nan
+    kw = {"two_sided": np.array([True, False, True, False]), "floor": np.full(4, 0.1),
+          "n_resamples": 99, "n_boot": 50, "seed": 2}
+    box = [values.copy()]
+    a = boxed_tests(box, np.ones((9, 3), bool), **kw)
+    b = permutation_tests(values, np.ones((9, 3), bool), **kw)
+    assert box == []
+    for name in ("effect", "stat", "p", "p_adjusted", "ci_low", "ci_high", "n_images"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_the_part_lets_its_records_go_before_the_tests_with_the_same_findings():
+    """The findings part empties the fold's list of records once its effect table is made; its
+    findings and tests equal :func:`agreement.diagnosis.finish` of the same records."""
+    from agreement.diagnosis import finish, records
+    from agreement.diagnosis._kernel import PackedRecord
+    from agreement.study.findings_part import FindingsPart
+
+    sim = simulate(seed=0, annotators=4, images=8, height=128, width=256,
+                   plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))])
+    study = sim.study()
+    recs = records(study)
+    total = [PackedRecord(r) for r in recs]
+    got = FindingsPart().finish(total, study)
+    assert total == []
+    want = finish(recs, study)
+    assert [f.text for f in got] == [f.text for f in want] and len(got) >= 1
+    assert got.tests.equals(want.tests)

@@ -268,3 +268,48 @@ def test_adjusted_pvalues_properties(p, method):
     assert np.all(adj[ok] >= p[ok] - 1e-15) and np.all(adj[ok] <= 1.0)
     order = np.argsort(p[ok], kind="stable")
     assert np.all(np.diff(adj[ok][order]) >= -1e-15)  # adjustment keeps the order
+
+
+def _old_resample_weights(n, k, rng):
+    """The first counting of resample weights: int64 draws, one bincount (the oracle)."""
+    draws = rng.integers(0, n, (k, n))
+    return np.bincount((draws + n * np.arange(k)[:, None]).ravel(), minlength=k * n).reshape(k, n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 300), k=st.integers(1, 40), seed=st.integers(0, 2**32 - 1),
+       block=st.sampled_from([1, 7, 64, 1 << 16]))
+def test_resample_counts_equal_the_int64_draws(n, k, seed, block):
+    """32-bit draws counted in row blocks: the same weights and the same next generator state as
+    int64 draws counted at once, at any block size (chunk boundaries are the caller's)."""
+    from agreement.stats import _table
+
+    old_rng, new_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+    old = _old_resample_weights(n, k, old_rng)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_table, "_BLOCK", block)
+        new = _table._counts(n, k, new_rng, np.float64)
+    assert new.dtype == np.float64 and (new == old).all()
+    assert (resample_weights(n, k, np.random.default_rng(seed)) == old).all()
+    assert old_rng.integers(0, 2**40) == new_rng.integers(0, 2**40)
+    chunks = list(_table.resample_weight_chunks(n, k, np.random.default_rng(seed)))
+    assert (np.concatenate(chunks) == old).all()
+
+
+def test_resample_map_equals_the_statistic_of_every_chunk(monkeypatch):
+    """The blocks a statistic sees are the chunks of :func:`resample_weight_chunks` (the same
+    draws), concatenated in order."""
+    from agreement.stats import _table
+
+    monkeypatch.setattr(_table, "CHUNK", 40)  # 40 // 7 = 5 resamples a block
+    seen = []
+
+    def stat(w):
+        seen.append(w.shape[0])
+        return w @ np.arange(7.0)
+
+    got = _table.resample_map(7, 23, np.random.default_rng(4), stat)
+    want = np.concatenate([w @ np.arange(7.0) for w in
+                           _table.resample_weight_chunks(7, 23, np.random.default_rng(4))])
+    assert seen == [5, 5, 5, 5, 3]
+    np.testing.assert_array_equal(got, want)

@@ -107,12 +107,12 @@ def _total(table: EffectTable, a: int, t: int) -> float:
 
 
 def _impact(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
-    return float(np.nansum(np.abs(c[:, a, t]) * table.size[:, a, t]))
+    return float(np.nansum(np.abs(c[:, a, t]) * table.size(t)[:, a]))
 
 
 def _signed(table: EffectTable, c: np.ndarray, a: int, t: int) -> float:
     """Signed excess pixels of a test over the images (contrast x size)."""
-    return float(np.nansum(c[:, a, t] * table.size[:, a, t]))
+    return float(np.nansum(c[:, a, t] * table.size(t)[:, a]))
 
 
 def _classes(table: EffectTable, t: int) -> tuple[int, ...]:
@@ -296,7 +296,7 @@ def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: 
     hit = np.isfinite(per_image) & (lead.sign * per_image >= 0.5 * min_effect)
     images = tuple(np.asarray(table.images)[hit])
     scale = 0.5 if two and kind in SIGNED else 1.0
-    impact = max([float(np.nansum(np.abs(c[:, a, u]) * table.size[:, a, u]))
+    impact = max([float(np.nansum(np.abs(c[:, a, u]) * table.size(u)[:, a]))
                   for u in (t, *lead.absorbed)]) / len(table.images) * scale
     own = {name: _mean(values[:, k, t]) for k, name in enumerate(table.annotators)}
     evidence: dict = {"annotator_mean": own[table.annotators[a]],

@@ -71,9 +71,9 @@ class EffectTable:
         ``(kind, labels)``; labels are label numbers (``missed_small``: the size in px).
     num, den : ndarray of float64, shape (n_images, n_annotators, n_tests)
         The effect is ``num / den``; NaN where undefined.
-    size : ndarray of float64, same shape
-        What an effect of 1 amounts to in pixels: ``den`` for the pixel shares, the border
-        length for px, the objects' area for the shares of objects.
+    sizes : dict of int to ndarray of float64, shape (n_images, n_annotators)
+        Per test whose size is not its ``den``, that size (:meth:`size`; kept apart: most
+        tests' size is their ``den``, and a third table of the study's size is not held).
     present : ndarray of bool, shape (n_images, n_annotators)
     band : int
         Border band width, px.
@@ -87,7 +87,7 @@ class EffectTable:
     tests: tuple[tuple[str, tuple[int, ...]], ...]
     num: FloatArray
     den: FloatArray
-    size: FloatArray
+    sizes: dict[int, FloatArray]
     present: npt.NDArray[np.bool_]
     band: int
     thing: npt.NDArray[np.bool_]
@@ -97,6 +97,13 @@ class EffectTable:
         """``num / den`` (NaN where undefined)."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1), np.nan)
+
+    def size(self, t: int) -> FloatArray:
+        """What an effect of 1 amounts to in pixels, per (image, annotator) of test ``t``:
+        ``den`` for the pixel shares, the border length for px, the objects' area for the shares
+        of objects (NaN where undefined)."""
+        own = self.sizes.get(t)
+        return self.den[:, :, t] if own is None else own
 
 
 def _merged_by_anyone(rec: ImageRecord) -> npt.NDArray[np.bool_]:
@@ -223,7 +230,8 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
             area, status = o[:, 3].copy(), o[:, 4].copy()  # not views holding every column
             objs.append((i, pos[a], area, status, 1.0 / max(1, len(rec.annotators) - 1)))
             areas.append(area)
-    tests, nums, dens, sizes = [], [], [], []
+    tests, nums, dens = [], [], []
+    sizes: dict[int, FloatArray] = {}
 
     def add(kind: str, labels: tuple[int, ...], num: np.ndarray, den: np.ndarray,
             min_den: float = 0.0, events: bool = False, size: np.ndarray | None = None) -> None:
@@ -236,7 +244,8 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         tests.append((kind, labels))
         nums.append(np.where(ok, num, np.nan))
         dens.append(np.where(ok, den, np.nan))
-        sizes.append(dens[-1] if size is None else np.where(ok, size, np.nan))  # equal: shared
+        if size is not None:
+            sizes[len(tests) - 1] = np.where(ok, size, np.nan)
 
     if n:
         for a_ in range(1, k1):
@@ -277,9 +286,9 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
             events=True)
     dense.clear()
     shape = (n, na, len(tests))
-    num, den, size = _stack(nums, shape), _stack(dens, shape), _stack(sizes, shape)
+    num, den = _stack(nums, shape), _stack(dens, shape)
     return EffectTable(tuple(r.image for r in records), annotators, tuple(ids), tuple(tests),
-                       num, den, size, present, band, thing_arr)
+                       num, den, sizes, present, band, thing_arr)
 
 
 def _drop(dense: dict[str, np.ndarray], *keys: str) -> None:

@@ -7,7 +7,7 @@ FindingsPart`) calls once every image's record is in: effects, permutation tests
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ from ._decide import decide
 from ._effects import KIND_UNITS, SIGNED, EffectTable, effect_table
 from ._kernel import ImageRecord
 from ._spread import spread_findings
-from ._stats import PermutationResult, permutation_tests
+from ._stats import PermutationResult, boxed_tests
 from .records import Findings
 
 __all__ = ["KINDS", "MIN_EFFECT", "Options", "finish"]
@@ -96,9 +96,22 @@ class Options:
 def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = None) -> Findings:
     """The study step: effects, tests, findings (what a runner part's finish will call)."""
     opts = options or Options()
+    return tested(study_table(recs, study, opts), study, opts)
+
+
+def study_table(recs: Sequence[ImageRecord], study: Study, opts: Options
+                ) -> tuple[EffectTable, tuple[int, int]]:
+    """The effect table of the records and their image shape: all the tests read of them (a
+    caller holding the records can let them go before :func:`tested`)."""
     thing = [study.categories[c].isthing for c in study.categories]
     table = effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing)
-    shape = recs[0].shape if recs else (0, 0)
+    return table, (recs[0].shape if recs else (0, 0))
+
+
+def tested(table_shape: tuple[EffectTable, tuple[int, int]], study: Study, opts: Options
+           ) -> Findings:
+    """Tests, decisions and findings of a :func:`study_table`."""
+    table, shape = table_shape
     th = opts.thresholds(shape)
     kinds = [k for k, _ in table.tests]
     min_effect = np.array([th[k] for k in kinds], float)
@@ -106,10 +119,10 @@ def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = N
     detail = np.array([k == "boundary_detail" for k in kinds], bool)
     min_effect[detail] = np.maximum(min_effect[detail], DETAIL_RATIO * level[detail])
     two_sided = np.array([k in SIGNED for k in kinds], bool)
-    res = permutation_tests(table.values, table.present, two_sided=two_sided,
-                            floor=min_effect / 10, min_images=opts.min_images,
-                            n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
-                            seed=opts.seed)
+    res = boxed_tests([table.values], table.present, two_sided=two_sided,
+                      floor=min_effect / 10, min_images=opts.min_images,
+                      n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
+                      seed=opts.seed)  # the values let go once their contrasts are made
     names = {c: study.categories[c].name for c in study.categories}
     found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
                    px_floor=th["boundary_offset"])

@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..stats import adjust_pvalues
-from ..stats._table import resample_weight_chunks
+from ..stats._table import resample_map
 from ._effects import EffectTable
 from .records import Finding
 
@@ -108,10 +108,9 @@ def spread_findings(table: EffectTable, *, min_spread: float, alpha: float, n_bo
         mean_excl = excl.mean(axis=1)
         k = int(np.argmin(mean_excl))
         effect = float(mean_excl[k])
-        boot_min = np.concatenate([  # resamples in blocks: bounded memory at any study size
-            ((w @ excl.T) / w.sum(axis=1, keepdims=True)).min(axis=1)
-            for w in (c.astype(np.float64)
-                      for c in resample_weight_chunks(int(usable.sum()), n_res, rng))])
+        boot_min = resample_map(  # resamples in blocks: bounded memory at any study size
+            int(usable.sum()), n_res, rng,
+            lambda w, e=excl.T: ((w @ e) / w.sum(axis=1, keepdims=True)).min(axis=1))
         p = float((1 + (boot_min <= min_spread).sum()) / (n_res + 1))
         lo, hi = np.quantile(boot_min, [0.025, 0.975])
         rows.append((t, k, effect, float(s[0, usable].mean()), p, float(lo), float(hi),

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..stats import adjust_pvalues
-from ..stats._table import resample_weight_chunks
+from ..stats._table import resample_map
 
 __all__ = ["PermutationResult", "contrasts", "permutation_tests"]
 
@@ -154,22 +154,37 @@ def permutation_tests(values: FloatArray, present: npt.NDArray[np.bool_], *,
     -------
     PermutationResult
     """
+    return boxed_tests([values], present, two_sided=two_sided, floor=floor,
+                       min_images=min_images, n_resamples=n_resamples, n_boot=n_boot,
+                       level=level, adjust=adjust, seed=seed)
+
+
+def boxed_tests(box: list[FloatArray], present: npt.NDArray[np.bool_], *,
+                two_sided: npt.NDArray[np.bool_], floor: FloatArray, min_images: int = 3,
+                n_resamples: int = 999, n_boot: int = 1000, level: float = 0.95,
+                adjust: Adjust = "maxt", seed: int = 0) -> PermutationResult:
+    """:func:`permutation_tests` of the values in ``box`` (a one-item list), taken out of it: they
+    are let go once their contrasts are made (not held through the permutations and the
+    bootstrap beside them)."""
     if adjust not in ("maxt", "holm", "bh"):
         raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
     rng = np.random.default_rng(seed)
+    values = box.pop()
     c = contrasts(values)
+    n, size = values.shape[0], values.size
+    del values
     effect = _mean_over_images(c, min_images)
     n_images = np.isfinite(c).sum(axis=0)
     # pass 1: the permutation distribution of every mean contrast (small: B x N x M). The
     # median of an image's annotators does not change when they are permuted, so permuting
     # the annotators of each image permutes its contrasts: they are computed once.
     null = np.empty((n_resamples, *effect.shape), np.float32)
-    chunk = max(1, 2_000_000 // max(values.size, 1))
+    chunk = max(1, 2_000_000 // max(size, 1))
     for start in range(0, n_resamples, chunk):
         k = min(chunk, n_resamples - start)
         idx = _permutations(present, k, rng)
         null[start:start + k] = _mean_over_images(
-            c[np.arange(values.shape[0])[None, :, None], idx], min_images)
+            c[np.arange(n)[None, :, None], idx], min_images)
     # pass 2: standardize by the null's own centre and spread, then max-T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # untestable columns are all NaN
@@ -219,8 +234,7 @@ def _bootstrap(box: list[FloatArray], n_boot: int, level: float, rng: np.random.
     z = np.where(finite, c.reshape(n, -1), 0.0)
     del c
     with np.errstate(invalid="ignore", divide="ignore"):  # resamples in bounded blocks
-        means = np.concatenate([(w @ z) / (w @ finite) for w in (
-            b.astype(np.float64) for b in resample_weight_chunks(n, n_boot, rng))])
+        means = resample_map(n, n_boot, rng, lambda w: (w @ z) / _counted(w, finite))
     alpha = (1 - level) / 2
     lo, hi = np.full(means.shape[1], np.nan), np.full(means.shape[1], np.nan)
     ok = np.isfinite(means).any(axis=0)
@@ -228,3 +242,19 @@ def _bootstrap(box: list[FloatArray], n_boot: int, level: float, rng: np.random.
         lo[ok] = np.nanquantile(means[:, ok], alpha, axis=0)
         hi[ok] = np.nanquantile(means[:, ok], 1 - alpha, axis=0)
     return lo.reshape(shape), hi.reshape(shape)
+
+
+def _counted(w: FloatArray, finite: npt.NDArray[np.bool_]) -> FloatArray:
+    """``w @ finite`` for resample counts ``w``, a block of columns at a time: the product casts
+    the mask to float64, a copy as large as the contrasts if made at once. The same numbers in
+    any order: every product and sum is a whole number far below 2**53.
+
+    >>> w, f = np.array([[2.0, 0.0, 1.0]]), np.array([[True, False], [True, True], [False, True]])
+    >>> _counted(w, f).tolist()
+    [[2.0, 1.0]]
+    """
+    out = np.empty((w.shape[0], finite.shape[1]))
+    step = max(1, _BLOCK // max(1, finite.shape[0]))
+    for j in range(0, finite.shape[1], step):
+        out[:, j:j + step] = w @ finite[:, j:j + step]
+    return out

@@ -105,13 +105,14 @@ def overall_table(result, study: Study, options: ReportOptions) -> pd.DataFrame:
         if c in res.groups.columns
     ]
     table = res.groups[cols].reset_index()
-    if options.n_bootstrap > 0 and len(result.totals.rows):
+    # the pass's per-image counts (summed per image and class as it went, or its coded rows):
+    # the per-image table is never built (540,000 rows at 10,000 images); the same table as
+    # CountTable.from_frame(result.per_image, ...). No image with a count: no interval.
+    ct = result.count_table(PQ_FIELDS) if options.n_bootstrap > 0 else None
+    if ct is not None and ct.n_images:
         from ..stats import bootstrap
 
         ids = list(study.categories)
-        # from the pass's coded rows: the per-image table is never built (540,000 rows at
-        # 10,000 images); the same table as CountTable.from_frame(result.per_image, ...)
-        ct = result.count_table(PQ_FIELDS)
         isthing = np.array([study.categories[c].isthing for c in ids])
         boot = bootstrap(
             ct,

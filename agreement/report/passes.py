@@ -41,6 +41,7 @@ def run_passes(study: Study, *, n_jobs: int = 1, boundary: bool = True, progress
     """Evaluate, find disagreement, score leave-one-out, validate and find who does what
     differently (``findings``: its options) in one pass over the images (``n_jobs`` worker
     processes or an ``executor``; a per-image progress bar with ``progress``)."""
+    from ..metrics.counts import PQ_FIELDS
     from ..study.disputes import DisputesPart
     from ..study.findings_part import FindingsPart
     from ..study.loo import LooPart
@@ -49,11 +50,16 @@ def run_passes(study: Study, *, n_jobs: int = 1, boundary: bool = True, progress
     from ..study.validation import ValidationPart
 
     loo = len(study.annotators) > 2
-    parts = [PQPart(boundary=boundary, segments=False, small_area=small_area),
-             DisputesPart(maps=True), ValidationPart(),  # maps: the mean heatmap
-             FindingsPart(findings or Options())]
+    # the bootstrap's per-image counts summed per (image, class) as the pass goes: no row per
+    # (image, pair, class) is kept (540,000 at 10,000 images)
+    # the findings first: parts finish in order, and theirs (the study's largest step: effect
+    # tables, permutations, bootstrap) then runs before the others' tables are built
+    parts = [FindingsPart(findings or Options()),
+             PQPart(boundary=boundary, segments=False, small_area=small_area, per_image=False,
+                    image_counts=PQ_FIELDS),
+             DisputesPart(maps=True), ValidationPart()]  # maps: the mean heatmap
     parts += [LooPart()] if loo else []
     res = run(study, parts, n_jobs=n_jobs, progress=progress, executor=executor,
               desc="analyse")
     step("analyse")
-    return Passes(res[0], res[1], res[4] if loo else None, res[2], res[3])
+    return Passes(res[1], res[2], res[4] if loo else None, res[3], res[0])

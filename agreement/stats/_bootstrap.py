@@ -18,10 +18,10 @@ from ._table import (
     Seed,
     Statistic,
     _chunks,
+    _counts,
     _evaluate,
     _pairing,
     _rng,
-    resample_weights,
 )
 
 
@@ -194,7 +194,7 @@ def bootstrap(
     rng = _rng(seed)
     estimate = _evaluate(statistic, table.sums())
     replicates = np.concatenate([
-        _evaluate(statistic, table.sums(resample_weights(table.n_images, k, rng)))
+        _evaluate(statistic, table.sums(_counts(table.n_images, k, rng, np.float64)))
         for k in _chunks(n_resamples, table.n_images)])
     jack = [_jackknife(table, statistic)] if method == "bca" else None
     return _finish(estimate, replicates, jack, confidence)
@@ -231,9 +231,10 @@ def bootstrap_difference(
     estimate = _evaluate(statistic, b.sums()) - _evaluate(statistic, a.sums())
     parts = []
     for k in _chunks(n_resamples, a.n_images + (0 if paired else b.n_images)):
-        wa = resample_weights(a.n_images, k, rng)
-        wb = wa if paired else resample_weights(b.n_images, k, rng)
+        wa = _counts(a.n_images, k, rng, np.float64)
+        wb = wa if paired else _counts(b.n_images, k, rng, np.float64)
         parts.append(_evaluate(statistic, b.sums(wb)) - _evaluate(statistic, a.sums(wa)))
+        del wa, wb  # not held while the next block is drawn
     replicates = np.concatenate(parts)
     jack = None
     if method == "bca":

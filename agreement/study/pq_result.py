@@ -79,6 +79,10 @@ class PQTotals:
     rows, segments, presence : Rows
         The per (image, pair, class) counts (coded: :func:`compact_row_dtypes`), the
         per-segment rows (when kept) and the categories used per image.
+    image_counts : (fields, values, seen) or None
+        With ``PQPart(image_counts=fields)``: ``values[i, c, f]``, the rows' field ``f`` of
+        class ``c`` summed over the pairs of the ``i``-th image evaluated (float64, in row
+        order), and ``seen[i]``, whether that image has a row.
     """
 
     counts: np.ndarray
@@ -89,6 +93,7 @@ class PQTotals:
     segments: Rows
     presence: Rows
     study_annotators: tuple[str, ...]
+    image_counts: tuple[tuple[str, ...], np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,6 +212,8 @@ class StudyResult:
         if missing:
             raise StudyError(f"fields must be among {list(row_dtypes(self.boundary))[4:]}, "
                              f"got {missing}")
+        if self.totals.image_counts is not None and not self.totals.rows.blocks:
+            return self._kept_count_table(tuple(fields))
         blocks = self.totals.rows.blocks  # a block at a time: no copy of every row at once
         seen = np.zeros(len(self.images), bool)
         for _, cols in blocks:
@@ -225,6 +232,23 @@ class StudyResult:
                 [np.broadcast_to(np.asarray(cols[f], dtype=np.float64), n) for f in fields],
                 axis=-1))
         return CountTable(images, groups, tuple(fields), values)
+
+    def _kept_count_table(self, fields: tuple[str, ...]) -> CountTable:
+        """:meth:`count_table` from the pass's dense per-image table (``PQPart(image_counts=
+        ...)``): its images with a row, sorted by name, the same sums."""
+        from ..stats import CountTable
+
+        kept, values, seen = self.totals.image_counts
+        missing = [f for f in fields if f not in kept]
+        if missing:
+            raise StudyError(f"fields must be among the kept image counts {list(kept)}, got "
+                             f"{missing}")
+        present = np.flatnonzero(seen)
+        order = sorted(range(present.size), key=lambda k: self.images[present[k]])
+        take = present[order]
+        return CountTable(tuple(self.images[i] for i in take), tuple(self.categories), fields,
+                          values[np.ix_(take, np.arange(values.shape[1]),
+                                        [kept.index(f) for f in fields])])
 
     @cached_property
     def image_categories(self) -> pd.DataFrame:
