@@ -462,9 +462,10 @@ def evaluate_pair(overlap: Overlap, boundary: BoundaryOverlap | None = None) -> 
         col = np.zeros(cats.size, dtype=getattr(bq, name).dtype)
         col[pos] = getattr(bq, name)
         counts["boundary_" + name] = col
-    plain_sum = np.zeros(cats.size)
-    np.add.at(plain_sum, np.searchsorted(cats, overlap.ref_categories[matches.ref_index]), plain)
-    counts["boundary_iou_sum_plain"] = plain_sum
+    # summed one match after the other, in order (as np.add.at would)
+    counts["boundary_iou_sum_plain"] = np.bincount(
+        np.searchsorted(cats, overlap.ref_categories[matches.ref_index]), weights=plain,
+        minlength=cats.size).astype(np.float64)
     return PairEvaluation(matches, bmatches, plain, mscore, counts)
 
 
