@@ -126,6 +126,12 @@ class Overlap:
                        & ~self.ref_crowd[r])
 
     @cached_property
+    def _candidate_pairs(self) -> tuple[IntArray, IntArray]:
+        r, o, _ = self._pairs
+        keep = self._candidates
+        return _frozen(r[keep]), _frozen(o[keep])
+
+    @cached_property
     def _ignored(self) -> BoolArray:
         """Other segments more than half on the reference's void or crowd (never false
         positives when unmatched)."""
@@ -241,11 +247,10 @@ class Matches:
 def candidate_pairs(overlap: Overlap) -> tuple[IntArray, IntArray]:
     """Pairs the panoptic rule may match: overlapping, same category, reference not crowd.
 
-    Returns ``(ref_index, other_index)`` ordered by reference id, then other id.
+    Returns ``(ref_index, other_index)`` ordered by reference id, then other id (read-only;
+    computed once per overlap).
     """
-    r, o, _ = overlap.pairs()
-    keep = overlap._candidates
-    return r[keep], o[keep]
+    return overlap._candidate_pairs
 
 
 def match_segments(overlap: Overlap, *, score: FloatArray | None = None,
