@@ -17,6 +17,7 @@ import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -69,15 +70,15 @@ class Overlap:
     other_categories: IntArray
     other_crowd: BoolArray
 
-    @property
+    @cached_property
     def ref_area(self) -> IntArray:
-        """Pixel count of each reference segment."""
-        return self.table[1:].sum(axis=1)
+        """Pixel count of each reference segment (read-only; computed once)."""
+        return _frozen(self.table[1:].sum(axis=1))
 
-    @property
+    @cached_property
     def other_area(self) -> IntArray:
-        """Pixel count of each other segment."""
-        return self.table[:, 1:].sum(axis=0)
+        """Pixel count of each other segment (read-only; computed once)."""
+        return _frozen(self.table[:, 1:].sum(axis=0))
 
     @property
     def other_on_ref_void(self) -> IntArray:
@@ -86,8 +87,10 @@ class Overlap:
 
     def transpose(self) -> Overlap:
         """The same overlap with the roles of reference and other swapped."""
-        return Overlap(self.table.T, self.other_ids, self.other_categories, self.other_crowd,
-                       self.ref_ids, self.ref_categories, self.ref_crowd)
+        out = Overlap(self.table.T, self.other_ids, self.other_categories, self.other_crowd,
+                      self.ref_ids, self.ref_categories, self.ref_crowd)
+        out.__dict__.update(ref_area=self.other_area, other_area=self.ref_area)  # areas shared
+        return out
 
     def pairs(self) -> tuple[IntArray, IntArray, IntArray]:
         """Every overlapping (reference, other) segment pair.
@@ -96,12 +99,43 @@ class Overlap:
         -------
         ref_index, other_index, intersection : ndarray of int64
             Table positions (0-based segment indices) and pixel counts, ordered by reference
-            segment id, then other segment id (the reference's summation order).
+            segment id, then other segment id (the reference's summation order). Read-only
+            (computed once per overlap).
         """
+        return self._pairs
+
+    @cached_property
+    def _pairs(self) -> tuple[IntArray, IntArray, IntArray]:
         r, o = np.nonzero(self.table[1:, 1:])
         order = np.lexsort((self.other_ids[o], self.ref_ids[r]))
         r, o = r[order].astype(np.int64), o[order].astype(np.int64)
-        return r, o, self.table[r + 1, o + 1]
+        return _frozen(r), _frozen(o), _frozen(self.table[r + 1, o + 1])
+
+    @cached_property
+    def pair_iou(self) -> FloatArray:
+        """:meth:`iou` of every pair of :meth:`pairs`, in its order (read-only; computed once)."""
+        r, o, _ = self._pairs
+        return _frozen(self.iou(r, o))
+
+    @cached_property
+    def _candidates(self) -> BoolArray:
+        """Which pairs of :meth:`pairs` the panoptic rule may match (see
+        :func:`candidate_pairs`)."""
+        r, o, _ = self._pairs
+        return _frozen((self.ref_categories[r] == self.other_categories[o])
+                       & ~self.ref_crowd[r])
+
+    @cached_property
+    def _candidate_pairs(self) -> tuple[IntArray, IntArray]:
+        r, o, _ = self._pairs
+        keep = self._candidates
+        return _frozen(r[keep]), _frozen(o[keep])
+
+    @cached_property
+    def _ignored(self) -> BoolArray:
+        """Other segments more than half on the reference's void or crowd (never false
+        positives when unmatched)."""
+        return _frozen(_ignored_pixels(self) / self.other_area > 0.5)
 
     def iou(self, ref_index: IntArray, other_index: IntArray) -> FloatArray:
         """Void-adjusted IoU of segment pairs.
@@ -116,6 +150,12 @@ class Overlap:
                  - self.other_on_ref_void[other_index])
         with np.errstate(invalid="ignore", divide="ignore"):
             return inter / union
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only (the values an :class:`Overlap` computes once and hands out)."""
+    a.flags.writeable = False
+    return a
 
 
 def _segment_arrays(segments: Sequence[Segment]) -> tuple[IntArray, IntArray, BoolArray]:
@@ -207,11 +247,10 @@ class Matches:
 def candidate_pairs(overlap: Overlap) -> tuple[IntArray, IntArray]:
     """Pairs the panoptic rule may match: overlapping, same category, reference not crowd.
 
-    Returns ``(ref_index, other_index)`` ordered by reference id, then other id.
+    Returns ``(ref_index, other_index)`` ordered by reference id, then other id (read-only;
+    computed once per overlap).
     """
-    r, o, _ = overlap.pairs()
-    keep = (overlap.ref_categories[r] == overlap.other_categories[o]) & ~overlap.ref_crowd[r]
-    return r[keep], o[keep]
+    return overlap._candidate_pairs
 
 
 def match_segments(overlap: Overlap, *, score: FloatArray | None = None,
@@ -248,7 +287,7 @@ def match_segments(overlap: Overlap, *, score: FloatArray | None = None,
     """
     r, o = candidate_pairs(overlap)
     if score is None:
-        score = overlap.iou(r, o)
+        score = overlap.pair_iou[overlap._candidates]  # the same IoU, computed once per pair
     elif np.shape(score) != r.shape:
         raise ValueError(f"score must have one value per candidate pair ({r.size}), "
                          f"got shape {np.shape(score)}")
@@ -262,7 +301,7 @@ def match_segments(overlap: Overlap, *, score: FloatArray | None = None,
     other_matched = np.zeros(no, bool)
     other_matched[other_index] = True
     fn = ~ref_matched & ~overlap.ref_crowd
-    ignored = _ignored_pixels(overlap) / overlap.other_area > 0.5
+    ignored = overlap._ignored
     unmatched = ~other_matched
     return Matches(ref_index, other_index, match_score, fn, unmatched & ~ignored,
                    unmatched & ignored)
@@ -272,6 +311,8 @@ def _ignored_pixels(overlap: Overlap) -> IntArray:
     """Pixels of each other segment on the reference's void or its category's last crowd."""
     out = overlap.other_on_ref_void.copy()
     crowd = np.flatnonzero(overlap.ref_crowd)
+    if not crowd.size:
+        return out
     last = {int(overlap.ref_categories[i]): int(i) for i in crowd}  # later entries win
     for j, cat in enumerate(overlap.other_categories.tolist()):
         i = last.get(cat)
@@ -358,12 +399,12 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2,
     """
     nr = overlap.ref_ids.size
     r, o, inter = overlap.pairs()
-    iou = overlap.iou(r, o)
+    iou = overlap.pair_iou
     partner = matches.partner(nr)
     match_iou = np.full(nr, np.nan)
     match_iou[matches.ref_index] = overlap.iou(matches.ref_index, matches.other_index)
     best_partner, best_iou = _best_per_row(r, o, iou, nr)
-    diag_partner, diag_iou = _hungarian(overlap, matches, r, o, iou, threshold)
+    diag_partner, diag_iou = _hungarian(overlap, matches, match_iou, threshold)
     status = np.full(nr, "missed", dtype=object)
     ref_area, other_area = overlap.ref_area, overlap.other_area
     # split: >= 2 fragments mostly inside R covering > 1/2 of R
@@ -376,8 +417,8 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2,
     n_covered = np.bincount(o[covers], minlength=overlap.other_ids.size)
     merged_pair = covers & (n_covered[o] >= 2)
     if things is not None:
-        thing = np.isin(overlap.ref_categories[r], list(things))
-        merged_pair &= ~thing | np.isin(overlap.other_categories[o], list(things))
+        merged_pair &= (~_is_thing(overlap.ref_categories, things)[r]
+                        | _is_thing(overlap.other_categories, things)[o])
     merged = np.zeros(nr, bool)
     merged[r[merged_pair]] = True
     confused = np.zeros(nr, bool)
@@ -392,6 +433,12 @@ def diagnose(overlap: Overlap, matches: Matches, *, threshold: float = 0.2,
     status[overlap.ref_crowd] = "crowd"
     return Diagnosis(status.astype(str), partner, match_iou, diag_partner, diag_iou,
                      best_partner, best_iou)
+
+
+def _is_thing(categories: IntArray, things: Collection[int]) -> BoolArray:
+    """Whether each category id is among ``things`` (per segment: a short loop)."""
+    things = things if isinstance(things, (set, frozenset)) else set(things)
+    return np.array([c in things for c in categories.tolist()], dtype=bool)
 
 
 def _ref_ignored_pixels(overlap: Overlap) -> IntArray:
@@ -411,12 +458,15 @@ def _best_per_row(r: IntArray, o: IntArray, iou: FloatArray,
     return best, best_iou
 
 
-def _hungarian(overlap: Overlap, matches: Matches, r: IntArray, o: IntArray, iou: FloatArray,
+def _hungarian(overlap: Overlap, matches: Matches, match_iou: FloatArray,
                threshold: float) -> tuple[IntArray, FloatArray]:
+    """The diagnostic partner of each reference segment and its IoU (``match_iou``: the IoU
+    of each panoptic match, NaN when none)."""
     nr, no = overlap.ref_ids.size, overlap.other_ids.size
+    r, o, _ = overlap.pairs()
+    iou = overlap.pair_iou
     diag = matches.partner(nr)
-    diag_iou = np.full(nr, np.nan)
-    diag_iou[matches.ref_index] = overlap.iou(matches.ref_index, matches.other_index)
+    diag_iou = match_iou.copy()
     free_r = np.ones(nr, bool)
     free_r[matches.ref_index] = False
     free_r &= ~overlap.ref_crowd
@@ -425,15 +475,16 @@ def _hungarian(overlap: Overlap, matches: Matches, r: IntArray, o: IntArray, iou
     keep = free_r[r] & free_o[o] & (iou >= threshold)
     if not keep.any():
         return diag, diag_iou
-    rows, row_pos = np.unique(r[keep], return_inverse=True)
-    cols, col_pos = np.unique(o[keep], return_inverse=True)
-    if row_pos.size == rows.size == cols.size:
+    kr, ko = r[keep], o[keep]
+    if np.bincount(kr).max() == 1 and np.bincount(ko).max() == 1:
         # one candidate per free row and per free column (the usual case: above IoU 1/2
         # matches are unique): the candidates are the only assignment using every positive
         # weight, so the Hungarian optimum, and scipy.optimize (~0.15 s to import) is spared
-        diag[rows[row_pos]] = cols[col_pos]
-        diag_iou[rows[row_pos]] = iou[keep]
+        diag[kr] = ko
+        diag_iou[kr] = iou[keep]
         return diag, diag_iou
+    rows, row_pos = np.unique(r[keep], return_inverse=True)
+    cols, col_pos = np.unique(o[keep], return_inverse=True)
     weights = np.zeros((rows.size, cols.size))
     weights[row_pos, col_pos] = iou[keep]
     ri, ci = _small_assignment(weights)

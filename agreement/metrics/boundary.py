@@ -385,18 +385,22 @@ def joint_overlap_banded(ref_banded: npt.NDArray[np.integer],
         ``[0, 2 (no + 1))``.
     """
     full = overlap_table(ref_banded, other_banded, 2 * (nr + 1), 2 * (no + 1))
-    full = full.reshape(nr + 1, 2, no + 1, 2)
-    full = full.transpose(0, 2, 1, 3)  # (ref, other, ref band, other band)
-    table = full.sum(axis=(2, 3))
+    full = full.reshape(nr + 1, 2, no + 1, 2)  # (ref, ref band, other, other band)
+    inside, on_other = full[:, 0, :, 0] + full[:, 1, :, 0], full[:, 0, :, 1]
+    both = full[:, 1, :, 1]
+    table = inside + on_other + both  # integer sums: any order gives the same table
+    ref_band = full[:, 1, :, 0] + both  # reference band pixels per (ref, other)
+    other_band = on_other + both
     btable = np.empty((nr + 1, no + 1), dtype=np.int64)
-    btable[1:, 1:] = full[1:, 1:, 1, 1]
-    btable[0, :] = full[0, :, :, 1].sum(axis=1)  # other's band on the reference's void
-    btable[:, 0] = full[:, 0, 1, :].sum(axis=1)  # reference's band on the other's void
+    btable[1:, 1:] = both[1:, 1:]
+    btable[0, :] = other_band[0]  # other's band on the reference's void
+    btable[:, 0] = ref_band[:, 0]  # reference's band on the other's void
     btable[0, 0] = 0
-    ref_band_area = full[1:, :, 1, :].sum(axis=(1, 2))
-    other_band_area = full[:, 1:, :, 1].sum(axis=(0, 2))
-    return table.astype(np.int64), BoundaryOverlap(btable, ref_band_area.astype(np.int64),
-                                                   other_band_area.astype(np.int64))
+    ref_band_area = ref_band[1:].sum(axis=1)
+    other_band_area = other_band[:, 1:].sum(axis=0)
+    return table.astype(np.int64, copy=False), BoundaryOverlap(
+        btable, ref_band_area.astype(np.int64, copy=False),
+        other_band_area.astype(np.int64, copy=False))
 
 
 @dataclass(frozen=True, eq=False)
@@ -458,9 +462,10 @@ def evaluate_pair(overlap: Overlap, boundary: BoundaryOverlap | None = None) -> 
         col = np.zeros(cats.size, dtype=getattr(bq, name).dtype)
         col[pos] = getattr(bq, name)
         counts["boundary_" + name] = col
-    plain_sum = np.zeros(cats.size)
-    np.add.at(plain_sum, np.searchsorted(cats, overlap.ref_categories[matches.ref_index]), plain)
-    counts["boundary_iou_sum_plain"] = plain_sum
+    # summed one match after the other, in order (as np.add.at would)
+    counts["boundary_iou_sum_plain"] = np.bincount(
+        np.searchsorted(cats, overlap.ref_categories[matches.ref_index]), weights=plain,
+        minlength=cats.size).astype(np.float64)
     return PairEvaluation(matches, bmatches, plain, mscore, counts)
 
 

@@ -110,16 +110,18 @@ def pq_counts(overlap: Overlap, matches: Matches) -> PQCounts:
     tp_cat = overlap.ref_categories[matches.ref_index]
     fn_cat = overlap.ref_categories[matches.fn]
     fp_cat = overlap.other_categories[matches.fp]
-    cats = np.unique(np.concatenate([tp_cat, fn_cat, fp_cat]))
-    k = cats.size
-    iou_sum = np.zeros(k)
-    np.add.at(iou_sum, np.searchsorted(cats, tp_cat), matches.score)  # sequential, in order
+    every = np.concatenate([tp_cat, fn_cat, fp_cat])
+    cats = np.unique(every)
+    pos = np.searchsorted(cats, every)
+    k, n_tp, n_fn = cats.size, tp_cat.size, fn_cat.size
+    tp_pos = pos[:n_tp]
     return PQCounts(
         cats.astype(np.int64),
-        np.bincount(np.searchsorted(cats, tp_cat), minlength=k).astype(np.int64),
-        np.bincount(np.searchsorted(cats, fp_cat), minlength=k).astype(np.int64),
-        np.bincount(np.searchsorted(cats, fn_cat), minlength=k).astype(np.int64),
-        iou_sum,
+        np.bincount(tp_pos, minlength=k).astype(np.int64),
+        np.bincount(pos[n_tp + n_fn:], minlength=k).astype(np.int64),
+        np.bincount(pos[n_tp:n_tp + n_fn], minlength=k).astype(np.int64),
+        # summed one match after the other, in order (as np.add.at would)
+        np.bincount(tp_pos, weights=matches.score, minlength=k).astype(np.float64),
     )
 
 
