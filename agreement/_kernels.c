@@ -12,9 +12,23 @@
 #include <string.h>
 
 static int check_size(Py_buffer *buf, Py_ssize_t items, Py_ssize_t itemsize, const char *what) {
+    if (items < 0 || itemsize < 1 || items > PY_SSIZE_T_MAX / itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd items of %zd bytes is out of range", what, items,
+                     itemsize);
+        return -1;
+    }
     if (buf->len != items * itemsize) {
         PyErr_Format(PyExc_ValueError, "%s must hold %zd items of %zd bytes, got %zd bytes", what,
                      items, itemsize, buf->len);
+        return -1;
+    }
+    return 0;
+}
+
+/* h x w items fit in a Py_ssize_t (h, w >= 0): checked before h * w is formed. */
+static int check_shape(Py_ssize_t h, Py_ssize_t w) {
+    if (h < 0 || w < 0 || (w > 0 && h > PY_SSIZE_T_MAX / w)) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be >= 0 and h * w must fit in memory");
         return -1;
     }
     return 0;
@@ -469,6 +483,12 @@ static PyObject *window_any(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "h, w, left and right must be >= 0, axis 0 or 1");
         goto done;
     }
+    if (check_shape(h, w)) goto done;
+    {   /* a window longer than the axis reaches its border: the same as reaching it exactly */
+        Py_ssize_t n = axis == 1 ? w : h;
+        left = left < n ? left : n;
+        right = right < n ? right : n;
+    }
     if (check_width(itemsize, "x") || check_size(&x, h * w, itemsize, "x") ||
         check_size(&out, h * w, itemsize, "out"))
         goto done;
@@ -567,6 +587,7 @@ static PyObject *neighbour_pairs(PyObject *self, PyObject *args) {
     }
     Py_ssize_t rows = axis ? h : h - d, cols = axis ? w - d : w;
     Py_ssize_t pairs = rows > 0 && cols > 0 ? rows * cols : 0;
+    if (check_shape(h, w)) goto done;
     if (check_width(itemsize, "labels") || check_size(&lab, h * w, itemsize, "labels") ||
         check_size(&xs, pairs, itemsize, "xs") || check_size(&ys, pairs, itemsize, "ys") ||
         (has_mask && check_size(&mask, pairs, 1, "mask")))
@@ -769,6 +790,7 @@ static PyObject *blobs(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "h and w must be >= 0 and below 2**31");
         goto done;
     }
+    if (check_shape(h, w)) goto done;
     if (check_width(itemsize, "labels") || check_size(&lab, h * w, itemsize, "labels") ||
         check_size(&keys, m, 8, "keys") || check_size(&boxes, 4 * m, 8, "boxes") ||
         check_size(&thr, m, 8, "thresholds") || check_size(&out, 2 * m, 8, "out"))

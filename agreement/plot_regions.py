@@ -216,7 +216,8 @@ def _panel(base, labels, compact, palette, thing, alpha: float, sample=None, *,
     void = labels == 0
     striped = void & _stripes(labels.shape, sample) if void.any() else np.zeros_like(void)
     if uniform and base.size:
-        lut = _weighted(np.full((len(table) * 4, 3), base.flat[0]), np.repeat(table, 4, axis=0),
+        colour = base.reshape(-1, base.shape[-1])[0]  # the one RGB colour of the base
+        lut = _weighted(np.broadcast_to(colour, (len(table) * 4, 3)), np.repeat(table, 4, axis=0),
                         np.repeat(np.arange(len(table)) < k, 4),
                         np.tile([False, False, True, True], len(table)),
                         np.tile([False, True], 2 * len(table)), alpha)

@@ -142,14 +142,14 @@ def test_components_number_as_scipy_does(n, data):
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from agreement.image.voting import _components
+    from agreement.image._graph import components
 
     edges = data.draw(st.lists(st.tuples(st.integers(0, max(n - 1, 0)),
                                          st.integers(0, max(n - 1, 0))),
                                max_size=40 if n else 0))
     a = np.array([e[0] for e in edges], np.int64)
     b = np.array([e[1] for e in edges], np.int64)
-    _, want = connected_components(coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)),
+    k, want = connected_components(coo_matrix((np.ones(a.size), (a, b)), shape=(n, n)),
                                    directed=False)
-    got = _components(n, a, b)
-    assert got.dtype == np.int64 and got.tolist() == want.tolist()
+    got, count = components(n, a, b)  # the consensus clusters' (and the regions') components
+    assert got.dtype == np.int64 and got.tolist() == want.tolist() and count == k

@@ -292,3 +292,27 @@ def test_components_by_hand_and_bad_edges():
     assert components(0, [], [])[1] == 0
     with pytest.raises(ValueError, match="nodes in"):
         components(3, [0], [3])
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_window_longer_than_the_map_is_clamped(axis):
+    """A window reaching past the border by more than the map is the window reaching the border
+    (the kernel once sized its work buffer from the window: a huge one overflowed it)."""
+    from agreement.metrics.boundary import _window_any
+
+    x = np.zeros((5, 7), bool)
+    x[2, 3] = True
+    n = x.shape[axis]
+    got = both(_window_any, x, 10**15, 2**61, axis=axis)
+    want = both(_window_any, x, n, n, axis=axis)
+    assert all((g == want[0]).all() for g in (*got, want[1]))
+    assert got[0].any(axis=axis).sum() == 1 and got[0].sum() == n
+
+
+@needs_compiled
+def test_kernels_reject_shapes_that_overflow():
+    out = np.zeros(0, np.uint8)
+    with pytest.raises(ValueError, match="must fit"):
+        COMPILED.window_any(np.zeros(0, np.uint8), 2**32, 2**32, 1, 1, 1, out, 1)
+    with pytest.raises(ValueError, match="must fit"):
+        COMPILED.neighbour_pairs(np.zeros(0, np.uint8), 2**32, 2**32, 1, 1, out, out, None, 1)

@@ -25,6 +25,7 @@ from ..errors import AnnotationError
 from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void, label_map
 from ..model import Categories, PanopticAnnotation, Segment, VoteLayer
+from ._graph import components
 from .maps import ImageMaps
 from .votes import agreement_counts, count_votes
 
@@ -109,41 +110,11 @@ def clusters(anns: Sequence[PanopticAnnotation], categories: Categories,
         cols.append(order[1:][same])
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    comp = _components(total, r, c) + 1
+    comp = components(total, r, c)[0] + 1  # numbered by their smallest node
     cluster_cat = np.zeros(int(comp.max(initial=0)) + 1, np.int64)
     cluster_cat[comp] = cats
     out = [np.concatenate([[0], comp[offsets[i]:offsets[i + 1]]]) for i in range(len(anns))]
     return out, cluster_cat
-
-
-def _components(n: int, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
-                ) -> npt.NDArray[np.int64]:
-    """The connected component of each of ``n`` nodes joined by the edges ``(a[i], b[i])``,
-    numbered ``0, 1, ...`` in the order of their smallest node (as
-    :func:`scipy.sparse.csgraph.connected_components` numbers them).
-
-    A union-find over the edges, each root the smallest node of its set: a few hundred segments
-    and matches per image, where building a sparse graph costs more than the search.
-
-    Examples
-    --------
-    >>> _components(5, np.array([3, 1]), np.array([0, 4])).tolist()
-    [0, 1, 2, 0, 1]
-    """
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(a.tolist(), b.tolist(), strict=True):
-        ri, rj = root(i), root(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    roots = np.array([root(i) for i in range(n)], np.int64)
-    return np.unique(roots, return_inverse=True)[1].astype(np.int64).reshape(n)
 
 
 @dataclass(frozen=True, eq=False)

@@ -85,13 +85,14 @@ def _window_any(x: npt.NDArray[np.bool_], left: int, right: int,
     >>> _window_any(np.array([[0, 0, 1, 0, 0, 0, 2]], np.uint8), 1, 2, axis=1).tolist()
     [[1, 1, 1, 1, 2, 2, 2]]
     """
+    n = x.shape[axis]  # a window longer than the axis reaches its border: the same as n
+    left, right = min(int(left), n), min(int(right), n)
     kern = _native.kernels
     if kern is not None and x.ndim == 2 and x.dtype in _WINDOW_TYPES:
         src = np.ascontiguousarray(x)
         out = np.empty(src.shape, dtype=src.dtype)
         kern.window_any(src, *src.shape, left, right, axis, out, src.dtype.itemsize)
         return out
-    n = x.shape[axis]
     length = left + right + 1
 
     def sl(start: int | None, stop: int | None) -> tuple[slice, ...]:
