@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from agreement.image.disagreement import Heatmaps
+from agreement.image.disagreement import Heatmaps, _area_rows
 from agreement.image.regions import (
     _components,
     _lacking,
@@ -221,3 +221,14 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, r: int, label: in
         "severity": float(t.sem[r] + t.inst[r]),
     }
 
+
+
+def area_weights(n: int, m: int):
+    """The ``(m, n)`` sparse matrix averaging ``n`` unit cells into ``m`` equal ones by overlap
+    length: the aggregate heatmaps' area average as first written (a sparse product)."""
+    from scipy.sparse import csr_matrix
+
+    rows = _area_rows(n, m)
+    return csr_matrix((np.concatenate([v for _, v in rows]),
+                       (np.concatenate([np.full(c.size, i) for i, (c, _) in enumerate(rows)]),
+                        np.concatenate([c for c, _ in rows]))), shape=(m, n))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _regions_oracle import area_weights as _area_weights
 from _regions_oracle import region_records as oracle_records
 from conftest import SAMPLE
 from hypothesis import given, settings
@@ -13,7 +14,6 @@ from hypothesis import strategies as st
 from agreement import Categories, Category, PanopticAnnotation, load_study
 from agreement.image.disagreement import (
     _area_average_rows,
-    _area_weights,
     _pool_factor,
     area_average,
     boundary_near,

@@ -507,22 +507,12 @@ def _area_rows(n: int, m: int) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[
     return out
 
 
-def _area_weights(n: int, m: int):
-    """``(m, n)`` sparse matrix averaging ``n`` unit cells into ``m`` equal ones by overlap
-    length (the tests' oracle of :func:`_area_taps`; scipy imported here only)."""
-    from scipy.sparse import csr_matrix
-
-    rows = _area_rows(n, m)
-    return csr_matrix((np.concatenate([v for _, v in rows]),
-                       (np.concatenate([np.full(c.size, i) for i, (c, _) in enumerate(rows)]),
-                        np.concatenate([c for c, _ in rows]))), shape=(m, n))
-
-
 @lru_cache(maxsize=32)
 def _area_taps(n: int, m: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """:func:`_area_weights` as taps: output ``i`` is ``sum_k weights[i, k] * x[index[i, k]]``
+    """:func:`_area_rows` as taps: output ``i`` is ``sum_k weights[i, k] * x[index[i, k]]``
     (each row's cells are contiguous; shorter rows padded with weight 0), in the order the
-    sparse product adds them, so that the sums are the same to the last bit."""
+    product with the ``(m, n)`` sparse matrix of those weights adds them, so that the sums are
+    the same to the last bit (the tests' oracle: ``tests/_regions_oracle.area_weights``)."""
     rows = _area_rows(n, m)
     taps = max((c.size for c, _ in rows), default=0)
     index = np.zeros((m, taps), np.int64)
