@@ -42,15 +42,32 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ._effects import KIND_UNITS, SIGNED, EffectTable
-from ._stats import PermutationResult, contrasts
+from ._stats import PermutationResult
 from .records import Finding
 
-__all__ = ["decide"]
+__all__ = ["Interval", "decide", "with_intervals"]
 
 _EXPLAINED = 2 / 3
 #: A single class's coarse outlines (with no coarse-outline finding over every object) must
 #: stray this many times further than the annotator's outlines of all objects together.
 _CLASS_OVER_POOLED = 2.0
+
+
+class _Columns:
+    """The contrasts (or values) of an effect table, read ``[rows, annotator, test]`` like the
+    whole array but made a test at a time when first read (the decisions read a few tests:
+    the whole table's contrasts and values are not held beside the table)."""
+
+    def __init__(self, table: EffectTable, *, contrasts: bool) -> None:
+        self._make = table.column_contrasts if contrasts else table.column
+        self._made: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, key: tuple) -> np.ndarray:
+        rows, a, t = key
+        t = int(t)
+        if t not in self._made:
+            self._made[t] = self._make(t)
+        return self._made[t][rows, a]
 
 
 @dataclass
@@ -235,17 +252,23 @@ def _names(table: EffectTable, labels: tuple[int, ...], kind: str,
 
 
 def decide(table: EffectTable, res: PermutationResult, *, min_effect: Sequence[float], alpha: float,
-           names: Mapping[int, str], px_floor: float) -> list[Finding]:
-    """The findings of one study (see the module notes), ranked by impact."""
-    values = table.values
-    c = contrasts(values)
+           names: Mapping[int, str], px_floor: float,
+           pending: list[Interval] | None = None) -> list[Finding]:
+    """The findings of one study (see the module notes), ranked by impact.
+
+    The intervals are read from ``res``; a caller that bootstraps them later (once the effect
+    table is let go) passes ``pending``, a list that receives each finding's :data:`Interval`
+    in the order of the findings, for :func:`with_intervals`.
+    """
+    c = _Columns(table, contrasts=True)
+    values = _Columns(table, contrasts=False)
     cands = _explain(table, _candidates(table, res, min_effect, alpha, c, px_floor), c,
                      res.effect)
     by_test: dict[int, list[_Cand]] = {}
     for cand in cands:
         by_test.setdefault(cand.t, []).append(cand)
     two = len(table.annotators) == 2
-    out = []
+    out: list[tuple[Finding, Interval]] = []
     for t, group in by_test.items():
         kind, labels = table.tests[t]
         signs = {g.sign for g in group}
@@ -257,10 +280,37 @@ def decide(table: EffectTable, res: PermutationResult, *, min_effect: Sequence[f
         else:
             out.extend(_finding(table, res, c, values, [g], t, kind, g.classes or labels, names,
                                 min_effect[t], guideline=False, two=two) for g in group)
-    out.sort(key=lambda f: -f.impact)
+    out.sort(key=lambda fk: -fk[0].impact)
     if two:
         out = _without_mirrors(out)
-    return [replace(f, rank=k + 1) for k, f in enumerate(out)]
+    if pending is not None:
+        pending.extend(key for _, key in out)
+    return [replace(f, rank=k + 1) for k, (f, _) in enumerate(out)]
+
+
+#: Where a finding's interval comes from: (annotator, test, scale, sign of an object's outline
+#: or None), see :func:`_interval`.
+Interval = tuple[int, int, float, float | None]
+
+
+def _interval(res: PermutationResult, key: Interval) -> tuple[float, float]:
+    """A finding's interval: the bootstrap's bounds of its (annotator, test), scaled, and
+    mirrored (then sorted) for an object's outline measured as a border."""
+    a, t, scale, sign = key
+    lo, hi = (float(x[a, t]) * scale for x in (res.ci_low, res.ci_high))
+    if sign is not None:
+        lo, hi = sorted((lo * sign, hi * sign))
+    return lo, hi
+
+
+def with_intervals(found: Sequence[Finding], keys: Sequence[Interval],
+                   res: PermutationResult) -> list[Finding]:
+    """The findings of :func:`decide` (``pending``: ``keys``) with the intervals of ``res``."""
+    out = []
+    for f, key in zip(found, keys, strict=True):
+        lo, hi = _interval(res, key)
+        out.append(replace(f, ci_low=lo, ci_high=hi))
+    return out
 
 
 _MIRROR = {"merge": "split", "split": "merge", "class_confusion": "class_confusion"}
@@ -271,16 +321,17 @@ def _mirror(f: Finding) -> tuple:
     return (_MIRROR.get(f.kind, f.kind), cats, tuple(f.evidence.get("between", ())[::-1]))
 
 
-def _without_mirrors(found: list[Finding]) -> list[Finding]:
+def _without_mirrors(found: list[tuple[Finding, Interval]]) -> list[tuple[Finding, Interval]]:
     """Two annotators: "a labels A as B" and "b labels B as A" (a merges / b splits) are one
-    difference seen from either side; keep the one with the larger impact."""
-    kept: list[Finding] = []
+    difference seen from either side; keep the one with the larger impact (``found``: the
+    findings, largest impact first, with their intervals' keys)."""
+    kept: list[tuple[Finding, Interval]] = []
     seen: set[tuple] = set()
-    for f in found:  # largest impact first
+    for f, where in found:  # largest impact first
         key = (f.kind, f.categories, tuple(f.evidence.get("between", ())))
         if key in seen:
             continue
-        kept.append(f)
+        kept.append((f, where))
         seen.update({key, _mirror(f)})
     return kept
 
@@ -288,7 +339,7 @@ def _without_mirrors(found: list[Finding]) -> list[Finding]:
 def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: np.ndarray,
              group: list[_Cand], t: int, kind: str, labels: tuple[int, ...],
              names: Mapping[int, str], min_effect: float, *, guideline: bool,
-             two: bool = False) -> Finding:
+             two: bool = False) -> tuple[Finding, Interval]:
     lead = max(group, key=lambda g: abs(res.stat[g.a, t]))
     a = lead.a
     cats, ids = _names(table, labels, kind, names)
@@ -312,7 +363,8 @@ def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: 
     if two:
         annotators = ()
         evidence["between"] = [table.annotators[a], table.annotators[1 - a]]
-    effect, lo, hi = (float(x[a, t]) * scale for x in (res.effect, res.ci_low, res.ci_high))
+    effect = float(res.effect[a, t]) * scale
+    sign = None
     unit = KIND_UNITS[kind]
     thing = [bool(table.thing[x]) for x in labels] if kind == "boundary_offset" else []
     if sum(thing) == 1:  # the border of an object and a region is the object's outline: an
@@ -323,13 +375,15 @@ def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: 
         evidence["annotator_mean"] *= sign
         evidence["others_mean"] = {n: v * sign for n, v in evidence["others_mean"].items()}
         kind, cats, ids = "extent", (cats[k],), (ids[k],)
-        effect, lo, hi = effect * sign, *sorted((lo * sign, hi * sign))
+        effect = effect * sign
+    key = (a, t, scale, sign)
+    lo, hi = _interval(res, key)
     return Finding(
         kind=kind, categories=cats, category_ids=ids, annotators=annotators,
         effect=effect, unit=unit, ci_low=lo, ci_high=hi,
         images=images, n_images=int(res.n_images[a, t]), impact=impact,
         statistic=float(res.stat[a, t]), p_value=float(res.p[a, t]),
-        p_adjusted=float(res.p_adjusted[a, t]), method=res.method, evidence=evidence)
+        p_adjusted=float(res.p_adjusted[a, t]), method=res.method, evidence=evidence), key
 
 
 def _mean(x: np.ndarray) -> float:

@@ -36,11 +36,12 @@ layer_overlap ()        thing pixels taken by a segment of another     share of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from . import _stats
 from ._kernel import ImageRecord
 
 __all__ = ["KIND_UNITS", "SIGNED", "EffectTable", "effect_table"]
@@ -94,9 +95,36 @@ class EffectTable:
 
     @property
     def values(self) -> FloatArray:
-        """``num / den`` (NaN where undefined)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1), np.nan)
+        """``num / den`` (NaN where undefined): the whole table (the study step reads it a test
+        or a block of images at a time: :meth:`column`, :meth:`contrasts`)."""
+        return _ratio(self.num, self.den)
+
+    def column(self, t: int) -> FloatArray:
+        """``values[:, :, t]``, shape (n_images, n_annotators), made from test ``t`` alone."""
+        return _ratio(self.num[:, :, t], self.den[:, :, t])
+
+    def columns(self, start: int, stop: int) -> FloatArray:
+        """``values[:, :, start:stop]``, made from those tests alone."""
+        return _ratio(self.num[:, :, start:stop], self.den[:, :, start:stop])
+
+    def contrast_blocks(self) -> list[FloatArray]:
+        """:func:`agreement.diagnosis._stats.column_blocks` of :attr:`values` (their contrasts
+        in blocks of tests, what the tests take), each block made from its tests alone: the
+        values are never made whole."""
+        step = _stats._column_step(self.num.shape[0] * self.num.shape[1])
+        return [_stats.contrasts(self.columns(j, j + step))
+                for j in range(0, self.num.shape[-1], step)]
+
+    def column_contrasts(self, t: int) -> FloatArray:
+        """``contrasts()[:, :, t]``, made from test ``t`` alone (the median of an image's
+        annotators is taken per test)."""
+        return _stats.contrasts(self.column(t)[:, :, None])[:, :, 0]
+
+    def names_only(self) -> EffectTable:
+        """The table without its effects (``num``, ``den`` and ``sizes`` empty): its images,
+        annotators, classes and tests, for a caller done with the effects."""
+        empty = np.zeros((len(self.images), len(self.annotators), 0))
+        return replace(self, num=empty, den=empty, sizes={})
 
     def size(self, t: int) -> FloatArray:
         """What an effect of 1 amounts to in pixels, per (image, annotator) of test ``t``:
@@ -104,6 +132,12 @@ class EffectTable:
         of objects (NaN where undefined)."""
         own = self.sizes.get(t)
         return self.den[:, :, t] if own is None else own
+
+
+def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
+    """``num / den`` where ``den > 0``, NaN elsewhere."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
 def _merged_by_anyone(rec: ImageRecord) -> npt.NDArray[np.bool_]:
@@ -196,6 +230,8 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     layer), some annotator has such an event on at least two images. Both rules look at all
     annotators together, never at who is who, so the family is the same under any permutation
     of the annotators' roles (the permutation test stays exact).
+
+    The records are read once, in order (a caller may let each go once read).
     """
     annotators = tuple(annotators)
     n, na = len(records), len(annotators)
@@ -214,8 +250,9 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     cell = {key: {c: j for j, c in enumerate(p)} for key, p in pairs.items()}
     dense: dict[str, np.ndarray] = {}
     present = np.zeros((n, na), bool)
-    areas, objs = [], []
+    areas, objs, images = [], [], []
     for i, rec in enumerate(records):
+        images.append(rec.image)
         merged_any = _merged_by_anyone(rec)
         for ai, a in enumerate(rec.annotators):
             d = _dense(rec, ai, thing_arr, merged_any)
@@ -287,7 +324,7 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     dense.clear()
     shape = (n, na, len(tests))
     num, den = _stack(nums, shape), _stack(dens, shape)
-    return EffectTable(tuple(r.image for r in records), annotators, tuple(ids), tuple(tests),
+    return EffectTable(tuple(images), annotators, tuple(ids), tuple(tests),
                        num, den, sizes, present, band, thing_arr)
 
 

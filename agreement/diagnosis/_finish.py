@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..model import Study
-from ._decide import decide
+from . import _stats
+from ._decide import Interval, decide, with_intervals
 from ._effects import KIND_UNITS, SIGNED, EffectTable, effect_table
 from ._kernel import ImageRecord
-from ._spread import spread_findings
-from ._stats import PermutationResult, boxed_tests
+from ._spread import spread_candidates, spread_decided, spread_tests
+from ._stats import PermutationResult, add_intervals, permuted
 from .records import Findings
 
 __all__ = ["KINDS", "MIN_EFFECT", "Options", "finish"]
@@ -96,7 +97,7 @@ class Options:
 def finish(recs: list[ImageRecord], study: Study, *, options: Options | None = None) -> Findings:
     """The study step: effects, tests, findings (what a runner part's finish will call)."""
     opts = options or Options()
-    return tested(study_table(recs, study, opts), study, opts)
+    return tested([study_table(recs, study, opts)], study, opts)
 
 
 def study_table(recs: Sequence[ImageRecord], study: Study, opts: Options
@@ -104,44 +105,54 @@ def study_table(recs: Sequence[ImageRecord], study: Study, opts: Options
     """The effect table of the records and their image shape: all the tests read of them (a
     caller holding the records can let them go before :func:`tested`)."""
     thing = [study.categories[c].isthing for c in study.categories]
-    table = effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing)
-    return table, (recs[0].shape if recs else (0, 0))
+    shape = recs[0].shape if recs else (0, 0)  # the records are read once, in order
+    return effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing), shape
 
 
-def tested(table_shape: tuple[EffectTable, tuple[int, int]], study: Study, opts: Options
+def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: Options
            ) -> Findings:
-    """Tests, decisions and findings of a :func:`study_table`."""
-    table, shape = table_shape
+    """Tests, decisions and findings of a :func:`study_table` in ``box`` (a one-item list),
+    taken out of it: its effects are let go before the bootstrap, which draws its resamples as
+    the permutations left the generator (the intervals are those of :func:`contrast_tests`),
+    so the effect table and the bootstrap's table and resamples are not held together."""
+    table, shape = box.pop()
     th = opts.thresholds(shape)
     kinds = [k for k, _ in table.tests]
     min_effect = np.array([th[k] for k in kinds], float)
-    level = study_level(table.values)
+    level = _study_level(table)
     detail = np.array([k == "boundary_detail" for k in kinds], bool)
     min_effect[detail] = np.maximum(min_effect[detail], DETAIL_RATIO * level[detail])
     two_sided = np.array([k in SIGNED for k in kinds], bool)
-    res = boxed_tests([table.values], table.present, two_sided=two_sided,
-                      floor=min_effect / 10, min_images=opts.min_images,
-                      n_resamples=opts.n_resamples, n_boot=opts.n_boot, adjust=opts.adjust,
-                      seed=opts.seed)  # the values let go once their contrasts are made
+    # the guideline borders' columns (the spread's bootstraps run once the table is let go)
+    borders = spread_candidates(table, min_images=opts.min_images)
+    blocks = table.contrast_blocks()  # used up by the intervals
+    res = permuted(blocks, table.present, two_sided=two_sided, floor=min_effect / 10,
+                   min_images=opts.min_images, n_resamples=opts.n_resamples,
+                   adjust=opts.adjust, seed=opts.seed)
     names = {c: study.categories[c].name for c in study.categories}
+    pending: list[Interval] = []
     found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
-                   px_floor=th["boundary_offset"])
+                   px_floor=th["boundary_offset"], pending=pending)
     guideline = {table.tests.index(("boundary_offset", tuple(
         table.category_ids.index(c) + 1 for c in f.category_ids)))
         for f in found if f.kind == "boundary_offset" and not f.annotators}
-    spread, spread_tests = spread_findings(
-        table, min_spread=th["boundary_offset"] / 2, alpha=opts.alpha, n_boot=opts.n_boot,
-        seed=opts.seed, names=names, min_images=opts.min_images, skip=sorted(guideline))
+    table = table.names_only()  # the effects let go: the rest reads the names
+    add_intervals(res, blocks, n_boot=opts.n_boot)
+    spread_boot = spread_tests(borders, min_spread=th["boundary_offset"] / 2, alpha=opts.alpha,
+                               n_boot=opts.n_boot, seed=opts.seed)
+    spread, spread_rows = spread_decided(table, spread_boot, min_spread=th["boundary_offset"] / 2,
+                                         alpha=opts.alpha, names=names, skip=sorted(guideline))
+    found = with_intervals(found, pending, res)
     found = sorted([*found, *spread], key=lambda f: -f.impact)
     found = [replace(f, rank=k + 1) for k, f in enumerate(found)]
     params: dict[str, Any] = {**asdict(opts), "min_effect": th, "band_px": table.band,
                               "images": len(table.images), "annotators": list(table.annotators),
                               "tests": int(np.isfinite(res.p).sum()), "method": res.method,
-                              "spread_tests": len(spread_tests),
+                              "spread_tests": len(spread_rows),
                               "min_spread_px": th["boundary_offset"] / 2}
     tests = _tests_frame(table, res, min_effect, names, found, level)
-    if spread_tests:
-        tests = pd.concat([tests, pd.DataFrame(spread_tests, columns=tests.columns)],
+    if spread_rows:
+        tests = pd.concat([tests, pd.DataFrame(spread_rows, columns=tests.columns)],
                           ignore_index=True)
     return Findings(tuple(found), tests, params)
 
@@ -154,6 +165,17 @@ def study_level(values: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         per = np.nanmean(np.abs(values), axis=0)  # (annotators, tests)
         return np.nanmedian(per, axis=0) if per.size else np.zeros(values.shape[-1])
+
+
+def _study_level(table: EffectTable) -> np.ndarray:
+    """:func:`study_level` of the table's values, a block of tests at a time (each test's level
+    is its own: the same numbers; the values are never made whole)."""
+    n_tests = len(table.tests)
+    if not n_tests or not table.num.size:
+        return study_level(table.values)
+    step = _stats._column_step(table.num.shape[0] * table.num.shape[1])
+    return np.concatenate([study_level(table.columns(j, j + step))
+                           for j in range(0, n_tests, step)])
 
 
 def _tests_frame(table: EffectTable, res: PermutationResult, min_effect: np.ndarray,

@@ -44,7 +44,8 @@ from ..stats._table import resample_map
 from ._effects import EffectTable
 from .records import Finding
 
-__all__ = ["MIN_LENGTH", "RATIO", "spread_findings"]
+__all__ = ["MIN_LENGTH", "RATIO", "spread_candidates", "spread_decided", "spread_findings",
+           "spread_tests"]
 
 #: A guideline border's spread must be at least this many times the median of the study's.
 RATIO = 2.0
@@ -82,28 +83,49 @@ def spread_findings(table: EffectTable, *, min_spread: float, alpha: float, n_bo
 
     ``skip``: tests that already have a guideline finding (annotators drawing the border on
     opposite sides, consistently).
+
+    In three steps a caller can take apart (:func:`spread_candidates` reads the effect table,
+    :func:`spread_tests` bootstraps, :func:`spread_decided` decides): the bootstraps need
+    neither the table nor ``skip``, and draw from their own generator (the same numbers
+    whenever they run).
     """
-    values = table.values
-    n = len(table.images)
+    tested = spread_tests(spread_candidates(table, min_images=min_images),
+                          min_spread=min_spread, alpha=alpha, n_boot=n_boot, seed=seed)
+    return spread_decided(table, tested, min_spread=min_spread, alpha=alpha, names=names,
+                          skip=skip)
+
+
+def spread_candidates(table: EffectTable, *, min_images: int = 3) -> list[tuple]:
+    """The stuff borders :func:`spread_findings` tests: per border, its test, spreads (see
+    :func:`_spreads`), usable images, and the values and lengths a finding reads (a test's
+    columns: the effect table can be let go before the bootstraps)."""
     candidates = []
     for t, (kind, labels) in enumerate(table.tests):
         if kind != "boundary_offset" or table.thing[list(labels)].any():
             continue
-        s = _spreads(values[:, :, t])
+        v = table.column(t)  # a test's values at a time, never the whole table
+        s = _spreads(v)
         usable = np.isfinite(s[0]) & np.isfinite(s[1:]).all(axis=0)
         if usable.sum() < max(min_images, 2):
             continue
         length = float(np.nanmean(table.den[usable, :, t]))
         if length < MIN_LENGTH * table.band:
             continue  # a short border: its ends and painting order make its offset
-        candidates.append((t, s, usable))
+        candidates.append((t, s, usable, v, table.den[:, :, t].copy()))
+    return candidates
+
+
+def spread_tests(candidates: list[tuple], *, min_spread: float, alpha: float, n_boot: int,
+                 seed: int) -> tuple[list[tuple], int]:
+    """The bootstraps of :func:`spread_findings` of its :func:`spread_candidates`: a row per
+    border, and the resamples drawn for each."""
     if not candidates:
-        return [], []
+        return [], 0
     rng = np.random.default_rng([seed, 17])
     # enough resamples for the smallest p-value to pass Holm's first step
     n_res = max(n_boot, int(np.ceil(10 * len(candidates) / alpha)))
     rows = []
-    for t, s, usable in candidates:
+    for t, s, usable, v, den in candidates:
         excl = s[1:, usable]
         mean_excl = excl.mean(axis=1)
         k = int(np.argmin(mean_excl))
@@ -114,16 +136,27 @@ def spread_findings(table: EffectTable, *, min_spread: float, alpha: float, n_bo
         p = float((1 + (boot_min <= min_spread).sum()) / (n_res + 1))
         lo, hi = np.quantile(boot_min, [0.025, 0.975])
         rows.append((t, k, effect, float(s[0, usable].mean()), p, float(lo), float(hi),
-                     s[k + 1], usable))
+                     s[k + 1], usable, v, den))
+    return rows, n_res
+
+
+def spread_decided(table: EffectTable, tested: tuple[list[tuple], int], *, min_spread: float,
+                   alpha: float, names: Mapping[int, str], skip: Sequence[int] = ()
+                   ) -> tuple[list[Finding], list[dict]]:
+    """:func:`spread_findings` of its :func:`spread_tests` (``table``: its names are read, not
+    its effects)."""
+    rows, n_res = tested
     if not rows:
         return [], []
+    n = len(table.images)
     noise = float(np.median([r[3] for r in rows]))
     p_adj = adjust_pvalues(np.array([r[4] for r in rows]), method="holm")
     method = (f"spread of the annotators' borders over images: bootstrap over images ({n_res} "
               f"resamples) of the mean spread without the most deviating annotator against the "
               f"minimum practical spread, Holm over the study's {len(rows)} stuff borders")
     out, tested = [], []
-    for (t, k, effect, full, p, lo, hi, robust, usable), pa in zip(rows, p_adj, strict=True):
+    for (t, k, effect, full, p, lo, hi, robust, usable, v, den), pa in zip(rows, p_adj,
+                                                                          strict=True):
         labels = table.tests[t][1]
         ids = tuple(table.category_ids[x - 1] for x in labels)
         found = not (t in skip or pa > alpha or effect < min_spread or effect < RATIO * noise)
@@ -135,14 +168,12 @@ def spread_findings(table: EffectTable, *, min_spread: float, alpha: float, n_bo
                        "finding": found, "scope": "spread"})
         if not found:
             continue
-        v = values[:, :, t]
         others = [a for a in range(v.shape[1]) if a != k]  # without the most deviating one
         w = v[:, others]
         med = np.full((n, 1), np.nan)
         med[usable, 0] = np.nanmedian(w[usable], axis=1)
         dev = np.abs(v - med)
-        length = np.nanmean(np.where(np.isfinite(table.den[:, :, t]), table.den[:, :, t],
-                                     np.nan), axis=1)
+        length = np.nanmean(np.where(np.isfinite(den), den, np.nan), axis=1)
         # the pixels the others put on different sides of the image's typical border
         per_image = np.where(usable, np.nansum(dev[:, others], axis=1) * length, 0.0)
         impact = float(np.nansum(per_image)) / n

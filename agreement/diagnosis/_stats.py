@@ -37,7 +37,8 @@ import numpy.typing as npt
 from ..stats import adjust_pvalues
 from ..stats._table import resample_map
 
-__all__ = ["PermutationResult", "contrasts", "permutation_tests"]
+__all__ = ["PermutationResult", "add_intervals", "column_blocks", "contrast_tests", "contrasts",
+           "permutation_tests", "permuted"]
 
 FloatArray = npt.NDArray[np.float64]
 Adjust = Literal["maxt", "holm", "bh"]
@@ -71,8 +72,9 @@ def contrasts(e: FloatArray) -> FloatArray:
     return _contrasts(e)
 
 
-#: Values of an effect table taken at a time by :func:`contrasts` (8 MB of float64).
-_BLOCK = 1 << 20
+#: Values taken at a time by :func:`contrasts`, the permutations and the bootstrap's counts
+#: (2 MB of float64: the temporaries of a block stay a few times that, whatever the study).
+_BLOCK = 1 << 18
 
 
 def _contrasts(e: FloatArray) -> FloatArray:
@@ -98,6 +100,18 @@ def _mean_over_images(c: FloatArray, min_images: int) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(finite, c, 0.0).sum(axis=-3) / n
     return np.where(n >= max(2, min_images), mean, np.nan)
+
+
+def column_blocks(values: FloatArray) -> list[FloatArray]:
+    """:func:`contrasts` of ``values`` (n, N, M) in blocks of test columns, each contiguous
+    (what :func:`contrast_tests` takes): each test's contrasts are its own, the same numbers."""
+    step = _column_step(values.shape[0] * values.shape[1])
+    return [contrasts(values[..., j:j + step]) for j in range(0, values.shape[-1], step)]
+
+
+def _column_step(rows: int) -> int:
+    """Test columns of a block when a column holds ``rows`` values (at least one)."""
+    return max(1, _BLOCK // max(1, rows))
 
 
 def _permutations(present: npt.NDArray[np.bool_], k: int, rng: np.random.Generator
@@ -168,23 +182,61 @@ def boxed_tests(box: list[FloatArray], present: npt.NDArray[np.bool_], *,
     bootstrap beside them)."""
     if adjust not in ("maxt", "holm", "bh"):
         raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
-    rng = np.random.default_rng(seed)
     values = box.pop()
-    c = contrasts(values)
-    n, size = values.shape[0], values.size
+    blocks = column_blocks(values)
     del values
-    effect = _mean_over_images(c, min_images)
-    n_images = np.isfinite(c).sum(axis=0)
+    return contrast_tests(blocks, present, two_sided=two_sided, floor=floor,
+                          min_images=min_images, n_resamples=n_resamples, n_boot=n_boot,
+                          level=level, adjust=adjust, seed=seed)
+
+
+def contrast_tests(blocks: list[FloatArray], present: npt.NDArray[np.bool_], *,
+                   two_sided: npt.NDArray[np.bool_], floor: FloatArray, min_images: int = 3,
+                   n_resamples: int = 999, n_boot: int = 1000, level: float = 0.95,
+                   adjust: Adjust = "maxt", seed: int = 0) -> PermutationResult:
+    """:func:`permutation_tests` of values whose :func:`contrasts` are ``blocks``: blocks of
+    test columns (n_images, N, m), contiguous, in test order (:func:`column_blocks`), taken out
+    of the list and used up (:func:`permuted`, then :func:`add_intervals`)."""
+    res = permuted(blocks, present, two_sided=two_sided, floor=floor, min_images=min_images,
+                   n_resamples=n_resamples, adjust=adjust, seed=seed)
+    add_intervals(res, blocks, n_boot=n_boot, level=level)
+    return res
+
+
+def permuted(blocks: list[FloatArray], present: npt.NDArray[np.bool_], *,
+             two_sided: npt.NDArray[np.bool_], floor: FloatArray, min_images: int = 3,
+             n_resamples: int = 999, adjust: Adjust = "maxt", seed: int = 0
+             ) -> PermutationResult:
+    """The permutation tests of :func:`contrast_tests` without the intervals (``ci_low`` and
+    ``ci_high`` NaN until :func:`add_intervals` of the same ``blocks``; ``blocks`` is left as
+    it is). Each test's means are its own: the permutations permute a block of tests at a time
+    (a chunk of permuted copies of the size of a block, not of the table).
+    """
+    if adjust not in ("maxt", "holm", "bh"):
+        raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
+    rng = np.random.default_rng(seed)
+    n, na = present.shape
+    edges = np.r_[0, np.cumsum([b.shape[-1] for b in blocks], dtype=np.int64)].tolist()
+    size = n * na * edges[-1]
+    effect = np.empty((na, edges[-1]))
+    n_images = np.empty((na, edges[-1]), np.int64)
+    for j, b in enumerate(blocks):
+        effect[:, edges[j]:edges[j + 1]] = _mean_over_images(b, min_images)
+        n_images[:, edges[j]:edges[j + 1]] = np.isfinite(b).sum(axis=0)
     # pass 1: the permutation distribution of every mean contrast (small: B x N x M). The
     # median of an image's annotators does not change when they are permuted, so permuting
-    # the annotators of each image permutes its contrasts: they are computed once.
+    # the annotators of each image permutes its contrasts: they are computed once, and
+    # permuted a block of tests at a time (the rows of a contiguous block, taken in order).
     null = np.empty((n_resamples, *effect.shape), np.float32)
     chunk = max(1, 2_000_000 // max(size, 1))
+    at = na * np.arange(n)[None, :, None]
     for start in range(0, n_resamples, chunk):
         k = min(chunk, n_resamples - start)
-        idx = _permutations(present, k, rng)
-        null[start:start + k] = _mean_over_images(
-            c[np.arange(n)[None, :, None], idx], min_images)
+        flat = (at + _permutations(present, k, rng)).ravel()  # c[i, idx[p, i, a]]
+        for j, b in enumerate(blocks):
+            moved = b.reshape(n * na, -1).take(flat, axis=0).reshape(k, n, na, -1)
+            null[start:start + k, :, edges[j]:edges[j + 1]] = _mean_over_images(moved,
+                                                                                 min_images)
     # pass 2: standardize by the null's own centre and spread, then max-T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # untestable columns are all NaN
@@ -213,26 +265,43 @@ def boxed_tests(box: list[FloatArray], present: npt.NDArray[np.bool_], *,
         name = "Holm" if adjust == "holm" else "Benjamini-Hochberg"
     method = (f"within-image permutation of annotator roles ({n_resamples} permutations), mean "
               f"contrast over images standardized by its permutation distribution, {name}")
-    box = [c]  # the bootstrap takes the contrasts (computed once) and lets them go
-    del c
-    lo, hi = _bootstrap(box, n_boot, level, rng)
-    return PermutationResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=lo, ci_high=hi,
-                      n_images=n_images, method=method)
+    nan = np.full(effect.shape, np.nan)
+    return PermutationResult(effect=effect, stat=stat, p=p, p_adjusted=p_adj, ci_low=nan,
+                             ci_high=nan.copy(), n_images=n_images, method=method,
+                             _after=(rng, n))
 
 
-def _bootstrap(box: list[FloatArray], n_boot: int, level: float, rng: np.random.Generator
-               ) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval of the mean contrast, resampling images (``box``: the contrasts,
-    :func:`contrasts` of the values, taken out of it: not held beside their zero-filled copy).
+def add_intervals(res: PermutationResult, blocks: list[FloatArray], *, n_boot: int = 1000,
+                  level: float = 0.95) -> None:
+    """The bootstrap intervals of a :func:`permuted` result, set in place (``ci_low``,
+    ``ci_high``), from its ``blocks`` of contrasts, taken out of the list as their zero-filled
+    table is filled (the contrasts and the table are not both held whole). The resamples are
+    drawn from the tests' generator as the permutations left it: the same draws whenever this
+    is called."""
+    rng, n = res.__dict__.pop("_after")
+    res.ci_low, res.ci_high = _bootstrap(blocks, (n, *res.effect.shape), n_boot, level, rng)
+
+
+def _bootstrap(blocks: list[FloatArray], whole: tuple[int, int, int], n_boot: int, level: float,
+               rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    """Percentile interval of the mean contrast, resampling images (``blocks``: the contrasts
+    in blocks of test columns, taken out of the list as their zero-filled table is filled: the
+    contrasts and the table are not both held whole; ``whole``: the table's shape).
     """
-    c = box.pop()
-    n = c.shape[0]
-    shape = c.shape[1:]
+    n, *shape = whole
     if n == 0 or n_boot < 1:
+        blocks.clear()
         return np.full(shape, np.nan), np.full(shape, np.nan)
-    finite = np.isfinite(c).reshape(n, -1)
-    z = np.where(finite, c.reshape(n, -1), 0.0)
-    del c
+    z, finite = np.empty(whole), np.empty(whole, bool)
+    j = 0
+    while blocks:
+        b = blocks.pop(0)
+        ok = np.isfinite(b)
+        finite[..., j:j + b.shape[-1]] = ok
+        z[..., j:j + b.shape[-1]] = np.where(ok, b, 0.0)
+        j += b.shape[-1]
+        del b, ok
+    z, finite = z.reshape(n, -1), finite.reshape(n, -1)
     with np.errstate(invalid="ignore", divide="ignore"):  # resamples in bounded blocks
         means = resample_map(n, n_boot, rng, lambda w: (w @ z) / _counted(w, finite))
     alpha = (1 - level) / 2

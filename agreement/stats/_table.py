@@ -190,17 +190,18 @@ def _counts(n_images: int, n_resamples: int, rng: np.random.Generator, dtype: ty
 
     The draws are 32-bit: numpy fills int32 and int64 from the same 32-bit bounded draws, so the
     numbers and the generator's next state are those of the default int64 (tested). They are
-    counted in blocks of rows straight into the result: no 64-bit copy of the draws is made.
+    drawn and counted a block of rows at a time straight into the result: the generator gives
+    the same numbers in one call or in several (a 32-bit draw left over by one call is the next
+    call's first, tested), and neither the draws nor a 64-bit copy of them is held whole.
     """
     if n_images < 1:
         raise StudyError(f"a bootstrap needs at least 1 image, got {n_images}")
-    draws = rng.integers(0, n_images, (n_resamples, n_images),
-                         dtype=np.int32 if n_images < 2**31 else np.int64)
+    kind = np.int32 if n_images < 2**31 else np.int64
     out = np.empty((n_resamples, n_images), dtype)
     rows = max(1, _BLOCK // n_images)
     offsets = n_images * np.arange(min(rows, n_resamples), dtype=np.int64)[:, None]
     for r in range(0, n_resamples, rows):
-        block = draws[r:r + rows]
+        block = rng.integers(0, n_images, (min(rows, n_resamples - r), n_images), dtype=kind)
         flat = (block + offsets[:len(block)]).ravel()
         out[r:r + rows] = np.bincount(flat, minlength=block.size).reshape(block.shape)
     return out

@@ -10,6 +10,7 @@ the report runs it with the others.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..diagnosis._finish import Options, study_table, tested
@@ -47,11 +48,26 @@ class FindingsPart(Part[list, Findings]):
 
     def finish(self, total: list[PackedRecord] | None, study: Study) -> Findings:
         records = total or []
-        table = study_table(unpacked(records), study, self.options)
-        # the fold's list is this part's own and read once: emptied here, the records (~23 MB
-        # at 10,000 images) are not held through the tests beside the effect table
+        # the fold's list is this part's own and read once: each record (~23 MB in all at
+        # 10,000 images) is let go once the effect table has read it, not held beside the
+        # table's columns; the box lets the tests let the table go before their bootstrap
+        box = [study_table(_ReadOnce(records), study, self.options)]
         records.clear()
-        return tested(table, study, self.options)
+        return tested(box, study, self.options)
+
+
+class _ReadOnce(unpacked):
+    """:class:`agreement.diagnosis._kernel.unpacked` over the fold's list that lets each record
+    go (its place in the list set to None) once iterated past; indexing reads as before."""
+
+    def __init__(self, packed: list) -> None:
+        super().__init__(packed)
+        self._list = packed
+
+    def __iter__(self) -> Iterator[ImageRecord]:
+        for k in range(len(self._list)):
+            rec, self._list[k] = self._list[k], None
+            yield rec.unpack() if isinstance(rec, PackedRecord) else rec
 
 
 @dataclass(frozen=True)
