@@ -230,3 +230,41 @@ def test_class_absent_from_one_batch_is_untested():
     assert "alpha" not in set(c.classes["metric"])
     c.plot_classes("pq")  # NaN rows are drawn without error
     json.dumps(c.to_dict())
+
+
+def test_restrict_copies_no_table_of_a_batch_on_its_own_images(monkeypatch):
+    from agreement.compare.rows import _restrict
+
+    a = _batch("a", n=6, seed=3)
+    same = _restrict(a, list(a.images))
+    assert same.per_image is a.per_image and same.coincidence is a.coincidence
+    assert same.agreement is a.agreement
+    fewer = _restrict(a, list(a.images[:4]))
+    assert fewer.images == a.images[:4]
+    assert set(fewer.per_image["image"]) == set(a.images[:4])
+    assert len(fewer.per_image) == len(a.per_image) * 4 // 6
+    # rows on images the batch does not list are dropped even when the list is the batch's
+    extra = Batch.from_tables(a.per_image, name="x", categories=CATS, images=a.images[:5],
+                              coincidence=a.coincidence)
+    kept = _restrict(extra, list(extra.images))
+    assert set(kept.per_image["image"]) == set(a.images[:5])
+    assert set(kept.coincidence["image"]) == set(a.images[:5])
+    # a paired comparison gives the same tables as with the old restriction (always a copy)
+    import agreement.compare.comparison as comparison
+
+    def copied(batch, images):
+        keep = set(images)
+
+        def sub(f):
+            return None if f is None else f[f["image"].isin(keep)]
+
+        return Batch(batch.name, batch.categories, batch.annotators, tuple(images),
+                     sub(batch.per_image), sub(batch.coincidence), sub(batch.agreement),
+                     batch.agreement_kind)
+
+    b = _batch("b", n=6, seed=4)
+    c1 = compare_batches(a, b, **FAST)
+    monkeypatch.setattr(comparison, "_restrict", copied)
+    c2 = compare_batches(a, b, **FAST)
+    for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
+        pd.testing.assert_frame_equal(getattr(c1, name), getattr(c2, name))

@@ -89,3 +89,43 @@ def test_paired_planted_change_on_the_sample(batches):
     assert pq.loc["road", "ci_high"] < 0
     assert not pq.drop("road")["significant"].any()
     assert c.metric("rq").loc["road", "change"] == "unchanged"  # matching is untouched
+
+
+def test_batch_from_study_reads_the_coded_rows_as_its_table():
+    """A consensus batch of from_study builds no per-image table unless read; its class table,
+    annotators, used classes and a whole comparison are those of the same batch made from the
+    table."""
+    import numpy as np
+    import pandas as pd
+
+    lazy = [Batch.from_study(load_study(SAMPLE / n), name=n) for n in ("batch1", "batch2")]
+    assert all(b.lazy for b in lazy)
+    a = lazy[0]
+    ids = sorted(a.used_category_ids())
+    table = a.class_table(ids)
+    assert a.lazy  # nothing above built the table
+    eager = [Batch.from_tables(b.per_image, name=b.name, categories=b.categories,
+                               images=b.images, coincidence=b.coincidence,
+                               agreement=b.agreement, agreement_kind="consensus")
+             for b in lazy]
+    assert not a.lazy and not eager[0].lazy
+    fresh = Batch.from_study(load_study(SAMPLE / "batch1"), name="batch1")
+    assert fresh.annotators == eager[0].annotators
+    assert fresh.used_category_ids() == eager[0].used_category_ids()
+    assert fresh.has_boundary and eager[0].has_boundary
+    t2 = eager[0].class_table(ids)
+    assert table.images == t2.images and table.groups == t2.groups
+    assert table.fields == t2.fields
+    np.testing.assert_array_equal(table.values, t2.values)  # bit for bit
+    pd.testing.assert_frame_equal(fresh.summary(), eager[0].summary())
+    lazy2 = Batch.from_study(load_study(SAMPLE / "batch2"), name="batch2")
+    for paired in (False,):
+        c1 = compare_batches(fresh, lazy2, n_boot=200, n_permutations=200, paired=paired)
+        c2 = compare_batches(*eager, n_boot=200, n_permutations=200, paired=paired)
+        for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
+            pd.testing.assert_frame_equal(getattr(c1, name), getattr(c2, name))
+    same1 = compare_batches(fresh, fresh, n_boot=200, n_permutations=200)
+    same2 = compare_batches(eager[0], eager[0], n_boot=200, n_permutations=200)
+    assert same1.paired and same2.paired and fresh.lazy
+    for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
+        pd.testing.assert_frame_equal(getattr(same1, name), getattr(same2, name))

@@ -262,7 +262,8 @@ def compare_batches(
     if paired is None:
         paired = set(a.images) == set(b.images)
     if paired:
-        shared = [i for i in a.images if i in set(b.images)]
+        in_b = set(b.images)
+        shared = [i for i in a.images if i in in_b]
         if not shared:
             raise StudyError(f"paired comparison needs shared images, batches {a.name!r} and "
                              f"{b.name!r} share none")

@@ -159,18 +159,24 @@ def _pair_rows(a: Batch, b: Batch, *, top: int, min_rate: float, **kw) -> pd.Dat
 
 
 def _used_classes(batch: Batch) -> set[int]:
-    f = batch.per_image
-    used = set(f.loc[f[["tp", "fp", "fn"]].sum(axis=1) > 0, "category_id"].astype(int))
+    used = batch.used_category_ids()
     if batch.coincidence is not None:
         used |= set(batch.coincidence["category_a"].astype(int))
     return used
 
 
 def _restrict(batch: Batch, images: list[str]) -> Batch:
+    """``batch`` on ``images`` only; a table whose rows are all on those images is kept as it is
+    (no copy: a paired comparison of batches of the same images copies nothing)."""
+    if batch.lazy and tuple(images) == batch.images:  # its coded rows are on its images only
+        return batch
     keep = set(images)
 
     def sub(frame):
-        return None if frame is None else frame[frame["image"].isin(keep)]
+        if frame is None:
+            return None
+        inside = frame["image"].isin(keep)
+        return frame if inside.all() else frame[inside]
 
     return Batch(batch.name, batch.categories, batch.annotators, tuple(images),
                  sub(batch.per_image), sub(batch.coincidence), sub(batch.agreement),
