@@ -5,7 +5,8 @@ A pass decodes each (annotator, image) map once and hands the image's
 kernel returns a small partial; partials are merged image by image within a *chunk* of images
 (on the worker), chunk results travel back and are folded into the part's total in chunk order;
 the part's ``finish`` turns the total into its result. Nothing of an image outlives its step but
-the partials.
+the partials. Parts finish one after the other, in order; while one finishes, the totals of the
+parts after it wait pickled in an anonymous temporary file (:func:`_finish`).
 
 Chunks are fixed slices of the image list (:data:`CHUNK_SIZE` images), the same whatever runs
 them, and chunk results are folded in chunk order (out-of-order completions wait in a buffer), so
