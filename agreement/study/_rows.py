@@ -11,7 +11,7 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where a table is built
     import pandas as pd
 
-__all__ = ["Rows", "categorical"]
+__all__ = ["Columns", "Rows", "categorical"]
 
 
 def categorical(values: Any, categories: Sequence[str]) -> Any:
@@ -90,3 +90,131 @@ def _repeat(value: Any, n: int, dtype: Any) -> np.ndarray:
         out.fill(value)
         return out
     return np.full(n, value, dtype=dtype)
+
+
+class Columns:
+    """Rows appended chunk by chunk into one growing buffer per column, kept compact.
+
+    Object columns are kept as integer codes into the distinct values seen so far (in order of
+    appearance; the values must be hashable), integer columns in the narrowest integer type of
+    their kind that holds every value so far (a later, larger value widens the buffer), other
+    columns in their dtype. :meth:`frame` and :meth:`column` give the columns back in
+    ``dtypes``. Buffers grow by half when full (a few reallocations, no block per chunk), and a
+    pickled table carries only its rows.
+
+    Parameters
+    ----------
+    dtypes : mapping of str to dtype
+        The columns, in order, and their types.
+
+    Examples
+    --------
+    >>> t = Columns({"image": object, "count": np.int64})
+    >>> t.extend(Rows.of(2, image="a.png", count=np.array([3, 500])))
+    >>> t.extend(Rows.of(1, image="b.png", count=7))
+    >>> t.column("image").tolist(), t.column("count").tolist(), t.codes["count"].dtype
+    (['a.png', 'a.png', 'b.png'], [3, 500, 7], dtype('int16'))
+    """
+
+    def __init__(self, dtypes: Mapping[str, Any]) -> None:
+        self.dtypes = {c: np.dtype(d) for c, d in dtypes.items()}
+        self.n = 0
+        self._data = {c: np.zeros(0, _start(d)) for c, d in self.dtypes.items()}
+        self._values: dict[str, dict[Any, int]] = {c: {} for c, d in self.dtypes.items()
+                                                    if d.kind == "O"}
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def codes(self) -> dict[str, np.ndarray]:
+        """The stored columns (object columns as their codes), ``n`` rows each."""
+        return {c: b[:self.n] for c, b in self._data.items()}
+
+    def extend(self, rows: Rows) -> None:
+        """Append ``rows`` (each block's column a scalar or an array; an object column's a
+        value, a list or an array of values)."""
+        n = len(rows)
+        if not n:
+            return
+        for name, dtype in self.dtypes.items():
+            if dtype.kind == "O":
+                col = np.concatenate([self._encode(name, v, k) for k, cols in rows.blocks
+                                      for v in (cols[name],)])
+            else:
+                col = rows._column(name, dtype)
+            self._put(name, col)
+        self.n += n
+
+    def _encode(self, name: str, value: Any, n: int) -> np.ndarray:
+        seen = self._values[name]
+        if not isinstance(value, list | np.ndarray):  # one value for the block
+            return np.full(n, seen.setdefault(value, len(seen)), np.int64)
+        values = value.tolist() if isinstance(value, np.ndarray) else value  # Python scalars
+        return np.fromiter((seen.setdefault(v, len(seen)) for v in values), np.int64, count=n)
+
+    def _put(self, name: str, col: np.ndarray) -> None:
+        buf = self._data[name]
+        dtype = _fitting(buf.dtype, col)
+        end = self.n + col.size
+        if end > buf.size or dtype != buf.dtype:
+            size = buf.size if end <= buf.size else max(end, buf.size * 3 // 2, 256)
+            grown = np.empty(size, dtype)
+            grown[:self.n] = buf[:self.n]
+            self._data[name] = buf = grown
+        buf[self.n:end] = col
+
+    def column(self, name: str) -> np.ndarray:
+        """The column in its dtype (object columns: their values)."""
+        stored = self._data[name][:self.n]
+        if name not in self._values:
+            return stored.astype(self.dtypes[name])
+        values = np.empty(len(self._values[name]), object)
+        for i, v in enumerate(self._values[name]):
+            values[i] = v
+        return values[stored]
+
+    def take(self, index: np.ndarray) -> None:
+        """Keep only the rows at ``index``, in that order (values no row holds any more are
+        forgotten once they outnumber the rows)."""
+        for name, buf in self._data.items():
+            self._data[name] = buf[:self.n][index]
+        self.n = len(index)
+        for name, seen in self._values.items():
+            if len(seen) > 2 * self.n + 256:
+                used, codes = np.unique(self._data[name], return_inverse=True)
+                values = list(seen)
+                self._values[name] = {values[u]: i for i, u in enumerate(used.tolist())}
+                self._data[name] = codes.reshape(-1).astype(_fitting(np.dtype(np.int8), codes))
+
+    def frame(self, categories: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+        """The DataFrame, as :meth:`Rows.frame` builds it from the same rows."""
+        import pandas as pd
+
+        cats = categories or {}
+        return pd.DataFrame({name: categorical(self.column(name), cats[name]) if name in cats
+                             else self.column(name) for name in self.dtypes})
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_data": self.codes}
+
+
+def _start(dtype: np.dtype) -> np.dtype:
+    """A column's stored type before any row: codes and integers start at one byte."""
+    if dtype.kind in "Oi":
+        return np.dtype(np.int8)
+    return np.dtype(np.uint8) if dtype.kind == "u" else dtype
+
+
+def _fitting(stored: np.dtype, col: np.ndarray) -> np.dtype:
+    """The narrowest integer type of ``stored``'s kind holding ``stored`` and ``col`` (other
+    types: ``stored``)."""
+    if stored.kind not in "iu" or not col.size:
+        return stored
+    lo, hi = int(col.min()), int(col.max())
+    for t in (np.int8, np.int16, np.int32, np.int64) if stored.kind == "i" else (
+            np.uint8, np.uint16, np.uint32, np.uint64):
+        info = np.iinfo(t)
+        if np.dtype(t).itemsize >= stored.itemsize and info.min <= lo and hi <= info.max:
+            return np.dtype(t)
+    return np.dtype(np.int64 if stored.kind == "i" else np.uint64)

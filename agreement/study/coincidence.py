@@ -12,7 +12,7 @@ import pandas as pd
 from ..image.maps import ImageMaps
 from ..metrics.counts import coincidence_matrix
 from ..model import Study
-from ._rows import Rows
+from ._rows import Columns, Rows
 from .runner import Part, run
 
 __all__ = ["CoincidencePart", "coincidence_frame"]
@@ -41,11 +41,14 @@ class CoincidencePart(Part[Rows, pd.DataFrame]):
     def merge(self, a: Rows, b: Rows) -> Rows:
         return a + b
 
-    def fold(self, total: Rows | None, chunk: Rows) -> Rows:
-        return (total or Rows()) + chunk.packed(DTYPES)
+    def fold(self, total: Columns | None, chunk: Rows) -> Columns:
+        """The rows kept compact (:class:`~agreement.study._rows.Columns`)."""
+        total = Columns(DTYPES) if total is None else total
+        total.extend(chunk)
+        return total
 
-    def finish(self, total: Rows | None, study: Study) -> pd.DataFrame:
-        return (total or Rows()).frame(DTYPES, {"image": study.images})
+    def finish(self, total: Columns | None, study: Study) -> pd.DataFrame:
+        return (total or Columns(DTYPES)).frame({"image": study.images})
 
 
 def coincidence_frame(study: Study, *, n_jobs: int = 1, progress: bool = False,

@@ -38,7 +38,7 @@ from ..metrics.region import (
     variation_of_information,
 )
 from ..model import Categories, PanopticAnnotation, Study
-from ._rows import Rows
+from ._rows import Columns, Rows
 from .runner import Part, run
 
 if TYPE_CHECKING:
@@ -294,12 +294,15 @@ class ConsistencyPart(Part[Rows, ConsistencyResult]):
     def merge(self, a: Rows, b: Rows) -> Rows:
         return a + b
 
-    def fold(self, total: Rows | None, chunk: Rows) -> Rows:
-        return (total or Rows()) + chunk.packed(PAIR_DTYPES)
+    def fold(self, total: Columns | None, chunk: Rows) -> Columns:
+        """The rows kept compact (:class:`~agreement.study._rows.Columns`)."""
+        total = Columns(PAIR_DTYPES) if total is None else total
+        total.extend(chunk)
+        return total
 
-    def finish(self, total: Rows | None, study: Study) -> ConsistencyResult:
+    def finish(self, total: Columns | None, study: Study) -> ConsistencyResult:
         todo = study.images if self.only is None else self.only
-        pairs = (total or Rows()).frame(PAIR_DTYPES)
+        pairs = (total or Columns(PAIR_DTYPES)).frame()
         return consistency_from_pairs(pairs, skipped=[i for i in todo
                                                       if len(study.annotators_of(i)) < 2])
 

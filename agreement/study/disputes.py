@@ -20,6 +20,7 @@ keeps only what adds up:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ from ..metrics.pixel import (
     agreement_from_counts,
 )
 from ..model import Study
+from ._rows import Columns, Rows
 from .pair_maps import MAX_PAIR_MAPS, PAIR_GRID, PairMaps, PairTally
 from .region_tally import RegionTally
 from .runner import Part, run
@@ -53,6 +55,16 @@ MAPS = ("semantic", "entropy", "boundary", "instance")
 GRID = (256, 512)
 IMAGE_COLUMNS = ["image", "annotators", "height", "width", *(f"{m}_mean" for m in MAPS),
                  "disputed", "regions"]
+#: The types of the per-image rows and of the kept regions (as DataFrame infers them from the
+#: records: the total keeps them as compact columns, :class:`~agreement.study._rows.Columns`).
+IMAGE_DTYPES: dict[str, Any] = {"image": object, "annotators": np.int64, "height": np.int64,
+                                "width": np.int64, **{f"{m}_mean": np.float64 for m in MAPS},
+                                "disputed": np.float64, "regions": np.int64}
+REGION_DTYPES: dict[str, Any] = {
+    **dict.fromkeys(REGION_COLUMNS, object),
+    **dict.fromkeys(["region", "category_a", "category_b", "area", "bbox_x", "bbox_y", "bbox_w",
+                     "bbox_h"], np.int64),
+    "mean_disagreement": np.float64, "severity": np.float64}
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,16 +161,21 @@ class StudyDisagreement:
 
 @dataclass
 class DisputePartial:
-    """What images add to :func:`disagreement` (see the module notes)."""
+    """What images add to :func:`disagreement` (see the module notes).
+
+    In a chunk's partial ``regions`` are records (most severe first) and ``rows`` the images'
+    rows; in the total of a pass (:meth:`DisputesPart.fold`) both are compact
+    :class:`~agreement.study._rows.Columns`.
+    """
 
     counts: PixelCounts
     claimed: npt.NDArray[np.int64]
     disputed: npt.NDArray[np.int64]
     grid: npt.NDArray[np.float64] | None = None
     images: int = 0
-    regions: list[dict] = field(default_factory=list)
+    regions: list[dict] | Columns = field(default_factory=list)
     tally: RegionTally = field(default_factory=RegionTally)
-    rows: list[dict] = field(default_factory=list)
+    rows: Rows | Columns = field(default_factory=Rows)
     pairs: PairTally | None = None
 
 
@@ -200,25 +217,45 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
         grid = h.area_averages(MAPS, GRID) if self.maps else None
         pairs = (PairTally.of(pair_cells(h, PAIR_GRID, min_disagreement=self.min_disagreement))
                  if self.maps and self.max_pair_maps else None)
+        row = _image_row(maps.image, h, len(reg), boundary=self.maps)
         return DisputePartial(counts, claimed, disputed, grid, 1, reg[:self.max_regions],
-                              RegionTally.of(reg),
-                              [_image_row(maps.image, h, len(reg), boundary=self.maps)], pairs)
+                              RegionTally.of(reg), Rows.of(1, **row), pairs)
 
     def merge(self, a: DisputePartial, b: DisputePartial) -> DisputePartial:
         grid = b.grid if a.grid is None else a.grid if b.grid is None else a.grid + b.grid
+        return self._added(a, b, grid, _top(a.regions, b.regions, self.max_regions),
+                           a.rows + b.rows)
+
+    def fold(self, total: DisputePartial | None, chunk: DisputePartial) -> DisputePartial:
+        """Add a chunk to the total, whose regions and rows are compact columns (the grid
+        sums and the columns grow in place: the total is the runner's own)."""
+        if total is None:
+            grid = None if chunk.grid is None else chunk.grid.copy()
+            total = dataclasses.replace(chunk, grid=grid, regions=Columns(REGION_DTYPES),
+                                        rows=Columns(IMAGE_DTYPES))
+        else:
+            grid = chunk.grid if total.grid is None else total.grid
+            if total.grid is not None and chunk.grid is not None:
+                grid += chunk.grid
+            total = self._added(total, chunk, grid, total.regions, total.rows)
+        _keep_top(total.regions, chunk.regions, self.max_regions)
+        total.rows.extend(chunk.rows)
+        return total
+
+    def _added(self, a: DisputePartial, b: DisputePartial, grid: np.ndarray | None,
+               regions: list[dict] | Columns, rows: Rows | Columns) -> DisputePartial:
+        """``a`` and ``b`` added up, with the grid, regions and rows given."""
         pairs = (b.pairs if a.pairs is None else a.pairs if b.pairs is None
                  else a.pairs.merged(b.pairs, self.max_pair_maps))
         return DisputePartial(a.counts + b.counts, a.claimed + b.claimed, a.disputed + b.disputed,
-                              grid, a.images + b.images, _top(a.regions, b.regions,
-                                                              self.max_regions),
-                              a.tally + b.tally, a.rows + b.rows, pairs)
+                              grid, a.images + b.images, regions, a.tally + b.tally, rows, pairs)
 
     def finish(self, total: DisputePartial | None, study: Study) -> StudyDisagreement:
         cats = study.categories
         zero = PixelCounts.zeros(study.annotators, tuple(cats), void=self.pixel_void)
         k = len(cats) + 1
         total = total or DisputePartial(zero, np.zeros(k, np.int64), np.zeros(k, np.int64))
-        reg = pd.DataFrame(total.regions, columns=REGION_COLUMNS)
+        reg = _frame(total.regions, REGION_COLUMNS)
         reg.insert(0, "rank", np.arange(1, len(reg) + 1))
         pixel = agreement_from_counts(zero + total.counts, categories=cats)
         per_ann = total.tally.annotators(study.annotators)
@@ -234,8 +271,7 @@ class DisputesPart(Part[DisputePartial, StudyDisagreement]):
         pair_maps = None if total.grid is None or not self.max_pair_maps else (
             total.pairs or PairTally()).finish(cats, total.images, PAIR_GRID, self.max_pair_maps)
         return StudyDisagreement(reg, total.tally.class_pairs(), total.tally.pair_annotators(),
-                                 per_ann, per_class, pd.DataFrame(total.rows,
-                                                                  columns=IMAGE_COLUMNS),
+                                 per_ann, per_class, _frame(total.rows, IMAGE_COLUMNS),
                                  pixel, aggregate, total.tally.class_kinds(), pair_maps)
 
 
@@ -244,6 +280,29 @@ def _top(a: list[dict], b: list[dict], k: int) -> list[dict]:
     both = a + b
     both.sort(key=lambda r: -r["severity"])  # stable
     return both[:k]
+
+
+def _keep_top(top: Columns, regions: list[dict], k: int) -> None:
+    """Keep in ``top`` (sorted, most severe first) its ``k`` most severe rows and ``regions``
+    (records sorted alike): as :func:`_top` (ties: ``top`` first, then order); a region no more
+    severe than the ``k``-th kept is not even encoded."""
+    if len(top) >= k > 0:
+        floor = float(top.codes["severity"][k - 1])
+        regions = [r for r in regions if r["severity"] > floor]
+    if not regions or not k:
+        return
+    top.extend(Rows.of(len(regions), **{c: [r[c] for r in regions] for c in top.dtypes}))
+    top.take(np.argsort(-top.codes["severity"], kind="stable")[:k])
+
+
+def _frame(rows: list[dict] | Rows | Columns, columns: list[str]) -> pd.DataFrame:
+    """The DataFrame of records or of compact columns (without a row, as DataFrame builds it
+    from no record: object columns)."""
+    if isinstance(rows, Columns) and len(rows):
+        return rows.frame()
+    if isinstance(rows, Rows) and len(rows):  # a chunk's partial finished directly
+        return rows.frame(IMAGE_DTYPES)
+    return pd.DataFrame(rows if isinstance(rows, list) else [], columns=columns)
 
 
 def _image_row(image: str, h: Heatmaps, n_regions: int, *, boundary: bool) -> dict:

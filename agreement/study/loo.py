@@ -25,7 +25,7 @@ from ..metrics.counts import PQ_FIELDS, pooled
 from ..metrics.pixel import VoidMode, _check_void
 from ..metrics.pq import pq_counts, pq_result
 from ..model import Study
-from ._rows import Rows
+from ._rows import Columns, Rows
 from .runner import Part, run
 
 __all__ = ["LeaveOneOut", "LooPart", "leave_one_out"]
@@ -113,12 +113,16 @@ class LooPart(Part[Rows, LeaveOneOut]):
     def merge(self, a: Rows, b: Rows) -> Rows:
         return a + b
 
-    def fold(self, total: Rows | None, chunk: Rows) -> Rows:
-        return chunk.packed(COUNT_DTYPES) if total is None else total + chunk.packed(COUNT_DTYPES)
+    def fold(self, total: Columns | None, chunk: Rows) -> Columns:
+        """The rows kept compact (:class:`~agreement.study._rows.Columns`: image and annotator
+        as codes, the counts in the narrowest integers holding them)."""
+        total = Columns(COUNT_DTYPES) if total is None else total
+        total.extend(chunk)
+        return total
 
-    def finish(self, total: Rows | None, study: Study) -> LeaveOneOut:
-        counts = (total or Rows()).frame(COUNT_DTYPES, {"image": study.images,
-                                                       "annotator": study.annotators})
+    def finish(self, total: Columns | None, study: Study) -> LeaveOneOut:
+        counts = (total or Columns(COUNT_DTYPES)).frame({"image": study.images,
+                                                         "annotator": study.annotators})
         return loo_tables(counts, study)
 
 

@@ -228,9 +228,12 @@ class PQPart(Part[PQPartial, StudyResult]):
             at = {name: len(total.images) + i for i, name in enumerate(chunk.images)}
             coded = Rows([(n, {**cols, "image": at[cols["image"]]})
                           for n, cols in chunk.rows.blocks])
-            total.rows = total.rows + coded.packed(self._row_dtypes(), always=True)
-        total.segments = total.segments + chunk.segments.packed(SEGMENT_DTYPES)
-        total.presence = total.presence + chunk.presence.packed(PRESENCE_DTYPES)
+            total.rows = _grown(total.rows, coded.packed(self._row_dtypes(), always=True),
+                                self._row_dtypes())
+        total.segments = _grown(total.segments, chunk.segments.packed(SEGMENT_DTYPES),
+                                SEGMENT_DTYPES)
+        total.presence = _grown(total.presence, chunk.presence.packed(PRESENCE_DTYPES),
+                                PRESENCE_DTYPES)
         total.images = total.images + chunk.images
         return total
 
@@ -250,6 +253,17 @@ class PQPart(Part[PQPartial, StudyResult]):
                            self.boundary, self.small_area)
 
 
+#: Chunks' per-image tables kept apart before they are joined into one.
+COALESCE = 64
+
+
+def _grown(total: Rows, chunk: Rows, dtypes: dict[str, Any]) -> Rows:
+    """``total`` then ``chunk``, joined into one block once :data:`COALESCE` blocks are
+    kept."""
+    out = total + chunk
+    return out.packed(dtypes) if len(out.blocks) >= COALESCE else out
+
+
 def _add_image_counts(total: PQPartial, chunk: PQPartial, fields: tuple[str, ...]) -> None:
     """The chunk's rows summed per (image, class) into a dense table (one per chunk), in row
     order: each cell the same float sums as :meth:`StudyResult.count_table` adds from the rows
@@ -266,6 +280,9 @@ def _add_image_counts(total: PQPartial, chunk: PQPartial, fields: tuple[str, ...
                             for f in fields], axis=-1))
     total.image_counts.append(values)
     total.image_seen.append(seen)
+    if len(total.image_counts) >= COALESCE:  # a few large arrays, not one per chunk
+        total.image_counts[:] = [np.concatenate(total.image_counts)]
+        total.image_seen[:] = [np.concatenate(total.image_seen)]
 
 
 def _joined(parts: list[np.ndarray], empty: tuple[int, ...], dtype: type) -> np.ndarray:

@@ -5,7 +5,8 @@ A pass decodes each (annotator, image) map once and hands the image's
 kernel returns a small partial; partials are merged image by image within a *chunk* of images
 (on the worker), chunk results travel back and are folded into the part's total in chunk order;
 the part's ``finish`` turns the total into its result. Nothing of an image outlives its step but
-the partials.
+the partials. Parts finish one after the other, in order; while one finishes, the totals of the
+parts after it wait pickled in an anonymous temporary file (:func:`_finish`).
 
 Chunks are fixed slices of the image list (:data:`CHUNK_SIZE` images), the same whatever runs
 them, and chunk results are folded in chunk order (out-of-order completions wait in a buffer), so
@@ -29,6 +30,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import os
+import pickle
+import tempfile
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -217,7 +220,48 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
                            progress=progress, desc=desc, chunk_size=chunk_size):
         totals = [t if c is None else p.fold(t, c)
                   for p, t, c in zip(parts, totals, partials, strict=True)]
-    return [p.finish(t, study) for p, t in zip(parts, totals, strict=True)]
+        del partials
+    return _finish(parts, totals, study)
+
+
+def _finish(parts: Sequence[Part], totals: list, study: Study) -> list:
+    """Each part's result, in order; empties ``totals`` (the runner's own list).
+
+    While a part finishes, the totals of the parts after it wait pickled in an anonymous
+    temporary file and each is read back just before its own finish, so only one part's total
+    and work are in memory at a time (pickling is exact: the same results). A total that does
+    not pickle (or a file that cannot be written) stays in memory.
+    """
+    later = [i for i in range(1, len(parts)) if totals[i] is not None]
+    if not later:
+        return [p.finish(totals.pop(0), study) for p in parts]
+    with tempfile.TemporaryFile() as file:
+        at = {i: pos for i in later if (pos := _spill(totals[i], file)) is not None}
+        for i in at:
+            totals[i] = None
+        results = []
+        for i, part in enumerate(parts):
+            if i in at:
+                file.seek(at[i])
+                totals[i] = pickle.load(file)
+            total, totals[i] = totals[i], None
+            results.append(part.finish(total, study))
+            del total
+    return results
+
+
+def _spill(total: Any, file: Any) -> int | None:
+    """Append ``total`` pickled to ``file``; its position there (None: it did not pickle or the
+    file could not be written, and nothing was left in the file)."""
+    file.seek(0, os.SEEK_END)
+    pos = file.tell()
+    try:
+        pickle.dump(total, file, protocol=5)
+    except (pickle.PicklingError, TypeError, AttributeError, OSError):
+        file.seek(pos)
+        file.truncate()
+        return None
+    return pos
 
 
 def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = None,
