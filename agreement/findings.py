@@ -136,7 +136,7 @@ class FindingTable:
     def __init__(self, findings: Iterable[Finding] = ()) -> None:
         self._texts: list[str | None] = [None]  # code -> text (0: None)
         self._codes: dict[str, int] = {}
-        self._columns = tuple(array("I") for _ in FINDING_COLUMNS)
+        self._columns = [array("I") for _ in FINDING_COLUMNS]
         self.extend(findings)
 
     def _code(self, text: str | None) -> int:
@@ -164,8 +164,10 @@ class FindingTable:
     def extend_front(self, findings: Iterable[Finding]) -> None:
         """Add findings before those held (a column at a time: one column copied at once)."""
         rows = list(self._encoded(findings))
-        self._columns = tuple(array("I", (r[j] for r in rows)) + column
-                              for j, column in enumerate(self._columns))
+        columns = self._columns
+        for j, column in enumerate(columns):
+            columns[j] = array("I", (r[j] for r in rows)) + column
+            del column
 
     def __len__(self) -> int:
         return len(self._columns[0])

@@ -186,3 +186,36 @@ def test_missing_image_hints_as_before(names):
         want.append((other[image], image, f"annotated by {', '.join(sorted([who[image], 'z']))}"
                      f" only{hint.format(near[0]) if near else ''}"))
     assert got == want
+
+
+def test_study_index_one_list_per_image():
+    """The study's index holds, per image, each annotator's file name (None: not annotated);
+    every view of it reads as the per-image mappings did."""
+    from agreement.errors import StudyError
+    from agreement.model import Categories, Category, PanopticAnnotation, Study
+
+    cats = Categories([Category(1, "road", False)])
+
+    def anns(*names):
+        return [PanopticAnnotation.from_map([[1]], {1: 1}, file_name=n) for n in names]
+
+    study = Study.from_annotations({"x": anns("d/a.png", "b.png"), "y": anns("b.png", "c.png"),
+                                    "z": anns("a.png")}, cats)
+    assert study._index == {"a.png": ["d/a.png", None, "a.png"], "b.png": ["b.png", "b.png", None],
+                            "c.png": [None, "c.png", None]}
+    assert study.image_info("a.png").file_name == "d/a.png"  # the first annotator's
+    assert [study.annotators_of(i) for i in study.images] == [("x", "z"), ("x", "y"), ("y",)]
+    assert study.coverage().values.tolist() == [[True, False, True], [True, True, False],
+                                                [False, True, False]]
+    assert study.missing().values.tolist() == [["a.png", "y"], ["b.png", "z"], ["c.png", "x"],
+                                               ["c.png", "z"]]
+    assert study.shared_images(["x", "y"]) == ("b.png",)
+    assert study.shared_images(["x", "w"]) == ()
+    assert study.annotation("x", "a.png").image.file_name == "d/a.png"
+    assert study.summary()["images"].tolist() == [2, 2, 1]
+    with pytest.raises(StudyError, match=r"has no annotation of image 'c\.png'"):
+        study.annotation("x", "c.png")
+    with pytest.raises(StudyError, match="annotator must be one of"):
+        study.annotation("w", "c.png")
+    with pytest.raises(StudyError, match="must appear once, got it twice"):
+        Study.from_annotations({"x": anns("a.png", "d/a.png")}, cats)
