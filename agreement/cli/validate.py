@@ -56,18 +56,19 @@ def _print_table(findings: list, keep) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate and print; 1 when an error-level finding exists."""
-    from ..study.validation import validation_findings
+    from ..study.validation import validation_table
 
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
     study = open_for(args, args.study, compare=False, format=args.format,
                      categories=args.categories, stuff=stuff or None).study
     with scheduler(args) as executor:
-        found = validation_findings(study, min_area=args.min_area,
-                                    max_unlabeled=args.max_unlabeled,
-                                    progress=show_progress(args), n_jobs=n_jobs(args),
-                                    executor=executor)
-    errors = sum(f.severity == "error" for f in found)
-    warnings_ = sum(f.severity == "warning" for f in found)
+        # compact (text codes), read errors first one finding at a time by every writer
+        found = validation_table(study, min_area=args.min_area, max_unlabeled=args.max_unlabeled,
+                                 progress=show_progress(args), n_jobs=n_jobs(args),
+                                 executor=executor)
+    counts = Counter((f.severity, f.kind) for f in found)
+    errors = sum(n for (s, _), n in counts.items() if s == "error")
+    warnings_ = sum(n for (s, _), n in counts.items() if s == "warning")
     if args.csv:
         from ..findings import findings_frame
 
@@ -81,10 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if json_to_stdout(args):
         return 1 if errors else 0
     print(repr(study))
-    if not found:
+    if not len(found):
         print("no findings")
         return 0
-    counts = Counter((f.severity, f.kind) for f in found)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     print("\nfindings by kind:")
     print(text_table([(s, k, n) for (s, k), n in sorted(

@@ -131,10 +131,10 @@ def _lumped(maps: ImageMaps, a: str, b: str, things: np.ndarray, min_instances: 
     crowd_b = np.array([s.iscrowd for s in other.segments])
     area_b = np.array([s.area for s in other.segments], dtype=np.int64)
     inside = (table >= cover * area_b[None, :]) & (cat_a[:, None] == cat_b[None, :])
-    inside &= ~crowd_b[None, :] & np.isin(cat_b, things)[None, :]
+    inside &= ~crowd_b[None, :] & _member(cat_b, things)[None, :]
     counts = inside.sum(axis=1)
     out = []
-    for i in np.flatnonzero((counts >= min_instances) & ~crowd_a & np.isin(cat_a, things)):
+    for i in np.flatnonzero((counts >= min_instances) & ~crowd_a & _member(cat_a, things)):
         seg = ref.segments[i]
         ids = [other.segments[j].id for j in np.flatnonzero(inside[i])]
         out.append(Finding.of(
@@ -143,3 +143,16 @@ def _lumped(maps: ImageMaps, a: str, b: str, things: np.ndarray, min_instances: 
             "several instances (crowd?)", annotator=a, image=maps.image,
             shape=f"segment {seg.id}"))
     return out
+
+
+def _member(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``np.isin(values, ids)`` for sorted unique ``ids``, by one binary search (no sort of
+    both and none of ``isin``'s temporaries: it runs for every ordered pair of every image).
+
+    >>> _member(np.array([3, 1, 7, 4]), np.array([1, 4, 9])).tolist()
+    [False, True, False, True]
+    """
+    if not len(ids):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(ids, values).clip(max=len(ids) - 1)
+    return ids[at] == values

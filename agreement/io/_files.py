@@ -158,6 +158,19 @@ class JsonArray:
             for start in starts:
                 yield decode(text, start)[0]
 
+    def consume(self) -> Iterator[Any]:
+        """Iterate once, each block freed once read: the array is empty afterwards (a reader
+        that keeps what it needs of each element never holds the whole array's text)."""
+        decode = _DECODER.raw_decode
+        self._blocks.reverse()
+        while self._blocks:
+            packed, starts = self._blocks.pop()
+            text = zlib.decompress(packed).decode("utf-8")
+            del packed
+            for start in starts:
+                yield decode(text, start)[0]
+        self._n = 0
+
 
 class _Packer:
     """Builds a :class:`JsonArray`: element texts joined by a space (numbers stay apart) into

@@ -162,7 +162,7 @@ class CocoPanopticSource:
         self.categories = Categories.from_coco(data["categories"], file=self.name)
         self.info = data.get("info")
         infos: dict[int, ImageInfo] = {}
-        for i, entry in enumerate(data["images"]):
+        for i, entry in enumerate(_consumed(data, "images")):
             what = f"images[{i}]"
             iid = _need(entry, "id", int, file=path, what=what)
             name = _need(entry, "file_name", str, file=path, what=what)
@@ -179,10 +179,10 @@ class CocoPanopticSource:
                 )
             infos[iid] = ImageInfo(name, h, w, iid)
         self._index: dict[str, int] = {}  # image file name -> its position in self.images
-        self._png: list[str] = []
+        self._png: list[str | None] = []  # None: the image's name with a .png suffix
         self._table = _SegmentColumns()
         images = []
-        for i, entry in enumerate(data["annotations"]):
+        for i, entry in enumerate(_consumed(data, "annotations")):
             what = f"annotations[{i}]"
             iid = _need(entry, "image_id", int, file=path, what=what)
             if iid not in infos:
@@ -198,10 +198,10 @@ class CocoPanopticSource:
                     "image must have one annotation entry, got two", file=path, image=info.file_name
                 )
             self._index[info.file_name] = len(images)
-            self._png.append(png)
+            self._png.append(None if png == _default_png(info.file_name) else png)
             images.append(info)
         self.images = tuple(images)
-        self._columns = self._table.freeze()
+        self._columns = self._table
         del self._table
 
     def _segments(self, entry: dict, info: ImageInfo, what: str) -> None:
@@ -301,7 +301,9 @@ class CocoPanopticSource:
 
     def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
         k = self._position(file_name)
-        return self.images[k], self._png[k], self._columns.segments(k)
+        info, png = self.images[k], self._png[k]
+        return info, _default_png(info.file_name) if png is None else png, \
+            self._columns.segments(k)
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode and validate the annotation of image ``file_name``.
@@ -546,75 +548,102 @@ def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: 
     return out
 
 
-class _SegmentColumns:
-    """The segment tables of a file as flat columns: appended row by row while parsing, then
-    frozen into arrays (:meth:`freeze`); ``segments(k)`` rebuilds image ``k``'s table.
+#: Rows of a block of :class:`_Column` (a block is widened alone when a value does not fit).
+_ROWS = 1 << 16
+#: Machine integer types a block tries in turn (2, 4, 8 bytes); beyond, a list of Python ints.
+_WIDER = {"h": "i", "i": "q"}
 
-    The columns grow as ``array('q')`` (machine integers, no Python object per value: parsing a
-    large file leaves no scattered small objects behind). Values that do not fit 64 bits (a
-    hostile ``area`` or ``bbox`` of 10^30 is finite, so accepted) turn that column into a list
-    of Python ints: what was read is never changed.
+
+class _Column:
+    """One integer column of the segment tables, ``width`` values per row, grown in blocks of
+    :data:`_ROWS` rows.
+
+    A block starts as ``array('h')`` (2 bytes a value: boxes, areas and category ids of
+    ordinary images fit) and is widened alone, to ``array('i')``, ``array('q')``, then a list of
+    Python ints, when a value does not fit (a hostile ``area`` of 10^30 is finite, so accepted):
+    what was read is never changed, and no block is ever copied to freeze the column.
     """
 
-    def __init__(self) -> None:
-        self.ids = array("q")
-        self.cats = array("q")
-        self.crowd = array("b")
-        self.area: array | list[int] = array("q")
-        self.bbox: array | list[int] = array("q")
-        self.offsets = array("q", [0])
+    __slots__ = ("blocks", "width")
 
-    def add(self, sid: int, cid: int, iscrowd: int, area: int, bbox: list[int]) -> None:
-        self.ids.append(sid)  # ids, categories and iscrowd are range-checked by the reader
-        self.cats.append(cid)
-        self.crowd.append(iscrowd)
-        try:
-            self.area.append(area)
-        except OverflowError:
-            self.area = [*self.area, area]
-        try:
-            self.bbox.extend(bbox)
-        except OverflowError:
-            self.bbox = [*self.bbox, *bbox]
+    def __init__(self, width: int = 1) -> None:
+        self.blocks: list[array | list[int]] = [array("h")]
+        self.width = width
 
-    def end_image(self) -> None:
-        self.offsets.append(len(self.ids))
+    def add(self, values: tuple[int, ...]) -> None:
+        """Append one row (``width`` values)."""
+        block = self.blocks[-1]
+        if len(block) >= _ROWS * self.width:
+            block = array("h")
+            self.blocks.append(block)
+        n = len(block)
+        while True:
+            try:
+                block.extend(values)
+                return
+            except OverflowError:  # the values before the one too wide went in: take them out
+                del block[n:]
+                block = self.blocks[-1] = (array(_WIDER[block.typecode], block)
+                                           if block.typecode in _WIDER else list(block))
 
-    def freeze(self) -> _FrozenColumns:
-        n = len(self.ids)
-        return _FrozenColumns(_ints(self.ids), _ints(self.cats),
-                              np.frombuffer(self.crowd, np.int8).astype(bool), _ints(self.area),
-                              _ints(self.bbox).reshape(n, 4), np.frombuffer(self.offsets, np.int64))
-
-
-def _ints(values: array | list[int]) -> np.ndarray:
-    """int32 when every value fits, else int64, else the Python ints themselves (object)."""
-    if isinstance(values, array):
-        wide = np.frombuffer(values, np.int64) if len(values) else np.zeros(0, np.int64)
-        small = wide.astype(np.int32)
-        return small if np.array_equal(small, wide) else wide.copy()
-    out = np.empty(len(values), object)
-    out[:] = values
-    return out
+    def rows(self, lo: int, hi: int) -> list[int]:
+        """The values of rows ``lo:hi``, as Python ints."""
+        size, out = _ROWS * self.width, []
+        lo, hi = lo * self.width, hi * self.width
+        while lo < hi:
+            b, at = divmod(lo, size)
+            take = min(hi - lo, size - at)
+            out.extend(self.blocks[b][at:at + take])
+            lo += take
+        return out
 
 
-class _FrozenColumns:
-    """Arrays of :class:`_SegmentColumns` (see there)."""
+class _SegmentColumns:
+    """The segment tables of a file as flat columns, appended row by row while parsing (an
+    offset per image); ``segments(k)`` rebuilds image ``k``'s table.
+
+    Columns of machine integers (:class:`_Column`; no Python object per value: parsing a large
+    file leaves no scattered small objects behind), as narrow as the values allow.
+    """
 
     __slots__ = ("area", "bbox", "cats", "crowd", "ids", "offsets")
 
-    def __init__(self, ids: np.ndarray, cats: np.ndarray, crowd: np.ndarray, area: np.ndarray,
-                 bbox: np.ndarray, offsets: np.ndarray) -> None:
-        self.ids, self.cats, self.crowd, self.area = ids, cats, crowd, area
-        self.bbox, self.offsets = bbox, offsets
+    def __init__(self) -> None:
+        self.ids, self.cats, self.area = _Column(), _Column(), _Column()
+        self.bbox = _Column(4)
+        self.crowd = array("b")
+        self.offsets = array("q", [0])
+
+    def add(self, sid: int, cid: int, iscrowd: int, area: int, bbox: list[int]) -> None:
+        self.ids.add((sid,))  # ids, categories and iscrowd are range-checked by the reader
+        self.cats.add((cid,))
+        self.crowd.append(iscrowd)
+        self.area.add((area,))
+        self.bbox.add(tuple(bbox))
+
+    def end_image(self) -> None:
+        self.offsets.append(len(self.crowd))
 
     def segments(self, k: int) -> tuple[Segment, ...]:
-        lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
+        lo, hi = self.offsets[k], self.offsets[k + 1]
+        box = self.bbox.rows(lo, hi)
         return tuple(
-            Segment(i, c, w, a, tuple(b))  # type: ignore[arg-type]
-            for i, c, w, a, b in zip(self.ids[lo:hi].tolist(), self.cats[lo:hi].tolist(),
-                                     self.crowd[lo:hi].tolist(), self.area[lo:hi].tolist(),
-                                     self.bbox[lo:hi].tolist(), strict=True))
+            Segment(i, c, bool(w), a, tuple(box[4 * j:4 * j + 4]))  # type: ignore[arg-type]
+            for j, (i, c, w, a) in enumerate(zip(self.ids.rows(lo, hi), self.cats.rows(lo, hi),
+                                                 self.crowd[lo:hi], self.area.rows(lo, hi),
+                                                 strict=True)))
+
+
+def _default_png(file_name: str) -> str:
+    """The PNG name an image usually has (panopticapi's: its name with a ``.png`` suffix)."""
+    return os.path.splitext(file_name)[0] + ".png"
+
+
+def _consumed(data: dict, key: str) -> Iterable[Any]:
+    """The elements of ``data[key]`` (a list or a :class:`JsonArray`), taken out of ``data``:
+    a JsonArray's blocks are freed as they are read."""
+    value = data.pop(key)
+    return value.consume() if isinstance(value, JsonArray) else value
 
 
 def _finite(value: Any) -> bool:

@@ -22,12 +22,11 @@ Crowd-candidate heuristic (a thing annotated as one blob covering several instan
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..findings import Finding, findings_frame, sort_findings
+from ..findings import Finding, FindingTable, findings_frame
 from ..image.checks import cross_findings, map_findings
 from ..image.maps import ImageMaps
 from ..model import AnnotationSource, Study
@@ -36,7 +35,7 @@ from .runner import Part, run
 if TYPE_CHECKING:  # the table is built with pandas at the end; the CLI needs none
     import pandas as pd
 
-__all__ = ["ValidationPart", "validate", "validation_findings"]
+__all__ = ["ValidationPart", "validate", "validation_findings", "validation_table"]
 
 
 def _as_study(obj: Study | Mapping[str, AnnotationSource] | AnnotationSource
@@ -111,6 +110,18 @@ def validation_findings(
     Takes the options of :func:`validate`; ``findings_frame(validation_findings(s))`` equals
     ``validate(s)``.
     """
+    return list(validation_table(study, **options))
+
+
+def validation_table(
+    study: Study | Mapping[str, AnnotationSource] | AnnotationSource | Iterable[AnnotationSource],
+    **options: Any,
+) -> FindingTable:
+    """:func:`validation_findings` held compactly (a :class:`~agreement.findings.FindingTable`,
+    iterated errors first): what a command writing a long list of findings reads.
+
+    Takes the options of :func:`validate`.
+    """
     progress = options.pop("progress", False)
     n_jobs = options.pop("n_jobs", 1)
     executor = options.pop("executor", None)
@@ -159,14 +170,12 @@ class ValidationPart(Part[tuple, "pd.DataFrame"]):
         return a[0] + b[0], used
 
     def fold(self, total: tuple | None, chunk: tuple) -> tuple:
-        """The chunk's findings appended to the total's (in place: not a copy of every finding
-        per chunk), their texts interned: of ~120,000 findings at 10,000 images most repeat a
-        few hundred sentences (``car segment of 6 px (< 10)``, ``segment 12``), then held once
-        each in this process, whatever executor ran the images."""
-        found, used = total if total is not None else ([], {})
-        found.extend(Finding(f.kind, f.severity, f.annotator, f.file, f.image,
-                             None if f.shape is None else sys.intern(f.shape),
-                             sys.intern(f.detail)) for f in chunk[0])
+        """The chunk's findings added to the total's :class:`~agreement.findings.FindingTable`
+        (seven text codes a finding: of ~120,000 findings at 10,000 images most repeat a few
+        hundred sentences, ``car segment of 6 px (< 10)``, ``segment 12``), whatever executor
+        ran the images."""
+        found, used = total if total is not None else (FindingTable(), {})
+        found.extend(chunk[0])
         for k, v in chunk[1].items():
             used.setdefault(k, set()).update(v)
         return found, used
@@ -178,21 +187,22 @@ class ValidationPart(Part[tuple, "pd.DataFrame"]):
 
 @dataclass(frozen=True)
 class _ValidationRecords(ValidationPart):
-    """:class:`ValidationPart` finishing with the sorted records (:func:`validation_findings`)."""
+    """:class:`ValidationPart` finishing with the findings table (:func:`validation_table`)."""
 
-    def finish(self, total: tuple | None, study: Study) -> list[Finding]:  # type: ignore[override]
-        return sort_findings(_all_findings(total, study))
+    def finish(self, total: tuple | None, study: Study) -> FindingTable:  # type: ignore[override]
+        return _all_findings(total, study)
 
 
-def _all_findings(total: tuple | None, study: Study) -> list[Finding]:
+def _all_findings(total: tuple | None, study: Study) -> FindingTable:
     """The study's findings, each image's (in order), the label sets."""
-    found = _study_findings(study)
     used: dict[str, set[int]] = {a: set() for a in study.annotators}
+    found = FindingTable() if total is None else total[0]
     if total is not None:
-        found += total[0]
         for a, ids in total[1].items():
             used[a].update(ids)
-    return found + _label_sets(study, used)
+    found.extend_front(_study_findings(study))
+    found.extend(_label_sets(study, used))
+    return found
 
 
 def _study_findings(study: Study) -> list[Finding]:
@@ -201,20 +211,23 @@ def _study_findings(study: Study) -> list[Finding]:
     for a in study.annotators:
         src = study.source(a)
         found += [dataclasses.replace(f, annotator=a) for f in getattr(src, "findings", ())]
-    folded: dict[tuple[str, str], list[str]] = {}
+    missing = [(image, a) for image in study.images  # the rows of study.missing()
+               for a in study.annotators if a not in study.annotators_of(image)]
+    if not missing:
+        return found
+    wanted = {image.casefold() for image, _ in missing}
+    folded: dict[tuple[str, str], list[str]] = {}  # only the names a hint may give
     for image in study.images:
-        for a in study.annotators_of(image):
-            folded.setdefault((a, image.casefold()), []).append(image)
-    for image in study.images:  # the rows of study.missing(), without the table
-        have = study.annotators_of(image)
-        for annotator in study.annotators:
-            if annotator in have:
-                continue
-            near = folded.get((annotator, image.casefold()), [])
-            hint = (f"; it has {near[0]!r}, a name differing only in case (names are "
-                    "case-sensitive: pass rename= to map them)" if near else "")
-            found.append(Finding.of("missing_image", f"annotated by {', '.join(have)} only{hint}",
-                                    annotator=annotator, image=image))
+        if image.casefold() in wanted:
+            for a in study.annotators_of(image):
+                folded.setdefault((a, image.casefold()), []).append(image)
+    for image, annotator in missing:
+        near = folded.get((annotator, image.casefold()), [])
+        hint = (f"; it has {near[0]!r}, a name differing only in case (names are "
+                "case-sensitive: pass rename= to map them)" if near else "")
+        found.append(Finding.of("missing_image", f"annotated by "
+                                f"{', '.join(study.annotators_of(image))} only{hint}",
+                                annotator=annotator, image=image))
     return found
 
 

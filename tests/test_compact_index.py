@@ -1,0 +1,221 @@
+"""The compact study index: the COCO panoptic reader's narrow segment columns and PNG names, the
+JSON arrays freed as read, the validation findings held as text codes. Each gives back exactly
+what the plain structures gave (an oracle for each)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from array import array
+
+import numpy as np
+import pytest
+from conftest import TINY, TINY_TABLE, write_export
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agreement.findings import (
+    FINDING_COLUMNS,
+    KINDS,
+    Finding,
+    FindingTable,
+    findings_frame,
+    sort_findings,
+)
+from agreement.image.checks import _member
+from agreement.io import coco_panoptic, read_coco_panoptic
+from agreement.io._files import JsonArray, read_json_object
+from agreement.io.coco_panoptic import _Column
+
+# values of every width a block takes: 2, 4, 8 bytes and beyond (Python ints)
+VALUES = st.one_of(st.integers(-(2**15), 2**15 - 1), st.integers(-(2**31), 2**31 - 1),
+                   st.integers(-(2**63), 2**63 - 1), st.integers(-(10**30), 10**30))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # the same patch each time
+@given(width=st.sampled_from([1, 4]), data=st.data())
+def test_column_gives_back_every_row_across_blocks_and_widths(monkeypatch, width, data):
+    monkeypatch.setattr(coco_panoptic, "_ROWS", 3)
+    rows = data.draw(st.lists(st.tuples(*[VALUES] * width), max_size=20))
+    column = _Column(width)
+    for row in rows:
+        column.add(row)
+    flat = [v for row in rows for v in row]
+    lo = data.draw(st.integers(0, len(rows)))
+    hi = data.draw(st.integers(lo, len(rows)))
+    assert column.rows(0, len(rows)) == flat
+    assert column.rows(lo, hi) == flat[lo * width:hi * width]
+    assert all(type(v) is int for v in column.rows(0, len(rows)))
+    assert all(len(b) <= 3 * width for b in column.blocks)
+
+
+def test_column_widens_only_the_block_that_needs_it(monkeypatch):
+    monkeypatch.setattr(coco_panoptic, "_ROWS", 2)
+    column = _Column()
+    for v in (1, 2, 3, 70_000, 5, 2**40, 7, 10**30, 9):
+        column.add((v,))
+    kinds = [b.typecode if isinstance(b, array) else "list" for b in column.blocks]
+    assert kinds == ["h", "i", "q", "list", "h"]
+    assert column.rows(0, 9) == [1, 2, 3, 70_000, 5, 2**40, 7, 10**30, 9]
+
+
+def test_a_box_too_wide_for_64_bits_keeps_its_rows_aligned(tmp_path):
+    """A value beyond 64 bits in the middle of a box: the values before it are not doubled."""
+    table = [dict(s) for s in TINY_TABLE]
+    table[1]["bbox"] = [1, 1, 10**30, 2]
+    path = write_export(tmp_path, {"a.jpg": (TINY, table), "b.jpg": (TINY, TINY_TABLE)})
+    src = read_coco_panoptic(path, check_area=False)
+    for name, want in (("a.jpg", table), ("b.jpg", TINY_TABLE)):
+        assert [list(s.bbox) for s in src.segments(name)] == [t["bbox"] for t in want]
+        assert [s.area for s in src.segments(name)] == [t["area"] for t in want]
+
+
+def test_many_images_across_blocks_read_as_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(coco_panoptic, "_ROWS", 3)
+    tables = {f"{k}.jpg": (TINY, TINY_TABLE[:k % 5]) for k in range(12)}
+    src = read_coco_panoptic(write_export(tmp_path, tables), check_area=False)
+    for name, (_, table) in tables.items():
+        got = src.segments(name)
+        assert [(s.id, s.category_id, s.iscrowd, s.area, list(s.bbox)) for s in got] == [
+            (t["id"], t["category_id"], bool(t["iscrowd"]), t["area"], t["bbox"]) for t in table]
+        assert all(type(s.iscrowd) is bool for s in got)
+
+
+def test_png_names_other_than_the_default_are_kept(tmp_path):
+    """The usual PNG name (the image's with .png) is not stored; any other is, and is read."""
+    path = write_export(tmp_path, {"a.jpg": (TINY, TINY_TABLE), "b.jpg": (TINY, TINY_TABLE)})
+    doc = json.loads(path.read_text())
+    doc["annotations"][1]["file_name"] = "other_b.png"
+    shutil.move(tmp_path / "panoptic" / "b.png", tmp_path / "panoptic" / "other_b.png")
+    path.write_text(json.dumps(doc))
+    src = read_coco_panoptic(path)
+    assert src._png == [None, "other_b.png"]
+    assert src._entry("a.jpg")[1] == "a.png" and src._entry("b.jpg")[1] == "other_b.png"
+    np.testing.assert_array_equal(src.load("b.jpg").ids, TINY)
+
+
+def test_json_array_consumed_once_gives_every_element_and_frees_its_blocks(tmp_path,
+                                                                             monkeypatch):
+    from agreement.io import _files
+
+    monkeypatch.setattr(_files, "_BLOCK", 40)  # several blocks
+    items = [{"id": k, "name": f"é{k}", "xs": list(range(k % 4))} for k in range(30)]
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps({"a": items, "b": 1}), encoding="utf-8")
+    got = read_json_object(path, lazy=("a",))["a"]
+    assert isinstance(got, JsonArray) and len(got._blocks) > 3
+    assert list(got) == items  # iterating leaves it whole
+    assert list(got.consume()) == items
+    assert got._blocks == [] and len(got) == 0
+
+
+# ------------------------------------------------------------------------- findings table
+
+TEXTS = st.one_of(st.none(), st.sampled_from(["a", "b", "x.png", "segment 3", "é"]))
+FINDINGS = st.builds(
+    lambda kind, sev, *rest: Finding(kind, sev, *rest),
+    st.sampled_from(sorted(KINDS)), st.sampled_from(["error", "warning", "info", "other"]),
+    TEXTS, TEXTS, TEXTS, TEXTS, st.text(max_size=5))
+
+
+@settings(max_examples=80, deadline=None)
+@given(head=st.lists(FINDINGS, max_size=8), body=st.lists(FINDINGS, max_size=25),
+       tail=st.lists(FINDINGS, max_size=8))
+def test_finding_table_reads_as_the_sorted_records(head, body, tail):
+    table = FindingTable()
+    for k in range(0, len(body), 4):  # in chunks, as a pass folds them
+        table.extend(body[k:k + 4])
+    table.extend_front(head)
+    table.extend(tail)
+    records = head + body + tail
+    assert len(table) == len(records)
+    assert list(table) == sort_findings(records)
+    assert list(pickle.loads(pickle.dumps(table))) == sort_findings(records)
+    got, want = findings_frame(table), findings_frame(records)
+    assert list(got.columns) == list(FINDING_COLUMNS)
+    assert got.equals(want)
+
+
+def test_finding_table_holds_each_text_once():
+    table = FindingTable(Finding.of("tiny_segment", f"car segment of {k % 3} px (< 10)",
+                                    image=f"{k % 2}.png") for k in range(100))
+    assert sorted(t for t in table._texts if t is not None) == sorted(
+        ["tiny_segment", "warning", "0.png", "1.png"]
+        + [f"car segment of {k} px (< 10)" for k in range(3)])
+    assert all(column.itemsize == 4 for column in table._columns)
+
+
+def test_empty_finding_table():
+    assert list(FindingTable()) == [] and findings_frame(FindingTable()).empty
+    assert list(findings_frame(FindingTable()).columns) == list(FINDING_COLUMNS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.integers(-5, 40), max_size=30),
+       ids=st.sets(st.integers(-5, 40), max_size=10))
+def test_member_is_isin(values, ids):
+    sorted_ids = np.array(sorted(ids), dtype=np.int64)
+    values = np.array(values, dtype=np.int64)
+    assert _member(values, sorted_ids).tolist() == np.isin(values, sorted_ids).tolist()
+
+
+@pytest.mark.parametrize("names", [("a.png", "b.png"), ("A.png", "a.png")])
+def test_missing_image_hints_as_before(names):
+    """The missing-image findings (the case hint included) over a small study."""
+    from agreement.model import Categories, Category, PanopticAnnotation, Study
+    from agreement.study.validation import _study_findings
+
+    cats = Categories([Category(1, "road", False)])
+
+    def ann(name):
+        return PanopticAnnotation.from_map([[1]], {1: 1}, file_name=name)
+
+    study = Study.from_annotations({"x": [ann(names[0])], "y": [ann(names[1])],
+                                    "z": [ann(names[0]), ann(names[1])]}, cats)
+    got = [(f.annotator, f.image, f.detail) for f in _study_findings(study)]
+    a, b = sorted(names)
+    hint = ("; it has {!r}, a name differing only in case (names are case-sensitive: pass "
+            "rename= to map them)")
+    who = {names[0]: "x", names[1]: "y"}
+    other = {a: who[b], b: who[a]}
+    want = []
+    for image in (a, b):
+        near = [i for i in (a, b) if i != image and i.casefold() == image.casefold()]
+        want.append((other[image], image, f"annotated by {', '.join(sorted([who[image], 'z']))}"
+                     f" only{hint.format(near[0]) if near else ''}"))
+    assert got == want
+
+
+def test_study_index_one_list_per_image():
+    """The study's index holds, per image, each annotator's file name (None: not annotated);
+    every view of it reads as the per-image mappings did."""
+    from agreement.errors import StudyError
+    from agreement.model import Categories, Category, PanopticAnnotation, Study
+
+    cats = Categories([Category(1, "road", False)])
+
+    def anns(*names):
+        return [PanopticAnnotation.from_map([[1]], {1: 1}, file_name=n) for n in names]
+
+    study = Study.from_annotations({"x": anns("d/a.png", "b.png"), "y": anns("b.png", "c.png"),
+                                    "z": anns("a.png")}, cats)
+    assert study._index == {"a.png": ["d/a.png", None, "a.png"], "b.png": ["b.png", "b.png", None],
+                            "c.png": [None, "c.png", None]}
+    assert study.image_info("a.png").file_name == "d/a.png"  # the first annotator's
+    assert [study.annotators_of(i) for i in study.images] == [("x", "z"), ("x", "y"), ("y",)]
+    assert study.coverage().values.tolist() == [[True, False, True], [True, True, False],
+                                                [False, True, False]]
+    assert study.missing().values.tolist() == [["a.png", "y"], ["b.png", "z"], ["c.png", "x"],
+                                               ["c.png", "z"]]
+    assert study.shared_images(["x", "y"]) == ("b.png",)
+    assert study.shared_images(["x", "w"]) == ()
+    assert study.annotation("x", "a.png").image.file_name == "d/a.png"
+    assert study.summary()["images"].tolist() == [2, 2, 1]
+    with pytest.raises(StudyError, match=r"has no annotation of image 'c\.png'"):
+        study.annotation("x", "c.png")
+    with pytest.raises(StudyError, match="annotator must be one of"):
+        study.annotation("w", "c.png")
+    with pytest.raises(StudyError, match="must appear once, got it twice"):
+        Study.from_annotations({"x": anns("a.png", "d/a.png")}, cats)
