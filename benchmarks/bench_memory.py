@@ -9,7 +9,9 @@ of the largest size's peak to the smallest's per command: "memory does not grow 
 of images" means a ratio near 1 (the target is at most 1.25 from 1,000 to 10,000 images).
 
 Commands: ``pq A/panoptic.json B/panoptic.json``, ``validate STUDY --json OUT``,
-``disagreement STUDY``, ``report STUDY -o OUT`` (``--commands`` picks some).
+``disagreement STUDY``, ``report STUDY -o OUT``, ``compare STUDY STUDY`` (the study against
+itself: a paired comparison, two passes), ``consistency STUDY`` (``--commands`` picks some;
+the default is the first four).
 
 Usage::
 
@@ -38,7 +40,8 @@ from _measure import measured
 from _synthetic import synthetic_study
 
 HERE = Path(sys.executable).parent / "agreement"
-COMMANDS = ("pq", "validate", "disagreement", "report")
+COMMANDS = ("pq", "validate", "disagreement", "report", "compare", "consistency")
+DEFAULT = COMMANDS[:4]
 
 def arguments(command: str, study: Path, out: Path) -> list[str]:
     """The command line of ``command`` on ``study`` (outputs under ``out``)."""
@@ -51,6 +54,10 @@ def arguments(command: str, study: Path, out: Path) -> list[str]:
         return ["disagreement", str(study)]
     if command == "report":
         return ["report", str(study), "-o", str(out / "report")]
+    if command == "compare":
+        return ["compare", str(study), str(study)]
+    if command == "consistency":
+        return ["consistency", str(study)]
     raise ValueError(f"command must be one of {COMMANDS}, got {command!r}")
 
 
@@ -66,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--shape", type=int, nargs=2, default=[64, 128], metavar=("H", "W"))
-    parser.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
+    parser.add_argument("--commands", nargs="+", default=list(DEFAULT), choices=COMMANDS)
     parser.add_argument("--agreement", default=str(HERE), metavar="PATH",
                         help="the agreement command to measure, arguments allowed (default: "
                              "this installation's)")
