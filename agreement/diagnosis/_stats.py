@@ -87,11 +87,6 @@ def _contrasts(e: FloatArray) -> FloatArray:
     return np.where(finite & (count >= 2), e - centre, np.nan)
 
 
-def _mean_contrast(e: FloatArray, min_images: int) -> FloatArray:
-    """Mean contrast over the images axis (-3); NaN with fewer than ``min_images`` images."""
-    return _mean_over_images(contrasts(e), min_images)
-
-
 def _mean_over_images(c: FloatArray, min_images: int) -> FloatArray:
     """Mean of the contrasts ``c`` over the images axis (-3); NaN with fewer than
     ``min_images`` images."""

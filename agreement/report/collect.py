@@ -176,30 +176,6 @@ def class_table(result, dis, study: Study) -> pd.DataFrame:
     return per[per["pq"].notna()].reset_index(drop=True)
 
 
-def confusion_table(dis, study: Study) -> pd.DataFrame:
-    """Per (class, other class): pixels the first annotator labels ``category_id`` and another
-    labels ``other_id``, pooled over ordered pairs, and their share of the class's labelled
-    pixels (void excluded)."""
-    conf = dis.pixel.confusion(categories=study.categories)
-    ids = [0, *study.categories]
-    m = conf.to_numpy(np.float64)[1:, 1:]
-    rows = m.sum(axis=1)
-    out = []
-    for i, cid in enumerate(ids[1:]):
-        for j, oid in enumerate(ids[1:]):
-            if i != j and m[i, j] > 0:
-                out.append(
-                    {
-                        "category_id": cid,
-                        "other_id": oid,
-                        "other": study.categories.name(oid),
-                        "pixels": int(m[i, j]),
-                        "share": float(m[i, j] / rows[i]),
-                    }
-                )
-    return pd.DataFrame(out, columns=["category_id", "other_id", "other", "pixels", "share"])
-
-
 def _annotator_texts(findings: Findings, annotators: tuple[str, ...]) -> dict[str, list[str]]:
     """Per annotator, the texts of the findings that name them (or, with two annotators, that
     compare them), largest impact first."""
