@@ -189,3 +189,18 @@ def test_spilled_pass_equals_the_pass_kept_in_memory(monkeypatch):
     for name in ("regions", "per_image", "class_pairs"):
         pd_testing.assert_frame_equal(getattr(spilled[0], name), getattr(kept[0], name))
     assert isinstance(spilled[0].regions, pd.DataFrame)
+
+
+def test_without_a_temporary_file_every_total_stays_in_memory(monkeypatch):
+    study = Study(_sources())
+    totals = [["x"], ["y", "z"]]
+    kept = totals[1]
+
+    def no_file(*args, **kwargs):
+        raise OSError("no writable temporary folder")
+
+    monkeypatch.setattr(runner.tempfile, "TemporaryFile", no_file)
+    _Seen.finished.clear()
+    out = runner._finish([_Seen(0), _Seen(1)], totals, study)
+    assert out == [(0, ["x"]), (1, ["y", "z"])]
+    assert dict(_Seen.finished)[1] is kept  # never pickled

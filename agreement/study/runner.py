@@ -230,12 +230,16 @@ def _finish(parts: Sequence[Part], totals: list, study: Study) -> list:
     While a part finishes, the totals of the parts after it wait pickled in an anonymous
     temporary file and each is read back just before its own finish, so only one part's total
     and work are in memory at a time (pickling is exact: the same results). A total that does
-    not pickle (or a file that cannot be written) stays in memory.
+    not pickle (or a file that cannot be written, or no temporary file at all) stays in memory.
     """
     later = [i for i in range(1, len(parts)) if totals[i] is not None]
-    if not later:
+    try:
+        spill = tempfile.TemporaryFile() if later else None
+    except OSError:  # no writable temporary folder: every total stays in memory
+        spill = None
+    if spill is None:
         return [p.finish(totals.pop(0), study) for p in parts]
-    with tempfile.TemporaryFile() as file:
+    with spill as file:
         at = {i: pos for i in later if (pos := _spill(totals[i], file)) is not None}
         for i in at:
             totals[i] = None
