@@ -129,3 +129,21 @@ def test_batch_from_study_reads_the_coded_rows_as_its_table():
     assert same1.paired and same2.paired and fresh.lazy
     for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
         pd.testing.assert_frame_equal(getattr(same1, name), getattr(same2, name))
+
+
+def test_restricting_a_lazy_batch_restricts_its_other_tables():
+    """A batch of from_study whose evaluation covers some images, its coincidences and
+    leave-one-out all of them: restricted to its own images it stays lazy, and its other tables
+    hold only those images (as the table-built batch's do)."""
+    from agreement.compare.rows import _restrict
+    from agreement.study import evaluate
+
+    study = load_study(SAMPLE / "batch1")
+    some = list(study.images)[:3]
+    lazy = Batch.from_study(study, result=evaluate(study, images=some, segments=False))
+    assert lazy.lazy and set(lazy.images) == set(some)
+    assert set(lazy.coincidence["image"]) > set(some)  # the other passes saw every image
+    cut = _restrict(lazy, list(lazy.images))
+    assert cut.lazy
+    assert set(cut.coincidence["image"]) == set(some)
+    assert set(cut.agreement["image"]) == set(some)

@@ -204,3 +204,21 @@ def test_without_a_temporary_file_every_total_stays_in_memory(monkeypatch):
     out = runner._finish([_Seen(0), _Seen(1)], totals, study)
     assert out == [(0, ["x"]), (1, ["y", "z"])]
     assert dict(_Seen.finished)[1] is kept  # never pickled
+
+
+class _Unpicklable:
+    def __reduce__(self):
+        raise ValueError("does not travel")
+
+
+def test_a_total_failing_to_pickle_in_any_way_stays_in_memory():
+    study = Study(_sources())
+    odd = [_Unpicklable()]
+    totals = [["x"], odd, ["y"]]
+    third = totals[2]
+    _Seen.finished.clear()
+    out = runner._finish([_Seen(0), _Seen(1), _Seen(2)], totals, study)
+    assert out == [(0, ["x"]), (1, odd), (2, ["y"])]
+    got = dict(_Seen.finished)
+    assert got[1] is odd  # kept in memory
+    assert got[2] == third and got[2] is not third  # pickled and read back

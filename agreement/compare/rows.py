@@ -167,9 +167,9 @@ def _used_classes(batch: Batch) -> set[int]:
 
 def _restrict(batch: Batch, images: list[str]) -> Batch:
     """``batch`` on ``images`` only; a table whose rows are all on those images is kept as it is
-    (no copy: a paired comparison of batches of the same images copies nothing)."""
-    if batch.lazy and tuple(images) == batch.images:  # its coded rows are on its images only
-        return batch
+    (no copy: a paired comparison of batches of the same images copies nothing). A batch still
+    to build its per-image table keeps it so when ``images`` are its own (its coded rows are on
+    its images only; its other tables may hold more images and are restricted)."""
     keep = set(images)
 
     def sub(frame):
@@ -178,6 +178,10 @@ def _restrict(batch: Batch, images: list[str]) -> Batch:
         inside = frame["image"].isin(keep)
         return frame if inside.all() else frame[inside]
 
+    if batch.lazy and tuple(images) == batch.images:
+        return Batch(batch.name, batch.categories, batch.annotators, batch.images, None,
+                     sub(batch.coincidence), sub(batch.agreement), batch.agreement_kind,
+                     batch._result)
     return Batch(batch.name, batch.categories, batch.annotators, tuple(images),
                  sub(batch.per_image), sub(batch.coincidence), sub(batch.agreement),
                  batch.agreement_kind)

@@ -261,7 +261,7 @@ def _spill(total: Any, file: Any) -> int | None:
     pos = file.tell()
     try:
         pickle.dump(total, file, protocol=5)
-    except (pickle.PicklingError, TypeError, AttributeError, OSError):
+    except Exception:  # any failure to pickle (recursion, a __reduce__ raising): kept in memory
         file.seek(pos)
         file.truncate()
         return None
