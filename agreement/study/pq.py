@@ -12,7 +12,7 @@ images.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,15 +253,26 @@ class PQPart(Part[PQPartial, StudyResult]):
                            self.boundary, self.small_area)
 
 
-#: Chunks' per-image tables kept apart before they are joined into one.
-COALESCE = 64
+#: Blocks of per-image tables kept before the newest are joined (:func:`_join_tail`).
+COALESCE = 8
 
 
 def _grown(total: Rows, chunk: Rows, dtypes: dict[str, Any]) -> Rows:
-    """``total`` then ``chunk``, joined into one block once :data:`COALESCE` blocks are
-    kept."""
+    """``total`` then ``chunk``; once :data:`COALESCE` blocks are kept, the newest are joined
+    (:func:`_join_tail`)."""
     out = total + chunk
-    return out.packed(dtypes) if len(out.blocks) >= COALESCE else out
+    _join_tail(out.blocks, lambda b: b[0], lambda bs: Rows(bs).packed(dtypes).blocks[0])
+    return out
+
+
+def _join_tail(items: list, size: Callable[[Any], int], join: Callable[[list], Any]) -> None:
+    """Join the newest two of ``items`` (in place, order kept) while there are at least
+    :data:`COALESCE` and the newest holds at least half the rows of the one before it: sizes
+    fall geometrically towards the end, so a few blocks are kept and each row is copied a
+    logarithmic number of times (joining them all every time copied the oldest rows again and
+    again)."""
+    while len(items) >= max(2, COALESCE) and 2 * size(items[-1]) >= size(items[-2]):
+        items[-2:] = [join(items[-2:])]
 
 
 def _add_image_counts(total: PQPartial, chunk: PQPartial, fields: tuple[str, ...]) -> None:
@@ -280,9 +291,8 @@ def _add_image_counts(total: PQPartial, chunk: PQPartial, fields: tuple[str, ...
                             for f in fields], axis=-1))
     total.image_counts.append(values)
     total.image_seen.append(seen)
-    if len(total.image_counts) >= COALESCE:  # a few large arrays, not one per chunk
-        total.image_counts[:] = [np.concatenate(total.image_counts)]
-        total.image_seen[:] = [np.concatenate(total.image_seen)]
+    _join_tail(total.image_counts, len, np.concatenate)  # a few large arrays, not one per chunk
+    _join_tail(total.image_seen, len, np.concatenate)
 
 
 def _joined(parts: list[np.ndarray], empty: tuple[int, ...], dtype: type) -> np.ndarray:
