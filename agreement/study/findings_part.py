@@ -3,7 +3,8 @@
 The kernel reads what the pass already holds for an image (:func:`agreement.diagnosis.
 maps_record`: the tuples, the pair tables, the leave-one-out consensus shared with
 :class:`agreement.study.loo.LooPart`) and returns one small record (a few kB, whatever the
-image size); records fold by concatenation, in image order; the finish tests the whole study
+image size); records fold by concatenation, in image order, into a temporary file
+(:class:`agreement.study._spool.Spool`) read back once by the finish, which tests the whole study
 (:func:`agreement.diagnosis.finish`). :func:`agreement.diagnosis.find` runs this part alone;
 the report runs it with the others.
 """
@@ -18,6 +19,7 @@ from ..diagnosis._kernel import ImageRecord, PackedRecord, maps_record, unpacked
 from ..diagnosis.records import Findings
 from ..image.maps import ImageMaps
 from ..model import Study
+from ._spool import Spool
 from .runner import Part
 
 __all__ = ["FindingsPart", "RecordsPart"]
@@ -46,14 +48,32 @@ class FindingsPart(Part[list, Findings]):
     def merge(self, a: list[PackedRecord], b: list[PackedRecord]) -> list[PackedRecord]:
         return a + b
 
-    def finish(self, total: list[PackedRecord] | None, study: Study) -> Findings:
-        records = total or []
-        # the fold's list is this part's own and read once: each record (~23 MB in all at
-        # 10,000 images) is let go once the effect table has read it, not held beside the
-        # table's columns; the box lets the tests let the table go before their bootstrap
-        box = [study_table(_ReadOnce(records), study, self.options)]
-        records.clear()
+    def fold(self, total: Spool | None, chunk: list[PackedRecord]) -> Spool:
+        """The chunk's records appended to the total's temporary file (a few kB an image:
+        ~40 MB at 10,000 images of three annotators would otherwise be held until the finish)."""
+        total = Spool() if total is None else total
+        total.extend(chunk)
+        return total
+
+    def finish(self, total: Spool | list[PackedRecord] | None, study: Study) -> Findings:
+        records = [] if total is None else total
+        # read once, in order: each record is let go once the effect table has read it, not
+        # held beside the table's columns; the box lets the tests let the table go before
+        # their bootstrap
+        box = [study_table(_read_once(records), study, self.options)]
+        _close(records)
         return tested(box, study, self.options)
+
+
+def _read_once(records: Spool | list) -> unpacked:
+    return unpacked(records) if isinstance(records, Spool) else _ReadOnce(records)
+
+
+def _close(records: Spool | list) -> None:
+    if isinstance(records, Spool):
+        records.close()
+    else:
+        records.clear()
 
 
 class _ReadOnce(unpacked):
@@ -76,5 +96,9 @@ class RecordsPart(FindingsPart):
 
     name = "findings_records"
 
-    def finish(self, total: list[PackedRecord] | None, study: Study) -> list[ImageRecord]:
-        return list(unpacked(total or []))
+    def finish(self, total: Spool | list[PackedRecord] | None, study: Study
+               ) -> list[ImageRecord]:
+        records = [] if total is None else total
+        out = list(unpacked(records))
+        _close(records)
+        return out
