@@ -7,6 +7,8 @@ identical results (tested). ``AGREEMENT_PURE=1`` in the environment forces the n
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 kernels: ModuleType | None = None
@@ -37,9 +39,10 @@ def retain_freed_memory(*, keep: int = 256 << 20, mmap_above: int = 32 << 20) ->
     and gives it back on free, so every decoded map pays page faults and the kernel's zeroing
     again (about half of the CPU time of reading a map). A command that reads map after map
     calls this once: blocks up to ``mmap_above`` bytes come from the heap and up to ``keep``
-    freed bytes stay there for the next map. Peak memory is unchanged; memory is returned at
-    exit. A process-wide setting, so the library never calls it (the CLI does); elsewhere than
-    glibc it does nothing.
+    freed bytes stay there for the next map. Peak memory is unchanged. The runner keeps the
+    setting for its passes only (:func:`reusing_freed_memory`): after each, glibc's thresholds
+    are back and the freed memory is given back. A process-wide setting, so the library never
+    calls it (the CLI does); elsewhere than glibc it does nothing.
 
     Returns
     -------
@@ -65,3 +68,40 @@ def retain_freed_memory(*, keep: int = 256 << 20, mmap_above: int = 32 << 20) ->
         global _RETAINED
         _RETAINED = {"keep": keep, "mmap_above": mmap_above}
     return done
+
+
+#: glibc's own thresholds (``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` start at 128 KiB).
+_GLIBC_DEFAULT = 128 << 10
+
+
+@contextmanager
+def reusing_freed_memory() -> Iterator[None]:
+    """Within: :func:`retain_freed_memory`'s setting, if this process applied it (a pass reads
+    map after map); after: glibc's thresholds again and the freed memory given back
+    (``malloc_trim``).
+
+    After a pass comes study-level work (tables over every image, bootstraps): a few large
+    arrays that, kept in the heap and never given back, would leave the process's resident
+    memory at the sum of what each step once needed (at 10,000 images a report peaked at
+    315 MB against 295 with them given back). Without the setting, nothing changes.
+    """
+    if _RETAINED is None:
+        yield
+        return
+    retain_freed_memory(**_RETAINED)
+    try:
+        yield
+    finally:
+        _give_back()
+
+
+def _give_back() -> None:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
+        libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT)
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - applied, so glibc has them
+        pass

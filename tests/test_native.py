@@ -316,3 +316,38 @@ def test_kernels_reject_shapes_that_overflow():
         COMPILED.window_any(np.zeros(0, np.uint8), 2**32, 2**32, 1, 1, 1, out, 1)
     with pytest.raises(ValueError, match="must fit"):
         COMPILED.neighbour_pairs(np.zeros(0, np.uint8), 2**32, 2**32, 1, 1, out, out, None, 1)
+
+
+def test_a_pass_keeps_freed_memory_only_while_it_reads_maps(monkeypatch):
+    """With the CLI's setting applied, the runner's pass applies it again and gives the freed
+    memory back once its chunks are in, before the parts finish; without it, neither happens."""
+    from agreement import _native
+    from agreement.simulation import simulate
+    from agreement.study.pq import PQPart
+    from agreement.study.runner import run
+
+    calls = []
+    monkeypatch.setattr(_native, "retain_freed_memory", lambda **kw: calls.append(("keep", kw)))
+    monkeypatch.setattr(_native, "_give_back", lambda: calls.append(("give back",)))
+
+    class Finish(PQPart):
+        def finish(self, total, study):
+            calls.append(("finish",))
+            return super().finish(total, study)
+
+    study = simulate(seed=0, annotators=2, images=3, height=32, width=48).study()
+    monkeypatch.setattr(_native, "_RETAINED", None)
+    run(study, [Finish()])
+    assert calls == [("finish",)]
+    calls.clear()
+    monkeypatch.setattr(_native, "_RETAINED", {"keep": 1 << 20, "mmap_above": 1 << 20})
+    run(study, [Finish()])
+    assert calls == [("keep", {"keep": 1 << 20, "mmap_above": 1 << 20}), ("give back",),
+                     ("finish",)]
+
+
+def test_giving_back_freed_memory_runs_in_this_process():
+    """The real call (glibc's mallopt and malloc_trim where there is glibc; nothing elsewhere)."""
+    from agreement import _native
+
+    _native._give_back()  # no error, whatever the C library

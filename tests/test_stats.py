@@ -313,3 +313,24 @@ def test_resample_map_equals_the_statistic_of_every_chunk(monkeypatch):
                            _table.resample_weight_chunks(7, 23, np.random.default_rng(4))])
     assert seen == [5, 5, 5, 5, 3]
     np.testing.assert_array_equal(got, want)
+
+
+def test_unpaired_intervals_do_not_depend_on_the_memory_blocks(monkeypatch, data):
+    """An unpaired bootstrap draws a group of resamples for batch a, then for b (``DRAW_GROUP``);
+    each batch's draws come in blocks of ``CHUNK`` weights: the block size changes neither the
+    draws nor the interval, while the groups fix which draws go to which batch."""
+    import agreement.stats._table as table_module
+
+    num, den, num2, den2 = data
+    a, b = _table(num, den), _table(num2, den2, prefix="z")
+    whole = bootstrap_difference(a, b, _ratio_stat, n_resamples=300, paired=False)
+    monkeypatch.setattr(table_module, "CHUNK", 60)  # blocks of one resample
+    blocked = bootstrap_difference(a, b, _ratio_stat, n_resamples=300, paired=False)
+    np.testing.assert_allclose(blocked.replicates, whole.replicates, rtol=0, atol=1e-12)
+    assert blocked.low[0] == pytest.approx(whole.low[0], abs=1e-12)
+    import agreement.stats._bootstrap as bootstrap_module
+
+    monkeypatch.setattr(bootstrap_module, "DRAW_GROUP", 60 * 2)  # groups of a few resamples
+    regrouped = bootstrap_difference(a, b, _ratio_stat, n_resamples=300, paired=False)
+    assert not np.allclose(regrouped.replicates, whole.replicates)  # other draws per batch
+    assert regrouped.replicates.shape == whole.replicates.shape

@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .._native import retain_freed_memory
 
-    retain_freed_memory()  # maps read one after another reuse memory (no page faults each)
+    retain_freed_memory()  # a pass reuses freed memory (no page faults a map); given back after
     try:
         check_outputs_apart(args)  # before any work: inputs are never written to
         check_outputs_writable(args)

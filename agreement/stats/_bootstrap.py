@@ -13,6 +13,7 @@ from scipy.special import ndtr, ndtri
 
 from ..metrics.counts import ratio
 from ._table import (
+    DRAW_GROUP,
     CountTable,
     FloatArray,
     Seed,
@@ -200,6 +201,15 @@ def bootstrap(
     return _finish(estimate, replicates, jack, confidence)
 
 
+def _replicates(table: CountTable, statistic: Statistic, k: int, rng: np.random.Generator
+                ) -> FloatArray:
+    """The statistic of ``k`` resamples of ``table``, drawn in blocks of at most :data:`CHUNK`
+    weights (the same draws as one block: the generator gives the same numbers either way)."""
+    return np.concatenate([_evaluate(statistic, table.sums(_counts(table.n_images, j, rng,
+                                                                   np.float64)))
+                           for j in _chunks(k, table.n_images)])
+
+
 def bootstrap_difference(
     a: CountTable,
     b: CountTable,
@@ -230,11 +240,15 @@ def bootstrap_difference(
     rng = _rng(seed)
     estimate = _evaluate(statistic, b.sums()) - _evaluate(statistic, a.sums())
     parts = []
-    for k in _chunks(n_resamples, a.n_images + (0 if paired else b.n_images)):
-        wa = _counts(a.n_images, k, rng, np.float64)
-        wb = wa if paired else _counts(b.n_images, k, rng, np.float64)
-        parts.append(_evaluate(statistic, b.sums(wb)) - _evaluate(statistic, a.sums(wa)))
-        del wa, wb  # not held while the next block is drawn
+    if paired:
+        for k in _chunks(n_resamples, a.n_images):
+            w = _counts(a.n_images, k, rng, np.float64)
+            parts.append(_evaluate(statistic, b.sums(w)) - _evaluate(statistic, a.sums(w)))
+            del w  # not held while the next block is drawn
+    else:  # a's resamples of a group, then b's: the groups fix the order of the draws
+        for k in _chunks(n_resamples, a.n_images + b.n_images, DRAW_GROUP):
+            sa = _replicates(a, statistic, k, rng)
+            parts.append(_replicates(b, statistic, k, rng) - sa)
     replicates = np.concatenate(parts)
     jack = None
     if method == "bca":

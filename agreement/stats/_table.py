@@ -177,8 +177,15 @@ def resample_weights(
 
 
 #: Most (resample x image) weights drawn at once: resamples are processed in chunks of
-#: ``CHUNK // n_images`` so memory stays bounded on large studies (one chunk below that size).
-CHUNK = 1 << 22
+#: ``CHUNK // n_images`` so memory stays bounded on large studies (one chunk below that size;
+#: 8 MB of float64: 2,000 resamples of 500 images). The draws do not depend on it.
+CHUNK = 1 << 20
+
+#: An unpaired bootstrap of two batches draws the resamples of a group of
+#: ``DRAW_GROUP // (n_a + n_b)`` rows for batch a, then for batch b: the groups fix which draws
+#: go to which batch, so they are kept at the size the blocks once had (the same intervals for
+#: the same seed), each drawn in blocks of :data:`CHUNK`.
+DRAW_GROUP = 1 << 22
 
 #: Most draws counted by one ``bincount`` (its int64 counts and offset draws are temporaries).
 _BLOCK = 1 << 16
@@ -237,8 +244,8 @@ def resample_map(n_images: int, n_resamples: int, rng: np.random.Generator,
                            for k in _chunks(n_resamples, n_images)])
 
 
-def _chunks(n_resamples: int, n_images: int) -> list[int]:
-    step = max(1, CHUNK // max(n_images, 1))
+def _chunks(n_resamples: int, n_images: int, size: int | None = None) -> list[int]:
+    step = max(1, (CHUNK if size is None else size) // max(n_images, 1))
     return [min(step, n_resamples - s) for s in range(0, n_resamples, step)]
 
 

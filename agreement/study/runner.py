@@ -302,7 +302,8 @@ def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None 
     label = desc or (parts[0].label if len(parts) == 1 else "analyse")
     bar = _progress_bar(len(plan), label) if progress else _NoBar()
     try:
-        yield from _chunk_results(job, chunks, executor, n_jobs, bar)
+        with _native.reusing_freed_memory():  # maps read one after another; given back after
+            yield from _chunk_results(job, chunks, executor, n_jobs, bar)
     finally:
         bar.close()
 
