@@ -5,8 +5,10 @@ stacked), bit for bit: the same tests in the same order, num, den, sizes, presen
 
 from __future__ import annotations
 
-import tracemalloc
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,24 +136,34 @@ def test_the_table_owns_arrays_of_its_own_size():
         assert a.nbytes == 40 * 3 * n_tests * 8
 
 
+_PEAKS = """
+import sys, tracemalloc
+sys.path[:0] = [{tests!r}, {root!r}]
+from _effects_oracle import dense_effect_table
+from test_effect_family import _study
+from agreement.diagnosis import _family
+from agreement.diagnosis._effects import effect_table
+recs, annotators, thing = _study(7, 200, 3, 6, 1)
+_family._BLOCK = 1 << 10
+for build in (effect_table, dense_effect_table):
+    tracemalloc.start()
+    table = build(recs, annotators, thing=thing)
+    print(tracemalloc.get_traced_memory()[1], table.num.nbytes * 2 + sum(
+        v.nbytes for v in table.sizes.values()))
+    tracemalloc.stop()
+    del table
+"""
+
+
 def test_the_construction_holds_little_beside_the_table():
     """Heap at the construction's peak, beyond the records: under 1.4 times the finished table
-    (the dense construction held about twice; blocks of images small beside the table)."""
-    recs, annotators, thing = _study(7, 200, 3, 6, 1)
-
-    def peak(build) -> tuple[int, int]:
-        tracemalloc.start()
-        try:
-            table = build(recs, annotators, thing=thing)
-            return tracemalloc.get_traced_memory()[1], table.num.nbytes * 2 + sum(
-                v.nbytes for v in table.sizes.values())
-        finally:
-            tracemalloc.stop()
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_family, "_BLOCK", 1 << 10)
-        new, size = peak(effect_table)
-    old, _ = peak(dense_effect_table)
+    (the dense construction held about twice; blocks of images small beside the table).
+    Measured in a process of its own (no other test's threads allocating meanwhile)."""
+    here = Path(__file__)
+    code = _PEAKS.format(tests=str(here.parent), root=str(here.parents[1]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    new, size, old, _ = map(int, out)
     assert new < 1.4 * size < old
 
 

@@ -8,8 +8,8 @@ gets its column from the start, in ``num`` / ``den`` arrays of the final layout 
 annotators x candidates, float64), filled row by row as the records come. Once read,
 :func:`family` counts each candidate's images and :func:`compacted` moves the kept columns to
 the front of the same arrays, masked where undefined, a block of images at a time, and gives
-the arrays' tail back: the step holds the table and its dropped candidates (a sixth more on
-the benchmark studies), never a second copy of its columns.
+the arrays' tail back: the step holds the table and its dropped candidates (13 of 103 on
+the benchmark streets), never a second copy of its columns.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Candidates:
         The ``missed_small`` slots.
     sized : ndarray of intp, shape (S,)
         The candidates with a size of their own (``missed_small``, ``merge``, ``split``):
-        column ``s`` of the size array is candidate ``sized[s]``.
+        ``size[s]`` of the sizes (S, n, N) is that of candidate ``sized[s]``.
     """
 
     def __init__(self, k1: int, thing: npt.NDArray[np.bool_], band: int, n_missed: int
@@ -108,14 +108,11 @@ class Candidates:
         num[j + 1:j + k1], den[j + 1:j + k1] = det[1:], det_den[1:]
         j += k1
         num[j:j + k1 - 1], den[j:j + k1 - 1] = d["ext_num"][1:], d["ext_den"][1:]
-        m, nt = self.merge, 2 * len(self.things)
-        num[m:m + nt:2], den[m:m + nt:2] = d["merge_num"][self.things], d["merge_den"][
-            self.things]
-        num[m + 1:m + nt:2], den[m + 1:m + nt:2] = d["split_num"][self.things], d[
-            "split_den"][self.things]
+        m, nt, th = self.merge, 2 * len(self.things), self.things
+        num[m:m + nt:2], den[m:m + nt:2] = d["merge_num"][th], d["merge_den"][th]
+        num[m + 1:m + nt:2], den[m + 1:m + nt:2] = d["split_num"][th], d["split_den"][th]
         s = self.missed.stop - self.missed.start
-        size[s:s + nt:2], size[s + 1:s + nt:2] = (d["merge_size"][self.things],
-                                                  d["split_size"][self.things])
+        size[s:s + nt:2], size[s + 1:s + nt:2] = d["merge_size"][th], d["split_size"][th]
         num[m + nt], den[m + nt] = d["unl_num"][0], d["unl_den"][0]
         num[m + nt + 1], den[m + nt + 1] = d["layer_num"][0], d["layer_den"][0]
 
@@ -195,7 +192,7 @@ def family(num: FloatArray, den: FloatArray, cands: Candidates, usable: npt.NDAr
         d = den[i:i + step]
         ok = np.where(np.isfinite(d), d, 0) > cands.min_den
         defined += (ok.sum(axis=1) >= 2).sum(axis=0)
-        evented += (num[i:i + step] > 0).any(axis=1).sum(axis=0)  # NaN: none
+        evented += (num[i:i + step] > 0).any(axis=1).sum(axis=0)  # NaN, -inf: not positive
     return usable & (defined >= min_images) & (~cands.events | (evented >= 2))
 
 
@@ -224,7 +221,6 @@ def compacted(num: FloatArray, den: FloatArray, cands: Candidates,
     t = cols.size
     if not t:
         return np.zeros((n, na, 0)), np.zeros((n, na, 0))
-    flat_num, flat_den = num.reshape(-1), den.reshape(-1)
     step = max(1, _BLOCK // max(1, na * width))
     min_den = cands.min_den[cols]
     for i in range(0, n, step):
@@ -233,9 +229,9 @@ def compacted(num: FloatArray, den: FloatArray, cands: Candidates,
         d[bad] = np.nan
         v = num[i:i + step][:, :, cols]
         v[bad] = np.nan
-        flat_num[i * na * t:i * na * t + v.size] = v.ravel()
-        flat_den[i * na * t:i * na * t + d.size] = d.ravel()
-    del flat_num, flat_den, d, v, bad
-    for a in (num, den):
-        a.resize((n, na, t), refcheck=False)  # the tail given back; no view of it is left
+        at = slice(i * na * t, i * na * t + v.size)
+        num.reshape(-1)[at].reshape(v.shape)[...] = v
+        den.reshape(-1)[at].reshape(d.shape)[...] = d
+    for a in (num, den):  # no view of them is left (the blocks are copies)
+        a.resize((n, na, t), refcheck=False)  # the tail given back
     return num, den
