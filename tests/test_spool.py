@@ -94,3 +94,31 @@ def test_the_findings_part_spools_its_records_and_finds_as_from_the_list():
     for a, b in zip(back, recs, strict=True):
         np.testing.assert_array_equal(a.pixels, b.pixels)
         np.testing.assert_array_equal(a.objects, b.objects)
+
+
+def test_the_findings_step_sets_its_effects_and_contrasts_aside_exactly(monkeypatch):
+    """What the tests set aside while they run (the effects, the contrasts: pickled to a
+    temporary file) comes back bit for bit, in order, as often as read; without a temporary
+    folder, or with a value that does not pickle, it is held instead."""
+    from agreement.diagnosis._finish import _Aside
+
+    arrays = [np.linspace(0, 1, 7) ** k for k in range(4)]
+    arrays[1][2] = np.nan
+    aside = _Aside()
+    for a in arrays:
+        aside.put(a)
+    assert aside._held is None and aside._count == 4
+    for _ in range(2):
+        got = aside.values()
+        assert len(got) == 4 and all(g.tobytes() == a.tobytes() for g, a in zip(got, arrays))
+    aside.put(lambda: 1)  # does not pickle: held, after the others
+    aside.put(5)
+    got = aside.values()
+    assert got[4]() == 1 and got[5] == 5 and len(got) == 6
+    aside.close()
+    assert aside.values() == []
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: (_ for _ in ()).throw(
+        OSError("no temporary folder")))
+    held = _Aside()
+    held.put(arrays[0])
+    assert held._file is None and held.values()[0] is arrays[0]

@@ -35,7 +35,7 @@ layer_overlap ()        thing pixels taken by a segment of another     share of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -112,9 +112,13 @@ class EffectTable:
         """:func:`agreement.diagnosis._stats.column_blocks` of :attr:`values` (their contrasts
         in blocks of tests, what the tests take), each block made from its tests alone: the
         values are never made whole."""
+        return list(self.iter_contrast_blocks())
+
+    def iter_contrast_blocks(self) -> Iterator[FloatArray]:
+        """:meth:`contrast_blocks`, each block made when asked for."""
         step = _stats._column_step(self.num.shape[0] * self.num.shape[1])
-        return [_stats.contrasts(self.columns(j, j + step))
-                for j in range(0, self.num.shape[-1], step)]
+        for j in range(0, self.num.shape[-1], step):
+            yield _stats.contrasts(self.columns(j, j + step))
 
     def column_contrasts(self, t: int) -> FloatArray:
         """``contrasts()[:, :, t]``, made from test ``t`` alone (the median of an image's
