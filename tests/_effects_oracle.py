@@ -23,14 +23,10 @@ FloatArray = np.ndarray
 
 
 def dense_effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
-                 min_images: int = 3, thing: Sequence[bool]) -> EffectTable:
-    """The per-image effects of every test of the study's family.
-
-    A test is in the family when it is defined for at least two annotators on at least
-    ``min_images`` images and, for the kinds counting events (confusion, missed, merge, split,
-    layer), some annotator has such an event on at least two images. Both rules look at all
-    annotators together, never at who is who, so the family is the same under any permutation
-    of the annotators' roles (the permutation test stays exact).
+                       min_images: int = 3, thing: Sequence[bool]) -> EffectTable:
+    """:func:`agreement.diagnosis._effects.effect_table` as it was built before (a dense array
+    per numerator over every image, a copy per test, stacked at the end): the oracle of the
+    construction in the final arrays.
 
     The records are read once, in order (a caller may let each go once read).
     """
