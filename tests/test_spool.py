@@ -1,4 +1,4 @@
-"""The findings' records spooled to a temporary file during the pass (agreement.study._spool)."""
+"""The findings' records spooled to a temporary file during the pass (agreement._spool)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreement.study._spool import Spool
+from agreement._spool import Spool
 
 
 @settings(max_examples=60, deadline=None)
@@ -36,7 +36,7 @@ def test_a_spool_holds_its_items_in_its_file_not_in_memory():
     s = Spool()
     for k in range(0, 20, 8):
         s.extend(arrays[k:k + 8])
-    assert s._memory is None and s._batches == 3 and s._file is not None
+    assert s._memory is None and len(s._batches) == 3 and s._file is not None
     assert len(s._first) == 1  # only the first item is kept
     for got, want in zip(s, arrays, strict=True):
         np.testing.assert_array_equal(got, want)
@@ -56,7 +56,7 @@ def test_an_item_that_does_not_pickle_keeps_it_and_the_rest_in_memory_in_order()
     s = Spool([1, 2])
     s.extend([3, lambda: 4])  # a lambda does not pickle: this batch and the next in memory
     s.extend([5])
-    assert s._batches == 1 and s._memory is not None
+    assert len(s._batches) == 1 and s._memory is not None
     got = list(s)
     assert got[:3] == [1, 2, 3] and got[3]() == 4 and got[4] == 5 and len(s) == 5
 
@@ -82,7 +82,7 @@ def test_the_findings_part_spools_its_records_and_finds_as_from_the_list():
     total = None
     for k in range(0, len(recs), 3):
         total = part.fold(total, [PackedRecord(r) for r in recs[k:k + 3]])
-    assert isinstance(total, Spool) and len(total) == len(recs) and total._batches == 3
+    assert isinstance(total, Spool) and len(total) == len(recs) and len(total._batches) == 3
     got = part.finish(total, study)
     assert len(total) == 0  # the spool's file let go once read
     want = part.finish([PackedRecord(r) for r in recs], study)
@@ -96,29 +96,65 @@ def test_the_findings_part_spools_its_records_and_finds_as_from_the_list():
         np.testing.assert_array_equal(a.objects, b.objects)
 
 
-def test_the_findings_step_sets_its_effects_and_contrasts_aside_exactly(monkeypatch):
-    """What the tests set aside while they run (the effects, the contrasts: pickled to a
-    temporary file) comes back bit for bit, in order, as often as read; without a temporary
-    folder, or with a value that does not pickle, it is held instead."""
-    from agreement.diagnosis._finish import _Aside
+def test_a_full_disk_keeps_the_batch_and_the_rest_in_memory_in_order(monkeypatch):
+    """Writes are unbuffered: a disk that fills fails the write itself (not a later flush), the
+    file is cut back to what was whole, and that batch and the later ones stay in memory."""
+    import os
 
-    arrays = [np.linspace(0, 1, 7) ** k for k in range(4)]
-    arrays[1][2] = np.nan
-    aside = _Aside()
-    for a in arrays:
-        aside.put(a)
-    assert aside._held is None and aside._count == 4
-    for _ in range(2):
-        got = aside.values()
-        assert len(got) == 4 and all(g.tobytes() == a.tobytes() for g, a in zip(got, arrays))
-    aside.put(lambda: 1)  # does not pickle: held, after the others
-    aside.put(5)
-    got = aside.values()
-    assert got[4]() == 1 and got[5] == 5 and len(got) == 6
-    aside.close()
-    assert aside.values() == []
-    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **k: (_ for _ in ()).throw(
-        OSError("no temporary folder")))
-    held = _Aside()
-    held.put(arrays[0])
-    assert held._file is None and held.values()[0] is arrays[0]
+    import agreement._spool as spool_module
+
+    real = os.write
+
+    def write(fd, data):  # a part of the batch goes in, then the disk is full
+        if len(data) > 4:
+            return real(fd, data[:4])
+        raise OSError(28, "No space left on device")
+
+    s = Spool()
+    s.extend([np.arange(3)])
+    s.extend(["b"])
+    monkeypatch.setattr(spool_module.os, "write", write)
+    s.extend(["c", "d"])  # the disk is full
+    s.extend(["e"])
+    monkeypatch.setattr(spool_module.os, "write", real)
+    assert len(s._batches) == 2 and s._memory == ["c", "d", "e"]
+    assert os.fstat(s._file.fileno()).st_size == sum(n for _, n in s._batches)
+    got = list(s)
+    assert got[0].tolist() == [0, 1, 2] and got[1:] == ["b", "c", "d", "e"]
+
+
+def test_a_spool_reads_what_is_appended_while_it_is_read_and_takes_numpy_indexes():
+    s = Spool([1, 2])
+    seen = []
+    for item in s:
+        seen.append(item)
+        if item == 2:
+            s.extend([3])  # a batch written while reading: read too
+    assert seen == [1, 2, 3]
+    assert s[np.int64(2)] == 3 and s[np.int64(-1)] == 3
+    with pytest.raises(IndexError):
+        s[np.int64(5)]
+    with pytest.raises(IndexError):
+        Spool()[0]
+
+
+def test_the_findings_step_gives_the_same_findings_with_its_tables_set_aside_or_held(
+        monkeypatch):
+    """The findings' tests set the effects and the contrasts aside in a spool in turn; with no
+    temporary folder they are held: the same findings and tests either way."""
+    from agreement.diagnosis import finish, records
+    from agreement.simulation import Plant, simulate
+
+    sim = simulate(seed=3, annotators=4, images=8, height=96, width=192,
+                   plants=[Plant("class_confusion", "strong", "ben", ("car", "truck"))])
+    study = sim.study()
+    recs = records(study)
+    want = finish(recs, study)
+
+    def refuse(*args, **kwargs):
+        raise OSError("no temporary folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    held = finish(recs, study)
+    assert [f.text for f in held] == [f.text for f in want] and len(want) >= 1
+    assert held.tests.equals(want.tests)

@@ -334,3 +334,20 @@ def test_unpaired_intervals_do_not_depend_on_the_memory_blocks(monkeypatch, data
     regrouped = bootstrap_difference(a, b, _ratio_stat, n_resamples=300, paired=False)
     assert not np.allclose(regrouped.replicates, whole.replicates)  # other draws per batch
     assert regrouped.replicates.shape == whole.replicates.shape
+
+
+def test_unpaired_draws_are_those_of_the_blocks_of_before(data):
+    """``DRAW_GROUP`` keeps the order of the draws of the unpaired bootstrap as it was when a
+    block of 4 Mi weights drew a's resamples then b's: the same replicates as that loop."""
+    from agreement.stats._table import DRAW_GROUP, _chunks, _counts, _evaluate
+
+    num, den, num2, den2 = data
+    a, b = _table(num, den), _table(num2, den2, prefix="z")
+    rng = np.random.default_rng(0)
+    old = []
+    for k in _chunks(300, a.n_images + b.n_images, DRAW_GROUP):  # the loop of before
+        wa = _counts(a.n_images, k, rng, np.float64)
+        wb = _counts(b.n_images, k, rng, np.float64)
+        old.append(_evaluate(_ratio_stat, b.sums(wb)) - _evaluate(_ratio_stat, a.sums(wa)))
+    got = bootstrap_difference(a, b, _ratio_stat, n_resamples=300, paired=False, seed=0)
+    np.testing.assert_array_equal(got.replicates, np.concatenate(old))

@@ -6,8 +6,6 @@ FindingsPart`) calls once every image's record is in: effects, permutation tests
 
 from __future__ import annotations
 
-import pickle
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -16,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._spool import Spool
 from ..model import Study
 from . import _stats
 from ._decide import Interval, decide, with_intervals
@@ -130,31 +129,33 @@ def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: O
     # the contrasts wait in a temporary file, made a block of tests at a time, while the
     # decisions read the effects, and the effects while the permutations and the intervals
     # run on the contrasts: the two are never held together (nor either twice)
-    contrasts = _Aside()
-    for block in table.iter_contrast_blocks():
-        contrasts.put(block)
-    effects = _Aside()
-    effects.put((table.num, table.den, table.sizes))
-    table = table.names_only()
-    blocks = contrasts.values()
-    res = permuted(blocks, table.present, two_sided=two_sided, floor=min_effect / 10,
-                   min_images=opts.min_images, n_resamples=opts.n_resamples,
-                   adjust=opts.adjust, seed=opts.seed)
-    del blocks
-    (num, den, sizes), = effects.values()
-    effects.close()
-    table = replace(table, num=num, den=den, sizes=sizes)
-    del num, den, sizes
-    names = {c: study.categories[c].name for c in study.categories}
-    pending: list[Interval] = []
-    found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
-                   px_floor=th["boundary_offset"], pending=pending)
-    guideline = {table.tests.index(("boundary_offset", tuple(
-        table.category_ids.index(c) + 1 for c in f.category_ids)))
-        for f in found if f.kind == "boundary_offset" and not f.annotators}
-    table = table.names_only()  # the effects let go: the rest reads the names
-    blocks = contrasts.values()  # used up by the intervals
-    contrasts.close()
+    contrasts, effects = Spool(), Spool()
+    try:
+        for block in table.iter_contrast_blocks():
+            contrasts.extend([block])
+        effects.extend([(table.num, table.den, table.sizes)])
+        table = table.names_only()
+        blocks = list(contrasts)
+        res = permuted(blocks, table.present, two_sided=two_sided, floor=min_effect / 10,
+                       min_images=opts.min_images, n_resamples=opts.n_resamples,
+                       adjust=opts.adjust, seed=opts.seed)
+        del blocks
+        (num, den, sizes), = effects
+        effects.close()
+        table = replace(table, num=num, den=den, sizes=sizes)
+        del num, den, sizes
+        names = {c: study.categories[c].name for c in study.categories}
+        pending: list[Interval] = []
+        found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
+                       px_floor=th["boundary_offset"], pending=pending)
+        guideline = {table.tests.index(("boundary_offset", tuple(
+            table.category_ids.index(c) + 1 for c in f.category_ids)))
+            for f in found if f.kind == "boundary_offset" and not f.annotators}
+        table = table.names_only()  # the effects let go: the rest reads the names
+        blocks = list(contrasts)  # used up by the intervals
+    finally:
+        contrasts.close()
+        effects.close()
     add_intervals(res, blocks, n_boot=opts.n_boot)
     spread_boot = spread_tests(borders, min_spread=th["boundary_offset"] / 2, alpha=opts.alpha,
                                n_boot=opts.n_boot, seed=opts.seed)
@@ -173,51 +174,6 @@ def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: O
         tests = pd.concat([tests, pd.DataFrame(spread_rows, columns=tests.columns)],
                           ignore_index=True)
     return Findings(tuple(found), tests, params)
-
-
-class _Aside:
-    """Values pickled one after another to an anonymous temporary file (exact: the same arrays
-    bit for bit) and read back, all of them in order, as often as asked. Where no temporary
-    file can be written, or a value does not pickle, the values are simply held."""
-
-    def __init__(self) -> None:
-        self._held: list | None = None  # the values, once the file failed
-        self._file: Any = None
-        self._count = 0
-        try:
-            self._file = tempfile.TemporaryFile()
-        except OSError:  # no writable temporary folder
-            self._held = []
-
-    def put(self, value: Any) -> None:
-        """Append ``value``."""
-        if self._held is None:
-            pos = self._file.tell()
-            try:
-                pickle.dump(value, self._file, protocol=5)
-                self._count += 1
-                return
-            except Exception:  # a full disk, a value that does not pickle: held from here
-                self._file.seek(pos)
-                self._file.truncate()
-                self._held = []
-        self._held.append(value)
-
-    def values(self) -> list:
-        """Every value put, in order (read anew from the file)."""
-        out = []
-        if self._file is not None and self._count:
-            end = self._file.tell()
-            self._file.seek(0)
-            out = [pickle.load(self._file) for _ in range(self._count)]
-            self._file.seek(end)
-        return out + (self._held or [])
-
-    def close(self) -> None:
-        """Let the file and the values go."""
-        if self._file is not None:
-            self._file.close()
-        self._file, self._held, self._count = None, [], 0
 
 
 def study_level(values: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ The kernel reads what the pass already holds for an image (:func:`agreement.diag
 maps_record`: the tuples, the pair tables, the leave-one-out consensus shared with
 :class:`agreement.study.loo.LooPart`) and returns one small record (a few kB, whatever the
 image size); records fold by concatenation, in image order, into a temporary file
-(:class:`agreement.study._spool.Spool`) read back once by the finish, which tests the whole study
+(:class:`agreement._spool.Spool`) read back once by the finish, which tests the whole study
 (:func:`agreement.diagnosis.finish`). :func:`agreement.diagnosis.find` runs this part alone;
 the report runs it with the others.
 """
@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .._spool import Spool
 from ..diagnosis._finish import Options, study_table, tested
 from ..diagnosis._kernel import ImageRecord, PackedRecord, maps_record, unpacked
 from ..diagnosis.records import Findings
 from ..image.maps import ImageMaps
 from ..model import Study
-from ._spool import Spool
 from .runner import Part
 
 __all__ = ["FindingsPart", "RecordsPart"]
