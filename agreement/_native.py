@@ -90,8 +90,8 @@ def reusing_freed_memory() -> Iterator[None]:
 
     After a pass comes study-level work (tables over every image, bootstraps): a few large
     arrays that, kept in the heap and never given back, would leave the process's resident
-    memory at the sum of what each step once needed (at 10,000 images a report peaked at
-    315 MB against 295 with them given back). Without the setting, nothing changes.
+    memory at the sum of what each step once needed (docs/engine.md, "Seventh look"). Without
+    the setting, nothing changes.
     """
     global _PASSES
     if _RETAINED is None:

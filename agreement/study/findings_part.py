@@ -60,8 +60,10 @@ class FindingsPart(Part[list, Findings]):
         # read once, in order: each record is let go once the effect table has read it, not
         # held beside the table's columns; the box lets the tests let the table go before
         # their bootstrap
-        box = [study_table(_read_once(records), study, self.options)]
-        _close(records)
+        try:
+            box = [study_table(_read_once(records), study, self.options)]
+        finally:
+            _close(records)
         return tested(box, study, self.options)
 
 
@@ -99,6 +101,7 @@ class RecordsPart(FindingsPart):
     def finish(self, total: Spool | list[PackedRecord] | None, study: Study
                ) -> list[ImageRecord]:
         records = [] if total is None else total
-        out = list(unpacked(records))
-        _close(records)
-        return out
+        try:
+            return list(unpacked(records))
+        finally:
+            _close(records)
