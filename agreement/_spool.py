@@ -25,9 +25,10 @@ __all__ = ["Spool"]
 class Spool(Sequence):
     """Items appended in batches (:meth:`extend`), read back in order by iterating.
 
-    Its length and its first item are known without reading the file; any other index is read
-    by iterating (a finish reads the items once, in order). Iterating twice reads the file
-    twice; a batch appended while the spool is read is read too. The file goes when the spool
+    Its length is known without reading the file; an index is read by iterating up to it (a
+    finish reads the items once, in order): nothing put in the file is held in memory.
+    Iterating twice reads the file twice; a batch appended while the spool is read is read
+    too. The file goes when the spool
     is closed or collected. A spool does not pickle (its file is this process's): a runner that
     pickles totals keeps it as it is.
 
@@ -42,15 +43,12 @@ class Spool(Sequence):
         self._batches: list[tuple[int, int]] = []  # (offset, length) of each pickled batch
         self._memory: list | None = None  # items after the file failed, in order
         self._n = 0
-        self._first: list = []
         self.extend(list(items))
 
     def extend(self, items: Sequence[Any]) -> None:
         """Append ``items`` (one batch)."""
         if not len(items):
             return
-        if not self._first:
-            self._first.append(items[0])
         self._n += len(items)
         if self._memory is None and self._write(items):
             return
@@ -60,10 +58,6 @@ class Spool(Sequence):
 
     def _write(self, items: Sequence[Any]) -> bool:
         try:
-            blob = pickle.dumps(list(items), protocol=5)
-        except Exception:  # an item that does not pickle: kept in memory from here
-            return False
-        try:
             if self._file is None:
                 self._file = tempfile.TemporaryFile(buffering=0)  # closed by close()
                 weakref.finalize(self, self._file.close)  # or when the spool is collected
@@ -71,17 +65,16 @@ class Spool(Sequence):
             pos = os.lseek(fd, 0, os.SEEK_END)
         except OSError:  # no writable temporary folder
             return False
-        try:
-            view = memoryview(blob)
-            while view:  # unbuffered: a full disk fails here, not at a later flush
-                view = view[os.write(fd, view):]
-        except OSError:  # a full disk: the batch and what follows kept in memory
-            try:
+        try:  # pickled straight into the file (large arrays not copied to a bytes object
+            # first), unbuffered: a full disk fails here, not at a later flush
+            pickle.dump(list(items), _Whole(fd), protocol=5)
+        except Exception:  # a full disk, an item that does not pickle: kept in memory from
+            try:  # here, the file cut back to the batches that are whole
                 os.ftruncate(fd, pos)
             except OSError:  # pragma: no cover - the offsets say what was written anyway
                 pass
             return False
-        self._batches.append((pos, len(blob)))
+        self._batches.append((pos, os.lseek(fd, 0, os.SEEK_CUR) - pos))
         return True
 
     def __len__(self) -> int:
@@ -93,8 +86,6 @@ class Spool(Sequence):
         k = operator.index(k)
         if not -self._n <= k < self._n:
             raise IndexError("spool index out of range")
-        if k in (0, -self._n):
-            return self._first[0]
         for i, item in enumerate(self):  # read in order up to the item
             if i == k % self._n:
                 return item
@@ -115,19 +106,29 @@ class Spool(Sequence):
         """Let the file go (the spool is empty afterwards)."""
         if self._file is not None:
             self._file.close()
-        self._file, self._batches, self._memory, self._n, self._first = None, [], None, 0, []
+        self._file, self._batches, self._memory, self._n = None, [], None, 0
 
     def __reduce__(self) -> Any:
         raise TypeError("a Spool does not pickle (its items are in this process's file)")
 
 
+class _Whole:
+    """A file descriptor's ``write`` that writes all it is given, or raises."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")  # a pickle buffer of an array: its bytes
+        size = view.nbytes
+        while view:
+            view = view[os.write(self._fd, view):]
+        return size
+
+
 def _read(file: Any, pos: int, size: int) -> list:
     file.seek(pos)
-    chunks, left = [], size
-    while left:
-        chunk = file.read(left)
-        if not chunk:  # pragma: no cover - the file holds what was written
-            raise OSError("the temporary file ended early")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return pickle.loads(b"".join(chunks))
+    out = pickle.load(file)  # a regular file: its reads are whole
+    if file.tell() != pos + size:  # pragma: no cover - the file holds what was written
+        raise OSError("the temporary file does not hold the batch written")
+    return out
