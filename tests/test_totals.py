@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from pandas import testing as pd_testing
 from test_analysis import _sources
 
+import agreement._spool as spool_module
 from agreement import Study
+from agreement._spool import Spool
 from agreement.image.regions import REGION_COLUMNS
 from agreement.study import pq, runner
 from agreement.study._rows import Columns, Rows
@@ -182,7 +184,7 @@ def test_spilled_pass_equals_the_pass_kept_in_memory(monkeypatch):
     study = Study(_sources())
     parts = [DisputesPart(d=1), PQPart(per_image=True)]
     spilled = runner.run(study, parts, chunk_size=3)
-    monkeypatch.setattr(runner, "_spill", lambda total, file: None)
+    monkeypatch.setattr(Spool, "_write", lambda self, items: False)  # every total in memory
     kept = runner.run(study, parts, chunk_size=3)
     for name in ("per_image", "segments"):
         pd_testing.assert_frame_equal(getattr(spilled[1], name), getattr(kept[1], name))
@@ -199,7 +201,7 @@ def test_without_a_temporary_file_every_total_stays_in_memory(monkeypatch):
     def no_file(*args, **kwargs):
         raise OSError("no writable temporary folder")
 
-    monkeypatch.setattr(runner.tempfile, "TemporaryFile", no_file)
+    monkeypatch.setattr(spool_module.tempfile, "TemporaryFile", no_file)
     _Seen.finished.clear()
     out = runner._finish([_Seen(0), _Seen(1)], totals, study)
     assert out == [(0, ["x"]), (1, ["y", "z"])]

@@ -6,7 +6,7 @@ kernel returns a small partial; partials are merged image by image within a *chu
 (on the worker), chunk results travel back and are folded into the part's total in chunk order;
 the part's ``finish`` turns the total into its result. Nothing of an image outlives its step but
 the partials. Parts finish one after the other, in order; while one finishes, the totals of the
-parts after it wait pickled in an anonymous temporary file (:func:`_finish`).
+parts after it wait pickled in anonymous temporary files (:func:`_finish`).
 
 Chunks are fixed slices of the image list (:data:`CHUNK_SIZE` images), the same whatever runs
 them, and chunk results are folded in chunk order (out-of-order completions wait in a buffer), so
@@ -30,8 +30,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import os
-import pickle
-import tempfile
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .. import _native
+from .._spool import Spool
 from ..errors import AnnotationError, StudyError
 from ..image.maps import ImageMaps, Loaded
 from ..model import Study, image_key
@@ -227,45 +226,29 @@ def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = N
 def _finish(parts: Sequence[Part], totals: list, study: Study) -> list:
     """Each part's result, in order; empties ``totals`` (the runner's own list).
 
-    While a part finishes, the totals of the parts after it wait pickled in an anonymous
-    temporary file and each is read back just before its own finish, so only one part's total
-    and work are in memory at a time (pickling is exact: the same results). A total that does
-    not pickle (or a file that cannot be written, or no temporary file at all) stays in memory.
+    While a part finishes, the totals of the parts after it wait pickled in anonymous temporary
+    files (:class:`agreement._spool.Spool`) and each is read back just before its own finish,
+    so only one part's total and work are in memory at a time (pickling is exact: the same
+    results). A total that does not pickle (or a file that cannot be written, or no temporary
+    file at all) stays in memory.
     """
-    later = [i for i in range(1, len(parts)) if totals[i] is not None]
-    try:
-        spill = tempfile.TemporaryFile() if later else None
-    except OSError:  # no writable temporary folder: every total stays in memory
-        spill = None
-    if spill is None:
-        return [p.finish(totals.pop(0), study) for p in parts]
-    with spill as file:
-        at = {i: pos for i in later if (pos := _spill(totals[i], file)) is not None}
-        for i in at:
+    aside: dict[int, Spool] = {}
+    for i in range(1, len(parts)):
+        if totals[i] is not None:
+            aside[i] = Spool([totals[i]])
             totals[i] = None
-        results = []
+    results = []
+    try:
         for i, part in enumerate(parts):
-            if i in at:
-                file.seek(at[i])
-                totals[i] = pickle.load(file)
+            if i in aside:
+                totals[i], = aside.pop(i)
             total, totals[i] = totals[i], None
             results.append(part.finish(total, study))
             del total
+    finally:
+        for spool in aside.values():
+            spool.close()
     return results
-
-
-def _spill(total: Any, file: Any) -> int | None:
-    """Append ``total`` pickled to ``file``; its position there (None: it did not pickle or the
-    file could not be written, and nothing was left in the file)."""
-    file.seek(0, os.SEEK_END)
-    pos = file.tell()
-    try:
-        pickle.dump(total, file, protocol=5)
-    except Exception:  # any failure to pickle (recursion, a __reduce__ raising): kept in memory
-        file.seek(pos)
-        file.truncate()
-        return None
-    return pos
 
 
 def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = None,
