@@ -481,3 +481,18 @@ def test_load_turns_an_unforeseen_failure_into_one_line_naming_png_and_image(tmp
     monkeypatch.undo()
     with pytest.raises(AnnotationError, match=r"at most 5 pixels \(max_pixels"):
         read_coco_panoptic(path, limits=Limits(max_pixels=5))  # the JSON's sizes, before any PNG
+
+
+def test_inside_reads_a_relative_folder_from_the_current_one(tmp_path, monkeypatch):
+    """The dataset folder is resolved once (it is asked for every image), but a relative one
+    from the folder the process is in at the time, and a symlink out of it is still refused."""
+    from agreement.io._files import inside
+
+    for sub in ("one/data", "two/data"):
+        (tmp_path / sub).mkdir(parents=True)
+    (tmp_path / "two/data/out.png").symlink_to(tmp_path / "one/x.png")
+    for sub in ("one", "two"):
+        monkeypatch.chdir(tmp_path / sub)
+        assert inside("data", "a.png", file="f.json") == tmp_path / sub / "data" / "a.png"
+    with pytest.raises(PathEscapeError, match="got 'out.png'"):
+        inside("data", "out.png", file="f.json")

@@ -219,3 +219,70 @@ def test_study_index_one_list_per_image():
         study.annotation("w", "c.png")
     with pytest.raises(StudyError, match="must appear once, got it twice"):
         Study.from_annotations({"x": anns("a.png", "d/a.png")}, cats)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(width=st.sampled_from([1, 4]), data=st.data())
+def test_column_extend_makes_the_blocks_of_add(monkeypatch, width, data):
+    """Rows appended a run at a time (one image's) give the blocks, values and widths of
+    rows appended one by one."""
+    monkeypatch.setattr(coco_panoptic, "_ROWS", 3)
+    runs = data.draw(st.lists(st.lists(st.tuples(*[VALUES] * width), max_size=7), max_size=5))
+    by_row, by_run = _Column(width), _Column(width)
+    for run in runs:
+        for row in run:
+            by_row.add(row)
+        by_run.extend([v for row in run for v in row])
+    kinds = [[(b.typecode if isinstance(b, array) else "list", list(b)) for b in c.blocks]
+             for c in (by_row, by_run)]
+    assert kinds[0] == kinds[1]
+
+
+# segments_info entries: ordinary ones, and each field in the forms the checked path accepts
+# or refuses (ids out of range or repeated, unknown categories, bools, floats, NaN, missing)
+_NUMBER = st.one_of(st.integers(-5, 70_000), st.integers(-(10**20), 10**20),
+                    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
+                    st.text(max_size=2))
+_SEGMENT = st.fixed_dictionaries(
+    {"id": st.one_of(st.integers(0, 12), st.integers(1 << 24, (1 << 24) + 1), _NUMBER),
+     "category_id": st.one_of(st.sampled_from([1, 7, 9, 99]), _NUMBER)},
+    optional={"area": _NUMBER, "iscrowd": st.one_of(st.sampled_from([0, 1, 2]), _NUMBER),
+              "bbox": st.one_of(st.lists(_NUMBER, min_size=3, max_size=5), _NUMBER)})
+_ORDINARY = st.fixed_dictionaries(
+    {"id": st.integers(1, 40), "category_id": st.sampled_from([1, 7, 9, 9, 1, 99]),
+     "area": st.one_of(st.integers(0, 10**12), st.floats(0, 1e6)),
+     "iscrowd": st.sampled_from([0, 1]),
+     "bbox": st.lists(st.one_of(st.integers(-9, 10**10), st.floats(-1e6, 1e6)), min_size=4,
+                      max_size=4)})
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tables=st.lists(st.one_of(st.lists(_ORDINARY, max_size=6),
+                                 st.lists(st.one_of(_ORDINARY, _SEGMENT), max_size=4),
+                                 st.just("not a list"), st.lists(st.integers(), max_size=2)),
+                       min_size=1, max_size=4))
+def test_plain_segments_read_as_the_checked_path(tmp_path_factory, tables):
+    """Every image's segments_info read in one loop when each segment is an ordinary one gives
+    the columns (values and widths), findings and errors of the field by field checks."""
+    folder = tmp_path_factory.mktemp("plain")
+    path = write_export(folder, {f"{k}.jpg": (TINY, t) for k, t in enumerate(tables)})
+
+    def read(plain: bool):
+        keep = coco_panoptic._plain_rows
+        try:
+            if not plain:
+                coco_panoptic._plain_rows = lambda entry, categories: None
+            src = read_coco_panoptic(path, check_area=False)
+        except Exception as exc:  # the same error either way
+            return type(exc).__name__, str(exc)
+        finally:
+            coco_panoptic._plain_rows = keep
+        cols = src._columns
+        return ([[(b.typecode if isinstance(b, array) else "list", list(b)) for b in c.blocks]
+                 for c in (cols.ids, cols.cats, cols.area, cols.bbox)],
+                list(cols.crowd), list(cols.offsets), [str(f) for f in src.findings],
+                [src.segments(f"{k}.jpg") for k in range(len(tables))])
+
+    assert read(True) == read(False)

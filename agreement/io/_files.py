@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import json
 import os
@@ -65,7 +66,8 @@ def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLi
     PathEscapeError
         The path leaves ``base``.
     """
-    base_path = Path(base).resolve()
+    base = os.fspath(base)
+    base_path = _resolved(base, None if os.path.isabs(base) else os.getcwd())
     if not isinstance(relative, str) or not relative or "\x00" in relative:
         raise PathEscapeError(f"file name must be a non-empty string, got {relative!r}",
                               file=file, image=image)
@@ -76,6 +78,14 @@ def inside(base: str | os.PathLike[str], relative: str, *, file: str | os.PathLi
             file=file, image=image,
         )
     return candidate
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(base: str | bytes, cwd: str | None) -> Path:
+    """``Path(base).resolve()`` (``cwd``: the working folder a relative ``base`` is read
+    from), once per dataset folder: :func:`inside` is called for every image of a file, twice
+    (parsing it, then reading the image)."""
+    return Path(os.fsdecode(base)).resolve()
 
 
 def check_file_size(size: int, limits: Limits, *, what: str,
@@ -325,9 +335,14 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
                     while True:
                         text.skip()
                         element, start, end = text.value()
-                        if isinstance(element, dict | list):
+                        piece = text.buf[start:end]
+                        # an element nests no deeper than it has containers, each opened by
+                        # a bracket or a brace (those in strings only add to the count)
+                        if isinstance(element, dict | list) and (
+                                2 + piece.count("[") + piece.count("{") > limits.max_depth):
                             check_depth(element, limits, file=path, top=3)
-                        packer.add(text.buf[start:end])
+                        packer.add(piece)
+                        del piece
                         del element
                         c = text.skip()
                         if c == "]":
@@ -421,9 +436,20 @@ AGREEMENT_MAX_DEPTH=... or limits=Limits(max_depth=...)), got deeper
         if depth > limit:
             raise FormatError(f"data must nest at most {limit} levels deep (max_depth; "
                               f"{limits.hint('max_depth')}), got deeper", file=file)
-        children = node.values() if isinstance(node, dict) else node if isinstance(
-            node, list) else ()
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+        kind = type(node)
+        children = (node.values() if kind is dict else node if kind is list
+                    else node.values() if isinstance(node, dict)
+                    else node if isinstance(node, list) else ())
+        below = depth + 1
+        for c in children:  # (a loop, not a generator: a few hundred thousand per large file)
+            kind = type(c)
+            if kind is dict or kind is list or (kind not in _SCALARS
+                                                and isinstance(c, dict | list)):
+                stack.append((c, below))
+
+
+#: Types of JSON / TOML values that hold nothing (the rest are checked with ``isinstance``).
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 def read_png_rgb(

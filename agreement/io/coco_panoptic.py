@@ -160,6 +160,7 @@ class CocoPanopticSource:
                 _need(data, key, list, file=path, what="COCO panoptic JSON")
         self.png_dir = Path(png_dir) if png_dir is not None else _png_dir_for(path)
         self.categories = Categories.from_coco(data["categories"], file=self.name)
+        self._category_ids = frozenset(self.categories)
         self.info = data.get("info")
         infos: dict[int, ImageInfo] = {}
         for i, entry in enumerate(_consumed(data, "images")):
@@ -202,10 +203,19 @@ class CocoPanopticSource:
             images.append(info)
         self.images = tuple(images)
         self._columns = self._table
-        del self._table
+        del self._table, self._category_ids
 
     def _segments(self, entry: dict, info: ImageInfo, what: str) -> None:
         """Check an image's ``segments_info`` and append its rows to the segment columns."""
+        rows = _plain_rows(entry, self._category_ids)
+        if rows is not None:  # every segment an ordinary one: appended at once
+            self._table.add_image(*rows)
+            return
+        self._checked_segments(entry, info, what)
+
+    def _checked_segments(self, entry: dict, info: ImageInfo, what: str) -> None:
+        """:meth:`_segments` one field at a time: what is wrong (if anything) told precisely,
+        an entry of id 0 taken as void."""
         path, image = self.path, info.file_name
         table = self._table
         seen: set[int] = set()
@@ -586,6 +596,26 @@ class _Column:
                 block = self.blocks[-1] = (array(_WIDER[block.typecode], block)
                                            if block.typecode in _WIDER else list(block))
 
+    def extend(self, values: list[int]) -> None:
+        """Append rows (``width`` values each, flat): the blocks :meth:`add` would make."""
+        size, at = _ROWS * self.width, 0
+        while at < len(values):
+            block = self.blocks[-1]
+            if len(block) >= size:
+                block = array("h")
+                self.blocks.append(block)
+            n = len(block)
+            chunk = values[at:at + size - n]
+            while True:
+                try:
+                    block.extend(chunk)
+                    break
+                except OverflowError:
+                    del block[n:]
+                    block = self.blocks[-1] = (array(_WIDER[block.typecode], block)
+                                               if block.typecode in _WIDER else list(block))
+            at += len(chunk)
+
     def rows(self, lo: int, hi: int) -> list[int]:
         """The values of rows ``lo:hi``, as Python ints."""
         size, out = _ROWS * self.width, []
@@ -624,6 +654,17 @@ class _SegmentColumns:
     def end_image(self) -> None:
         self.offsets.append(len(self.crowd))
 
+    def add_image(self, ids: list[int], cats: list[int], crowd: list[int], area: list[int],
+                  bbox: list[int]) -> None:
+        """One image's rows at once (``bbox`` flat, 4 values a row), then :meth:`end_image`:
+        the same columns as :meth:`add` row by row."""
+        self.ids.extend(ids)
+        self.cats.extend(cats)
+        self.crowd.extend(crowd)
+        self.area.extend(area)
+        self.bbox.extend(bbox)
+        self.end_image()
+
     def segments(self, k: int) -> tuple[Segment, ...]:
         lo, hi = self.offsets[k], self.offsets[k + 1]
         box = self.bbox.rows(lo, hi)
@@ -644,6 +685,52 @@ def _consumed(data: dict, key: str) -> Iterable[Any]:
     a JsonArray's blocks are freed as they are read."""
     value = data.pop(key)
     return value.consume() if isinstance(value, JsonArray) else value
+
+
+def _plain_rows(entry: Any, categories: frozenset[int]
+                ) -> tuple[list[int], list[int], list[int], list[int], list[int]] | None:
+    """The columns of an image's ``segments_info`` when every segment is an ordinary one (an
+    id in [1, 2**24), unique, of a known category; ``area``, ``bbox`` and ``iscrowd`` absent
+    or as the checked path accepts them, numbers of type int or finite float), read in one
+    loop; None otherwise: :meth:`CocoPanopticSource._checked_segments` then checks each field
+    and says what is wrong (the same rows when nothing is)."""
+    segs = entry.get("segments_info") if type(entry) is dict else None
+    if type(segs) is not list:
+        return None
+    ids, cats, crowd, areas, boxes = [], [], [], [], []
+    isfinite = math.isfinite
+    for s in segs:
+        if type(s) is not dict:
+            return None
+        sid, cid = s.get("id"), s.get("category_id")
+        area, bbox, iscrowd = s.get("area", 0), s.get("bbox", _NO_BOX), s.get("iscrowd", 0)
+        if not (type(sid) is int and 0 < sid < 1 << 24 and type(cid) is int
+                and cid in categories and (iscrowd == 0 or iscrowd == 1)
+                and type(iscrowd) is int and type(bbox) is list and len(bbox) == 4):
+            return None
+        if type(area) is not int:
+            if type(area) is not float or not isfinite(area):
+                return None
+            area = int(area)
+        floats = False
+        for v in bbox:
+            if type(v) is not int:
+                if type(v) is not float or not isfinite(v):
+                    return None
+                floats = True
+        if floats:
+            bbox = [int(v) for v in bbox]
+        ids.append(sid)
+        cats.append(cid)
+        crowd.append(iscrowd)
+        areas.append(area)
+        boxes.extend(bbox)
+    if len(set(ids)) != len(ids):
+        return None
+    return ids, cats, crowd, areas, boxes
+
+
+_NO_BOX = [0, 0, 0, 0]
 
 
 def _finite(value: Any) -> bool:
