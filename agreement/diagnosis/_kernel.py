@@ -267,6 +267,28 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     return out.astype(np.int64), event
 
 
+def _pair_objects(table: IntArray, cat_c: IntArray, cat_a: IntArray,
+                  thing_c: npt.NDArray[np.bool_], thing_a: npt.NDArray[np.bool_],
+                  near: npt.NDArray[np.bool_], min_area: float, crowd_c: npt.NDArray[np.bool_]
+                  ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """:func:`_objects` in one compiled pass over the table when the kernels are built (the
+    numpy version: some 60 calls on small arrays, the kernel's cost on small images), else
+    :func:`_objects`; the same arrays. Tables without a segment on either side go to numpy."""
+    kern = _native.kernels
+    nc, na = cat_c.size, cat_a.size
+    if kern is None or not nc or not na:
+        return _objects(table, cat_c, cat_a, thing_c, thing_a, near, min_area, crowd_c)
+    rows = np.empty((nc, 7), np.int64)
+    event = np.zeros((nc + 1, na + 1), bool)
+    n = kern.pair_objects(np.ascontiguousarray(table, np.int64), nc, na,
+                          np.ascontiguousarray(cat_c, np.int64),
+                          np.ascontiguousarray(cat_a, np.int64),
+                          np.ascontiguousarray(thing_c, bool), np.ascontiguousarray(crowd_c, bool),
+                          np.ascontiguousarray(thing_a, bool), np.ascontiguousarray(near, bool),
+                          float(min_area), rows, event)
+    return rows[:n].copy(), event
+
+
 def _pairs(index: npt.NDArray[np.int32], d: int, axis: int
            ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Pixels ``d`` apart along ``axis`` whose tuples differ: the mask (on the first pixel of
@@ -396,7 +418,7 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
             if bi == ai:
                 continue
             table = maps.pair(a, b).table_for(b)
-            rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
+            rows, event = _pair_objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
                                    thing_of[cats[ai]], near[bi], min_area, crowd[bi])
             objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
                                             rows]))

@@ -1,0 +1,88 @@
+"""The findings' objects of one directed annotator pair: the compiled pass over the joint table
+(``pair_objects``) against the numpy version it replaces (``_objects``, kept as the fallback and
+the oracle), on random tables full of ties, and whole records both ways."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agreement import _native
+from agreement.diagnosis import _kernel
+from agreement.simulation import Plant, simulate
+
+needs_compiled = pytest.mark.skipif(_native.kernels is None, reason="compiled kernels not built")
+
+
+def _table(rng, nc, na, high):
+    """A joint table whose every segment has a pixel, small counts (many ties), some zeros."""
+    table = rng.integers(0, high + 1, (nc + 1, na + 1)) * (rng.random((nc + 1, na + 1)) < 0.4)
+    table[np.arange(1, nc + 1), rng.integers(0, na + 1, nc)] += 1
+    table[rng.integers(0, nc + 1, na), np.arange(1, na + 1)] += 1
+    return table.astype(np.int64)
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 4), st.sampled_from([1, 3, 40]),
+       st.sampled_from([0.0, 3.0, 10.0]), st.integers(0, 2**32 - 1))
+def test_the_compiled_objects_equal_the_numpy_ones(nc, na, classes, high, min_area, seed):
+    rng = np.random.default_rng(seed)
+    table = _table(rng, nc, na, high)
+    cat_c, cat_a = rng.integers(1, classes + 1, nc), rng.integers(1, classes + 1, na)
+    thing = rng.random(classes + 1) < 0.7
+    crowd = rng.random(nc) < 0.15
+    m = rng.random((nc + 1, nc + 1)) < 0.2
+    m[0] = m[:, 0] = False
+    np.fill_diagonal(m, False)
+    near = m | m.T
+    args = (table, cat_c, cat_a, thing[cat_c], thing[cat_a], near, min_area, crowd)
+    want_rows, want_event = _kernel._objects(*args)
+    rows, event = _kernel._pair_objects(*args)
+    assert rows.dtype == np.int64 and rows.shape == want_rows.shape
+    assert np.array_equal(rows, want_rows)
+    assert event.dtype == bool and np.array_equal(event, want_event)
+
+
+@needs_compiled
+def test_the_compiled_objects_on_a_hand_made_table():
+    """Segment 1 (car) covers most of objects 1 and 2 (cars, 10 and 5 px; 0.8 of each: the
+    first one is the one it stands for) and nothing else stands for either: both merged.
+    Object 3 (person) lies in void: missed. Segments 2 and 3 stand for no object (strays)."""
+    table = np.array([[0, 0, 0, 1],
+                      [2, 8, 0, 0],
+                      [0, 4, 1, 0],
+                      [4, 0, 0, 0]], np.int64)
+    cat_c, cat_a = np.array([7, 7, 8]), np.array([7, 9, 7])
+    thing_c, thing_a = np.ones(3, bool), np.ones(3, bool)
+    near = np.zeros((4, 4), bool)
+    near[1, 2] = near[2, 1] = True
+    args = (table, cat_c, cat_a, thing_c, thing_a, near, 3.0, np.zeros(3, bool))
+    rows, event = _kernel._pair_objects(*args)
+    # label, area, status, other label, parts, hidden px, mergeable
+    assert rows.tolist() == [[7, 10, 4, 0, 1, 0, 1], [7, 5, 4, 0, 0, 0, 1],
+                             [8, 4, 1, 0, 0, 0, 0]]
+    assert event[:, [1, 2, 3]].all() and event[[1, 2, 3]].all() and not event[0, 0]
+    want_rows, want_event = _kernel._objects(*args)
+    assert np.array_equal(rows, want_rows) and np.array_equal(event, want_event)
+
+
+@pytest.mark.parametrize("seed, extra", [
+    (1, {}), (3, {"plants": [Plant("merge", "strong")], "annotators": 5}),
+    (6, {"plants": [Plant("split", "strong")]}),
+    (7, {"plants": [Plant("class_confusion", "strong")]})])
+def test_records_are_equal_with_and_without_the_compiled_kernels(seed, extra):
+    sim = simulate(seed=seed, **{"images": 2, "height": 64, "width": 128, **extra})
+    study = sim.study()
+    for image, anns in study.iter_images():
+        got = []
+        for kern in (_native.kernels, None):
+            saved, _native.kernels = _native.kernels, kern
+            try:
+                got.append(_kernel.image_record(image, anns, categories=study.categories))
+            finally:
+                _native.kernels = saved
+        a, b = got
+        for f in ("pixels", "adjacency", "objects"):
+            x, y = getattr(a, f), getattr(b, f)
+            assert x.dtype == y.dtype == np.int64 and np.array_equal(x, y), f
