@@ -86,3 +86,48 @@ def test_records_are_equal_with_and_without_the_compiled_kernels(seed, extra):
         for f in ("pixels", "adjacency", "objects"):
             x, y = getattr(a, f), getattr(b, f)
             assert x.dtype == y.dtype == np.int64 and np.array_equal(x, y), f
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 30), st.lists(st.integers(0, 60), min_size=1, max_size=4),
+       st.integers(0, 2**32 - 1))
+def test_distinct_pairs_are_counted_alike_dense_and_sorted(n_t, sizes, seed):
+    from collections import Counter
+
+    rng = np.random.default_rng(seed)
+    xs = [rng.integers(0, n_t, k).astype(np.uint16) for k in sizes]
+    ys = [rng.integers(0, n_t, k).astype(np.uint16) for k in sizes]
+    want = Counter(zip(np.concatenate(xs).tolist(), np.concatenate(ys).tolist(), strict=True))
+    want = sorted(want.items())
+    for dense in (0, 1 << 18):
+        old, _kernel._DENSE_PAIRS = _kernel._DENSE_PAIRS, dense
+        try:
+            x, y, count = _kernel._distinct(xs, ys, n_t)
+        finally:
+            _kernel._DENSE_PAIRS = old
+        assert x.dtype == y.dtype == count.dtype == np.int64
+        assert [((a, b), c) for a, b, c in zip(x.tolist(), y.tolist(), count.tolist(),
+                                               strict=True)] == want
+
+
+def test_adjacency_counts_label_changes_per_pixel_pair():
+    labels = np.array([[1, 2, 2], [0, 0, 1]], np.int64)  # 2 annotators, 3 tuples
+    x, y, count = np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([5, 7, 2])
+    adj = _kernel._adjacency(labels, x, y, count, 3)
+    # annotator 0: tuples 0-1 (1|2) 5 px, 1-2 (2|2) none, 2-0 (2|1) 2 px
+    assert adj[0].tolist() == [[0, 0, 0], [0, 0, 7], [0, 7, 0]]
+    # annotator 1: 0-1 (0|0) none, 1-2 (0|1) 7 px, 2-0 (1|0) 2 px
+    assert adj[1].tolist() == [[0, 9, 0], [9, 0, 0], [0, 0, 0]]
+    assert adj.dtype == np.int64
+
+
+def test_records_are_equal_with_sorted_distinct_pairs(monkeypatch):
+    sim = simulate(seed=2, images=2, height=64, width=128, plants=[Plant("merge", "strong")])
+    study = sim.study()
+    for image, anns in study.iter_images():
+        a = _kernel.image_record(image, anns, categories=study.categories)
+        monkeypatch.setattr(_kernel, "_DENSE_PAIRS", 0)
+        b = _kernel.image_record(image, anns, categories=study.categories)
+        monkeypatch.undo()
+        for f in ("pixels", "adjacency", "objects"):
+            assert np.array_equal(getattr(a, f), getattr(b, f)), f

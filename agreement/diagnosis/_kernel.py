@@ -311,6 +311,44 @@ def _pairs(index: npt.NDArray[np.int32], d: int, axis: int
     return sel, x[sel], y[sel]
 
 
+#: Largest ``T * T`` (tuples squared) whose pairs :func:`_distinct` counts in a dense table
+#: (2 MB of int64; and at most 4 cells a pair), else it sorts them.
+_DENSE_PAIRS = 1 << 18
+
+
+def _distinct(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], n_t: int
+              ) -> tuple[IntArray, IntArray, IntArray]:
+    """The distinct pairs of tuples ``(x, y)`` among the pairs ``(xs[k][i], ys[k][i])``, in
+    increasing order of ``x * T + y``, and how often each occurs."""
+    codes = [x.astype(np.int64) * n_t + y for x, y in zip(xs, ys, strict=True)]
+    cells = n_t * n_t
+    if cells <= min(_DENSE_PAIRS, 4 * sum(code.size for code in codes)):
+        count = np.zeros(cells, np.int64)
+        for code in codes:
+            count += np.bincount(code, minlength=cells)
+        pos = np.flatnonzero(count)
+        count = count[pos]
+    else:
+        pos, count = np.unique(np.concatenate(codes), return_counts=True)
+        count = count.astype(np.int64)
+    return pos // n_t, pos % n_t, count
+
+
+def _adjacency(labels: IntArray, x: IntArray, y: IntArray, count: IntArray, k1: int
+               ) -> IntArray:
+    """``out[a]``: the label changes of annotator ``a`` (``labels[a]``: per tuple) over
+    ``count[i]`` neighbouring pixel pairs of tuples ``(x[i], y[i])``, per class pair, both
+    ways (symmetric)."""
+    n = labels.shape[0]
+    la, lb = labels[:, x], labels[:, y]
+    diff = la != lb
+    code = (np.arange(n)[:, None] * k1 + la) * k1 + lb
+    table = np.bincount(code[diff], weights=np.broadcast_to(count, la.shape)[diff],
+                        minlength=n * k1 * k1)
+    table = np.rint(table).astype(np.int64).reshape(n, k1, k1)
+    return table + table.transpose(0, 2, 1)
+
+
 def _bands(index: npt.NDArray[np.int32], lc: IntArray, pairs: list, d: int
            ) -> npt.NDArray[np.unsignedinteger]:
     """Bit ``k`` of each pixel: it lies within ``d`` px of a label change of ``lc[k]`` (the
@@ -385,33 +423,30 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
     crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
     n = len(names)
     steps = [_pairs(index, 1, 1), _pairs(index, 1, 0)]
-    x1 = np.concatenate([steps[0][1], steps[1][1]])
-    y1 = np.concatenate([steps[0][2], steps[1][2]])
+    # the distinct pairs of neighbouring tuples (a few hundred, against 10^5 pixel pairs)
+    px, py, cnt = _distinct([s[1] for s in steps], [s[2] for s in steps], n_t)
+    adjacency = _adjacency(labels, px, py, cnt, k1)
     # thing segments near each other (mergeable objects): only tuples holding some thing
     thing_t = thing_of[labels].any(axis=0)
-    keep = thing_t[x1] & thing_t[y1]
-    near_x, near_y = [x1[keep]], [y1[keep]]
+    near_x, near_y = [px], [py]
     if thing_t.any():
         for d in range(2, _NEAR + 1):
             for axis in (1, 0):
                 _, x, y = _pairs(index, d, axis)
-                both = thing_t[x] & thing_t[y]  # the few differing pairs, not every pixel
-                near_x.append(x[both])
-                near_y.append(y[both])
-    nx, ny = np.concatenate(near_x), np.concatenate(near_y)
-    adjacency = np.zeros((n, k1, k1), np.int64)
+                near_x.append(x)
+                near_y.append(y)
+    nx, ny, _ = _distinct(near_x, near_y, n_t)
+    keep = thing_t[nx] & thing_t[ny]
+    nx, ny = nx[keep], ny[keep]
     near = []
     for ai in range(n):
-        la, lb = labels[ai, x1], labels[ai, y1]
-        diff = la != lb
-        table = np.bincount(la[diff] * k1 + lb[diff], minlength=k1 * k1).reshape(k1, k1)
-        adjacency[ai] = table + table.T
         ci, cj = t.codes[nx, ai], t.codes[ny, ai]
         sel = (ci != cj) & (ci > 0) & (cj > 0)
         m = np.zeros((len(anns[ai].segments) + 1,) * 2, bool)
         m[ci[sel], cj[sel]] = True
         near.append(m | m.T)
-    objects = []
+    objects, pairs = [], []
+    codes = [np.ascontiguousarray(t.codes[:, i]) for i in range(n)]
     events = np.zeros((n, n_t), np.int64)  # in how many pairs a tuple is an object event
     for ai, a in enumerate(names):
         for bi, b in enumerate(names):
@@ -419,10 +454,11 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
                 continue
             table = maps.pair(a, b).table_for(b)
             rows, event = _pair_objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
-                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
-            objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
-                                            rows]))
-            events[ai] += event[t.codes[:, bi], t.codes[:, ai]]
+                                        thing_of[cats[ai]], near[bi], min_area, crowd[bi])
+            objects.append(rows)
+            pairs.append((ai, bi))
+            events[ai] += event[codes[bi], codes[ai]]
+    head = np.repeat(np.array(pairs, np.int64), [len(r) for r in objects], axis=0)
     cat_ids = np.asarray(ids, np.int64)
     lc = np.zeros((n, n_t), np.int64)  # each annotator's consensus of the others, per tuple
     for ai, a in enumerate(names):
@@ -431,16 +467,23 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
         lc[ai] = seg_label[cons.segment]
     in_band = np.concatenate([_in_band(index, _bands(index, lc[g:g + 8], steps, band),
                                        min(8, n - g), n_t) for g in range(0, n, 8)])
-    pixels = np.zeros((n, 3, k1, k1), np.int64)
-    for ai in range(n):
-        majority = 2 * events[ai] > n - 1  # as the consensus: most of the others agree
-        zone = np.where(majority[:, None], 0, np.array([2, 1])[None, :])
-        split = np.stack([t.count - in_band[ai], in_band[ai]], axis=1)
-        code = (zone * k1 + lc[ai][:, None]) * k1 + labels[ai][:, None]
-        pixels[ai] = np.bincount(code.ravel(), weights=split.ravel(),
-                                 minlength=3 * k1 * k1).round().astype(np.int64).reshape(3, k1, k1)
-    return ImageRecord(maps.image, tuple(names), tuple(ids), pixels, adjacency,
-                       np.concatenate(objects).astype(np.int64), band, shape)
+    return ImageRecord(maps.image, tuple(names), tuple(ids),
+                       _pixels(events, lc, labels, t.count, in_band, k1), adjacency,
+                       np.concatenate([head, np.concatenate(objects)], axis=1), band, shape)
+
+
+def _pixels(events: IntArray, lc: IntArray, labels: IntArray, count: IntArray,
+            in_band: IntArray, k1: int) -> IntArray:
+    """:attr:`ImageRecord.pixels` from per-tuple arrays (rows: annotators): in how many pairs
+    a tuple is an object event, its consensus label, its label, its pixels and those in the
+    band. One ``bincount`` for every annotator (weights: pixels; sums exact in float64)."""
+    n = events.shape[0]
+    majority = 2 * events > n - 1  # as the consensus: most of the others agree
+    zone = np.where(majority[..., None], 0, np.array([2, 1]))  # (N, T, 2): interior, band
+    split = np.stack([count - in_band, in_band], axis=2)
+    code = ((np.arange(n)[:, None, None] * 3 + zone) * k1 + lc[..., None]) * k1 + labels[..., None]
+    out = np.bincount(code.ravel(), weights=split.ravel(), minlength=n * 3 * k1 * k1)
+    return np.rint(out).astype(np.int64).reshape(n, 3, k1, k1)
 
 
 def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,
