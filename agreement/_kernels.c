@@ -1059,6 +1059,79 @@ done:
     return result;
 }
 
+/* The pairs of tuples met d apart along axis 1 (rows) or 0 (columns): table[x * n_t + y] = 1
+ * for every differing pair (x first in row-major order), the pixel pairs visited as
+ * DEFINE_NEIGHBOUR_LOOP visits them. Returns the pairs outside the table (not marked). */
+#define DEFINE_MARK_LOOP(T, S)                                                                 \
+    static Py_ssize_t mark_loop_##S(const T *L, Py_ssize_t h, Py_ssize_t w, Py_ssize_t d,      \
+                                    int axis, Py_ssize_t n_t, uint8_t *table) {                \
+        Py_ssize_t bad = 0, rows = axis ? h : h - d, cols = axis ? w - d : w;                  \
+        Py_ssize_t step = axis ? d : w * d;                                                    \
+        const Py_ssize_t per = 16 / (Py_ssize_t)sizeof(T);                                     \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                                \
+            const T *a = L + r * w, *b = a + step;                                             \
+            Py_ssize_t j = 0;                                                                  \
+            if (HAVE_SSE2)                                                                     \
+                for (; j + per <= cols; j += per) {                                            \
+                    unsigned diff = ~equal16(a + j, b + j) & 0xFFFFu;                          \
+                    while (diff) {                                                             \
+                        int k = CTZ(diff) / (int)sizeof(T);                                    \
+                        diff &= ~(((1u << sizeof(T)) - 1) << (k * (int)sizeof(T)));           \
+                        int64_t x = (int64_t)a[j + k], y = (int64_t)b[j + k];                  \
+                        if (x < 0 || y < 0 || x >= n_t || y >= n_t) bad++;                     \
+                        else table[x * n_t + y] = 1;                                           \
+                    }                                                                          \
+                }                                                                              \
+            for (; j < cols; j++) {                                                            \
+                if (a[j] == b[j]) continue;                                                    \
+                int64_t x = (int64_t)a[j], y = (int64_t)b[j];                                  \
+                if (x < 0 || y < 0 || x >= n_t || y >= n_t) bad++;                             \
+                else table[x * n_t + y] = 1;                                                   \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+DEFINE_MARK_LOOP(uint8_t, u8)
+DEFINE_MARK_LOOP(uint16_t, u16)
+DEFINE_MARK_LOOP(int32_t, i32)
+
+/* neighbour_marks(labels, h, w, d0, d1, n_t, table[, itemsize]) -> bad
+ * mark_loop for every d in d0..d1 along both axes of an h x w map of 1, 2 or 4 bytes per label
+ * (uint8, uint16, int32): table (uint8 or bool, n_t * n_t) gets 1 at x * n_t + y for each pair
+ * of tuples (x, y) met; the pairs whose labels are not below n_t are counted, not marked. */
+static PyObject *neighbour_marks(PyObject *self, PyObject *args) {
+    Py_buffer lab, table;
+    Py_ssize_t h, w, d0, d1, n_t, itemsize = 4;
+    if (!PyArg_ParseTuple(args, "y*nnnnnw*|n", &lab, &h, &w, &d0, &d1, &n_t, &table, &itemsize))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t bad = 0;
+    if (h < 0 || w < 0 || d0 < 1 || d1 < d0 || n_t < 0 || n_t > 3037000499) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be >= 0, 1 <= d0 <= d1, 0 <= n_t");
+        goto done;
+    }
+    if (check_shape(h, w) || check_width(itemsize, "labels") ||
+        check_size(&lab, h * w, itemsize, "labels") || check_size(&table, n_t * n_t, 1, "table"))
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t d = d0; d <= d1; d++)
+        for (int axis = 1; axis >= 0; axis--) {
+            if ((axis ? w : h) <= d) continue;
+            if (itemsize == 1)
+                bad += mark_loop_u8(lab.buf, h, w, d, axis, n_t, table.buf);
+            else if (itemsize == 2)
+                bad += mark_loop_u16(lab.buf, h, w, d, axis, n_t, table.buf);
+            else
+                bad += mark_loop_i32(lab.buf, h, w, d, axis, n_t, table.buf);
+        }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(bad);
+done:
+    PyBuffer_Release(&lab);
+    PyBuffer_Release(&table);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
@@ -1070,6 +1143,7 @@ static PyMethodDef methods[] = {
     {"components", components, METH_VARARGS, "Connected components of a graph's edge list."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {"pair_objects", pair_objects, METH_VARARGS, "The findings' objects of one annotator pair."},
+    {"neighbour_marks", neighbour_marks, METH_VARARGS, "Pairs of labels met d0..d1 apart."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -131,3 +131,30 @@ def test_records_are_equal_with_sorted_distinct_pairs(monkeypatch):
         monkeypatch.undo()
         for f in ("pixels", "adjacency", "objects"):
             assert np.array_equal(getattr(a, f), getattr(b, f)), f
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 40), st.integers(1, 40), st.integers(1, 4),
+       st.integers(0, 3), st.sampled_from([np.uint8, np.uint16, np.int32]),
+       st.integers(0, 2**32 - 1))
+def test_tuples_met_at_a_distance_compiled_equal_the_pixel_pairs(n_t, h, w, d0, extra, dtype,
+                                                                seed):
+    rng = np.random.default_rng(seed)
+    index = np.sort(rng.integers(0, n_t, (h, w)), axis=1 if seed % 2 else 0).astype(dtype)
+    if seed % 3 == 0:
+        index = rng.integers(0, n_t, (h, w)).astype(dtype)
+    d1 = d0 + extra
+    want = set()
+    for d in range(d0, d1 + 1):
+        for a, b in ((index[:, :-d], index[:, d:]), (index[:-d, :], index[d:, :])):
+            diff = a != b
+            want |= set(zip(a[diff].tolist(), b[diff].tolist(), strict=True))
+    got = []
+    for kern in (_native.kernels, None):
+        saved, _native.kernels = _native.kernels, kern
+        try:
+            got.append(_kernel._met(index, d0, d1, n_t))
+        finally:
+            _native.kernels = saved
+    for x, y in got:
+        assert list(zip(x.tolist(), y.tolist(), strict=True)) == sorted(want)

@@ -334,6 +334,24 @@ def _distinct(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], n_t: int
     return pos // n_t, pos % n_t, count
 
 
+def _met(index: npt.NDArray[np.int32], d0: int, d1: int, n_t: int) -> tuple[IntArray, IntArray]:
+    """The distinct pairs of tuples ``(x, y)`` of pixels ``d0`` to ``d1`` apart along either
+    axis (``x`` first in row-major order), in increasing order of ``x * T + y``: marked in a
+    dense table in one compiled pass per distance and axis (no list of pixel pairs), else
+    :func:`_distinct` of :func:`_pairs`."""
+    kern, width = _native.kernels, label_width(index)
+    if (kern is not None and n_t * n_t <= _DENSE_PAIRS and width == index.dtype.itemsize
+            and index.ndim == 2):
+        table = np.zeros(n_t * n_t, np.uint8)
+        h, w = index.shape
+        if not kern.neighbour_marks(np.ascontiguousarray(index), h, w, d0, d1, n_t, table, width):
+            pos = np.flatnonzero(table)
+            return pos // n_t, pos % n_t
+    pairs = [_pairs(index, d, axis) for d in range(d0, d1 + 1) for axis in (1, 0)]
+    x, y, _ = _distinct([p[1] for p in pairs], [p[2] for p in pairs], n_t)
+    return x, y
+
+
 def _adjacency(labels: IntArray, x: IntArray, y: IntArray, count: IntArray, k1: int
                ) -> IntArray:
     """``out[a]``: the label changes of annotator ``a`` (``labels[a]``: per tuple) over
@@ -428,14 +446,10 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
     adjacency = _adjacency(labels, px, py, cnt, k1)
     # thing segments near each other (mergeable objects): only tuples holding some thing
     thing_t = thing_of[labels].any(axis=0)
-    near_x, near_y = [px], [py]
-    if thing_t.any():
-        for d in range(2, _NEAR + 1):
-            for axis in (1, 0):
-                _, x, y = _pairs(index, d, axis)
-                near_x.append(x)
-                near_y.append(y)
-    nx, ny, _ = _distinct(near_x, near_y, n_t)
+    nx, ny = px, py
+    if thing_t.any():  # (a pair met at several distances is marked once: no matter)
+        qx, qy = _met(index, 2, _NEAR, n_t)
+        nx, ny = np.concatenate([px, qx]), np.concatenate([py, qy])
     keep = thing_t[nx] & thing_t[ny]
     nx, ny = nx[keep], ny[keep]
     near = []
