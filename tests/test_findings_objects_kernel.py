@@ -158,3 +158,18 @@ def test_tuples_met_at_a_distance_compiled_equal_the_pixel_pairs(n_t, h, w, d0, 
             _native.kernels = saved
     for x, y in got:
         assert list(zip(x.tolist(), y.tolist(), strict=True)) == sorted(want)
+
+
+def test_tables_beyond_the_compiled_size_go_to_numpy(monkeypatch):
+    rng = np.random.default_rng(5)
+    table = _table(rng, 6, 5, 3)
+    cat_c, cat_a = rng.integers(1, 3, 6), rng.integers(1, 3, 5)
+    args = (table, cat_c, cat_a, np.ones(6, bool), np.ones(5, bool), np.zeros((7, 7), bool),
+            1.0, np.zeros(6, bool))
+    want = _kernel._pair_objects(*args)
+    monkeypatch.setattr(_kernel, "_PAIR_OBJECTS", 5)
+    monkeypatch.setattr(_kernel, "_objects", lambda *a: ("numpy", a))
+    assert _kernel._pair_objects(*args)[0] == "numpy"
+    monkeypatch.undo()
+    got = _kernel._objects(*args)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

@@ -267,16 +267,23 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     return out.astype(np.int64), event
 
 
+#: Most reference segments :func:`_pair_objects` takes compiled (its scratch table of what
+#: each object took from each other one: 128 MB of int64 at 4,096).
+_PAIR_OBJECTS = 4096
+
+
 def _pair_objects(table: IntArray, cat_c: IntArray, cat_a: IntArray,
                   thing_c: npt.NDArray[np.bool_], thing_a: npt.NDArray[np.bool_],
                   near: npt.NDArray[np.bool_], min_area: float, crowd_c: npt.NDArray[np.bool_]
                   ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     """:func:`_objects` in one compiled pass over the table when the kernels are built (the
     numpy version: some 60 calls on small arrays, the kernel's cost on small images), else
-    :func:`_objects`; the same arrays. Tables without a segment on either side go to numpy."""
+    :func:`_objects`; the same arrays. Tables without a segment on either side, or with more
+    than :data:`_PAIR_OBJECTS` reference segments (its scratch: their number squared), go to
+    numpy."""
     kern = _native.kernels
     nc, na = cat_c.size, cat_a.size
-    if kern is None or not nc or not na:
+    if kern is None or not nc or not na or nc > _PAIR_OBJECTS:
         return _objects(table, cat_c, cat_a, thing_c, thing_a, near, min_area, crowd_c)
     rows = np.empty((nc, 7), np.int64)
     event = np.zeros((nc + 1, na + 1), bool)
