@@ -893,6 +893,245 @@ done:
     return result;
 }
 
+/* The findings' objects of one directed annotator pair (agreement.diagnosis._kernel._objects,
+ * the numpy version and oracle: same rules, same order of rows). tab is the (nc + 1) x (na + 1)
+ * joint table (rows: the reference's compact ids, columns: the annotator's; 0 = void). Ratios
+ * are compared as numpy compares them: int64 counts converted to double, then divided or
+ * multiplied once. Scratch: 3 na + 4 nc + nc * nc int64. Returns the rows written. */
+static Py_ssize_t objects_loop(const int64_t *tab, Py_ssize_t nc, Py_ssize_t na,
+                               const int64_t *cat_c, const int64_t *cat_a, const uint8_t *thing_c,
+                               const uint8_t *crowd_c, const uint8_t *thing_a,
+                               const uint8_t *near, double min_area, int64_t *rows,
+                               uint8_t *event, int64_t *scratch) {
+    const Py_ssize_t W = na + 1;
+    int64_t *area_c = scratch, *area_a = area_c + nc, *owner = area_a + na, *lost = owner + na;
+    int64_t *owned = lost + nc, *parts = owned + nc, *taken = parts + nc;
+    uint8_t *real = (uint8_t *)(taken + nc * nc); /* nc bytes after the int64s */
+#define T(i, j) tab[((i) + 1) * W + (j) + 1]
+#define COVERS(i, j) ((double)T(i, j) >= 0.5 * (double)area_c[i])
+    for (Py_ssize_t i = 0; i < nc; i++) {
+        int64_t s = 0;
+        for (Py_ssize_t j = 0; j <= na; j++) s += tab[(i + 1) * W + j];
+        area_c[i] = s;
+        real[i] = thing_c[i] && (double)s >= min_area && !crowd_c[i];
+        if (thing_c[i] && !real[i]) memset(event + (i + 1) * W, 1, (size_t)W);
+    }
+    for (Py_ssize_t j = 0; j < na; j++) {
+        int64_t s = 0;
+        for (Py_ssize_t i = 0; i <= nc; i++) s += tab[i * W + j + 1];
+        area_a[j] = s;
+    }
+    /* owners (_owners): the object of its class it covers most of (at least half), else the
+     * object of its class holding most of its pixels; things only */
+    for (Py_ssize_t j = 0; j < na; j++) {
+        owner[j] = -1;
+        if (!thing_a[j]) continue;
+        double best = -1.0;
+        Py_ssize_t by_cover = 0, most = 0;
+        int64_t most_t = -1;
+        for (Py_ssize_t i = 0; i < nc; i++) {
+            int ok = thing_c[i] && cat_c[i] == cat_a[j];
+            double cover = ok ? (double)T(i, j) / (double)area_c[i] : 0.0;
+            if (cover > best) best = cover, by_cover = i;
+            if (T(i, j) > most_t) most_t = T(i, j), most = i;
+        }
+        if (best >= 0.5)
+            owner[j] = by_cover;
+        else if (most_t > 0 && thing_c[most] && cat_c[most] == cat_a[j])
+            owner[j] = most;
+    }
+    /* pixels of each object in segments standing for another one, net of what it took */
+    memset(taken, 0, (size_t)(nc * nc) * sizeof(int64_t));
+    memset(owned, 0, (size_t)nc * sizeof(int64_t));
+    memset(parts, 0, (size_t)nc * sizeof(int64_t));
+    for (Py_ssize_t j = 0; j < na; j++) {
+        Py_ssize_t k = (Py_ssize_t)owner[j];
+        if (k < 0) continue;
+        owned[k]++;
+        if ((double)T(k, j) >= 0.5 * (double)area_a[j] && (double)T(k, j) >= 0.1 * (double)area_c[k])
+            parts[k]++;
+        for (Py_ssize_t i = 0; i < nc; i++)
+            if (i != k) taken[i * nc + k] += T(i, j);
+    }
+    for (Py_ssize_t i = 0; i < nc; i++) {
+        int64_t s = 0;
+        for (Py_ssize_t k = 0; k < nc; k++) {
+            int64_t d = taken[i * nc + k] - taken[k * nc + i];
+            if (d > 0) s += d;
+        }
+        lost[i] = s;
+    }
+    /* stray things (standing for no object): their pixels off their main object were taken */
+    for (Py_ssize_t j = 0; j < na; j++) {
+        if (!thing_a[j] || owner[j] >= 0) continue;
+        Py_ssize_t home = 0;
+        for (Py_ssize_t i = 1; i < nc; i++)
+            if (T(i, j) > T(home, j)) home = i;
+        for (Py_ssize_t i = 0; i < nc; i++)
+            if (i != home && thing_c[i]) lost[i] += T(i, j);
+        for (Py_ssize_t i = 0; i <= nc; i++) event[i * W + j + 1] = 1;
+    }
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 0; i < nc; i++) {
+        if (!real[i]) continue;
+        const int64_t *row = tab + (i + 1) * W;
+        Py_ssize_t j = 0;
+        for (Py_ssize_t m = 1; m <= na; m++)
+            if (row[m] > row[j]) j = m;
+        j -= 1; /* the segment over most of it (-1: void) */
+        int valid = j >= 0;
+        Py_ssize_t jj = valid ? j : 0;
+        int same = valid && cat_c[i] == cat_a[jj];
+        int missed = !valid || !thing_a[jj];
+        int merged = 0;
+        if (!missed && same && COVERS(i, jj) && owned[i] - (owner[jj] == i) == 0) {
+            for (Py_ssize_t r = 0; r < nc && !merged; r++)
+                merged = r != i && real[r] && cat_c[r] == cat_c[i] && COVERS(r, jj);
+        }
+        int hidden = !missed && !merged && owner[jj] >= 0 && owner[jj] != i;
+        int confused = !missed && !merged && !hidden && !same;
+        int64_t status = missed ? 1 : merged ? 4 : hidden ? 3 : confused ? 2 : 0;
+        if (merged || confused)
+            for (Py_ssize_t r = 0; r <= nc; r++) event[r * W + jj + 1] = 1;
+        if (status != 0) memset(event + (i + 1) * W, 1, (size_t)W);
+        for (Py_ssize_t m = 0; m < na; m++)
+            if (owner[m] >= 0 && owner[m] != i) event[(i + 1) * W + m + 1] = 1;
+        int mergeable = 0;
+        for (Py_ssize_t r = 0; r < nc && !mergeable; r++)
+            mergeable = near[(i + 1) * (nc + 1) + r + 1] && real[r] && cat_c[r] == cat_c[i];
+        int64_t *out = rows + 7 * n++;
+        out[0] = cat_c[i], out[1] = area_c[i], out[2] = status;
+        out[3] = confused ? cat_a[jj] : 0, out[4] = parts[i];
+        out[5] = status != 4 ? lost[i] : 0, out[6] = mergeable;
+    }
+#undef T
+#undef COVERS
+    return n;
+}
+
+/* pair_objects(table, nc, na, cat_c, cat_a, thing_c, crowd_c, thing_a, near, min_area, rows,
+ *              event) -> n
+ * objects_loop over buffers: table int64 (nc + 1) x (na + 1), cat_c / cat_a int64, thing_c /
+ * crowd_c / thing_a / near (nc + 1) x (nc + 1) bool, rows int64 nc x 7 (written: the first n),
+ * event a zeroed bool (nc + 1) x (na + 1) (set where the module notes say). */
+static PyObject *pair_objects(PyObject *self, PyObject *args) {
+    Py_buffer tab, cat_c, cat_a, thing_c, crowd_c, thing_a, near, rows, event;
+    Py_ssize_t nc, na;
+    double min_area;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*y*y*dw*w*", &tab, &nc, &na, &cat_c, &cat_a,
+                          &thing_c, &crowd_c, &thing_a, &near, &min_area, &rows, &event))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = 0;
+    int64_t *scratch = NULL;
+    if (nc < 0 || na < 0 || nc > 46340) { /* nc * nc scratch cells fit the index arithmetic */
+        PyErr_SetString(PyExc_ValueError, "nc and na must be >= 0 and nc at most 46340");
+        goto done;
+    }
+    if (check_shape(nc + 1, na + 1) || check_size(&tab, (nc + 1) * (na + 1), 8, "table") ||
+        check_size(&cat_c, nc, 8, "cat_c") || check_size(&cat_a, na, 8, "cat_a") ||
+        check_size(&thing_c, nc, 1, "thing_c") || check_size(&crowd_c, nc, 1, "crowd_c") ||
+        check_size(&thing_a, na, 1, "thing_a") ||
+        check_size(&near, (nc + 1) * (nc + 1), 1, "near") ||
+        check_size(&rows, nc * 7, 8, "rows") || check_size(&event, (nc + 1) * (na + 1), 1, "event"))
+        goto done;
+    scratch = malloc((size_t)(3 * na + 4 * nc + nc * nc + 1) * sizeof(int64_t) + (size_t)nc);
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    n = objects_loop(tab.buf, nc, na, cat_c.buf, cat_a.buf, thing_c.buf, crowd_c.buf,
+                     thing_a.buf, near.buf, min_area, rows.buf, event.buf, scratch);
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(n);
+done:
+    free(scratch);
+    PyBuffer_Release(&tab);
+    PyBuffer_Release(&cat_c);
+    PyBuffer_Release(&cat_a);
+    PyBuffer_Release(&thing_c);
+    PyBuffer_Release(&crowd_c);
+    PyBuffer_Release(&thing_a);
+    PyBuffer_Release(&near);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&event);
+    return result;
+}
+
+/* The pairs of tuples met d apart along axis 1 (rows) or 0 (columns): table[x * n_t + y] = 1
+ * for every differing pair (x first in row-major order), the pixel pairs visited as
+ * DEFINE_NEIGHBOUR_LOOP visits them. Returns the pairs outside the table (not marked). */
+#define DEFINE_MARK_LOOP(T, S)                                                                 \
+    static Py_ssize_t mark_loop_##S(const T *L, Py_ssize_t h, Py_ssize_t w, Py_ssize_t d,      \
+                                    int axis, Py_ssize_t n_t, uint8_t *table) {                \
+        Py_ssize_t bad = 0, rows = axis ? h : h - d, cols = axis ? w - d : w;                  \
+        Py_ssize_t step = axis ? d : w * d;                                                    \
+        const Py_ssize_t per = 16 / (Py_ssize_t)sizeof(T);                                     \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                                \
+            const T *a = L + r * w, *b = a + step;                                             \
+            Py_ssize_t j = 0;                                                                  \
+            if (HAVE_SSE2)                                                                     \
+                for (; j + per <= cols; j += per) {                                            \
+                    unsigned diff = ~equal16(a + j, b + j) & 0xFFFFu;                          \
+                    while (diff) {                                                             \
+                        int k = CTZ(diff) / (int)sizeof(T);                                    \
+                        diff &= ~(((1u << sizeof(T)) - 1) << (k * (int)sizeof(T)));           \
+                        int64_t x = (int64_t)a[j + k], y = (int64_t)b[j + k];                  \
+                        if (x < 0 || y < 0 || x >= n_t || y >= n_t) bad++;                     \
+                        else table[x * n_t + y] = 1;                                           \
+                    }                                                                          \
+                }                                                                              \
+            for (; j < cols; j++) {                                                            \
+                if (a[j] == b[j]) continue;                                                    \
+                int64_t x = (int64_t)a[j], y = (int64_t)b[j];                                  \
+                if (x < 0 || y < 0 || x >= n_t || y >= n_t) bad++;                             \
+                else table[x * n_t + y] = 1;                                                   \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+DEFINE_MARK_LOOP(uint8_t, u8)
+DEFINE_MARK_LOOP(uint16_t, u16)
+DEFINE_MARK_LOOP(int32_t, i32)
+
+/* neighbour_marks(labels, h, w, d0, d1, n_t, table[, itemsize]) -> bad
+ * mark_loop for every d in d0..d1 along both axes of an h x w map of 1, 2 or 4 bytes per label
+ * (uint8, uint16, int32): table (uint8 or bool, n_t * n_t) gets 1 at x * n_t + y for each pair
+ * of tuples (x, y) met; the pairs whose labels are not below n_t are counted, not marked. */
+static PyObject *neighbour_marks(PyObject *self, PyObject *args) {
+    Py_buffer lab, table;
+    Py_ssize_t h, w, d0, d1, n_t, itemsize = 4;
+    if (!PyArg_ParseTuple(args, "y*nnnnnw*|n", &lab, &h, &w, &d0, &d1, &n_t, &table, &itemsize))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t bad = 0;
+    if (h < 0 || w < 0 || d0 < 1 || d1 < d0 || n_t < 0 || n_t > 3037000499) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be >= 0, 1 <= d0 <= d1, 0 <= n_t");
+        goto done;
+    }
+    if (check_shape(h, w) || check_width(itemsize, "labels") ||
+        check_size(&lab, h * w, itemsize, "labels") || check_size(&table, n_t * n_t, 1, "table"))
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t d = d0; d <= d1; d++)
+        for (int axis = 1; axis >= 0; axis--) {
+            if ((axis ? w : h) <= d) continue;
+            if (itemsize == 1)
+                bad += mark_loop_u8(lab.buf, h, w, d, axis, n_t, table.buf);
+            else if (itemsize == 2)
+                bad += mark_loop_u16(lab.buf, h, w, d, axis, n_t, table.buf);
+            else
+                bad += mark_loop_i32(lab.buf, h, w, d, axis, n_t, table.buf);
+        }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(bad);
+done:
+    PyBuffer_Release(&lab);
+    PyBuffer_Release(&table);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
@@ -903,6 +1142,8 @@ static PyMethodDef methods[] = {
     {"blobs", blobs, METH_VARARGS, "4-connected components of segments in their boxes."},
     {"components", components, METH_VARARGS, "Connected components of a graph's edge list."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
+    {"pair_objects", pair_objects, METH_VARARGS, "The findings' objects of one annotator pair."},
+    {"neighbour_marks", neighbour_marks, METH_VARARGS, "Pairs of labels met d0..d1 apart."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -116,3 +116,28 @@ def test_a_pair_counted_in_one_compiled_pass_equals_the_general_count(anns):
     assert np.array_equal(t.codes, g.codes[:, :2]) and np.array_equal(t.count, g.count)
     assert (t._index is None) == (_native.kernels is not None)  # not made until read
     assert np.array_equal(t.index, g.index) and t.index.dtype == g.index.dtype == np.uint16
+
+
+@settings(max_examples=60, deadline=None)
+@given(image())
+def test_tuples_counted_with_and_without_the_compiled_kernels_are_equal(anns):
+    """N maps: the counts as (first N - 1 ids, last id) pairs in one compiled pass, or one
+    ``bincount`` of the combined ids; the same tuples, counts and index (dtypes included)."""
+    from agreement import _native
+
+    compacts = [a.compact for a in anns.values()]
+    sizes = [len(a.segments) for a in anns.values()]
+    got = []
+    for kern in (_native.kernels, None):
+        saved, _native.kernels = _native.kernels, kern
+        try:
+            t = count_tuples(compacts, sizes)
+            got.append((t.index, t.codes, t.count))
+        finally:
+            _native.kernels = saved
+    for x, y in zip(*got, strict=True):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+    keys, counts = np.unique(np.ravel_multi_index(np.stack(compacts), [s + 1 for s in sizes]),
+                             return_counts=True)
+    assert np.array_equal(got[0][2], counts)
+    assert np.array_equal(np.ravel_multi_index(got[0][1].T, [s + 1 for s in sizes]), keys)

@@ -267,6 +267,35 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     return out.astype(np.int64), event
 
 
+#: Most reference segments :func:`_pair_objects` takes compiled (its scratch table of what
+#: each object took from each other one: 128 MB of int64 at 4,096).
+_PAIR_OBJECTS = 4096
+
+
+def _pair_objects(table: IntArray, cat_c: IntArray, cat_a: IntArray,
+                  thing_c: npt.NDArray[np.bool_], thing_a: npt.NDArray[np.bool_],
+                  near: npt.NDArray[np.bool_], min_area: float, crowd_c: npt.NDArray[np.bool_]
+                  ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """:func:`_objects` in one compiled pass over the table when the kernels are built (the
+    numpy version: some 60 calls on small arrays, the kernel's cost on small images), else
+    :func:`_objects`; the same arrays. Tables without a segment on either side, or with more
+    than :data:`_PAIR_OBJECTS` reference segments (its scratch: their number squared), go to
+    numpy."""
+    kern = _native.kernels
+    nc, na = cat_c.size, cat_a.size
+    if kern is None or not nc or not na or nc > _PAIR_OBJECTS:
+        return _objects(table, cat_c, cat_a, thing_c, thing_a, near, min_area, crowd_c)
+    rows = np.empty((nc, 7), np.int64)
+    event = np.zeros((nc + 1, na + 1), bool)
+    n = kern.pair_objects(np.ascontiguousarray(table, np.int64), nc, na,
+                          np.ascontiguousarray(cat_c, np.int64),
+                          np.ascontiguousarray(cat_a, np.int64),
+                          np.ascontiguousarray(thing_c, bool), np.ascontiguousarray(crowd_c, bool),
+                          np.ascontiguousarray(thing_a, bool), np.ascontiguousarray(near, bool),
+                          float(min_area), rows, event)
+    return rows[:n].copy(), event
+
+
 def _pairs(index: npt.NDArray[np.int32], d: int, axis: int
            ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Pixels ``d`` apart along ``axis`` whose tuples differ: the mask (on the first pixel of
@@ -287,6 +316,62 @@ def _pairs(index: npt.NDArray[np.int32], d: int, axis: int
     x, y = (index[:, :-d], index[:, d:]) if axis == 1 else (index[:-d, :], index[d:, :])
     sel = x != y
     return sel, x[sel], y[sel]
+
+
+#: Largest ``T * T`` (tuples squared) whose pairs :func:`_distinct` counts in a dense table
+#: (2 MB of int64; and at most 4 cells a pair), else it sorts them.
+_DENSE_PAIRS = 1 << 18
+
+
+def _distinct(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], n_t: int
+              ) -> tuple[IntArray, IntArray, IntArray]:
+    """The distinct pairs of tuples ``(x, y)`` among the pairs ``(xs[k][i], ys[k][i])``, in
+    increasing order of ``x * T + y``, and how often each occurs."""
+    codes = [x.astype(np.int64) * n_t + y for x, y in zip(xs, ys, strict=True)]
+    cells = n_t * n_t
+    if cells <= min(_DENSE_PAIRS, 4 * sum(code.size for code in codes)):
+        count = np.zeros(cells, np.int64)
+        for code in codes:
+            count += np.bincount(code, minlength=cells)
+        pos = np.flatnonzero(count)
+        count = count[pos]
+    else:
+        pos, count = np.unique(np.concatenate(codes), return_counts=True)
+        count = count.astype(np.int64)
+    return pos // n_t, pos % n_t, count
+
+
+def _met(index: npt.NDArray[np.int32], d0: int, d1: int, n_t: int) -> tuple[IntArray, IntArray]:
+    """The distinct pairs of tuples ``(x, y)`` of pixels ``d0`` to ``d1`` apart along either
+    axis (``x`` first in row-major order), in increasing order of ``x * T + y``: marked in a
+    dense table in one compiled pass per distance and axis (no list of pixel pairs), else
+    :func:`_distinct` of :func:`_pairs`."""
+    kern, width = _native.kernels, label_width(index)
+    if (kern is not None and n_t * n_t <= _DENSE_PAIRS and width == index.dtype.itemsize
+            and index.ndim == 2):
+        table = np.zeros(n_t * n_t, np.uint8)
+        h, w = index.shape
+        if not kern.neighbour_marks(np.ascontiguousarray(index), h, w, d0, d1, n_t, table, width):
+            pos = np.flatnonzero(table)
+            return pos // n_t, pos % n_t
+    pairs = [_pairs(index, d, axis) for d in range(d0, d1 + 1) for axis in (1, 0)]
+    x, y, _ = _distinct([p[1] for p in pairs], [p[2] for p in pairs], n_t)
+    return x, y
+
+
+def _adjacency(labels: IntArray, x: IntArray, y: IntArray, count: IntArray, k1: int
+               ) -> IntArray:
+    """``out[a]``: the label changes of annotator ``a`` (``labels[a]``: per tuple) over
+    ``count[i]`` neighbouring pixel pairs of tuples ``(x[i], y[i])``, per class pair, both
+    ways (symmetric)."""
+    n = labels.shape[0]
+    la, lb = labels[:, x], labels[:, y]
+    diff = la != lb
+    code = (np.arange(n)[:, None] * k1 + la) * k1 + lb
+    table = np.bincount(code[diff], weights=np.broadcast_to(count, la.shape)[diff],
+                        minlength=n * k1 * k1)
+    table = np.rint(table).astype(np.int64).reshape(n, k1, k1)
+    return table + table.transpose(0, 2, 1)
 
 
 def _bands(index: npt.NDArray[np.int32], lc: IntArray, pairs: list, d: int
@@ -363,44 +448,38 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
     crowd = [np.array([s.iscrowd for s in ann.segments], bool) for ann in anns]
     n = len(names)
     steps = [_pairs(index, 1, 1), _pairs(index, 1, 0)]
-    x1 = np.concatenate([steps[0][1], steps[1][1]])
-    y1 = np.concatenate([steps[0][2], steps[1][2]])
+    # the distinct pairs of neighbouring tuples (a few hundred, against 10^5 pixel pairs)
+    px, py, cnt = _distinct([s[1] for s in steps], [s[2] for s in steps], n_t)
+    adjacency = _adjacency(labels, px, py, cnt, k1)
     # thing segments near each other (mergeable objects): only tuples holding some thing
     thing_t = thing_of[labels].any(axis=0)
-    keep = thing_t[x1] & thing_t[y1]
-    near_x, near_y = [x1[keep]], [y1[keep]]
-    if thing_t.any():
-        for d in range(2, _NEAR + 1):
-            for axis in (1, 0):
-                _, x, y = _pairs(index, d, axis)
-                both = thing_t[x] & thing_t[y]  # the few differing pairs, not every pixel
-                near_x.append(x[both])
-                near_y.append(y[both])
-    nx, ny = np.concatenate(near_x), np.concatenate(near_y)
-    adjacency = np.zeros((n, k1, k1), np.int64)
+    nx, ny = px, py
+    if thing_t.any():  # (a pair met at several distances is marked once: no matter)
+        qx, qy = _met(index, 2, _NEAR, n_t)
+        nx, ny = np.concatenate([px, qx]), np.concatenate([py, qy])
+    keep = thing_t[nx] & thing_t[ny]
+    nx, ny = nx[keep], ny[keep]
     near = []
     for ai in range(n):
-        la, lb = labels[ai, x1], labels[ai, y1]
-        diff = la != lb
-        table = np.bincount(la[diff] * k1 + lb[diff], minlength=k1 * k1).reshape(k1, k1)
-        adjacency[ai] = table + table.T
         ci, cj = t.codes[nx, ai], t.codes[ny, ai]
         sel = (ci != cj) & (ci > 0) & (cj > 0)
         m = np.zeros((len(anns[ai].segments) + 1,) * 2, bool)
         m[ci[sel], cj[sel]] = True
         near.append(m | m.T)
-    objects = []
+    objects, pairs = [], []
+    codes = [np.ascontiguousarray(t.codes[:, i]) for i in range(n)]
     events = np.zeros((n, n_t), np.int64)  # in how many pairs a tuple is an object event
     for ai, a in enumerate(names):
         for bi, b in enumerate(names):
             if bi == ai:
                 continue
             table = maps.pair(a, b).table_for(b)
-            rows, event = _objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
-                                   thing_of[cats[ai]], near[bi], min_area, crowd[bi])
-            objects.append(np.column_stack([np.full(len(rows), ai), np.full(len(rows), bi),
-                                            rows]))
-            events[ai] += event[t.codes[:, bi], t.codes[:, ai]]
+            rows, event = _pair_objects(table, cats[bi], cats[ai], thing_of[cats[bi]],
+                                        thing_of[cats[ai]], near[bi], min_area, crowd[bi])
+            objects.append(rows)
+            pairs.append((ai, bi))
+            events[ai] += event[codes[bi], codes[ai]]
+    head = np.repeat(np.array(pairs, np.int64), [len(r) for r in objects], axis=0)
     cat_ids = np.asarray(ids, np.int64)
     lc = np.zeros((n, n_t), np.int64)  # each annotator's consensus of the others, per tuple
     for ai, a in enumerate(names):
@@ -409,16 +488,23 @@ def maps_record(maps: ImageMaps, *, band_ratio: float = 0.02, min_share: float =
         lc[ai] = seg_label[cons.segment]
     in_band = np.concatenate([_in_band(index, _bands(index, lc[g:g + 8], steps, band),
                                        min(8, n - g), n_t) for g in range(0, n, 8)])
-    pixels = np.zeros((n, 3, k1, k1), np.int64)
-    for ai in range(n):
-        majority = 2 * events[ai] > n - 1  # as the consensus: most of the others agree
-        zone = np.where(majority[:, None], 0, np.array([2, 1])[None, :])
-        split = np.stack([t.count - in_band[ai], in_band[ai]], axis=1)
-        code = (zone * k1 + lc[ai][:, None]) * k1 + labels[ai][:, None]
-        pixels[ai] = np.bincount(code.ravel(), weights=split.ravel(),
-                                 minlength=3 * k1 * k1).round().astype(np.int64).reshape(3, k1, k1)
-    return ImageRecord(maps.image, tuple(names), tuple(ids), pixels, adjacency,
-                       np.concatenate(objects).astype(np.int64), band, shape)
+    return ImageRecord(maps.image, tuple(names), tuple(ids),
+                       _pixels(events, lc, labels, t.count, in_band, k1), adjacency,
+                       np.concatenate([head, np.concatenate(objects)], axis=1), band, shape)
+
+
+def _pixels(events: IntArray, lc: IntArray, labels: IntArray, count: IntArray,
+            in_band: IntArray, k1: int) -> IntArray:
+    """:attr:`ImageRecord.pixels` from per-tuple arrays (rows: annotators): in how many pairs
+    a tuple is an object event, its consensus label, its label, its pixels and those in the
+    band. One ``bincount`` for every annotator (weights: pixels; sums exact in float64)."""
+    n = events.shape[0]
+    majority = 2 * events > n - 1  # as the consensus: most of the others agree
+    zone = np.where(majority[..., None], 0, np.array([2, 1]))  # (N, T, 2): interior, band
+    split = np.stack([count - in_band, in_band], axis=2)
+    code = ((np.arange(n)[:, None, None] * 3 + zone) * k1 + lc[..., None]) * k1 + labels[..., None]
+    out = np.bincount(code.ravel(), weights=split.ravel(), minlength=n * 3 * k1 * k1)
+    return np.rint(out).astype(np.int64).reshape(n, 3, k1, k1)
 
 
 def image_record(image: str, annotations: Mapping[str, PanopticAnnotation], *,

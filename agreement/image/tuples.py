@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _native
-from ..labels import overlap_table
+from ..labels import _pair_counts, overlap_table
 
 __all__ = ["Tuples", "count_tuples"]
 
@@ -142,12 +142,17 @@ def count_tuples(compacts: Sequence[npt.NDArray[np.integer]], sizes: Sequence[in
     # the combined ids in the narrowest type holding them (2 bytes a pixel for a few segments)
     code = np.zeros(shape, np.uint16 if cells <= 1 << 16 else np.int32 if cells < 1 << 31
                     else np.int64)
-    for c, r in zip(compacts, radix, strict=True):
+    for c, r in zip(compacts[:-1], radix[:-1], strict=True):
         code *= code.dtype.type(r)
         np.add(code, c, out=code, casting="unsafe")  # c < r: the sum fits code's type
+    # the counts as (first N - 1 ids, last id) pairs: one compiled pass over runs of pixels
+    counts = (_pair_counts(code, compacts[-1], cells // radix[-1], radix[-1])
+              if cells <= DIRECT_CELLS else None)
+    code *= code.dtype.type(radix[-1])
+    np.add(code, compacts[-1], out=code, casting="unsafe")
     flat = code.ravel()
     if cells <= DIRECT_CELLS:
-        counts = _bincount(flat, cells)
+        counts = _bincount(flat, cells) if counts is None else counts.ravel()
         present = np.flatnonzero(counts)
         dtype = _index_dtype(present.size)
         lut = np.zeros(cells, dtype)
