@@ -930,7 +930,8 @@ static Py_ssize_t objects_loop(const int64_t *tab, Py_ssize_t nc, Py_ssize_t na,
         Py_ssize_t by_cover = 0, most = 0;
         int64_t most_t = -1;
         for (Py_ssize_t i = 0; i < nc; i++) {
-            int ok = thing_c[i] && cat_c[i] == cat_a[j];
+            /* an object of no pixel covers nothing (not 0 / 0) */
+            int ok = thing_c[i] && cat_c[i] == cat_a[j] && area_c[i] > 0;
             double cover = ok ? (double)T(i, j) / (double)area_c[i] : 0.0;
             if (cover > best) best = cover, by_cover = i;
             if (T(i, j) > most_t) most_t = T(i, j), most = i;
@@ -1024,8 +1025,9 @@ static PyObject *pair_objects(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     Py_ssize_t n = 0;
     int64_t *scratch = NULL;
-    if (nc < 0 || na < 0 || nc > 46340) { /* nc * nc scratch cells fit the index arithmetic */
-        PyErr_SetString(PyExc_ValueError, "nc and na must be >= 0 and nc at most 46340");
+    /* nc * nc scratch cells (and every size below) far from any overflow, on 32 bits too */
+    if (nc < 0 || na < 0 || nc > 4096 || na > (1 << 24)) {
+        PyErr_SetString(PyExc_ValueError, "nc must be in [0, 4096] and na in [0, 2 ** 24]");
         goto done;
     }
     if (check_shape(nc + 1, na + 1) || check_size(&tab, (nc + 1) * (na + 1), 8, "table") ||
@@ -1114,6 +1116,7 @@ static PyObject *neighbour_marks(PyObject *self, PyObject *args) {
         check_size(&lab, h * w, itemsize, "labels") || check_size(&table, n_t * n_t, 1, "table"))
         goto done;
     Py_BEGIN_ALLOW_THREADS
+    if (d1 > (h > w ? h : w)) d1 = h > w ? h : w; /* no pixel pair lies further apart */
     for (Py_ssize_t d = d0; d <= d1; d++)
         for (int axis = 1; axis >= 0; axis--) {
             if ((axis ? w : h) <= d) continue;

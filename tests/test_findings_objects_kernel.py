@@ -15,10 +15,15 @@ needs_compiled = pytest.mark.skipif(_native.kernels is None, reason="compiled ke
 
 
 def _table(rng, nc, na, high):
-    """A joint table whose every segment has a pixel, small counts (many ties), some zeros."""
+    """A joint table whose every segment has a pixel, small counts (many ties), some zeros;
+    now and then a segment of no pixel (listed in its table, absent from its map)."""
     table = rng.integers(0, high + 1, (nc + 1, na + 1)) * (rng.random((nc + 1, na + 1)) < 0.4)
     table[np.arange(1, nc + 1), rng.integers(0, na + 1, nc)] += 1
     table[rng.integers(0, nc + 1, na), np.arange(1, na + 1)] += 1
+    if rng.random() < 0.25:
+        table[1 + rng.integers(0, nc)] = 0
+    if rng.random() < 0.1:
+        table[:, 1 + rng.integers(0, na)] = 0
     return table.astype(np.int64)
 
 
@@ -173,3 +178,59 @@ def test_tables_beyond_the_compiled_size_go_to_numpy(monkeypatch):
     monkeypatch.undo()
     got = _kernel._objects(*args)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_an_object_of_no_pixel_leaves_its_class_owned_by_cover(compiled, monkeypatch):
+    """Car 3 is listed but has no pixel: the annotator's car covering all of car 1 still
+    stands for car 1 (by cover), not for car 2 where most of its pixels lie (a 0 / 0 cover
+    made every car segment fall back to "most pixels" in the numpy version)."""
+    if compiled and _native.kernels is None:
+        pytest.skip("compiled kernels not built")
+    if not compiled:
+        monkeypatch.setattr(_native, "kernels", None)
+    table = np.array([[0, 0],
+                      [0, 12],
+                      [70, 30],
+                      [0, 0]], np.int64)
+    cat, thing = np.array([1, 1, 1]), np.ones(3, bool)
+
+    def rows(n):  # the objects of the first n reference segments
+        return _kernel._pair_objects(table[:n + 1], cat[:n], np.array([1]), thing[:n],
+                                     np.ones(1, bool), np.zeros((n + 1, n + 1), bool), 1.0,
+                                     np.zeros(n, bool))[0].tolist()
+
+    # car 1 matched (the segment stands for it); car 2 missed (mostly on void), its 30 px
+    # in the segment standing for car 1 lost; car 3 (no pixel) no object, changing nothing
+    assert rows(3) == rows(2) == [[1, 12, 0, 0, 0, 0, 0], [1, 100, 1, 0, 0, 30, 0]]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_an_annotator_of_no_segment_misses_every_object(compiled, monkeypatch):
+    if compiled and _native.kernels is None:
+        pytest.skip("compiled kernels not built")
+    if not compiled:
+        monkeypatch.setattr(_native, "kernels", None)
+    from agreement import Categories, Category, PanopticAnnotation
+
+    cats = Categories([Category(1, "car", True)])
+    mb = np.zeros((40, 40), np.int32)
+    mb[5:20, 5:20] = 1
+    b = PanopticAnnotation.from_map(mb, {1: 1})
+    a = PanopticAnnotation.from_map(np.zeros((40, 40), np.int32), {})
+    rec = _kernel.image_record("x", {"a": a, "b": b}, categories=cats)
+    # a against b's car: missed (status 1), 225 px, nothing confused, no parts, none lost
+    assert rec.objects.tolist() == [[0, 1, 1, 225, 1, 0, 0, 0, 0]]
+
+
+@pytest.mark.skipif(_native.kernels is None, reason="compiled kernels not built")
+def test_neighbour_marks_takes_any_distance():
+    """A distance beyond the map (even the largest integer) marks what the map's own size
+    does, and returns (it looped on every distance up to the one asked)."""
+    lab = np.array([[0, 1, 0], [1, 0, 1]], np.int32)
+    marks = []
+    for d1 in (3, 2**62):
+        table = np.zeros(4, np.uint8)
+        bad = _native.kernels.neighbour_marks(lab, 2, 3, 1, d1, 2, table, 4)
+        marks.append((bad, table.tolist()))
+    assert marks[0] == marks[1]

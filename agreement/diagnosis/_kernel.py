@@ -197,7 +197,9 @@ def _owners(t: IntArray, same: npt.NDArray[np.bool_], objects: npt.NDArray[np.bo
     if t.shape[0] == 0:
         return np.full(na, -1, np.int64)
     ok = same & objects[:, None]
-    cover = np.where(ok, t / area_c[:, None], 0.0)
+    # an object of no pixel (listed, absent from the map) covers nothing: not 0 / 0, whose NaN
+    # would keep every segment of its class from owning by cover
+    cover = np.where(ok & (area_c > 0)[:, None], t / np.maximum(area_c, 1)[:, None], 0.0)
     by_cover, has_cover = cover.argmax(axis=0), cover.max(axis=0) >= 0.5
     most = t.argmax(axis=0)
     most_ok = ok[most, np.arange(na)] & (t.max(axis=0) > 0)
@@ -242,6 +244,13 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     ri = np.flatnonzero(real)  # the objects, all at once
     if not ri.size:
         return np.zeros((0, 7), np.int64), event
+    mergeable = (near[ri + 1, 1:] & real[None, :]
+                 & (cat_c[None, :] == cat_c[ri][:, None])).any(axis=1)
+    if not na:  # the annotator drew no segment: every object missed
+        event[ri + 1] = True
+        none = np.zeros(ri.size, np.int64)
+        return np.column_stack([cat_c[ri], area_c[ri], none + 1, none, none,
+                                lost[ri].astype(np.int64), mergeable]).astype(np.int64), event
     j = table[ri + 1].argmax(axis=1) - 1  # the annotator's segment over most of it (-1: void)
     valid = j >= 0
     jj = np.where(valid, j, 0)
@@ -260,8 +269,6 @@ def _objects(table: IntArray, cat_c: IntArray, cat_a: IntArray, thing_c: npt.NDA
     event[ri[status != 0] + 1] = True
     event[ri + 1, 1:] |= other_obj[ri]
     parts = (inside[ri] & own[ri]).sum(axis=1)
-    mergeable = (near[ri + 1, 1:] & real[None, :]
-                 & (cat_c[None, :] == cat_c[ri][:, None])).any(axis=1)
     out = np.column_stack([cat_c[ri], area_c[ri], status, np.where(confused, cat_a[jj], 0), parts,
                            np.where(status != 4, lost[ri], 0).astype(np.int64), mergeable])
     return out.astype(np.int64), event
