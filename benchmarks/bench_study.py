@@ -6,7 +6,8 @@ prints:
 
 - the wall time of ``agreement report STUDY --out DIR -q`` run as a subprocess (serial unless
   ``--n-jobs``);
-- its ratio to the time it takes to decode the study's PNGs into id maps
+- its ratio to the time it takes to read the study (its exports parsed and every annotation
+  loaded, as every command reads it), and to decode the study's PNGs into id maps
   (``agreement.io._png.read_png_ids``, the decoder the study's readers use: compiled when the
   kernels are built, else Pillow, ten times slower; in this process): the floor for anything
   that reads
@@ -63,6 +64,20 @@ def decode_seconds(study: Path) -> float:
     return time.perf_counter() - t
 
 
+def read_seconds(study: Path) -> float:
+    """Seconds to read the study as every command does: parse its exports
+    (:func:`agreement.io.study_loader.open_study`) and load every annotation (PNG decode, id
+    compaction and the checks against its JSON), one after the other."""
+    from agreement.io.study_loader import open_study
+
+    t = time.perf_counter()
+    opened = open_study(study).study
+    for image in opened.images:
+        for annotator in opened.annotators_of(image):
+            opened.annotation(annotator, image)
+    return time.perf_counter() - t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 400, 1000])
@@ -82,21 +97,23 @@ def main() -> None:
     studies = [(n, tuple(args.shape)) for n in args.sizes]
     if args.small:
         studies.append((args.small, tuple(args.small_shape)))
-    print(f"n_jobs={args.n_jobs}; report time / PNG decode time; peak RSS of the report process")
+    print(f"n_jobs={args.n_jobs}; report time / PNG decode time and / reading time (the exports"
+          " parsed and every annotation loaded); peak RSS of the report process")
     for n, shape in studies:
         study = synthetic_study(args.root, images=n, shape=shape)
         decode = decode_seconds(study)
+        read = read_seconds(study)
         runs: dict[str, list[dict]] = {k: [] for k in commands}
         for _ in range(args.repeat):
             for name, command in commands.items():  # interleaved
                 runs[name].append(run_report(command, study, args.n_jobs))
-        line = f"{n:6d} images {shape[0]}x{shape[1]}: decode {decode:6.1f} s"
+        line = f"{n:6d} images {shape[0]}x{shape[1]}: decode {decode:6.1f} s, read {read:6.1f} s"
         best = {}
         for name, rs in runs.items():
             secs, peak = summary(rs)
             best[name] = secs
-            line += (f" | {name}: {secs:7.1f} s ({secs / decode:5.1f}x decode), "
-                     f"peak {peak:7.0f} MB")
+            line += (f" | {name}: {secs:7.1f} s ({secs / decode:5.1f}x decode, "
+                     f"{secs / read:5.1f}x read), peak {peak:7.0f} MB")
         if "other" in best:
             line += f" | other / this: {best['other'] / best['this']:.2f}x"
         print(line, flush=True)
