@@ -246,3 +246,24 @@ def test_uniform_panel_gathers_the_same_values(h, w, n_labels, seed, sampled, al
     got = _panel(base, labels, compact, palette, thing, alpha, sample, uniform=True)
     assert got.dtype == want.dtype == np.float32
     np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(1, 40),
+       st.integers(0, 2**32 - 1))
+def test_a_sampled_panel_is_the_whole_panel_at_its_pixels(h, w, rows, cols, seed):
+    """Painting only the sampled pixels (their borders found against their right and lower
+    neighbours in the crop) gives the pixels of the crop painted whole, then sampled."""
+    from agreement.plot_regions import _panel, _source_index
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, (h, w)).astype(np.uint8)
+    compact = (rng.integers(0, 3, (h, w)) * (rng.random((h, w)) < 0.3)).astype(np.uint16)
+    sample = (_source_index(h, rows), _source_index(w, cols))
+    base = rng.random((h, w, 3)).astype(np.float32)
+    palette = rng.random((4, 3)).astype(np.float32)
+    thing = rng.random(4) < 0.5
+    whole = _panel(base, labels, compact, palette, thing, 0.6)
+    at = np.ix_(*sample)
+    got = _panel(base[at], labels, compact, palette, thing, 0.6, sample)
+    np.testing.assert_array_equal(got, whole[at])
