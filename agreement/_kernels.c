@@ -893,14 +893,15 @@ done:
     return result;
 }
 
-/* ---- Disagreement heatmaps: pooled per-code maps, packed tuple changes ---- */
+/* ---- Disagreement heatmaps (agreement/image/disagreement.py): block averages of per-code
+ * maps, packed tuple changes, the pixels of flagged tuples, the pair cells ---- */
 
-/* pooled_codes: out[planes[k], gi, gj] = the average of values[code, k] over the fr x fc cell (gi, gj) of
- * an h x w code map, as disagreement._pooled_codes computes it: a cell whose codes are all equal
- * is that code's value (exact: equal float32 values add up exactly in float64 and the scaling by
- * a power of two undoes the sum); the others add, per column j of the cell, its rows in order,
- * then the columns in order, and multiply by 1 / (fr * fc). Codes >= t (or negative) are counted
- * in *bad and their cells left unwritten. */
+/* pooled_codes: out[planes[k], gi, gj] = the average of values[code, k] over the fr x fc cell
+ * (gi, gj) of an h x w code map, as disagreement._pooled_codes computes it: a cell whose codes
+ * are all equal is that code's value (exact: equal float32 values add up exactly in float64 and
+ * the scaling by a power of two undoes the sum); the others add, per column j of the cell, its
+ * rows in order, then the columns in order, and multiply by 1 / (fr * fc). Codes >= t (or
+ * negative) are counted in *bad and their cells left unwritten. */
 #define DEFINE_POOLED_LOOP(T, S)                                                               \
     static Py_ssize_t pooled_loop_##S(const T *C, Py_ssize_t h, Py_ssize_t w, const double *V, \
                                       Py_ssize_t t, Py_ssize_t m, Py_ssize_t fr,               \
@@ -1161,12 +1162,12 @@ done:
  * >= t and slots >= p are counted in *bad. */
 #define DEFINE_MARKS_LOOP(T, S)                                                                \
     static Py_ssize_t marks_loop_##S(const int64_t *where, Py_ssize_t k, const T *L,           \
-                                     int64_t h, int64_t w, int64_t g0, int64_t g1,             \
-                                     const int64_t *slots, Py_ssize_t t, Py_ssize_t r,         \
-                                     uint8_t *cells, Py_ssize_t p) {                           \
+                                     int64_t h, int64_t w, int64_t g1, const int64_t *rows,     \
+                                     const int64_t *cols, const int64_t *slots, Py_ssize_t t,  \
+                                     Py_ssize_t r, uint8_t *cells, Py_ssize_t p,               \
+                                     int64_t n_cells) {                                        \
         Py_ssize_t bad = 0;                                                                    \
-        const int64_t n_cells = g0 * g1;                                                       \
-        int64_t last_tup = -1, last_r0 = -1, last_c0 = -1, last_r1 = -1, last_c1 = -1;         \
+        int64_t last_tup = -1, last_y = -1, last_x = -1, y = -1, start = -w; /* no row */    \
         for (Py_ssize_t i = 0; i < k; i++) {                                                   \
             const int64_t q = where[i];                                                        \
             if (q < 0 || q >= h * w) {                                                         \
@@ -1178,13 +1179,16 @@ done:
                 bad++;                                                                         \
                 continue;                                                                      \
             }                                                                                  \
-            const int64_t y = q / w, x = q - y * w;                                            \
-            const int64_t r0 = y * g0 / h, r1 = ((y + 1) * g0 - 1) / h;                        \
-            const int64_t c0 = x * g1 / w, c1 = ((x + 1) * g1 - 1) / w;                        \
-            if (tup == last_tup && r0 == last_r0 && c0 == last_c0 && r1 == last_r1 &&          \
-                c1 == last_c1)                                                                 \
+            if (q < start || q >= start + w) y = q / w, start = y * w; /* a new row */         \
+            const int64_t x = q - start;                                                       \
+            /* the same tuple over the same cells as the pixel before: the same marks */      \
+            if (tup == last_tup && rows[2 * y] == rows[2 * last_y] &&                          \
+                rows[2 * y + 1] == rows[2 * last_y + 1] && cols[2 * x] == cols[2 * last_x] &&  \
+                cols[2 * x + 1] == cols[2 * last_x + 1])                                       \
                 continue;                                                                      \
-            last_tup = tup, last_r0 = r0, last_c0 = c0, last_r1 = r1, last_c1 = c1;            \
+            last_tup = tup, last_y = y, last_x = x;                                            \
+            const int64_t r0 = rows[2 * y], r1 = rows[2 * y + 1];                              \
+            const int64_t c0 = cols[2 * x], c1 = cols[2 * x + 1];                              \
             const int64_t *row = slots + tup * r;                                              \
             for (Py_ssize_t s = 0; s < r; s++) {                                               \
                 const int64_t slot = row[s];                                                   \
@@ -1216,6 +1220,7 @@ static PyObject *pair_marks(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t bad = 0;
+    int64_t *lines = NULL;
     if (check_shape(h, w) || check_width(itemsize, "index")) goto done;
     if (g0 < 1 || g1 < 1 || t < 0 || r < 0 || p < 0 || k < 0 || check_shape(h + 1, g0) ||
         check_shape(w + 1, g1) || check_shape(g0, g1) || check_shape(t, r) ||
@@ -1229,15 +1234,27 @@ static PyObject *pair_marks(PyObject *self, PyObject *args) {
         check_size(&slots, t * r, sizeof(int64_t), "slots") ||
         check_size(&cells, p * g0 * g1, 1, "cells"))
         goto done;
+    /* each row's and each column's first and last cell (no division per pixel) */
+    lines = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)(h + w + 1));
+    if (!lines) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int64_t y = 0; y < h; y++)
+        lines[2 * y] = y * g0 / h, lines[2 * y + 1] = ((y + 1) * g0 - 1) / h;
+    int64_t *cols = lines + 2 * h;
+    for (int64_t x = 0; x < w; x++)
+        cols[2 * x] = x * g1 / w, cols[2 * x + 1] = ((x + 1) * g1 - 1) / w;
     Py_BEGIN_ALLOW_THREADS
     if (itemsize == 1)
-        bad = marks_loop_u8(where.buf, k, index.buf, h, w, g0, g1, slots.buf, t, r, cells.buf, p);
+        bad = marks_loop_u8(where.buf, k, index.buf, h, w, g1, lines, cols, slots.buf, t, r,
+                            cells.buf, p, g0 * g1);
     else if (itemsize == 2)
-        bad = marks_loop_u16(where.buf, k, index.buf, h, w, g0, g1, slots.buf, t, r, cells.buf,
-                             p);
+        bad = marks_loop_u16(where.buf, k, index.buf, h, w, g1, lines, cols, slots.buf, t, r,
+                             cells.buf, p, g0 * g1);
     else
-        bad = marks_loop_i32(where.buf, k, index.buf, h, w, g0, g1, slots.buf, t, r, cells.buf,
-                             p);
+        bad = marks_loop_i32(where.buf, k, index.buf, h, w, g1, lines, cols, slots.buf, t, r,
+                             cells.buf, p, g0 * g1);
     Py_END_ALLOW_THREADS
     if (bad) {
         PyErr_Format(PyExc_IndexError, "pixels, tuples and slots must be in range, got %zd "
@@ -1246,6 +1263,7 @@ static PyObject *pair_marks(PyObject *self, PyObject *args) {
     }
     result = Py_NewRef(Py_None);
 done:
+    PyMem_Free(lines);
     PyBuffer_Release(&where);
     PyBuffer_Release(&index);
     PyBuffer_Release(&slots);

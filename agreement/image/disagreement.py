@@ -235,12 +235,13 @@ class Heatmaps:
         if "boundary" in self._maps or n > 255:
             return float(self.boundary.mean(dtype=np.float64))
         count = self.boundary_count
-        pixels = np.bincount(count.reshape(-1), minlength=n + 1)
+        pixels = [0] + [np.count_nonzero(count == k) for k in range(1, n + 1)]  # (a bincount
+        # widens the counts to intp first: several times slower for a few annotators)
         fractions = [float(v).as_integer_ratio()
-                     for v in _minority_share(np.arange(pixels.size, dtype=np.uint8), n)]
+                     for v in _minority_share(np.arange(n + 1, dtype=np.uint8), n)]
         scale = max(den for _, den in fractions)  # powers of two: the largest is a multiple
         total = sum(int(p) * num * (scale // den)
-                    for p, (num, den) in zip(pixels.tolist(), fractions, strict=True))
+                    for p, (num, den) in zip(pixels, fractions, strict=True))
         if total >= 1 << 53 or not count.size:
             return float(self.boundary.mean(dtype=np.float64))
         return total / scale / count.size
@@ -868,8 +869,14 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     codes[1:][codes[1:] == codes[:-1]] = -1  # a pair once per tuple
     valid = codes >= 0
     present, slot = np.unique(codes[valid], return_inverse=True)
+    pairs = np.stack([ids[present // k], ids[present % k]], axis=1) if present.size else \
+        np.zeros((0, 2), np.int64)
+    pairs.sort(axis=1)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)  # each pair's row in the result: the cells marked there
     slots = np.full(codes.shape, -1, np.int64)
-    slots[valid] = slot
+    slots[valid] = rank[slot]
     count = h.tuples.count
     pixels = np.bincount(slot, weights=np.broadcast_to(count, codes.shape)[valid],
                          minlength=present.size)
@@ -878,12 +885,8 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     if present.size:
         where = h.pixels_where(valid.any(0))  # (the regions' disputed pixels, read once)
         _mark_cells(cells, where, h.tuples.index, grid, slots)
-    pairs = np.stack([ids[present // k], ids[present % k]], axis=1) if present.size else \
-        np.zeros((0, 2), np.int64)
-    pairs.sort(axis=1)
-    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     return PairCells(pairs[order], np.rint(pixels).astype(np.int64)[order],
-                     cells.reshape(present.size, n_cells)[order])
+                     cells.reshape(present.size, n_cells))
 
 
 def _mark_cells(cells: npt.NDArray[np.bool_], where: npt.NDArray[np.intp],
