@@ -902,43 +902,86 @@ done:
  * the scaling by a power of two undoes the sum); the others add, per column j of the cell, its
  * rows in order, then the columns in order, and multiply by 1 / (fr * fc). Codes >= t (or
  * negative) are counted in *bad and their cells left unwritten. */
+/* 2, 4 or 8 (the bytes of a cell's row read as one integer), else 0. */
+static inline int load_width(Py_ssize_t bytes) {
+    return bytes == 2 || bytes == 4 || bytes == 8 ? (int)bytes : 0;
+}
+
+/* The 2, 4 or 8 bytes at p as an unsigned integer (host order, as the items were laid). */
+static inline uint64_t load_row(const void *p, int bytes) {
+    if (bytes == 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    if (bytes == 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 #define DEFINE_POOLED_LOOP(T, S)                                                               \
+    static inline __attribute__((always_inline)) Py_ssize_t pooled22_##S(                      \
+        const T *C, Py_ssize_t h, Py_ssize_t w, const double *V, Py_ssize_t t, Py_ssize_t m,   \
+        double *out, const int64_t *off) {                                                     \
+        const Py_ssize_t g0 = h / 2, g1 = w / 2;                                               \
+        Py_ssize_t bad = 0;                                                                    \
+        for (Py_ssize_t gi = 0; gi < g0; gi++) {                                               \
+            const T *restrict r0 = C + 2 * gi * w, *restrict r1 = r0 + w;                      \
+            double *restrict o = out + gi * g1;                                                \
+            for (Py_ssize_t gj = 0; gj < g1; gj++) {                                           \
+                /* as 64-bit values and an int: no narrow spill read back wider (a stall) */   \
+                const uint64_t a = (uint64_t)(int64_t)r0[2 * gj],                              \
+                               b = (uint64_t)(int64_t)r0[2 * gj + 1],                          \
+                               c = (uint64_t)(int64_t)r1[2 * gj],                              \
+                               d = (uint64_t)(int64_t)r1[2 * gj + 1];                          \
+                const int same = (a == b) & (a == c) & (a == d);                               \
+                if (same) {                                                                    \
+                    if (a >= (uint64_t)t) {                                                    \
+                        bad++;                                                                 \
+                        continue;                                                              \
+                    }                                                                          \
+                    const double *v = V + (Py_ssize_t)a * m;                                   \
+                    for (Py_ssize_t k = 0; k < m; k++) o[off[k] + gj] = v[k];                  \
+                    continue;                                                                  \
+                }                                                                              \
+                if (a >= (uint64_t)t || b >= (uint64_t)t || c >= (uint64_t)t ||                \
+                    d >= (uint64_t)t) {                                                        \
+                    bad++;                                                                     \
+                    continue;                                                                  \
+                }                                                                              \
+                const double *va = V + (Py_ssize_t)a * m, *vb = V + (Py_ssize_t)b * m,         \
+                             *vc = V + (Py_ssize_t)c * m, *vd = V + (Py_ssize_t)d * m;         \
+                for (Py_ssize_t k = 0; k < m; k++) /* rows (a + c, b + d), then columns */     \
+                    o[off[k] + gj] = ((va[k] + vc[k]) + (vb[k] + vd[k])) * 0.25;               \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }                                                                                          \
     static Py_ssize_t pooled_loop_##S(const T *C, Py_ssize_t h, Py_ssize_t w, const double *V, \
                                       Py_ssize_t t, Py_ssize_t m, Py_ssize_t fr,               \
                                       Py_ssize_t fc, double *out, const int64_t *off) {        \
         const Py_ssize_t g0 = h / fr, g1 = w / fc;                                             \
         const double scale = 1.0 / (double)(fr * fc);                                          \
+        /* a cell's row of 2, 4 or 8 bytes: read as one integer, compared with c0 repeated */  \
+        const int row_bytes = load_width(fc * (Py_ssize_t)sizeof(T));                          \
+        const uint64_t item_mask = sizeof(T) == 8 ? ~(uint64_t)0                               \
+                                                  : ((uint64_t)1 << (8 * sizeof(T))) - 1;      \
+        uint64_t spread = 0;                                                                   \
+        for (Py_ssize_t j = 0; j < fc && row_bytes; j++)                                      \
+            spread |= (uint64_t)1 << (8 * sizeof(T) * j);                                      \
         Py_ssize_t bad = 0;                                                                    \
-        if (fr == 2 && fc == 2) /* the usual case, unrolled */                                 \
-            for (Py_ssize_t gi = 0; gi < g0; gi++) {                                           \
-                const T *restrict r0 = C + 2 * gi * w, *restrict r1 = r0 + w;                  \
-                double *restrict o = out + gi * g1;                                            \
-                for (Py_ssize_t gj = 0; gj < g1; gj++) {                                       \
-                    const T a = r0[2 * gj], b = r0[2 * gj + 1], c = r1[2 * gj],                \
-                            d = r1[2 * gj + 1];                                                \
-                    if (a == b && a == c && a == d) {                                          \
-                        if ((uint64_t)(int64_t)a >= (uint64_t)t) {                             \
-                            bad++;                                                             \
-                            continue;                                                          \
-                        }                                                                      \
-                        const double *v = V + (Py_ssize_t)a * m;                               \
-                        for (Py_ssize_t k = 0; k < m; k++) o[off[k] + gj] = v[k];           \
-                        continue;                                                              \
-                    }                                                                          \
-                    if ((uint64_t)(int64_t)a >= (uint64_t)t ||                                 \
-                        (uint64_t)(int64_t)b >= (uint64_t)t ||                                 \
-                        (uint64_t)(int64_t)c >= (uint64_t)t ||                                 \
-                        (uint64_t)(int64_t)d >= (uint64_t)t) {                                 \
-                        bad++;                                                                 \
-                        continue;                                                              \
-                    }                                                                          \
-                    const double *va = V + (Py_ssize_t)a * m, *vb = V + (Py_ssize_t)b * m,     \
-                                 *vc = V + (Py_ssize_t)c * m, *vd = V + (Py_ssize_t)d * m;     \
-                    for (Py_ssize_t k = 0; k < m; k++)                                         \
-                        o[off[k] + gj] = ((va[k] + vc[k]) + (vb[k] + vd[k])) * scale;       \
-                }                                                                              \
-            }                                                                                  \
-        else                                                                                   \
+        if (fr == 2 && fc == 2) { /* the usual case, unrolled (and for 1 to 4 maps) */         \
+            if (m == 1) return pooled22_##S(C, h, w, V, t, 1, out, off);                       \
+            if (m == 2) return pooled22_##S(C, h, w, V, t, 2, out, off);                       \
+            if (m == 3) return pooled22_##S(C, h, w, V, t, 3, out, off);                       \
+            if (m == 4) return pooled22_##S(C, h, w, V, t, 4, out, off);                       \
+            return pooled22_##S(C, h, w, V, t, m, out, off);                                   \
+        }                                                                                      \
         for (Py_ssize_t gi = 0; gi < g0; gi++) {                                               \
             const T *row = C + gi * fr * w;                                                    \
             double *o = out + gi * g1;                                                         \
@@ -946,8 +989,17 @@ done:
                 const T *cell = row + gj * fc;                                                 \
                 const T c0 = cell[0];                                                          \
                 int uniform = 1;                                                               \
-                for (Py_ssize_t i = 0; i < fr && uniform; i++)                                 \
-                    for (Py_ssize_t j = 0; j < fc; j++) uniform &= cell[i * w + j] == c0;     \
+                if (row_bytes) { /* a row of the cell compared at once as one integer */      \
+                    const uint64_t want = ((uint64_t)c0 & item_mask) * spread;                 \
+                    for (Py_ssize_t i = 0; i < fr && uniform; i++)                             \
+                        uniform = load_row(cell + i * w, row_bytes) == want;                   \
+                } else                                                                         \
+                    for (Py_ssize_t i = 0; i < fr && uniform; i++) {                           \
+                        const T *p = cell + i * w;                                             \
+                        int diff = 0; /* (an int per row: no narrow spill read back wider) */  \
+                        for (Py_ssize_t j = 0; j < fc; j++) diff |= p[j] != c0;                \
+                        uniform = !diff;                                                       \
+                    }                                                                          \
                 if (uniform) {                                                                 \
                     if ((uint64_t)(int64_t)c0 >= (uint64_t)t) {                                \
                         bad++;                                                                 \
