@@ -1323,21 +1323,26 @@ done:
     return result;
 }
 
-/* flagged_pixels(index, n, itemsize, flags, t, out) -> count
+/* flagged_pixels(index, n, itemsize, flags, t, out, room) -> count
  * The flat indices q (increasing) of the n items of a map of tuples (1, 2 or 4 bytes per item)
- * whose tuple is flagged (flags: t bytes, nonzero = flagged) written into out (int64, room for
- * n); returns how many. IndexError for a tuple not in [0, t). */
+ * whose tuple is flagged (flags: t bytes, nonzero = flagged): how many, written into out (int64,
+ * room for room of them: the first room written) unless out is None (only counted).
+ * IndexError for a tuple not in [0, t). */
 #define DEFINE_FLAGGED_LOOP(T, S)                                                              \
     static Py_ssize_t flagged_loop_##S(const T *L, Py_ssize_t n, const uint8_t *flags,         \
-                                       Py_ssize_t t, int64_t *out, Py_ssize_t *bad) {          \
+                                       Py_ssize_t t, int64_t *out, Py_ssize_t room,            \
+                                       Py_ssize_t *bad) {                                      \
         Py_ssize_t k = 0, q = 0;                                                               \
         while (q < n) { /* a run of one tuple at a time (run_end: 16 bytes compared at once) */ \
             const T v = L[q];                                                                  \
             const Py_ssize_t end = run_end_##S(L, q, n, v);                                    \
             if ((uint64_t)(int64_t)v >= (uint64_t)t)                                           \
                 *bad += end - q;                                                               \
-            else if (flags[(Py_ssize_t)v])                                                     \
-                for (Py_ssize_t i = q; i < end; i++) out[k++] = i;                             \
+            else if (flags[(Py_ssize_t)v]) {                                                   \
+                for (Py_ssize_t i = q; i < end && k + (i - q) < room; i++)                     \
+                    out[k + (i - q)] = i;                                                      \
+                k += end - q;                                                                  \
+            }                                                                                  \
             q = end;                                                                           \
         }                                                                                      \
         return k;                                                                              \
@@ -1347,23 +1352,36 @@ DEFINE_FLAGGED_LOOP(uint16_t, u16)
 DEFINE_FLAGGED_LOOP(int32_t, i32)
 
 static PyObject *flagged_pixels(PyObject *self, PyObject *args) {
-    Py_buffer index, flags, out;
-    Py_ssize_t n, itemsize, t;
-    if (!PyArg_ParseTuple(args, "y*nny*nw*", &index, &n, &itemsize, &flags, &t, &out))
+    Py_buffer index, flags, out = {0};
+    Py_ssize_t n, itemsize, t, room = 0;
+    PyObject *out_obj;
+    if (!PyArg_ParseTuple(args, "y*nny*nO|n", &index, &n, &itemsize, &flags, &t, &out_obj,
+                          &room))
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t k = 0, bad = 0;
+    int has_out = out_obj != Py_None;
+    if (has_out && PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)) {
+        PyBuffer_Release(&index);
+        PyBuffer_Release(&flags);
+        return NULL;
+    }
+    if (!has_out) room = 0;
     if (check_width(itemsize, "index") || check_size(&index, n, itemsize, "index") ||
-        check_size(&flags, t, 1, "flags") || check_size(&out, n, sizeof(int64_t), "out"))
+        check_size(&flags, t, 1, "flags") ||
+        (has_out && check_size(&out, room, sizeof(int64_t), "out")))
         goto done;
-    Py_BEGIN_ALLOW_THREADS
-    if (itemsize == 1)
-        k = flagged_loop_u8(index.buf, n, flags.buf, t, out.buf, &bad);
-    else if (itemsize == 2)
-        k = flagged_loop_u16(index.buf, n, flags.buf, t, out.buf, &bad);
-    else
-        k = flagged_loop_i32(index.buf, n, flags.buf, t, out.buf, &bad);
-    Py_END_ALLOW_THREADS
+    {
+        int64_t *o = has_out ? out.buf : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        if (itemsize == 1)
+            k = flagged_loop_u8(index.buf, n, flags.buf, t, o, room, &bad);
+        else if (itemsize == 2)
+            k = flagged_loop_u16(index.buf, n, flags.buf, t, o, room, &bad);
+        else
+            k = flagged_loop_i32(index.buf, n, flags.buf, t, o, room, &bad);
+        Py_END_ALLOW_THREADS
+    }
     if (bad) {
         PyErr_Format(PyExc_IndexError, "index must be in [0, %zd), got %zd pixels outside", t,
                      bad);
@@ -1371,9 +1389,9 @@ static PyObject *flagged_pixels(PyObject *self, PyObject *args) {
     }
     result = PyLong_FromSsize_t(k);
 done:
+    if (has_out) PyBuffer_Release(&out);
     PyBuffer_Release(&index);
     PyBuffer_Release(&flags);
-    PyBuffer_Release(&out);
     return result;
 }
 /* ---- end of the disagreement heatmaps' kernels ---- */

@@ -409,16 +409,17 @@ def _packed_changes(tuples: Tuples
 
 def _flagged_pixels(index: npt.NDArray[np.integer], flags: npt.NDArray[np.bool_]
                     ) -> npt.NDArray[np.intp]:
-    """``np.flatnonzero(flags[index])``: one compiled pass over the tuples of the pixels when
-    the kernels are built (no per-pixel mask), else the gather and ``flatnonzero``."""
+    """``np.flatnonzero(flags[index])``: two compiled passes over the runs of tuples when the
+    kernels are built (one counting, one writing: no per-pixel mask, no array of every pixel),
+    else the gather and ``flatnonzero``."""
     kern = _native.kernels
     if kern is None or index.dtype not in _CODE_TYPES or flags.ndim != 1:
         return np.flatnonzero(take(flags, index))
-    src = np.ascontiguousarray(index)
-    out = np.empty(src.size, np.intp)  # (pages touched only up to the pixels found)
-    k = kern.flagged_pixels(src, src.size, src.itemsize, np.ascontiguousarray(flags),
-                            flags.size, out)
-    return out[:k].copy()
+    src, flags = np.ascontiguousarray(index), np.ascontiguousarray(flags)
+    k = kern.flagged_pixels(src, src.size, src.itemsize, flags, flags.size, None)  # counted
+    out = np.empty(k, np.intp)  # (then written: no array of every pixel)
+    kern.flagged_pixels(src, src.size, src.itemsize, flags, flags.size, out, k)
+    return out
 
 
 def _minority_share(count: npt.NDArray[np.uint8], n: int) -> npt.NDArray[np.float32]:
