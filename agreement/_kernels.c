@@ -1135,6 +1135,509 @@ done:
     return result;
 }
 
+/* ---- Disagreement heatmaps (agreement/image/disagreement.py): block averages of per-code
+ * maps, packed tuple changes, the pixels of flagged tuples, the pair cells ---- */
+
+/* pooled_codes: out[planes[k], gi, gj] = the average of values[code, k] over the fr x fc cell
+ * (gi, gj) of an h x w code map, as disagreement._pooled_codes computes it: a cell whose codes
+ * are all equal is that code's value (exact: equal float32 values add up exactly in float64 and
+ * the scaling by a power of two undoes the sum); the others add, per column j of the cell, its
+ * rows in order, then the columns in order, and multiply by 1 / (fr * fc). Codes >= t (or
+ * negative) are counted in *bad and their cells left unwritten. */
+/* 2, 4 or 8 (the bytes of a cell's row read as one integer), else 0. */
+static inline int load_width(Py_ssize_t bytes) {
+    return bytes == 2 || bytes == 4 || bytes == 8 ? (int)bytes : 0;
+}
+
+/* The 2, 4 or 8 bytes at p as an unsigned integer (host order, as the items were laid). */
+static inline uint64_t load_row(const void *p, int bytes) {
+    if (bytes == 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        return v;
+    }
+    if (bytes == 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+#define DEFINE_POOLED_LOOP(T, S)                                                               \
+    static inline __attribute__((always_inline)) Py_ssize_t pooled22_##S(                      \
+        const T *C, Py_ssize_t h, Py_ssize_t w, const double *V, Py_ssize_t t, Py_ssize_t m,   \
+        double *out, const int64_t *off) {                                                     \
+        const Py_ssize_t g0 = h / 2, g1 = w / 2;                                               \
+        Py_ssize_t bad = 0;                                                                    \
+        for (Py_ssize_t gi = 0; gi < g0; gi++) {                                               \
+            const T *restrict r0 = C + 2 * gi * w, *restrict r1 = r0 + w;                      \
+            double *restrict o = out + gi * g1;                                                \
+            for (Py_ssize_t gj = 0; gj < g1; gj++) {                                           \
+                /* as 64-bit values and an int: no narrow spill read back wider (a stall) */   \
+                const uint64_t a = (uint64_t)(int64_t)r0[2 * gj],                              \
+                               b = (uint64_t)(int64_t)r0[2 * gj + 1],                          \
+                               c = (uint64_t)(int64_t)r1[2 * gj],                              \
+                               d = (uint64_t)(int64_t)r1[2 * gj + 1];                          \
+                const int same = (a == b) & (a == c) & (a == d);                               \
+                if (same) {                                                                    \
+                    if (a >= (uint64_t)t) {                                                    \
+                        bad++;                                                                 \
+                        continue;                                                              \
+                    }                                                                          \
+                    const double *v = V + (Py_ssize_t)a * m;                                   \
+                    for (Py_ssize_t k = 0; k < m; k++) o[off[k] + gj] = v[k];                  \
+                    continue;                                                                  \
+                }                                                                              \
+                if (a >= (uint64_t)t || b >= (uint64_t)t || c >= (uint64_t)t ||                \
+                    d >= (uint64_t)t) {                                                        \
+                    bad++;                                                                     \
+                    continue;                                                                  \
+                }                                                                              \
+                const double *va = V + (Py_ssize_t)a * m, *vb = V + (Py_ssize_t)b * m,         \
+                             *vc = V + (Py_ssize_t)c * m, *vd = V + (Py_ssize_t)d * m;         \
+                for (Py_ssize_t k = 0; k < m; k++) /* rows (a + c, b + d), then columns */     \
+                    o[off[k] + gj] = ((va[k] + vc[k]) + (vb[k] + vd[k])) * 0.25;               \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }                                                                                          \
+    static Py_ssize_t pooled_loop_##S(const T *C, Py_ssize_t h, Py_ssize_t w, const double *V, \
+                                      Py_ssize_t t, Py_ssize_t m, Py_ssize_t fr,               \
+                                      Py_ssize_t fc, double *out, const int64_t *off) {        \
+        const Py_ssize_t g0 = h / fr, g1 = w / fc;                                             \
+        const double scale = 1.0 / (double)(fr * fc);                                          \
+        /* a cell's row of 2, 4 or 8 bytes: read as one integer, compared with c0 repeated */  \
+        const int row_bytes = load_width(fc * (Py_ssize_t)sizeof(T));                          \
+        const uint64_t item_mask = sizeof(T) == 8 ? ~(uint64_t)0                               \
+                                                  : ((uint64_t)1 << (8 * sizeof(T))) - 1;      \
+        uint64_t spread = 0;                                                                   \
+        for (Py_ssize_t j = 0; j < fc && row_bytes; j++)                                      \
+            spread |= (uint64_t)1 << (8 * sizeof(T) * j);                                      \
+        Py_ssize_t bad = 0;                                                                    \
+        if (fr == 2 && fc == 2) { /* the usual case, unrolled (and for 1 to 4 maps) */         \
+            if (m == 1) return pooled22_##S(C, h, w, V, t, 1, out, off);                       \
+            if (m == 2) return pooled22_##S(C, h, w, V, t, 2, out, off);                       \
+            if (m == 3) return pooled22_##S(C, h, w, V, t, 3, out, off);                       \
+            if (m == 4) return pooled22_##S(C, h, w, V, t, 4, out, off);                       \
+            return pooled22_##S(C, h, w, V, t, m, out, off);                                   \
+        }                                                                                      \
+        for (Py_ssize_t gi = 0; gi < g0; gi++) {                                               \
+            const T *row = C + gi * fr * w;                                                    \
+            double *o = out + gi * g1;                                                         \
+            for (Py_ssize_t gj = 0; gj < g1; gj++) {                                           \
+                const T *cell = row + gj * fc;                                                 \
+                const T c0 = cell[0];                                                          \
+                int uniform = 1;                                                               \
+                if (row_bytes) { /* a row of the cell compared at once as one integer */      \
+                    const uint64_t want = ((uint64_t)c0 & item_mask) * spread;                 \
+                    for (Py_ssize_t i = 0; i < fr && uniform; i++)                             \
+                        uniform = load_row(cell + i * w, row_bytes) == want;                   \
+                } else                                                                         \
+                    for (Py_ssize_t i = 0; i < fr && uniform; i++) {                           \
+                        const T *p = cell + i * w;                                             \
+                        int diff = 0; /* (an int per row: no narrow spill read back wider) */  \
+                        for (Py_ssize_t j = 0; j < fc; j++) diff |= p[j] != c0;                \
+                        uniform = !diff;                                                       \
+                    }                                                                          \
+                if (uniform) {                                                                 \
+                    if ((uint64_t)(int64_t)c0 >= (uint64_t)t) {                                \
+                        bad++;                                                                 \
+                        continue;                                                              \
+                    }                                                                          \
+                    const double *v = V + (Py_ssize_t)c0 * m;                                  \
+                    for (Py_ssize_t k = 0; k < m; k++) o[off[k] + gj] = v[k];               \
+                    continue;                                                                  \
+                }                                                                              \
+                int ok = 1;                                                                    \
+                for (Py_ssize_t i = 0; i < fr; i++)                                            \
+                    for (Py_ssize_t j = 0; j < fc; j++)                                        \
+                        ok &= (uint64_t)(int64_t)cell[i * w + j] < (uint64_t)t;                \
+                if (!ok) {                                                                     \
+                    bad++;                                                                     \
+                    continue;                                                                  \
+                }                                                                              \
+                for (Py_ssize_t k = 0; k < m; k++) {                                           \
+                    double total = 0.0;                                                        \
+                    for (Py_ssize_t j = 0; j < fc; j++) {                                      \
+                        double acc = V[(Py_ssize_t)cell[j] * m + k];                           \
+                        for (Py_ssize_t i = 1; i < fr; i++)                                    \
+                            acc += V[(Py_ssize_t)cell[i * w + j] * m + k];                     \
+                        total = j ? total + acc : acc;                                         \
+                    }                                                                          \
+                    o[off[k] + gj] = total * scale;                                         \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+DEFINE_POOLED_LOOP(uint8_t, u8)
+DEFINE_POOLED_LOOP(uint16_t, u16)
+DEFINE_POOLED_LOOP(int32_t, i32)
+
+/* pooled_codes(code, h, w, itemsize, values, t, m, fr, fc, out, planes, p) -> None
+ * code: an h x w map of 1 (uint8), 2 (uint16) or 4 (int32) bytes per item; values: float64,
+ * t x m (the m maps' values of each code, negative zeros already made +0.0); out: float64,
+ * p x (h / fr) x (w / fc), map k written into plane planes[k] (int64, m of them, in [0, p)).
+ * fr and fc must divide h and w. IndexError when a code is not in [0, t). */
+static PyObject *pooled_codes(PyObject *self, PyObject *args) {
+    Py_buffer code, values, out, planes;
+    Py_ssize_t h, w, itemsize, t, m, fr, fc, p;
+    if (!PyArg_ParseTuple(args, "y*nnny*nnnnw*y*n", &code, &h, &w, &itemsize, &values, &t, &m,
+                          &fr, &fc, &out, &planes, &p))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t bad = 0;
+    int64_t *off = NULL;
+    if (check_shape(h, w) || check_width(itemsize, "code")) goto done;
+    if (t < 0 || m < 0 || p < 0 || fr < 1 || fc < 1 || h % fr || w % fc) {
+        PyErr_SetString(PyExc_ValueError,
+                        "t, m and p must be >= 0, fr and fc >= 1 and divide h and w");
+        goto done;
+    }
+    Py_ssize_t cells = (h / fr) * (w / fc);
+    if (check_shape(t, m) || check_shape(p, cells)) goto done;
+    if (check_size(&code, h * w, itemsize, "code") ||
+        check_size(&values, t * m, sizeof(double), "values") ||
+        check_size(&out, p * cells, sizeof(double), "out") ||
+        check_size(&planes, m, sizeof(int64_t), "planes"))
+        goto done;
+    off = PyMem_Malloc(sizeof(int64_t) * (size_t)(m + 1));
+    if (!off) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < m; k++) {
+        int64_t q = ((const int64_t *)planes.buf)[k];
+        if (q < 0 || q >= p) {
+            PyErr_Format(PyExc_ValueError, "planes must be in [0, %zd), got %lld", p,
+                         (long long)q);
+            goto done;
+        }
+        off[k] = q * cells;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (itemsize == 1)
+        bad = pooled_loop_u8(code.buf, h, w, values.buf, t, m, fr, fc, out.buf, off);
+    else if (itemsize == 2)
+        bad = pooled_loop_u16(code.buf, h, w, values.buf, t, m, fr, fc, out.buf, off);
+    else
+        bad = pooled_loop_i32(code.buf, h, w, values.buf, t, m, fr, fc, out.buf, off);
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_Format(PyExc_IndexError, "code must be in [0, %zd), got %zd cells outside", t, bad);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(off);
+    PyBuffer_Release(&code);
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&planes);
+    return result;
+}
+
+/* tuple_changes: bit k of rows[r, c] (c < w - 1): map k's segment differs between pixels (r, c)
+ * and (r, c + 1), i.e. codes[index[r, c], k] != codes[index[r, c + 1], k]; of cols[r, c]
+ * (r < h - 1): between (r, c) and (r + 1, c). Only pixels whose tuples differ are looked at
+ * (16 bytes of index compared at once with SSE2); the rest, the last column of rows and the
+ * last row of cols stay as given (zeroed by the caller). Tuples >= t (or negative) are counted
+ * in *bad. */
+static inline uint32_t change_bits(const int64_t *codes, Py_ssize_t n, Py_ssize_t a,
+                                   Py_ssize_t b) {
+    const int64_t *x = codes + a * n, *y = codes + b * n;
+    uint32_t bits = 0;
+    for (Py_ssize_t k = 0; k < n; k++) bits |= (uint32_t)(x[k] != y[k]) << k;
+    return bits;
+}
+
+static inline void put_bits(void *out, Py_ssize_t i, uint32_t v, int width) {
+    if (width == 1)
+        ((uint8_t *)out)[i] = (uint8_t)v;
+    else if (width == 2)
+        ((uint16_t *)out)[i] = (uint16_t)v;
+    else
+        ((uint32_t *)out)[i] = v;
+}
+
+#define DEFINE_CHANGES_LOOP(T, S)                                                              \
+    static Py_ssize_t changes_loop_##S(const T *L, Py_ssize_t h, Py_ssize_t w,                 \
+                                       const int64_t *codes, Py_ssize_t t, Py_ssize_t n,       \
+                                       void *rows, void *cols, int width) {                    \
+        const Py_ssize_t per = 16 / (Py_ssize_t)sizeof(T);                                     \
+        Py_ssize_t bad = 0;                                                                    \
+        for (int axis = 1; axis >= 0; axis--) {                                                \
+            const Py_ssize_t nr = axis ? h : h - 1, nc = axis ? w - 1 : w;                     \
+            const Py_ssize_t step = axis ? 1 : w;                                              \
+            void *out = axis ? rows : cols;                                                    \
+            for (Py_ssize_t r = 0; r < nr; r++) {                                              \
+                const T *a = L + r * w, *b = a + step;                                         \
+                Py_ssize_t j = 0;                                                              \
+                for (;;) {                                                                     \
+                    if (HAVE_SSE2)                                                             \
+                        while (j + per <= nc && equal16(a + j, b + j) == 0xFFFFu) j += per;    \
+                    if (j >= nc) break;                                                        \
+                    Py_ssize_t end = j + per < nc ? j + per : nc;                              \
+                    for (; j < end; j++) {                                                     \
+                        if (a[j] == b[j]) continue;                                            \
+                        uint64_t x = (uint64_t)(int64_t)a[j], y = (uint64_t)(int64_t)b[j];     \
+                        if (x >= (uint64_t)t || y >= (uint64_t)t) {                            \
+                            bad++;                                                             \
+                            continue;                                                          \
+                        }                                                                      \
+                        put_bits(out, r * w + j, change_bits(codes, n, (Py_ssize_t)x,          \
+                                                             (Py_ssize_t)y), width);           \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+DEFINE_CHANGES_LOOP(uint8_t, u8)
+DEFINE_CHANGES_LOOP(uint16_t, u16)
+DEFINE_CHANGES_LOOP(int32_t, i32)
+
+/* tuple_changes(index, h, w, itemsize, codes, t, n, rows, cols, width) -> None
+ * index: an h x w map of tuples, 1 (uint8), 2 (uint16) or 4 (int32) bytes per item; codes:
+ * int64, t x n (each tuple's segment in each of the n <= 32 maps); rows and cols: zeroed h x w
+ * maps of width (1, 2 or 4) bytes per item, n <= 8 * width. IndexError when a tuple is not in
+ * [0, t). */
+static PyObject *tuple_changes(PyObject *self, PyObject *args) {
+    Py_buffer index, codes, rows, cols;
+    Py_ssize_t h, w, itemsize, t, n, width;
+    if (!PyArg_ParseTuple(args, "y*nnny*nnw*w*n", &index, &h, &w, &itemsize, &codes, &t, &n,
+                          &rows, &cols, &width))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t bad = 0;
+    if (check_shape(h, w) || check_width(itemsize, "index") || check_width(width, "rows"))
+        goto done;
+    if (t < 0 || n < 0 || n > 8 * width) {
+        PyErr_SetString(PyExc_ValueError, "t must be >= 0 and n in [0, 8 * width]");
+        goto done;
+    }
+    if (check_shape(t, n) || check_size(&index, h * w, itemsize, "index") ||
+        check_size(&codes, t * n, sizeof(int64_t), "codes") ||
+        check_size(&rows, h * w, width, "rows") || check_size(&cols, h * w, width, "cols"))
+        goto done;
+    if (h > 0 && w > 0) {
+        Py_BEGIN_ALLOW_THREADS
+        if (itemsize == 1)
+            bad = changes_loop_u8(index.buf, h, w, codes.buf, t, n, rows.buf, cols.buf, (int)width);
+        else if (itemsize == 2)
+            bad = changes_loop_u16(index.buf, h, w, codes.buf, t, n, rows.buf, cols.buf,
+                                   (int)width);
+        else
+            bad = changes_loop_i32(index.buf, h, w, codes.buf, t, n, rows.buf, cols.buf,
+                                   (int)width);
+        Py_END_ALLOW_THREADS
+    }
+    if (bad) {
+        PyErr_Format(PyExc_IndexError, "index must be in [0, %zd), got %zd pixels outside", t,
+                     bad);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&index);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&cols);
+    return result;
+}
+/* pair_marks: for each pixel q of where (flat indices into an h x w map of tuples), each row s
+ * of slots (t x r, int64: the slot of tuple index[q] in row s, -1 for none) and each cell of a
+ * g0 x g1 grid the pixel overlaps (the image stretched onto the grid: rows y * g0 / h to
+ * ((y + 1) * g0 - 1) / h, columns alike), cells[slot * g0 * g1 + cell] = 1. A pixel of the same
+ * tuple and cells as the one before is skipped (the same marks). Pixels outside the map, tuples
+ * >= t and slots >= p are counted in *bad. */
+#define DEFINE_MARKS_LOOP(T, S)                                                                \
+    static Py_ssize_t marks_loop_##S(const int64_t *where, Py_ssize_t k, const T *L,           \
+                                     int64_t h, int64_t w, int64_t g1, const int64_t *rows,     \
+                                     const int64_t *cols, const int64_t *slots, Py_ssize_t t,  \
+                                     Py_ssize_t r, uint8_t *cells, Py_ssize_t p,               \
+                                     int64_t n_cells) {                                        \
+        Py_ssize_t bad = 0;                                                                    \
+        int64_t last_tup = -1, last_y = -1, last_x = -1, y = -1, start = -w; /* no row */    \
+        for (Py_ssize_t i = 0; i < k; i++) {                                                   \
+            const int64_t q = where[i];                                                        \
+            if (q < 0 || q >= h * w) {                                                         \
+                bad++;                                                                         \
+                continue;                                                                      \
+            }                                                                                  \
+            const int64_t tup = (int64_t)L[q];                                                 \
+            if (tup < 0 || tup >= t) {                                                         \
+                bad++;                                                                         \
+                continue;                                                                      \
+            }                                                                                  \
+            if (q < start || q >= start + w) y = q / w, start = y * w; /* a new row */         \
+            const int64_t x = q - start;                                                       \
+            /* the same tuple over the same cells as the pixel before: the same marks */      \
+            if (tup == last_tup && rows[2 * y] == rows[2 * last_y] &&                          \
+                rows[2 * y + 1] == rows[2 * last_y + 1] && cols[2 * x] == cols[2 * last_x] &&  \
+                cols[2 * x + 1] == cols[2 * last_x + 1])                                       \
+                continue;                                                                      \
+            last_tup = tup, last_y = y, last_x = x;                                            \
+            const int64_t r0 = rows[2 * y], r1 = rows[2 * y + 1];                              \
+            const int64_t c0 = cols[2 * x], c1 = cols[2 * x + 1];                              \
+            const int64_t *row = slots + tup * r;                                              \
+            for (Py_ssize_t s = 0; s < r; s++) {                                               \
+                const int64_t slot = row[s];                                                   \
+                if (slot < 0) continue;                                                        \
+                if (slot >= p) {                                                               \
+                    bad++;                                                                     \
+                    continue;                                                                  \
+                }                                                                              \
+                uint8_t *c = cells + slot * n_cells;                                           \
+                for (int64_t a = r0; a <= r1; a++)                                             \
+                    for (int64_t b = c0; b <= c1; b++) c[a * g1 + b] = 1;                      \
+            }                                                                                  \
+        }                                                                                      \
+        return bad;                                                                            \
+    }
+DEFINE_MARKS_LOOP(uint8_t, u8)
+DEFINE_MARKS_LOOP(uint16_t, u16)
+DEFINE_MARKS_LOOP(int32_t, i32)
+
+/* pair_marks(where, k, index, h, w, itemsize, g0, g1, slots, t, r, cells, p) -> None
+ * where: int64, k flat pixel indices; index: an h x w map of tuples of 1 (uint8), 2 (uint16) or
+ * 4 (int32) bytes per item; slots: int64, t x r; cells: uint8 / bool, p x g0 x g1 (marks are
+ * added: zeroed by the caller). IndexError for a pixel, tuple or slot out of range. */
+static PyObject *pair_marks(PyObject *self, PyObject *args) {
+    Py_buffer where, index, slots, cells;
+    Py_ssize_t k, h, w, itemsize, g0, g1, t, r, p;
+    if (!PyArg_ParseTuple(args, "y*ny*nnnnny*nnw*n", &where, &k, &index, &h, &w, &itemsize, &g0,
+                          &g1, &slots, &t, &r, &cells, &p))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t bad = 0;
+    int64_t *lines = NULL;
+    if (check_shape(h, w) || check_width(itemsize, "index")) goto done;
+    if (g0 < 1 || g1 < 1 || t < 0 || r < 0 || p < 0 || k < 0 || check_shape(h + 1, g0) ||
+        check_shape(w + 1, g1) || check_shape(g0, g1) || check_shape(t, r) ||
+        check_shape(p, g0 * g1)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "g0 and g1 must be >= 1, k, t, r and p >= 0");
+        goto done;
+    }
+    if (check_size(&where, k, sizeof(int64_t), "where") ||
+        check_size(&index, h * w, itemsize, "index") ||
+        check_size(&slots, t * r, sizeof(int64_t), "slots") ||
+        check_size(&cells, p * g0 * g1, 1, "cells"))
+        goto done;
+    /* each row's and each column's first and last cell (no division per pixel) */
+    lines = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)(h + w + 1));
+    if (!lines) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int64_t y = 0; y < h; y++)
+        lines[2 * y] = y * g0 / h, lines[2 * y + 1] = ((y + 1) * g0 - 1) / h;
+    int64_t *cols = lines + 2 * h;
+    for (int64_t x = 0; x < w; x++)
+        cols[2 * x] = x * g1 / w, cols[2 * x + 1] = ((x + 1) * g1 - 1) / w;
+    Py_BEGIN_ALLOW_THREADS
+    if (itemsize == 1)
+        bad = marks_loop_u8(where.buf, k, index.buf, h, w, g1, lines, cols, slots.buf, t, r,
+                            cells.buf, p, g0 * g1);
+    else if (itemsize == 2)
+        bad = marks_loop_u16(where.buf, k, index.buf, h, w, g1, lines, cols, slots.buf, t, r,
+                             cells.buf, p, g0 * g1);
+    else
+        bad = marks_loop_i32(where.buf, k, index.buf, h, w, g1, lines, cols, slots.buf, t, r,
+                             cells.buf, p, g0 * g1);
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_Format(PyExc_IndexError, "pixels, tuples and slots must be in range, got %zd "
+                     "outside", bad);
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(lines);
+    PyBuffer_Release(&where);
+    PyBuffer_Release(&index);
+    PyBuffer_Release(&slots);
+    PyBuffer_Release(&cells);
+    return result;
+}
+
+/* flagged_pixels(index, n, itemsize, flags, t, out, room) -> count
+ * The flat indices q (increasing) of the n items of a map of tuples (1, 2 or 4 bytes per item)
+ * whose tuple is flagged (flags: t bytes, nonzero = flagged): how many, written into out (int64,
+ * room for room of them: the first room written) unless out is None (only counted).
+ * IndexError for a tuple not in [0, t). */
+#define DEFINE_FLAGGED_LOOP(T, S)                                                              \
+    static Py_ssize_t flagged_loop_##S(const T *L, Py_ssize_t n, const uint8_t *flags,         \
+                                       Py_ssize_t t, int64_t *out, Py_ssize_t room,            \
+                                       Py_ssize_t *bad) {                                      \
+        Py_ssize_t k = 0, q = 0;                                                               \
+        while (q < n) { /* a run of one tuple at a time (run_end: 16 bytes compared at once) */ \
+            const T v = L[q];                                                                  \
+            const Py_ssize_t end = run_end_##S(L, q, n, v);                                    \
+            if ((uint64_t)(int64_t)v >= (uint64_t)t)                                           \
+                *bad += end - q;                                                               \
+            else if (flags[(Py_ssize_t)v]) {                                                   \
+                for (Py_ssize_t i = q; i < end && k + (i - q) < room; i++)                     \
+                    out[k + (i - q)] = i;                                                      \
+                k += end - q;                                                                  \
+            }                                                                                  \
+            q = end;                                                                           \
+        }                                                                                      \
+        return k;                                                                              \
+    }
+DEFINE_FLAGGED_LOOP(uint8_t, u8)
+DEFINE_FLAGGED_LOOP(uint16_t, u16)
+DEFINE_FLAGGED_LOOP(int32_t, i32)
+
+static PyObject *flagged_pixels(PyObject *self, PyObject *args) {
+    Py_buffer index, flags, out = {0};
+    Py_ssize_t n, itemsize, t, room = 0;
+    PyObject *out_obj;
+    if (!PyArg_ParseTuple(args, "y*nny*nO|n", &index, &n, &itemsize, &flags, &t, &out_obj,
+                          &room))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t k = 0, bad = 0;
+    int has_out = out_obj != Py_None;
+    if (has_out && PyObject_GetBuffer(out_obj, &out, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS)) {
+        PyBuffer_Release(&index);
+        PyBuffer_Release(&flags);
+        return NULL;
+    }
+    if (!has_out) room = 0;
+    if (check_width(itemsize, "index") || check_size(&index, n, itemsize, "index") ||
+        check_size(&flags, t, 1, "flags") ||
+        (has_out && check_size(&out, room, sizeof(int64_t), "out")))
+        goto done;
+    {
+        int64_t *o = has_out ? out.buf : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        if (itemsize == 1)
+            k = flagged_loop_u8(index.buf, n, flags.buf, t, o, room, &bad);
+        else if (itemsize == 2)
+            k = flagged_loop_u16(index.buf, n, flags.buf, t, o, room, &bad);
+        else
+            k = flagged_loop_i32(index.buf, n, flags.buf, t, o, room, &bad);
+        Py_END_ALLOW_THREADS
+    }
+    if (bad) {
+        PyErr_Format(PyExc_IndexError, "index must be in [0, %zd), got %zd pixels outside", t,
+                     bad);
+        goto done;
+    }
+    result = PyLong_FromSsize_t(k);
+done:
+    if (has_out) PyBuffer_Release(&out);
+    PyBuffer_Release(&index);
+    PyBuffer_Release(&flags);
+    return result;
+}
+/* ---- end of the disagreement heatmaps' kernels ---- */
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
@@ -1147,6 +1650,10 @@ static PyMethodDef methods[] = {
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {"pair_objects", pair_objects, METH_VARARGS, "The findings' objects of one annotator pair."},
     {"neighbour_marks", neighbour_marks, METH_VARARGS, "Pairs of labels met d0..d1 apart."},
+    {"pooled_codes", pooled_codes, METH_VARARGS, "Block averages of per-code values."},
+    {"tuple_changes", tuple_changes, METH_VARARGS, "Packed segment changes from tuples."},
+    {"pair_marks", pair_marks, METH_VARARGS, "Grid cells of flagged pixels per pair slot."},
+    {"flagged_pixels", flagged_pixels, METH_VARARGS, "Flat indices of flagged tuples' pixels."},
     {NULL, NULL, 0, NULL},
 };
 

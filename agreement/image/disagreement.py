@@ -35,6 +35,7 @@ from itertools import combinations
 import numpy as np
 import numpy.typing as npt
 
+from .. import _native
 from ..errors import AnnotationError
 from ..metrics.boundary import _window_any, near_changes, packed_changes
 from ..metrics.boundary import boundary_near as _near
@@ -42,7 +43,7 @@ from ..metrics.counts import ratio
 from ..metrics.pixel import VoidMode, _check_void
 from ..model import Categories, PanopticAnnotation
 from .maps import ImageMaps
-from .tuples import Tuples
+from .tuples import Tuples, take
 
 __all__ = ["Heatmaps", "PairCells", "area_average", "boundary_distance", "boundary_near",
            "grid_cells", "heatmaps", "heatmaps_of", "match_lut", "pair_cells"]
@@ -213,7 +214,7 @@ class Heatmaps:
         pixels)."""
         key = np.asarray(flags, bool).tobytes()
         if self._where is None or self._where[0] != key:
-            self._where = (key, np.flatnonzero(self.tuples.gather(np.asarray(flags, bool))))
+            self._where = (key, _flagged_pixels(self.tuples.index, np.asarray(flags, bool)))
         return self._where[1]
 
     @property
@@ -223,6 +224,27 @@ class Heatmaps:
             return self._maps["boundary"]  # (not moved to the end of the large ones: cheap)
         return self._keep("boundary", _minority_share(self.boundary_count,
                                                       len(self._compacts)))
+
+    def boundary_mean(self) -> float:
+        """``boundary.mean(dtype=np.float64)`` without making the map: from how many pixels
+        have each count. The map's values are float32 multiples of a power of two ``2 ** -k``;
+        while their sum is below ``2 ** (53 - k)`` every partial sum of the map's mean is exact,
+        whatever its order, so the sum of ``pixels x value`` (in integers) is the same number
+        (else, and when the map was already made, the map's own mean)."""
+        n = len(self._compacts)
+        if "boundary" in self._maps or n > 255:
+            return float(self.boundary.mean(dtype=np.float64))
+        count = self.boundary_count
+        pixels = [0] + [np.count_nonzero(count == k) for k in range(1, n + 1)]  # (a bincount
+        # widens the counts to intp first: several times slower for a few annotators)
+        fractions = [float(v).as_integer_ratio()
+                     for v in _minority_share(np.arange(n + 1, dtype=np.uint8), n)]
+        scale = max(den for _, den in fractions)  # powers of two: the largest is a multiple
+        total = sum(int(p) * num * (scale // den)
+                    for p, (num, den) in zip(pixels, fractions, strict=True))
+        if total >= 1 << 53 or not count.size:
+            return float(self.boundary.mean(dtype=np.float64))
+        return total / scale / count.size
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in Heatmaps._MAPS:
@@ -316,12 +338,13 @@ class Heatmaps:
         per_tuple = [i for i, m in enumerate(names) if m != "boundary"]
         if per_tuple:
             table = np.stack([self.per_tuple[names[i]] for i in per_tuple])
-            out[per_tuple] = _pooled_codes(self.tuples.index, table, fr, fc)
+            _pooled_codes(self.tuples.index, table, fr, fc, out=out, planes=per_tuple)
         boundary = [i for i, m in enumerate(names) if m == "boundary"]
         if boundary:
             n = len(self._compacts)
             table = _minority_share(np.arange(n + 1, dtype=np.uint8), n)[None]
-            out[boundary] = _pooled_codes(self.boundary_count, table, fr, fc)
+            _pooled_codes(self.boundary_count, np.repeat(table, len(boundary), axis=0), fr, fc,
+                          out=out, planes=boundary)
         return out
 
     def label_of(self, category_id: int) -> int:
@@ -366,11 +389,37 @@ def _packed_changes(tuples: Tuples
     ``(y + 1, x)``); last column / row unmarked (:func:`~agreement.metrics.boundary.
     packed_changes`)."""
     index = tuples.index
+    n = tuples.codes.shape[1]
+    kern = _native.kernels
+    if kern is not None and n <= 32 and index.ndim == 2 and index.dtype in _CODE_TYPES:
+        # one compiled pass: the bits of the neighbouring pixels whose tuples differ
+        dtype = np.dtype(np.uint8 if n <= 8 else np.uint16 if n <= 16 else np.uint32)
+        src = np.ascontiguousarray(index)
+        codes = np.ascontiguousarray(tuples.codes, dtype=np.int64)
+        rows, cols = np.zeros(src.shape, dtype), np.zeros(src.shape, dtype)
+        kern.tuple_changes(src, *src.shape, src.itemsize, codes, *codes.shape, rows, cols,
+                           dtype.itemsize)
+        return rows, cols
     pairs = []
     for x, y in ((index[:, :-1], index[:, 1:]), (index[:-1], index[1:])):
         sel = x != y
         pairs.append((sel, x[sel], y[sel]))
     return packed_changes(index.shape, tuples.codes.T, pairs)
+
+
+def _flagged_pixels(index: npt.NDArray[np.integer], flags: npt.NDArray[np.bool_]
+                    ) -> npt.NDArray[np.intp]:
+    """``np.flatnonzero(flags[index])``: two compiled passes over the runs of tuples when the
+    kernels are built (one counting, one writing: no per-pixel mask, no array of every pixel),
+    else the gather and ``flatnonzero``."""
+    kern = _native.kernels
+    if kern is None or index.dtype not in _CODE_TYPES or flags.ndim != 1:
+        return np.flatnonzero(take(flags, index))
+    src, flags = np.ascontiguousarray(index), np.ascontiguousarray(flags)
+    k = kern.flagged_pixels(src, src.size, src.itemsize, flags, flags.size, None)  # counted
+    out = np.empty(k, np.intp)  # (then written: no array of every pixel)
+    kern.flagged_pixels(src, src.size, src.itemsize, flags, flags.size, out, k)
+    return out
 
 
 def _minority_share(count: npt.NDArray[np.uint8], n: int) -> npt.NDArray[np.float32]:
@@ -629,6 +678,9 @@ def _pooled(block: npt.NDArray[np.float32], fr: int, fc: int,
     out += 0.0
 
 
+#: The code types the compiled kernels read (tuple indices, counts).
+_CODE_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.int32))
+
 #: Unsigned type holding ``fc`` codes of ``itemsize`` bytes side by side (a row of a cell).
 _WIDE = {(1, 2): np.uint16, (1, 4): np.uint32, (1, 8): np.uint64, (2, 2): np.uint32,
          (2, 4): np.uint64, (4, 2): np.uint64}
@@ -659,16 +711,42 @@ def _uniform_cells(code: npt.NDArray[np.integer], fr: int, fc: int
 
 
 def _pooled_codes(code: npt.NDArray[np.integer], table: npt.NDArray[np.float32], fr: int,
-                  fc: int) -> npt.NDArray[np.float64]:
+                  fc: int, *, out: npt.NDArray[np.float64] | None = None,
+                  planes: Sequence[int] | None = None) -> npt.NDArray[np.float64]:
     """:func:`_pooled` of the maps ``table[:, code]`` (``M`` float32 maps given by a code per
     pixel: a tuple, a count), bit for bit, shape ``(M, H / fr, W / fc)``, reading the codes:
     a cell whose ``fr x fc`` pixels share one code is that code's value (``fr x fc`` equal
     float32 values add up exactly in float64, and the scaling by ``2 ** -k`` undoes the sum);
     the others (a few percent, along segment borders) add their pixels as :func:`_pooled`
     does. The values are widened and a negative zero made +0.0 in the table (the taps, from
-    +0.0, never give one); the temporaries are the size of the output."""
+    +0.0, never give one); the temporaries are the size of the output.
+
+    With ``out`` (float64, shape ``(P, H / fr, W / fc)``) and ``planes`` (``M`` of
+    ``range(P)``), map ``m`` is written into ``out[planes[m]]`` and ``out`` returned.
+
+    One compiled pass over the cells when the kernels are built (``pooled_codes``: the same
+    sums in the same order, written into ``out`` without a temporary), else numpy.
+    """
     w = code.shape[1]
     values = table.astype(np.float64) + 0.0
+    kern = _native.kernels
+    if (kern is not None and code.ndim == 2 and code.dtype in _CODE_TYPES
+            and (out is None or (out.dtype == np.float64 and out.flags.c_contiguous))):
+        src = np.ascontiguousarray(code)
+        if out is None:
+            out, planes = np.empty((values.shape[0], src.shape[0] // fr, w // fc)), None
+        if out.shape[1:] != (src.shape[0] // fr, w // fc):
+            raise ValueError(f"out must have cells of shape {(src.shape[0] // fr, w // fc)}, "
+                             f"got {out.shape[1:]}")
+        at = np.arange(values.shape[0]) if planes is None else planes
+        kern.pooled_codes(src, *src.shape, src.itemsize, np.ascontiguousarray(values.T),
+                          values.shape[1], values.shape[0], fr, fc, out,
+                          np.ascontiguousarray(at, dtype=np.int64), out.shape[0])
+        return out
+    if out is not None:
+        out[list(range(len(table)) if planes is None else planes)] = _pooled_codes(
+            code, table, fr, fc)
+        return out
     corner, uniform = _uniform_cells(code, fr, fc)
     out = np.take(values, corner, axis=1)
     mixed = np.flatnonzero(~uniform)
@@ -792,8 +870,14 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     codes[1:][codes[1:] == codes[:-1]] = -1  # a pair once per tuple
     valid = codes >= 0
     present, slot = np.unique(codes[valid], return_inverse=True)
+    pairs = np.stack([ids[present // k], ids[present % k]], axis=1) if present.size else \
+        np.zeros((0, 2), np.int64)
+    pairs.sort(axis=1)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)  # each pair's row in the result: the cells marked there
     slots = np.full(codes.shape, -1, np.int64)
-    slots[valid] = slot
+    slots[valid] = rank[slot]
     count = h.tuples.count
     pixels = np.bincount(slot, weights=np.broadcast_to(count, codes.shape)[valid],
                          minlength=present.size)
@@ -801,22 +885,37 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     cells = np.zeros(present.size * n_cells, bool)
     if present.size:
         where = h.pixels_where(valid.any(0))  # (the regions' disputed pixels, read once)
-        index = h.tuples.index.ravel()
-        for lo in range(0, where.size, _CELL_CHUNK):  # a few int64 arrays per pixel: by chunks
-            part = where[lo:lo + _CELL_CHUNK]
-            cell, src = grid_cells(part, h.shape, grid)
-            tup = index[part][src]
-            # a (cell, tuple) once in a row of them (pixels of a row in one cell, one tuple)
-            new = np.ones(cell.size, bool)
-            new[1:] = (cell[1:] != cell[:-1]) | (tup[1:] != tup[:-1])
-            cell, tup = cell[new], tup[new]
-            for row in slots:
-                s = row[tup]
-                ok = s >= 0
-                cells[s[ok] * n_cells + cell[ok]] = True
-    pairs = np.stack([ids[present // k], ids[present % k]], axis=1) if present.size else \
-        np.zeros((0, 2), np.int64)
-    pairs.sort(axis=1)
-    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+        _mark_cells(cells, where, h.tuples.index, grid, slots)
     return PairCells(pairs[order], np.rint(pixels).astype(np.int64)[order],
-                     cells.reshape(present.size, n_cells)[order])
+                     cells.reshape(present.size, n_cells))
+
+
+def _mark_cells(cells: npt.NDArray[np.bool_], where: npt.NDArray[np.intp],
+                index: npt.NDArray[np.integer], grid: tuple[int, int],
+                slots: npt.NDArray[np.int64]) -> None:
+    """``cells[slot * G0 * G1 + cell] = True`` for every pixel of ``where``, every cell of
+    ``grid`` it overlaps (:func:`grid_cells`) and every slot ``>= 0`` of ``slots[:, tuple]``
+    (its tuple's pairs). One compiled pass when the kernels are built (a pixel with the tuple
+    and cells of the one before skipped), else :func:`grid_cells` by chunks."""
+    n_cells = grid[0] * grid[1]
+    kern = _native.kernels
+    if kern is not None and index.dtype in _CODE_TYPES and cells.flags.c_contiguous:
+        src = np.ascontiguousarray(index)
+        table = np.ascontiguousarray(slots.T, dtype=np.int64)  # a tuple's slots side by side
+        kern.pair_marks(np.ascontiguousarray(where, dtype=np.int64), where.size, src,
+                        *src.shape, src.itemsize, *grid, table, *table.shape,
+                        cells.view(np.uint8), cells.size // n_cells)
+        return
+    flat = index.ravel()
+    for lo in range(0, where.size, _CELL_CHUNK):  # a few int64 arrays per pixel: by chunks
+        part = where[lo:lo + _CELL_CHUNK]
+        cell, src = grid_cells(part, index.shape, grid)
+        tup = flat[part][src]
+        # a (cell, tuple) once in a row of them (pixels of a row in one cell, one tuple)
+        new = np.ones(cell.size, bool)
+        new[1:] = (cell[1:] != cell[:-1]) | (tup[1:] != tup[:-1])
+        cell, tup = cell[new], tup[new]
+        for row in slots:
+            s = row[tup]
+            ok = s >= 0
+            cells[s[ok] * n_cells + cell[ok]] = True

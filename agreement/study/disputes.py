@@ -314,8 +314,7 @@ def _image_row(image: str, h: Heatmaps, n_regions: int, *, boundary: bool) -> di
            "width": h.shape[1]}
     for m in MAPS:
         if m == "boundary":
-            row["boundary_mean"] = (float(h.boundary.mean(dtype=np.float64)) if boundary
-                                    else float("nan"))
+            row["boundary_mean"] = h.boundary_mean() if boundary else float("nan")
         else:
             row[f"{m}_mean"] = float(np.dot(count, h.per_tuple[m].astype(np.float64)) / pixels)
     row.update({"disputed": float(count[h.per_tuple["semantic"] > 0].sum() / pixels),
