@@ -893,6 +893,197 @@ done:
     return result;
 }
 
+/* ---- the ambiguous regions (agreement/image/regions.py) ---- */
+
+/* Join the union-find sets of a and b (P: parents, each at or before its node); the root of a
+ * set is its first node. */
+static inline void join_first(int64_t *P, int64_t a, int64_t b) {
+    while (P[a] != a) a = P[a] = P[P[a]];
+    while (P[b] != b) b = P[b] = P[P[b]];
+    if (a < b) P[b] = a;
+    else if (b < a) P[a] = b;
+}
+
+/* region_labels(pixels, w, thick, code, out[, codesize]) -> (n_thick, n_thin)
+ * The ambiguous regions of the disputed pixels: pixels (int64, n strictly increasing flat indices
+ * into a map w wide), thick (uint8, n: 1 where the pixel survives the opening) and code (n, int32
+ * or int64 by codesize 4 or 8: the class pair of the pixel). Two pixels are joined when they are
+ * 8-neighbours, both thick or both thin, and thin ones of one code. out (int64, n) receives the
+ * region of each pixel: the thick components numbered from 1 in raster order of their first
+ * pixel, then the thin ones from n_thick + 1 (as regions._components numbers them). A
+ * union-find over the pixels whose roots are the first pixel of their set. */
+static PyObject *region_labels(PyObject *self, PyObject *args) {
+    Py_buffer pix, thick, code, out;
+    Py_ssize_t w, codesize = 8;
+    if (!PyArg_ParseTuple(args, "y*ny*y*w*|n", &pix, &w, &thick, &code, &out, &codesize))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = pix.len / 8;
+    if (w < 1) {
+        PyErr_SetString(PyExc_ValueError, "w must be >= 1");
+        goto done;
+    }
+    if (codesize != 4 && codesize != 8) {
+        PyErr_Format(PyExc_ValueError, "code must have 4 or 8 bytes per item, got %zd", codesize);
+        goto done;
+    }
+    if (check_size(&pix, n, 8, "pixels") || check_size(&thick, n, 1, "thick") ||
+        check_size(&code, n, codesize, "code") || check_size(&out, n, 8, "out"))
+        goto done;
+    {
+        const int64_t *p = pix.buf;
+        const uint8_t *T = thick.buf;
+        const int32_t *C4 = code.buf;
+        const int64_t *C8 = code.buf;
+        int64_t *P = out.buf, nt = 0, nn = 0;
+        int bad = n > 0 && p[0] < 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 1; i < n && !bad; i++) bad = p[i] <= p[i - 1];
+        if (!bad) {
+            Py_ssize_t j = 0;          /* the first pixel at or after the upper left neighbour */
+            int64_t start = 0, end = 0; /* the row of the pixel: [start, end) */
+            for (Py_ssize_t i = 0; i < n; i++) {
+                int64_t q = p[i], up = q - w;
+                if (q >= end) { /* (a division per row, not per pixel) */
+                    start = q - q % w;
+                    end = start + w;
+                }
+                int64_t col = q - start, c = codesize == 4 ? C4[i] : C8[i];
+                int t = T[i] != 0;
+                P[i] = i;
+                if (i > 0 && p[i - 1] == q - 1 && col > 0 && (T[i - 1] != 0) == t &&
+                    (t || (codesize == 4 ? C4[i - 1] : C8[i - 1]) == c)) {
+                    int64_t r = i - 1; /* the left neighbour's set, found once */
+                    while (P[r] != r) r = P[r] = P[P[r]];
+                    P[i] = r;
+                }
+                while (p[j] < up - 1) j++;
+                int joined = 0; /* the previous pixel above was joined: its right one is in
+                                   its set already when it would be joined too */
+                for (Py_ssize_t m = j; m < i && p[m] <= up + 1; m++) { /* the row above */
+                    int64_t dq = p[m] - up;
+                    if ((dq == -1 && col == 0) || (dq == 1 && col == w - 1)) continue;
+                    if ((T[m] != 0) == t && (t || (codesize == 4 ? C4[m] : C8[m]) == c)) {
+                        if (!(joined && p[m] == p[m - 1] + 1) && P[m] != P[i])
+                            join_first(P, m, i);
+                        joined = 1;
+                    } else {
+                        joined = 0;
+                    }
+                }
+            }
+            for (Py_ssize_t i = 0; i < n; i++) /* a root is its set's first pixel: seen first */
+                P[i] = P[i] == i ? (T[i] ? nt++ : nn++) : P[P[i]];
+            for (Py_ssize_t i = 0; i < n; i++) P[i] += T[i] ? 1 : 1 + nt;
+        }
+        Py_END_ALLOW_THREADS
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "pixels must be increasing and >= 0");
+            goto done;
+        }
+        result = Py_BuildValue("LL", (long long)nt, (long long)nn);
+    }
+done:
+    PyBuffer_Release(&pix);
+    PyBuffer_Release(&thick);
+    PyBuffer_Release(&code);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* region_sums(region, remap, tup, tupsize, pixels, w, semantic, instance, majority, k, sums,
+ *             boxes, counts, kept_region, kept_pixels) -> kept
+ * One pass over the disputed pixels (n, in raster order) for the tables of the kept regions:
+ * region (int64, n, each in [0, len(remap))), remap (int64: the kept region's row r in [0, R),
+ * -1 for another), tup (n, uint16 or int32 by tupsize 2 or 4: the pixel's tuple in [0, T)),
+ * pixels (int64, n: flat indices into a map w wide); per tuple semantic and instance (float64,
+ * T) and majority (int64, T, in [0, k)). Adds, pixel after pixel (the bits of
+ * numpy.bincount's sums): sums (float64, R * (2 + k), zeroed) = per region the semantic sum,
+ * the instance sum and the instance sum per majority label; counts (int64, R * T, zeroed) the
+ * pixels per (region, tuple); boxes (int64, 4 R) = (min row, max row, min column, max column)
+ * of every region (rows R each, set here); kept_region / kept_pixels (int64, n) receive the
+ * kept pixels' rows and flat indices, in order. Returns their number. */
+static PyObject *region_sums(PyObject *self, PyObject *args) {
+    Py_buffer reg, remap, tup, pix, sem, inst, maj, sums, boxes, counts, kreg, kpix;
+    Py_ssize_t tupsize, w, k;
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*ny*y*y*nw*w*w*w*w*", &reg, &remap, &tup, &tupsize,
+                          &pix, &w, &sem, &inst, &maj, &k, &sums, &boxes, &counts, &kreg, &kpix))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = reg.len / 8, m = remap.len / 8, nt = sem.len / 8, nr = boxes.len / 32;
+    if (w < 1 || k < 1 || (tupsize != 2 && tupsize != 4)) {
+        PyErr_SetString(PyExc_ValueError, "w and k must be >= 1 and tupsize 2 or 4");
+        goto done;
+    }
+    if (check_size(&reg, n, 8, "region") || check_size(&remap, m, 8, "remap") ||
+        check_size(&tup, n, tupsize, "tup") || check_size(&pix, n, 8, "pixels") ||
+        check_size(&sem, nt, 8, "semantic") || check_size(&inst, nt, 8, "instance") ||
+        check_size(&maj, nt, 8, "majority") || check_size(&boxes, 4 * nr, 8, "boxes") ||
+        check_shape(nr, 2 + k) || check_size(&sums, nr * (2 + k), 8, "sums") ||
+        check_shape(nr, nt) || check_size(&counts, nr * nt, 8, "counts") ||
+        check_size(&kreg, n, 8, "kept_region") || check_size(&kpix, n, 8, "kept_pixels"))
+        goto done;
+    {
+        const int64_t *R = reg.buf, *M = remap.buf, *p = pix.buf, *J = maj.buf;
+        const uint16_t *U2 = tup.buf;
+        const int32_t *U4 = tup.buf;
+        const double *S = sem.buf, *I = inst.buf;
+        double *out = sums.buf;
+        int64_t *B = boxes.buf, *C = counts.buf, *KR = kreg.buf, *KP = kpix.buf;
+        Py_ssize_t kept = 0;
+        int bad = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t t = 0; t < nt && !bad; t++) bad = J[t] < 0 || J[t] >= k;
+        for (Py_ssize_t r = 0; r < m && !bad; r++) bad = M[r] < -1 || M[r] >= nr;
+        for (Py_ssize_t r = 0; r < nr; r++) {
+            B[r] = B[2 * nr + r] = INT64_MAX;
+            B[nr + r] = B[3 * nr + r] = -1;
+        }
+        for (Py_ssize_t i = 0; i < n && !bad; i++) {
+            int64_t g = R[i], t = tupsize == 2 ? (int64_t)U2[i] : (int64_t)U4[i];
+            if (g < 0 || g >= m || t < 0 || t >= nt || p[i] < 0) {
+                bad = 1;
+                break;
+            }
+            int64_t r = M[g];
+            if (r < 0) continue;
+            int64_t y = p[i] / w, x = p[i] % w;
+            double *o = out + r * (2 + k);
+            o[0] += S[t];
+            o[1] += I[t];
+            o[2 + J[t]] += I[t];
+            C[r * nt + t]++;
+            if (y < B[r]) B[r] = y;
+            if (y > B[nr + r]) B[nr + r] = y;
+            if (x < B[2 * nr + r]) B[2 * nr + r] = x;
+            if (x > B[3 * nr + r]) B[3 * nr + r] = x;
+            KR[kept] = r;
+            KP[kept++] = p[i];
+        }
+        Py_END_ALLOW_THREADS
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "regions, rows, tuples, majority labels and pixels "
+                                              "must be within their tables");
+            goto done;
+        }
+        result = PyLong_FromSsize_t(kept);
+    }
+done:
+    PyBuffer_Release(&reg);
+    PyBuffer_Release(&remap);
+    PyBuffer_Release(&tup);
+    PyBuffer_Release(&pix);
+    PyBuffer_Release(&sem);
+    PyBuffer_Release(&inst);
+    PyBuffer_Release(&maj);
+    PyBuffer_Release(&sums);
+    PyBuffer_Release(&boxes);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&kreg);
+    PyBuffer_Release(&kpix);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
@@ -903,6 +1094,8 @@ static PyMethodDef methods[] = {
     {"blobs", blobs, METH_VARARGS, "4-connected components of segments in their boxes."},
     {"components", components, METH_VARARGS, "Connected components of a graph's edge list."},
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
+    {"region_labels", region_labels, METH_VARARGS, "Thick and thin regions of disputed pixels."},
+    {"region_sums", region_sums, METH_VARARGS, "Per kept region: sums, boxes, tuple counts."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -55,10 +55,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .. import _native
 from ..metrics.boundary import _window_any as window_any  # 1-D windows of the bands
 from ..model import Categories
 from ._graph import components
 from .disagreement import Heatmaps
+from .tuples import take
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
 
@@ -145,10 +147,18 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     Thin components are also split where the class pair ``code`` (one value per pixel) changes,
     so that border slivers of different class pairs that touch stay separate regions. Thick
     components are those of ``scipy.ndimage.label`` of the opening (:func:`_connected` of its
-    pixels: the same, numbered alike, without a labelled map).
+    pixels: the same, numbered alike, without a labelled map). With the compiled kernels, both
+    in one union-find over the pixels (``region_labels``: the same numbers).
     """
     pixels = np.flatnonzero(mask) if pixels is None else pixels
     thick = _opening(mask, w).ravel()[pixels]
+    kern = _native.kernels
+    if kern is not None and code.dtype in (np.int32, np.int64):
+        region = np.empty(pixels.size, np.int64)
+        n_thick, n_thin = kern.region_labels(pixels.astype(np.int64, copy=False), mask.shape[1],
+                                             thick.view(np.uint8), code, region,
+                                             code.dtype.itemsize)
+        return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
     region = np.empty(pixels.size, np.int64)
     lab, n_thick = _connected(pixels[thick], mask.shape)
     region[thick] = lab + 1  # numbered in raster order from 1
@@ -253,14 +263,14 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     mask = np.zeros(shape, bool)
     mask.ravel()[pixels] = True
     code = _pair_code(h)
-    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[pixels]],
-                                       pixels=pixels)
+    tup = take(h.tuples.index.reshape(-1), pixels)  # the tuple of each disputed pixel
+    pixels, region, thin = _components(mask, w, np.take(code, tup), pixels=pixels)
     area = np.bincount(region, minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
     if keep.size == 0:
         return []
-    t = _Tables(h, pixels, region, keep, code, w)
+    t = _Tables(h, pixels, region, keep, code, w, tup)
     rows = _describe(h, categories, t, keep, thin[keep], area[keep])
     return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
 
@@ -303,18 +313,40 @@ class _Tables:
 
     def __init__(self, h: Heatmaps, pixels: npt.NDArray[np.int64],
                  region: npt.NDArray[np.int64], keep: npt.NDArray[np.int64],
-                 code: npt.NDArray[np.integer], w: int) -> None:
+                 code: npt.NDArray[np.integer], w: int, tup: npt.NDArray[np.integer]) -> None:
         n = keep.size
         remap = np.full(int(region.max()) + 1, -1, np.int64)
         remap[keep] = np.arange(n)
+        k = len(h.category_ids) + 1
+        self.k, self.w = k, w
+        kern = _native.kernels
+        if kern is not None and n * len(h.tuples) <= 1 << 22 and tup.dtype in (np.uint16,
+                                                                                 np.int32):
+            self._compiled(kern, h, pixels, region, remap, n, tup)
+        else:
+            self._numpy(h, pixels, region, remap, n, tup)
+        keys, counts = _count_keys(self.p_reg * (k * k) + code[self.p_tup], n * k * k,
+                                   self.p_count)
+        order = np.lexsort((-counts, keys // (k * k)))
+        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
+        self.pair_count = counts[order]
+        labels = h.per_tuple["labels"][:, self.p_tup].astype(np.int64)
+        labels += (np.arange(labels.shape[0])[:, None] * n + self.p_reg) * k
+        self.hist = _weighted_counts(labels.ravel(), np.tile(self.p_count, labels.shape[0]),
+                                     labels.shape[0] * n * k).reshape(-1, n, k)
+        self.areas: list[npt.NDArray[np.int64]] = []
+        self._lacking: npt.NDArray[np.bool_] | None = None
+        self._h = h
+
+    def _numpy(self, h: Heatmaps, pixels: npt.NDArray[np.int64], region: npt.NDArray[np.int64],
+               remap: npt.NDArray[np.int64], n: int, tup: npt.NDArray[np.integer]) -> None:
+        """The per-pixel sums with numpy: a few passes over the kept regions' pixels."""
         flat = remap[region]
         sel = np.flatnonzero(flat >= 0)
         idx = pixels[sel]  # the kept regions' pixels, in raster order
         reg = flat[sel]
-        tup = h.tuples.index.ravel()[idx]
-        pt = h.per_tuple
-        k = len(h.category_ids) + 1
-        self.k, self.w = k, w
+        tup = tup[sel]
+        pt, k = h.per_tuple, self.k
         # the float sums pixel by pixel, in raster order (their bits: severity and its ties)
         instance = np.take(pt["instance"], tup)
         self.sem = np.bincount(reg, weights=np.take(pt["semantic"], tup), minlength=n)
@@ -322,16 +354,7 @@ class _Tables:
         self.inst_label = np.bincount(reg * k + np.take(pt["majority"], tup), weights=instance,
                                       minlength=n * k).reshape(n, k).argmax(1)
         # the counts from the pixels per (region, tuple): a few thousand, not a pixel each
-        p_reg, p_tup, p_count = _region_tuples(reg, tup, len(h.tuples))
-        self.p_reg, self.p_tup, self.p_count = p_reg, p_tup, p_count
-        labels = pt["labels"][:, p_tup].astype(np.int64)
-        labels += (np.arange(labels.shape[0])[:, None] * n + p_reg) * k
-        self.hist = _weighted_counts(labels.ravel(), np.tile(p_count, labels.shape[0]),
-                                     labels.shape[0] * n * k).reshape(-1, n, k)
-        keys, counts = _count_keys(p_reg * (k * k) + code[p_tup], n * k * k, p_count)
-        order = np.lexsort((-counts, keys // (k * k)))
-        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
-        self.pair_count = counts[order]
+        self.p_reg, self.p_tup, self.p_count = _region_tuples(reg, tup, len(h.tuples))
         self.region, self.pixels = reg, idx  # the kept regions' pixels, in raster order
         rows, cols = np.divmod(idx, h.shape[1])
         top = np.iinfo(np.int64).max
@@ -340,9 +363,28 @@ class _Tables:
         np.maximum.at(self.boxes[1], reg, rows)
         np.minimum.at(self.boxes[2], reg, cols)
         np.maximum.at(self.boxes[3], reg, cols)
-        self.areas: list[npt.NDArray[np.int64]] = []
-        self._lacking: npt.NDArray[np.bool_] | None = None
-        self._h = h
+
+    def _compiled(self, kern, h: Heatmaps, pixels: npt.NDArray[np.int64],
+                  region: npt.NDArray[np.int64], remap: npt.NDArray[np.int64], n: int,
+                  tup: npt.NDArray[np.integer]) -> None:
+        """:meth:`_numpy` in one pass (``region_sums``): the same sums, added in the same
+        order, and a dense (region, tuple) table instead of a ``bincount`` of keys."""
+        pt, k, nt = h.per_tuple, self.k, len(h.tuples)
+        sums = np.zeros((n, 2 + k))
+        self.boxes = np.empty((4, n), np.int64)
+        counts = np.zeros(n * nt, np.int64)
+        reg, idx = np.empty(region.size, np.int64), np.empty(region.size, np.int64)
+        kept = kern.region_sums(
+            region, remap, np.ascontiguousarray(tup), tup.dtype.itemsize,
+            pixels.astype(np.int64, copy=False), h.shape[1], pt["semantic"].astype(np.float64),
+            pt["instance"].astype(np.float64), pt["majority"].astype(np.int64), k, sums,
+            self.boxes, counts, reg, idx)
+        self.sem, self.inst = sums[:, 0].copy(), sums[:, 1].copy()
+        self.inst_label = sums[:, 2:].argmax(1)
+        self.region, self.pixels = reg[:kept], idx[:kept]
+        present = np.flatnonzero(counts)
+        self.p_reg, self.p_tup = np.divmod(present, nt)
+        self.p_count = counts[present]
 
     def lacking(self) -> npt.NDArray[np.bool_]:
         """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
