@@ -996,13 +996,13 @@ done:
  * One pass over the disputed pixels (n, in raster order) for the tables of the kept regions:
  * region (int64, n, each in [0, len(remap))), remap (int64: the kept region's row r in [0, R),
  * -1 for another), tup (n, uint16 or int32 by tupsize 2 or 4: the pixel's tuple in [0, T)),
- * pixels (int64, n: flat indices into a map w wide); per tuple semantic and instance (float64,
- * T) and majority (int64, T, in [0, k)). Adds, pixel after pixel (the bits of
- * numpy.bincount's sums): sums (float64, R * (2 + k), zeroed) = per region the semantic sum,
- * the instance sum and the instance sum per majority label; counts (int64, R * T, zeroed) the
- * pixels per (region, tuple); boxes (int64, 4 R) = (min row, max row, min column, max column)
- * of every region (rows R each, set here); kept_region / kept_pixels (int64, n) receive the
- * kept pixels' rows and flat indices, in order. Returns their number. */
+ * pixels (int64, n: increasing flat indices into a map w wide); per tuple semantic and
+ * instance (float64, T) and majority (int64, T, in [0, k)). Adds, pixel after pixel (the bits
+ * of numpy.bincount's sums): sums (float64, R * (2 + k), zeroed) = per region the semantic
+ * sum, the instance sum and the instance sum per majority label; counts (int64, R * T, zeroed)
+ * the pixels per (region, tuple); boxes (int64, 4 R) = (min row, max row, min column, max
+ * column) of every region (rows R each, set here); kept_region / kept_pixels (int64, n)
+ * receive the kept pixels' rows and flat indices, in order. Returns their number. */
 static PyObject *region_sums(PyObject *self, PyObject *args) {
     Py_buffer reg, remap, tup, pix, sem, inst, maj, sums, boxes, counts, kreg, kpix;
     Py_ssize_t tupsize, w, k;
@@ -1039,15 +1039,21 @@ static PyObject *region_sums(PyObject *self, PyObject *args) {
             B[r] = B[2 * nr + r] = INT64_MAX;
             B[nr + r] = B[3 * nr + r] = -1;
         }
+        int64_t y = -1, start = 0, end = 0; /* the row of the pixel: [start, end) */
         for (Py_ssize_t i = 0; i < n && !bad; i++) {
             int64_t g = R[i], t = tupsize == 2 ? (int64_t)U2[i] : (int64_t)U4[i];
-            if (g < 0 || g >= m || t < 0 || t >= nt || p[i] < 0) {
-                bad = 1;
+            if (g < 0 || g >= m || t < 0 || t >= nt || p[i] < start) {
+                bad = 1; /* (pixels in raster order: a row never starts before the last one) */
                 break;
             }
             int64_t r = M[g];
             if (r < 0) continue;
-            int64_t y = p[i] / w, x = p[i] % w;
+            if (p[i] >= end) { /* (a division per row, not per pixel) */
+                y = p[i] / w;
+                start = y * w;
+                end = start + w;
+            }
+            int64_t x = p[i] - start;
             double *o = out + r * (2 + k);
             o[0] += S[t];
             o[1] += I[t];
@@ -1063,7 +1069,7 @@ static PyObject *region_sums(PyObject *self, PyObject *args) {
         Py_END_ALLOW_THREADS
         if (bad) {
             PyErr_SetString(PyExc_ValueError, "regions, rows, tuples, majority labels and pixels "
-                                              "must be within their tables");
+                                              "must be within their tables (pixels in order)");
             goto done;
         }
         result = PyLong_FromSsize_t(kept);

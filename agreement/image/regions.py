@@ -151,7 +151,7 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     in one union-find over the pixels (``region_labels``: the same numbers).
     """
     pixels = np.flatnonzero(mask) if pixels is None else pixels
-    thick = _opening(mask, w).ravel()[pixels]
+    thick = take(_opening(mask, w).reshape(-1), pixels)
     kern = _native.kernels
     if kern is not None and code.dtype in (np.int32, np.int64):
         region = np.empty(pixels.size, np.int64)
@@ -176,11 +176,13 @@ def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[n
     """Annotators whose main segment in the region (its tuples and their pixels) is >= 1.5x
     the smallest annotator's."""
     size = {}
+    codes = h.tuples.codes[tuples]  # the segments of the region's tuples, (tuples, N)
     for i, name in enumerate(h.annotators):
-        segs = h.tuples.codes[tuples, i]
-        some = segs > 0
-        if some.any():  # (pixel counts: integer sums, exact; ties to the first segment)
-            size[name] = areas[i][np.bincount(segs[some], weights=pixels[some]).argmax()]
+        segs = codes[:, i]
+        if segs.max() > 0:  # (pixel counts: integer sums, exact; ties to the first segment)
+            per = np.bincount(segs, weights=pixels)
+            per[0] = 0  # (void: no segment; every other one has a pixel)
+            size[name] = areas[i][per.argmax()]
     if not size:
         return ()
     small = min(size.values())
@@ -192,11 +194,10 @@ def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDAr
     """Annotators of the class agreeing with the majority instances / dissenting on most
     pixels (the region's tuples and their pixels)."""
     a, b = [], []
-    for i, name in enumerate(h.annotators):
-        if members[i] == 0:
-            continue
-        dissent = int(pixels[h.per_tuple["instance_disputed"][i][tuples]].sum())
-        (b if 2 * dissent > members[i] else a).append(name)
+    dissent = h.per_tuple["instance_disputed"][:, tuples] @ pixels  # (integer sums: exact)
+    for name, m, d in zip(h.annotators, members.tolist(), dissent.tolist(), strict=True):
+        if m:
+            (b if 2 * d > m else a).append(name)
     return tuple(a), tuple(b)
 
 
@@ -418,8 +419,9 @@ def _kinds(t: _Tables, thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64],
     void = (c1 == 0) | (c2 == 0)
     borderless = np.zeros(area.size)
     if np.any(thin & ~merge & ~void):
-        lack = np.bincount(t.region, weights=t.lacking().ravel()[t.pixels], minlength=area.size)
-        borderless = lack / area  # (pixel counts: exact sums)
+        lack = np.bincount(t.region[take(t.lacking().reshape(-1), t.pixels)],
+                           minlength=area.size)
+        borderless = lack / area  # (pixel counts)
     return np.select(
         [merge, thin & void, thin & (borderless >= 0.5), thin, thing[c1] != thing[c2], void],
         ["merge-split", "unlabeled gap", "missed object", "boundary placement", "missed object",
