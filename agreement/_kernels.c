@@ -895,29 +895,27 @@ done:
 
 /* ---- the ambiguous regions (agreement/image/regions.py) ---- */
 
-/* Join the union-find sets of a and b (P: parents, each at or before its node); the root of a
- * set is its first node. */
-static inline void join_first(int64_t *P, int64_t a, int64_t b) {
-    while (P[a] != a) a = P[a] = P[P[a]];
-    while (P[b] != b) b = P[b] = P[P[b]];
-    if (a < b) P[b] = a;
-    else if (b < a) P[a] = b;
-}
-
 /* region_labels(pixels, w, thick, code, out[, codesize]) -> (n_thick, n_thin)
  * The ambiguous regions of the disputed pixels: pixels (int64, n strictly increasing flat indices
  * into a map w wide), thick (uint8, n: 1 where the pixel survives the opening) and code (n, int32
  * or int64 by codesize 4 or 8: the class pair of the pixel). Two pixels are joined when they are
  * 8-neighbours, both thick or both thin, and thin ones of one code. out (int64, n) receives the
  * region of each pixel: the thick components numbered from 1 in raster order of their first
- * pixel, then the thin ones from n_thick + 1 (as regions._components numbers them). A
- * union-find over the pixels whose roots are the first pixel of their set. */
+ * pixel, then the thin ones from n_thick + 1 (as regions._components numbers them).
+ * Over runs (neighbouring pixels of a row of one kind, as regions._connected): a run is joined
+ * to the runs of the row above that overlap its columns widened by one (positions p0 <= q1 + 1 -
+ * w and p1 >= q0 - 1 - w: at the image's borders the widened columns are the row above's own
+ * ends, which the bounds reach anyway), in a union-find whose roots are the first run of their
+ * set. out holds the runs' parents, then their regions, then the pixels' (filled backwards: a
+ * run's pixels are at or after its own index). */
+#define SAME_KIND(a, b) (T[a] == T[b] && (T[a] || (C4 ? C4[a] == C4[b] : C8[a] == C8[b])))
 static PyObject *region_labels(PyObject *self, PyObject *args) {
     Py_buffer pix, thick, code, out;
     Py_ssize_t w, codesize = 8;
     if (!PyArg_ParseTuple(args, "y*ny*y*w*|n", &pix, &w, &thick, &code, &out, &codesize))
         return NULL;
     PyObject *result = NULL;
+    int64_t *rs = NULL;
     Py_ssize_t n = pix.len / 8;
     if (w < 1) {
         PyErr_SetString(PyExc_ValueError, "w must be >= 1");
@@ -930,66 +928,71 @@ static PyObject *region_labels(PyObject *self, PyObject *args) {
     if (check_size(&pix, n, 8, "pixels") || check_size(&thick, n, 1, "thick") ||
         check_size(&code, n, codesize, "code") || check_size(&out, n, 8, "out"))
         goto done;
-    {
-        const int64_t *p = pix.buf;
-        const uint8_t *T = thick.buf;
-        const int32_t *C4 = code.buf;
-        const int64_t *C8 = code.buf;
-        int64_t *P = out.buf, nt = 0, nn = 0;
-        int bad = n > 0 && p[0] < 0;
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 1; i < n && !bad; i++) bad = p[i] <= p[i - 1];
-        if (!bad) {
-            Py_ssize_t j = 0;          /* the first pixel at or after the upper left neighbour */
-            int64_t start = 0, end = 0; /* the row of the pixel: [start, end) */
-            for (Py_ssize_t i = 0; i < n; i++) {
-                int64_t q = p[i], up = q - w;
-                if (q >= end) { /* (a division per row, not per pixel) */
-                    start = q - q % w;
-                    end = start + w;
-                }
-                int64_t col = q - start, c = codesize == 4 ? C4[i] : C8[i];
-                int t = T[i] != 0;
-                P[i] = i;
-                if (i > 0 && p[i - 1] == q - 1 && col > 0 && (T[i - 1] != 0) == t &&
-                    (t || (codesize == 4 ? C4[i - 1] : C8[i - 1]) == c)) {
-                    int64_t r = i - 1; /* the left neighbour's set, found once */
-                    while (P[r] != r) r = P[r] = P[P[r]];
-                    P[i] = r;
-                }
-                while (p[j] < up - 1) j++;
-                int joined = 0; /* the previous pixel above was joined: its right one is in
-                                   its set already when it would be joined too */
-                for (Py_ssize_t m = j; m < i && p[m] <= up + 1; m++) { /* the row above */
-                    int64_t dq = p[m] - up;
-                    if ((dq == -1 && col == 0) || (dq == 1 && col == w - 1)) continue;
-                    if ((T[m] != 0) == t && (t || (codesize == 4 ? C4[m] : C8[m]) == c)) {
-                        if (!(joined && p[m] == p[m - 1] + 1) && P[m] != P[i])
-                            join_first(P, m, i);
-                        joined = 1;
-                    } else {
-                        joined = 0;
-                    }
-                }
-            }
-            for (Py_ssize_t i = 0; i < n; i++) /* a root is its set's first pixel: seen first */
-                P[i] = P[i] == i ? (T[i] ? nt++ : nn++) : P[P[i]];
-            for (Py_ssize_t i = 0; i < n; i++) P[i] += T[i] ? 1 : 1 + nt;
-        }
-        Py_END_ALLOW_THREADS
-        if (bad) {
+    const int64_t *p = pix.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (i == 0 ? p[0] < 0 : p[i] <= p[i - 1]) {
             PyErr_SetString(PyExc_ValueError, "pixels must be increasing and >= 0");
             goto done;
         }
+    rs = PyMem_Malloc(sizeof(int64_t) * (size_t)(n + 1)); /* the runs' first pixels */
+    if (!rs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const uint8_t *T = thick.buf;
+        const int32_t *C4 = codesize == 4 ? code.buf : NULL;
+        const int64_t *C8 = code.buf;
+        int64_t *P = out.buf, nt = 0, nn = 0, runs = 0;
+        Py_BEGIN_ALLOW_THREADS
+        /* above: the runs of the row above [a0, a1), or none; here: those of this row from h0 */
+        int64_t a0 = 0, a1 = 0, h0 = 0, row_end = 0, j = 0;
+        for (Py_ssize_t i = 0; i < n;) {
+            int64_t q0 = p[i];
+            if (q0 >= row_end) { /* a new row: its runs start here */
+                int64_t start = q0 - q0 % w;
+                int adjacent = start == row_end && runs > h0; /* (the row above had runs) */
+                a0 = adjacent ? h0 : runs;
+                a1 = runs;
+                j = a0;
+                h0 = runs;
+                row_end = start + w;
+            }
+            Py_ssize_t e = i + 1; /* the run: neighbouring pixels of one kind in the row */
+            while (e < n && p[e] == p[e - 1] + 1 && p[e] < row_end && SAME_KIND(e, i)) e++;
+            int64_t q1 = p[e - 1], k = runs++;
+            rs[k] = i;
+            P[k] = k;
+            while (j < a1 && p[rs[j + 1] - 1] < q0 - 1 - w) j++;
+            for (int64_t m = j; m < a1 && p[rs[m]] <= q1 + 1 - w; m++)
+                if (SAME_KIND(rs[m], i)) {
+                    int64_t x = m, y = k;
+                    while (P[x] != x) x = P[x] = P[P[x]];
+                    while (P[y] != y) y = P[y] = P[P[y]];
+                    if (x < y) P[y] = x;
+                    else if (y < x) P[x] = y;
+                }
+            i = e;
+        }
+        rs[runs] = n;
+        for (int64_t k = 0; k < runs; k++) /* a root is its set's first run: seen first */
+            P[k] = P[k] == k ? (T[rs[k]] ? nt++ : nn++) : P[P[k]];
+        for (int64_t k = runs - 1; k >= 0; k--) {
+            int64_t label = P[k] + (T[rs[k]] ? 1 : 1 + nt);
+            for (int64_t i = rs[k]; i < rs[k + 1]; i++) P[i] = label;
+        }
+        Py_END_ALLOW_THREADS
         result = Py_BuildValue("LL", (long long)nt, (long long)nn);
     }
 done:
+    PyMem_Free(rs);
     PyBuffer_Release(&pix);
     PyBuffer_Release(&thick);
     PyBuffer_Release(&code);
     PyBuffer_Release(&out);
     return result;
 }
+#undef SAME_KIND
 
 /* region_sums(region, remap, tup, tupsize, pixels, w, semantic, instance, majority, k, sums,
  *             boxes, counts, kept_region, kept_pixels) -> kept
