@@ -994,6 +994,46 @@ done:
 }
 #undef SAME_KIND
 
+/* The loop of region_sums for one width of tuple ids: the number of kept pixels, -1 for a
+ * region, tuple or pixel outside its table. (Rows: a pixel's row is the last one's or a later
+ * one, so the first pixel of a region gives its top row and the last its bottom row.) */
+#define DEFINE_SUMS_LOOP(U, S_)                                                                \
+    static Py_ssize_t sums_loop_##S_(                                                          \
+        const int64_t *restrict R, const int64_t *restrict M, Py_ssize_t m,                    \
+        const U *restrict tup, Py_ssize_t nt, const int64_t *restrict p, Py_ssize_t n,         \
+        Py_ssize_t w, const double *restrict S, const double *restrict I,                      \
+        const int64_t *restrict J, Py_ssize_t k, double *restrict out, int64_t *restrict B,    \
+        Py_ssize_t nr, int64_t *restrict C, int64_t *restrict KR, int64_t *restrict KP) {      \
+        Py_ssize_t kept = 0;                                                                   \
+        int64_t y = -1, start = 0, end = 0; /* the row of the pixel: [start, end) */           \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            int64_t g = R[i], t = (int64_t)tup[i], q = p[i];                                   \
+            if (g < 0 || g >= m || t < 0 || t >= nt || q < start) return -1;                   \
+            int64_t r = M[g];                                                                  \
+            if (r < 0) continue;                                                               \
+            if (q >= end) { /* (a division per row, not per pixel) */                          \
+                y = q / w;                                                                     \
+                start = y * w;                                                                 \
+                end = start + w;                                                               \
+            }                                                                                  \
+            int64_t x = q - start;                                                             \
+            double *o = out + r * (2 + k), v = I[t];                                           \
+            o[0] += S[t];                                                                      \
+            o[1] += v;                                                                         \
+            o[2 + J[t]] += v;                                                                  \
+            C[r * nt + t]++;                                                                   \
+            if (B[r] == INT64_MAX) B[r] = y;                                                   \
+            B[nr + r] = y;                                                                     \
+            if (x < B[2 * nr + r]) B[2 * nr + r] = x;                                          \
+            if (x > B[3 * nr + r]) B[3 * nr + r] = x;                                          \
+            KR[kept] = r;                                                                      \
+            KP[kept++] = q;                                                                    \
+        }                                                                                      \
+        return kept;                                                                           \
+    }
+DEFINE_SUMS_LOOP(uint16_t, u16)
+DEFINE_SUMS_LOOP(int32_t, i32)
+
 /* region_sums(region, remap, tup, tupsize, pixels, w, semantic, instance, majority, k, sums,
  *             boxes, counts, kept_region, kept_pixels) -> kept
  * One pass over the disputed pixels (n, in raster order) for the tables of the kept regions:
@@ -1042,33 +1082,12 @@ static PyObject *region_sums(PyObject *self, PyObject *args) {
             B[r] = B[2 * nr + r] = INT64_MAX;
             B[nr + r] = B[3 * nr + r] = -1;
         }
-        int64_t y = -1, start = 0, end = 0; /* the row of the pixel: [start, end) */
-        for (Py_ssize_t i = 0; i < n && !bad; i++) {
-            int64_t g = R[i], t = tupsize == 2 ? (int64_t)U2[i] : (int64_t)U4[i];
-            if (g < 0 || g >= m || t < 0 || t >= nt || p[i] < start) {
-                bad = 1; /* (pixels in raster order: a row never starts before the last one) */
-                break;
-            }
-            int64_t r = M[g];
-            if (r < 0) continue;
-            if (p[i] >= end) { /* (a division per row, not per pixel) */
-                y = p[i] / w;
-                start = y * w;
-                end = start + w;
-            }
-            int64_t x = p[i] - start;
-            double *o = out + r * (2 + k);
-            o[0] += S[t];
-            o[1] += I[t];
-            o[2 + J[t]] += I[t];
-            C[r * nt + t]++;
-            if (y < B[r]) B[r] = y;
-            if (y > B[nr + r]) B[nr + r] = y;
-            if (x < B[2 * nr + r]) B[2 * nr + r] = x;
-            if (x > B[3 * nr + r]) B[3 * nr + r] = x;
-            KR[kept] = r;
-            KP[kept++] = p[i];
-        }
+        if (!bad)
+            kept = tupsize == 2 ? sums_loop_u16(R, M, m, U2, nt, p, n, w, S, I, J, k, out, B, nr,
+                                                C, KR, KP)
+                                : sums_loop_i32(R, M, m, U4, nt, p, n, w, S, I, J, k, out, B, nr,
+                                                C, KR, KP);
+        bad = bad || kept < 0;
         Py_END_ALLOW_THREADS
         if (bad) {
             PyErr_SetString(PyExc_ValueError, "regions, rows, tuples, majority labels and pixels "

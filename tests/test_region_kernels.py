@@ -80,7 +80,7 @@ def test_region_labels_by_hand_and_bad_input():
 
 
 @needs_compiled
-def test_region_sums_rejects_what_is_outside_its_tables():
+def test_region_sums_by_hand_and_what_is_outside_its_tables():
     n, k, nt = 2, 3, 2
     args = [np.array([1, 2], np.int64), np.array([-1, 0, 1], np.int64),
             np.array([0, 1], np.uint16), 2, np.array([0, 5], np.int64), 4,
@@ -93,7 +93,7 @@ def test_region_sums_rejects_what_is_outside_its_tables():
     assert args[10].tolist() == [1, 1, 1, 0, 0, 1, 1, 0, 0, 1]  # sums: sem, inst, inst by label
     assert args[12].tolist() == [1, 0, 0, 1] and args[13].tolist() == [0, 1]
     for at, bad in ((2, np.array([0, 2], np.uint16)), (8, np.array([0, 3], np.int64)),
-                    (1, np.array([-1, 0, 2], np.int64))):
+                    (1, np.array([-1, 0, 2], np.int64)), (4, np.array([5, 0], np.int64))):
         wrong = list(args)
         wrong[at] = bad
         with pytest.raises(ValueError, match="within their tables"):
