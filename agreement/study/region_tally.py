@@ -104,19 +104,18 @@ class RegionTally:
             severity = float(r["severity"])
             first = (-severity, rank)
             pair, kind, area, image = r["class_pair"], r["kind"], int(r["area"]), r["image"]
-            a, b = (r["class_a"], r["category_a"]), (r["class_b"], r["category_b"])
-            ca, cb = (a[1], b[1]) if a <= b else (b[1], a[1])  # (sorted by class name)
+            ca, cb = r["category_a"], r["category_b"]
             side_b = r["annotators_b"]
+            lo, hi = (ca, cb) if (r["class_a"], ca) <= (r["class_b"], cb) else (cb, ca)
             keys = (
-                ((pair, int(ca), int(cb)),),
+                ((pair, int(lo), int(hi)),),  # (sorted by class name)
                 ((pair, kind),),
-                tuple((pair, n) for n in side_b),
-                tuple(dict.fromkeys((*r["annotators_a"], *side_b, *(("b", n) for n in side_b)))),
-                tuple((int(c), kind) for c in dict.fromkeys((r["category_a"],
-                                                             r["category_b"]))),
+                [(pair, n) for n in side_b],
+                dict.fromkeys((*r["annotators_a"], *side_b, *[("b", n) for n in side_b])),
+                ((int(ca), kind),) if ca == cb else ((int(ca), kind), (int(cb), kind)),
             )
-            for f, (table, ks) in enumerate(zip(tables, keys, strict=True)):
-                for k in ks:
+            for f, table in enumerate(tables):
+                for k in keys[f]:
                     s = table.get(k)
                     if s is None:  # (a key not seen yet: an image not seen for it either)
                         table[k] = _Sum(1, area, 1, severity, first)
