@@ -895,6 +895,127 @@ done:
 
 /* ---- the ambiguous regions (agreement/image/regions.py) ---- */
 
+/* dst |= src shifted by k bits toward higher columns (k > 0) or lower ones (k < 0), rows of
+ * `words` 64-bit words; bits shifted out of the row are dropped. */
+static void shift_or(uint64_t *restrict dst, const uint64_t *restrict src, Py_ssize_t words,
+                     Py_ssize_t k) {
+    Py_ssize_t q = (k < 0 ? -k : k) / 64;
+    int b = (int)((k < 0 ? -k : k) % 64);
+    for (Py_ssize_t i = 0; i < words; i++) {
+        Py_ssize_t j = k >= 0 ? i - q : i + q; /* the source word of word i */
+        uint64_t v = 0;
+        if (k >= 0) {
+            if (j >= 0) v = src[j] << b;
+            if (b && j - 1 >= 0) v |= src[j - 1] >> (64 - b);
+        } else {
+            if (j < words) v = src[j] >> b;
+            if (b && j + 1 < words) v |= src[j + 1] << (64 - b);
+        }
+        dst[i] |= v;
+    }
+}
+
+/* opening_at(pixels, h, w, r, out)
+ * regions._opening of the h x w mask of the pixels (int64, increasing flat indices), read at
+ * the pixels: out (uint8, n) = 1 where the pixel survives an erosion then a dilation with a
+ * (2r+1) square (windows clipped at the border: outside counts as set for the erosion, unset
+ * for the dilation). On bit rows: the erosion along rows from the runs of pixels (a run
+ * [c0, c1] keeps [c0 + r, c1 - r], up to a border it touches), along columns an AND of rows;
+ * the dilation ORs of shifted rows, then of rows, read at the pixels. Memory: three bits a
+ * pixel of the map. */
+static PyObject *opening_at(PyObject *self, PyObject *args) {
+    Py_buffer pix, out;
+    Py_ssize_t h, w, r;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &pix, &h, &w, &r, &out)) return NULL;
+    PyObject *result = NULL;
+    uint64_t *bits = NULL;
+    Py_ssize_t n = pix.len / 8;
+    if (h < 1 || w < 1 || r < 0 || h > INT32_MAX || w > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be in [1, 2**31) and r >= 0");
+        goto done;
+    }
+    if (check_shape(h, w) || check_size(&pix, n, 8, "pixels") || check_size(&out, n, 1, "out"))
+        goto done;
+    const int64_t *p = pix.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (i == 0 ? p[0] < 0 : p[i] <= p[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "pixels must be increasing and >= 0");
+            goto done;
+        }
+    if (n && p[n - 1] >= h * w) {
+        PyErr_SetString(PyExc_ValueError, "pixels must be within the map");
+        goto done;
+    }
+    r = r < h || r < w ? r : (h > w ? h : w); /* (a longer window: the same as reaching it) */
+    Py_ssize_t words = (w + 63) / 64, size = h * words;
+    bits = PyMem_Calloc((size_t)(3 * size), sizeof(uint64_t));
+    if (!bits) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        uint64_t *eh = bits, *a = bits + size, *b = bits + 2 * size;
+        uint8_t *o = out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        /* erosion along rows, from the runs */
+        for (Py_ssize_t i = 0; i < n;) {
+            Py_ssize_t e = i + 1;
+            int64_t y = p[i] / w, c0 = p[i] - y * w;
+            while (e < n && p[e] == p[e - 1] + 1 && p[e] - y * w < w) e++;
+            int64_t c1 = p[e - 1] - y * w;
+            int64_t lo = c0 == 0 ? 0 : c0 + r, hi = c1 == w - 1 ? w - 1 : c1 - r;
+            uint64_t *row = eh + y * words;
+            for (int64_t x = lo; x <= hi;) { /* bits lo..hi, a word at a time */
+                int64_t end = (x | 63) < hi ? (x | 63) : hi;
+                int span = (int)(end - x + 1);
+                row[x >> 6] |= (span == 64 ? ~0ULL : ((1ULL << span) - 1)) << (x & 63);
+                x = end + 1;
+            }
+            i = e;
+        }
+        /* along columns: the AND of the rows of the window */
+        int any = 0;
+        for (Py_ssize_t y = 0; y < h; y++) {
+            Py_ssize_t y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+            uint64_t *dst = a + y * words;
+            memcpy(dst, eh + y0 * words, sizeof(uint64_t) * (size_t)words);
+            for (Py_ssize_t yy = y0 + 1; yy <= y1; yy++)
+                for (Py_ssize_t k = 0; k < words; k++) dst[k] &= eh[yy * words + k];
+            for (Py_ssize_t k = 0; k < words && !any; k++) any = dst[k] != 0;
+        }
+        if (any) {
+            /* dilation along rows: shifted ORs, then along columns, read at the pixels */
+            for (Py_ssize_t y = 0; y < h; y++) {
+                const uint64_t *src = a + y * words;
+                uint64_t *dst = b + y * words;
+                for (Py_ssize_t k = 0; k < words; k++) dst[k] = src[k];
+                for (Py_ssize_t s = 1; s <= r && s < w; s++) {
+                    shift_or(dst, src, words, s);
+                    shift_or(dst, src, words, -s);
+                }
+            }
+            for (Py_ssize_t y = 0; y < h; y++) { /* (a: the eroded rows, read no more) */
+                Py_ssize_t y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+                uint64_t *dst = a + y * words;
+                memcpy(dst, b + y0 * words, sizeof(uint64_t) * (size_t)words);
+                for (Py_ssize_t yy = y0 + 1; yy <= y1; yy++)
+                    for (Py_ssize_t k = 0; k < words; k++) dst[k] |= b[yy * words + k];
+            }
+            for (Py_ssize_t i = 0; i < n; i++)
+                o[i] = (a[(p[i] / w) * words + (p[i] % w >> 6)] >> (p[i] % w & 63)) & 1;
+        } else {
+            memset(o, 0, (size_t)n);
+        }
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(bits);
+    PyBuffer_Release(&pix);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 /* region_labels(pixels, w, thick, code, out[, codesize]) -> (n_thick, n_thin)
  * The ambiguous regions of the disputed pixels: pixels (int64, n strictly increasing flat indices
  * into a map w wide), thick (uint8, n: 1 where the pixel survives the opening) and code (n, int32
@@ -1124,6 +1245,7 @@ static PyMethodDef methods[] = {
     {"png_ids", png_ids, METH_VARARGS, "Unfilter 8-bit RGB(A) PNG rows into segment ids."},
     {"region_labels", region_labels, METH_VARARGS, "Thick and thin regions of disputed pixels."},
     {"region_sums", region_sums, METH_VARARGS, "Per kept region: sums, boxes, tuple counts."},
+    {"opening_at", opening_at, METH_VARARGS, "Opening of the mask of some pixels, at them."},
     {NULL, NULL, 0, NULL},
 };
 

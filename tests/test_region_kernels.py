@@ -111,3 +111,31 @@ def test_records_with_and_without_the_compiled_loops(seed, n, width, min_area, f
     a, b = both(mod.region_records, h, CATS, **kw)
     assert typed(a) == typed(b)
     assert [r["severity"].hex() for r in a] == [r["severity"].hex() for r in b]
+
+
+@needs_compiled
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 200), st.integers(0, 70), st.integers(0, 2**32 - 1),
+       st.sampled_from([0.3, 0.8, 0.95, 1.0]))
+def test_opening_at_the_pixels_is_the_opening(h, w, r, seed, density):
+    """The compiled opening (bit rows of 64 columns a word, windows longer than the map) read
+    at the mask's pixels equals the numpy one's, borders included."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((h, w)) < density
+    if rng.random() < 0.5:  # long runs too: blocks of rows fully set
+        mask[int(rng.integers(0, h)):, :] = True
+    pixels = np.flatnonzero(mask)
+    got = np.empty(pixels.size, np.uint8)
+    COMPILED.opening_at(pixels, h, w, r, got)
+    assert got.astype(bool).tolist() == mod._opening(mask, r).ravel()[pixels].tolist()
+
+
+@needs_compiled
+def test_opening_at_rejects_pixels_outside_the_map():
+    out = np.empty(2, np.uint8)
+    with pytest.raises(ValueError, match="within the map"):
+        COMPILED.opening_at(np.array([0, 12], np.int64), 3, 4, 1, out)
+    with pytest.raises(ValueError, match="increasing"):
+        COMPILED.opening_at(np.array([3, 2], np.int64), 3, 4, 1, out)
+    with pytest.raises(ValueError, match="r >= 0"):
+        COMPILED.opening_at(np.array([0, 1], np.int64), 3, 4, -1, out)

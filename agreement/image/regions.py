@@ -151,14 +151,16 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     in one union-find over the pixels (``region_labels``: the same numbers).
     """
     pixels = np.flatnonzero(mask) if pixels is None else pixels
-    thick = take(_opening(mask, w).reshape(-1), pixels)
     kern = _native.kernels
-    if kern is not None and code.dtype in (np.int32, np.int64):
+    if kern is not None and code.dtype in (np.int32, np.int64) and mask.size:
+        at = pixels.astype(np.int64, copy=False)
+        thick8 = np.empty(pixels.size, np.uint8)
+        kern.opening_at(at, *mask.shape, int(w), thick8)
         region = np.empty(pixels.size, np.int64)
-        n_thick, n_thin = kern.region_labels(pixels.astype(np.int64, copy=False), mask.shape[1],
-                                             thick.view(np.uint8), code, region,
+        n_thick, n_thin = kern.region_labels(at, mask.shape[1], thick8, code, region,
                                              code.dtype.itemsize)
         return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
+    thick = take(_opening(mask, w).reshape(-1), pixels)
     region = np.empty(pixels.size, np.int64)
     lab, n_thick = _connected(pixels[thick], mask.shape)
     region[thick] = lab + 1  # numbered in raster order from 1
