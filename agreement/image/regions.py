@@ -7,7 +7,9 @@ tolerance) and a *thin* rest; connected components (8-connectivity, those of
 ``scipy.ndimage.label``, found over runs of pixels) of each part are regions, the thin ones also
 split where the pair (majority class, dissenting class) changes. Per region, every annotator's label
 histogram comes from the pixels per (region, tuple of segments); every field of every region is
-computed at once with array operations, the sides of merge-split regions excepted.
+computed at once with array operations, the sides of merge-split regions excepted. The passes over
+the disputed pixels (opening, components, per-region sums) are compiled loops when
+``agreement._kernels`` is built, numpy otherwise: the same records, bit for bit.
 
 Kinds, decided in this order:
 
@@ -147,8 +149,9 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     Thin components are also split where the class pair ``code`` (one value per pixel) changes,
     so that border slivers of different class pairs that touch stay separate regions. Thick
     components are those of ``scipy.ndimage.label`` of the opening (:func:`_connected` of its
-    pixels: the same, numbered alike, without a labelled map). With the compiled kernels, both
-    in one union-find over the pixels (``region_labels``: the same numbers).
+    pixels: the same, numbered alike, without a labelled map). With the compiled kernels, the
+    opening on bit rows read at the pixels (``opening_at``) and both kinds of components in one
+    union-find over the runs (``region_labels``): the same numbers.
     """
     pixels = np.flatnonzero(mask) if pixels is None else pixels
     kern = _native.kernels
@@ -503,7 +506,7 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArr
     for r in np.flatnonzero(kinds == "merge-split").tolist():
         c, side_a[r], side_b[r], merged[r] = _merge_split(h, t, r)
         c1[r] = c2[r] = c
-    swap = np.array([len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)], bool)
+    swap = [len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)]
     c1, c2 = np.where(swap, c2, c1).tolist(), np.where(swap, c1, c2).tolist()
     names = ["void", *(categories.name(c) for c in h.category_ids)]
     ids = [0, *h.category_ids]
@@ -511,16 +514,17 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArr
     severity = t.sem + t.inst
     mean = (severity / area).tolist()
     rows = []
-    for r, (label, kind, pairs, sev) in enumerate(zip(
+    for r, (label, kind, pairs, sev, size) in enumerate(zip(
             labels.tolist(), kinds.tolist(), _pair_names(h, categories, t, area),
-            severity.tolist(), strict=True)):
+            severity.tolist(), area.tolist(), strict=True)):
         sa, sb = (side_b[r], side_a[r]) if swap[r] else (side_a[r], side_b[r])
         na, nb = names[c1[r]], names[c2[r]]
         rows.append({
             "image": h.image, "region": label, "kind": kind,
-            "class_pair": " <-> ".join(sorted((na, nb))), "class_pairs": pairs,
-            "class_a": na, "class_b": nb, "category_a": ids[c1[r]], "category_b": ids[c2[r]],
-            "annotators_a": sa, "annotators_b": sb, "merged_by": merged[r],
-            "area": int(area[r]), "bbox_x": x0[r], "bbox_y": y0[r], "bbox_w": x1[r] - x0[r] + 1,
-            "bbox_h": y1[r] - y0[r] + 1, "mean_disagreement": mean[r], "severity": sev})
+            "class_pair": f"{na} <-> {nb}" if na <= nb else f"{nb} <-> {na}",
+            "class_pairs": pairs, "class_a": na, "class_b": nb, "category_a": ids[c1[r]],
+            "category_b": ids[c2[r]], "annotators_a": sa, "annotators_b": sb,
+            "merged_by": merged[r], "area": size, "bbox_x": x0[r], "bbox_y": y0[r],
+            "bbox_w": x1[r] - x0[r] + 1, "bbox_h": y1[r] - y0[r] + 1,
+            "mean_disagreement": mean[r], "severity": sev})
     return rows
