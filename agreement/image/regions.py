@@ -176,58 +176,34 @@ def _name(label: int, h: Heatmaps, categories: Categories) -> str:
     return "void" if label == 0 else categories.name(h.category_ids[label - 1])
 
 
-def _main_sizes(h: Heatmaps, t: _Tables, reg: npt.NDArray[np.int64],
-                tup: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64]
-                ) -> npt.NDArray[np.int64]:
-    """Per annotator and region (shape (N, R)), the area of the annotator's main segment in the
-    region (most pixels among the (region, tuple) pairs given, ties to the first segment; -1
-    without a segment there)."""
-    t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
-                          for c in h.tuples.codes.T]
-    n = t.hist.shape[1]
-    size = np.full((len(h.annotators), n), -1, np.int64)
-    for i, areas in enumerate(t.areas):
-        segs = h.tuples.codes[tup, i]
-        some = segs > 0
-        s = areas.size  # (pixel counts: integer sums, exact)
-        keys, counts = _count_keys(reg[some] * s + segs[some], n * s, pixels[some])
-        order = np.lexsort((-counts, keys // s))  # by region, most pixels first, then first seg
-        keys = keys[order]
-        first = np.flatnonzero(np.diff(keys // s, prepend=-1))
-        size[i, keys[first] // s] = areas[keys[first] % s]
-    return size
+def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64],
+               areas: list[npt.NDArray[np.int64]]) -> tuple[str, ...]:
+    """Annotators whose main segment in the region (its tuples and their pixels) is >= 1.5x
+    the smallest annotator's."""
+    size = {}
+    codes = h.tuples.codes[tuples]  # the segments of the region's tuples, (tuples, N)
+    for i, name in enumerate(h.annotators):
+        segs = codes[:, i]
+        if segs.max() > 0:  # (pixel counts: integer sums, exact; ties to the first segment)
+            per = np.bincount(segs, weights=pixels)
+            per[0] = 0  # (void: no segment; every other one has a pixel)
+            size[name] = areas[i][per.argmax()]
+    if not size:
+        return ()
+    small = min(size.values())
+    return tuple(n for n, s in size.items() if s >= 1.5 * small)
 
 
-def _merge_splits(h: Heatmaps, t: _Tables, regions: npt.NDArray[np.int64]
-                  ) -> list[tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
-    """Per merge-split region (``regions``): its thing class (whose instances are disputed),
-    its two sides and the mergers (module notes), from the regions' distinct tuples and their
-    pixels. Side *b* are the annotators of the class dissenting from the majority instances on
-    most pixels; ``merged_by`` those whose main segment there is >= 1.5x the smallest
-    annotator's."""
-    pick = np.isin(t.p_reg, regions)
-    reg, tup, pixels = t.p_reg[pick], t.p_tup[pick], t.p_count[pick]
-    size = _main_sizes(h, t, reg, tup, pixels).T.tolist()
-    n = t.hist.shape[1]
-    dissent = np.stack([_weighted_counts(reg, np.where(row[tup], pixels, 0), n)
-                        for row in h.per_tuple["instance_disputed"]], 1).tolist()
-    out = []
-    for r in regions.tolist():
-        c = int(t.inst_label[r])
-        known = [s for s in size[r] if s >= 0]
-        merged = () if not known else tuple(
-            name for name, s in zip(h.annotators, size[r], strict=True)
-            if s >= 0 and s >= 1.5 * min(known))
-        a, b = [], []
-        for name, m, d in zip(h.annotators, t.hist[:, r, c].tolist(), dissent[r], strict=True):
-            if m:
-                (b if 2 * d > m else a).append(name)
-        side_a, side_b = tuple(a), tuple(b)
-        if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
-            split = tuple(n for n in side_a if n not in merged)
-            side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
-        out.append((c, side_a, side_b, merged))
-    return out
+def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[np.int64],
+                    members: npt.NDArray[np.int64]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Annotators of the class agreeing with the majority instances / dissenting on most
+    pixels (the region's tuples and their pixels)."""
+    a, b = [], []
+    dissent = h.per_tuple["instance_disputed"][:, tuples] @ pixels  # (integer sums: exact)
+    for name, m, d in zip(h.annotators, members.tolist(), dissent.tolist(), strict=True):
+        if m:
+            (b if 2 * d > m else a).append(name)
+    return tuple(a), tuple(b)
 
 
 def _lacking(h: Heatmaps, tolerance: int) -> npt.NDArray[np.bool_]:
@@ -500,6 +476,23 @@ def _pair_names(h: Heatmaps, categories: Categories, t: _Tables, area: npt.NDArr
     return ["; ".join(x) for x in out]
 
 
+def _merge_split(h: Heatmaps, t: _Tables, r: int
+                 ) -> tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A merge-split region's thing class (whose instances are disputed), its two sides and
+    the mergers (module notes)."""
+    c = int(t.inst_label[r])
+    lo, hi = np.searchsorted(t.p_reg, [r, r + 1])
+    tuples, pixels = t.p_tup[lo:hi], t.p_count[lo:hi]
+    t.areas = t.areas or [np.rint(np.bincount(c, weights=h.tuples.count)).astype(np.int64)
+                          for c in h.tuples.codes.T]
+    merged = _merged_by(h, tuples, pixels, t.areas)
+    side_a, side_b = _instance_sides(h, tuples, pixels, t.hist[:, r, c])
+    if not side_b and merged:  # nobody dissents on most of it: mergers vs splitters
+        split = tuple(n for n in side_a if n not in merged)
+        side_a, side_b = (split, merged) if len(merged) <= len(split) else (merged, split)
+    return c, side_a, side_b, merged
+
+
 def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArray[np.int64],
               thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64]) -> list[dict]:
     """The records of the kept regions (labels ``labels``), in their order: every field but
@@ -510,11 +503,9 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArr
     a, b = _sides_of(t.hist, c1, c2)
     side_a, side_b = _name_tuples(a, h.annotators), _name_tuples(b, h.annotators)
     merged: list[tuple[str, ...]] = [()] * area.size
-    splits = np.flatnonzero(kinds == "merge-split")
-    if splits.size:
-        for r, (c, side_a[r], side_b[r], merged[r]) in zip(
-                splits.tolist(), _merge_splits(h, t, splits), strict=True):
-            c1[r] = c2[r] = c
+    for r in np.flatnonzero(kinds == "merge-split").tolist():
+        c, side_a[r], side_b[r], merged[r] = _merge_split(h, t, r)
+        c1[r] = c2[r] = c
     swap = [len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)]
     c1, c2 = np.where(swap, c2, c1).tolist(), np.where(swap, c1, c2).tolist()
     names = ["void", *(categories.name(c) for c in h.category_ids)]
