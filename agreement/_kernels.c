@@ -1638,6 +1638,346 @@ done:
 }
 /* ---- end of the disagreement heatmaps' kernels ---- */
 
+/* ---- the ambiguous regions (agreement/image/regions.py) ---- */
+
+/* dst |= src shifted by k bits toward higher columns (k > 0) or lower ones (k < 0), rows of
+ * `words` 64-bit words; bits shifted out of the row are dropped. */
+static void shift_or(uint64_t *restrict dst, const uint64_t *restrict src, Py_ssize_t words,
+                     Py_ssize_t k) {
+    Py_ssize_t q = (k < 0 ? -k : k) / 64;
+    int b = (int)((k < 0 ? -k : k) % 64);
+    for (Py_ssize_t i = 0; i < words; i++) {
+        Py_ssize_t j = k >= 0 ? i - q : i + q; /* the source word of word i */
+        uint64_t v = 0;
+        if (k >= 0) {
+            if (j >= 0) v = src[j] << b;
+            if (b && j - 1 >= 0) v |= src[j - 1] >> (64 - b);
+        } else {
+            if (j < words) v = src[j] >> b;
+            if (b && j + 1 < words) v |= src[j + 1] << (64 - b);
+        }
+        dst[i] |= v;
+    }
+}
+
+/* opening_at(pixels, h, w, r, out)
+ * regions._opening of the h x w mask of the pixels (int64, increasing flat indices), read at
+ * the pixels: out (uint8, n) = 1 where the pixel survives an erosion then a dilation with a
+ * (2r+1) square (windows clipped at the border: outside counts as set for the erosion, unset
+ * for the dilation). On bit rows: the erosion along rows from the runs of pixels (a run
+ * [c0, c1] keeps [c0 + r, c1 - r], up to a border it touches), along columns an AND of rows;
+ * the dilation ORs of shifted rows, then of rows, read at the pixels. Memory: three bits a
+ * pixel of the map. */
+static PyObject *opening_at(PyObject *self, PyObject *args) {
+    Py_buffer pix, out;
+    Py_ssize_t h, w, r;
+    if (!PyArg_ParseTuple(args, "y*nnnw*", &pix, &h, &w, &r, &out)) return NULL;
+    PyObject *result = NULL;
+    uint64_t *bits = NULL;
+    Py_ssize_t n = pix.len / 8;
+    if (h < 1 || w < 1 || r < 0 || h > INT32_MAX || w > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "h and w must be in [1, 2**31) and r >= 0");
+        goto done;
+    }
+    if (check_shape(h, w) || check_size(&pix, n, 8, "pixels") || check_size(&out, n, 1, "out"))
+        goto done;
+    const int64_t *p = pix.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (i == 0 ? p[0] < 0 : p[i] <= p[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "pixels must be increasing and >= 0");
+            goto done;
+        }
+    if (n && p[n - 1] >= h * w) {
+        PyErr_SetString(PyExc_ValueError, "pixels must be within the map");
+        goto done;
+    }
+    r = r < h || r < w ? r : (h > w ? h : w); /* (a longer window: the same as reaching it) */
+    Py_ssize_t words = (w + 63) / 64, size = h * words;
+    bits = PyMem_Calloc((size_t)(3 * size), sizeof(uint64_t));
+    if (!bits) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        uint64_t *eh = bits, *a = bits + size, *b = bits + 2 * size;
+        uint8_t *o = out.buf;
+        Py_BEGIN_ALLOW_THREADS
+        /* erosion along rows, from the runs */
+        for (Py_ssize_t i = 0; i < n;) {
+            Py_ssize_t e = i + 1;
+            int64_t y = p[i] / w, c0 = p[i] - y * w;
+            while (e < n && p[e] == p[e - 1] + 1 && p[e] - y * w < w) e++;
+            int64_t c1 = p[e - 1] - y * w;
+            int64_t lo = c0 == 0 ? 0 : c0 + r, hi = c1 == w - 1 ? w - 1 : c1 - r;
+            uint64_t *row = eh + y * words;
+            for (int64_t x = lo; x <= hi;) { /* bits lo..hi, a word at a time */
+                int64_t end = (x | 63) < hi ? (x | 63) : hi;
+                int span = (int)(end - x + 1);
+                row[x >> 6] |= (span == 64 ? ~0ULL : ((1ULL << span) - 1)) << (x & 63);
+                x = end + 1;
+            }
+            i = e;
+        }
+        /* along columns: the AND of the rows of the window */
+        int any = 0;
+        for (Py_ssize_t y = 0; y < h; y++) {
+            Py_ssize_t y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+            uint64_t *dst = a + y * words;
+            memcpy(dst, eh + y0 * words, sizeof(uint64_t) * (size_t)words);
+            for (Py_ssize_t yy = y0 + 1; yy <= y1; yy++)
+                for (Py_ssize_t k = 0; k < words; k++) dst[k] &= eh[yy * words + k];
+            for (Py_ssize_t k = 0; k < words && !any; k++) any = dst[k] != 0;
+        }
+        if (any) {
+            /* dilation along rows: shifted ORs, then along columns, read at the pixels */
+            for (Py_ssize_t y = 0; y < h; y++) {
+                const uint64_t *src = a + y * words;
+                uint64_t *dst = b + y * words;
+                for (Py_ssize_t k = 0; k < words; k++) dst[k] = src[k];
+                for (Py_ssize_t s = 1; s <= r && s < w; s++) {
+                    shift_or(dst, src, words, s);
+                    shift_or(dst, src, words, -s);
+                }
+            }
+            for (Py_ssize_t y = 0; y < h; y++) { /* (a: the eroded rows, read no more) */
+                Py_ssize_t y0 = y - r < 0 ? 0 : y - r, y1 = y + r >= h ? h - 1 : y + r;
+                uint64_t *dst = a + y * words;
+                memcpy(dst, b + y0 * words, sizeof(uint64_t) * (size_t)words);
+                for (Py_ssize_t yy = y0 + 1; yy <= y1; yy++)
+                    for (Py_ssize_t k = 0; k < words; k++) dst[k] |= b[yy * words + k];
+            }
+            for (Py_ssize_t i = 0; i < n; i++)
+                o[i] = (a[(p[i] / w) * words + (p[i] % w >> 6)] >> (p[i] % w & 63)) & 1;
+        } else {
+            memset(o, 0, (size_t)n);
+        }
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(bits);
+    PyBuffer_Release(&pix);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* region_labels(pixels, w, thick, code, out[, codesize]) -> (n_thick, n_thin)
+ * The ambiguous regions of the disputed pixels: pixels (int64, n strictly increasing flat indices
+ * into a map w wide), thick (uint8, n: 1 where the pixel survives the opening) and code (n, int32
+ * or int64 by codesize 4 or 8: the class pair of the pixel). Two pixels are joined when they are
+ * 8-neighbours, both thick or both thin, and thin ones of one code. out (int64, n) receives the
+ * region of each pixel: the thick components numbered from 1 in raster order of their first
+ * pixel, then the thin ones from n_thick + 1 (as regions._components numbers them).
+ * Over runs (neighbouring pixels of a row of one kind, as regions._connected): a run is joined
+ * to the runs of the row above that overlap its columns widened by one (positions p0 <= q1 + 1 -
+ * w and p1 >= q0 - 1 - w: at the image's borders the widened columns are the row above's own
+ * ends, which the bounds reach anyway), in a union-find whose roots are the first run of their
+ * set. out holds the runs' parents, then their regions, then the pixels' (filled backwards: a
+ * run's pixels are at or after its own index). */
+#define SAME_KIND(a, b) (T[a] == T[b] && (T[a] || (C4 ? C4[a] == C4[b] : C8[a] == C8[b])))
+static PyObject *region_labels(PyObject *self, PyObject *args) {
+    Py_buffer pix, thick, code, out;
+    Py_ssize_t w, codesize = 8;
+    if (!PyArg_ParseTuple(args, "y*ny*y*w*|n", &pix, &w, &thick, &code, &out, &codesize))
+        return NULL;
+    PyObject *result = NULL;
+    int64_t *rs = NULL;
+    Py_ssize_t n = pix.len / 8;
+    if (w < 1) {
+        PyErr_SetString(PyExc_ValueError, "w must be >= 1");
+        goto done;
+    }
+    if (codesize != 4 && codesize != 8) {
+        PyErr_Format(PyExc_ValueError, "code must have 4 or 8 bytes per item, got %zd", codesize);
+        goto done;
+    }
+    if (check_size(&pix, n, 8, "pixels") || check_size(&thick, n, 1, "thick") ||
+        check_size(&code, n, codesize, "code") || check_size(&out, n, 8, "out"))
+        goto done;
+    const int64_t *p = pix.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (i == 0 ? p[0] < 0 : p[i] <= p[i - 1]) {
+            PyErr_SetString(PyExc_ValueError, "pixels must be increasing and >= 0");
+            goto done;
+        }
+    rs = PyMem_Malloc(sizeof(int64_t) * (size_t)(n + 1)); /* the runs' first pixels */
+    if (!rs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const uint8_t *T = thick.buf;
+        const int32_t *C4 = codesize == 4 ? code.buf : NULL;
+        const int64_t *C8 = code.buf;
+        int64_t *P = out.buf, nt = 0, nn = 0, runs = 0;
+        Py_BEGIN_ALLOW_THREADS
+        /* above: the runs of the row above [a0, a1), or none; here: those of this row from h0 */
+        int64_t a0 = 0, a1 = 0, h0 = 0, row_end = 0, j = 0;
+        for (Py_ssize_t i = 0; i < n;) {
+            int64_t q0 = p[i];
+            if (q0 >= row_end) { /* a new row: its runs start here */
+                int64_t start = q0 - q0 % w;
+                int adjacent = start == row_end && runs > h0; /* (the row above had runs) */
+                a0 = adjacent ? h0 : runs;
+                a1 = runs;
+                j = a0;
+                h0 = runs;
+                row_end = start + w;
+            }
+            Py_ssize_t e = i + 1; /* the run: neighbouring pixels of one kind in the row */
+            while (e < n && p[e] == p[e - 1] + 1 && p[e] < row_end && SAME_KIND(e, i)) e++;
+            int64_t q1 = p[e - 1], k = runs++;
+            rs[k] = i;
+            P[k] = k;
+            while (j < a1 && p[rs[j + 1] - 1] < q0 - 1 - w) j++;
+            for (int64_t m = j; m < a1 && p[rs[m]] <= q1 + 1 - w; m++)
+                if (SAME_KIND(rs[m], i)) {
+                    int64_t x = m, y = k;
+                    while (P[x] != x) x = P[x] = P[P[x]];
+                    while (P[y] != y) y = P[y] = P[P[y]];
+                    if (x < y) P[y] = x;
+                    else if (y < x) P[x] = y;
+                }
+            i = e;
+        }
+        rs[runs] = n;
+        for (int64_t k = 0; k < runs; k++) /* a root is its set's first run: seen first */
+            P[k] = P[k] == k ? (T[rs[k]] ? nt++ : nn++) : P[P[k]];
+        for (int64_t k = runs - 1; k >= 0; k--) {
+            int64_t label = P[k] + (T[rs[k]] ? 1 : 1 + nt);
+            for (int64_t i = rs[k]; i < rs[k + 1]; i++) P[i] = label;
+        }
+        Py_END_ALLOW_THREADS
+        result = Py_BuildValue("LL", (long long)nt, (long long)nn);
+    }
+done:
+    PyMem_Free(rs);
+    PyBuffer_Release(&pix);
+    PyBuffer_Release(&thick);
+    PyBuffer_Release(&code);
+    PyBuffer_Release(&out);
+    return result;
+}
+#undef SAME_KIND
+
+/* The loop of region_sums for one width of tuple ids: the number of kept pixels, -1 for a
+ * region, tuple or pixel outside its table. (Rows: a pixel's row is the last one's or a later
+ * one, so the first pixel of a region gives its top row and the last its bottom row.) */
+#define DEFINE_SUMS_LOOP(U, S_)                                                                \
+    static Py_ssize_t sums_loop_##S_(                                                          \
+        const int64_t *restrict R, const int64_t *restrict M, Py_ssize_t m,                    \
+        const U *restrict tup, Py_ssize_t nt, const int64_t *restrict p, Py_ssize_t n,         \
+        Py_ssize_t w, const double *restrict S, const double *restrict I,                      \
+        const int64_t *restrict J, Py_ssize_t k, double *restrict out, int64_t *restrict B,    \
+        Py_ssize_t nr, int64_t *restrict C, int64_t *restrict KR, int64_t *restrict KP) {      \
+        Py_ssize_t kept = 0;                                                                   \
+        int64_t y = -1, start = 0, end = 0; /* the row of the pixel: [start, end) */           \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            int64_t g = R[i], t = (int64_t)tup[i], q = p[i];                                   \
+            if (g < 0 || g >= m || t < 0 || t >= nt || q < start) return -1;                   \
+            int64_t r = M[g];                                                                  \
+            if (r < 0) continue;                                                               \
+            if (q >= end) { /* (a division per row, not per pixel) */                          \
+                y = q / w;                                                                     \
+                start = y * w;                                                                 \
+                end = start + w;                                                               \
+            }                                                                                  \
+            int64_t x = q - start;                                                             \
+            double *o = out + r * (2 + k), v = I[t];                                           \
+            o[0] += S[t];                                                                      \
+            o[1] += v;                                                                         \
+            o[2 + J[t]] += v;                                                                  \
+            C[r * nt + t]++;                                                                   \
+            if (B[r] == INT64_MAX) B[r] = y;                                                   \
+            B[nr + r] = y;                                                                     \
+            if (x < B[2 * nr + r]) B[2 * nr + r] = x;                                          \
+            if (x > B[3 * nr + r]) B[3 * nr + r] = x;                                          \
+            KR[kept] = r;                                                                      \
+            KP[kept++] = q;                                                                    \
+        }                                                                                      \
+        return kept;                                                                           \
+    }
+DEFINE_SUMS_LOOP(uint16_t, u16)
+DEFINE_SUMS_LOOP(int32_t, i32)
+
+/* region_sums(region, remap, tup, tupsize, pixels, w, semantic, instance, majority, k, sums,
+ *             boxes, counts, kept_region, kept_pixels) -> kept
+ * One pass over the disputed pixels (n, in raster order) for the tables of the kept regions:
+ * region (int64, n, each in [0, len(remap))), remap (int64: the kept region's row r in [0, R),
+ * -1 for another), tup (n, uint16 or int32 by tupsize 2 or 4: the pixel's tuple in [0, T)),
+ * pixels (int64, n: increasing flat indices into a map w wide); per tuple semantic and
+ * instance (float64, T) and majority (int64, T, in [0, k)). Adds, pixel after pixel (the bits
+ * of numpy.bincount's sums): sums (float64, R * (2 + k), zeroed) = per region the semantic
+ * sum, the instance sum and the instance sum per majority label; counts (int64, R * T, zeroed)
+ * the pixels per (region, tuple); boxes (int64, 4 R) = (min row, max row, min column, max
+ * column) of every region (rows R each, set here); kept_region / kept_pixels (int64, n)
+ * receive the kept pixels' rows and flat indices, in order. Returns their number. */
+static PyObject *region_sums(PyObject *self, PyObject *args) {
+    Py_buffer reg, remap, tup, pix, sem, inst, maj, sums, boxes, counts, kreg, kpix;
+    Py_ssize_t tupsize, w, k;
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*ny*y*y*nw*w*w*w*w*", &reg, &remap, &tup, &tupsize,
+                          &pix, &w, &sem, &inst, &maj, &k, &sums, &boxes, &counts, &kreg, &kpix))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = reg.len / 8, m = remap.len / 8, nt = sem.len / 8, nr = boxes.len / 32;
+    if (w < 1 || k < 1 || (tupsize != 2 && tupsize != 4)) {
+        PyErr_SetString(PyExc_ValueError, "w and k must be >= 1 and tupsize 2 or 4");
+        goto done;
+    }
+    if (check_size(&reg, n, 8, "region") || check_size(&remap, m, 8, "remap") ||
+        check_size(&tup, n, tupsize, "tup") || check_size(&pix, n, 8, "pixels") ||
+        check_size(&sem, nt, 8, "semantic") || check_size(&inst, nt, 8, "instance") ||
+        check_size(&maj, nt, 8, "majority") || check_size(&boxes, 4 * nr, 8, "boxes") ||
+        check_shape(nr, 2 + k) || check_size(&sums, nr * (2 + k), 8, "sums") ||
+        check_shape(nr, nt) || check_size(&counts, nr * nt, 8, "counts") ||
+        check_size(&kreg, n, 8, "kept_region") || check_size(&kpix, n, 8, "kept_pixels"))
+        goto done;
+    {
+        const int64_t *R = reg.buf, *M = remap.buf, *p = pix.buf, *J = maj.buf;
+        const uint16_t *U2 = tup.buf;
+        const int32_t *U4 = tup.buf;
+        const double *S = sem.buf, *I = inst.buf;
+        double *out = sums.buf;
+        int64_t *B = boxes.buf, *C = counts.buf, *KR = kreg.buf, *KP = kpix.buf;
+        Py_ssize_t kept = 0;
+        int bad = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t t = 0; t < nt && !bad; t++) bad = J[t] < 0 || J[t] >= k;
+        for (Py_ssize_t r = 0; r < m && !bad; r++) bad = M[r] < -1 || M[r] >= nr;
+        for (Py_ssize_t r = 0; r < nr; r++) {
+            B[r] = B[2 * nr + r] = INT64_MAX;
+            B[nr + r] = B[3 * nr + r] = -1;
+        }
+        if (!bad)
+            kept = tupsize == 2 ? sums_loop_u16(R, M, m, U2, nt, p, n, w, S, I, J, k, out, B, nr,
+                                                C, KR, KP)
+                                : sums_loop_i32(R, M, m, U4, nt, p, n, w, S, I, J, k, out, B, nr,
+                                                C, KR, KP);
+        bad = bad || kept < 0;
+        Py_END_ALLOW_THREADS
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "regions, rows, tuples, majority labels and pixels "
+                                              "must be within their tables (pixels in order)");
+            goto done;
+        }
+        result = PyLong_FromSsize_t(kept);
+    }
+done:
+    PyBuffer_Release(&reg);
+    PyBuffer_Release(&remap);
+    PyBuffer_Release(&tup);
+    PyBuffer_Release(&pix);
+    PyBuffer_Release(&sem);
+    PyBuffer_Release(&inst);
+    PyBuffer_Release(&maj);
+    PyBuffer_Release(&sums);
+    PyBuffer_Release(&boxes);
+    PyBuffer_Release(&counts);
+    PyBuffer_Release(&kreg);
+    PyBuffer_Release(&kpix);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"pair_counts", pair_counts, METH_VARARGS, "Pixels per (a, b) pair of two int32 maps."},
     {"compact", compact, METH_VARARGS, "Compact ids of an int32 map by a hash of the keys."},
@@ -1654,6 +1994,9 @@ static PyMethodDef methods[] = {
     {"tuple_changes", tuple_changes, METH_VARARGS, "Packed segment changes from tuples."},
     {"pair_marks", pair_marks, METH_VARARGS, "Grid cells of flagged pixels per pair slot."},
     {"flagged_pixels", flagged_pixels, METH_VARARGS, "Flat indices of flagged tuples' pixels."},
+    {"region_labels", region_labels, METH_VARARGS, "Thick and thin regions of disputed pixels."},
+    {"region_sums", region_sums, METH_VARARGS, "Per kept region: sums, boxes, tuple counts."},
+    {"opening_at", opening_at, METH_VARARGS, "Opening of the mask of some pixels, at them."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,7 +11,10 @@ With ``--bsds`` it also times the whole human-consistency protocol on that folde
 With ``--disputes STUDY`` it times instead the disagreement part's per-image kernel
 (:meth:`agreement.study.disputes.DisputesPart.kernel`: tuples, heatmaps, ambiguous regions,
 aggregate heatmaps, pair cells, region tally) over the study's images, CPU time in this process
-(the maps decoded afresh each round, untimed), ``--repeat`` rounds: its median and best.
+(the maps decoded afresh each round, untimed), ``--repeat`` rounds: its median and best. With
+``--regions STUDY`` it times the ambiguous regions alone the same way
+(:func:`agreement.image.regions.region_records` and
+:meth:`agreement.study.region_tally.RegionTally.of`, the heatmaps made untimed before them).
 """
 
 from __future__ import annotations
@@ -70,15 +73,49 @@ def disputes_kernel(path: str, repeat: int) -> None:
           f"best {min(rounds):.2f} s CPU ({repeat} rounds)")
 
 
+def regions_alone(path: str, repeat: int) -> None:
+    """CPU seconds of the ambiguous regions and their tally over every image of a study."""
+    from agreement.image.regions import region_records
+    from agreement.study.disputes import DisputesPart, heatmaps_of
+    from agreement.study.region_tally import RegionTally
+    from agreement.study.runner import _Job
+
+    study = load_study(path)
+    job, part, rounds = _Job(study, (), False, None, None), DisputesPart(), []
+    for _ in range(repeat):
+        took = [0.0, 0.0]
+        for image in study.images:
+            maps = job.load(image)
+            h = heatmaps_of(maps, d=part.d, void=part.void)
+            h.class_counts()  # as the kernel: the class counts, the boundary count first
+            h.boundary_count  # noqa: B018
+            t = time.process_time()
+            regions = region_records(h, maps.categories, min_disagreement=part.min_disagreement,
+                                     min_area=part.min_area)
+            t1 = time.process_time()
+            RegionTally.of(regions)
+            took[0] += t1 - t
+            took[1] += time.process_time() - t1
+        rounds.append(took)
+    records, tally = np.array(rounds).T
+    print(f"ambiguous regions, {len(study.images)} images: region_records median "
+          f"{np.median(records):.3f} s (best {records.min():.3f}), RegionTally.of median "
+          f"{np.median(tally):.3f} s (best {tally.min():.3f}), CPU ({repeat} rounds)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--bsds", help="a BSDS .mat folder to time the whole protocol on")
     parser.add_argument("--disputes", help="a study whose disagreement kernel to time")
+    parser.add_argument("--regions", help="a study whose ambiguous regions to time")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.disputes:
         disputes_kernel(args.disputes, args.repeat)
+        return
+    if args.regions:
+        regions_alone(args.regions, args.repeat)
         return
     rng = np.random.default_rng(0)
     maps = [voronoi(rng) for _ in range(args.pairs + 1)]

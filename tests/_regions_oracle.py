@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from agreement import _native
 from agreement.image.disagreement import Heatmaps, _area_rows
 from agreement.image.regions import (
     _components,
@@ -29,8 +30,8 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     mask = h.tuples.gather((pt["semantic"] > min_disagreement)
                            | (pt["instance"] > min_disagreement))
     code = _pair_code(h)
-    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[np.flatnonzero(
-        mask)]])
+    pixels, region, thin = _numpy_components(mask, w, code[h.tuples.index.ravel()[
+        np.flatnonzero(mask)]])
     area = np.bincount(region, minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
@@ -41,6 +42,16 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     rows = [_describe(h, categories, t, r, int(label), bool(thin[label]), int(area[label]),
                       thing) for r, label in enumerate(keep)]
     return sorted(rows, key=lambda row: -row["severity"])
+
+
+def _numpy_components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.integer]):
+    """:func:`agreement.image.regions._components` by numpy (runs of pixels and a graph of
+    them), not by the compiled union-find that the tested function uses when it was built."""
+    saved, _native.kernels = _native.kernels, None
+    try:
+        return _components(mask, w, code)
+    finally:
+        _native.kernels = saved
 
 
 def _count_keys(keys: npt.NDArray[np.int64], size: int

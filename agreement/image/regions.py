@@ -7,7 +7,9 @@ tolerance) and a *thin* rest; connected components (8-connectivity, those of
 ``scipy.ndimage.label``, found over runs of pixels) of each part are regions, the thin ones also
 split where the pair (majority class, dissenting class) changes. Per region, every annotator's label
 histogram comes from the pixels per (region, tuple of segments); every field of every region is
-computed at once with array operations, the sides of merge-split regions excepted.
+computed at once with array operations, the sides of merge-split regions excepted. The passes over
+the disputed pixels (opening, components, per-region sums) are compiled loops when
+``agreement._kernels`` is built, numpy otherwise: the same records, bit for bit.
 
 Kinds, decided in this order:
 
@@ -55,10 +57,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .. import _native
 from ..metrics.boundary import _window_any as window_any  # 1-D windows of the bands
 from ..model import Categories
 from ._graph import components
 from .disagreement import Heatmaps
+from .tuples import take
 
 __all__ = ["KINDS", "REGION_COLUMNS", "ambiguous_regions", "region_records"]
 
@@ -145,10 +149,21 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     Thin components are also split where the class pair ``code`` (one value per pixel) changes,
     so that border slivers of different class pairs that touch stay separate regions. Thick
     components are those of ``scipy.ndimage.label`` of the opening (:func:`_connected` of its
-    pixels: the same, numbered alike, without a labelled map).
+    pixels: the same, numbered alike, without a labelled map). With the compiled kernels, the
+    opening on bit rows read at the pixels (``opening_at``) and both kinds of components in one
+    union-find over the runs (``region_labels``): the same numbers.
     """
     pixels = np.flatnonzero(mask) if pixels is None else pixels
-    thick = _opening(mask, w).ravel()[pixels]
+    kern = _native.kernels
+    if kern is not None and code.dtype in (np.int32, np.int64) and mask.size:
+        at = pixels.astype(np.int64, copy=False)
+        thick8 = np.empty(pixels.size, np.uint8)
+        kern.opening_at(at, *mask.shape, int(w), thick8)
+        region = np.empty(pixels.size, np.int64)
+        n_thick, n_thin = kern.region_labels(at, mask.shape[1], thick8, code, region,
+                                             code.dtype.itemsize)
+        return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
+    thick = take(_opening(mask, w).reshape(-1), pixels)
     region = np.empty(pixels.size, np.int64)
     lab, n_thick = _connected(pixels[thick], mask.shape)
     region[thick] = lab + 1  # numbered in raster order from 1
@@ -166,11 +181,13 @@ def _merged_by(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDArray[n
     """Annotators whose main segment in the region (its tuples and their pixels) is >= 1.5x
     the smallest annotator's."""
     size = {}
+    codes = h.tuples.codes[tuples]  # the segments of the region's tuples, (tuples, N)
     for i, name in enumerate(h.annotators):
-        segs = h.tuples.codes[tuples, i]
-        some = segs > 0
-        if some.any():  # (pixel counts: integer sums, exact; ties to the first segment)
-            size[name] = areas[i][np.bincount(segs[some], weights=pixels[some]).argmax()]
+        segs = codes[:, i]
+        if segs.max() > 0:  # (pixel counts: integer sums, exact; ties to the first segment)
+            per = np.bincount(segs, weights=pixels)
+            per[0] = 0  # (void: no segment; every other one has a pixel)
+            size[name] = areas[i][per.argmax()]
     if not size:
         return ()
     small = min(size.values())
@@ -182,11 +199,10 @@ def _instance_sides(h: Heatmaps, tuples: npt.NDArray[np.int64], pixels: npt.NDAr
     """Annotators of the class agreeing with the majority instances / dissenting on most
     pixels (the region's tuples and their pixels)."""
     a, b = [], []
-    for i, name in enumerate(h.annotators):
-        if members[i] == 0:
-            continue
-        dissent = int(pixels[h.per_tuple["instance_disputed"][i][tuples]].sum())
-        (b if 2 * dissent > members[i] else a).append(name)
+    dissent = h.per_tuple["instance_disputed"][:, tuples] @ pixels  # (integer sums: exact)
+    for name, m, d in zip(h.annotators, members.tolist(), dissent.tolist(), strict=True):
+        if m:
+            (b if 2 * d > m else a).append(name)
     return tuple(a), tuple(b)
 
 
@@ -253,14 +269,14 @@ def region_records(h: Heatmaps, categories: Categories, *, min_disagreement: flo
     mask = np.zeros(shape, bool)
     mask.ravel()[pixels] = True
     code = _pair_code(h)
-    pixels, region, thin = _components(mask, w, code[h.tuples.index.ravel()[pixels]],
-                                       pixels=pixels)
+    tup = take(h.tuples.index.reshape(-1), pixels)  # the tuple of each disputed pixel
+    pixels, region, thin = _components(mask, w, np.take(code, tup), pixels=pixels)
     area = np.bincount(region, minlength=thin.size)
     keep = np.flatnonzero(area >= min_area)
     keep = keep[keep > 0]
     if keep.size == 0:
         return []
-    t = _Tables(h, pixels, region, keep, code, w)
+    t = _Tables(h, pixels, region, keep, code, w, tup)
     rows = _describe(h, categories, t, keep, thin[keep], area[keep])
     return sorted(rows, key=lambda row: -row["severity"])  # stable: ties keep label order
 
@@ -303,18 +319,40 @@ class _Tables:
 
     def __init__(self, h: Heatmaps, pixels: npt.NDArray[np.int64],
                  region: npt.NDArray[np.int64], keep: npt.NDArray[np.int64],
-                 code: npt.NDArray[np.integer], w: int) -> None:
+                 code: npt.NDArray[np.integer], w: int, tup: npt.NDArray[np.integer]) -> None:
         n = keep.size
         remap = np.full(int(region.max()) + 1, -1, np.int64)
         remap[keep] = np.arange(n)
+        k = len(h.category_ids) + 1
+        self.k, self.w = k, w
+        kern = _native.kernels
+        if kern is not None and n * len(h.tuples) <= 1 << 22 and tup.dtype in (np.uint16,
+                                                                                 np.int32):
+            self._compiled(kern, h, pixels, region, remap, n, tup)
+        else:
+            self._numpy(h, pixels, region, remap, n, tup)
+        keys, counts = _count_keys(self.p_reg * (k * k) + code[self.p_tup], n * k * k,
+                                   self.p_count)
+        order = np.lexsort((-counts, keys // (k * k)))
+        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
+        self.pair_count = counts[order]
+        labels = h.per_tuple["labels"][:, self.p_tup].astype(np.int64)
+        labels += (np.arange(labels.shape[0])[:, None] * n + self.p_reg) * k
+        self.hist = _weighted_counts(labels.ravel(), np.tile(self.p_count, labels.shape[0]),
+                                     labels.shape[0] * n * k).reshape(-1, n, k)
+        self.areas: list[npt.NDArray[np.int64]] = []
+        self._lacking: npt.NDArray[np.bool_] | None = None
+        self._h = h
+
+    def _numpy(self, h: Heatmaps, pixels: npt.NDArray[np.int64], region: npt.NDArray[np.int64],
+               remap: npt.NDArray[np.int64], n: int, tup: npt.NDArray[np.integer]) -> None:
+        """The per-pixel sums with numpy: a few passes over the kept regions' pixels."""
         flat = remap[region]
         sel = np.flatnonzero(flat >= 0)
         idx = pixels[sel]  # the kept regions' pixels, in raster order
         reg = flat[sel]
-        tup = h.tuples.index.ravel()[idx]
-        pt = h.per_tuple
-        k = len(h.category_ids) + 1
-        self.k, self.w = k, w
+        tup = tup[sel]
+        pt, k = h.per_tuple, self.k
         # the float sums pixel by pixel, in raster order (their bits: severity and its ties)
         instance = np.take(pt["instance"], tup)
         self.sem = np.bincount(reg, weights=np.take(pt["semantic"], tup), minlength=n)
@@ -322,16 +360,7 @@ class _Tables:
         self.inst_label = np.bincount(reg * k + np.take(pt["majority"], tup), weights=instance,
                                       minlength=n * k).reshape(n, k).argmax(1)
         # the counts from the pixels per (region, tuple): a few thousand, not a pixel each
-        p_reg, p_tup, p_count = _region_tuples(reg, tup, len(h.tuples))
-        self.p_reg, self.p_tup, self.p_count = p_reg, p_tup, p_count
-        labels = pt["labels"][:, p_tup].astype(np.int64)
-        labels += (np.arange(labels.shape[0])[:, None] * n + p_reg) * k
-        self.hist = _weighted_counts(labels.ravel(), np.tile(p_count, labels.shape[0]),
-                                     labels.shape[0] * n * k).reshape(-1, n, k)
-        keys, counts = _count_keys(p_reg * (k * k) + code[p_tup], n * k * k, p_count)
-        order = np.lexsort((-counts, keys // (k * k)))
-        self.pair_region, self.pair_code = keys[order] // (k * k), keys[order] % (k * k)
-        self.pair_count = counts[order]
+        self.p_reg, self.p_tup, self.p_count = _region_tuples(reg, tup, len(h.tuples))
         self.region, self.pixels = reg, idx  # the kept regions' pixels, in raster order
         rows, cols = np.divmod(idx, h.shape[1])
         top = np.iinfo(np.int64).max
@@ -340,9 +369,28 @@ class _Tables:
         np.maximum.at(self.boxes[1], reg, rows)
         np.minimum.at(self.boxes[2], reg, cols)
         np.maximum.at(self.boxes[3], reg, cols)
-        self.areas: list[npt.NDArray[np.int64]] = []
-        self._lacking: npt.NDArray[np.bool_] | None = None
-        self._h = h
+
+    def _compiled(self, kern, h: Heatmaps, pixels: npt.NDArray[np.int64],
+                  region: npt.NDArray[np.int64], remap: npt.NDArray[np.int64], n: int,
+                  tup: npt.NDArray[np.integer]) -> None:
+        """:meth:`_numpy` in one pass (``region_sums``): the same sums, added in the same
+        order, and a dense (region, tuple) table instead of a ``bincount`` of keys."""
+        pt, k, nt = h.per_tuple, self.k, len(h.tuples)
+        sums = np.zeros((n, 2 + k))
+        self.boxes = np.empty((4, n), np.int64)
+        counts = np.zeros(n * nt, np.int64)
+        reg, idx = np.empty(region.size, np.int64), np.empty(region.size, np.int64)
+        kept = kern.region_sums(
+            region, remap, np.ascontiguousarray(tup), tup.dtype.itemsize,
+            pixels.astype(np.int64, copy=False), h.shape[1], pt["semantic"].astype(np.float64),
+            pt["instance"].astype(np.float64), pt["majority"].astype(np.int64), k, sums,
+            self.boxes, counts, reg, idx)
+        self.sem, self.inst = sums[:, 0].copy(), sums[:, 1].copy()
+        self.inst_label = sums[:, 2:].argmax(1)
+        self.region, self.pixels = reg[:kept], idx[:kept]
+        present = np.flatnonzero(counts)
+        self.p_reg, self.p_tup = np.divmod(present, nt)
+        self.p_count = counts[present]
 
     def lacking(self) -> npt.NDArray[np.bool_]:
         """:func:`_lacking` with a tolerance of ``2 w``, computed when a region first needs it."""
@@ -376,8 +424,9 @@ def _kinds(t: _Tables, thin: npt.NDArray[np.bool_], area: npt.NDArray[np.int64],
     void = (c1 == 0) | (c2 == 0)
     borderless = np.zeros(area.size)
     if np.any(thin & ~merge & ~void):
-        lack = np.bincount(t.region, weights=t.lacking().ravel()[t.pixels], minlength=area.size)
-        borderless = lack / area  # (pixel counts: exact sums)
+        lack = np.bincount(t.region[take(t.lacking().reshape(-1), t.pixels)],
+                           minlength=area.size)
+        borderless = lack / area  # (pixel counts)
     return np.select(
         [merge, thin & void, thin & (borderless >= 0.5), thin, thing[c1] != thing[c2], void],
         ["merge-split", "unlabeled gap", "missed object", "boundary placement", "missed object",
@@ -457,7 +506,7 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArr
     for r in np.flatnonzero(kinds == "merge-split").tolist():
         c, side_a[r], side_b[r], merged[r] = _merge_split(h, t, r)
         c1[r] = c2[r] = c
-    swap = np.array([len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)], bool)
+    swap = [len(x) > len(y) for x, y in zip(side_b, side_a, strict=True)]
     c1, c2 = np.where(swap, c2, c1).tolist(), np.where(swap, c1, c2).tolist()
     names = ["void", *(categories.name(c) for c in h.category_ids)]
     ids = [0, *h.category_ids]
@@ -465,16 +514,17 @@ def _describe(h: Heatmaps, categories: Categories, t: _Tables, labels: npt.NDArr
     severity = t.sem + t.inst
     mean = (severity / area).tolist()
     rows = []
-    for r, (label, kind, pairs, sev) in enumerate(zip(
+    for r, (label, kind, pairs, sev, size) in enumerate(zip(
             labels.tolist(), kinds.tolist(), _pair_names(h, categories, t, area),
-            severity.tolist(), strict=True)):
+            severity.tolist(), area.tolist(), strict=True)):
         sa, sb = (side_b[r], side_a[r]) if swap[r] else (side_a[r], side_b[r])
         na, nb = names[c1[r]], names[c2[r]]
         rows.append({
             "image": h.image, "region": label, "kind": kind,
-            "class_pair": " <-> ".join(sorted((na, nb))), "class_pairs": pairs,
-            "class_a": na, "class_b": nb, "category_a": ids[c1[r]], "category_b": ids[c2[r]],
-            "annotators_a": sa, "annotators_b": sb, "merged_by": merged[r],
-            "area": int(area[r]), "bbox_x": x0[r], "bbox_y": y0[r], "bbox_w": x1[r] - x0[r] + 1,
-            "bbox_h": y1[r] - y0[r] + 1, "mean_disagreement": mean[r], "severity": sev})
+            "class_pair": f"{na} <-> {nb}" if na <= nb else f"{nb} <-> {na}",
+            "class_pairs": pairs, "class_a": na, "class_b": nb, "category_a": ids[c1[r]],
+            "category_b": ids[c2[r]], "annotators_a": sa, "annotators_b": sb,
+            "merged_by": merged[r], "area": size, "bbox_x": x0[r], "bbox_y": y0[r],
+            "bbox_w": x1[r] - x0[r] + 1, "bbox_h": y1[r] - y0[r] + 1,
+            "mean_disagreement": mean[r], "severity": sev})
     return rows

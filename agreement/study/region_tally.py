@@ -97,37 +97,40 @@ class RegionTally:
         records = regions.to_dict("records") if isinstance(regions, pd.DataFrame) else regions
         out = cls()
         tables = (out.pairs, out.kinds, out.dissent, out.involved, out.touched)
-        seen: set = set()
+        # (table, key, image) of the sums seen; not needed for the regions of one image (a
+        # kernel's): there a key's sums count one image, from the region that makes them
+        seen: set | None = set() if len({r["image"] for r in records}) > 1 else None
         for rank, r in enumerate(records):
             severity = float(r["severity"])
             first = (-severity, rank)
             pair, kind, area, image = r["class_pair"], r["kind"], int(r["area"]), r["image"]
-            a, b = (r["class_a"], r["category_a"]), (r["class_b"], r["category_b"])
-            ca, cb = (a[1], b[1]) if a <= b else (b[1], a[1])  # (sorted by class name)
+            ca, cb = r["category_a"], r["category_b"]
             side_b = r["annotators_b"]
+            lo, hi = (ca, cb) if (r["class_a"], ca) <= (r["class_b"], cb) else (cb, ca)
             keys = (
-                ((pair, int(ca), int(cb)),),
+                ((pair, int(lo), int(hi)),),  # (sorted by class name)
                 ((pair, kind),),
-                tuple((pair, n) for n in side_b),
-                tuple(dict.fromkeys((*r["annotators_a"], *side_b, *(("b", n) for n in side_b)))),
-                tuple((int(c), kind) for c in dict.fromkeys((r["category_a"],
-                                                             r["category_b"]))),
+                [(pair, n) for n in side_b],
+                dict.fromkeys((*r["annotators_a"], *side_b, *[("b", n) for n in side_b])),
+                ((int(ca), kind),) if ca == cb else ((int(ca), kind), (int(cb), kind)),
             )
-            for f, (table, ks) in enumerate(zip(tables, keys, strict=True)):
-                for k in ks:
-                    mark = (f, k, image)
-                    new_image = mark not in seen
-                    if new_image:
-                        seen.add(mark)
+            for f, table in enumerate(tables):
+                for k in keys[f]:
                     s = table.get(k)
-                    if s is None:
-                        table[k] = _Sum(1, area, int(new_image), severity, first)
+                    if s is None:  # (a key not seen yet: an image not seen for it either)
+                        table[k] = _Sum(1, area, 1, severity, first)
+                        if seen is not None:
+                            seen.add((f, k, image))
                         continue
+                    if seen is not None:
+                        mark = (f, k, image)
+                        if mark not in seen:
+                            seen.add(mark)
+                            s.images += 1
                     if first < s.first:
                         s.first = first
                     s.regions += 1
                     s.pixels += area
-                    s.images += new_image
                     s.severity += severity
         out.n = len(records)
         return out
