@@ -1800,6 +1800,10 @@ static PyObject *region_labels(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "pixels must be increasing and >= 0");
             goto done;
         }
+    if (n && p[n - 1] > PY_SSIZE_T_MAX - 2 * w) { /* row ends computed below stay in range */
+        PyErr_SetString(PyExc_ValueError, "pixels must be below PY_SSIZE_T_MAX - 2 w");
+        goto done;
+    }
     rs = PyMem_Malloc(sizeof(int64_t) * (size_t)(n + 1)); /* the runs' first pixels */
     if (!rs) {
         PyErr_NoMemory();
@@ -1920,8 +1924,13 @@ static PyObject *region_sums(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = reg.len / 8, m = remap.len / 8, nt = sem.len / 8, nr = boxes.len / 32;
-    if (w < 1 || k < 1 || (tupsize != 2 && tupsize != 4)) {
-        PyErr_SetString(PyExc_ValueError, "w and k must be >= 1 and tupsize 2 or 4");
+    if (w < 1 || k < 1 || k > (1 << 24) || (tupsize != 2 && tupsize != 4)) {
+        PyErr_SetString(PyExc_ValueError, "w and k must be >= 1, k <= 2 ** 24, tupsize 2 or 4");
+        goto done;
+    }
+    const int64_t *P0 = pix.buf;
+    if (n && (P0[0] < 0 || P0[n - 1] > PY_SSIZE_T_MAX - 2 * w)) { /* (in order: checked below) */
+        PyErr_SetString(PyExc_ValueError, "pixels must be in [0, PY_SSIZE_T_MAX - 2 w]");
         goto done;
     }
     if (check_size(&reg, n, 8, "region") || check_size(&remap, m, 8, "remap") ||

@@ -35,7 +35,7 @@ def both(fn, *args, **kwargs):
 @st.composite
 def disputed(draw):
     """A mask of disputed pixels (blobs, slivers or noise), a pair code per pixel and a width."""
-    h, w = draw(st.integers(1, 30)), draw(st.integers(1, 30))
+    h, w = draw(st.integers(1, 30)), draw(st.one_of(st.integers(1, 30), st.integers(60, 140)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     cell = draw(st.integers(1, 5))
     mask = np.kron(rng.random((h // cell + 1, w // cell + 1)) < 0.5, np.ones((cell, cell), bool))
@@ -77,13 +77,27 @@ def test_region_labels_by_hand_and_bad_input():
         COMPILED.region_labels(pixels, 3, thick, code, out, 2)
     with pytest.raises(ValueError, match="must hold"):
         COMPILED.region_labels(pixels, 3, thick[:5], code, out, 8)
+    with pytest.raises(ValueError, match="below"):  # row ends past the largest index
+        COMPILED.region_labels(np.array([2**63 - 1]), 2, thick[:1], code[:1], out[:1], 8)
+
+
+def test_components_take_strided_pixels_and_codes():
+    mask = np.zeros((4, 6), bool)
+    mask[1:3, 1:5] = True
+    pixels = np.flatnonzero(mask)
+    code = np.repeat(np.array([3, 4], np.int64), 4)
+    want = both(mod._components, mask, 1, code, pixels=pixels)
+    wide_p, wide_c = np.repeat(pixels, 2)[::2], np.repeat(code, 2)[::2]  # not contiguous
+    got = both(mod._components, mask, 1, wide_c, pixels=wide_p)
+    assert [[a.tolist() for a in x] for x in got] == [[a.tolist() for a in x] for x in want]
 
 
 @needs_compiled
-def test_region_sums_by_hand_and_what_is_outside_its_tables():
+@pytest.mark.parametrize(("tuples", "size"), [(np.uint16, 2), (np.int32, 4)])
+def test_region_sums_by_hand_and_what_is_outside_its_tables(tuples, size):
     n, k, nt = 2, 3, 2
     args = [np.array([1, 2], np.int64), np.array([-1, 0, 1], np.int64),
-            np.array([0, 1], np.uint16), 2, np.array([0, 5], np.int64), 4,
+            np.array([0, 1], tuples), size, np.array([0, 5], np.int64), 4,
             np.ones(nt), np.ones(nt), np.array([0, 2], np.int64), k, np.zeros(n * (2 + k)),
             np.empty(4 * n, np.int64), np.zeros(n * nt, np.int64), np.empty(2, np.int64),
             np.empty(2, np.int64)]
@@ -92,7 +106,7 @@ def test_region_sums_by_hand_and_what_is_outside_its_tables():
     assert args[11].tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
     assert args[10].tolist() == [1, 1, 1, 0, 0, 1, 1, 0, 0, 1]  # sums: sem, inst, inst by label
     assert args[12].tolist() == [1, 0, 0, 1] and args[13].tolist() == [0, 1]
-    for at, bad in ((2, np.array([0, 2], np.uint16)), (8, np.array([0, 3], np.int64)),
+    for at, bad in ((2, np.array([0, 2], tuples)), (8, np.array([0, 3], np.int64)),
                     (1, np.array([-1, 0, 2], np.int64)), (4, np.array([5, 0], np.int64))):
         wrong = list(args)
         wrong[at] = bad

@@ -156,11 +156,12 @@ def _components(mask: npt.NDArray[np.bool_], w: int, code: npt.NDArray[np.intege
     pixels = np.flatnonzero(mask) if pixels is None else pixels
     kern = _native.kernels
     if kern is not None and code.dtype in (np.int32, np.int64) and mask.size:
-        at = pixels.astype(np.int64, copy=False)
+        at = np.ascontiguousarray(pixels, dtype=np.int64)
         thick8 = np.empty(pixels.size, np.uint8)
         kern.opening_at(at, *mask.shape, int(w), thick8)
         region = np.empty(pixels.size, np.int64)
-        n_thick, n_thin = kern.region_labels(at, mask.shape[1], thick8, code, region,
+        n_thick, n_thin = kern.region_labels(at, mask.shape[1], thick8,
+                                             np.ascontiguousarray(code), region,
                                              code.dtype.itemsize)
         return pixels, region, np.arange(n_thick + n_thin + 1) > n_thick
     thick = take(_opening(mask, w).reshape(-1), pixels)
