@@ -1297,6 +1297,10 @@ static PyObject *pooled_codes(PyObject *self, PyObject *args) {
                         "t, m and p must be >= 0, fr and fc >= 1 and divide h and w");
         goto done;
     }
+    if ((h && fr > h) || (w && fc > w)) { /* (h or w 0: any factor divides it) */
+        PyErr_SetString(PyExc_ValueError, "fr and fc must be at most h and w");
+        goto done;
+    }
     Py_ssize_t cells = (h / fr) * (w / fc);
     if (check_shape(t, m) || check_shape(p, cells)) goto done;
     if (check_size(&code, h * w, itemsize, "code") ||
@@ -1317,6 +1321,10 @@ static PyObject *pooled_codes(PyObject *self, PyObject *args) {
             goto done;
         }
         off[k] = q * cells;
+    }
+    if (!cells) { /* nothing to write (and no loop over rows of no cell) */
+        result = Py_NewRef(Py_None);
+        goto done;
     }
     Py_BEGIN_ALLOW_THREADS
     if (itemsize == 1)
@@ -1528,6 +1536,18 @@ static PyObject *pair_marks(PyObject *self, PyObject *args) {
         check_size(&slots, t * r, sizeof(int64_t), "slots") ||
         check_size(&cells, p * g0 * g1, 1, "cells"))
         goto done;
+    if (!h || !w) { /* a map of no pixel: every pixel given lies outside it */
+        if (k)
+            PyErr_Format(PyExc_IndexError, "pixels, tuples and slots must be in range, got %zd "
+                         "outside", k);
+        else
+            result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (h + w + 1 > PY_SSIZE_T_MAX / 16) { /* (the line table below: 16 bytes a row or column) */
+        PyErr_NoMemory();
+        goto done;
+    }
     /* each row's and each column's first and last cell (no division per pixel) */
     lines = PyMem_Malloc(sizeof(int64_t) * 2 * (size_t)(h + w + 1));
     if (!lines) {

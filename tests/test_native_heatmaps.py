@@ -264,3 +264,26 @@ def test_boundary_mean_by_hand():
     hm = heatmaps({"a": a, "b": b, "c": b}, CATS, d=1)
     assert hm.boundary_count.tolist() == [[0, 0, 1, 1, 0, 0]]
     assert hm.boundary_mean() == float(np.float32(1 / 3)) * 2 / 6
+
+
+@needs_compiled
+def test_maps_of_no_pixel_on_a_huge_side():
+    """An empty map whose other side is huge (numpy allows (2**60 - 1, 0)): the kernels write
+    nothing and return at once, as numpy does (the pair marks' line table once wrapped around
+    and overflowed its block; the pooled cells looped over the rows of no cell)."""
+    huge = np.empty((2**60 - 1, 0), np.uint8)
+    cells = np.zeros(4, bool)
+    for _ in both(dis._mark_cells, cells, np.zeros(0, np.int64), huge, (2, 2),
+                  np.zeros((1, 1), np.int64)):
+        assert not cells.any()
+    got = both(dis._pooled_codes, huge, np.ones((1, 3), np.float32), 1, 1)
+    assert [g.shape for g in got] == [(1, 2**60 - 1, 0)] * 2
+    with pytest.raises(IndexError, match="1 outside"):  # a pixel given where there is none
+        dis._mark_cells(cells, np.zeros(1, np.int64), huge, (2, 2), np.zeros((1, 1), np.int64))
+
+
+def test_pair_cells_refuse_a_grid_of_no_cell():
+    h = heatmaps(annotator_maps(np.random.default_rng(0), 3, (12, 16)), CATS, d=1)
+    for grid in ((0, 3), (2, -1)):
+        with pytest.raises(ValueError, match="grid must be"):
+            pair_cells(h, grid)

@@ -725,7 +725,9 @@ def _pooled_codes(code: npt.NDArray[np.integer], table: npt.NDArray[np.float32],
     ``range(P)``), map ``m`` is written into ``out[planes[m]]`` and ``out`` returned.
 
     One compiled pass over the cells when the kernels are built (``pooled_codes``: the same
-    sums in the same order, written into ``out`` without a temporary), else numpy.
+    sums in the same order, written into ``out`` without a temporary), else numpy. (The same
+    bits for every finite or infinite result; a NaN's sign may differ where a cell adds
+    ``+inf`` to ``-inf`` or holds a negative NaN: the heatmaps hold neither.)
     """
     w = code.shape[1]
     values = table.astype(np.float64) + 0.0
@@ -858,6 +860,8 @@ def pair_cells(h: Heatmaps, grid: tuple[int, int], *, min_disagreement: float = 
     >>> out.pairs.tolist(), out.pixels.tolist(), out.cells.astype(int).tolist()
     ([[1, 2]], [2], [[1, 1]])
     """
+    if len(grid) != 2 or min(grid) < 1:
+        raise ValueError(f"grid must be (rows, columns) of at least 1 each, got {grid}")
     pt = h.per_tuple
     k = len(h.category_ids) + 1
     ids = np.array((0, *h.category_ids), np.int64)
