@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from agreement import _native
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = ROOT / "data" / "sample"
@@ -36,6 +38,23 @@ TINY_TABLE = [
     {"id": 1002, "category_id": 1, "iscrowd": 0, "area": 2, "bbox": [4, 1, 1, 2]},
     {"id": 7, "category_id": 7, "iscrowd": 0, "area": 9, "bbox": [0, 2, 6, 2]},
 ]
+
+
+#: The compiled kernels (None without them); tests comparing both paths skip without.
+COMPILED = _native.kernels
+needs_compiled = pytest.mark.skipif(COMPILED is None, reason="compiled kernels not built")
+
+
+def both(fn, *args, **kwargs):
+    """``fn`` with the compiled kernels and with the numpy fallback."""
+    out = []
+    for kern in (COMPILED, None):
+        saved, _native.kernels = _native.kernels, kern
+        try:
+            out.append(fn(*args, **kwargs))
+        finally:
+            _native.kernels = saved
+    return out
 
 
 def ids_to_png(ids: np.ndarray, path: Path, mode: str = "RGB") -> None:

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COMPILED, both, needs_compiled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -22,21 +23,6 @@ from hypothesis.extra.numpy import arrays
 from agreement import _native
 from agreement.labels import compact_ids, overlap_table
 from agreement.metrics.boundary import banded, boundary_band, joint_overlap_banded
-
-COMPILED = _native.kernels
-needs_compiled = pytest.mark.skipif(COMPILED is None, reason="compiled kernels not built")
-
-
-def both(fn, *args, **kwargs):
-    """``fn`` with the compiled kernels and with the numpy fallback."""
-    out = []
-    for kern in (COMPILED, None):
-        saved, _native.kernels = _native.kernels, kern
-        try:
-            out.append(fn(*args, **kwargs))
-        finally:
-            _native.kernels = saved
-    return out
 
 
 def assert_same(a, b):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import COMPILED, both, needs_compiled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_region_records import CATS, annotator_maps
@@ -19,21 +20,7 @@ from agreement.image import disagreement as dis
 from agreement.image.disagreement import area_average, grid_cells, heatmaps, pair_cells
 from agreement.image.tuples import Tuples
 
-COMPILED = _native.kernels
-needs_compiled = pytest.mark.skipif(COMPILED is None, reason="compiled kernels not built")
 CODE_TYPES = [np.uint8, np.uint16, np.int32]
-
-
-def both(fn, *args, **kwargs):
-    """``fn`` with the compiled kernels and with the numpy fallback."""
-    out = []
-    for kern in (COMPILED, None):
-        saved, _native.kernels = _native.kernels, kern
-        try:
-            out.append(fn(*args, **kwargs))
-        finally:
-            _native.kernels = saved
-    return out
 
 
 def blocky_codes(rng: np.random.Generator, shape: tuple[int, int], codes: int, block: int,

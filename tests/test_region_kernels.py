@@ -7,29 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import COMPILED, both, needs_compiled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 from test_region_records import CATS, annotator_maps, typed
 
-from agreement import _native
 from agreement.image import regions as mod
 from agreement.image.disagreement import heatmaps
-
-COMPILED = _native.kernels
-needs_compiled = pytest.mark.skipif(COMPILED is None, reason="compiled kernels not built")
-
-
-def both(fn, *args, **kwargs):
-    """``fn`` with the compiled kernels and with the numpy fallback."""
-    out = []
-    for kern in (COMPILED, None):
-        saved, _native.kernels = _native.kernels, kern
-        try:
-            out.append(fn(*args, **kwargs))
-        finally:
-            _native.kernels = saved
-    return out
 
 
 @st.composite
