@@ -113,7 +113,12 @@ def test_the_means_of_a_study_of_many_images_in_blocks_equal_the_whole_table():
         mp.setattr(_stats, "_BLOCK", 4000 * 3)  # one test a block
         got = contrast_tests(table.contrast_blocks(), table.present, **kw)
     for name in _FIELDS:
-        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        if name in ("ci_low", "ci_high"):  # the bootstrap's products, split by blocks of tests,
+            # may differ in the last bits (BLAS sums a product of another shape in another order)
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-12,
+                                       atol=1e-15)
+        else:  # the means, the permutations and their sums: the same additions, in order
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
 
 
 def _first_tested(recs, study, opts):
@@ -188,27 +193,18 @@ def test_the_study_step_in_its_new_order_equals_the_first_one(seed, kw):
     assert len(want.findings) >= 1
 
 
-def test_the_part_lets_each_record_go_once_the_effect_table_has_read_it():
-    """The findings part's finish reads the fold's records once, in order, and lets each go as
-    it is read (the list's place set to None); the table is that of the records."""
+def test_the_table_of_packed_records_equals_the_table_of_the_records():
+    """The findings part's finish reads the fold's packed records (unpacked as read, twice in
+    order); the table is that of the records."""
     from agreement.diagnosis import records
     from agreement.diagnosis._effects import effect_table
-    from agreement.diagnosis._kernel import PackedRecord
+    from agreement.diagnosis._kernel import PackedRecord, unpacked
     from agreement.simulation import simulate
-    from agreement.study.findings_part import _ReadOnce
 
     study = simulate(seed=2, annotators=3, images=5, height=64, width=128).study()
     recs = records(study)
-    packed = [PackedRecord(r) for r in recs]
-    once = _ReadOnce(packed)
-    assert len(once) == 5 and once[0].image == recs[0].image  # indexing reads as before
-    seen = []
-    for k, rec in enumerate(once):
-        assert packed[k] is None and all(p is not None for p in packed[k + 1:])
-        seen.append(rec.image)
-    assert seen == [r.image for r in recs]
     thing = [study.categories[c].isthing for c in study.categories]
-    got = effect_table(_ReadOnce([PackedRecord(r) for r in recs]), study.annotators,
+    got = effect_table(unpacked([PackedRecord(r) for r in recs]), study.annotators,
                        thing=thing)
     want = effect_table(recs, study.annotators, thing=thing)
     assert got.images == want.images and got.tests == want.tests

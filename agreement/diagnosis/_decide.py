@@ -55,8 +55,9 @@ _CLASS_OVER_POOLED = 2.0
 
 class _Columns:
     """The contrasts (or values) of an effect table, read ``[rows, annotator, test]`` like the
-    whole array but made a test at a time when first read (the decisions read a few tests:
-    the whole table's contrasts and values are not held beside the table)."""
+    whole array but made a test at a time when read, from the table's files; the last
+    :data:`_KEPT` tests made are kept (a decision reads a test several times in a row), never
+    every test read: each is a column over every image."""
 
     def __init__(self, table: EffectTable, *, contrasts: bool) -> None:
         self._make = table.column_contrasts if contrasts else table.column
@@ -65,9 +66,17 @@ class _Columns:
     def __getitem__(self, key: tuple) -> np.ndarray:
         rows, a, t = key
         t = int(t)
-        if t not in self._made:
-            self._made[t] = self._make(t)
-        return self._made[t][rows, a]
+        column = self._made.pop(t, None)
+        if column is None:
+            column = self._make(t)
+            while len(self._made) >= _KEPT:
+                del self._made[next(iter(self._made))]  # the least recently read
+        self._made[t] = column
+        return column[rows, a]
+
+
+#: Tests :class:`_Columns` keeps made.
+_KEPT = 4
 
 
 @dataclass

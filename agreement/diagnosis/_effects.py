@@ -35,14 +35,16 @@ layer_overlap ()        thing pixels taken by a segment of another     share of 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from .._spool import Spool
 from . import _stats
-from ._family import Candidates, ObjectSizes, compacted, family, sized_columns
+from ._columns import Columns, SizeColumns, block_rows, block_tests, from_array
+from ._family import Candidates, FamilyCounts, ObjectSizes
 from ._kernel import ImageRecord
 
 __all__ = ["KIND_UNITS", "SIGNED", "EffectTable", "effect_table"]
@@ -71,11 +73,13 @@ class EffectTable:
         Label ``k`` is ``category_ids[k - 1]``.
     tests : tuple of (str, tuple of int)
         ``(kind, labels)``; labels are label numbers (``missed_small``: the size in px).
-    num, den : ndarray of float64, shape (n_images, n_annotators, n_tests)
-        The effect is ``num / den``; NaN where undefined.
-    sizes : dict of int to ndarray of float64, shape (n_images, n_annotators)
-        Per test whose size is not its ``den``, that size (:meth:`size`; kept apart: most
-        tests' size is their ``den``, and a third table of the study's size is not held).
+    num, den : Columns, shape (n_images, n_annotators, n_tests)
+        The effect is ``num / den``; NaN where undefined. Kept on disk a test at a time
+        (:class:`agreement.diagnosis._columns.Columns`): read by tests or blocks of tests;
+        ``np.asarray`` makes the whole array.
+    sizes : mapping of int to ndarray of float64, shape (n_images, n_annotators)
+        Per test whose size is not its ``den``, that size (:meth:`size`; kept on disk too and
+        read when asked for).
     present : ndarray of bool, shape (n_images, n_annotators)
     band : int
         Border band width, px.
@@ -87,38 +91,52 @@ class EffectTable:
     annotators: tuple[str, ...]
     category_ids: tuple[int, ...]
     tests: tuple[tuple[str, tuple[int, ...]], ...]
-    num: FloatArray
-    den: FloatArray
-    sizes: dict[int, FloatArray]
+    num: Columns
+    den: Columns
+    sizes: Mapping[int, FloatArray]
     present: npt.NDArray[np.bool_]
     band: int
     thing: npt.NDArray[np.bool_]
 
+    def __post_init__(self) -> None:
+        for name in ("num", "den"):  # arrays given (tests, oracles): kept as tables too
+            if not isinstance(getattr(self, name), Columns):
+                object.__setattr__(self, name, from_array(getattr(self, name)))
+
     @property
     def values(self) -> FloatArray:
         """``num / den`` (NaN where undefined): the whole table (the study step reads it a test
-        or a block of images at a time: :meth:`column`, :meth:`contrasts`)."""
-        return _ratio(self.num, self.den)
+        or a block of tests at a time: :meth:`column`, :meth:`columns`)."""
+        return _ratio(np.asarray(self.num), np.asarray(self.den))
 
     def column(self, t: int) -> FloatArray:
         """``values[:, :, t]``, shape (n_images, n_annotators), made from test ``t`` alone."""
-        return _ratio(self.num[:, :, t], self.den[:, :, t])
+        return _ratio(self.num.column(t), self.den.column(t))
 
     def columns(self, start: int, stop: int) -> FloatArray:
         """``values[:, :, start:stop]``, made from those tests alone."""
-        return _ratio(self.num[:, :, start:stop], self.den[:, :, start:stop])
+        return _ratio(self.num.tests(start, stop), self.den.tests(start, stop))
 
     def contrast_blocks(self) -> list[FloatArray]:
         """:func:`agreement.diagnosis._stats.column_blocks` of :attr:`values` (their contrasts
-        in blocks of tests, what the tests take), each block made from its tests alone: the
-        values are never made whole."""
+        in blocks of tests), each block made from its tests alone."""
         return list(self.iter_contrast_blocks())
 
     def iter_contrast_blocks(self) -> Iterator[FloatArray]:
         """:meth:`contrast_blocks`, each block made when asked for."""
-        step = _stats._column_step(self.num.shape[0] * self.num.shape[1])
+        step = block_tests(self.num.shape[0] * self.num.shape[1])
         for j in range(0, self.num.shape[-1], step):
             yield _stats.contrasts(self.columns(j, j + step))
+
+    def contrasts(self) -> Columns:
+        """The contrasts of every test (:func:`agreement.diagnosis._stats.contrasts`), made a
+        block of tests at a time into a :class:`Columns` of their own (on disk)."""
+        out = Columns(self.num.shape)
+        step = block_tests(self.num.shape[0] * self.num.shape[1])
+        for j, block in zip(range(0, self.num.shape[-1], step), self.iter_contrast_blocks(),
+                            strict=True):
+            out.write_tests(j, block)
+        return out
 
     def column_contrasts(self, t: int) -> FloatArray:
         """``contrasts()[:, :, t]``, made from test ``t`` alone (the median of an image's
@@ -128,15 +146,23 @@ class EffectTable:
     def names_only(self) -> EffectTable:
         """The table without its effects (``num``, ``den`` and ``sizes`` empty): its images,
         annotators, classes and tests, for a caller done with the effects."""
-        empty = np.zeros((len(self.images), len(self.annotators), 0))
-        return replace(self, num=empty, den=empty, sizes={})
+        shape = (len(self.images), len(self.annotators), 0)
+        return replace(self, num=Columns(shape), den=Columns(shape), sizes={})
+
+    def close(self) -> None:
+        """Let the effects' temporary files go (the table keeps its names)."""
+        for part in (self.num, self.den, self.sizes):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
 
     def size(self, t: int) -> FloatArray:
         """What an effect of 1 amounts to in pixels, per (image, annotator) of test ``t``:
         ``den`` for the pixel shares, the border length for px, the objects' area for the shares
         of objects (NaN where undefined)."""
-        own = self.sizes.get(t)
-        return self.den[:, :, t] if own is None else own
+        if t in self.sizes:
+            return self.sizes[t]
+        return self.den.column(t)
 
 
 def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
@@ -236,9 +262,12 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     annotators together, never at who is who, so the family is the same under any permutation
     of the annotators' roles (the permutation test stays exact).
 
-    The records are read once, in order (a caller may let each go once read). Every test the
-    family may hold has its column in the table's arrays from the start; the columns left out
-    are dropped in place once every record is read (:mod:`agreement.diagnosis._family`).
+    The records are read twice, in order, never indexed: the first reading counts every
+    candidate test's images (:mod:`agreement.diagnosis._family`) and pools the objects' areas;
+    the second writes the family's columns, a block of images at a time, to the table's
+    temporary files (:class:`agreement.diagnosis._columns.Columns`). Nothing of the study but
+    small per-image vectors and the objects' areas is held: neither the candidates' columns
+    nor the family's.
     """
     annotators = tuple(annotators)
     n, na = len(records), len(annotators)
@@ -250,50 +279,163 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     ids: tuple[int, ...] = ()
     band = 0
     cands = None
-    for i, rec in enumerate(records):
+    counts = None
+    cache: _Rows | None = None
+    for i, rec in enumerate(records):  # first reading: the family's counts
         if cands is None:
             ids, band = rec.category_ids, rec.band
             cands = Candidates(len(ids) + 1, thing_arr, band, len(_SIZE_QUANTILES))
-            num, den = (np.full((n, na, cands.width), np.nan) for _ in range(2))
-            size = np.full((cands.sized.size, n, na), np.nan)  # a (n, N) per test
+            counts = FamilyCounts(cands)
+            cache = _Rows.for_study(n, na, cands)
         images.append(rec.image)
-        merged_any = _merged_by_anyone(rec)
         rows = np.array([pos[a] for a in rec.annotators], np.intp)
-        for ai, a in enumerate(rows):
-            cands.fill(_dense(rec, ai, thing_arr, merged_any), num[i, a], den[i, a],
-                       size[:, i, a])
+        num, den, size = _image_rows(rec, cands, thing_arr, na, rows)
+        counts.add(num, den)
+        if cache is not None:
+            cache.add(num, den, size)
         present[i, rows] = True
         objs.add(rec.objects, i * na + rows, 1.0 / max(1, len(rec.annotators) - 1), i * na)
+    if cache is not None:
+        cache.flush()
+    if len(images) != n:
+        raise ValueError(f"the records gave {len(images)} images, expected {n}")
     if cands is None:
-        empty = np.zeros((n, na, 0))
-        return EffectTable(tuple(images), annotators, ids, (), empty, empty.copy(), {},
-                           present, band, thing_arr)
+        empty = Columns((n, na, 0))
+        return EffectTable(tuple(images), annotators, ids, (), empty, Columns((n, na, 0)),
+                           SizeColumns(Columns((n, na, 0)), ()), present, band, thing_arr)
     usable = np.ones(cands.width, bool)
-    _missed(cands, objs, num, den, size, usable)
-    del objs
-    keep = family(num, den, cands, usable, min_images)
-    sizes = sized_columns(den, size, cands, keep)
-    del size
-    num, den = compacted(num, den, cands, keep)
+    grid = _missed_grid(cands, objs, usable)
+    for k, c in enumerate(range(cands.missed.start, cands.missed.stop)):
+        if k < len(grid):
+            m_num, m_den, _ = (v.reshape(n, na) for v in objs.missed(grid[k]))
+            counts.add_column(c, m_num, m_den)
+    keep = counts.family(usable, min_images)
+    cols = np.flatnonzero(keep)
     tests = tuple(t for t, k in zip(cands.tests, keep, strict=True) if k)
-    return EffectTable(tuple(images), annotators, tuple(ids), tests, num, den, sizes, present,
-                       band, thing_arr)
+    sized = [int(s) for s, c in enumerate(cands.sized) if keep[c]]  # slots of kept sized
+    test_of = np.cumsum(keep) - 1
+    num_t, den_t = Columns((n, na, cols.size)), Columns((n, na, cols.size))
+    size_t = Columns((n, na, len(sized)))
+    step = block_rows(na * max(cols.size, 1))
+    min_den = cands.min_den[cols]
+    sized_cols = cands.sized[sized]
+    block = None
+    if cache is not None:  # second reading: the candidates as the first one wrote them
+        again = cache.read()
+    else:  # or made again from the records
+        again = (_image_rows(rec, cands, thing_arr, na,
+                             np.array([pos[a] for a in rec.annotators], np.intp))
+                 for rec in records)
+    for i, (num, den, size) in enumerate(again):  # the family's columns
+        if i % step == 0:
+            if block is not None:
+                _write_block(block, i - step, num_t, den_t, size_t)
+            b = min(step, n - i)
+            block = [np.full((b, na, cols.size), np.nan), np.full((b, na, cols.size), np.nan),
+                     np.full((b, na, len(sized)), np.nan)]
+        j = i % step
+        d, v = den[:, cols], num[:, cols]
+        bad = ~(np.where(np.isfinite(d), d, 0) > min_den)  # undefined: NaN in both
+        d[bad] = v[bad] = np.nan
+        block[0][j], block[1][j], block[2][j] = v, d, size[:, sized]
+        sized_den = den[:, sized_cols]  # a size is undefined where its test is
+        block[2][j][~(np.where(np.isfinite(sized_den), sized_den, 0) > cands.min_den[sized_cols])
+                    ] = np.nan
+    if block is not None:
+        _write_block(block, n - len(block[0]), num_t, den_t, size_t)
+    del block
+    if cache is not None:
+        cache.close()
+    for k, c in enumerate(range(cands.missed.start, cands.missed.stop)):
+        if k >= len(grid) or not keep[c]:
+            continue
+        m_num, m_den, m_size = (v.reshape(n, na, 1) for v in objs.missed(grid[k]))
+        bad = ~(np.where(np.isfinite(m_den), m_den, 0) > cands.min_den[c])
+        t = int(test_of[c])
+        num_t.write_tests(t, np.where(bad, np.nan, m_num))
+        den_t.write_tests(t, np.where(bad, np.nan, m_den))
+        size_t.write_tests(sized.index(int(np.flatnonzero(cands.sized == c)[0])),
+                           np.where(bad, np.nan, m_size))
+    del objs
+    return EffectTable(tuple(images), annotators, tuple(ids), tests, num_t, den_t,
+                       SizeColumns(size_t, [int(test_of[cands.sized[s]]) for s in sized]),
+                       present, band, thing_arr)
 
 
-def _missed(cands: Candidates, objs: ObjectSizes, num: FloatArray, den: FloatArray,
-            size: FloatArray, usable: npt.NDArray[np.bool_]) -> None:
-    """Fill the ``missed_small`` slots: tests at a grid of sizes, quantiles of every consensus
-    object's area (pooled over annotators, so the grid does not depend on who is who); the
-    slots without a size are not usable."""
+class _Rows:
+    """Every image's candidates as the first reading made them, in a temporary file
+    (:class:`agreement._spool.Spool`, a block of images a batch), for the second reading: when
+    the file stays under :data:`_ROWS_MAX` bytes, reading it back is cheaper than making the
+    candidates again from the records."""
+
+    def __init__(self, na: int, width: int, sized: int) -> None:
+        self._split = (width, 2 * width)
+        self._step = block_rows(na * (2 * width + sized))
+        self._spool = Spool()
+        self._pending: list[FloatArray] = []
+
+    @classmethod
+    def for_study(cls, n: int, na: int, cands: Candidates) -> _Rows | None:
+        per = na * (2 * cands.width + cands.sized.size) * 8
+        return cls(na, cands.width, cands.sized.size) if n * per <= _ROWS_MAX else None
+
+    def add(self, num: FloatArray, den: FloatArray, size: FloatArray) -> None:
+        self._pending.append(np.concatenate([num, den, size], axis=1))
+        if len(self._pending) >= self._step:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._spool.extend([np.stack(self._pending)])
+            self._pending = []
+
+    def read(self) -> Iterator[tuple[FloatArray, FloatArray, FloatArray]]:
+        a, b = self._split
+        for batch in self._spool:
+            for row in batch:
+                yield row[:, :a], row[:, a:b], row[:, b:]
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+#: Bytes of the first reading's candidates kept for the second (beyond, they are made again).
+_ROWS_MAX = 1 << 28
+
+
+def _write_block(block: list[FloatArray], start: int, num: Columns, den: Columns,
+                 size: Columns) -> None:
+    """A block of images' kept columns, NaN where a test is undefined, to the tables."""
+    n_b, d_b, s_b = block
+    num.write_rows(start, n_b)
+    den.write_rows(start, d_b)
+    size.write_rows(start, s_b)
+
+
+def _image_rows(rec: ImageRecord, cands: Candidates, thing: npt.NDArray[np.bool_], na: int,
+                rows: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """One image's candidates: ``num``, ``den`` (N, C) and ``size`` (N, S), NaN for the
+    study's annotators without the image (and in the ``missed_small`` slots)."""
+    num, den = np.full((na, cands.width), np.nan), np.full((na, cands.width), np.nan)
+    size = np.full((na, cands.sized.size), np.nan)
+    merged_any = _merged_by_anyone(rec)
+    for ai, a in enumerate(rows):
+        cands.fill(_dense(rec, ai, thing, merged_any), num[a], den[a], size[a])
+    return num, den, size
+
+
+def _missed_grid(cands: Candidates, objs: ObjectSizes, usable: npt.NDArray[np.bool_]
+                 ) -> list[int]:
+    """The ``missed_small`` sizes: quantiles of every consensus object's area (pooled over
+    annotators, so the grid does not depend on who is who); the slots without a size are not
+    usable, the others are named after their size."""
     pooled = objs.areas()
     grid = [] if pooled.size == 0 else sorted(  # the same quantiles, pooled sorted in place
         {round(float(s)) for s in np.quantile(pooled, _SIZE_QUANTILES, overwrite_input=True)})
     del pooled
-    shape = num.shape[:2]
     for k, c in enumerate(range(cands.missed.start, cands.missed.stop)):
         if k >= len(grid):
             usable[c] = False
-            continue
-        cands.tests[c] = ("missed_small", (grid[k],))
-        num[:, :, c], den[:, :, c], size[k] = (
-            v.reshape(shape) for v in objs.missed(grid[k]))
+        else:
+            cands.tests[c] = ("missed_small", (grid[k],))
+    return grid

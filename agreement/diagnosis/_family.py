@@ -1,15 +1,12 @@
-"""The family of tests of an effect table, built in the table's own arrays.
+"""The family of tests of an effect table: its candidates and the counts that choose them.
 
-:func:`agreement.diagnosis._effects.effect_table` reads the records once, in order. Which tests
-enter the family is known only once every image is read (a test needs ``min_images`` images
-where two annotators have it, and for the counted kinds events on two images), so every
-*candidate* test (:class:`Candidates`: each a test the family may hold, in the table's order)
-gets its column from the start, in ``num`` / ``den`` arrays of the final layout (images x
-annotators x candidates, float64), filled row by row as the records come. Once read,
-:func:`family` counts each candidate's images and :func:`compacted` moves the kept columns to
-the front of the same arrays, masked where undefined, a block of images at a time, and gives
-the arrays' tail back: the step holds the table and its dropped candidates (13 of 103 on
-the benchmark streets), never a second copy of its columns.
+Which tests enter the family is known only once every image is read (a test needs
+``min_images`` images where two annotators have it, and for the counted kinds events on two
+images). :func:`agreement.diagnosis._effects.effect_table` reads the records twice: the first
+reading makes every *candidate* test (:class:`Candidates`: each a test the family may hold, in
+the table's order) of each image and counts them (:class:`FamilyCounts`), the second writes
+the family's columns. No column of a candidate is held over the images (with the square of
+the number of classes, their table would be the study step's largest).
 """
 
 from __future__ import annotations
@@ -19,11 +16,9 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Candidates", "ObjectSizes", "compacted", "family", "sized_columns"]
+__all__ = ["Candidates", "FamilyCounts", "ObjectSizes"]
 
 FloatArray = npt.NDArray[np.float64]
-#: Values taken at a time by :func:`family` and :func:`compacted` (a block of images).
-_BLOCK = 1 << 16
 #: Records whose objects are joined into one block of :class:`ObjectSizes`.
 _JOIN = 256
 
@@ -180,58 +175,31 @@ class ObjectSizes:
         return num * self.weight, den * self.weight, area * self.weight
 
 
-def family(num: FloatArray, den: FloatArray, cands: Candidates, usable: npt.NDArray[np.bool_],
-           min_images: int) -> npt.NDArray[np.bool_]:
-    """Which candidates enter the family: defined (``den`` above the candidate's minimum) for
-    two annotators on ``min_images`` images, and for the kinds counting events, some
-    annotator's ``num`` positive on two images (``usable``: the candidates that may)."""
-    defined = np.zeros(cands.width, np.int64)
-    evented = np.zeros(cands.width, np.int64)
-    step = max(1, _BLOCK // max(1, num[0].size))
-    for i in range(0, num.shape[0], step):
-        d = den[i:i + step]
-        ok = np.where(np.isfinite(d), d, 0) > cands.min_den
-        defined += (ok.sum(axis=1) >= 2).sum(axis=0)
-        evented += (num[i:i + step] > 0).any(axis=1).sum(axis=0)  # NaN, -inf: not positive
-    return usable & (defined >= min_images) & (~cands.events | (evented >= 2))
+class FamilyCounts:
+    """Per candidate test, the images where two annotators have it defined and the images where
+    some annotator has an event: what :meth:`family` decides on, counted an image at a time
+    (:meth:`add`) or a candidate over every image at a time (:meth:`add_column`)."""
 
+    def __init__(self, cands: Candidates) -> None:
+        self.cands = cands
+        self.defined = np.zeros(cands.width, np.int64)
+        self.evented = np.zeros(cands.width, np.int64)
 
-def sized_columns(den: FloatArray, size: FloatArray, cands: Candidates,
-                  keep: npt.NDArray[np.bool_]) -> dict[int, FloatArray]:
-    """The sizes (``size[s]``, (n, N), of candidate ``cands.sized[s]``) of the kept candidates
-    with a size of their own, set to NaN in place where undefined, keyed by their test number
-    in the family (read before :func:`compacted` moves ``den``)."""
-    test = np.cumsum(keep) - 1
-    out = {}
-    for s, c in enumerate(cands.sized):
-        if keep[c]:
-            d = den[:, :, c]
-            size[s][~(np.where(np.isfinite(d), d, 0) > cands.min_den[c])] = np.nan
-            out[int(test[c])] = size[s]
-    return out
+    def add(self, num: FloatArray, den: FloatArray) -> None:
+        """One image's candidates, ``num`` and ``den`` (annotators, C), NaN where undefined."""
+        ok = np.where(np.isfinite(den), den, 0) > self.cands.min_den
+        self.defined += ok.sum(axis=0) >= 2
+        self.evented += (num > 0).any(axis=0)  # NaN, -inf: not positive
 
+    def add_column(self, c: int, num: FloatArray, den: FloatArray) -> None:
+        """Candidate ``c`` over every image (``num``, ``den``: (n, annotators)), replacing what
+        :meth:`add` counted for it."""
+        ok = np.where(np.isfinite(den), den, 0) > self.cands.min_den[c]
+        self.defined[c] = int((ok.sum(axis=1) >= 2).sum())
+        self.evented[c] = int((num > 0).any(axis=1).sum())
 
-def compacted(num: FloatArray, den: FloatArray, cands: Candidates,
-              keep: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
-    """``num`` and ``den`` (n, N, C) with only the kept columns, in order, NaN where a test is
-    undefined: moved within the same arrays (each block of images read before it is written,
-    and written no further than where it was read from), whose tail is then given back."""
-    n, na, width = num.shape
-    cols = np.flatnonzero(keep)
-    t = cols.size
-    if not t:
-        return np.zeros((n, na, 0)), np.zeros((n, na, 0))
-    step = max(1, _BLOCK // max(1, na * width))
-    min_den = cands.min_den[cols]
-    for i in range(0, n, step):
-        d = den[i:i + step][:, :, cols]  # copies: the block is read before it is written
-        bad = ~(np.where(np.isfinite(d), d, 0) > min_den)
-        d[bad] = np.nan
-        v = num[i:i + step][:, :, cols]
-        v[bad] = np.nan
-        at = slice(i * na * t, i * na * t + v.size)
-        num.reshape(-1)[at].reshape(v.shape)[...] = v
-        den.reshape(-1)[at].reshape(d.shape)[...] = d
-    for a in (num, den):  # no view of them is left (the blocks are copies)
-        a.resize((n, na, t), refcheck=False)  # the tail given back
-    return num, den
+    def family(self, usable: npt.NDArray[np.bool_], min_images: int) -> npt.NDArray[np.bool_]:
+        """Which candidates enter the family: defined (``den`` above the candidate's minimum)
+        for two annotators on ``min_images`` images, and for the kinds counting events, some
+        annotator's ``num`` positive on two images (``usable``: the candidates that may)."""
+        return usable & (self.defined >= min_images) & (~self.cands.events | (self.evented >= 2))

@@ -14,7 +14,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._spool import Spool
 from ..model import Study
 from . import _stats
 from ._decide import Interval, decide, with_intervals
@@ -113,9 +112,10 @@ def study_table(recs: Sequence[ImageRecord], study: Study, opts: Options
 def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: Options
            ) -> Findings:
     """Tests, decisions and findings of a :func:`study_table` in ``box`` (a one-item list),
-    taken out of it: its effects are let go before the bootstrap, which draws its resamples as
-    the permutations left the generator (the intervals are those of :func:`contrast_tests`),
-    so the effect table and the bootstrap's table and resamples are not held together."""
+    taken out of it. The table's effects and their contrasts are read from their temporary
+    files a block at a time by every step (the study's level, the permutations, the
+    decisions, the bootstrap, which draws its resamples as the permutations left the
+    generator, and the borders' spreads); the files go when the step is done."""
     table, shape = box.pop()
     th = opts.thresholds(shape)
     kinds = [k for k, _ in table.tests]
@@ -124,26 +124,15 @@ def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: O
     detail = np.array([k == "boundary_detail" for k in kinds], bool)
     min_effect[detail] = np.maximum(min_effect[detail], DETAIL_RATIO * level[detail])
     two_sided = np.array([k in SIGNED for k in kinds], bool)
-    # the guideline borders' columns (the spread's bootstraps run once the table is let go)
+    # the guideline borders (their columns read from the table when tested)
     borders = spread_candidates(table, min_images=opts.min_images)
-    # the contrasts wait in a temporary file, made a block of tests at a time, while the
-    # decisions read the effects, and the effects while the permutations and the intervals
-    # run on the contrasts: the two are never held together (nor either twice)
-    contrasts, effects = Spool(), Spool()
+    # the effects and their contrasts stay in temporary files (agreement.diagnosis._columns),
+    # each step reading the blocks it needs: nothing the size of the study is held
+    contrasts = table.contrasts()
     try:
-        for block in table.iter_contrast_blocks():
-            contrasts.extend([block])
-        effects.extend([(table.num, table.den, table.sizes)])
-        table = table.names_only()
-        blocks = list(contrasts)
-        res = permuted(blocks, table.present, two_sided=two_sided, floor=min_effect / 10,
+        res = permuted(contrasts, table.present, two_sided=two_sided, floor=min_effect / 10,
                        min_images=opts.min_images, n_resamples=opts.n_resamples,
                        adjust=opts.adjust, seed=opts.seed)
-        del blocks
-        (num, den, sizes), = effects
-        effects.close()
-        table = replace(table, num=num, den=den, sizes=sizes)
-        del num, den, sizes
         names = {c: study.categories[c].name for c in study.categories}
         pending: list[Interval] = []
         found = decide(table, res, min_effect=min_effect, alpha=opts.alpha, names=names,
@@ -151,16 +140,18 @@ def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: O
         guideline = {table.tests.index(("boundary_offset", tuple(
             table.category_ids.index(c) + 1 for c in f.category_ids)))
             for f in found if f.kind == "boundary_offset" and not f.annotators}
-        table = table.names_only()  # the effects let go: the rest reads the names
-        blocks = list(contrasts)  # used up by the intervals
+        add_intervals(res, contrasts, n_boot=opts.n_boot)
+        contrasts.close()
+        spread_boot = spread_tests(borders, min_spread=th["boundary_offset"] / 2,
+                                   alpha=opts.alpha, n_boot=opts.n_boot, seed=opts.seed)
+        spread, spread_rows = spread_decided(table, spread_boot,
+                                             min_spread=th["boundary_offset"] / 2,
+                                             alpha=opts.alpha, names=names,
+                                             skip=sorted(guideline))
     finally:
         contrasts.close()
-        effects.close()
-    add_intervals(res, blocks, n_boot=opts.n_boot)
-    spread_boot = spread_tests(borders, min_spread=th["boundary_offset"] / 2, alpha=opts.alpha,
-                               n_boot=opts.n_boot, seed=opts.seed)
-    spread, spread_rows = spread_decided(table, spread_boot, min_spread=th["boundary_offset"] / 2,
-                                         alpha=opts.alpha, names=names, skip=sorted(guideline))
+        table.close()
+        del borders
     found = with_intervals(found, pending, res)
     found = sorted([*found, *spread], key=lambda f: -f.impact)
     found = [replace(f, rank=k + 1) for k, f in enumerate(found)]

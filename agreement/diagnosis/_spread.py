@@ -95,27 +95,45 @@ def spread_findings(table: EffectTable, *, min_spread: float, alpha: float, n_bo
                           skip=skip)
 
 
-def spread_candidates(table: EffectTable, *, min_images: int = 3) -> list[tuple]:
-    """The stuff borders :func:`spread_findings` tests: per border, its test, spreads (see
-    :func:`_spreads`), usable images, and the values and lengths a finding reads (a test's
-    columns: the effect table can be let go before the bootstraps)."""
+class _Border:
+    """A stuff border :func:`spread_tests` tests: its test, read from the effect table when
+    needed (its values, spreads and lengths are a column each over every image: not held
+    while the other borders are tested)."""
+
+    def __init__(self, table: EffectTable, t: int) -> None:
+        self.table, self.t = table, t
+
+    def values(self) -> np.ndarray:
+        return self.table.column(self.t)
+
+    def lengths(self) -> np.ndarray:
+        return self.table.den.column(self.t)
+
+    def spreads(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_spreads` of the values, and the images where every spread is defined."""
+        s = _spreads(self.values())
+        return s, np.isfinite(s[0]) & np.isfinite(s[1:]).all(axis=0)
+
+
+def spread_candidates(table: EffectTable, *, min_images: int = 3) -> list[_Border]:
+    """The stuff borders :func:`spread_findings` tests (their columns are read from ``table``
+    when tested: the table stays open until :func:`spread_decided`)."""
     candidates = []
     for t, (kind, labels) in enumerate(table.tests):
         if kind != "boundary_offset" or table.thing[list(labels)].any():
             continue
-        v = table.column(t)  # a test's values at a time, never the whole table
-        s = _spreads(v)
-        usable = np.isfinite(s[0]) & np.isfinite(s[1:]).all(axis=0)
+        border = _Border(table, t)
+        _, usable = border.spreads()  # a test's values at a time, never the whole table
         if usable.sum() < max(min_images, 2):
             continue
-        length = float(np.nanmean(table.den[usable, :, t]))
+        length = float(np.nanmean(border.lengths()[usable]))
         if length < MIN_LENGTH * table.band:
             continue  # a short border: its ends and painting order make its offset
-        candidates.append((t, s, usable, v, table.den[:, :, t].copy()))
+        candidates.append(border)
     return candidates
 
 
-def spread_tests(candidates: list[tuple], *, min_spread: float, alpha: float, n_boot: int,
+def spread_tests(candidates: list[_Border], *, min_spread: float, alpha: float, n_boot: int,
                  seed: int) -> tuple[list[tuple], int]:
     """The bootstraps of :func:`spread_findings` of its :func:`spread_candidates`: a row per
     border, and the resamples drawn for each."""
@@ -125,7 +143,8 @@ def spread_tests(candidates: list[tuple], *, min_spread: float, alpha: float, n_
     # enough resamples for the smallest p-value to pass Holm's first step
     n_res = max(n_boot, int(np.ceil(10 * len(candidates) / alpha)))
     rows = []
-    for t, s, usable, v, den in candidates:
+    for border in candidates:
+        s, usable = border.spreads()
         excl = s[1:, usable]
         mean_excl = excl.mean(axis=1)
         k = int(np.argmin(mean_excl))
@@ -135,8 +154,9 @@ def spread_tests(candidates: list[tuple], *, min_spread: float, alpha: float, n_
             lambda w, e=excl.T: ((w @ e) / w.sum(axis=1, keepdims=True)).min(axis=1))
         p = float((1 + (boot_min <= min_spread).sum()) / (n_res + 1))
         lo, hi = np.quantile(boot_min, [0.025, 0.975])
-        rows.append((t, k, effect, float(s[0, usable].mean()), p, float(lo), float(hi),
-                     s[k + 1], usable, v, den))
+        rows.append((border, k, effect, float(s[0, usable].mean()), p, float(lo), float(hi),
+                     int(usable.sum())))
+        del s, usable, excl
     return rows, n_res
 
 
@@ -155,19 +175,21 @@ def spread_decided(table: EffectTable, tested: tuple[list[tuple], int], *, min_s
               f"resamples) of the mean spread without the most deviating annotator against the "
               f"minimum practical spread, Holm over the study's {len(rows)} stuff borders")
     out, tested = [], []
-    for (t, k, effect, full, p, lo, hi, robust, usable, v, den), pa in zip(rows, p_adj,
-                                                                          strict=True):
+    for (border, k, effect, full, p, lo, hi, n_usable), pa in zip(rows, p_adj, strict=True):
+        t = border.t
         labels = table.tests[t][1]
         ids = tuple(table.category_ids[x - 1] for x in labels)
         found = not (t in skip or pa > alpha or effect < min_spread or effect < RATIO * noise)
         tested.append({"annotator": "", "kind": "boundary_offset",
                        "categories": " / ".join(names[i] for i in ids), "size_px": np.nan,
                        "effect": effect, "unit": "px", "ci_low": lo, "ci_high": hi,
-                       "n_images": int(usable.sum()), "statistic": effect / min_spread,
+                       "n_images": n_usable, "statistic": effect / min_spread,
                        "p_value": p, "p_adjusted": float(pa), "min_effect": min_spread,
                        "finding": found, "scope": "spread"})
         if not found:
             continue
+        s, usable = border.spreads()
+        robust, v, den = s[k + 1], border.values(), border.lengths()
         others = [a for a in range(v.shape[1]) if a != k]  # without the most deviating one
         w = v[:, others]
         med = np.full((n, 1), np.nan)

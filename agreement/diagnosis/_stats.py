@@ -35,7 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..stats import adjust_pvalues
-from ..stats._table import resample_map
+from ..stats._table import _chunks, _counts
+from ._columns import Columns
 
 __all__ = ["PermutationResult", "add_intervals", "column_blocks", "contrast_tests", "contrasts",
            "permutation_tests", "permuted"]
@@ -75,6 +76,8 @@ def contrasts(e: FloatArray) -> FloatArray:
 #: Values taken at a time by :func:`contrasts`, the permutations and the bootstrap's counts
 #: (2 MB of float64: the temporaries of a block stay a few times that, whatever the study).
 _BLOCK = 1 << 18
+#: Permuted values made at a time (a block of images times a chunk of resamples: 8 MB).
+_CHUNK = 1 << 20
 
 
 def _contrasts(e: FloatArray) -> FloatArray:
@@ -113,12 +116,35 @@ def _permutations(present: npt.NDArray[np.bool_], k: int, rng: np.random.Generat
                   ) -> npt.NDArray[np.int64]:
     """``k`` within-image permutations of the present annotators: index array (k, n, N)."""
     n, na = present.shape
-    keys = rng.random((k, n, na))
+    return _ordered(present, rng.random((k, n, na)))
+
+
+def _ordered(present: npt.NDArray[np.bool_], keys: FloatArray) -> npt.NDArray[np.int64]:
+    """The permutations of :func:`_permutations` from their uniform ``keys`` (k, n, N), drawn
+    for the images of ``present`` (n, N): each image's from its own keys."""
+    k, n, na = keys.shape
     keys[:, ~present] = 2.0  # absent annotators sort last and stay where they are
     order = np.argsort(keys, axis=-1)
     rank = np.clip(np.cumsum(present, axis=1) - 1, 0, na - 1)
     idx = np.take_along_axis(order, np.broadcast_to(rank, (k, n, na)), axis=-1)
     return np.where(present, idx, np.arange(na))
+
+
+def _keys(start: dict, n: int, na: int, first: int, rows: int, resamples: range
+          ) -> FloatArray:
+    """The keys ``rng.random((R, n, N))[resamples, first:first + rows]`` of a generator in
+    state ``start``, drawn alone: a double is one step of the bit generator, so each resample's
+    keys of those images are drawn after advancing the generator past the others (the same
+    numbers as drawing the whole array, without it)."""
+    gen = np.random.Generator(np.random.PCG64())
+    gen.bit_generator.state = start
+    gen.bit_generator.advance((resamples.start * n + first) * na)
+    out = np.empty((len(resamples), rows, na))
+    for r in range(len(resamples)):
+        if r:
+            gen.bit_generator.advance((n - rows) * na)
+        gen.random(out=out[r])
+    return out
 
 
 class PermutationResult:
@@ -198,40 +224,66 @@ def contrast_tests(blocks: list[FloatArray], present: npt.NDArray[np.bool_], *,
     return res
 
 
-def permuted(blocks: list[FloatArray], present: npt.NDArray[np.bool_], *,
+def permuted(blocks: list[FloatArray] | Columns, present: npt.NDArray[np.bool_], *,
              two_sided: npt.NDArray[np.bool_], floor: FloatArray, min_images: int = 3,
              n_resamples: int = 999, adjust: Adjust = "maxt", seed: int = 0
              ) -> PermutationResult:
     """The permutation tests of :func:`contrast_tests` without the intervals (``ci_low`` and
-    ``ci_high`` NaN until :func:`add_intervals` of the same ``blocks``; ``blocks`` is left as
-    it is). Each test's means are its own: the permutations permute a block of tests at a time
-    (a chunk of permuted copies of the size of a block, not of the table).
+    ``ci_high`` NaN until :func:`add_intervals` of the same contrasts; ``blocks`` is left as
+    it is).
+
+    ``blocks``: the contrasts, a :class:`agreement.diagnosis._columns.Columns` (n_images, N, M)
+    or blocks of its tests (:func:`column_blocks`). The observed means are taken a block of
+    tests at a time over every image; the permutation distribution a block of images at a time
+    over every test (one permutation relabels every test of an image at once), each resample's
+    sums carried from one block of images to the next in image order: the same additions as
+    over the whole table, so the same numbers whatever the blocks. Each block's keys are drawn
+    from the generator's stream at their place in it (:func:`_keys`): the permutations are
+    those of drawing every image's keys at once, and the generator is left where those draws
+    leave it (for the bootstrap).
     """
     if adjust not in ("maxt", "holm", "bh"):
         raise ValueError(f"adjust must be 'maxt', 'holm' or 'bh', got {adjust!r}")
+    store = _as_columns(blocks, present.shape)
     rng = np.random.default_rng(seed)
+    start = rng.bit_generator.state
     n, na = present.shape
-    edges = np.r_[0, np.cumsum([b.shape[-1] for b in blocks], dtype=np.int64)].tolist()
-    size = n * na * edges[-1]
-    effect = np.empty((na, edges[-1]))
-    n_images = np.empty((na, edges[-1]), np.int64)
-    for j, b in enumerate(blocks):
-        effect[:, edges[j]:edges[j + 1]] = _mean_over_images(b, min_images)
-        n_images[:, edges[j]:edges[j + 1]] = np.isfinite(b).sum(axis=0)
+    m = store.shape[2]
+    effect = np.empty((na, m))
+    n_images = np.empty((na, m), np.int64)
+    for j, b in store.iter_tests(_BLOCK):
+        effect[:, j:j + b.shape[-1]] = _mean_over_images(b, min_images)
+        n_images[:, j:j + b.shape[-1]] = np.isfinite(b).sum(axis=0)
     # pass 1: the permutation distribution of every mean contrast (small: B x N x M). The
     # median of an image's annotators does not change when they are permuted, so permuting
     # the annotators of each image permutes its contrasts: they are computed once, and
-    # permuted a block of tests at a time (the rows of a contiguous block, taken in order).
-    null = np.empty((n_resamples, *effect.shape), np.float32)
-    chunk = max(1, 2_000_000 // max(size, 1))
-    at = na * np.arange(n)[None, :, None]
-    for start in range(0, n_resamples, chunk):
-        k = min(chunk, n_resamples - start)
-        flat = (at + _permutations(present, k, rng)).ravel()  # c[i, idx[p, i, a]]
-        for j, b in enumerate(blocks):
-            moved = b.reshape(n * na, -1).take(flat, axis=0).reshape(k, n, na, -1)
-            null[start:start + k, :, edges[j]:edges[j + 1]] = _mean_over_images(moved,
-                                                                                 min_images)
+    # permuted a block of images at a time.
+    sums = np.zeros((n_resamples, na, m))
+    counts = np.zeros((n_resamples, na, m), np.int64)
+    for i, b in store.iter_rows(_BLOCK):
+        rows = b.shape[0]
+        finite = np.isfinite(b).reshape(rows * na, m)
+        zeroed = np.where(finite, b.reshape(rows * na, m), 0.0)
+        del b
+        at = na * np.arange(rows)[:, None, None]
+        chunk = max(1, _CHUNK // max(rows * na * m, 1))
+        for r in range(0, n_resamples, chunk):
+            k = min(chunk, n_resamples - r)
+            keys = _keys(start, n, na, i, rows, range(r, r + k))
+            # c[i, idx[p, i, a]], images first: row 0 carries each resample's sum so far,
+            # and the sum over the first axis adds the images to it one by one, in order
+            flat = (at + _ordered(present[i:i + rows], keys).transpose(1, 0, 2)).ravel()
+            moved = np.empty((rows + 1, k, na, m))
+            moved[0] = sums[r:r + k]
+            zeroed.take(flat, axis=0, out=moved[1:].reshape(rows * k * na, m), mode="clip")
+            sums[r:r + k] = moved.sum(axis=0) if i else moved[1:].sum(axis=0)
+            del moved
+            counts[r:r + k] += finite.take(flat, axis=0).reshape(rows, k, na, m).sum(
+                axis=0, dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        null = np.where(counts >= max(2, min_images), sums / counts, np.nan).astype(np.float32)
+    del sums, counts
+    rng.bit_generator.advance(n_resamples * n * na)  # past every key, as if drawn at once
     # pass 2: standardize by the null's own centre and spread, then max-T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # untestable columns are all NaN
@@ -266,39 +318,60 @@ def permuted(blocks: list[FloatArray], present: npt.NDArray[np.bool_], *,
                              _after=(rng, n))
 
 
-def add_intervals(res: PermutationResult, blocks: list[FloatArray], *, n_boot: int = 1000,
-                  level: float = 0.95) -> None:
+def _as_columns(blocks: list[FloatArray] | Columns, shape: tuple[int, int]) -> Columns:
+    """The contrasts as a :class:`Columns`: as they are, or their blocks of tests written to
+    one."""
+    if isinstance(blocks, Columns):
+        return blocks
+    m = sum(b.shape[-1] for b in blocks)
+    store = Columns((*shape, m))
+    j = 0
+    for b in blocks:
+        store.write_tests(j, b)
+        j += b.shape[-1]
+    return store
+
+
+def add_intervals(res: PermutationResult, blocks: list[FloatArray] | Columns, *,
+                  n_boot: int = 1000, level: float = 0.95) -> None:
     """The bootstrap intervals of a :func:`permuted` result, set in place (``ci_low``,
-    ``ci_high``), from its ``blocks`` of contrasts, taken out of the list as their zero-filled
-    table is filled (the contrasts and the table are not both held whole). The resamples are
-    drawn from the tests' generator as the permutations left it: the same draws whenever this
-    is called."""
+    ``ci_high``), from its contrasts (a :class:`agreement.diagnosis._columns.Columns`, or
+    blocks of tests taken out of the list). The resamples are drawn from the tests' generator
+    as the permutations left it: the same draws whenever this is called."""
     rng, n = res.__dict__.pop("_after")
-    res.ci_low, res.ci_high = _bootstrap(blocks, (n, *res.effect.shape), n_boot, level, rng)
+    store = _as_columns(blocks, (n, res.effect.shape[0]))
+    if isinstance(blocks, list):
+        blocks.clear()
+    res.ci_low, res.ci_high = _bootstrap(store, (n, *res.effect.shape), n_boot, level, rng)
 
 
-def _bootstrap(blocks: list[FloatArray], whole: tuple[int, int, int], n_boot: int, level: float,
+def _bootstrap(store: Columns, whole: tuple[int, int, int], n_boot: int, level: float,
                rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval of the mean contrast, resampling images (``blocks``: the contrasts
-    in blocks of test columns, taken out of the list as their zero-filled table is filled: the
-    contrasts and the table are not both held whole; ``whole``: the table's shape).
+    """Percentile interval of the mean contrast, resampling images (``store``: the contrasts;
+    ``whole``: their shape). Each block of resamples' counts (:func:`agreement.stats._table.
+    resample_map`'s) meets the contrasts a block of tests at a time, read from the store: the
+    table is never held whole (a study whose contrasts fit one block gives the numbers of
+    one product; more blocks may differ in the last bits, as the product's sums are split).
     """
     n, *shape = whole
     if n == 0 or n_boot < 1:
-        blocks.clear()
         return np.full(shape, np.nan), np.full(shape, np.nan)
-    z, finite = np.empty(whole), np.empty(whole, bool)
-    j = 0
-    while blocks:
-        b = blocks.pop(0)
-        ok = np.isfinite(b)
-        finite[..., j:j + b.shape[-1]] = ok
-        z[..., j:j + b.shape[-1]] = np.where(ok, b, 0.0)
-        j += b.shape[-1]
-        del b, ok
-    z, finite = z.reshape(n, -1), finite.reshape(n, -1)
-    with np.errstate(invalid="ignore", divide="ignore"):  # resamples in bounded blocks
-        means = resample_map(n, n_boot, rng, lambda w: (w @ z) / _counted(w, finite))
+    na, m = shape
+    means = np.empty((n_boot, na, m))
+    r = 0
+    for k in _chunks(n_boot, n):
+        w = _counts(n, k, rng, np.float64)
+        for j, b in store.iter_tests(_BLOCK):
+            t = b.shape[-1]
+            ok = np.isfinite(b).reshape(n, -1)
+            z = np.where(ok, b.reshape(n, -1), 0.0)
+            del b
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[r:r + k, :, j:j + t] = ((w @ z) / _counted(w, ok)).reshape(k, na, t)
+            del z, ok
+        r += k
+        del w
+    means = means.reshape(n_boot, -1)
     alpha = (1 - level) / 2
     lo, hi = np.full(means.shape[1], np.nan), np.full(means.shape[1], np.nan)
     ok = np.isfinite(means).any(axis=0)

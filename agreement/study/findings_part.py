@@ -4,14 +4,13 @@ The kernel reads what the pass already holds for an image (:func:`agreement.diag
 maps_record`: the tuples, the pair tables, the leave-one-out consensus shared with
 :class:`agreement.study.loo.LooPart`) and returns one small record (a few kB, whatever the
 image size); records fold by concatenation, in image order, into a temporary file
-(:class:`agreement._spool.Spool`) read back once by the finish, which tests the whole study
+(:class:`agreement._spool.Spool`) read back twice by the finish, which tests the whole study
 (:func:`agreement.diagnosis.finish`). :func:`agreement.diagnosis.find` runs this part alone;
 the report runs it with the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .._spool import Spool
@@ -57,18 +56,13 @@ class FindingsPart(Part[list, Findings]):
 
     def finish(self, total: Spool | list[PackedRecord] | None, study: Study) -> Findings:
         records = [] if total is None else total
-        # read once, in order: each record is let go once the effect table has read it, not
-        # held beside the table's columns; the box lets the tests let the table go before
-        # their bootstrap
+        # read twice, in order (the family's counts, then its columns, written to temporary
+        # files); the box lets the tests close the table before their bootstrap
         try:
-            box = [study_table(_read_once(records), study, self.options)]
+            box = [study_table(unpacked(records), study, self.options)]
         finally:
             _close(records)
         return tested(box, study, self.options)
-
-
-def _read_once(records: Spool | list) -> unpacked:
-    return unpacked(records) if isinstance(records, Spool) else _ReadOnce(records)
 
 
 def _close(records: Spool | list) -> None:
@@ -76,20 +70,6 @@ def _close(records: Spool | list) -> None:
         records.close()
     else:
         records.clear()
-
-
-class _ReadOnce(unpacked):
-    """:class:`agreement.diagnosis._kernel.unpacked` over the fold's list that lets each record
-    go (its place in the list set to None) once iterated past; indexing reads as before."""
-
-    def __init__(self, packed: list) -> None:
-        super().__init__(packed)
-        self._list = packed
-
-    def __iter__(self) -> Iterator[ImageRecord]:
-        for k in range(len(self._list)):
-            rec, self._list[k] = self._list[k], None
-            yield rec.unpack() if isinstance(rec, PackedRecord) else rec
 
 
 @dataclass(frozen=True)
