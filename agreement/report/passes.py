@@ -58,7 +58,7 @@ def run_passes(study: Study, *, n_jobs: int = 1, boundary: bool = True, progress
              PQPart(boundary=boundary, segments=False, small_area=small_area, per_image=False,
                     image_counts=PQ_FIELDS),
              DisputesPart(maps=True), ValidationPart()]  # maps: the mean heatmap
-    parts += [LooPart()] if loo else []
+    parts += [LooPart(per_image=False)] if loo else []  # its sums: nothing per image
     res = run(study, parts, n_jobs=n_jobs, progress=progress, executor=executor,
               desc="analyse")
     step("analyse")

@@ -44,6 +44,7 @@ class LeaveOneOut:
     counts : DataFrame
         Additive: ``image``, ``annotator``, ``others`` (annotators in the consensus),
         ``category_id``, ``tp``, ``fp``, ``fn``, ``iou_sum``; the consensus is the reference.
+        Empty when the pass kept the sums only (``LooPart(per_image=False)``, the report's).
     per_annotator : DataFrame
         ``annotator``, ``images``, ``pq``, ``sq``, ``rq`` (All), ``pq_things``, ``pq_stuff``,
         sorted by ``pq`` ascending (the annotator furthest from the others first).
@@ -63,8 +64,9 @@ class LeaveOneOut:
     def __repr__(self) -> str:
         worst = (f", lowest PQ {self.per_annotator['annotator'].iloc[0]} "
                  f"{self.per_annotator['pq'].iloc[0]:.4f}" if len(self.per_annotator) else "")
-        return (f"LeaveOneOut({len(self.per_annotator)} annotators, "
-                f"{self.counts['image'].nunique()} images{worst})")
+        images = (self.counts["image"].nunique() if len(self.counts)
+                  else int(self.per_annotator["images"].max()) if len(self.per_annotator) else 0)
+        return f"LeaveOneOut({len(self.per_annotator)} annotators, {images} images{worst})"
 
     def _repr_html_(self) -> str:
         from .._html import block, table
@@ -81,6 +83,7 @@ class LooPart(Part[Rows, LeaveOneOut]):
 
     min_share: float = 0.5
     void: VoidMode = "label"
+    per_image: bool = True
 
     name = "loo"
     label = "leave-one-out"
@@ -113,17 +116,91 @@ class LooPart(Part[Rows, LeaveOneOut]):
     def merge(self, a: Rows, b: Rows) -> Rows:
         return a + b
 
-    def fold(self, total: Columns | None, chunk: Rows) -> Columns:
+    def fold(self, total: Columns | LooSums | None, chunk: Rows) -> Columns | LooSums:
         """The rows kept compact (:class:`~agreement.study._rows.Columns`: image and annotator
-        as codes, the counts in the narrowest integers holding them)."""
-        total = Columns(COUNT_DTYPES) if total is None else total
+        as codes, the counts in the narrowest integers holding them); without ``per_image``,
+        only their sums per annotator and class (:class:`LooSums`: nothing per image)."""
+        if total is None:
+            total = Columns(COUNT_DTYPES) if self.per_image else LooSums()
         total.extend(chunk)
         return total
 
-    def finish(self, total: Columns | None, study: Study) -> LeaveOneOut:
+    def finish(self, total: Columns | LooSums | None, study: Study) -> LeaveOneOut:
+        if isinstance(total, LooSums) or (total is None and not self.per_image):
+            return (total or LooSums()).tables(study)
         counts = (total or Columns(COUNT_DTYPES)).frame({"image": study.images,
                                                          "annotator": study.annotators})
         return loo_tables(counts, study)
+
+
+class LooSums:
+    """The leave-one-out counts summed per annotator and class as the pass goes, as
+    :func:`loo_tables` sums the per-image rows (:func:`agreement.metrics.counts.pooled`: pandas'
+    grouped sums, the integers exactly and ``iou_sum`` with pandas' compensated (Kahan)
+    additions, replayed here in the rows' order): the same tables, bit for bit, with nothing
+    kept per image (the report's leave-one-out needs no per-image row)."""
+
+    def __init__(self) -> None:
+        self._slots: dict[tuple[str, int], int] = {}
+        self._ints = np.zeros((0, 3), np.int64)  # tp, fp, fn
+        self._sum = np.zeros(0)
+        self._comp = np.zeros(0)
+        self._images: dict[str, int] = {}
+
+    def extend(self, rows: Rows) -> None:
+        """Rows of :meth:`LooPart.kernel` (blocks of one image and annotator), in image order."""
+        for n, cols in rows.blocks:
+            a = cols["annotator"]
+            cats = np.asarray(cols["category_id"], np.int64)
+            slots = np.array([self._slot(a, int(c)) for c in cats], np.intp)
+            if np.unique(slots).size != slots.size:  # a class twice in a block: one at a time
+                for k in range(n):
+                    self._add(slots[k:k + 1], cols, slice(k, k + 1))
+            else:
+                self._add(slots, cols, slice(None))
+            self._images[a] = self._images.get(a, 0) + 1
+
+    def _slot(self, annotator: str, category_id: int) -> int:
+        key = (annotator, category_id)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = len(self._slots)
+            if slot >= self._sum.size:
+                grow = max(16, 2 * self._sum.size)
+                self._ints = np.concatenate([self._ints, np.zeros((grow, 3), np.int64)])
+                self._sum = np.concatenate([self._sum, np.zeros(grow)])
+                self._comp = np.concatenate([self._comp, np.zeros(grow)])
+        return slot
+
+    def _add(self, slots: np.ndarray, cols: dict[str, Any], rows: slice) -> None:
+        for j, name in enumerate(("tp", "fp", "fn")):
+            self._ints[slots, j] += np.asarray(cols[name], np.int64)[rows]
+        val = np.asarray(cols["iou_sum"], np.float64)[rows]
+        ok = ~np.isnan(val)  # pandas skips NaN
+        slots, val = slots[ok], val[ok]
+        s, c = self._sum[slots], self._comp[slots]
+        with np.errstate(invalid="ignore"):
+            y = val - c
+            t = s + y
+            c = t - s - y
+        self._comp[slots] = np.where(np.isnan(c), 0.0, c)  # as pandas: an inf resets it
+        self._sum[slots] = t
+
+    def tables(self, study: Study) -> LeaveOneOut:
+        """:func:`loo_tables` of the sums (``counts``: an empty per-image table)."""
+        per_ann, per_class = [], []
+        for a in study.annotators:
+            mine = sorted((c, k) for (who, c), k in self._slots.items() if who == a)
+            k = np.array([k for _, k in mine], np.intp)
+            sums = pd.DataFrame({"category_id": np.array([c for c, _ in mine], np.int64),
+                                 "tp": self._ints[k, 0], "fp": self._ints[k, 1],
+                                 "fn": self._ints[k, 2], "iou_sum": self._sum[k]})
+            res = pq_result(sums[["category_id", *PQ_FIELDS]], study.categories,
+                            ref="consensus", other=a)
+            per_ann.append(_annotator_row(a, self._images.get(a, 0), res))
+            per_class.append(_class_rows(a, res))
+        empty = pd.DataFrame({c: np.zeros(0, d) for c, d in COUNT_DTYPES.items()})
+        return _loo(empty, per_ann, per_class)
 
 
 def loo_tables(counts: pd.DataFrame, study: Study) -> LeaveOneOut:
@@ -133,13 +210,25 @@ def loo_tables(counts: pd.DataFrame, study: Study) -> LeaveOneOut:
         mine = counts[counts["annotator"] == a]
         res = pq_result(pooled(mine, fields=PQ_FIELDS), study.categories, ref="consensus",
                         other=a)
-        g = res.groups
-        per_ann.append({"annotator": a, "images": mine["image"].nunique(),
-                        "pq": g.loc["All", "pq"], "sq": g.loc["All", "sq"],
-                        "rq": g.loc["All", "rq"], "pq_things": g.loc["Things", "pq"],
-                        "pq_stuff": g.loc["Stuff", "pq"]})
-        pc = res.per_class[["category_id", "name", "tp", "fp", "fn", "pq", "sq", "rq"]]
-        per_class.append(pc.rename(columns={"name": "category"}).assign(annotator=a))
+        per_ann.append(_annotator_row(a, mine["image"].nunique(), res))
+        per_class.append(_class_rows(a, res))
+    return _loo(counts, per_ann, per_class)
+
+
+def _annotator_row(annotator: str, images: int, res: Any) -> dict[str, Any]:
+    g = res.groups
+    return {"annotator": annotator, "images": images, "pq": g.loc["All", "pq"],
+            "sq": g.loc["All", "sq"], "rq": g.loc["All", "rq"],
+            "pq_things": g.loc["Things", "pq"], "pq_stuff": g.loc["Stuff", "pq"]}
+
+
+def _class_rows(annotator: str, res: Any) -> pd.DataFrame:
+    pc = res.per_class[["category_id", "name", "tp", "fp", "fn", "pq", "sq", "rq"]]
+    return pc.rename(columns={"name": "category"}).assign(annotator=annotator)
+
+
+def _loo(counts: pd.DataFrame, per_ann: list[dict[str, Any]], per_class: list[pd.DataFrame]
+         ) -> LeaveOneOut:
     table = pd.DataFrame(per_ann, columns=["annotator", "images", "pq", "sq", "rq", "pq_things",
                                            "pq_stuff"])
     table = table.sort_values("pq", kind="stable").reset_index(drop=True)
