@@ -103,6 +103,17 @@ def test_no_temporary_folder_keeps_the_table_in_memory(monkeypatch):
     assert t.rows(1, 3).tolist() == want[1:3].tolist()
 
 
+def test_a_file_that_cannot_be_sized_keeps_the_table_in_memory(monkeypatch):
+    def too_big(fd, size):
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(os, "ftruncate", too_big)
+    t = Columns((5, 3, 4))
+    assert t.in_memory and np.asarray(t).tolist() == np.zeros((5, 3, 4)).tolist()
+    t.write_tests(1, np.ones((5, 3, 1)))
+    assert t.column(1).tolist() == [[1.0] * 3] * 5
+
+
 def test_sizes_read_their_test_from_the_table():
     store = from_array(np.arange(12.0).reshape(2, 2, 3))
     sizes = SizeColumns(store, [7, 2, 9])

@@ -174,6 +174,29 @@ def test_the_construction_holds_little_of_the_table():
     assert (large - small) / 700 < 0.2 * (size - small_size) / 700
 
 
+def test_records_that_read_shorter_the_second_time_are_refused(monkeypatch):
+    """The second reading (here without the first one's spool) must give every image again:
+    rows left unwritten would read as zeros."""
+    recs, annotators, thing = _study(5, 6, 3, 3, 1)
+
+    class _Shrinking(Sequence):
+        reads = 0
+
+        def __len__(self):
+            return len(recs)
+
+        def __getitem__(self, k):
+            raise AssertionError("not indexed")
+
+        def __iter__(self):
+            self.reads += 1
+            return iter(recs if self.reads == 1 else recs[:-2])
+
+    monkeypatch.setattr(_effects, "_ROWS_MAX", 0)
+    with pytest.raises(ValueError, match="gave 4 images when read again, expected 6"):
+        effect_table(_Shrinking(), annotators, thing=thing)
+
+
 def test_a_study_of_no_image_has_no_test():
     got = effect_table(_Once([]), ("a", "b"), thing=[True])
     want = dense_effect_table([], ("a", "b"), thing=[True])

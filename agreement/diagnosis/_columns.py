@@ -68,7 +68,10 @@ class Columns:
             self._file = tempfile.TemporaryFile(buffering=0)
             weakref.finalize(self, self._file.close)
             os.ftruncate(self._file.fileno(), n * na * m * 8)  # sparse: zeros until written
-        except OSError:  # no writable temporary folder: held in memory
+        except OSError:  # no writable temporary folder, or no room: held in memory
+            if self._file is not None:  # nothing written yet: nothing to read back
+                self._file.close()
+                self._file = None
             self._to_memory()
 
     @property

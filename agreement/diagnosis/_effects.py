@@ -320,6 +320,7 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
     min_den = cands.min_den[cols]
     sized_cols = cands.sized[sized]
     block = None
+    read = 0
     if cache is not None:  # second reading: the candidates as the first one wrote them
         again = cache.read()
     else:  # or made again from the records
@@ -341,9 +342,12 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         sized_den = den[:, sized_cols]  # a size is undefined where its test is
         block[2][j][~(np.where(np.isfinite(sized_den), sized_den, 0) > cands.min_den[sized_cols])
                     ] = np.nan
+        read = i + 1
     if block is not None:
         _write_block(block, n - len(block[0]), num_t, den_t, size_t)
     del block
+    if read != n:  # a second reading of another length would leave rows unwritten
+        raise ValueError(f"the records gave {read} images when read again, expected {n}")
     if cache is not None:
         cache.close()
     for k, c in enumerate(range(cands.missed.start, cands.missed.stop)):
