@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # pandas is imported when a table is built
     import pandas as pd
@@ -185,6 +185,26 @@ class FindingTable:
         for i in self._order():
             yield Finding(*(texts[column[i]] for column in columns))  # type: ignore[arg-type]
 
+    def categorical_columns(self) -> dict[str, Any]:
+        """:meth:`frame_columns` as :class:`pandas.Categorical` columns, each over the texts it
+        holds, sorted (None: missing)."""
+        import numpy as np
+        import pandas as pd
+
+        order = np.frombuffer(array("I", self._order()), np.uint32).astype(np.intp)
+        out = {}
+        for name, column in zip(FINDING_COLUMNS, self._columns, strict=True):
+            codes = np.frombuffer(column, np.uint32)[order] if len(column) else np.zeros(0, int)
+            used = np.unique(codes)
+            texts = sorted(self._texts[c] for c in used if c)
+            position = {t: k for k, t in enumerate(texts)}
+            lookup = np.full(len(self._texts), -1, np.int64)
+            for c in used:
+                if c:
+                    lookup[c] = position[self._texts[c]]
+            out[name] = pd.Categorical.from_codes(lookup[codes], categories=texts)
+        return out
+
     def frame_columns(self) -> dict[str, list[str | None]]:
         """The table's columns, errors first: :data:`FINDING_COLUMNS` -> values."""
         order = array("I", self._order())
@@ -193,8 +213,13 @@ class FindingTable:
                 for name, column in zip(FINDING_COLUMNS, self._columns, strict=True)}
 
 
-def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+def findings_frame(findings: Iterable[Finding], *, categorical: bool = False) -> pd.DataFrame:
     """Findings as a DataFrame with :data:`FINDING_COLUMNS`, errors first.
+
+    ``categorical``: the columns of a :class:`FindingTable` as categoricals over their texts,
+    sorted (a code of one or two bytes a cell instead of an 8-byte reference: a long
+    validation's table in a fifth of the memory; the same texts, and groups and sorts in the
+    same order).
 
     Examples
     --------
@@ -206,7 +231,8 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     if isinstance(findings, FindingTable):  # column by column, no record on the way
         if not len(findings):
             return pd.DataFrame([], columns=list(FINDING_COLUMNS))
-        return pd.DataFrame(findings.frame_columns(), columns=list(FINDING_COLUMNS))
+        columns = findings.categorical_columns() if categorical else findings.frame_columns()
+        return pd.DataFrame(columns, columns=list(FINDING_COLUMNS))
     ordered = sort_findings(findings)
     if not ordered:
         return pd.DataFrame([], columns=list(FINDING_COLUMNS))

@@ -286,3 +286,35 @@ def test_plain_segments_read_as_the_checked_path(tmp_path_factory, tables):
                 [src.segments(f"{k}.jpg") for k in range(len(tables))])
 
     assert read(True) == read(False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(
+    st.sampled_from(["tiny_segment", "unknown_label", "missing_image", "crowd_candidate"]),
+    st.sampled_from(["error", "warning", "info"]),
+    st.one_of(st.none(), st.sampled_from(["ann", "bob", "Zed"])),
+    st.one_of(st.none(), st.sampled_from(["a.json", "b.json"])),
+    st.one_of(st.none(), st.sampled_from(["x.png", "y.png", "a b.png"])),
+    st.one_of(st.none(), st.sampled_from(["segment 1", "segment 12"])),
+    st.one_of(st.none(), st.text(max_size=6))), max_size=40))
+def test_a_categorical_findings_frame_holds_the_same_texts_and_summary(rows):
+    """The report's validation table (categoricals over sorted texts) reads, groups, sorts and
+    writes as the table of texts does."""
+    from agreement.findings import Finding, FindingTable, findings_frame
+
+    found = [Finding(kind=k, severity=s, annotator=a, file=f, image=i, shape=sh, detail=d)
+             for k, s, a, f, i, sh, d in rows]
+    table = FindingTable(found)
+    plain = findings_frame(table)
+    compact = findings_frame(table, categorical=True)
+    assert list(compact.columns) == list(plain.columns) and len(compact) == len(plain)
+    def texts(col):
+        return col.astype(object).where(col.notna(), None).tolist()
+
+    for c in plain.columns:
+        assert texts(compact[c]) == texts(plain[c])
+    assert compact.to_csv(index=False) == plain.to_csv(index=False)
+    if len(plain):
+        want = plain.groupby(["severity", "kind"]).size().rename("findings").reset_index()
+        got = compact.groupby(["severity", "kind"]).size().rename("findings").reset_index()
+        assert got.astype(str).values.tolist() == want.astype(str).values.tolist()

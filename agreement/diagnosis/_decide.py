@@ -354,7 +354,7 @@ def _finding(table: EffectTable, res: PermutationResult, c: np.ndarray, values: 
     cats, ids = _names(table, labels, kind, names)
     per_image = c[:, a, t]
     hit = np.isfinite(per_image) & (lead.sign * per_image >= 0.5 * min_effect)
-    images = tuple(np.asarray(table.images)[hit])
+    images = tuple(table.images[i] for i in np.flatnonzero(hit))  # the table's own str
     scale = 0.5 if two and kind in SIGNED else 1.0
     impact = max([float(np.nansum(np.abs(c[:, a, u]) * table.size(u)[:, a]))
                   for u in (t, *lead.absorbed)]) / len(table.images) * scale

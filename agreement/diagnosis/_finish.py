@@ -105,8 +105,12 @@ def study_table(recs: Sequence[ImageRecord], study: Study, opts: Options
     """The effect table of the records and their image shape: all the tests read of them (a
     caller holding the records can let them go before :func:`tested`)."""
     thing = [study.categories[c].isthing for c in study.categories]
-    shape = recs[0].shape if recs else (0, 0)  # the records are read once, in order
-    return effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing), shape
+    shape = recs[0].shape if recs else (0, 0)
+    table = effect_table(recs, study.annotators, min_images=opts.min_images, thing=thing)
+    # the study's own names (a record's, read back from the spool, is a copy of its own):
+    # the findings' image lists then hold references, not a string per image
+    own = {name: name for name in study.images}
+    return replace(table, images=tuple(own.get(i, i) for i in table.images)), shape
 
 
 def tested(box: list[tuple[EffectTable, tuple[int, int]]], study: Study, opts: Options

@@ -199,7 +199,8 @@ def spread_decided(table: EffectTable, tested: tuple[list[tuple], int], *, min_s
         # the pixels the others put on different sides of the image's typical border
         per_image = np.where(usable, np.nansum(dev[:, others], axis=1) * length, 0.0)
         impact = float(np.nansum(per_image)) / n
-        images = tuple(np.asarray(table.images)[usable & (robust >= 0.5 * min_spread)])
+        images = tuple(table.images[i] for i in
+                       np.flatnonzero(usable & (robust >= 0.5 * min_spread)))
         by = {a: float(np.nanmean(dev[usable, j])) for j, a in enumerate(table.annotators)
               if np.isfinite(dev[usable, j]).any()}
         out.append(Finding(

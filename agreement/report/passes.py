@@ -57,7 +57,7 @@ def run_passes(study: Study, *, n_jobs: int = 1, boundary: bool = True, progress
     parts = [FindingsPart(findings or Options()),
              PQPart(boundary=boundary, segments=False, small_area=small_area, per_image=False,
                     image_counts=PQ_FIELDS),
-             DisputesPart(maps=True), ValidationPart()]  # maps: the mean heatmap
+             DisputesPart(maps=True), ValidationPart(compact=True)]  # maps: the mean heatmap
     parts += [LooPart(per_image=False)] if loo else []  # its sums: nothing per image
     res = run(study, parts, n_jobs=n_jobs, progress=progress, executor=executor,
               desc="analyse")

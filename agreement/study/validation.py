@@ -131,13 +131,15 @@ def validation_table(
 
 @dataclass(frozen=True)
 class ValidationPart(Part[tuple, "pd.DataFrame"]):
-    """:func:`validate` as a part of a pass (options as there). Unreadable annotations are
-    findings here, not errors; every map is read with what its reader noticed painting it."""
+    """:func:`validate` as a part of a pass (options as there; ``compact``: its table's columns
+    as categoricals, the report's). Unreadable annotations are findings here, not errors;
+    every map is read with what its reader noticed painting it."""
 
     min_area: int = 10
     max_unlabeled: float = 0.5
     crowd_min_instances: int = 2
     crowd_cover: float = 0.5
+    compact: bool = False
 
     name = "validation"
     label = "validate"
@@ -181,8 +183,9 @@ class ValidationPart(Part[tuple, "pd.DataFrame"]):
         return found, used
 
     def finish(self, total: tuple | None, study: Study) -> pd.DataFrame:
-        """All findings: the study's, each image's (in order), the label sets."""
-        return findings_frame(_all_findings(total, study))
+        """All findings: the study's, each image's (in order), the label sets (``compact``:
+        the columns as categoricals, :func:`agreement.findings.findings_frame`)."""
+        return findings_frame(_all_findings(total, study), categorical=self.compact)
 
 
 @dataclass(frozen=True)
