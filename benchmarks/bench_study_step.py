@@ -50,6 +50,7 @@ for i in range(n):
 
 class Study:
     annotators = names
+    images = tuple(r.image for r in recs)
     categories = Categories([Category(j, f"c{{j}}", thing[j - 1]) for j in range(1, k + 1)])
 
 opts = _finish.Options(n_resamples=999, n_boot=1000)
