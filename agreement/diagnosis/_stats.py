@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from ..stats import adjust_pvalues
 from ..stats._table import _chunks, _counts
-from ._columns import Columns
+from ._columns import Columns, block_tests
 
 __all__ = ["PermutationResult", "add_intervals", "column_blocks", "contrast_tests", "contrasts",
            "permutation_tests", "permuted"]
@@ -109,7 +109,7 @@ def column_blocks(values: FloatArray) -> list[FloatArray]:
 
 def _column_step(rows: int) -> int:
     """Test columns of a block when a column holds ``rows`` values (at least one)."""
-    return max(1, _BLOCK // max(1, rows))
+    return block_tests(rows, _BLOCK)
 
 
 def _permutations(present: npt.NDArray[np.bool_], k: int, rng: np.random.Generator
