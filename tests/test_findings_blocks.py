@@ -210,5 +210,3 @@ def test_the_table_of_packed_records_equals_the_table_of_the_records():
     assert got.images == want.images and got.tests == want.tests
     np.testing.assert_array_equal(got.num, want.num)
     np.testing.assert_array_equal(got.den, want.den)
-    names = want.names_only()
-    assert names.tests == want.tests and names.images == want.images and names.num.size == 0

@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import tempfile
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Columns", "SizeColumns", "block_rows", "block_tests", "from_array"]
+__all__ = ["Columns", "SizeColumns", "block_rows", "block_tests", "from_array", "from_blocks"]
 
 FloatArray = npt.NDArray[np.float64]
 #: Values a block of a table holds (2 MB of float64), whatever the study's size.
@@ -211,14 +211,26 @@ class Columns:
 
 
 def _rebuilt(array: FloatArray) -> Columns:
-    out = Columns(array.shape)
-    out.write_tests(0, array)
-    return out
+    return from_blocks(array.shape, [array])
 
 
 def from_array(array: npt.ArrayLike) -> Columns:
     """A :class:`Columns` holding ``array`` (n, N, M)."""
     return _rebuilt(np.asarray(array, np.float64))
+
+
+def from_blocks(shape: tuple[int, int, int], blocks: Iterable[npt.ArrayLike]) -> Columns:
+    """A :class:`Columns` of ``shape`` made of ``blocks`` of its tests, (n, N, m) each, in test
+    order (each written as it comes: an iterator's blocks are never held together)."""
+    out = Columns(shape)
+    j = 0
+    for block in blocks:
+        block = np.asarray(block, np.float64)
+        out.write_tests(j, block)
+        j += block.shape[-1]
+    if j != out.shape[2]:
+        raise ValueError(f"blocks of {j} tests do not fill a table of shape {out.shape}")
+    return out
 
 
 class SizeColumns(Mapping):

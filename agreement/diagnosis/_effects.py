@@ -36,15 +36,15 @@ layer_overlap ()        thing pixels taken by a segment of another     share of 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from .._spool import Spool
 from . import _stats
-from ._columns import Columns, SizeColumns, block_rows, block_tests, from_array
-from ._family import Candidates, FamilyCounts, ObjectSizes
+from ._columns import Columns, SizeColumns, block_rows, block_tests, from_array, from_blocks
+from ._family import Candidates, FamilyCounts, ObjectSizes, defined
 from ._kernel import ImageRecord
 
 __all__ = ["KIND_UNITS", "SIGNED", "EffectTable", "effect_table"]
@@ -131,23 +131,12 @@ class EffectTable:
     def contrasts(self) -> Columns:
         """The contrasts of every test (:func:`agreement.diagnosis._stats.contrasts`), made a
         block of tests at a time into a :class:`Columns` of their own (on disk)."""
-        out = Columns(self.num.shape)
-        step = block_tests(self.num.shape[0] * self.num.shape[1])
-        for j, block in zip(range(0, self.num.shape[-1], step), self.iter_contrast_blocks(),
-                            strict=True):
-            out.write_tests(j, block)
-        return out
+        return from_blocks(self.num.shape, self.iter_contrast_blocks())
 
     def column_contrasts(self, t: int) -> FloatArray:
         """``contrasts()[:, :, t]``, made from test ``t`` alone (the median of an image's
         annotators is taken per test)."""
         return _stats.contrasts(self.column(t)[:, :, None])[:, :, 0]
-
-    def names_only(self) -> EffectTable:
-        """The table without its effects (``num``, ``den`` and ``sizes`` empty): its images,
-        annotators, classes and tests, for a caller done with the effects."""
-        shape = (len(self.images), len(self.annotators), 0)
-        return replace(self, num=Columns(shape), den=Columns(shape), sizes={})
 
     def close(self) -> None:
         """Let the effects' temporary files go (the table keeps its names)."""
@@ -336,12 +325,11 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
                      np.full((b, na, len(sized)), np.nan)]
         j = i % step
         d, v = den[:, cols], num[:, cols]
-        bad = ~(np.where(np.isfinite(d), d, 0) > min_den)  # undefined: NaN in both
+        bad = ~defined(d, min_den)  # undefined: NaN in both
         d[bad] = v[bad] = np.nan
         block[0][j], block[1][j], block[2][j] = v, d, size[:, sized]
         sized_den = den[:, sized_cols]  # a size is undefined where its test is
-        block[2][j][~(np.where(np.isfinite(sized_den), sized_den, 0) > cands.min_den[sized_cols])
-                    ] = np.nan
+        block[2][j][~defined(sized_den, cands.min_den[sized_cols])] = np.nan
         read = i + 1
     if block is not None:
         _write_block(block, n - len(block[0]), num_t, den_t, size_t)
@@ -354,7 +342,7 @@ def effect_table(records: Sequence[ImageRecord], annotators: Sequence[str], *,
         if k >= len(grid) or not keep[c]:
             continue
         m_num, m_den, m_size = (v.reshape(n, na, 1) for v in objs.missed(grid[k]))
-        bad = ~(np.where(np.isfinite(m_den), m_den, 0) > cands.min_den[c])
+        bad = ~defined(m_den, cands.min_den[c])
         t = int(test_of[c])
         num_t.write_tests(t, np.where(bad, np.nan, m_num))
         den_t.write_tests(t, np.where(bad, np.nan, m_den))

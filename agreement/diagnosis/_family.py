@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Candidates", "FamilyCounts", "ObjectSizes"]
+__all__ = ["Candidates", "FamilyCounts", "ObjectSizes", "defined"]
 
 FloatArray = npt.NDArray[np.float64]
 #: Records whose objects are joined into one block of :class:`ObjectSizes`.
@@ -175,6 +175,11 @@ class ObjectSizes:
         return num * self.weight, den * self.weight, area * self.weight
 
 
+def defined(den: FloatArray, min_den: FloatArray | float) -> npt.NDArray[np.bool_]:
+    """Where a candidate is defined: its ``den`` finite and above the candidate's minimum."""
+    return np.where(np.isfinite(den), den, 0) > min_den
+
+
 class FamilyCounts:
     """Per candidate test, the images where two annotators have it defined and the images where
     some annotator has an event: what :meth:`family` decides on, counted an image at a time
@@ -187,14 +192,14 @@ class FamilyCounts:
 
     def add(self, num: FloatArray, den: FloatArray) -> None:
         """One image's candidates, ``num`` and ``den`` (annotators, C), NaN where undefined."""
-        ok = np.where(np.isfinite(den), den, 0) > self.cands.min_den
+        ok = defined(den, self.cands.min_den)
         self.defined += ok.sum(axis=0) >= 2
         self.evented += (num > 0).any(axis=0)  # NaN, -inf: not positive
 
     def add_column(self, c: int, num: FloatArray, den: FloatArray) -> None:
         """Candidate ``c`` over every image (``num``, ``den``: (n, annotators)), replacing what
         :meth:`add` counted for it."""
-        ok = np.where(np.isfinite(den), den, 0) > self.cands.min_den[c]
+        ok = defined(den, self.cands.min_den[c])
         self.defined[c] = int((ok.sum(axis=1) >= 2).sum())
         self.evented[c] = int((num > 0).any(axis=1).sum())
 

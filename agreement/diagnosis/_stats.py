@@ -35,8 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..stats import adjust_pvalues
-from ..stats._table import _chunks, _counts
-from ._columns import Columns, block_tests
+from ..stats._table import resample_weight_chunks
+from ._columns import Columns, block_tests, from_blocks
 
 __all__ = ["PermutationResult", "add_intervals", "column_blocks", "contrast_tests", "contrasts",
            "permutation_tests", "permuted"]
@@ -323,13 +323,7 @@ def _as_columns(blocks: list[FloatArray] | Columns, shape: tuple[int, int]) -> C
     one."""
     if isinstance(blocks, Columns):
         return blocks
-    m = sum(b.shape[-1] for b in blocks)
-    store = Columns((*shape, m))
-    j = 0
-    for b in blocks:
-        store.write_tests(j, b)
-        j += b.shape[-1]
-    return store
+    return from_blocks((*shape, sum(b.shape[-1] for b in blocks)), blocks)
 
 
 def add_intervals(res: PermutationResult, blocks: list[FloatArray] | Columns, *,
@@ -348,10 +342,11 @@ def add_intervals(res: PermutationResult, blocks: list[FloatArray] | Columns, *,
 def _bootstrap(store: Columns, whole: tuple[int, int, int], n_boot: int, level: float,
                rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
     """Percentile interval of the mean contrast, resampling images (``store``: the contrasts;
-    ``whole``: their shape). Each block of resamples' counts (:func:`agreement.stats._table.
-    resample_map`'s) meets the contrasts a block of tests at a time, read from the store: the
-    table is never held whole (a study whose contrasts fit one block gives the numbers of
-    one product; more blocks may differ in the last bits, as the product's sums are split).
+    ``whole``: their shape). Each block of resamples' counts
+    (:func:`agreement.stats._table.resample_weight_chunks`) meets the contrasts a block of tests
+    at a time, read from the store: the table is never held whole (a study whose contrasts fit
+    one block gives the numbers of one product; more blocks may differ in the last bits, as
+    the product's sums are split).
     """
     n, *shape = whole
     if n == 0 or n_boot < 1:
@@ -359,8 +354,8 @@ def _bootstrap(store: Columns, whole: tuple[int, int, int], n_boot: int, level: 
     na, m = shape
     means = np.empty((n_boot, na, m))
     r = 0
-    for k in _chunks(n_boot, n):
-        w = _counts(n, k, rng, np.float64)
+    for w in resample_weight_chunks(n, n_boot, rng):
+        k = w.shape[0]
         for j, b in store.iter_tests(_BLOCK):
             t = b.shape[-1]
             ok = np.isfinite(b).reshape(n, -1)
