@@ -12,9 +12,11 @@ The categories live in :mod:`agreement.categories`, the per-image annotation in
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from ._names import Names
 from .annotation import (
     ImageInfo,
     PanopticAnnotation,
@@ -158,31 +160,34 @@ class Study:
         self._sources = dict(sources)
         self.align = align
         self.categories = categories if categories is not None else _merge_categories(self._sources)
-        #: annotator -> its position in the lists of ``_index``
+        #: annotator -> its position in :attr:`_where`
         self._slot = {a: k for k, a in enumerate(self._sources)}
-        #: image key -> the source file name of each annotator (None: not annotated); a list,
-        #: not a dict per image (a third of the size at 10,000 images)
-        self._index: dict[str, list[str | None]] = {}
-        self._info: dict[str, ImageInfo] = {}
         n = len(self._sources)
+        rows: dict[str, list[int]] = {}  # while building only
         for k, (annotator, source) in enumerate(self._sources.items()):
-            for info in source.images:
+            for pos, info in enumerate(source.images):
                 if align == "image_id" and info.id is None:
                     raise StudyError(
                         f"annotator {annotator!r}, file {source.name!r}: image {info.file_name!r} "
                         "must have an image id to align by image_id, got none"
                     )
                 key = image_key(info) if align == "file_name" else str(info.id)
-                per = self._index.get(key)
+                per = rows.get(key)
                 if per is None:
-                    per = self._index[key] = [None] * n
-                    self._info[key] = info
-                elif per[k] is not None:
+                    per = rows[key] = [-1] * n
+                elif per[k] >= 0:
                     raise StudyError(
                         f"annotator {annotator!r}, file {source.name!r}: image {key!r} must appear "
                         "once, got it twice"
                     )
-                per[k] = info.file_name
+                per[k] = pos
+        keys = sorted(rows)
+        #: the image keys, sorted, in one buffer (no str an image: see agreement._names)
+        self._keys = Names(keys)
+        #: per annotator, for each image key (in key order): its position in the source's
+        #: ``images``, -1 when the annotator does not have it
+        self._where = [array("q", [rows[key][k] for key in keys]) for k in range(n)]
+        del rows, keys
 
     @property
     def annotators(self) -> tuple[str, ...]:
@@ -192,7 +197,28 @@ class Study:
     @property
     def images(self) -> tuple[str, ...]:
         """Every image key that at least one annotator has, sorted."""
-        return tuple(sorted(self._index))
+        return tuple(self._keys)
+
+    def image_sequence(self) -> Sequence[str]:
+        """:attr:`images` as a sequence read on demand: the same keys, in the same order,
+        without a string an image held (a pass over a large study slices it chunk by chunk)."""
+        return self._keys
+
+    def __contains__(self, image: object) -> bool:
+        """Whether ``image`` is one of the study's image keys."""
+        return isinstance(image, str) and self._keys.position(image) is not None
+
+    def file_name(self, annotator: str, image: str) -> str:
+        """``annotator``'s own file name of ``image`` (the study aligns on its key)."""
+        r = self._row(image)
+        k = self._slot.get(annotator)
+        if k is None:
+            raise StudyError(f"annotator must be one of {list(self._sources)}, got "
+                             f"{annotator!r}")
+        pos = self._where[k][r]
+        if pos < 0:
+            raise StudyError(f"annotator {annotator!r} has no annotation of image {image!r}")
+        return self._sources[annotator].images[pos].file_name
 
     def source(self, annotator: str) -> AnnotationSource:
         """The export of ``annotator``."""
@@ -203,28 +229,34 @@ class Study:
                 f"annotator must be one of {list(self._sources)}, got {annotator!r}"
             ) from None
 
+    def _row(self, image: str) -> int:
+        """The position of ``image`` among the study's keys (StudyError when it is not one)."""
+        r = self._keys.position(image) if isinstance(image, str) else None
+        if r is None:
+            raise StudyError(f"image {image!r} must be in the study{self._near(image)}")
+        return r
+
+    def _positions(self, image: str) -> list[tuple[str, int]]:
+        """(annotator, position in its source's images) of the annotators who have ``image``."""
+        r = self._row(image)
+        return [(a, w[r]) for a, w in zip(self._sources, self._where, strict=True) if w[r] >= 0]
+
     def image_info(self, image: str) -> ImageInfo:
         """The :class:`ImageInfo` of ``image`` (from the first annotator that has it)."""
-        try:
-            return self._info[image]
-        except KeyError:
-            raise StudyError(f"image {image!r} must be in the study") from None
+        a, pos = self._positions(image)[0]
+        return self._sources[a].images[pos]
 
     def annotators_of(self, image: str) -> tuple[str, ...]:
         """The annotators who annotated ``image``, in study order."""
-        per = self._index.get(image)
-        if per is None:
-            raise StudyError(f"image {image!r} must be in the study")
-        return tuple(a for a, f in zip(self._sources, per, strict=True) if f is not None)
+        return tuple(a for a, _ in self._positions(image))
 
     def _files(self, image: str) -> dict[str, str]:
         """annotator -> the source file name of ``image``, for the annotators who have it."""
-        return {a: f for a, f in zip(self._sources, self._index[image], strict=True)
-                if f is not None}
+        return {a: self._sources[a].images[pos].file_name for a, pos in self._positions(image)}
 
     def _has(self, image: str, annotator: str) -> bool:
         k = self._slot.get(annotator)
-        return k is not None and self._index[image][k] is not None
+        return k is not None and self._where[k][self._row(image)] >= 0
 
     def coverage(self) -> pd.DataFrame:
         """Boolean table, images x annotators: who annotated what."""
@@ -247,23 +279,17 @@ class Study:
         names = self.annotators if annotators is None else tuple(annotators)
         return tuple(i for i in self.images if all(self._has(i, a) for a in names))
 
-    def _near(self, image: str) -> str:
+    def _near(self, image: object) -> str:
         """A hint naming the study's image whose name differs from ``image`` only in case."""
-        near = [i for i in self._index if i.casefold() == image.casefold()]
+        if not isinstance(image, str):
+            return ""
+        near = [i for i in self._keys if i.casefold() == image.casefold()]
         return f" (names are case-sensitive: the study has {near[0]!r})" if near else ""
 
     def annotation(self, annotator: str, image: str) -> PanopticAnnotation:
         """Decode ``annotator``'s annotation of ``image``."""
-        per = self._index.get(image)
-        if per is None:
-            raise StudyError(f"image {image!r} must be in the study{self._near(image)}")
-        k = self._slot.get(annotator)
-        if k is None:
-            raise StudyError(f"annotator must be one of {list(self._sources)}, got "
-                             f"{annotator!r}")
-        if per[k] is None:
-            raise StudyError(f"annotator {annotator!r} has no annotation of image {image!r}")
-        return self._sources[annotator].load(per[k])
+        name = self.file_name(annotator, image)  # StudyError for an unknown one
+        return self._sources[annotator].load(name)
 
     def annotations(self, image: str) -> dict[str, PanopticAnnotation]:
         """Decode every annotator's annotation of ``image``: annotator -> annotation."""
@@ -448,16 +474,16 @@ def _comparable_problem(study: Study, names: tuple[str, ...], segments: bool) ->
 def _name_hint(study: Study, names: tuple[str, ...]) -> str:
     """Why images may fail to pair up: names differing in case or extension only."""
     owners: dict[str, set[str]] = {}
-    for image in study._index:
+    for image in study._keys:
         per = study._files(image)
         stem = image.rsplit(".", 1)[0].casefold()
         owners.setdefault(stem, set()).update(a for a in per if a in names)
     close = [s for s, who in owners.items() if len(who) >= 2]
     if close:
-        same = sorted(i for i in study._index if i.rsplit(".", 1)[0].casefold() == close[0])
+        same = sorted(i for i in study._keys if i.rsplit(".", 1)[0].casefold() == close[0])
         return (f"; names are matched exactly (base file name, case-sensitive) and {same[:2]} "
                 "differ only in case or extension: pass rename= to the readers")
     a, b = names[0], names[1]
-    ex_a = next((i for i in study._index if study._has(i, a)), None)
-    ex_b = next((i for i in study._index if study._has(i, b)), None)
+    ex_a = next((i for i in study._keys if study._has(i, a)), None)
+    ex_b = next((i for i in study._keys if study._has(i, b)), None)
     return f" (e.g. {a} has {ex_a!r}, {b} has {ex_b!r}; names are matched by base file name)"

@@ -91,7 +91,7 @@ def test_png_names_other_than_the_default_are_kept(tmp_path):
     shutil.move(tmp_path / "panoptic" / "b.png", tmp_path / "panoptic" / "other_b.png")
     path.write_text(json.dumps(doc))
     src = read_coco_panoptic(path)
-    assert src._png == [None, "other_b.png"]
+    assert list(src._png) == ["", "other_b.png"]  # "": the usual name
     assert src._entry("a.jpg")[1] == "a.png" and src._entry("b.jpg")[1] == "other_b.png"
     np.testing.assert_array_equal(src.load("b.jpg").ids, TINY)
 
@@ -188,9 +188,10 @@ def test_missing_image_hints_as_before(names):
     assert got == want
 
 
-def test_study_index_one_list_per_image():
-    """The study's index holds, per image, each annotator's file name (None: not annotated);
-    every view of it reads as the per-image mappings did."""
+def test_study_index_as_columns():
+    """The study's index holds the sorted image keys in one buffer and, per annotator, each
+    image's position in its source (-1: not annotated); every view of it reads as the per-image
+    mappings did."""
     from agreement.errors import StudyError
     from agreement.model import Categories, Category, PanopticAnnotation, Study
 
@@ -201,8 +202,11 @@ def test_study_index_one_list_per_image():
 
     study = Study.from_annotations({"x": anns("d/a.png", "b.png"), "y": anns("b.png", "c.png"),
                                     "z": anns("a.png")}, cats)
-    assert study._index == {"a.png": ["d/a.png", None, "a.png"], "b.png": ["b.png", "b.png", None],
-                            "c.png": [None, "c.png", None]}
+    assert list(study._keys) == ["a.png", "b.png", "c.png"]
+    assert [list(w) for w in study._where] == [[0, 1, -1], [-1, 0, 1], [0, -1, -1]]
+    assert {i: study._files(i) for i in study.images} == {
+        "a.png": {"x": "d/a.png", "z": "a.png"}, "b.png": {"x": "b.png", "y": "b.png"},
+        "c.png": {"y": "c.png"}}
     assert study.image_info("a.png").file_name == "d/a.png"  # the first annotator's
     assert [study.annotators_of(i) for i in study.images] == [("x", "z"), ("x", "y"), ("y",)]
     assert study.coverage().values.tolist() == [[True, False, True], [True, True, False],

@@ -18,7 +18,7 @@ PACKAGE = Path(agreement.__file__).parent
 
 FLOORS = (
     ("agreement.errors", "agreement._html", "agreement._checks", "agreement._native",
-     "agreement._lazy", "agreement._version", "agreement._spool"),
+     "agreement._lazy", "agreement._version", "agreement._spool", "agreement._names"),
     ("agreement.labels",),
     ("agreement.categories", "agreement.annotation", "agreement.model", "agreement.findings"),
     ("agreement.io",),

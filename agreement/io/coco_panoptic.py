@@ -18,12 +18,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .._checks import short
+from .._names import Names
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
 from ._files import JsonArray, atomic_write, inside, read_json_object, write_png_rgb
 from ._guard import reader_errors
+from ._images import ImageTable
 from ._limits import Limits, check_image_size, resolve_limits
 from ._png import read_png_ids
 
@@ -115,8 +117,9 @@ class CocoPanopticSource:
     name : str
         The JSON path.
     categories : Categories
-    images : tuple of ImageInfo
-        Images that have an annotation entry, in the JSON's annotation order.
+    images : ImageTable
+        Images that have an annotation entry, in the JSON's annotation order (a sequence of
+        ImageInfo, held as columns).
     png_dir : Path
     check_area : bool
         Whether :meth:`load` requires each JSON ``area`` to equal the PNG's pixel count.
@@ -179,10 +182,10 @@ class CocoPanopticSource:
                     f"image ids must be unique, got id {short(iid)} twice", file=path, image=name
                 )
             infos[iid] = ImageInfo(name, h, w, iid)
-        self._index: dict[str, int] = {}  # image file name -> its position in self.images
-        self._png: list[str | None] = []  # None: the image's name with a .png suffix
+        images = ImageTable()
+        self._png = Names()  # "": the image's name with a .png suffix
         self._table = _SegmentColumns()
-        images = []
+        seen: set[str] = set()  # while parsing only: the table holds no str per image
         for i, entry in enumerate(_consumed(data, "annotations")):
             what = f"annotations[{i}]"
             iid = _need(entry, "image_id", int, file=path, what=what)
@@ -194,14 +197,15 @@ class CocoPanopticSource:
             png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
             inside(self.png_dir, png, file=path, image=info.file_name)
             self._segments(entry, info, what)
-            if info.file_name in self._index:
+            if info.file_name in seen:
                 raise FormatError(
                     "image must have one annotation entry, got two", file=path, image=info.file_name
                 )
-            self._index[info.file_name] = len(images)
-            self._png.append(None if png == _default_png(info.file_name) else png)
+            seen.add(info.file_name)
+            self._png.append("" if png == _default_png(info.file_name) else png)
             images.append(info)
-        self.images = tuple(images)
+        del seen, infos
+        self.images = images
         self._columns = self._table
         del self._table, self._category_ids
 
@@ -302,18 +306,17 @@ class CocoPanopticSource:
         return self._columns.segments(self._position(file_name))
 
     def _position(self, file_name: str) -> int:
-        try:
-            return self._index[file_name]
-        except KeyError:
+        k = self.images.position(file_name)
+        if k is None:
             raise AnnotationError(
                 "image must have an annotation in this file", file=self.path, image=file_name
-            ) from None
+            )
+        return k
 
     def _entry(self, file_name: str) -> tuple[ImageInfo, str, tuple[Segment, ...]]:
         k = self._position(file_name)
         info, png = self.images[k], self._png[k]
-        return info, _default_png(info.file_name) if png is None else png, \
-            self._columns.segments(k)
+        return info, png or _default_png(info.file_name), self._columns.segments(k)
 
     def load(self, file_name: str) -> PanopticAnnotation:
         """Decode and validate the annotation of image ``file_name``.

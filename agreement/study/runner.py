@@ -40,7 +40,7 @@ from .. import _native
 from .._spool import Spool
 from ..errors import AnnotationError, StudyError
 from ..image.maps import ImageMaps, Loaded
-from ..model import Study, image_key
+from ..model import Study
 
 __all__ = ["CHUNK_SIZE", "Part", "available_cores", "run", "stream"]
 
@@ -109,7 +109,7 @@ class _Job:
     study: Study
     parts: tuple[Part, ...]
     tolerant: bool
-    names: dict[str, dict[str, str]] | None  # annotator -> image -> source file name
+    layer_findings: bool  # read with the sources' load_with_findings where they have one
     dilation_ratio: float | None
 
     def load(self, image: str) -> ImageMaps:
@@ -130,10 +130,10 @@ class _Job:
     def _read(self, annotator: str, image: str) -> Loaded:
         src = self.study.source(annotator)
         loader = getattr(src, "load_with_findings", None)
-        if self.names is None or loader is None:
+        if not self.layer_findings or loader is None:
             return Loaded(annotator, self.study.annotation(annotator, image),
                           file=_file(self.study, annotator))
-        ann, layer = loader(self.names[annotator][image])
+        ann, layer = loader(self.study.file_name(annotator, image))
         return Loaded(annotator, ann, tuple(dataclasses.replace(f, annotator=annotator)
                                             for f in layer), file=_file(self.study, annotator))
 
@@ -176,12 +176,33 @@ def _run_chunk_here(plan: Plan) -> list:
     return _run_chunk(_STATE["job"], plan)
 
 
-def _file_names(study: Study, annotator: str) -> dict[str, str]:
-    """Study image key -> the source's own file name of that image."""
-    src = study.source(annotator)
-    if study.align == "file_name":
-        return {image_key(i): i.file_name for i in src.images}
-    return {str(i.id): i.file_name for i in src.images}
+class _Chunks(Sequence[Plan]):
+    """The pass's chunks, each made when asked: ``size`` images (of those some part wants) and
+    the parts that want each. Nothing is held an image when every part wants every image (the
+    images are sliced from the study's index chunk by chunk)."""
+
+    def __init__(self, todo: Sequence[str], sets: list[set[str] | None], size: int) -> None:
+        self._sets, self._size = sets, size
+        self._every = tuple(range(len(sets)))  # one tuple shared by the images every part wants
+        if any(s is not None for s in sets):
+            todo = tuple(i for i in todo if any(s is None or i in s for s in sets))
+        self._todo = todo
+        #: images of the pass
+        self.images = len(todo)
+
+    def __len__(self) -> int:
+        return -(-self.images // self._size)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if not 0 <= k < len(self):
+            raise IndexError("chunk index out of range")
+        images = self._todo[k * self._size:(k + 1) * self._size]
+        if all(s is None for s in self._sets):
+            return tuple((i, self._every) for i in images)
+        return tuple((i, tuple(p for p, s in enumerate(self._sets) if s is None or i in s))
+                     for i in images)
 
 
 def run(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None = None,
@@ -266,24 +287,22 @@ def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None 
     if executor is not None and n_jobs != 1:
         raise StudyError(f"give either executor= or n_jobs=, got executor={executor!r} and "
                          f"n_jobs={n_jobs}")
-    todo = list(study.images if images is None else images)
-    unknown = sorted(set(todo) - set(study.images))
-    if unknown:
-        raise StudyError(f"images must be in the study, got {len(unknown)} unknown: {unknown[:5]}")
+    todo: Sequence[str] = study.image_sequence() if images is None else tuple(images)
+    if images is not None:
+        unknown = sorted({i for i in todo if i not in study})
+        if unknown:
+            raise StudyError(
+                f"images must be in the study, got {len(unknown)} unknown: {unknown[:5]}")
     wanted = [p.images(study, images) for p in parts]
-    sets = [None if w is None else set(w) for w in wanted]
-    plan = tuple((i, tuple(k for k, s in enumerate(sets) if s is None or i in s)) for i in todo)
-    plan = tuple(item for item in plan if item[1])
     ratios = {p.bands for p in parts} - {None}
     if len(ratios) > 1:
         raise StudyError(f"parts must share one boundary width ratio, got {sorted(ratios)}")
-    names = ({a: _file_names(study, a) for a in study.annotators}
-             if any(p.layer_findings for p in parts) else None)
-    job = _Job(study, tuple(parts), any(p.tolerant for p in parts), names, next(iter(ratios), None))
+    job = _Job(study, tuple(parts), any(p.tolerant for p in parts),
+               any(p.layer_findings for p in parts), next(iter(ratios), None))
     size = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
-    chunks = [plan[k:k + size] for k in range(0, len(plan), size)]
+    chunks = _Chunks(todo, [None if w is None else set(w) for w in wanted], size)
     label = desc or (parts[0].label if len(parts) == 1 else "analyse")
-    bar = _progress_bar(len(plan), label) if progress else _NoBar()
+    bar = _progress_bar(chunks.images, label) if progress else _NoBar()
     try:
         with _native.reusing_freed_memory():  # maps read one after another; given back after
             yield from _chunk_results(job, chunks, executor, n_jobs, bar)
@@ -291,7 +310,7 @@ def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None 
         bar.close()
 
 
-def _chunk_results(job: _Job, chunks: list[Plan], executor: Any, n_jobs: int,
+def _chunk_results(job: _Job, chunks: Sequence[Plan], executor: Any, n_jobs: int,
                    bar: Any) -> Iterator[list]:
     """Each chunk's partials, in chunk order."""
     workers = available_cores() if n_jobs < 0 else max(1, int(n_jobs))
@@ -336,23 +355,24 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _ordered(submit: Callable[[Plan], cf.Future], chunks: list[Plan], window: int,
+def _ordered(submit: Callable[[Plan], cf.Future], chunks: Sequence[Plan], window: int,
              bar: Any) -> Iterator[list]:
     """Submit chunks, at most ``window`` unfolded at a time; yield results in chunk order."""
-    pending: dict[cf.Future, int] = {}
+    pending: dict[cf.Future, tuple[int, int]] = {}  # future -> (chunk, its images)
     done: dict[int, list] = {}
     sent = turn = 0
     try:
         while turn < len(chunks):
             while sent < len(chunks) and len(pending) + len(done) < window:
-                pending[submit(chunks[sent])] = sent
+                chunk = chunks[sent]
+                pending[submit(chunk)] = (sent, len(chunk))
                 sent += 1
             if turn not in done:
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
-                    k = pending.pop(fut)
+                    k, n = pending.pop(fut)
                     done[k] = fut.result()
-                    bar.update(len(chunks[k]))
+                    bar.update(n)
                 continue
             yield done.pop(turn)
             turn += 1
