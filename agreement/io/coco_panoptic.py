@@ -10,7 +10,7 @@ import json
 import math
 import os
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
+from ._blocks import BlockFile
 from ._files import JsonArray, atomic_write, inside, read_json_object, write_png_rgb
 from ._guard import reader_errors
 from ._images import ImageTable
@@ -561,34 +562,54 @@ def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: 
     return out
 
 
-#: Rows of a block of :class:`_Column` (a block is widened alone when a value does not fit).
-_ROWS = 1 << 16
-#: Machine integer types a block tries in turn (2, 4, 8 bytes); beyond, a list of Python ints.
-_WIDER = {"h": "i", "i": "q"}
+#: Rows of a block of :class:`_Column` (a block is widened alone when a value does not fit;
+#: a reader holds the last block of each column in memory: ~120 kB of ordinary segments).
+_ROWS = 1 << 13
+#: Machine integer types a block tries in turn (1, 2, 4, 8 bytes); beyond, a list of Python ints.
+_WIDER = {"b": "h", "h": "i", "i": "q"}
+#: Bytes a value of each machine integer type takes (this platform's).
+_ITEMSIZE = {t: array(t).itemsize for t in "bhiq"}
 
 
 class _Column:
     """One integer column of the segment tables, ``width`` values per row, grown in blocks of
     :data:`_ROWS` rows.
 
-    A block starts as ``array('h')`` (2 bytes a value: boxes, areas and category ids of
-    ordinary images fit) and is widened alone, to ``array('i')``, ``array('q')``, then a list of
-    Python ints, when a value does not fit (a hostile ``area`` of 10^30 is finite, so accepted):
-    what was read is never changed, and no block is ever copied to freeze the column.
+    A block starts as ``array(typecode)`` (``'h'``, 2 bytes a value: boxes, areas and category
+    ids of ordinary images fit) and is widened alone, to ``array('i')``, ``array('q')``, then a
+    list of Python ints, when a value does not fit (a hostile ``area`` of 10^30 is finite, so
+    accepted): what was read is never changed, and no block is ever copied to freeze the column.
+    With a ``spill`` file, a full block of machine integers is written to it when the next block
+    starts (kept as ``(typecode, offset)``; a list of Python ints stays in memory), so memory
+    holds the last block, not the study; :meth:`rows` reads back what it needs, a read per block.
     """
 
-    __slots__ = ("blocks", "width")
+    __slots__ = ("blocks", "size", "spill", "typecode", "width")
 
-    def __init__(self, width: int = 1) -> None:
-        self.blocks: list[array | list[int]] = [array("h")]
+    def __init__(self, width: int = 1, *, spill: BlockFile | None = None,
+                 typecode: str = "h", rows: int | None = None) -> None:
+        self.blocks: list[array | list[int] | tuple[str, int]] = [array(typecode)]
         self.width = width
+        self.size = (_ROWS if rows is None else rows) * width  # values of a full block
+        self.spill = spill
+        self.typecode = typecode
+
+    def _next_block(self) -> array:
+        """A new last block, the full one before it written to the spill file if it can be."""
+        full = self.blocks[-1]
+        if self.spill is not None and isinstance(full, array):
+            at = self.spill.put(full)
+            if at is not None:
+                self.blocks[-1] = (full.typecode, at)
+        block = array(self.typecode)
+        self.blocks.append(block)
+        return block
 
     def add(self, values: tuple[int, ...]) -> None:
         """Append one row (``width`` values)."""
         block = self.blocks[-1]
-        if len(block) >= _ROWS * self.width:
-            block = array("h")
-            self.blocks.append(block)
+        if len(block) >= self.size:
+            block = self._next_block()
         n = len(block)
         while True:
             try:
@@ -601,12 +622,11 @@ class _Column:
 
     def extend(self, values: list[int]) -> None:
         """Append rows (``width`` values each, flat): the blocks :meth:`add` would make."""
-        size, at = _ROWS * self.width, 0
+        size, at = self.size, 0
         while at < len(values):
             block = self.blocks[-1]
             if len(block) >= size:
-                block = array("h")
-                self.blocks.append(block)
+                block = self._next_block()
             n = len(block)
             chunk = values[at:at + size - n]
             while True:
@@ -621,14 +641,53 @@ class _Column:
 
     def rows(self, lo: int, hi: int) -> list[int]:
         """The values of rows ``lo:hi``, as Python ints."""
-        size, out = _ROWS * self.width, []
+        size, out = self.size, []
         lo, hi = lo * self.width, hi * self.width
         while lo < hi:
             b, at = divmod(lo, size)
             take = min(hi - lo, size - at)
-            out.extend(self.blocks[b][at:at + take])
+            block = self.blocks[b]
+            if type(block) is tuple:  # in the spill file: the values asked for, one read
+                typecode, offset = block
+                item = _ITEMSIZE[typecode]
+                out.extend(array(typecode, self.spill.get(offset + at * item,  # type: ignore
+                                                          take * item)))
+            else:
+                out.extend(block[at:at + take])
             lo += take
         return out
+
+    def __len__(self) -> int:
+        """Rows appended (every block but the last is full)."""
+        return ((len(self.blocks) - 1) * self.size + len(self.blocks[-1])) // self.width
+
+    def __iter__(self) -> Iterator[int]:
+        """Every value, row after row (flat), a block at a time."""
+        rows = self.size // self.width
+        for b in range(len(self.blocks)):
+            yield from self.rows(b * rows, min(len(self), (b + 1) * rows))
+
+    def __reduce__(self) -> Any:
+        """By value (blocks read back): a spill file is this process's alone."""
+        return (_column, (*self._state(), None))
+
+    def _state(self) -> tuple[int, str, int, list[array | list[int]]]:
+        """What rebuilds the column: the blocks, those in the spill file read back."""
+        blocks = [array(b[0], self.spill.get(b[1], self.size * _ITEMSIZE[b[0]]))  # type: ignore
+                  if type(b) is tuple else b for b in self.blocks]
+        return self.width, self.typecode, self.size // self.width, blocks
+
+
+def _column(width: int, typecode: str, rows: int, blocks: list[array | list[int]],
+            spill: BlockFile | None) -> _Column:
+    """A :class:`_Column` of ``blocks`` of ``rows`` rows (every one but the last full), the
+    full ones written to ``spill`` as :meth:`_Column.extend` would."""
+    column = _Column(width, spill=spill, typecode=typecode, rows=rows)
+    column.blocks = [blocks[0]] if blocks else [array(typecode)]
+    for block in blocks[1:]:
+        column._next_block()
+        column.blocks[-1] = block
+    return column
 
 
 class _SegmentColumns:
@@ -636,21 +695,27 @@ class _SegmentColumns:
     offset per image); ``segments(k)`` rebuilds image ``k``'s table.
 
     Columns of machine integers (:class:`_Column`; no Python object per value: parsing a large
-    file leaves no scattered small objects behind), as narrow as the values allow.
+    file leaves no scattered small objects behind), as narrow as the values allow; their full
+    blocks in one anonymous temporary file (a :class:`BlockFile`, made when a first block is
+    full: memory holds a block of each column, whatever the study's size). The offsets (8 bytes
+    an image) stay in memory. Pickled by value: the blocks are read back, and written to a file
+    of the process that unpickles.
     """
 
-    __slots__ = ("area", "bbox", "cats", "crowd", "ids", "offsets")
+    __slots__ = ("area", "bbox", "cats", "crowd", "ids", "offsets", "spill")
 
     def __init__(self) -> None:
-        self.ids, self.cats, self.area = _Column(), _Column(), _Column()
-        self.bbox = _Column(4)
-        self.crowd = array("b")
+        self.spill = spill = BlockFile()
+        self.ids, self.cats, self.area = (_Column(spill=spill), _Column(spill=spill),
+                                          _Column(spill=spill))
+        self.bbox = _Column(4, spill=spill)
+        self.crowd = _Column(spill=spill, typecode="b")
         self.offsets = array("q", [0])
 
     def add(self, sid: int, cid: int, iscrowd: int, area: int, bbox: list[int]) -> None:
         self.ids.add((sid,))  # ids, categories and iscrowd are range-checked by the reader
         self.cats.add((cid,))
-        self.crowd.append(iscrowd)
+        self.crowd.add((iscrowd,))
         self.area.add((area,))
         self.bbox.add(tuple(bbox))
 
@@ -674,8 +739,23 @@ class _SegmentColumns:
         return tuple(
             Segment(i, c, bool(w), a, tuple(box[4 * j:4 * j + 4]))  # type: ignore[arg-type]
             for j, (i, c, w, a) in enumerate(zip(self.ids.rows(lo, hi), self.cats.rows(lo, hi),
-                                                 self.crowd[lo:hi], self.area.rows(lo, hi),
+                                                 self.crowd.rows(lo, hi), self.area.rows(lo, hi),
                                                  strict=True)))
+
+    def __reduce__(self) -> Any:
+        columns = tuple(c._state() for c in
+                        (self.ids, self.cats, self.area, self.bbox, self.crowd))
+        return (_segment_columns, (columns, self.offsets))
+
+
+def _segment_columns(columns: tuple[tuple[int, str, int, list[array | list[int]]], ...],
+                     offsets: array) -> _SegmentColumns:
+    """A :class:`_SegmentColumns` of the columns' blocks, in a spill file of its own."""
+    table = _SegmentColumns()
+    table.ids, table.cats, table.area, table.bbox, table.crowd = (
+        _column(*c, table.spill) for c in columns)
+    table.offsets = offsets
+    return table
 
 
 def _default_png(file_name: str) -> str:
