@@ -76,15 +76,23 @@ class Names(Sequence[str]):
 
     def _sorted(self) -> array:
         if self._order is None:  # positions in name order, ties in position order
-            self._order = array("q", sorted(range(len(self)), key=self.__getitem__))
+            buffer, offsets = self._buffer, self._offsets  # UTF-8 order: the strings' order
+            self._order = array("q", sorted(range(len(self)),
+                                            key=lambda k: buffer[offsets[k]:offsets[k + 1]]))
         return self._order
 
     def position(self, name: str) -> int | None:
-        """The first position of ``name``; None when it is not there."""
-        order = self._sorted()
-        at = bisect.bisect_left(order, name, key=self.__getitem__)
-        if at < len(order) and self[order[at]] == name:
-            return order[at]
+        """The first position of ``name``; None when it is not there.
+
+        Compared as UTF-8 bytes, undecoded: their order is the strings' (code point) order.
+        """
+        order, buffer, offsets = self._sorted(), self._buffer, self._offsets
+        want = name.encode("utf-8", _ERRORS)
+        at = bisect.bisect_left(order, want, key=lambda k: buffer[offsets[k]:offsets[k + 1]])
+        if at < len(order):
+            k = order[at]
+            if buffer[offsets[k]:offsets[k + 1]] == want:
+                return k
         return None
 
     def sorted(self) -> Iterator[str]:

@@ -263,7 +263,7 @@ class Study:
         import pandas as pd
 
         return pd.DataFrame(
-            {a: [self._has(i, a) for i in self.images] for a in self.annotators},
+            {a: [p >= 0 for p in w] for a, w in zip(self._sources, self._where, strict=True)},
             index=pd.Index(self.images, name="image"),
         )
 
@@ -271,13 +271,17 @@ class Study:
         """One row per (image, annotator) the study lacks: columns ``image``, ``annotator``."""
         import pandas as pd
 
-        rows = [(i, a) for i in self.images for a in self.annotators if not self._has(i, a)]
+        rows = [(i, a) for r, i in enumerate(self._keys)
+                for a, w in zip(self._sources, self._where, strict=True) if w[r] < 0]
         return pd.DataFrame(rows, columns=["image", "annotator"])
 
     def shared_images(self, annotators: Sequence[str] | None = None) -> tuple[str, ...]:
         """Images annotated by all of ``annotators`` (default: every annotator)."""
         names = self.annotators if annotators is None else tuple(annotators)
-        return tuple(i for i in self.images if all(self._has(i, a) for a in names))
+        if any(a not in self._slot for a in names):
+            return ()
+        where = [self._where[self._slot[a]] for a in names]
+        return tuple(i for r, i in enumerate(self._keys) if all(w[r] >= 0 for w in where))
 
     def _near(self, image: object) -> str:
         """A hint naming the study's image whose name differs from ``image`` only in case."""
@@ -372,16 +376,17 @@ class Study:
         rows = []
         for a in self.annotators:
             src = self._sources[a]
-            have = [i for i in self.images if self._has(i, a)]
+            have = [(i, p) for i, p in zip(self._keys, self._where[self._slot[a]], strict=True)
+                    if p >= 0]
             segs = 0
-            for i in have:
-                known = _known_segment_count(src, self._files(i)[a])
+            for i, p in have:
+                known = _known_segment_count(src, src.images[p].file_name)
                 segs += len(self.annotation(a, i).segments) if known is None else known
             rows.append(
                 {
                     "annotator": a,
                     "images": len(have),
-                    "missing_images": len(self.images) - len(have),
+                    "missing_images": len(self._keys) - len(have),
                     "segments": segs,
                     "source": src.name,
                 }
@@ -453,7 +458,8 @@ def _skipped_shapes(study: Study, names: Sequence[str]) -> str:
 def _comparable_problem(study: Study, names: tuple[str, ...], segments: bool) -> str | None:
     if len(names) < 2:
         return f"it must have two or more annotators, got {len(names)} ({', '.join(names)})"
-    shared = [i for i in study.images if sum(study._has(i, a) for a in names) >= 2]
+    where = [study._where[study._slot[a]] for a in names if a in study._slot]
+    shared = [i for r, i in enumerate(study._keys) if sum(w[r] >= 0 for w in where) >= 2]
     if not shared:
         return (f"no image is annotated by two annotators, got {len(study.images)} image(s) "
                 f"each annotated by one{_name_hint(study, names)}")
