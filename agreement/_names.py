@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
-__all__ = ["Names", "Numbers"]
+__all__ = ["Names", "Numbers", "position_in"]
 
 #: Lone surrogates (a JSON "\\ud800" escape) kept as they were read.
 _ERRORS = "surrogatepass"
@@ -58,12 +58,7 @@ class Names(Sequence[str]):
     def __getitem__(self, k: Any) -> Any:
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(len(self)))]
-        n = len(self)
-        k = k.__index__()
-        if k < 0:
-            k += n
-        if not 0 <= k < n:
-            raise IndexError("name index out of range")
+        k = position_in(k, len(self))
         return self._buffer[self._offsets[k]:self._offsets[k + 1]].decode("utf-8", _ERRORS)
 
     def __iter__(self) -> Iterator[str]:
@@ -122,6 +117,17 @@ class Names(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"Names({len(self)} names, {self.nbytes():,} bytes)"
+
+
+def position_in(k: Any, n: int) -> int:
+    """Index ``k`` (an int-like, negative from the end) of a sequence of ``n`` items, checked
+    (IndexError out of range)."""
+    k = k.__index__()
+    if k < 0:
+        k += n
+    if not 0 <= k < n:
+        raise IndexError("index out of range")
+    return k
 
 
 class Numbers(Sequence[int]):

@@ -13,7 +13,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .._names import Names, Numbers
+from .._names import Names, Numbers, position_in
 from ..model import ImageInfo
 
 __all__ = ["ImageTable", "names_of"]
@@ -47,12 +47,8 @@ class ImageTable(Sequence[ImageInfo]):
     def __getitem__(self, k: Any) -> Any:
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(len(self)))]
-        n = len(self)
-        k = k.__index__()
-        if k < 0:
-            k += n
-        name = self._names[k]  # raises IndexError out of range
-        return ImageInfo(name, self._sizes[2 * k], self._sizes[2 * k + 1], self._ids[k])
+        k = position_in(k, len(self))
+        return ImageInfo(self._names[k], self._sizes[2 * k], self._sizes[2 * k + 1], self._ids[k])
 
     def __iter__(self) -> Iterator[ImageInfo]:
         for k in range(len(self)):
