@@ -25,7 +25,8 @@ class Names(Sequence[str]):
 
     ``names[k]`` decodes the ``k``-th string; :meth:`position` gives the first position of a
     string (None when absent) in O(log n), over an order sorted once, when first asked
-    (appending afterwards sorts again). Equal strings may be appended
+    (appending afterwards sorts again; ``ordered=True``: the strings are given sorted, so never
+    sorted). Equal strings may be appended
     (:meth:`position` gives the first). Pickles as its buffer and offsets.
 
     >>> n = Names(["b.png", "a.png", "c.png"])
@@ -35,12 +36,14 @@ class Names(Sequence[str]):
 
     __slots__ = ("_buffer", "_offsets", "_order")
 
-    def __init__(self, names: Iterable[str] = ()) -> None:
+    def __init__(self, names: Iterable[str] = (), *, ordered: bool = False) -> None:
         self._buffer = bytearray()
         self._offsets = array("q", [0])
         self._order: array | None = None
         for name in names:
             self.append(name)
+        if ordered:  # given sorted (the caller's word): no sort at the first lookup
+            self._order = array("q", range(len(self)))
 
     def append(self, name: str) -> None:
         """Add ``name`` at the end."""

@@ -120,7 +120,11 @@ class MemorySource:
 
 def image_key(info: ImageInfo) -> str:
     """The name a study aligns images on: the file name's base name without directories."""
-    return info.file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    return _base_name(info.file_name)
+
+
+def _base_name(file_name: str) -> str:
+    return file_name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class Study:
@@ -165,13 +169,7 @@ class Study:
         n = len(self._sources)
         rows: dict[str, list[int]] = {}  # while building only
         for k, (annotator, source) in enumerate(self._sources.items()):
-            for pos, info in enumerate(source.images):
-                if align == "image_id" and info.id is None:
-                    raise StudyError(
-                        f"annotator {annotator!r}, file {source.name!r}: image {info.file_name!r} "
-                        "must have an image id to align by image_id, got none"
-                    )
-                key = image_key(info) if align == "file_name" else str(info.id)
+            for pos, key in enumerate(_keys_of(source, annotator, align)):
                 per = rows.get(key)
                 if per is None:
                     per = rows[key] = [-1] * n
@@ -183,7 +181,7 @@ class Study:
                 per[k] = pos
         keys = sorted(rows)
         #: the image keys, sorted, in one buffer (no str an image: see agreement._names)
-        self._keys = Names(keys)
+        self._keys = Names(keys, ordered=True)
         #: per annotator, for each image key (in key order): its position in the source's
         #: ``images``, -1 when the annotator does not have it
         self._where = [array("q", [rows[key][k] for key in keys]) for k in range(n)]
@@ -401,6 +399,23 @@ class Study:
 
     def _repr_html_(self) -> str:
         return f"<p>{self!r}</p>" + self.summary().to_html(index=False)
+
+
+def _keys_of(source: AnnotationSource, annotator: str, align: str) -> Iterator[str]:
+    """The key of each image of ``source``, in order (a reader holding its images as a table
+    gives its file names without making an ImageInfo each)."""
+    if align == "file_name":
+        file_names = getattr(source.images, "file_names", None)
+        names = file_names() if callable(file_names) else (i.file_name for i in source.images)
+        yield from map(_base_name, names)
+        return
+    for info in source.images:
+        if info.id is None:
+            raise StudyError(
+                f"annotator {annotator!r}, file {source.name!r}: image {info.file_name!r} "
+                "must have an image id to align by image_id, got none"
+            )
+        yield str(info.id)
 
 
 def _merge_categories(sources: Mapping[str, AnnotationSource]) -> Categories:

@@ -136,3 +136,49 @@ def test_study_lookups():
         study.file_name("y", "a.png")
     with pytest.raises(StudyError, match="must be in the study"):
         study.file_name("x", "A.png")
+
+
+def test_a_pass_without_parts_reads_nothing():
+    from agreement.model import Categories, Category, PanopticAnnotation, Study
+    from agreement.study.runner import _Chunks, run, stream
+
+    loads = []
+
+    class Counting:
+        name, categories = "c", Categories([Category(1, "road", False)])
+
+        def __init__(self):
+            self.images = tuple(PanopticAnnotation.from_map([[1]], {1: 1}, file_name=f"{k}.png")
+                                .image for k in range(5))
+
+        def load(self, file_name):
+            loads.append(file_name)
+            return PanopticAnnotation.from_map([[1]], {1: 1}, file_name=file_name)
+
+    study = Study({"a": Counting(), "b": Counting()})
+    assert run(study, []) == [] and list(stream(study, [])) == [] and loads == []
+    assert len(_Chunks(Names(["a", "b"]), [], 2)) == 0
+
+
+def test_names_given_sorted_are_looked_up_without_sorting():
+    held = Names(["a", "b", "b", "c"], ordered=True)
+    assert list(held._order) == [0, 1, 2, 3]
+    assert [held.position(x) for x in ("a", "b", "c", "d")] == [0, 1, 3, None]
+
+
+def test_an_image_subset_pickles(tmp_path):
+    """A study opened with a list of images (its sources wrapped in ImageSubset) goes to
+    worker processes: it pickles and reads the same annotations."""
+    from conftest import SAMPLE
+
+    from agreement.io import open_study
+    from agreement.io.study_file import ImageSubset
+
+    study = open_study(SAMPLE / "batch1").study
+    keep = study.images[:2]
+    source = study.source(study.annotators[0])
+    subset = ImageSubset(source, keep)
+    back = pickle.loads(pickle.dumps(subset))
+    assert [i.file_name for i in back.images] == [i.file_name for i in subset.images]
+    name = subset.images[0].file_name
+    assert back.load(name).segments == source.load(name).segments

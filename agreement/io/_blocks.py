@@ -41,7 +41,8 @@ class BlockFile:
         self._fd = -1
         self._end = 0
         self._pid = os.getpid()
-        self.failed = False  # no more blocks are written (the disk failed)
+        #: no more blocks are written (the disk failed; or no os.pwrite / os.pread: Windows)
+        self.failed = not (hasattr(os, "pwrite") and hasattr(os, "pread"))
 
     def put(self, data: Any) -> int | None:
         """Write ``data`` (bytes or a buffer such as an ``array``) at the end of the file; its

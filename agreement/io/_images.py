@@ -16,7 +16,7 @@ from typing import Any
 from .._names import Names, Numbers, position_in
 from ..model import ImageInfo
 
-__all__ = ["ImageTable", "names_of"]
+__all__ = ["ImageTable"]
 
 
 class ImageTable(Sequence[ImageInfo]):
@@ -53,6 +53,10 @@ class ImageTable(Sequence[ImageInfo]):
     def __iter__(self) -> Iterator[ImageInfo]:
         for k in range(len(self)):
             yield self[k]
+
+    def file_names(self) -> Sequence[str]:
+        """The images' file names, in order (read from the buffer, no ImageInfo made)."""
+        return self._names
 
     def name(self, k: int) -> str:
         """The file name of image ``k`` (without making its ImageInfo)."""
@@ -99,8 +103,3 @@ def _holds(increasing: array, k: int) -> bool:
     return at < len(increasing) and increasing[at] == k
 
 
-def names_of(images: Sequence[ImageInfo]) -> Sequence[str]:
-    """The file names of ``images`` (an :class:`ImageTable`'s without making ImageInfos)."""
-    if isinstance(images, ImageTable):
-        return images._names
-    return [i.file_name for i in images]

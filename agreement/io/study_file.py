@@ -194,6 +194,8 @@ class ImageSubset:
         return self._source.load(file_name)
 
     def __getattr__(self, attr: str) -> Any:  # segment_count and reader extras
+        if attr.startswith("__") or attr == "_source":  # not yet set (unpickling): no loop
+            raise AttributeError(attr)
         return getattr(self._source, attr)
 
 

@@ -32,6 +32,7 @@ import dataclasses
 import os
 import warnings
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -179,16 +180,19 @@ def _run_chunk_here(plan: Plan) -> list:
 class _Chunks(Sequence[Plan]):
     """The pass's chunks, each made when asked: ``size`` images (of those some part wants) and
     the parts that want each. Nothing is held an image when every part wants every image (the
-    images are sliced from the study's index chunk by chunk)."""
+    images are sliced from the study's index chunk by chunk), else the position of each image
+    a part wants (8 bytes)."""
 
     def __init__(self, todo: Sequence[str], sets: list[set[str] | None], size: int) -> None:
-        self._sets, self._size = sets, size
+        self._sets, self._size, self._todo = sets, size, todo
         self._every = tuple(range(len(sets)))  # one tuple shared by the images every part wants
-        if any(s is not None for s in sets):
-            todo = tuple(i for i in todo if any(s is None or i in s for s in sets))
-        self._todo = todo
+        #: positions in ``todo`` of the images some part wants (None: every image)
+        self._kept: array | None = None
+        if not sets or any(s is not None for s in sets):
+            self._kept = array("q", (k for k, i in enumerate(todo)
+                                     if any(s is None or i in s for s in sets)))
         #: images of the pass
-        self.images = len(todo)
+        self.images = len(todo) if self._kept is None else len(self._kept)
 
     def __len__(self) -> int:
         return -(-self.images // self._size)
@@ -198,9 +202,10 @@ class _Chunks(Sequence[Plan]):
             return [self[i] for i in range(*k.indices(len(self)))]
         if not 0 <= k < len(self):
             raise IndexError("chunk index out of range")
-        images = self._todo[k * self._size:(k + 1) * self._size]
-        if all(s is None for s in self._sets):
-            return tuple((i, self._every) for i in images)
+        span = slice(k * self._size, (k + 1) * self._size)
+        if self._kept is None:
+            return tuple((i, self._every) for i in self._todo[span])
+        images = [self._todo[r] for r in self._kept[span]]
         return tuple((i, tuple(p for p, s in enumerate(self._sets) if s is None or i in s))
                      for i in images)
 
@@ -301,6 +306,7 @@ def stream(study: Study, parts: Sequence[Part], *, images: Sequence[str] | None 
                any(p.layer_findings for p in parts), next(iter(ratios), None))
     size = max(1, int(CHUNK_SIZE if chunk_size is None else chunk_size))
     chunks = _Chunks(todo, [None if w is None else set(w) for w in wanted], size)
+    del wanted  # the parts' lists: their sets are what the chunks read
     label = desc or (parts[0].label if len(parts) == 1 else "analyse")
     bar = _progress_bar(chunks.images, label) if progress else _NoBar()
     try:
