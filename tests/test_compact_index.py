@@ -107,8 +107,35 @@ def test_json_array_consumed_once_gives_every_element_and_frees_its_blocks(tmp_p
     got = read_json_object(path, lazy=("a",))["a"]
     assert isinstance(got, JsonArray) and len(got._blocks) > 3
     assert list(got) == items  # iterating leaves it whole
+    # every block but the last in the temporary file, as (offset, size)
+    assert all(isinstance(b, tuple) for b, _ in got._blocks[:-1])
+    assert isinstance(got._blocks[-1][0], bytes) and got._file.nbytes > 0
     assert list(got.consume()) == items
-    assert got._blocks == [] and len(got) == 0
+    assert got._blocks == [] and len(got) == 0 and got._file._file is None  # file let go
+
+
+def test_json_array_blocks_stay_in_memory_when_no_file_can_be_written(tmp_path, monkeypatch):
+    from agreement.io import _blocks, _files
+
+    monkeypatch.setattr(_files, "_BLOCK", 40)
+
+    def no_room(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_blocks.os, "pwrite", no_room)
+    items = [{"id": k, "xs": list(range(k % 5))} for k in range(25)]
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps({"b": 1, "a": items}), encoding="utf-8")
+    got = read_json_object(path, lazy=("a",))["a"]
+    assert len(got._blocks) > 3 and all(isinstance(b, bytes) for b, _ in got._blocks)
+    assert list(got) == items and list(got.consume()) == items
+
+
+def test_a_one_block_array_makes_no_file(tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps({"a": [1, 2, 3]}), encoding="utf-8")
+    got = read_json_object(path, lazy=("a",))["a"]
+    assert got._file is None and list(got) == [1, 2, 3]
 
 
 # ------------------------------------------------------------------------- findings table
@@ -322,3 +349,44 @@ def test_a_categorical_findings_frame_holds_the_same_texts_and_summary(rows):
         want = plain.groupby(["severity", "kind"]).size().rename("findings").reset_index()
         got = compact.groupby(["severity", "kind"]).size().rename("findings").reset_index()
         assert got.astype(str).values.tolist() == want.astype(str).values.tolist()
+
+
+# ------------------------------------------------------------------------- format sniffing
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pad=st.integers(0, 3 * 1024), where=st.sampled_from(["panoptic", "instances", "ls", "none"]),
+       read=st.sampled_from([7, 16, 1 << 20]))
+def test_sniffing_reads_a_large_json_in_pieces(tmp_path_factory, monkeypatch, pad, where, read):
+    """A JSON object longer than the head is scanned a piece at a time (never read whole), and
+    a key split between two pieces is still seen: the same format as reading the whole file."""
+    from agreement.io import _sniff
+
+    monkeypatch.setattr(_sniff, "_HEAD", 64)
+    monkeypatch.setattr(_sniff, "_READ", read)
+    keys = {"panoptic": '"annotations": [{"segments_info": []}]',
+            "instances": '"annotations": [{"segmentation": [], "bbox": []}]',
+            "ls": '"annotations": [], "data": {}', "none": '"other": 1'}
+    text = '{"pad": "' + "x" * pad + '", ' + keys[where] + "}"
+    path = tmp_path_factory.mktemp("sniff") / "doc.json"
+    path.write_text(text, encoding="utf-8")
+    whole = {"panoptic": "coco_panoptic", "instances": "coco_instances", "ls": "labelstudio",
+             "none": None}[where]
+    sizes = []  # every read of the sniffer's own file handles
+
+    class Counted:
+        def __init__(self, *args):
+            self._fh = open(*args)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+
+        def read(self, n=-1):
+            sizes.append(n)
+            return self._fh.read(n)
+
+    monkeypatch.setattr(_sniff, "open", Counted, raising=False)
+    assert _sniff.sniff(path) == whole
+    assert all(0 < n <= max(read, 64) for n in sizes)  # the head, then pieces: never all

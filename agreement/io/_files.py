@@ -23,6 +23,7 @@ import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import AnnotationError, FormatError, PathEscapeError
+from ._blocks import BlockFile
 from ._limits import Limits, check_image_size, resolve_limits
 
 if sys.version_info >= (3, 11):
@@ -164,21 +165,31 @@ class JsonArray:
     Made by :func:`read_json_object`: it holds the text of its elements (checked when the
     document was read), zlib-compressed in blocks of about a megabyte, never the decoded
     elements nor the document's text, so iterating over a 10,000-image ``annotations`` list
-    keeps one block and one entry in memory at a time (a 30 MB array is held in a few MB).
+    keeps one block and one entry in memory at a time. Beyond its first block the compressed
+    blocks wait in an anonymous temporary file (:class:`~agreement.io._blocks.BlockFile`; in
+    memory where none can be written): a reader that must hold an array until it has read the
+    rest of the document (COCO panoptic's ``annotations`` before its ``categories``) holds a
+    block of it, whatever its length.
     """
 
-    __slots__ = ("_blocks", "_n")
+    __slots__ = ("_blocks", "_file", "_n")
 
-    def __init__(self, blocks: list[tuple[bytes, array]], n: int) -> None:
-        self._blocks, self._n = blocks, n
+    def __init__(self, blocks: list[tuple[bytes | tuple[int, int], array]], n: int,
+                 file: BlockFile | None = None) -> None:
+        self._blocks, self._n, self._file = blocks, n, file
 
     def __len__(self) -> int:
         return self._n
 
+    def _text(self, packed: bytes | tuple[int, int]) -> str:
+        if isinstance(packed, tuple):  # (offset, size) in the temporary file
+            packed = self._file.get(*packed)  # type: ignore[union-attr]
+        return zlib.decompress(packed).decode("utf-8")
+
     def __iter__(self) -> Iterator[Any]:
         decode = _DECODER.raw_decode
         for packed, starts in self._blocks:
-            text = zlib.decompress(packed).decode("utf-8")
+            text = self._text(packed)
             for start in starts:
                 yield decode(text, start)[0]
 
@@ -189,23 +200,27 @@ class JsonArray:
         self._blocks.reverse()
         while self._blocks:
             packed, starts = self._blocks.pop()
-            text = zlib.decompress(packed).decode("utf-8")
+            text = self._text(packed)
             del packed
             for start in starts:
                 yield decode(text, start)[0]
         self._n = 0
+        if self._file is not None:
+            self._file.close()
 
 
 class _Packer:
     """Builds a :class:`JsonArray`: element texts joined by a space (numbers stay apart) into
-    blocks of about ``_BLOCK`` characters, each compressed."""
+    blocks of about ``_BLOCK`` characters, each compressed; a block is written to the array's
+    temporary file when the next one is made (one block of an array is held)."""
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[bytes, array]] = []
+        self.blocks: list[tuple[bytes | tuple[int, int], array]] = []
         self.n = 0
         self._parts: list[str] = []
         self._starts = array("I")
         self._size = 0
+        self._file: BlockFile | None = None
 
     def add(self, text: str) -> None:
         self._starts.append(self._size)
@@ -217,13 +232,20 @@ class _Packer:
 
     def _flush(self) -> None:
         if self._parts:
+            if self.blocks and isinstance(self.blocks[-1][0], bytes):  # the last one: to disk
+                if self._file is None:
+                    self._file = BlockFile()
+                packed, starts = self.blocks[-1]
+                at = self._file.put(packed)
+                if at is not None:
+                    self.blocks[-1] = ((at, len(packed)), starts)
             joined = " ".join(self._parts).encode("utf-8")
             self.blocks.append((zlib.compress(joined, 1), self._starts))
         self._parts, self._starts, self._size = [], array("I"), 0
 
     def done(self) -> JsonArray:
         self._flush()
-        return JsonArray(self.blocks, self.n)
+        return JsonArray(self.blocks, self.n, self._file)
 
 
 _DECODER = json.JSONDecoder()

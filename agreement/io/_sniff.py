@@ -36,15 +36,38 @@ def _json_kind(path: Path, head: bytes) -> str | None:
                               "(it keeps no segmentation): export the project as JSON",
                               file=path)
     elif text.startswith(b"{"):
-        body = head if len(head) < _HEAD else path.read_bytes()
-        if b'"segments_info"' in body:
+        found = _marks(path, head)
+        if b'"segments_info"' in found:
             return "coco_panoptic"
-        if b'"annotations"' in body and (b'"segmentation"' in body or b'"bbox"' in body):
+        if b'"annotations"' in found and (b'"segmentation"' in found or b'"bbox"' in found):
             return "coco_instances"
-        if b'"annotations"' in body and b'"data"' in body:
+        if b'"annotations"' in found and b'"data"' in found:
             return "labelstudio"
     read_json(path)  # not an export: say so, unless the JSON itself is broken (maybe an export)
     return None
+
+
+#: The keys that tell a JSON object's format (COCO panoptic's first: it decides alone).
+_MARKS = (b'"segments_info"', b'"annotations"', b'"segmentation"', b'"bbox"', b'"data"')
+_READ = 1 << 20
+
+
+def _marks(path: Path, head: bytes) -> set[bytes]:
+    """Which of :data:`_MARKS` the file holds, read a megabyte at a time (a 30 MB export is
+    never held whole) and no further than a COCO panoptic key."""
+    found = {m for m in _MARKS if m in head}
+    if len(head) < _HEAD or _MARKS[0] in found:
+        return found
+    overlap = max(map(len, _MARKS)) - 1  # a key split between two reads is still seen
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(_READ):
+            window = tail + block
+            found.update(m for m in _MARKS if m in window)
+            if _MARKS[0] in found:
+                break
+            tail = window[-overlap:]
+    return found
 
 
 def _xml_is_well_formed(path: Path) -> None:

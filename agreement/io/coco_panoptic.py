@@ -169,7 +169,8 @@ class CocoPanopticSource:
         self.categories = Categories.from_coco(data["categories"], file=self.name)
         self._category_ids = frozenset(self.categories)
         self.info = data.get("info")
-        infos: dict[int, ImageInfo] = {}
+        listed = ImageTable()  # the 'images' entries (columns: no ImageInfo held an image)
+        infos: dict[int, int] = {}  # image id -> its position in listed
         for i, entry in enumerate(_consumed(data, "images")):
             what = f"images[{i}]"
             iid = _need(entry, "id", int, file=path, what=what)
@@ -185,7 +186,8 @@ class CocoPanopticSource:
                 raise FormatError(
                     f"image ids must be unique, got id {short(iid)} twice", file=path, image=name
                 )
-            infos[iid] = ImageInfo(name, h, w, iid)
+            infos[iid] = len(listed)
+            listed.append(ImageInfo(name, h, w, iid))
         images = ImageTable()
         self._png = Names()  # "": the image's name with a .png suffix
         self._table = _SegmentColumns()
@@ -197,7 +199,7 @@ class CocoPanopticSource:
                 raise FormatError(
                     f"{what} image_id must be listed in 'images', got {short(iid)}", file=path
                 )
-            info = infos[iid]
+            info = listed[infos[iid]]
             png = _need(entry, "file_name", str, file=path, what=what, image=info.file_name)
             inside_path(self.png_dir, png, file=path, image=info.file_name)
             self._segments(entry, info, what)
@@ -208,7 +210,7 @@ class CocoPanopticSource:
             seen.add(info.file_name)
             self._png.append("" if png == _default_png(info.file_name) else png)
             images.append(info)
-        del seen, infos
+        del seen, infos, listed
         self.images = images
         self._columns = self._table
         del self._table, self._category_ids
