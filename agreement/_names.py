@@ -93,10 +93,6 @@ class Names(Sequence[str]):
                 return k
         return None
 
-    def sorted(self) -> Iterator[str]:
-        """The names in sorted order."""
-        return (self[k] for k in self._sorted())
-
     def nbytes(self) -> int:
         """Bytes held (buffer, offsets and sorted order)."""
         return (len(self._buffer) + self._offsets.itemsize * len(self._offsets)

@@ -28,7 +28,7 @@ def test_names_read_back_and_look_up_as_a_list(names, probes):
         want = names.index(name) if name in names else None
         assert held.position(name) == want
         assert (name in held) == (name in names)
-    assert list(held.sorted()) == sorted(names)
+    assert [held[k] for k in held._sorted()] == sorted(names)
     back = pickle.loads(pickle.dumps(held))
     assert back == held and list(back) == names and back.position(names[-1] if names else "") == (
         names.index(names[-1]) if names else None)
@@ -66,7 +66,7 @@ def test_image_table_gives_back_the_infos(rows):
     assert list(table) == infos and len(table) == len(infos)
     assert [table[k].id for k in range(len(infos))] == [i.id for i in infos]  # None kept
     for k, info in enumerate(infos):
-        assert table.position(info.file_name) == k and table.name(k) == info.file_name
+        assert table.position(info.file_name) == k and table.file_names()[k] == info.file_name
     assert table.position("\x00absent") is None
     assert list(pickle.loads(pickle.dumps(table))) == infos
 

@@ -58,10 +58,6 @@ class ImageTable(Sequence[ImageInfo]):
         """The images' file names, in order (read from the buffer, no ImageInfo made)."""
         return self._names
 
-    def name(self, k: int) -> str:
-        """The file name of image ``k`` (without making its ImageInfo)."""
-        return self._names[k]
-
     def position(self, file_name: str) -> int | None:
         """The position of the image named ``file_name``; None when there is none."""
         return self._names.position(file_name)
