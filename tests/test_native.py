@@ -348,3 +348,18 @@ def test_giving_back_freed_memory_runs_after_a_real_pass():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[1] == "0" and out[0] in ("True", "False")
+
+
+def test_blob_counts_of_no_segment_import_nothing():
+    """An annotation with no segment to check gives no counts, on either path, without
+    importing scipy.ndimage for an empty loop (a mid-pass import: ~13 MB of a small command)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from agreement.image.checks import blob_counts\n"
+            "assert blob_counts(np.zeros((4, 4), np.int32), [], [], []) == []\n"
+            "print('scipy.ndimage' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

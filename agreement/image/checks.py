@@ -86,8 +86,10 @@ def blob_counts(labels: npt.NDArray[np.integer], keys: list[int],
     >>> blob_counts(lab, [1, 1], [(0, 3, 0, 3), (0, 2, 0, 3)], [2, 2])
     [(3, 2), (2, 1)]
     """
+    if not keys:  # nothing to count (and no scipy import for it: ~13 MB mid-pass)
+        return []
     kern, width = _native.kernels, label_width(labels)
-    if kern is not None and width is not None and labels.ndim == 2 and keys:
+    if kern is not None and width is not None and labels.ndim == 2:
         lab = as_width(labels, width)
         out = np.zeros((len(keys), 2), dtype=np.int64)
         kern.blobs(lab, lab.shape[0], lab.shape[1], np.asarray(keys, dtype=np.int64),
