@@ -387,6 +387,9 @@ def test_sniffing_reads_a_large_json_in_pieces(tmp_path_factory, monkeypatch, pa
             sizes.append(n)
             return self._fh.read(n)
 
+        def seek(self, at):
+            return self._fh.seek(at)
+
     monkeypatch.setattr(_sniff, "open", Counted, raising=False)
     assert _sniff.sniff(path) == whole
     assert all(0 < n <= max(read, 64) for n in sizes)  # the head, then pieces: never all

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import FormatError
-from ._files import read_json
+from ._files import _READ, read_json
 
 __all__ = ["detect_format", "sniff"]
 
@@ -49,7 +49,6 @@ def _json_kind(path: Path, head: bytes) -> str | None:
 
 #: The keys that tell a JSON object's format (COCO panoptic's first: it decides alone).
 _MARKS = (b'"segments_info"', b'"annotations"', b'"segmentation"', b'"bbox"', b'"data"')
-_READ = 1 << 20
 
 
 def _marks(path: Path, head: bytes) -> set[bytes]:
@@ -59,8 +58,9 @@ def _marks(path: Path, head: bytes) -> set[bytes]:
     if len(head) < _HEAD or _MARKS[0] in found:
         return found
     overlap = max(map(len, _MARKS)) - 1  # a key split between two reads is still seen
-    tail = b""
+    tail = head[-overlap:]
     with open(path, "rb") as fh:
+        fh.seek(len(head))  # the head is read already
         while block := fh.read(_READ):
             window = tail + block
             found.update(m for m in _MARKS if m in window)
