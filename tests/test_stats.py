@@ -231,6 +231,27 @@ def test_html_reprs():
     assert "percentile, 95%, 20 resamples" in html and "<table" in html
 
 
+def test_tables_are_not_copied_when_nothing_changes():
+    """reindex / select to what a table already is give the table itself; tables made by the
+    library own their arrays (no copy), the public constructor still copies (read-only)."""
+    t = _table([1, 2, 3], [2, 2, 4])
+    assert t.reindex(images=list(t.images), groups=["c"]) is t
+    assert t.reindex() is t and t.select(["num", "den"]) is t
+    r = t.reindex(groups=("c", "d"))  # a new array, written once, then read-only
+    assert r.values.tolist() == [[[1, 2], [0, 0]], [[2, 2], [0, 0]], [[3, 4], [0, 0]]]
+    assert not r.values.flags.writeable and not t.select(["den"]).values.flags.writeable
+    mine = np.ones((1, 1, 1))
+    copied = CountTable(("x",), (1,), ("tp",), mine)
+    mine[0, 0, 0] = 5.0
+    assert copied.values.tolist() == [[[1.0]]] and mine.flags.writeable
+    owned = CountTable._owning(("x",), (1,), ("tp",), mine)
+    assert owned.values is mine and not mine.flags.writeable
+    with pytest.raises(ValueError, match="values must have shape"):
+        CountTable._owning(("x", "y"), (1,), ("tp",), np.zeros((1, 1, 1)))
+    frame = pd.DataFrame({"image": ["a", "b"], "category_id": [1, 1], "tp": [1, 2]})
+    assert not CountTable.from_frame(frame, fields=("tp",)).values.flags.writeable
+
+
 def test_select_fields():
     t = _table([1, 2], [2, 2])
     assert t.select(["den"]).values[:, 0, 0].tolist() == [2.0, 2.0]

@@ -61,6 +61,27 @@ def _pairwise_agreement(per_image: pd.DataFrame) -> pd.DataFrame:
     return pooled(both, ["image", "annotator", "category_id"], PQ_FIELDS)
 
 
+def _add_alpha(out: np.ndarray, coincidence: pd.DataFrame, images: Sequence[str],
+               category_ids: Sequence[int]) -> None:
+    """Alpha's counts per image and class into ``out[:, :, 0:3]``: ``o_cc`` (the class's
+    coincidences with itself), ``o_c`` (all its coincidences), ``o_n`` (the image's, in every
+    class's column). Each cell adds its rows in the table's order, as a tidy table of the rows
+    summed by :meth:`CountTable.from_frame` would (the same float sums), without one."""
+    o = coincidence
+    at_image = {v: i for i, v in enumerate(images)}
+    at_class = {c: j for j, c in enumerate(category_ids)}
+    ii = np.fromiter((at_image.get(v, -1) for v in o["image"].tolist()), np.int64, count=len(o))
+    cc = np.fromiter((at_class.get(c, -1) for c in o["category_a"].tolist()), np.int64,
+                     count=len(o))
+    count = o["count"].to_numpy(dtype=np.float64)
+    keep = (ii >= 0) & (cc >= 0)
+    same = keep & (o["category_a"] == o["category_b"]).to_numpy()
+    np.add.at(out[:, :, 0], (ii[same], cc[same]), count[same])
+    np.add.at(out[:, :, 1], (ii[keep], cc[keep]), count[keep])
+    total = o.groupby("image")["count"].sum()  # pandas' sum, as before
+    out[:, :, 2] = total.reindex(images, fill_value=0.0).to_numpy()[:, None]
+
+
 @dataclass(frozen=True)
 class Batch:
     """One batch's per-image additive tables (see the module docstring).
@@ -199,19 +220,13 @@ class Batch:
                                           groups=category_ids)
         if self.coincidence is None:
             return table
-        o = self.coincidence
-        diag = o[o["category_a"] == o["category_b"]].assign(o_cc=lambda f: f["count"])
-        rows = o.assign(o_c=o["count"])
-        total = o.groupby("image")["count"].sum()
-        both = pd.concat([diag[["image", "category_a", "o_cc"]],
-                          rows[["image", "category_a", "o_c"]]], ignore_index=True).fillna(0.0)
-        both["o_n"] = 0.0
-        alpha = CountTable.from_frame(both, fields=("o_cc", "o_c", "o_n"), group="category_a",
-                                      images=self.images, groups=category_ids)
-        values = alpha.values.copy()
-        values[:, :, 2] = total.reindex(self.images, fill_value=0.0).to_numpy()[:, None]
-        return CountTable(table.images, table.groups, table.fields + ALPHA_FIELDS,
-                          np.concatenate([table.values, values], axis=2))
+        k, names = len(table.fields), table.fields  # one array for both tables, no copy
+        values = np.zeros((*table.values.shape[:2], k + len(ALPHA_FIELDS)))
+        values[:, :, :k] = table.values
+        del table
+        _add_alpha(values[:, :, k:], self.coincidence, self.images, category_ids)
+        return CountTable._owning(tuple(self.images), tuple(category_ids), names + ALPHA_FIELDS,
+                                  values)
 
     def annotator_table(self, annotators: Sequence[str], category_ids: Sequence[int]
                         ) -> CountTable:
@@ -240,7 +255,7 @@ class Batch:
             rows.append(np.stack([conf.to_numpy(float),
                                   np.broadcast_to(np.asarray(tot, float), conf.shape)], -1))
         values = np.stack(rows, axis=1) if rows else np.zeros((len(self.images), 0, 2))
-        return CountTable(self.images, tuple(pairs), ("confused", "values"), values)
+        return CountTable._owning(self.images, tuple(pairs), ("confused", "values"), values)
 
     def summary(self) -> pd.DataFrame:
         """One row: name, images, annotators, classes used, agreement kind, pixel tables."""

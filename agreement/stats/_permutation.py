@@ -59,8 +59,8 @@ def _null(a: CountTable, b: CountTable, m: npt.NDArray[np.float64], paired: bool
         sa, sb = a.sums(m), b.sums(1.0 - m)  # ... and a's counts to b
         tb = {f: sa[f] + sb[f] for f in a.fields}
     else:
-        pooled = CountTable((*a.images, *b.images), a.groups, a.fields,
-                            np.concatenate([a.values, b.values]))
+        pooled = CountTable._owning((*a.images, *b.images), a.groups, a.fields,
+                                    np.concatenate([a.values, b.values]))
         ta, tb = pooled.sums(m), pooled.sums(1.0 - m)
     return _evaluate(statistic, tb) - _evaluate(statistic, ta)
 

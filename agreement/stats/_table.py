@@ -58,6 +58,22 @@ class CountTable:
         object.__setattr__(self, "values", values)
 
     @classmethod
+    def _owning(cls, images: tuple[str, ...], groups: tuple[Hashable, ...],
+                fields: tuple[str, ...], values: FloatArray) -> CountTable:
+        """A table around ``values``, a float64 array made for it and written no more: no copy
+        (the public constructor copies; a 10,000-image class table is ~10 MB, and the resampling
+        steps made five of them)."""
+        expected = (len(images), len(groups), len(fields))
+        if values.dtype != np.float64 or values.shape != expected:
+            return cls(images, groups, fields, values)
+        table = cls.__new__(cls)
+        for name, value in (("images", images), ("groups", groups), ("fields", fields),
+                            ("values", values)):
+            object.__setattr__(table, name, value)
+        values.flags.writeable = False
+        return table
+
+    @classmethod
     def from_frame(
         cls,
         frame: pd.DataFrame,
@@ -79,10 +95,15 @@ class CountTable:
         if missing:
             raise ValueError(f"frame must have columns {missing}, got {list(frame.columns)}")
         images = tuple(sorted(frame[image].unique())) if images is None else tuple(images)
-        rows = (frame[keys[0]].tolist() if len(keys) == 1
-                else list(frame[keys].itertuples(index=False, name=None)))
+        # one list per key column, zipped as they are read: no tuple per row is kept (a
+        # 10,000-image agreement table has ~260,000 rows)
+        columns = [frame[k].tolist() for k in keys]
+
+        def rows(columns: list[list[Any]]) -> Iterator[Hashable]:
+            return iter(columns[0]) if len(columns) == 1 else zip(*columns, strict=True)
+
         if groups is None:
-            groups = sorted(set(rows))
+            groups = sorted(set(rows(columns)))
         groups = tuple(groups)
         # positions through plain dicts: pandas' MultiIndex hashing encodes strings as UTF-8 and
         # fails on file names that are not (lone surrogates of undecodable bytes)
@@ -90,13 +111,16 @@ class CountTable:
         at_group = {v: j for j, v in enumerate(groups)}
         ii = np.fromiter((at_image.get(v, -1) for v in frame[image].tolist()), np.int64,
                          count=len(frame))
-        gg = np.fromiter((at_group.get(v, -1) for v in rows), np.int64, count=len(frame))
-        keep = (ii >= 0) & (gg >= 0)
+        gg = np.fromiter((at_group.get(v, -1) for v in rows(columns)), np.int64, count=len(frame))
+        del columns
         shape = (len(images), len(groups), len(fields))
         values = np.zeros(shape, np.float64)
-        np.add.at(values, (ii[keep], gg[keep]),
-                  frame[list(fields)].to_numpy(dtype=np.float64)[keep])
-        return cls(images, groups, tuple(fields), values)
+        counts = frame[list(fields)].to_numpy(dtype=np.float64)
+        keep = (ii >= 0) & (gg >= 0)
+        if not keep.all():
+            ii, gg, counts = ii[keep], gg[keep], counts[keep]
+        np.add.at(values, (ii, gg), counts)
+        return cls._owning(images, groups, tuple(fields), values)
 
     @property
     def n_images(self) -> int:
@@ -109,6 +133,8 @@ class CountTable:
         """The same table on other images / groups; new ones count 0, dropped ones are removed."""
         images = self.images if images is None else tuple(images)
         groups = self.groups if groups is None else tuple(groups)
+        if images == self.images and groups == self.groups:
+            return self  # read-only: the same table (a paired comparison copies nothing)
         out = np.zeros((len(images), len(groups), len(self.fields)))
         ri = {k: i for i, k in enumerate(self.images)}
         rg = {k: i for i, k in enumerate(self.groups)}
@@ -119,7 +145,7 @@ class CountTable:
         take_i = np.asarray(src_i, dtype=np.intp)[keep_i]
         take_g = np.asarray(src_g, dtype=np.intp)[keep_g]
         out[np.ix_(keep_i, keep_g)] = self.values[np.ix_(take_i, take_g)]
-        return CountTable(images, groups, self.fields, out)
+        return CountTable._owning(images, groups, self.fields, out)
 
     def select(self, fields: Sequence[str]) -> CountTable:
         """The table restricted to some fields, in the given order."""
@@ -127,7 +153,10 @@ class CountTable:
         if missing:
             raise ValueError(f"fields must be among {list(self.fields)}, got {missing}")
         idx = [self.fields.index(f) for f in fields]
-        return CountTable(self.images, self.groups, tuple(fields), self.values[:, :, idx])
+        if tuple(fields) == self.fields:
+            return self
+        return CountTable._owning(self.images, self.groups, tuple(fields),
+                                  self.values[:, :, idx])
 
     def sums(self, weights: npt.ArrayLike | None = None) -> dict[str, FloatArray]:
         """Counts summed over images, per field: arrays of shape ``(..., n_groups)``.

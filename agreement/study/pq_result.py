@@ -231,7 +231,7 @@ class StudyResult:
             np.add.at(values, where, np.stack(
                 [np.broadcast_to(np.asarray(cols[f], dtype=np.float64), n) for f in fields],
                 axis=-1))
-        return CountTable(images, groups, tuple(fields), values)
+        return CountTable._owning(images, groups, tuple(fields), values)
 
     def _kept_count_table(self, fields: tuple[str, ...]) -> CountTable:
         """:meth:`count_table` from the pass's dense per-image table (``PQPart(image_counts=
@@ -246,9 +246,9 @@ class StudyResult:
         present = np.flatnonzero(seen)
         order = sorted(range(present.size), key=lambda k: self.images[present[k]])
         take = present[order]
-        return CountTable(tuple(self.images[i] for i in take), tuple(self.categories), fields,
-                          values[np.ix_(take, np.arange(values.shape[1]),
-                                        [kept.index(f) for f in fields])])
+        chosen = values[np.ix_(take, np.arange(values.shape[1]), [kept.index(f) for f in fields])]
+        return CountTable._owning(tuple(self.images[i] for i in take), tuple(self.categories),
+                                  tuple(fields), chosen)
 
     @cached_property
     def image_categories(self) -> pd.DataFrame:
