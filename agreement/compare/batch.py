@@ -37,6 +37,7 @@ from ..metrics.counts import (
 )
 from ..model import Categories, Study
 from ..stats import CountTable
+from ..study._rows import SpilledFrame, spill_frame
 
 __all__ = ["Batch"]
 
@@ -59,6 +60,10 @@ def _pairwise_agreement(per_image: pd.DataFrame) -> pd.DataFrame:
     as_ref = per_image[["ref", *cols]].rename(columns={"ref": "annotator"})
     both = pd.concat([as_other, as_ref], ignore_index=True)
     return pooled(both, ["image", "annotator", "category_id"], PQ_FIELDS)
+
+
+def _frame(held: pd.DataFrame | SpilledFrame | None) -> pd.DataFrame | None:
+    return held.frame() if isinstance(held, SpilledFrame) else held
 
 
 def _add_alpha(out: np.ndarray, coincidence: pd.DataFrame, images: Sequence[str],
@@ -97,10 +102,23 @@ class Batch:
     annotators: tuple[str, ...]
     images: tuple[str, ...]
     _per_image: pd.DataFrame | None = field(repr=False)
-    coincidence: pd.DataFrame | None = field(default=None, repr=False)
-    agreement: pd.DataFrame | None = field(default=None, repr=False)
+    _coincidence: pd.DataFrame | SpilledFrame | None = field(default=None, repr=False)
+    _agreement: pd.DataFrame | SpilledFrame | None = field(default=None, repr=False)
     agreement_kind: str = "pairwise"
     _result: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def coincidence(self) -> pd.DataFrame | None:
+        """Per (``image``, ``category_a``, ``category_b``): pixel coincidence ``count`` (see the
+        module docstring), or None without pixel tables. A batch of :meth:`from_study` keeps a
+        large table in a temporary file and builds it again at each read."""
+        return _frame(self._coincidence)
+
+    @property
+    def agreement(self) -> pd.DataFrame | None:
+        """Per (``image``, ``annotator``, ``category_id``): the annotator's PQ counts against
+        the others (see the module docstring); kept as :attr:`coincidence` is."""
+        return _frame(self._agreement)
 
     @property
     def per_image(self) -> pd.DataFrame:
@@ -183,9 +201,11 @@ class Batch:
                                    images=images, coincidence=res.coincidence,
                                    agreement=res.loo.counts if consensus else None,
                                    agreement_kind="consensus" if consensus else "pairwise")
-        # the per-image table is left to be built if read: the comparison reads the coded rows
+        # the per-image table is left to be built if read: the comparison reads the coded rows;
+        # the large tables wait in temporary files (a few kB an image, for every image)
         return cls(name, study.categories, _row_annotators(result), tuple(images), None,
-                   res.coincidence, res.loo.counts, "consensus", result)
+                   spill_frame(res.coincidence), spill_frame(res.loo.counts), "consensus",
+                   result)
 
     @property
     def has_boundary(self) -> bool:
@@ -207,7 +227,7 @@ class Batch:
     def class_fields(self) -> tuple[str, ...]:
         """Fields of :meth:`class_table`."""
         return (PQ_FIELDS + (BOUNDARY_FIELDS if self.has_boundary else ())
-                + (ALPHA_FIELDS if self.coincidence is not None else ()))
+                + (ALPHA_FIELDS if self._coincidence is not None else ()))
 
     def class_table(self, category_ids: Sequence[int]) -> CountTable:
         """Per image and class: PQ (+ boundary) counts over all annotator pairs, and alpha's."""
@@ -218,7 +238,7 @@ class Batch:
         else:
             table = CountTable.from_frame(self.per_image, fields=fields, images=self.images,
                                           groups=category_ids)
-        if self.coincidence is None:
+        if self._coincidence is None:
             return table
         k, names = len(table.fields), table.fields  # one array for both tables, no copy
         values = np.zeros((*table.values.shape[:2], k + len(ALPHA_FIELDS)))
@@ -237,7 +257,7 @@ class Batch:
 
     def pair_table(self, pairs: Sequence[tuple[int, int]]) -> CountTable:
         """Per image and class pair ``(c, d)``: pixel values confused between them, and all."""
-        if self.coincidence is None:
+        if self._coincidence is None:
             raise StudyError(f"batch {self.name!r} has no pixel coincidences: build it with "
                              "pixel=True")
         o = self.coincidence
@@ -263,7 +283,7 @@ class Batch:
         return pd.DataFrame([{"batch": self.name, "images": len(self.images),
                               "annotators": len(self.annotators), "classes_used": int(used),
                               "agreement": self.agreement_kind,
-                              "pixel": self.coincidence is not None}])
+                              "pixel": self._coincidence is not None}])
 
     def __repr__(self) -> str:
         return (f"Batch({self.name!r}: {len(self.images)} images, {len(self.annotators)} "

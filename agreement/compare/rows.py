@@ -25,6 +25,7 @@ from ..stats import (
     permutation_test,
     ratio,
 )
+from ..study._rows import SpilledFrame
 from .batch import Batch
 
 __all__ = ["CLASS_METRICS", "DEFAULT_METRICS"]
@@ -141,7 +142,7 @@ def _candidate_pairs(a: Batch, b: Batch, *, top: int, min_rate: float) -> list[t
 
 def _pair_rows(a: Batch, b: Batch, *, top: int, min_rate: float, **kw) -> pd.DataFrame:
     columns = ["category_a", "category_b", "name", *_COLUMNS[:10]]
-    if a.coincidence is None or b.coincidence is None:
+    if a._coincidence is None or b._coincidence is None:
         return pd.DataFrame(columns=columns)
     pairs = _candidate_pairs(a, b, top=top, min_rate=min_rate)
     if not pairs:
@@ -160,8 +161,10 @@ def _pair_rows(a: Batch, b: Batch, *, top: int, min_rate: float, **kw) -> pd.Dat
 
 def _used_classes(batch: Batch) -> set[int]:
     used = batch.used_category_ids()
-    if batch.coincidence is not None:
-        used |= set(batch.coincidence["category_a"].astype(int))
+    held = batch._coincidence
+    if held is not None:
+        column = held.column("category_a") if isinstance(held, SpilledFrame) else held["category_a"]
+        used |= set(np.asarray(column).astype(int).tolist())
     return used
 
 
@@ -172,16 +175,20 @@ def _restrict(batch: Batch, images: list[str]) -> Batch:
     its images only; its other tables may hold more images and are restricted)."""
     keep = set(images)
 
-    def sub(frame):
-        if frame is None:
+    def sub(held):
+        if held is None:
             return None
-        inside = frame["image"].isin(keep)
-        return frame if inside.all() else frame[inside]
+        spilled = isinstance(held, SpilledFrame)  # kept in its file when every row stays
+        inside = pd.Series(held.column("image") if spilled else held["image"]).isin(keep)
+        if inside.all():
+            return held
+        frame = held.frame() if spilled else held
+        return frame[inside.to_numpy()]
 
     if batch.lazy and tuple(images) == batch.images:
         return Batch(batch.name, batch.categories, batch.annotators, batch.images, None,
-                     sub(batch.coincidence), sub(batch.agreement), batch.agreement_kind,
+                     sub(batch._coincidence), sub(batch._agreement), batch.agreement_kind,
                      batch._result)
     return Batch(batch.name, batch.categories, batch.annotators, tuple(images),
-                 sub(batch.per_image), sub(batch.coincidence), sub(batch.agreement),
+                 sub(batch.per_image), sub(batch._coincidence), sub(batch._agreement),
                  batch.agreement_kind)

@@ -80,6 +80,11 @@ class BlockFile:
         return data
 
     @property
+    def writable(self) -> bool:
+        """Whether :meth:`put` may still write (not failed, and not a forked copy)."""
+        return not self.failed and os.getpid() == self._pid
+
+    @property
     def nbytes(self) -> int:
         """Bytes written to the file."""
         return self._end

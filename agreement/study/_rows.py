@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..io._blocks import BlockFile
+
 if TYPE_CHECKING:  # pandas is imported where a table is built
     import pandas as pd
 
-__all__ = ["Columns", "Rows", "categorical"]
+__all__ = ["SPILL_ROWS", "Columns", "Rows", "SpilledBlock", "SpilledFrame", "categorical",
+           "spill_frame", "spilled"]
+
+#: Rows of a growing table kept in memory before they are written to a temporary file as one
+#: block (:func:`spilled`): ~4 MB of the PQ pass's count rows.
+SPILL_ROWS = 1 << 16
 
 
 def categorical(values: Any, categories: Sequence[str]) -> Any:
@@ -80,6 +87,112 @@ class Rows:
             col = self._column(name, dtype)
             out[name] = categorical(col, cats[name]) if name in cats else col
         return pd.DataFrame(out)
+
+
+class SpilledBlock(Mapping[str, Any]):
+    """A block's columns written to a :class:`~agreement.io._blocks.BlockFile`, each read back
+    (one ``pread``) when asked for, read-only; the same arrays. Scalar and object columns, and
+    any column the file refused, stay in memory. It pickles as the plain dict of its columns
+    (read back)."""
+
+    __slots__ = ("_columns", "_file")
+
+    def __init__(self, file: BlockFile, columns: Mapping[str, Any]) -> None:
+        self._file = file
+        self._columns: dict[str, Any] = {}
+        for name, value in columns.items():
+            at = None
+            if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "biuf":
+                value = np.ascontiguousarray(value)  # numbers only (an object column's are
+                at = file.put(value)  # pointers)
+            self._columns[name] = value if at is None else (value.dtype, value.size, at)
+
+    def __getitem__(self, name: str) -> Any:
+        value = self._columns[name]
+        if not isinstance(value, tuple):
+            return value
+        dtype, size, at = value
+        return np.frombuffer(self._file.get(at, size * dtype.itemsize), dtype)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __reduce__(self) -> Any:
+        return dict, (dict(self.items()),)
+
+
+class SpilledFrame:
+    """A DataFrame kept in a temporary file: each column's numbers (a categorical's codes, its
+    categories kept in memory) written once; :meth:`frame` builds the same frame again (same
+    columns, dtypes, index and values), :meth:`column` one column's values. Object columns stay
+    in memory. Built by :func:`spill_frame` for frames of at least :data:`SPILL_ROWS` rows."""
+
+    __slots__ = ("_block", "_dtypes", "_index", "n")
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        import pandas as pd
+
+        self.n = len(frame)
+        self._index = None if frame.index.equals(pd.RangeIndex(self.n)) else frame.index
+        self._dtypes = dict(frame.dtypes)
+        columns = {}
+        for name in frame.columns:
+            col = frame[name]
+            columns[name] = (col.cat.codes.to_numpy() if isinstance(col.dtype, pd.CategoricalDtype)
+                             else col.to_numpy())
+        self._block = SpilledBlock(BlockFile(), columns)
+
+    def column(self, name: str) -> Any:
+        """One column: an array, or a Categorical for a categorical column."""
+        import pandas as pd
+
+        values, dtype = self._block[name], self._dtypes[name]
+        if isinstance(dtype, pd.CategoricalDtype):
+            return pd.Categorical.from_codes(values, dtype=dtype)
+        return values
+
+    def frame(self) -> pd.DataFrame:
+        """The frame (a new one at each call)."""
+        import pandas as pd
+
+        return pd.DataFrame({name: self.column(name) for name in self._dtypes},
+                            index=pd.RangeIndex(self.n) if self._index is None else self._index)
+
+
+def spill_frame(frame: Any, *, limit: int | None = None) -> Any:
+    """``frame`` as a :class:`SpilledFrame` when it has at least ``limit`` rows
+    (:data:`SPILL_ROWS`) and a temporary file takes it; otherwise ``frame`` itself (None too)."""
+    limit = SPILL_ROWS if limit is None else limit
+    if frame is None or len(frame) < limit:
+        return frame
+    out = SpilledFrame(frame)
+    return frame if out._block._file.failed else out
+
+
+def spilled(rows: Rows, dtypes: Mapping[str, Any], *, limit: int | None = None) -> Rows:
+    """``rows`` with its blocks after the last spilled one written to a temporary file as one
+    block once they hold at least ``limit`` rows (:data:`SPILL_ROWS`): a growing table keeps
+    at most ``limit`` rows in memory. Blocks already spilled are never joined or written again
+    (the file of the last one is reused), so each row is written once; row order is kept."""
+    limit = SPILL_ROWS if limit is None else limit
+    blocks = rows.blocks
+    k = len(blocks)
+    while k and not isinstance(blocks[k - 1][1], SpilledBlock):
+        k -= 1
+    tail = blocks[k:]
+    if sum(n for n, _ in tail) < limit:
+        return rows
+    last = blocks[k - 1][1]._file if k else None
+    if last is not None and last.failed:  # the disk failed once: the rows stay in memory
+        return rows
+    file = last if last is not None and last.writable else BlockFile()  # a forked copy: its own
+    if file.failed:  # no os.pwrite
+        return rows
+    joined = Rows(tail).packed(dtypes, always=True).blocks[0]
+    return Rows([*blocks[:k], (joined[0], SpilledBlock(file, joined[1]))])
 
 
 def _repeat(value: Any, n: int, dtype: Any) -> np.ndarray:

@@ -24,7 +24,7 @@ from ..image.pairs import Direction, evaluate_pairs
 from ..matching import STATUSES
 from ..metrics.counts import INT_FIELDS
 from ..model import Study
-from ._rows import Rows
+from ._rows import Rows, SpilledBlock, spilled
 from .pq_result import FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult, compact_row_dtypes
 from .runner import Part, run
 
@@ -261,8 +261,12 @@ def _grown(total: Rows, chunk: Rows, dtypes: dict[str, Any]) -> Rows:
     """``total`` then ``chunk``; once :data:`COALESCE` blocks are kept, the newest are joined
     (:func:`_join_tail`)."""
     out = total + chunk
-    _join_tail(out.blocks, lambda b: b[0], lambda bs: Rows(bs).packed(dtypes).blocks[0])
-    return out
+    first = len(out.blocks)  # the blocks not yet written to the temporary file
+    while first and not isinstance(out.blocks[first - 1][1], SpilledBlock):
+        first -= 1
+    tail = out.blocks[first:]
+    _join_tail(tail, lambda b: b[0], lambda bs: Rows(bs).packed(dtypes).blocks[0])
+    return spilled(Rows([*out.blocks[:first], *tail]), dtypes)
 
 
 def _join_tail(items: list, size: Callable[[Any], int], join: Callable[[list], Any]) -> None:

@@ -1,0 +1,153 @@
+"""Per-image tables kept in temporary files while a study is held: the PQ pass's count rows
+(:func:`agreement.study._rows.spilled`) and a batch's coincidence and agreement tables
+(:class:`agreement.study._rows.SpilledFrame`). With a limit of a few rows, every table, count
+table and comparison equals the one kept in memory (the default on a small study), values
+read back as written, they pickle by value, and a full disk keeps them in memory."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agreement.compare.batch import Batch
+from agreement.compare.comparison import compare_batches
+from agreement.io.study_loader import open_study
+from agreement.study import _rows
+from agreement.study._rows import Rows, SpilledBlock, SpilledFrame, spill_frame, spilled
+from agreement.study.pq import evaluate
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+DTYPES = {"image": np.int32, "pair": np.int32, "tp": np.int32, "iou": np.float64}
+
+
+def _rows_of(sizes: list[int]) -> list[Rows]:
+    out, start = [], 0
+    for n in sizes:
+        k = np.arange(start, start + n)
+        out.append(Rows.of(n, image=np.int32(len(out)), pair=(k % 7).astype(np.int32),
+                           tp=(k * 3).astype(np.int32), iou=k / 7.0))
+        start += n
+    return out
+
+
+def _columns(rows: Rows) -> dict[str, list]:
+    return {c: rows._column(c, d).tolist() for c, d in DTYPES.items()}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), max_size=12), st.integers(1, 15))
+def test_spilled_rows_read_back_in_order_each_written_once(sizes, limit):
+    chunks = _rows_of(sizes)
+    total = Rows()
+    for chunk in chunks:
+        total = spilled(total + chunk.packed(DTYPES, always=True), DTYPES, limit=limit)
+        tail = [b for b in total.blocks if not isinstance(b[1], SpilledBlock)]
+        assert sum(n for n, _ in tail) < limit  # at most `limit` rows in memory
+    whole = Rows.concat(chunks)
+    assert _columns(total) == _columns(whole)
+    files = {id(b._file): b._file for _, b in total.blocks if isinstance(b, SpilledBlock)}
+    assert len(files) <= 1  # one file, reused
+    if files:  # every number written once: 4 + 4 + 4 + 8 bytes a row
+        spilled_rows = sum(n for n, b in total.blocks if isinstance(b, SpilledBlock))
+        assert next(iter(files.values())).nbytes == 20 * spilled_rows
+    back = pickle.loads(pickle.dumps(total))  # by value: plain dicts of arrays
+    assert all(type(b) is dict for _, b in back.blocks) and _columns(back) == _columns(whole)
+
+
+def test_a_spilled_block_keeps_scalars_and_objects_in_memory():
+    block = SpilledBlock(_rows.BlockFile(), {"image": "a.png", "n": np.int32(3),
+                                             "names": np.array(["x", "y"], object),
+                                             "v": np.array([1.5, 2.5])})
+    assert block["image"] == "a.png" and block["names"].tolist() == ["x", "y"]
+    assert block["v"].tolist() == [1.5, 2.5] and not block["v"].flags.writeable
+    assert set(block) == {"image", "n", "names", "v"} and len(block) == 4
+    assert isinstance(block._columns["v"], tuple) and not isinstance(block._columns["names"],
+                                                                     tuple)
+
+
+def test_a_full_disk_keeps_the_rows_in_memory(monkeypatch):
+    def full(fd, data, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    chunks = _rows_of([4, 4, 4])
+    total = Rows()
+    for chunk in chunks:
+        total = spilled(total + chunk.packed(DTYPES, always=True), DTYPES, limit=3)
+    held = [b for _, b in total.blocks if isinstance(b, SpilledBlock)]
+    assert len(held) == 1 and held[0]._file.failed  # tried once, then no more
+    assert not any(isinstance(v, tuple) for v in held[0]._columns.values())
+    assert _columns(total) == _columns(Rows.concat(chunks))
+
+
+FRAMES = st.integers(0, 30).flatmap(lambda n: st.tuples(
+    st.lists(st.sampled_from(["a.png", "b.png", "c\udcff.png"]), min_size=n, max_size=n),
+    st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n, max_size=n)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(FRAMES, st.booleans())
+def test_a_spilled_frame_gives_the_same_frame(data, shifted):
+    images, ints, floats = data
+    frame = pd.DataFrame({"image": _rows.categorical(images, ["a.png", "b.png", "c\udcff.png"]),
+                          "n": np.array(ints, np.int64), "x": np.array(floats, np.float64),
+                          "o": np.array(images, object)})
+    if shifted:
+        frame.index = pd.RangeIndex(5, 5 + len(frame))
+    held = SpilledFrame(frame)
+    pd.testing.assert_frame_equal(held.frame(), frame, check_exact=True)
+    assert np.asarray(held.column("n")).tolist() == ints
+    assert spill_frame(frame, limit=len(frame) + 1) is frame and spill_frame(None) is None
+
+
+def test_no_temporary_folder_keeps_the_frame(monkeypatch):
+    def none(*args, **kwargs):
+        raise OSError(errno.ENOENT, "No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", none)
+    frame = pd.DataFrame({"n": np.arange(5)})
+    assert spill_frame(frame, limit=1) is frame
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return open_study(SAMPLE / "batch1").study, open_study(SAMPLE / "batch2").study
+
+
+def test_a_study_evaluated_with_tiny_spills_gives_the_same_tables(sample, monkeypatch):
+    study = sample[0]
+    kept = evaluate(study, segments=False, diagnoses=False)
+    monkeypatch.setattr(_rows, "SPILL_ROWS", 7)
+    small = evaluate(study, segments=False, diagnoses=False)
+    assert any(isinstance(b, SpilledBlock) for _, b in small.totals.rows.blocks)
+    pd.testing.assert_frame_equal(small.per_image, kept.per_image, check_exact=True)
+    fields = ("tp", "fp", "fn", "iou_sum")
+    assert np.array_equal(small.count_table(fields).values, kept.count_table(fields).values)
+    back = pickle.loads(pickle.dumps(small))
+    pd.testing.assert_frame_equal(back.per_image, kept.per_image, check_exact=True)
+
+
+def test_a_comparison_of_spilled_batches_is_the_comparison_in_memory(sample, monkeypatch):
+    a, b = sample
+    opts = {"n_boot": 200, "n_permutations": 200, "seed": 3}
+    kept = compare_batches(Batch.from_study(a, name="a"), Batch.from_study(b, name="b"), **opts)
+    monkeypatch.setattr(_rows, "SPILL_ROWS", 11)
+    ba, bb = Batch.from_study(a, name="a"), Batch.from_study(b, name="b")
+    assert isinstance(ba._coincidence, SpilledFrame) and isinstance(bb._agreement, SpilledFrame)
+    assert ba.coincidence is not ba.coincidence  # built again at each read
+    small = compare_batches(ba, bb, **opts)
+    for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
+        pd.testing.assert_frame_equal(getattr(small, name), getattr(kept, name),
+                                      check_exact=True)
+    paired = compare_batches(ba, ba, **opts)  # the same images: kept in their files
+    assert paired.paired and (paired.classes["difference"].dropna() == 0).all()
