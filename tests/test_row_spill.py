@@ -151,3 +151,20 @@ def test_a_comparison_of_spilled_batches_is_the_comparison_in_memory(sample, mon
                                       check_exact=True)
     paired = compare_batches(ba, ba, **opts)  # the same images: kept in their files
     assert paired.paired and (paired.classes["difference"].dropna() == 0).all()
+
+
+def test_pairwise_batches_keep_their_per_image_table_in_a_file(sample, monkeypatch):
+    a, b = sample
+    opts = {"n_boot": 100, "n_permutations": 100, "seed": 5}
+    made = [Batch.from_study(s, name=n, consensus=False) for s, n in ((a, "a"), (b, "b"))]
+    kept = compare_batches(*made, **opts)
+    monkeypatch.setattr(_rows, "SPILL_ROWS", 5)
+    small = [Batch.from_study(s, name=n, consensus=False) for s, n in ((a, "a"), (b, "b"))]
+    assert isinstance(small[0]._per_image, SpilledFrame) and not small[0].lazy
+    assert small[0]._per_image.columns == list(made[0].per_image.columns)
+    assert small[0].has_boundary == made[0].has_boundary
+    pd.testing.assert_frame_equal(small[1].per_image, made[1].per_image, check_exact=True)
+    pd.testing.assert_frame_equal(small[1].agreement, made[1].agreement, check_exact=True)
+    out = compare_batches(*small, **opts)
+    for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
+        pd.testing.assert_frame_equal(getattr(out, name), getattr(kept, name), check_exact=True)

@@ -101,7 +101,7 @@ class Batch:
     categories: Categories
     annotators: tuple[str, ...]
     images: tuple[str, ...]
-    _per_image: pd.DataFrame | None = field(repr=False)
+    _per_image: pd.DataFrame | SpilledFrame | None = field(repr=False)
     _coincidence: pd.DataFrame | SpilledFrame | None = field(default=None, repr=False)
     _agreement: pd.DataFrame | SpilledFrame | None = field(default=None, repr=False)
     agreement_kind: str = "pairwise"
@@ -126,7 +126,7 @@ class Batch:
         ``iou_sum`` (and the boundary sums): the study result's table."""
         if self._per_image is None:  # from_study: built once, when first read
             object.__setattr__(self, "_per_image", self._result.per_image)
-        return self._per_image
+        return _frame(self._per_image)
 
     @property
     def lazy(self) -> bool:
@@ -197,10 +197,13 @@ class Batch:
         name = name or "batch"
         images = getattr(result, "images", study.images)
         if not consensus or not hasattr(result, "totals"):
-            return cls.from_tables(result.per_image, name=name, categories=study.categories,
+            made = cls.from_tables(result.per_image, name=name, categories=study.categories,
                                    images=images, coincidence=res.coincidence,
                                    agreement=res.loo.counts if consensus else None,
                                    agreement_kind="consensus" if consensus else "pairwise")
+            return cls(made.name, made.categories, made.annotators, made.images,
+                       *(spill_frame(t) for t in (made._per_image, made._coincidence,
+                                                  made._agreement)), made.agreement_kind)
         # the per-image table is left to be built if read: the comparison reads the coded rows;
         # the large tables wait in temporary files (a few kB an image, for every image)
         return cls(name, study.categories, _row_annotators(result), tuple(images), None,
@@ -212,7 +215,7 @@ class Batch:
         """Whether ``per_image`` carries the boundary sums."""
         if self.lazy:
             return bool(self._result.boundary)
-        return all(c in self.per_image.columns for c in BOUNDARY_FIELDS)
+        return all(c in self._per_image.columns for c in BOUNDARY_FIELDS)
 
     def used_category_ids(self) -> set[int]:
         """Classes with a PQ count (``tp``, ``fp`` or ``fn``) in some image and pair."""

@@ -145,6 +145,11 @@ class SpilledFrame:
                              else col.to_numpy())
         self._block = SpilledBlock(BlockFile(), columns)
 
+    @property
+    def columns(self) -> list[str]:
+        """The frame's column names."""
+        return list(self._dtypes)
+
     def column(self, name: str) -> Any:
         """One column: an array, or a Categorical for a categorical column."""
         import pandas as pd
