@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+from array import array
 
 import pytest
 from hypothesis import given, settings
@@ -32,6 +33,13 @@ def test_names_read_back_and_look_up_as_a_list(names, probes):
     back = pickle.loads(pickle.dumps(held))
     assert back == held and list(back) == names and back.position(names[-1] if names else "") == (
         names.index(names[-1]) if names else None)
+    # sorted names (a study's keys) arrive unpickled with their order: no sort in a worker
+    ordered = pickle.loads(pickle.dumps(Names(sorted(names), ordered=True)))
+    assert ordered._order == array("q", range(len(names)))
+    assert [ordered.position(n) for n in names] == [sorted(names).index(n) for n in names]
+    fresh = pickle.loads(pickle.dumps(Names(names)))  # never looked up: sorts when asked
+    assert fresh._order is None and [fresh.position(n) for n in names] == [
+        names.index(n) for n in names]
 
 
 def test_names_appended_after_a_lookup_are_found():
