@@ -375,26 +375,30 @@ def _coded_image_sums(total: Columns) -> pd.DataFrame:
     codes = total.codes
     image = codes["image"].astype(np.int64)
     n = len(total.values("image"))
-    width = max(len(total.values("other")), 1)
-    pair = image * width + codes["other"]
-    n_ann = np.bincount(np.unique(pair) // width, minlength=n)
-    floats = pd.DataFrame({"image": image, "covering_weighted": total.column("covering_weighted"),
-                           "iou_sum": total.column("iou_sum")})
+    out = pd.DataFrame(index=pd.Index(np.arange(n), name="image"))
+    ints = {}
+    for name in ("covering_area", "tp", "fp", "fn"):
+        ints[name] = np.zeros(n, np.int64)
+        np.add.at(ints[name], image, codes[name])
+    floats = pd.DataFrame({"image": image, "covering_weighted": codes["covering_weighted"],
+                           "iou_sum": codes["iou_sum"]}, copy=False)
     sums = floats.groupby("image", sort=False)[["covering_weighted", "iou_sum"]].sum()
     del floats
-    means = pd.DataFrame({"pair": pair, "rand_index": total.column("rand_index"),
-                          "vi": total.column("vi")})
+    width = max(len(total.values("other")), 1)
+    image *= width
+    image += codes["other"]  # now the (image, other) pair, one integer
+    means = pd.DataFrame({"pair": image, "rand_index": codes["rand_index"], "vi": codes["vi"]},
+                         copy=False)
+    del image
     per_other = means.groupby("pair", sort=False)[["rand_index", "vi"]].mean()
     del means
     per_other.index = pd.Index(per_other.index.to_numpy() // width, name="image")
     means = per_other.groupby(level="image", sort=False).mean()
-    out = pd.DataFrame({"n_annotators": n_ann.astype(np.int64),
-                        "pri": means.rand_index.to_numpy(), "vi": means.vi.to_numpy(),
-                        "covering_weighted": sums.covering_weighted.to_numpy()},
-                       index=pd.Index(np.arange(n), name="image"))
-    for name in ("covering_area", "tp", "fp", "fn"):
-        column = np.zeros(n, np.int64)
-        np.add.at(column, image, codes[name].astype(np.int64))
+    out["n_annotators"] = np.bincount(per_other.index.to_numpy(), minlength=n)
+    out["pri"] = means.rand_index.to_numpy()
+    out["vi"] = means.vi.to_numpy()
+    out["covering_weighted"] = sums.covering_weighted.to_numpy()
+    for name, column in ints.items():
         out[name] = column
     out["iou_sum"] = sums.iou_sum.to_numpy()
     return out
