@@ -14,13 +14,16 @@ import pytest
 from agreement.cli import main
 from agreement.errors import AnnotationError
 from agreement.io import load_study
+from agreement.io.label_maps import annotation_from_labels
 from agreement.model import Categories, Category, PanopticAnnotation, Study
 from agreement.study.consistency import (
     PAIR_COLUMNS,
+    ConsistencyPart,
     consistency_from_pairs,
     human_consistency,
     parsing_covering_by_class,
 )
+from agreement.study.runner import run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AGREEMENT_SHARED_DIR", REPO.parent / "shared"))
@@ -225,3 +228,78 @@ def test_cli_no_shared_image_is_refused_and_writes_nothing(tmp_path, capsys):
     assert "nothing to compare: no image is annotated by two annotators, got 2 image(s)" in err
     assert "['IMG1', 'img1'] differ only in case or extension" in err
     assert not out.exists()
+
+
+def _random_study(seed: int, layout: str) -> Study:
+    """Random label maps of 10 images: every image two annotators ("two": the pass's groups
+    are in order), two or three ("mixed"), or mixed with a pair that shares no labelled pixel
+    (a NaN Rand index and VI) and an image of one annotator ("nan")."""
+    rng = np.random.default_rng(seed)
+    anns: dict[str, list] = {"a": [], "b": [], "c": []}
+    for k in range(10):
+        who = "ab" if layout == "two" or k % 2 else "abc"
+        if layout == "nan" and k == 9:
+            who = "a"
+        for w in who:
+            labels = rng.integers(0, 5, (6, 8))
+            if layout == "nan" and k == 4:  # a labels the left half only, b the right half
+                labels[:, 4:] = 0 if w == "a" else labels[:, 4:]
+                labels[:, :4] = 0 if w == "b" else labels[:, :4]
+            anns[w].append(annotation_from_labels(labels, file_name=f"img{k}.png"))
+    return Study.from_annotations({w: a for w, a in anns.items() if a},
+                                  Categories([Category(1, "region", True)]))
+
+
+def _same_figures(a, b):
+    assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
+
+
+@pytest.mark.parametrize("layout", ["two", "mixed", "nan"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_part_equals_the_whole_table_path(seed, layout):
+    study = _random_study(seed, layout)
+    r = human_consistency(study)
+    # the pre-computed path: the whole pair table grouped by names
+    old = consistency_from_pairs(r.pairs, skipped=r.skipped)
+    _same_figures(r, old)
+    pd.testing.assert_frame_equal(r.per_image, old.per_image, check_exact=True)
+    if layout == "nan":
+        assert r.pairs.rand_index.isna().sum() == 2 and r.skipped == ("img9.png",)
+    # neither table kept: the same figures, empty tables of the same columns
+    bare, = run(study, [ConsistencyPart(per_image=False, pairs=False)])
+    _same_figures(bare, old)
+    assert list(bare.per_image.columns) == list(old.per_image.columns) and bare.per_image.empty
+    assert list(bare.pairs.columns) == list(PAIR_COLUMNS) and bare.pairs.empty
+    only_images, = run(study, [ConsistencyPart(pairs=False)])
+    pd.testing.assert_frame_equal(only_images.per_image, old.per_image, check_exact=True)
+    only_pairs, = run(study, [ConsistencyPart(per_image=False)])
+    pd.testing.assert_frame_equal(only_pairs.pairs, r.pairs, check_exact=True)
+
+
+def test_part_images():
+    every = _random_study(0, "mixed")
+    assert ConsistencyPart().images(every, None) is None  # every image: no list of names
+    assert ConsistencyPart(("img3.png", "img1.png")).images(every, None) == ["img3.png",
+                                                                              "img1.png"]
+    some = _random_study(0, "nan")
+    assert ConsistencyPart().images(some, None) == [f"img{k}.png" for k in range(9)]
+    r = human_consistency(some, images=["img9.png", "img2.png"])
+    assert (r.n_images, r.skipped, r.per_image.image.tolist()) == (1, ("img9.png",),
+                                                                   ["img2.png"])
+
+
+def test_part_without_images():
+    study = _random_study(0, "two")
+    r, = run(study, [ConsistencyPart(per_image=False, pairs=False)], images=[])
+    assert (r.n_images, r.to_dict()["n_pairs"], r.tp) == (0, 0, 0)
+    assert math.isnan(r.covering) and math.isnan(r.pri) and r.per_image.empty
+
+
+def test_cli_figures_alone_are_those_with_the_tables(study_dir, tmp_path, capsys):
+    lone, full = tmp_path / "lone.json", tmp_path / "full.json"
+    assert main(["consistency", str(study_dir), "--json", str(lone)]) == 0
+    text = capsys.readouterr().out
+    assert main(["consistency", str(study_dir), "--json", str(full), "--csv",
+                 str(tmp_path / "i.csv"), "--pairs-csv", str(tmp_path / "p.csv")]) == 0
+    assert lone.read_bytes() == full.read_bytes() and text == capsys.readouterr().out
+    assert json.loads(lone.read_text())["n_pairs"] == 8

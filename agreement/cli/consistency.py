@@ -55,12 +55,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the study, compute its consistency, print and write the results."""
-    from ..study.consistency import human_consistency, parsing_covering_by_class
+    from ..study.consistency import ConsistencyPart, parsing_covering_by_class
+    from ..study.runner import run as run_parts
 
     study = open_for(args, args.study).study
+    # the per-image and per-pair tables are kept only for the outputs that write them
+    part = ConsistencyPart(per_image=bool(args.csv or args.plot), pairs=bool(args.pairs_csv))
     with scheduler(args) as executor:
-        result = human_consistency(study, n_jobs=n_jobs(args), progress=show_progress(args),
-                                   executor=executor)
+        result, = run_parts(study, [part], n_jobs=n_jobs(args), progress=show_progress(args),
+                            executor=executor)
         by_class = (parsing_covering_by_class(study, progress=show_progress(args),
                                               n_jobs=n_jobs(args), executor=executor)
                     if args.by_class else None)

@@ -232,6 +232,8 @@ class Columns:
     >>> t.extend(Rows.of(1, image="b.png", count=7))
     >>> t.column("image").tolist(), t.column("count").tolist(), t.codes["count"].dtype
     (['a.png', 'a.png', 'b.png'], [3, 500, 7], dtype('int16'))
+    >>> t.values("image").tolist(), t.codes["image"].tolist()
+    (['a.png', 'b.png'], [0, 0, 1])
     """
 
     def __init__(self, dtypes: Mapping[str, Any]) -> None:
@@ -287,10 +289,14 @@ class Columns:
         stored = self._data[name][:self.n]
         if name not in self._values:
             return stored.astype(self.dtypes[name])
+        return self.values(name)[stored]
+
+    def values(self, name: str) -> np.ndarray:
+        """An object column's distinct values, indexed by their codes (:attr:`codes`)."""
         values = np.empty(len(self._values[name]), object)
         for i, v in enumerate(self._values[name]):
             values[i] = v
-        return values[stored]
+        return values
 
     def take(self, index: np.ndarray) -> None:
         """Keep only the rows at ``index``, in that order (values no row holds any more are

@@ -140,6 +140,12 @@ class ConsistencyResult:
         One row per (image, ref, other), columns :data:`PAIR_COLUMNS`.
     skipped : tuple of str
         Images with fewer than two annotators.
+
+    Notes
+    -----
+    A pass asked not to build ``per_image`` or ``pairs`` (:class:`ConsistencyPart` options,
+    what ``agreement consistency`` does for the outputs it is not asked to write) leaves that
+    table empty (its columns, no row); the figures and :meth:`to_dict` are the same.
     """
 
     n_images: int
@@ -156,6 +162,7 @@ class ConsistencyResult:
     per_image: pd.DataFrame = field(repr=False)
     pairs: pd.DataFrame = field(repr=False)
     skipped: tuple[str, ...] = ()
+    _n_pairs: int | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """The per-image table (a copy)."""
@@ -182,7 +189,8 @@ class ConsistencyResult:
 
     def to_dict(self) -> dict:
         """The study-level figures, JSON-ready (NaN becomes None)."""
-        out = {"n_images": self.n_images, "n_pairs": len(self.pairs)}
+        n_pairs = len(self.pairs) if self._n_pairs is None else self._n_pairs
+        out = {"n_images": self.n_images, "n_pairs": n_pairs}
         for key in ("covering", "pri", "vi", "pq", "sq", "rq"):
             value = float(getattr(self, key))
             out[key] = None if np.isnan(value) else value
@@ -198,6 +206,59 @@ def _pq_columns(frame: pd.DataFrame) -> pd.DataFrame:
                         rq=[c.rq for c in counts])
 
 
+_SUMS = ["covering_weighted", "covering_area", "tp", "fp", "fn", "iou_sum"]
+#: Columns of the per-image table, in order.
+IMAGE_COLUMNS = ("image", "n_annotators", "covering", "pri", "vi", "pq", "sq", "rq", "tp", "fp",
+                 "fn", "iou_sum", "covering_weighted", "covering_area")
+
+
+def _image_sums(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per image (index ``image``, in order of appearance): ``n_annotators``, ``pri``, ``vi``
+    and the image's sums of the pair rows.
+
+    pandas picks how it adds a group's floats from the whole table (``reduceat`` when every
+    group's rows are contiguous and no value is NaN, else Kahan's compensated sum), so an image's
+    figures may differ in the last bit between a table and a piece of it: they are computed over
+    the whole table (:func:`_coded_image_sums` gives the same groups in the same order)."""
+    by_image = pairs.groupby("image", sort=False)
+    sums = by_image[_SUMS].sum()
+    per_other = pairs.groupby(["image", "other"], sort=False)[["rand_index", "vi"]].mean()
+    means = per_other.groupby(level="image", sort=False).mean()
+    n_ann = by_image["other"].nunique().rename("n_annotators")
+    return pd.concat([n_ann, means.rename(columns={"rand_index": "pri"}), sums], axis=1)
+
+
+def _from_images(images: pd.DataFrame, pairs: pd.DataFrame, *, n_pairs: int,
+                 skipped: Iterable[str], per_image: bool = True) -> ConsistencyResult:
+    """The result from the per-image sums of :func:`_image_sums` (``per_image``: with every
+    column, index ``image``; else only the figures' columns, and an empty per-image table)."""
+    table = _empty(IMAGE_COLUMNS)
+    if per_image:
+        table = _pq_columns(images.assign(covering=ratio(images.covering_weighted,
+                                                         images.covering_area)))
+        table = table.reset_index()[list(IMAGE_COLUMNS)]
+    total = RegionPQ(int(images.tp.sum()), int(images.fp.sum()), int(images.fn.sum()),
+                     float(images.iou_sum.sum()))
+    area = float(images.covering_area.sum())
+    n = len(images)
+    return ConsistencyResult(
+        n_images=n,
+        covering=float(images.covering_weighted.sum()) / area if area else float("nan"),
+        pri=float(images.pri.mean()) if n else float("nan"),
+        vi=float(images.vi.mean()) if n else float("nan"),
+        pq=total.pq, sq=total.sq, rq=total.rq, tp=total.tp, fp=total.fp, fn=total.fn,
+        iou_sum=total.iou_sum, per_image=table, pairs=pairs, skipped=tuple(skipped),
+        _n_pairs=n_pairs,
+    )
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    """A table not kept: its columns (names objects, counts integers), no row."""
+    ints = ("n_annotators", "covering_area", "tp", "fp", "fn")
+    return pd.DataFrame({c: np.zeros(0, object if c in ("image", "ref", "other") else
+                                     np.int64 if c in ints else np.float64) for c in columns})
+
+
 def consistency_from_pairs(pairs: pd.DataFrame, *,
                            skipped: Iterable[str] = ()) -> ConsistencyResult:
     """Aggregate a pair table (:func:`image_pairs` rows of many images) into the study figures.
@@ -205,27 +266,7 @@ def consistency_from_pairs(pairs: pd.DataFrame, *,
     NaN pair values (a pair with no pixel labelled by both) are left out of the means.
     """
     pairs = pairs.reset_index(drop=True)
-    by_image = pairs.groupby("image", sort=False)
-    sums = by_image[["covering_weighted", "covering_area", "tp", "fp", "fn", "iou_sum"]].sum()
-    per_other = pairs.groupby(["image", "other"], sort=False)[["rand_index", "vi"]].mean()
-    means = per_other.groupby(level="image", sort=False).mean()
-    n_ann = by_image["other"].nunique().rename("n_annotators")
-    per_image = pd.concat([n_ann, means.rename(columns={"rand_index": "pri"}), sums], axis=1)
-    per_image["covering"] = ratio(per_image.covering_weighted, per_image.covering_area)
-    per_image = _pq_columns(per_image).reset_index()
-    per_image = per_image[["image", "n_annotators", "covering", "pri", "vi", "pq", "sq", "rq",
-                           "tp", "fp", "fn", "iou_sum", "covering_weighted", "covering_area"]]
-    total = RegionPQ(int(sums.tp.sum()), int(sums.fp.sum()), int(sums.fn.sum()),
-                     float(sums.iou_sum.sum()))
-    area = float(sums.covering_area.sum())
-    return ConsistencyResult(
-        n_images=len(per_image),
-        covering=float(sums.covering_weighted.sum()) / area if area else float("nan"),
-        pri=float(per_image.pri.mean()) if len(per_image) else float("nan"),
-        vi=float(per_image.vi.mean()) if len(per_image) else float("nan"),
-        pq=total.pq, sq=total.sq, rq=total.rq, tp=total.tp, fp=total.fp, fn=total.fn,
-        iou_sum=total.iou_sum, per_image=per_image, pairs=pairs, skipped=tuple(skipped),
-    )
+    return _from_images(_image_sums(pairs), pairs, n_pairs=len(pairs), skipped=skipped)
 
 
 def human_consistency(study: Study, *, images: Iterable[str] | None = None, n_jobs: int = 1,
@@ -274,14 +315,27 @@ PAIR_DTYPES: dict[str, Any] = {"image": object, "ref": object, "other": object,
 
 @dataclass(frozen=True)
 class ConsistencyPart(Part[Rows, ConsistencyResult]):
-    """:func:`human_consistency` as a part of a pass (``images`` as there)."""
+    """:func:`human_consistency` as a part of a pass (``images`` as there).
+
+    ``per_image`` and ``pairs``: whether the result's :attr:`~ConsistencyResult.per_image` and
+    :attr:`~ConsistencyResult.pairs` tables are built (one row per image, per ordered pair of an
+    image's annotators); a table not asked for is empty (its columns, no row), and the study
+    figures are the same. The pair rows are kept as compact columns while the pass runs
+    (:class:`~agreement.study._rows.Columns`: names as codes, counts in their narrowest type)
+    and the per-image figures are computed from the codes (the same groups, in the same order,
+    as from the names: the same values bit for bit).
+    """
 
     only: tuple[str, ...] | None = None
+    per_image: bool = True
+    pairs: bool = True
 
     name = "consistency"
     label = "consistency"
 
-    def images(self, study: Study, images: Sequence[str] | None) -> list[str]:
+    def images(self, study: Study, images: Sequence[str] | None) -> list[str] | None:
+        if self.only is None and all(len(study.annotators_of(i)) >= 2 for i in study.images):
+            return None  # every image of the pass: no list (nor set) of names to hold
         todo = study.images if self.only is None else self.only
         return [i for i in todo if len(study.annotators_of(i)) >= 2]
 
@@ -302,9 +356,52 @@ class ConsistencyPart(Part[Rows, ConsistencyResult]):
 
     def finish(self, total: Columns | None, study: Study) -> ConsistencyResult:
         todo = study.images if self.only is None else self.only
-        pairs = (total or Columns(PAIR_DTYPES)).frame()
-        return consistency_from_pairs(pairs, skipped=[i for i in todo
-                                                      if len(study.annotators_of(i)) < 2])
+        skipped = [i for i in todo if len(study.annotators_of(i)) < 2]
+        total = total or Columns(PAIR_DTYPES)
+        images = _coded_image_sums(total)
+        if self.per_image:  # the codes back to names
+            images.index = pd.Index(total.values("image")[images.index.to_numpy()], name="image")
+        pairs = total.frame() if self.pairs else _empty(PAIR_COLUMNS)
+        return _from_images(images, pairs, n_pairs=len(total), skipped=skipped,
+                            per_image=self.per_image)
+
+
+def _coded_image_sums(total: Columns) -> pd.DataFrame:
+    """:func:`_image_sums` of the rows in ``total``, index the images' codes, without the
+    table of names: the integer sums and annotator counts added by code, the float means and sums
+    by the same grouped operations on the same groups in the same order (the keys are the
+    codes, numbered in order of appearance as the groups are, and an (image, other) pair is one
+    integer), hence the same values bit for bit."""
+    codes = total.codes
+    image = codes["image"].astype(np.int64)
+    n = len(total.values("image"))
+    out = pd.DataFrame(index=pd.Index(np.arange(n), name="image"))
+    ints = {}
+    for name in ("covering_area", "tp", "fp", "fn"):
+        ints[name] = np.zeros(n, np.int64)
+        np.add.at(ints[name], image, codes[name])
+    floats = pd.DataFrame({"image": image, "covering_weighted": codes["covering_weighted"],
+                           "iou_sum": codes["iou_sum"]}, copy=False)
+    sums = floats.groupby("image", sort=False)[["covering_weighted", "iou_sum"]].sum()
+    del floats
+    width = max(len(total.values("other")), 1)
+    image *= width
+    image += codes["other"]  # now the (image, other) pair, one integer
+    means = pd.DataFrame({"pair": image, "rand_index": codes["rand_index"], "vi": codes["vi"]},
+                         copy=False)
+    del image
+    per_other = means.groupby("pair", sort=False)[["rand_index", "vi"]].mean()
+    del means
+    per_other.index = pd.Index(per_other.index.to_numpy() // width, name="image")
+    means = per_other.groupby(level="image", sort=False).mean()
+    out["n_annotators"] = np.bincount(per_other.index.to_numpy(), minlength=n)
+    out["pri"] = means.rand_index.to_numpy()
+    out["vi"] = means.vi.to_numpy()
+    out["covering_weighted"] = sums.covering_weighted.to_numpy()
+    for name, column in ints.items():
+        out[name] = column
+    out["iou_sum"] = sums.iou_sum.to_numpy()
+    return out
 
 
 @dataclass(frozen=True)
