@@ -18,9 +18,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agreement.compare.batch import Batch
+from agreement.compare.batch import Batch, _add_alpha
 from agreement.compare.comparison import compare_batches
+from agreement.compare.rows import _restrict
 from agreement.io.study_loader import open_study
+from agreement.stats import CountTable
 from agreement.study import _rows
 from agreement.study._rows import Rows, SpilledBlock, SpilledFrame, spill_frame, spilled
 from agreement.study.pq import evaluate
@@ -151,6 +153,9 @@ def test_a_comparison_of_spilled_batches_is_the_comparison_in_memory(sample, mon
                                       check_exact=True)
     paired = compare_batches(ba, ba, **opts)  # the same images: kept in their files
     assert paired.paired and (paired.classes["difference"].dropna() == 0).all()
+    kept_in_files = _restrict(ba, list(ba.images))
+    assert isinstance(kept_in_files._coincidence, SpilledFrame)
+    assert isinstance(kept_in_files._agreement, SpilledFrame) and kept_in_files.lazy
 
 
 def test_pairwise_batches_keep_their_per_image_table_in_a_file(sample, monkeypatch):
@@ -168,3 +173,64 @@ def test_pairwise_batches_keep_their_per_image_table_in_a_file(sample, monkeypat
     out = compare_batches(*small, **opts)
     for name in ("classes", "annotators", "class_pairs", "annotator_classes"):
         pd.testing.assert_frame_equal(getattr(out, name), getattr(kept, name), check_exact=True)
+    # paired on the batch's own images: every table stays in its file
+    paired = _restrict(small[0], list(small[0].images))
+    assert all(isinstance(t, SpilledFrame) for t in (paired._per_image, paired._coincidence,
+                                                      paired._agreement))
+    same = compare_batches(small[0], small[0], **opts)
+    assert same.paired and (same.classes["difference"].dropna() == 0).all()
+
+
+def test_segments_and_presence_spilled_give_the_same_tables(sample, monkeypatch):
+    study = sample[0]
+    kept = evaluate(study, n_jobs=2)
+    monkeypatch.setattr(_rows, "SPILL_ROWS", 7)
+    small = evaluate(study, n_jobs=2)
+    assert any(isinstance(b, SpilledBlock) for _, b in small.totals.segments.blocks)
+    pd.testing.assert_frame_equal(small.segments, kept.segments, check_exact=True)
+    pd.testing.assert_frame_equal(small.image_categories, kept.image_categories,
+                                  check_exact=True)
+    assert small.used_category_ids() == kept.used_category_ids()
+
+
+def _old_alpha(o, images, ids):
+    """The class table's alpha counts as the code before _add_alpha built them (an oracle)."""
+    diag = o[o["category_a"] == o["category_b"]].assign(o_cc=lambda f: f["count"])
+    rows = o.assign(o_c=o["count"])
+    total = o.groupby("image")["count"].sum()
+    both = pd.concat([diag[["image", "category_a", "o_cc"]],
+                      rows[["image", "category_a", "o_c"]]], ignore_index=True).fillna(0.0)
+    both["o_n"] = 0.0
+    alpha = CountTable.from_frame(both, fields=("o_cc", "o_c", "o_n"), group="category_a",
+                                  images=images, groups=ids)
+    values = alpha.values.copy()
+    values[:, :, 2] = total.reindex(images, fill_value=0.0).to_numpy()[:, None]
+    return values
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "zz"]), st.integers(1, 4),
+                          st.integers(1, 4),
+                          st.one_of(st.floats(0, 1e6), st.just(float("nan")))), max_size=25),
+       st.lists(st.integers(1, 5), min_size=1, max_size=5, unique=True))
+def test_alpha_counts_are_those_of_the_concatenated_frame(rows, ids):
+    o = pd.DataFrame(rows, columns=["image", "category_a", "category_b", "count"]).astype(
+        {"category_a": np.int64, "category_b": np.int64, "count": np.float64})
+    images = ("a", "b", "c")  # "zz" is not a batch image; class 5 and others may be absent
+    out = np.zeros((len(images), len(ids), 3))
+    _add_alpha(out, o, images, ids)
+    assert out.tobytes() == _old_alpha(o, images, ids).tobytes()
+
+
+def test_a_spilled_frame_keeps_pandas_types_objects_and_named_indexes():
+    frame = pd.DataFrame({"n": pd.array([1, None, 3] * 4, dtype="Int64"),
+                          "ok": pd.array([True, None, False] * 4, dtype="boolean"),
+                          "s": pd.Series(["x", "y", "z"] * 4, dtype=object),
+                          "f": np.arange(12, dtype=np.float32)},
+                         index=pd.Index(range(12), name="row"))
+    held = spill_frame(frame, limit=1)
+    assert isinstance(held, SpilledFrame)
+    pd.testing.assert_frame_equal(held.frame(), frame, check_exact=True)
+    assert held.frame()["s"].dtype == object and held.frame().index.name == "row"
+    twice = pd.DataFrame(np.zeros((3, 2)), columns=["a", "a"])
+    assert spill_frame(twice, limit=1) is twice  # duplicate names: kept as it is

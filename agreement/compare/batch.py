@@ -79,6 +79,7 @@ def _add_alpha(out: np.ndarray, coincidence: pd.DataFrame, images: Sequence[str]
     cc = np.fromiter((at_class.get(c, -1) for c in o["category_a"].tolist()), np.int64,
                      count=len(o))
     count = o["count"].to_numpy(dtype=np.float64)
+    count = np.where(np.isnan(count), 0.0, count)  # a NaN count adds nothing (as a 0)
     keep = (ii >= 0) & (cc >= 0)
     same = keep & (o["category_a"] == o["category_b"]).to_numpy()
     np.add.at(out[:, :, 0], (ii[same], cc[same]), count[same])
@@ -243,7 +244,7 @@ class Batch:
                                           groups=category_ids)
         if self._coincidence is None:
             return table
-        k, names = len(table.fields), table.fields  # one array for both tables, no copy
+        k, names = len(table.fields), table.fields  # one array for both (one copy of each)
         values = np.zeros((*table.values.shape[:2], k + len(ALPHA_FIELDS)))
         values[:, :, :k] = table.values
         del table

@@ -190,5 +190,6 @@ def _restrict(batch: Batch, images: list[str]) -> Batch:
                      sub(batch._coincidence), sub(batch._agreement), batch.agreement_kind,
                      batch._result)
     return Batch(batch.name, batch.categories, batch.annotators, tuple(images),
-                 sub(batch.per_image), sub(batch._coincidence), sub(batch._agreement),
+                 sub(batch.per_image if batch.lazy else batch._per_image),
+                 sub(batch._coincidence), sub(batch._agreement),
                  batch.agreement_kind)

@@ -125,10 +125,12 @@ class SpilledBlock(Mapping[str, Any]):
 
 
 class SpilledFrame:
-    """A DataFrame kept in a temporary file: each column's numbers (a categorical's codes, its
-    categories kept in memory) written once; :meth:`frame` builds the same frame again (same
-    columns, dtypes, index and values), :meth:`column` one column's values. Object columns stay
-    in memory. Built by :func:`spill_frame` for frames of at least :data:`SPILL_ROWS` rows."""
+    """A DataFrame kept in a temporary file: each column of numbers (numpy integers, floats,
+    booleans; a categorical's codes, its categories kept in memory) written once, other columns
+    (objects, pandas' own types) kept as they are; :meth:`frame` builds the same frame again
+    (same columns, dtypes, index and values), :meth:`column` one column's values. Built by
+    :func:`spill_frame` for frames of at least :data:`SPILL_ROWS` rows with distinct column
+    names."""
 
     __slots__ = ("_block", "_dtypes", "_index", "n")
 
@@ -136,13 +138,20 @@ class SpilledFrame:
         import pandas as pd
 
         self.n = len(frame)
-        self._index = None if frame.index.equals(pd.RangeIndex(self.n)) else frame.index
+        index = frame.index
+        plain = (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+                 and index.name is None)
+        self._index = None if plain else index
         self._dtypes = dict(frame.dtypes)
         columns = {}
         for name in frame.columns:
             col = frame[name]
-            columns[name] = (col.cat.codes.to_numpy() if isinstance(col.dtype, pd.CategoricalDtype)
-                             else col.to_numpy())
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                columns[name] = col.cat.codes.to_numpy()
+            elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+                columns[name] = col.to_numpy()
+            else:  # kept in memory as it is (SpilledBlock keeps what is not an ndarray)
+                columns[name] = col.array
         self._block = SpilledBlock(BlockFile(), columns)
 
     @property
@@ -163,15 +172,18 @@ class SpilledFrame:
         """The frame (a new one at each call)."""
         import pandas as pd
 
-        return pd.DataFrame({name: self.column(name) for name in self._dtypes},
-                            index=pd.RangeIndex(self.n) if self._index is None else self._index)
+        index = pd.RangeIndex(self.n) if self._index is None else self._index
+        # a dict of Series is copied once, into writable columns
+        return pd.DataFrame({name: pd.Series(self.column(name), dtype=dtype, index=index,
+                                             copy=False)
+                             for name, dtype in self._dtypes.items()}, index=index)
 
 
 def spill_frame(frame: Any, *, limit: int | None = None) -> Any:
     """``frame`` as a :class:`SpilledFrame` when it has at least ``limit`` rows
     (:data:`SPILL_ROWS`) and a temporary file takes it; otherwise ``frame`` itself (None too)."""
     limit = SPILL_ROWS if limit is None else limit
-    if frame is None or len(frame) < limit:
+    if frame is None or len(frame) < limit or not frame.columns.is_unique:
         return frame
     out = SpilledFrame(frame)
     return frame if out._block._file.failed else out

@@ -259,7 +259,8 @@ COALESCE = 8
 
 def _grown(total: Rows, chunk: Rows, dtypes: dict[str, Any]) -> Rows:
     """``total`` then ``chunk``; once :data:`COALESCE` blocks are kept, the newest are joined
-    (:func:`_join_tail`)."""
+    (:func:`_join_tail`); once :data:`~agreement.study._rows.SPILL_ROWS` rows are in memory,
+    they are written to a temporary file as one block (:func:`~agreement.study._rows.spilled`)."""
     out = total + chunk
     first = len(out.blocks)  # the blocks not yet written to the temporary file
     while first and not isinstance(out.blocks[first - 1][1], SpilledBlock):
