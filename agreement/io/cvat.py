@@ -48,7 +48,7 @@ from ._shapes import (
     resolve_categories,
 )
 from ._toolref import cvat_refs
-from .layers import Order, ShapeSource
+from .layers import Order, ShapeSource, ShapeStore
 
 __all__ = ["parse_cvat_xml", "read_cvat", "read_cvat_sources"]
 
@@ -246,7 +246,7 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
             ref: Callable[[Element], ToolRef] | None = None) -> ShapeSource:
     by_name = {c.name: c for c in cats.values()}
     infos: list[ImageInfo] = []
-    shapes: dict[str, list[Shape]] = {}
+    shapes = ShapeStore()  # each image's shapes to a temporary file as they are read
     findings: list[Finding] = []
     skipped: Counter[str] = Counter()
     seen: set[str] = set()
@@ -270,7 +270,7 @@ def _source(image_els: list[Element], cats: Categories, *, annotator: str | None
                                   "split='task' to split a project export by task)", **loc)
         seen.add(iname)
         infos.append(info)
-        shapes[iname] = _image_shapes(el, info, by_name, loc, findings, skipped, limits)
+        shapes.add(iname, _image_shapes(el, info, by_name, loc, findings, skipped, limits))
     for tag, count in sorted(skipped.items()):
         findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no area; "
                                    "skipped", annotator=annotator, file=file))

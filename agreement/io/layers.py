@@ -20,23 +20,27 @@ form one; all shapes of one stuff category form one segment (``merge_stuff=True`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import pickle
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .._names import Names
 from ..errors import AnnotationError
 from ..findings import Finding, findings_frame
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment
+from ._blocks import BlockFile
 from ._guard import reader_errors
 from ._shapes import Shape
 
 if TYPE_CHECKING:  # tables are built with pandas when read
     import pandas as pd
 
-__all__ = ["CONFLICT_COLUMNS", "PaintResult", "ShapeSource", "paint"]
+__all__ = ["CONFLICT_COLUMNS", "PaintResult", "ShapeSource", "ShapeStore", "paint"]
 
 Order = Literal["file", "smaller_on_top"]
 
@@ -219,6 +223,62 @@ def _annotation(owner: np.ndarray, seg_of: np.ndarray, first: list[Shape], seg_i
     return PanopticAnnotation(image, id_lut[compact], tuple(segs))
 
 
+class ShapeStore(Mapping[str, tuple[Shape, ...]]):
+    """One annotator's shapes per image, each image's written (pickled) to an anonymous
+    temporary file as it is added and read back when asked: a reader of a large export holds a
+    name and two integers an image, not its shapes (a CVAT export of 10,000 images of masks:
+    ~180 MB of shapes per annotator). Where no temporary file can be made or written, the
+    shapes stay in memory (the same values). Iterates in the order the images were added;
+    pickles by value (its images and their shapes).
+
+    >>> from agreement.io._shapes import Polygons
+    >>> s = ShapeStore({"a.png": []})
+    >>> s.add("b.png", [Shape("polygon #1", "car", 2, True, Polygons(()), order=0)])
+    >>> list(s), len(s["a.png"]), s["b.png"][0].label, "c.png" in s
+    (['a.png', 'b.png'], 0, 'car', False)
+    """
+
+    __slots__ = ("_at", "_file", "_held", "_names", "_size")
+
+    def __init__(self, shapes: Mapping[str, Iterable[Shape]] | None = None) -> None:
+        self._file = BlockFile()
+        self._names = Names()
+        self._at = array("q")  # offset in the file, -1: held in memory
+        self._size = array("q")
+        self._held: dict[int, tuple[Shape, ...]] = {}
+        for name, found in (shapes or {}).items():
+            self.add(name, found)
+
+    def add(self, name: str, shapes: Iterable[Shape]) -> None:
+        """Add one image's shapes (an image is added once)."""
+        found = tuple(shapes)
+        data = pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
+        at = self._file.put(data)
+        if at is None:  # no file: kept in memory
+            self._held[len(self._names)] = found
+        self._names.append(name)
+        self._at.append(-1 if at is None else at)
+        self._size.append(len(data))
+
+    def __getitem__(self, name: str) -> tuple[Shape, ...]:
+        k = self._names.position(name) if isinstance(name, str) else None
+        if k is None:
+            raise KeyError(name)
+        at = self._at[k]
+        if at < 0:
+            return self._held[k]
+        return pickle.loads(self._file.get(at, self._size[k]))  # our own bytes, this process
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __reduce__(self) -> Any:
+        return ShapeStore, (dict(self.items()),)
+
+
 class ShapeSource:
     """One annotator's shapes per image; paints a panoptic map on :meth:`load`.
 
@@ -250,7 +310,8 @@ class ShapeSource:
         self.annotator = annotator
         self.categories = categories
         self.images = tuple(images)
-        self._shapes = {k: tuple(v) for k, v in shapes.items()}
+        # a reader passes its ShapeStore (filled as it parsed); other mappings are stored here
+        self._shapes = shapes if isinstance(shapes, ShapeStore) else ShapeStore(shapes)
         self._info = {i.file_name: i for i in self.images}
         self.findings = list(findings)
         self.format = format
