@@ -225,3 +225,68 @@ def test_old_export_without_meta_labels_uses_shape_labels(tmp_path):
     src = read_cvat(path)
     assert [c.name for c in src.categories.values()] == ["tree"]
     assert src.load("x.png").segments[0].area > 0
+
+
+def _many(n: int) -> list:
+    square = [(1, 1), (9, 1), (9, 9), (1, 9)]
+    return [(f"img_{k:05d}.png", 16, 12, [poly_xml(square, label=LABELS[k % 3]),
+                                          mask_xml(np.eye(4, dtype=bool), 2 + k % 5, 3)])
+            for k in range(n)]
+
+
+def test_the_xml_is_read_as_a_stream_never_whole(tmp_path, monkeypatch):
+    """Two streaming reads (elements cleared as handled), no whole-file parse: the same
+    sources; a <track> counted; labels of old exports without meta labels from the shapes."""
+    import agreement.io.cvat as cvat
+
+    path = write(tmp_path, _many(30), assignee="ann")
+    whole = read_cvat_sources(path)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the file was parsed whole")
+
+    monkeypatch.setattr(cvat.SafeET, "fromstring", refused)
+    monkeypatch.setattr(cvat, "read_bytes", refused)
+    (src,) = read_cvat_sources(path).values()
+    (old,) = whole.values()
+    assert src.annotator == "ann" and [i.file_name for i in src.images] == [
+        f"img_{k:05d}.png" for k in range(30)]
+    for info in src.images:
+        assert (src.load(info.file_name).ids == old.load(info.file_name).ids).all()
+    text = path.read_text().replace("</annotations>", '<track id="0" label="car"/></annotations>')
+    text = text.replace("<labels>", "<labels_gone>").replace("</labels>", "</labels_gone>")
+    path.write_text(text)
+    (src,) = read_cvat_sources(path).values()
+    assert [c.name for c in src.categories.values()] == ["car", "road", "person"]
+    assert any("1 <track> element(s)" in f.detail for f in src.findings)
+
+
+def test_reading_holds_no_element_or_shape_per_image(tmp_path):
+    """Memory while reading grows by a few hundred bytes an image (the image list), not by the
+    file: before, the whole tree and every shape were held (~20 kB an image here)."""
+    import tracemalloc
+
+    peaks = []
+    for n in (100, 1100):
+        path = write(tmp_path, _many(n), name=f"m{n}.xml")
+        tracemalloc.start()
+        sources = read_cvat_sources(path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(next(iter(sources.values())).images) == n
+    assert (peaks[1] - peaks[0]) / 1000 < 2000  # bytes an image
+
+
+@pytest.mark.parametrize("tail, message", [
+    ("<image", "well-formed XML"),
+    ("", "root must be <annotations>"),
+])
+def test_a_broken_stream_is_one_error_naming_the_file(tmp_path, tail, message):
+    path = write(tmp_path, _many(3))
+    text = path.read_text()
+    text = (text.replace("</annotations>", tail) if tail
+            else text.replace("<annotations>", "<notes>").replace("</annotations>", "</notes>"))
+    path.write_text(text)
+    with pytest.raises(FormatError, match=message) as err:
+        read_cvat_sources(path)
+    assert str(path) in str(err.value)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import Element, ParseError
@@ -35,7 +36,7 @@ from .._checks import short
 from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo, ToolRef
-from ._files import read_bytes
+from ._files import _open_file, read_bytes
 from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 from ._shapes import (
@@ -189,93 +190,185 @@ def read_cvat_sources(
     file = str(path)
     limits = resolve_limits(limits)
     with reader_errors("CVAT XML", file=file):
-        root = parse_cvat_xml(path, limits=limits)
-        if root.tag != "annotations":
-            raise FormatError(f"CVAT XML root must be <annotations>, got <{short(root.tag)}>",
-                              file=file)
-        kind, top = _meta(root)
-        labels = _labels(top) or [  # old exports without meta labels: the labels shapes use
-            sh.get("label", "") for im in root.iterfind("image") for sh in im
-            if sh.tag in ("polygon", "mask") and sh.get("label")]
+        # two streaming reads, each element cleared once handled: the file is never held whole
+        # (a 40 MB export made ~0.5 GB of elements). The first reads the meta section and each
+        # image's name, task and subset (the annotators, repeated names); the second the shapes.
+        scan = _scan(path, limits)
+        kind, top = _meta(scan.root)
+        labels = _labels(top) or list(scan.labels)  # old exports: the labels shapes use
         cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
-        groups = _annotators(root, kind, top, split, path)
+        groups, group_of = _annotators(scan, kind, top, split, path)
         refs = cvat_refs(kind, top)
-        out: dict[str, ShapeSource] = {}
-        for name, (annotator, image_els) in groups.items():
-            out[name] = _source(image_els, cats, annotator=annotator, file=file, order=order,
-                                name=file if len(groups) == 1 else f"{file}#{name}",
-                                rename=rename, limits=limits, ref=refs)
-    tracks = len(root.findall("track"))
-    if tracks:
+        builders = {name: _Source(cats, annotator=annotator, file=file, order=order,
+                                  name=file if len(groups) == 1 else f"{file}#{name}",
+                                  rename=rename, limits=limits, ref=refs,
+                                  repeated=repeated)
+                    for name, (annotator, repeated) in groups.items()}
+        k = 0
+        for el in _children(path, limits):
+            if el.tag == "image":
+                builders[group_of[k]].add(el)
+                k += 1
+        out = {name: b.finish() for name, b in builders.items()}
+    if scan.tracks:
         for src in out.values():
-            src.findings.append(Finding.of("skipped_shape", f"{tracks} <track> element(s) (CVAT "
-                                           "for video) skipped", annotator=src.annotator,
+            src.findings.append(Finding.of("skipped_shape", f"{scan.tracks} <track> element(s) "
+                                           "(CVAT for video) skipped", annotator=src.annotator,
                                            file=file))
     return out
 
 
-def _annotators(root: Element, kind: str, top: Element | None, split: str,
-                path: Path) -> dict[str, tuple[str | None, list[Element]]]:
-    images = root.findall("image")
+def _children(path: Path, limits: Limits) -> Iterator[Element]:
+    """The children of the XML's root, each once read whole, then cleared (with
+    ``defusedxml``'s refusals, and :func:`parse_cvat_xml`'s errors); the root must be
+    ``<annotations>``."""
+    file = str(path)
+    with _open_file(path, "XML file", limits) as fh:
+        events = SafeET.iterparse(fh, events=("start", "end"), forbid_dtd=True,
+                                  forbid_entities=True, forbid_external=True)
+        depth, root = 0, None
+        while True:
+            try:
+                event, el = next(events)
+            except StopIteration:
+                return
+            except defusedxml.DefusedXmlException as exc:
+                raise FormatError(f"XML must not declare a DTD or entities (refused, not "
+                                  f"expanded: possible entity-expansion or external-entity "
+                                  f"attack), got {exc!r}", file=file) from None
+            except ParseError as exc:
+                raise FormatError(f"file must be well-formed XML, got {exc}", file=file) from None
+            except (LookupError, UnicodeError) as exc:  # an encoding Python does not know
+                raise FormatError(f"XML must be in a known encoding, got {exc}",
+                                  file=file) from None
+            if event == "start":
+                if root is None:
+                    root = el
+                depth += 1
+                continue
+            depth -= 1
+            if depth == 1:
+                yield el
+                root.clear()  # the element just handled, and any before it
+            elif depth == 0 and root.tag != "annotations":
+                raise FormatError(f"CVAT XML root must be <annotations>, got "
+                                  f"<{short(root.tag)}>", file=file)
+
+
+@dataclass
+class _Scan:
+    """What the first read keeps: a root holding the meta section only, each image's name,
+    task id and subset (in file order), the labels the shapes use (in order of first use) and
+    the number of ``<track>`` elements."""
+
+    root: Element
+    names: list[str | None] = field(default_factory=list)
+    tasks: list[str | None] = field(default_factory=list)
+    subsets: list[str | None] = field(default_factory=list)
+    labels: dict[str, None] = field(default_factory=dict)
+    tracks: int = 0
+
+
+def _scan(path: Path, limits: Limits) -> _Scan:
+    out = _Scan(Element("annotations"))
+    for el in _children(path, limits):
+        if el.tag == "meta" and out.root.find("meta") is None:
+            out.root.append(el)  # kept (the root lets go of its children)
+        elif el.tag == "image":
+            out.names.append(el.get("name"))
+            out.tasks.append(el.get("task_id"))
+            out.subsets.append(el.get("subset"))
+            for sh in el:
+                if sh.tag in ("polygon", "mask") and sh.get("label"):
+                    out.labels.setdefault(sh.get("label", ""), None)
+        elif el.tag == "track":
+            out.tracks += 1
+    return out
+
+
+def _annotators(scan: _Scan, kind: str, top: Element | None, split: str, path: Path
+                ) -> tuple[dict[str, tuple[str | None, set[str | None]]], list[str]]:
+    """The annotators (name -> (annotator, the image names repeated within it)), in order of
+    first image, and each image's annotator."""
     tasks_of: dict[str | None, set[str | None]] = {}
-    for el in images:
-        tasks_of.setdefault(el.get("name"), set()).add(el.get("task_id"))
+    for name, task in zip(scan.names, scan.tasks, strict=True):
+        tasks_of.setdefault(name, set()).add(task)
     repeated = any(len(t) > 1 for t in tasks_of.values())  # one image in several tasks
     by_task = split == "task" or (split == "auto" and repeated and kind == "project")
     if not by_task:
         who = _person(top.find("assignee")) if kind == "job" and top is not None else ""
-        return {who or path.stem: (who or None, images)}
+        key = who or path.stem
+        return ({key: (who or None, _repeated(scan.names))}, [key] * len(scan.names))
     assignees = {}
     if top is not None:
         for t in top.iterfind("tasks/task"):
             assignees[_text(t, "id")] = _person(t.find("assignee"))
-    out: dict[str, tuple[str | None, list[Element]]] = {}
-    for el in images:
-        tid = el.get("task_id")
+    who_of: dict[str, str | None] = {}
+    names: dict[str, list[str | None]] = {}
+    group_of = []
+    for name, tid in zip(scan.names, scan.tasks, strict=True):
         if tid is None:
             raise FormatError("<image> must have a task_id attribute to split by task, got none",
-                              file=str(path), image=el.get("name"))
+                              file=str(path), image=name)
         who = assignees.get(tid) or ""
         key = who or f"task-{tid}"
-        out.setdefault(key, (who or None, []))[1].append(el)
-    return out
+        who_of.setdefault(key, who or None)
+        names.setdefault(key, []).append(name)
+        group_of.append(key)
+    return {key: (who_of[key], _repeated(names[key])) for key in who_of}, group_of
 
 
-def _source(image_els: list[Element], cats: Categories, *, annotator: str | None, file: str,
-            order: Order, name: str, rename: Rename, limits: Limits,
-            ref: Callable[[Element], ToolRef] | None = None) -> ShapeSource:
-    by_name = {c.name: c for c in cats.values()}
-    infos: list[ImageInfo] = []
-    shapes = ShapeStore()  # each image's shapes to a temporary file as they are read
-    findings: list[Finding] = []
-    skipped: Counter[str] = Counter()
-    seen: set[str] = set()
-    repeated = {n for n, c in Counter(el.get("name") for el in image_els).items() if c > 1}
-    for el in image_els:
+def _repeated(names: list[str | None]) -> set[str | None]:
+    return {n for n, c in Counter(names).items() if c > 1}
+
+
+class _Source:
+    """One annotator's source, built an ``<image>`` element at a time (:meth:`add`)."""
+
+    def __init__(self, cats: Categories, *, annotator: str | None, file: str, order: Order,
+                 name: str, rename: Rename, limits: Limits,
+                 ref: Callable[[Element], ToolRef] | None, repeated: set[str | None]) -> None:
+        self.cats, self.annotator, self.file, self.order = cats, annotator, file, order
+        self.name, self.rename, self.limits, self.ref = name, rename, limits, ref
+        self.repeated = repeated
+        self.by_name = {c.name: c for c in cats.values()}
+        self.infos: list[ImageInfo] = []
+        self.shapes = ShapeStore()  # each image's shapes to a temporary file as they are read
+        self.findings: list[Finding] = []
+        self.skipped: Counter[str] = Counter()
+        self.seen: set[str] = set()
+
+    def add(self, el: Element) -> None:
+        file, annotator = self.file, self.annotator
         iname = el.get("name")
         if not iname:
             raise FormatError("<image> must have a name attribute, got none", file=file)
-        if iname in repeated and el.get("subset"):
+        if iname in self.repeated and el.get("subset"):
             iname = f"{el.get('subset')}:{iname}"  # project exports: ids and names per subset
-        iname = apply_rename(iname, rename)
+        iname = apply_rename(iname, self.rename)
         loc = {"file": file, "image": iname, "annotator": annotator}
         info = ImageInfo(iname, _int(el, "height", None, **loc), _int(el, "width", None, **loc),
-                         _int(el, "id", -1, **loc), ref(el) if ref is not None else None)
+                         _int(el, "id", -1, **loc), self.ref(el) if self.ref is not None else None)
         if info.height <= 0 or info.width <= 0:
             raise AnnotationError(f"image size must be positive, got {info.width}x{info.height}",
                                   **loc)
-        check_image_size(info.width, info.height, limits, **loc)
-        if iname in seen:
+        check_image_size(info.width, info.height, self.limits, **loc)
+        if iname in self.seen:
             raise AnnotationError("image name must appear once per annotator, got it twice (pass "
                                   "split='task' to split a project export by task)", **loc)
-        seen.add(iname)
-        infos.append(info)
-        shapes.add(iname, _image_shapes(el, info, by_name, loc, findings, skipped, limits))
-    for tag, count in sorted(skipped.items()):
-        findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no area; "
-                                   "skipped", annotator=annotator, file=file))
-    return ShapeSource(name, cats, infos, shapes, annotator=annotator, findings=findings,
-                       order=order, format="cvat", file=file)
+        self.seen.add(iname)
+        self.infos.append(info)
+        self.shapes.add(iname, _image_shapes(el, info, self.by_name, loc, self.findings,
+                                             self.skipped, self.limits))
+
+    def finish(self) -> ShapeSource:
+        for tag, count in sorted(self.skipped.items()):
+            self.findings.append(Finding.of("skipped_shape", f"{count} <{tag}> shape(s) have no "
+                                            "area; skipped", annotator=self.annotator,
+                                            file=self.file))
+        return ShapeSource(self.name, self.cats, self.infos, self.shapes,
+                           annotator=self.annotator, findings=self.findings, order=self.order,
+                           format="cvat", file=self.file)
 
 
 def _image_shapes(el: Element, info: ImageInfo, by_name: dict, loc: dict,
