@@ -172,3 +172,29 @@ def test_unknown_category_and_degenerate_polygons_are_findings(tmp_path):
 def test_rename_maps_image_names(tmp_path):
     src = read_coco_instances(write(tmp_path, []), rename={"img.png": "frame.png"})
     assert [i.file_name for i in src.images] == ["frame.png"]
+
+
+def _many(tmp_path, n):
+    images = [{"id": k + 1, "file_name": f"img_{k:05d}.png", "height": 40, "width": 60}
+              for k in range(n)]
+    anns = [{"id": 10 * k + j + 1, "image_id": k + 1, "category_id": 1 + 2 * (j % 2),
+             "segmentation": [[1.0 + j, 1.0, 30.5, 2.0 + j, 20.25, 30.0, 2.0, 25.0 + j]],
+             "iscrowd": 0, "area": 0, "bbox": [0, 0, 0, 0]} for k in range(n) for j in range(6)]
+    return write(tmp_path, anns, images=images, name=f"many{n}.json")
+
+
+def test_annotations_are_decoded_one_at_a_time(tmp_path):
+    """The 'annotations' array is read lazily and the shapes go to the source's temporary file
+    a few at a time: memory while reading grows by ~2.7 kB an image here (the image list and
+    its index), not by the decoded JSON and every shape (~10 kB an image before)."""
+    import tracemalloc
+
+    peaks = []
+    for n in (100, 1100):
+        path = _many(tmp_path, n)
+        tracemalloc.start()
+        src = read_coco_instances(path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(src.images) == n and len(src.shapes("img_00007.png")) == 6
+    assert (peaks[1] - peaks[0]) / 1000 < 5000  # bytes an image (~2,750 now)

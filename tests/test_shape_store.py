@@ -59,8 +59,32 @@ def test_a_store_reads_back_what_was_added(images):
     back = pickle.loads(pickle.dumps(store))
     assert list(back) == list(images)
     assert all(_plain(back[n]) == _plain(store[n]) for n in images)
-    assert store._file.nbytes > 0 or not images  # in the file, not in memory
+    assert store._file.nbytes > 0 or not any(images.values())  # in the file, not in memory
     assert not store._held
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 6), st.lists(st.tuples(st.integers(0, 5), st.integers(0, 9)),
+                                   max_size=30), st.integers(1, 5))
+def test_pieces_of_an_image_read_back_in_the_order_they_came(n, shapes, flush):
+    """As the COCO instances reader adds them: buffered, flushed every few shapes."""
+    store = ShapeStore({f"i{k}": () for k in range(n)})
+    want: dict[int, list] = {k: [] for k in range(n)}
+    buffer: dict[int, list] = {}
+    for count, (k, s) in enumerate(shapes, start=1):
+        buffer.setdefault(k % n, []).append(_shape(s))
+        want[k % n].append(_shape(s))
+        if count % flush == 0:
+            for j, found in buffer.items():
+                store.extend(j, found)
+            buffer.clear()
+    for j, found in buffer.items():
+        store.extend(j, found)
+    assert [_plain(store[f"i{k}"]) for k in range(n)] == [_plain(tuple(want[k]))
+                                                          for k in range(n)]
+    back = pickle.loads(pickle.dumps(store))
+    assert [_plain(back[f"i{k}"]) for k in range(n)] == [_plain(store[f"i{k}"])
+                                                         for k in range(n)]
 
 
 def test_no_temporary_folder_keeps_the_shapes_in_memory(monkeypatch):
@@ -69,7 +93,8 @@ def test_no_temporary_folder_keeps_the_shapes_in_memory(monkeypatch):
 
     monkeypatch.setattr(tempfile, "TemporaryFile", none)
     store = ShapeStore({"a.png": [_shape(1)], "b.png": []})
-    assert set(store._held) == {0, 1} and _plain(store["a.png"]) == _plain((_shape(1),))
+    assert set(store._held) == {0} and _plain(store["a.png"]) == _plain((_shape(1),))
+    assert store["b.png"] == ()
     with pytest.raises(KeyError):
         store["c.png"]
 
@@ -102,5 +127,5 @@ def test_readers_paint_the_same_maps_from_the_file_as_from_memory(path, monkeypa
 
     monkeypatch.setattr(tempfile, "TemporaryFile", none)
     held = expand_sources(path) if path.suffix == ".json" else read_cvat_sources(path)
-    assert all(s._shapes._held or not len(s._shapes) for s in held.values())
+    assert all(s._shapes._held or not len(s._shapes._at) for s in held.values())
     assert _maps(on_disk) == _maps(held)

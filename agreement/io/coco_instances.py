@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from ..errors import AnnotationError, FormatError
 from ..findings import Finding
 from ..model import Categories, ImageInfo
 from ._cocorle import CocoRle, check_coco_rle
-from ._files import read_json
+from ._files import JsonArray, read_json_object
 from ._guard import reader_errors
 from ._limits import Limits, check_image_size, resolve_limits
 from ._polygon import outline_length
@@ -37,7 +38,7 @@ from ._shapes import (
     check_polygon,
     resolve_categories,
 )
-from .layers import Order, ShapeSource
+from .layers import Order, ShapeSource, ShapeStore
 
 __all__ = ["read_coco_instances"]
 
@@ -120,12 +121,15 @@ def read_coco_instances(
     file = str(path)
     limits = resolve_limits(limits)
     with reader_errors("COCO instances JSON", file=file, annotator=annotator):
-        data = read_json(path, limits=limits)
+        # 'annotations' decoded one entry at a time (as the COCO panoptic reader does): the
+        # file's entries are never all Python objects at once
+        data = read_json_object(path, lazy=("annotations",), limits=limits)
         if not isinstance(data, dict):
             raise FormatError(f"COCO instances JSON must be an object, got "
                               f"{type(data).__name__}", file=file)
         for key in ("images", "annotations", "categories"):
-            _field(data, key, list, "COCO instances JSON", file=file)
+            if not isinstance(data.get(key), JsonArray):  # an array, read lazily
+                _field(data, key, list, "COCO instances JSON", file=file)
         file_cats = _file_categories(data["categories"], file)
         names = [n for n, _ in file_cats.values()]
         flags = {n: _flag(c, "isthing", "category", file=file) for n, c in file_cats.values()
@@ -165,11 +169,17 @@ def _file_categories(entries: list, file: str) -> dict[int, tuple[str, dict]]:
     return out
 
 
-def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, by_id: dict,
-                      crowd_mode: str, annotator: str | None, limits: Limits
-                      ) -> tuple[dict[str, list[Shape]], list[Finding], Counter[str], int]:
+def _read_annotations(anns: Iterable[Any], *, file: str, file_cats: dict, by_name: dict,
+                      by_id: dict, crowd_mode: str, annotator: str | None, limits: Limits
+                      ) -> tuple[ShapeStore, list[Finding], Counter[str], int]:
     findings: list[Finding] = []
-    shapes: dict[str, list[Shape]] = {}
+    shapes = ShapeStore()  # every image, its shapes to a temporary file a few at a time
+    position = {}
+    for info in by_id.values():
+        position[info.file_name] = len(shapes)
+        shapes.add(info.file_name)
+    waiting: dict[int, list[Shape]] = {}  # image position -> shapes not yet in the store
+    held = 0
     skipped: Counter[str] = Counter()
     n_crowd_obj = 0
     for k, ann in enumerate(anns):
@@ -197,10 +207,25 @@ def _read_annotations(anns: list, *, file: str, file_cats: dict, by_name: dict, 
         if crowd and crowd_mode == "object" and isinstance(geom, CocoRle):
             crowd, n_crowd_obj = False, n_crowd_obj + 1
         cat = by_name[name]
-        shapes.setdefault(info.file_name, []).append(Shape(
+        waiting.setdefault(position[info.file_name], []).append(Shape(
             f"annotation {aid}", name, cat.id, cat.isthing, geom, order=k, iscrowd=crowd,
             segment_id=aid))
+        held += 1
+        if held >= _WAITING:  # each image's pieces stay in file order
+            _store(shapes, waiting)
+            held = 0
+    _store(shapes, waiting)
     return shapes, findings, skipped, n_crowd_obj
+
+
+#: Shapes read before they are written to the source's store, an image's in one piece.
+_WAITING = 1024
+
+
+def _store(shapes: ShapeStore, waiting: dict[int, list[Shape]]) -> None:
+    for k, found in waiting.items():
+        shapes.extend(k, found)
+    waiting.clear()
 
 
 def _images(entries: list, file: str, rename: Rename, limits: Limits) -> list[ImageInfo]:

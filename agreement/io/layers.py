@@ -224,50 +224,74 @@ def _annotation(owner: np.ndarray, seg_of: np.ndarray, first: list[Shape], seg_i
 
 
 class ShapeStore(Mapping[str, tuple[Shape, ...]]):
-    """One annotator's shapes per image, each image's written (pickled) to an anonymous
-    temporary file as it is added and read back when asked: a reader of a large export holds a
-    name and two integers an image, not its shapes (a CVAT export of 10,000 images of masks:
-    ~180 MB of shapes per annotator). Where no temporary file can be made or written, the
-    shapes stay in memory (the same values). Iterates in the order the images were added;
-    pickles by value (its images and their shapes).
+    """One annotator's shapes per image, written (pickled) to an anonymous temporary file as
+    they are added and read back when asked: a reader of a large export holds a name and a few
+    integers an image, not its shapes (a CVAT export of 10,000 images of masks: ~180 MB of
+    shapes per annotator). An image's shapes may come in several pieces (:meth:`extend`: a
+    COCO instances file lists its annotations in any order), read back in the order they came.
+    Where no temporary file can be made or written, the shapes stay in memory (the same
+    values). Iterates in the order the images were added; pickles by value.
 
     >>> from agreement.io._shapes import Polygons
     >>> s = ShapeStore({"a.png": []})
     >>> s.add("b.png", [Shape("polygon #1", "car", 2, True, Polygons(()), order=0)])
-    >>> list(s), len(s["a.png"]), s["b.png"][0].label, "c.png" in s
-    (['a.png', 'b.png'], 0, 'car', False)
+    >>> s.extend(0, [Shape("polygon #2", "road", 3, False, Polygons(()), order=1)])
+    >>> list(s), [x.label for x in s["a.png"]], s["b.png"][0].label, "c.png" in s
+    (['a.png', 'b.png'], ['road'], 'car', False)
     """
 
-    __slots__ = ("_at", "_file", "_held", "_names", "_size")
+    __slots__ = ("_at", "_file", "_first", "_held", "_last", "_names", "_next", "_size")
 
     def __init__(self, shapes: Mapping[str, Iterable[Shape]] | None = None) -> None:
         self._file = BlockFile()
         self._names = Names()
-        self._at = array("q")  # offset in the file, -1: held in memory
+        self._first = array("q")  # per image: its first and last piece (-1: none)
+        self._last = array("q")
+        self._at = array("q")  # per piece: offset in the file (-1: held in memory), size, next
         self._size = array("q")
+        self._next = array("q")
         self._held: dict[int, tuple[Shape, ...]] = {}
         for name, found in (shapes or {}).items():
             self.add(name, found)
 
-    def add(self, name: str, shapes: Iterable[Shape]) -> None:
-        """Add one image's shapes (an image is added once)."""
+    def add(self, name: str, shapes: Iterable[Shape] = ()) -> None:
+        """Add an image (once) with its shapes, or the first of them."""
+        self._names.append(name)
+        self._first.append(-1)
+        self._last.append(-1)
+        self.extend(len(self._names) - 1, shapes)
+
+    def extend(self, k: int, shapes: Iterable[Shape]) -> None:
+        """Add shapes to the ``k``-th image added, after those it has."""
         found = tuple(shapes)
+        if not found:
+            return
         data = pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
         at = self._file.put(data)
+        piece = len(self._at)
         if at is None:  # no file: kept in memory
-            self._held[len(self._names)] = found
-        self._names.append(name)
+            self._held[piece] = found
         self._at.append(-1 if at is None else at)
         self._size.append(len(data))
+        self._next.append(-1)
+        if self._last[k] < 0:
+            self._first[k] = piece
+        else:
+            self._next[self._last[k]] = piece
+        self._last[k] = piece
 
     def __getitem__(self, name: str) -> tuple[Shape, ...]:
         k = self._names.position(name) if isinstance(name, str) else None
         if k is None:
             raise KeyError(name)
-        at = self._at[k]
-        if at < 0:
-            return self._held[k]
-        return pickle.loads(self._file.get(at, self._size[k]))  # our own bytes, this process
+        out: list[Shape] = []
+        piece = self._first[k]
+        while piece >= 0:
+            at = self._at[piece]
+            out += (self._held[piece] if at < 0 else  # our own bytes, this process
+                    pickle.loads(self._file.get(at, self._size[piece])))
+            piece = self._next[piece]
+        return tuple(out)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
