@@ -290,3 +290,24 @@ def test_a_broken_stream_is_one_error_naming_the_file(tmp_path, tail, message):
     with pytest.raises(FormatError, match=message) as err:
         read_cvat_sources(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("drop", [1, -1])
+def test_a_file_changed_between_the_two_reads_is_one_error(tmp_path, monkeypatch, drop):
+    import agreement.io.cvat as cvat
+
+    path = write(tmp_path, _many(4))
+    real = cvat._scan
+
+    def changed(*args):  # as if the file had one <image> fewer (or more) at the first read
+        scan = real(*args)
+        for column in (scan.names, scan.tasks, scan.subsets):
+            if drop > 0:
+                del column[-1]
+            else:
+                column.append(column[-1])
+        return scan
+
+    monkeypatch.setattr(cvat, "_scan", changed)
+    with pytest.raises(FormatError, match="must not change while it is read"):
+        read_cvat_sources(path)

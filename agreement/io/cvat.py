@@ -207,8 +207,12 @@ def read_cvat_sources(
         k = 0
         for el in _children(path, limits):
             if el.tag == "image":
-                builders[group_of[k]].add(el)
+                if k < len(group_of):
+                    builders[group_of[k]].add(el)
                 k += 1
+        if k != len(group_of):
+            raise FormatError("file must not change while it is read, got another number of "
+                              "<image> elements on its second read", file=file)
         out = {name: b.finish() for name, b in builders.items()}
     if scan.tracks:
         for src in out.values():
