@@ -37,7 +37,7 @@ from ..metrics.counts import (
 )
 from ..model import Categories, Study
 from ..stats import CountTable
-from ..study._rows import SpilledFrame, spill_frame
+from ..study._rows import SpilledFrame, frame_of, spill_frame
 
 __all__ = ["Batch"]
 
@@ -60,10 +60,6 @@ def _pairwise_agreement(per_image: pd.DataFrame) -> pd.DataFrame:
     as_ref = per_image[["ref", *cols]].rename(columns={"ref": "annotator"})
     both = pd.concat([as_other, as_ref], ignore_index=True)
     return pooled(both, ["image", "annotator", "category_id"], PQ_FIELDS)
-
-
-def _frame(held: pd.DataFrame | SpilledFrame | None) -> pd.DataFrame | None:
-    return held.frame() if isinstance(held, SpilledFrame) else held
 
 
 def _add_alpha(out: np.ndarray, coincidence: pd.DataFrame, images: Sequence[str],
@@ -113,13 +109,13 @@ class Batch:
         """Per (``image``, ``category_a``, ``category_b``): pixel coincidence ``count`` (see the
         module docstring), or None without pixel tables. A batch of :meth:`from_study` keeps a
         large table in a temporary file and builds it again at each read."""
-        return _frame(self._coincidence)
+        return frame_of(self._coincidence)
 
     @property
     def agreement(self) -> pd.DataFrame | None:
         """Per (``image``, ``annotator``, ``category_id``): the annotator's PQ counts against
         the others (see the module docstring); kept as :attr:`coincidence` is."""
-        return _frame(self._agreement)
+        return frame_of(self._agreement)
 
     @property
     def per_image(self) -> pd.DataFrame:
@@ -127,7 +123,7 @@ class Batch:
         ``iou_sum`` (and the boundary sums): the study result's table."""
         if self._per_image is None:  # from_study: built once, when first read
             object.__setattr__(self, "_per_image", self._result.per_image)
-        return _frame(self._per_image)
+        return frame_of(self._per_image)
 
     @property
     def lazy(self) -> bool:

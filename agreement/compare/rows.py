@@ -25,7 +25,7 @@ from ..stats import (
     permutation_test,
     ratio,
 )
-from ..study._rows import SpilledFrame
+from ..study._rows import column_of, frame_of
 from .batch import Batch
 
 __all__ = ["CLASS_METRICS", "DEFAULT_METRICS"]
@@ -161,9 +161,8 @@ def _pair_rows(a: Batch, b: Batch, *, top: int, min_rate: float, **kw) -> pd.Dat
 
 def _used_classes(batch: Batch) -> set[int]:
     used = batch.used_category_ids()
-    held = batch._coincidence
-    if held is not None:
-        column = held.column("category_a") if isinstance(held, SpilledFrame) else held["category_a"]
+    if batch._coincidence is not None:
+        column = column_of(batch._coincidence, "category_a")  # the one column, from its file
         used |= set(np.asarray(column).astype(int).tolist())
     return used
 
@@ -178,12 +177,10 @@ def _restrict(batch: Batch, images: list[str]) -> Batch:
     def sub(held):
         if held is None:
             return None
-        spilled = isinstance(held, SpilledFrame)  # kept in its file when every row stays
-        inside = pd.Series(held.column("image") if spilled else held["image"]).isin(keep)
+        inside = pd.Series(column_of(held, "image")).isin(keep)
         if inside.all():
-            return held
-        frame = held.frame() if spilled else held
-        return frame[inside.to_numpy()]
+            return held  # a spilled table stays in its file
+        return frame_of(held)[inside.to_numpy()]
 
     if batch.lazy and tuple(images) == batch.images:
         return Batch(batch.name, batch.categories, batch.annotators, batch.images, None,

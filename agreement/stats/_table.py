@@ -152,9 +152,9 @@ class CountTable:
         missing = [f for f in fields if f not in self.fields]
         if missing:
             raise ValueError(f"fields must be among {list(self.fields)}, got {missing}")
-        idx = [self.fields.index(f) for f in fields]
         if tuple(fields) == self.fields:
             return self
+        idx = [self.fields.index(f) for f in fields]
         return CountTable._owning(self.images, self.groups, tuple(fields),
                                   self.values[:, :, idx])
 

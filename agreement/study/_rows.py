@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is built
     import pandas as pd
 
 __all__ = ["SPILL_ROWS", "Columns", "Rows", "SpilledBlock", "SpilledFrame", "categorical",
-           "spill_frame", "spilled"]
+           "column_of", "frame_of", "spill_frame", "spilled", "unspilled"]
 
 #: Rows of a growing table kept in memory before they are written to a temporary file as one
 #: block (:func:`spilled`): ~4 MB of the PQ pass's count rows.
@@ -189,6 +189,25 @@ def spill_frame(frame: Any, *, limit: int | None = None) -> Any:
     return frame if out._block._file.failed else out
 
 
+def frame_of(held: Any) -> Any:
+    """The DataFrame of ``held``: a :class:`SpilledFrame`'s built again, a frame (or None) as
+    it is."""
+    return held.frame() if isinstance(held, SpilledFrame) else held
+
+
+def column_of(held: Any, name: str) -> Any:
+    """One column of a DataFrame or of a :class:`SpilledFrame` (read alone from its file)."""
+    return held.column(name) if isinstance(held, SpilledFrame) else held[name]
+
+
+def unspilled(blocks: Sequence[tuple[int, Any]]) -> int:
+    """Where the blocks after the last :class:`SpilledBlock` start (those still in memory)."""
+    k = len(blocks)
+    while k and not isinstance(blocks[k - 1][1], SpilledBlock):
+        k -= 1
+    return k
+
+
 def spilled(rows: Rows, dtypes: Mapping[str, Any], *, limit: int | None = None) -> Rows:
     """``rows`` with its blocks after the last spilled one written to a temporary file as one
     block once they hold at least ``limit`` rows (:data:`SPILL_ROWS`): a growing table keeps
@@ -196,9 +215,7 @@ def spilled(rows: Rows, dtypes: Mapping[str, Any], *, limit: int | None = None) 
     (the file of the last one is reused), so each row is written once; row order is kept."""
     limit = SPILL_ROWS if limit is None else limit
     blocks = rows.blocks
-    k = len(blocks)
-    while k and not isinstance(blocks[k - 1][1], SpilledBlock):
-        k -= 1
+    k = unspilled(blocks)
     tail = blocks[k:]
     if sum(n for n, _ in tail) < limit:
         return rows

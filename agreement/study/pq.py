@@ -24,7 +24,7 @@ from ..image.pairs import Direction, evaluate_pairs
 from ..matching import STATUSES
 from ..metrics.counts import INT_FIELDS
 from ..model import Study
-from ._rows import Rows, SpilledBlock, spilled
+from ._rows import Rows, spilled, unspilled
 from .pq_result import FLOAT_SUMS, SEGMENT_DTYPES, PQTotals, StudyResult, compact_row_dtypes
 from .runner import Part, run
 
@@ -262,9 +262,7 @@ def _grown(total: Rows, chunk: Rows, dtypes: dict[str, Any]) -> Rows:
     (:func:`_join_tail`); once :data:`~agreement.study._rows.SPILL_ROWS` rows are in memory,
     they are written to a temporary file as one block (:func:`~agreement.study._rows.spilled`)."""
     out = total + chunk
-    first = len(out.blocks)  # the blocks not yet written to the temporary file
-    while first and not isinstance(out.blocks[first - 1][1], SpilledBlock):
-        first -= 1
+    first = unspilled(out.blocks)  # the blocks not yet written to the temporary file
     tail = out.blocks[first:]
     _join_tail(tail, lambda b: b[0], lambda bs: Rows(bs).packed(dtypes).blocks[0])
     return spilled(Rows([*out.blocks[:first], *tail]), dtypes)
