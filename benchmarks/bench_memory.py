@@ -10,8 +10,9 @@ of images" means a ratio near 1 (the target is at most 1.25 from 1,000 to 10,000
 
 Commands: ``pq A/panoptic.json B/panoptic.json``, ``validate STUDY --json OUT``,
 ``disagreement STUDY``, ``report STUDY -o OUT``, ``compare STUDY STUDY`` (the study against
-itself: a paired comparison, two passes), ``consistency STUDY`` (``--commands`` picks some;
-the default is the first four).
+itself: a paired comparison, two passes), ``consistency STUDY``, ``consensus STUDY -o OUT``
+(COCO panoptic: a PNG per image and one JSON), ``review STUDY -o OUT.csv``, ``summary STUDY``
+(no pass; ``--commands`` picks some; the default is the first four).
 
 Usage::
 
@@ -40,7 +41,8 @@ from _measure import measured
 from _synthetic import synthetic_study
 
 HERE = Path(sys.executable).parent / "agreement"
-COMMANDS = ("pq", "validate", "disagreement", "report", "compare", "consistency")
+COMMANDS = ("pq", "validate", "disagreement", "report", "compare", "consistency", "consensus",
+            "review", "summary")
 DEFAULT = COMMANDS[:4]
 
 def arguments(command: str, study: Path, out: Path) -> list[str]:
@@ -58,14 +60,21 @@ def arguments(command: str, study: Path, out: Path) -> list[str]:
         return ["compare", str(study), str(study)]
     if command == "consistency":
         return ["consistency", str(study)]
+    if command == "consensus":
+        return ["consensus", str(study), "-o", str(out / "consensus")]
+    if command == "review":
+        return ["review", str(study), "-o", str(out / "review.csv")]
+    if command == "summary":
+        return ["summary", str(study)]
     raise ValueError(f"command must be one of {COMMANDS}, got {command!r}")
 
 
 def peak(program: str, command: str, study: Path) -> dict:
     """Run one command; its peak RSS in kB and wall seconds (validate exits 1 when an
     error-level finding exists)."""
+    serial = [] if command == "summary" else ["-j", "1"]  # summary runs no pass
     return measured(lambda out: [*shlex.split(program), *arguments(command, study, out), "-q",
-                                 "-j", "1"],
+                                 *serial],
                     ok=(0, 1), prefix="bench-memory-")
 
 

@@ -25,6 +25,7 @@ from agreement import (
 )
 from agreement.io import id2rgb, rgb2id
 from agreement.io._limits import Limits
+from agreement.io.coco_panoptic import CocoPanopticWriter
 
 PANOPTICAPI = DATA / "panopticapi" / "panoptic_examples.json"
 
@@ -210,6 +211,52 @@ def test_writer_computes_area_and_bbox_from_the_map(tmp_path):
     out = write_coco_panoptic([stale], Categories.from_coco(_cats()), tmp_path / "p.json")
     info = json.loads(out.read_text())["annotations"][0]["segments_info"]
     assert info == TINY_TABLE
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 4), info=st.dictionaries(st.text(max_size=4), st.one_of(
+    st.integers(), st.text(max_size=6), st.lists(st.integers(), max_size=2)), max_size=3),
+    name=st.text(alphabet="ab\u00e9\n\"\t", min_size=1, max_size=5))
+def test_writer_json_is_that_of_one_dumps_of_the_whole_document(tmp_path_factory, n, info, name):
+    """The writer keeps its two long lists as text in temporary files: the file is still, byte
+    for byte, ``json.dumps(document, indent=1)`` (nested lists, empty lists, escapes)."""
+    cats = Categories.from_coco(_cats())
+    anns = [PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7},
+                                        file_name=f"{name}{k}.jpg", image_id=k + 3)
+            for k in range(n)]
+    out = write_coco_panoptic(anns, cats, tmp_path_factory.mktemp("w") / "p.json", info=info)
+    doc = {"info": info, "licenses": [],
+           "images": [{"id": k + 3, "file_name": f"{name}{k}.jpg", "height": TINY.shape[0],
+                       "width": TINY.shape[1]}
+                      for k in range(n)],
+           "annotations": [{"image_id": k + 3, "file_name": Path(f"{name}{k}.jpg").with_suffix(
+               ".png").name, "segments_info": TINY_TABLE} for k in range(n)],
+           "categories": cats.to_coco()}
+    assert out.read_text(encoding="utf-8") == json.dumps(doc, indent=1) + "\n"
+
+
+def test_writer_holds_nothing_of_an_image_it_has_written(tmp_path):
+    """Traced memory while writing n and 4n annotations: what grows is the writer's ids and
+    PNG names (~100 bytes an image), not the images' entries (~1.5 kB each here)."""
+    import tracemalloc
+
+    cats = Categories.from_coco(_cats())
+    ids = np.repeat(np.repeat(np.arange(40, dtype=np.int32).reshape(5, 8) + 1001, 4, 0), 4, 1)
+    table = {int(i): 1 for i in np.unique(ids)}
+
+    def peak(n: int) -> int:
+        writer = CocoPanopticWriter(cats, tmp_path / f"p{n}.json")
+        tracemalloc.start()
+        for k in range(n):
+            writer.add(PanopticAnnotation.from_map(ids, table, file_name=f"i{k}.jpg"))
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        writer.close()
+        return held
+
+    small, large = peak(60), peak(240)
+    assert (large - small) / 180 < 600, (small, large)
+    assert len(json.loads((tmp_path / "p240.json").read_text())["annotations"]) == 240
 
 
 def test_writer_refuses_a_segment_absent_from_the_map(tmp_path):

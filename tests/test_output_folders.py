@@ -121,6 +121,35 @@ def test_atomic_write_removes_the_temporaries_of_killed_runs(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
 
 
+def test_files_written_into_a_folder_being_filled_search_no_leftovers(tmp_path, monkeypatch):
+    """An output folder is new: its files need no search for leftovers of killed runs. That
+    search lists the folder, so doing it per file made a consensus export of n images cost
+    n**2 (10,000 images: 586 s, then 93 s). Outside such a folder, each write still searches."""
+    calls = []
+    real = _outdir.stale_leftovers
+    monkeypatch.setattr(_outdir, "stale_leftovers", lambda t: calls.append(Path(t).name) or
+                        real(t))
+    with output_folder(tmp_path / "out") as folder:
+        assert calls == ["out"]
+        for k in range(5):
+            with atomic_write(folder / "votes" / f"{k}.png") as tmp:
+                tmp.write_bytes(b"x")
+        assert _outdir.in_fresh_folder(folder / "votes" / "0.png")
+    assert calls == ["out"]
+    assert sorted(p.name for p in (tmp_path / "out" / "votes").iterdir()) == [
+        f"{k}.png" for k in range(5)]
+    assert not _outdir.in_fresh_folder(tmp_path / "out" / "votes" / "0.png")
+    pid = dead_pid()
+    (tmp_path / "out" / f".x.json.agreement-tmp-{pid}-abcd").write_text("{half")
+    with atomic_write(tmp_path / "out" / "x.json") as tmp:
+        tmp.write_text("{}")
+    assert calls == ["out", "x.json"]
+    assert hidden(tmp_path / "out") == [MARKER]
+    with pytest.raises(RuntimeError), output_folder(tmp_path / "out2") as folder:
+        raise RuntimeError
+    assert not _outdir._FRESH
+
+
 # -- killed and concurrent writers --------------------------------------------------------------
 
 WRITER = textwrap.dedent("""

@@ -677,15 +677,17 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     The file gets the permissions of an ordinary new file (``0o666`` minus the umask). An
     existing folder at ``path`` is refused. The temporary is named
     ``.<name>.agreement-tmp-<pid>-<random>``; those of killed runs are deleted by the next write
-    of the same path.
+    of the same path (none can be inside a folder an :func:`~._outdir.output_folder` of this
+    process is filling: it is not searched for them).
     """
-    from ._outdir import clean_leftovers, temp_name
+    from ._outdir import clean_leftovers, in_fresh_folder, temp_name
 
     target = Path(path)
     if target.is_dir():
         raise FormatError("output path must be a file, got an existing folder", file=target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(target)  # the temporaries of killed runs
+    if not in_fresh_folder(target):
+        clean_leftovers(target)  # the temporaries of killed runs
     tmp = temp_name(target)
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # 0o666 minus umask
     try:

@@ -41,8 +41,8 @@ try:  # pragma: no cover - absent on Windows
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["MARKER", "check_output_folder", "clean_leftovers", "output_folder", "stale_leftovers",
-           "temp_name"]
+__all__ = ["MARKER", "check_output_folder", "clean_leftovers", "in_fresh_folder", "output_folder",
+           "stale_leftovers", "temp_name"]
 
 #: Marker file that says a folder was written by this package (so it may be replaced).
 MARKER = ".agreement-output"
@@ -75,6 +75,17 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the file system cannot exchange
         return False
     raise OSError(err, os.strerror(err), os.fspath(b))
+
+
+#: The temporary folders :func:`output_folder` made in this process and is filling: nothing in
+#: them can be a leftover of a killed run, so a file written into one needs no search for one
+#: (that search lists the folder: per file written, it made an export of n files cost n**2).
+_FRESH: set[Path] = set()
+
+
+def in_fresh_folder(path: Path) -> bool:
+    """Whether ``path`` lies inside a folder :func:`output_folder` is filling in this process."""
+    return bool(_FRESH) and any(parent in _FRESH for parent in path.parents)
 
 
 def _is_ours(folder: Path, markers: tuple[str, ...]) -> bool:
@@ -222,9 +233,11 @@ def output_folder(target: str | os.PathLike[str], *, marker: str = MARKER,
         _clean(target)
     tmp = temp_name(target)
     tmp.mkdir()
+    _FRESH.add(tmp)
     try:
         yield tmp
         (tmp / marker).write_text(marker_text, encoding="utf-8")
+        _FRESH.discard(tmp)
         with _locked(target.parent):
             # another run may have made it meanwhile
             check_output_folder(target, markers=markers, previous=previous)
@@ -232,3 +245,5 @@ def output_folder(target: str | os.PathLike[str], *, marker: str = MARKER,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _FRESH.discard(tmp)

@@ -6,9 +6,13 @@ beside the JSON is accepted too.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import secrets
+import shutil
+import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -475,8 +479,12 @@ def write_coco_panoptic(
     [[7, 3]]
     """
     writer = CocoPanopticWriter(categories, json_path, png_dir, info=info)
-    for ann in annotations:
-        writer.add(ann)
+    try:
+        for ann in annotations:
+            writer.add(ann)
+    except BaseException:
+        writer.discard()
+        raise
     return writer.close()
 
 
@@ -494,8 +502,8 @@ class CocoPanopticWriter:
         self.json_path = Path(json_path)
         self.png_root = Path(png_dir) if png_dir is not None else self.json_path.with_suffix("")
         self.info = dict(info or {})
-        self._images: list[dict] = []
-        self._anns: list[dict] = []
+        self._images = _ListSpool()  # the JSON's two long lists, as text (nothing held)
+        self._anns = _ListSpool()
         self._ids: set[int] = set()
         self._pngs: set[str] = set()
 
@@ -522,17 +530,72 @@ class CocoPanopticWriter:
         self._anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
 
     def close(self) -> Path:
-        """Write the JSON (atomically); returns its path."""
+        """Write the JSON (atomically); returns its path.
+
+        The text is that of ``json.dumps(document, indent=1)``: the two lists, kept as text in
+        temporary files, are copied into their places.
+        """
+        mark = f"agreement-list-{secrets.token_hex(8)}"
         doc = {
             "info": self.info,
             "licenses": [],
-            "images": self._images,
-            "annotations": self._anns,
+            "images": f"{mark}-images",
+            "annotations": f"{mark}-annotations",
             "categories": self.categories.to_coco(),
         }
-        with atomic_write(self.json_path) as tmp:
-            tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        text = json.dumps(doc, indent=1) + "\n"
+        before, rest = text.split(json.dumps(f"{mark}-images"), 1)
+        between, after = rest.split(json.dumps(f"{mark}-annotations"), 1)
+        try:
+            with atomic_write(self.json_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+                out.write(before)
+                self._images.copy_to(out)
+                out.write(between)
+                self._anns.copy_to(out)
+                out.write(after)
+        finally:
+            self.discard()
         return self.json_path
+
+    def discard(self) -> None:
+        """Let go of the entries gathered so far (the JSON is not written)."""
+        self._images.close()
+        self._anns.close()
+
+
+class _ListSpool:
+    """The items of a JSON list at depth 1 of a document written with ``indent=1``, as text
+    in a temporary file (in memory where none can be made); :meth:`copy_to` writes the list
+    as :func:`json.dumps` would."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._file: Any = None  # made at the first item
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, item: Any) -> None:
+        if self._file is None:
+            try:
+                self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")
+            except OSError:  # no usable temporary folder: keep the text
+                self._file = io.StringIO()
+        self._file.write(("[\n  " if self._n == 0 else ",\n  ") +
+                         json.dumps(item, indent=1).replace("\n", "\n  "))
+        self._n += 1
+
+    def copy_to(self, out: Any) -> None:
+        if self._n == 0:
+            out.write("[]")
+            return
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, out)
+        out.write("\n ]")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: Path) -> list[dict]:
