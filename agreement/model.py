@@ -43,6 +43,7 @@ __all__ = [
     "ToolRef",
     "VoteLayer",
     "image_key",
+    "merge_categories",
     "segment_area_bbox",
 ]
 
@@ -163,7 +164,7 @@ class Study:
             raise StudyError(f"align must be 'file_name' or 'image_id', got {align!r}")
         self._sources = dict(sources)
         self.align = align
-        self.categories = categories if categories is not None else _merge_categories(self._sources)
+        self.categories = categories if categories is not None else merge_categories(self._sources)
         #: annotator -> its position in :attr:`_where`
         self._slot = {a: k for k, a in enumerate(self._sources)}
         n = len(self._sources)
@@ -418,7 +419,15 @@ def _keys_of(source: AnnotationSource, annotator: str, align: str) -> Iterator[s
         yield str(info.id)
 
 
-def _merge_categories(sources: Mapping[str, AnnotationSource]) -> Categories:
+def merge_categories(sources: Mapping[str, AnnotationSource]) -> Categories:
+    """Every category of the sources (the first source's definition of an id first); what a
+    :class:`Study` of them uses when given none.
+
+    Raises
+    ------
+    StudyError
+        Two sources define one id differently (another name, or thing against stuff).
+    """
     merged: dict[int, Category] = {}
     for annotator, source in sources.items():
         for cid, cat in source.categories.items():

@@ -129,3 +129,15 @@ def test_pq_runs_on_every_core_by_default_with_the_serial_numbers(tmp_path, monk
     assert _common.n_jobs(args) == 1
     for argv in (["disagreement", "x"], ["report", "x", "--out", "y"]):
         assert _common.n_jobs(parser.parse_args(argv)) == _common.DEFAULT_JOBS == 1
+
+
+def test_a_category_defined_otherwise_by_other_exits_2(tmp_path, capsys):
+    """OTHER may not redefine one of REF's ids (person as stuff): one line naming both."""
+    other = tmp_path / "b"
+    shutil.copytree(B.parent, other)
+    doc = json.loads((other / "panoptic.json").read_text())
+    next(c for c in doc["categories"] if c["id"] == 1)["isthing"] = 0
+    (other / "panoptic.json").write_text(json.dumps(doc))
+    assert main(["pq", str(A), str(other / "panoptic.json"), "--no-boundary"]) == 2
+    line = one_error_line(capsys)
+    assert "annotator 'other'" in line and "category 1 'person' must be a thing" in line

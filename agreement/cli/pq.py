@@ -21,7 +21,7 @@ from ..errors import AnnotationError, StudyError
 from ..io.coco_panoptic import read_coco_panoptic
 from ..metrics.counts import GROUPS
 from ..metrics.pq import PQResult
-from ..model import Study
+from ..model import Study, merge_categories
 from ..study.pq import evaluate
 from ._common import (
     THREADED_JOBS,
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the JSON."""
     ref = read_coco_panoptic(args.ref, args.ref_png_dir)
     other = read_coco_panoptic(args.other, args.other_png_dir)
-    Study({"ref": ref, "other": other}, align="image_id")  # checks category agreement
+    merge_categories({"ref": ref, "other": other})  # an id defined twice differently: an error
     study = Study({"ref": ref, "other": other}, align="image_id", categories=ref.categories)
     other_ids = {i.id for i in other.images}
     missing = [i.file_name for i in ref.images if i.id not in other_ids]
