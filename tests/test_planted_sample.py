@@ -96,3 +96,15 @@ def test_other_planted_habits(batch1):
     assert pairs.loc["building <-> void", "top_dissenter"] == "bruno"  # unlabelled bands
     assert pairs.loc["car <-> car", "top_dissenter"] == "dana"  # split occluded cars
     assert batch1.per_image.annotators.tolist().count(3) == 1  # dana misses street_013
+
+
+def test_the_small_objects_finding_gives_the_size_bruno_misses_under():
+    """bruno misses objects under 1,500 px (70%): the finding keeps the tested size where his
+    excess is largest (1,375 px, 51%), not the one with the largest statistic (5,408 px, 21%:
+    the objects tested there are mostly drawn)."""
+    from agreement.diagnosis import find
+
+    found = [f for f in find(load_study(SAMPLE / "batch1")) if f.kind == "missed_small"]
+    assert [f.annotators for f in found] == [("bruno",)]
+    assert 1000 < found[0].evidence["size_px"] <= 1500
+    assert found[0].effect > 0.45

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _toolstudies import cvat_study, labelstudio_study
@@ -148,6 +149,23 @@ def test_what_a_finding_does_not_explain(ls, ls_regions):
         assert not set(queue[queue.finding != ""].region) & user3, f
     queue = review_queue(ls, ls_regions, [finding(annotators=("user-3",))], top=100)
     assert set(queue[queue.finding != ""].region) == user3
+
+
+def test_a_small_object_finding_explains_only_objects_under_its_size(ls, ls_regions):
+    """missed_small is about objects under its size: a larger missed object is not its (the
+    sample's 12,998 px truck was "explained" by a finding about objects under 5,408 px)."""
+    missed = ls_regions[ls_regions.kind == "missed object"]
+    assert len(missed) >= 2
+    size = float(np.median(missed.area)) + 0.5
+    queue = review_queue(ls, ls_regions, [finding("missed_small", (), (), (), evidence={
+        "size_px": size})], top=1000).set_index("region")
+    rows = queue.loc[[int(r) for r in missed["rank"]]]
+    explained = rows.finding != ""
+    assert explained.any() and (~explained).any()
+    assert (rows.area[explained] < size).all() and (rows.area[~explained] >= size).all()
+    queue = review_queue(ls, ls_regions, [finding("missed_small", (), (), ())],
+                         top=1000).set_index("region")  # no size given: every missed object
+    assert (queue.loc[[int(r) for r in missed["rank"]]].finding != "").all()
 
 
 def test_a_finding_listing_a_region_explains_it_first(ls, ls_regions):

@@ -5,7 +5,8 @@
    way for the signed kinds) and its size reaches the kind's minimum practical effect (for
    ``extent`` also: the outline moves by the ``boundary_offset`` minimum, so that a thin class
    whose area changes fast with a fraction of a pixel is not drawn "larger").
-   ``missed_small`` is tested at several sizes; the size with the largest statistic is kept.
+   ``missed_small`` is tested at several sizes; of those that pass, the size with the largest
+   excess share of missed objects is kept (the statistic grows with the objects tested).
    ``boundary_detail`` is tested on the outlines of objects (thing classes, and all of them
    pooled): borders between regions and thin stuff (poles, signs) stray within ordinary tracing
    noise. An ``extent`` of a thing class needs its outline to move by the ``boundary_offset``
@@ -120,12 +121,28 @@ def _candidates(table: EffectTable, res: PermutationResult, min_effect: Sequence
                 out.append(_Cand(a, t, float(np.sign(eff))))
     best: dict[int, _Cand] = {}
     rest = []
-    for c in out:  # missed_small: one size per annotator, the most significant
+    for c in out:  # missed_small: one size per annotator, where the excess is largest
         if table.tests[c.t][0] != "missed_small":
             rest.append(c)
-        elif c.a not in best or res.stat[c.a, c.t] > res.stat[best[c.a].a, best[c.a].t]:
+        elif c.a not in best or _sharper(res, c, best[c.a]):
             best[c.a] = c
     return rest + list(best.values())
+
+
+def _sharper(res: PermutationResult, c: _Cand, kept: _Cand) -> bool:
+    """Whether size ``c`` of a missed_small candidate describes the habit better than ``kept``.
+
+    Among the sizes that passed (significant after adjustment, large enough), the one where the
+    annotator's excess share of missed objects is largest: an annotator who misses objects
+    under S px misses the same share under any size up to S, and a diluted share above it (the
+    larger objects drawn); the statistic, by contrast, grows with the number of objects tested
+    and kept choosing a size several times S (the sample: 5,408 px for a habit planted under
+    1,500 px, where 1,375 px has 51% against 21%). Equal excesses: the larger statistic.
+    """
+    new, old = float(res.effect[c.a, c.t]), float(res.effect[kept.a, kept.t])
+    if new != old:
+        return new > old
+    return bool(res.stat[c.a, c.t] > res.stat[kept.a, kept.t])
 
 
 def _total(table: EffectTable, a: int, t: int) -> float:

@@ -125,15 +125,21 @@ class _Finding:
                         if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
                             listed.append(v)
         self.regions = {int(v) for v in listed}
+        size = evidence.get("size_px") if isinstance(evidence, Mapping) else None
+        #: missed_small: the size its objects are under (a larger missed object is not its)
+        self.size = float(size) if isinstance(size, (int, float, np.number)) and not isinstance(
+            size, bool) else None
         self.label = (f"finding {self.rank} ({self.kind}"
                       + (f" {'/'.join(self.categories)}" if self.categories else "")
                       + (f": {', '.join(sorted(self.annotators))}" if self.annotators else "")
                       + ")")
 
     def explains(self, rank: int, image: str, kind: str, pair: set[int],
-                 concerned: Sequence[str]) -> bool:
+                 concerned: Sequence[str], area: int) -> bool:
         if rank in self.regions:
             return True
+        if self.kind == "missed_small" and self.size is not None and not area < self.size:
+            return False
         if len(self.category_ids) >= 2 and set(self.category_ids[:2]) != pair:
             return False
         if len(self.category_ids) == 1 and self.category_ids[0] not in pair:
@@ -275,7 +281,8 @@ def review_queue(study: Study, regions: pd.DataFrame | None = None,
         kind = _kind(r.kind)
         pair = {int(r.category_a), int(r.category_b)}
         by = next((f for f in found if int(r.rank) in f.regions), None) or next(
-            (f for f in found if f.explains(int(r.rank), r.image, kind, pair, concerned)), None)
+            (f for f in found if f.explains(int(r.rank), r.image, kind, pair, concerned,
+                                            int(r.area))), None)
         why = _why(r, concerned, others)
         rows.append({
             "image": r.image, "kind": r.kind, "class_pair": r.class_pair,
