@@ -141,3 +141,36 @@ def test_a_category_defined_otherwise_by_other_exits_2(tmp_path, capsys):
     assert main(["pq", str(A), str(other / "panoptic.json"), "--no-boundary"]) == 2
     line = one_error_line(capsys)
     assert "annotator 'other'" in line and "category 1 'person' must be a thing" in line
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "batch1"
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="data/sample is not there")
+def test_align_by_file_name_and_skip_the_images_other_lacks(tmp_path, capsys):
+    """The sample's dana numbers her images from 501 and lacks street_013: by image_id nothing
+    pairs (one line naming her file, with the hint), by file name 12 of 13 pair; --missing skip
+    evaluates those 12, as a study of the two on the shared images does."""
+    from agreement import evaluate, load_study
+
+    ref, other = SAMPLE / "alice" / "panoptic.json", SAMPLE / "dana" / "panoptic.json"
+    assert main(["pq", str(ref), str(other)]) == 2
+    line = one_error_line(capsys)
+    assert str(other) in line and "got 13 of 13 missing (by image_id)" in line
+    assert "--align file_name" in line
+    assert main(["pq", str(ref), str(other), "--align", "file_name"]) == 2
+    line = one_error_line(capsys)
+    assert "got 1 of 13 missing (by file_name), e.g. ['street_013.jpg']" in line
+    assert "--missing skip" in line
+    out = tmp_path / "pq.json"
+    assert main(["pq", str(ref), str(other), "--align", "file_name", "--missing", "skip",
+                 "--json", str(out), "--no-boundary"]) == 0
+    captured = capsys.readouterr()
+    assert "12 images" in captured.out and "In percent. PQ = SQ x RQ" in captured.out
+    assert "note: 1 of REF's 13 images left out" in captured.err
+    doc = json.loads(out.read_text())
+    study = load_study(SAMPLE)
+    shared = [i for i in study.images if i != "street_013.jpg"]
+    want = evaluate(study, images=shared, boundary=False).pq("alice", "dana")
+    assert doc["All"]["pq"] == pytest.approx(want.values["All"]["pq"], abs=1e-12)
+    assert doc["All"]["n"] == want.values["All"]["n"]

@@ -17,11 +17,11 @@ import argparse
 import math
 from pathlib import Path
 
-from ..errors import AnnotationError, StudyError
+from ..errors import AnnotationError
 from ..io.coco_panoptic import read_coco_panoptic
 from ..metrics.counts import GROUPS
 from ..metrics.pq import PQResult
-from ..model import Study, merge_categories
+from ..model import ImageInfo, Study, image_key, merge_categories
 from ..study.pq import evaluate
 from ._common import (
     THREADED_JOBS,
@@ -30,6 +30,7 @@ from ._common import (
     emit_json,
     json_to_stdout,
     n_jobs,
+    note,
     show_progress,
 )
 from ._scheduler import add_scheduler_flag, scheduler
@@ -41,12 +42,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "pq", help="panoptic quality, Boundary PQ and boundary IoU of OTHER against REF",
         description="Panoptic quality of OTHER with REF in the reference role (COCO panoptic "
                     "semantics: REF's void and crowd are special). Images are paired by "
-                    "image_id. PNG folders default to the JSON path without .json, else a png/ "
-                    "folder beside the JSON.")
+                    "image_id (--align file_name: by file name). PNG folders default to the "
+                    "JSON path without .json, else a png/ folder beside the JSON.")
     p.add_argument("ref", type=Path, help="reference COCO panoptic JSON")
     p.add_argument("other", type=Path, help="other annotator's COCO panoptic JSON")
     p.add_argument("--ref-png-dir", type=Path, default=None, help="PNG folder of REF")
     p.add_argument("--other-png-dir", type=Path, default=None, help="PNG folder of OTHER")
+    p.add_argument("--align", choices=("image_id", "file_name"), default="image_id",
+                   help="pair the images by image_id (default, as panopticapi) or by file name "
+                        "(base name without folders; for exports numbered differently)")
+    p.add_argument("--missing", choices=("error", "skip"), default="error",
+                   help="an image of REF that OTHER lacks: an error (default, as panopticapi) "
+                        "or left out of the evaluation (a note on stderr says how many)")
     p.add_argument("--no-boundary", action="store_true",
                    help="skip boundary IoU and Boundary PQ (no 'boundary' section)")
     p.add_argument("--per-class", action="store_true", help="also print the per-class table")
@@ -62,13 +69,24 @@ def run(args: argparse.Namespace) -> int:
     ref = read_coco_panoptic(args.ref, args.ref_png_dir)
     other = read_coco_panoptic(args.other, args.other_png_dir)
     merge_categories({"ref": ref, "other": other})  # an id defined twice differently: an error
-    study = Study({"ref": ref, "other": other}, align="image_id", categories=ref.categories)
-    other_ids = {i.id for i in other.images}
-    missing = [i.file_name for i in ref.images if i.id not in other_ids]
+    study = Study({"ref": ref, "other": other}, align=args.align, categories=ref.categories)
+    def key(info: ImageInfo) -> str:
+        return image_key(info) if args.align == "file_name" else str(info.id)
+
+    order = [key(i) for i in ref.images]  # the reference's summation order
+    theirs = {key(i) for i in other.images}
+    missing = [i.file_name for i, key in zip(ref.images, order, strict=True) if key not in theirs]
+    if missing and (args.missing == "error" or len(missing) == len(order)):
+        hint = (" (the exports number their images differently? --align file_name pairs them "
+                "by file name)" if args.align == "image_id" else
+                "; --missing skip evaluates the others" if len(missing) < len(order) else "")
+        raise AnnotationError(f"OTHER must annotate every image of REF, got {len(missing)} of "
+                              f"{len(order)} missing (by {args.align}), e.g. {missing[:3]}{hint}",
+                              file=args.other)
     if missing:
-        raise StudyError(f"OTHER must annotate every image of REF, got {len(missing)} missing "
-                         f"(by image_id), e.g. {missing[:3]}")
-    order = [str(i.id) for i in ref.images]  # the reference's summation order
+        order = [k for k in order if k in theirs]
+        note(args, f"note: {len(missing)} of REF's {len(order) + len(missing)} images left out: "
+             f"OTHER lacks them (--missing skip), e.g. {missing[:3]}")
     with scheduler(args) as executor:
         result = evaluate(study, images=order, n_jobs=n_jobs(args), progress=show_progress(args),
                           boundary=not args.no_boundary, segments=False, diagnoses=False,
@@ -108,6 +126,12 @@ def format_table(result: PQResult) -> str:
             line += (f" |{_pct(row['boundary_pq']):>6}{_pct(row['boundary_sq']):>6}"
                      f"{_pct(row['boundary_rq']):>6}{_pct(row['mean_boundary_iou']):>7}")
         lines.append(line)
+    legend = ("In percent. PQ = SQ x RQ: SQ, mean IoU of the matched segments (IoU > 0.5); RQ, "
+              "their F1 (matched against unmatched); N, classes present")
+    if result.has_boundary:
+        legend += ("; BPQ, BSQ, BRQ: the same, each pair scored min(IoU, boundary IoU: the IoU "
+                   "of the segments' border bands); mBIoU, mean boundary IoU of the PQ matches")
+    lines.append(legend + ". docs/metrics.md has the definitions.")
     return "\n".join(lines)
 
 
