@@ -1,6 +1,8 @@
 """CVAT for images 1.1 XML reader: exact mask decoding (cvat-sdk oracle), layers, annotators,
 unsafe XML."""
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -191,13 +193,33 @@ def test_truncated_xml(tmp_path):
         read_cvat_sources(path)
 
 
-def test_mask_rle_longer_than_its_box(tmp_path):
-    bad = ('<mask label="car" rle="3, 5, 20" left="0" top="0" width="4" height="4" '
+@pytest.mark.parametrize(("rle", "got"), [("3, 5, 20", "28 px (longer)"),
+                                          ("3, 5", "8 px (shorter)")])
+def test_mask_rle_not_covering_its_box_refuses_its_image_only(tmp_path, capsys, rle, got):
+    """Real CVAT exports have held such masks (cvat-ai/cvat#9460): the file is read, the image
+    with the mask is refused when painted (validate: an error finding for that image of that
+    annotator, exit 1, the other images checked; any other command: exit 2 with the error)."""
+    from agreement.cli import main
+
+    bad = (f'<mask label="car" rle="{rle}" left="0" top="0" width="4" height="4" '
            'z_order="0"/>')
-    with pytest.raises(AnnotationError, match=r"file '.*a\.xml', image 'x\.png', shape mask #1: "
-                       r"mask rle runs must cover its 4x4 box exactly \(16 px\), got 28 px "
-                       r"\(longer\)"):
-        read_cvat(write(tmp_path, [("x.png", 5, 5, [bad])]))
+    good = mask_xml(np.ones((2, 2), bool), 1, 1)
+    message = (r"file '.*a\.xml', image 'x\.png', shape mask #1: mask rle runs must cover its 4x4 "
+               r"box exactly \(16 px\), got " + got.replace("(", r"\(").replace(")", r"\)"))
+    src = read_cvat(write(tmp_path, [("x.png", 5, 5, [bad]), ("y.png", 5, 5, [good])]))
+    assert src.load("y.png").segments[0].area == 4
+    with pytest.raises(AnnotationError, match=message):
+        src.load("x.png")
+    other = write(tmp_path, [("x.png", 5, 5, [good]), ("y.png", 5, 5, [good])], name="b.xml")
+    assert other.parent == tmp_path
+    out = tmp_path / "v.json"
+    assert main(["validate", str(tmp_path), "-q", "--json", str(out)]) == 1
+    doc = json.loads(out.read_text())
+    errors = [f for f in doc["findings"] if f["severity"] == "error"]
+    assert [(f["kind"], f["annotator"], f["image"], f["shape"]) for f in errors] == [
+        ("unreadable_image", "a", "x.png", "mask #1")]
+    assert main(["disagreement", str(tmp_path), "-q"]) == 2
+    assert re.search(message, capsys.readouterr().err)
 
 
 def test_polygon_with_nan_and_mask_outside_image(tmp_path):

@@ -33,6 +33,7 @@ __all__ = [
     "CocoRle",
     "Geometry",
     "Polygons",
+    "Refused",
     "Shape",
     "apply_rename",
     "check_polygon",
@@ -103,6 +104,22 @@ class BoxMask:
         top, left = max(self.top, 0), max(self.left, 0)
         box = box[top - self.top : height - self.top, left - self.left : width - self.left]
         return box, top, left
+
+
+@dataclass(frozen=True, eq=False)
+class Refused:
+    """A shape whose data the reader refused (a CVAT mask whose runs do not cover its box, as
+    real CVAT exports have held): painting its image raises the reader's error. So ``validate``
+    reports that image of that annotator (an error) and goes on with the others, and every
+    other command refuses the study with the error, as for an unreadable PNG; nothing of the
+    file is left out silently.
+    """
+
+    message: str
+    where: tuple[tuple[str, Any], ...] = ()
+
+    def raster(self, height: int, width: int) -> Mask:
+        raise AnnotationError(self.message, **dict(self.where))
 
 
 @dataclass(frozen=True, eq=False)

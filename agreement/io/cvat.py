@@ -42,6 +42,7 @@ from ._limits import Limits, check_image_size, resolve_limits
 from ._shapes import (
     BoxMask,
     Polygons,
+    Refused,
     Rename,
     Shape,
     apply_rename,
@@ -424,7 +425,8 @@ def _polygon(sh: Element, info: ImageInfo, where: dict, findings: list,
     return Polygons((pts,)) if pts is not None else None
 
 
-def _mask(sh: Element, info: ImageInfo, where: dict, findings: list, limits: Limits) -> BoxMask:
+def _mask(sh: Element, info: ImageInfo, where: dict, findings: list,
+          limits: Limits) -> BoxMask | Refused:
     left, top = _int(sh, "left", None, **where), _int(sh, "top", None, **where)
     width, height = _int(sh, "width", None, **where), _int(sh, "height", None, **where)
     if width <= 0 or height <= 0:
@@ -442,10 +444,10 @@ def _mask(sh: Element, info: ImageInfo, where: dict, findings: list, limits: Lim
                               f"{short(bad)}", **where)
     runs = [int(v) for v in parts]
     covered = sum(runs)  # Python ints: no wrap-around
-    if covered != total:
+    if covered != total:  # refused when its image is painted: validate goes on (see Refused)
         longer = "longer" if covered > total else "shorter"
-        raise AnnotationError(f"mask rle runs must cover its {width}x{height} box exactly "
-                              f"({total} px), got {covered} px ({longer})", **where)
+        return Refused(f"mask rle runs must cover its {width}x{height} box exactly ({total} "
+                       f"px), got {covered} px ({longer})", tuple(where.items()))
     if left < 0 or top < 0 or left + width > info.width or top + height > info.height:
         findings.append(Finding.of("outside_image", f"mask box {left},{top} {width}x{height} "
                                    f"leaves the {info.width}x{info.height} image; clipped",
