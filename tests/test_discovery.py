@@ -51,6 +51,24 @@ def messy(tmp_path):
     return root
 
 
+def test_the_png_folder_of_a_coco_panoptic_export_is_not_skipped_label_maps(tmp_path):
+    """One annotator's folder as COCO writes it (panoptic.json + png/, the reader's default
+    PNG folder, as data/sample/batch1/alice): png/ is the export's, not label maps skipped;
+    beside an export that has its own folder, a png/ of maps is still skipped."""
+    folder = tmp_path / "alice"
+    _export(folder)
+    (folder / "panoptic").rename(folder / "png")
+    found = discover(folder)
+    assert [(f.name, f.format) for f in found.annotators] == [("panoptic", "coco_panoptic")]
+    assert found.skipped == () and found.note() is None
+    assert load_study(folder, single=True).annotation("panoptic", "x.jpg").ids.shape == TINY.shape
+    other = tmp_path / "bruno"
+    _export(other)
+    _label_maps(other / "png")
+    reasons = {s.path.name: s.reason for s in discover(other).skipped}
+    assert reasons == {"png": "label maps beside exports: name them in a study file to use them"}
+
+
 def test_messy_folder_takes_the_exports_and_lists_what_it_skipped(messy):
     before = tree_hashes(messy)
     found = discover(messy)

@@ -304,6 +304,7 @@ def discover_folder(root: str | os.PathLike[str], *, format: str | None = None) 
     seen = _Sorted({p.name for p in entries if p.is_file() and p.suffix.lower() == ".json"})
     for p in entries:
         seen.add(p)
+    seen.claim_png_folder(root)
     skipped = seen.skipped
     kind, annotators = _choose(root, format, seen.exports, seen.maps, seen.bsds_dirs, seen.mats,
                                skipped)
@@ -352,6 +353,13 @@ class _Sorted:
         else:
             why = _not_export(p) if p.suffix.lower() == ".toml" else "not an export"
             self.skipped.append(Skipped(p, why))
+
+    def claim_png_folder(self, root: Path) -> None:
+        """``png/`` beside a COCO panoptic export that has no folder of its own (``X/`` beside
+        ``X.json``) is that export's PNG folder, as its reader takes it: not label maps."""
+        if any(f.format == "coco_panoptic" and f.path.parent == root
+               and not f.path.with_suffix("").is_dir() for f in self.exports):
+            self.maps = [m for m in self.maps if m.path != root / "png"]
 
     def _folder(self, p: Path) -> None:
         if p.name == PHOTOS_DIR:
