@@ -131,6 +131,34 @@ def test_crowd_candidate_from_separate_blobs():
     assert frame[frame["kind"] == "unlabeled"].iloc[0].severity == "info"  # 20 %, under 50 %
 
 
+@pytest.mark.parametrize("splitting", [1, 2, 3])
+def test_crowd_candidates_go_to_whoever_is_outnumbered(splitting):
+    """Two touching cars: ``splitting`` of four annotators draw two instances, the rest one
+    segment. A lone splitter's split is his: nobody else is a crowd candidate. When the
+    splitters are at least as many as the lumpers, each lumper's segment is one, naming every
+    splitter (one finding per segment, not one per pair)."""
+    cats = Categories([Category(1, "car", True)])
+    two = np.zeros((4, 30), np.int32)
+    two[:, :15], two[:, 15:] = 1, 2
+    one = np.where(two > 0, 1, 0).astype(np.int32)
+    names = ["a", "b", "c", "d"]
+    anns = {n: PanopticAnnotation.from_map(two if k < splitting else one,
+                                           {1: 1, 2: 1} if k < splitting else {1: 1},
+                                           file_name="x.png") for k, n in enumerate(names)}
+    frame = validate(Study.from_annotations({n: [a] for n, a in anns.items()}, cats))
+    crowd = frame[(frame["kind"] == "crowd_candidate") & (frame["severity"] == "warning")]
+    lumpers = names[splitting:]
+    if splitting < len(lumpers):
+        assert crowd.empty
+    else:
+        assert sorted(crowd.annotator) == lumpers
+        detail = crowd.iloc[0].detail
+        assert detail.startswith("car segment covers 2 instances of annotator 'a' "
+                                 "(segments [1, 2])")
+        assert all(f"annotator {n!r}" in detail for n in names[:splitting])
+        assert detail.endswith(": one blob for several instances (crowd?)")
+
+
 def test_findings_frame_and_kind_check():
     assert findings_frame([]).empty
     with pytest.raises(ValueError, match="finding kind must be one of"):

@@ -3,8 +3,10 @@
 - per map: the share of unlabelled pixels, tiny segments, thing segments made of several
   separate blobs (``crowd_candidate``, info: occlusion also causes it);
 - across annotators: images whose size annotators disagree on, and thing segments of one
-  annotator covering several instances of another (``crowd_candidate``, warning): read from the
-  pair's joint table (:meth:`agreement.image.maps.ImageMaps.pair`), never from the pixels.
+  annotator covering several instances of others (``crowd_candidate``, warning), when those
+  others are at least as many as the annotators who draw one instance there (one annotator
+  splitting what the rest draw whole is that annotator's split): read from the pairs' joint
+  tables (:meth:`agreement.image.maps.ImageMaps.pair`), never from the pixels.
 
 See :func:`agreement.study.validation.validate` for the heuristics' parameters.
 """
@@ -107,7 +109,7 @@ def blob_counts(labels: npt.NDArray[np.integer], keys: list[int],
 
 
 def cross_findings(maps: ImageMaps, *, min_instances: int, cover: float) -> list[Finding]:
-    """Size disagreement, or thing segments covering several instances of another annotator."""
+    """Size disagreement, or thing segments covering several instances of other annotators."""
     sizes = maps.shapes()
     if len(set(sizes.values())) > 1:
         text = ", ".join(f"{a}: {w}x{h}" for a, (h, w) in sizes.items())
@@ -116,35 +118,58 @@ def cross_findings(maps: ImageMaps, *, min_instances: int, cover: float) -> list
     out = []
     things = np.array(sorted(maps.categories.thing_ids), dtype=np.int64)
     for a in maps.names:
-        for b in maps.names:
-            if a != b:
-                out += _lumped(maps, a, b, things, min_instances, cover)
+        out += _lumped(maps, a, [b for b in maps.names if b != a], things, min_instances, cover)
     return out
 
 
-def _lumped(maps: ImageMaps, a: str, b: str, things: np.ndarray, min_instances: int,
-            cover: float) -> list[Finding]:
-    ref, other = maps.annotations[a], maps.annotations[b]
-    if not ref.segments or not other.segments:
+def _lumped(maps: ImageMaps, a: str, others: list[str], things: np.ndarray,
+            min_instances: int, cover: float) -> list[Finding]:
+    """``a``'s thing segments that cover ``min_instances`` or more instances of other
+    annotators, when those who see several instances there are at least as many as those who
+    see one (``a``, and the others with one instance inside; annotators with none there do not
+    count): one annotator who splits an object the others draw whole does not make the
+    others' segments crowd candidates (the split is that annotator's)."""
+    ref = maps.annotations[a]
+    if not ref.segments:
         return []
-    table = maps.pair(a, b).table_for(a)[1:, 1:]
-    cat_a, cat_b = ref.category_ids, other.category_ids
-    crowd_a = np.array([s.iscrowd for s in ref.segments])
-    crowd_b = np.array([s.iscrowd for s in other.segments])
-    area_b = np.array([s.area for s in other.segments], dtype=np.int64)
-    inside = (table >= cover * area_b[None, :]) & (cat_a[:, None] == cat_b[None, :])
-    inside &= ~crowd_b[None, :] & _member(cat_b, things)[None, :]
-    counts = inside.sum(axis=1)
+    cat_a = ref.category_ids
+    eligible = ~np.array([s.iscrowd for s in ref.segments]) & _member(cat_a, things)
+    if not eligible.any():
+        return []
+    seen: list[tuple[str, np.ndarray, np.ndarray]] = []  # (b, count per a-segment, inside)
+    for b in others:
+        other = maps.annotations[b]
+        if not other.segments:
+            continue
+        table = maps.pair(a, b).table_for(a)[1:, 1:]
+        cat_b = other.category_ids
+        crowd_b = np.array([s.iscrowd for s in other.segments])
+        area_b = np.array([s.area for s in other.segments], dtype=np.int64)
+        inside = (table >= cover * area_b[None, :]) & (cat_a[:, None] == cat_b[None, :])
+        inside &= ~crowd_b[None, :] & _member(cat_b, things)[None, :]
+        seen.append((b, inside.sum(axis=1), inside))
+    if not seen:
+        return []
+    counts = np.stack([c for _, c, _ in seen])  # (others with segments, a-segments)
+    several = counts >= min_instances
+    splitters = several.sum(axis=0)
+    lumpers = 1 + ((counts > 0) & ~several).sum(axis=0)  # a, and who drew one instance there
     out = []
-    for i in np.flatnonzero((counts >= min_instances) & ~crowd_a & _member(cat_a, things)):
+    for i in np.flatnonzero(eligible & (splitters > 0) & (splitters >= lumpers)):
         seg = ref.segments[i]
-        ids = [other.segments[j].id for j in np.flatnonzero(inside[i])]
+        parts = [f"{int(c[i])} instances of annotator {b!r} (segments "
+                 f"{[other_id for other_id in _ids(maps, b, inside[i])][:10]})"
+                 for (b, c, inside), hit in zip(seen, several[:, i], strict=True) if hit]
         out.append(Finding.of(
             "crowd_candidate", f"{maps.categories.name(seg.category_id)} segment covers "
-            f"{int(counts[i])} instances of annotator {b!r} (segments {ids[:10]}): one blob for "
-            "several instances (crowd?)", annotator=a, image=maps.image,
-            shape=f"segment {seg.id}"))
+            f"{'; '.join(parts)}: one blob for several instances (crowd?)", annotator=a,
+            image=maps.image, shape=f"segment {seg.id}"))
     return out
+
+
+def _ids(maps: ImageMaps, b: str, row: np.ndarray) -> list[int]:
+    segments = maps.annotations[b].segments
+    return [segments[j].id for j in np.flatnonzero(row)]
 
 
 def _member(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
