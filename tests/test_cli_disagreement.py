@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 from test_pixel_study import CATS, make_study
 
 from agreement import read_coco_panoptic, write_coco_panoptic
@@ -128,3 +131,18 @@ def test_cli_disagreement_consensus_in_the_out_folder_itself_is_refused(tmp_path
                  out + "/cons", "-q"]) == 0
     assert (tmp_path / "out" / "regions.csv").is_file()
     assert (tmp_path / "out" / "cons" / "panoptic.json").is_file()
+
+
+def test_the_printed_tables_say_what_they_are(capsys):
+    """The first line says how void enters the kappas and alpha and what their scale is; the
+    last says what a region, its sides and its severity are."""
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "batch1"
+    if not sample.exists():
+        pytest.skip("data/sample is not there")
+    assert main(["disagreement", str(sample), "-q", "--top", "1", "--pixel-void", "label"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].endswith("pixels (void counted as a class; 1 = perfect agreement, 0 = "
+                             "chance)")
+    assert lines[-1].startswith("A region: connected pixels the annotators dispute")
+    assert main(["disagreement", str(sample), "-q", "--top", "1"]) == 0
+    assert "(void pixels left out, a missing value; " in capsys.readouterr().out

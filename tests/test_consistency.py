@@ -129,7 +129,9 @@ def test_cli(study_dir, tmp_path, capsys):
     assert per.image.tolist() == ["x", "y"] and "covering" in per.columns
     assert len(pd.read_csv(pairs)) == 8
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "covering" in capsys.readouterr().out
+    text = capsys.readouterr().out.splitlines()
+    assert text[1].startswith("covering ") and text[1].endswith(" bits")
+    assert "VI, variation of information: 0 = identical, higher = more different" in text[-1]
 
 
 def test_cli_bad_study(tmp_path, capsys):

@@ -98,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
           f"(TP {result.tp}, FP {result.fp}, FN {result.fn})")
     if result.skipped:
         print(f"{len(result.skipped)} images with fewer than two annotators were skipped")
+    print("Each annotator scored against each other one, classes ignored (BSDS's \"Human\" "
+          "row). Covering: 0-1, higher = their regions coincide (pooled over images and pairs). "
+          "PRI, probabilistic Rand index: 0-1, higher = more pixel pairs grouped alike. VI, "
+          "variation of information: 0 = identical, higher = more different (PRI and VI: mean "
+          "over each image's pairs, then over images). PQ / SQ / RQ: as panoptic quality, "
+          "segments matched regardless of class (pooled). docs/region_measures.md has the "
+          "definitions.")
     return 0
 
 

@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # the parts (scipy, pandas) are imported when the command run
     import pandas as pd
 
 
+#: How the pixel kappas and alpha treat void (``--pixel-void``), as printed.
+_VOID = {"exclude": "void pixels left out, a missing value", "label": "void counted as a class"}
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
     p = sub.add_parser(
@@ -171,7 +174,8 @@ def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Pa
                "fleiss_kappa": px.fleiss_kappa, "pixels": px.pixels, "pixel_void": args.pixel_void}
     if not json_to_stdout(args):
         print(f"{study!r}: Krippendorff's alpha {px.alpha:.4f}, Fleiss' kappa "
-              f"{px.fleiss_kappa:.4f} over {px.pixels} pixels (void: {args.pixel_void})")
+              f"{px.fleiss_kappa:.4f} over {px.pixels} pixels ({_VOID[args.pixel_void]}; 1 = "
+              "perfect agreement, 0 = chance)")
     _show("Cohen's kappa per annotator pair", _kappa_table(px.kappa_matrix()), args.top, doc,
           "kappa", args)
     _show("Class pairs (most severe first)", res.class_pairs, args.top, doc, "class_pairs", args)
@@ -179,6 +183,12 @@ def _print_and_write(args: argparse.Namespace, study, results: list, out_dir: Pa
     cols = ["rank", "image", "kind", "class_pair", "annotators_b", "area", "bbox_x", "bbox_y",
             "bbox_w", "bbox_h", "severity"]
     _show("Regions", res.regions[cols], args.top, doc, "regions", args)
+    if not json_to_stdout(args):
+        print("\nA region: connected pixels the annotators dispute, between class_a and "
+              "class_b; annotators_b / dissenters: the minority side; severity: its pixels "
+              "weighted by the share of annotators dissenting. Class pairs: regions, pixels, "
+              "images and annotators (how many dissent at least once) summed over the study. "
+              "docs/disagreement.md has the definitions.")
     tables = {"regions": res.regions, "class_pairs": res.class_pairs,
               "pair_annotators": res.pair_annotators, "annotators": res.annotators,
               "per_class": res.per_class, "pixel_per_class": px.to_frame(),
