@@ -78,3 +78,18 @@ def test_cli_compare_paired_without_shared_images(tmp_path, capsys):
     code = main(["compare", str(a), str(b), "--paired", "--no-pixel", "--pairwise", "-q"])
     assert code == 2
     assert "share none" in capsys.readouterr().err
+
+
+def test_cli_compare_notes_the_same_study_and_few_images(tmp_path, capsys):
+    """Both batches one folder: a note says every difference is 0 by construction; 5 images:
+    a note says the resampled intervals are rough. Neither with -q."""
+    a = _write_study(tmp_path / "a", spread=6, seed=1)
+    args = ["compare", str(a), str(tmp_path / "a" / ".." / "a"), "--n-boot", "50",
+            "--n-permutations", "50", "--pairwise"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "note: both batches are the same study: every difference is 0 by construction" in err
+    assert "note: a batch of 5 images: the intervals and tests resample images, and over " \
+        "fewer than 10 they are rough" in err
+    assert main([*args, "-q"]) == 0
+    assert "note:" not in capsys.readouterr().err

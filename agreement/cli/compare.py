@@ -24,6 +24,9 @@ from ._common import (
 )
 from ._scheduler import add_scheduler_flag, scheduler
 
+#: Fewer images than this in a batch: a note says the intervals and tests are rough.
+FEW_IMAGES = 10
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
@@ -96,9 +99,17 @@ def run(args: argparse.Namespace) -> int:
         args.quiet = True  # stdout carries the JSON document; only errors reach stderr
     if args.csv:
         check_output_folder(args.csv)  # a wrong folder fails before the long work
+    if Path(args.batch_a).resolve() == Path(args.batch_b).resolve():
+        note(args, "note: both batches are the same study: every difference is 0 by "
+             "construction")
     with scheduler(args) as executor:
         a = _load(args.batch_a, args=args, executor=executor)
         b = _load(args.batch_b, args=args, executor=executor)
+    few = min(len(a.images), len(b.images))
+    if few < FEW_IMAGES:
+        note(args, f"note: a batch of {few} image{'s' * (few != 1)}: the intervals and tests "
+             f"resample images, and over fewer than {FEW_IMAGES} they are rough (an interval "
+             "of width 0 says nothing)")
     comparison = compare_batches(a, b, n_boot=args.n_boot, n_permutations=args.n_permutations,
                                  seed=args.seed, level=args.level, correction=args.correction,
                                  paired=args.paired, interval=args.interval)
