@@ -99,6 +99,6 @@ def test_exports_disagreeing_only_on_thing_or_stuff_get_the_right_hint(tmp_path,
     assert main(["summary", str(tmp_path)]) == 2
     (err,) = capsys.readouterr().err.strip().splitlines()
     assert err.endswith(
-        "category 1 'car' must be a thing as in the other annotators' files, got stuff (some "
-        "exports carry no thing / stuff flag, e.g. COCO instances or Datumaro's panoptic: put "
-        "a categories.json in the study folder or pass categories=)")
+        f"category 'car' must be a thing as in annotator 'a', file '{tmp_path / 'a'}"
+        "/panoptic.json', got stuff (both files state isthing: COCO panoptic files keep their "
+        "categories: correct the isthing of one of them)")

@@ -49,7 +49,7 @@ def rect_pts(r):
     return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
 
 
-def write_cvat(path, gt):
+def write_cvat(path, gt, labels=("car", "person", "road")):
     images = []
     for name, (h, w) in IMAGES.items():
         g = gt[name]
@@ -61,7 +61,7 @@ def write_cvat(path, gt):
         shapes = [poly_xml(rect_pts(g["road"]), label="road", z=-1), mask,
                   poly_xml(rect_pts(g["car"]))]  # the car is later, but the mask is above it
         images.append((name, w, h, shapes, ""))
-    path.write_text(document(images, labels=("car", "person", "road")))
+    path.write_text(document(images, labels=labels))
 
 
 def write_labelstudio(path, gt):

@@ -172,7 +172,8 @@ def note(args: argparse.Namespace, message: str) -> None:
 
 def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare: bool = True,
              **options: Any) -> StudyInput:
-    """Open a study for a command: one note naming what was skipped, and (``compare``) the
+    """Open a study for a command: one note naming what was skipped, one on how it was read
+    (every class a thing when no export says thing / stuff), and (``compare``) the
     refusal of a study with nothing to compare, both before any map is decoded."""
     from ..io import open_study
 
@@ -180,6 +181,8 @@ def open_for(args: argparse.Namespace, path: str | os.PathLike[str], *, compare:
     found = opened.discovery.note() if opened.discovery is not None else None
     if found:
         note(args, f"note: {found}")
+    for said in opened.notes:
+        note(args, f"note: {said}")
     if compare:
         opened.study.check_comparable()
     return opened

@@ -154,7 +154,7 @@ def read_coco_instances(
                                    "CVAT/Datumaro export read as single objects",
                                    annotator=annotator, file=file))
     return ShapeSource(file, cats, images, shapes, annotator=annotator, findings=findings,
-                       order=order, format="coco_instances")
+                       order=order, format="coco_instances", isthing_given=flags)
 
 
 def _file_categories(entries: list, file: str) -> dict[int, tuple[str, dict]]:

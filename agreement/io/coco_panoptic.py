@@ -171,6 +171,8 @@ class CocoPanopticSource:
                 _need(data, key, list, file=path, what="COCO panoptic JSON")
         self.png_dir = Path(png_dir) if png_dir is not None else _png_dir_for(path)
         self.categories = Categories.from_coco(data["categories"], file=self.name)
+        #: the names whose entry states isthing (Datumaro's panoptic files omit it)
+        self.isthing_given = frozenset(c["name"] for c in data["categories"] if "isthing" in c)
         self._category_ids = frozenset(self.categories)
         self.info = data.get("info")
         listed = ImageTable()  # the 'images' entries (columns: no ImageInfo held an image)

@@ -321,12 +321,16 @@ class ShapeSource:
         What the reader noticed (skipped shapes, unknown labels, degenerate polygons, ...).
     format : str
     order : {"file", "smaller_on_top"}
+    isthing_given : frozenset of str
+        The names whose thing / stuff the file states (COCO ``isthing``); none for CVAT and
+        Label Studio, which have no such flag.
     """
 
     def __init__(self, name: str, categories: Categories, images: Sequence[ImageInfo],
                  shapes: Mapping[str, Sequence[Shape]], *, annotator: str | None = None,
                  findings: Sequence[Finding] = (), order: Order = "file",
-                 format: str = "shapes", file: str | None = None) -> None:
+                 format: str = "shapes", file: str | None = None,
+                 isthing_given: Iterable[str] = ()) -> None:
         if order not in ("file", "smaller_on_top"):
             raise AnnotationError(f"order must be 'file' or 'smaller_on_top', got {order!r}")
         self.name = name
@@ -340,6 +344,7 @@ class ShapeSource:
         self.findings = list(findings)
         self.format = format
         self.order = order
+        self.isthing_given = frozenset(isthing_given)
 
     def shapes(self, file_name: str) -> tuple[Shape, ...]:
         """The shapes of one image, in file order."""

@@ -24,7 +24,8 @@ from .discovery import detect_format, export_file, shown
 from .label_maps import read_label_maps
 from .labelstudio import read_labelstudio_sources
 
-__all__ = ["MULTI_READERS", "READERS", "expand_sources", "load_source", "resolve_export"]
+__all__ = ["MULTI_READERS", "READERS", "expand_sources", "load_source", "resolve_export",
+           "takes_categories"]
 
 
 def _single(fn: Callable[..., dict]) -> Callable[..., AnnotationSource]:
@@ -65,6 +66,16 @@ def _options_for(fn: Callable, options: Mapping[str, Any]) -> dict[str, Any]:
     if any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return dict(options)
     return {k: v for k, v in options.items() if k in params and v is not None}
+
+
+def takes_categories(format: str) -> bool:
+    """Whether the reader of ``format`` takes ``categories=`` (a category set matched by name).
+
+    >>> takes_categories("cvat"), takes_categories("coco_panoptic")
+    (True, False)
+    """
+    reader = MULTI_READERS.get(format) or READERS[format]
+    return "categories" in _options_for(reader, {"categories": True})
 
 
 def resolve_export(path: str | os.PathLike[str], format: str | None = None) -> tuple[Path, str]:

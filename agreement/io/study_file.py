@@ -36,9 +36,10 @@ from typing import Any
 
 from ..errors import FormatError, StudyError
 from ..model import AnnotationSource, Categories, ImageInfo, PanopticAnnotation, Study, image_key
+from ._catmatch import match_by_name
 from ._files import inside, read_json, read_toml
 from .discovery import STUDY_FILE_KEYS, STUDY_FILE_NAMES, Discovery, shown
-from .readers import expand_sources, resolve_export
+from .readers import expand_sources, resolve_export, takes_categories
 
 __all__ = [
     "STUDY_FILE_NAMES",
@@ -147,12 +148,7 @@ class StudySpec:
             categories that contradict the study's category set.
         """
         sources: dict[str, AnnotationSource] = {}
-        for spec in self.present():
-            _, fmt = resolve_export(spec.path, spec.format)
-            # COCO panoptic carries its categories (and its reader takes no such option)
-            options = {} if self.categories is None or fmt == "coco_panoptic" else {
-                "categories": self.categories}
-            found = expand_sources(spec.path, format=fmt, **options)
+        for spec, found in self._read():
             for who, source in found.items():
                 if who is None:
                     name = spec.name or spec.path.stem
@@ -177,6 +173,25 @@ class StudySpec:
                     f"least one annotator, got {unknown[:5]} annotated by none"
                 )
         return Study(sources, align=self.align, categories=self.categories)
+
+    def _read(self) -> list[tuple[AnnotatorSpec, Mapping[str | None, AnnotationSource]]]:
+        """Every export present, as ``expand_sources`` gives it; without a category set, the
+        exports of tools that number labels differently matched by name."""
+        specs = [(spec, resolve_export(spec.path, spec.format)[1]) for spec in self.present()]
+        # COCO panoptic carries its categories (and its reader takes no such option)
+        given = {} if self.categories is None else {"categories": self.categories}
+        read = [expand_sources(spec.path, format=fmt, **({} if fmt == "coco_panoptic" else
+                                                           given)) for spec, fmt in specs]
+        names = [spec.name or spec.path.stem for spec, _ in specs]
+        if self.categories is not None or len(set(names)) < len(names):
+            return [(spec, found) for (spec, _), found in zip(specs, read, strict=True)]
+        at = dict(zip(names, specs, strict=True))  # repeated names are refused by load
+        matched = match_by_name(
+            dict(zip(names, read, strict=True)),
+            renumberable={n: takes_categories(fmt) for n, (_, fmt) in at.items()},
+            reread=lambda n, cats: expand_sources(at[n][0].path, format=at[n][1],
+                                                  categories=cats))
+        return [(spec, matched[n]) for n, (spec, _) in at.items()]
 
 
 class ImageSubset:
@@ -390,6 +405,9 @@ class StudyInput:
         The study file, when there is one (exports are listed by the study's sources).
     discovery : Discovery or None
         What the study path held: annotators taken, companions, entries skipped.
+    notes : tuple of str
+        What a command says about how the study was read (every class a thing when no export
+        states thing / stuff).
     """
 
     study: Study
@@ -397,3 +415,4 @@ class StudyInput:
     images_dir: Path | None
     files: tuple[Path, ...] = ()
     discovery: Discovery | None = None
+    notes: tuple[str, ...] = ()

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import StudyError
 from ..model import AnnotationSource, Categories, Study
+from ._catmatch import CATEGORIES_HINT, flag_note, match_by_name
 from .bsds import load_bsds_study
 from .discovery import (
     STUDY_FILE_NAMES,
@@ -32,7 +33,14 @@ from .discovery import (
     discover_folder,
     shown,
 )
-from .readers import MULTI_READERS, READERS, expand_sources, load_source, resolve_export
+from .readers import (
+    MULTI_READERS,
+    READERS,
+    expand_sources,
+    load_source,
+    resolve_export,
+    takes_categories,
+)
 from .study_file import StudyInput, StudySpec, is_study_file, read_study_file
 
 __all__ = ["MULTI_READERS", "READERS", "detect_format", "discover", "expand_sources",
@@ -173,8 +181,11 @@ def _assemble(found: Discovery, *, format: str | None, align: str,
         categories = found.categories
     if categories is not None:
         options["categories"] = categories
-    expanded = {f.name: expand_sources(f.path, format=format or f.format, **options)
-                for f in found.annotators}
+    formats = {f.name: format or f.format for f in found.annotators}
+    paths = {f.name: f.path for f in found.annotators}
+    expanded: Mapping[str, Mapping[str | None, AnnotationSource]] = {
+        f.name: expand_sources(f.path, format=formats[f.name], **options)
+        for f in found.annotators}
     if found.kind == "export" and list(expanded[found.annotators[0].name]) == [None]:
         if single:  # one annotator's export, e.g. to validate it: named after the file
             source = expanded[found.annotators[0].name][None]
@@ -182,6 +193,11 @@ def _assemble(found: Discovery, *, format: str | None, align: str,
         raise StudyError(f"a study file or export must name several annotators, got one "
                          f"annotator in {shown(found.root)!r}; to compare it with others, put "
                          "each annotator's export in one study folder and pass the folder")
+    if categories is None and found.kind != "export":  # tools that number labels differently
+        expanded = match_by_name(
+            expanded, renumberable={n: takes_categories(f) for n, f in formats.items()},
+            reread=lambda name, cats: expand_sources(paths[name], format=formats[name],
+                                                     **options, categories=cats))
     try:
         if found.kind == "export":
             return Study({str(k): v for k, v in expanded[found.annotators[0].name].items()},
@@ -192,8 +208,7 @@ def _assemble(found: Discovery, *, format: str | None, align: str,
             why = ("some exports carry no thing / stuff flag, e.g. COCO instances or Datumaro's "
                    "panoptic" if str(exc).endswith(("got a thing", "got stuff")) else
                    "exports of different tools number labels differently")
-            raise StudyError(f"{exc} ({why}: put a categories.json in the study folder or pass "
-                             "categories=)") from None
+            raise StudyError(f"{exc} ({why}: {CATEGORIES_HINT})") from None
         raise
 
 
@@ -224,7 +239,8 @@ def open_study(
     Returns
     -------
     StudyInput
-        The study, its name, its photos folder, its study file and its :class:`Discovery`.
+        The study, its name, its photos folder, its study file, its :class:`Discovery` and the
+        notes of how it was read (``notes``).
 
     Examples
     --------
@@ -246,7 +262,11 @@ def open_study(
     if chosen is not None and not chosen.is_dir():
         raise StudyError(f"images folder must be a folder of photos, got {shown(chosen)!r}"
                          f" ({'a file' if chosen.exists() else 'no such folder'})")
-    return StudyInput(study, name, chosen, files, found)
+    given = categories is not None or found.categories is not None or (
+        spec is not None and spec.categories is not None)
+    said = None if given else flag_note({a: study.source(a) for a in study.annotators},
+                                        study.categories)
+    return StudyInput(study, name, chosen, files, found, notes=(said,) if said else ())
 
 
 def _name_sources(expanded: Mapping[str, Mapping[str | None, AnnotationSource]]
