@@ -42,6 +42,7 @@ __all__ = [
     "load_image",
     "read_bytes",
     "read_json",
+    "read_json_array",
     "read_json_object",
     "read_png_ids",
     "read_png_rgb",
@@ -264,6 +265,23 @@ def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = ()
     object, or any syntax error, goes through :func:`json.loads` of the whole file (which then
     gives the error, or the whole document).
     """
+    return _read_lazy(path, lambda text, limits: _members(text, lazy, limits, path), limits)
+
+
+def read_json_array(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
+    """:func:`read_json`, with a top-level array given as a :class:`JsonArray` (decoded element
+    by element when iterated) instead of a list.
+
+    As :func:`read_json_object`: same checks, same errors; a document that is not an array (an
+    object, a string, ...), or any syntax error, goes through :func:`json.loads` of the whole
+    file (which then gives the error, or the whole document).
+    """
+    return _read_lazy(path, lambda text, limits: _top_array(text, limits, path), limits)
+
+
+def _read_lazy(path: str | os.PathLike[str], body: Any, limits: Limits | None) -> Any:
+    """Read a JSON file a block at a time with ``body(text, limits)``; its ``_NotLazy`` or any
+    syntax error: :func:`json.loads` of the whole file instead."""
     limits = resolve_limits(limits)
 
     def parse(raw: list[bytes]) -> Any:
@@ -271,18 +289,18 @@ def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = ()
             with _open_file(path, "JSON file", limits) as fh:
                 text = _Text(fh, limits.max_file_bytes)
                 try:
-                    return _members(text, lazy, limits, path)
+                    return body(text, limits)
                 except (ValueError, RecursionError):  # as read_json: a bad encoding is told first
                     text.drain()
                     raise
-        except (json.JSONDecodeError, _NotAnObject):
+        except (json.JSONDecodeError, _NotLazy):
             raw.append(read_bytes(path, what="JSON file", limits=limits))
             return json.loads(raw[0].decode("utf-8-sig"))
     return _read_document(path, "JSON", parse, limits, read=False)
 
 
-class _NotAnObject(Exception):
-    pass
+class _NotLazy(Exception):
+    """The document is not of the kind read lazily (not an object, not an array)."""
 
 
 class _Text:
@@ -349,7 +367,7 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
     """The top-level object of ``text``, members named in ``lazy`` packed into JsonArrays."""
     err = json.JSONDecodeError
     if text.skip() != "{":
-        raise _NotAnObject
+        raise _NotLazy
     out: dict[str, Any] = {}
     text.i += 1
     if text.skip() == "}":
@@ -363,31 +381,7 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
                 raise err("Expecting ':' delimiter", text.buf, text.i)
             text.i += 1
             if key in lazy and text.skip() == "[":
-                packer = _Packer()
-                text.i += 1
-                if text.skip() == "]":
-                    text.i += 1
-                else:
-                    while True:
-                        text.skip()
-                        element, start, end = text.value()
-                        piece = text.buf[start:end]
-                        # an element nests no deeper than it has containers, each opened by
-                        # a bracket or a brace (those in strings only add to the count)
-                        if isinstance(element, dict | list) and (
-                                2 + piece.count("[") + piece.count("{") > limits.max_depth):
-                            check_depth(element, limits, file=path, top=3)
-                        packer.add(piece)
-                        del piece
-                        del element
-                        c = text.skip()
-                        if c == "]":
-                            text.i += 1
-                            break
-                        if c != ",":
-                            raise err("Expecting ',' delimiter", text.buf, text.i)
-                        text.i += 1
-                out[key] = packer.done()
+                out[key] = _array(text, limits, path, depth=2)
             else:
                 text.skip()
                 out[key] = text.value()[0]
@@ -401,6 +395,47 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
     if text.skip() != "":
         raise err("Extra data", text.buf, text.i)
     return out
+
+
+def _top_array(text: _Text, limits: Limits, path: str | os.PathLike[str]) -> JsonArray:
+    """The top-level array of ``text``, packed into a JsonArray."""
+    if text.skip() != "[":
+        raise _NotLazy
+    out = _array(text, limits, path, depth=1)
+    if text.skip() != "":
+        raise json.JSONDecodeError("Extra data", text.buf, text.i)
+    return out
+
+
+def _array(text: _Text, limits: Limits, path: str | os.PathLike[str], *,
+           depth: int) -> JsonArray:
+    """The array whose ``[`` is at ``text.i`` (at ``depth`` in its document), each element
+    decoded once to find its end and check its depth, its text packed."""
+    err = json.JSONDecodeError
+    packer = _Packer()
+    text.i += 1
+    if text.skip() == "]":
+        text.i += 1
+        return packer.done()
+    while True:
+        text.skip()
+        element, start, end = text.value()
+        piece = text.buf[start:end]
+        # an element nests no deeper than it has containers, each opened by a bracket or a
+        # brace (those in strings only add to the count)
+        if isinstance(element, dict | list) and (
+                depth + piece.count("[") + piece.count("{") > limits.max_depth):
+            check_depth(element, limits, file=path, top=depth + 1)
+        packer.add(piece)
+        del piece
+        del element
+        c = text.skip()
+        if c == "]":
+            text.i += 1
+            return packer.done()
+        if c != ",":
+            raise err("Expecting ',' delimiter", text.buf, text.i)
+        text.i += 1
 
 
 def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:

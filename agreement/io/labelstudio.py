@@ -30,9 +30,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from .._checks import short
 from ..errors import AnnotationError, FormatError
 from ..model import Categories
-from ._files import read_json
+from ._files import JsonArray, read_json_array
 from ._guard import reader_errors
-from ._labelstudio_parse import parse_export
+from ._labelstudio_parse import Shaper, parse_export
 from ._limits import Limits, resolve_limits
 from ._lsrle import Bitmask, Brush, bitmask_png, decode_brush, decode_rle_words
 from ._shapes import apply_rename, resolve_categories
@@ -158,49 +158,82 @@ def read_labelstudio_sources(
     ['ann@example.org', 'user-2']
     """
     path = Path(json_path)
+    file = str(path)
     limits = resolve_limits(limits)
-    with reader_errors("Label Studio JSON", file=str(path)):
-        data = read_json(path, limits=limits)
+    with reader_errors("Label Studio JSON", file=file):
+        # the tasks are decoded one at a time, once per reading of the list below: the export
+        # is never all Python objects at once, nor are its regions (a brush: a list of ints)
+        data = read_json_array(path, limits=limits)
         if isinstance(data, dict):
             data = [data]
-        if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-            raise FormatError("Label Studio JSON export must be a list of tasks, got "
-                              f"{type(data).__name__}", file=str(path))
-        if not any(("annotations" in t or "result" in t) for t in data):
-            raise FormatError("Label Studio JSON export must be a list of tasks with "
-                              "'annotations', got none (is this the export's -info.json?)",
-                              file=str(path))
-        emails = _emails(data, str(path))
-        items = parse_export(data, file=str(path), name_of=lambda t, i: _task_image(
-            t, i, strip_upload_prefix, rename, str(path)),
-            annotator_of=lambda cb: _annotator(cb, emails),
-            include_predictions=include_predictions, limits=limits)
-        labels = sorted({r.label for it in items.values() for regs in it.regions.values()
-                         for r in regs} - {""})  # a region without a label is an unknown_label
-        cats = resolve_categories(labels, categories=categories, stuff=stuff, file=str(path))
-        return {who: it.to_source(cats, brush_threshold=brush_threshold, order=order,
-                                  name=str(path) if len(items) == 1 else f"{path}#{who}")
+        emails = _scan(data, file)
+        names: dict[int, str] = {}  # task -> image name (``rename`` is called once a task)
+
+        def name_of(task: dict, t: int) -> str:
+            names[t] = _task_image(task, t, strip_upload_prefix, rename, file)
+            return names[t]
+
+        options = {"file": file, "annotator_of": lambda cb: _annotator(cb, emails),
+                   "include_predictions": include_predictions, "limits": limits}
+        items = parse_export(data, name_of=name_of, **options)
+        labels = sorted(set().union(*(it.labels for it in items.values()))
+                        - {""})  # a region without a label is an unknown_label
+        cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
+        # read again, each region made a shape as its task is read (the checks all passed)
+        shaper = Shaper(cats, rank=list(items), brush_threshold=brush_threshold, limits=limits)
+        parse_export(data, name_of=lambda task, t: names[t], regions=shaper, **options)
+        shaper.check()
+        return {who: it.to_source(cats, shaper.stores[who], shaper.findings[who], order=order,
+                                  name=file if len(items) == 1 else f"{path}#{who}")
                 for who, it in items.items()}
 
 
-def _emails(data: list[dict], file: str) -> dict[int | str, str]:
-    """User id -> email, from the annotations whose ``completed_by`` is a dict with one."""
+def _scan(data: Any, file: str) -> dict[int | str, str]:
+    """The export's first reading: a list of tasks (objects), some with annotations; user id ->
+    email, from the annotations whose ``completed_by`` is a dict with one.
+
+    Errors come in this order whatever the tasks they are found in: not a list of objects,
+    then no task with annotations, then the first task whose emails are wrong.
+    """
+    if not isinstance(data, list | JsonArray):
+        raise FormatError("Label Studio JSON export must be a list of tasks, got "
+                          f"{type(data).__name__}", file=file)
     emails: dict[int | str, str] = {}
+    annotated, failed = False, None
     for t, task in enumerate(data):
-        anns = task.get("annotations")
-        if anns is not None and not isinstance(anns, list):
-            raise FormatError(f"task {t} 'annotations' must be a list, got {short(anns)}",
+        if not isinstance(task, dict):
+            raise FormatError("Label Studio JSON export must be a list of tasks, got list",
                               file=file)
-        for ann in anns or []:
-            cb = ann.get("completed_by") if isinstance(ann, dict) else None
-            if isinstance(cb, dict):
-                _user_id(cb, file)
-                if cb.get("email"):
-                    if not isinstance(cb["email"], str):
-                        raise FormatError(f"task {t} completed_by 'email' must be a string, got "
-                                          f"{short(cb['email'])}", file=file)
-                    emails[cb.get("id")] = cb["email"]
+        annotated = annotated or "annotations" in task or "result" in task
+        if failed is None:
+            try:
+                _emails(task, t, file, emails)
+            except Exception as exc:  # raised once every task is known to be an object
+                failed = exc
+    if not annotated:
+        raise FormatError("Label Studio JSON export must be a list of tasks with "
+                          "'annotations', got none (is this the export's -info.json?)",
+                          file=file)
+    if failed is not None:
+        raise failed
     return emails
+
+
+def _emails(task: dict, t: int, file: str, emails: dict[int | str, str]) -> None:
+    """Add the emails of task ``t``'s annotations to ``emails`` (user id -> email)."""
+    anns = task.get("annotations")
+    if anns is not None and not isinstance(anns, list):
+        raise FormatError(f"task {t} 'annotations' must be a list, got {short(anns)}",
+                          file=file)
+    for ann in anns or []:
+        cb = ann.get("completed_by") if isinstance(ann, dict) else None
+        if isinstance(cb, dict):
+            _user_id(cb, file)
+            if cb.get("email"):
+                if not isinstance(cb["email"], str):
+                    raise FormatError(f"task {t} completed_by 'email' must be a string, got "
+                                      f"{short(cb['email'])}", file=file)
+                emails[cb.get("id")] = cb["email"]
 
 
 def _user_id(cb: dict, file: str) -> int | str | None:
