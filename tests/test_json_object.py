@@ -119,13 +119,16 @@ def test_lazy_array_holds_its_text_compressed(tmp_path):
 def _both_array(path):
     """read_json and read_json_array of one file: the same document (a top-level array as a
     list) or the same error."""
-    out = []
-    for read in (read_json, read_json_array):
+    out, seen = [], []
+    for read in (read_json, lambda path, limits: read_json_array(path, limits=limits,
+                                                                  each=seen.append)):
         try:
             got = read(path, limits=LIMITS)
         except FormatError as exc:
             out.append(("error", str(exc)))
             continue
+        if isinstance(got, JsonArray):  # each saw every element once, in order
+            assert seen == list(got)
         out.append(list(got) if isinstance(got, JsonArray) else got)
     return out
 

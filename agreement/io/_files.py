@@ -13,7 +13,7 @@ import sys
 import warnings
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -268,15 +268,20 @@ def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = ()
     return _read_lazy(path, lambda text, limits: _members(text, lazy, limits, path), limits)
 
 
-def read_json_array(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:
+def read_json_array(path: str | os.PathLike[str], *, limits: Limits | None = None,
+                    each: Callable[[Any], None] | None = None) -> Any:
     """:func:`read_json`, with a top-level array given as a :class:`JsonArray` (decoded element
     by element when iterated) instead of a list.
 
     As :func:`read_json_object`: same checks, same errors; a document that is not an array (an
     object, a string, ...), or any syntax error, goes through :func:`json.loads` of the whole
     file (which then gives the error, or the whole document).
+
+    ``each`` is called with every element of the array, in order, as it is decoded to be
+    packed (a first look at the elements, for free); it must not raise. It sees every element
+    once when a JsonArray is returned, and means nothing otherwise.
     """
-    return _read_lazy(path, lambda text, limits: _top_array(text, limits, path), limits)
+    return _read_lazy(path, lambda text, limits: _top_array(text, limits, path, each), limits)
 
 
 def _read_lazy(path: str | os.PathLike[str], body: Any, limits: Limits | None) -> Any:
@@ -397,20 +402,22 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
     return out
 
 
-def _top_array(text: _Text, limits: Limits, path: str | os.PathLike[str]) -> JsonArray:
+def _top_array(text: _Text, limits: Limits, path: str | os.PathLike[str],
+               each: Callable[[Any], None] | None) -> JsonArray:
     """The top-level array of ``text``, packed into a JsonArray."""
     if text.skip() != "[":
         raise _NotLazy
-    out = _array(text, limits, path, depth=1)
+    out = _array(text, limits, path, depth=1, each=each)
     if text.skip() != "":
         raise json.JSONDecodeError("Extra data", text.buf, text.i)
     return out
 
 
-def _array(text: _Text, limits: Limits, path: str | os.PathLike[str], *,
-           depth: int) -> JsonArray:
+def _array(text: _Text, limits: Limits, path: str | os.PathLike[str], *, depth: int,
+           each: Callable[[Any], None] | None = None) -> JsonArray:
     """The array whose ``[`` is at ``text.i`` (at ``depth`` in its document), each element
-    decoded once to find its end and check its depth, its text packed."""
+    decoded once to find its end and check its depth (and shown to ``each``), its text
+    packed."""
     err = json.JSONDecodeError
     packer = _Packer()
     text.i += 1
@@ -426,6 +433,8 @@ def _array(text: _Text, limits: Limits, path: str | os.PathLike[str], *,
         if isinstance(element, dict | list) and (
                 depth + piece.count("[") + piece.count("{") > limits.max_depth):
             check_depth(element, limits, file=path, top=depth + 1)
+        if each is not None:
+            each(element)
         packer.add(piece)
         del piece
         del element

@@ -1,4 +1,6 @@
-"""Label Studio tasks -> per-annotator regions (the parsing half of :mod:`.labelstudio`)."""
+"""Label Studio tasks -> per-annotator images, findings and shapes (the parsing half of
+:mod:`.labelstudio`): :func:`parse_export` reads the tasks one at a time, a :class:`Shaper`
+makes each task's regions shapes as they are read."""
 
 from __future__ import annotations
 
@@ -170,12 +172,14 @@ def _latest(anns: list[dict]) -> tuple[dict, list[dict]]:
 
 def parse_export(data: Iterable[dict], *, file: str, name_of: Callable[[dict, int], str],
                  annotator_of: Callable[[Any], str], include_predictions: bool,
-                 limits: Limits, regions: Regions | None = None) -> dict[str, _Annotator]:
+                 limits: Limits, images: dict[int, tuple[str, tuple[int, int] | None]],
+                 regions: Regions | None = None) -> dict[str, _Annotator]:
     """Group a task list's annotations by annotator: their images, labels and findings.
 
     Every check of the tasks is made here, in task order. Each kept annotation's area regions
     are handed to ``regions`` (with the annotator and the image) as the task is read, and
-    dropped: nothing of a task is held once the next one is read.
+    dropped: nothing of a task is held once the next one is read. ``images`` holds each task's
+    image name and size (width, height): filled by a first reading, read by the next ones.
     """
     out: dict[str, _Annotator] = {}
     for t, task in enumerate(data):
@@ -202,8 +206,10 @@ def parse_export(data: Iterable[dict], *, file: str, name_of: Callable[[dict, in
                     per.setdefault(f"prediction-{_model(pred)}", []).append(pred)
         if not per:
             continue
-        image = name_of(task, t)
-        size = _task_size(per, file, image, limits)
+        if t not in images:  # (the size checked once)
+            image = name_of(task, t)
+            images[t] = image, _task_size(per, file, image, limits)
+        image, size = images[t]
         for who, anns in per.items():
             _add(out.setdefault(who, _Annotator(who, file, limits)), task, anns, image, size,
                  regions)

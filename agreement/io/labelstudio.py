@@ -139,6 +139,13 @@ def read_labelstudio_sources(
     -------
     dict of str to ShapeSource
 
+    Notes
+    -----
+    The export is decoded a task at a time (:func:`~agreement.io._files.read_json_array`),
+    three times: the list and the users' emails, then every task's checks, labels and
+    findings, then (the categories known) each task's regions made shapes into the
+    annotator's store. The errors come in that order, shapes annotator by annotator.
+
     Raises
     ------
     FormatError
@@ -161,62 +168,71 @@ def read_labelstudio_sources(
     file = str(path)
     limits = resolve_limits(limits)
     with reader_errors("Label Studio JSON", file=file):
-        # the tasks are decoded one at a time, once per reading of the list below: the export
-        # is never all Python objects at once, nor are its regions (a brush: a list of ints)
-        data = read_json_array(path, limits=limits)
-        if isinstance(data, dict):
-            data = [data]
-        emails = _scan(data, file)
-        names: dict[int, str] = {}  # task -> image name (``rename`` is called once a task)
-
-        def name_of(task: dict, t: int) -> str:
-            names[t] = _task_image(task, t, strip_upload_prefix, rename, file)
-            return names[t]
-
+        # the tasks are decoded one at a time, as the file is read (the list and email checks)
+        # and at each reading of the list below: the export is never all Python objects at
+        # once, nor are its regions (a brush: a list of ints)
+        scan = _Scan(file)
+        data = read_json_array(path, limits=limits, each=scan)
+        if not isinstance(data, JsonArray):  # one task, or not a list: read whole
+            data, scan = [data] if isinstance(data, dict) else data, _Scan(file)
+            for task in data if isinstance(data, list) else ():
+                scan(task)
+        emails = scan.emails(data)
         options = {"file": file, "annotator_of": lambda cb: _annotator(cb, emails),
-                   "include_predictions": include_predictions, "limits": limits}
-        items = parse_export(data, name_of=name_of, **options)
+                   "name_of": lambda task, t: _task_image(task, t, strip_upload_prefix, rename,
+                                                          file),
+                   "include_predictions": include_predictions, "limits": limits,
+                   "images": {}}  # task -> image name and size, once
+        items = parse_export(data, **options)
         labels = sorted(set().union(*(it.labels for it in items.values()))
                         - {""})  # a region without a label is an unknown_label
         cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
         # read again, each region made a shape as its task is read (the checks all passed)
         shaper = Shaper(cats, rank=list(items), brush_threshold=brush_threshold, limits=limits)
-        parse_export(data, name_of=lambda task, t: names[t], regions=shaper, **options)
+        parse_export(data, regions=shaper, **options)
         shaper.check()
         return {who: it.to_source(cats, shaper.stores[who], shaper.findings[who], order=order,
                                   name=file if len(items) == 1 else f"{path}#{who}")
                 for who, it in items.items()}
 
 
-def _scan(data: Any, file: str) -> dict[int | str, str]:
-    """The export's first reading: a list of tasks (objects), some with annotations; user id ->
-    email, from the annotations whose ``completed_by`` is a dict with one.
+class _Scan:
+    """The export's first reading, a task at a time: a list of tasks (objects), some with
+    annotations; user id -> email, from the annotations whose ``completed_by`` is a dict with
+    one. Nothing is raised before :meth:`emails`, which raises the errors in this order
+    whatever the tasks they are found in: not a list of objects, then no task with
+    annotations, then the first task whose emails are wrong."""
 
-    Errors come in this order whatever the tasks they are found in: not a list of objects,
-    then no task with annotations, then the first task whose emails are wrong.
-    """
-    if not isinstance(data, list | JsonArray):
-        raise FormatError("Label Studio JSON export must be a list of tasks, got "
-                          f"{type(data).__name__}", file=file)
-    emails: dict[int | str, str] = {}
-    annotated, failed = False, None
-    for t, task in enumerate(data):
+    def __init__(self, file: str) -> None:
+        self.file, self.n, self.objects, self.annotated = file, 0, True, False
+        self._emails: dict[int | str, str] = {}
+        self.failed: Exception | None = None
+
+    def __call__(self, task: Any) -> None:
+        t, self.n = self.n, self.n + 1
         if not isinstance(task, dict):
-            raise FormatError("Label Studio JSON export must be a list of tasks, got list",
-                              file=file)
-        annotated = annotated or "annotations" in task or "result" in task
-        if failed is None:
+            self.objects = False
+            return
+        self.annotated = self.annotated or "annotations" in task or "result" in task
+        if self.failed is None:
             try:
-                _emails(task, t, file, emails)
+                _emails(task, t, self.file, self._emails)
             except Exception as exc:  # raised once every task is known to be an object
-                failed = exc
-    if not annotated:
-        raise FormatError("Label Studio JSON export must be a list of tasks with "
-                          "'annotations', got none (is this the export's -info.json?)",
-                          file=file)
-    if failed is not None:
-        raise failed
-    return emails
+                self.failed = exc
+
+    def emails(self, data: Any) -> dict[int | str, str]:
+        """The emails of the tasks seen (``data``: the document), or the first error."""
+        if not isinstance(data, list | JsonArray) or not self.objects:
+            kind = "list" if isinstance(data, JsonArray) else type(data).__name__
+            raise FormatError(f"Label Studio JSON export must be a list of tasks, got {kind}",
+                              file=self.file)
+        if not self.annotated:
+            raise FormatError("Label Studio JSON export must be a list of tasks with "
+                              "'annotations', got none (is this the export's -info.json?)",
+                              file=self.file)
+        if self.failed is not None:
+            raise self.failed
+        return self._emails
 
 
 def _emails(task: dict, t: int, file: str, emails: dict[int | str, str]) -> None:
