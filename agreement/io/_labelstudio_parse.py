@@ -71,10 +71,11 @@ class _Annotator:
 class Shaper:
     """Each image's regions made shapes as they are read, into one ShapeStore per annotator.
 
-    Called with ``(annotator, image, regions)`` by :func:`parse_export` (the export's last
-    reading, once its categories are known). The first failure of an annotator stops its
-    shaping and is kept; :meth:`check` raises the kept failure of the annotator met first
-    (``rank``), which is the failure reading the annotators one after another would meet first.
+    Called by :func:`parse_export` with each kept annotation's annotator, image (its
+    ImageInfo) and regions, at the export's last reading (once its categories are known). The
+    first failure of an annotator stops its shaping and is kept; :meth:`check` raises the kept
+    failure of the annotator met first (``rank``), which is the failure reading the annotators
+    one after another would meet first.
     """
 
     def __init__(self, cats: Categories, *, rank: list[str], brush_threshold: int,
