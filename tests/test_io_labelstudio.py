@@ -461,3 +461,19 @@ def test_reading_holds_no_task_or_region_per_image(tmp_path):
             assert [len(s.images) for s in sources.values()] == [n, n]
             assert len(sources["user-1"].shapes("00007.png")) == 4
     assert (peaks[1] - peaks[0]) / 600 < 3000  # bytes an image
+
+
+@settings(max_examples=200, deadline=None)
+@given(rle=st.lists(st.integers(-3, 258) | st.sampled_from([True, False, 1.0, "1", None, 2**70]),
+                    max_size=6) | st.lists(st.integers(0, 255), max_size=40))
+def test_brush_bytes_are_checked_as_each_item_was(rle):
+    """The brush RLE check (one pass over the types, one ``bytes``) accepts what the test of
+    each item (an int, not a bool, in 0..255) accepted, with the same bytes."""
+    from agreement.io._lsrle import _as_bytes
+
+    ok = all(type(v) is int and 0 <= v <= 255 for v in rle)
+    if ok:
+        assert _as_bytes(rle, {}).tolist() == rle and _as_bytes(tuple(rle), {}).tolist() == rle
+    else:
+        with pytest.raises(FormatError, match=r"brush rle must be a list of integers 0\.\.255"):
+            _as_bytes(rle, {})
