@@ -72,6 +72,7 @@ def test_tiny_blocks_change_nothing(tmp_path_factory, doc, indent, cut, mutate, 
     '{"images": [1, [[[[[2]]]]]]}',       # too deep inside a lazy array
     '{"annotations": [1, 2,]}', '{"images": [1 2]}', '{"images": [1], } ', '[1, 2]', '"x"',
     '{"images": [1]} tail', '\ufeff{"images": []}', '{"images": [1], "images": {"a": 1}}',
+    '{"images": [[[[[[[1]]]]]]], 2]}', '{"images": [[[[[[[1]]]]]]]} x',  # too deep, then broken
     '{"images": [1, 23, 456, -7.5e3, true, null, "a"]}', '{"images": [1, 2] ', '{"images": [1',
 ])
 @pytest.mark.parametrize("read", [1, 2, 3, 1 << 20])
@@ -155,7 +156,8 @@ def test_top_level_array_same_document_or_same_error(tmp_path_factory, doc, inde
 @pytest.mark.parametrize("text", [
     '[1, [[[[[2]]]]]]', '[[[[[[1]]]]]]', '[[[[[1]]]]]', '[1, 2,]', '[1 2]', '[1] tail', '[]',
     ' [ ] ', '\ufeff[{"a": [1]}]', '[1, 23, 456, -7.5e3, true, null, "a"]', '[1, 2 ', '[1',
-    '{"a": [1]}', '"x"', '[', '',
+    '{"a": [1]}', '"x"', '[', '', '[[[[[[[[1]]]]]]]], 2', '[[[[[[[[1]]]]]]]]] x',
+    '[[[[[[[[1]]]]]]]], [[[[[[[[2]]]]]]]]]',  # too deep, then broken (or too deep again)
 ])
 @pytest.mark.parametrize("read", [1, 2, 3, 1 << 20])
 def test_top_level_array_edge_cases(tmp_path, text, read):

@@ -294,7 +294,10 @@ def _read_lazy(path: str | os.PathLike[str], body: Any, limits: Limits | None) -
             with _open_file(path, "JSON file", limits) as fh:
                 text = _Text(fh, limits.max_file_bytes)
                 try:
-                    return body(text, limits)
+                    out = body(text, limits)
+                    if text.deferred is not None:  # as read_json: depth after syntax errors
+                        raise text.deferred
+                    return out
                 except (ValueError, RecursionError):  # as read_json: a bad encoding is told first
                     text.drain()
                     raise
@@ -315,6 +318,7 @@ class _Text:
         self._fh, self._left = fh, limit + 1  # as read_bytes: at most limit + 1 bytes
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.buf, self.i, self.eof = "", 0, False
+        self.deferred: FormatError | None = None  # an error told once the whole file parses
 
     def more(self) -> bool:
         """Append the next block to ``buf`` (dropping the parsed part); False at the end."""
@@ -430,12 +434,16 @@ def _array(text: _Text, limits: Limits, path: str | os.PathLike[str], *, depth: 
         piece = text.buf[start:end]
         # an element nests no deeper than it has containers, each opened by a bracket or a
         # brace (those in strings only add to the count)
-        if isinstance(element, dict | list) and (
+        if text.deferred is None and isinstance(element, dict | list) and (
                 depth + piece.count("[") + piece.count("{") > limits.max_depth):
-            check_depth(element, limits, file=path, top=depth + 1)
-        if each is not None:
-            each(element)
-        packer.add(piece)
+            try:
+                check_depth(element, limits, file=path, top=depth + 1)
+            except FormatError as exc:  # told once the rest parses (a syntax error first)
+                text.deferred = exc
+        if text.deferred is None:
+            if each is not None:
+                each(element)
+            packer.add(piece)
         del piece
         del element
         c = text.skip()
