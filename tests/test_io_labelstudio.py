@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from pycocotools import mask as coco_mask
+from test_fuzz_readers import LABEL_STUDIO, _dump, mutated
 
 from agreement.errors import AnnotationError, FormatError
 from agreement.io._shapes import coco_decode
@@ -258,3 +259,221 @@ def test_labels_given_as_a_string_are_refused_not_read_letter_by_letter(tmp_path
     with pytest.raises(AnnotationError, match=r"image 'img\.png', shape region p5: polygonlabels "
                        r"must be a list of label names, got 'car'"):
         read_labelstudio(path)
+
+
+# -- the export read task by task: same sources, same first error, bounded memory --------------
+
+def _outcome(read, path, **options):
+    """Everything a reading gives: each source's images, categories, findings and shapes (as
+    pickled bytes, exact), or the first error's type and text."""
+    import pickle
+
+    from agreement.errors import AgreementError
+
+    try:
+        sources = read(path, **options)
+    except AgreementError as exc:
+        return ("error", type(exc).__name__, str(exc))
+    return {who: (src.name, src.annotator, src.images, src.findings,
+                  [(c.id, c.name, c.isthing) for c in src.categories.values()],
+                  [(name, pickle.dumps(src.shapes(name))) for name in src._shapes])
+            for who, src in sources.items()}
+
+
+def _same_as_whole_file(path, **options):
+    from _ls_oracle import read_whole
+
+    got = _outcome(read_labelstudio_sources, path, **options)
+    assert got == _outcome(read_whole, path, **options)
+    return got
+
+
+_EXPORTS = [*sorted(FIX.rglob("*.json")), FIX.parent / "cross_tool_cats_MaxKuklaVod" /
+            "label_studio_export" / "project-1-at-2025-06-19-14-54-b0c66fa7.json"]
+
+
+@pytest.mark.parametrize("path", _EXPORTS, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("predictions", [False, True])
+def test_fixtures_read_task_by_task_as_the_whole_file(path, predictions):
+    got = _same_as_whole_file(path, include_predictions=predictions)
+    assert isinstance(got, dict) and got, got
+
+
+_SQ = [[10, 10], [60, 10], [60, 70], [10, 70]]
+_MASKS = [np.zeros((8, 10), bool), np.eye(8, 10, dtype=bool), np.ones((8, 10), bool)]
+_RESULTS = {  # kind -> a result (r: its id); the last ones are errors of the shape stage
+    "polygon": lambda r: polygon(r, _SQ),
+    "road": lambda r: polygon(r, _SQ[::-1], label="road"),
+    "open": lambda r: polygon(r, _SQ[:3], closed=False),
+    "line": lambda r: polygon(r, [[0, 0], [50, 50]]),  # degenerate: a finding
+    "unlabeled": lambda r: polygon(r, _SQ, label=[]),
+    "brush": lambda r: brush(r, encode_mask(_MASKS[len(r) % 3])),
+    "bitmask": lambda r: bitmask(r, np.full((8, 10), 255, np.uint8)),
+    "relation": lambda r: {"id": r, "type": "relation", "from_id": "a", "to_id": "b"},
+    "labels": lambda r: {"id": "p0", "type": "labels", "value": {"labels": ["person"]}},
+    "nosize": lambda r: {**polygon(r, _SQ), "original_width": None},  # error: parse stage
+    "nan": lambda r: polygon(r, [[0, 0], [float("nan"), 1], [5, 5]]),  # errors: shape stage
+    "header": lambda r: brush(r, encode_mask(np.ones((4, 10), bool))),
+}
+_WHO = [1, 2, {"id": 3, "email": "c@example.org"}, {"id": 1, "email": "a@example.org"}, None]
+
+
+@st.composite
+def _exports(draw):
+    """Exports of several annotators (ids, emails, none), predictions, bare predictions,
+    cancelled / copied / duplicated annotations, every region kind, and now and then an error
+    of each stage (emails, tasks, shapes)."""
+    kinds = st.sampled_from(sorted(_RESULTS)).filter(
+        lambda k: k not in ("nosize", "nan", "header") or draw(st.integers(0, 9)) == 0)
+    tasks = []
+    for t in range(draw(st.integers(1, 6))):
+        anns = []
+        for a in range(draw(st.integers(0, 3))):
+            results = [_RESULTS[k](f"{k[0]}{n}") for n, k in enumerate(
+                draw(st.lists(kinds, max_size=4)))]
+            anns.append(annotation(10 * t + a, results, who=draw(st.sampled_from(_WHO)),
+                                   was_cancelled=draw(st.sampled_from([False] * 5 + [True])),
+                                   parent_annotation=draw(st.sampled_from([None] * 5 + [1]))))
+        entry = task(t, anns, image=f"/data/upload/1/0a1b2c3d-{draw(st.sampled_from('abcde'))}.png")
+        entry["predictions"] = [annotation(100 + t, [_RESULTS["brush"]("pb")], who=None,
+                                           model_version=draw(st.sampled_from(["m1", "m2"])))
+                                for _ in range(draw(st.integers(0, 2)))]
+        tasks.append(entry)
+        if draw(st.integers(0, 9)) == 0:  # an ML backend's bare prediction
+            tasks.append({"result": [_RESULTS["polygon"]("q")], "model_version": "ml"})
+    for k in range(draw(st.integers(0, 2)) if draw(st.booleans()) else 0):  # rare errors first
+        spot = draw(st.integers(0, len(tasks) - 1))
+        if draw(st.booleans()):  # an emails error
+            tasks[spot].setdefault("annotations", []).append(
+                annotation(90 + k, [], who={"id": 9, "email": 5}))
+        else:  # a task of a wrong field type (the tasks stage)
+            tasks[spot]["predictions"] = "none"
+    return tasks
+
+
+@settings(max_examples=60, deadline=None)
+@given(tasks=_exports(), predictions=st.booleans(), given_cats=st.booleans(),
+       rename=st.sampled_from([None, {"a.png": "b.png"}]))
+def test_generated_exports_read_task_by_task_as_the_whole_file(
+        tmp_path_factory, tasks, predictions, given_cats, rename):
+    from agreement.io._shapes import resolve_categories
+
+    path = write(tmp_path_factory.mktemp("ls"), tasks)
+    cats = resolve_categories(["car", "road"], stuff=["road"]) if given_cats else None
+    _same_as_whole_file(path, include_predictions=predictions, categories=cats, rename=rename)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_mutated_fixtures_read_task_by_task_as_the_whole_file(tmp_path_factory, data):
+    """The fuzz suite's mutations of the fixtures: the same sources or the same first error."""
+    doc = data.draw(mutated(LABEL_STUDIO[data.draw(st.integers(0, len(LABEL_STUDIO) - 1))]))
+    path = tmp_path_factory.mktemp("ls") / "m.json"
+    path.write_text(_dump(doc), encoding="utf-8", errors="surrogatepass")
+    _same_as_whole_file(path, include_predictions=data.draw(st.booleans()))
+
+
+def _two_errors(first, second, n=4):
+    """An export of ``n`` tasks (annotators 1 and 2) with two changes at tasks ``first[0]`` and
+    ``second[0]``."""
+    tasks = [task(t, [annotation(2 * t + 1, [polygon("p", _SQ)], who=1),
+                      annotation(2 * t + 2, [brush("b", encode_mask(_MASKS[2]))], who=2)],
+                  image=f"/x/{t}.png") for t in range(n)]
+    for at, change in (first, second):
+        change(tasks[at])
+    return tasks
+
+
+def _email(t):
+    t["annotations"][0]["completed_by"] = {"id": 1, "email": 5}
+
+
+def _tasks_error(t):
+    t["annotations"][0]["was_cancelled"] = "no"
+
+
+def _bad_brush(who):
+    def change(t):
+        t["annotations"][who]["result"] = [brush("h", encode_mask(np.ones((4, 10), bool)))]
+    return change
+
+
+def _not_a_task(t):
+    t.clear()
+
+
+@pytest.mark.parametrize("first, second, message", [
+    # the emails of every task are checked before any task is parsed
+    ((3, _email), (0, _tasks_error), "task 3 completed_by 'email' must be a string"),
+    # every task is parsed before any shape is made
+    ((0, _bad_brush(1)), (3, _tasks_error), "task 3 annotation 'was_cancelled' must be"),
+    # shapes annotator by annotator: user-1 (met first) before user-2, whatever the task
+    ((0, _bad_brush(1)), (2, _bad_brush(0)), r"annotator 'user-1', .* image '2\.png', shape "
+                                             "region h: brush RLE header must claim 320"),
+    ((1, _bad_brush(1)), (3, _bad_brush(1)), r"annotator 'user-2', .* image '1\.png'"),
+])
+def test_the_first_error_is_the_whole_file_reading_first(tmp_path, first, second, message):
+    path = write(tmp_path, _two_errors(first, second))
+    with pytest.raises((AnnotationError, FormatError), match=message):
+        read_labelstudio_sources(path)
+    _same_as_whole_file(path)
+
+
+def test_export_shape_errors_come_after_every_task_and_list_error(tmp_path):
+    tasks = _two_errors((0, _email), (1, _bad_brush(0)))
+    path = write(tmp_path, [*tasks, 7])  # not a task, after the emails error
+    with pytest.raises(FormatError, match="must be a list of tasks, got list"):
+        read_labelstudio_sources(path)
+    path = write(tmp_path, [{"data": {"image": "a.png"}}] * 3, name="info.json")
+    with pytest.raises(FormatError, match=r"got none \(is this the export's -info\.json\?\)"):
+        read_labelstudio_sources(path)
+    path.write_text(json.dumps(tasks)[:-3])  # a syntax error after the first task
+    with pytest.raises(FormatError, match="must be valid JSON, got an error at line 1 column"):
+        read_labelstudio_sources(path)
+    path.write_text(json.dumps(tasks[2]))  # one task as an object
+    assert sorted(_same_as_whole_file(path)) == ["user-1", "user-2"]
+
+
+def _many(n):
+    masks = [encode_mask(np.roll(_MASKS[1], k, axis=1)) for k in range(5)]
+    return [task(t, [annotation(2 * t + who, [
+        *(brush(f"b{k}", masks[(t + k) % 5], label=("car", "road")[k % 2]) for k in range(3)),
+        polygon("p", _SQ, label="person")], who=who) for who in (1, 2)], image=f"/x/{t:05d}.png")
+        for t in range(n)]
+
+
+def test_reading_holds_no_task_or_region_per_image(tmp_path):
+    """Memory while reading grows by well under 2 kB an image (two annotators: the image list),
+    not by the file: before, the whole export and every region were held (~15 kB an image
+    here)."""
+    from unittest import mock
+
+    from agreement.io import _files
+
+    peaks = []
+    with mock.patch.object(_files, "_READ", 1 << 15), mock.patch.object(_files, "_BLOCK", 1 << 15):
+        for n in (200, 800):
+            path = write(tmp_path, _many(n), name=f"m{n}.json")
+            tracemalloc.start()
+            sources = read_labelstudio_sources(path)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+            assert [len(s.images) for s in sources.values()] == [n, n]
+            assert len(sources["user-1"].shapes("00007.png")) == 4
+    assert (peaks[1] - peaks[0]) / 600 < 3000  # bytes an image
+
+
+@settings(max_examples=200, deadline=None)
+@given(rle=st.lists(st.integers(-3, 258) | st.sampled_from([True, False, 1.0, "1", None, 2**70]),
+                    max_size=6) | st.lists(st.integers(0, 255), max_size=40))
+def test_brush_bytes_are_checked_as_each_item_was(rle):
+    """The brush RLE check (one pass over the types, one ``bytes``) accepts what the test of
+    each item (an int, not a bool, in 0..255) accepted, with the same bytes."""
+    from agreement.io._lsrle import _as_bytes
+
+    ok = all(type(v) is int and 0 <= v <= 255 for v in rle)
+    if ok:
+        assert _as_bytes(rle, {}).tolist() == rle and _as_bytes(tuple(rle), {}).tolist() == rle
+    else:
+        with pytest.raises(FormatError, match=r"brush rle must be a list of integers 0\.\.255"):
+            _as_bytes(rle, {})

@@ -13,7 +13,7 @@ import sys
 import warnings
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "load_image",
     "read_bytes",
     "read_json",
+    "read_json_array",
     "read_json_object",
     "read_png_ids",
     "read_png_rgb",
@@ -264,6 +265,28 @@ def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = ()
     object, or any syntax error, goes through :func:`json.loads` of the whole file (which then
     gives the error, or the whole document).
     """
+    return _read_lazy(path, lambda text, limits: _members(text, lazy, limits, path), limits)
+
+
+def read_json_array(path: str | os.PathLike[str], *, limits: Limits | None = None,
+                    each: Callable[[Any], None] | None = None) -> Any:
+    """:func:`read_json`, with a top-level array given as a :class:`JsonArray` (decoded element
+    by element when iterated) instead of a list.
+
+    As :func:`read_json_object`: same checks, same errors; a document that is not an array (an
+    object, a string, ...), or any syntax error, goes through :func:`json.loads` of the whole
+    file (which then gives the error, or the whole document).
+
+    ``each`` is called with every element of the array, in order, as it is decoded to be
+    packed (a first look at the elements, for free); it must not raise. It sees every element
+    once when a JsonArray is returned, and means nothing otherwise.
+    """
+    return _read_lazy(path, lambda text, limits: _top_array(text, limits, path, each), limits)
+
+
+def _read_lazy(path: str | os.PathLike[str], body: Any, limits: Limits | None) -> Any:
+    """Read a JSON file a block at a time with ``body(text, limits)``; its ``_NotLazy`` or any
+    syntax error: :func:`json.loads` of the whole file instead."""
     limits = resolve_limits(limits)
 
     def parse(raw: list[bytes]) -> Any:
@@ -271,18 +294,21 @@ def read_json_object(path: str | os.PathLike[str], *, lazy: tuple[str, ...] = ()
             with _open_file(path, "JSON file", limits) as fh:
                 text = _Text(fh, limits.max_file_bytes)
                 try:
-                    return _members(text, lazy, limits, path)
+                    out = body(text, limits)
+                    if text.deferred is not None:  # as read_json: depth after syntax errors
+                        raise text.deferred
+                    return out
                 except (ValueError, RecursionError):  # as read_json: a bad encoding is told first
                     text.drain()
                     raise
-        except (json.JSONDecodeError, _NotAnObject):
+        except (json.JSONDecodeError, _NotLazy):
             raw.append(read_bytes(path, what="JSON file", limits=limits))
             return json.loads(raw[0].decode("utf-8-sig"))
     return _read_document(path, "JSON", parse, limits, read=False)
 
 
-class _NotAnObject(Exception):
-    pass
+class _NotLazy(Exception):
+    """The document is not of the kind read lazily (not an object, not an array)."""
 
 
 class _Text:
@@ -292,6 +318,7 @@ class _Text:
         self._fh, self._left = fh, limit + 1  # as read_bytes: at most limit + 1 bytes
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
         self.buf, self.i, self.eof = "", 0, False
+        self.deferred: FormatError | None = None  # an error told once the whole file parses
 
     def more(self) -> bool:
         """Append the next block to ``buf`` (dropping the parsed part); False at the end."""
@@ -349,7 +376,7 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
     """The top-level object of ``text``, members named in ``lazy`` packed into JsonArrays."""
     err = json.JSONDecodeError
     if text.skip() != "{":
-        raise _NotAnObject
+        raise _NotLazy
     out: dict[str, Any] = {}
     text.i += 1
     if text.skip() == "}":
@@ -363,31 +390,7 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
                 raise err("Expecting ':' delimiter", text.buf, text.i)
             text.i += 1
             if key in lazy and text.skip() == "[":
-                packer = _Packer()
-                text.i += 1
-                if text.skip() == "]":
-                    text.i += 1
-                else:
-                    while True:
-                        text.skip()
-                        element, start, end = text.value()
-                        piece = text.buf[start:end]
-                        # an element nests no deeper than it has containers, each opened by
-                        # a bracket or a brace (those in strings only add to the count)
-                        if isinstance(element, dict | list) and (
-                                2 + piece.count("[") + piece.count("{") > limits.max_depth):
-                            check_depth(element, limits, file=path, top=3)
-                        packer.add(piece)
-                        del piece
-                        del element
-                        c = text.skip()
-                        if c == "]":
-                            text.i += 1
-                            break
-                        if c != ",":
-                            raise err("Expecting ',' delimiter", text.buf, text.i)
-                        text.i += 1
-                out[key] = packer.done()
+                out[key] = _array(text, limits, path, depth=2)
             else:
                 text.skip()
                 out[key] = text.value()[0]
@@ -401,6 +404,55 @@ def _members(text: _Text, lazy: tuple[str, ...], limits: Limits,
     if text.skip() != "":
         raise err("Extra data", text.buf, text.i)
     return out
+
+
+def _top_array(text: _Text, limits: Limits, path: str | os.PathLike[str],
+               each: Callable[[Any], None] | None) -> JsonArray:
+    """The top-level array of ``text``, packed into a JsonArray."""
+    if text.skip() != "[":
+        raise _NotLazy
+    out = _array(text, limits, path, depth=1, each=each)
+    if text.skip() != "":
+        raise json.JSONDecodeError("Extra data", text.buf, text.i)
+    return out
+
+
+def _array(text: _Text, limits: Limits, path: str | os.PathLike[str], *, depth: int,
+           each: Callable[[Any], None] | None = None) -> JsonArray:
+    """The array whose ``[`` is at ``text.i`` (at ``depth`` in its document), each element
+    decoded once to find its end and check its depth (and shown to ``each``), its text
+    packed."""
+    err = json.JSONDecodeError
+    packer = _Packer()
+    text.i += 1
+    if text.skip() == "]":
+        text.i += 1
+        return packer.done()
+    while True:
+        text.skip()
+        element, start, end = text.value()
+        piece = text.buf[start:end]
+        # an element nests no deeper than it has containers, each opened by a bracket or a
+        # brace (those in strings only add to the count)
+        if text.deferred is None and isinstance(element, dict | list) and (
+                depth + piece.count("[") + piece.count("{") > limits.max_depth):
+            try:
+                check_depth(element, limits, file=path, top=depth + 1)
+            except FormatError as exc:  # told once the rest parses (a syntax error first)
+                text.deferred = exc
+        if text.deferred is None:
+            if each is not None:
+                each(element)
+            packer.add(piece)
+        del piece
+        del element
+        c = text.skip()
+        if c == "]":
+            text.i += 1
+            return packer.done()
+        if c != ",":
+            raise err("Expecting ',' delimiter", text.buf, text.i)
+        text.i += 1
 
 
 def read_toml(path: str | os.PathLike[str], *, limits: Limits | None = None) -> Any:

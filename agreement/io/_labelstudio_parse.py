@@ -1,9 +1,11 @@
-"""Label Studio tasks -> per-annotator regions (the parsing half of :mod:`.labelstudio`)."""
+"""Label Studio tasks -> per-annotator images, findings and shapes (the parsing half of
+:mod:`.labelstudio`): :func:`parse_export` reads the tasks one at a time, a :class:`Shaper`
+makes each task's regions shapes as they are read."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +19,9 @@ from ._limits import Limits, check_image_size
 from ._lsrle import Bitmask, bitmask_png, brush_geometry
 from ._shapes import Polygons, Shape, check_polygon
 from ._toolref import labelstudio_ref
-from .layers import Order, ShapeSource
+from .layers import Order, ShapeSource, ShapeStore
 
-__all__ = ["parse_export"]
+__all__ = ["Shaper", "parse_export"]
 
 _POLY = ("polygonlabels", "polygon")
 _BRUSH = ("brushlabels", "brush")
@@ -39,42 +41,22 @@ class _Region:
 
 @dataclass
 class _Annotator:
+    """What one annotator's tasks say, bar the shapes: images, labels, findings, counts."""
+
     name: str
     file: str
     limits: Limits
     images: dict[str, ImageInfo] = field(default_factory=dict)
-    regions: dict[str, list[_Region]] = field(default_factory=dict)
+    labels: set[str] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
     cancelled: int = 0
 
-    def to_source(self, cats: Categories, *, brush_threshold: int, order: Order,
-                  name: str) -> ShapeSource:
-        by_name = {c.name: c for c in cats.values()}
-        findings = list(self.findings)
-        shapes: dict[str, list[Shape]] = {}
-        for image, regions in self.regions.items():
-            info = self.images[image]
-            for r in regions:
-                where = {"annotator": self.name, "file": self.file, "image": image,
-                         "shape": r.name}
-                if r.label not in by_name:
-                    findings.append(Finding.of("unknown_label", f"label {r.label!r} is not in the "
-                                               "category set; shape left out", **where))
-                    continue
-                if r.kind == "polygon":
-                    geom = _polygon(r, info, where, findings, self.limits)
-                    if geom is None:
-                        continue
-                elif r.kind == "bitmask":
-                    geom = Bitmask(bitmask_png(r.value, info, where, limits=self.limits),
-                                   tuple(where.items()), self.limits)
-                else:
-                    geom = brush_geometry(r.value, info, threshold=brush_threshold,
-                                          where=where)
-                cat = by_name[r.label]
-                shapes.setdefault(image, []).append(Shape(
-                    r.name, r.label, cat.id, cat.isthing, geom, order=r.order))
+    def to_source(self, cats: Categories, shapes: ShapeStore, found: list[Finding], *,
+                  order: Order, name: str) -> ShapeSource:
+        """The source: the parse findings, then ``found`` (the shapes' findings, in image
+        order), then the counts."""
+        findings = self.findings + found
         for kind, n in sorted(self.skipped.items()):
             findings.append(Finding.of("skipped_shape", f"{n} '{kind}' result(s) have no area; "
                                        "skipped", annotator=self.name, file=self.file))
@@ -84,6 +66,69 @@ class _Annotator:
                                        file=self.file))
         return ShapeSource(name, cats, list(self.images.values()), shapes, annotator=self.name,
                            findings=findings, order=order, format="labelstudio", file=self.file)
+
+
+class Shaper:
+    """Each image's regions made shapes as they are read, into one ShapeStore per annotator.
+
+    Called by :func:`parse_export` with each kept annotation's annotator, image (its
+    ImageInfo) and regions, at the export's last reading (once its categories are known). The
+    first failure of an annotator stops its shaping and is kept; :meth:`check` raises the kept
+    failure of the annotator met first (``rank``), which is the failure reading the annotators
+    one after another would meet first.
+    """
+
+    def __init__(self, cats: Categories, *, rank: list[str], brush_threshold: int,
+                 limits: Limits) -> None:
+        self.by_name = {c.name: c for c in cats.values()}
+        self.rank = {who: k for k, who in enumerate(rank)}
+        self.threshold, self.limits = brush_threshold, limits
+        self.stores = {who: ShapeStore() for who in rank}
+        self.findings: dict[str, list[Finding]] = {who: [] for who in rank}
+        self.failed: tuple[int, Exception] | None = None
+
+    def __call__(self, acc: _Annotator, info: ImageInfo, regions: list[_Region]) -> None:
+        rank = self.rank[acc.name]
+        if self.failed is not None and self.failed[0] <= rank:
+            return  # an annotator met earlier failed: this one's failure would come later
+        found: list[Finding] = []
+        try:
+            shapes = [s for r in regions if (s := self._shape(r, acc, info, found)) is not None]
+        except Exception as exc:  # raised by check(), if no annotator met earlier fails
+            self.failed = (rank, exc)
+            return
+        self.findings[acc.name] += found
+        if shapes:
+            self.stores[acc.name].add(info.file_name, shapes)
+
+    def _shape(self, r: _Region, acc: _Annotator, info: ImageInfo,
+               findings: list[Finding]) -> Shape | None:
+        where = {"annotator": acc.name, "file": acc.file, "image": info.file_name,
+                 "shape": r.name}
+        if r.label not in self.by_name:
+            findings.append(Finding.of("unknown_label", f"label {r.label!r} is not in the "
+                                       "category set; shape left out", **where))
+            return None
+        if r.kind == "polygon":
+            geom = _polygon(r, info, where, findings, self.limits)
+            if geom is None:
+                return None
+        elif r.kind == "bitmask":
+            geom = Bitmask(bitmask_png(r.value, info, where, limits=self.limits),
+                           tuple(where.items()), self.limits)
+        else:
+            geom = brush_geometry(r.value, info, threshold=self.threshold, where=where)
+        cat = self.by_name[r.label]
+        return Shape(r.name, r.label, cat.id, cat.isthing, geom, order=r.order)
+
+    def check(self) -> None:
+        """Raise the failure :meth:`__call__` kept, if any."""
+        if self.failed is not None:
+            raise self.failed[1]
+
+
+#: What :func:`parse_export` hands each kept annotation's regions to (a :class:`Shaper`).
+Regions = Callable[[_Annotator, ImageInfo, list[_Region]], None]
 
 
 def _polygon(r: _Region, info: ImageInfo, where: dict, findings: list,
@@ -126,10 +171,17 @@ def _latest(anns: list[dict]) -> tuple[dict, list[dict]]:
     return ranked[-1], ranked[:-1]
 
 
-def parse_export(data: list[dict], *, file: str, name_of: Callable[[dict, int], str],
+def parse_export(data: Iterable[dict], *, file: str, name_of: Callable[[dict, int], str],
                  annotator_of: Callable[[Any], str], include_predictions: bool,
-                 limits: Limits) -> dict[str, _Annotator]:
-    """Group a task list's annotations by annotator and collect their area regions."""
+                 limits: Limits, images: dict[int, tuple[str, tuple[int, int] | None]],
+                 regions: Regions | None = None) -> dict[str, _Annotator]:
+    """Group a task list's annotations by annotator: their images, labels and findings.
+
+    Every check of the tasks is made here, in task order. Each kept annotation's area regions
+    are handed to ``regions`` (with the annotator and the image) as the task is read, and
+    dropped: nothing of a task is held once the next one is read. ``images`` holds each task's
+    image name and size (width, height): filled by a first reading, read by the next ones.
+    """
     out: dict[str, _Annotator] = {}
     for t, task in enumerate(data):
         _check_task(task, t, file)
@@ -155,10 +207,13 @@ def parse_export(data: list[dict], *, file: str, name_of: Callable[[dict, int], 
                     per.setdefault(f"prediction-{_model(pred)}", []).append(pred)
         if not per:
             continue
-        image = name_of(task, t)
-        size = _task_size(per, file, image, limits)
+        if t not in images:  # (the size checked once)
+            image = name_of(task, t)
+            images[t] = image, _task_size(per, file, image, limits)
+        image, size = images[t]
         for who, anns in per.items():
-            _add(out.setdefault(who, _Annotator(who, file, limits)), task, anns, image, size)
+            _add(out.setdefault(who, _Annotator(who, file, limits)), task, anns, image, size,
+                 regions)
     return out
 
 
@@ -204,7 +259,7 @@ def _task_size(per: dict[str, list[dict]], file: str, image: str,
 
 
 def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
-         size: tuple[int, int] | None) -> None:
+         size: tuple[int, int] | None, regions: Regions | None) -> None:
     where = {"annotator": acc.name, "file": acc.file, "image": image}
     ann, dropped = _latest(anns)
     if dropped:
@@ -230,9 +285,12 @@ def _add(acc: _Annotator, task: dict, anns: list[dict], image: str,
     results = ann.get("result") or []
     if not isinstance(results, list):
         raise FormatError(f"annotation 'result' must be a list, got {short(results)}", **where)
-    acc.images[image] = ImageInfo(image, size[1], size[0], task.get("id"),
-                                  labelstudio_ref(task, ann))
-    acc.regions[image] = _regions(results, acc, where)
+    info = acc.images[image] = ImageInfo(image, size[1], size[0], task.get("id"),
+                                         labelstudio_ref(task, ann))
+    found = _regions(results, acc, where)
+    acc.labels.update(r.label for r in found)
+    if regions is not None:
+        regions(acc, info, found)
 
 
 def _regions(results: list, acc: _Annotator, where: dict) -> list[_Region]:

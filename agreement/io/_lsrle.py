@@ -65,11 +65,23 @@ def _header(data: npt.NDArray[np.uint8], where: Mapping[str, Any]) -> tuple[_Bit
 def _as_bytes(rle: Any, where: Mapping[str, Any]) -> npt.NDArray[np.uint8]:
     if isinstance(rle, bytes | bytearray):
         return np.frombuffer(bytes(rle), dtype=np.uint8)
-    if not isinstance(rle, list | tuple) or not all(
-            type(v) is int and 0 <= v <= 255 for v in rle):  # no bools, floats, strings
+    packed = _byte_values(rle) if isinstance(rle, list | tuple) else None
+    if packed is None:
         raise FormatError(f"brush rle must be a list of integers 0..255, got {short(rle)}",
                           **where)
-    return np.asarray(rle, dtype=np.uint8)
+    return np.frombuffer(packed, dtype=np.uint8)
+
+
+def _byte_values(rle: list | tuple) -> bytes | None:
+    """The bytes of ``rle`` when each item is an int 0..255 (no bool, float, string), else
+    None: one pass over the items' types and one ``bytes`` (which refuses values outside
+    0..255), instead of a Python-level test of each item."""
+    if not set(map(type, rle)) <= {int}:
+        return None
+    try:
+        return bytes(rle)
+    except ValueError:
+        return None
 
 
 def decode_rle_words(rle: Any, *, expected: int | None = None,

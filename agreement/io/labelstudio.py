@@ -30,9 +30,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from .._checks import short
 from ..errors import AnnotationError, FormatError
 from ..model import Categories
-from ._files import read_json
+from ._files import JsonArray, read_json_array
 from ._guard import reader_errors
-from ._labelstudio_parse import parse_export
+from ._labelstudio_parse import Shaper, parse_export
 from ._limits import Limits, resolve_limits
 from ._lsrle import Bitmask, Brush, bitmask_png, decode_brush, decode_rle_words
 from ._shapes import apply_rename, resolve_categories
@@ -139,6 +139,13 @@ def read_labelstudio_sources(
     -------
     dict of str to ShapeSource
 
+    Notes
+    -----
+    The export is decoded a task at a time (:func:`~agreement.io._files.read_json_array`),
+    three times: the list and the users' emails, then every task's checks, labels and
+    findings, then (the categories known) each task's regions made shapes into the
+    annotator's store. The errors come in that order, shapes annotator by annotator.
+
     Raises
     ------
     FormatError
@@ -158,49 +165,91 @@ def read_labelstudio_sources(
     ['ann@example.org', 'user-2']
     """
     path = Path(json_path)
+    file = str(path)
     limits = resolve_limits(limits)
-    with reader_errors("Label Studio JSON", file=str(path)):
-        data = read_json(path, limits=limits)
-        if isinstance(data, dict):
-            data = [data]
-        if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-            raise FormatError("Label Studio JSON export must be a list of tasks, got "
-                              f"{type(data).__name__}", file=str(path))
-        if not any(("annotations" in t or "result" in t) for t in data):
-            raise FormatError("Label Studio JSON export must be a list of tasks with "
-                              "'annotations', got none (is this the export's -info.json?)",
-                              file=str(path))
-        emails = _emails(data, str(path))
-        items = parse_export(data, file=str(path), name_of=lambda t, i: _task_image(
-            t, i, strip_upload_prefix, rename, str(path)),
-            annotator_of=lambda cb: _annotator(cb, emails),
-            include_predictions=include_predictions, limits=limits)
-        labels = sorted({r.label for it in items.values() for regs in it.regions.values()
-                         for r in regs} - {""})  # a region without a label is an unknown_label
-        cats = resolve_categories(labels, categories=categories, stuff=stuff, file=str(path))
-        return {who: it.to_source(cats, brush_threshold=brush_threshold, order=order,
-                                  name=str(path) if len(items) == 1 else f"{path}#{who}")
+    with reader_errors("Label Studio JSON", file=file):
+        # the tasks are decoded one at a time, as the file is read (the list and email checks)
+        # and at each reading of the list below: the export is never all Python objects at
+        # once, nor are its regions (a brush: a list of ints)
+        scan = _Scan(file)
+        data = read_json_array(path, limits=limits, each=scan)
+        if not isinstance(data, JsonArray):  # one task, or not a list: read whole
+            data, scan = [data] if isinstance(data, dict) else data, _Scan(file)
+            for task in data if isinstance(data, list) else ():
+                scan(task)
+        emails = scan.emails(data)
+        options = {"file": file, "annotator_of": lambda cb: _annotator(cb, emails),
+                   "name_of": lambda task, t: _task_image(task, t, strip_upload_prefix, rename,
+                                                          file),
+                   "include_predictions": include_predictions, "limits": limits,
+                   "images": {}}  # task -> image name and size, once
+        items = parse_export(data, **options)
+        labels = sorted(set().union(*(it.labels for it in items.values()))
+                        - {""})  # a region without a label is an unknown_label
+        cats = resolve_categories(labels, categories=categories, stuff=stuff, file=file)
+        # read again, each region made a shape as its task is read (the checks all passed)
+        shaper = Shaper(cats, rank=list(items), brush_threshold=brush_threshold, limits=limits)
+        parse_export(data, regions=shaper, **options)
+        shaper.check()
+        return {who: it.to_source(cats, shaper.stores[who], shaper.findings[who], order=order,
+                                  name=file if len(items) == 1 else f"{path}#{who}")
                 for who, it in items.items()}
 
 
-def _emails(data: list[dict], file: str) -> dict[int | str, str]:
-    """User id -> email, from the annotations whose ``completed_by`` is a dict with one."""
-    emails: dict[int | str, str] = {}
-    for t, task in enumerate(data):
-        anns = task.get("annotations")
-        if anns is not None and not isinstance(anns, list):
-            raise FormatError(f"task {t} 'annotations' must be a list, got {short(anns)}",
-                              file=file)
-        for ann in anns or []:
-            cb = ann.get("completed_by") if isinstance(ann, dict) else None
-            if isinstance(cb, dict):
-                _user_id(cb, file)
-                if cb.get("email"):
-                    if not isinstance(cb["email"], str):
-                        raise FormatError(f"task {t} completed_by 'email' must be a string, got "
-                                          f"{short(cb['email'])}", file=file)
-                    emails[cb.get("id")] = cb["email"]
-    return emails
+class _Scan:
+    """The export's first reading, a task at a time: a list of tasks (objects), some with
+    annotations; user id -> email, from the annotations whose ``completed_by`` is a dict with
+    one. Nothing is raised before :meth:`emails`, which raises the errors in this order
+    whatever the tasks they are found in: not a list of objects, then no task with
+    annotations, then the first task whose emails are wrong."""
+
+    def __init__(self, file: str) -> None:
+        self.file, self.n, self.objects, self.annotated = file, 0, True, False
+        self._emails: dict[int | str, str] = {}
+        self.failed: Exception | None = None
+
+    def __call__(self, task: Any) -> None:
+        t, self.n = self.n, self.n + 1
+        if not isinstance(task, dict):
+            self.objects = False
+            return
+        self.annotated = self.annotated or "annotations" in task or "result" in task
+        if self.failed is None:
+            try:
+                _emails(task, t, self.file, self._emails)
+            except Exception as exc:  # raised once every task is known to be an object
+                self.failed = exc
+
+    def emails(self, data: Any) -> dict[int | str, str]:
+        """The emails of the tasks seen (``data``: the document), or the first error."""
+        if not isinstance(data, list | JsonArray) or not self.objects:
+            kind = "list" if isinstance(data, JsonArray) else type(data).__name__
+            raise FormatError(f"Label Studio JSON export must be a list of tasks, got {kind}",
+                              file=self.file)
+        if not self.annotated:
+            raise FormatError("Label Studio JSON export must be a list of tasks with "
+                              "'annotations', got none (is this the export's -info.json?)",
+                              file=self.file)
+        if self.failed is not None:
+            raise self.failed
+        return self._emails
+
+
+def _emails(task: dict, t: int, file: str, emails: dict[int | str, str]) -> None:
+    """Add the emails of task ``t``'s annotations to ``emails`` (user id -> email)."""
+    anns = task.get("annotations")
+    if anns is not None and not isinstance(anns, list):
+        raise FormatError(f"task {t} 'annotations' must be a list, got {short(anns)}",
+                          file=file)
+    for ann in anns or []:
+        cb = ann.get("completed_by") if isinstance(ann, dict) else None
+        if isinstance(cb, dict):
+            _user_id(cb, file)
+            if cb.get("email"):
+                if not isinstance(cb["email"], str):
+                    raise FormatError(f"task {t} completed_by 'email' must be a string, got "
+                                      f"{short(cb['email'])}", file=file)
+                emails[cb.get("id")] = cb["email"]
 
 
 def _user_id(cb: dict, file: str) -> int | str | None:
