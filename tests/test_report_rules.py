@@ -23,3 +23,37 @@ def test_the_smallest_object_rule_names_the_size_of_the_misses():
                                                 "method")], rank=5)
     assert propose([without])[0].rule.startswith(
         "State the smallest object that must be drawn, and that every object above it is drawn")
+
+
+def _finding(kind, cats, effect, unit="px"):
+    return Finding(kind, cats, (), ("chen",), effect, unit, effect / 2, effect * 2,
+                   ("a.png",) * 9, 13, 100.0, 4.0, 0.001, 0.002, "m", rank=1)
+
+
+def test_rule_examples_appear_only_for_the_classes_they_are_about():
+    # a border with an example (either order of the pair) and one without
+    for cats in (("road", "sidewalk"), ("sidewalk", "road")):
+        rule = propose([_finding("boundary_offset", cats, 41.6)])[0].rule
+        assert rule.startswith(f"State which visible edge is the border between {cats[0]} and "
+                               f"{cats[1]} (e.g. the face of the curb), that the border is drawn")
+    rule = propose([_finding("boundary_offset", ("traffic sign", "sky"), -6.2)])[0].rule
+    assert rule.split(" In this study: ")[0] == (
+        "State which visible edge is the border between traffic sign and sky, that the border "
+        "is drawn on it, and which class owns the strip between the edges annotators could "
+        "choose.")
+    assert "curb" not in rule and "e.g." not in rule
+    # what a class includes: a tree crown only for vegetation
+    rule = propose([_finding("extent", ("vegetation",), 0.2, "share")])[0].rule
+    assert "the gaps seen through it and its shadows (e.g. sky seen through a tree crown); " \
+        "drawing it larger than the visible vegetation is not allowed." in rule
+    rule = propose([_finding("extent", ("sky",), -0.57, "share")])[0].rule
+    assert rule.split(" In this study: ")[0] == (
+        "State what is part of sky and where its outline goes: its thin parts, the gaps seen "
+        "through it and its shadows; drawing it smaller than the visible sky is not allowed.")
+    # an object built of parts: a truck's cab and box only for trucks
+    rule = propose([_finding("split", ("truck",), 0.9, "share")])[0].rule
+    assert "or it is built of parts (e.g. a truck's cab and box)." in rule
+    rule = propose([_finding("split", ("person",), 0.9, "share")])[0].rule
+    assert rule.split(" In this study: ")[0] == (
+        "State that one person is one segment, also when an occluder cuts it into visible parts "
+        "or it is built of parts.")

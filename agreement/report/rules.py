@@ -101,6 +101,44 @@ def _action(f: Any) -> str:
     return f"Add the rule to the guideline with {crops}: nobody alone is responsible."
 
 
+#: Examples of the visible edge between two classes (Cityscapes / COCO panoptic names), for
+#: the border rule; a pair not listed gets the generic wording.
+_BORDER_EDGES: dict[frozenset[str], str] = {
+    frozenset(("road", "sidewalk")): "the face of the curb",
+    frozenset(("road", "pavement-merged")): "the face of the curb",
+    frozenset(("sidewalk", "terrain")): "where the paving ends",
+    frozenset(("road", "terrain")): "where the asphalt ends",
+    frozenset(("sidewalk", "building")): "the foot of the wall",
+    frozenset(("building", "sky")): "the roof line",
+    frozenset(("building-other-merged", "sky-other-merged")): "the roof line",
+    frozenset(("vegetation", "sky")): "the outermost leaves of the crown",
+    frozenset(("tree-merged", "sky-other-merged")): "the outermost leaves of the crown",
+}
+#: Examples of what a class's outline includes, for the extent rule.
+_EXTENT_PARTS: dict[str, str] = {
+    "vegetation": "sky seen through a tree crown",
+    "tree-merged": "sky seen through a tree crown",
+    "fence": "the background seen through the mesh",
+    "fence-merged": "the background seen through the mesh",
+    "bicycle": "the background between the spokes",
+    "motorcycle": "the background between the spokes",
+    "pole": "the thin top of a pole and the arm holding a sign or light",
+}
+#: Examples of an object built of parts, for the split rule.
+_OBJECT_PARTS: dict[str, str] = {
+    "truck": "a truck's cab and box",
+    "bus": "the two sections of an articulated bus",
+    "bicycle": "a bicycle's frame and wheels",
+    "motorcycle": "a motorcycle's frame and wheels",
+}
+
+
+def _example(table: Mapping[Any, str], key: Any) -> str:
+    """`` (e.g. ...)`` from ``table``, or nothing for a class (pair) without an example."""
+    example = table.get(key)
+    return f" (e.g. {example})" if example else ""
+
+
 def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
     cats = list(f.categories)
     a = cats[0] if cats else ""
@@ -117,8 +155,8 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
                 f"doubtful areas (thin strips, transitions, shadows), with example crops.")
     if k == "boundary_offset":
         return (f"Say where the {a} / {b} border goes",
-                f"State which visible edge is the border between {a} and {b} (for a road / "
-                f"sidewalk border, e.g. the face of the curb), that the border is drawn on it, "
+                f"State which visible edge is the border between {a} and {b}"
+                f"{_example(_BORDER_EDGES, frozenset((a, b)))}, that the border is drawn on it, "
                 f"and which class owns the strip between the edges annotators could choose.")
     if k == "boundary_detail":
         where = f" (here: {', '.join(cats[:4])})" if cats else ""
@@ -129,7 +167,7 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
         bigger = f.effect > 0
         return (f"Say what belongs to {a}",
                 f"State what is part of {a} and where its outline goes: its thin parts, the gaps "
-                f"seen through it (e.g. sky through a tree crown) and its shadows; "
+                f"seen through it and its shadows{_example(_EXTENT_PARTS, a)}; "
                 f"{'drawing it larger' if bigger else 'drawing it smaller'} than the visible "
                 f"{a} is not allowed.")
     if k == "missed_small":
@@ -148,7 +186,7 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
     if k == "split":
         return (f"Say what counts as one {a}",
                 f"State that one {a} is one segment, also when an occluder cuts it into visible "
-                f"parts or it is built of parts (a truck's cab and box).")
+                f"parts or it is built of parts{_example(_OBJECT_PARTS, a)}.")
     if k == "unlabeled":
         return ("Say that every pixel gets a class",
                 "State that every pixel gets a class and that neighbouring regions share their "
