@@ -57,3 +57,34 @@ def test_rule_examples_appear_only_for_the_classes_they_are_about():
     assert rule.split(" In this study: ")[0] == (
         "State that one person is one segment, also when an occluder cuts it into visible parts "
         "or it is built of parts.")
+
+
+def test_findings_asking_for_the_same_change_make_one_proposal():
+    from agreement.report import proposals_frame
+
+    chen = Finding("boundary_offset", ("road", "sidewalk"), (7, 8), ("chen",), 41.6, "px", 35.2,
+                   47.8, ("a.png",) * 13, 13, 15664.1, 6.1, 0.001, 0.001, "m",
+                   {"annotator_mean": 41.7, "others_mean": {"alice": -3.5}}, rank=2)
+    split = _finding("split", ("truck",), 0.9, "share")
+    split = Finding(*[getattr(split, k) for k in Finding.__dataclass_fields__ if k != "rank"],
+                    rank=3)
+    spread = Finding("boundary_offset", ("road", "sidewalk"), (7, 8), (), 1.6, "px", 1.3, 1.8,
+                     ("a.png",) * 13, 13, 2017.3, 1.4, 0.0004, 0.003, "m",
+                     {"scope": "spread", "without": "chen", "noise_px": 0.8}, rank=7)
+    props = propose([chen, split, spread])
+    assert [p.title for p in props] == ["Say where the road / sidewalk border goes",
+                                        "Say what counts as one truck"]
+    border = props[0]
+    assert border.findings == (chen, spread) and border.key == "finding-2"
+    assert border.rule.startswith(
+        "State which visible edge is the border between road and sidewalk (e.g. the face of the "
+        "curb), that the border is drawn on it, and which class owns the strip between the edges "
+        "annotators could choose. In this study: chen draws the road / sidewalk border 41.6 px ")
+    assert f" Also in this study: {spread.text} Show chen the rule with examples from this " \
+        "study. Add the rule to the guideline with examples from this study: nobody alone is " \
+        "responsible." in border.rule
+    # the table keeps a row per finding, in rank order; one proposal's rows share its rule
+    frame = proposals_frame(props)
+    assert frame["rank"].tolist() == [2, 3, 7]
+    assert frame["rule"].tolist() == [border.rule, props[1].rule, border.rule]
+    assert frame["finding"].tolist() == [chen.text, split.text, spread.text]

@@ -44,9 +44,8 @@ def findings_browser(proposals: Sequence, pictures: Mapping[str, Sequence[Figure
     its example crops (``pictures`` by proposal key, placed in the proposals)."""
     rows = []
     links = {}
-    for p in proposals:
-        f = p.finding
-        figs = [fig.name for fig in pictures.get(p.key, ())]
+    for f in sorted((f for p in proposals for f in p.findings), key=lambda f: f.rank):
+        figs = [fig.name for fig in pictures.get(f"finding-{f.rank}", ())]
         who = tuple(f.annotators) or (tuple(f.evidence.get("between", ())) or ("everyone",))
         rows.append({"id": int(f.rank), "kind": f.kind, "classes": tuple(f.categories),
                      "annotators": who, "effect": _effect_text(f),

@@ -1,9 +1,11 @@
 """The guideline change each finding asks for: a title and a rule that fits its kind.
 
-One proposal per finding (:mod:`agreement.diagnosis`), in the findings' order (largest impact
-first). The rule says what the guideline must state, then what this study showed (who, how much,
-where, from the finding's fields) and what to do with the example crops. Nothing is computed
-here: every number comes from the finding.
+One proposal per guideline change, in the findings' order (largest impact first): findings
+that ask for the same change (the same title and rule, e.g. one annotator's road / sidewalk
+border and the annotators' spread on that border) make one proposal citing each of them. The
+rule says what the guideline must state, then what this study showed (who, how much, where,
+from the findings' fields) and what to do with the example crops. Nothing is computed here:
+every number comes from the findings.
 """
 
 from __future__ import annotations
@@ -24,24 +26,33 @@ PROPOSAL_COLUMNS = ("rank", "title", "kind", "classes", "annotators", "effect", 
 
 @dataclass(frozen=True)
 class Proposal:
-    """One proposed guideline change, made from one finding.
+    """One proposed guideline change, made from one finding or more.
 
     Attributes
     ----------
     finding : Finding
-        What the proposal is about (:class:`agreement.diagnosis.Finding`).
+        What the proposal is about (:class:`agreement.diagnosis.Finding`): the first (largest
+        impact) of its findings.
     title : str
     rule : str
         What the guideline must say, what this study showed, and what to do.
+    also : tuple of Finding
+        The other findings asking for the same change (same title and rule), in rank order.
     """
 
     finding: Any
     title: str
     rule: str
+    also: tuple[Any, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Any, ...]:
+        """Every finding behind the proposal, in rank order."""
+        return (self.finding, *self.also)
 
     @property
     def key(self) -> str:
-        """``finding-<rank>``: the key of the finding's example crops."""
+        """``finding-<rank>``: the key of the (first) finding's example crops."""
         return f"finding-{self.finding.rank}"
 
     @property
@@ -82,12 +93,13 @@ def _where(f: Any) -> str:
     return f"on {len(f.images)} of {f.n_images} images"
 
 
-def _seen(f: Any) -> str:
-    """What this study showed, from the finding."""
+def _seen(f: Any, lead: str = "In this study") -> str:
+    """What this study showed, from the finding (a share's text already gives the others'
+    means)."""
     text = f.text
-    others = _others(f)
-    return f"In this study: {text[:-1]}{others}." if others and text.endswith(".") else \
-        f"In this study: {text}"
+    others = _others(f) if f.unit == "px" else ""
+    return f"{lead}: {text[:-1]}{others}." if others and text.endswith(".") else \
+        f"{lead}: {text}"
 
 
 def _action(f: Any) -> str:
@@ -200,7 +212,10 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
 
 def propose(findings: Iterable[Any], *, things: Mapping[str, bool] | None = None
             ) -> list[Proposal]:
-    """One proposal per finding, in the findings' order (largest impact first).
+    """One proposal per guideline change, in the findings' order (largest impact first).
+
+    Findings whose proposals would have the same title and rule make one proposal (at the
+    place of the first), which says what each of them showed and what to do for each.
 
     Parameters
     ----------
@@ -225,18 +240,25 @@ def propose(findings: Iterable[Any], *, things: Mapping[str, bool] | None = None
     >>> p.rule.split(". In this study: ")[1][:46]
     'chen draws the road / sidewalk border 41.6 px '
     """
-    out = []
+    groups: dict[tuple[str, str], list[Any]] = {}
     for f in findings:
-        title, rule = _rule(f, things or {})
-        out.append(Proposal(f, title, f"{rule} {_seen(f)} {_action(f)}"))
+        groups.setdefault(_rule(f, things or {}), []).append(f)
+    out = []
+    for (title, rule), fs in groups.items():
+        seen = " ".join(_seen(f, "In this study" if k == 0 else "Also in this study")
+                        for k, f in enumerate(fs))
+        actions = " ".join(dict.fromkeys(_action(f) for f in fs))
+        out.append(Proposal(fs[0], title, f"{rule} {seen} {actions}", tuple(fs[1:])))
     return out
 
 
 def proposals_frame(proposals: Sequence[Proposal]) -> pd.DataFrame:
-    """Proposals as a table: :data:`PROPOSAL_COLUMNS` (``finding`` = the finding's text)."""
+    """Proposals as a table: :data:`PROPOSAL_COLUMNS`, one row per finding in rank order
+    (``finding`` = the finding's text; the findings of one proposal share its title and
+    rule)."""
     rows = []
-    for p in proposals:
-        f = p.finding
+    behind = [(p, f) for p in proposals for f in p.findings]
+    for p, f in sorted(behind, key=lambda pf: pf[1].rank):
         rows.append({"rank": f.rank, "title": p.title, "kind": f.kind,
                      "classes": " / ".join(f.categories), "annotators": ", ".join(f.annotators),
                      "effect": f.effect, "unit": f.unit, "ci_low": f.ci_low,

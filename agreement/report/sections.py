@@ -173,7 +173,28 @@ def _summary(d: ReportData) -> Section:
 
 
 def _problem_text(p: Proposal) -> str:
-    return f"{p.title}: {p.finding.text}"
+    return f"{p.title}: {' '.join(f.text for f in p.findings)}"
+
+
+def _finding_blocks(d: ReportData, f: Any, placed: set[str], numbered: bool) -> list:
+    """One finding of a proposal: its text, impact and test, and its example crops."""
+    label = f"Finding {f.rank}" if numbered else "Finding"
+    out: list = [Paragraph(f"{label}: {f.text}", "finding"), Paragraph(
+        f"Impact: {f.impact:.0f} px per image; test: adjusted p {f.p_adjusted:.3g} "
+        f"(statistic {f.statistic:.1f}; {f.method}).")]
+    figs, before = _place(list(d.pair_figures.get(f"finding-{f.rank}", ())), placed)
+    if figs or before:
+        out.extend(figs)
+        if before:
+            out.append(Paragraph("Also shown above: " + ", ".join(b.title for b in before)
+                                 + "."))
+    elif f.evidence.get("regions"):
+        where = ", ".join(f"#{r['region']} ({r['image']})" for r in f.evidence["regions"])
+        out.append(Paragraph(f"Example regions: {where} (see the region browser)."))
+    else:
+        out.append(Paragraph("No ambiguous region of the study shows this finding on its own; "
+                             "the numbers above are the evidence.", "note"))
+    return out
 
 
 def _no_finding(d: ReportData) -> str:
@@ -389,25 +410,12 @@ def _proposals(d: ReportData, placed: set[str]) -> Section:
         "Largest impact first: the pixels per image the difference accounts for." + context)]
     groups: list = []
     for p in d.proposals:
-        f = p.finding
-        inner: list = [Paragraph(f"Proposed rule: {p.rule}"),
-                       Paragraph(f"Finding: {f.text}", "finding")]
-        inner.append(Paragraph(
-            f"Impact: {f.impact:.0f} px per image; test: adjusted p {f.p_adjusted:.3g} "
-            f"(statistic {f.statistic:.1f}; {f.method})."))
-        figs, before = _place(list(d.pair_figures.get(p.key, ())), placed)
-        if figs or before:
-            inner.extend(figs)
-            if before:
-                inner.append(Paragraph("Also shown above: " + ", ".join(f.title for f in before)
-                                       + "."))
-        elif f.evidence.get("regions"):
-            where = ", ".join(f"#{r['region']} ({r['image']})" for r in f.evidence["regions"])
-            inner.append(Paragraph(f"Example regions: {where} (see the region browser)."))
-        else:
-            inner.append(Paragraph("No ambiguous region of the study shows this finding on "
-                                   "its own; the numbers above are the evidence.", "note"))
-        groups.append(Group(f"{f.rank}. {p.title}", tuple(inner), "proposal"))
+        inner: list = [Paragraph(f"Proposed rule: {p.rule}")]
+        for f in p.findings:
+            inner.extend(_finding_blocks(d, f, placed, len(p.findings) > 1))
+        ranks = " and ".join(str(f.rank) for f in p.findings)
+        cited = f" (findings {ranks})" if p.also else ""
+        groups.append(Group(f"{p.finding.rank}. {p.title}{cited}", tuple(inner), "proposal"))
     blocks.append(findings_browser(d.proposals, d.pair_figures))
     blocks.extend(groups)
     blocks.append(Table("proposals", "Proposals (full text)", proposals_frame(d.proposals),
