@@ -17,6 +17,7 @@ import pandas as pd
 from ..diagnosis import Findings
 from .browse import findings_browser, heatmap_section, region_section
 from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
+from .reading import NUMBERS_TITLE, numbers_section
 from .rules import Proposal, proposals_frame
 
 __all__ = ["ReportData", "make_sections", "make_summary"]
@@ -79,6 +80,10 @@ class ReportData:
         ``review_queue.csv``.
     disputed_pixels : float
         Mean disputed pixels per image (for the findings' impact).
+    confidence : float
+        Level of the PQ intervals (the report's ``confidence``).
+    n_bootstrap : int
+        Resamples of the PQ intervals.
     """
 
     name: str
@@ -105,6 +110,8 @@ class ReportData:
     max_region_rows: int = 500
     review: pd.DataFrame | None = None
     disputed_pixels: float = math.nan
+    confidence: float = 0.95
+    n_bootstrap: int = 1000
 
     @property
     def names(self) -> dict[int, str]:
@@ -113,8 +120,8 @@ class ReportData:
         return dict(zip(ids, self.categories["name"], strict=True))
 
 
-def _pct(x: float) -> str:
-    return "–" if x != x else f"{100 * x:.1f}"
+def _frac(x: float) -> str:
+    return "–" if x != x else f"{x:.3f}"
 
 
 def _alpha(x: float) -> str:
@@ -138,12 +145,15 @@ def _summary(d: ReportData) -> Section:
         r = all_row.iloc[0]
         ci = ""
         if "pq_ci_low" in r and r["pq_ci_low"] == r["pq_ci_low"]:
-            ci = f" (95% CI over images {_pct(r['pq_ci_low'])}–{_pct(r['pq_ci_high'])})"
+            ci = (f" ({100 * d.confidence:g}% CI over images {_frac(r['pq_ci_low'])}–"
+                  f"{_frac(r['pq_ci_high'])})")
         blocks.append(
             Paragraph(
                 f"Panoptic quality between annotators, all classes: PQ "
-                f"{_pct(r['pq'])}{ci}, SQ {_pct(r['sq'])}, RQ {_pct(r['rq'])} (percent); "
-                f"pixel Krippendorff's alpha {_alpha(d.alpha)}."
+                f"{_frac(r['pq'])}{ci}, SQ {_frac(r['sq'])}, RQ {_frac(r['rq'])} (fractions, "
+                f"0 to 1; 1 = identical); pixel Krippendorff's alpha {_alpha(d.alpha)}"
+                f"{' (void pixels excluded)' if d.alpha == d.alpha else ''}. What each number "
+                f"means: \"{NUMBERS_TITLE}\", at the end."
             )
         )
     blocks.append(
@@ -152,7 +162,7 @@ def _summary(d: ReportData) -> Section:
             "Agreement between annotators",
             d.overall,
             "PQ / SQ / RQ as fractions, pooled over every ordered annotator pair and "
-            "image; n = classes averaged; CI = bootstrap over images.",
+            f"image; n = classes averaged; CI = {100 * d.confidence:g}% bootstrap over images.",
         )
     )
     if d.proposals:
@@ -505,6 +515,8 @@ def make_sections(d: ReportData) -> tuple[Section, ...]:
            _review(d), _annotators(d), _validation(d)]
     if d.consistency is not None:
         out.append(_consistency(d.consistency))
+    out.append(numbers_section(confidence=d.confidence, n_bootstrap=d.n_bootstrap,
+                               findings_parameters=d.findings.parameters))
     return tuple(out)
 
 
