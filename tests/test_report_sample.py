@@ -252,3 +252,19 @@ def test_review_queue_csv_is_the_pass_s_regions_ranked(built):
     body = parse_report(html).body
     assert "regions to look at again first (every one in review_queue.csv)" in body
     assert "the exports carry no tool reference" in body
+
+
+def test_the_car_truck_confusion_without_a_finding_says_why(built):
+    # the sample's car <-> truck confusion is large but no finding: the report says what the
+    # closest test lacked, from finding_tests.csv (nothing tested again)
+    _, _report, out, html = built
+    tests = pd.read_csv(out / "finding_tests.csv")
+    t = tests[(tests["kind"] == "class_confusion") & (tests["categories"] == "car / truck")
+              & (tests["annotator"] == "dana")].iloc[0]
+    assert not t["finding"] and t["effect"] < t["min_effect"]
+    line = (f"car <-> truck (class confusion): 100,762 px in 15 ambiguous regions on 9 images; "
+            f"closest test: dana labels car as truck, {100 * t['effect']:+.1f} percentage points "
+            f"on {t['n_images']} images, adjusted p {t['p_adjusted']:.3g}: below the minimum "
+            f"effect (10 percentage points) and not significant")
+    assert line in (out / "report.md").read_text("utf-8")
+    assert "Large disagreements without a finding" in parse_report(html).body

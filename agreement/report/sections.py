@@ -19,6 +19,7 @@ from .browse import findings_browser, heatmap_section, region_section
 from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
 from .reading import NUMBERS_TITLE, numbers_section
 from .rules import Proposal, proposals_frame
+from .unfound import UNFOUND_TITLE, unfound_lines
 
 __all__ = ["ReportData", "make_sections", "make_summary"]
 
@@ -180,6 +181,18 @@ def _summary(d: ReportData) -> Section:
         blocks.append(d.figures["pq_matrix"])
     blocks += [Paragraph(n, "note") for n in d.notes]
     return Section("summary", "Summary", tuple(blocks))
+
+
+def _unfound(d: ReportData) -> list:
+    """The largest confused class pairs no finding explains, with the closest test (none:
+    nothing)."""
+    lines = unfound_lines(d.pairs, d.findings)
+    if not lines:
+        return []
+    return [Group(UNFOUND_TITLE, (Paragraph(
+        "The confused class pairs with most pixels that no finding explains, each with the "
+        "test of the findings' family that came closest (finding_tests.csv) and what it "
+        "lacked:"), tuple(lines)), "note")]
 
 
 def _problem_text(p: Proposal) -> str:
@@ -406,6 +419,7 @@ def _proposals(d: ReportData, placed: set[str]) -> Section:
     if not d.proposals:
         return Section("proposals", title, (
             Paragraph(_no_finding(d) + " No guideline revision is proposed."),
+            *_unfound(d),
             Table("proposals", "Proposals", proposals_frame([]), show=False),
             Table("findings", "Findings", d.findings.to_frame(), show=False),
             Table("finding_tests", "Every test", d.findings.tests, show=False)))
@@ -428,6 +442,7 @@ def _proposals(d: ReportData, placed: set[str]) -> Section:
         groups.append(Group(f"{p.finding.rank}. {p.title}{cited}", tuple(inner), "proposal"))
     blocks.append(findings_browser(d.proposals, d.pair_figures))
     blocks.extend(groups)
+    blocks.extend(_unfound(d))
     blocks.append(Table("proposals", "Proposals (full text)", proposals_frame(d.proposals),
                         show=False))
     blocks.append(Table("findings", "Findings", d.findings.to_frame(), show=False))
