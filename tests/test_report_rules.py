@@ -44,8 +44,12 @@ def test_rule_examples_appear_only_for_the_classes_they_are_about():
     assert "curb" not in rule and "e.g." not in rule
     # what a class includes: a tree crown only for vegetation
     rule = propose([_finding("extent", ("vegetation",), 0.2, "share")])[0].rule
-    assert "the gaps seen through it and its shadows (e.g. sky seen through a tree crown); " \
+    assert "the gaps seen through it and its shadows (e.g. the gaps: sky seen through a tree " \
+        "crown); " \
         "drawing it larger than the visible vegetation is not allowed." in rule
+    rule = propose([_finding("extent", ("pole",), -0.57, "share")])[0].rule
+    assert "its shadows (e.g. thin parts: the top of a pole and the arm holding a sign or " \
+        "light); drawing it smaller than the visible pole" in rule and "tree" not in rule
     rule = propose([_finding("extent", ("sky",), -0.57, "share")])[0].rule
     assert rule.split(" In this study: ")[0] == (
         "State what is part of sky and where its outline goes: its thin parts, the gaps seen "

@@ -128,13 +128,13 @@ _BORDER_EDGES: dict[frozenset[str], str] = {
 }
 #: Examples of what a class's outline includes, for the extent rule.
 _EXTENT_PARTS: dict[str, str] = {
-    "vegetation": "sky seen through a tree crown",
-    "tree-merged": "sky seen through a tree crown",
-    "fence": "the background seen through the mesh",
-    "fence-merged": "the background seen through the mesh",
-    "bicycle": "the background between the spokes",
-    "motorcycle": "the background between the spokes",
-    "pole": "the thin top of a pole and the arm holding a sign or light",
+    "vegetation": "the gaps: sky seen through a tree crown",
+    "tree-merged": "the gaps: sky seen through a tree crown",
+    "fence": "the gaps: the background seen through the mesh",
+    "fence-merged": "the gaps: the background seen through the mesh",
+    "bicycle": "the gaps: the background between the spokes",
+    "motorcycle": "the gaps: the background between the spokes",
+    "pole": "thin parts: the top of a pole and the arm holding a sign or light",
 }
 #: Examples of an object built of parts, for the split rule.
 _OBJECT_PARTS: dict[str, str] = {
