@@ -46,7 +46,11 @@ def test_cli_compare_writes_json_and_csv(tmp_path, capsys):
                  "--n-boot", "200", "--n-permutations", "200", "-q", "--pairwise"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "b vs a: 5 vs 5 images (unpaired)" in printed and "PQ per class" in printed
+    assert "b vs a: 5 vs 5 images (unpaired)" in printed
+    # the table's header says what its interval and p-values are
+    assert ("PQ per class (a = a, b = b; difference = b - a, ci_low / ci_high its 95% "
+            "percentile bootstrap interval; p_adjusted: holm, significant below 0.05)\n") in printed
+    assert "unchanged" not in printed
     data = json.loads(out.read_text())
     assert data["a"] == "a" and data["b"] == "b" and data["paired"] is False
     assert data["settings"]["n_boot"] == 200 and data["settings"]["agreement"] == "pairwise"

@@ -69,7 +69,7 @@ def test_identical_batches_change_nothing():
     assert not c.annotators["significant"].any() and not c.class_pairs["significant"].any()
     assert np.allclose(c.classes["difference"], 0.0)
     assert (c.classes["p_value"] == 1.0).all()  # every swap of identical counts is the same
-    assert set(c.classes["change"]) == {"unchanged"}
+    assert set(c.classes["change"]) == {"no clear change"}
     assert set(c.classes["metric"]) == {"pq", "sq", "rq", "alpha"}  # no boundary sums given
 
 
@@ -101,9 +101,20 @@ def test_annotator_drift_and_pair_shrink_found():
     assert pairs.loc["road / sidewalk", "change"] == "shrank"
     assert pairs.loc["road / sidewalk", "a"] == pytest.approx(0.2 * 400 * 2 / 2000, rel=0.15)
     alpha = c.metric("alpha")
-    assert alpha.loc["road", "change"] == "improved" and alpha.loc["car", "change"] == "unchanged"
-    # the summary says what was measured: agreement with the others, not the annotator's skill
-    assert "  annotator z's agreement with the others: drifted (" in c.summary()
+    assert alpha.loc["road", "change"] == "improved"
+    assert alpha.loc["car", "change"] == "no clear change"  # tested, not significant
+    # the summary says what was measured: agreement with the others, not the annotator's skill,
+    # and each number's unit: PQ, the class pair's share, the interval's level
+    summary = c.summary()
+    r = ann.loc["z"]
+    assert (f"  annotator z's agreement with the others: drifted (PQ {r['a']:.3f} -> "
+            f"{r['b']:.3f}, {r['difference']:+.3f})") in summary
+    p = pairs.loc["road / sidewalk"]
+    assert (f"  confusion road / sidewalk: shrank ({p['a']:.3f} -> {p['b']:.3f} of the two "
+            "classes' pixel labels paired with the other class)") in summary
+    r = alpha.loc["road"]
+    assert (f"  road alpha: {r['a']:.3f} -> {r['b']:.3f} (improved, {r['difference']:+.3f}, "
+            f"95% CI [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}], p_adj=") in summary
 
 
 def test_alpha_statistic_equals_pixel_module():

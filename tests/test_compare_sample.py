@@ -88,7 +88,7 @@ def test_paired_planted_change_on_the_sample(batches):
     assert pq.loc["road", "difference"] == pytest.approx(-0.1 * pq.loc["road", "a"])
     assert pq.loc["road", "ci_high"] < 0
     assert not pq.drop("road")["significant"].any()
-    assert c.metric("rq").loc["road", "change"] == "unchanged"  # matching is untouched
+    assert c.metric("rq").loc["road", "change"] == "no clear change"  # matching is untouched
 
 
 def test_batch_from_study_reads_the_coded_rows_as_its_table():

@@ -35,3 +35,21 @@ def test_missed_small_shows_objects_under_its_size_first():
 def test_an_annotators_finding_never_borrows_another_annotators_region():
     regions = _regions([(1, "a.png", "missed object", 1, 0, "chen", 30)])
     assert example_regions(_finding("missed_small", size_px=100), regions).empty
+
+
+def test_a_spread_finding_shows_first_the_regions_without_the_one_it_leaves_out():
+    f = Finding(kind="boundary_offset", categories=("road", "sidewalk"), category_ids=(7, 8),
+                annotators=(), effect=1.6, unit="px", ci_low=1.3, ci_high=1.8,
+                images=("a.png", "b.png", "c.png"), n_images=3, impact=5.0, statistic=1.4,
+                p_value=0.001, p_adjusted=0.003, method="test",
+                evidence={"scope": "spread", "without": "chen",
+                          "deviation_by_annotator": {"alice": 2.4, "chen": 42.8, "dana": 2.3}})
+    regions = _regions([
+        (1, "a.png", "boundary placement", 7, 8, "chen, dana", 55),   # most severe: has chen
+        (2, "b.png", "boundary placement", 8, 7, "chen", 50),         # chen alone: never
+        (3, "c.png", "boundary placement", 7, 8, "alice", 40),
+        (4, "a.png", "boundary placement", 7, 8, "dana", 30),
+    ])
+    assert example_regions(f, regions, max_examples=3)["rank"].tolist() == [3, 4, 1]
+    # with no region free of chen, the one with another annotator in the minority stands
+    assert example_regions(f, regions.iloc[:2], max_examples=3)["rank"].tolist() == [1]

@@ -334,7 +334,11 @@ def test_two_annotators_are_compared_without_blame():
     first, second = f.evidence["between"]
     # "the others" is the other one: named
     assert f.text.startswith(f"{first} labels {f.categories[0]} as {f.categories[1]}: ")
-    assert f" of the {f.categories[0]} pixels more than {second} (95% CI " in f.text
+    # the own shares of both, then the effect: from the midpoint of the two (their median)
+    mine, theirs = f.evidence["annotator_mean"], f.evidence["others_mean"][second]
+    assert f" of the {f.categories[0]} pixels, against " in f.text
+    assert f"% for {second} (+" in f.text and mine > theirs
+    assert " percentage points from the two annotators' midpoint, 95% CI +" in f.text
     assert "the others" not in f.text
 
 
@@ -345,17 +349,24 @@ def test_two_annotators_texts_name_the_other_one():
                        {"between": ("bruno", "alice"), **evidence}, rank=1).text
 
     assert between("unlabeled", (), 0.016, "share", {}) == (
-        "bruno leaves 1.6% more of the labelled area unlabeled (void) than alice (95% CI "
-        "0.8-3.2%, on 9 of 12 images).")
+        "bruno leaves more of the labelled area unlabeled (void) than alice (+1.6 percentage "
+        "points from the two annotators' midpoint, 95% CI +0.8 to +3.2, on 9 of 12 images).")
+    own = {"annotator_mean": 0.03, "others_mean": {"alice": 0.001}}
+    assert between("unlabeled", (), 0.016, "share", own) == (
+        "bruno leaves 3.0% of the labelled area unlabeled (void), against 0.1% for alice (+1.6 "
+        "percentage points from the two annotators' midpoint, 95% CI +0.8 to +3.2, on 9 of 12 "
+        "images).")
     assert between("missed_small", (), 0.17, "share", {"size_px": 3915}).startswith(
-        "bruno misses small objects: 17% more of the objects under 3915 px are missing than "
-        "for alice (")
+        "bruno misses small objects: more of the objects under 3915 px missed than alice (+17 "
+        "percentage points from")
     assert between("boundary_detail", (), 1.2, "px", {}).startswith(
         "bruno traces outlines more coarsely: their borders stray 1.2 px further on both sides "
         "than alice's (")
-    # a sentence without "the others" keeps the comparison up front
     assert between("merge", ("person",), 0.5, "share", {}).startswith(
-        "bruno (compared with alice) merges adjacent person instances: 50% more")
+        "bruno merges adjacent person instances: more of the person objects next to another one "
+        "than alice (+50 percentage points")
+    # a sentence without "the others" keeps the comparison up front
+    assert between("typo", (), 0.5, "share", {}).startswith("bruno (compared with alice) differs")
 
 
 # ----------------------------------------------------------------------------- the model
@@ -388,7 +399,8 @@ def test_frame_text_and_html(confusion):
     assert f.text.startswith("ben labels car as truck: ")
     assert "95% CI" in f.text and "on 10 of 10 images" in f.text
     moved = replace(f, effect=0.5, ci_low=0.4, ci_high=0.6)
-    assert "50%" in moved.text  # text follows the fields; never stored
+    assert "(+50 percentage points from the median annotator, 95% CI +40.0 to +60.0, " in \
+        moved.text  # text follows the fields; never stored
     assert "<ol>" in confusion._repr_html_() and "ben labels car" in confusion._repr_html_()
     assert repr(confusion).startswith("Findings(1: class_confusion(car/truck; ben)")
     assert set(confusion.tests["kind"]) <= set(KINDS)
@@ -414,7 +426,9 @@ def test_a_finding_is_frozen():
                 10.0, 5.0, 0.001, 0.002, "m")
     with pytest.raises(AttributeError):
         f.effect = 0.1  # type: ignore[misc]
-    assert f.text.startswith("ana merges adjacent car instances: 50%")
+    assert f.text == ("ana merges adjacent car instances: more of the car objects next to "
+                      "another one than the others (+50 percentage points from the median "
+                      "annotator, 95% CI +40.0 to +60.0, on 1 of 1 images).")
 
 
 def test_memory_studies_and_written_studies_give_the_same_findings(tmp_path):
@@ -513,3 +527,30 @@ def test_the_part_lets_its_records_go_before_the_tests_with_the_same_findings():
     want = finish(recs, study)
     assert [f.text for f in got] == [f.text for f in want] and len(got) >= 1
     assert got.tests.equals(want.tests)
+
+
+def test_share_texts_give_both_shares_and_the_effect_in_points():
+    # the sample's merge finding: bruno's own share, the others' range, then the effect (a
+    # difference of shares) in percentage points from the image's median annotator
+    ev = {"annotator_mean": 0.7619, "others_mean": {"alice": 0.0357, "chen": 0.0, "dana": 0.037}}
+    f = Finding("merge", ("person",), (24,), ("bruno",), 0.746, "share of objects", 0.4286, 1.0,
+                ("x",) * 7, 9, 2579.5, 4.3, 0.001, 0.002, "m", ev, rank=6)
+    assert f.text == (
+        "bruno merges adjacent person instances: 76% of the person objects next to another one, "
+        "against 0.0-3.7% for the others (+75 percentage points from the median annotator, "
+        "95% CI +42.9 to +100.0, on 7 of 9 images).")
+    # extent in shares: the own mean is the area against the others' consensus, signed
+    ev = {"annotator_mean": -0.54, "others_mean": {"alice": 0.02, "chen": -0.03}}
+    f = Finding("extent", ("pole",), (5,), ("bruno",), -0.57, "share of pixels", -0.83, -0.27,
+                ("x",) * 10, 13, 3275.6, -4.3, 0.001, 0.001, "m", ev, rank=3)
+    assert f.text == (
+        "bruno draws pole smaller: its pole area is 54% smaller than the others' consensus on "
+        "average, against -3.0 to +2.0% for the others (-57 percentage points from the median "
+        "annotator, 95% CI -83.0 to -27.0, on 10 of 13 images).")
+    ev = {"annotator_mean": 0.0307, "others_mean": {"alice": 0.0, "chen": 0.0}}
+    f = Finding("unlabeled", (), (), ("bruno",), 0.0307, "share of pixels", 0.0286, 0.0327,
+                ("x",) * 13, 13, 15753.5, 6.2, 0.001, 0.001, "m", ev, rank=1)
+    assert f.text == (
+        "bruno leaves 3.1% of the labelled area unlabeled (void), against 0% for the others "
+        "(+3.1 percentage points from the median annotator, 95% CI +2.9 to +3.3, on 13 of 13 "
+        "images).")

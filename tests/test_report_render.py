@@ -288,7 +288,30 @@ def test_an_undefined_alpha_is_said_in_words():
     md = render_markdown(_report(_data(alpha=math.nan)))
     assert "pixel Krippendorff's alpha not defined (every pixel has the same label)." in md
     assert "alpha nan" not in md
-    assert "pixel Krippendorff's alpha 0.710." in render_markdown(_report(_data()))
+    assert "pixel Krippendorff's alpha 0.710 (void pixels excluded)." in \
+        render_markdown(_report(_data()))
+
+
+def test_the_numbers_are_explained_in_the_units_the_tables_use():
+    md = render_markdown(_report(_data()))
+    # the summary gives fractions, as the tables, and points to the explanations
+    assert ("Panoptic quality between annotators, all classes: PQ 0.600 (95% CI over images "
+            "0.500–0.700), SQ 0.850, RQ 0.700 (fractions, 0 to 1; 1 = identical)") in md
+    assert 'What each number means: "How to read these numbers", at the end.' in md
+    assert "(percent)" not in md
+    section = md.split("## How to read these numbers\n\n")[1].split("\n---\n")[0]
+    for term in ("- PQ (panoptic quality) = SQ x RQ, from 0 to 1", "- SQ (segmentation quality)",
+                 "- RQ (recognition quality)", "- Boundary PQ: ", "- Kappa (Cohen's",
+                 "Void (unlabelled) pixels are left out of kappa and alpha (void: exclude)",
+                 "- Intervals (CI): 95% percentile bootstrap over images (1000 resamples",
+                 "in percentage points: a difference of two shares", "docs/metrics.md"):
+        assert term in section, term
+    # the level and resamples are the report's own
+    md = render_markdown(_report(_data(confidence=0.9, n_bootstrap=200)))
+    assert "PQ 0.600 (90% CI over images 0.500–0.700)" in md
+    assert "- Intervals (CI): 90% percentile bootstrap over images (200 resamples" in md
+    html = parse_report(render_html(_report(_data()))).body
+    assert "How to read these numbers" in html and "Boundary PQ: PQ with each match" in html
 
 
 def test_markdown_has_no_gap_where_a_block_shows_nothing():

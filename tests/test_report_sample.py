@@ -84,9 +84,20 @@ def test_planted_facts_first_with_a_rule_of_their_kind(built):
     assert row["title"] == "Say where the road / sidewalk border goes"
     assert "visible edge is the border between road and sidewalk" in row["rule"]
     assert "chen draws the road / sidewalk border" in row["rule"]
-    assert row["rule"].endswith("Show chen the rule with the example crops below.")
+    assert "Show chen the rule with the example crops below." in row["rule"]
+    # the annotators' spread on the same border asks for the same rule: one proposal, both cited
+    spread = next(f for f in found if f["evidence"].get("scope") == "spread")
+    assert spread["categories"] == pair["categories"] and spread["rank"] > pair["rank"]
+    same = proposals[proposals["rank"] == spread["rank"]].iloc[0]
+    assert (same["title"], same["rule"]) == (row["title"], row["rule"])
+    assert f"Also in this study: {spread['text']}" in row["rule"]
+    assert row["rule"].endswith("Show chen the rule with the example crops below. Add the rule "
+                                "to the guideline with the example crops below: nobody alone is "
+                                "responsible.")
     body = parse_report(html).body
-    assert f"{pair['rank']}. Say where the road / sidewalk border goes" in body
+    assert f"{pair['rank']}. Say where the road / sidewalk border goes (findings " \
+        f"{pair['rank']} and {spread['rank']})" in body
+    assert f"{spread['rank']}. Say where the road / sidewalk border goes" not in body
     assert "Proposed rule: State which visible edge is the border between road and sidewalk" \
         in body
 
@@ -160,7 +171,7 @@ def test_planted_instance_habits_named(built):
 
 
 def test_pictures_every_region_once_with_a_panel_per_annotator(built):
-    from agreement.report.model import RegionFigure
+    from agreement.report.model import Paragraph, RegionFigure
     from agreement.report.render import data_island
 
     opened, report, out, html = built
@@ -178,7 +189,8 @@ def test_pictures_every_region_once_with_a_panel_per_annotator(built):
     assert kinds == {"boundary placement", "class confusion", "merge-split", "missed object",
                      "unlabeled gap"}
     # every proposal has example crops of its own kind of region
-    groups = [g for g in report.section("proposals").blocks if hasattr(g, "blocks")]
+    groups = [g for g in report.section("proposals").blocks
+              if hasattr(g, "blocks") and g.kind == "proposal"]  # not the unfound pairs
     assert groups
     for g in groups:
         crops = [b for b in g.blocks if isinstance(b, RegionFigure)]
@@ -187,7 +199,12 @@ def test_pictures_every_region_once_with_a_panel_per_annotator(built):
     assert all(", merge-split" in c.caption for c in split.blocks if isinstance(c, RegionFigure))
     findings = data_island(report)["lists"]["findings"]
     assert findings["facets"] == ["kind", "classes", "annotators", "image"]
-    assert set(findings["pictures"]) == {str(k) for k in range(1, len(groups) + 1)}
+    ranks = [int(b.text.split(":")[0].removeprefix("Finding").strip() or g.title.split(".")[0])
+             for g in groups for b in g.blocks
+             if isinstance(b, Paragraph) and b.text.startswith("Finding")]
+    assert len(ranks) > len(groups)  # a proposal cites two findings
+    assert set(findings["pictures"]) == {str(k) for k in sorted(ranks)} == \
+        {str(k) for k in range(1, len(ranks) + 1)}
     island = data_island(report)["lists"]["regions"]
     assert island["total"] == len(pd.read_csv(out / "regions.csv"))
     beyond = [n for n in names if int(n.split("-")[1]) > 500]  # pictured, kept in the list
@@ -236,3 +253,19 @@ def test_review_queue_csv_is_the_pass_s_regions_ranked(built):
     body = parse_report(html).body
     assert "regions to look at again first (every one in review_queue.csv)" in body
     assert "the exports carry no tool reference" in body
+
+
+def test_the_car_truck_confusion_without_a_finding_says_why(built):
+    # the sample's car <-> truck confusion is large but no finding: the report says what the
+    # closest test lacked, from finding_tests.csv (nothing tested again)
+    _, _report, out, html = built
+    tests = pd.read_csv(out / "finding_tests.csv")
+    t = tests[(tests["kind"] == "class_confusion") & (tests["categories"] == "car / truck")
+              & (tests["annotator"] == "dana")].iloc[0]
+    assert not t["finding"] and t["effect"] < t["min_effect"]
+    line = (f"car <-> truck (class confusion): 100,762 px in 15 ambiguous regions on 9 images; "
+            f"closest test: dana labels car as truck, {100 * t['effect']:+.1f} percentage points "
+            f"on {t['n_images']} images, adjusted p {t['p_adjusted']:.3g}: below the minimum "
+            f"effect (10 percentage points) and not significant")
+    assert line in (out / "report.md").read_text("utf-8")
+    assert "Large disagreements without a finding" in parse_report(html).body

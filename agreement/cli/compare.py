@@ -127,5 +127,9 @@ def run(args: argparse.Namespace) -> int:
     print(comparison.summary())
     table = comparison.metric("pq")[["a", "b", "difference", "ci_low", "ci_high", "p_adjusted",
                                      "change"]]
-    print("\nPQ per class\n" + table.to_string(float_format="{:.3f}".format))
+    s = comparison.settings
+    print(f"\nPQ per class (a = {comparison.a}, b = {comparison.b}; difference = b - a, "
+          f"ci_low / ci_high its {100 * s['confidence']:g}% {args.interval} bootstrap interval; "
+          f"p_adjusted: {s['correction']}, significant below {s['level']})\n"
+          + table.to_string(float_format="{:.3f}".format))
     return 0

@@ -64,16 +64,17 @@ class BatchComparison:
         One row per (class, metric): ``category_id``, ``category``, ``isthing``, ``metric``,
         ``a``, ``b`` (each with its interval ``a_low``, ``a_high``, ``b_low``, ``b_high``),
         ``difference`` (``b - a``) with ``ci_low``, ``ci_high``, ``p_value``, ``p_adjusted``,
-        ``significant``, ``change`` (``improved`` / ``worsened`` / ``unchanged`` / ``untested``).
+        ``significant``, ``change`` (``improved`` / ``worsened`` / ``no clear change`` (tested,
+        not significant: the interval may be wide) / ``untested``).
     annotators : DataFrame
         Leaderboard: ``annotator``, ``a``, ``b`` (the annotator's PQ, mean over the classes that
         occur, against the consensus of the others or, for ``"pairwise"`` batches, against the
         others pairwise: ``settings["agreement"]``), ``rank_a``, ``rank_b`` (1 = best), the test
-        columns, ``change`` (``improved`` / ``drifted`` / ``unchanged`` / ``untested``).
+        columns, ``change`` (``improved`` / ``drifted`` / ``no clear change`` / ``untested``).
     class_pairs : DataFrame
         Confused class pairs: ``category_a``, ``category_b``, ``name``, ``a``, ``b`` (share of
         the two classes' pixel values paired with the other class), the test columns,
-        ``change`` (``shrank`` / ``grew`` / ``unchanged`` / ``untested``).
+        ``change`` (``shrank`` / ``grew`` / ``no clear change`` / ``untested``).
     annotator_classes : DataFrame
         Per (``annotator``, ``category_id``, ``category``): the annotator's PQ of the class
         against the others in both batches, with the test columns (adjusted per annotator) and
@@ -113,21 +114,23 @@ class BatchComparison:
         kind = "paired" if self.paired else "unpaired"
         lines = [f"{self.b} vs {self.a}: {s['n_images_b']} vs {s['n_images_a']} images ({kind}),"
                  f" {s['correction']}-adjusted at level {s['level']}."]
+        level = f"{100 * s['confidence']:g}% CI"
         for r in self.changed().itertuples():
             lines.append(f"  {r.category} {r.metric}: {r.a:.3f} -> {r.b:.3f} ({r.change}, "
-                         f"{r.difference:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], "
+                         f"{r.difference:+.3f}, {level} [{r.ci_low:+.3f}, {r.ci_high:+.3f}], "
                          f"p_adj={r.p_adjusted:.3g})")
         if len(lines) == 1:
             lines.append("  no class changed significantly.")
         for r in self.annotators[self.annotators["significant"]].itertuples():
             lines.append(f"  annotator {r.annotator}'s agreement with the others: {r.change} "
-                         f"({r.difference:+.3f})")
+                         f"(PQ {r.a:.3f} -> {r.b:.3f}, {r.difference:+.3f})")
         ac = self.annotator_classes
         for r in (ac[ac["significant"]].itertuples() if len(ac) else ()):
             lines.append(f"  annotator {r.annotator}'s agreement with the others on "
-                         f"{r.category}: {r.change} ({r.a:.3f} -> {r.b:.3f})")
+                         f"{r.category}: {r.change} (PQ {r.a:.3f} -> {r.b:.3f})")
         for r in self.class_pairs[self.class_pairs["significant"]].itertuples():
-            lines.append(f"  confusion {r.name}: {r.change} ({r.a:.3f} -> {r.b:.3f})")
+            lines.append(f"  confusion {r.name}: {r.change} ({r.a:.3f} -> {r.b:.3f} of the two "
+                         f"classes' pixel labels paired with the other class)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

@@ -19,7 +19,7 @@ __all__ = ["plot_annotators", "plot_class_pairs", "plot_classes", "plot_differen
 
 #: Colours of the change labels (colour-blind safe: blue / orange / grey).
 CHANGE_COLORS = {"improved": "#0072B2", "shrank": "#0072B2", "worsened": "#D55E00",
-                 "drifted": "#D55E00", "grew": "#D55E00", "unchanged": "#7f7f7f",
+                 "drifted": "#D55E00", "grew": "#D55E00", "no clear change": "#7f7f7f",
                  "untested": "#bfbfbf"}
 _A, _B = "#999999", "#0072B2"
 
@@ -165,7 +165,7 @@ def plot_annotators(comparison: BatchComparison, *, ax: Axes | None = None) -> F
 def plot_class_pairs(comparison: BatchComparison, *, ax: Axes | None = None) -> Figure:
     """Confused class pairs: pixel confusion rate in ``a`` and ``b`` (lower is better).
 
-    Coloured by the verdict (shrank: blue, grew: orange, unchanged: grey).
+    Coloured by the verdict (shrank: blue, grew: orange, no clear change: grey).
 
     Returns
     -------

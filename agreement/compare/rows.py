@@ -28,7 +28,11 @@ from ..stats import (
 from ..study._rows import column_of, frame_of
 from .batch import Batch
 
-__all__ = ["CLASS_METRICS", "DEFAULT_METRICS"]
+__all__ = ["CLASS_METRICS", "DEFAULT_METRICS", "NO_CLEAR_CHANGE"]
+
+#: The ``change`` of a tested difference that is not significant: the data cannot tell a
+#: change from none (its interval may be wide), which is not "unchanged".
+NO_CLEAR_CHANGE = "no clear change"
 
 
 _BPQ = tuple("boundary_" + f for f in PQ_FIELDS)
@@ -74,7 +78,7 @@ def _decide(frame: pd.DataFrame, *, family: list[str] | None, level: float, corr
     frame["significant"] = (frame["p_adjusted"] < level).astype(bool)
     change = np.where(frame["difference"] > 0, up, down)
     frame["change"] = np.where(frame["significant"], change,
-                               np.where(frame["p_value"].notna(), "unchanged", "untested"))
+                               np.where(frame["p_value"].notna(), NO_CLEAR_CHANGE, "untested"))
     return frame
 
 

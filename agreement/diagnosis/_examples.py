@@ -7,7 +7,8 @@ classes, its annotator in the minority (for ``merge``: among those who merged), 
 most severe first and spread over images. A finding about one annotator never borrows a region
 where that annotator is not in the minority: no example is better than a wrong one. A border
 everyone places somewhere else shows regions where any annotator but the one who deviates most
-is in the minority.
+is in the minority, those where the one who deviates most is not first (the finding leaves that
+annotator out; their regions show their own finding).
 
 =================  ===================================================================
 kind               regions
@@ -121,7 +122,12 @@ def example_regions(f: Finding, regions: pd.DataFrame, *, things: Collection[int
         np.ones(len(pick), bool)
     if f.kind == "missed_small" and "size_px" in f.evidence:  # objects of the finding's size
         right_kind = right_kind & (pick["area"].to_numpy(np.int64) < int(f.evidence["size_px"]))
-    pick = pick.assign(_tier=on_images.astype(int) * 2 + right_kind, _pos=np.arange(len(pick)))
+    tier = on_images.astype(int) * 2 + right_kind
+    left_out = f.evidence.get("without") if f.evidence.get("scope") == "spread" else None
+    if left_out is not None:  # regions without the annotator the finding leaves out first
+        clean = np.array([left_out not in _members(v) for v in pick["annotators_b"]], bool)
+        tier = tier + 4 * clean
+    pick = pick.assign(_tier=tier, _pos=np.arange(len(pick)))
     pick = pick.sort_values(["_tier", "_pos"], ascending=[False, True], kind="stable")
     # one region per image before a second one of the same image
     pick = pick.assign(_nth=pick.groupby(pick["image"].astype(str), sort=False).cumcount())

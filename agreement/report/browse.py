@@ -35,8 +35,7 @@ def _effect_text(f) -> str:
     if f.unit == "px":
         return f"{f.effect:+.1f} px" if f.kind in ("boundary_offset", "extent") and \
             f.evidence.get("scope") != "spread" else f"{f.effect:.1f} px"
-    sign = "+" if f.kind == "extent" and f.effect > 0 else ""
-    return f"{sign}{100 * f.effect:.1f}%"
+    return f"{100 * f.effect:+.1f} pp"  # a difference of shares: percentage points
 
 
 def findings_browser(proposals: Sequence, pictures: Mapping[str, Sequence[Figure]]) -> Browser:
@@ -44,9 +43,8 @@ def findings_browser(proposals: Sequence, pictures: Mapping[str, Sequence[Figure
     its example crops (``pictures`` by proposal key, placed in the proposals)."""
     rows = []
     links = {}
-    for p in proposals:
-        f = p.finding
-        figs = [fig.name for fig in pictures.get(p.key, ())]
+    for f in sorted((f for p in proposals for f in p.findings), key=lambda f: f.rank):
+        figs = [fig.name for fig in pictures.get(f"finding-{f.rank}", ())]
         who = tuple(f.annotators) or (tuple(f.evidence.get("between", ())) or ("everyone",))
         rows.append({"id": int(f.rank), "kind": f.kind, "classes": tuple(f.categories),
                      "annotators": who, "effect": _effect_text(f),
@@ -63,7 +61,9 @@ def findings_browser(proposals: Sequence, pictures: Mapping[str, Sequence[Figure
         facets=("kind", "classes", "annotators", "image"),
         sort=("impact", "id"), pictures=links,
         caption="id = rank by impact (pixels per image the difference accounts for); effect = "
-                "how much more than the others, in the kind's unit; images = images where it "
+                "how much more than the others (the mean over images of the annotator's value "
+                "minus the image's median annotator's), in px or in pp (percentage points: a "
+                "difference of shares); images = images where it "
                 "shows, of those where it could be measured; annotators = who does it "
                 "(everyone: a guideline question; two names: two annotators differ, neither "
                 "is blamed). Click a row for its example crops.",

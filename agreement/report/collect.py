@@ -284,6 +284,8 @@ def report_data(
             validation=p.validation,
             consistency=consistency,
             disputed_pixels=disputed,
+            confidence=o.confidence,
+            n_bootstrap=o.n_bootstrap,
         )
         step("figures")
     return out

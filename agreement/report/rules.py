@@ -1,9 +1,11 @@
 """The guideline change each finding asks for: a title and a rule that fits its kind.
 
-One proposal per finding (:mod:`agreement.diagnosis`), in the findings' order (largest impact
-first). The rule says what the guideline must state, then what this study showed (who, how much,
-where, from the finding's fields) and what to do with the example crops. Nothing is computed
-here: every number comes from the finding.
+One proposal per guideline change, in the findings' order (largest impact first): findings
+that ask for the same change (the same title and rule, e.g. one annotator's road / sidewalk
+border and the annotators' spread on that border) make one proposal citing each of them. The
+rule says what the guideline must state, then what this study showed (who, how much, where,
+from the findings' fields) and what to do with the example crops. Nothing is computed here:
+every number comes from the findings.
 """
 
 from __future__ import annotations
@@ -24,24 +26,33 @@ PROPOSAL_COLUMNS = ("rank", "title", "kind", "classes", "annotators", "effect", 
 
 @dataclass(frozen=True)
 class Proposal:
-    """One proposed guideline change, made from one finding.
+    """One proposed guideline change, made from one finding or more.
 
     Attributes
     ----------
     finding : Finding
-        What the proposal is about (:class:`agreement.diagnosis.Finding`).
+        What the proposal is about (:class:`agreement.diagnosis.Finding`): the first (largest
+        impact) of its findings.
     title : str
     rule : str
         What the guideline must say, what this study showed, and what to do.
+    also : tuple of Finding
+        The other findings asking for the same change (same title and rule), in rank order.
     """
 
     finding: Any
     title: str
     rule: str
+    also: tuple[Any, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Any, ...]:
+        """Every finding behind the proposal, in rank order."""
+        return (self.finding, *self.also)
 
     @property
     def key(self) -> str:
-        """``finding-<rank>``: the key of the finding's example crops."""
+        """``finding-<rank>``: the key of the (first) finding's example crops."""
         return f"finding-{self.finding.rank}"
 
     @property
@@ -82,12 +93,13 @@ def _where(f: Any) -> str:
     return f"on {len(f.images)} of {f.n_images} images"
 
 
-def _seen(f: Any) -> str:
-    """What this study showed, from the finding."""
+def _seen(f: Any, lead: str = "In this study") -> str:
+    """What this study showed, from the finding (a share's text already gives the others'
+    means)."""
     text = f.text
-    others = _others(f)
-    return f"In this study: {text[:-1]}{others}." if others and text.endswith(".") else \
-        f"In this study: {text}"
+    others = _others(f) if f.unit == "px" else ""
+    return f"{lead}: {text[:-1]}{others}." if others and text.endswith(".") else \
+        f"{lead}: {text}"
 
 
 def _action(f: Any) -> str:
@@ -99,6 +111,44 @@ def _action(f: Any) -> str:
         return (f"With two annotators nothing says which of {a} and {b} follows the guideline: "
                 f"decide, write it down with {crops}, and show it to both.")
     return f"Add the rule to the guideline with {crops}: nobody alone is responsible."
+
+
+#: Examples of the visible edge between two classes (Cityscapes / COCO panoptic names), for
+#: the border rule; a pair not listed gets the generic wording.
+_BORDER_EDGES: dict[frozenset[str], str] = {
+    frozenset(("road", "sidewalk")): "the face of the curb",
+    frozenset(("road", "pavement-merged")): "the face of the curb",
+    frozenset(("sidewalk", "terrain")): "where the paving ends",
+    frozenset(("road", "terrain")): "where the asphalt ends",
+    frozenset(("sidewalk", "building")): "the foot of the wall",
+    frozenset(("building", "sky")): "the roof line",
+    frozenset(("building-other-merged", "sky-other-merged")): "the roof line",
+    frozenset(("vegetation", "sky")): "the outermost leaves of the crown",
+    frozenset(("tree-merged", "sky-other-merged")): "the outermost leaves of the crown",
+}
+#: Examples of what a class's outline includes, for the extent rule.
+_EXTENT_PARTS: dict[str, str] = {
+    "vegetation": "the gaps: sky seen through a tree crown",
+    "tree-merged": "the gaps: sky seen through a tree crown",
+    "fence": "the gaps: the background seen through the mesh",
+    "fence-merged": "the gaps: the background seen through the mesh",
+    "bicycle": "the gaps: the background between the spokes",
+    "motorcycle": "the gaps: the background between the spokes",
+    "pole": "thin parts: the top of a pole and the arm holding a sign or light",
+}
+#: Examples of an object built of parts, for the split rule.
+_OBJECT_PARTS: dict[str, str] = {
+    "truck": "a truck's cab and box",
+    "bus": "the two sections of an articulated bus",
+    "bicycle": "a bicycle's frame and wheels",
+    "motorcycle": "a motorcycle's frame and wheels",
+}
+
+
+def _example(table: Mapping[Any, str], key: Any) -> str:
+    """`` (e.g. ...)`` from ``table``, or nothing for a class (pair) without an example."""
+    example = table.get(key)
+    return f" (e.g. {example})" if example else ""
 
 
 def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
@@ -117,8 +167,8 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
                 f"doubtful areas (thin strips, transitions, shadows), with example crops.")
     if k == "boundary_offset":
         return (f"Say where the {a} / {b} border goes",
-                f"State which visible edge is the border between {a} and {b} (for a road / "
-                f"sidewalk border, e.g. the face of the curb), that the border is drawn on it, "
+                f"State which visible edge is the border between {a} and {b}"
+                f"{_example(_BORDER_EDGES, frozenset((a, b)))}, that the border is drawn on it, "
                 f"and which class owns the strip between the edges annotators could choose.")
     if k == "boundary_detail":
         where = f" (here: {', '.join(cats[:4])})" if cats else ""
@@ -129,7 +179,7 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
         bigger = f.effect > 0
         return (f"Say what belongs to {a}",
                 f"State what is part of {a} and where its outline goes: its thin parts, the gaps "
-                f"seen through it (e.g. sky through a tree crown) and its shadows; "
+                f"seen through it and its shadows{_example(_EXTENT_PARTS, a)}; "
                 f"{'drawing it larger' if bigger else 'drawing it smaller'} than the visible "
                 f"{a} is not allowed.")
     if k == "missed_small":
@@ -148,7 +198,7 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
     if k == "split":
         return (f"Say what counts as one {a}",
                 f"State that one {a} is one segment, also when an occluder cuts it into visible "
-                f"parts or it is built of parts (a truck's cab and box).")
+                f"parts or it is built of parts{_example(_OBJECT_PARTS, a)}.")
     if k == "unlabeled":
         return ("Say that every pixel gets a class",
                 "State that every pixel gets a class and that neighbouring regions share their "
@@ -162,7 +212,10 @@ def _rule(f: Any, things: Mapping[str, bool]) -> tuple[str, str]:
 
 def propose(findings: Iterable[Any], *, things: Mapping[str, bool] | None = None
             ) -> list[Proposal]:
-    """One proposal per finding, in the findings' order (largest impact first).
+    """One proposal per guideline change, in the findings' order (largest impact first).
+
+    Findings whose proposals would have the same title and rule make one proposal (at the
+    place of the first), which says what each of them showed and what to do for each.
 
     Parameters
     ----------
@@ -187,18 +240,25 @@ def propose(findings: Iterable[Any], *, things: Mapping[str, bool] | None = None
     >>> p.rule.split(". In this study: ")[1][:46]
     'chen draws the road / sidewalk border 41.6 px '
     """
-    out = []
+    groups: dict[tuple[str, str], list[Any]] = {}
     for f in findings:
-        title, rule = _rule(f, things or {})
-        out.append(Proposal(f, title, f"{rule} {_seen(f)} {_action(f)}"))
+        groups.setdefault(_rule(f, things or {}), []).append(f)
+    out = []
+    for (title, rule), fs in groups.items():
+        seen = " ".join(_seen(f, "In this study" if k == 0 else "Also in this study")
+                        for k, f in enumerate(fs))
+        actions = " ".join(dict.fromkeys(_action(f) for f in fs))
+        out.append(Proposal(fs[0], title, f"{rule} {seen} {actions}", tuple(fs[1:])))
     return out
 
 
 def proposals_frame(proposals: Sequence[Proposal]) -> pd.DataFrame:
-    """Proposals as a table: :data:`PROPOSAL_COLUMNS` (``finding`` = the finding's text)."""
+    """Proposals as a table: :data:`PROPOSAL_COLUMNS`, one row per finding in rank order
+    (``finding`` = the finding's text; the findings of one proposal share its title and
+    rule)."""
     rows = []
-    for p in proposals:
-        f = p.finding
+    behind = [(p, f) for p in proposals for f in p.findings]
+    for p, f in sorted(behind, key=lambda pf: pf[1].rank):
         rows.append({"rank": f.rank, "title": p.title, "kind": f.kind,
                      "classes": " / ".join(f.categories), "annotators": ", ".join(f.annotators),
                      "effect": f.effect, "unit": f.unit, "ci_low": f.ci_low,

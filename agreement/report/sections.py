@@ -17,7 +17,9 @@ import pandas as pd
 from ..diagnosis import Findings
 from .browse import findings_browser, heatmap_section, region_section
 from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
+from .reading import NUMBERS_TITLE, numbers_section
 from .rules import Proposal, proposals_frame
+from .unfound import UNFOUND_TITLE, unfound_lines
 
 __all__ = ["ReportData", "make_sections", "make_summary"]
 
@@ -79,6 +81,10 @@ class ReportData:
         ``review_queue.csv``.
     disputed_pixels : float
         Mean disputed pixels per image (for the findings' impact).
+    confidence : float
+        Level of the PQ intervals (the report's ``confidence``).
+    n_bootstrap : int
+        Resamples of the PQ intervals.
     """
 
     name: str
@@ -105,6 +111,8 @@ class ReportData:
     max_region_rows: int = 500
     review: pd.DataFrame | None = None
     disputed_pixels: float = math.nan
+    confidence: float = 0.95
+    n_bootstrap: int = 1000
 
     @property
     def names(self) -> dict[int, str]:
@@ -113,8 +121,8 @@ class ReportData:
         return dict(zip(ids, self.categories["name"], strict=True))
 
 
-def _pct(x: float) -> str:
-    return "–" if x != x else f"{100 * x:.1f}"
+def _frac(x: float) -> str:
+    return "–" if x != x else f"{x:.3f}"
 
 
 def _alpha(x: float) -> str:
@@ -138,12 +146,15 @@ def _summary(d: ReportData) -> Section:
         r = all_row.iloc[0]
         ci = ""
         if "pq_ci_low" in r and r["pq_ci_low"] == r["pq_ci_low"]:
-            ci = f" (95% CI over images {_pct(r['pq_ci_low'])}–{_pct(r['pq_ci_high'])})"
+            ci = (f" ({100 * d.confidence:g}% CI over images {_frac(r['pq_ci_low'])}–"
+                  f"{_frac(r['pq_ci_high'])})")
         blocks.append(
             Paragraph(
                 f"Panoptic quality between annotators, all classes: PQ "
-                f"{_pct(r['pq'])}{ci}, SQ {_pct(r['sq'])}, RQ {_pct(r['rq'])} (percent); "
-                f"pixel Krippendorff's alpha {_alpha(d.alpha)}."
+                f"{_frac(r['pq'])}{ci}, SQ {_frac(r['sq'])}, RQ {_frac(r['rq'])} (fractions, "
+                f"0 to 1; 1 = identical); pixel Krippendorff's alpha {_alpha(d.alpha)}"
+                f"{' (void pixels excluded)' if d.alpha == d.alpha else ''}. What each number "
+                f"means: \"{NUMBERS_TITLE}\", at the end."
             )
         )
     blocks.append(
@@ -152,7 +163,7 @@ def _summary(d: ReportData) -> Section:
             "Agreement between annotators",
             d.overall,
             "PQ / SQ / RQ as fractions, pooled over every ordered annotator pair and "
-            "image; n = classes averaged; CI = bootstrap over images.",
+            f"image; n = classes averaged; CI = {100 * d.confidence:g}% bootstrap over images.",
         )
     )
     if d.proposals:
@@ -172,8 +183,41 @@ def _summary(d: ReportData) -> Section:
     return Section("summary", "Summary", tuple(blocks))
 
 
+def _unfound(d: ReportData) -> list:
+    """The largest confused class pairs no finding explains, with the closest test (none:
+    nothing)."""
+    lines = unfound_lines(d.pairs, d.findings)
+    if not lines:
+        return []
+    return [Group(UNFOUND_TITLE, (Paragraph(
+        "The confused class pairs with most pixels that no finding explains, each with the "
+        "test of the findings' family that came closest (finding_tests.csv) and what it "
+        "lacked:"), tuple(lines)), "note")]
+
+
 def _problem_text(p: Proposal) -> str:
-    return f"{p.title}: {p.finding.text}"
+    return f"{p.title}: {' '.join(f.text for f in p.findings)}"
+
+
+def _finding_blocks(d: ReportData, f: Any, placed: set[str], numbered: bool) -> list:
+    """One finding of a proposal: its text, impact and test, and its example crops."""
+    label = f"Finding {f.rank}" if numbered else "Finding"
+    out: list = [Paragraph(f"{label}: {f.text}", "finding"), Paragraph(
+        f"Impact: {f.impact:.0f} px per image; test: adjusted p {f.p_adjusted:.3g} "
+        f"(statistic {f.statistic:.1f}; {f.method}).")]
+    figs, before = _place(list(d.pair_figures.get(f"finding-{f.rank}", ())), placed)
+    if figs or before:
+        out.extend(figs)
+        if before:
+            out.append(Paragraph("Also shown above: " + ", ".join(b.title for b in before)
+                                 + "."))
+    elif f.evidence.get("regions"):
+        where = ", ".join(f"#{r['region']} ({r['image']})" for r in f.evidence["regions"])
+        out.append(Paragraph(f"Example regions: {where} (see the region browser)."))
+    else:
+        out.append(Paragraph("No ambiguous region of the study shows this finding on its own; "
+                             "the numbers above are the evidence.", "note"))
+    return out
 
 
 def _no_finding(d: ReportData) -> str:
@@ -375,6 +419,7 @@ def _proposals(d: ReportData, placed: set[str]) -> Section:
     if not d.proposals:
         return Section("proposals", title, (
             Paragraph(_no_finding(d) + " No guideline revision is proposed."),
+            *_unfound(d),
             Table("proposals", "Proposals", proposals_frame([]), show=False),
             Table("findings", "Findings", d.findings.to_frame(), show=False),
             Table("finding_tests", "Every test", d.findings.tests, show=False)))
@@ -389,27 +434,15 @@ def _proposals(d: ReportData, placed: set[str]) -> Section:
         "Largest impact first: the pixels per image the difference accounts for." + context)]
     groups: list = []
     for p in d.proposals:
-        f = p.finding
-        inner: list = [Paragraph(f"Proposed rule: {p.rule}"),
-                       Paragraph(f"Finding: {f.text}", "finding")]
-        inner.append(Paragraph(
-            f"Impact: {f.impact:.0f} px per image; test: adjusted p {f.p_adjusted:.3g} "
-            f"(statistic {f.statistic:.1f}; {f.method})."))
-        figs, before = _place(list(d.pair_figures.get(p.key, ())), placed)
-        if figs or before:
-            inner.extend(figs)
-            if before:
-                inner.append(Paragraph("Also shown above: " + ", ".join(f.title for f in before)
-                                       + "."))
-        elif f.evidence.get("regions"):
-            where = ", ".join(f"#{r['region']} ({r['image']})" for r in f.evidence["regions"])
-            inner.append(Paragraph(f"Example regions: {where} (see the region browser)."))
-        else:
-            inner.append(Paragraph("No ambiguous region of the study shows this finding on "
-                                   "its own; the numbers above are the evidence.", "note"))
-        groups.append(Group(f"{f.rank}. {p.title}", tuple(inner), "proposal"))
+        inner: list = [Paragraph(f"Proposed rule: {p.rule}")]
+        for f in p.findings:
+            inner.extend(_finding_blocks(d, f, placed, len(p.findings) > 1))
+        ranks = " and ".join(str(f.rank) for f in p.findings)
+        cited = f" (findings {ranks})" if p.also else ""
+        groups.append(Group(f"{p.finding.rank}. {p.title}{cited}", tuple(inner), "proposal"))
     blocks.append(findings_browser(d.proposals, d.pair_figures))
     blocks.extend(groups)
+    blocks.extend(_unfound(d))
     blocks.append(Table("proposals", "Proposals (full text)", proposals_frame(d.proposals),
                         show=False))
     blocks.append(Table("findings", "Findings", d.findings.to_frame(), show=False))
@@ -497,6 +530,8 @@ def make_sections(d: ReportData) -> tuple[Section, ...]:
            _review(d), _annotators(d), _validation(d)]
     if d.consistency is not None:
         out.append(_consistency(d.consistency))
+    out.append(numbers_section(confidence=d.confidence, n_bootstrap=d.n_bootstrap,
+                               findings_parameters=d.findings.parameters))
     return tuple(out)
 
 
