@@ -49,8 +49,8 @@ def test_json_summary_and_files(study, tmp_path, capsys):
     assert set(summary["overall"]) == {"All", "Things", "Stuff"}
     # ann_c draws the road / sidewalk border 6 px into the sidewalk on every image (wider than
     # the border band of these 24 x 32 images: most of it is sidewalk labelled road)
-    assert summary["problems"][0]["classes"] == "sidewalk / road"
-    assert summary["problems"][0]["annotators"] == "ann_c"
+    assert summary["problems"][0]["classes"] == ["sidewalk", "road"]
+    assert summary["problems"][0]["annotators"] == ["ann_c"]
     assert {"report.html", "report.md", "classes.csv", "overall.csv", "findings.json"} <= {
         p.name for p in out.iterdir()
     }
@@ -112,7 +112,7 @@ def test_json_to_a_file_and_summary_json(study, tmp_path, capsys):
         == 0
     )
     assert capsys.readouterr().out.strip() == str(out / "report.html")
-    assert json.loads(js.read_text())["problems"][0]["classes"] == "sidewalk / road"
+    assert json.loads(js.read_text())["problems"][0]["classes"] == ["sidewalk", "road"]
     assert main(["summary", str(study), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["annotators"] == ["ann_a", "ann_b", "ann_c"] and doc["missing"] == []

@@ -550,6 +550,10 @@ def make_summary(d: ReportData) -> dict:
     problems = proposals_frame(d.proposals)[
         ["rank", "title", "kind", "classes", "annotators", "effect", "unit", "images",
          "impact"]].to_dict("records")
+    by_rank = {f.rank: f for p in d.proposals for f in p.findings}
+    for row in problems:  # lists, as in "findings" (the CSV joins them into one cell)
+        f = by_rank[row["rank"]]
+        row["classes"], row["annotators"] = list(f.categories), list(f.annotators)
     return {
         "study": d.name,
         "annotators": list(d.annotators),
