@@ -43,6 +43,7 @@ def test_json_summary_and_files(study, tmp_path, capsys):
     code = main(["report", str(study), "--out", str(out), "--json", "--bootstrap", "50", "-j", "1"])
     captured = capsys.readouterr()
     assert code == 0 and captured.err == ""  # --json implies no progress bar
+    assert "rest on few images" not in (out / "report.md").read_text("utf-8")  # 10 images
     summary = json.loads(captured.out)
     assert summary["annotators"] == ["ann_a", "ann_b", "ann_c"] and summary["images"] == 10
     assert summary["report_html"] == str(out / "report.html")
@@ -140,6 +141,10 @@ def test_study_file_with_photos(study, tmp_path, capsys):
     html = (out / "report.html").read_text("utf-8")
     assert "photos" in parse_report(html).body  # the photos folder is checksummed
     assert "study file" in parse_report(html).body
+    # two images: the report says its intervals and tests are rough (ten: it does not)
+    assert "With 2 images, the intervals and the findings' tests rest on few images" in (
+        out / "report.md").read_text("utf-8")
+    assert "With 2 images, the intervals" in parse_report(html).body
 
 
 def test_one_annotator_is_refused(study, tmp_path, capsys):

@@ -24,9 +24,6 @@ from ._common import (
 )
 from ._scheduler import add_scheduler_flag, scheduler
 
-#: Fewer images than this in a batch: a note says the intervals and tests are rough.
-FEW_IMAGES = 10
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the sub-command."""
@@ -94,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from ..compare.comparison import compare_batches
     from ..io._files import atomic_write
     from ..io._outdir import check_output_folder
+    from ..stats import FEW_IMAGES
 
     if args.json == "-":
         args.quiet = True  # stdout carries the JSON document; only errors reach stderr

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..diagnosis import Findings
+from ..stats import FEW_IMAGES
 from .browse import findings_browser, heatmap_section, region_section
 from .model import Figure, Group, Paragraph, RegionFigure, Section, Table
 from .reading import NUMBERS_TITLE, numbers_section
@@ -157,6 +158,12 @@ def _summary(d: ReportData) -> Section:
                 f"means: \"{NUMBERS_TITLE}\", at the end."
             )
         )
+    if d.images < FEW_IMAGES:
+        blocks.append(Paragraph(
+            f"With {d.images} image{'s' * (d.images != 1)}, the intervals and the findings' "
+            "tests rest on few images (they resample images): the intervals are rough, an "
+            "interval of width 0 says nothing, and a habit shows as a finding only when it "
+            f"recurs on many images; {FEW_IMAGES} or more images are advised."))
     blocks.append(
         Table(
             "overall",

@@ -26,7 +26,12 @@ from ._bootstrap import BootstrapResult, bootstrap, bootstrap_difference
 from ._permutation import adjust_pvalues, permutation_test
 from ._table import CountTable, Statistic, resample_weights
 
+#: Fewer images than this: intervals and tests that resample images are rough (over 2 images an
+#: interval of width 0 says nothing); `compare` and the report say so.
+FEW_IMAGES = 10
+
 __all__ = [
+    "FEW_IMAGES",
     "BootstrapResult",
     "CountTable",
     "Statistic",
