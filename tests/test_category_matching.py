@@ -258,3 +258,39 @@ def test_a_study_file_without_categories_matches_by_name(tmp_path):
     assert study.source("second").categories == want.categories
     assert pq_by_name(study, "first", "second")[1] == pq_by_name(want, "a", "b")[1]
     assert "thing / stuff" in open_study(mixed / "study.toml").notes[0]
+
+
+def test_panoptic_files_differing_only_in_colours_still_match_with_a_cvat_file(tmp_path):
+    """Colours (or supercategories) are not part of a category's identity, as in
+    merge_categories: two panoptic files that differ only there, beside a CVAT file whose
+    label order makes matching run, load."""
+    from dataclasses import replace
+
+    mixed = folder(tmp_path)
+    write_panoptic(mixed / "a.json", GTS["A"])
+    recoloured = Categories([replace(c, color=(1, 2, 3)) for c in CATEGORIES.values()])
+    write_panoptic(mixed / "b.json", GTS["B"], recoloured)
+    write_cvat(mixed / "c.xml", GTS["A"], labels=("road", "person", "car"))
+    study = load_study(mixed)
+    assert [(c.id, c.name, c.isthing) for c in study.categories.values()] == [
+        (c.id, c.name, c.isthing) for c in CATEGORIES.values()]
+    for image in IMAGES:
+        assert same_partition(study.annotations(image)["c"], GTS["A"][image]["ann"])
+
+
+def test_sources_with_classes_of_their_own_are_not_matched_by_name():
+    """Label maps and BSDS state no categories of a tool (stated_flags is None): a study of
+    one with a CVAT file is left as it was read, and refused by id as before."""
+    from agreement.io._catmatch import match_by_name
+    from agreement.model import MemorySource, Study
+
+    cvat = ShapeSource("a.xml", Categories([Category(1, "road", True),
+                                            Category(2, "car", True)]), [], {})
+    maps = MemorySource("maps", [], Categories([Category(1, "region", True)]))
+    expanded = {"a": {None: cvat}, "maps": {None: maps}}
+    read_again = []
+    out = match_by_name(expanded, renumberable={"a": True, "maps": False},
+                        reread=lambda entry, cats: read_again.append(entry))
+    assert out is expanded and read_again == []
+    with pytest.raises(StudyError, match="category 1 must be 'road'"):
+        Study({"a": cvat, "maps": maps})

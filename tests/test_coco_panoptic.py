@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from agreement import (
+    AgreementError,
     AnnotationError,
     Categories,
     FormatError,
@@ -257,6 +258,19 @@ def test_writer_holds_nothing_of_an_image_it_has_written(tmp_path):
     small, large = peak(60), peak(240)
     assert (large - small) / 180 < 600, (small, large)
     assert len(json.loads((tmp_path / "p240.json").read_text())["annotations"]) == 240
+
+
+def test_a_closed_writer_closes_again_quietly_and_takes_nothing_more(tmp_path):
+    cats = Categories.from_coco(_cats())
+    writer = CocoPanopticWriter(cats, tmp_path / "p.json")
+    writer.add(PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7},
+                                           file_name="a.jpg"))
+    text = writer.close().read_text()
+    assert writer.close().read_text() == text and len(json.loads(text)["annotations"]) == 1
+    with pytest.raises(AgreementError, match=r"p\.json' must be open to add annotations, "
+                       "got one already closed"):
+        writer.add(PanopticAnnotation.from_map(TINY, {9: 9, 1001: 1, 1002: 1, 7: 7},
+                                               file_name="b.jpg"))
 
 
 def test_writer_refuses_a_segment_absent_from_the_map(tmp_path):

@@ -77,3 +77,21 @@ def test_nothing_without_the_pairs_columns():
     assert unfound_lines(None, Findings((), TESTS, {})) == []
     assert unfound_lines(pd.DataFrame({"a": ["road"], "pixels": [5]}),
                          Findings((), TESTS, {})) == []
+
+
+def test_no_nan_printed_and_a_one_sided_effect_the_wrong_way_is_said_so():
+    """A closest test without an effect (NaN) prints no number; a one-sided kind whose effect
+    points the other way (the annotator misses, merges, confuses less than the others) says so
+    rather than "not significant" alone. Counts of one are singular."""
+    one = PAIRS[PAIRS["class_pair"] == "car <-> truck"].assign(regions=1, images=1)
+    nan = TESTS.assign(effect=NAN, p_adjusted=NAN)
+    line = unfound_lines(one, Findings((), nan, {"alpha": 0.01, "min_images": 3}))[0]
+    assert "nan" not in line.lower()
+    assert line == ("car <-> truck (class confusion): 100,762 px in 1 ambiguous region on 1 "
+                    "image; closest test: dana labels car as truck, on 12 images: too few "
+                    "images (the test needs 3).")
+    less = TESTS.assign(effect=[-0.2, -0.3, -0.1, -0.4], p_adjusted=0.5)
+    line = unfound_lines(one, Findings((), less, {"alpha": 0.01, "min_images": 3}))[0]
+    assert line.endswith("-30.0 percentage points on 11 images, adjusted p 0.5: in the other "
+                         "direction (less than the others) and not significant (a finding "
+                         "needs adjusted p < 0.01).")

@@ -140,8 +140,14 @@ def shared_categories(exports: Sequence[Export]) -> Categories:
     return Categories(replace(c, isthing=flags.get(c.name, c.isthing)) for c in cats.values())
 
 
+def _same(a: Category | None, b: Category) -> bool:
+    """One category for a study: the same name and thing / stuff (colours may differ, as
+    :func:`~agreement.model.merge_categories` allows)."""
+    return a is not None and (a.name, a.isthing) == (b.name, b.isthing)
+
+
 def _agrees(source: AnnotationSource, shared: Categories) -> bool:
-    return all(shared.get(c.id) == c for c in source.categories.values())
+    return all(_same(shared.get(c.id), c) for c in source.categories.values())
 
 
 def _conflict(sources: Mapping[str, AnnotationSource]) -> bool:
@@ -182,6 +188,9 @@ def match_by_name(expanded: Expanded, *, renumberable: Mapping[str, bool],
             for entry, found in expanded.items() for who, src in found.items()}
     if not _conflict(flat):
         return expanded
+    if any(not renumberable[entry] and stated_flags(src) is None
+           for entry, found in expanded.items() for src in found.values()):
+        return expanded  # label maps, BSDS: classes of their own, nothing to match by name
     exports = [Export(entry if who is None else f"{entry}/{who}", src, renumberable[entry])
                for entry, found in expanded.items() for who, src in found.items()]
     shared = shared_categories(exports)
@@ -193,7 +202,7 @@ def match_by_name(expanded: Expanded, *, renumberable: Mapping[str, bool],
             out[entry] = reread(entry, shared)
         else:
             src = next(s for s in found.values() if not _agrees(s, shared))
-            bad = next(c for c in src.categories.values() if shared.get(c.id) != c)
+            bad = next(c for c in src.categories.values() if not _same(shared.get(c.id), c))
             want = shared.by_name(bad.name)
             raise StudyError(
                 f"annotator {entry!r}, file {src.name!r}: category {bad.name!r} must be "

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from .._checks import short
 from .._names import Names
-from ..errors import AnnotationError, FormatError
+from ..errors import AgreementError, AnnotationError, FormatError
 from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
 from ..model import Categories, ImageInfo, PanopticAnnotation, Segment, image_key
@@ -508,9 +508,13 @@ class CocoPanopticWriter:
         self._anns = _ListSpool()
         self._ids: set[int] = set()
         self._pngs: set[str] = set()
+        self._closed = False
 
     def add(self, ann: PanopticAnnotation) -> None:
         """Write the annotation's PNG and record its entries (ids numbered from 1 when unset)."""
+        if self._closed:
+            raise AgreementError(f"writer of {str(self.json_path)!r} must be open to add "
+                                 "annotations, got one already closed")
         json_path = self.json_path
         name = ann.image.file_name
         iid = ann.image.id if ann.image.id is not None else len(self._images) + 1
@@ -532,11 +536,14 @@ class CocoPanopticWriter:
         self._anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
 
     def close(self) -> Path:
-        """Write the JSON (atomically); returns its path.
+        """Write the JSON (atomically); returns its path. Once closed, the writer takes no
+        more annotations, and closing it again writes nothing.
 
         The text is that of ``json.dumps(document, indent=1)``: the two lists, kept as text in
         temporary files, are copied into their places.
         """
+        if self._closed:
+            return self.json_path
         mark = f"agreement-list-{secrets.token_hex(8)}"
         doc = {
             "info": self.info,
@@ -561,6 +568,7 @@ class CocoPanopticWriter:
 
     def discard(self) -> None:
         """Let go of the entries gathered so far (the JSON is not written)."""
+        self._closed = True
         self._images.close()
         self._anns.close()
 

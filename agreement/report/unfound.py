@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..diagnosis._effects import SIGNED
+
 __all__ = ["UNFOUND_TITLE", "unfound_lines"]
 
 #: Title of the block.
@@ -74,6 +76,10 @@ def _closest(cands: pd.DataFrame) -> Any:
     return next(order.itertuples())
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'s' * (n != 1)}"
+
+
 def _amount(x: float, unit: str) -> str:
     if unit == "px":
         return f"{x:+.1f} px"
@@ -107,7 +113,9 @@ def _why(t: Any, alpha: float, min_images: int) -> str:
     if math.isnan(effect) or int(t.n_images) < min_images:
         return f"too few images (the test needs {min_images})"
     reasons = []
-    if abs(effect) < float(t.min_effect):
+    if str(t.kind) not in SIGNED and effect < 0:  # fewer misses, merges... than the others
+        reasons.append("in the other direction (less than the others)")
+    elif abs(effect) < float(t.min_effect):
         reasons.append(f"below the minimum effect ({_minimum(float(t.min_effect), str(t.unit))})")
     if not float(t.p_adjusted) < alpha:
         reasons.append(f"not significant (a finding needs adjusted p < {alpha:g})")
@@ -169,8 +177,9 @@ the minimum effect (10 percentage points) and not significant (a finding needs a
         if len(names) != 2:
             continue
         kind = f" ({row.kind})" if "kind" in pairs.columns else ""
-        head = (f"{row.class_pair}{kind}: {int(row.pixels):,} px in {int(row.regions)} "
-                f"ambiguous regions on {int(row.images)} images")
+        head = (f"{row.class_pair}{kind}: {int(row.pixels):,} px in "
+                f"{_count(int(row.regions), 'ambiguous region')} on "
+                f"{_count(int(row.images), 'image')}")
         void = 0 in (int(row.category_a), int(row.category_b))
         cands = _candidates(tests, names, void) if usable else pd.DataFrame()
         if not len(cands):
@@ -178,8 +187,10 @@ the minimum effect (10 percentage points) and not significant (a finding needs a
                        "for a test of the findings' family.")
             continue
         t = _closest(cands)
-        amount = _amount(float(t.effect), str(t.unit))
-        out.append(f"{head}; closest test: {_test_name(t)}, {amount} on {int(t.n_images)} "
-                   f"images, adjusted p {float(t.p_adjusted):.3g}: "
+        effect, p = float(t.effect), float(t.p_adjusted)
+        measured = (f"{_amount(effect, str(t.unit))} on {_count(int(t.n_images), 'image')}, "
+                    f"adjusted p {p:.3g}" if effect == effect and p == p else
+                    f"on {_count(int(t.n_images), 'image')}")
+        out.append(f"{head}; closest test: {_test_name(t)}, {measured}: "
                    f"{_why(t, alpha, min_images)}.")
     return out
