@@ -6,13 +6,10 @@ beside the JSON is accepted too.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import secrets
-import shutil
-import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -23,6 +20,7 @@ import numpy.typing as npt
 
 from .._checks import short
 from .._names import Names
+from .._spool import Spool
 from ..errors import AgreementError, AnnotationError, FormatError
 from ..findings import Finding
 from ..labels import compact_ids, segment_boxes
@@ -504,8 +502,8 @@ class CocoPanopticWriter:
         self.json_path = Path(json_path)
         self.png_root = Path(png_dir) if png_dir is not None else self.json_path.with_suffix("")
         self.info = dict(info or {})
-        self._images = _ListSpool()  # the JSON's two long lists, as text (nothing held)
-        self._anns = _ListSpool()
+        #: the JSON's two long lists, each entry as its text, in temporary files (not held)
+        self._images, self._anns = Spool(), Spool()
         self._ids: set[int] = set()
         self._pngs: set[str] = set()
         self._closed = False
@@ -530,17 +528,17 @@ class CocoPanopticWriter:
         segments = _table_from_map(ann, self.categories, json_path)
         png_path = inside(self.png_root, png_name, file=json_path, image=name)
         write_png_rgb(png_path, id2rgb(ann.ids))
-        self._images.append(
-            {"id": iid, "file_name": name, "height": ann.image.height, "width": ann.image.width}
-        )
-        self._anns.append({"image_id": iid, "file_name": png_name, "segments_info": segments})
+        self._images.extend([_entry({"id": iid, "file_name": name, "height": ann.image.height,
+                                     "width": ann.image.width})])
+        self._anns.extend([_entry({"image_id": iid, "file_name": png_name,
+                                   "segments_info": segments})])
 
     def close(self) -> Path:
         """Write the JSON (atomically); returns its path. Once closed, the writer takes no
         more annotations, and closing it again writes nothing.
 
         The text is that of ``json.dumps(document, indent=1)``: the two lists, kept as text in
-        temporary files, are copied into their places.
+        temporary files (:class:`~agreement._spool.Spool`), are copied into their places.
         """
         if self._closed:
             return self.json_path
@@ -558,9 +556,9 @@ class CocoPanopticWriter:
         try:
             with atomic_write(self.json_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
                 out.write(before)
-                self._images.copy_to(out)
+                _copy_list(self._images, out)
                 out.write(between)
-                self._anns.copy_to(out)
+                _copy_list(self._anns, out)
                 out.write(after)
         finally:
             self.discard()
@@ -573,39 +571,19 @@ class CocoPanopticWriter:
         self._anns.close()
 
 
-class _ListSpool:
-    """The items of a JSON list at depth 1 of a document written with ``indent=1``, as text
-    in a temporary file (in memory where none can be made); :meth:`copy_to` writes the list
-    as :func:`json.dumps` would."""
+def _entry(item: Any) -> str:
+    """An item of a list at depth 1 of a document written with ``indent=1``, as that text."""
+    return json.dumps(item, indent=1).replace("\n", "\n  ")
 
-    def __init__(self) -> None:
-        self._n = 0
-        self._file: Any = None  # made at the first item
 
-    def __len__(self) -> int:
-        return self._n
-
-    def append(self, item: Any) -> None:
-        if self._file is None:
-            try:
-                self._file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")
-            except OSError:  # no usable temporary folder: keep the text
-                self._file = io.StringIO()
-        self._file.write(("[\n  " if self._n == 0 else ",\n  ") +
-                         json.dumps(item, indent=1).replace("\n", "\n  "))
-        self._n += 1
-
-    def copy_to(self, out: Any) -> None:
-        if self._n == 0:
-            out.write("[]")
-            return
-        self._file.seek(0)
-        shutil.copyfileobj(self._file, out)
-        out.write("\n ]")
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+def _copy_list(entries: Spool, out: Any) -> None:
+    """Write the list of ``entries`` (texts of :func:`_entry`) as :func:`json.dumps` would."""
+    if not len(entries):
+        out.write("[]")
+        return
+    for k, text in enumerate(entries):
+        out.write(("[\n  " if k == 0 else ",\n  ") + text)
+    out.write("\n ]")
 
 
 def _table_from_map(ann: PanopticAnnotation, categories: Categories, json_path: Path) -> list[dict]:
