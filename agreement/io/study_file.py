@@ -178,10 +178,9 @@ class StudySpec:
         """Every export present, as ``expand_sources`` gives it; without a category set, the
         exports of tools that number labels differently matched by name."""
         specs = [(spec, resolve_export(spec.path, spec.format)[1]) for spec in self.present()]
-        # COCO panoptic carries its categories (and its reader takes no such option)
+        # expand_sources gives categories= only to the readers that take it (not COCO panoptic)
         given = {} if self.categories is None else {"categories": self.categories}
-        read = [expand_sources(spec.path, format=fmt, **({} if fmt == "coco_panoptic" else
-                                                           given)) for spec, fmt in specs]
+        read = [expand_sources(spec.path, format=fmt, **given) for spec, fmt in specs]
         names = [spec.name or spec.path.stem for spec, _ in specs]
         if self.categories is not None or len(set(names)) < len(names):
             return [(spec, found) for (spec, _), found in zip(specs, read, strict=True)]
