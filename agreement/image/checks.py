@@ -158,18 +158,13 @@ def _lumped(maps: ImageMaps, a: str, others: list[str], things: np.ndarray,
     for i in np.flatnonzero(eligible & (splitters > 0) & (splitters >= lumpers)):
         seg = ref.segments[i]
         parts = [f"{int(c[i])} instances of annotator {b!r} (segments "
-                 f"{[other_id for other_id in _ids(maps, b, inside[i])][:10]})"
-                 for (b, c, inside), hit in zip(seen, several[:, i], strict=True) if hit]
+                 f"{[maps.annotations[b].segments[j].id for j in np.flatnonzero(row[i])][:10]})"
+                 for (b, c, row), hit in zip(seen, several[:, i], strict=True) if hit]
         out.append(Finding.of(
             "crowd_candidate", f"{maps.categories.name(seg.category_id)} segment covers "
             f"{'; '.join(parts)}: one blob for several instances (crowd?)", annotator=a,
             image=maps.image, shape=f"segment {seg.id}"))
     return out
-
-
-def _ids(maps: ImageMaps, b: str, row: np.ndarray) -> list[int]:
-    segments = maps.annotations[b].segments
-    return [segments[j].id for j in np.flatnonzero(row)]
 
 
 def _member(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
