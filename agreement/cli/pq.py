@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     order = [key(i) for i in ref.images]  # the reference's summation order
     theirs = {key(i) for i in other.images}
-    missing = [i.file_name for i, key in zip(ref.images, order, strict=True) if key not in theirs]
+    missing = [i.file_name for i, k in zip(ref.images, order, strict=True) if k not in theirs]
     if missing and (args.missing == "error" or len(missing) == len(order)):
         hint = (" (the exports number their images differently? --align file_name pairs them "
                 "by file name)" if args.align == "image_id" else
