@@ -50,7 +50,7 @@ def _place(export: Export) -> str:
     return f"annotator {export.annotator!r}, file {export.source.name!r}"
 
 
-def _fixed_ids(exports: Sequence[Export]) -> tuple[dict[str, Category], dict[str, Export]]:
+def _fixed_ids(exports: Sequence[Export]) -> dict[str, Category]:
     """The categories of the exports that keep their ids (COCO panoptic), in study order."""
     cats: dict[str, Category] = {}
     owner: dict[str, Export] = {}
@@ -71,7 +71,7 @@ def _fixed_ids(exports: Sequence[Export]) -> tuple[dict[str, Category], dict[str
                     f"{_place(e)}: {was}, got {cat.name!r} with id {cat.id} (COCO panoptic "
                     "files keep their category ids: make the two files number their categories "
                     "alike, in 'categories' and each segments_info 'category_id')")
-    return cats, owner
+    return cats
 
 
 def _flags(exports: Sequence[Export]) -> dict[str, bool]:
@@ -129,7 +129,7 @@ def shared_categories(exports: Sequence[Export]) -> Categories:
     >>> [(c.id, c.name) for c in cats.values()]
     [(1, 'road'), (2, 'car'), (3, 'bus')]
     """
-    cats, _ = _fixed_ids(exports)
+    cats = _fixed_ids(exports)
     flags = _flags(exports)
     top = max((c.id for c in cats.values()), default=0)
     for e in exports:
